@@ -1,0 +1,54 @@
+//! Command-line definitions (clap) and one handler module per subcommand.
+//!
+//! Handlers call the library and render its results; they decide nothing themselves.
+
+use clap::{Parser, Subcommand};
+use tracegate::exit::ExitStatus;
+
+mod conformance;
+
+const AFTER_HELP: &str = "\
+Examples:
+  tracegate conformance-service --listen 127.0.0.1:5000
+      serve the W3C trace-context test suite's service-under-test contract
+
+Exit codes: 0 passed, 1 policy failed, 2 usage, configuration or input error.";
+
+/// Make W3C trace-context propagation an enforceable, measurable capability.
+#[derive(Debug, Parser)]
+#[command(name = "tracegate", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    ConformanceService(conformance::Args),
+}
+
+/// Parse the command line and run the chosen subcommand.
+pub fn run() -> ExitStatus {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            // clap prints help/version to stdout (exit 0) and usage errors to stderr (exit 2).
+            let _ = err.print();
+            return if err.use_stderr() {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Passed
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::ConformanceService(args) => conformance::run(args),
+    };
+    match result {
+        Ok(status) => status,
+        Err(err) => {
+            eprintln!("tracegate: error: {err:#}");
+            ExitStatus::Error
+        }
+    }
+}
