@@ -17,3 +17,6 @@ pub mod exit;
 
 #[cfg(feature = "cli")]
 pub mod conformance;
+
+#[cfg(feature = "cli")]
+pub mod check;

@@ -1,0 +1,185 @@
+//! The data `check` produces and every renderer consumes (DESIGN.md, "Contracts").
+//!
+//! The seam: the *engine* (`discover` + analyzers + rule packs) turns a repository into a
+//! [`Scan`] of services with raw findings at their rules' default severities; the *policy*
+//! step applies `tracegate.yaml` (severity overrides, waivers) and `--fail-on`, giving a
+//! [`CheckReport`]; `report/` renders it. Checkers never print; renderers never decide.
+
+use serde::{Deserialize, Serialize};
+
+/// How serious a finding is. Ordered: `Note < Warning < Error`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Informational.
+    Note,
+    /// Should be fixed.
+    Warning,
+    /// Blocks the deployment at the default `--fail-on error`.
+    Error,
+}
+
+/// A service's verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Its stack is analysed and nothing at or above `--fail-on` applies.
+    Pass,
+    /// A finding at or above `--fail-on` applies.
+    Fail,
+    /// Its language or framework is not analysed: listed with a note, never counted as passing.
+    Unknown,
+}
+
+/// A service's language, as reported in output (`"rust"`, `"go"`, …).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    /// Rust (Cargo).
+    Rust,
+    /// Go (go.mod).
+    Go,
+    /// Python.
+    Python,
+    /// JavaScript (package.json).
+    Javascript,
+    /// TypeScript (package.json + tsconfig / .ts sources).
+    Typescript,
+    /// Java / JVM (Maven, Gradle).
+    Java,
+    /// .NET (csproj).
+    Dotnet,
+    /// Anything not analysed (C++, Ruby, PHP, Elixir, a bare Kubernetes workload…).
+    Unknown,
+}
+
+/// One finding: a rule that fired at a place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable rule ID, e.g. `TG102`.
+    pub rule: String,
+    /// Effective severity (after configuration).
+    pub severity: Severity,
+    /// What is wrong, specific to this place.
+    pub message: String,
+    /// Path relative to the scanned root, with `/` separators.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// 1-based line, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    /// How to fix it, with a link to the onboarding checklist section.
+    pub help: String,
+}
+
+/// A discovered service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    /// Name from the manifest, the workload, or `tracegate.yaml`.
+    pub name: String,
+    /// Directory relative to the scanned root, `/` separators (`.` for the root itself).
+    pub path: String,
+    /// Main language.
+    pub language: Language,
+}
+
+/// A service with its findings at rule-default severities, as the engine found them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScannedService {
+    /// The service.
+    pub service: Service,
+    /// Whether its stack is analysed (false → verdict `unknown`).
+    pub analysed: bool,
+    /// Raw findings.
+    pub findings: Vec<Finding>,
+}
+
+/// What the engine found in a repository.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Services, sorted by path then name.
+    pub services: Vec<ScannedService>,
+    /// Findings that belong to no service (repository-level configuration, ingress…).
+    pub repository_findings: Vec<Finding>,
+}
+
+/// A service in the final report (the JSON contract's `services[]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceReport {
+    /// Name.
+    pub name: String,
+    /// Path relative to the root.
+    pub path: String,
+    /// Language.
+    pub language: Language,
+    /// Verdict under the chosen `--fail-on`.
+    pub verdict: Verdict,
+    /// Findings after severity overrides and waivers.
+    pub findings: Vec<Finding>,
+}
+
+/// Counts per severity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeverityCounts {
+    /// Errors.
+    pub error: usize,
+    /// Warnings.
+    pub warning: usize,
+    /// Notes.
+    pub note: usize,
+}
+
+/// The summary block of the JSON contract.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Number of services.
+    pub services: usize,
+    /// Services with verdict `pass`.
+    pub passing: usize,
+    /// Services with verdict `fail`.
+    pub failing: usize,
+    /// Findings per severity (services and repository).
+    pub findings: SeverityCounts,
+}
+
+/// The whole result of `tracegate check`, as printed by `--format json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    /// Always `"tracegate"`.
+    pub tool: String,
+    /// The tool's version.
+    pub version: String,
+    /// Services in order.
+    pub services: Vec<ServiceReport>,
+    /// Findings that belong to no service (configuration, stale waivers…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repository_findings: Vec<Finding>,
+    /// Totals.
+    pub summary: Summary,
+}
+
+/// Documentation and defaults of one rule (`tracegate rules explain ID`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleMeta {
+    /// Stable ID: `TG1xx` instrumentation, `TG2xx` configuration, `TG3xx` security.
+    pub id: String,
+    /// One-line title.
+    pub title: String,
+    /// Default severity (configurable in `tracegate.yaml`).
+    pub severity: Severity,
+    /// Languages it applies to (empty: all).
+    #[serde(default)]
+    pub languages: Vec<Language>,
+    /// One-line fix hint used as a finding's `help`.
+    pub help: String,
+    /// What it does.
+    pub what: String,
+    /// Why it matters.
+    pub why: String,
+    /// How to fix it.
+    pub fix: String,
+    /// An example that triggers it and its fix.
+    pub example: String,
+    /// Anchor in `docs/onboarding.md`.
+    pub docs: String,
+}
