@@ -20,3 +20,6 @@ pub mod conformance;
 
 #[cfg(feature = "cli")]
 pub mod check;
+
+#[cfg(feature = "cli")]
+pub mod report;

@@ -1,0 +1,2 @@
+//! Output formats shared by all commands. Renderers turn library types into text; they never
+//! decide verdicts.
