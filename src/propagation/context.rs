@@ -147,13 +147,16 @@ impl TraceContext {
     /// replacing any present, so that exactly one of each is sent.
     pub fn inject(&self, headers: &mut HeaderMap) {
         headers.insert(
-            HeaderName::from_static(TRACEPARENT),
+            const { HeaderName::from_static(TRACEPARENT) },
             self.traceparent_header(),
         );
-        headers.remove(TRACESTATE);
-        if !self.state.is_empty() {
-            if let Ok(value) = HeaderValue::from_str(&self.state.to_header_value()) {
-                headers.insert(HeaderName::from_static(TRACESTATE), value);
+        match self.state.header_value() {
+            // Shares the received (or rebuilt) canonical value: no copy.
+            Some(value) => {
+                headers.insert(const { HeaderName::from_static(TRACESTATE) }, value.clone());
+            }
+            None => {
+                headers.remove(TRACESTATE);
             }
         }
     }
@@ -165,9 +168,9 @@ impl TraceContext {
     pub fn set_response_headers(&self, headers: &mut HeaderMap) {
         let value = self.traceparent_header();
         let timing = format!("trace;desc={}", self.traceparent());
-        headers.insert(HeaderName::from_static(TRACERESPONSE), value);
+        headers.insert(const { HeaderName::from_static(TRACERESPONSE) }, value);
         if let Ok(timing) = HeaderValue::from_str(&timing) {
-            headers.append(HeaderName::from_static(SERVER_TIMING), timing);
+            headers.append(const { HeaderName::from_static(SERVER_TIMING) }, timing);
         }
     }
 
@@ -195,9 +198,7 @@ pub fn extract(headers: &HeaderMap) -> Incoming {
             TraceParent::parse_bytes(value.as_bytes()).map_err(GenerateReason::Invalid)
         }
     };
-    decide(parsed, || {
-        TraceState::parse_all(headers.get_all(TRACESTATE).iter().map(|v| v.as_bytes()))
-    })
+    decide(parsed, || TraceState::from_headers(headers))
 }
 
 /// Ingress decision from asynchronous message metadata written by

@@ -2,18 +2,36 @@
 //!
 //! Any invalid key or value, a duplicated key, or more than 32 members discards the whole
 //! tracestate. Updating a member moves it to the left; adding one beyond 32 drops the right-most.
+//!
+//! A [`TraceState`] is stored as its canonical header value (members joined by `,`, no empty
+//! members, no optional whitespace). A received header that is already canonical is kept as is,
+//! without copying, and handing it on downstream is a reference-count increment: the hot path
+//! of extract + inject allocates nothing per member.
 
 use std::fmt;
+
+use http::header::{HeaderMap, HeaderValue};
 
 use super::traceparent::trim_ows;
 
 /// The most members a tracestate may hold.
 pub const MAX_MEMBERS: usize = 32;
 
+/// The longest key: `simple-key`, or `tenant-id "@" system-id` (241 + 1 + 14).
+const MAX_KEY_LEN: usize = 256;
+/// The longest `tenant-id` of a multi-tenant key.
+const MAX_TENANT_LEN: usize = 241;
+/// The longest `system-id` of a multi-tenant key.
+const MAX_SYSTEM_LEN: usize = 14;
+/// The longest value.
+const MAX_VALUE_LEN: usize = 256;
+
 /// An ordered list of vendor key/value members, left-most most recent.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TraceState {
-    members: Vec<(String, String)>,
+    /// The canonical header value; `None` when there are no members. Only ever holds visible
+    /// ASCII and spaces (checked on the way in), so it is always valid UTF-8.
+    header: Option<HeaderValue>,
 }
 
 /// Why a tracestate (or one member) was rejected.
@@ -68,6 +86,16 @@ impl fmt::Display for TraceStateError {
 
 impl std::error::Error for TraceStateError {}
 
+/// What the validating pass learnt about the received header values.
+struct Scan {
+    /// Number of (non-empty) members.
+    count: usize,
+    /// Length of the canonical form.
+    len: usize,
+    /// Exactly one header value, already in canonical form.
+    canonical: bool,
+}
+
 impl TraceState {
     /// An empty tracestate.
     pub fn new() -> Self {
@@ -83,69 +111,77 @@ impl TraceState {
     pub fn parse_all<'a, I>(values: I) -> Result<Self, TraceStateError>
     where
         I: IntoIterator<Item = &'a [u8]>,
+        I::IntoIter: Clone,
     {
-        let mut members: Vec<(String, String)> = Vec::new();
-        let mut index = 0usize;
-        for value in values {
-            if !value
-                .iter()
-                .all(|&b| b == b'\t' || (0x20..=0x7e).contains(&b))
-            {
-                return Err(TraceStateError::NotAscii);
-            }
-            for raw in value.split(|&b| b == b',') {
-                let member = trim_ows(raw);
-                if member.is_empty() {
-                    continue;
-                }
-                let position = index;
-                index += 1;
-                let Some(eq) = member.iter().position(|&b| b == b'=') else {
-                    return Err(TraceStateError::MissingEquals { member: position });
-                };
-                let key = ascii(&member[..eq]);
-                let val = ascii(&member[eq + 1..]);
-                if !is_valid_key(&key) {
-                    return Err(TraceStateError::InvalidKey { key });
-                }
-                if !is_valid_value(&val) {
-                    return Err(TraceStateError::InvalidValue { key });
-                }
-                if members.iter().any(|(k, _)| *k == key) {
-                    return Err(TraceStateError::DuplicateKey { key });
-                }
-                members.push((key, val));
+        let values = values.into_iter();
+        let scan = scan(values.clone())?;
+        if scan.count == 0 {
+            return Ok(Self::new());
+        }
+        if scan.canonical {
+            if let Some(single) = values.clone().next() {
+                return Ok(Self::from_canonical(HeaderValue::from_bytes(single).ok()));
             }
         }
-        if members.len() > MAX_MEMBERS {
-            return Err(TraceStateError::TooManyMembers {
-                count: members.len(),
-            });
+        Ok(Self::from_canonical(build(values, scan.len)))
+    }
+
+    /// Parse every `tracestate` header of a request, joined in order. A single header that is
+    /// already canonical is shared, not copied.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Self, TraceStateError> {
+        let all = headers.get_all(super::context::TRACESTATE);
+        let scan = scan(all.iter().map(HeaderValue::as_bytes))?;
+        if scan.count == 0 {
+            return Ok(Self::new());
         }
-        Ok(TraceState { members })
+        if scan.canonical {
+            if let Some(single) = all.iter().next() {
+                return Ok(Self::from_canonical(Some(single.clone())));
+            }
+        }
+        Ok(Self::from_canonical(build(
+            all.iter().map(HeaderValue::as_bytes),
+            scan.len,
+        )))
+    }
+
+    fn from_canonical(header: Option<HeaderValue>) -> Self {
+        TraceState { header }
+    }
+
+    /// The canonical header value (`""` when empty).
+    fn as_str(&self) -> &str {
+        self.header
+            .as_ref()
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The header value to send, `None` when there are no members.
+    pub(crate) fn header_value(&self) -> Option<&HeaderValue> {
+        self.header.as_ref()
     }
 
     /// Whether there are no members.
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.header.is_none()
     }
 
     /// Number of members.
     pub fn len(&self) -> usize {
-        self.members.len()
+        self.iter().count()
     }
 
     /// The value for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.members
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// Members in order, left-most first.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.members.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.as_str()
+            .split(',')
+            .filter_map(|member| member.split_once('='))
     }
 
     /// Add or update `key`, moving it to the left-most position. When this makes more than
@@ -161,46 +197,126 @@ impl TraceState {
                 key: key.to_owned(),
             });
         }
-        self.members.retain(|(k, _)| k != key);
-        self.members.insert(0, (key.to_owned(), value.to_owned()));
-        self.members.truncate(MAX_MEMBERS);
+        let mut out = Vec::with_capacity(key.len() + value.len() + 2 + self.as_str().len());
+        push_member(&mut out, key, value);
+        for (k, v) in self.iter().filter(|(k, _)| *k != key).take(MAX_MEMBERS - 1) {
+            out.push(b',');
+            push_member(&mut out, k, v);
+        }
+        self.header = HeaderValue::try_from(out).ok();
         Ok(())
     }
 
     /// Remove `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        let index = self.members.iter().position(|(k, _)| k == key)?;
-        Some(self.members.remove(index).1)
+        let removed = self.get(key)?.to_owned();
+        let mut out = Vec::with_capacity(self.as_str().len());
+        for (k, v) in self.iter().filter(|(k, _)| *k != key) {
+            if !out.is_empty() {
+                out.push(b',');
+            }
+            push_member(&mut out, k, v);
+        }
+        self.header = if out.is_empty() {
+            None
+        } else {
+            HeaderValue::try_from(out).ok()
+        };
+        Some(removed)
     }
 
     /// The header value: members joined by `,` (empty string when there are none).
     pub fn to_header_value(&self) -> String {
-        let mut out = String::with_capacity(
-            self.members
-                .iter()
-                .map(|(k, v)| k.len() + v.len() + 2)
-                .sum(),
-        );
-        for (i, (key, value)) in self.members.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str(key);
-            out.push('=');
-            out.push_str(value);
-        }
-        out
+        self.as_str().to_owned()
     }
 }
 
 impl fmt::Display for TraceState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_header_value())
+        f.write_str(self.as_str())
     }
 }
 
-fn ascii(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
+fn push_member(out: &mut Vec<u8>, key: &str, value: &str) {
+    out.extend_from_slice(key.as_bytes());
+    out.push(b'=');
+    out.extend_from_slice(value.as_bytes());
+}
+
+/// Validate header values as one list; allocates nothing unless the list is invalid.
+fn scan<'a>(values: impl Iterator<Item = &'a [u8]>) -> Result<Scan, TraceStateError> {
+    let mut keys: [&[u8]; MAX_MEMBERS] = [&[]; MAX_MEMBERS];
+    let mut scan = Scan {
+        count: 0,
+        len: 0,
+        canonical: true,
+    };
+    for (n, value) in values.enumerate() {
+        if n > 0 {
+            scan.canonical = false;
+        }
+        if !value
+            .iter()
+            .all(|&b| b == b'\t' || (0x20..=0x7e).contains(&b))
+        {
+            return Err(TraceStateError::NotAscii);
+        }
+        for raw in value.split(|&b| b == b',') {
+            let member = trim_ows(raw);
+            if member.len() != raw.len() || member.is_empty() {
+                scan.canonical = false;
+            }
+            if member.is_empty() {
+                continue;
+            }
+            if scan.count >= MAX_MEMBERS {
+                // Already too many: only count the rest, so the error says how many.
+                scan.count += 1;
+                continue;
+            }
+            let Some(eq) = member.iter().position(|&b| b == b'=') else {
+                return Err(TraceStateError::MissingEquals { member: scan.count });
+            };
+            let (key, val) = (&member[..eq], &member[eq + 1..]);
+            if !valid_key(key) {
+                return Err(TraceStateError::InvalidKey { key: lossy(key) });
+            }
+            if !valid_value(val) {
+                return Err(TraceStateError::InvalidValue { key: lossy(key) });
+            }
+            if keys[..scan.count].contains(&key) {
+                return Err(TraceStateError::DuplicateKey { key: lossy(key) });
+            }
+            keys[scan.count] = key;
+            scan.count += 1;
+            scan.len += member.len() + 1;
+        }
+    }
+    if scan.count > MAX_MEMBERS {
+        return Err(TraceStateError::TooManyMembers { count: scan.count });
+    }
+    Ok(scan)
+}
+
+/// Join the (validated) members of `values` into the canonical form.
+fn build<'a>(values: impl Iterator<Item = &'a [u8]>, len: usize) -> Option<HeaderValue> {
+    let mut out = Vec::with_capacity(len);
+    for value in values {
+        for member in value.split(|&b| b == b',').map(trim_ows) {
+            if member.is_empty() {
+                continue;
+            }
+            if !out.is_empty() {
+                out.push(b',');
+            }
+            out.extend_from_slice(member);
+        }
+    }
+    HeaderValue::try_from(out).ok()
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn is_key_char(c: u8) -> bool {
@@ -211,11 +327,15 @@ fn is_key_char(c: u8) -> bool {
 /// `tenant-id "@" system-id` with `tenant-id = (lcalpha / DIGIT) 0*240(keychar)` and
 /// `system-id = lcalpha 0*13(keychar)`.
 pub fn is_valid_key(key: &str) -> bool {
-    let bytes = key.as_bytes();
+    valid_key(key.as_bytes())
+}
+
+fn valid_key(bytes: &[u8]) -> bool {
     match bytes.iter().position(|&b| b == b'@') {
-        None => valid_key_part(bytes, 256, false),
+        None => valid_key_part(bytes, MAX_KEY_LEN, false),
         Some(at) => {
-            valid_key_part(&bytes[..at], 241, false) && valid_key_part(&bytes[at + 1..], 14, true)
+            valid_key_part(&bytes[..at], MAX_TENANT_LEN, false)
+                && valid_key_part(&bytes[at + 1..], MAX_SYSTEM_LEN, true)
         }
     }
 }
@@ -235,9 +355,12 @@ fn valid_key_part(part: &[u8], max: usize, alpha_first: bool) -> bool {
 /// `value = 0*255(chr) nblk-chr`: 1–256 printable ASCII characters except `,` and `=`, not
 /// ending in a space.
 pub fn is_valid_value(value: &str) -> bool {
-    let bytes = value.as_bytes();
+    valid_value(value.as_bytes())
+}
+
+fn valid_value(bytes: &[u8]) -> bool {
     !bytes.is_empty()
-        && bytes.len() <= 256
+        && bytes.len() <= MAX_VALUE_LEN
         && bytes.last() != Some(&b' ')
         && bytes
             .iter()
@@ -324,8 +447,76 @@ mod tests {
                     .join(","),
                 "32 members",
             ),
+            (
+                vec![
+                    "bar01=01,bar02=02,bar03=03,bar04=04,bar05=05,bar06=06,bar07=07,bar08=08"
+                        .into(),
+                    "bar09=09,bar10=10,bar11=11,bar12=12,bar13=13,bar14=14,bar15=15,bar16=16"
+                        .into(),
+                    "bar17=17,bar18=18,bar19=19,bar20=20,bar21=21,bar22=22,bar23=23,bar24=24"
+                        .into(),
+                    "bar25=25,bar26=26,bar27=27,bar28=28,bar29=29,bar30=30,bar31=31,bar32=32"
+                        .into(),
+                ],
+                (1..=32)
+                    .map(|i| format!("bar{i:02}={i:02}"))
+                    .collect::<Vec<_>>()
+                    .join(","),
+                "32 members split over 4 headers",
+            ),
+            (
+                vec![
+                    "foo=1,bar=2".into(),
+                    "rojo=1,congo=2".into(),
+                    "baz=3".into(),
+                ],
+                "foo=1,bar=2,rojo=1,congo=2,baz=3".into(),
+                "three headers joined in order",
+            ),
+            (
+                vec!["foo=1".into(), "".into()],
+                "foo=1".into(),
+                "empty header after a member",
+            ),
+            (
+                vec!["".into(), "foo=1".into()],
+                "foo=1".into(),
+                "empty header before a member",
+            ),
+            (vec![" , \t,".into()], "".into(), "whitespace-only members"),
+            (
+                vec!["foo=1 \t , \t bar=2, \t baz=3".into()],
+                "foo=1,bar=2,baz=3".into(),
+                "spaces and tabs around commas",
+            ),
+            (
+                vec!["\t foo=1 \t".into()],
+                "foo=1".into(),
+                "leading and trailing OWS of the header",
+            ),
+            (
+                vec![format!("{ALL_KEY_CHARS}={ALL_VALUE_CHARS}")],
+                format!("{ALL_KEY_CHARS}={ALL_VALUE_CHARS}"),
+                "every allowed key and value character",
+            ),
+            (
+                vec![format!("{ALL_KEY_CHARS}@a-z0-9_-*/={ALL_VALUE_CHARS}")],
+                format!("{ALL_KEY_CHARS}@a-z0-9_-*/={ALL_VALUE_CHARS}"),
+                "every allowed character in a multi-tenant key",
+            ),
+            (
+                vec!["0@a=1".into()],
+                "0@a=1".into(),
+                "tenant id may start with a digit",
+            ),
         ]
     }
+
+    /// `lcalpha`, `DIGIT` and every other key character, in the W3C suite's order.
+    const ALL_KEY_CHARS: &str = "abcdefghijklmnopqrstuvwxyz0123456789_-*/";
+    /// Every value character: 0x20-0x7E except `,` (0x2C) and `=` (0x3D).
+    const ALL_VALUE_CHARS: &str =
+        " !\"#$%&'()*+-./0123456789:;<>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~";
 
     /// Invalid: (header values, reason).
     fn invalid_cases() -> Vec<(Vec<String>, &'static str)> {
@@ -365,7 +556,83 @@ mod tests {
                     .join(",")],
                 "33 members",
             ),
+            (
+                vec![
+                    (1..=32)
+                        .map(|i| format!("bar{i:02}={i:02}"))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    "bar33=33".into(),
+                ],
+                "33 members over two headers",
+            ),
+            (vec!["foo@=1,bar=2".into()], "empty system id"),
+            (vec!["foo@@bar=1,bar=2".into()], "'@@' in key"),
+            (
+                vec!["foo@bar@baz=1,bar=2".into()],
+                "two '@' in a multi-tenant key",
+            ),
+            (
+                vec!["foo=1".into(), "foo=2".into()],
+                "duplicate key with another value across headers",
+            ),
+            (vec!["foo=a\tb".into()], "tab inside a value"),
+            (vec!["foo\t=1".into()], "tab inside a key"),
+            (
+                vec!["foo=1".into(), "bar=\u{7f}".into()],
+                "DEL in a value, second header",
+            ),
+            (
+                vec!["foo=1;bar".into(), "k=v".into(), "=".into()],
+                "bare '=' member",
+            ),
         ]
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let cases: Vec<(&str, TraceStateError)> = vec![
+            ("a=1,b", TraceStateError::MissingEquals { member: 1 }),
+            ("a=1,B=2", TraceStateError::InvalidKey { key: "B".into() }),
+            ("a=1,b=", TraceStateError::InvalidValue { key: "b".into() }),
+            (
+                "a=1,b=2,a=3",
+                TraceStateError::DuplicateKey { key: "a".into() },
+            ),
+            ("a=\u{e9}", TraceStateError::NotAscii),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(TraceState::parse(input), Err(expected), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn a_huge_list_is_counted_not_stored() {
+        // 20 000 distinct members: rejected after 32 without quadratic duplicate checks.
+        let huge = (0..20_000)
+            .map(|i| format!("k{i}=v"))
+            .collect::<Vec<_>>()
+            .join(",");
+        assert_eq!(
+            TraceState::parse(&huge),
+            Err(TraceStateError::TooManyMembers { count: 20_000 })
+        );
+    }
+
+    #[test]
+    fn canonical_header_is_shared_and_others_are_rebuilt() {
+        let mut headers = HeaderMap::new();
+        headers.append("tracestate", HeaderValue::from_static("a=1,b=2"));
+        let state = TraceState::from_headers(&headers).unwrap();
+        assert_eq!(state.header_value(), headers.get("tracestate"));
+        headers.append("tracestate", HeaderValue::from_static(" c=3 ,"));
+        let state = TraceState::from_headers(&headers).unwrap();
+        assert_eq!(state.to_header_value(), "a=1,b=2,c=3");
+        assert_eq!(state.len(), 3);
+        assert_eq!(state.get("c"), Some("3"));
+        assert!(TraceState::from_headers(&HeaderMap::new())
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
