@@ -9,6 +9,7 @@ use tracegate::exit::ExitStatus;
 const EXAMPLES: &str = "\
 Examples:
   tracegate conformance-service --listen 127.0.0.1:5000
+  tracegate conformance-service --listen 127.0.0.1:0    # a free port, named on stdout's first line
   # then, from a checkout of w3c/trace-context:
   #   python test/test.py http://127.0.0.1:5000/test";
 
@@ -20,7 +21,8 @@ Examples:
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// Address to listen on (loopback by default).
+    /// Address to listen on (loopback by default). Port 0 picks a free port; the first line on
+    /// stdout is always "conformance-service listening on http://ADDR".
     #[arg(long, default_value = "127.0.0.1:5000")]
     listen: SocketAddr,
     /// Timeout for each outgoing call, in milliseconds.
