@@ -242,6 +242,31 @@ mod tests {
             0x01,
             "version fe is the highest allowed",
         ),
+        (
+            " 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            0x01,
+            "suite: leading space",
+        ),
+        (
+            "\t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            0x01,
+            "suite: leading tab",
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01 ",
+            0x01,
+            "suite: trailing space",
+        ),
+        (
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            0x01,
+            "higher version, empty field after flags",
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-02",
+            0x02,
+            "random without sampled still propagates",
+        ),
     ];
 
     /// Invalid inputs: (input, expected error, reason it is invalid).
@@ -275,6 +300,24 @@ mod tests {
         ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0x", TraceParentError::InvalidFlags, "non-hex flags"),
         ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-é", TraceParentError::InvalidFlags, "non-ASCII flags (2 bytes)"),
         ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01,00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceParentError::WrongLength { len: 111 }, "two values folded into one header"),
+        // From the W3C test suite (test/test.py), each must restart the trace.
+        (".0-12345678901234567890123456789012-1234567890123456-01", TraceParentError::InvalidVersion, "suite: '.' as first version character"),
+        ("0.-12345678901234567890123456789012-1234567890123456-01", TraceParentError::InvalidVersion, "suite: '.' as second version character"),
+        ("000-12345678901234567890123456789012-1234567890123456-01", TraceParentError::WrongLength { len: 56 }, "suite: 3-character version"),
+        ("0000-12345678901234567890123456789012-1234567890123456-01", TraceParentError::WrongLength { len: 57 }, "suite: 4-character version"),
+        ("0-12345678901234567890123456789012-1234567890123456-01", TraceParentError::InvalidVersion, "suite: 1-character version ('-' is not hex)"),
+        ("00-.2345678901234567890123456789012-1234567890123456-01", TraceParentError::InvalidTraceId, "suite: '.' leading the trace-id"),
+        ("00-1234567890123456789012345678901.-1234567890123456-01", TraceParentError::InvalidTraceId, "suite: '.' ending the trace-id"),
+        ("00-12345678901234567890123456789012-.234567890123456-01", TraceParentError::InvalidParentId, "suite: '.' leading the parent-id"),
+        ("00-12345678901234567890123456789012-123456789012345.-01", TraceParentError::InvalidParentId, "suite: '.' ending the parent-id"),
+        ("00-12345678901234567890123456789012-12345678901234567-01", TraceParentError::WrongLength { len: 56 }, "suite: 17-character parent-id"),
+        ("00-12345678901234567890123456789012-1234567890123456-.0", TraceParentError::InvalidFlags, "suite: '.' leading the flags"),
+        ("00-12345678901234567890123456789012-1234567890123456-0.", TraceParentError::InvalidFlags, "suite: '.' ending the flags"),
+        ("00-12345678901234567890123456789012-1234567890123456-001", TraceParentError::WrongLength { len: 56 }, "suite: 3-character flags"),
+        ("cc-123456789012345678901234567890123-1234567890123456-01", TraceParentError::InvalidSuffix, "higher version, 33-character trace-id shifts the fields"),
+        ("cc-12345678901234567890123456789012-1234567890123456-01\x0bx", TraceParentError::InvalidSuffix, "higher version, control character after flags"),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r", TraceParentError::WrongLength { len: 56 }, "CR is not optional whitespace"),
+        ("\u{a0}00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceParentError::InvalidVersion, "no-break space is not optional whitespace"),
     ];
 
     #[test]
