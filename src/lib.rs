@@ -23,3 +23,5 @@ pub mod check;
 
 #[cfg(feature = "cli")]
 pub mod report;
+#[cfg(feature = "cli")]
+pub mod trace;
