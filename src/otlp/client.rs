@@ -1,0 +1,1 @@
+//! Fetch traces from a backend (placeholder, filled in below).

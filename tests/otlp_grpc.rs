@@ -1,0 +1,88 @@
+//! The OTLP/gRPC receiver over a real socket, with tonic's generated client.
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::Channel;
+use tracegate::otlp::store::Store;
+use tracegate::otlp::{grpc, sample, Limits, Receiver};
+use tracegate::propagation::TraceId;
+
+async fn start(limits: Limits) -> (SocketAddr, Arc<Store>) {
+    let store = Arc::new(Store::in_memory(limits.max_spans));
+    let receiver = Receiver::new(Arc::clone(&store), limits);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(grpc::serve(receiver, listener, std::future::pending()));
+    (addr, store)
+}
+
+async fn client(addr: SocketAddr) -> TraceServiceClient<Channel> {
+    TraceServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn export_over_grpc_with_gzip_is_stored() {
+    let (addr, store) = start(Limits::default()).await;
+    let mut client = client(addr)
+        .await
+        .send_compressed(CompressionEncoding::Gzip);
+    let t = [9u8; 16];
+    let req = sample::request(
+        "api",
+        vec![
+            sample::span(t, 1, 0, "root", 0, 10),
+            sample::span(t, 2, 1, "child", 1, 2),
+        ],
+    );
+    let response = client.export(req).await.unwrap().into_inner();
+    assert_eq!(response.partial_success, None);
+    let data = store.get(TraceId::from_bytes(t).unwrap()).unwrap();
+    assert_eq!(data.resource_spans[0].scope_spans[0].spans.len(), 2);
+}
+
+#[tokio::test]
+async fn invalid_ids_over_grpc_get_a_partial_success() {
+    let (addr, _) = start(Limits::default()).await;
+    let mut req = sample::batch(1, 3, 3);
+    req.resource_spans[0].scope_spans[0].spans[2].span_id = vec![];
+    let response = client(addr).await.export(req).await.unwrap().into_inner();
+    let partial = response.partial_success.unwrap();
+    assert_eq!(partial.rejected_spans, 1);
+    assert!(partial.error_message.contains("span ID"));
+}
+
+#[tokio::test]
+async fn over_the_limits_grpc_answers_resource_exhausted_and_unavailable() {
+    let (addr, store) = start(Limits {
+        max_decompressed_bytes: 64 * 1024,
+        max_spans: 600,
+        ..Limits::default()
+    })
+    .await;
+    let mut plain = client(addr).await;
+    // too large: uncompressed, and compressed (a bomb of repetitive spans)
+    let big = sample::batch(1, 2000, 4);
+    let err = plain.export(big.clone()).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err}");
+    let mut gz = client(addr)
+        .await
+        .send_compressed(CompressionEncoding::Gzip);
+    let err = gz.export(big).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err}");
+    // store full: UNAVAILABLE with a RetryInfo detail
+    plain.export(sample::batch(2, 500, 4)).await.unwrap();
+    let err = plain.export(sample::batch(3, 200, 4)).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    assert!(err.message().contains("full"));
+    let details = String::from_utf8_lossy(err.details()).to_string();
+    assert!(details.contains("google.rpc.RetryInfo"), "{details}");
+    // still serving
+    plain.export(sample::batch(4, 10, 4)).await.unwrap();
+    assert_eq!(store.span_count(), 510);
+}
