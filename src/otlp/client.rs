@@ -65,7 +65,7 @@ pub enum FetchError {
         status: u16,
         body: String,
     },
-    #[error("cannot reach {url}: {source}")]
+    #[error("cannot reach {url}")]
     Transport {
         url: String,
         #[source]

@@ -84,6 +84,29 @@ pub fn open(dir: &Path) -> io::Result<(Log, Vec<ExportTraceServiceRequest>, u64)
     Ok((Log { file, path }, batches, skipped))
 }
 
+/// Read the log in `dir` without modifying it (a reader beside a running `collect`): the
+/// batches of its valid prefix, and the length of the tail it ignored.
+pub fn read(dir: &Path) -> io::Result<(Vec<ExportTraceServiceRequest>, u64)> {
+    let path = dir.join(LOG_FILE);
+    let data = std::fs::read(&path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("{}: {e} (is it a tracegate store?)", path.display()),
+        )
+    })?;
+    if data.len() < MAGIC.len() {
+        if MAGIC.starts_with(&data) {
+            return Ok((Vec::new(), data.len() as u64));
+        }
+        return Err(not_a_store(&path));
+    }
+    if &data[..MAGIC.len()] != MAGIC {
+        return Err(not_a_store(&path));
+    }
+    let (batches, good_len) = read_records(&data);
+    Ok((batches, (data.len() - good_len) as u64))
+}
+
 /// Parse records after the magic; returns them and the length of the valid prefix.
 fn read_records(data: &[u8]) -> (Vec<ExportTraceServiceRequest>, usize) {
     let mut batches = Vec::new();

@@ -112,6 +112,26 @@ impl Store {
         ))
     }
 
+    /// The store persisted under `dir`, loaded read-only (nothing is repaired or appended):
+    /// for `trace show --store` beside a running `collect`.
+    pub fn load_read_only(dir: &Path, max_spans: usize) -> std::io::Result<(Store, LoadReport)> {
+        let (batches, skipped_bytes) = persist::read(dir)?;
+        let store = Store::in_memory(max_spans);
+        let mut report = LoadReport {
+            batches: batches.len(),
+            skipped_bytes,
+            ..LoadReport::default()
+        };
+        for batch in batches {
+            let n = count_spans(&batch);
+            match store.insert(batch, None) {
+                Ok(()) => report.spans += n,
+                Err(_) => report.dropped_spans += n,
+            }
+        }
+        Ok((store, report))
+    }
+
     /// Validate and store an export request. Spans with an invalid trace or span ID are
     /// rejected (partial success); the rest is accepted all together or not at all.
     pub fn ingest(
