@@ -146,3 +146,103 @@ async fn python_sdk_exports_over_otlp_grpc_and_the_trace_reads_back() {
     let ids = export("grpc", &grpc_addr.to_string()).await;
     check(&store, &ids);
 }
+
+/// The `rotel-agent` binary shipped in the `rotel` wheel, made executable.
+fn rotel_agent() -> PathBuf {
+    let out = std::process::Command::new(python())
+        .args([
+            "-c",
+            "import os, rotel; print(os.path.join(os.path.dirname(rotel.__file__), 'rotel-agent'))",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the rotel package is missing from .venv: run `bash .ci/setup` ({})",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let path = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    use std::os::unix::fs::PermissionsExt;
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    if perms.mode() & 0o111 != 0o111 {
+        perms.set_mode(perms.mode() | 0o755);
+        std::fs::set_permissions(&path, perms).unwrap();
+    }
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_through_the_rotel_collector_reaches_the_receiver() {
+    let (_, grpc_addr, store) = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (rotel_grpc, rotel_http) = (free_port(), free_port());
+    // kill_on_drop: a failing test leaves no collector behind
+    let _rotel = tokio::process::Command::new(rotel_agent())
+        .arg("start")
+        .args(["--otlp-grpc-endpoint", &format!("127.0.0.1:{rotel_grpc}")])
+        .args(["--otlp-http-endpoint", &format!("127.0.0.1:{rotel_http}")])
+        .args(["--exporter", "otlp", "--otlp-exporter-protocol", "grpc"])
+        .args(["--otlp-exporter-endpoint", &format!("http://{grpc_addr}")])
+        .args(["--batch-timeout", "100ms"])
+        .arg("--pid-file")
+        .arg(dir.path().join("rotel.pid"))
+        .arg("--log-file")
+        .arg(dir.path().join("rotel.log"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", rotel_http))
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        up,
+        "rotel did not start listening on 127.0.0.1:{rotel_http}"
+    );
+
+    for (protocol, endpoint) in [
+        ("http", format!("http://127.0.0.1:{rotel_http}/v1/traces")),
+        ("grpc", format!("127.0.0.1:{rotel_grpc}")),
+    ] {
+        let ids = export(protocol, &endpoint).await;
+        let trace_id = TraceId::from_hex(ids["trace_id"].as_str().unwrap()).unwrap();
+        // rotel batches and forwards asynchronously: wait, bounded, for all four spans
+        let mut complete = false;
+        for _ in 0..100 {
+            let spans = store.get(trace_id).map_or(0, |d| {
+                d.resource_spans
+                    .iter()
+                    .flat_map(|rs| &rs.scope_spans)
+                    .map(|ss| ss.spans.len())
+                    .sum()
+            });
+            if spans >= 4 {
+                complete = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            complete,
+            "the trace exported over {protocol} did not arrive through rotel"
+        );
+        check(&store, &ids);
+    }
+}
