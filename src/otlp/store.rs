@@ -222,6 +222,13 @@ impl Store {
         Ok(())
     }
 
+    /// Drop every trace held in memory (the on-disk log, if any, is kept).
+    pub fn clear(&self) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        inner.traces = HashMap::new();
+        inner.spans = 0;
+    }
+
     /// Spans held.
     pub fn span_count(&self) -> usize {
         self.read().spans

@@ -135,3 +135,12 @@ fn a_corrupt_record_ends_the_load_and_a_foreign_file_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn clear_empties_the_memory_store() {
+    let store = Store::in_memory(10);
+    store.ingest(sample::batch(1, 8, 4)).unwrap();
+    store.clear();
+    assert_eq!((store.span_count(), store.trace_count()), (0, 0));
+    store.ingest(sample::batch(2, 10, 5)).unwrap();
+}
