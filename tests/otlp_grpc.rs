@@ -86,3 +86,50 @@ async fn over_the_limits_grpc_answers_resource_exhausted_and_unavailable() {
     plain.export(sample::batch(4, 10, 4)).await.unwrap();
     assert_eq!(store.span_count(), 510);
 }
+
+/// One gRPC call with a raw (possibly malformed) message body, over HTTP/2 without TLS.
+async fn raw_call(addr: SocketAddr, message: &[u8]) -> (String, String) {
+    let mut body = vec![0u8];
+    body.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    body.extend_from_slice(message);
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client
+        .post(format!(
+            "http://{addr}/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    (header("grpc-status"), header("grpc-message"))
+}
+
+#[tokio::test]
+async fn truncated_protobuf_over_grpc_is_invalid_argument_and_the_server_stays_up() {
+    use prost::Message;
+    let (addr, store) = start(Limits::default()).await;
+    let good = sample::batch(1, 4, 4).encode_to_vec();
+    let (status, message) = raw_call(addr, &good[..good.len() - 5]).await;
+    assert_eq!(status, "3", "{message}");
+    assert!(message.contains("decode"), "{message}");
+    let (status, _) = raw_call(addr, &good).await;
+    assert!(status.is_empty() || status == "0", "{status}");
+    client(addr)
+        .await
+        .export(sample::batch(2, 4, 4))
+        .await
+        .unwrap();
+    assert_eq!(store.span_count(), 8);
+}

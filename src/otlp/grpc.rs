@@ -57,17 +57,15 @@ pub fn service(receiver: Arc<Receiver>) -> TraceServiceServer<GrpcReceiver> {
 }
 
 /// Serve OTLP/gRPC on `listener` until `shutdown` completes. A message over the size limit
-/// is answered `RESOURCE_EXHAUSTED` (tonic says `OUT_OF_RANGE` for an oversized frame; it is
-/// mapped so that exporters see one code for "too large").
+/// is answered `RESOURCE_EXHAUSTED` and a malformed one `INVALID_ARGUMENT`, as OTLP asks
+/// (tonic says `OUT_OF_RANGE` and `INTERNAL`; [`otlp_status_codes`] maps them).
 pub async fn serve(
     receiver: Arc<Receiver>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
     tonic::transport::Server::builder()
-        .layer(tower::util::MapResponseLayer::new(
-            too_large_is_resource_exhausted,
-        ))
+        .layer(tower::util::MapResponseLayer::new(otlp_status_codes))
         .add_service(service(receiver))
         .serve_with_incoming_shutdown(
             tonic::transport::server::TcpIncoming::from(listener),
@@ -76,10 +74,23 @@ pub async fn serve(
         .await
 }
 
-fn too_large_is_resource_exhausted<B>(mut response: http::Response<B>) -> http::Response<B> {
+/// Rewrite the status of a trailers-only error response (the form tonic uses when decoding
+/// the request fails): `OUT_OF_RANGE` (message too large) → `RESOURCE_EXHAUSTED`, `INTERNAL`
+/// from a protobuf decode failure → `INVALID_ARGUMENT`.
+pub fn otlp_status_codes<B>(mut response: http::Response<B>) -> http::Response<B> {
     let headers = response.headers_mut();
-    if headers.get("grpc-status").is_some_and(|v| v == "11") {
-        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    let decode_failure = headers
+        .get("grpc-message")
+        .and_then(|m| m.to_str().ok())
+        .is_some_and(|m| m.contains("failed") && m.contains("decode"));
+    match headers.get("grpc-status").and_then(|v| v.to_str().ok()) {
+        Some("11") => {
+            headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+        }
+        Some("13") if decode_failure => {
+            headers.insert("grpc-status", http::HeaderValue::from_static("3"));
+        }
+        _ => {}
     }
     response
 }
