@@ -133,7 +133,8 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
 
     let quiet = Duration::from_millis(args.quiet_ms);
     let mut tick = tokio::time::interval(Duration::from_millis((args.quiet_ms / 4).clamp(50, 500)));
-    let mut terminate = terminate_signal()?;
+    let terminate = terminated()?;
+    tokio::pin!(terminate);
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -142,7 +143,7 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
                 }
             }
             _ = tokio::signal::ctrl_c() => break,
-            _ = terminate.recv() => break,
+            _ = &mut terminate => break,
         }
     }
     let _ = stop_tx.send(true);
@@ -169,10 +170,20 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
     Ok(ExitStatus::Passed)
 }
 
-#[cfg(unix)]
-fn terminate_signal() -> anyhow::Result<tokio::signal::unix::Signal> {
-    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("installing the SIGTERM handler")
+/// Completes on SIGTERM (never on platforms without it; Ctrl-C is handled separately).
+fn terminated() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the SIGTERM handler")?;
+        Ok(async move {
+            signal.recv().await;
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(std::future::pending::<()>())
+    }
 }
 
 /// One line per finished trace.

@@ -333,6 +333,16 @@ mod tests {
     }
 
     #[test]
+    fn protobuf_answers_decode_as_traces_data() {
+        let request = crate::otlp::sample::batch(1, 3, 3);
+        let data = TracesData {
+            resource_spans: request.resource_spans,
+        };
+        let parsed = parse_trace_body(&data.encode_to_vec(), Some("application/protobuf")).unwrap();
+        assert_eq!(parsed, data);
+    }
+
+    #[test]
     fn wrappers_are_unwrapped_and_garbage_is_an_error() {
         let body = br#"{"result":{"resourceSpans":[]}}"#;
         assert!(parse_trace_body(body, None)
