@@ -133,3 +133,45 @@ async fn truncated_protobuf_over_grpc_is_invalid_argument_and_the_server_stays_u
         .unwrap();
     assert_eq!(store.span_count(), 8);
 }
+
+#[tokio::test]
+async fn a_collector_serves_both_protocols_and_shuts_down_cleanly() {
+    use prost::Message;
+    use tracegate::otlp::server::Collector;
+    use tracegate::trace::AssemblyOptions;
+    let store = Arc::new(Store::in_memory(1000));
+    let receiver = Receiver::new(Arc::clone(&store), Limits::default());
+    let any = "127.0.0.1:0".parse().unwrap();
+    let collector = Collector::start(receiver, any, Some(any)).await.unwrap();
+    let grpc_addr = collector.grpc_addr.unwrap();
+    client(grpc_addr)
+        .await
+        .export(sample::batch(1, 2, 2))
+        .await
+        .unwrap();
+    let status = reqwest::Client::new()
+        .post(format!("http://{}/v1/traces", collector.http_addr))
+        .header("content-type", "application/x-protobuf")
+        .body(sample::batch(2, 3, 3).encode_to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+    assert_eq!(collector.receiver().store.trace_count(), 2);
+    let mut id = [0u8; 16];
+    id[..8].copy_from_slice(&3u64.to_be_bytes());
+    id[8..].copy_from_slice(&1u64.to_be_bytes());
+    let trace = store
+        .trace(
+            TraceId::from_bytes(id).unwrap(),
+            &AssemblyOptions::default(),
+        )
+        .unwrap();
+    assert_eq!(trace.spans.len(), 3);
+    tokio::time::timeout(std::time::Duration::from_secs(10), collector.shutdown())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(tokio::net::TcpStream::connect(grpc_addr).await.is_err());
+}

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tracegate::exit::ExitStatus;
+use tracegate::otlp::server::Collector;
 use tracegate::otlp::store::Store;
-use tracegate::otlp::{grpc, http, Limits, Receiver};
+use tracegate::otlp::{Limits, Receiver};
 use tracegate::trace::{format_ns, Trace};
 
 const EXAMPLES: &str = "\
@@ -96,45 +97,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
 }
 
 async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-
-    let http_listener = tokio::net::TcpListener::bind(args.otlp_http)
-        .await
-        .with_context(|| format!("cannot listen on {} (--otlp-http)", args.otlp_http))?;
-    let http_addr = http_listener
-        .local_addr()
-        .context("reading the bound address")?;
-    let app = http::app(Arc::clone(&receiver));
-    let http_stop = stopped(stop_rx.clone());
-    let http_task = tokio::spawn(async move {
-        axum::serve(http_listener, app)
-            .with_graceful_shutdown(http_stop)
-            .await
-    });
-    println!("OTLP/HTTP listening on http://{http_addr}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces)");
-
-    let grpc_task = if args.no_grpc {
-        None
-    } else {
-        let listener = tokio::net::TcpListener::bind(args.otlp_grpc)
-            .await
-            .with_context(|| format!("cannot listen on {} (--otlp-grpc)", args.otlp_grpc))?;
-        let addr = listener.local_addr().context("reading the bound address")?;
+    let grpc_addr = (!args.no_grpc).then_some(args.otlp_grpc);
+    let collector = Collector::start(Arc::clone(&receiver), args.otlp_http, grpc_addr).await?;
+    println!(
+        "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces)",
+        collector.http_addr
+    );
+    if let Some(addr) = collector.grpc_addr {
         println!("OTLP/gRPC listening on {addr}");
-        Some(tokio::spawn(grpc::serve(
-            Arc::clone(&receiver),
-            listener,
-            stopped(stop_rx.clone()),
-        )))
-    };
+    }
 
     let quiet = Duration::from_millis(args.quiet_ms);
     let mut tick = tokio::time::interval(Duration::from_millis((args.quiet_ms / 4).clamp(50, 500)));
     let terminate = terminated()?;
-    tokio::pin!(terminate);
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(terminate, interrupt);
     loop {
         tokio::select! {
             _ = tick.tick() => {
@@ -142,20 +119,11 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
                     println!("{}", line(&trace));
                 }
             }
-            _ = tokio::signal::ctrl_c() => break,
+            _ = &mut interrupt => break,
             _ = &mut terminate => break,
         }
     }
-    let _ = stop_tx.send(true);
-    http_task
-        .await
-        .context("the HTTP server task failed")?
-        .context("serving OTLP/HTTP")?;
-    if let Some(task) = grpc_task {
-        task.await
-            .context("the gRPC server task failed")?
-            .context("serving OTLP/gRPC")?;
-    }
+    collector.shutdown().await?;
     for trace in receiver
         .store
         .take_quiet(Duration::ZERO, &receiver.assembly)

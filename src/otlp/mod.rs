@@ -5,6 +5,7 @@
 //! * [`grpc`] — OTLP/gRPC `TraceService/Export` (tonic, gzip).
 //! * [`store::Store`] — spans in memory indexed by trace ID, bounded, optionally persisted to
 //!   an append-only, checksummed log ([`persist`]).
+//! * [`server::Collector`] — both receivers on sockets, stopped together.
 //! * [`client`] — fetch a trace by ID from a tracegate receiver, Grafana Tempo or Jaeger v2.
 //!
 //! Every limit is in [`Limits`]; over a limit the receiver answers 413 / `RESOURCE_EXHAUSTED`,
@@ -18,6 +19,7 @@ pub mod http;
 pub mod persist;
 mod rpc;
 pub mod sample;
+pub mod server;
 pub mod store;
 
 use std::sync::Arc;

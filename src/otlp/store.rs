@@ -245,6 +245,14 @@ impl Store {
         inner.traces.get(&trace_id.to_bytes()).map(to_otlp)
     }
 
+    /// One trace, assembled, `None` when unknown.
+    pub fn trace(&self, trace_id: TraceId, options: &AssemblyOptions) -> Option<Trace> {
+        let data = self.get(trace_id)?;
+        Trace::from_otlp(&data.resource_spans, options)
+            .into_iter()
+            .find(|t| t.trace_id == trace_id)
+    }
+
     /// The most recently started traces (by first span received), newest first.
     pub fn recent(&self, limit: usize, options: &AssemblyOptions) -> Vec<TraceSummary> {
         let picked: Vec<TracesData> = {
