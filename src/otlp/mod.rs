@@ -21,6 +21,7 @@ mod rpc;
 pub mod sample;
 pub mod server;
 pub mod store;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
