@@ -42,6 +42,7 @@ impl TraceService for GrpcReceiver {
                     status.encode_to_vec().into(),
                 ))
             }
+            Err(IngestError::Malformed(err)) => Err(Status::invalid_argument(err.to_string())),
             Err(err @ IngestError::Io(_)) => Err(Status::unavailable(err.to_string())),
         }
     }

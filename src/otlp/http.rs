@@ -3,7 +3,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -84,14 +84,19 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
             )
         }
     };
-    let decoded = if gzip {
+    let plain = if gzip {
         gunzip(&raw, limits.max_decompressed_bytes)
-            .and_then(|plain| decode_request(&plain, encoding))
     } else {
-        decode_request(&raw, encoding)
+        Ok(raw)
     };
-    let request = match decoded {
-        Ok(request) => request,
+    // protobuf is indexed without decoding (spans kept as slices of the body); JSON is
+    // decoded with serde and re-encoded
+    let ingested = plain.and_then(|plain| match encoding {
+        Encoding::Protobuf => Ok(rx.store.ingest_encoded(Bytes::from(plain))),
+        Encoding::Json => decode_request(&plain, encoding).map(|request| rx.store.ingest(request)),
+    });
+    let ingested = match ingested {
+        Ok(ingested) => ingested,
         Err(DecodeError::TooLarge(reason)) => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -109,7 +114,7 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
             )
         }
     };
-    match rx.store.ingest(request) {
+    match ingested {
         Ok(outcome) => {
             let partial = (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
                 rejected_spans: i64::try_from(outcome.rejected).unwrap_or(i64::MAX),
@@ -147,6 +152,12 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             response
         }
+        Err(IngestError::Malformed(err)) => error(
+            StatusCode::BAD_REQUEST,
+            Some(encoding),
+            rpc::INVALID_ARGUMENT,
+            err.to_string(),
+        ),
         Err(err @ IngestError::Io(_)) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             Some(encoding),

@@ -11,8 +11,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use prost::Message;
+use prost::bytes::Bytes;
+
+use super::wire::{self, Batch};
 
 /// File name of the log inside the store directory.
 pub const LOG_FILE: &str = "traces.log";
@@ -34,23 +35,21 @@ impl Log {
     }
 }
 
-/// A batch as one log record: header and payload.
-pub fn encode(request: &ExportTraceServiceRequest) -> Vec<u8> {
-    let len = request.encoded_len();
-    let mut out = Vec::with_capacity(8 + len);
-    out.extend_from_slice(&[0; 8]);
-    request.encode_raw(&mut out);
+/// An encoded `ExportTraceServiceRequest` as one log record: header and payload.
+pub fn record(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + payload.len());
     let mut crc = flate2::Crc::new();
-    crc.update(&out[8..]);
-    let len = u32::try_from(out.len() - 8).unwrap_or(u32::MAX);
-    out[0..4].copy_from_slice(&len.to_le_bytes());
-    out[4..8].copy_from_slice(&crc.sum().to_le_bytes());
+    crc.update(payload);
+    let len = u32::try_from(payload.len()).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(payload);
     out
 }
 
 /// Open (or create) the log in `dir`: the batches it holds, and how many bytes of a torn
 /// tail were skipped.
-pub fn open(dir: &Path) -> io::Result<(Log, Vec<ExportTraceServiceRequest>, u64)> {
+pub fn open(dir: &Path) -> io::Result<(Log, Vec<Batch>, u64)> {
     std::fs::create_dir_all(dir)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     let path = dir.join(LOG_FILE);
@@ -86,7 +85,7 @@ pub fn open(dir: &Path) -> io::Result<(Log, Vec<ExportTraceServiceRequest>, u64)
 
 /// Read the log in `dir` without modifying it (a reader beside a running `collect`): the
 /// batches of its valid prefix, and the length of the tail it ignored.
-pub fn read(dir: &Path) -> io::Result<(Vec<ExportTraceServiceRequest>, u64)> {
+pub fn read(dir: &Path) -> io::Result<(Vec<Batch>, u64)> {
     let path = dir.join(LOG_FILE);
     let data = std::fs::read(&path).map_err(|e| {
         io::Error::new(
@@ -108,7 +107,7 @@ pub fn read(dir: &Path) -> io::Result<(Vec<ExportTraceServiceRequest>, u64)> {
 }
 
 /// Parse records after the magic; returns them and the length of the valid prefix.
-fn read_records(data: &[u8]) -> (Vec<ExportTraceServiceRequest>, usize) {
+fn read_records(data: &[u8]) -> (Vec<Batch>, usize) {
     let mut batches = Vec::new();
     let mut pos = MAGIC.len();
     while data.len() - pos >= 8 {
@@ -124,7 +123,7 @@ fn read_records(data: &[u8]) -> (Vec<ExportTraceServiceRequest>, usize) {
         if crc.sum() != sum {
             break;
         }
-        let Ok(batch) = ExportTraceServiceRequest::decode(payload) else {
+        let Ok(batch) = wire::scan(Bytes::copy_from_slice(payload)) else {
             break;
         };
         batches.push(batch);

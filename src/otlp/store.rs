@@ -9,8 +9,12 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, TracesData};
+use prost::bytes::Bytes;
+use prost::Message;
 
+use super::decode::DecodeError;
 use super::persist::{self, Log};
+use super::wire::{self, Batch};
 use crate::propagation::TraceId;
 use crate::trace::{AssemblyOptions, Trace, TraceSummary};
 
@@ -30,25 +34,33 @@ pub enum IngestError {
     /// Accepting the batch would exceed the span limit (429 / `UNAVAILABLE`).
     #[error("the trace store is full ({held} of {limit} spans held); retry later")]
     Full { held: usize, limit: usize },
+    /// The protobuf body is malformed (400 / `INVALID_ARGUMENT`).
+    #[error("{0}")]
+    Malformed(DecodeError),
     /// The persistent log could not be written.
     #[error("cannot write the trace store: {0}")]
     Io(#[from] std::io::Error),
 }
 
-struct Group {
-    resource: Arc<Resource>,
-    resource_schema_url: Arc<str>,
-    scope: Arc<InstrumentationScope>,
-    scope_schema_url: Arc<str>,
-    spans: Vec<Span>,
+/// The resource of a group of spans, encoded, shared by its spans.
+struct ResourceMeta {
+    resource: Bytes,
+    schema_url: String,
+}
+
+/// The scope (and resource) of a group of spans, shared by its spans.
+struct ScopeMeta {
+    resource: Arc<ResourceMeta>,
+    scope: Bytes,
+    schema_url: String,
 }
 
 struct Entry {
     seq: u64,
     updated: Instant,
     reported: bool,
-    spans: usize,
-    groups: Vec<Group>,
+    /// Spans still encoded (slices of the request bodies), with their scope.
+    spans: Vec<(Arc<ScopeMeta>, Bytes)>,
 }
 
 #[derive(Default)]
@@ -58,7 +70,8 @@ struct Inner {
     seq: u64,
 }
 
-/// The trace store. Cheap to share behind an `Arc`.
+/// The trace store. Spans are kept encoded, as received (about their wire size in memory), and
+/// decoded when a trace is read. Cheap to share behind an `Arc`.
 pub struct Store {
     inner: RwLock<Inner>,
     max_spans: usize,
@@ -70,7 +83,7 @@ pub struct Store {
 pub struct LoadReport {
     pub batches: usize,
     pub spans: usize,
-    /// Bytes of a torn or corrupt tail that were skipped and truncated away.
+    /// Bytes of a torn or corrupt tail that were skipped (and, by [`Store::open`], truncated).
     pub skipped_bytes: u64,
     /// Spans not loaded because the store was full.
     pub dropped_spans: usize,
@@ -90,19 +103,7 @@ impl Store {
     /// loaded, a torn tail skipped, and every accepted batch appended before it is answered.
     pub fn open(dir: &Path, max_spans: usize) -> std::io::Result<(Store, LoadReport)> {
         let (log, batches, skipped_bytes) = persist::open(dir)?;
-        let store = Store::in_memory(max_spans);
-        let mut report = LoadReport {
-            batches: batches.len(),
-            skipped_bytes,
-            ..LoadReport::default()
-        };
-        for batch in batches {
-            let n = count_spans(&batch);
-            match store.insert(batch, None) {
-                Ok(()) => report.spans += n,
-                Err(_) => report.dropped_spans += n,
-            }
-        }
+        let (store, report) = Store::loaded(batches, skipped_bytes, max_spans);
         Ok((
             Store {
                 log: Some(Mutex::new(log)),
@@ -116,6 +117,10 @@ impl Store {
     /// for `trace show --store` beside a running `collect`.
     pub fn load_read_only(dir: &Path, max_spans: usize) -> std::io::Result<(Store, LoadReport)> {
         let (batches, skipped_bytes) = persist::read(dir)?;
+        Ok(Store::loaded(batches, skipped_bytes, max_spans))
+    }
+
+    fn loaded(batches: Vec<Batch>, skipped_bytes: u64, max_spans: usize) -> (Store, LoadReport) {
         let store = Store::in_memory(max_spans);
         let mut report = LoadReport {
             batches: batches.len(),
@@ -123,48 +128,50 @@ impl Store {
             ..LoadReport::default()
         };
         for batch in batches {
-            let n = count_spans(&batch);
+            let n = batch.span_count() - batch.invalid_count();
             match store.insert(batch, None) {
                 Ok(()) => report.spans += n,
                 Err(_) => report.dropped_spans += n,
             }
         }
-        Ok((store, report))
+        (store, report)
     }
 
     /// Validate and store an export request. Spans with an invalid trace or span ID are
     /// rejected (partial success); the rest is accepted all together or not at all.
-    pub fn ingest(
-        &self,
-        mut request: ExportTraceServiceRequest,
-    ) -> Result<IngestOutcome, IngestError> {
-        let mut outcome = IngestOutcome::default();
-        for rs in &mut request.resource_spans {
-            for ss in &mut rs.scope_spans {
-                ss.spans.retain(|s| match invalid_reason(s) {
-                    None => true,
-                    Some(reason) => {
-                        outcome.rejected += 1;
-                        outcome.reason.get_or_insert(reason);
-                        false
-                    }
-                });
-                outcome.accepted += ss.spans.len();
-            }
-        }
+    pub fn ingest(&self, request: ExportTraceServiceRequest) -> Result<IngestOutcome, IngestError> {
+        self.ingest_encoded(Bytes::from(request.encode_to_vec()))
+    }
+
+    /// [`Store::ingest`] for an encoded `ExportTraceServiceRequest`, without decoding it: the
+    /// spans are kept as slices of `body`.
+    pub fn ingest_encoded(&self, body: Bytes) -> Result<IngestOutcome, IngestError> {
+        let batch = wire::scan(body).map_err(IngestError::Malformed)?;
+        let rejected = batch.invalid_count();
+        let outcome = IngestOutcome {
+            accepted: batch.span_count() - rejected,
+            rejected,
+            reason: batch
+                .scopes
+                .iter()
+                .flat_map(|s| &s.spans)
+                .find_map(|s| s.invalid.clone()),
+        };
         if outcome.accepted > 0 {
-            let encoded = self.log.as_ref().map(|_| persist::encode(&request));
-            self.insert(request, encoded.as_deref())?;
+            let record = self.log.as_ref().map(|_| {
+                if rejected == 0 {
+                    persist::record(&batch.body)
+                } else {
+                    persist::record(&batch.encode_valid())
+                }
+            });
+            self.insert(batch, record.as_deref())?;
         }
         Ok(outcome)
     }
 
-    fn insert(
-        &self,
-        request: ExportTraceServiceRequest,
-        log_record: Option<&[u8]>,
-    ) -> Result<(), IngestError> {
-        let n = count_spans(&request);
+    fn insert(&self, batch: Batch, log_record: Option<&[u8]>) -> Result<(), IngestError> {
+        let n = batch.span_count() - batch.invalid_count();
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         if inner.spans + n > self.max_spans {
             return Err(IngestError::Full {
@@ -179,44 +186,37 @@ impl Store {
         }
         let now = Instant::now();
         inner.spans += n;
-        for rs in request.resource_spans {
-            let resource = Arc::new(rs.resource.unwrap_or_default());
-            let resource_schema_url: Arc<str> = rs.schema_url.into();
-            for ss in rs.scope_spans {
-                let scope = Arc::new(ss.scope.unwrap_or_default());
-                let scope_schema_url: Arc<str> = ss.schema_url.into();
-                for span in ss.spans {
-                    let Ok(key) = <[u8; 16]>::try_from(span.trace_id.as_slice()) else {
-                        continue;
-                    };
-                    inner.seq += 1;
-                    let seq = inner.seq;
-                    let entry = inner.traces.entry(key).or_insert_with(|| Entry {
-                        seq,
-                        updated: now,
-                        reported: false,
-                        spans: 0,
-                        groups: Vec::new(),
-                    });
-                    entry.updated = now;
-                    entry.reported = false;
-                    entry.spans += 1;
-                    match entry.groups.last_mut() {
-                        Some(g)
-                            if Arc::ptr_eq(&g.resource, &resource)
-                                && Arc::ptr_eq(&g.scope, &scope) =>
-                        {
-                            g.spans.push(span)
-                        }
-                        _ => entry.groups.push(Group {
-                            resource: Arc::clone(&resource),
-                            resource_schema_url: Arc::clone(&resource_schema_url),
-                            scope: Arc::clone(&scope),
-                            scope_schema_url: Arc::clone(&scope_schema_url),
-                            spans: vec![span],
-                        }),
-                    }
-                }
+        let resources: Vec<Arc<ResourceMeta>> = batch
+            .resources
+            .into_iter()
+            .map(|r| {
+                Arc::new(ResourceMeta {
+                    resource: r.resource,
+                    schema_url: r.schema_url,
+                })
+            })
+            .collect();
+        for scope in batch.scopes {
+            let meta = Arc::new(ScopeMeta {
+                resource: Arc::clone(&resources[scope.resource]),
+                scope: scope.scope,
+                schema_url: scope.schema_url,
+            });
+            for span in scope.spans {
+                let (Some(key), None) = (span.trace_id, &span.invalid) else {
+                    continue;
+                };
+                inner.seq += 1;
+                let seq = inner.seq;
+                let entry = inner.traces.entry(key).or_insert_with(|| Entry {
+                    seq,
+                    updated: now,
+                    reported: false,
+                    spans: Vec::new(),
+                });
+                entry.updated = now;
+                entry.reported = false;
+                entry.spans.push((Arc::clone(&meta), span.bytes));
             }
         }
         Ok(())
@@ -295,63 +295,43 @@ impl Store {
     }
 }
 
+/// Decode a trace's spans, grouped by resource and scope as received. A span that does not
+/// decode (impossible for what [`wire::scan`] accepted) is left out.
 fn to_otlp(entry: &Entry) -> TracesData {
     let mut resource_spans: Vec<ResourceSpans> = Vec::new();
-    let mut last: Option<&Group> = None;
-    for g in &entry.groups {
-        let scope_spans = ScopeSpans {
-            scope: Some((*g.scope).clone()),
-            spans: g.spans.clone(),
-            schema_url: g.scope_schema_url.to_string(),
+    let mut last: Option<&Arc<ScopeMeta>> = None;
+    for (meta, bytes) in &entry.spans {
+        let Ok(span) = Span::decode(bytes.as_ref()) else {
+            continue;
         };
-        match (last, resource_spans.last_mut()) {
-            (Some(prev), Some(rs)) if Arc::ptr_eq(&prev.resource, &g.resource) => {
-                rs.scope_spans.push(scope_spans)
+        let same_scope = last.is_some_and(|l| Arc::ptr_eq(l, meta));
+        let same_resource = last.is_some_and(|l| Arc::ptr_eq(&l.resource, &meta.resource));
+        match resource_spans.last_mut() {
+            Some(rs) if same_scope => {
+                if let Some(ss) = rs.scope_spans.last_mut() {
+                    ss.spans.push(span);
+                }
             }
+            Some(rs) if same_resource => rs.scope_spans.push(scope_spans(meta, span)),
             _ => resource_spans.push(ResourceSpans {
-                resource: Some((*g.resource).clone()),
-                scope_spans: vec![scope_spans],
-                schema_url: g.resource_schema_url.to_string(),
+                resource: Some(
+                    Resource::decode(meta.resource.resource.as_ref()).unwrap_or_default(),
+                ),
+                scope_spans: vec![scope_spans(meta, span)],
+                schema_url: meta.resource.schema_url.clone(),
             }),
         }
-        last = Some(g);
+        last = Some(meta);
     }
     TracesData { resource_spans }
 }
 
-fn count_spans(request: &ExportTraceServiceRequest) -> usize {
-    request
-        .resource_spans
-        .iter()
-        .flat_map(|rs| &rs.scope_spans)
-        .map(|ss| ss.spans.len())
-        .sum()
-}
-
-/// Why a span cannot be stored, `None` when it can.
-fn invalid_reason(span: &Span) -> Option<String> {
-    if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
-        return Some(format!(
-            "span {:?}: trace ID must be 16 bytes, not all zero (got {} bytes)",
-            span.name,
-            span.trace_id.len()
-        ));
+fn scope_spans(meta: &ScopeMeta, span: Span) -> ScopeSpans {
+    ScopeSpans {
+        scope: Some(InstrumentationScope::decode(meta.scope.as_ref()).unwrap_or_default()),
+        spans: vec![span],
+        schema_url: meta.schema_url.clone(),
     }
-    if span.span_id.len() != 8 || span.span_id.iter().all(|b| *b == 0) {
-        return Some(format!(
-            "span {:?}: span ID must be 8 bytes, not all zero (got {} bytes)",
-            span.name,
-            span.span_id.len()
-        ));
-    }
-    if !(span.parent_span_id.is_empty() || span.parent_span_id.len() == 8) {
-        return Some(format!(
-            "span {:?}: parent span ID must be empty or 8 bytes (got {} bytes)",
-            span.name,
-            span.parent_span_id.len()
-        ));
-    }
-    None
 }
 
 #[cfg(test)]
