@@ -49,6 +49,10 @@ pub struct Args {
     /// Most spans held in memory; beyond it exporters are told to retry later (429/UNAVAILABLE).
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_spans)]
     max_spans: usize,
+    /// Most request bytes held in memory (spans are kept as received); beyond it exporters
+    /// are told to retry later.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_stored_bytes)]
+    max_stored_bytes: usize,
     /// Retry delay given to exporters when the store is full, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     retry_after_secs: u64,
@@ -62,13 +66,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         max_body_bytes: args.max_body_bytes,
         max_decompressed_bytes: args.max_decompressed_bytes,
         max_spans: args.max_spans,
+        max_stored_bytes: args.max_stored_bytes,
         retry_after: Duration::from_secs(args.retry_after_secs),
     };
     let store = match &args.store {
-        None => Store::in_memory(limits.max_spans),
+        None => limits.store(),
         Some(dir) => {
             let (store, report) = Store::open(dir, limits.max_spans)
                 .with_context(|| format!("cannot open the trace store {}", dir.display()))?;
+            let store = store.with_max_bytes(limits.max_stored_bytes);
             let mut line = format!(
                 "store {}: loaded {} spans of {} traces",
                 dir.display(),

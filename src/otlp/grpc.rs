@@ -33,7 +33,7 @@ impl TraceService for GrpcReceiver {
                     error_message: outcome.reason.unwrap_or_default(),
                 }),
             })),
-            Err(err @ IngestError::Full { .. }) => {
+            Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
                 let status =
                     rpc::retry_status(rpc::UNAVAILABLE, err.to_string(), self.0.limits.retry_after);
                 Err(Status::with_details(

@@ -140,7 +140,7 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
             )
                 .into_response()
         }
-        Err(err @ IngestError::Full { .. }) => {
+        Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
             let secs = limits.retry_after.as_secs().max(1);
             let mut response = encode_status(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -37,6 +37,9 @@ pub struct Limits {
     pub max_decompressed_bytes: usize,
     /// Most spans held in memory; beyond it exports get 429 / `UNAVAILABLE`.
     pub max_spans: usize,
+    /// Most request bytes held in memory (spans are kept as slices of their requests);
+    /// beyond it exports get 429 / `UNAVAILABLE`.
+    pub max_stored_bytes: usize,
     /// The delay exporters are told to wait when the store is full.
     pub retry_after: Duration,
 }
@@ -47,6 +50,7 @@ impl Default for Limits {
             max_body_bytes: 8 * 1024 * 1024,
             max_decompressed_bytes: 32 * 1024 * 1024,
             max_spans: 1_000_000,
+            max_stored_bytes: 512 * 1024 * 1024,
             retry_after: Duration::from_secs(5),
         }
     }
@@ -67,5 +71,12 @@ impl Receiver {
             limits,
             assembly: AssemblyOptions::default(),
         })
+    }
+}
+
+impl Limits {
+    /// An in-memory store bounded by these limits.
+    pub fn store(&self) -> store::Store {
+        store::Store::in_memory(self.max_spans).with_max_bytes(self.max_stored_bytes)
     }
 }

@@ -34,6 +34,9 @@ pub enum IngestError {
     /// Accepting the batch would exceed the span limit (429 / `UNAVAILABLE`).
     #[error("the trace store is full ({held} of {limit} spans held); retry later")]
     Full { held: usize, limit: usize },
+    /// Accepting the batch would exceed the byte limit (429 / `UNAVAILABLE`).
+    #[error("the trace store is full ({held} of {limit} bytes held); retry later")]
+    FullBytes { held: usize, limit: usize },
     /// The protobuf body is malformed (400 / `INVALID_ARGUMENT`).
     #[error("{0}")]
     Malformed(DecodeError),
@@ -67,6 +70,8 @@ struct Entry {
 struct Inner {
     traces: HashMap<[u8; 16], Entry>,
     spans: usize,
+    /// Request bytes retained by the spans held.
+    bytes: usize,
     seq: u64,
 }
 
@@ -75,6 +80,7 @@ struct Inner {
 pub struct Store {
     inner: RwLock<Inner>,
     max_spans: usize,
+    max_bytes: usize,
     log: Option<Mutex<Log>>,
 }
 
@@ -95,8 +101,15 @@ impl Store {
         Store {
             inner: RwLock::new(Inner::default()),
             max_spans,
+            max_bytes: usize::MAX,
             log: None,
         }
+    }
+
+    /// Also bound the request bytes the held spans retain (spans are kept as slices of the
+    /// requests they came in, so this bounds the store's memory together with the span limit).
+    pub fn with_max_bytes(self, max_bytes: usize) -> Store {
+        Store { max_bytes, ..self }
     }
 
     /// A store persisted under `dir` (created if needed): what an earlier run stored is
@@ -172,11 +185,18 @@ impl Store {
 
     fn insert(&self, batch: Batch, log_record: Option<&[u8]>) -> Result<(), IngestError> {
         let n = batch.span_count() - batch.invalid_count();
+        let bytes = batch.body.len();
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         if inner.spans + n > self.max_spans {
             return Err(IngestError::Full {
                 held: inner.spans,
                 limit: self.max_spans,
+            });
+        }
+        if inner.bytes.saturating_add(bytes) > self.max_bytes {
+            return Err(IngestError::FullBytes {
+                held: inner.bytes,
+                limit: self.max_bytes,
             });
         }
         if let (Some(log), Some(record)) = (&self.log, log_record) {
@@ -186,6 +206,7 @@ impl Store {
         }
         let now = Instant::now();
         inner.spans += n;
+        inner.bytes += bytes;
         let resources: Vec<Arc<ResourceMeta>> = batch
             .resources
             .into_iter()
@@ -227,11 +248,17 @@ impl Store {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         inner.traces = HashMap::new();
         inner.spans = 0;
+        inner.bytes = 0;
     }
 
     /// Spans held.
     pub fn span_count(&self) -> usize {
         self.read().spans
+    }
+
+    /// Request bytes retained by the spans held.
+    pub fn byte_count(&self) -> usize {
+        self.read().bytes
     }
 
     /// Traces held.

@@ -144,3 +144,16 @@ fn clear_empties_the_memory_store() {
     assert_eq!((store.span_count(), store.trace_count()), (0, 0));
     store.ingest(sample::batch(2, 10, 5)).unwrap();
 }
+
+#[test]
+fn the_retained_request_bytes_are_bounded_too() {
+    use prost::Message;
+    let body = Bytes::from(sample::batch(1, 4, 4).encode_to_vec());
+    let store = Store::in_memory(1000).with_max_bytes(body.len() * 2);
+    store.ingest_encoded(body.clone()).unwrap();
+    store.ingest_encoded(body.clone()).unwrap();
+    assert_eq!(store.byte_count(), body.len() * 2);
+    let err = store.ingest_encoded(body).unwrap_err();
+    assert!(matches!(err, IngestError::FullBytes { .. }), "{err}");
+    assert_eq!(store.span_count(), 8);
+}
