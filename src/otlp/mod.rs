@@ -5,6 +5,8 @@
 //! * [`grpc`] — OTLP/gRPC `TraceService/Export` (tonic, gzip).
 //! * [`store::Store`] — spans in memory indexed by trace ID, bounded, optionally persisted to
 //!   an append-only, checksummed log ([`persist`]).
+//! * [`wire::scan`] — validate and index a protobuf request without decoding it: the store
+//!   keeps spans as zero-copy slices of the request and decodes them when a trace is read.
 //! * [`server::Collector`] — both receivers on sockets, stopped together.
 //! * [`client`] — fetch a trace by ID from a tracegate receiver, Grafana Tempo or Jaeger v2.
 //!
