@@ -47,7 +47,7 @@ enum Command {
 #[derive(Debug, clap::Args)]
 struct Source {
     /// Read a store persisted by `tracegate collect --store DIR` (read-only).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["from", "input"])]
+    #[arg(long, value_name = "DIR", conflicts_with = "from")]
     store: Option<PathBuf>,
     /// Fetch from a backend URL (default: the local collector, http://127.0.0.1:4318).
     #[arg(long, value_name = "URL")]
@@ -76,8 +76,9 @@ struct ShowArgs {
     #[command(flatten)]
     source: Source,
     /// Read the trace from a file: OTLP JSON, a Tempo or Jaeger answer, or OTLP protobuf (.pb).
-    #[arg(long, value_name = "FILE", conflicts_with = "from")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "store"])]
     input: Option<PathBuf>,
+    /// Output format.
     #[arg(long, value_enum, default_value = "tree")]
     format: Format,
     /// Write to FILE instead of standard output.
@@ -95,12 +96,9 @@ struct ListArgs {
     /// Traces to list, newest first.
     #[arg(long, default_value_t = 20)]
     limit: usize,
-    /// `table` or `json`.
+    /// Output format.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     format: String,
-    /// Not used by `list`.
-    #[arg(long, hide = true)]
-    input: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
