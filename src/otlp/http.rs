@@ -20,6 +20,9 @@ use super::store::IngestError;
 use super::Receiver;
 use crate::propagation::TraceId;
 
+/// Bodies larger than this (and every gzip body) are processed on a blocking thread.
+const BLOCKING_THRESHOLD: usize = 256 * 1024;
+
 /// Most summaries `GET /api/traces` returns.
 pub const MAX_LIST_LIMIT: usize = 10_000;
 
@@ -84,17 +87,41 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
             )
         }
     };
-    let plain = if gzip {
-        gunzip(&raw, limits.max_decompressed_bytes)
-    } else {
-        Ok(raw)
-    };
+    let raw_len = raw.len();
     // protobuf is indexed without decoding (spans kept as slices of the body); JSON is
-    // decoded with serde and re-encoded
-    let ingested = plain.and_then(|plain| match encoding {
-        Encoding::Protobuf => Ok(rx.store.ingest_encoded(Bytes::from(plain))),
-        Encoding::Json => decode_request(&plain, encoding).map(|request| rx.store.ingest(request)),
-    });
+    // decoded with serde and re-encoded. Large bodies are worked on a blocking thread so the
+    // runtime keeps serving other connections meanwhile.
+    let work = {
+        let rx = Arc::clone(&rx);
+        move || {
+            let plain = if gzip {
+                gunzip(&raw, limits.max_decompressed_bytes)?
+            } else {
+                raw
+            };
+            match encoding {
+                Encoding::Protobuf => Ok(rx.store.ingest_encoded(Bytes::from(plain))),
+                Encoding::Json => {
+                    decode_request(&plain, encoding).map(|request| rx.store.ingest(request))
+                }
+            }
+        }
+    };
+    let ingested = if gzip || raw_len > BLOCKING_THRESHOLD {
+        match tokio::task::spawn_blocking(work).await {
+            Ok(result) => result,
+            Err(e) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Some(encoding),
+                    rpc::INTERNAL,
+                    format!("the request could not be processed: {e}"),
+                )
+            }
+        }
+    } else {
+        work()
+    };
     let ingested = match ingested {
         Ok(ingested) => ingested,
         Err(DecodeError::TooLarge(reason)) => {

@@ -27,7 +27,7 @@ pub struct Log {
 }
 
 impl Log {
-    /// Append one record made by [`encode`].
+    /// Append one record made by [`record`].
     pub fn append(&mut self, record: &[u8]) -> io::Result<()> {
         self.file
             .write_all(record)

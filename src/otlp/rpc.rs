@@ -40,6 +40,7 @@ pub struct ProtoDuration {
 /// gRPC status codes used here.
 pub const INVALID_ARGUMENT: i32 = 3;
 pub const RESOURCE_EXHAUSTED: i32 = 8;
+pub const INTERNAL: i32 = 13;
 pub const UNAVAILABLE: i32 = 14;
 
 /// A `google.rpc.Status` carrying a `RetryInfo` detail with `delay`.
