@@ -139,8 +139,8 @@ fn collect_prints_each_trace_persists_it_and_stops_on_sigterm() {
     ]);
     assert_eq!(code, 0);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
         .status()
         .unwrap();
     assert!(status.success());
