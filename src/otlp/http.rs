@@ -75,7 +75,8 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
     if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
         return too_large(encoding, limits.max_body_bytes);
     }
-    let raw = match read_limited(body, limits.max_body_bytes).await {
+    let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0));
+    let raw = match read_limited(body, limits.max_body_bytes, expected).await {
         Ok(raw) => raw,
         Err(ReadError::TooLarge) => return too_large(encoding, limits.max_body_bytes),
         Err(ReadError::Broken(e)) => {
@@ -94,11 +95,15 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
     let work = {
         let rx = Arc::clone(&rx);
         move || {
-            let plain = if gzip {
+            let mut plain = if gzip {
                 gunzip(&raw, limits.max_decompressed_bytes)?
             } else {
                 raw
             };
+            // the store keeps the buffer: do not keep growth slack with it
+            if plain.capacity() > plain.len() + plain.len() / 8 {
+                plain.shrink_to_fit();
+            }
             match encoding {
                 Encoding::Protobuf => Ok(rx.store.ingest_encoded(Bytes::from(plain))),
                 Encoding::Json => {
@@ -201,9 +206,9 @@ enum ReadError {
 
 /// Read the body frame by frame, stopping as soon as it exceeds `limit`: an oversized body is
 /// never held in memory.
-async fn read_limited(mut body: Body, limit: usize) -> Result<Vec<u8>, ReadError> {
+async fn read_limited(mut body: Body, limit: usize, expected: usize) -> Result<Vec<u8>, ReadError> {
     use http_body::Body as _;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(expected.min(limit));
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
         let frame = frame.map_err(|e| ReadError::Broken(e.to_string()))?;
         if let Ok(data) = frame.into_data() {
