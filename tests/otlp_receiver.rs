@@ -403,3 +403,78 @@ async fn over_a_real_socket_an_oversized_declared_body_gets_413_and_the_server_s
         2
     );
 }
+
+#[test]
+fn arbitrary_bodies_never_crash_the_receiver_or_get_a_5xx() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let app = receiver(Limits {
+        max_decompressed_bytes: 64 * 1024,
+        ..Limits::default()
+    });
+    let good = two_spans().encode_to_vec();
+    let json = serde_json::to_vec(&two_spans()).unwrap();
+    let mut runner = TestRunner::new(Config::with_cases(300));
+    let strategy =
+        (
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..512),
+                // valid requests with a few bytes changed
+                proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4)
+                    .prop_map({
+                        let good = good.clone();
+                        move |edits| {
+                            let mut b = good.clone();
+                            for (i, v) in edits {
+                                let at = i.index(b.len());
+                                b[at] = v;
+                            }
+                            b
+                        }
+                    }),
+                proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4)
+                    .prop_map({
+                        let json = json.clone();
+                        move |edits| {
+                            let mut b = json.clone();
+                            for (i, v) in edits {
+                                let at = i.index(b.len());
+                                b[at] = v;
+                            }
+                            b
+                        }
+                    }),
+            ],
+            prop_oneof![Just("application/x-protobuf"), Just("application/json")],
+            any::<bool>(),
+        );
+    runner
+        .run(&strategy, |(body, content_type, gzipped)| {
+            let mut req = post(content_type, if gzipped { gzip(&body) } else { body });
+            if gzipped {
+                req.headers_mut()
+                    .insert(header::CONTENT_ENCODING, "gzip".parse().unwrap());
+            }
+            let (status, _, _) = rt.block_on(send(&app, req));
+            prop_assert!(
+                [
+                    StatusCode::OK,
+                    StatusCode::BAD_REQUEST,
+                    StatusCode::PAYLOAD_TOO_LARGE
+                ]
+                .contains(&status),
+                "status {status}"
+            );
+            Ok(())
+        })
+        .unwrap();
+    // every stored trace reads back
+    let (status, listing) = rt.block_on(get_json(&app, "/api/traces?limit=10000"));
+    assert_eq!(status, StatusCode::OK);
+    for t in listing["traces"].as_array().unwrap() {
+        let id = t["trace_id"].as_str().unwrap();
+        let (status, _) = rt.block_on(get_json(&app, &format!("/api/traces/{id}")));
+        assert_eq!(status, StatusCode::OK);
+    }
+}

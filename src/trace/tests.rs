@@ -261,3 +261,35 @@ fn self_time_subtracts_merged_clipped_children() {
     assert_eq!(l.services.len(), 1);
     assert_eq!(l.services[0].spans, 4);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the parent links, assembly terminates, every span is either walked once
+        /// or reported in a cycle, and self time never exceeds duration.
+        #[test]
+        fn any_parent_links_assemble_to_a_consistent_tree(
+            links in proptest::collection::vec((1u8..12, 0u8..14, 0u64..50, 0u64..50), 1..12)
+        ) {
+            let spans: Vec<OtlpSpan> = links
+                .iter()
+                .map(|&(id, parent, a, b)| span(id, parent, "s", 2, a.min(b), a.max(b)))
+                .collect();
+            let t = one(&[resource(Some("svc"), spans)]);
+            let walk = t.walk();
+            let mut seen = vec![0usize; t.spans.len()];
+            for (i, _) in &walk {
+                seen[*i] += 1;
+            }
+            prop_assert!(seen.iter().all(|n| *n <= 1));
+            let cycles = t.problems.iter().filter(|p| p.kind == ProblemKind::Cycle).count();
+            prop_assert_eq!(walk.len() + cycles, t.spans.len());
+            for l in t.latency().spans {
+                prop_assert!(l.self_ns <= l.duration_ns);
+            }
+        }
+    }
+}
