@@ -349,18 +349,17 @@ pub fn scan(body: Bytes) -> Result<Batch, DecodeError> {
     let mut resources = Vec::new();
     let mut scopes = Vec::new();
     let mut req = Reader::new(buf, 0, buf.len());
-    while let Some((tag, wire_type, value)) = {
+    loop {
         let at = req.pos;
-        req.field().map(|f| f.map(|(t, w, v)| (t, w, (v, at))))?
-    } {
-        let (value, at) = value;
+        let Some((tag, _, value)) = req.field()? else {
+            break;
+        };
         if tag != 1 {
             continue;
         }
         let Value::Len(rs_start, rs_end) = value else {
             return Err(malformed("wrong wire type for resource_spans", at));
         };
-        let _ = wire_type;
         let resource_index = resources.len();
         let mut resource_parts = Vec::new();
         let mut resource_schema = String::new();
