@@ -22,4 +22,8 @@ pub mod conformance;
 pub mod check;
 
 #[cfg(feature = "cli")]
+pub mod otlp;
+#[cfg(feature = "cli")]
 pub mod report;
+#[cfg(feature = "cli")]
+pub mod trace;

@@ -5,12 +5,18 @@
 use clap::{Parser, Subcommand};
 use tracegate::exit::ExitStatus;
 
+mod collect;
 mod conformance;
+mod trace;
 
 const AFTER_HELP: &str = "\
 Examples:
   tracegate conformance-service --listen 127.0.0.1:5000
       serve the W3C trace-context test suite's service-under-test contract
+  tracegate collect --store .tracegate/traces
+      receive OTLP spans (HTTP :4318, gRPC :4317) and print each trace
+  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --format html -o trace.html
+      draw one trace
 
 Exit codes: 0 passed, 1 policy failed, 2 usage, configuration or input error.";
 
@@ -25,6 +31,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     ConformanceService(conformance::Args),
+    Collect(collect::Args),
+    Trace(trace::Args),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -43,6 +51,8 @@ pub fn run() -> ExitStatus {
     };
     let result = match cli.command {
         Command::ConformanceService(args) => conformance::run(args),
+        Command::Collect(args) => collect::run(args),
+        Command::Trace(args) => trace::run(args),
     };
     match result {
         Ok(status) => status,

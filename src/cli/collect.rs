@@ -1,0 +1,184 @@
+//! `tracegate collect`: run the OTLP receiver and trace store until SIGINT/SIGTERM.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tracegate::exit::ExitStatus;
+use tracegate::otlp::server::Collector;
+use tracegate::otlp::store::Store;
+use tracegate::otlp::{Limits, Receiver};
+use tracegate::trace::{format_ns, Trace};
+
+const EXAMPLES: &str = "\
+Examples:
+  tracegate collect
+      receive OTLP on 127.0.0.1:4318 (HTTP) and 127.0.0.1:4317 (gRPC), keep traces in memory
+  tracegate collect --store .tracegate/traces
+      also persist them, so `tracegate trace show ID --store .tracegate/traces` works later
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./my-service
+      point any OpenTelemetry SDK at it
+
+Prints where it listens, then one line per finished trace (no new span for --quiet-ms):
+trace ID, root service and operation, spans, duration, errors and problems.";
+
+/// Receive OTLP spans (HTTP and gRPC), keep them queryable by trace ID, print each trace.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// OTLP/HTTP address (also serves GET /api/traces/{id} and /api/traces).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318")]
+    otlp_http: SocketAddr,
+    /// OTLP/gRPC address.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4317")]
+    otlp_grpc: SocketAddr,
+    /// Do not serve OTLP/gRPC.
+    #[arg(long)]
+    no_grpc: bool,
+    /// Persist traces in this directory (append-only log; loaded again at start).
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
+    /// Largest request body on the wire, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_body_bytes)]
+    max_body_bytes: usize,
+    /// Largest request after gzip decompression (and largest gRPC message), in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_decompressed_bytes)]
+    max_decompressed_bytes: usize,
+    /// Most spans held in memory; beyond it exporters are told to retry later (429/UNAVAILABLE).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_spans)]
+    max_spans: usize,
+    /// Most request bytes held in memory (spans are kept as received); beyond it exporters
+    /// are told to retry later.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_stored_bytes)]
+    max_stored_bytes: usize,
+    /// Retry delay given to exporters when the store is full, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    retry_after_secs: u64,
+    /// A trace is printed once it received no span for this long, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    quiet_ms: u64,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        max_decompressed_bytes: args.max_decompressed_bytes,
+        max_spans: args.max_spans,
+        max_stored_bytes: args.max_stored_bytes,
+        retry_after: Duration::from_secs(args.retry_after_secs),
+    };
+    let store = match &args.store {
+        None => limits.store(),
+        Some(dir) => {
+            let (store, report) = Store::open(dir, limits.max_spans)
+                .with_context(|| format!("cannot open the trace store {}", dir.display()))?;
+            let store = store.with_max_bytes(limits.max_stored_bytes);
+            let mut line = format!(
+                "store {}: loaded {} spans of {} traces",
+                dir.display(),
+                report.spans,
+                store.trace_count()
+            );
+            if report.skipped_bytes > 0 {
+                line.push_str(&format!(
+                    "; skipped a torn tail of {} bytes",
+                    report.skipped_bytes
+                ));
+            }
+            if report.dropped_spans > 0 {
+                line.push_str(&format!(
+                    "; {} spans not loaded (over --max-spans)",
+                    report.dropped_spans
+                ));
+            }
+            println!("{line}");
+            store
+        }
+    };
+    let receiver = Receiver::new(Arc::new(store), limits);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(serve(args, receiver))
+}
+
+async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus> {
+    let grpc_addr = (!args.no_grpc).then_some(args.otlp_grpc);
+    let collector = Collector::start(Arc::clone(&receiver), args.otlp_http, grpc_addr).await?;
+    println!(
+        "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces)",
+        collector.http_addr
+    );
+    if let Some(addr) = collector.grpc_addr {
+        println!("OTLP/gRPC listening on {addr}");
+    }
+
+    let quiet = Duration::from_millis(args.quiet_ms);
+    let mut tick = tokio::time::interval(Duration::from_millis((args.quiet_ms / 4).clamp(50, 500)));
+    let terminate = terminated()?;
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(terminate, interrupt);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                for trace in receiver.store.take_quiet(quiet, &receiver.assembly) {
+                    println!("{}", line(&trace));
+                }
+            }
+            _ = &mut interrupt => break,
+            _ = &mut terminate => break,
+        }
+    }
+    collector.shutdown().await?;
+    for trace in receiver
+        .store
+        .take_quiet(Duration::ZERO, &receiver.assembly)
+    {
+        println!("{}", line(&trace));
+    }
+    println!(
+        "stopped: {} traces, {} spans held",
+        receiver.store.trace_count(),
+        receiver.store.span_count()
+    );
+    Ok(ExitStatus::Passed)
+}
+
+/// Completes on SIGTERM (never on platforms without it; Ctrl-C is handled separately).
+fn terminated() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("installing the SIGTERM handler")?;
+        Ok(async move {
+            signal.recv().await;
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(std::future::pending::<()>())
+    }
+}
+
+/// One line per finished trace.
+fn line(trace: &Trace) -> String {
+    let s = trace.summary();
+    let mut out = format!(
+        "trace {}  {} {}  {} span{}  {}",
+        s.trace_id,
+        s.root_service.as_deref().unwrap_or("(unknown service)"),
+        s.root_operation.as_deref().unwrap_or("?"),
+        s.spans,
+        if s.spans == 1 { "" } else { "s" },
+        format_ns(s.duration_ns)
+    );
+    if s.error {
+        out.push_str("  ERROR");
+    }
+    if !trace.problems.is_empty() {
+        let mut kinds: Vec<&str> = trace.problems.iter().map(|p| p.kind.as_str()).collect();
+        kinds.dedup();
+        out.push_str(&format!("  problems: {}", kinds.join(", ")));
+    }
+    out
+}

@@ -1,0 +1,226 @@
+//! `tracegate trace show|list`: draw one trace, list recent ones.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use tracegate::exit::ExitStatus;
+use tracegate::otlp::client::{self, Backend, FetchError};
+use tracegate::otlp::store::Store;
+use tracegate::propagation::TraceId;
+use tracegate::report::trace as render;
+use tracegate::trace::{format_ns, AssemblyOptions, Trace, TraceSummary};
+
+const DEFAULT_FROM: &str = "http://127.0.0.1:4318";
+
+const EXAMPLES: &str = "\
+Examples:
+  tracegate trace list
+      recent traces held by `tracegate collect` on 127.0.0.1:4318
+  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736
+      terminal waterfall of one trace from the local collector
+  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --store .tracegate/traces --format html --output trace.html
+      a self-contained HTML page from a persisted store
+  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --from http://tempo:3200 --backend tempo --format mermaid
+      the service graph of a trace stored in Grafana Tempo
+  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --input trace.json
+      a trace saved as OTLP JSON (or a Tempo/Jaeger answer)";
+
+/// Show or list traces from a collector, a persisted store, Tempo or Jaeger.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Draw one trace: waterfall, JSON, HTML page, or its service graph (DOT, Mermaid).
+    #[command(after_help = EXAMPLES)]
+    Show(ShowArgs),
+    /// List recent traces with root service, operation, spans, duration, errors.
+    #[command(after_help = EXAMPLES)]
+    List(ListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct Source {
+    /// Read a store persisted by `tracegate collect --store DIR` (read-only).
+    #[arg(long, value_name = "DIR", conflicts_with = "from")]
+    store: Option<PathBuf>,
+    /// Fetch from a backend URL (default: the local collector, http://127.0.0.1:4318).
+    #[arg(long, value_name = "URL")]
+    from: Option<String>,
+    /// The backend behind --from.
+    #[arg(long, value_name = "KIND", default_value = "tracegate", value_parser = ["tracegate", "tempo", "jaeger"])]
+    backend: String,
+    /// Request timeout for --from, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Tree,
+    Json,
+    Html,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, clap::Args)]
+struct ShowArgs {
+    /// The trace ID: 32 hex characters.
+    trace_id: String,
+    #[command(flatten)]
+    source: Source,
+    /// Read the trace from a file: OTLP JSON, a Tempo or Jaeger answer, or OTLP protobuf (.pb).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "store"])]
+    input: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "tree")]
+    format: Format,
+    /// Write to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Children may start before / end after their parent by this much before it is clock skew.
+    #[arg(long, value_name = "MS", default_value_t = 1.0)]
+    skew_tolerance_ms: f64,
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    #[command(flatten)]
+    source: Source,
+    /// Traces to list, newest first.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+    /// Output format.
+    #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+    format: String,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    match args.command {
+        Command::Show(a) => show(a),
+        Command::List(a) => list(a),
+    }
+}
+
+fn parse_id(s: &str) -> anyhow::Result<TraceId> {
+    TraceId::from_hex(&s.to_ascii_lowercase()).with_context(|| {
+        format!("invalid trace ID {s:?}: expected 32 hex characters, not all zero")
+    })
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
+    let id = parse_id(&args.trace_id)?;
+    let options = AssemblyOptions {
+        clock_skew_tolerance_ns: (args.skew_tolerance_ms.max(0.0) * 1e6) as u64,
+    };
+    let data = if let Some(path) = &args.input {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let protobuf = path.extension().is_some_and(|e| e == "pb");
+        client::parse_trace_body(&bytes, protobuf.then_some("application/x-protobuf"))
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    } else if let Some(dir) = &args.source.store {
+        let (store, _) = Store::load_read_only(dir, usize::MAX)
+            .with_context(|| format!("cannot read the trace store {}", dir.display()))?;
+        store
+            .get(id)
+            .with_context(|| format!("trace {id} not found in {}", dir.display()))?
+    } else {
+        let base = args.source.from.as_deref().unwrap_or(DEFAULT_FROM);
+        let backend: Backend = args.source.backend.parse().map_err(anyhow::Error::msg)?;
+        let timeout = Duration::from_millis(args.source.timeout_ms);
+        match runtime()?.block_on(client::fetch_trace(base, backend, id, timeout)) {
+            Ok(data) => data,
+            Err(e @ FetchError::NotFound(..)) => bail!("{e}"),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let Some(trace) = Trace::from_otlp(&data.resource_spans, &options)
+        .into_iter()
+        .find(|t| t.trace_id == id)
+    else {
+        bail!("trace {id} not found (the source holds no span of it)");
+    };
+    let text = match args.format {
+        Format::Tree => render::tree(&trace),
+        Format::Json => render::json(&trace),
+        Format::Html => render::html(&trace).context("rendering the HTML page")?,
+        Format::Dot => render::dot(&trace),
+        Format::Mermaid => render::mermaid(&trace),
+    };
+    write_out(args.output.as_ref(), &text)?;
+    Ok(ExitStatus::Passed)
+}
+
+fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
+    let summaries: Vec<TraceSummary> = if let Some(dir) = &args.source.store {
+        let (store, _) = Store::load_read_only(dir, usize::MAX)
+            .with_context(|| format!("cannot read the trace store {}", dir.display()))?;
+        store.recent(args.limit, &AssemblyOptions::default())
+    } else {
+        let base = args.source.from.as_deref().unwrap_or(DEFAULT_FROM);
+        if args.source.backend != "tracegate" {
+            bail!("trace list needs a tracegate receiver (--backend tracegate); Tempo and Jaeger are searched with their own UIs");
+        }
+        let timeout = Duration::from_millis(args.source.timeout_ms);
+        runtime()?.block_on(client::list_traces(base, args.limit, timeout))?
+    };
+    let text = if args.format == "json" {
+        let mut s = serde_json::to_string_pretty(&serde_json::json!({ "traces": summaries }))?;
+        s.push('\n');
+        s
+    } else {
+        let mut table = comfy_table::Table::new();
+        table.load_preset(comfy_table::presets::NOTHING);
+        table.set_header([
+            "TRACE ID",
+            "ROOT SERVICE",
+            "OPERATION",
+            "SPANS",
+            "DURATION",
+            "ERROR",
+            "PROBLEMS",
+        ]);
+        for s in &summaries {
+            table.add_row([
+                s.trace_id.clone(),
+                s.root_service.clone().unwrap_or_else(|| "-".into()),
+                s.root_operation.clone().unwrap_or_else(|| "-".into()),
+                s.spans.to_string(),
+                format_ns(s.duration_ns),
+                if s.error { "yes".into() } else { "-".into() },
+                s.problems.to_string(),
+            ]);
+        }
+        format!("{table}\n")
+    };
+    write_out(None, &text)?;
+    Ok(ExitStatus::Passed)
+}
+
+fn write_out(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match path {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("writing to standard output"),
+            }
+        }
+    }
+}

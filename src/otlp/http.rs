@@ -1,0 +1,287 @@
+//! OTLP/HTTP receiver and the query API, as one axum [`Router`].
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
+};
+use prost::Message;
+
+use super::decode::{decode_request, gunzip, DecodeError, Encoding};
+use super::rpc;
+use super::store::IngestError;
+use super::Receiver;
+use crate::propagation::TraceId;
+
+/// Bodies larger than this (and every gzip body) are processed on a blocking thread.
+const BLOCKING_THRESHOLD: usize = 256 * 1024;
+
+/// Most summaries `GET /api/traces` returns.
+pub const MAX_LIST_LIMIT: usize = 10_000;
+
+/// The receiver's HTTP routes: `POST /v1/traces`, `GET /api/traces/{trace_id}`,
+/// `GET /api/traces?limit=N`.
+pub fn app(receiver: Arc<Receiver>) -> Router {
+    Router::new()
+        .route("/v1/traces", post(export))
+        .route("/api/traces", get(list))
+        .route("/api/traces/{trace_id}", get(show))
+        .with_state(receiver)
+}
+
+async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Some(encoding) = Encoding::from_content_type(content_type) else {
+        return error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            None,
+            rpc::INVALID_ARGUMENT,
+            format!(
+                "unsupported Content-Type {content_type:?}: use application/x-protobuf or application/json"
+            ),
+        );
+    };
+    let gzip = match headers
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("") | Some("identity") => false,
+        Some("gzip") => true,
+        Some(other) => {
+            return error(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                Some(encoding),
+                rpc::INVALID_ARGUMENT,
+                format!("unsupported Content-Encoding {other:?}: use gzip or none"),
+            )
+        }
+    };
+    let limits = rx.limits;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes as u64) {
+        return too_large(encoding, limits.max_body_bytes);
+    }
+    let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0));
+    let raw = match read_limited(body, limits.max_body_bytes, expected).await {
+        Ok(raw) => raw,
+        Err(ReadError::TooLarge) => return too_large(encoding, limits.max_body_bytes),
+        Err(ReadError::Broken(e)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                Some(encoding),
+                rpc::INVALID_ARGUMENT,
+                format!("cannot read the request body: {e}"),
+            )
+        }
+    };
+    let raw_len = raw.len();
+    // protobuf is indexed without decoding (spans kept as slices of the body); JSON is
+    // decoded with serde and re-encoded. Large bodies are worked on a blocking thread so the
+    // runtime keeps serving other connections meanwhile.
+    let work = {
+        let rx = Arc::clone(&rx);
+        move || {
+            let mut plain = if gzip {
+                gunzip(&raw, limits.max_decompressed_bytes)?
+            } else {
+                raw
+            };
+            // the store keeps the buffer: do not keep growth slack with it
+            if plain.capacity() > plain.len() + plain.len() / 8 {
+                plain.shrink_to_fit();
+            }
+            match encoding {
+                Encoding::Protobuf => Ok(rx.store.ingest_encoded(Bytes::from(plain))),
+                Encoding::Json => {
+                    decode_request(&plain, encoding).map(|request| rx.store.ingest(request))
+                }
+            }
+        }
+    };
+    let ingested = if gzip || raw_len > BLOCKING_THRESHOLD {
+        match tokio::task::spawn_blocking(work).await {
+            Ok(result) => result,
+            Err(e) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    Some(encoding),
+                    rpc::INTERNAL,
+                    format!("the request could not be processed: {e}"),
+                )
+            }
+        }
+    } else {
+        work()
+    };
+    let ingested = match ingested {
+        Ok(ingested) => ingested,
+        Err(DecodeError::TooLarge(reason)) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Some(encoding),
+                rpc::RESOURCE_EXHAUSTED,
+                reason,
+            )
+        }
+        Err(DecodeError::Malformed(reason)) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                Some(encoding),
+                rpc::INVALID_ARGUMENT,
+                reason,
+            )
+        }
+    };
+    match ingested {
+        Ok(outcome) => {
+            let partial = (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: i64::try_from(outcome.rejected).unwrap_or(i64::MAX),
+                error_message: outcome.reason.unwrap_or_default(),
+            });
+            let body = match encoding {
+                Encoding::Protobuf => ExportTraceServiceResponse {
+                    partial_success: partial,
+                }
+                .encode_to_vec(),
+                Encoding::Json => match partial {
+                    None => b"{}".to_vec(),
+                    Some(p) => serde_json::to_vec(&ExportTraceServiceResponse {
+                        partial_success: Some(p),
+                    })
+                    .unwrap_or_else(|_| b"{}".to_vec()),
+                },
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, encoding.content_type())],
+                body,
+            )
+                .into_response()
+        }
+        Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
+            let secs = limits.retry_after.as_secs().max(1);
+            let mut response = encode_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(encoding),
+                rpc::retry_status(rpc::UNAVAILABLE, err.to_string(), limits.retry_after),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+        }
+        Err(IngestError::Malformed(err)) => error(
+            StatusCode::BAD_REQUEST,
+            Some(encoding),
+            rpc::INVALID_ARGUMENT,
+            err.to_string(),
+        ),
+        Err(err @ IngestError::Io(_)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some(encoding),
+            rpc::UNAVAILABLE,
+            err.to_string(),
+        ),
+    }
+}
+
+enum ReadError {
+    TooLarge,
+    Broken(String),
+}
+
+/// Read the body frame by frame, stopping as soon as it exceeds `limit`: an oversized body is
+/// never held in memory.
+async fn read_limited(mut body: Body, limit: usize, expected: usize) -> Result<Vec<u8>, ReadError> {
+    use http_body::Body as _;
+    let mut out = Vec::with_capacity(expected.min(limit));
+    while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|e| ReadError::Broken(e.to_string()))?;
+        if let Ok(data) = frame.into_data() {
+            if out.len() + data.len() > limit {
+                return Err(ReadError::TooLarge);
+            }
+            out.extend_from_slice(&data);
+        }
+    }
+    Ok(out)
+}
+
+fn too_large(encoding: Encoding, limit: usize) -> Response {
+    error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        Some(encoding),
+        rpc::RESOURCE_EXHAUSTED,
+        format!("request body exceeds the limit of {limit} bytes"),
+    )
+}
+
+fn error(status: StatusCode, encoding: Option<Encoding>, code: i32, message: String) -> Response {
+    encode_status(
+        status,
+        encoding,
+        rpc::Status {
+            code,
+            message,
+            details: Vec::new(),
+        },
+    )
+}
+
+/// A `google.rpc.Status` body in the request's encoding (JSON when it is unknown).
+fn encode_status(status: StatusCode, encoding: Option<Encoding>, body: rpc::Status) -> Response {
+    match encoding {
+        Some(Encoding::Protobuf) => (
+            status,
+            [(header::CONTENT_TYPE, Encoding::Protobuf.content_type())],
+            body.encode_to_vec(),
+        )
+            .into_response(),
+        Some(Encoding::Json) | None => (status, Json(body)).into_response(),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ListParams {
+    limit: Option<usize>,
+}
+
+async fn list(State(rx): State<Arc<Receiver>>, Query(params): Query<ListParams>) -> Response {
+    let limit = params.limit.unwrap_or(20).min(MAX_LIST_LIMIT);
+    let traces = rx.store.recent(limit, &rx.assembly);
+    Json(serde_json::json!({ "traces": traces })).into_response()
+}
+
+async fn show(State(rx): State<Arc<Receiver>>, Path(trace_id): Path<String>) -> Response {
+    let Some(id) = TraceId::from_hex(&trace_id.to_ascii_lowercase()) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(serde_json::json!({
+                "error": format!("invalid trace ID {trace_id:?}: expected 32 hex characters, not all zero")
+            })),
+        )
+            .into_response();
+    };
+    match rx.store.get(id) {
+        Some(data) => Json(data).into_response(),
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(serde_json::json!({ "error": format!("trace {id} not found") })),
+        )
+            .into_response(),
+    }
+}

@@ -1,0 +1,108 @@
+//! Run the receiver on sockets: OTLP/HTTP (+ query API) and OTLP/gRPC, stopped together.
+//! Used by `tracegate collect`, and by anything that needs an in-process collector.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::{grpc, http, Receiver};
+
+/// A running collector.
+pub struct Collector {
+    /// Where OTLP/HTTP and the query API listen.
+    pub http_addr: SocketAddr,
+    /// Where OTLP/gRPC listens, when it was asked for.
+    pub grpc_addr: Option<SocketAddr>,
+    receiver: Arc<Receiver>,
+    stop: watch::Sender<bool>,
+    http_task: JoinHandle<std::io::Result<()>>,
+    grpc_task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+}
+
+/// Why serving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("serving OTLP/HTTP: {0}")]
+    Http(std::io::Error),
+    #[error("serving OTLP/gRPC: {0}")]
+    Grpc(tonic::transport::Error),
+    #[error("a server task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl Collector {
+    /// Bind and start serving (port 0 picks a free port; see [`Collector::http_addr`]).
+    pub async fn start(
+        receiver: Arc<Receiver>,
+        http_addr: SocketAddr,
+        grpc_addr: Option<SocketAddr>,
+    ) -> Result<Collector, ServeError> {
+        let bind = |addr: SocketAddr| async move {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Bind { addr, source })?;
+            let local = listener
+                .local_addr()
+                .map_err(|source| ServeError::Bind { addr, source })?;
+            Ok::<_, ServeError>((listener, local))
+        };
+        let (http_listener, http_local) = bind(http_addr).await?;
+        let grpc = match grpc_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        let stopped = |mut rx: watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let app = http::app(Arc::clone(&receiver));
+        let http_stop = stopped(stop_rx.clone());
+        let http_task = tokio::spawn(async move {
+            axum::serve(http_listener, app)
+                .with_graceful_shutdown(http_stop)
+                .await
+        });
+        let (grpc_task, grpc_local) = match grpc {
+            Some((listener, local)) => (
+                Some(tokio::spawn(grpc::serve(
+                    Arc::clone(&receiver),
+                    listener,
+                    stopped(stop_rx),
+                ))),
+                Some(local),
+            ),
+            None => (None, None),
+        };
+        Ok(Collector {
+            http_addr: http_local,
+            grpc_addr: grpc_local,
+            receiver,
+            stop,
+            http_task,
+            grpc_task,
+        })
+    }
+
+    /// The receiver (and through it the store) being served.
+    pub fn receiver(&self) -> &Arc<Receiver> {
+        &self.receiver
+    }
+
+    /// Stop accepting, finish in-flight requests, and wait for both servers.
+    pub async fn shutdown(self) -> Result<(), ServeError> {
+        let _ = self.stop.send(true);
+        self.http_task.await?.map_err(ServeError::Http)?;
+        if let Some(task) = self.grpc_task {
+            task.await?.map_err(ServeError::Grpc)?;
+        }
+        Ok(())
+    }
+}

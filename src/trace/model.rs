@@ -1,0 +1,614 @@
+//! The trace model and its assembly from OTLP spans.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
+use serde::Serialize;
+
+use crate::propagation::{SpanId, TraceId};
+
+/// How a span without `service.name` is labelled in graphs and tables.
+pub const UNKNOWN_SERVICE: &str = "(unknown service)";
+
+/// The OTLP span kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SpanKind {
+    Unspecified,
+    Internal,
+    Server,
+    Client,
+    Producer,
+    Consumer,
+}
+
+impl SpanKind {
+    /// From the OTLP enum value; unknown values map to `Unspecified`.
+    pub fn from_otlp(value: i32) -> Self {
+        match value {
+            1 => SpanKind::Internal,
+            2 => SpanKind::Server,
+            3 => SpanKind::Client,
+            4 => SpanKind::Producer,
+            5 => SpanKind::Consumer,
+            _ => SpanKind::Unspecified,
+        }
+    }
+
+    /// Lowercase name, as in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpanKind::Unspecified => "unspecified",
+            SpanKind::Internal => "internal",
+            SpanKind::Server => "server",
+            SpanKind::Client => "client",
+            SpanKind::Producer => "producer",
+            SpanKind::Consumer => "consumer",
+        }
+    }
+
+    /// Asynchronous kinds may legitimately outlive their parent.
+    fn is_async(self) -> bool {
+        matches!(self, SpanKind::Producer | SpanKind::Consumer)
+    }
+}
+
+/// The OTLP status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusCode {
+    Unset,
+    Ok,
+    Error,
+}
+
+impl StatusCode {
+    /// Lowercase name, as in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusCode::Unset => "unset",
+            StatusCode::Ok => "ok",
+            StatusCode::Error => "error",
+        }
+    }
+}
+
+/// A span's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanStatus {
+    pub code: StatusCode,
+    pub message: String,
+}
+
+/// One span, with the service taken from its resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub parent_span_id: Option<SpanId>,
+    /// `service.name` of the span's resource; `None` when missing or empty.
+    pub service: Option<String>,
+    pub name: String,
+    pub kind: SpanKind,
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+    pub status: SpanStatus,
+    pub attributes: BTreeMap<String, serde_json::Value>,
+    pub resource_attributes: BTreeMap<String, serde_json::Value>,
+}
+
+impl Span {
+    /// End minus start, zero when the end precedes the start.
+    pub fn duration_ns(&self) -> u64 {
+        self.end_unix_nano.saturating_sub(self.start_unix_nano)
+    }
+
+    /// The service name, or [`UNKNOWN_SERVICE`].
+    pub fn service_label(&self) -> &str {
+        self.service.as_deref().unwrap_or(UNKNOWN_SERVICE)
+    }
+}
+
+/// What is structurally wrong with a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The span's parent ID is not in the trace.
+    Orphan,
+    /// More than one span without a parent.
+    MultipleRoots,
+    /// No span without a parent: the root is missing.
+    NoRoot,
+    /// Two spans share a span ID.
+    DuplicateSpanId,
+    /// The root span is a CLIENT span: the context was lost upstream.
+    ClientRoot,
+    /// A child starts before or ends after its parent beyond the tolerance.
+    ClockSkew,
+    /// The span's resource has no `service.name`.
+    MissingServiceName,
+    /// The span's ID is not 8 non-zero bytes, or its parent ID is malformed.
+    InvalidId,
+    /// The span is part of a parent cycle and unreachable from any root.
+    Cycle,
+}
+
+impl ProblemKind {
+    /// snake_case name, as in the JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProblemKind::Orphan => "orphan",
+            ProblemKind::MultipleRoots => "multiple_roots",
+            ProblemKind::NoRoot => "no_root",
+            ProblemKind::DuplicateSpanId => "duplicate_span_id",
+            ProblemKind::ClientRoot => "client_root",
+            ProblemKind::ClockSkew => "clock_skew",
+            ProblemKind::MissingServiceName => "missing_service_name",
+            ProblemKind::InvalidId => "invalid_id",
+            ProblemKind::Cycle => "cycle",
+        }
+    }
+}
+
+impl fmt::Display for ProblemKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A structural problem, reported as data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// The span the problem is about, when it is about one.
+    pub span_id: Option<SpanId>,
+    pub detail: String,
+}
+
+/// Assembly settings.
+#[derive(Debug, Clone, Copy)]
+pub struct AssemblyOptions {
+    /// How far (ns) a child may start before or end after its parent before it is clock skew.
+    pub clock_skew_tolerance_ns: u64,
+}
+
+impl Default for AssemblyOptions {
+    fn default() -> Self {
+        AssemblyOptions {
+            clock_skew_tolerance_ns: 1_000_000,
+        }
+    }
+}
+
+/// One assembled trace.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    pub trace_id: TraceId,
+    /// Spans ordered by start time, then span ID.
+    pub spans: Vec<Span>,
+    /// Index of each span's parent in `spans`, when the parent is present.
+    pub parent: Vec<Option<usize>>,
+    /// Indices of each span's children, by start time.
+    pub children: Vec<Vec<usize>>,
+    /// Spans without a parent, by start time.
+    pub roots: Vec<usize>,
+    /// Spans whose parent is missing, by start time.
+    pub orphans: Vec<usize>,
+    pub problems: Vec<Problem>,
+}
+
+/// A one-line description of a trace, for listings and `collect`'s live output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub root_service: Option<String>,
+    pub root_operation: Option<String>,
+    pub spans: usize,
+    pub duration_ns: u64,
+    pub start_unix_nano: u64,
+    pub error: bool,
+    pub problems: usize,
+}
+
+impl Trace {
+    /// Assemble every trace found in `resource_spans`. Spans with an invalid trace ID are
+    /// dropped (the receiver rejects them before they are stored); traces come out ordered by
+    /// their earliest start.
+    pub fn from_otlp(resource_spans: &[ResourceSpans], options: &AssemblyOptions) -> Vec<Trace> {
+        let mut grouped: HashMap<TraceId, (Vec<Span>, Vec<Problem>)> = HashMap::new();
+        for rs in resource_spans {
+            let resource_attributes = rs
+                .resource
+                .as_ref()
+                .map(|r| attributes_to_map(&r.attributes))
+                .unwrap_or_default();
+            let service = resource_attributes
+                .get("service.name")
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned);
+            for ss in &rs.scope_spans {
+                for s in &ss.spans {
+                    let Some(trace_id) = <[u8; 16]>::try_from(s.trace_id.as_slice())
+                        .ok()
+                        .and_then(TraceId::from_bytes)
+                    else {
+                        continue;
+                    };
+                    let entry = grouped.entry(trace_id).or_default();
+                    let span_id = <[u8; 8]>::try_from(s.span_id.as_slice())
+                        .ok()
+                        .and_then(SpanId::from_bytes);
+                    let parent = parse_parent(&s.parent_span_id);
+                    let (Some(span_id), Ok(parent_span_id)) = (span_id, parent) else {
+                        entry.1.push(Problem {
+                            kind: ProblemKind::InvalidId,
+                            span_id: None,
+                            detail: format!(
+                                "span {:?} has span ID {} and parent ID {}; it was left out",
+                                s.name,
+                                hex(&s.span_id),
+                                hex(&s.parent_span_id)
+                            ),
+                        });
+                        continue;
+                    };
+                    entry.0.push(Span {
+                        trace_id,
+                        span_id,
+                        parent_span_id,
+                        service: service.clone(),
+                        name: s.name.clone(),
+                        kind: SpanKind::from_otlp(s.kind),
+                        start_unix_nano: s.start_time_unix_nano,
+                        end_unix_nano: s.end_time_unix_nano,
+                        status: status_of(s.status.as_ref()),
+                        attributes: attributes_to_map(&s.attributes),
+                        resource_attributes: resource_attributes.clone(),
+                    });
+                }
+            }
+        }
+        let mut traces: Vec<Trace> = grouped
+            .into_iter()
+            .map(|(id, (spans, problems))| Trace::assemble(id, spans, problems, options))
+            .collect();
+        traces.sort_by_key(|t| (t.start_unix_nano(), t.trace_id));
+        traces
+    }
+
+    /// Build the tree of `spans` (all of trace `trace_id`) and find its problems.
+    pub fn assemble(
+        trace_id: TraceId,
+        mut spans: Vec<Span>,
+        mut problems: Vec<Problem>,
+        options: &AssemblyOptions,
+    ) -> Trace {
+        spans.sort_by_key(|s| (s.start_unix_nano, s.span_id, s.end_unix_nano));
+        let n = spans.len();
+        let mut index: HashMap<SpanId, usize> = HashMap::with_capacity(n);
+        for (i, span) in spans.iter().enumerate() {
+            if let Some(&first) = index.get(&span.span_id) {
+                problems.push(Problem {
+                    kind: ProblemKind::DuplicateSpanId,
+                    span_id: Some(span.span_id),
+                    detail: format!(
+                        "span ID {} is used by {:?} and {:?}",
+                        span.span_id, spans[first].name, span.name
+                    ),
+                });
+            } else {
+                index.insert(span.span_id, i);
+            }
+        }
+        let mut parent = vec![None; n];
+        let mut children = vec![Vec::new(); n];
+        let mut roots = Vec::new();
+        let mut orphans = Vec::new();
+        for (i, span) in spans.iter().enumerate() {
+            match span.parent_span_id {
+                None => roots.push(i),
+                Some(p) => match index.get(&p) {
+                    Some(&pi) if pi != i => {
+                        parent[i] = Some(pi);
+                        children[pi].push(i);
+                    }
+                    _ => {
+                        orphans.push(i);
+                        problems.push(Problem {
+                            kind: ProblemKind::Orphan,
+                            span_id: Some(span.span_id),
+                            detail: format!(
+                                "{} {:?}: parent span {} is not in the trace",
+                                span.service_label(),
+                                span.name,
+                                p
+                            ),
+                        });
+                    }
+                },
+            }
+        }
+        if roots.is_empty() && n > 0 {
+            problems.push(Problem {
+                kind: ProblemKind::NoRoot,
+                span_id: None,
+                detail: "no span without a parent: the root span is missing".to_owned(),
+            });
+        }
+        if let Some((&first, rest)) = roots.split_first() {
+            for &r in rest {
+                problems.push(Problem {
+                    kind: ProblemKind::MultipleRoots,
+                    span_id: Some(spans[r].span_id),
+                    detail: format!(
+                        "{} {:?} is a second root besides {} {:?}",
+                        spans[r].service_label(),
+                        spans[r].name,
+                        spans[first].service_label(),
+                        spans[first].name
+                    ),
+                });
+            }
+        }
+        for &r in &roots {
+            if spans[r].kind == SpanKind::Client {
+                problems.push(Problem {
+                    kind: ProblemKind::ClientRoot,
+                    span_id: Some(spans[r].span_id),
+                    detail: format!(
+                        "root span {} {:?} is a CLIENT span: the trace context was lost upstream",
+                        spans[r].service_label(),
+                        spans[r].name
+                    ),
+                });
+            }
+        }
+        let tol = options.clock_skew_tolerance_ns;
+        for (i, span) in spans.iter().enumerate() {
+            let Some(pi) = parent[i] else { continue };
+            let p = &spans[pi];
+            if span.start_unix_nano.saturating_add(tol) < p.start_unix_nano {
+                problems.push(Problem {
+                    kind: ProblemKind::ClockSkew,
+                    span_id: Some(span.span_id),
+                    detail: format!(
+                        "{} {:?} starts {} before its parent {:?}",
+                        span.service_label(),
+                        span.name,
+                        format_ns(p.start_unix_nano - span.start_unix_nano),
+                        p.name
+                    ),
+                });
+            } else if !span.kind.is_async()
+                && !p.kind.is_async()
+                && span.end_unix_nano > p.end_unix_nano.saturating_add(tol)
+            {
+                problems.push(Problem {
+                    kind: ProblemKind::ClockSkew,
+                    span_id: Some(span.span_id),
+                    detail: format!(
+                        "{} {:?} ends {} after its parent {:?}",
+                        span.service_label(),
+                        span.name,
+                        format_ns(span.end_unix_nano - p.end_unix_nano),
+                        p.name
+                    ),
+                });
+            }
+        }
+        for span in &spans {
+            if span.service.is_none() {
+                problems.push(Problem {
+                    kind: ProblemKind::MissingServiceName,
+                    span_id: Some(span.span_id),
+                    detail: format!(
+                        "span {:?} has no service.name resource attribute",
+                        span.name
+                    ),
+                });
+            }
+        }
+        let mut trace = Trace {
+            trace_id,
+            spans,
+            parent,
+            children,
+            roots,
+            orphans,
+            problems,
+        };
+        let reached = trace.walk().len();
+        if reached < n {
+            let mut seen = vec![false; n];
+            for (i, _) in trace.walk() {
+                seen[i] = true;
+            }
+            for (i, s) in trace.spans.iter().enumerate() {
+                if !seen[i] {
+                    trace.problems.push(Problem {
+                        kind: ProblemKind::Cycle,
+                        span_id: Some(s.span_id),
+                        detail: format!(
+                            "{:?} is in a parent cycle, unreachable from any root",
+                            s.name
+                        ),
+                    });
+                }
+            }
+        }
+        trace
+    }
+
+    /// Top-level spans for display: roots and orphans, by start time.
+    pub fn top_level(&self) -> Vec<usize> {
+        let mut top: Vec<usize> = self.roots.iter().chain(&self.orphans).copied().collect();
+        top.sort_unstable();
+        top
+    }
+
+    /// Depth-first order from the top-level spans: `(span index, depth)`. Spans in a parent
+    /// cycle are not reached.
+    pub fn walk(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::with_capacity(self.spans.len());
+        let mut seen = vec![false; self.spans.len()];
+        let mut stack: Vec<(usize, usize)> =
+            self.top_level().into_iter().rev().map(|i| (i, 0)).collect();
+        while let Some((i, depth)) = stack.pop() {
+            if std::mem::replace(&mut seen[i], true) {
+                continue;
+            }
+            out.push((i, depth));
+            for &c in self.children[i].iter().rev() {
+                stack.push((c, depth + 1));
+            }
+        }
+        out
+    }
+
+    /// The first root, or failing that the earliest span.
+    pub fn root(&self) -> Option<&Span> {
+        self.roots
+            .first()
+            .or(self.top_level().first())
+            .and_then(|&i| self.spans.get(i))
+            .or(self.spans.first())
+    }
+
+    /// Earliest start over all spans.
+    pub fn start_unix_nano(&self) -> u64 {
+        self.spans
+            .iter()
+            .map(|s| s.start_unix_nano)
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Latest end over all spans.
+    pub fn end_unix_nano(&self) -> u64 {
+        self.spans
+            .iter()
+            .map(|s| s.end_unix_nano)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Latest end minus earliest start.
+    pub fn duration_ns(&self) -> u64 {
+        self.end_unix_nano().saturating_sub(self.start_unix_nano())
+    }
+
+    /// Whether any span has status ERROR.
+    pub fn has_error(&self) -> bool {
+        self.spans
+            .iter()
+            .any(|s| s.status.code == StatusCode::Error)
+    }
+
+    /// Problems about one span.
+    pub fn problems_of(&self, span_id: SpanId) -> impl Iterator<Item = &Problem> {
+        self.problems
+            .iter()
+            .filter(move |p| p.span_id == Some(span_id))
+    }
+
+    /// The one-line summary.
+    pub fn summary(&self) -> TraceSummary {
+        let root = self.root();
+        TraceSummary {
+            trace_id: self.trace_id.to_hex(),
+            root_service: root.and_then(|r| r.service.clone()),
+            root_operation: root.map(|r| r.name.clone()),
+            spans: self.spans.len(),
+            duration_ns: self.duration_ns(),
+            start_unix_nano: self.start_unix_nano(),
+            error: self.has_error(),
+            problems: self.problems.len(),
+        }
+    }
+}
+
+fn parse_parent(bytes: &[u8]) -> Result<Option<SpanId>, ()> {
+    if bytes.is_empty() || bytes == [0u8; 8] {
+        return Ok(None);
+    }
+    <[u8; 8]>::try_from(bytes)
+        .ok()
+        .and_then(SpanId::from_bytes)
+        .map(Some)
+        .ok_or(())
+}
+
+fn status_of(status: Option<&opentelemetry_proto::tonic::trace::v1::Status>) -> SpanStatus {
+    match status {
+        None => SpanStatus {
+            code: StatusCode::Unset,
+            message: String::new(),
+        },
+        Some(s) => SpanStatus {
+            code: match s.code {
+                1 => StatusCode::Ok,
+                2 => StatusCode::Error,
+                _ => StatusCode::Unset,
+            },
+            message: s.message.clone(),
+        },
+    }
+}
+
+/// OTLP attributes as JSON values (ints and doubles as numbers, bytes as lowercase hex).
+pub(crate) fn attributes_to_map(attributes: &[KeyValue]) -> BTreeMap<String, serde_json::Value> {
+    attributes
+        .iter()
+        .map(|kv| (kv.key.clone(), any_to_json(kv.value.as_ref())))
+        .collect()
+}
+
+fn any_to_json(value: Option<&AnyValue>) -> serde_json::Value {
+    use serde_json::Value;
+    match value.and_then(|v| v.value.as_ref()) {
+        None | Some(any_value::Value::StringValueStrindex(_)) => Value::Null,
+        Some(any_value::Value::StringValue(s)) => Value::String(s.clone()),
+        Some(any_value::Value::BoolValue(b)) => Value::Bool(*b),
+        Some(any_value::Value::IntValue(i)) => Value::from(*i),
+        Some(any_value::Value::DoubleValue(d)) => {
+            serde_json::Number::from_f64(*d).map_or(Value::Null, Value::Number)
+        }
+        Some(any_value::Value::ArrayValue(a)) => {
+            Value::Array(a.values.iter().map(|v| any_to_json(Some(v))).collect())
+        }
+        Some(any_value::Value::KvlistValue(kv)) => Value::Object(
+            kv.values
+                .iter()
+                .map(|kv| (kv.key.clone(), any_to_json(kv.value.as_ref())))
+                .collect(),
+        ),
+        Some(any_value::Value::BytesValue(b)) => Value::String(hex(b)),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    if bytes.is_empty() {
+        return "(empty)".to_owned();
+    }
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A duration for people: `850ns`, `12.3µs`, `4.56ms`, `1.23s`.
+pub fn format_ns(ns: u64) -> String {
+    if ns < 1_000 {
+        format!("{ns}ns")
+    } else if ns < 1_000_000 {
+        format!("{:.1}µs", ns as f64 / 1e3)
+    } else if ns < 1_000_000_000 {
+        format!("{:.2}ms", ns as f64 / 1e6)
+    } else {
+        format!("{:.2}s", ns as f64 / 1e9)
+    }
+}

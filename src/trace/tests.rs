@@ -1,0 +1,295 @@
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan, Status};
+
+use super::*;
+
+const TRACE: [u8; 16] = [0x4b; 16];
+
+fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.to_owned())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A span of TRACE: ids are small numbers, times in ms.
+fn span(id: u8, parent: u8, name: &str, kind: i32, start_ms: u64, end_ms: u64) -> OtlpSpan {
+    OtlpSpan {
+        trace_id: TRACE.to_vec(),
+        span_id: vec![0, 0, 0, 0, 0, 0, 0, id],
+        parent_span_id: if parent == 0 {
+            Vec::new()
+        } else {
+            vec![0, 0, 0, 0, 0, 0, 0, parent]
+        },
+        name: name.to_owned(),
+        kind,
+        start_time_unix_nano: start_ms * 1_000_000,
+        end_time_unix_nano: end_ms * 1_000_000,
+        ..Default::default()
+    }
+}
+
+fn resource(service: Option<&str>, spans: Vec<OtlpSpan>) -> ResourceSpans {
+    ResourceSpans {
+        resource: Some(Resource {
+            attributes: service
+                .map(|s| vec![kv("service.name", s)])
+                .unwrap_or_default(),
+            ..Default::default()
+        }),
+        scope_spans: vec![ScopeSpans {
+            spans,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+fn one(rs: &[ResourceSpans]) -> Trace {
+    let mut traces = Trace::from_otlp(rs, &AssemblyOptions::default());
+    assert_eq!(traces.len(), 1);
+    traces.remove(0)
+}
+
+fn kinds(trace: &Trace) -> Vec<ProblemKind> {
+    trace.problems.iter().map(|p| p.kind).collect()
+}
+
+fn healthy() -> Vec<ResourceSpans> {
+    vec![
+        resource(
+            Some("ingress"),
+            vec![
+                span(1, 0, "GET /invoice", 2, 0, 100),
+                span(2, 1, "call billing", 3, 10, 90),
+            ],
+        ),
+        resource(
+            Some("billing"),
+            vec![span(3, 2, "GET /bill", 2, 12, 88), {
+                let mut s = span(4, 3, "SELECT", 3, 20, 60);
+                s.status = Some(Status {
+                    code: 2,
+                    message: "timeout".into(),
+                });
+                s.attributes = vec![kv("db.system", "postgresql")];
+                s
+            }],
+        ),
+    ]
+}
+
+#[test]
+fn a_healthy_trace_has_one_root_a_tree_and_no_problems() {
+    let t = one(&healthy());
+    assert!(t.problems.is_empty(), "{:?}", t.problems);
+    assert_eq!(t.roots, vec![0]);
+    let walk: Vec<(String, usize)> = t
+        .walk()
+        .into_iter()
+        .map(|(i, d)| (t.spans[i].name.clone(), d))
+        .collect();
+    assert_eq!(
+        walk,
+        vec![
+            ("GET /invoice".to_owned(), 0),
+            ("call billing".to_owned(), 1),
+            ("GET /bill".to_owned(), 2),
+            ("SELECT".to_owned(), 3)
+        ]
+    );
+    let s = t.summary();
+    assert_eq!(s.root_service.as_deref(), Some("ingress"));
+    assert_eq!(s.root_operation.as_deref(), Some("GET /invoice"));
+    assert_eq!((s.spans, s.duration_ns, s.error), (4, 100_000_000, true));
+    assert_eq!(t.spans[3].attributes["db.system"], "postgresql");
+    assert_eq!(t.spans[3].service.as_deref(), Some("billing"));
+}
+
+#[test]
+fn orphans_multiple_roots_and_client_roots_are_reported() {
+    let t = one(&[resource(
+        Some("a"),
+        vec![
+            span(1, 0, "root", 2, 0, 10),
+            span(2, 9, "orphan", 2, 1, 2),
+            span(3, 0, "second root", 3, 3, 4),
+        ],
+    )]);
+    assert_eq!(
+        kinds(&t),
+        vec![
+            ProblemKind::Orphan,
+            ProblemKind::MultipleRoots,
+            ProblemKind::ClientRoot
+        ]
+    );
+    assert_eq!(t.problems[0].span_id, SpanId_from(2));
+    assert!(t.problems[0].detail.contains("0000000000000009"));
+    assert_eq!(t.orphans, vec![1]);
+    assert_eq!(t.top_level(), vec![0, 1, 2]);
+}
+
+#[allow(non_snake_case)]
+fn SpanId_from(n: u8) -> Option<crate::propagation::SpanId> {
+    crate::propagation::SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, n])
+}
+
+#[test]
+fn duplicate_span_ids_and_missing_service_name_are_reported() {
+    let t = one(&[resource(
+        None,
+        vec![span(1, 0, "root", 2, 0, 10), span(1, 0, "again", 2, 1, 2)],
+    )]);
+    let k = kinds(&t);
+    assert_eq!(k[0], ProblemKind::DuplicateSpanId);
+    assert_eq!(
+        k.iter()
+            .filter(|k| **k == ProblemKind::MissingServiceName)
+            .count(),
+        2
+    );
+    assert_eq!(t.spans[0].service_label(), UNKNOWN_SERVICE);
+}
+
+#[test]
+fn clock_skew_beyond_the_tolerance_is_reported_within_it_is_not() {
+    // child starts 5 ms before the parent; another ends 0.5 ms after it (within 1 ms).
+    let mut late = span(3, 1, "late", 3, 12, 20);
+    late.end_time_unix_nano = 20_500_000;
+    let t = one(&[resource(
+        Some("a"),
+        vec![
+            span(1, 0, "root", 2, 10, 20),
+            span(2, 1, "early", 3, 5, 15),
+            late,
+        ],
+    )]);
+    assert_eq!(kinds(&t), vec![ProblemKind::ClockSkew]);
+    assert!(
+        t.problems[0].detail.contains("starts 5.00ms before"),
+        "{}",
+        t.problems[0].detail
+    );
+    // an async consumer may outlive its producer parent
+    let t = one(&[resource(
+        Some("a"),
+        vec![
+            span(1, 0, "root", 2, 0, 10),
+            span(2, 1, "consume", 5, 5, 50),
+        ],
+    )]);
+    assert!(t.problems.is_empty());
+}
+
+#[test]
+fn parent_cycles_and_missing_roots_do_not_hang_and_are_reported() {
+    let t = one(&[resource(
+        Some("a"),
+        vec![span(1, 2, "x", 2, 0, 10), span(2, 1, "y", 2, 1, 5)],
+    )]);
+    let k = kinds(&t);
+    assert!(k.contains(&ProblemKind::NoRoot));
+    assert_eq!(k.iter().filter(|k| **k == ProblemKind::Cycle).count(), 2);
+}
+
+#[test]
+fn invalid_span_ids_are_left_out_and_reported() {
+    let mut bad = span(2, 1, "bad", 2, 1, 2);
+    bad.span_id = vec![1, 2, 3];
+    let t = one(&[resource(Some("a"), vec![span(1, 0, "root", 2, 0, 10), bad])]);
+    assert_eq!(t.spans.len(), 1);
+    assert_eq!(kinds(&t), vec![ProblemKind::InvalidId]);
+}
+
+#[test]
+fn spans_of_several_traces_are_split_by_trace_id() {
+    let mut other = span(1, 0, "other", 2, 50, 60);
+    other.trace_id = vec![7; 16];
+    let mut zero = span(5, 0, "zero", 2, 0, 1);
+    zero.trace_id = vec![0; 16];
+    let traces = Trace::from_otlp(
+        &[resource(
+            Some("a"),
+            vec![span(1, 0, "root", 2, 0, 10), other, zero],
+        )],
+        &AssemblyOptions::default(),
+    );
+    assert_eq!(traces.len(), 2);
+    assert_eq!(traces[0].spans[0].name, "root");
+    assert_eq!(traces[1].spans[0].name, "other");
+}
+
+#[test]
+fn the_service_graph_has_an_edge_per_crossing_with_counts_and_latency() {
+    let g = one(&healthy()).service_graph();
+    assert_eq!(g.services, vec!["billing", "ingress"]);
+    assert_eq!(
+        g.edges,
+        vec![Edge {
+            caller: "ingress".into(),
+            callee: "billing".into(),
+            calls: 1,
+            total_ns: 76_000_000,
+            max_ns: 76_000_000,
+            errors: 0,
+        }]
+    );
+}
+
+#[test]
+fn self_time_subtracts_merged_clipped_children() {
+    // root 0..100 with children 10..40 and 30..60 (overlap) and 90..120 (clipped to 100)
+    let t = one(&[resource(
+        Some("a"),
+        vec![
+            span(1, 0, "root", 2, 0, 100),
+            span(2, 1, "c1", 1, 10, 40),
+            span(3, 1, "c2", 1, 30, 60),
+            span(4, 1, "c3", 1, 90, 120),
+        ],
+    )]);
+    let l = t.latency();
+    assert_eq!(l.spans[0].self_ns, 40_000_000); // 100 - (10..60) - (90..100 clipped)
+    assert_eq!(l.spans[1].self_ns, 30_000_000);
+    assert_eq!(l.spans[3].duration_ns, 30_000_000);
+    assert_eq!(l.services.len(), 1);
+    assert_eq!(l.services[0].spans, 4);
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the parent links, assembly terminates, every span is either walked once
+        /// or reported in a cycle, and self time never exceeds duration.
+        #[test]
+        fn any_parent_links_assemble_to_a_consistent_tree(
+            links in proptest::collection::vec((1u8..12, 0u8..14, 0u64..50, 0u64..50), 1..12)
+        ) {
+            let spans: Vec<OtlpSpan> = links
+                .iter()
+                .map(|&(id, parent, a, b)| span(id, parent, "s", 2, a.min(b), a.max(b)))
+                .collect();
+            let t = one(&[resource(Some("svc"), spans)]);
+            let walk = t.walk();
+            let mut seen = vec![0usize; t.spans.len()];
+            for (i, _) in &walk {
+                seen[*i] += 1;
+            }
+            prop_assert!(seen.iter().all(|n| *n <= 1));
+            let cycles = t.problems.iter().filter(|p| p.kind == ProblemKind::Cycle).count();
+            prop_assert_eq!(walk.len() + cycles, t.spans.len());
+            for l in t.latency().spans {
+                prop_assert!(l.self_ns <= l.duration_ns);
+            }
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! `tracegate collect` and `tracegate trace show|list`, end to end through the binary.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use assert_cmd::cargo::CommandCargoExt;
+use serde_json::Value;
+
+const FIXTURE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
+
+fn tracegate() -> Command {
+    Command::cargo_bin("tracegate").unwrap()
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/fixtures/backends/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// Run and return (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = tracegate().args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// The spans of `trace show --format json`, reduced to what every backend must agree on.
+fn shape(json: &str) -> Vec<(String, Option<String>, String, String, String, String)> {
+    let v: Value = serde_json::from_str(json).unwrap();
+    let mut spans: Vec<_> = v["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["span_id"].as_str().unwrap().to_owned(),
+                s["parent_span_id"].as_str().map(str::to_owned),
+                s["service"].as_str().unwrap().to_owned(),
+                s["name"].as_str().unwrap().to_owned(),
+                s["kind"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    spans.sort();
+    spans
+}
+
+#[test]
+fn collect_prints_each_trace_persists_it_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut child = tracegate()
+        .args([
+            "collect",
+            "--otlp-http",
+            "127.0.0.1:0",
+            "--otlp-grpc",
+            "127.0.0.1:0",
+        ])
+        .args(["--quiet-ms", "200", "--store"])
+        .arg(&store)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let mut http = None;
+    let mut grpc = None;
+    while http.is_none() || grpc.is_none() {
+        let line = next();
+        if let Some(rest) = line.strip_prefix("OTLP/HTTP listening on ") {
+            http = Some(rest.split_whitespace().next().unwrap().to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("OTLP/gRPC listening on ") {
+            grpc = Some(rest.trim().to_owned());
+        }
+    }
+    let (http, grpc) = (http.unwrap(), grpc.unwrap());
+
+    // the Jaeger fixture's OTLP JSON over HTTP, and a second trace over gRPC
+    let jaeger: Value = serde_json::from_slice(&fixture("jaeger-v3-trace.json")).unwrap();
+    let body = serde_json::to_vec(&jaeger["result"]).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let status = reqwest::Client::new()
+            .post(format!("{http}/v1/traces"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+        use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+        let mut client = TraceServiceClient::connect(format!("http://{grpc}")).await.unwrap();
+        client
+            .export(tracegate::otlp::sample::batch(5, 3, 3))
+            .await
+            .unwrap();
+    });
+    let mut printed = Vec::new();
+    while printed.len() < 2 {
+        let line = next();
+        if line.starts_with("trace ") {
+            printed.push(line);
+        }
+    }
+    let fixture_line = printed.iter().find(|l| l.contains(FIXTURE_ID)).unwrap();
+    assert!(
+        fixture_line.contains("ingress GET /invoices/{id}  3 spans  42.00ms  ERROR"),
+        "{fixture_line}"
+    );
+
+    // the query API of the running collector answers `trace list --from`
+    let (code, out, err) = run(&["trace", "list", "--from", &http, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed["traces"].as_array().unwrap().len(), 2);
+    let (code, from_receiver, _) = run(&[
+        "trace", "show", FIXTURE_ID, "--from", &http, "--format", "json",
+    ]);
+    assert_eq!(code, 0);
+
+    let status = Command::new("sh")
+        .args(["-c", &format!("kill -TERM {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut exit = None;
+    for _ in 0..200 {
+        if let Some(s) = child.try_wait().unwrap() {
+            exit = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let exit = exit.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("collect did not stop on SIGTERM")
+    });
+    assert_eq!(exit.code(), Some(0));
+
+    // after collect exited, the persisted store still answers
+    let store = store.to_str().unwrap();
+    let (code, from_store, err) = run(&[
+        "trace", "show", FIXTURE_ID, "--store", store, "--format", "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(shape(&from_store), shape(&from_receiver));
+    let shape = shape(&from_store);
+    assert_eq!(shape.len(), 3);
+    assert_eq!(
+        shape[0],
+        (
+            "00f067aa0ba902b7".into(),
+            Some("b7ad6b7169203331".into()),
+            "ingress".into(),
+            "POST".into(),
+            "client".into(),
+            "unset".into()
+        )
+    );
+    let (code, out, _) = run(&["trace", "list", "--store", store]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains(FIXTURE_ID) && out.contains("TRACE ID"),
+        "{out}"
+    );
+}
+
+/// Replays the recorded backend answers at the backends' paths.
+fn replay_server() -> String {
+    use axum::routing::get;
+    let tempo = fixture("tempo-trace.json");
+    let jaeger = fixture("jaeger-v3-trace.json");
+    let app = axum::Router::new()
+        .route(
+            &format!("/api/traces/{FIXTURE_ID}"),
+            get(move || async move { ([("content-type", "application/json")], tempo) }),
+        )
+        .route(
+            &format!("/api/v3/traces/{FIXTURE_ID}"),
+            get(move || async move { ([("content-type", "application/json")], jaeger) }),
+        );
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    format!(
+        "http://{}",
+        rx.recv_timeout(Duration::from_secs(10)).unwrap()
+    )
+}
+
+#[test]
+fn tempo_and_jaeger_answers_give_the_same_trace() {
+    let base = replay_server();
+    let (code, tempo, err) = run(&[
+        "trace",
+        "show",
+        FIXTURE_ID,
+        "--from",
+        &base,
+        "--backend",
+        "tempo",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, jaeger, err) = run(&[
+        "trace",
+        "show",
+        FIXTURE_ID,
+        "--from",
+        &base,
+        "--backend",
+        "jaeger",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(shape(&tempo), shape(&jaeger));
+    let v: Value = serde_json::from_str(&tempo).unwrap();
+    assert_eq!(v["problems"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        v["spans"][2]["attributes"]["http.response.status_code"],
+        502
+    );
+    // unknown trace: exit 2 and a message naming it
+    let (code, _, err) = run(&[
+        "trace",
+        "show",
+        "11111111111111111111111111111111",
+        "--from",
+        &base,
+        "--backend",
+        "jaeger",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not found"), "{err}");
+}
+
+#[test]
+fn show_renders_every_format_from_a_file_and_rejects_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = format!(
+        "{}/fixtures/backends/tempo-trace.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let (code, tree, _) = run(&["trace", "show", FIXTURE_ID, "--input", &input]);
+    assert_eq!(code, 0);
+    assert!(
+        tree.contains("POST /bill") && tree.contains("ERROR upstream timeout"),
+        "{tree}"
+    );
+    let (_, dot, _) = run(&[
+        "trace", "show", FIXTURE_ID, "--input", &input, "--format", "dot",
+    ]);
+    assert!(dot.contains("\"ingress\" -> \"billing\""), "{dot}");
+    let (_, mermaid, _) = run(&[
+        "trace", "show", FIXTURE_ID, "--input", &input, "--format", "mermaid",
+    ]);
+    assert!(mermaid.starts_with("flowchart LR"));
+    let page = dir.path().join("trace.html");
+    let (code, out, _) = run(&[
+        "trace",
+        "show",
+        FIXTURE_ID,
+        "--input",
+        &input,
+        "--format",
+        "html",
+        "-o",
+        page.to_str().unwrap(),
+    ]);
+    assert_eq!((code, out.as_str()), (0, ""));
+    assert!(std::fs::read_to_string(&page)
+        .unwrap()
+        .contains("<svg id=\"waterfall\""));
+
+    let (code, _, err) = run(&["trace", "show", "not-an-id", "--input", &input]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid trace ID"), "{err}");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"resourceSpans\": [").unwrap();
+    let (code, _, err) = run(&[
+        "trace",
+        "show",
+        FIXTURE_ID,
+        "--input",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("bad.json") && err.contains("invalid JSON"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "trace",
+        "show",
+        FIXTURE_ID,
+        "--store",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("traces.log"), "{err}");
+}
