@@ -17,6 +17,8 @@
 
 mod context;
 mod ids;
+pub mod messaging;
+mod span;
 mod traceparent;
 mod tracestate;
 
@@ -25,5 +27,9 @@ pub use context::{
     TraceContext, SERVER_TIMING, TRACEPARENT, TRACERESPONSE, TRACESTATE,
 };
 pub use ids::{SpanId, TraceFlags, TraceId};
+pub use span::{
+    MemorySink, OperationName, Span, SpanKind, SpanRecord, SpanSink, SpanStatus, Telemetry,
+    TenantId, MAX_TENANT_LEN,
+};
 pub use traceparent::{TraceParent, TraceParentError, TRACEPARENT_LEN};
 pub use tracestate::{is_valid_key, is_valid_value, TraceState, TraceStateError, MAX_MEMBERS};
