@@ -16,6 +16,8 @@
 //! ```
 
 mod context;
+#[cfg(feature = "export")]
+pub mod export;
 mod ids;
 pub mod messaging;
 mod span;
