@@ -403,6 +403,48 @@ impl Telemetry {
     }
 }
 
+/// The current request's span context, tenant and telemetry handle: what a handler needs to
+/// make outgoing calls or publish messages in the same trace. The server layer puts one in the
+/// request extensions (`Extension<Current>` in axum).
+#[derive(Clone, Debug)]
+pub struct Current {
+    /// The current span's context (outgoing calls become its children).
+    pub context: TraceContext,
+    /// The request's tenant, carried onto child spans for routing.
+    pub tenant: Option<TenantId>,
+    /// Where spans go.
+    pub telemetry: Telemetry,
+}
+
+impl Current {
+    /// Bundle a context, a tenant and a telemetry handle.
+    pub fn new(telemetry: Telemetry, context: TraceContext, tenant: Option<TenantId>) -> Self {
+        Current {
+            context,
+            tenant,
+            telemetry,
+        }
+    }
+
+    /// Start a child span of the current one (same trace, new span ID, same tenant). Returns
+    /// the child's context (to inject into the outgoing call) and the span.
+    pub fn child_span(&self, kind: SpanKind, operation: OperationName) -> (TraceContext, Span) {
+        let context = self.context.child();
+        let mut span = self.telemetry.start(&context, kind, operation);
+        span.set_tenant(self.tenant.clone());
+        (context, span)
+    }
+
+    /// Start the client span of retry attempt `number` (0 = first try): a new child span per
+    /// attempt, same trace, `http.request.resend_count` after the first.
+    pub fn attempt_span(&self, number: u32, operation: OperationName) -> (TraceContext, Span) {
+        let attempt = self.context.retry_attempt(number);
+        let mut span = self.telemetry.start_attempt(&attempt, operation);
+        span.set_tenant(self.tenant.clone());
+        (attempt.context, span)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
