@@ -407,3 +407,39 @@ async fn plain_hyper_service_with_route_templates() {
     assert_eq!(spans.len(), 1);
     assert_eq!(spans[0].operation().as_str(), "GET /items/{id}/parts");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_helper_spans_every_failed_attempt_and_returns_the_last_error() {
+    let sink = Arc::new(tracegate::propagation::MemorySink::new());
+    let current = Current::new(
+        Telemetry::new("caller", sink.clone()),
+        tracegate::propagation::TraceContext::new_root(),
+        tracegate::propagation::TenantId::new("beta"),
+    );
+    let down = closed_endpoint().await;
+    let policy = RetryPolicy {
+        max_attempts: 3,
+        backoff: Duration::from_millis(1),
+        ..RetryPolicy::default()
+    };
+    let result = http()
+        .get(down)
+        .send_traced_with_retry(&current, "/v1/traces", &policy)
+        .await;
+    assert!(result.unwrap_err().is_connect());
+    let spans = sink.spans();
+    assert_eq!(spans.len(), 3);
+    for (number, span) in spans.iter().enumerate() {
+        assert_eq!(span.trace_id(), current.context.trace_id);
+        assert_eq!(span.parent_span_id(), Some(current.context.span_id));
+        assert_eq!(span.resend_count(), (number > 0).then_some(number as u32));
+        assert_eq!(
+            span.status(),
+            tracegate::propagation::SpanStatus::Error("connect")
+        );
+        assert_eq!(span.operation().as_str(), "GET /v1/traces");
+        assert_eq!(span.tenant().unwrap().as_str(), "beta");
+    }
+    let ids: std::collections::HashSet<_> = spans.iter().map(|s| s.span_id()).collect();
+    assert_eq!(ids.len(), 3, "a new span per attempt");
+}
