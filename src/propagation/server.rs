@@ -47,7 +47,7 @@ struct Config {
     telemetry: Telemetry,
     tenant_header: HeaderName,
     templates: Vec<RouteTemplate>,
-    hook: Option<Box<RouteHook>>,
+    hook: Option<Arc<RouteHook>>,
 }
 
 /// The tracing layer. Cheap to clone.
@@ -87,7 +87,7 @@ impl TraceLayer {
                     telemetry: old.telemetry.clone(),
                     tenant_header: old.tenant_header.clone(),
                     templates: old.templates.clone(),
-                    hook: None,
+                    hook: old.hook.clone(),
                 };
                 f(&mut config);
                 self.config = Arc::new(config);
@@ -107,7 +107,7 @@ impl TraceLayer {
     where
         F: for<'a> Fn(&'a Extensions) -> Option<&'a str> + Send + Sync + 'static,
     {
-        self.edit(|c| c.hook = Some(Box::new(hook)))
+        self.edit(|c| c.hook = Some(Arc::new(hook)))
     }
 
     /// Route templates the service serves (`/checkout/{id}`, `/files/{*path}`), matched
@@ -426,6 +426,18 @@ mod tests {
         assert_eq!(name("/users/a@b.c/orders"), Some("/users/:id/orders"));
         assert_eq!(name("/checkout/42/extra"), None);
         assert_eq!(name("/"), None);
+    }
+
+    #[test]
+    fn builder_keeps_the_hook_when_the_layer_was_shared() {
+        let layer = TraceLayer::new(Telemetry::disabled("svc"))
+            .route_from(|ext| ext.get::<&'static str>().copied());
+        let _shared = layer.clone();
+        let layer = layer.tenant_header(HeaderName::from_static("x-org"));
+        let mut req = request("/a/b", &[]);
+        req.extensions_mut().insert("/a/{id}");
+        assert_eq!(layer.operation(&req).as_str(), "POST /a/{id}");
+        assert_eq!(layer.config.tenant_header, "x-org");
     }
 
     fn request(path: &str, headers: &[(&str, &str)]) -> Request<String> {
