@@ -305,16 +305,22 @@ impl Batcher {
             return;
         }
         let count = pending.len() as u64;
+        let Some(worker) = self.workers.get(index) else {
+            pending.clear();
+            return;
+        };
+        if worker.capacity() == 0 {
+            // The destination is not keeping up: give the batch up without encoding it.
+            pending.clear();
+            self.counters.failed.fetch_add(count, Ordering::Relaxed);
+            return;
+        }
         let payload = Payload {
             body: otlp::encode(pending.iter()),
             spans: count,
         };
         pending.clear();
-        let sent = self
-            .workers
-            .get(index)
-            .is_some_and(|worker| worker.try_send(payload).is_ok());
-        if sent {
+        if worker.try_send(payload).is_ok() {
             self.counters.in_flight.fetch_add(count, Ordering::Relaxed);
         } else {
             self.counters.failed.fetch_add(count, Ordering::Relaxed);
