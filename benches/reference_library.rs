@@ -252,122 +252,199 @@ fn client_runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn overhead() {
-    println!("## overhead: axum hello-world, {CONNECTIONS} connections, {} s x {} rounds per variant, interleaved", secs().as_secs_f64(), rounds());
-    let server = server_runtime();
-    let client = client_runtime();
-    let (plain, traced, peer, provider, exporter) = server.block_on(async {
-        let plain = serve(hello()).await;
-        let ours_receiver = sink_receiver("ok").await;
-        let exporter = exporter(&ours_receiver);
-        let traced =
-            serve(hello().layer(tracegate_layer(Telemetry::new("bench", exporter.clone())))).await;
-        let peer_receiver = sink_receiver("ok").await;
-        let provider = install_peer(&peer_receiver);
-        let peer = serve(hello().layer(middleware::from_fn(peer_middleware))).await;
-        (plain, traced, peer, provider, exporter)
-    });
-    let variants = [
-        ("no layer", plain),
-        ("tracegate TraceLayer + exporter", traced),
-        ("peer: tracing-opentelemetry + SDK batch", peer),
-    ];
-    let mut rps: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
-    let mut p50: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
-    let mut p99: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
-    let mut failed = vec![0u64; variants.len()];
-    // Warm-up.
-    for (_, base) in &variants {
+// ---- the service under test runs in a child process, so its CPU time can be measured ----
+
+/// In the child: serve `variant` (exporting to `endpoint`) on a one-worker runtime, print the
+/// port, and run until stdin closes.
+fn serve_child(variant: &str, endpoint: &str) {
+    let runtime = server_runtime();
+    let _peer = (variant == "peer").then(|| install_peer(endpoint));
+    let app = match variant {
+        "plain" => hello(),
+        "peer" => hello().layer(middleware::from_fn(peer_middleware)),
+        "off" => hello().layer(tracegate_layer(Telemetry::disabled("bench"))),
+        _ => {
+            let exporter = runtime.block_on(async { exporter(endpoint) });
+            hello().layer(tracegate_layer(Telemetry::new("bench", exporter)))
+        }
+    };
+    let url = runtime.block_on(serve(app));
+    println!("{url}");
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+}
+
+struct Child {
+    process: std::process::Child,
+    url: String,
+}
+
+impl Child {
+    fn spawn(variant: &str, endpoint: &str) -> Child {
+        use std::io::BufRead;
+        let mut process = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--serve-child", variant, endpoint])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut url = String::new();
+        std::io::BufReader::new(process.stdout.take().unwrap())
+            .read_line(&mut url)
+            .unwrap();
+        Child {
+            process,
+            url: url.trim().to_owned(),
+        }
+    }
+
+    /// CPU time of all the child's threads (ns, from /proc/PID/task/*/schedstat).
+    fn cpu_ns(&self) -> u64 {
+        let dir = format!("/proc/{}/task", self.process.id());
+        std::fs::read_dir(dir)
+            .map(|tasks| {
+                tasks
+                    .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+                    .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                    .sum()
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+#[derive(Default)]
+struct Samples {
+    rps: Vec<f64>,
+    cpu_us: Vec<f64>,
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    failed: u64,
+}
+
+/// Run the variants in interleaved rounds; per window: req/s, server CPU µs per request, p50,
+/// p99.
+fn measure(client: &tokio::runtime::Runtime, children: &[Child]) -> Vec<Samples> {
+    let mut samples: Vec<Samples> = children.iter().map(|_| Samples::default()).collect();
+    for child in children {
         load(
-            &client,
-            &format!("{base}/hello/warm"),
-            Duration::from_millis(300),
+            client,
+            &format!("{}/hello/warm", child.url),
+            Duration::from_millis(500),
         );
     }
     for _ in 0..rounds() {
-        for (i, (_, base)) in variants.iter().enumerate() {
-            let result = load(&client, &format!("{base}/hello/world"), secs());
-            rps[i].push(result.rps);
-            p50[i].push(result.p50_us as f64);
-            p99[i].push(result.p99_us as f64);
-            failed[i] += result.failed;
+        for (child, sample) in children.iter().zip(samples.iter_mut()) {
+            let before = child.cpu_ns();
+            let result = load(client, &format!("{}/hello/world", child.url), secs());
+            let cpu = child.cpu_ns().saturating_sub(before);
+            let requests = (result.rps * secs().as_secs_f64()).max(1.0);
+            sample.rps.push(result.rps);
+            sample.cpu_us.push(cpu as f64 / 1e3 / requests);
+            sample.p50.push(result.p50_us as f64);
+            sample.p99.push(result.p99_us as f64);
+            sample.failed += result.failed;
         }
     }
-    let base_rps = median(rps[0].clone());
+    samples
+}
+
+fn overhead() {
     println!(
-        "| variant | median req/s | vs no layer | median p50 (µs) | median p99 (µs) | failed |"
+        "## overhead: axum hello-world, {CONNECTIONS} connections, {} s x {} rounds per variant, interleaved",
+        secs().as_secs_f64(),
+        rounds()
     );
-    println!("|---|---|---|---|---|---|");
-    for (i, (name, _)) in variants.iter().enumerate() {
-        let m = median(rps[i].clone());
+    let receivers = server_runtime();
+    let client = client_runtime();
+    let (ours, theirs) =
+        receivers.block_on(async { (sink_receiver("ok").await, sink_receiver("ok").await) });
+    let variants = [
+        ("no layer", "plain", ours.as_str()),
+        (
+            "tracegate TraceLayer + exporter",
+            "tracegate",
+            ours.as_str(),
+        ),
+        (
+            "peer: tracing-opentelemetry + SDK batch exporter",
+            "peer",
+            theirs.as_str(),
+        ),
+    ];
+    let children: Vec<Child> = variants
+        .iter()
+        .map(|(_, variant, endpoint)| Child::spawn(variant, endpoint))
+        .collect();
+    let samples = measure(&client, &children);
+    let base_cpu = median(samples[0].cpu_us.clone());
+    let base_rps = median(samples[0].rps.clone());
+    println!("| variant | server CPU µs/request | CPU vs no layer | median req/s | req/s vs no layer | median p50 (µs) | median p99 (µs) | failed |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for ((name, _, _), sample) in variants.iter().zip(&samples) {
+        let cpu = median(sample.cpu_us.clone());
+        let rps = median(sample.rps.clone());
         println!(
-            "| {name} | {m:.0} | {:+.1}% | {:.0} | {:.0} | {} |",
-            (m / base_rps - 1.0) * 100.0,
-            median(p50[i].clone()),
-            median(p99[i].clone()),
-            failed[i]
+            "| {name} | {cpu:.1} | {:+.1}% | {rps:.0} | {:+.1}% | {:.0} | {:.0} | {} |",
+            (cpu / base_cpu - 1.0) * 100.0,
+            (rps / base_rps - 1.0) * 100.0,
+            median(sample.p50.clone()),
+            median(sample.p99.clone()),
+            sample.failed
         );
     }
-    let stats = server.block_on(exporter.shutdown(Duration::from_secs(5)));
-    println!("tracegate exporter: {stats:?}");
-    let _ = provider.shutdown();
 }
 
 fn backend() {
-    println!("## backend: traced hello-world, export off vs backend down / hanging / 503 ({CONNECTIONS} connections, {} s each)", secs().as_secs_f64());
-    let server = server_runtime();
+    println!(
+        "## backend: traced hello-world, export off vs backend down / hanging / 503 ({CONNECTIONS} connections, {} s x {} rounds, interleaved)",
+        secs().as_secs_f64(),
+        rounds()
+    );
+    let receivers = server_runtime();
     let client = client_runtime();
-    let services = server.block_on(async {
-        let mut services = vec![(
-            "export off".to_owned(),
-            serve(hello().layer(tracegate_layer(Telemetry::disabled("bench")))).await,
-            None,
-        )];
-        for (name, endpoint) in [
-            ("backend down", closed_endpoint().await),
-            ("backend hangs", sink_receiver("hang").await),
-            ("backend 503", sink_receiver("503").await),
-        ] {
-            let exporter = exporter(&endpoint);
-            let url =
-                serve(hello().layer(tracegate_layer(Telemetry::new("bench", exporter.clone()))))
-                    .await;
-            services.push((name.to_owned(), url, Some(exporter)));
-        }
-        services
+    let (ok, down, hang, unavailable) = receivers.block_on(async {
+        (
+            sink_receiver("ok").await,
+            closed_endpoint().await,
+            sink_receiver("hang").await,
+            sink_receiver("503").await,
+        )
     });
-    for (_, url, _) in &services {
-        load(
-            &client,
-            &format!("{url}/hello/warm"),
-            Duration::from_millis(300),
-        );
-    }
-    let mut p99: Vec<Vec<f64>> = vec![Vec::new(); services.len()];
-    let mut rps: Vec<Vec<f64>> = vec![Vec::new(); services.len()];
-    let mut failed = vec![0u64; services.len()];
-    for _ in 0..rounds() {
-        for (i, (_, url, _)) in services.iter().enumerate() {
-            let result = load(&client, &format!("{url}/hello/world"), secs());
-            p99[i].push(result.p99_us as f64);
-            rps[i].push(result.rps);
-            failed[i] += result.failed;
-        }
-    }
-    let base = median(p99[0].clone());
-    println!("| export | median req/s | median p99 (µs) | p99 vs off | failed requests | exporter counters |");
+    let variants = [
+        ("export off", "off", ok.as_str()),
+        ("export on, backend up", "tracegate", ok.as_str()),
+        ("export on, backend down", "tracegate", down.as_str()),
+        ("export on, backend hangs", "tracegate", hang.as_str()),
+        (
+            "export on, backend answers 503",
+            "tracegate",
+            unavailable.as_str(),
+        ),
+    ];
+    let children: Vec<Child> = variants
+        .iter()
+        .map(|(_, variant, endpoint)| Child::spawn(variant, endpoint))
+        .collect();
+    let samples = measure(&client, &children);
+    let base = median(samples[0].p99.clone());
+    println!("| export | median p99 (µs) | p99 vs off | median p50 (µs) | median req/s | failed requests |");
     println!("|---|---|---|---|---|---|");
-    for (i, (name, _, exporter)) in services.iter().enumerate() {
-        let m = median(p99[i].clone());
-        let stats = exporter
-            .as_ref()
-            .map(|e| format!("{:?}", e.stats()))
-            .unwrap_or_else(|| "-".to_owned());
+    for ((name, _, _), sample) in variants.iter().zip(&samples) {
+        let p99 = median(sample.p99.clone());
         println!(
-            "| {name} | {:.0} | {m:.0} | {:+.1}% | {} | {stats} |",
-            median(rps[i].clone()),
-            (m / base - 1.0) * 100.0,
-            failed[i]
+            "| {name} | {p99:.0} | {:+.1}% | {:.0} | {:.0} | {} |",
+            (p99 / base - 1.0) * 100.0,
+            median(sample.p50.clone()),
+            median(sample.rps.clone()),
+            sample.failed
         );
     }
 }
@@ -414,6 +491,11 @@ fn exporter_throughput() {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--serve-child") {
+        serve_child(&args[2], &args[3]);
+        return;
+    }
     let filter: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with("--"))

@@ -1,14 +1,16 @@
-//! The non-blocking exporter. Ending a span is a `try_send` into a bounded queue; a background
+//! The non-blocking exporter. Ending a span is a `try_send` into a bounded lock-free queue
+//! (`std::sync::mpsc::sync_channel`); a background
 //! task batches spans, routes them per tenant and hands one encoded OTLP/HTTP protobuf request
 //! per destination to that destination's worker, which sends it with a timeout and a bounded
 //! number of attempts (exponential backoff), then drops it. A slow destination only delays its
 //! own worker: other destinations (and other tenants) keep flowing.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::Instant;
 
@@ -64,6 +66,19 @@ impl Counters {
     }
 }
 
+/// The span queue's signalling. Span end does not wake the batcher per span (a task wake-up
+/// per request is the expensive part of a channel): it wakes it once a batch is waiting, and
+/// the batcher otherwise drains on its batch timer.
+#[derive(Debug, Default)]
+struct Intake {
+    /// Spans in the queue, not yet drained.
+    waiting: AtomicUsize,
+    /// Wake the batcher when `waiting` reaches this.
+    threshold: usize,
+    notify: Notify,
+    closed: AtomicBool,
+}
+
 struct Control {
     stop: oneshot::Sender<Instant>,
     task: JoinHandle<()>,
@@ -71,7 +86,8 @@ struct Control {
 
 /// The exporter handle: a [`SpanSink`]. Create it inside a tokio runtime.
 pub struct Exporter {
-    queue: mpsc::Sender<SpanRecord>,
+    queue: SyncSender<SpanRecord>,
+    intake: Arc<Intake>,
     counters: Arc<Counters>,
     control: Mutex<Option<Control>>,
     destinations: Vec<String>,
@@ -126,7 +142,11 @@ impl Exporter {
                 config.max_attempts.max(1),
             )));
         }
-        let (queue, rx) = mpsc::channel(config.queue_size.max(1));
+        let (queue, rx) = sync_channel(config.queue_size.max(1));
+        let intake = Arc::new(Intake {
+            threshold: config.batch_size.min(config.queue_size / 2).max(1),
+            ..Intake::default()
+        });
         let (stop, stop_rx) = oneshot::channel();
         let destinations = router.names().to_vec();
         let batcher = Batcher {
@@ -134,11 +154,13 @@ impl Exporter {
             router,
             workers,
             counters: Arc::clone(&counters),
+            intake: Arc::clone(&intake),
             batch_size: config.batch_size.max(1),
         };
         let task = runtime.spawn(batcher.run(rx, stop_rx, config.batch_timeout, worker_tasks));
         Ok(Exporter {
             queue,
+            intake,
             counters,
             control: Mutex::new(Some(Control { stop, task })),
             destinations,
@@ -163,6 +185,7 @@ impl Exporter {
             Ok(mut guard) => guard.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
+        self.intake.closed.store(true, Ordering::Release);
         if let Some(Control { stop, task }) = control {
             let until = Instant::now() + deadline;
             let _ = stop.send(until);
@@ -181,11 +204,17 @@ impl Exporter {
 
 impl SpanSink for Exporter {
     fn record(&self, span: SpanRecord) {
-        match self.queue.try_send(span) {
-            Ok(()) => {
+        let accepted = !self.intake.closed.load(Ordering::Acquire)
+            && self.queue.try_send(span).is_ok();
+        match accepted {
+            true => {
                 self.counters.queued.fetch_add(1, Ordering::Relaxed);
+                let waiting = self.intake.waiting.fetch_add(1, Ordering::Relaxed) + 1;
+                if waiting == self.intake.threshold {
+                    self.intake.notify.notify_one();
+                }
             }
-            Err(_) => {
+            false => {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 if !self.counters.warned_drop.swap(true, Ordering::Relaxed) {
                     eprintln!(
@@ -204,33 +233,36 @@ struct Batcher {
     /// Spans waiting per destination (a span routed to two destinations is in both).
     pending: Vec<Vec<SpanRecord>>,
     counters: Arc<Counters>,
+    intake: Arc<Intake>,
     batch_size: usize,
 }
 
 impl Batcher {
     async fn run(
         mut self,
-        mut rx: mpsc::Receiver<SpanRecord>,
+        rx: Receiver<SpanRecord>,
         mut stop: oneshot::Receiver<Instant>,
         batch_timeout: Duration,
         worker_tasks: Vec<JoinHandle<()>>,
     ) {
         let mut tick = tokio::time::interval(batch_timeout);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let intake = Arc::clone(&self.intake);
         let deadline = loop {
-            tokio::select! {
+            let disconnected = tokio::select! {
                 until = &mut stop => break until.ok(),
-                span = rx.recv() => match span {
-                    Some(span) => self.add(span),
-                    None => break None,
-                },
-                _ = tick.tick() => self.flush_all(),
+                _ = intake.notify.notified() => self.drain(&rx),
+                _ = tick.tick() => {
+                    let disconnected = self.drain(&rx);
+                    self.flush_all();
+                    disconnected
+                }
+            };
+            if disconnected {
+                break None;
             }
         };
-        rx.close();
-        while let Ok(span) = rx.try_recv() {
-            self.add(span);
-        }
+        self.drain(&rx);
         self.flush_all();
         let Batcher {
             workers, counters, ..
@@ -256,6 +288,20 @@ impl Batcher {
                 }
             }
             None => all.await,
+        }
+    }
+
+    /// Take every queued span; `true` when the exporter handle is gone.
+    fn drain(&mut self, rx: &Receiver<SpanRecord>) -> bool {
+        loop {
+            match rx.try_recv() {
+                Ok(span) => {
+                    self.intake.waiting.fetch_sub(1, Ordering::Relaxed);
+                    self.add(span);
+                }
+                Err(TryRecvError::Empty) => return false,
+                Err(TryRecvError::Disconnected) => return true,
+            }
         }
     }
 
