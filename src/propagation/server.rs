@@ -23,20 +23,23 @@
 //! # }
 //! ```
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::header::HeaderName;
-use http::{Extensions, Request, Response, StatusCode};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Extensions, Method, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use super::context::{extract, TraceContext};
 use super::span::{Current, OperationName, Span, SpanKind, SpanStatus, Telemetry, TenantId};
+use super::traceparent::{format_traceparent, TRACEPARENT_LEN};
 
 /// Default tenant header.
 pub const DEFAULT_TENANT_HEADER: &str = "x-tenant-id";
@@ -121,11 +124,11 @@ impl TraceLayer {
     fn operation<B>(&self, request: &Request<B>) -> OperationName {
         let config = &self.config;
         if let Some(template) = config.hook.as_ref().and_then(|h| h(request.extensions())) {
-            return OperationName::http(request.method(), template);
+            return cached_name(request.method(), template);
         }
         match best_match(&config.templates, request.uri().path()) {
-            Some(template) => OperationName::http(request.method(), &template.text),
-            None => OperationName::method(request.method()),
+            Some(template) => cached_name(request.method(), &template.text),
+            None => cached_name(request.method(), ""),
         }
     }
 }
@@ -138,6 +141,66 @@ impl<S> Layer<S> for TraceLayer {
             inner,
             layer: self.clone(),
         }
+    }
+}
+
+/// Most templates remembered per thread (routes are few; a misused hook must not grow memory).
+const NAME_CACHE_LIMIT: usize = 4096;
+
+/// Operation names per template, then per method.
+type NameCache = HashMap<Box<str>, Vec<(Method, OperationName)>>;
+
+thread_local! {
+    /// Operation names already built, so a request does not format and allocate one.
+    static NAMES: RefCell<NameCache> = RefCell::new(HashMap::new());
+}
+
+fn cached_name(method: &Method, template: &str) -> OperationName {
+    let make = || {
+        if template.is_empty() {
+            OperationName::method(method)
+        } else {
+            OperationName::http(method, template)
+        }
+    };
+    NAMES.with(|names| {
+        let Ok(mut names) = names.try_borrow_mut() else {
+            return make();
+        };
+        if let Some(found) = names
+            .get(template)
+            .and_then(|entries| entries.iter().find(|(m, _)| m == method))
+        {
+            return found.1.clone();
+        }
+        let name = make();
+        if names.len() < NAME_CACHE_LIMIT {
+            names
+                .entry(Box::from(template))
+                .or_default()
+                .push((method.clone(), name.clone()));
+        }
+        name
+    })
+}
+
+const TRACERESPONSE_HEADER: HeaderName = HeaderName::from_static(super::TRACERESPONSE);
+const SERVER_TIMING_HEADER: HeaderName = HeaderName::from_static(super::SERVER_TIMING);
+const TIMING_PREFIX: &[u8] = b"trace;desc=";
+
+/// `traceresponse` and `server-timing` — the same values as
+/// [`TraceContext::set_response_headers`], formatted without intermediate strings.
+fn set_trace_headers(context: &TraceContext, headers: &mut HeaderMap) {
+    let traceparent = format_traceparent(context.trace_id, context.span_id, context.flags);
+    let mut timing = [0u8; TIMING_PREFIX.len() + TRACEPARENT_LEN];
+    timing[..TIMING_PREFIX.len()].copy_from_slice(TIMING_PREFIX);
+    timing[TIMING_PREFIX.len()..].copy_from_slice(&traceparent);
+    if let (Ok(response), Ok(timing)) = (
+        HeaderValue::from_bytes(&traceparent),
+        HeaderValue::from_bytes(&timing),
+    ) {
+        headers.insert(TRACERESPONSE_HEADER, response);
+        headers.append(SERVER_TIMING_HEADER, timing);
     }
 }
 
@@ -228,7 +291,7 @@ struct Finish {
 impl Finish {
     fn response<B>(self, mut response: Response<B>) -> Response<B> {
         let Finish { mut span, context } = self;
-        context.set_response_headers(response.headers_mut());
+        set_trace_headers(&context, response.headers_mut());
         span.set_http_status(response.status().as_u16());
         span.end();
         response
@@ -238,7 +301,7 @@ impl Finish {
         let mut response = Response::new(TraceBody::empty());
         *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
         let Finish { mut span, context } = self;
-        context.set_response_headers(response.headers_mut());
+        set_trace_headers(&context, response.headers_mut());
         span.set_http_status(500);
         span.set_status(SpanStatus::Error("panic"));
         span.end();
@@ -426,6 +489,31 @@ mod tests {
         assert_eq!(name("/users/a@b.c/orders"), Some("/users/:id/orders"));
         assert_eq!(name("/checkout/42/extra"), None);
         assert_eq!(name("/"), None);
+    }
+
+    #[test]
+    fn fast_response_headers_equal_the_core_ones() {
+        let mut context = TraceContext::new_root();
+        context.flags = crate::propagation::TraceFlags::new(0xff);
+        let (mut fast, mut core) = (HeaderMap::new(), HeaderMap::new());
+        fast.append("server-timing", HeaderValue::from_static("db;dur=53"));
+        core.append("server-timing", HeaderValue::from_static("db;dur=53"));
+        set_trace_headers(&context, &mut fast);
+        context.set_response_headers(&mut core);
+        assert_eq!(fast, core);
+    }
+
+    #[test]
+    fn cached_names_match_formatted_ones() {
+        for _ in 0..2 {
+            assert_eq!(cached_name(&Method::GET, "/a/{id}").as_str(), "GET /a/{id}");
+            assert_eq!(
+                cached_name(&Method::POST, "/a/{id}").as_str(),
+                "POST /a/{id}"
+            );
+            assert_eq!(cached_name(&Method::PUT, "").as_str(), "PUT");
+            assert_eq!(cached_name(&Method::GET, "/q?x=1").as_str(), "GET /q");
+        }
     }
 
     #[test]

@@ -204,8 +204,8 @@ impl Exporter {
 
 impl SpanSink for Exporter {
     fn record(&self, span: SpanRecord) {
-        let accepted = !self.intake.closed.load(Ordering::Acquire)
-            && self.queue.try_send(span).is_ok();
+        let accepted =
+            !self.intake.closed.load(Ordering::Acquire) && self.queue.try_send(span).is_ok();
         match accepted {
             true => {
                 self.counters.queued.fetch_add(1, Ordering::Relaxed);
