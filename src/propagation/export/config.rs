@@ -306,6 +306,14 @@ fn check_endpoint(
     if uri.host().is_none() {
         return Err(err(source, key, "the URL has no host"));
     }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(err(
+            source,
+            key,
+            "credentials in the URL are not accepted (URL not shown); send them in a header \
+             from `env` or `file`",
+        ));
+    }
     let path = uri.path();
     let base = endpoint.trim_end_matches('/');
     if append || path.is_empty() || path == "/" {
@@ -613,6 +621,14 @@ queue_size: 100
                 FILE.replace("queue_size: 100", "queue_size: 0"),
                 "queue_size",
                 "positive",
+            ),
+            (
+                FILE.replace(
+                    "http://collector:4318",
+                    "http://user:hunter2@collector:4318",
+                ),
+                "destinations.platform.endpoint",
+                "credentials in the URL",
             ),
             (
                 FILE.replace("shared: true", "sharde: true"),
