@@ -98,7 +98,7 @@ async fn checkout(telemetry: Telemetry, pricing: String) -> String {
             http: http(),
             pricing,
         })
-        .layer(layer(telemetry));
+        .layer(layer(telemetry).forward_tenant());
     serve(app).await
 }
 
@@ -196,6 +196,11 @@ async fn two_services_one_trace_with_parent_links_retries_and_response_headers()
         assert_eq!(children[0].service, "pricing");
         assert_eq!(children[0].span.name, "POST /price/{sku}");
         assert_eq!(children[0].span.kind, 2, "server");
+        assert_eq!(
+            children[0].attr_str("tenant.id").as_deref(),
+            Some("acme"),
+            "the tenant is forwarded downstream"
+        );
         assert_eq!(
             children[0].attr_int("http.response.status_code"),
             attempt.attr_int("http.response.status_code")

@@ -1,5 +1,7 @@
 //! The client side: outgoing reqwest calls as client spans, children of the current context,
-//! with `traceparent`/`tracestate` injected — so every hop gets a parent (principle 2).
+//! with `traceparent`/`tracestate` injected — so every hop gets a parent (principle 2) — and
+//! the tenant header when the server layer was told to forward it
+//! (`TraceLayer::forward_tenant`).
 //!
 //! ```no_run
 //! # async fn run(current: tracegate::propagation::Current) -> Result<(), reqwest::Error> {
@@ -77,6 +79,7 @@ pub async fn send(
     let operation = OperationName::http(request.method(), route);
     let (context, span) = current.child_span(super::SpanKind::Client, operation);
     context.inject(request.headers_mut());
+    current.inject_tenant(request.headers_mut());
     let result = client.execute(request).await;
     finish(span, &result);
     result
@@ -105,6 +108,7 @@ pub async fn send_with_retry(
         };
         let (context, span) = current.attempt_span(number, operation.clone());
         context.inject(request.headers_mut());
+        current.inject_tenant(request.headers_mut());
         let result = client.execute(request).await;
         finish(span, &result);
         let retry = match &result {

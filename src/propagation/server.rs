@@ -49,6 +49,7 @@ type RouteHook = dyn for<'a> Fn(&'a Extensions) -> Option<&'a str> + Send + Sync
 struct Config {
     telemetry: Telemetry,
     tenant_header: HeaderName,
+    forward_tenant: bool,
     templates: Vec<RouteTemplate>,
     hook: Option<Arc<RouteHook>>,
 }
@@ -75,6 +76,7 @@ impl TraceLayer {
             config: Arc::new(Config {
                 telemetry,
                 tenant_header: HeaderName::from_static(DEFAULT_TENANT_HEADER),
+                forward_tenant: false,
                 templates: Vec::new(),
                 hook: None,
             }),
@@ -89,6 +91,7 @@ impl TraceLayer {
                 let mut config = Config {
                     telemetry: old.telemetry.clone(),
                     tenant_header: old.tenant_header.clone(),
+                    forward_tenant: old.forward_tenant,
                     templates: old.templates.clone(),
                     hook: old.hook.clone(),
                 };
@@ -102,6 +105,12 @@ impl TraceLayer {
     /// Read the tenant from this request header instead of `x-tenant-id`.
     pub fn tenant_header(self, name: HeaderName) -> Self {
         self.edit(|c| c.tenant_header = name)
+    }
+
+    /// Have the traced client forward the tenant to downstream services in the same header
+    /// (off by default), so their spans are routed to the same tenant's destinations.
+    pub fn forward_tenant(self) -> Self {
+        self.edit(|c| c.forward_tenant = true)
     }
 
     /// Take the route template from the request extensions — for axum:
@@ -340,11 +349,11 @@ where
             .start(&context, SpanKind::Server, operation);
         span.set_tenant(tenant.clone());
         request.extensions_mut().insert(context.clone());
-        request.extensions_mut().insert(Current::new(
-            config.telemetry.clone(),
-            context.clone(),
-            tenant,
-        ));
+        let mut current = Current::new(config.telemetry.clone(), context.clone(), tenant);
+        if config.forward_tenant {
+            current.tenant_header = Some(config.tenant_header.clone());
+        }
+        request.extensions_mut().insert(current);
         let finish = Some(Finish { span, context });
         match catch_unwind(AssertUnwindSafe(|| self.inner.call(request))) {
             Ok(future) => ResponseFuture::Running { future, finish },

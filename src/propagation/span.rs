@@ -414,6 +414,10 @@ pub struct Current {
     pub tenant: Option<TenantId>,
     /// Where spans go.
     pub telemetry: Telemetry,
+    /// When set, outgoing HTTP calls made with the traced client carry the tenant in this
+    /// header, so the next service records (and routes) its spans under the same tenant. Set by
+    /// `TraceLayer::forward_tenant`.
+    pub tenant_header: Option<http::HeaderName>,
 }
 
 impl Current {
@@ -423,6 +427,22 @@ impl Current {
             context,
             tenant,
             telemetry,
+            tenant_header: None,
+        }
+    }
+
+    /// Forward the tenant on outgoing HTTP calls in header `name`.
+    pub fn with_tenant_header(mut self, name: http::HeaderName) -> Self {
+        self.tenant_header = Some(name);
+        self
+    }
+
+    /// Write the tenant header into outgoing request headers, when forwarding is on.
+    pub fn inject_tenant(&self, headers: &mut http::HeaderMap) {
+        if let (Some(name), Some(tenant)) = (&self.tenant_header, &self.tenant) {
+            if let Ok(value) = http::HeaderValue::from_str(tenant.as_str()) {
+                headers.insert(name.clone(), value);
+            }
         }
     }
 
