@@ -172,6 +172,10 @@ fn cached_name(method: &Method, template: &str) -> OperationName {
             OperationName::http(method, template)
         }
     };
+    if super::span::method_name(method) == "_OTHER" {
+        // Arbitrary client-chosen methods are not cached (they would grow the cache).
+        return make();
+    }
     NAMES.with(|names| {
         let Ok(mut names) = names.try_borrow_mut() else {
             return make();

@@ -99,12 +99,12 @@ impl OperationName {
         if template.is_empty() {
             return Self::method(method);
         }
-        OperationName(format!("{} {template}", method.as_str()).into())
+        OperationName(format!("{} {template}", method_name(method)).into())
     }
 
     /// The method alone (`GET`), for a request that matched no known route.
     pub fn method(method: &Method) -> Self {
-        OperationName(Arc::from(method.as_str()))
+        OperationName(Arc::from(method_name(method)))
     }
 
     /// A static name for non-HTTP work (`publish invoices`, `rebuild index`).
@@ -115,6 +115,23 @@ impl OperationName {
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The method as recorded: the standard ones by name, any other (an arbitrary token chosen by
+/// the client) as `_OTHER`, as the OpenTelemetry HTTP conventions do.
+pub(crate) fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "_OTHER",
     }
 }
 
@@ -475,6 +492,9 @@ mod tests {
         assert_eq!(name.as_str(), "GET /checkout/{id}");
         assert_eq!(OperationName::http(&Method::POST, "?x=1").as_str(), "POST");
         assert_eq!(OperationName::method(&Method::DELETE).as_str(), "DELETE");
+        let custom = Method::from_bytes(b"JANE-AT-EXAMPLE").unwrap();
+        assert_eq!(OperationName::http(&custom, "/x").as_str(), "_OTHER /x");
+        assert_eq!(OperationName::method(&custom).as_str(), "_OTHER");
     }
 
     #[test]
