@@ -15,8 +15,16 @@
 //! assert!(request["traceparent"].to_str().unwrap().starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
 //! ```
 
+#[cfg(feature = "client")]
+pub mod client;
 mod context;
+#[cfg(feature = "export")]
+pub mod export;
 mod ids;
+pub mod messaging;
+#[cfg(feature = "server")]
+pub mod server;
+mod span;
 mod traceparent;
 mod tracestate;
 
@@ -25,5 +33,9 @@ pub use context::{
     TraceContext, SERVER_TIMING, TRACEPARENT, TRACERESPONSE, TRACESTATE,
 };
 pub use ids::{SpanId, TraceFlags, TraceId};
+pub use span::{
+    Current, MemorySink, OperationName, Span, SpanKind, SpanRecord, SpanSink, SpanStatus,
+    Telemetry, TenantId, MAX_TENANT_LEN,
+};
 pub use traceparent::{TraceParent, TraceParentError, TRACEPARENT_LEN};
 pub use tracestate::{is_valid_key, is_valid_value, TraceState, TraceStateError, MAX_MEMBERS};

@@ -1,0 +1,451 @@
+//! The non-blocking exporter. Ending a span is a `try_send` into a bounded lock-free queue
+//! (`std::sync::mpsc::sync_channel`); a background
+//! task batches spans, routes them per tenant and hands one encoded OTLP/HTTP protobuf request
+//! per destination to that destination's worker, which sends it with a timeout and a bounded
+//! number of attempts (exponential backoff), then drops it. A slow destination only delays its
+//! own worker: other destinations (and other tenants) keep flowing.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::task::{AbortHandle, JoinHandle};
+use tokio::time::Instant;
+
+use super::config::{ConfigError, Destination, ExportConfig};
+use super::otlp;
+use super::routing::Router;
+use crate::propagation::{SpanRecord, SpanSink};
+
+/// Least number of encoded requests waiting per destination before new ones are counted as
+/// failed.
+const DESTINATION_BACKLOG: usize = 8;
+/// First retry delay; doubled per attempt, capped at [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Exporter counters (monotonic since start).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExportStats {
+    /// Spans accepted into the queue.
+    pub queued: u64,
+    /// Span deliveries a destination accepted (a span routed to two destinations counts twice).
+    pub exported: u64,
+    /// Spans dropped at span end because the queue was full (or the exporter stopped).
+    pub dropped: u64,
+    /// Span deliveries given up: the destination failed every attempt, its backlog was full,
+    /// or the shutdown deadline passed.
+    pub failed: u64,
+    /// Spans whose tenant had no route and no default route exists.
+    pub unrouted: u64,
+}
+
+#[derive(Debug, Default)]
+struct Counters {
+    queued: AtomicU64,
+    exported: AtomicU64,
+    dropped: AtomicU64,
+    failed: AtomicU64,
+    unrouted: AtomicU64,
+    /// Span deliveries handed to a worker and not yet settled.
+    in_flight: AtomicU64,
+    warned_drop: AtomicBool,
+}
+
+impl Counters {
+    fn snapshot(&self) -> ExportStats {
+        ExportStats {
+            queued: self.queued.load(Ordering::Relaxed),
+            exported: self.exported.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            unrouted: self.unrouted.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The span queue's signalling. Span end does not wake the batcher per span (a task wake-up
+/// per request is the expensive part of a channel): it wakes it once a batch is waiting, and
+/// the batcher otherwise drains on its batch timer.
+#[derive(Debug, Default)]
+struct Intake {
+    /// Spans in the queue, not yet drained.
+    waiting: AtomicUsize,
+    /// Wake the batcher when `waiting` reaches this.
+    threshold: usize,
+    notify: Notify,
+    closed: AtomicBool,
+}
+
+struct Control {
+    stop: oneshot::Sender<Instant>,
+    task: JoinHandle<()>,
+}
+
+/// The exporter handle: a [`SpanSink`]. Create it inside a tokio runtime.
+pub struct Exporter {
+    queue: SyncSender<SpanRecord>,
+    intake: Arc<Intake>,
+    counters: Arc<Counters>,
+    control: Mutex<Option<Control>>,
+    destinations: Vec<String>,
+}
+
+impl std::fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exporter")
+            .field("destinations", &self.destinations)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+struct Payload {
+    body: Vec<u8>,
+    spans: u64,
+}
+
+impl Exporter {
+    /// Start the background task on the current tokio runtime.
+    pub fn start(config: &ExportConfig) -> Result<Self, ConfigError> {
+        let problem = |message: String| ConfigError {
+            source_name: "exporter".to_owned(),
+            key: "-".to_owned(),
+            message,
+        };
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| problem("must be started inside a tokio runtime".to_owned()))?;
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| problem(format!("cannot build the HTTP client: {e}")))?;
+        let counters = Arc::new(Counters::default());
+        let router = Router::new(config);
+        let mut workers = Vec::new();
+        // Room for a full queue's worth of requests per destination, at least a few.
+        let backlog = (config.queue_size / config.batch_size.max(1) + 2).max(DESTINATION_BACKLOG);
+        let mut worker_tasks = Vec::new();
+        for name in router.names() {
+            let Some(destination) = config.destinations.get(name) else {
+                continue;
+            };
+            let (tx, rx) = mpsc::channel(backlog);
+            workers.push(tx);
+            worker_tasks.push(runtime.spawn(deliver(
+                client.clone(),
+                destination.clone(),
+                rx,
+                Arc::clone(&counters),
+                config.max_attempts.max(1),
+            )));
+        }
+        let (queue, rx) = sync_channel(config.queue_size.max(1));
+        let intake = Arc::new(Intake {
+            threshold: config.batch_size.min(config.queue_size / 2).max(1),
+            ..Intake::default()
+        });
+        let (stop, stop_rx) = oneshot::channel();
+        let destinations = router.names().to_vec();
+        let batcher = Batcher {
+            pending: vec![Vec::new(); workers.len()],
+            router,
+            workers,
+            counters: Arc::clone(&counters),
+            intake: Arc::clone(&intake),
+            batch_size: config.batch_size.max(1),
+        };
+        let task = runtime.spawn(batcher.run(rx, stop_rx, config.batch_timeout, worker_tasks));
+        Ok(Exporter {
+            queue,
+            intake,
+            counters,
+            control: Mutex::new(Some(Control { stop, task })),
+            destinations,
+        })
+    }
+
+    /// Current counters.
+    pub fn stats(&self) -> ExportStats {
+        self.counters.snapshot()
+    }
+
+    /// Destination names.
+    pub fn destinations(&self) -> &[String] {
+        &self.destinations
+    }
+
+    /// Stop accepting spans, send what is queued, and wait for delivery until `deadline`
+    /// elapses; whatever is still in flight then is counted as failed. Returns the final
+    /// counters. Calling it again returns the counters at once.
+    pub async fn shutdown(&self, deadline: Duration) -> ExportStats {
+        let control = match self.control.lock() {
+            Ok(mut guard) => guard.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        self.intake.closed.store(true, Ordering::Release);
+        if let Some(Control { stop, task }) = control {
+            let until = Instant::now() + deadline;
+            let _ = stop.send(until);
+            let abort = task.abort_handle();
+            // A little slack for the batcher to count abandoned deliveries.
+            if tokio::time::timeout_at(until + Duration::from_millis(50), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        self.stats()
+    }
+}
+
+impl SpanSink for Exporter {
+    fn record(&self, span: SpanRecord) {
+        let accepted =
+            !self.intake.closed.load(Ordering::Acquire) && self.queue.try_send(span).is_ok();
+        match accepted {
+            true => {
+                self.counters.queued.fetch_add(1, Ordering::Relaxed);
+                let waiting = self.intake.waiting.fetch_add(1, Ordering::Relaxed) + 1;
+                if waiting == self.intake.threshold {
+                    self.intake.notify.notify_one();
+                }
+            }
+            false => {
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+                if !self.counters.warned_drop.swap(true, Ordering::Relaxed) {
+                    eprintln!(
+                        "tracegate export: span queue full, dropping spans (requests are not \
+                         affected; further drops are counted, not logged)"
+                    );
+                }
+            }
+        }
+    }
+}
+
+struct Batcher {
+    router: Router,
+    workers: Vec<mpsc::Sender<Payload>>,
+    /// Spans waiting per destination (a span routed to two destinations is in both).
+    pending: Vec<Vec<SpanRecord>>,
+    counters: Arc<Counters>,
+    intake: Arc<Intake>,
+    batch_size: usize,
+}
+
+impl Batcher {
+    async fn run(
+        mut self,
+        rx: Receiver<SpanRecord>,
+        mut stop: oneshot::Receiver<Instant>,
+        batch_timeout: Duration,
+        worker_tasks: Vec<JoinHandle<()>>,
+    ) {
+        let mut tick = tokio::time::interval(batch_timeout);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let intake = Arc::clone(&self.intake);
+        let deadline = loop {
+            let disconnected = tokio::select! {
+                until = &mut stop => break until.ok(),
+                _ = intake.notify.notified() => self.drain(&rx),
+                _ = tick.tick() => {
+                    let disconnected = self.drain(&rx);
+                    self.flush_all();
+                    disconnected
+                }
+            };
+            if disconnected {
+                break None;
+            }
+        };
+        self.drain(&rx);
+        self.flush_all();
+        let Batcher {
+            workers, counters, ..
+        } = self;
+        drop(workers);
+        let aborts: Vec<AbortHandle> = worker_tasks.iter().map(|t| t.abort_handle()).collect();
+        let all = async {
+            for task in worker_tasks {
+                let _ = task.await;
+            }
+        };
+        match deadline {
+            Some(until) => {
+                if tokio::time::timeout_at(until, all).await.is_err() {
+                    for abort in aborts {
+                        abort.abort();
+                    }
+                    // Deliveries still queued or in flight are lost: count them.
+                    counters.failed.fetch_add(
+                        counters.in_flight.swap(0, Ordering::Relaxed),
+                        Ordering::Relaxed,
+                    );
+                }
+            }
+            None => all.await,
+        }
+    }
+
+    /// Take every queued span; `true` when the exporter handle is gone.
+    fn drain(&mut self, rx: &Receiver<SpanRecord>) -> bool {
+        loop {
+            match rx.try_recv() {
+                Ok(span) => {
+                    self.intake.waiting.fetch_sub(1, Ordering::Relaxed);
+                    self.add(span);
+                }
+                Err(TryRecvError::Empty) => return false,
+                Err(TryRecvError::Disconnected) => return true,
+            }
+        }
+    }
+
+    fn add(&mut self, span: SpanRecord) {
+        let route = self.router.route(span.tenant());
+        match route {
+            [] => {
+                self.counters.unrouted.fetch_add(1, Ordering::Relaxed);
+            }
+            [index] => {
+                let index = *index;
+                self.push(index, span);
+            }
+            many => {
+                let many = many.to_vec();
+                for index in many {
+                    self.push(index, span.clone());
+                }
+            }
+        }
+    }
+
+    fn push(&mut self, index: usize, span: SpanRecord) {
+        let full = match self.pending.get_mut(index) {
+            Some(pending) => {
+                pending.push(span);
+                pending.len() >= self.batch_size
+            }
+            None => false,
+        };
+        if full {
+            self.flush(index);
+        }
+    }
+
+    fn flush_all(&mut self) {
+        for index in 0..self.pending.len() {
+            self.flush(index);
+        }
+    }
+
+    fn flush(&mut self, index: usize) {
+        let Some(pending) = self.pending.get_mut(index) else {
+            return;
+        };
+        if pending.is_empty() {
+            return;
+        }
+        let count = pending.len() as u64;
+        let Some(worker) = self.workers.get(index) else {
+            pending.clear();
+            return;
+        };
+        if worker.capacity() == 0 {
+            // The destination is not keeping up: give the batch up without encoding it.
+            pending.clear();
+            self.counters.failed.fetch_add(count, Ordering::Relaxed);
+            return;
+        }
+        let payload = Payload {
+            body: otlp::encode(pending.iter()),
+            spans: count,
+        };
+        pending.clear();
+        if worker.try_send(payload).is_ok() {
+            self.counters.in_flight.fetch_add(count, Ordering::Relaxed);
+        } else {
+            self.counters.failed.fetch_add(count, Ordering::Relaxed);
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    FIRST_BACKOFF
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(8))
+        .min(MAX_BACKOFF)
+}
+
+fn retryable(status: reqwest::StatusCode) -> bool {
+    status.is_server_error()
+        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+}
+
+async fn deliver(
+    client: reqwest::Client,
+    destination: Destination,
+    mut rx: mpsc::Receiver<Payload>,
+    counters: Arc<Counters>,
+    max_attempts: u32,
+) {
+    let mut warned = false;
+    while let Some(payload) = rx.recv().await {
+        let mut outcome = Err(String::new());
+        for attempt in 0..max_attempts {
+            if attempt > 0 {
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            let mut request = client
+                .post(&destination.endpoint)
+                .header(http::header::CONTENT_TYPE, "application/x-protobuf")
+                .body(payload.body.clone());
+            for (name, value) in &destination.headers {
+                request = request.header(name, value.expose().clone());
+            }
+            match request.send().await {
+                Ok(response) if response.status().is_success() => {
+                    let _ = response.bytes().await;
+                    outcome = Ok(());
+                    break;
+                }
+                Ok(response) => {
+                    let status = response.status();
+                    outcome = Err(format!("HTTP {}", status.as_u16()));
+                    if !retryable(status) {
+                        break;
+                    }
+                }
+                Err(e) if e.is_timeout() => outcome = Err("timed out".to_owned()),
+                Err(e) if e.is_connect() => outcome = Err("connection failed".to_owned()),
+                Err(_) => outcome = Err("request failed".to_owned()),
+            }
+        }
+        let _ = counters
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(payload.spans))
+            });
+        match outcome {
+            Ok(()) => counters
+                .exported
+                .fetch_add(payload.spans, Ordering::Relaxed),
+            Err(reason) => {
+                if !warned {
+                    warned = true;
+                    eprintln!(
+                        "tracegate export: destination `{}` failed ({reason}) after {max_attempts} \
+                         attempt(s); dropping its spans (requests are not affected; further \
+                         failures are counted, not logged)",
+                        destination.name
+                    );
+                }
+                counters.failed.fetch_add(payload.spans, Ordering::Relaxed)
+            }
+        };
+    }
+}

@@ -1,0 +1,116 @@
+//! Non-blocking OTLP/HTTP export with configuration-only destinations and tenant routing
+//! (principles 4 and 5; acceptance criteria AC-005 and AC-007).
+//!
+//! ```no_run
+//! # async fn run() {
+//! use tracegate::propagation::export;
+//!
+//! // Reads OTEL_EXPORTER_OTLP_* / OTEL_SERVICE_NAME and the file named by
+//! // TRACEGATE_EXPORT_CONFIG. An invalid configuration disables export (one line on stderr);
+//! // the service keeps serving.
+//! let export = export::from_env("checkout");
+//! let telemetry = export.telemetry.clone();   // give this to the server layer and the client
+//! // ... serve ...
+//! export.shutdown(std::time::Duration::from_secs(5)).await;
+//! # }
+//! ```
+
+mod config;
+mod exporter;
+pub mod otlp;
+mod routing;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::{
+    ConfigError, Destination, ExportConfig, Secret, CONFIG_ENV, DEFAULT_BATCH_SIZE,
+    DEFAULT_BATCH_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_SIZE, DEFAULT_TIMEOUT,
+    ENV_DESTINATION,
+};
+pub use exporter::{ExportStats, Exporter};
+pub use routing::Router;
+
+use super::Telemetry;
+
+/// The result of [`from_env`]: the telemetry handle to use, and the exporter if export is on.
+#[derive(Debug)]
+pub struct Export {
+    /// Give this to the server layer and the client.
+    pub telemetry: Telemetry,
+    /// The running exporter, or `None` when export is disabled.
+    pub exporter: Option<Arc<Exporter>>,
+    /// Why export is disabled (`None` when enabled).
+    pub disabled_reason: Option<String>,
+}
+
+impl Export {
+    /// Start export with an explicit configuration (inside a tokio runtime).
+    pub fn start(default_service: &str, config: &ExportConfig) -> Result<Self, ConfigError> {
+        let service = config.service_name.as_deref().unwrap_or(default_service);
+        let exporter = Arc::new(Exporter::start(config)?);
+        Ok(Export {
+            telemetry: Telemetry::new(service, exporter.clone()),
+            exporter: Some(exporter),
+            disabled_reason: None,
+        })
+    }
+
+    /// Export disabled: propagation still works, spans are not recorded.
+    pub fn disabled(service: &str, reason: String) -> Self {
+        Export {
+            telemetry: Telemetry::disabled(service),
+            exporter: None,
+            disabled_reason: Some(reason),
+        }
+    }
+
+    /// Counters (all zero when disabled).
+    pub fn stats(&self) -> ExportStats {
+        self.exporter
+            .as_ref()
+            .map(|e| e.stats())
+            .unwrap_or_default()
+    }
+
+    /// Flush queued spans, waiting at most `deadline`.
+    pub async fn shutdown(&self, deadline: Duration) -> ExportStats {
+        match &self.exporter {
+            Some(exporter) => exporter.shutdown(deadline).await,
+            None => ExportStats::default(),
+        }
+    }
+}
+
+/// Configure export from the environment (see [`ExportConfig::from_env`]), inside a tokio
+/// runtime. Never fails: a configuration error disables export and is reported on stderr in
+/// one line naming the file (or variable) and key; the service keeps serving.
+pub fn from_env(default_service: &str) -> Export {
+    let service = std::env::var("OTEL_SERVICE_NAME")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| default_service.to_owned());
+    let started = match ExportConfig::from_env() {
+        Ok(Some(config)) => Export::start(&service, &config).map_err(|e| e.to_string()),
+        Ok(None) => Err(format!(
+            "no OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or {CONFIG_ENV} \
+             (or OTEL_SDK_DISABLED=true)"
+        )),
+        Err(e) => Err(e.to_string()),
+    };
+    match started {
+        Ok(export) => {
+            let names = export
+                .exporter
+                .as_ref()
+                .map(|e| e.destinations().join(", "))
+                .unwrap_or_default();
+            eprintln!("tracegate export: enabled for service `{service}`, destinations: {names}");
+            export
+        }
+        Err(reason) => {
+            eprintln!("tracegate export: disabled: {reason}; the service keeps serving");
+            Export::disabled(&service, reason)
+        }
+    }
+}

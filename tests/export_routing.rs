@@ -1,0 +1,176 @@
+//! The exporter against real loopback OTLP/HTTP receivers: tenant isolation, and a backend
+//! that is down, hangs or answers 503 never blocks span end.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{closed_endpoint, receiver, Mode};
+use tracegate::propagation::export::{ExportConfig, Exporter};
+use tracegate::propagation::{OperationName, SpanKind, Telemetry, TenantId, TraceContext};
+
+fn config(yaml: &str) -> ExportConfig {
+    ExportConfig::from_yaml("test.yaml", yaml, |_| None).unwrap()
+}
+
+fn record(telemetry: &Telemetry, tenant: &str) {
+    let mut span = telemetry.start(
+        &TraceContext::new_root(),
+        SpanKind::Server,
+        OperationName::fixed("GET /orders/{id}"),
+    );
+    span.set_http_status(200);
+    span.set_tenant(TenantId::new(tenant));
+    span.end();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_spans_for_three_tenants_reach_only_their_destinations() {
+    let tenants = ["acme", "beta", "gamma"];
+    let mut receivers = Vec::new();
+    for _ in tenants {
+        receivers.push(receiver(Mode::Ok).await);
+    }
+    let yaml = format!(
+        "destinations:\n  acme-dest: {{endpoint: '{}'}}\n  beta-dest: {{endpoint: '{}'}}\n  gamma-dest: {{endpoint: '{}'}}\n\
+         tenants:\n  acme: [acme-dest]\n  beta: [beta-dest]\n  gamma: [gamma-dest]\n\
+         queue_size: 16384\nbatch_timeout_ms: 50\n",
+        receivers[0].endpoint(),
+        receivers[1].endpoint(),
+        receivers[2].endpoint()
+    );
+    let exporter = Arc::new(Exporter::start(&config(&yaml)).unwrap());
+    let telemetry = Telemetry::new("orders", exporter.clone());
+    for i in 0..10_000 {
+        record(&telemetry, tenants[i % 3]);
+    }
+    let stats = exporter.shutdown(Duration::from_secs(10)).await;
+    assert_eq!(stats.queued, 10_000, "{stats:?}");
+    assert_eq!(stats.exported, 10_000, "{stats:?}");
+    assert_eq!(
+        (stats.dropped, stats.failed, stats.unrouted),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+    let mut total = 0;
+    for (tenant, receiver) in tenants.iter().zip(&receivers) {
+        let spans = receiver.spans();
+        let wrong = spans
+            .iter()
+            .filter(|s| s.attr_str("tenant.id").as_deref() != Some(*tenant))
+            .count();
+        assert_eq!(
+            wrong, 0,
+            "spans of another tenant at {tenant}'s destination"
+        );
+        assert!(spans.iter().all(|s| s.service == "orders"));
+        total += spans.len();
+    }
+    assert_eq!(total, 10_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_destination_gets_every_tenant_and_the_default_route_gets_the_rest() {
+    let own = receiver(Mode::Ok).await;
+    let shared = receiver(Mode::Ok).await;
+    let fallback = receiver(Mode::Ok).await;
+    let yaml = format!(
+        "destinations:\n  own: {{endpoint: '{}'}}\n  platform: {{endpoint: '{}', shared: true}}\n  fallback: {{endpoint: '{}'}}\n\
+         default: [fallback]\ntenants:\n  acme: [own]\nbatch_timeout_ms: 20\n",
+        own.endpoint(),
+        shared.endpoint(),
+        fallback.endpoint()
+    );
+    let exporter = Arc::new(Exporter::start(&config(&yaml)).unwrap());
+    let telemetry = Telemetry::new("svc", exporter.clone());
+    record(&telemetry, "acme");
+    record(&telemetry, "other");
+    let stats = exporter.shutdown(Duration::from_secs(5)).await;
+    assert_eq!(stats.exported, 4, "{stats:?}");
+    let tenants = |r: &common::Receiver| -> Vec<String> {
+        let mut t: Vec<String> = r
+            .spans()
+            .iter()
+            .filter_map(|s| s.attr_str("tenant.id"))
+            .collect();
+        t.sort();
+        t
+    };
+    assert_eq!(tenants(&own), ["acme"]);
+    assert_eq!(tenants(&shared), ["acme", "other"]);
+    assert_eq!(tenants(&fallback), ["other"]);
+}
+
+async fn failing_backend(
+    endpoint: String,
+) -> (tracegate::propagation::export::ExportStats, Duration) {
+    let yaml = format!(
+        "destinations:\n  d: {{endpoint: '{endpoint}'}}\nqueue_size: 100\nbatch_size: 50\n\
+         batch_timeout_ms: 20\ntimeout_ms: 200\nmax_attempts: 2\n"
+    );
+    let exporter = Arc::new(Exporter::start(&config(&yaml)).unwrap());
+    let telemetry = Telemetry::new("svc", exporter.clone());
+    let started = Instant::now();
+    for round in 0..20 {
+        for _ in 0..250 {
+            record(&telemetry, "acme");
+        }
+        if round % 5 == 0 {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+    let recording = started.elapsed();
+    let stats = exporter.shutdown(Duration::from_secs(2)).await;
+    (stats, recording)
+}
+
+fn assert_never_blocked(
+    mode: &str,
+    stats: tracegate::propagation::export::ExportStats,
+    recording: Duration,
+) {
+    // 5,000 span ends (and 4 short sleeps of the test itself) against a broken backend: a
+    // blocking exporter would need minutes (200 ms timeout x 2 attempts per batch).
+    assert!(
+        recording < Duration::from_secs(3),
+        "{mode}: span end blocked ({recording:?})"
+    );
+    assert_eq!(stats.queued + stats.dropped, 5_000, "{mode}: {stats:?}");
+    assert!(
+        stats.dropped > 0,
+        "{mode}: the bounded queue must have overflowed: {stats:?}"
+    );
+    assert_eq!(stats.exported, 0, "{mode}: {stats:?}");
+    assert_eq!(
+        stats.failed, stats.queued,
+        "{mode}: every queued span is settled as failed: {stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receiver_down_never_blocks_and_counts_failures() {
+    let (stats, recording) = failing_backend(closed_endpoint().await).await;
+    assert_never_blocked("down", stats, recording);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receiver_hanging_never_blocks_and_counts_failures() {
+    let hanging = receiver(Mode::Hang).await;
+    let (stats, recording) = failing_backend(hanging.endpoint()).await;
+    assert_never_blocked("hang", stats, recording);
+    assert!(hanging.hits() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receiver_answering_503_is_retried_then_dropped() {
+    let unavailable = receiver(Mode::Unavailable).await;
+    let (stats, recording) = failing_backend(unavailable.endpoint()).await;
+    assert_never_blocked("503", stats, recording);
+    let hits = unavailable.hits();
+    assert!(
+        hits >= 2 && hits % 2 == 0,
+        "two attempts per request, got {hits} hits"
+    );
+}
