@@ -1,4 +1,5 @@
 //! Static checks: `tracegate check` decides, per service, whether a repository propagates W3C
 //! trace context end to end. See [`model`] for the seam between the engine and the policy.
 
+pub mod config;
 pub mod model;
