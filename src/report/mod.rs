@@ -1,2 +1,3 @@
 //! Output formats shared by all commands. Renderers turn library types into text; they never
 //! decide verdicts.
+pub mod check;
