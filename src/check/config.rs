@@ -59,7 +59,7 @@ impl RuleLevel {
     }
 }
 
-/// Languages as written in `tracegate.yaml` (schema only; parsed as [`Language`]).
+/// A service's main language.
 #[derive(JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[allow(dead_code)]

@@ -2,5 +2,6 @@
 //! trace context end to end. See [`model`] for the seam between the engine and the policy.
 
 pub mod config;
+pub mod init;
 pub mod model;
 pub mod policy;

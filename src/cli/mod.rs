@@ -5,7 +5,9 @@
 use clap::{Parser, Subcommand};
 use tracegate::exit::ExitStatus;
 
+mod config;
 mod conformance;
+mod init;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -25,6 +27,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     ConformanceService(conformance::Args),
+    Config(config::Args),
+    Init(init::Args),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -43,6 +47,8 @@ pub fn run() -> ExitStatus {
     };
     let result = match cli.command {
         Command::ConformanceService(args) => conformance::run(args),
+        Command::Config(args) => config::run(args),
+        Command::Init(args) => init::run(args),
     };
     match result {
         Ok(status) => status,
@@ -50,5 +56,15 @@ pub fn run() -> ExitStatus {
             eprintln!("tracegate: error: {err:#}");
             ExitStatus::Error
         }
+    }
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
     }
 }
