@@ -260,3 +260,40 @@ fn docs_urls_accept_every_spelling() {
         "https://x.example/a"
     );
 }
+
+/// The official SARIF 2.1.0 schema (npm `@microsoft/jest-sarif`) and Python `jsonschema`,
+/// both installed by `.ci/setup`.
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv/bin/python");
+    let schema = root.join("node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
+    assert!(
+        python.is_file() && schema.is_file(),
+        "test peers missing ({} / {}): run `bash .ci/setup`",
+        python.display(),
+        schema.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("report.sarif");
+    std::fs::write(&sarif, out(Format::Sarif).main).unwrap();
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        log = json.load(open(sys.argv[2]))\n\
+        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(log), key=str)\n\
+        for e in errors: print(list(e.absolute_path), e.message)\n\
+        sys.exit(1 if errors else 0)\n";
+    let result = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&schema)
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "SARIF does not validate:\n{}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
