@@ -1,0 +1,482 @@
+//! Assembly: turn the walked files into services (manifests, Kubernetes workloads, declared
+//! services), attach each fact to its service, drop dead code, and evaluate the rules.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::discover::{self, Parsed, WalkedFile};
+use super::error::CheckError;
+use super::evaluate;
+use super::facts::{drop_dead_code, Fact, FactKind, SourceFacts};
+use super::k8s::{ConfigMap, Ingress, Workload};
+use super::lang::SourceKind;
+use super::manifests::{Entry, Manifest};
+use super::model::{Finding, Language, Scan, ScannedService, Service};
+use super::rules::RuleSet;
+
+/// A service declared in `tracegate.yaml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredService {
+    /// Name.
+    pub name: String,
+    /// Directory relative to the root (`/` separators).
+    pub path: String,
+    /// Language, when the configuration says it.
+    pub language: Option<Language>,
+}
+
+/// What to scan with.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Rules in effect.
+    pub rules: RuleSet,
+    /// Services declared in `tracegate.yaml`.
+    pub declared_services: Vec<DeclaredService>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            rules: RuleSet::builtin(),
+            declared_services: Vec::new(),
+        }
+    }
+}
+
+/// Container images of infrastructure that is not a service of the repository.
+const INFRA_IMAGES: &[&str] = &[
+    "ingress-nginx",
+    "opentelemetry-collector",
+    "otel/opentelemetry",
+    "jaegertracing",
+    "envoyproxy",
+    "istio/",
+    "prom/",
+    "grafana/",
+    "redis",
+    "postgres",
+    "mysql",
+    "mongo",
+    "rabbitmq",
+    "bitnami/",
+    "zookeeper",
+];
+
+/// A service being assembled.
+#[derive(Debug, Default)]
+pub struct Svc {
+    /// Name.
+    pub name: String,
+    /// Directory.
+    pub path: String,
+    /// Language.
+    pub language: Option<Language>,
+    /// Whether it came from an application manifest.
+    pub from_manifest: bool,
+    /// Main manifest file.
+    pub manifest: Option<String>,
+    /// Facts from manifests, launch files and workloads.
+    pub facts: Vec<Fact>,
+    /// Source files' facts.
+    pub sources: Vec<SourceFacts>,
+    /// Kubernetes workloads deploying it.
+    pub workloads: Vec<Workload>,
+    /// Files not analysed.
+    pub skipped: Vec<(String, String, Option<u32>)>,
+}
+
+impl Svc {
+    /// Every fact of the service (manifests, workloads, live code).
+    pub fn all_facts(&self) -> impl Iterator<Item = &Fact> {
+        self.facts
+            .iter()
+            .chain(self.workloads.iter().flat_map(|w| w.facts.iter()))
+            .chain(self.sources.iter().flat_map(|s| s.facts.iter()))
+    }
+
+    /// Whether the service uses the tracegate propagation library.
+    pub fn uses_tracegate_propagation(&self) -> bool {
+        let pattern = ["tracegate".to_string(), "propagation".to_string()];
+        self.all_facts().any(|f| match &f.kind {
+            FactKind::Symbol { path } | FactKind::Call { path, .. } => {
+                super::facts::path_contains(path, &pattern)
+            }
+            _ => false,
+        })
+    }
+}
+
+/// Repository-wide Kubernetes context.
+#[derive(Debug, Default)]
+pub struct Repo {
+    /// ConfigMaps by name.
+    pub configmaps: BTreeMap<String, ConfigMap>,
+    /// Ingresses.
+    pub ingresses: Vec<Ingress>,
+    /// Mesh tracing configuration places.
+    pub mesh_tracing: Vec<(String, u32)>,
+    /// Files not analysed outside any service.
+    pub skipped: Vec<(String, String, Option<u32>)>,
+}
+
+fn is_under(path: &str, dir: &str) -> bool {
+    dir == "." || path == dir || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+}
+
+fn base_name(dir: &str, root: &Path) -> String {
+    if dir == "." {
+        std::fs::canonicalize(root)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "root".into())
+    } else {
+        dir.rsplit('/').next().unwrap_or(dir).to_string()
+    }
+}
+
+/// Scan a repository. Errors (exit code 2) name the file and line.
+pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
+    let walk = discover::walk(root)?;
+    if let Some((_, err)) = walk.errors.into_iter().next() {
+        return Err(err);
+    }
+    let mut files = walk.files;
+    let paths: HashSet<String> = files.iter().map(|f| f.rel.clone()).collect();
+
+    // 1. Services from application manifests, one per directory.
+    let mut by_dir: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
+    for f in &mut files {
+        if let Parsed::Manifest(m) = &mut f.parsed {
+            let m = std::mem::replace(
+                m,
+                Manifest {
+                    kind: m.kind,
+                    file: m.file.clone(),
+                    name: None,
+                    entry: Entry::No,
+                    facts: Vec::new(),
+                    typescript: false,
+                },
+            );
+            by_dir.entry(f.dir.clone()).or_default().push(m);
+        }
+    }
+    let mut services: Vec<Svc> = Vec::new();
+    for (dir, mut manifests) in by_dir {
+        manifests.sort_by_key(|m| m.kind);
+        let is_service = |m: &Manifest| entry_holds(m.entry, &dir, &files, &paths);
+        let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
+            continue;
+        };
+        let language = primary.language();
+        let mut svc = Svc {
+            path: dir.clone(),
+            from_manifest: true,
+            ..Svc::default()
+        };
+        let mut typescript = false;
+        for m in manifests {
+            if m.kind.language() != language {
+                continue;
+            }
+            if svc.manifest.is_none() || m.kind == primary {
+                if svc.name.is_empty() {
+                    if let Some(n) = &m.name {
+                        svc.name.clone_from(n);
+                    }
+                }
+                if svc.manifest.is_none() {
+                    svc.manifest = Some(m.file.clone());
+                }
+            }
+            typescript |= m.typescript;
+            svc.facts.extend(m.facts);
+        }
+        if language == Language::Javascript {
+            typescript |= files.iter().any(|f| {
+                is_under(&f.rel, &dir)
+                    && (matches!(f.parsed, Parsed::TsConfig)
+                        || matches!(
+                            f.parsed,
+                            Parsed::Source {
+                                kind: SourceKind::Typescript | SourceKind::Tsx,
+                                ..
+                            }
+                        ))
+            });
+        }
+        svc.language = Some(if typescript {
+            Language::Typescript
+        } else {
+            language
+        });
+        if svc.name.is_empty() {
+            svc.name = base_name(&dir, root);
+        }
+        services.push(svc);
+    }
+
+    // 2. Declared services (tracegate.yaml): rename or add.
+    for d in &options.declared_services {
+        let path = normalise(&d.path);
+        if let Some(s) = services.iter_mut().find(|s| s.path == path) {
+            s.name.clone_from(&d.name);
+            if let Some(l) = d.language {
+                s.language = Some(l);
+            }
+            continue;
+        }
+        let exists = path == "." || paths.iter().any(|p| is_under(p, &path));
+        if !exists {
+            return Err(CheckError::DeclaredService {
+                name: d.name.clone(),
+                path: d.path.clone(),
+            });
+        }
+        let language = d.language.or_else(|| majority_language(&path, &files));
+        services.push(Svc {
+            name: d.name.clone(),
+            path,
+            language,
+            from_manifest: true,
+            ..Svc::default()
+        });
+    }
+
+    // 3. Attach files to the deepest service containing them.
+    let mut repo = Repo::default();
+    let mut workloads: Vec<Workload> = Vec::new();
+    let mut charts: BTreeMap<String, String> = BTreeMap::new();
+    let mut namespaces: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
+    let order: Vec<usize> = {
+        let mut idx: Vec<usize> = (0..services.len()).collect();
+        idx.sort_by_key(|i| std::cmp::Reverse(services[*i].path.len()));
+        idx
+    };
+    let owner = |rel: &str, services: &[Svc], kind: Option<SourceKind>| -> Option<usize> {
+        order.iter().copied().find(|i| {
+            let s = &services[*i];
+            is_under(rel, &s.path)
+                && kind.is_none_or(|k| s.language.is_some_and(|l| k.belongs_to(l)))
+        })
+    };
+    for f in files {
+        match f.parsed {
+            Parsed::Source { kind, facts } => {
+                if let Some(i) = owner(&f.rel, &services, Some(kind)) {
+                    services[i].sources.push(facts);
+                }
+            }
+            Parsed::Launch(facts) => {
+                if let Some(i) = owner(&f.rel, &services, None) {
+                    services[i].facts.extend(facts);
+                }
+            }
+            Parsed::K8s(k) => {
+                let k = *k;
+                if let Some(name) = k.chart_name {
+                    charts.insert(f.dir.clone(), name);
+                }
+                for mut w in k.workloads {
+                    if w.name.is_empty() {
+                        w.name = f.dir.clone();
+                    }
+                    workloads.push(w);
+                }
+                for c in k.configmaps {
+                    repo.configmaps.insert(c.name.clone(), c);
+                }
+                repo.ingresses.extend(k.ingresses);
+                repo.mesh_tracing.extend(k.mesh_tracing);
+                for (ns, ann) in k.namespaces {
+                    namespaces.entry(ns).or_default().extend(ann);
+                }
+            }
+            Parsed::Skipped { reason, line } => match owner(&f.rel, &services, None) {
+                Some(i) => services[i].skipped.push((f.rel, reason, line)),
+                None => repo.skipped.push((f.rel, reason, line)),
+            },
+            Parsed::Manifest(_) | Parsed::TsConfig => {}
+        }
+    }
+
+    // 4. Workloads: Helm releases take their chart's name; match by name, label, container or
+    //    image; unmatched application workloads become services of unknown language.
+    for mut w in workloads {
+        if w.kind == "HelmValues" {
+            let dir = w.name.clone();
+            w.name = charts
+                .get(&dir)
+                .cloned()
+                .unwrap_or_else(|| base_name(&dir, root));
+        }
+        if let Some(ns) = &w.namespace {
+            if let Some(ann) = namespaces.get(ns) {
+                w.facts.extend(ann.iter().cloned());
+            }
+        }
+        let image_names: Vec<String> = w
+            .images
+            .iter()
+            .map(|i| {
+                let last = i.rsplit('/').next().unwrap_or(i);
+                last.split([':', '@']).next().unwrap_or(last).to_string()
+            })
+            .collect();
+        let matches = |s: &Svc| {
+            s.name == w.name || w.aliases.contains(&s.name) || image_names.contains(&s.name)
+        };
+        if let Some(s) = services.iter_mut().find(|s| matches(s)) {
+            s.workloads.push(w);
+            continue;
+        }
+        if w.images
+            .iter()
+            .any(|i| INFRA_IMAGES.iter().any(|p| i.contains(p)))
+        {
+            continue;
+        }
+        let dir = w
+            .file
+            .rsplit_once('/')
+            .map_or(".".to_string(), |(d, _)| d.to_string());
+        if let Some(s) = services
+            .iter_mut()
+            .find(|s| !s.from_manifest && s.name == w.name)
+        {
+            s.workloads.push(w);
+            continue;
+        }
+        services.push(Svc {
+            name: w.name.clone(),
+            path: dir,
+            language: None,
+            workloads: vec![w],
+            ..Svc::default()
+        });
+    }
+
+    // 5. Dead code, then rules.
+    for s in &mut services {
+        let mut refs: Vec<&mut SourceFacts> = s.sources.iter_mut().collect();
+        drop_dead_code(&mut refs);
+    }
+    let mut scanned: Vec<ScannedService> = services
+        .iter()
+        .map(|s| {
+            let language = s.language.unwrap_or(Language::Unknown);
+            let analysed = language != Language::Unknown;
+            let mut findings = evaluate::service(&options.rules, s, &repo, language);
+            sort_findings(&mut findings);
+            ScannedService {
+                service: Service {
+                    name: s.name.clone(),
+                    path: s.path.clone(),
+                    language,
+                },
+                analysed,
+                findings,
+            }
+        })
+        .collect();
+    scanned.sort_by(|a, b| {
+        (a.service.path.as_str(), a.service.name.as_str())
+            .cmp(&(b.service.path.as_str(), b.service.name.as_str()))
+    });
+    let mut repository_findings = evaluate::repository(&options.rules, &services, &repo);
+    sort_findings(&mut repository_findings);
+    Ok(Scan {
+        services: scanned,
+        repository_findings,
+    })
+}
+
+fn sort_findings(f: &mut Vec<Finding>) {
+    f.sort_by(|a, b| {
+        (
+            a.file.as_deref(),
+            a.line,
+            a.rule.as_str(),
+            a.message.as_str(),
+        )
+            .cmp(&(
+                b.file.as_deref(),
+                b.line,
+                b.rule.as_str(),
+                b.message.as_str(),
+            ))
+    });
+    f.dedup();
+}
+
+fn normalise(path: &str) -> String {
+    let p = path.trim_start_matches("./").trim_end_matches('/');
+    if p.is_empty() {
+        ".".into()
+    } else {
+        PathBuf::from(p)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+fn majority_language(dir: &str, files: &[WalkedFile]) -> Option<Language> {
+    let mut counts: BTreeMap<Language, usize> = BTreeMap::new();
+    for f in files.iter().filter(|f| is_under(&f.rel, dir)) {
+        if let Parsed::Source { kind, .. } = &f.parsed {
+            let l = match kind {
+                SourceKind::Rust => Language::Rust,
+                SourceKind::Go => Language::Go,
+                SourceKind::Python => Language::Python,
+                SourceKind::Javascript => Language::Javascript,
+                SourceKind::Typescript | SourceKind::Tsx => Language::Typescript,
+                SourceKind::Java => Language::Java,
+                SourceKind::Csharp => Language::Dotnet,
+            };
+            *counts.entry(l).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l)
+}
+
+/// Whether a manifest's entry condition holds given the files of the tree.
+fn entry_holds(entry: Entry, dir: &str, files: &[WalkedFile], paths: &HashSet<String>) -> bool {
+    let join = |p: &str| {
+        if dir == "." {
+            p.to_string()
+        } else {
+            format!("{dir}/{p}")
+        }
+    };
+    match entry {
+        Entry::Yes => true,
+        Entry::No => false,
+        Entry::RustMain => {
+            paths.contains(&join("src/main.rs"))
+                || paths.iter().any(|p| p.starts_with(&join("src/bin/")) && p.ends_with(".rs"))
+        }
+        Entry::GoMain => files.iter().any(|f| {
+            is_under(&f.rel, dir)
+                && matches!(&f.parsed, Parsed::Source { kind: SourceKind::Go, facts } if facts.package.as_deref() == Some("main"))
+        }),
+        Entry::PythonEntry => {
+            const ENTRY: &[&str] = &["main.py", "app.py", "manage.py", "wsgi.py", "asgi.py", "server.py"];
+            paths.iter().any(|p| {
+                if !is_under(p, dir) {
+                    return false;
+                }
+                let rest = if dir == "." { p.as_str() } else { &p[dir.len() + 1..] };
+                let depth = rest.matches('/').count();
+                let file = rest.rsplit('/').next().unwrap_or(rest);
+                file == "__main__.py"
+                    || (depth <= 2 && ENTRY.contains(&file))
+                    || (depth == 0 && (file == "Dockerfile" || file == "Procfile"))
+            })
+        }
+        Entry::JavaSources => files.iter().any(|f| {
+            is_under(&f.rel, dir) && matches!(&f.parsed, Parsed::Source { kind: SourceKind::Java, .. })
+        }),
+    }
+}
