@@ -5,12 +5,22 @@
 use clap::{Parser, Subcommand};
 use tracegate::exit::ExitStatus;
 
+mod check;
 mod config;
 mod conformance;
 mod init;
+mod rules;
 
 const AFTER_HELP: &str = "\
 Examples:
+  tracegate check .
+      gate a repository: a verdict per service, findings with file:line and the fix
+  tracegate check . --format sarif --output tracegate.sarif
+      SARIF for GitHub code scanning (also json, junit, github, markdown)
+  tracegate rules explain TG102
+      what a rule checks, why, how to fix it
+  tracegate init
+      starter tracegate.yaml and GitHub Actions workflow
   tracegate conformance-service --listen 127.0.0.1:5000
       serve the W3C trace-context test suite's service-under-test contract
 
@@ -26,9 +36,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    ConformanceService(conformance::Args),
-    Config(config::Args),
+    Check(check::Args),
+    Rules(rules::Args),
     Init(init::Args),
+    Config(config::Args),
+    ConformanceService(conformance::Args),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -46,9 +58,11 @@ pub fn run() -> ExitStatus {
         }
     };
     let result = match cli.command {
-        Command::ConformanceService(args) => conformance::run(args),
-        Command::Config(args) => config::run(args),
+        Command::Check(args) => check::run(args),
+        Command::Rules(args) => rules::run(args),
         Command::Init(args) => init::run(args),
+        Command::Config(args) => config::run(args),
+        Command::ConformanceService(args) => conformance::run(args),
     };
     match result {
         Ok(status) => status,
