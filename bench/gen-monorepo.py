@@ -73,7 +73,7 @@ pub struct Item{k} {{
     pub quantity: u32,
 }}
 
-#[instrument(skip(client), fields({attr}order.id = id))]
+#[instrument(skip(client, email), fields({attr}order.id = id))]
 pub async fn handle_{k}(client: &reqwest::Client, id: u64, email: &str) -> Result<Vec<Item{k}>, reqwest::Error> {{
     let url = format!("http://inventory/items/{{id}}");
     let body = client.get(url).send().await?.text().await?;

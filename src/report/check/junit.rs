@@ -9,7 +9,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
 use super::{language_name, location, severity_name, verdict_name, RenderContext};
-use crate::check::model::{CheckReport, Finding, Language, Verdict};
+use crate::check::model::{CheckReport, Finding, Language, ServiceReport, Verdict};
 
 struct Case<'a> {
     rule: &'a str,
@@ -21,8 +21,9 @@ struct Case<'a> {
 pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Result<String> {
     let mut suites = Vec::new();
     for s in &report.services {
-        let cases = if s.verdict == Verdict::Unknown && s.findings.is_empty() {
-            Vec::new()
+        // A service that is not analysed: its findings' rules, plus one skipped case.
+        let cases = if s.verdict == Verdict::Unknown {
+            cases(&s.findings, None, ctx)
         } else {
             cases(&s.findings, Some(s.language), ctx)
         };
@@ -36,7 +37,12 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
             cases(&report.repository_findings, None, ctx),
         ));
     }
-    let tests: usize = suites.iter().map(|(_, _, _, c)| c.len().max(1)).sum();
+    let skipped_case =
+        |service: &Option<&ServiceReport>| service.is_some_and(|s| s.verdict == Verdict::Unknown);
+    let tests: usize = suites
+        .iter()
+        .map(|(_, _, s, c)| c.len() + usize::from(skipped_case(s)))
+        .sum();
     let failures: usize = suites
         .iter()
         .map(|(_, _, _, c)| c.iter().filter(|c| !c.failures.is_empty()).count())
@@ -53,11 +59,11 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
         .write_inner_content(|w| {
             for (name, path, service, cases) in &suites {
                 let failed = cases.iter().filter(|c| !c.failures.is_empty()).count();
-                let skipped = usize::from(cases.is_empty());
+                let skipped = usize::from(skipped_case(service));
                 w.create_element("testsuite")
                     .with_attributes([
                         ("name", *name),
-                        ("tests", cases.len().max(1).to_string().as_str()),
+                        ("tests", (cases.len() + skipped).to_string().as_str()),
                         ("failures", failed.to_string().as_str()),
                         ("errors", "0"),
                         ("skipped", skipped.to_string().as_str()),
@@ -76,7 +82,7 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
                             }
                             Ok(())
                         })?;
-                        if cases.is_empty() {
+                        if skipped == 1 {
                             w.create_element("testcase")
                                 .with_attributes([("classname", *name), ("name", "analysed")])
                                 .write_inner_content(|w| {

@@ -38,6 +38,7 @@ fn meta(id: &str, title: &str, severity: Severity, languages: Vec<Language>) -> 
 
 pub(super) fn rules() -> Vec<RuleMeta> {
     vec![
+        meta("TG100", "Language not analysed", Severity::Note, vec![]),
         meta(
             "TG101",
             "OpenTelemetry SDK is a direct dependency",
@@ -109,7 +110,8 @@ pub(super) fn report() -> CheckReport {
                 path: "services/search".into(),
                 language: Language::Unknown,
                 verdict: Verdict::Unknown,
-                findings: vec![],
+                findings: vec![finding("TG100", Severity::Note, None, None,
+                    "language not analysed (C++): verify at runtime")],
             },
         ],
         repository_findings: vec![finding("TG290", Severity::Warning, Some("tracegate.yaml"), Some(7),
@@ -118,7 +120,7 @@ pub(super) fn report() -> CheckReport {
             services: 4,
             passing: 2,
             failing: 1,
-            findings: SeverityCounts { error: 1, warning: 2, note: 1 },
+            findings: SeverityCounts { error: 1, warning: 2, note: 2 },
         },
     }
 }
@@ -164,7 +166,7 @@ fn sarif_snapshot_and_shape() {
     let run = &v["runs"][0];
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     let results = run["results"].as_array().unwrap();
-    assert_eq!(results.len(), 4);
+    assert_eq!(results.len(), 5);
     for r in results {
         let index = r["ruleIndex"].as_u64().unwrap() as usize;
         assert_eq!(rules[index]["id"], r["ruleId"]);
@@ -221,7 +223,7 @@ fn junit_failures_follow_fail_on() {
         fail_on: Severity::Note,
     };
     let text = render(Format::Junit, &report(), &ctx).unwrap().main;
-    assert_eq!(text.matches("<failure").count(), 4, "{text}");
+    assert_eq!(text.matches("<failure").count(), 5, "{text}");
 }
 
 #[test]
