@@ -80,6 +80,14 @@ pub struct Walk {
     pub files: Vec<WalkedFile>,
     /// Manifest errors (the first, by path, stops the scan).
     pub errors: Vec<(String, CheckError)>,
+    /// Every directory walked (relative), sorted.
+    pub dirs: Vec<String>,
+}
+
+enum Item {
+    File(WalkedFile),
+    Dir(String),
+    Error(String, CheckError),
 }
 
 #[derive(Clone, Copy)]
@@ -178,7 +186,7 @@ pub fn walk(root: &Path) -> Result<Walk, CheckError> {
         });
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
-    let (tx, rx) = mpsc::channel::<Result<WalkedFile, (String, CheckError)>>();
+    let (tx, rx) = mpsc::channel::<Item>();
     let root_buf: PathBuf = root.to_path_buf();
     WalkBuilder::new(root)
         .hidden(true)
@@ -197,17 +205,26 @@ pub fn walk(root: &Path) -> Result<Walk, CheckError> {
             Box::new(move |entry| {
                 match entry {
                     Ok(entry) => {
-                        if entry.file_type().is_some_and(|t| t.is_file()) {
-                            if let Some(item) = visit(&root, entry.path()) {
-                                let _ = tx.send(item);
+                        let file_type = entry.file_type();
+                        if file_type.is_some_and(|t| t.is_file()) {
+                            match visit(&root, entry.path()) {
+                                Some(Ok(f)) => {
+                                    let _ = tx.send(Item::File(f));
+                                }
+                                Some(Err((rel, e))) => {
+                                    let _ = tx.send(Item::Error(rel, e));
+                                }
+                                None => {}
                             }
+                        } else if entry.depth() > 0 && file_type.is_some_and(|t| t.is_dir()) {
+                            let _ = tx.send(Item::Dir(rel_path(&root, entry.path())));
                         }
                     }
                     Err(err) => {
                         // Unreadable directories, loops: a note, never a stop.
                         let path = walk_error_path(&err).unwrap_or_else(|| root.clone());
                         let rel = rel_path(&root, &path);
-                        let _ = tx.send(Ok(WalkedFile {
+                        let _ = tx.send(Item::File(WalkedFile {
                             dir: parent_dir(&rel),
                             rel,
                             parsed: Parsed::Skipped {
@@ -224,11 +241,13 @@ pub fn walk(root: &Path) -> Result<Walk, CheckError> {
     let mut out = Walk::default();
     for item in rx {
         match item {
-            Ok(f) => out.files.push(f),
-            Err(e) => out.errors.push(e),
+            Item::File(f) => out.files.push(f),
+            Item::Dir(d) => out.dirs.push(d),
+            Item::Error(rel, e) => out.errors.push((rel, e)),
         }
     }
     out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.dirs.sort();
     out.errors.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }

@@ -128,7 +128,8 @@ pub fn describe(fact: &Fact, language: Language) -> String {
 }
 
 fn tail(path: &[String], sep: &str) -> String {
-    let start = path.len().saturating_sub(3);
+    let keep = if sep == "::" { 3 } else { 2 };
+    let start = path.len().saturating_sub(keep);
     path[start..].join(sep)
 }
 

@@ -141,6 +141,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         return Err(err);
     }
     let mut files = walk.files;
+    let dirs = walk.dirs;
     let paths: HashSet<String> = files.iter().map(|f| f.rel.clone()).collect();
 
     // 1. Services from application manifests, one per directory.
@@ -226,7 +227,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             }
             continue;
         }
-        let exists = path == "." || paths.iter().any(|p| is_under(p, &path));
+        let exists = path == "." || dirs.contains(&path) || paths.contains(&path);
         if !exists {
             return Err(CheckError::DeclaredService {
                 name: d.name.clone(),
@@ -324,7 +325,11 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             })
             .collect();
         let matches = |s: &Svc| {
-            s.name == w.name || w.aliases.contains(&s.name) || image_names.contains(&s.name)
+            let base = s.path.rsplit('/').next().unwrap_or(&s.path);
+            s.name == w.name
+                || w.aliases.contains(&s.name)
+                || image_names.contains(&s.name)
+                || (s.path != "." && base == w.name)
         };
         if let Some(s) = services.iter_mut().find(|s| matches(s)) {
             s.workloads.push(w);
@@ -336,10 +341,17 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         {
             continue;
         }
-        let dir = w
-            .file
-            .rsplit_once('/')
-            .map_or(".".to_string(), |(d, _)| d.to_string());
+        // The service's directory: one named after the workload, else the manifest's.
+        let dir = dirs
+            .iter()
+            .filter(|d| d.rsplit('/').next() == Some(w.name.as_str()))
+            .min_by_key(|d| d.len())
+            .cloned()
+            .unwrap_or_else(|| {
+                w.file
+                    .rsplit_once('/')
+                    .map_or(".".to_string(), |(d, _)| d.to_string())
+            });
         if let Some(s) = services
             .iter_mut()
             .find(|s| !s.from_manifest && s.name == w.name)

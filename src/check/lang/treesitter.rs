@@ -164,6 +164,21 @@ impl Extractor<'_> {
             }
             return p;
         }
+        if kind == "conditional_access_expression" {
+            // C# `a?.B`: condition, then a member binding.
+            let mut p = node
+                .child_by_field_name("condition")
+                .map(|c| self.dotted(c, depth + 1))
+                .unwrap_or_default();
+            if let Some(b) = node.named_child(node.named_child_count().saturating_sub(1)) {
+                if b.kind() == "member_binding_expression" {
+                    if let Some(n) = b.child_by_field_name("name") {
+                        p.extend(self.dotted(n, depth + 1));
+                    }
+                }
+            }
+            return p;
+        }
         if self.is(self.spec.wrappers, node) || kind == "generic_name" || kind == "generic_type" {
             if let Some(c) = node.named_child(0) {
                 return self.dotted(c, depth + 1);
