@@ -15,6 +15,10 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+fn monorepo() -> PathBuf {
+    repo().join("fixtures/monorepo")
+}
+
 fn json(args: &[&str], root: &Path) -> (i32, Value) {
     let out = tracegate()
         .arg("check")
@@ -68,6 +72,38 @@ fn findings(report: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+#[test]
+fn the_fixture_monorepo_fails_with_the_json_contract() {
+    let (code, report) = json(&[], &monorepo());
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(report["tool"], "tracegate");
+    let services = report["services"].as_array().unwrap();
+    assert!(services.len() >= 2, "{report:#}");
+    let verdicts: Vec<&str> = services
+        .iter()
+        .map(|s| s["verdict"].as_str().unwrap())
+        .collect();
+    assert!(
+        verdicts.contains(&"pass") && verdicts.contains(&"fail"),
+        "{verdicts:?}"
+    );
+    let summary = &report["summary"];
+    assert_eq!(
+        summary["services"].as_u64().unwrap() as usize,
+        services.len()
+    );
+    assert_eq!(
+        summary["failing"].as_u64().unwrap() as usize,
+        verdicts.iter().filter(|v| **v == "fail").count()
+    );
+    for s in services {
+        for f in s["findings"].as_array().unwrap() {
+            assert!(f["rule"].as_str().unwrap().starts_with("TG"), "{f}");
+            assert!(!f["help"].as_str().unwrap().is_empty(), "{f}");
+        }
+    }
 }
 
 #[test]
@@ -399,4 +435,18 @@ fn the_github_action_uses_real_flags() {
         assert!(text.contains(flag), "action does not pass {flag}");
         assert!(help.contains(flag), "check has no {flag}");
     }
+}
+
+/// The table a developer sees on the fixture monorepo, exactly.
+#[test]
+fn monorepo_table_snapshot() {
+    let out = tracegate()
+        .arg("check")
+        .arg("fixtures/monorepo")
+        .args(["--format", "table"])
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("monorepo_table", String::from_utf8(out.stdout).unwrap());
 }
