@@ -61,7 +61,12 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
                 path: p,
                 literal_args,
             },
-        ) => path_contains(p, path) && (!literal_arg || !literal_args.is_empty()),
+        ) => {
+            // The call made is the pattern's function (not a later call in the same chain).
+            p.last() == path.last()
+                && path_contains(p, path)
+                && (!literal_arg || !literal_args.is_empty())
+        }
         (Signal::Symbol(path), FactKind::Symbol { path: p } | FactKind::Call { path: p, .. }) => {
             path_contains(p, path)
         }
@@ -103,6 +108,13 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             key_ok && !value.eq_ignore_ascii_case("false")
         }
         _ => false,
+    }
+}
+
+fn fact_path_len(f: &Fact) -> usize {
+    match &f.kind {
+        FactKind::Call { path, .. } | FactKind::Symbol { path } => path.len(),
+        _ => 0,
     }
 }
 
@@ -248,7 +260,7 @@ fn signal_rule(
         for s in &when {
             if let Some(f) = matches(s, facts)
                 .into_iter()
-                .min_by_key(|f| (f.file.clone(), f.line))
+                .min_by_key(|f| (f.file.clone(), f.line, fact_path_len(f)))
             {
                 anchor = Some(f);
                 break;

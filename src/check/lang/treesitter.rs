@@ -2,7 +2,9 @@
 //! naming its node kinds; comments and string literals are never read as code, so a signal
 //! written in either never counts.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
@@ -73,15 +75,107 @@ fn truncate(s: &str) -> String {
     t
 }
 
+const COMMENT: u8 = 1;
+const STRING: u8 = 2;
+const IDENT: u8 = 4;
+const CLASS: u8 = 8;
+const WRAPPER: u8 = 16;
+const NONE: u8 = u8::MAX;
+
+/// What a node kind is to the extractor, indexed by kind id (no string compares per node).
+#[derive(Clone, Copy)]
+struct Role {
+    flags: u8,
+    call: u8,
+    member: u8,
+    func: u8,
+    pair: u8,
+}
+
+struct Roles(Vec<Role>);
+
+impl Roles {
+    fn build(spec: &Spec, language: &tree_sitter::Language) -> Roles {
+        let count = language.node_kind_count();
+        let mut roles = Vec::with_capacity(count);
+        for id in 0..count {
+            let id = id as u16;
+            let mut r = Role {
+                flags: 0,
+                call: NONE,
+                member: NONE,
+                func: NONE,
+                pair: NONE,
+            };
+            if language.node_kind_is_named(id) {
+                let name = language.node_kind_for_id(id).unwrap_or_default();
+                let has = |list: &[&str]| list.contains(&name);
+                if has(spec.comments) {
+                    r.flags |= COMMENT;
+                }
+                if has(spec.strings) {
+                    r.flags |= STRING;
+                }
+                if has(spec.idents) || name == "this" || name == "self" {
+                    r.flags |= IDENT;
+                }
+                if has(spec.classes) {
+                    r.flags |= CLASS;
+                }
+                if has(spec.wrappers) || name == "generic_name" || name == "generic_type" {
+                    r.flags |= WRAPPER;
+                }
+                let pos = |i: Option<usize>| i.map_or(NONE, |i| i as u8);
+                r.call = pos(spec.calls.iter().position(|c| c.0 == name));
+                r.member = pos(spec.members.iter().position(|c| c.0 == name));
+                r.func = pos(spec.fns.iter().position(|c| c.0 == name));
+                r.pair = pos(spec.pairs.iter().position(|c| c.0 == name));
+            }
+            roles.push(r);
+        }
+        Roles(roles)
+    }
+
+    fn of(&self, node: Node<'_>) -> Role {
+        self.0
+            .get(node.kind_id() as usize)
+            .copied()
+            .unwrap_or(Role {
+                flags: 0,
+                call: NONE,
+                member: NONE,
+                func: NONE,
+                pair: NONE,
+            })
+    }
+}
+
+thread_local! {
+    /// One parser and role table per language and thread: built once, reused for every file.
+    static PARSERS: RefCell<HashMap<usize, (Parser, Rc<Roles>)>> = RefCell::new(HashMap::new());
+}
+
 /// Parse and extract. `Err` is a one-line reason.
-pub fn analyse(spec: &Spec, rel: &str, source: &str) -> Result<SourceFacts, String> {
-    let mut parser = Parser::new();
-    parser
-        .set_language(&(spec.language)())
-        .map_err(|e| format!("grammar: {e}"))?;
-    let tree = parser
-        .parse(source, None)
-        .ok_or_else(|| "parser gave up".to_string())?;
+pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFacts, String> {
+    let key = spec as *const Spec as usize;
+    let (tree, roles) = PARSERS.with(|cell| {
+        let mut map = cell.borrow_mut();
+        if let std::collections::hash_map::Entry::Vacant(e) = map.entry(key) {
+            let language = (spec.language)();
+            let mut parser = Parser::new();
+            parser
+                .set_language(&language)
+                .map_err(|e| format!("grammar: {e}"))?;
+            e.insert((parser, Rc::new(Roles::build(spec, &language))));
+        }
+        let (parser, roles) = map
+            .get_mut(&key)
+            .ok_or_else(|| "parser cache".to_string())?;
+        let tree = parser
+            .parse(source, None)
+            .ok_or_else(|| "parser gave up".to_string())?;
+        Ok::<_, String>((tree, Rc::clone(roles)))
+    })?;
     let src = source.as_bytes();
     let root = tree.root_node();
     let mut aliases = HashMap::new();
@@ -96,6 +190,7 @@ pub fn analyse(spec: &Spec, rel: &str, source: &str) -> Result<SourceFacts, Stri
     }
     let mut x = Extractor {
         spec,
+        roles: &roles,
         src,
         rel,
         aliases,
@@ -110,6 +205,7 @@ pub fn analyse(spec: &Spec, rel: &str, source: &str) -> Result<SourceFacts, Stri
 
 struct Extractor<'a> {
     spec: &'a Spec,
+    roles: &'a Roles,
     src: &'a [u8],
     rel: &'a str,
     aliases: HashMap<String, Vec<String>>,
@@ -117,8 +213,8 @@ struct Extractor<'a> {
 }
 
 impl Extractor<'_> {
-    fn is(&self, list: &[&str], node: Node<'_>) -> bool {
-        list.contains(&node.kind())
+    fn has(&self, flag: u8, node: Node<'_>) -> bool {
+        self.roles.of(node).flags & flag != 0
     }
 
     fn expand(&self, mut segs: Vec<String>) -> Vec<String> {
@@ -137,11 +233,11 @@ impl Extractor<'_> {
         if depth > 64 {
             return Vec::new();
         }
-        let kind = node.kind();
-        if self.is(self.spec.idents, node) || kind == "this" || kind == "self" {
+        let role = self.roles.of(node);
+        if role.flags & IDENT != 0 {
             return vec![text(node, self.src).to_string()];
         }
-        if let Some((_, obj, prop)) = self.spec.members.iter().find(|(k, _, _)| *k == kind) {
+        if let Some((_, obj, prop)) = self.spec.members.get(role.member as usize) {
             let mut p = node
                 .child_by_field_name(obj)
                 .map(|o| self.dotted(o, depth + 1))
@@ -151,7 +247,7 @@ impl Extractor<'_> {
             }
             return p;
         }
-        if let Some((_, recv, func, _)) = self.spec.calls.iter().find(|(k, _, _, _)| *k == kind) {
+        if let Some((_, recv, func, _)) = self.spec.calls.get(role.call as usize) {
             let mut p = if recv.is_empty() {
                 Vec::new()
             } else {
@@ -164,7 +260,7 @@ impl Extractor<'_> {
             }
             return p;
         }
-        if kind == "conditional_access_expression" {
+        if node.kind() == "conditional_access_expression" {
             // C# `a?.B`: condition, then a member binding.
             let mut p = node
                 .child_by_field_name("condition")
@@ -179,7 +275,7 @@ impl Extractor<'_> {
             }
             return p;
         }
-        if self.is(self.spec.wrappers, node) || kind == "generic_name" || kind == "generic_type" {
+        if role.flags & WRAPPER != 0 {
             if let Some(c) = node.named_child(0) {
                 return self.dotted(c, depth + 1);
             }
@@ -188,7 +284,10 @@ impl Extractor<'_> {
     }
 
     fn unwrap<'t>(&self, mut node: Node<'t>) -> Node<'t> {
-        while self.is(self.spec.wrappers, node) {
+        while self.has(WRAPPER, node)
+            && node.kind() != "generic_name"
+            && node.kind() != "generic_type"
+        {
             match node.named_child(node.named_child_count().saturating_sub(1)) {
                 Some(c) => node = c,
                 None => break,
@@ -199,7 +298,7 @@ impl Extractor<'_> {
 
     fn literal(&self, node: Node<'_>) -> Option<String> {
         let node = self.unwrap(node);
-        if self.is(self.spec.strings, node) {
+        if self.has(STRING, node) {
             unquote(text(node, self.src))
         } else {
             None
@@ -219,7 +318,7 @@ impl Extractor<'_> {
         if let Some(args) = node.child_by_field_name(args_field) {
             let mut c = args.walk();
             for (i, arg) in args.named_children(&mut c).enumerate() {
-                if self.is(self.spec.comments, arg) {
+                if self.has(COMMENT, arg) {
                     continue;
                 }
                 let inner = self.unwrap(arg);
@@ -279,7 +378,7 @@ impl Extractor<'_> {
             return;
         }
         let kind = node.kind();
-        if let Some((_, kf, vf)) = self.spec.pairs.iter().find(|(k, _, _)| *k == kind) {
+        if let Some((_, kf, vf)) = self.spec.pairs.get(self.roles.of(node).pair as usize) {
             if let (Some(k), Some(v)) = (node.child_by_field_name(kf), node.child_by_field_name(vf))
             {
                 let key = self
@@ -311,58 +410,69 @@ impl Extractor<'_> {
         self.out.facts.push(f);
     }
 
+    fn func_name(&self, func: Option<usize>) -> Option<String> {
+        func.and_then(|i| self.out.fns.get(i))
+            .map(|d| d.name.clone())
+    }
+
     fn walk(&mut self, root: Node<'_>) {
-        // Explicit stack: deep trees never overflow the thread stack.
-        let mut stack: Vec<(Node<'_>, Option<String>, bool, bool)> =
+        // Explicit stack: deep trees never overflow the thread stack. The enclosing function
+        // is an index into `out.fns`.
+        let mut stack: Vec<(Node<'_>, Option<usize>, bool, bool)> =
             vec![(root, None, false, false)];
+        let mut children: Vec<Node<'_>> = Vec::new();
         while let Some((node, func, in_class, in_member)) = stack.pop() {
-            if self.is(self.spec.comments, node) || self.is(self.spec.strings, node) {
+            let role = self.roles.of(node);
+            if role.flags & (COMMENT | STRING) != 0 {
                 continue;
             }
-            let kind = node.kind();
-            let mut func_here = func.clone();
+            let mut func_here = func;
             if !in_class && func.is_none() {
-                if let Some((_, nf)) = self.spec.fns.iter().find(|(k, _)| *k == kind) {
+                if let Some((_, nf)) = self.spec.fns.get(role.func as usize) {
                     if let Some(n) = node.child_by_field_name(nf) {
                         let name = text(n, self.src).to_string();
                         let live = (self.spec.fn_live)(&name, node);
-                        self.out.fns.push(FnDef {
-                            name: name.clone(),
-                            live,
-                        });
-                        func_here = Some(name);
+                        self.out.fns.push(FnDef { name, live });
+                        func_here = Some(self.out.fns.len() - 1);
                     }
                 }
             }
-            let class_here = in_class || self.is(self.spec.classes, node);
-            if let Some((_, _, _, args)) = self.spec.calls.iter().find(|(k, _, _, _)| *k == kind) {
-                self.call(node, args, &func_here);
+            let class_here = in_class || role.flags & CLASS != 0;
+            if let Some((_, _, _, args)) = self.spec.calls.get(role.call as usize) {
+                let name = self.func_name(func_here);
+                self.call(node, args, &name);
             }
-            let member_here = self.spec.members.iter().any(|(k, _, _)| *k == kind);
+            let member_here = role.member != NONE;
             if member_here && !in_member {
                 let path = self.expand(self.dotted(node, 0));
                 if path.len() > 1 {
                     let line = node.start_position().row as u32 + 1;
-                    self.push(FactKind::Symbol { path }, line, &func_here);
+                    let name = self.func_name(func_here);
+                    self.push(FactKind::Symbol { path }, line, &name);
                 }
             }
-            if self.is(self.spec.idents, node) {
+            if role.flags & IDENT != 0 {
                 let t = text(node, self.src);
-                if func_here.as_deref() != Some(t) {
+                let own = func_here
+                    .and_then(|i| self.out.fns.get(i))
+                    .is_some_and(|d| d.name == t);
+                if !own && !self.out.refs.contains(t) {
                     self.out.refs.insert(t.to_string());
                 }
                 if !in_member {
                     if let Some(full) = self.aliases.get(t) {
                         let line = node.start_position().row as u32 + 1;
                         let path = full.clone();
-                        self.push(FactKind::Symbol { path }, line, &func_here);
+                        let name = self.func_name(func_here);
+                        self.push(FactKind::Symbol { path }, line, &name);
                     }
                 }
             }
             let mut c = node.walk();
-            let children: Vec<Node<'_>> = node.named_children(&mut c).collect();
-            for child in children.into_iter().rev() {
-                stack.push((child, func_here.clone(), class_here, member_here));
+            children.clear();
+            children.extend(node.named_children(&mut c));
+            for child in children.iter().rev() {
+                stack.push((*child, func_here, class_here, member_here));
             }
         }
     }
