@@ -450,3 +450,21 @@ fn monorepo_table_snapshot() {
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!("monorepo_table", String::from_utf8(out.stdout).unwrap());
 }
+
+#[test]
+fn a_declared_service_that_is_not_there_exits_2_with_its_line() {
+    let dir = failing_repo();
+    std::fs::write(
+        dir.path().join("tracegate.yaml"),
+        "# ownership\nservices:\n  - name: ghost\n    team: t\n    path: services/ghost\n",
+    )
+    .unwrap();
+    tracegate()
+        .arg("check")
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "tracegate.yaml:5: services[0].path: `services/ghost` is not a directory",
+        ));
+}

@@ -136,6 +136,8 @@ pub struct ServiceDecl {
     pub team: String,
     /// Language, when declared.
     pub language: Option<Language>,
+    /// Line of the `path` key in the config file.
+    pub line: Option<u32>,
 }
 
 /// What a waiver covers.
@@ -323,6 +325,7 @@ pub fn validate(
                 path,
                 team: svc.team.clone(),
                 language: svc.language,
+                line: lines.locate(&format!("{at}.path")),
             }),
             Err(why) => problem(&format!("{at}.path"), format!("{at}.path: {why}")),
         }
@@ -413,6 +416,35 @@ pub fn validate(
             file: display.to_owned(),
             problems,
         })
+    }
+}
+
+impl ValidConfig {
+    /// Check that every declared service's path is a directory under `root`; problems name
+    /// the config file and line.
+    pub fn check_paths(&self, root: &Path, display: &str) -> Result<(), ConfigError> {
+        let problems: Vec<Problem> = self
+            .services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !root.join(&s.path).is_dir())
+            .map(|(i, s)| Problem {
+                line: s.line,
+                message: format!(
+                    "services[{i}].path: `{}` is not a directory under {}",
+                    s.path,
+                    root.display()
+                ),
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                file: display.to_owned(),
+                problems,
+            })
+        }
     }
 }
 
@@ -728,6 +760,21 @@ services:
         for text in ["rules: [\n", "\t- : :\n", "services: 12\n", "- a\n- b\n"] {
             assert!(parse(text, "t.yaml", &known).is_err(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn declared_paths_must_be_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("present")).unwrap();
+        let text = "services:\n  - name: a\n    path: present\n    team: t\n  - name: b\n    team: t\n    path: absent\n";
+        let cfg = parse(text, "tracegate.yaml", &known).unwrap();
+        let err = cfg.check_paths(dir.path(), "tracegate.yaml").unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert!(
+            err.to_string()
+                .starts_with("tracegate.yaml:7: services[1].path: `absent` is not a directory"),
+            "{err}"
+        );
     }
 
     #[test]

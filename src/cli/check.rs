@@ -177,11 +177,13 @@ fn load_config(
             (path, config::FILE_NAME.to_owned())
         }
     };
+    // Errors name the file as the user can open it.
+    let shown = path.display().to_string();
     let mut cfg = config::load(&path, &display, &known).map_err(|mut err| {
-        // Errors name the file as the user can open it.
-        err.file = path.display().to_string();
+        err.file.clone_from(&shown);
         err
     })?;
+    cfg.check_paths(root, &shown)?;
     cfg.file = Some(display);
     Ok(cfg)
 }
