@@ -29,7 +29,7 @@ pub const DOCS_URL: &str = "https://github.com/tracegate/tracegate/blob/main/doc
 pub enum Format {
     /// Human-readable tables (default on a terminal).
     Table,
-    /// The JSON contract of DESIGN.md (default when piped).
+    /// The stable JSON contract (default when piped or with --output).
     Json,
     /// SARIF 2.1.0 for GitHub code scanning.
     Sarif,
