@@ -82,6 +82,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/node-pass", &[]),
     ("services/ts-pass", &[]),
     ("services/node-comment-only", &["TG101"]),
+    ("services/node-b3-propagator", &["TG102"]),
     (
         "services/ts-simple-exporter",
         &["TG103", "TG104", "TG105", "TG202", "TG301", "TG302"],

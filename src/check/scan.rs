@@ -316,6 +316,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                 w.facts.extend(ann.iter().cloned());
             }
         }
+        resolve_config_maps(&mut w, &repo);
         let image_names: Vec<String> = w
             .images
             .iter()
@@ -378,7 +379,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         .map(|s| {
             let language = s.language.unwrap_or(Language::Unknown);
             let analysed = language != Language::Unknown;
-            let mut findings = evaluate::service(&options.rules, s, &repo, language);
+            let mut findings = evaluate::service(&options.rules, s, language);
             sort_findings(&mut findings);
             ScannedService {
                 service: Service {
@@ -401,6 +402,36 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         services: scanned,
         repository_findings,
     })
+}
+
+/// Give `configMapKeyRef` variables their value and add the variables `envFrom` ConfigMaps
+/// provide, located at the ConfigMap's key (ConfigMaps found in the tree only).
+fn resolve_config_maps(w: &mut Workload, repo: &Repo) {
+    for (index, name, key) in std::mem::take(&mut w.config_refs) {
+        let value = repo.configmaps.get(&name).and_then(|c| c.data.get(&key));
+        if let (Some(v), Some(fact)) = (value, w.facts.get_mut(index)) {
+            if let FactKind::Env { value, .. } = &mut fact.kind {
+                *value = Some(v.clone());
+            }
+        }
+    }
+    for source in w.env_from.iter().filter(|e| !e.secret) {
+        let Some(c) = repo.configmaps.get(&source.name) else {
+            continue;
+        };
+        for (key, value) in &c.data {
+            w.facts.push(Fact::new(
+                FactKind::Env {
+                    name: key.clone(),
+                    value: Some(value.clone()),
+                    from_secret: false,
+                    from_ref: true,
+                },
+                &c.file,
+                c.lines.get(key).copied().unwrap_or(0),
+            ));
+        }
+    }
 }
 
 fn sort_findings(f: &mut Vec<Finding>) {
