@@ -67,6 +67,7 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             FactKind::Call {
                 path: p,
                 literal_args,
+                ..
             },
         ) => {
             // The call made is the pattern's function (not a later call in the same chain).
@@ -134,6 +135,12 @@ pub fn describe(fact: &Fact, language: Language) -> String {
     };
     match &fact.kind {
         FactKind::Dependency { name } => format!("dependency `{name}`"),
+        FactKind::Call {
+            path, method: true, ..
+        } => format!(
+            "`.{}(…)`",
+            path.last().map(String::as_str).unwrap_or_default()
+        ),
         FactKind::Call { path, .. } => format!("`{}(…)`", tail(path, sep)),
         FactKind::Symbol { path } => format!("`{}`", tail(path, sep)),
         FactKind::Env { name, value, .. } => match value {

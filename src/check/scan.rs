@@ -265,6 +265,13 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         match f.parsed {
             Parsed::Source { kind, facts } => {
                 if let Some(i) = owner(&f.rel, &services, Some(kind)) {
+                    if let Some(line) = facts.syntax_error {
+                        services[i].skipped.push((
+                            f.rel.clone(),
+                            format!("syntax error at line {line}; only the parts that parse are analysed"),
+                            Some(line),
+                        ));
+                    }
                     services[i].sources.push(facts);
                 }
             }
