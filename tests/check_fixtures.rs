@@ -143,3 +143,42 @@ fn every_rule_has_a_triggering_and_a_clean_fixture() {
         "rules without a triggering and a clean fixture: {missing:?}"
     );
 }
+
+#[test]
+fn user_rule_packs_extend_the_builtin_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("acme.yaml"),
+        "rules:\n  - id: ACME101\n    title: Use the shared HTTP client\n    severity: warning\n    languages: [go]\n    help: Use acme/httpclient\n    what: w\n    why: y\n    fix: f\n    example: e\n    docs: docs/onboarding.md#acme101\n    forbid:\n      go:\n        - call: http.Get\n          unless: {dependency: example.com/acme/httpclient}\n",
+    )
+    .unwrap();
+    let mut rules = RuleSet::builtin();
+    rules.load_dir(dir.path()).unwrap();
+    assert!(rules.get("ACME101").is_some());
+    let options = ScanOptions {
+        rules,
+        declared_services: Vec::new(),
+    };
+    let scan = scan(&fixture("services/go-uninstrumented"), &options).unwrap();
+    let acme: Vec<_> = scan.services[0]
+        .findings
+        .iter()
+        .filter(|f| f.rule == "ACME101")
+        .collect();
+    assert_eq!(acme.len(), 1, "{}", dump(&scan));
+    assert_eq!(
+        (acme[0].file.as_deref(), acme[0].line),
+        (Some("main.go"), Some(17))
+    );
+
+    std::fs::write(
+        dir.path().join("zz-broken.yaml"),
+        "rules:\n  - id: ACME102\n    title: t\n    severity: fatal\n",
+    )
+    .unwrap();
+    let err = RuleSet::builtin()
+        .load_dir(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("zz-broken.yaml:4"), "{err}");
+}
