@@ -71,7 +71,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/go-indirect-sdk", &["TG101"]),
     ("services/go-no-propagator", &["TG102"]),
     ("services/go-syncer", &["TG105", "TG202"]),
-    ("services/go-uninstrumented", &["TG103", "TG104", "TG301"]),
+    (
+        "services/go-uninstrumented",
+        &["TG103", "TG104", "TG301", "TG302"],
+    ),
     ("services/python-pass", &[]),
     ("services/python-indirect-sdk", &["TG101"]),
     ("services/python-simple-exporter", &["TG105", "TG202"]),
@@ -90,10 +93,14 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/java-pass", &[]),
     ("services/java-manual-sdk", &["TG102", "TG105", "TG202"]),
     ("services/java-no-sdk", &["TG101"]),
+    (
+        "services/java-uninstrumented",
+        &["TG103", "TG104", "TG301", "TG302"],
+    ),
     ("services/dotnet-pass", &[]),
     (
         "services/dotnet-uninstrumented",
-        &["TG103", "TG104", "TG105", "TG301"],
+        &["TG102", "TG103", "TG104", "TG105", "TG301", "TG302"],
     ),
     ("services/dotnet-no-sdk", &["TG101"]),
     ("k8s/configured", &[]),
@@ -168,7 +175,7 @@ fn user_rule_packs_extend_the_builtin_rules() {
     assert_eq!(acme.len(), 1, "{}", dump(&scan));
     assert_eq!(
         (acme[0].file.as_deref(), acme[0].line),
-        (Some("main.go"), Some(17))
+        (Some("main.go"), Some(20))
     );
 
     std::fs::write(
