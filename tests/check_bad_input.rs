@@ -99,6 +99,11 @@ fn invalid_yaml_binary_and_non_utf8_files_are_notes() {
     );
     write(root, "svc/blob.go", b"package main\x00\x01\x02binary");
     write(root, "svc/latin1.go", b"package main\n// caf\xe9\n");
+    write(
+        root,
+        "svc/half.go",
+        b"package main\n\nfunc half() {\n\tx := \n}\n\nfunc ok() {}\n",
+    );
     let scan = scan(root, &ScanOptions::default()).unwrap();
     let notes = notes(&scan);
     let find = |file: &str| {
@@ -116,6 +121,9 @@ fn invalid_yaml_binary_and_non_utf8_files_are_notes() {
     let latin = find("svc/latin1.go");
     assert!(latin.2.contains("UTF-8"), "{latin:?}");
     assert_eq!(latin.1, Some(2));
+    let half = find("svc/half.go");
+    assert!(half.2.contains("syntax error"), "{half:?}");
+    assert!(half.1.is_some_and(|l| (4..=5).contains(&l)), "{half:?}");
 }
 
 #[test]

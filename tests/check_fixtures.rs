@@ -71,7 +71,10 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/go-indirect-sdk", &["TG101"]),
     ("services/go-no-propagator", &["TG102"]),
     ("services/go-syncer", &["TG105", "TG202"]),
-    ("services/go-uninstrumented", &["TG103", "TG104", "TG301"]),
+    (
+        "services/go-uninstrumented",
+        &["TG103", "TG104", "TG301", "TG302"],
+    ),
     ("services/python-pass", &[]),
     ("services/python-indirect-sdk", &["TG101"]),
     ("services/python-simple-exporter", &["TG105", "TG202"]),
@@ -82,6 +85,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/node-pass", &[]),
     ("services/ts-pass", &[]),
     ("services/node-comment-only", &["TG101"]),
+    ("services/node-b3-propagator", &["TG102"]),
     (
         "services/ts-simple-exporter",
         &["TG103", "TG104", "TG105", "TG202", "TG301", "TG302"],
@@ -89,10 +93,14 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/java-pass", &[]),
     ("services/java-manual-sdk", &["TG102", "TG105", "TG202"]),
     ("services/java-no-sdk", &["TG101"]),
+    (
+        "services/java-uninstrumented",
+        &["TG103", "TG104", "TG301", "TG302"],
+    ),
     ("services/dotnet-pass", &[]),
     (
         "services/dotnet-uninstrumented",
-        &["TG103", "TG104", "TG105", "TG301"],
+        &["TG102", "TG103", "TG104", "TG105", "TG301", "TG302"],
     ),
     ("services/dotnet-no-sdk", &["TG101"]),
     ("k8s/configured", &[]),
@@ -141,4 +149,43 @@ fn every_rule_has_a_triggering_and_a_clean_fixture() {
         missing.is_empty(),
         "rules without a triggering and a clean fixture: {missing:?}"
     );
+}
+
+#[test]
+fn user_rule_packs_extend_the_builtin_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("acme.yaml"),
+        "rules:\n  - id: ACME101\n    title: Use the shared HTTP client\n    severity: warning\n    languages: [go]\n    help: Use acme/httpclient\n    what: w\n    why: y\n    fix: f\n    example: e\n    docs: docs/onboarding.md#acme101\n    forbid:\n      go:\n        - call: http.Get\n          unless: {dependency: example.com/acme/httpclient}\n",
+    )
+    .unwrap();
+    let mut rules = RuleSet::builtin();
+    rules.load_dir(dir.path()).unwrap();
+    assert!(rules.get("ACME101").is_some());
+    let options = ScanOptions {
+        rules,
+        declared_services: Vec::new(),
+    };
+    let scan = scan(&fixture("services/go-uninstrumented"), &options).unwrap();
+    let acme: Vec<_> = scan.services[0]
+        .findings
+        .iter()
+        .filter(|f| f.rule == "ACME101")
+        .collect();
+    assert_eq!(acme.len(), 1, "{}", dump(&scan));
+    assert_eq!(
+        (acme[0].file.as_deref(), acme[0].line),
+        (Some("main.go"), Some(20))
+    );
+
+    std::fs::write(
+        dir.path().join("zz-broken.yaml"),
+        "rules:\n  - id: ACME102\n    title: t\n    severity: fatal\n",
+    )
+    .unwrap();
+    let err = RuleSet::builtin()
+        .load_dir(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("zz-broken.yaml:4"), "{err}");
 }

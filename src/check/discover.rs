@@ -274,6 +274,24 @@ fn parent_dir(rel: &str) -> String {
     }
 }
 
+/// `line 12: reason` → a note with line 12 and the reason alone.
+fn split_line(reason: &str) -> Parsed {
+    let parsed = reason
+        .strip_prefix("line ")
+        .and_then(|r| r.split_once(": "))
+        .and_then(|(n, rest)| n.parse::<u32>().ok().map(|n| (n, rest.to_string())));
+    match parsed {
+        Some((line, reason)) => Parsed::Skipped {
+            reason,
+            line: Some(line),
+        },
+        None => Parsed::Skipped {
+            reason: reason.to_string(),
+            line: None,
+        },
+    }
+}
+
 fn visit(root: &Path, path: &Path) -> Option<Result<WalkedFile, (String, CheckError)>> {
     let name = path.file_name()?.to_str()?;
     let class = classify(name)?;
@@ -316,13 +334,7 @@ fn visit(root: &Path, path: &Path) -> Option<Result<WalkedFile, (String, CheckEr
     let parsed = match class {
         Class::Source(kind) => match lang::analyse(kind, &rel, &text) {
             Ok(facts) => Parsed::Source { kind, facts },
-            Err(reason) => {
-                let line = reason
-                    .strip_prefix("line ")
-                    .and_then(|r| r.split(':').next())
-                    .and_then(|n| n.parse().ok());
-                Parsed::Skipped { reason, line }
-            }
+            Err(reason) => split_line(&reason),
         },
         Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {
             Ok(m) => Parsed::Manifest(m),
@@ -332,13 +344,7 @@ fn visit(root: &Path, path: &Path) -> Option<Result<WalkedFile, (String, CheckEr
         Class::Procfile => Parsed::Launch(docker::parse_procfile(&rel, &text)),
         Class::Yaml => match k8s::parse(&rel, &text) {
             Ok(k) => Parsed::K8s(Box::new(k)),
-            Err(reason) => {
-                let line = reason
-                    .strip_prefix("line ")
-                    .and_then(|r| r.split(':').next())
-                    .and_then(|n| n.parse().ok());
-                Parsed::Skipped { reason, line }
-            }
+            Err(reason) => split_line(&reason),
         },
         Class::TsConfig => Parsed::TsConfig,
     };

@@ -37,6 +37,13 @@ pub fn matches<'a>(signal: &Signal, facts: &[&'a Fact]) -> Vec<&'a Fact> {
             }
             first
         }
+        Signal::Unless(base, unless) => {
+            if matches(unless, facts).is_empty() {
+                matches(base, facts)
+            } else {
+                Vec::new()
+            }
+        }
         _ => facts
             .iter()
             .copied()
@@ -60,6 +67,7 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             FactKind::Call {
                 path: p,
                 literal_args,
+                ..
             },
         ) => {
             // The call made is the pattern's function (not a later call in the same chain).
@@ -127,6 +135,12 @@ pub fn describe(fact: &Fact, language: Language) -> String {
     };
     match &fact.kind {
         FactKind::Dependency { name } => format!("dependency `{name}`"),
+        FactKind::Call {
+            path, method: true, ..
+        } => format!(
+            "`.{}(…)`",
+            path.last().map(String::as_str).unwrap_or_default()
+        ),
         FactKind::Call { path, .. } => format!("`{}(…)`", tail(path, sep)),
         FactKind::Symbol { path } => format!("`{}`", tail(path, sep)),
         FactKind::Env { name, value, .. } => match value {
@@ -146,7 +160,7 @@ fn tail(path: &[String], sep: &str) -> String {
 }
 
 /// Findings of one service.
-pub fn service(rules: &RuleSet, svc: &Svc, repo: &Repo, language: Language) -> Vec<Finding> {
+pub fn service(rules: &RuleSet, svc: &Svc, language: Language) -> Vec<Finding> {
     let facts: Vec<&Fact> = svc.all_facts().collect();
     let mut fired: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
@@ -192,7 +206,7 @@ pub fn service(rules: &RuleSet, svc: &Svc, repo: &Repo, language: Language) -> V
             }
             CheckKind::WorkloadEndpoint => {
                 for w in &svc.workloads {
-                    if !workload_has(rule, w, repo) {
+                    if !workload_has(rule, w) {
                         out.push(finding(
                             rule,
                             format!(
@@ -210,11 +224,11 @@ pub fn service(rules: &RuleSet, svc: &Svc, repo: &Repo, language: Language) -> V
             }
             CheckKind::WorkloadServiceName => {
                 for w in &svc.workloads {
-                    let in_attrs = workload_env(w, repo).any(|(n, v)| {
+                    let in_attrs = workload_env(w).any(|(n, v)| {
                         n == "OTEL_RESOURCE_ATTRIBUTES"
                             && v.is_some_and(|v| v.contains("service.name="))
                     });
-                    if !in_attrs && !workload_has(rule, w, repo) {
+                    if !in_attrs && !workload_has(rule, w) {
                         out.push(finding(
                             rule,
                             format!("{}: {} `{}`", rule.message, w.kind, w.name),
@@ -303,29 +317,18 @@ fn signal_rule(
     let _ = language_key(language);
 }
 
-/// Environment of a workload including `envFrom` ConfigMaps found in the repository.
-fn workload_env<'a>(
-    w: &'a Workload,
-    repo: &'a Repo,
-) -> impl Iterator<Item = (&'a str, Option<&'a str>)> {
-    let direct = w.facts.iter().filter_map(|f| match &f.kind {
+/// Environment of a workload (`envFrom` ConfigMaps found in the tree are already resolved).
+fn workload_env(w: &Workload) -> impl Iterator<Item = (&str, Option<&str>)> {
+    w.facts.iter().filter_map(|f| match &f.kind {
         FactKind::Env { name, value, .. } => Some((name.as_str(), value.as_deref())),
         _ => None,
-    });
-    let from_maps = w
-        .env_from
-        .iter()
-        .filter(|e| !e.secret)
-        .filter_map(|e| repo.configmaps.get(&e.name))
-        .flat_map(|c| c.data.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))));
-    direct.chain(from_maps)
+    })
 }
 
-fn workload_has(rule: &Rule, w: &Workload, repo: &Repo) -> bool {
+fn workload_has(rule: &Rule, w: &Workload) -> bool {
     let vars = rule.param("variables");
     // A Secret in envFrom may carry the variable: configuration, not code.
-    w.env_from.iter().any(|e| e.secret)
-        || workload_env(w, repo).any(|(n, _)| vars.iter().any(|v| v == n))
+    w.env_from.iter().any(|e| e.secret) || workload_env(w).any(|(n, _)| vars.iter().any(|v| v == n))
 }
 
 /// Findings that belong to no service: ingress, ConfigMaps, unowned skipped files.

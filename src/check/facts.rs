@@ -19,6 +19,9 @@ pub enum FactKind {
         path: Vec<String>,
         /// String literals passed directly as arguments (or as keyword/property values).
         literal_args: Vec<String>,
+        /// Whether the last step is a method call on a receiver (`x.with_endpoint(…)`), as
+        /// opposed to a path (`global::set_text_map_propagator(…)`). Known for Rust only.
+        method: bool,
     },
     /// A reference to a symbol in code (type, constant, path expression).
     Symbol {
@@ -102,6 +105,8 @@ pub struct SourceFacts {
     pub refs: HashSet<String>,
     /// Go: the package name.
     pub package: Option<String>,
+    /// First line with a syntax error the parser recovered from (the rest is analysed).
+    pub syntax_error: Option<u32>,
 }
 
 /// Whether `path` contains `pattern` as a contiguous run of segments.

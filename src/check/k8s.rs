@@ -38,6 +38,8 @@ pub struct Workload {
     pub facts: Vec<Fact>,
     /// `envFrom` sources.
     pub env_from: Vec<EnvFrom>,
+    /// `valueFrom.configMapKeyRef`: (index in `facts`, ConfigMap name, key).
+    pub config_refs: Vec<(usize, String, String)>,
 }
 
 /// A ConfigMap's literal data.
@@ -414,6 +416,11 @@ fn container_env(rel: &str, doc: &Doc<'_>, c: &Value, from: u32, w: &mut Workloa
             let value = get(e, &["value"]).and_then(s);
             let from_secret = get(e, &["valueFrom", "secretKeyRef"]).is_some();
             let from_ref = e.get("valueFrom").is_some();
+            let cm = get(e, &["valueFrom", "configMapKeyRef", "name"]).and_then(s);
+            let key = get(e, &["valueFrom", "configMapKeyRef", "key"]).and_then(s);
+            if let (Some(cm), Some(key)) = (cm, key) {
+                w.config_refs.push((w.facts.len(), cm, key));
+            }
             w.facts.push(Fact::new(
                 FactKind::Env {
                     name,

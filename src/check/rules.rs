@@ -73,6 +73,7 @@ struct RawSignal {
     command: Option<String>,
     annotation: Option<String>,
     all: Option<Vec<RawSignal>>,
+    unless: Option<Box<RawSignal>>,
     contains: Option<String>,
     not_contains: Option<String>,
     literal_arg: Option<bool>,
@@ -109,6 +110,8 @@ pub enum Signal {
     Annotation(String),
     /// All of these matched.
     All(Vec<Signal>),
+    /// The first matched and the second matched nothing in the service.
+    Unless(Box<Signal>, Box<Signal>),
 }
 
 /// Signals per language (`any` applies to every language; `javascript` also to TypeScript).
@@ -443,6 +446,14 @@ pub fn segments(pattern: &str) -> Vec<String> {
 }
 
 fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
+    if let Some(unless) = &raw.unless {
+        let mut base = raw.clone();
+        base.unless = None;
+        return Ok(Signal::Unless(
+            Box::new(compile_signal(&base)?),
+            Box::new(compile_signal(unless)?),
+        ));
+    }
     let kinds = [
         raw.dependency.is_some(),
         raw.call.is_some(),

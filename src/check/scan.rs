@@ -1,7 +1,7 @@
 //! Assembly: turn the walked files into services (manifests, Kubernetes workloads, declared
 //! services), attach each fact to its service, drop dead code, and evaluate the rules.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::discover::{self, Parsed, WalkedFile};
@@ -145,6 +145,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     let paths: HashSet<String> = files.iter().map(|f| f.rel.clone()).collect();
 
     // 1. Services from application manifests, one per directory.
+    let entries = EntryIndex::build(&files);
     let mut by_dir: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
     for f in &mut files {
         if let Parsed::Manifest(m) = &mut f.parsed {
@@ -165,7 +166,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     let mut services: Vec<Svc> = Vec::new();
     for (dir, mut manifests) in by_dir {
         manifests.sort_by_key(|m| m.kind);
-        let is_service = |m: &Manifest| entry_holds(m.entry, &dir, &files, &paths);
+        let is_service = |m: &Manifest| entries.holds(m.entry, &dir);
         let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
             continue;
         };
@@ -194,17 +195,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             svc.facts.extend(m.facts);
         }
         if language == Language::Javascript {
-            typescript |= files.iter().any(|f| {
-                is_under(&f.rel, &dir)
-                    && (matches!(f.parsed, Parsed::TsConfig)
-                        || matches!(
-                            f.parsed,
-                            Parsed::Source {
-                                kind: SourceKind::Typescript | SourceKind::Tsx,
-                                ..
-                            }
-                        ))
-            });
+            typescript |= entries.typescript.contains(&dir);
         }
         svc.language = Some(if typescript {
             Language::Typescript
@@ -249,22 +240,29 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     let mut workloads: Vec<Workload> = Vec::new();
     let mut charts: BTreeMap<String, String> = BTreeMap::new();
     let mut namespaces: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
-    let order: Vec<usize> = {
-        let mut idx: Vec<usize> = (0..services.len()).collect();
-        idx.sort_by_key(|i| std::cmp::Reverse(services[*i].path.len()));
-        idx
-    };
+    let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, svc) in services.iter().enumerate() {
+        by_path.entry(svc.path.clone()).or_default().push(i);
+    }
+    // The deepest service containing the file (of the file's language, for sources).
     let owner = |rel: &str, services: &[Svc], kind: Option<SourceKind>| -> Option<usize> {
-        order.iter().copied().find(|i| {
-            let s = &services[*i];
-            is_under(rel, &s.path)
-                && kind.is_none_or(|k| s.language.is_some_and(|l| k.belongs_to(l)))
+        ancestors(rel).find_map(|dir| {
+            by_path.get(dir)?.iter().copied().find(|i| {
+                kind.is_none_or(|k| services[*i].language.is_some_and(|l| k.belongs_to(l)))
+            })
         })
     };
     for f in files {
         match f.parsed {
             Parsed::Source { kind, facts } => {
                 if let Some(i) = owner(&f.rel, &services, Some(kind)) {
+                    if let Some(line) = facts.syntax_error {
+                        services[i].skipped.push((
+                            f.rel.clone(),
+                            format!("syntax error at line {line}; only the parts that parse are analysed"),
+                            Some(line),
+                        ));
+                    }
                     services[i].sources.push(facts);
                 }
             }
@@ -316,6 +314,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                 w.facts.extend(ann.iter().cloned());
             }
         }
+        resolve_config_maps(&mut w, &repo);
         let image_names: Vec<String> = w
             .images
             .iter()
@@ -378,7 +377,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         .map(|s| {
             let language = s.language.unwrap_or(Language::Unknown);
             let analysed = language != Language::Unknown;
-            let mut findings = evaluate::service(&options.rules, s, &repo, language);
+            let mut findings = evaluate::service(&options.rules, s, language);
             sort_findings(&mut findings);
             ScannedService {
                 service: Service {
@@ -401,6 +400,36 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         services: scanned,
         repository_findings,
     })
+}
+
+/// Give `configMapKeyRef` variables their value and add the variables `envFrom` ConfigMaps
+/// provide, located at the ConfigMap's key (ConfigMaps found in the tree only).
+fn resolve_config_maps(w: &mut Workload, repo: &Repo) {
+    for (index, name, key) in std::mem::take(&mut w.config_refs) {
+        let value = repo.configmaps.get(&name).and_then(|c| c.data.get(&key));
+        if let (Some(v), Some(fact)) = (value, w.facts.get_mut(index)) {
+            if let FactKind::Env { value, .. } = &mut fact.kind {
+                *value = Some(v.clone());
+            }
+        }
+    }
+    for source in w.env_from.iter().filter(|e| !e.secret) {
+        let Some(c) = repo.configmaps.get(&source.name) else {
+            continue;
+        };
+        for (key, value) in &c.data {
+            w.facts.push(Fact::new(
+                FactKind::Env {
+                    name: key.clone(),
+                    value: Some(value.clone()),
+                    from_secret: false,
+                    from_ref: true,
+                },
+                &c.file,
+                c.lines.get(key).copied().unwrap_or(0),
+            ));
+        }
+    }
 }
 
 fn sort_findings(f: &mut Vec<Finding>) {
@@ -453,42 +482,134 @@ fn majority_language(dir: &str, files: &[WalkedFile]) -> Option<Language> {
     counts.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l)
 }
 
-/// Whether a manifest's entry condition holds given the files of the tree.
-fn entry_holds(entry: Entry, dir: &str, files: &[WalkedFile], paths: &HashSet<String>) -> bool {
-    let join = |p: &str| {
-        if dir == "." {
-            p.to_string()
-        } else {
-            format!("{dir}/{p}")
+/// Every directory containing `rel`, deepest first, ending with `.`.
+fn ancestors(rel: &str) -> impl Iterator<Item = &str> {
+    let mut cur = Some(rel);
+    std::iter::from_fn(move || {
+        let c = cur?;
+        match c.rsplit_once('/') {
+            Some((parent, _)) => {
+                cur = Some(parent);
+                Some(parent)
+            }
+            None => {
+                cur = None;
+                Some(".")
+            }
         }
-    };
-    match entry {
-        Entry::Yes => true,
-        Entry::No => false,
-        Entry::RustMain => {
-            paths.contains(&join("src/main.rs"))
-                || paths.iter().any(|p| p.starts_with(&join("src/bin/")) && p.ends_with(".rs"))
-        }
-        Entry::GoMain => files.iter().any(|f| {
-            is_under(&f.rel, dir)
-                && matches!(&f.parsed, Parsed::Source { kind: SourceKind::Go, facts } if facts.package.as_deref() == Some("main"))
-        }),
-        Entry::PythonEntry => {
-            const ENTRY: &[&str] = &["main.py", "app.py", "manage.py", "wsgi.py", "asgi.py", "server.py"];
-            paths.iter().any(|p| {
-                if !is_under(p, dir) {
-                    return false;
+    })
+}
+
+/// Directories where each entry condition holds, computed once for the whole tree.
+#[derive(Default)]
+struct EntryIndex {
+    rust_main: HashSet<String>,
+    go_main: HashSet<String>,
+    python: HashSet<String>,
+    java: HashSet<String>,
+    typescript: HashSet<String>,
+}
+
+impl EntryIndex {
+    fn build(files: &[WalkedFile]) -> EntryIndex {
+        const ENTRY: &[&str] = &[
+            "main.py",
+            "app.py",
+            "manage.py",
+            "wsgi.py",
+            "asgi.py",
+            "server.py",
+        ];
+        let mut idx = EntryIndex::default();
+        let all = |set: &mut HashSet<String>, rel: &str| {
+            for a in ancestors(rel) {
+                if !set.insert(a.to_string()) {
+                    break;
                 }
-                let rest = if dir == "." { p.as_str() } else { &p[dir.len() + 1..] };
-                let depth = rest.matches('/').count();
-                let file = rest.rsplit('/').next().unwrap_or(rest);
-                file == "__main__.py"
-                    || (depth <= 2 && ENTRY.contains(&file))
-                    || (depth == 0 && (file == "Dockerfile" || file == "Procfile"))
-            })
+            }
+        };
+        for f in files {
+            let rel = f.rel.as_str();
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            match &f.parsed {
+                Parsed::Source {
+                    kind: SourceKind::Rust,
+                    ..
+                } => {
+                    let crate_dir = rel
+                        .strip_suffix("/src/main.rs")
+                        .or_else(|| (rel == "src/main.rs").then_some("."))
+                        .or_else(|| {
+                            let (dir, _) = rel
+                                .rsplit_once("/src/bin/")
+                                .or_else(|| rel.strip_prefix("src/bin/").map(|r| (".", r)))?;
+                            Some(dir)
+                        });
+                    if let Some(d) = crate_dir {
+                        idx.rust_main.insert(d.to_string());
+                    }
+                }
+                Parsed::Source {
+                    kind: SourceKind::Go,
+                    facts,
+                } if facts.package.as_deref() == Some("main") => all(&mut idx.go_main, rel),
+                Parsed::Source {
+                    kind: SourceKind::Java,
+                    ..
+                } => all(&mut idx.java, rel),
+                Parsed::Source {
+                    kind: SourceKind::Typescript | SourceKind::Tsx,
+                    ..
+                }
+                | Parsed::TsConfig => all(&mut idx.typescript, rel),
+                _ => {}
+            }
+            if name == "__main__.py" {
+                all(&mut idx.python, rel);
+            } else if ENTRY.contains(&name) {
+                for a in ancestors(rel).take(3) {
+                    idx.python.insert(a.to_string());
+                }
+            } else if name == "Dockerfile" || name == "Procfile" {
+                if let Some(a) = ancestors(rel).next() {
+                    idx.python.insert(a.to_string());
+                }
+            }
         }
-        Entry::JavaSources => files.iter().any(|f| {
-            is_under(&f.rel, dir) && matches!(&f.parsed, Parsed::Source { kind: SourceKind::Java, .. })
-        }),
+        idx
+    }
+
+    fn holds(&self, entry: Entry, dir: &str) -> bool {
+        match entry {
+            Entry::Yes => true,
+            Entry::No => false,
+            Entry::RustMain => self.rust_main.contains(dir),
+            Entry::GoMain => self.go_main.contains(dir),
+            Entry::PythonEntry => self.python.contains(dir),
+            Entry::JavaSources => self.java.contains(dir),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ancestors_run_from_the_deepest_to_the_root() {
+        assert_eq!(
+            ancestors("a/b/c.rs").collect::<Vec<_>>(),
+            vec!["a/b", "a", "."]
+        );
+        assert_eq!(ancestors("c.rs").collect::<Vec<_>>(), vec!["."]);
+    }
+
+    #[test]
+    fn paths_under_directories() {
+        assert!(is_under("svc/a.go", "svc"));
+        assert!(is_under("svc/a.go", "."));
+        assert!(!is_under("svc2/a.go", "svc"));
+        assert_eq!(normalise("./services/x/"), "services/x");
+        assert_eq!(normalise(""), ".");
     }
 }

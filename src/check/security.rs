@@ -85,7 +85,11 @@ pub fn sensitive(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
         let hit = names_any(key, keys)
             .map(|w| format!("key `{key}` names {w}"))
             .or_else(|| {
-                names_any(value, keys)
+                // A literal value is judged by its content, an expression by its names.
+                let literal = value.starts_with(['"', '\'', '`']);
+                (!literal)
+                    .then(|| names_any(value, keys))
+                    .flatten()
                     .map(|w| format!("`{key}` records `{value}`, which names {w}"))
             })
             .or_else(|| {
@@ -170,6 +174,36 @@ mod tests {
             tokens("http.request.header.authorization"),
             vec!["http", "request", "header", "authorization"]
         );
+    }
+
+    #[test]
+    fn literal_values_are_judged_by_content() {
+        let rule = crate::check::RuleSet::builtin()
+            .rule("TG301")
+            .unwrap()
+            .clone();
+        let fact = |key: &str, value: &str| {
+            Fact::new(
+                FactKind::Attribute {
+                    key: key.into(),
+                    value: value.into(),
+                },
+                "a.rs",
+                1,
+            )
+        };
+        let facts = [
+            fact("auth.method", "\"password\""),
+            fact("user", "req.user.password"),
+            fact("contact", "\"jane@example.com\""),
+        ];
+        let refs: Vec<&Fact> = facts.iter().collect();
+        let mut out = Vec::new();
+        sensitive(&rule, &refs, &mut out);
+        let lines: Vec<&str> = out.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(out.len(), 2, "{lines:?}");
+        assert!(lines[0].contains("req.user.password"));
+        assert!(lines[1].contains("e-mail literal"));
     }
 
     #[test]

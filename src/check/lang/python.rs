@@ -118,7 +118,7 @@ span.set_attributes({"card.number": card})
             "{calls:?}"
         );
         assert!(!calls.iter().any(|c| c.contains("BatchSpanProcessor")));
-        assert!(f.facts.iter().any(|x| matches!(&x.kind, FactKind::Call { path, literal_args } if path.last().is_some_and(|l| l == "OTLPSpanExporter") && literal_args == &["http://collector:4318/v1/traces".to_string()])));
+        assert!(f.facts.iter().any(|x| matches!(&x.kind, FactKind::Call { path, literal_args, .. } if path.last().is_some_and(|l| l == "OTLPSpanExporter") && literal_args == &["http://collector:4318/v1/traces".to_string()])));
         let keys: Vec<&str> = f
             .facts
             .iter()

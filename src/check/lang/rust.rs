@@ -208,7 +208,13 @@ impl Visitor<'_> {
         }
     }
 
-    fn call(&mut self, path: Vec<String>, args: &Punctuated<syn::Expr, syn::Token![,]>, line: u32) {
+    fn call(
+        &mut self,
+        path: Vec<String>,
+        args: &Punctuated<syn::Expr, syn::Token![,]>,
+        line: u32,
+        method: bool,
+    ) {
         let literal_args = args.iter().filter_map(lit_str).collect();
         let arg_texts: Vec<String> = args.iter().map(expr_text).collect();
         let key = args.first().and_then(lit_str);
@@ -223,7 +229,14 @@ impl Visitor<'_> {
                 );
             }
         }
-        self.push(FactKind::Call { path, literal_args }, line);
+        self.push(
+            FactKind::Call {
+                path,
+                literal_args,
+                method,
+            },
+            line,
+        );
     }
 
     fn fn_item(
@@ -494,7 +507,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         let path = self.expr_path(&c.func);
         if !path.is_empty() {
-            self.call(path, &c.args, line_of(&c.func));
+            self.call(path, &c.args, line_of(&c.func), false);
         }
         visit::visit_expr_call(self, c);
     }
@@ -503,7 +516,7 @@ impl<'ast> Visit<'ast> for Visitor<'_> {
         let mut path = self.expr_path(&m.receiver);
         path.push(m.method.to_string());
         self.reference(&m.method.to_string());
-        self.call(path, &m.args, line_of(&m.method));
+        self.call(path, &m.args, line_of(&m.method), true);
         visit::visit_expr_method_call(self, m);
     }
 

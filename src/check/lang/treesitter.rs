@@ -199,6 +199,9 @@ pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFac
             ..SourceFacts::default()
         },
     };
+    if root.has_error() {
+        x.out.syntax_error = Some(first_error_line(root));
+    }
     x.walk(root);
     Ok(x.out)
 }
@@ -364,7 +367,15 @@ impl Extractor<'_> {
                 self.push(FactKind::Attribute { key, value }, line, func);
             }
         }
-        self.push(FactKind::Call { path, literal_args }, line, func);
+        self.push(
+            FactKind::Call {
+                path,
+                literal_args,
+                method: false,
+            },
+            line,
+            func,
+        );
     }
 
     fn collect_pairs(
@@ -475,6 +486,24 @@ impl Extractor<'_> {
                 stack.push((*child, func_here, class_here, member_here));
             }
         }
+    }
+}
+
+/// 1-based line of the first ERROR or MISSING node.
+fn first_error_line(root: Node<'_>) -> u32 {
+    let mut node = root;
+    'descend: loop {
+        let mut c = node.walk();
+        for child in node.children(&mut c) {
+            if child.is_error() || child.is_missing() {
+                return child.start_position().row as u32 + 1;
+            }
+            if child.has_error() {
+                node = child;
+                continue 'descend;
+            }
+        }
+        return node.start_position().row as u32 + 1;
     }
 }
 

@@ -34,6 +34,9 @@ pub enum ManifestKind {
     Gradle,
     /// *.csproj
     Csproj,
+    /// A manifest of a language tracegate does not analyse (Gemfile, composer.json, mix.exs,
+    /// CMakeLists.txt with an executable): the service is listed with verdict `unknown`.
+    Unanalysed,
 }
 
 impl ManifestKind {
@@ -48,6 +51,7 @@ impl ManifestKind {
             "pom.xml" => ManifestKind::Maven,
             "build.gradle" | "build.gradle.kts" => ManifestKind::Gradle,
             n if n.ends_with(".csproj") => ManifestKind::Csproj,
+            "Gemfile" | "composer.json" | "mix.exs" | "CMakeLists.txt" => ManifestKind::Unanalysed,
             n if n.starts_with("requirements") && n.ends_with(".txt") => ManifestKind::Requirements,
             _ => return None,
         })
@@ -64,6 +68,7 @@ impl ManifestKind {
             }
             ManifestKind::Maven | ManifestKind::Gradle => Language::Java,
             ManifestKind::Csproj => Language::Dotnet,
+            ManifestKind::Unanalysed => Language::Unknown,
         }
     }
 }
@@ -114,6 +119,25 @@ pub fn parse(kind: ManifestKind, rel: &str, text: &str) -> Result<Manifest, Chec
         ManifestKind::Maven => jvm::parse_pom(rel, text),
         ManifestKind::Gradle => Ok(jvm::parse_gradle(rel, text)),
         ManifestKind::Csproj => dotnet::parse(rel, text),
+        ManifestKind::Unanalysed => Ok(unanalysed(rel, text)),
+    }
+}
+
+/// A manifest of a language not analysed: a service (CMake only with an executable target).
+fn unanalysed(rel: &str, text: &str) -> Manifest {
+    let cmake = rel.ends_with("CMakeLists.txt");
+    let entry = if !cmake || text.contains("add_executable") {
+        Entry::Yes
+    } else {
+        Entry::No
+    };
+    Manifest {
+        kind: ManifestKind::Unanalysed,
+        file: rel.to_string(),
+        name: None,
+        entry,
+        facts: Vec::new(),
+        typescript: false,
     }
 }
 
