@@ -379,6 +379,12 @@ fn every_rule_has_its_onboarding_section() {
             "{}: no section `#{anchor}` in docs/onboarding.md",
             rule["id"]
         );
+        let title = format!("**{}**", rule["title"].as_str().unwrap());
+        assert!(
+            doc.contains(&title),
+            "{}: docs/onboarding.md does not carry the title {title} (refresh the Rules section)",
+            rule["id"]
+        );
     }
 }
 
