@@ -1,4 +1,25 @@
 //! Static checks: `tracegate check` decides, per service, whether a repository propagates W3C
 //! trace context end to end. See [`model`] for the seam between the engine and the policy.
+//!
+//! The engine: [`discover`] walks the tree once in parallel and parses each interesting file
+//! where it lies (application [`manifests`], sources through [`lang`], Kubernetes YAML through
+//! [`k8s`]); `scan` assembles services and evaluates the [`rules`].
 
+pub mod config;
+pub mod discover;
+pub mod error;
+mod evaluate;
+pub mod facts;
+pub mod init;
+pub mod k8s;
+pub mod lang;
+pub mod manifests;
 pub mod model;
+pub mod policy;
+pub mod rules;
+mod scan;
+pub mod security;
+
+pub use error::CheckError;
+pub use rules::RuleSet;
+pub use scan::{scan, DeclaredService, ScanOptions};

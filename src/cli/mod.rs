@@ -5,12 +5,24 @@
 use clap::{Parser, Subcommand};
 use tracegate::exit::ExitStatus;
 
+mod check;
 mod collect;
+mod config;
 mod conformance;
+mod init;
+mod rules;
 mod trace;
 
 const AFTER_HELP: &str = "\
 Examples:
+  tracegate check .
+      gate a repository: a verdict per service, findings with file:line and the fix
+  tracegate check . --format sarif --output tracegate.sarif
+      SARIF for GitHub code scanning (also json, junit, github, markdown)
+  tracegate rules explain TG102
+      what a rule checks, why, how to fix it
+  tracegate init
+      starter tracegate.yaml and GitHub Actions workflow
   tracegate conformance-service --listen 127.0.0.1:5000
       serve the W3C trace-context test suite's service-under-test contract
   tracegate collect --store .tracegate/traces
@@ -30,6 +42,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Check(check::Args),
+    Rules(rules::Args),
+    Init(init::Args),
+    Config(config::Args),
     ConformanceService(conformance::Args),
     Collect(collect::Args),
     Trace(trace::Args),
@@ -50,6 +66,10 @@ pub fn run() -> ExitStatus {
         }
     };
     let result = match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Rules(args) => rules::run(args),
+        Command::Init(args) => init::run(args),
+        Command::Config(args) => config::run(args),
         Command::ConformanceService(args) => conformance::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Trace(args) => trace::run(args),
@@ -60,5 +80,15 @@ pub fn run() -> ExitStatus {
             eprintln!("tracegate: error: {err:#}");
             ExitStatus::Error
         }
+    }
+}
+
+/// Write to stdout; a closed pipe (`| head`) is not an error.
+fn print(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(err) if err.kind() != std::io::ErrorKind::BrokenPipe => Err(err.into()),
+        _ => Ok(()),
     }
 }

@@ -1,4 +1,5 @@
 //! Output formats shared by all commands. Renderers turn library types into text; they never
 //! decide verdicts.
 
+pub mod check;
 pub mod trace;

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Benchmark `tracegate check` on a synthetic monorepo against semgrep and ripgrep.
+#
+#   bash bench/check-monorepo.sh [SERVICES] [FILES_PER_SERVICE] [RUNS]
+#
+# Generates SERVICES services (default 1000) of FILES_PER_SERVICE files each (default 52, so
+# >= 50,000 files) in seven languages, plus a Kubernetes manifest per service, in a temp dir;
+# builds tracegate in release mode; then times, on the same tree (median of RUNS, default 3):
+#   - tracegate check (release build, all rules, JSON to /dev/null)
+#   - semgrep (one run) with equivalent rules (bench/semgrep-rules.yaml; installed into ./.venv with pip)
+#   - rg with the same patterns as regexes (apt package ripgrep, else `cargo install ripgrep`)
+# and prints the ratios against the targets: check <= 10 s, >= 20x faster than semgrep, within
+# 3x of rg. Not part of CI (semgrep is large); run it by hand and record BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+services=${1:-1000}
+files=${2:-52}
+runs=${3:-3}
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+# --- tools --------------------------------------------------------------------------------
+if ! command -v rg >/dev/null; then
+  log "installing ripgrep"
+  if command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+    apt-get install -y -qq ripgrep >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq ripgrep >/dev/null; }
+  else
+    cargo install --quiet --locked ripgrep
+  fi
+fi
+if [[ ! -x .venv/bin/semgrep ]]; then
+  log "installing semgrep into ./.venv"
+  [[ -x .venv/bin/python ]] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check semgrep
+fi
+semgrep=$root/.venv/bin/semgrep
+log "building tracegate (release)"
+cargo build --release --quiet --bin tracegate
+tracegate=$root/target/release/tracegate
+
+# --- the synthetic monorepo ---------------------------------------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/tracegate-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+tree=$work/monorepo
+log "generating $services services x $files files in $tree"
+python3 bench/gen-monorepo.py "$tree" "$services" "$files"
+nfiles=$(find "$tree" -type f | wc -l)
+nbytes=$(du -sb "$tree" | cut -f1)
+log "$nfiles files, $((nbytes / 1024 / 1024)) MiB"
+
+# --- timing -------------------------------------------------------------------------------
+# "WALL CPU" seconds (CPU = user + sys, children included) of one run of "$@", stdout to $out
+# (default /dev/null); exit code 0 or 1 accepted. CPU seconds matter on a shared machine.
+once() {
+  local code
+  set +e
+  /usr/bin/time -f '%e %U %S' -o "$work/time" "$@" >"${out:-/dev/null}" 2>"$work/stderr"
+  code=$?
+  set -e
+  if ((code > 1)); then
+    log "failed (exit $code): $*"; cat "$work/stderr" >&2; exit 1
+  fi
+  tail -n1 "$work/time" | awk '{printf "%.2f %.2f\n", $1, $2 + $3}'
+}
+# median (by wall time) of $runs runs
+median() {
+  local results=()
+  for ((i = 0; i < runs; i++)); do results+=("$(once "$@")"); done
+  printf '%s\n' "${results[@]}" | sort -g | sed -n "$(((runs + 1) / 2))p"
+}
+
+patterns=bench/patterns.txt
+log "tracegate check"
+read -r t_check c_check < <(median "$tracegate" check "$tree" --format json)
+read -r _ _ < <(out=$work/check.json once "$tracegate" check "$tree" --format json)
+check_services=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); s=r["summary"]; print(s["services"], "services,", s["passing"], "passing,", s["failing"], "failing,", sum(s["findings"].values()), "findings")' "$work/check.json")
+
+log "rg"
+read -r t_rg c_rg < <(median rg --no-config --count-matches -f "$patterns" "$tree")
+rg_matches=$(rg --no-config --count-matches -f "$patterns" "$tree" | awk -F: '{s += $NF} END {print s}')
+
+log "semgrep (one run: it takes minutes)"
+read -r t_semgrep c_semgrep < <(out=$work/semgrep.json once "$semgrep" scan --config bench/semgrep-rules.yaml \
+  --metrics=off --disable-version-check --jobs 2 --timeout 0 --max-target-bytes 0 --no-git-ignore --quiet --json "$tree")
+sg_results=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r["results"]), "results,", len(r["errors"]), "errors")' "$work/semgrep.json")
+
+ratio() { if [[ $(echo "$2 > 0" | bc -l) == 1 ]]; then echo "scale=1; $1 / $2" | bc -l; else echo "n/a "; fi; }
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+cat <<EOF
+
+tree:      $services services, $nfiles files, $((nbytes / 1024 / 1024)) MiB; $(nproc) cores, load average $load
+           (tracegate and rg: median of $runs runs; semgrep: one run)
+                 wall s    CPU s (user+sys)
+tracegate check  $(printf '%8s  %8s' "$t_check" "$c_check")   $check_services
+semgrep          $(printf '%8s  %8s' "$t_semgrep" "$c_semgrep")   $sg_results
+rg               $(printf '%8s  %8s' "$t_rg" "$c_rg")   $rg_matches matching lines
+
+semgrep / check: $(ratio "$t_semgrep" "$t_check")x wall, $(ratio "$c_semgrep" "$c_check")x CPU   (target >= 20x)
+check / rg:      $(ratio "$t_check" "$t_rg")x wall, $(ratio "$c_check" "$c_rg")x CPU   (target <= 3x)
+check <= 10 s:   $(echo "$t_check <= 10" | bc -l | sed 's/1/met/;s/0/missed/') ($t_check s wall)
+EOF

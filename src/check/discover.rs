@@ -1,0 +1,387 @@
+//! The walk: one parallel pass over the tree (`ignore`, respecting `.gitignore`) that reads
+//! each interesting file once and parses it where it lies. Files are classified by name before
+//! anything is read; everything else is never opened.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use ignore::{WalkBuilder, WalkState};
+
+use super::error::CheckError;
+use super::facts::{Fact, SourceFacts};
+use super::k8s::{self, K8sFile};
+use super::lang::{self, SourceKind};
+use super::manifests::{self, docker, Manifest, ManifestKind};
+
+/// Files larger than this are not analysed (a note finding says so).
+pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Directories never entered: build output, dependencies, virtualenvs, tests and fixtures.
+const SKIP_DIRS: &[&str] = &[
+    "node_modules",
+    "target",
+    "vendor",
+    "dist",
+    "build",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "tests",
+    "test",
+    "__tests__",
+    "testdata",
+    "fixtures",
+    "examples",
+    "benches",
+];
+
+/// What a file turned out to be.
+#[derive(Debug)]
+pub enum Parsed {
+    /// A source file and its facts.
+    Source {
+        /// Analyzer.
+        kind: SourceKind,
+        /// Facts.
+        facts: SourceFacts,
+    },
+    /// An application manifest.
+    Manifest(Manifest),
+    /// Dockerfile or Procfile facts.
+    Launch(Vec<Fact>),
+    /// Kubernetes objects / Helm values / Chart.yaml.
+    K8s(Box<K8sFile>),
+    /// `tsconfig.json`.
+    TsConfig,
+    /// Not analysed, and why (becomes a note finding).
+    Skipped {
+        /// Reason (one line).
+        reason: String,
+        /// Line, where known.
+        line: Option<u32>,
+    },
+}
+
+/// One walked file.
+#[derive(Debug)]
+pub struct WalkedFile {
+    /// Path relative to the root, `/` separators.
+    pub rel: String,
+    /// Its directory (`.` for the root).
+    pub dir: String,
+    /// Result.
+    pub parsed: Parsed,
+}
+
+/// The whole walk.
+#[derive(Debug, Default)]
+pub struct Walk {
+    /// Files, sorted by path.
+    pub files: Vec<WalkedFile>,
+    /// Manifest errors (the first, by path, stops the scan).
+    pub errors: Vec<(String, CheckError)>,
+    /// Every directory walked (relative), sorted.
+    pub dirs: Vec<String>,
+}
+
+enum Item {
+    File(WalkedFile),
+    Dir(String),
+    Error(String, CheckError),
+}
+
+#[derive(Clone, Copy)]
+enum Class {
+    Source(SourceKind),
+    Manifest(ManifestKind),
+    Dockerfile,
+    Procfile,
+    Yaml,
+    TsConfig,
+}
+
+fn classify(name: &str) -> Option<Class> {
+    if let Some(kind) = ManifestKind::from_file_name(name) {
+        return Some(Class::Manifest(kind));
+    }
+    if name == "Dockerfile" || name.starts_with("Dockerfile.") || name.ends_with(".Dockerfile") {
+        return Some(Class::Dockerfile);
+    }
+    if name == "Procfile" {
+        return Some(Class::Procfile);
+    }
+    if name == "tsconfig.json" {
+        return Some(Class::TsConfig);
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e)?;
+    if ext == "yaml" || ext == "yml" {
+        if matches!(
+            name,
+            "tracegate.yaml" | "pnpm-lock.yaml" | ".pre-commit-config.yaml"
+        ) {
+            return None;
+        }
+        return Some(Class::Yaml);
+    }
+    if is_test_file(name) || name == "build.rs" {
+        return None;
+    }
+    SourceKind::from_extension(ext).map(Class::Source)
+}
+
+/// Test files by naming convention (test directories are skipped by the walker).
+pub fn is_test_file(name: &str) -> bool {
+    name.ends_with("_test.go")
+        || (name.starts_with("test_") && name.ends_with(".py"))
+        || name.ends_with("_test.py")
+        || name == "conftest.py"
+        || [".test.", ".spec.", ".e2e."]
+            .iter()
+            .any(|m| name.contains(m))
+        || name.ends_with("Test.java")
+        || name.ends_with("Tests.java")
+        || name.ends_with("IT.java")
+        || name.ends_with("Tests.cs")
+        || name.ends_with("Test.cs")
+}
+
+fn skip_dir(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    if SKIP_DIRS.contains(&name) || name.ends_with(".Tests") {
+        return true;
+    }
+    // .NET output; `src/bin/` holds Rust binaries and stays.
+    (name == "bin" || name == "obj")
+        && path
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_none_or(|p| p != "src")
+}
+
+fn rel_path(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+/// Walk `root` in parallel and parse every interesting file once.
+pub fn walk(root: &Path) -> Result<Walk, CheckError> {
+    let meta = std::fs::metadata(root).map_err(|e| CheckError::Root {
+        path: root.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if !meta.is_dir() {
+        return Err(CheckError::Root {
+            path: root.to_path_buf(),
+            reason: "not a directory".into(),
+        });
+    }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
+    let (tx, rx) = mpsc::channel::<Item>();
+    let root_buf: PathBuf = root.to_path_buf();
+    WalkBuilder::new(root)
+        .hidden(true)
+        .git_ignore(true)
+        .git_exclude(true)
+        .require_git(false)
+        .follow_links(false)
+        .threads(threads)
+        .filter_entry(|e| {
+            !(e.depth() > 0 && e.file_type().is_some_and(|t| t.is_dir()) && skip_dir(e.path()))
+        })
+        .build_parallel()
+        .run(|| {
+            let tx = tx.clone();
+            let root = root_buf.clone();
+            Box::new(move |entry| {
+                match entry {
+                    Ok(entry) => {
+                        let file_type = entry.file_type();
+                        if file_type.is_some_and(|t| t.is_file()) {
+                            match visit(&root, entry.path()) {
+                                Some(Ok(f)) => {
+                                    let _ = tx.send(Item::File(f));
+                                }
+                                Some(Err((rel, e))) => {
+                                    let _ = tx.send(Item::Error(rel, e));
+                                }
+                                None => {}
+                            }
+                        } else if entry.depth() > 0 && file_type.is_some_and(|t| t.is_dir()) {
+                            let _ = tx.send(Item::Dir(rel_path(&root, entry.path())));
+                        }
+                    }
+                    Err(err) => {
+                        // Unreadable directories, loops: a note, never a stop.
+                        let path = walk_error_path(&err).unwrap_or_else(|| root.clone());
+                        let rel = rel_path(&root, &path);
+                        let _ = tx.send(Item::File(WalkedFile {
+                            dir: parent_dir(&rel),
+                            rel,
+                            parsed: Parsed::Skipped {
+                                reason: first_line(&err.to_string()),
+                                line: None,
+                            },
+                        }));
+                    }
+                }
+                WalkState::Continue
+            })
+        });
+    drop(tx);
+    let mut out = Walk::default();
+    for item in rx {
+        match item {
+            Item::File(f) => out.files.push(f),
+            Item::Dir(d) => out.dirs.push(d),
+            Item::Error(rel, e) => out.errors.push((rel, e)),
+        }
+    }
+    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.dirs.sort();
+    out.errors.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn walk_error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+fn parent_dir(rel: &str) -> String {
+    match rel.rsplit_once('/') {
+        Some((d, _)) => d.to_string(),
+        None => ".".into(),
+    }
+}
+
+/// `line 12: reason` → a note with line 12 and the reason alone.
+fn split_line(reason: &str) -> Parsed {
+    let parsed = reason
+        .strip_prefix("line ")
+        .and_then(|r| r.split_once(": "))
+        .and_then(|(n, rest)| n.parse::<u32>().ok().map(|n| (n, rest.to_string())));
+    match parsed {
+        Some((line, reason)) => Parsed::Skipped {
+            reason,
+            line: Some(line),
+        },
+        None => Parsed::Skipped {
+            reason: reason.to_string(),
+            line: None,
+        },
+    }
+}
+
+fn visit(root: &Path, path: &Path) -> Option<Result<WalkedFile, (String, CheckError)>> {
+    let name = path.file_name()?.to_str()?;
+    let class = classify(name)?;
+    let rel = rel_path(root, path);
+    let dir = parent_dir(&rel);
+    let skipped = |reason: String, line: Option<u32>| {
+        Some(Ok(WalkedFile {
+            rel: rel.clone(),
+            dir: dir.clone(),
+            parsed: Parsed::Skipped { reason, line },
+        }))
+    };
+    let size = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) => return skipped(format!("unreadable: {e}"), None),
+    };
+    if size > MAX_FILE_BYTES {
+        return skipped(
+            format!("not analysed: {size} bytes is over the {MAX_FILE_BYTES}-byte limit"),
+            None,
+        );
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return skipped(format!("unreadable: {e}"), None),
+    };
+    if bytes.contains(&0) {
+        return skipped("not analysed: binary content".into(), None);
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let line = manifests::line_of_offset(
+                &String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]),
+                usize::MAX,
+            );
+            return skipped("not analysed: not valid UTF-8".into(), Some(line));
+        }
+    };
+    let parsed = match class {
+        Class::Source(kind) => match lang::analyse(kind, &rel, &text) {
+            Ok(facts) => Parsed::Source { kind, facts },
+            Err(reason) => split_line(&reason),
+        },
+        Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {
+            Ok(m) => Parsed::Manifest(m),
+            Err(e) => return Some(Err((rel, e))),
+        },
+        Class::Dockerfile => Parsed::Launch(docker::parse_dockerfile(&rel, &text)),
+        Class::Procfile => Parsed::Launch(docker::parse_procfile(&rel, &text)),
+        Class::Yaml => match k8s::parse(&rel, &text) {
+            Ok(k) => Parsed::K8s(Box::new(k)),
+            Err(reason) => split_line(&reason),
+        },
+        Class::TsConfig => Parsed::TsConfig,
+    };
+    Some(Ok(WalkedFile { rel, dir, parsed }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classification_by_name() {
+        assert!(matches!(
+            classify("main.rs"),
+            Some(Class::Source(SourceKind::Rust))
+        ));
+        assert!(classify("handler_test.go").is_none());
+        assert!(classify("test_app.py").is_none());
+        assert!(classify("app.spec.ts").is_none());
+        assert!(classify("logo.png").is_none());
+        assert!(matches!(
+            classify("requirements-prod.txt"),
+            Some(Class::Manifest(ManifestKind::Requirements))
+        ));
+        assert!(matches!(
+            classify("Api.csproj"),
+            Some(Class::Manifest(ManifestKind::Csproj))
+        ));
+        assert!(matches!(classify("deploy.yaml"), Some(Class::Yaml)));
+        assert!(classify("tracegate.yaml").is_none());
+    }
+
+    #[test]
+    fn skip_dirs_keep_rust_bin() {
+        assert!(skip_dir(Path::new("svc/node_modules")));
+        assert!(skip_dir(Path::new("Api/bin")));
+        assert!(!skip_dir(Path::new("svc/src/bin")));
+        assert!(!skip_dir(Path::new("svc/src")));
+    }
+}

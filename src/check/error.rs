@@ -1,0 +1,58 @@
+//! Errors that stop a scan (exit code 2): each names the file and, where known, the line.
+
+use std::path::PathBuf;
+
+/// Why a scan or a rule pack could not be processed.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// The root to scan does not exist or is not a directory.
+    #[error("{}: not a readable directory: {reason}", path.display())]
+    Root {
+        /// The root given.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An application manifest (Cargo.toml, package.json, go.mod, pom.xml, …) is malformed.
+    #[error("{file}{}: invalid {what}: {reason}", line_suffix(*line))]
+    Manifest {
+        /// Path of the manifest (relative to the scanned root).
+        file: String,
+        /// 1-based line, where known.
+        line: Option<u32>,
+        /// The manifest kind ("Cargo manifest", "package.json", …).
+        what: &'static str,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A rule pack is malformed (unknown key, bad signal, duplicate ID…).
+    #[error("{file}{}: invalid rule pack: {reason}", line_suffix(*line))]
+    RulePack {
+        /// The rule pack's path.
+        file: String,
+        /// 1-based line, where known.
+        line: Option<u32>,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A declared service (tracegate.yaml) points at a path that does not exist.
+    #[error("tracegate.yaml: service {name}: path {path} does not exist in the scanned tree")]
+    DeclaredService {
+        /// The declared name.
+        name: String,
+        /// The declared path.
+        path: String,
+    },
+    /// Reading a file or directory failed in a way that prevents the scan.
+    #[error("{}: {reason}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+fn line_suffix(line: Option<u32>) -> String {
+    line.map(|l| format!(":{l}")).unwrap_or_default()
+}

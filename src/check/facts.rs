@@ -1,0 +1,183 @@
+//! What analyzers extract from files: facts with locations, matched later against rule
+//! signals. Analyzers only emit facts from live code (never comments, strings, test code or
+//! indirect dependencies), so matching can stay simple.
+
+use std::collections::HashSet;
+
+/// What was observed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FactKind {
+    /// A direct runtime dependency declared in a manifest.
+    Dependency {
+        /// Package / crate / module name as written.
+        name: String,
+    },
+    /// A call (function, method, constructor); `path` holds the callee's segments with
+    /// imports expanded (`opentelemetry`, `global`, `set_text_map_propagator`).
+    Call {
+        /// Callee path segments.
+        path: Vec<String>,
+        /// String literals passed directly as arguments (or as keyword/property values).
+        literal_args: Vec<String>,
+        /// Whether the last step is a method call on a receiver (`x.with_endpoint(…)`), as
+        /// opposed to a path (`global::set_text_map_propagator(…)`). Known for Rust only.
+        method: bool,
+    },
+    /// A reference to a symbol in code (type, constant, path expression).
+    Symbol {
+        /// Path segments, imports expanded.
+        path: Vec<String>,
+    },
+    /// An environment variable set for the service (manifest env, Dockerfile `ENV`).
+    Env {
+        /// Name.
+        name: String,
+        /// Literal value, if any.
+        value: Option<String>,
+        /// Whether it comes from a Secret reference.
+        from_secret: bool,
+        /// Whether it comes from a ConfigMap/Secret/field reference (not a literal).
+        from_ref: bool,
+    },
+    /// A start command (script, `CMD`, `ENTRYPOINT`, container command/args).
+    Command {
+        /// Full command text.
+        text: String,
+    },
+    /// A pod, workload or namespace annotation.
+    Annotation {
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+    },
+    /// A span attribute, event attribute or tracing field recorded in code.
+    Attribute {
+        /// Key as written (`user.email`, `password`).
+        key: String,
+        /// Source text of the recorded value (may be empty).
+        value: String,
+    },
+}
+
+/// A fact at a place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fact {
+    /// What.
+    pub kind: FactKind,
+    /// File relative to the scanned root, `/` separators.
+    pub file: String,
+    /// 1-based line (0 when unknown).
+    pub line: u32,
+    /// The enclosing top-level function, for dead-code elimination.
+    pub func: Option<String>,
+}
+
+impl Fact {
+    /// A fact outside any function.
+    pub fn new(kind: FactKind, file: &str, line: u32) -> Fact {
+        Fact {
+            kind,
+            file: file.to_string(),
+            line,
+            func: None,
+        }
+    }
+}
+
+/// A function defined in a source file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FnDef {
+    /// Its name.
+    pub name: String,
+    /// Whether it is live regardless of references (entry point, exported, decorated…).
+    pub live: bool,
+}
+
+/// Facts of one source file.
+#[derive(Clone, Debug, Default)]
+pub struct SourceFacts {
+    /// Facts in order.
+    pub facts: Vec<Fact>,
+    /// Functions defined.
+    pub fns: Vec<FnDef>,
+    /// Identifiers referenced outside the function of the same name.
+    pub refs: HashSet<String>,
+    /// Go: the package name.
+    pub package: Option<String>,
+    /// First line with a syntax error the parser recovered from (the rest is analysed).
+    pub syntax_error: Option<u32>,
+}
+
+/// Whether `path` contains `pattern` as a contiguous run of segments.
+pub fn path_contains(path: &[String], pattern: &[String]) -> bool {
+    if pattern.is_empty() || pattern.len() > path.len() {
+        return false;
+    }
+    path.windows(pattern.len())
+        .any(|w| w.iter().zip(pattern).all(|(a, b)| a == b))
+}
+
+/// Remove facts inside functions that are never referenced (dead code).
+pub fn drop_dead_code(files: &mut [&mut SourceFacts]) {
+    let mut referenced: HashSet<&str> = HashSet::new();
+    for f in files.iter() {
+        referenced.extend(f.refs.iter().map(String::as_str));
+    }
+    let dead: HashSet<String> = files
+        .iter()
+        .flat_map(|f| f.fns.iter())
+        .filter(|d| !d.live && !referenced.contains(d.name.as_str()))
+        .map(|d| d.name.clone())
+        .collect();
+    if dead.is_empty() {
+        return;
+    }
+    for f in files.iter_mut() {
+        f.facts
+            .retain(|fact| fact.func.as_ref().is_none_or(|name| !dead.contains(name)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(s: &str) -> Vec<String> {
+        crate::check::rules::segments(s)
+    }
+
+    #[test]
+    fn contiguous_path_matching() {
+        let p = segs("opentelemetry::global::set_text_map_propagator");
+        assert!(path_contains(&p, &segs("global::set_text_map_propagator")));
+        assert!(path_contains(&p, &segs("set_text_map_propagator")));
+        assert!(!path_contains(
+            &p,
+            &segs("opentelemetry::set_text_map_propagator")
+        ));
+        assert!(!path_contains(&p, &[]));
+    }
+
+    #[test]
+    fn facts_in_unreferenced_functions_are_dropped() {
+        let mut a = SourceFacts::default();
+        a.fns.push(FnDef {
+            name: "unused".into(),
+            live: false,
+        });
+        a.fns.push(FnDef {
+            name: "used".into(),
+            live: false,
+        });
+        a.refs.insert("used".into());
+        for func in ["unused", "used"] {
+            let mut f = Fact::new(FactKind::Command { text: func.into() }, "a", 1);
+            f.func = Some(func.into());
+            a.facts.push(f);
+        }
+        drop_dead_code(&mut [&mut a]);
+        assert_eq!(a.facts.len(), 1);
+        assert_eq!(a.facts[0].func.as_deref(), Some("used"));
+    }
+}

@@ -1,0 +1,91 @@
+//! C# sources (tree-sitter-c-sharp).
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::treesitter::Spec;
+
+fn language() -> tree_sitter::Language {
+    tree_sitter_c_sharp::LANGUAGE.into()
+}
+
+/// `using` imports namespaces, not names: nothing to expand.
+fn imports(_: Node<'_>, _: &[u8], _: &mut HashMap<String, Vec<String>>) {}
+
+fn fn_live(_: &str, _: Node<'_>) -> bool {
+    true
+}
+
+fn package(_: Node<'_>, _: &[u8]) -> Option<String> {
+    None
+}
+
+/// The C# spec.
+pub static SPEC: Spec = Spec {
+    language,
+    comments: &["comment"],
+    strings: &[
+        "string_literal",
+        "verbatim_string_literal",
+        "raw_string_literal",
+        "interpolated_string_expression",
+    ],
+    calls: &[
+        ("invocation_expression", "", "function", "arguments"),
+        ("object_creation_expression", "", "type", "arguments"),
+    ],
+    members: &[
+        ("member_access_expression", "expression", "name"),
+        ("qualified_name", "qualifier", "name"),
+    ],
+    idents: &["identifier"],
+    fns: &[],
+    classes: &[],
+    pairs: &[],
+    wrappers: &["argument", "parenthesized_expression", "await_expression"],
+    imports,
+    fn_live,
+    package,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::facts::FactKind;
+    use crate::check::lang::treesitter::analyse;
+
+    #[test]
+    fn builder_chains_are_calls() {
+        let src = r#"
+var builder = WebApplication.CreateBuilder(args);
+// .AddAspNetCoreInstrumentation()
+builder.Services.AddOpenTelemetry().WithTracing(t => t.AddAspNetCoreInstrumentation().AddOtlpExporter());
+activity?.SetTag("user.email", email);
+"#;
+        let f = analyse(&SPEC, "Program.cs", src).unwrap();
+        let calls: Vec<String> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, .. } => Some(path.join(".")),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            calls.iter().any(|c| c == "t.AddAspNetCoreInstrumentation"),
+            "{calls:?}"
+        );
+        assert!(
+            calls.iter().any(|c| c == "WebApplication.CreateBuilder"),
+            "{calls:?}"
+        );
+        assert_eq!(
+            calls
+                .iter()
+                .filter(|c| c.ends_with("AddAspNetCoreInstrumentation"))
+                .count(),
+            1
+        );
+    }
+}

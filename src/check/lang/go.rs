@@ -1,0 +1,139 @@
+//! Go sources (tree-sitter-go).
+
+use std::collections::HashMap;
+
+use tree_sitter::Node;
+
+use super::treesitter::{import_segments, text, unquote, Spec};
+
+fn language() -> tree_sitter::Language {
+    tree_sitter_go::LANGUAGE.into()
+}
+
+fn imports(node: Node<'_>, src: &[u8], out: &mut HashMap<String, Vec<String>>) {
+    match node.kind() {
+        "import_declaration" | "import_spec_list" => {
+            let mut c = node.walk();
+            for child in node.named_children(&mut c) {
+                imports(child, src, out);
+            }
+        }
+        "import_spec" => {
+            let Some(path) = node
+                .child_by_field_name("path")
+                .and_then(|p| unquote(text(p, src)))
+            else {
+                return;
+            };
+            let alias = match node.child_by_field_name("name") {
+                Some(n) if n.kind() == "package_identifier" => text(n, src).to_string(),
+                Some(_) => return, // `_` or `.` imports bind no name
+                None => {
+                    let mut parts = path.rsplit('/');
+                    let last = parts.next().unwrap_or_default();
+                    let is_version = last.len() > 1
+                        && last.starts_with('v')
+                        && last[1..].chars().all(|c| c.is_ascii_digit());
+                    if is_version {
+                        parts.next().unwrap_or_default().to_string()
+                    } else {
+                        last.to_string()
+                    }
+                }
+            };
+            out.insert(alias, import_segments(&path));
+        }
+        _ => {}
+    }
+}
+
+fn fn_live(name: &str, _node: Node<'_>) -> bool {
+    name == "main" || name == "init" || name.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+fn package(root: Node<'_>, src: &[u8]) -> Option<String> {
+    let mut c = root.walk();
+    let clause = root
+        .named_children(&mut c)
+        .find(|n| n.kind() == "package_clause")?;
+    let mut c2 = clause.walk();
+    let id = clause
+        .named_children(&mut c2)
+        .find(|n| n.kind() == "package_identifier")?;
+    Some(text(id, src).to_string())
+}
+
+/// The Go spec.
+pub static SPEC: Spec = Spec {
+    language,
+    comments: &["comment"],
+    strings: &["interpreted_string_literal", "raw_string_literal"],
+    calls: &[("call_expression", "", "function", "arguments")],
+    members: &[
+        ("selector_expression", "operand", "field"),
+        ("qualified_type", "package", "name"),
+    ],
+    idents: &[
+        "identifier",
+        "package_identifier",
+        "type_identifier",
+        "field_identifier",
+    ],
+    fns: &[("function_declaration", "name")],
+    classes: &[],
+    pairs: &[("keyed_element", "key", "value")],
+    wrappers: &["parenthesized_expression", "unary_expression"],
+    imports,
+    fn_live,
+    package,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::facts::FactKind;
+    use crate::check::lang::treesitter::analyse;
+
+    #[test]
+    fn calls_expand_imports_and_skip_comments_and_strings() {
+        let src = r#"package main
+
+import (
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/propagation"
+)
+
+// otel.SetTextMapPropagator(propagation.TraceContext{}) in a comment
+func main() {
+	log.Println("otel.SetTextMapPropagator(propagation.TraceContext{})")
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+}
+
+func unused() { otel.SetTracerProvider(tp) }
+"#;
+        let f = analyse(&SPEC, "main.go", src).unwrap();
+        assert_eq!(f.package.as_deref(), Some("main"));
+        let calls: Vec<(String, u32)> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, .. } => Some((path.join("."), x.line)),
+                _ => None,
+            })
+            .collect();
+        let set: Vec<_> = calls
+            .iter()
+            .filter(|(p, _)| p.ends_with("SetTextMapPropagator"))
+            .collect();
+        assert_eq!(set.len(), 1, "{calls:?}");
+        assert_eq!(set[0].0, "go.opentelemetry.io.otel.SetTextMapPropagator");
+        assert_eq!(set[0].1, 13);
+        assert!(calls
+            .iter()
+            .any(|(p, _)| p == "go.opentelemetry.io.otel.sdk.trace.WithSyncer"));
+        assert!(f.facts.iter().any(|x| matches!(&x.kind, FactKind::Symbol { path } if path.join(".") == "go.opentelemetry.io.otel.propagation.TraceContext")));
+        assert!(f.fns.iter().any(|d| d.name == "unused" && !d.live));
+    }
+}

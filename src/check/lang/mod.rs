@@ -1,0 +1,80 @@
+//! Source analyzers: Rust with `syn`, the other languages with tree-sitter grammars.
+
+pub mod csharp;
+pub mod go;
+pub mod java;
+pub mod js;
+pub mod python;
+pub mod rust;
+pub mod treesitter;
+
+use super::facts::SourceFacts;
+use super::model::Language;
+
+/// Which analyzer a source file goes to, by extension.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SourceKind {
+    /// `.rs`
+    Rust,
+    /// `.go`
+    Go,
+    /// `.py`
+    Python,
+    /// `.js`, `.mjs`, `.cjs`, `.jsx`
+    Javascript,
+    /// `.ts`, `.mts`, `.cts`
+    Typescript,
+    /// `.tsx`
+    Tsx,
+    /// `.java`
+    Java,
+    /// `.cs`
+    Csharp,
+}
+
+impl SourceKind {
+    /// From a file extension.
+    pub fn from_extension(ext: &str) -> Option<SourceKind> {
+        Some(match ext {
+            "rs" => SourceKind::Rust,
+            "go" => SourceKind::Go,
+            "py" => SourceKind::Python,
+            "js" | "mjs" | "cjs" | "jsx" => SourceKind::Javascript,
+            "ts" | "mts" | "cts" => SourceKind::Typescript,
+            "tsx" => SourceKind::Tsx,
+            "java" => SourceKind::Java,
+            "cs" => SourceKind::Csharp,
+            _ => return None,
+        })
+    }
+
+    /// Whether a file of this kind belongs to a service of `language`.
+    pub fn belongs_to(self, language: Language) -> bool {
+        matches!(
+            (self, language),
+            (SourceKind::Rust, Language::Rust)
+                | (SourceKind::Go, Language::Go)
+                | (SourceKind::Python, Language::Python)
+                | (
+                    SourceKind::Javascript | SourceKind::Typescript | SourceKind::Tsx,
+                    Language::Javascript | Language::Typescript
+                )
+                | (SourceKind::Java, Language::Java)
+                | (SourceKind::Csharp, Language::Dotnet)
+        )
+    }
+}
+
+/// Analyse one source file.
+pub fn analyse(kind: SourceKind, rel: &str, text: &str) -> Result<SourceFacts, String> {
+    match kind {
+        SourceKind::Rust => rust::analyse(rel, text),
+        SourceKind::Go => treesitter::analyse(&go::SPEC, rel, text),
+        SourceKind::Python => treesitter::analyse(&python::SPEC, rel, text),
+        SourceKind::Javascript => treesitter::analyse(&js::JAVASCRIPT, rel, text),
+        SourceKind::Typescript => treesitter::analyse(&js::TYPESCRIPT, rel, text),
+        SourceKind::Tsx => treesitter::analyse(&js::TSX, rel, text),
+        SourceKind::Java => treesitter::analyse(&java::SPEC, rel, text),
+        SourceKind::Csharp => treesitter::analyse(&csharp::SPEC, rel, text),
+    }
+}

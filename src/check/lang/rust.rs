@@ -1,0 +1,641 @@
+//! Rust sources, analysed with `syn`: calls and method chains with `use` aliases expanded,
+//! symbol paths, `tracing` macro fields and `#[instrument]` arguments. Test code
+//! (`#[cfg(test)]`, `#[test]`), `if false` branches and comments/strings never yield facts.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+use crate::check::facts::{Fact, FactKind, FnDef, SourceFacts};
+
+/// Macros whose `key = value` arguments are span or event fields.
+const TRACING_MACROS: &[&str] = &[
+    "span",
+    "trace_span",
+    "debug_span",
+    "info_span",
+    "warn_span",
+    "error_span",
+    "event",
+    "trace",
+    "debug",
+    "info",
+    "warn",
+    "error",
+];
+
+/// Parse one Rust file. `Err` carries a one-line reason with the line.
+pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
+    let file = syn::parse_file(text).map_err(|e| {
+        let line = e.span().start().line;
+        format!("line {line}: Rust syntax error: {e}")
+    })?;
+    let mut aliases = HashMap::new();
+    for item in &file.items {
+        if let syn::Item::Use(u) = item {
+            collect_use(&u.tree, &mut Vec::new(), &mut aliases);
+        }
+    }
+    let mut v = Visitor {
+        rel,
+        aliases,
+        out: SourceFacts::default(),
+        func: None,
+    };
+    v.visit_file(&file);
+    Ok(v.out)
+}
+
+fn collect_use(
+    tree: &syn::UseTree,
+    prefix: &mut Vec<String>,
+    out: &mut HashMap<String, Vec<String>>,
+) {
+    match tree {
+        syn::UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            collect_use(&p.tree, prefix, out);
+            prefix.pop();
+        }
+        syn::UseTree::Name(n) => {
+            let name = n.ident.to_string();
+            let mut full = prefix.clone();
+            if name != "self" {
+                full.push(name.clone());
+            }
+            let key = if name == "self" {
+                prefix.last().cloned().unwrap_or_default()
+            } else {
+                name
+            };
+            out.insert(key, full);
+        }
+        syn::UseTree::Rename(r) => {
+            let mut full = prefix.clone();
+            if r.ident != "self" {
+                full.push(r.ident.to_string());
+            }
+            out.insert(r.rename.to_string(), full);
+        }
+        syn::UseTree::Group(g) => {
+            for t in &g.items {
+                collect_use(t, prefix, out);
+            }
+        }
+        syn::UseTree::Glob(_) => {}
+    }
+}
+
+struct Visitor<'a> {
+    rel: &'a str,
+    aliases: HashMap<String, Vec<String>>,
+    out: SourceFacts,
+    func: Option<String>,
+}
+
+fn is_test_or_disabled(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        let path = a.path();
+        if path.segments.last().is_some_and(|s| s.ident == "test") {
+            return true;
+        }
+        if path.is_ident("cfg") {
+            if let syn::Meta::List(list) = &a.meta {
+                let t = list.tokens.to_string().replace(' ', "");
+                return t == "test" || t == "any()" || t.starts_with("all(test") || t == "FALSE";
+            }
+        }
+        false
+    })
+}
+
+fn line_of<T: Spanned>(node: &T) -> u32 {
+    node.span().start().line as u32
+}
+
+fn lit_str(expr: &syn::Expr) -> Option<String> {
+    match expr {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        syn::Expr::Group(g) => lit_str(&g.expr),
+        syn::Expr::Paren(p) => lit_str(&p.expr),
+        _ => None,
+    }
+}
+
+fn expr_text(expr: &syn::Expr) -> String {
+    let mut t = expr.span().source_text().unwrap_or_default();
+    if t.len() > 160 {
+        let mut cut = 160;
+        while !t.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        t.truncate(cut);
+    }
+    t
+}
+
+fn compact(s: &str) -> String {
+    s.replace(" . ", ".")
+        .replace(" :: ", "::")
+        .replace(" (", "(")
+        .replace("( ", "(")
+        .replace(" )", ")")
+        .replace(" ,", ",")
+}
+
+impl Visitor<'_> {
+    fn expand(&self, segs: Vec<String>) -> Vec<String> {
+        if let Some(first) = segs.first() {
+            if let Some(full) = self.aliases.get(first) {
+                let mut out = full.clone();
+                out.extend(segs.into_iter().skip(1));
+                return out;
+            }
+        }
+        segs
+    }
+
+    fn path_segs(&self, path: &syn::Path) -> Vec<String> {
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let segs = segs
+            .into_iter()
+            .skip_while(|s| s == "crate" || s == "self" || s == "super")
+            .collect();
+        self.expand(segs)
+    }
+
+    /// The callee path of an expression used as a receiver or function (method chains
+    /// concatenate: `a.b().c()` → `a`, `b`, `c`).
+    fn expr_path(&self, expr: &syn::Expr) -> Vec<String> {
+        match expr {
+            syn::Expr::Path(p) => self.path_segs(&p.path),
+            syn::Expr::Call(c) => self.expr_path(&c.func),
+            syn::Expr::MethodCall(m) => {
+                let mut p = self.expr_path(&m.receiver);
+                p.push(m.method.to_string());
+                p
+            }
+            syn::Expr::Field(f) => {
+                let mut p = self.expr_path(&f.base);
+                if let syn::Member::Named(n) = &f.member {
+                    p.push(n.to_string());
+                }
+                p
+            }
+            syn::Expr::Reference(r) => self.expr_path(&r.expr),
+            syn::Expr::Paren(p) => self.expr_path(&p.expr),
+            syn::Expr::Try(t) => self.expr_path(&t.expr),
+            syn::Expr::Await(a) => self.expr_path(&a.base),
+            _ => Vec::new(),
+        }
+    }
+
+    fn push(&mut self, kind: FactKind, line: u32) {
+        let mut f = Fact::new(kind, self.rel, line);
+        f.func.clone_from(&self.func);
+        self.out.facts.push(f);
+    }
+
+    fn reference(&mut self, ident: &str) {
+        if self.func.as_deref() != Some(ident) {
+            self.out.refs.insert(ident.to_string());
+        }
+    }
+
+    fn call(
+        &mut self,
+        path: Vec<String>,
+        args: &Punctuated<syn::Expr, syn::Token![,]>,
+        line: u32,
+        method: bool,
+    ) {
+        let literal_args = args.iter().filter_map(lit_str).collect();
+        let arg_texts: Vec<String> = args.iter().map(expr_text).collect();
+        let key = args.first().and_then(lit_str);
+        if let (Some(key), Some(value)) = (key, arg_texts.get(1)) {
+            if is_attribute_call(&path) {
+                self.push(
+                    FactKind::Attribute {
+                        key,
+                        value: value.clone(),
+                    },
+                    line,
+                );
+            }
+        }
+        self.push(
+            FactKind::Call {
+                path,
+                literal_args,
+                method,
+            },
+            line,
+        );
+    }
+
+    fn fn_item(
+        &mut self,
+        name: String,
+        vis_pub: bool,
+        attrs: &[syn::Attribute],
+        sig: &syn::Signature,
+        body: &syn::Block,
+    ) {
+        let live = vis_pub
+            || name == "main"
+            || attrs.iter().any(|a| {
+                let p = a.path();
+                !(p.is_ident("doc")
+                    || p.is_ident("allow")
+                    || p.is_ident("inline")
+                    || p.is_ident("must_use")
+                    || p.segments.last().is_some_and(|s| s.ident == "instrument"))
+            });
+        let outer = self.func.is_none();
+        if outer {
+            self.out.fns.push(FnDef {
+                name: name.clone(),
+                live,
+            });
+            self.func = Some(name);
+        }
+        for attr in attrs {
+            if attr
+                .path()
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "instrument")
+            {
+                self.instrument(attr, sig);
+            }
+        }
+        self.visit_block(body);
+        if outer {
+            self.func = None;
+        }
+    }
+
+    /// `#[instrument]` records every argument not skipped, plus `fields(...)`.
+    fn instrument(&mut self, attr: &syn::Attribute, sig: &syn::Signature) {
+        let line = line_of(attr);
+        let mut skipped: Vec<String> = Vec::new();
+        let mut skip_all = false;
+        if let syn::Meta::List(list) = &attr.meta {
+            for (head, group) in top_level_items(list.tokens.clone()) {
+                match head.as_str() {
+                    "skip_all" => skip_all = true,
+                    "skip" => skipped.extend(group.into_iter().filter_map(|t| match t {
+                        TokenTree::Ident(i) => Some(i.to_string()),
+                        _ => None,
+                    })),
+                    "fields" => {
+                        for (key, value) in fields(group) {
+                            self.push(FactKind::Attribute { key, value }, line);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if skip_all {
+            return;
+        }
+        for input in &sig.inputs {
+            if let syn::FnArg::Typed(pt) = input {
+                if let syn::Pat::Ident(pi) = &*pt.pat {
+                    let name = pi.ident.to_string();
+                    if !skipped.contains(&name) {
+                        self.push(
+                            FactKind::Attribute {
+                                key: name.clone(),
+                                value: name,
+                            },
+                            line,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn mac(&mut self, mac: &syn::Macro) {
+        let Some(last) = mac.path.segments.last() else {
+            return;
+        };
+        let name = last.ident.to_string();
+        let line = line_of(&mac.path);
+        for seg in &mac.path.segments {
+            self.reference(&seg.ident.to_string());
+        }
+        if TRACING_MACROS.contains(&name.as_str()) {
+            for part in split_commas(mac.tokens.clone()) {
+                if let Some((key, value)) = field(&part) {
+                    self.push(
+                        FactKind::Attribute {
+                            key,
+                            value: value.clone(),
+                        },
+                        line,
+                    );
+                    if let Ok(e) = syn::parse_str::<syn::Expr>(&value) {
+                        self.visit_expr(&e);
+                    }
+                } else if let Ok(e) = syn::parse2::<syn::Expr>(part) {
+                    self.visit_expr(&e);
+                }
+            }
+            return;
+        }
+        let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        if let Ok(exprs) = syn::parse::Parser::parse2(parser, mac.tokens.clone()) {
+            for e in &exprs {
+                self.visit_expr(e);
+            }
+        }
+    }
+}
+
+fn is_attribute_call(path: &[String]) -> bool {
+    let last = path.last().map(String::as_str).unwrap_or_default();
+    let prev = path
+        .iter()
+        .rev()
+        .nth(1)
+        .map(String::as_str)
+        .unwrap_or_default();
+    match last {
+        "set_attribute" | "record" => true,
+        "new" => prev == "KeyValue",
+        _ => false,
+    }
+}
+
+/// Split a token stream on top-level commas.
+fn split_commas(ts: TokenStream) -> Vec<TokenStream> {
+    let mut parts = Vec::new();
+    let mut cur = Vec::new();
+    for t in ts {
+        if let TokenTree::Punct(p) = &t {
+            if p.as_char() == ',' {
+                parts.push(cur.drain(..).collect());
+                continue;
+            }
+        }
+        cur.push(t);
+    }
+    if !cur.is_empty() {
+        parts.push(cur.into_iter().collect());
+    }
+    parts
+}
+
+/// `name(...)` or `name` items of an attribute list.
+fn top_level_items(ts: TokenStream) -> Vec<(String, TokenStream)> {
+    split_commas(ts)
+        .into_iter()
+        .filter_map(|part| {
+            let mut it = part.into_iter();
+            let head = match it.next()? {
+                TokenTree::Ident(i) => i.to_string(),
+                _ => return None,
+            };
+            let group = match it.next() {
+                Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Parenthesis => g.stream(),
+                _ => TokenStream::new(),
+            };
+            Some((head, group))
+        })
+        .collect()
+}
+
+fn fields(ts: TokenStream) -> Vec<(String, String)> {
+    split_commas(ts).iter().filter_map(field).collect()
+}
+
+/// `a.b = %value`, `"a.b" = ?v`, `?req` / `%req` shorthand → (key, value text).
+fn field(part: &TokenStream) -> Option<(String, String)> {
+    let tokens: Vec<TokenTree> = part.clone().into_iter().collect();
+    let eq = tokens.iter().position(|t| match t {
+        TokenTree::Punct(p) => p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Alone,
+        _ => false,
+    });
+    let sigil = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == '%' || p.as_char() == '?');
+    match eq {
+        Some(i) if i > 0 => {
+            let key: String = tokens[..i]
+                .iter()
+                .map(|t| match t {
+                    TokenTree::Literal(l) => l.to_string().trim_matches('"').to_string(),
+                    other => other.to_string(),
+                })
+                .collect();
+            let value: TokenStream = tokens[i + 1..]
+                .iter()
+                .skip_while(|t| sigil(t))
+                .cloned()
+                .collect();
+            Some((key, compact(&value.to_string())))
+        }
+        None if tokens.first().is_some_and(sigil) => {
+            let value: TokenStream = tokens[1..].iter().cloned().collect();
+            let text = compact(&value.to_string());
+            let key = text.rsplit('.').next().unwrap_or_default().to_string();
+            Some((key, text))
+        }
+        _ => None,
+    }
+}
+
+impl<'ast> Visit<'ast> for Visitor<'_> {
+    fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {}
+
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        if !is_test_or_disabled(&m.attrs) {
+            visit::visit_item_mod(self, m);
+        }
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        if is_test_or_disabled(&f.attrs) {
+            return;
+        }
+        let public = !matches!(f.vis, syn::Visibility::Inherited);
+        self.fn_item(f.sig.ident.to_string(), public, &f.attrs, &f.sig, &f.block);
+    }
+
+    fn visit_item_impl(&mut self, i: &'ast syn::ItemImpl) {
+        if !is_test_or_disabled(&i.attrs) {
+            visit::visit_item_impl(self, i);
+        }
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        if is_test_or_disabled(&f.attrs) {
+            return;
+        }
+        // Methods are reached through their type; treat them as live.
+        for attr in &f.attrs {
+            if attr
+                .path()
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "instrument")
+            {
+                self.instrument(attr, &f.sig);
+            }
+        }
+        self.visit_block(&f.block);
+    }
+
+    fn visit_expr_if(&mut self, e: &'ast syn::ExprIf) {
+        let always_false = matches!(&*e.cond, syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Bool(b), .. }) if !b.value);
+        if always_false {
+            if let Some((_, els)) = &e.else_branch {
+                self.visit_expr(els);
+            }
+            return;
+        }
+        visit::visit_expr_if(self, e);
+    }
+
+    fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
+        let path = self.expr_path(&c.func);
+        if !path.is_empty() {
+            self.call(path, &c.args, line_of(&c.func), false);
+        }
+        visit::visit_expr_call(self, c);
+    }
+
+    fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
+        let mut path = self.expr_path(&m.receiver);
+        path.push(m.method.to_string());
+        self.reference(&m.method.to_string());
+        self.call(path, &m.args, line_of(&m.method), true);
+        visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        for seg in &p.segments {
+            self.reference(&seg.ident.to_string());
+        }
+        let segs = self.path_segs(p);
+        if !segs.is_empty() {
+            self.push(FactKind::Symbol { path: segs }, line_of(p));
+        }
+        visit::visit_path(self, p);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.mac(m);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calls(f: &SourceFacts) -> Vec<String> {
+        f.facts
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Call { path, .. } => Some(path.join("::")),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn calls_expand_use_aliases_and_method_chains() {
+        let src = r#"
+use opentelemetry::global;
+use opentelemetry_sdk::propagation::TraceContextPropagator as W3c;
+fn main() {
+    // global::set_text_map_propagator(Nope) in a comment does not count
+    let s = "global::set_text_map_propagator";
+    global::set_text_map_propagator(W3c::new());
+    let p = SdkTracerProvider::builder().with_batch_exporter(exporter).build();
+}
+"#;
+        let f = analyse("src/main.rs", src).unwrap();
+        let c = calls(&f);
+        assert!(
+            c.contains(&"opentelemetry::global::set_text_map_propagator".to_string()),
+            "{c:?}"
+        );
+        assert!(
+            c.contains(&"opentelemetry_sdk::propagation::TraceContextPropagator::new".to_string())
+        );
+        assert!(c.contains(&"SdkTracerProvider::builder::with_batch_exporter".to_string()));
+        assert_eq!(
+            c.iter()
+                .filter(|p| p.ends_with("set_text_map_propagator"))
+                .count(),
+            1
+        );
+        let call = f.facts.iter().find(|f| matches!(&f.kind, FactKind::Call { path, .. } if path.last().is_some_and(|s| s == "set_text_map_propagator"))).unwrap();
+        assert_eq!(call.line, 7);
+    }
+
+    #[test]
+    fn test_modules_and_if_false_are_skipped() {
+        let src = r#"
+fn main() { if false { with_simple_exporter(x); } }
+#[cfg(test)]
+mod tests { fn t() { with_simple_exporter(x); } }
+#[test]
+fn t2() { with_simple_exporter(y); }
+"#;
+        let f = analyse("src/main.rs", src).unwrap();
+        assert!(
+            calls(&f)
+                .iter()
+                .all(|c| !c.contains("with_simple_exporter")),
+            "{:?}",
+            calls(&f)
+        );
+    }
+
+    #[test]
+    fn tracing_fields_and_instrument_arguments_are_attributes() {
+        let src = r#"
+#[tracing::instrument(skip(db), fields(user.email = %email))]
+fn handle(db: Db, password: String, email: String) {
+    let span = tracing::info_span!("login", card_number = ?card, "done");
+    info!(token = %t, "message with password in text");
+    span.set_attribute(KeyValue::new("ssn", x));
+}
+"#;
+        let f = analyse("src/main.rs", src).unwrap();
+        let keys: Vec<&str> = f
+            .facts
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Attribute { key, .. } => Some(key.as_str()),
+                _ => None,
+            })
+            .collect();
+        for k in [
+            "user.email",
+            "password",
+            "email",
+            "card_number",
+            "token",
+            "ssn",
+        ] {
+            assert!(keys.contains(&k), "{k} not in {keys:?}");
+        }
+        assert!(!keys.contains(&"db"));
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = analyse("src/main.rs", "fn main() {\n let = ;\n}").unwrap_err();
+        assert!(err.starts_with("line 2"), "{err}");
+    }
+}

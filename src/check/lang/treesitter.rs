@@ -1,0 +1,513 @@
+//! A generic fact extractor over tree-sitter syntax trees. Each language supplies a [`Spec`]
+//! naming its node kinds; comments and string literals are never read as code, so a signal
+//! written in either never counts.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use tree_sitter::{Node, Parser};
+
+use crate::check::facts::{Fact, FactKind, FnDef, SourceFacts};
+use crate::check::rules::segments;
+
+/// Node kinds and hooks of one language.
+pub struct Spec {
+    /// Grammar.
+    pub language: fn() -> tree_sitter::Language,
+    /// Comment node kinds (skipped).
+    pub comments: &'static [&'static str],
+    /// String literal node kinds (skipped as code; read as literal arguments).
+    pub strings: &'static [&'static str],
+    /// Calls: (kind, receiver field or "", function/name field, arguments field).
+    pub calls: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    /// Member access: (kind, object field, property field).
+    pub members: &'static [(&'static str, &'static str, &'static str)],
+    /// Identifier kinds.
+    pub idents: &'static [&'static str],
+    /// Function definitions tracked for dead-code elimination: (kind, name field).
+    pub fns: &'static [(&'static str, &'static str)],
+    /// Node kinds whose functions are never tracked (classes: methods are reached by dispatch).
+    pub classes: &'static [&'static str],
+    /// Key/value pairs inside call arguments: (kind, key field, value field).
+    pub pairs: &'static [(&'static str, &'static str, &'static str)],
+    /// Wrapper kinds to look through (argument, parenthesized…).
+    pub wrappers: &'static [&'static str],
+    /// Collect imports from a top-level node into the alias table.
+    pub imports: fn(Node<'_>, &[u8], &mut HashMap<String, Vec<String>>),
+    /// Whether a function is live regardless of references (name, definition node).
+    pub fn_live: fn(&str, Node<'_>) -> bool,
+    /// The package name (Go).
+    pub package: fn(Node<'_>, &[u8]) -> Option<String>,
+}
+
+/// Text of a node.
+pub fn text<'a>(node: Node<'_>, src: &'a [u8]) -> &'a str {
+    node.utf8_text(src).unwrap_or_default()
+}
+
+/// A string literal's value without quotes or prefixes; `None` when it interpolates.
+pub fn unquote(raw: &str) -> Option<String> {
+    let t = raw.trim_start_matches(['r', 'R', 'b', 'B', 'u', 'U', '@']);
+    if t.starts_with(['f', 'F', '$']) && t.contains('{') {
+        return None;
+    }
+    let t = t.trim_start_matches(['f', 'F', '$']);
+    if t.starts_with('`') && t.contains("${") {
+        return None;
+    }
+    let t = t
+        .trim_start_matches("\"\"\"")
+        .trim_end_matches("\"\"\"")
+        .trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    Some(t.to_string())
+}
+
+fn truncate(s: &str) -> String {
+    let mut t = s.to_string();
+    if t.len() > 160 {
+        let mut cut = 160;
+        while !t.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        t.truncate(cut);
+    }
+    t
+}
+
+const COMMENT: u8 = 1;
+const STRING: u8 = 2;
+const IDENT: u8 = 4;
+const CLASS: u8 = 8;
+const WRAPPER: u8 = 16;
+const NONE: u8 = u8::MAX;
+
+/// What a node kind is to the extractor, indexed by kind id (no string compares per node).
+#[derive(Clone, Copy)]
+struct Role {
+    flags: u8,
+    call: u8,
+    member: u8,
+    func: u8,
+    pair: u8,
+}
+
+struct Roles(Vec<Role>);
+
+impl Roles {
+    fn build(spec: &Spec, language: &tree_sitter::Language) -> Roles {
+        let count = language.node_kind_count();
+        let mut roles = Vec::with_capacity(count);
+        for id in 0..count {
+            let id = id as u16;
+            let mut r = Role {
+                flags: 0,
+                call: NONE,
+                member: NONE,
+                func: NONE,
+                pair: NONE,
+            };
+            if language.node_kind_is_named(id) {
+                let name = language.node_kind_for_id(id).unwrap_or_default();
+                let has = |list: &[&str]| list.contains(&name);
+                if has(spec.comments) {
+                    r.flags |= COMMENT;
+                }
+                if has(spec.strings) {
+                    r.flags |= STRING;
+                }
+                if has(spec.idents) || name == "this" || name == "self" {
+                    r.flags |= IDENT;
+                }
+                if has(spec.classes) {
+                    r.flags |= CLASS;
+                }
+                if has(spec.wrappers) || name == "generic_name" || name == "generic_type" {
+                    r.flags |= WRAPPER;
+                }
+                let pos = |i: Option<usize>| i.map_or(NONE, |i| i as u8);
+                r.call = pos(spec.calls.iter().position(|c| c.0 == name));
+                r.member = pos(spec.members.iter().position(|c| c.0 == name));
+                r.func = pos(spec.fns.iter().position(|c| c.0 == name));
+                r.pair = pos(spec.pairs.iter().position(|c| c.0 == name));
+            }
+            roles.push(r);
+        }
+        Roles(roles)
+    }
+
+    fn of(&self, node: Node<'_>) -> Role {
+        self.0
+            .get(node.kind_id() as usize)
+            .copied()
+            .unwrap_or(Role {
+                flags: 0,
+                call: NONE,
+                member: NONE,
+                func: NONE,
+                pair: NONE,
+            })
+    }
+}
+
+thread_local! {
+    /// One parser and role table per language and thread: built once, reused for every file.
+    static PARSERS: RefCell<HashMap<usize, (Parser, Rc<Roles>)>> = RefCell::new(HashMap::new());
+}
+
+/// Parse and extract. `Err` is a one-line reason.
+pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFacts, String> {
+    let key = spec as *const Spec as usize;
+    let (tree, roles) = PARSERS.with(|cell| {
+        let mut map = cell.borrow_mut();
+        if let std::collections::hash_map::Entry::Vacant(e) = map.entry(key) {
+            let language = (spec.language)();
+            let mut parser = Parser::new();
+            parser
+                .set_language(&language)
+                .map_err(|e| format!("grammar: {e}"))?;
+            e.insert((parser, Rc::new(Roles::build(spec, &language))));
+        }
+        let (parser, roles) = map
+            .get_mut(&key)
+            .ok_or_else(|| "parser cache".to_string())?;
+        let tree = parser
+            .parse(source, None)
+            .ok_or_else(|| "parser gave up".to_string())?;
+        Ok::<_, String>((tree, Rc::clone(roles)))
+    })?;
+    let src = source.as_bytes();
+    let root = tree.root_node();
+    let mut aliases = HashMap::new();
+    let mut cursor = root.walk();
+    for child in root.named_children(&mut cursor) {
+        (spec.imports)(child, src, &mut aliases);
+        // One level deeper: namespaces, lexical declarations, import lists.
+        let mut c2 = child.walk();
+        for grand in child.named_children(&mut c2) {
+            (spec.imports)(grand, src, &mut aliases);
+        }
+    }
+    let mut x = Extractor {
+        spec,
+        roles: &roles,
+        src,
+        rel,
+        aliases,
+        out: SourceFacts {
+            package: (spec.package)(root, src),
+            ..SourceFacts::default()
+        },
+    };
+    if root.has_error() {
+        x.out.syntax_error = Some(first_error_line(root));
+    }
+    x.walk(root);
+    Ok(x.out)
+}
+
+struct Extractor<'a> {
+    spec: &'a Spec,
+    roles: &'a Roles,
+    src: &'a [u8],
+    rel: &'a str,
+    aliases: HashMap<String, Vec<String>>,
+    out: SourceFacts,
+}
+
+impl Extractor<'_> {
+    fn has(&self, flag: u8, node: Node<'_>) -> bool {
+        self.roles.of(node).flags & flag != 0
+    }
+
+    fn expand(&self, mut segs: Vec<String>) -> Vec<String> {
+        if let Some(first) = segs.first() {
+            if let Some(full) = self.aliases.get(first) {
+                let mut out = full.clone();
+                out.extend(segs.drain(1..));
+                return out;
+            }
+        }
+        segs
+    }
+
+    /// The dotted path of an expression (identifiers, member access, call chains).
+    fn dotted(&self, node: Node<'_>, depth: usize) -> Vec<String> {
+        if depth > 64 {
+            return Vec::new();
+        }
+        let role = self.roles.of(node);
+        if role.flags & IDENT != 0 {
+            return vec![text(node, self.src).to_string()];
+        }
+        if let Some((_, obj, prop)) = self.spec.members.get(role.member as usize) {
+            let mut p = node
+                .child_by_field_name(obj)
+                .map(|o| self.dotted(o, depth + 1))
+                .unwrap_or_default();
+            if let Some(pr) = node.child_by_field_name(prop) {
+                p.extend(self.dotted(pr, depth + 1));
+            }
+            return p;
+        }
+        if let Some((_, recv, func, _)) = self.spec.calls.get(role.call as usize) {
+            let mut p = if recv.is_empty() {
+                Vec::new()
+            } else {
+                node.child_by_field_name(recv)
+                    .map(|o| self.dotted(o, depth + 1))
+                    .unwrap_or_default()
+            };
+            if let Some(f) = node.child_by_field_name(func) {
+                p.extend(self.dotted(f, depth + 1));
+            }
+            return p;
+        }
+        if node.kind() == "conditional_access_expression" {
+            // C# `a?.B`: condition, then a member binding.
+            let mut p = node
+                .child_by_field_name("condition")
+                .map(|c| self.dotted(c, depth + 1))
+                .unwrap_or_default();
+            if let Some(b) = node.named_child(node.named_child_count().saturating_sub(1)) {
+                if b.kind() == "member_binding_expression" {
+                    if let Some(n) = b.child_by_field_name("name") {
+                        p.extend(self.dotted(n, depth + 1));
+                    }
+                }
+            }
+            return p;
+        }
+        if role.flags & WRAPPER != 0 {
+            if let Some(c) = node.named_child(0) {
+                return self.dotted(c, depth + 1);
+            }
+        }
+        Vec::new()
+    }
+
+    fn unwrap<'t>(&self, mut node: Node<'t>) -> Node<'t> {
+        while self.has(WRAPPER, node)
+            && node.kind() != "generic_name"
+            && node.kind() != "generic_type"
+        {
+            match node.named_child(node.named_child_count().saturating_sub(1)) {
+                Some(c) => node = c,
+                None => break,
+            }
+        }
+        node
+    }
+
+    fn literal(&self, node: Node<'_>) -> Option<String> {
+        let node = self.unwrap(node);
+        if self.has(STRING, node) {
+            unquote(text(node, self.src))
+        } else {
+            None
+        }
+    }
+
+    fn call(&mut self, node: Node<'_>, args_field: &str, func: &Option<String>) {
+        let path = self.expand(self.dotted(node, 0));
+        if path.is_empty() {
+            return;
+        }
+        let line = node.start_position().row as u32 + 1;
+        let mut literal_args = Vec::new();
+        let mut arg_texts = Vec::new();
+        let mut first_literal = None;
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        if let Some(args) = node.child_by_field_name(args_field) {
+            let mut c = args.walk();
+            for (i, arg) in args.named_children(&mut c).enumerate() {
+                if self.has(COMMENT, arg) {
+                    continue;
+                }
+                let inner = self.unwrap(arg);
+                if let Some(l) = self.literal(inner) {
+                    if i == 0 {
+                        first_literal = Some(l.clone());
+                    }
+                    literal_args.push(l);
+                }
+                self.collect_pairs(inner, &mut pairs, &mut literal_args, 0);
+                arg_texts.push(truncate(text(inner, self.src)));
+            }
+        }
+        let last = path.last().map(String::as_str).unwrap_or_default();
+        let prev = path
+            .iter()
+            .rev()
+            .nth(1)
+            .map(String::as_str)
+            .unwrap_or_default();
+        let keyed = matches!(
+            last,
+            "set_attribute" | "setAttribute" | "SetAttribute" | "SetTag" | "AddTag" | "SetBaggage"
+        ) || (prev == "attribute"
+            && matches!(
+                last,
+                "String" | "Int" | "Int64" | "Bool" | "Float64" | "StringSlice" | "Stringer"
+            ))
+            || (prev == "AttributeKey" && last.ends_with("Key"));
+        if keyed {
+            if let Some(key) = first_literal {
+                let value = arg_texts.get(1).cloned().unwrap_or_default();
+                self.push(FactKind::Attribute { key, value }, line, func);
+            }
+        }
+        let lower = last.to_ascii_lowercase();
+        if lower.contains("attribute")
+            || lower.contains("event")
+            || lower.contains("span")
+            || lower.contains("tag")
+        {
+            for (key, value) in pairs {
+                self.push(FactKind::Attribute { key, value }, line, func);
+            }
+        }
+        self.push(
+            FactKind::Call {
+                path,
+                literal_args,
+                method: false,
+            },
+            line,
+            func,
+        );
+    }
+
+    fn collect_pairs(
+        &self,
+        node: Node<'_>,
+        pairs: &mut Vec<(String, String)>,
+        literals: &mut Vec<String>,
+        depth: usize,
+    ) {
+        if depth > 3 {
+            return;
+        }
+        let kind = node.kind();
+        if let Some((_, kf, vf)) = self.spec.pairs.get(self.roles.of(node).pair as usize) {
+            if let (Some(k), Some(v)) = (node.child_by_field_name(kf), node.child_by_field_name(vf))
+            {
+                let key = self
+                    .literal(k)
+                    .unwrap_or_else(|| text(k, self.src).to_string());
+                if let Some(l) = self.literal(v) {
+                    literals.push(l);
+                }
+                pairs.push((key, truncate(text(v, self.src))));
+            }
+            return;
+        }
+        if kind == "shorthand_property_identifier" {
+            let t = text(node, self.src).to_string();
+            pairs.push((t.clone(), t));
+            return;
+        }
+        if matches!(kind, "object" | "dictionary" | "argument_list") && depth < 3 {
+            let mut c = node.walk();
+            for child in node.named_children(&mut c) {
+                self.collect_pairs(child, pairs, literals, depth + 1);
+            }
+        }
+    }
+
+    fn push(&mut self, kind: FactKind, line: u32, func: &Option<String>) {
+        let mut f = Fact::new(kind, self.rel, line);
+        f.func.clone_from(func);
+        self.out.facts.push(f);
+    }
+
+    fn func_name(&self, func: Option<usize>) -> Option<String> {
+        func.and_then(|i| self.out.fns.get(i))
+            .map(|d| d.name.clone())
+    }
+
+    fn walk(&mut self, root: Node<'_>) {
+        // Explicit stack: deep trees never overflow the thread stack. The enclosing function
+        // is an index into `out.fns`.
+        let mut stack: Vec<(Node<'_>, Option<usize>, bool, bool)> =
+            vec![(root, None, false, false)];
+        let mut children: Vec<Node<'_>> = Vec::new();
+        while let Some((node, func, in_class, in_member)) = stack.pop() {
+            let role = self.roles.of(node);
+            if role.flags & (COMMENT | STRING) != 0 {
+                continue;
+            }
+            let mut func_here = func;
+            if !in_class && func.is_none() {
+                if let Some((_, nf)) = self.spec.fns.get(role.func as usize) {
+                    if let Some(n) = node.child_by_field_name(nf) {
+                        let name = text(n, self.src).to_string();
+                        let live = (self.spec.fn_live)(&name, node);
+                        self.out.fns.push(FnDef { name, live });
+                        func_here = Some(self.out.fns.len() - 1);
+                    }
+                }
+            }
+            let class_here = in_class || role.flags & CLASS != 0;
+            if let Some((_, _, _, args)) = self.spec.calls.get(role.call as usize) {
+                let name = self.func_name(func_here);
+                self.call(node, args, &name);
+            }
+            let member_here = role.member != NONE;
+            if member_here && !in_member {
+                let path = self.expand(self.dotted(node, 0));
+                if path.len() > 1 {
+                    let line = node.start_position().row as u32 + 1;
+                    let name = self.func_name(func_here);
+                    self.push(FactKind::Symbol { path }, line, &name);
+                }
+            }
+            if role.flags & IDENT != 0 {
+                let t = text(node, self.src);
+                let own = func_here
+                    .and_then(|i| self.out.fns.get(i))
+                    .is_some_and(|d| d.name == t);
+                if !own && !self.out.refs.contains(t) {
+                    self.out.refs.insert(t.to_string());
+                }
+                if !in_member {
+                    if let Some(full) = self.aliases.get(t) {
+                        let line = node.start_position().row as u32 + 1;
+                        let path = full.clone();
+                        let name = self.func_name(func_here);
+                        self.push(FactKind::Symbol { path }, line, &name);
+                    }
+                }
+            }
+            let mut c = node.walk();
+            children.clear();
+            children.extend(node.named_children(&mut c));
+            for child in children.iter().rev() {
+                stack.push((*child, func_here, class_here, member_here));
+            }
+        }
+    }
+}
+
+/// 1-based line of the first ERROR or MISSING node.
+fn first_error_line(root: Node<'_>) -> u32 {
+    let mut node = root;
+    'descend: loop {
+        let mut c = node.walk();
+        for child in node.children(&mut c) {
+            if child.is_error() || child.is_missing() {
+                return child.start_position().row as u32 + 1;
+            }
+            if child.has_error() {
+                node = child;
+                continue 'descend;
+            }
+        }
+        return node.start_position().row as u32 + 1;
+    }
+}
+
+/// Alias for an import path: `segments(path)`.
+pub fn import_segments(path: &str) -> Vec<String> {
+    segments(path)
+}

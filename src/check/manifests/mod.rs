@@ -1,0 +1,170 @@
+//! Application manifests: what makes a directory a service, its name, and its direct runtime
+//! dependencies (dev/test/indirect dependencies never count).
+
+pub mod cargo;
+pub mod docker;
+pub mod dotnet;
+pub mod gomod;
+pub mod jvm;
+pub mod npm;
+pub mod python;
+
+use super::error::CheckError;
+use super::facts::{Fact, FactKind};
+use super::model::Language;
+
+/// The kind of manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ManifestKind {
+    /// Cargo.toml
+    Cargo,
+    /// go.mod
+    GoMod,
+    /// package.json
+    Npm,
+    /// pyproject.toml
+    Pyproject,
+    /// setup.cfg
+    SetupCfg,
+    /// requirements*.txt
+    Requirements,
+    /// pom.xml
+    Maven,
+    /// build.gradle(.kts)
+    Gradle,
+    /// *.csproj
+    Csproj,
+    /// A manifest of a language tracegate does not analyse (Gemfile, composer.json, mix.exs,
+    /// CMakeLists.txt with an executable): the service is listed with verdict `unknown`.
+    Unanalysed,
+}
+
+impl ManifestKind {
+    /// From a file name.
+    pub fn from_file_name(name: &str) -> Option<ManifestKind> {
+        Some(match name {
+            "Cargo.toml" => ManifestKind::Cargo,
+            "go.mod" => ManifestKind::GoMod,
+            "package.json" => ManifestKind::Npm,
+            "pyproject.toml" => ManifestKind::Pyproject,
+            "setup.cfg" => ManifestKind::SetupCfg,
+            "pom.xml" => ManifestKind::Maven,
+            "build.gradle" | "build.gradle.kts" => ManifestKind::Gradle,
+            n if n.ends_with(".csproj") => ManifestKind::Csproj,
+            "Gemfile" | "composer.json" | "mix.exs" | "CMakeLists.txt" => ManifestKind::Unanalysed,
+            n if n.starts_with("requirements") && n.ends_with(".txt") => ManifestKind::Requirements,
+            _ => return None,
+        })
+    }
+
+    /// The language of services it declares.
+    pub fn language(self) -> Language {
+        match self {
+            ManifestKind::Cargo => Language::Rust,
+            ManifestKind::GoMod => Language::Go,
+            ManifestKind::Npm => Language::Javascript,
+            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
+                Language::Python
+            }
+            ManifestKind::Maven | ManifestKind::Gradle => Language::Java,
+            ManifestKind::Csproj => Language::Dotnet,
+            ManifestKind::Unanalysed => Language::Unknown,
+        }
+    }
+}
+
+/// Whether a manifest makes its directory a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// It declares an entry point (binary target, start script, console script, web SDK…).
+    Yes,
+    /// It does not (library, workspace root, aggregator).
+    No,
+    /// A service if the crate has `src/main.rs` or `src/bin/`.
+    RustMain,
+    /// A service if a Go file of the module is `package main`.
+    GoMain,
+    /// A service if a Python entry file exists (`__main__.py`, `main.py`, `app.py`…).
+    PythonEntry,
+    /// A service if it has Java sources outside tests.
+    JavaSources,
+}
+
+/// A parsed application manifest.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// Kind.
+    pub kind: ManifestKind,
+    /// Path relative to the root.
+    pub file: String,
+    /// Name declared in it, if any.
+    pub name: Option<String>,
+    /// Entry-point status.
+    pub entry: Entry,
+    /// Direct runtime dependencies, start commands and environment it declares.
+    pub facts: Vec<Fact>,
+    /// Whether it declares TypeScript (npm).
+    pub typescript: bool,
+}
+
+/// Parse a manifest.
+pub fn parse(kind: ManifestKind, rel: &str, text: &str) -> Result<Manifest, CheckError> {
+    match kind {
+        ManifestKind::Cargo => cargo::parse(rel, text),
+        ManifestKind::GoMod => gomod::parse(rel, text),
+        ManifestKind::Npm => npm::parse(rel, text),
+        ManifestKind::Pyproject => python::parse_pyproject(rel, text),
+        ManifestKind::SetupCfg => python::parse_setup_cfg(rel, text),
+        ManifestKind::Requirements => Ok(python::parse_requirements(rel, text)),
+        ManifestKind::Maven => jvm::parse_pom(rel, text),
+        ManifestKind::Gradle => Ok(jvm::parse_gradle(rel, text)),
+        ManifestKind::Csproj => dotnet::parse(rel, text),
+        ManifestKind::Unanalysed => Ok(unanalysed(rel, text)),
+    }
+}
+
+/// A manifest of a language not analysed: a service (CMake only with an executable target).
+fn unanalysed(rel: &str, text: &str) -> Manifest {
+    let cmake = rel.ends_with("CMakeLists.txt");
+    let entry = if !cmake || text.contains("add_executable") {
+        Entry::Yes
+    } else {
+        Entry::No
+    };
+    Manifest {
+        kind: ManifestKind::Unanalysed,
+        file: rel.to_string(),
+        name: None,
+        entry,
+        facts: Vec::new(),
+        typescript: false,
+    }
+}
+
+/// 1-based line of the first line containing `needle` (1 when absent).
+pub fn line_containing(text: &str, needle: &str) -> u32 {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |i| i as u32 + 1)
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of_offset(text: &str, offset: usize) -> u32 {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u32
+        + 1
+}
+
+/// A dependency fact at the line naming it.
+pub fn dependency(rel: &str, text: &str, name: &str) -> Fact {
+    Fact::new(
+        FactKind::Dependency {
+            name: name.to_string(),
+        },
+        rel,
+        line_containing(text, name),
+    )
+}

@@ -1,0 +1,104 @@
+//! `package.json`: name, start script or main, `dependencies` (not devDependencies).
+
+use super::{dependency, Entry, Manifest, ManifestKind};
+use crate::check::error::CheckError;
+use crate::check::facts::{Fact, FactKind};
+
+/// Parse a package.json.
+pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| CheckError::Manifest {
+            file: rel.to_string(),
+            line: Some(e.line() as u32),
+            what: "package.json",
+            reason: e
+                .to_string()
+                .split(" at line")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        })?;
+    let Some(obj) = value.as_object() else {
+        return Err(CheckError::Manifest {
+            file: rel.to_string(),
+            line: Some(1),
+            what: "package.json",
+            reason: "top level is not an object".into(),
+        });
+    };
+    let name = obj
+        .get("name")
+        .and_then(|n| n.as_str())
+        .map(|n| n.rsplit('/').next().unwrap_or(n).to_string());
+    let start = obj
+        .get("scripts")
+        .and_then(|s| s.get("start"))
+        .and_then(|s| s.as_str());
+    let main = obj.get("main").and_then(|m| m.as_str());
+    let entry = if start.is_some() || main.is_some() {
+        Entry::Yes
+    } else {
+        Entry::No
+    };
+    let mut facts: Vec<Fact> = Vec::new();
+    if let Some(deps) = obj.get("dependencies").and_then(|d| d.as_object()) {
+        for key in deps.keys() {
+            facts.push(dependency(rel, text, &format!("\"{key}\"")));
+            if let Some(Fact {
+                kind: FactKind::Dependency { name },
+                ..
+            }) = facts.last_mut()
+            {
+                *name = key.clone();
+            }
+        }
+    }
+    if let Some(start) = start {
+        facts.push(Fact::new(
+            FactKind::Command {
+                text: start.to_string(),
+            },
+            rel,
+            super::line_containing(text, "\"start\""),
+        ));
+    }
+    let typescript = ["dependencies", "devDependencies"].iter().any(|k| {
+        obj.get(*k)
+            .and_then(|d| d.as_object())
+            .is_some_and(|d| d.contains_key("typescript"))
+    });
+    Ok(Manifest {
+        kind: ManifestKind::Npm,
+        file: rel.to_string(),
+        name,
+        entry,
+        facts,
+        typescript,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_script_dependencies_and_errors() {
+        let m = parse(
+            "web/package.json",
+            "{\n  \"name\": \"@acme/web\",\n  \"scripts\": {\"start\": \"node --require @opentelemetry/auto-instrumentations-node/register index.js\"},\n  \"dependencies\": {\"express\": \"4\"},\n  \"devDependencies\": {\"@opentelemetry/sdk-node\": \"1\"}\n}\n",
+        )
+        .unwrap();
+        assert_eq!(m.name.as_deref(), Some("web"));
+        assert_eq!(m.entry, Entry::Yes);
+        assert_eq!(m.facts.len(), 2);
+        assert!(matches!(&m.facts[0].kind, FactKind::Dependency { name } if name == "express"));
+        assert_eq!(m.facts[0].line, 4);
+        let e = parse("web/package.json", "{\n \"name\": \"x\",\n}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("web/package.json:3: invalid package.json"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,261 @@
+//! Python: `pyproject.toml` (PEP 621 and Poetry), `setup.cfg`, `requirements*.txt`.
+//! Requirements compiled by pip-compile mark transitive packages with `# via pkg`: those are
+//! indirect and never count; `requirements-dev.txt`/`-test.txt` are not runtime.
+
+use super::{dependency, line_of_offset, Entry, Manifest, ManifestKind};
+use crate::check::error::CheckError;
+use crate::check::facts::{Fact, FactKind};
+
+/// The distribution name of a PEP 508 requirement (`opentelemetry-sdk>=1.2; python_version…`).
+pub fn requirement_name(spec: &str) -> Option<String> {
+    let name: String = spec
+        .trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    if name.is_empty() {
+        None
+    } else {
+        Some(name.to_ascii_lowercase().replace('_', "-"))
+    }
+}
+
+/// Parse pyproject.toml.
+pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
+    let table: toml::Table = toml::from_str(text).map_err(|e| CheckError::Manifest {
+        file: rel.to_string(),
+        line: e.span().map(|s| line_of_offset(text, s.start)),
+        what: "pyproject.toml",
+        reason: e.message().to_string(),
+    })?;
+    let project = table.get("project").and_then(|p| p.as_table());
+    let poetry = table
+        .get("tool")
+        .and_then(|t| t.get("poetry"))
+        .and_then(|p| p.as_table());
+    let name = project
+        .and_then(|p| p.get("name"))
+        .or_else(|| poetry.and_then(|p| p.get("name")))
+        .and_then(|n| n.as_str())
+        .map(str::to_string);
+    let mut names = Vec::new();
+    if let Some(deps) = project
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_array())
+    {
+        names.extend(
+            deps.iter()
+                .filter_map(|d| d.as_str())
+                .filter_map(requirement_name),
+        );
+    }
+    if let Some(deps) = poetry
+        .and_then(|p| p.get("dependencies"))
+        .and_then(|d| d.as_table())
+    {
+        names.extend(
+            deps.keys()
+                .filter(|k| *k != "python")
+                .filter_map(|k| requirement_name(k)),
+        );
+    }
+    let scripts = project
+        .and_then(|p| p.get("scripts"))
+        .or_else(|| poetry.and_then(|p| p.get("scripts")))
+        .and_then(|s| s.as_table())
+        .is_some_and(|s| !s.is_empty());
+    Ok(Manifest {
+        kind: ManifestKind::Pyproject,
+        file: rel.to_string(),
+        name,
+        entry: if scripts {
+            Entry::Yes
+        } else {
+            Entry::PythonEntry
+        },
+        facts: names.iter().map(|n| dep_line(rel, text, n)).collect(),
+        typescript: false,
+    })
+}
+
+fn dep_line(rel: &str, text: &str, name: &str) -> Fact {
+    // Names are normalised; find the line case-insensitively with either separator.
+    let mut f = dependency(rel, text, name);
+    let lower = text.to_ascii_lowercase().replace('_', "-");
+    f.line = super::line_containing(&lower, name);
+    f
+}
+
+/// Parse setup.cfg (INI): `[metadata] name`, `[options] install_requires`,
+/// `[options.entry_points] console_scripts`.
+pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
+    let mut section = String::new();
+    let mut key = String::new();
+    let mut name = None;
+    let mut facts = Vec::new();
+    let mut scripts = false;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim_end();
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        if trimmed.starts_with('[') {
+            if !trimmed.ends_with(']') {
+                return Err(CheckError::Manifest {
+                    file: rel.to_string(),
+                    line: Some(i as u32 + 1),
+                    what: "setup.cfg",
+                    reason: "unterminated section header".into(),
+                });
+            }
+            section = trimmed[1..trimmed.len() - 1].trim().to_string();
+            key.clear();
+            continue;
+        }
+        let continuation = line.starts_with([' ', '\t']);
+        let value = if continuation {
+            trimmed.to_string()
+        } else if let Some((k, v)) = trimmed.split_once(['=', ':']) {
+            key = k.trim().to_string();
+            v.trim().to_string()
+        } else {
+            continue;
+        };
+        match (section.as_str(), key.as_str()) {
+            ("metadata", "name") if !continuation => name = Some(value),
+            ("options", "install_requires") if !value.is_empty() => {
+                if let Some(n) = requirement_name(&value) {
+                    facts.push(Fact::new(
+                        FactKind::Dependency { name: n },
+                        rel,
+                        i as u32 + 1,
+                    ));
+                }
+            }
+            ("options.entry_points", "console_scripts") if !value.is_empty() => scripts = true,
+            _ => {}
+        }
+    }
+    Ok(Manifest {
+        kind: ManifestKind::SetupCfg,
+        file: rel.to_string(),
+        name,
+        entry: if scripts {
+            Entry::Yes
+        } else {
+            Entry::PythonEntry
+        },
+        facts,
+        typescript: false,
+    })
+}
+
+/// Parse requirements*.txt (never fails: unknown lines are ignored).
+pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
+    let file_name = rel.rsplit('/').next().unwrap_or(rel);
+    let runtime =
+        !(file_name.contains("dev") || file_name.contains("test") || file_name.contains("lint"));
+    let lines: Vec<&str> = text.lines().collect();
+    let mut facts = Vec::new();
+    for (i, raw) in lines.iter().enumerate() {
+        let t = raw.trim();
+        if !runtime
+            || t.is_empty()
+            || t.starts_with('#')
+            || t.starts_with('-')
+            || raw.starts_with([' ', '\t'])
+        {
+            continue;
+        }
+        let spec = t.split(" #").next().unwrap_or(t);
+        let Some(name) = requirement_name(spec) else {
+            continue;
+        };
+        // pip-compile: the comment block below a requirement says who pulled it in.
+        let mut via: Vec<&str> = Vec::new();
+        for next in lines.iter().skip(i + 1) {
+            let n = next.trim();
+            if !n.starts_with('#') || !next.starts_with([' ', '\t']) {
+                break;
+            }
+            via.push(
+                n.trim_start_matches('#')
+                    .trim()
+                    .trim_start_matches("via")
+                    .trim(),
+            );
+        }
+        let direct = via.is_empty() || via.iter().any(|v| v.starts_with("-r") || v.contains(".in"));
+        if direct {
+            facts.push(Fact::new(FactKind::Dependency { name }, rel, i as u32 + 1));
+        }
+    }
+    Manifest {
+        kind: ManifestKind::Requirements,
+        file: rel.to_string(),
+        name: None,
+        entry: if runtime {
+            Entry::PythonEntry
+        } else {
+            Entry::No
+        },
+        facts,
+        typescript: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(m: &Manifest) -> Vec<String> {
+        m.facts
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Dependency { name } => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pip_compile_via_marks_indirect() {
+        let m = parse_requirements(
+            "svc/requirements.txt",
+            "flask==3.0.0\n    # via -r requirements.in\nopentelemetry-sdk==1.27.0\n    # via opentelemetry-distro\nrequests==2.0 # pinned\n",
+        );
+        assert_eq!(names(&m), vec!["flask", "requests"]);
+    }
+
+    #[test]
+    fn pyproject_pep621_and_poetry() {
+        let m = parse_pyproject(
+            "p/pyproject.toml",
+            "[project]\nname = \"orders\"\ndependencies = [\"opentelemetry_sdk>=1.2\", \"flask\"]\n[project.scripts]\norders = \"orders:main\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.entry, Entry::Yes);
+        assert_eq!(names(&m), vec!["opentelemetry-sdk", "flask"]);
+        assert_eq!(m.facts[0].line, 3);
+        let e = parse_pyproject("p/pyproject.toml", "[project\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p/pyproject.toml:1: invalid pyproject.toml"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn setup_cfg_entry_points() {
+        let m = parse_setup_cfg(
+            "s/setup.cfg",
+            "[metadata]\nname = billing\n[options]\ninstall_requires =\n    opentelemetry-api\n    flask\n[options.entry_points]\nconsole_scripts =\n    billing = billing:main\n",
+        )
+        .unwrap();
+        assert_eq!(m.name.as_deref(), Some("billing"));
+        assert_eq!(m.entry, Entry::Yes);
+        assert_eq!(names(&m), vec!["opentelemetry-api", "flask"]);
+    }
+}

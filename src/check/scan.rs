@@ -1,0 +1,615 @@
+//! Assembly: turn the walked files into services (manifests, Kubernetes workloads, declared
+//! services), attach each fact to its service, drop dead code, and evaluate the rules.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::discover::{self, Parsed, WalkedFile};
+use super::error::CheckError;
+use super::evaluate;
+use super::facts::{drop_dead_code, Fact, FactKind, SourceFacts};
+use super::k8s::{ConfigMap, Ingress, Workload};
+use super::lang::SourceKind;
+use super::manifests::{Entry, Manifest};
+use super::model::{Finding, Language, Scan, ScannedService, Service};
+use super::rules::RuleSet;
+
+/// A service declared in `tracegate.yaml`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredService {
+    /// Name.
+    pub name: String,
+    /// Directory relative to the root (`/` separators).
+    pub path: String,
+    /// Language, when the configuration says it.
+    pub language: Option<Language>,
+}
+
+/// What to scan with.
+#[derive(Clone, Debug)]
+pub struct ScanOptions {
+    /// Rules in effect.
+    pub rules: RuleSet,
+    /// Services declared in `tracegate.yaml`.
+    pub declared_services: Vec<DeclaredService>,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            rules: RuleSet::builtin(),
+            declared_services: Vec::new(),
+        }
+    }
+}
+
+/// Container images of infrastructure that is not a service of the repository.
+const INFRA_IMAGES: &[&str] = &[
+    "ingress-nginx",
+    "opentelemetry-collector",
+    "otel/opentelemetry",
+    "jaegertracing",
+    "envoyproxy",
+    "istio/",
+    "prom/",
+    "grafana/",
+    "redis",
+    "postgres",
+    "mysql",
+    "mongo",
+    "rabbitmq",
+    "bitnami/",
+    "zookeeper",
+];
+
+/// A service being assembled.
+#[derive(Debug, Default)]
+pub struct Svc {
+    /// Name.
+    pub name: String,
+    /// Directory.
+    pub path: String,
+    /// Language.
+    pub language: Option<Language>,
+    /// Whether it came from an application manifest.
+    pub from_manifest: bool,
+    /// Main manifest file.
+    pub manifest: Option<String>,
+    /// Facts from manifests, launch files and workloads.
+    pub facts: Vec<Fact>,
+    /// Source files' facts.
+    pub sources: Vec<SourceFacts>,
+    /// Kubernetes workloads deploying it.
+    pub workloads: Vec<Workload>,
+    /// Files not analysed.
+    pub skipped: Vec<(String, String, Option<u32>)>,
+}
+
+impl Svc {
+    /// Every fact of the service (manifests, workloads, live code).
+    pub fn all_facts(&self) -> impl Iterator<Item = &Fact> {
+        self.facts
+            .iter()
+            .chain(self.workloads.iter().flat_map(|w| w.facts.iter()))
+            .chain(self.sources.iter().flat_map(|s| s.facts.iter()))
+    }
+
+    /// Whether the service uses the tracegate propagation library.
+    pub fn uses_tracegate_propagation(&self) -> bool {
+        let pattern = ["tracegate".to_string(), "propagation".to_string()];
+        self.all_facts().any(|f| match &f.kind {
+            FactKind::Symbol { path } | FactKind::Call { path, .. } => {
+                super::facts::path_contains(path, &pattern)
+            }
+            _ => false,
+        })
+    }
+}
+
+/// Repository-wide Kubernetes context.
+#[derive(Debug, Default)]
+pub struct Repo {
+    /// ConfigMaps by name.
+    pub configmaps: BTreeMap<String, ConfigMap>,
+    /// Ingresses.
+    pub ingresses: Vec<Ingress>,
+    /// Mesh tracing configuration places.
+    pub mesh_tracing: Vec<(String, u32)>,
+    /// Files not analysed outside any service.
+    pub skipped: Vec<(String, String, Option<u32>)>,
+}
+
+fn is_under(path: &str, dir: &str) -> bool {
+    dir == "." || path == dir || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+}
+
+fn base_name(dir: &str, root: &Path) -> String {
+    if dir == "." {
+        std::fs::canonicalize(root)
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "root".into())
+    } else {
+        dir.rsplit('/').next().unwrap_or(dir).to_string()
+    }
+}
+
+/// Scan a repository. Errors (exit code 2) name the file and line.
+pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
+    let walk = discover::walk(root)?;
+    if let Some((_, err)) = walk.errors.into_iter().next() {
+        return Err(err);
+    }
+    let mut files = walk.files;
+    let dirs = walk.dirs;
+    let paths: HashSet<String> = files.iter().map(|f| f.rel.clone()).collect();
+
+    // 1. Services from application manifests, one per directory.
+    let entries = EntryIndex::build(&files);
+    let mut by_dir: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
+    for f in &mut files {
+        if let Parsed::Manifest(m) = &mut f.parsed {
+            let m = std::mem::replace(
+                m,
+                Manifest {
+                    kind: m.kind,
+                    file: m.file.clone(),
+                    name: None,
+                    entry: Entry::No,
+                    facts: Vec::new(),
+                    typescript: false,
+                },
+            );
+            by_dir.entry(f.dir.clone()).or_default().push(m);
+        }
+    }
+    let mut services: Vec<Svc> = Vec::new();
+    for (dir, mut manifests) in by_dir {
+        manifests.sort_by_key(|m| m.kind);
+        let is_service = |m: &Manifest| entries.holds(m.entry, &dir);
+        let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
+            continue;
+        };
+        let language = primary.language();
+        let mut svc = Svc {
+            path: dir.clone(),
+            from_manifest: true,
+            ..Svc::default()
+        };
+        let mut typescript = false;
+        for m in manifests {
+            if m.kind.language() != language {
+                continue;
+            }
+            if svc.manifest.is_none() || m.kind == primary {
+                if svc.name.is_empty() {
+                    if let Some(n) = &m.name {
+                        svc.name.clone_from(n);
+                    }
+                }
+                if svc.manifest.is_none() {
+                    svc.manifest = Some(m.file.clone());
+                }
+            }
+            typescript |= m.typescript;
+            svc.facts.extend(m.facts);
+        }
+        if language == Language::Javascript {
+            typescript |= entries.typescript.contains(&dir);
+        }
+        svc.language = Some(if typescript {
+            Language::Typescript
+        } else {
+            language
+        });
+        if svc.name.is_empty() {
+            svc.name = base_name(&dir, root);
+        }
+        services.push(svc);
+    }
+
+    // 2. Declared services (tracegate.yaml): rename or add.
+    for d in &options.declared_services {
+        let path = normalise(&d.path);
+        if let Some(s) = services.iter_mut().find(|s| s.path == path) {
+            s.name.clone_from(&d.name);
+            if let Some(l) = d.language {
+                s.language = Some(l);
+            }
+            continue;
+        }
+        let exists = path == "." || dirs.contains(&path) || paths.contains(&path);
+        if !exists {
+            return Err(CheckError::DeclaredService {
+                name: d.name.clone(),
+                path: d.path.clone(),
+            });
+        }
+        let language = d.language.or_else(|| majority_language(&path, &files));
+        services.push(Svc {
+            name: d.name.clone(),
+            path,
+            language,
+            from_manifest: true,
+            ..Svc::default()
+        });
+    }
+
+    // 3. Attach files to the deepest service containing them.
+    let mut repo = Repo::default();
+    let mut workloads: Vec<Workload> = Vec::new();
+    let mut charts: BTreeMap<String, String> = BTreeMap::new();
+    let mut namespaces: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
+    let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, svc) in services.iter().enumerate() {
+        by_path.entry(svc.path.clone()).or_default().push(i);
+    }
+    // The deepest service containing the file (of the file's language, for sources).
+    let owner = |rel: &str, services: &[Svc], kind: Option<SourceKind>| -> Option<usize> {
+        ancestors(rel).find_map(|dir| {
+            by_path.get(dir)?.iter().copied().find(|i| {
+                kind.is_none_or(|k| services[*i].language.is_some_and(|l| k.belongs_to(l)))
+            })
+        })
+    };
+    for f in files {
+        match f.parsed {
+            Parsed::Source { kind, facts } => {
+                if let Some(i) = owner(&f.rel, &services, Some(kind)) {
+                    if let Some(line) = facts.syntax_error {
+                        services[i].skipped.push((
+                            f.rel.clone(),
+                            format!("syntax error at line {line}; only the parts that parse are analysed"),
+                            Some(line),
+                        ));
+                    }
+                    services[i].sources.push(facts);
+                }
+            }
+            Parsed::Launch(facts) => {
+                if let Some(i) = owner(&f.rel, &services, None) {
+                    services[i].facts.extend(facts);
+                }
+            }
+            Parsed::K8s(k) => {
+                let k = *k;
+                if let Some(name) = k.chart_name {
+                    charts.insert(f.dir.clone(), name);
+                }
+                for mut w in k.workloads {
+                    if w.name.is_empty() {
+                        w.name = f.dir.clone();
+                    }
+                    workloads.push(w);
+                }
+                for c in k.configmaps {
+                    repo.configmaps.insert(c.name.clone(), c);
+                }
+                repo.ingresses.extend(k.ingresses);
+                repo.mesh_tracing.extend(k.mesh_tracing);
+                for (ns, ann) in k.namespaces {
+                    namespaces.entry(ns).or_default().extend(ann);
+                }
+            }
+            Parsed::Skipped { reason, line } => match owner(&f.rel, &services, None) {
+                Some(i) => services[i].skipped.push((f.rel, reason, line)),
+                None => repo.skipped.push((f.rel, reason, line)),
+            },
+            Parsed::Manifest(_) | Parsed::TsConfig => {}
+        }
+    }
+
+    // 4. Workloads: Helm releases take their chart's name; match by name, label, container or
+    //    image; unmatched application workloads become services of unknown language.
+    for mut w in workloads {
+        if w.kind == "HelmValues" {
+            let dir = w.name.clone();
+            w.name = charts
+                .get(&dir)
+                .cloned()
+                .unwrap_or_else(|| base_name(&dir, root));
+        }
+        if let Some(ns) = &w.namespace {
+            if let Some(ann) = namespaces.get(ns) {
+                w.facts.extend(ann.iter().cloned());
+            }
+        }
+        resolve_config_maps(&mut w, &repo);
+        let image_names: Vec<String> = w
+            .images
+            .iter()
+            .map(|i| {
+                let last = i.rsplit('/').next().unwrap_or(i);
+                last.split([':', '@']).next().unwrap_or(last).to_string()
+            })
+            .collect();
+        let matches = |s: &Svc| {
+            let base = s.path.rsplit('/').next().unwrap_or(&s.path);
+            s.name == w.name
+                || w.aliases.contains(&s.name)
+                || image_names.contains(&s.name)
+                || (s.path != "." && base == w.name)
+        };
+        if let Some(s) = services.iter_mut().find(|s| matches(s)) {
+            s.workloads.push(w);
+            continue;
+        }
+        if w.images
+            .iter()
+            .any(|i| INFRA_IMAGES.iter().any(|p| i.contains(p)))
+        {
+            continue;
+        }
+        // The service's directory: one named after the workload, else the manifest's.
+        let dir = dirs
+            .iter()
+            .filter(|d| d.rsplit('/').next() == Some(w.name.as_str()))
+            .min_by_key(|d| d.len())
+            .cloned()
+            .unwrap_or_else(|| {
+                w.file
+                    .rsplit_once('/')
+                    .map_or(".".to_string(), |(d, _)| d.to_string())
+            });
+        if let Some(s) = services
+            .iter_mut()
+            .find(|s| !s.from_manifest && s.name == w.name)
+        {
+            s.workloads.push(w);
+            continue;
+        }
+        services.push(Svc {
+            name: w.name.clone(),
+            path: dir,
+            language: None,
+            workloads: vec![w],
+            ..Svc::default()
+        });
+    }
+
+    // 5. Dead code, then rules.
+    for s in &mut services {
+        let mut refs: Vec<&mut SourceFacts> = s.sources.iter_mut().collect();
+        drop_dead_code(&mut refs);
+    }
+    let mut scanned: Vec<ScannedService> = services
+        .iter()
+        .map(|s| {
+            let language = s.language.unwrap_or(Language::Unknown);
+            let analysed = language != Language::Unknown;
+            let mut findings = evaluate::service(&options.rules, s, language);
+            sort_findings(&mut findings);
+            ScannedService {
+                service: Service {
+                    name: s.name.clone(),
+                    path: s.path.clone(),
+                    language,
+                },
+                analysed,
+                findings,
+            }
+        })
+        .collect();
+    scanned.sort_by(|a, b| {
+        (a.service.path.as_str(), a.service.name.as_str())
+            .cmp(&(b.service.path.as_str(), b.service.name.as_str()))
+    });
+    let mut repository_findings = evaluate::repository(&options.rules, &services, &repo);
+    sort_findings(&mut repository_findings);
+    Ok(Scan {
+        services: scanned,
+        repository_findings,
+    })
+}
+
+/// Give `configMapKeyRef` variables their value and add the variables `envFrom` ConfigMaps
+/// provide, located at the ConfigMap's key (ConfigMaps found in the tree only).
+fn resolve_config_maps(w: &mut Workload, repo: &Repo) {
+    for (index, name, key) in std::mem::take(&mut w.config_refs) {
+        let value = repo.configmaps.get(&name).and_then(|c| c.data.get(&key));
+        if let (Some(v), Some(fact)) = (value, w.facts.get_mut(index)) {
+            if let FactKind::Env { value, .. } = &mut fact.kind {
+                *value = Some(v.clone());
+            }
+        }
+    }
+    for source in w.env_from.iter().filter(|e| !e.secret) {
+        let Some(c) = repo.configmaps.get(&source.name) else {
+            continue;
+        };
+        for (key, value) in &c.data {
+            w.facts.push(Fact::new(
+                FactKind::Env {
+                    name: key.clone(),
+                    value: Some(value.clone()),
+                    from_secret: false,
+                    from_ref: true,
+                },
+                &c.file,
+                c.lines.get(key).copied().unwrap_or(0),
+            ));
+        }
+    }
+}
+
+fn sort_findings(f: &mut Vec<Finding>) {
+    f.sort_by(|a, b| {
+        (
+            a.file.as_deref(),
+            a.line,
+            a.rule.as_str(),
+            a.message.as_str(),
+        )
+            .cmp(&(
+                b.file.as_deref(),
+                b.line,
+                b.rule.as_str(),
+                b.message.as_str(),
+            ))
+    });
+    f.dedup();
+}
+
+fn normalise(path: &str) -> String {
+    let p = path.trim_start_matches("./").trim_end_matches('/');
+    if p.is_empty() {
+        ".".into()
+    } else {
+        PathBuf::from(p)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+}
+
+fn majority_language(dir: &str, files: &[WalkedFile]) -> Option<Language> {
+    let mut counts: BTreeMap<Language, usize> = BTreeMap::new();
+    for f in files.iter().filter(|f| is_under(&f.rel, dir)) {
+        if let Parsed::Source { kind, .. } = &f.parsed {
+            let l = match kind {
+                SourceKind::Rust => Language::Rust,
+                SourceKind::Go => Language::Go,
+                SourceKind::Python => Language::Python,
+                SourceKind::Javascript => Language::Javascript,
+                SourceKind::Typescript | SourceKind::Tsx => Language::Typescript,
+                SourceKind::Java => Language::Java,
+                SourceKind::Csharp => Language::Dotnet,
+            };
+            *counts.entry(l).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l)
+}
+
+/// Every directory containing `rel`, deepest first, ending with `.`.
+fn ancestors(rel: &str) -> impl Iterator<Item = &str> {
+    let mut cur = Some(rel);
+    std::iter::from_fn(move || {
+        let c = cur?;
+        match c.rsplit_once('/') {
+            Some((parent, _)) => {
+                cur = Some(parent);
+                Some(parent)
+            }
+            None => {
+                cur = None;
+                Some(".")
+            }
+        }
+    })
+}
+
+/// Directories where each entry condition holds, computed once for the whole tree.
+#[derive(Default)]
+struct EntryIndex {
+    rust_main: HashSet<String>,
+    go_main: HashSet<String>,
+    python: HashSet<String>,
+    java: HashSet<String>,
+    typescript: HashSet<String>,
+}
+
+impl EntryIndex {
+    fn build(files: &[WalkedFile]) -> EntryIndex {
+        const ENTRY: &[&str] = &[
+            "main.py",
+            "app.py",
+            "manage.py",
+            "wsgi.py",
+            "asgi.py",
+            "server.py",
+        ];
+        let mut idx = EntryIndex::default();
+        let all = |set: &mut HashSet<String>, rel: &str| {
+            for a in ancestors(rel) {
+                if !set.insert(a.to_string()) {
+                    break;
+                }
+            }
+        };
+        for f in files {
+            let rel = f.rel.as_str();
+            let name = rel.rsplit('/').next().unwrap_or(rel);
+            match &f.parsed {
+                Parsed::Source {
+                    kind: SourceKind::Rust,
+                    ..
+                } => {
+                    let crate_dir = rel
+                        .strip_suffix("/src/main.rs")
+                        .or_else(|| (rel == "src/main.rs").then_some("."))
+                        .or_else(|| {
+                            let (dir, _) = rel
+                                .rsplit_once("/src/bin/")
+                                .or_else(|| rel.strip_prefix("src/bin/").map(|r| (".", r)))?;
+                            Some(dir)
+                        });
+                    if let Some(d) = crate_dir {
+                        idx.rust_main.insert(d.to_string());
+                    }
+                }
+                Parsed::Source {
+                    kind: SourceKind::Go,
+                    facts,
+                } if facts.package.as_deref() == Some("main") => all(&mut idx.go_main, rel),
+                Parsed::Source {
+                    kind: SourceKind::Java,
+                    ..
+                } => all(&mut idx.java, rel),
+                Parsed::Source {
+                    kind: SourceKind::Typescript | SourceKind::Tsx,
+                    ..
+                }
+                | Parsed::TsConfig => all(&mut idx.typescript, rel),
+                _ => {}
+            }
+            if name == "__main__.py" {
+                all(&mut idx.python, rel);
+            } else if ENTRY.contains(&name) {
+                for a in ancestors(rel).take(3) {
+                    idx.python.insert(a.to_string());
+                }
+            } else if name == "Dockerfile" || name == "Procfile" {
+                if let Some(a) = ancestors(rel).next() {
+                    idx.python.insert(a.to_string());
+                }
+            }
+        }
+        idx
+    }
+
+    fn holds(&self, entry: Entry, dir: &str) -> bool {
+        match entry {
+            Entry::Yes => true,
+            Entry::No => false,
+            Entry::RustMain => self.rust_main.contains(dir),
+            Entry::GoMain => self.go_main.contains(dir),
+            Entry::PythonEntry => self.python.contains(dir),
+            Entry::JavaSources => self.java.contains(dir),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ancestors_run_from_the_deepest_to_the_root() {
+        assert_eq!(
+            ancestors("a/b/c.rs").collect::<Vec<_>>(),
+            vec!["a/b", "a", "."]
+        );
+        assert_eq!(ancestors("c.rs").collect::<Vec<_>>(), vec!["."]);
+    }
+
+    #[test]
+    fn paths_under_directories() {
+        assert!(is_under("svc/a.go", "svc"));
+        assert!(is_under("svc/a.go", "."));
+        assert!(!is_under("svc2/a.go", "svc"));
+        assert_eq!(normalise("./services/x/"), "services/x");
+        assert_eq!(normalise(""), ".");
+    }
+}

@@ -1,0 +1,225 @@
+//! TG3xx: span data must not carry credentials, PII or whole payloads (AC-007), and exporter
+//! credentials belong in Secrets. Key lists come from the rules' `params`.
+
+use super::facts::{Fact, FactKind};
+use super::model::Finding;
+use super::rules::Rule;
+
+/// Lower-case word tokens of a key or expression: `user.emailAddress` → `user`, `email`, `address`.
+pub fn tokens(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            cur.push(c.to_ascii_lowercase());
+        } else {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+            prev_lower = false;
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Whether a key or expression names one of `words` (single tokens, or multi-word entries
+/// such as `card_number` matched on adjacent tokens).
+pub fn names_any(text: &str, words: &[String]) -> Option<String> {
+    let toks = tokens(text);
+    let joined = toks.join("_");
+    words
+        .iter()
+        .find(|w| {
+            let wt = tokens(w);
+            if wt.len() == 1 {
+                toks.contains(&wt[0])
+            } else {
+                let needle = wt.join("_");
+                joined == needle
+                    || joined.starts_with(&format!("{needle}_"))
+                    || joined.ends_with(&format!("_{needle}"))
+                    || joined.contains(&format!("_{needle}_"))
+            }
+        })
+        .cloned()
+}
+
+fn looks_like_secret_value(value: &str) -> bool {
+    let v = value.trim_matches(['"', '\'']);
+    let email = v.contains('@')
+        && v.rsplit('@').next().is_some_and(|d| d.contains('.'))
+        && !v.contains(' ');
+    email || v.starts_with("Bearer ") || v.starts_with("Basic ")
+}
+
+fn attributes<'a>(facts: &'a [&'a Fact]) -> impl Iterator<Item = (&'a Fact, &'a str, &'a str)> {
+    facts.iter().filter_map(|f| match &f.kind {
+        FactKind::Attribute { key, value } => Some((*f, key.as_str(), value.as_str())),
+        _ => None,
+    })
+}
+
+fn push(rule: &Rule, f: &Fact, message: String, out: &mut Vec<Finding>) {
+    out.push(Finding {
+        rule: rule.meta.id.clone(),
+        severity: rule.meta.severity,
+        message,
+        file: Some(f.file.clone()),
+        line: Some(f.line).filter(|l| *l > 0),
+        help: format!("{} (see {})", rule.meta.help, rule.meta.docs),
+    });
+}
+
+/// TG301: attribute keys or values naming credentials or PII.
+pub fn sensitive(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
+    let keys = rule.param("keys");
+    for (f, key, value) in attributes(facts) {
+        let hit = names_any(key, keys)
+            .map(|w| format!("key `{key}` names {w}"))
+            .or_else(|| {
+                // A literal value is judged by its content, an expression by its names.
+                let literal = value.starts_with(['"', '\'', '`']);
+                (!literal)
+                    .then(|| names_any(value, keys))
+                    .flatten()
+                    .map(|w| format!("`{key}` records `{value}`, which names {w}"))
+            })
+            .or_else(|| {
+                looks_like_secret_value(value)
+                    .then(|| format!("`{key}` records a credential or e-mail literal"))
+            });
+        if let Some(why) = hit {
+            push(rule, f, format!("{}: {why}", rule.message), out);
+        }
+    }
+}
+
+/// TG302: whole bodies or header maps recorded.
+pub fn payload(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
+    let words = rule.param("keys");
+    for (f, key, value) in attributes(facts) {
+        let last_key = tokens(key).last().cloned().unwrap_or_default();
+        let value_last = tokens(value).last().cloned().unwrap_or_default();
+        let key_hit = words.contains(&last_key);
+        let value_hit = words.contains(&value_last) && !value.contains('"') && !value.contains('[');
+        if key_hit || value_hit {
+            push(
+                rule,
+                f,
+                format!("{}: `{key}` = `{value}`", rule.message),
+                out,
+            );
+        }
+    }
+}
+
+/// Whether an `OTEL_EXPORTER_OTLP_HEADERS` value carries a credential header.
+pub fn has_credentials(rule: &Rule, value: &str) -> bool {
+    let words = rule.param("credential_headers");
+    value.split(',').any(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        !v.trim().is_empty() && names_any(k, words).is_some()
+    })
+}
+
+/// TG303: plain credential values in exporter header variables (workload env, Dockerfile).
+pub fn plain_headers(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
+    let vars = rule.param("variables");
+    for f in facts {
+        if let FactKind::Env {
+            name,
+            value: Some(v),
+            from_ref: false,
+            ..
+        } = &f.kind
+        {
+            if vars.contains(name) && has_credentials(rule, v) {
+                push(
+                    rule,
+                    f,
+                    format!(
+                        "{}: `{name}` holds a credential in plain text",
+                        rule.message
+                    ),
+                    out,
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn tokenising_keys() {
+        assert_eq!(
+            tokens("user.emailAddress"),
+            vec!["user", "email", "address"]
+        );
+        assert_eq!(
+            tokens("http.request.header.authorization"),
+            vec!["http", "request", "header", "authorization"]
+        );
+    }
+
+    #[test]
+    fn literal_values_are_judged_by_content() {
+        let rule = crate::check::RuleSet::builtin()
+            .rule("TG301")
+            .unwrap()
+            .clone();
+        let fact = |key: &str, value: &str| {
+            Fact::new(
+                FactKind::Attribute {
+                    key: key.into(),
+                    value: value.into(),
+                },
+                "a.rs",
+                1,
+            )
+        };
+        let facts = [
+            fact("auth.method", "\"password\""),
+            fact("user", "req.user.password"),
+            fact("contact", "\"jane@example.com\""),
+        ];
+        let refs: Vec<&Fact> = facts.iter().collect();
+        let mut out = Vec::new();
+        sensitive(&rule, &refs, &mut out);
+        let lines: Vec<&str> = out.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(out.len(), 2, "{lines:?}");
+        assert!(lines[0].contains("req.user.password"));
+        assert!(lines[1].contains("e-mail literal"));
+    }
+
+    #[test]
+    fn names_single_and_multi_word() {
+        let words = w(&["password", "card_number", "email"]);
+        assert_eq!(
+            names_any("db.password", &words).as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            names_any("payment.cardNumber", &words).as_deref(),
+            Some("card_number")
+        );
+        assert_eq!(names_any("user.emails_sent_total", &words), None);
+        assert_eq!(names_any("tenant.id", &words), None);
+        assert!(looks_like_secret_value("\"jane@example.com\""));
+        assert!(!looks_like_secret_value("user.id"));
+    }
+}

@@ -1,0 +1,198 @@
+//! `tracegate check`: gate a repository on W3C trace-context propagation.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tracegate::check::config::{self, ValidConfig};
+use tracegate::check::model::{RuleMeta, Severity};
+use tracegate::check::policy::{self, PolicyOptions};
+use tracegate::check::rules::RuleSet;
+use tracegate::check::{DeclaredService, ScanOptions};
+use tracegate::exit::ExitStatus;
+use tracegate::report::check::{render, Format, RenderContext};
+
+const EXAMPLES: &str = "\
+Examples:
+  tracegate check
+      check the current repository (tracegate.yaml at its root is read if present)
+  tracegate check fixtures/monorepo --format json
+      the JSON contract, e.g. for jq
+  tracegate check . --format sarif --output tracegate.sarif
+      SARIF 2.1.0 for GitHub code scanning (github/codeql-action/upload-sarif)
+  tracegate check . --format junit --output tracegate.xml
+      JUnit XML for GitLab CI (artifacts:reports:junit)
+  tracegate check . --format github
+      annotations on the pull request, summary in $GITHUB_STEP_SUMMARY
+  tracegate check services/pricing --fail-on warning --fail-on-unknown
+      stricter gate while onboarding a service
+
+Exit codes: 0 passed, 1 a finding at or above --fail-on (or an unknown service with
+--fail-on-unknown), 2 usage, configuration or input error (the message names file and line).";
+
+/// The lowest severity that fails the check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+    Note,
+}
+
+impl From<FailOn> for Severity {
+    fn from(f: FailOn) -> Self {
+        match f {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Note => Severity::Note,
+        }
+    }
+}
+
+/// Check that every service in a repository propagates W3C trace context end to end.
+///
+/// Discovers the services (manifests, Kubernetes workloads, tracegate.yaml), runs the rule
+/// packs (TG1xx instrumentation, TG2xx configuration, TG3xx security), applies tracegate.yaml
+/// (severity overrides, waivers) and reports a verdict per service with the file and line to fix.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    /// Repository (or service) to check.
+    #[arg(default_value = ".")]
+    path: PathBuf,
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Write the report to FILE instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Lowest severity that fails a service and the run.
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+    /// Fail the run when a service's language or framework is not analysed.
+    #[arg(long)]
+    fail_on_unknown: bool,
+    /// Policy file [default: PATH/tracegate.yaml when it exists].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Extra rule packs (*.yaml) added to the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    rules: Option<PathBuf>,
+    /// Date used for waiver expiry (YYYY-MM-DD) instead of today (for reproducible runs).
+    #[arg(long, value_name = "DATE", hide = true)]
+    today: Option<String>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    let rules = load_rules(args.rules.as_deref())?;
+    let metas: Vec<RuleMeta> = rules.meta().cloned().collect();
+    let config = load_config(&args.path, args.config.as_deref(), &rules)?;
+    let today = match &args.today {
+        Some(day) => time::Date::parse(
+            day,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .with_context(|| format!("--today {day}: expected YYYY-MM-DD"))?,
+        None => time::OffsetDateTime::now_utc().date(),
+    };
+
+    let options = ScanOptions {
+        rules,
+        declared_services: config
+            .services
+            .iter()
+            .map(|s| DeclaredService {
+                name: s.name.clone(),
+                path: s.path.clone(),
+                language: s.language,
+            })
+            .collect(),
+    };
+    let scan = tracegate::check::scan(&args.path, &options)?;
+
+    let policy = PolicyOptions {
+        fail_on: args.fail_on.into(),
+        fail_on_unknown: args.fail_on_unknown,
+        today,
+    };
+    let outcome = policy::apply(scan, &config, &metas, &policy);
+
+    let format = args.format.unwrap_or(
+        if args.output.is_none() && std::io::stdout().is_terminal() {
+            Format::Table
+        } else {
+            Format::Json
+        },
+    );
+    let ctx = RenderContext {
+        rules: &metas,
+        fail_on: policy.fail_on,
+    };
+    let rendered = render(format, &outcome.report, &ctx)?;
+    match &args.output {
+        Some(file) => std::fs::write(file, &rendered.main)
+            .with_context(|| format!("{}: cannot write the report", file.display()))?,
+        None => super::print(&rendered.main)?,
+    }
+    if let (Some(summary), Some(file)) = (
+        &rendered.step_summary,
+        std::env::var_os("GITHUB_STEP_SUMMARY").filter(|v| !v.is_empty()),
+    ) {
+        append(Path::new(&file), summary).with_context(|| {
+            format!("{}: cannot append the step summary", file.to_string_lossy())
+        })?;
+    }
+    Ok(outcome.status)
+}
+
+/// Built-in rule packs, plus `--rules DIR`.
+pub fn load_rules(dir: Option<&Path>) -> anyhow::Result<RuleSet> {
+    let mut rules = RuleSet::builtin();
+    if let Some(dir) = dir {
+        rules.load_dir(dir)?;
+    }
+    Ok(rules)
+}
+
+/// `--config FILE`, else `ROOT/tracegate.yaml` when it exists, else the empty policy.
+fn load_config(
+    root: &Path,
+    explicit: Option<&Path>,
+    rules: &RuleSet,
+) -> anyhow::Result<ValidConfig> {
+    let known = |id: &str| rules.get(id).is_some();
+    let (path, display) = match explicit {
+        Some(path) => {
+            // Findings name the file relative to the root when it lies inside it.
+            let display = path
+                .strip_prefix(root)
+                .map(|p| p.to_string_lossy().replace('\\', "/"))
+                .unwrap_or_else(|_| path.display().to_string());
+            (path.to_owned(), display)
+        }
+        None => {
+            let path = root.join(config::FILE_NAME);
+            if !path.is_file() {
+                return Ok(ValidConfig::default());
+            }
+            (path, config::FILE_NAME.to_owned())
+        }
+    };
+    // Errors name the file as the user can open it.
+    let shown = path.display().to_string();
+    let mut cfg = config::load(&path, &display, &known).map_err(|mut err| {
+        err.file.clone_from(&shown);
+        err
+    })?;
+    cfg.check_paths(root, &shown)?;
+    cfg.file = Some(display);
+    Ok(cfg)
+}
+
+fn append(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}

@@ -1,0 +1,35 @@
+//! `tracegate config`: the `tracegate.yaml` schema.
+
+use tracegate::exit::ExitStatus;
+
+const EXAMPLES: &str = "\
+Examples:
+  tracegate config schema > tracegate.schema.json
+      the JSON Schema of tracegate.yaml (for editors: yaml-language-server)
+  # first line of tracegate.yaml, for completion in VS Code and friends:
+  #   # yaml-language-server: $schema=./tracegate.schema.json";
+
+/// Work with `tracegate.yaml`, the policy file of `tracegate check`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = EXAMPLES)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Print the JSON Schema of tracegate.yaml.
+    #[command(after_help = EXAMPLES)]
+    Schema,
+}
+
+pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    match args.command {
+        Command::Schema => {
+            let schema = tracegate::check::config::schema();
+            super::print(&format!("{}\n", serde_json::to_string_pretty(&schema)?))?;
+            Ok(ExitStatus::Passed)
+        }
+    }
+}

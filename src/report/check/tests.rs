@@ -1,0 +1,301 @@
+//! Snapshots of every format for one hand-built report (services that pass, fail and are not
+//! analysed, a repository finding, a stale waiver), plus structural checks.
+
+use super::*;
+use crate::check::model::{SeverityCounts, Summary};
+
+fn finding(
+    rule: &str,
+    severity: Severity,
+    file: Option<&str>,
+    line: Option<u32>,
+    message: &str,
+) -> Finding {
+    Finding {
+        rule: rule.into(),
+        severity,
+        message: message.into(),
+        file: file.map(Into::into),
+        line,
+        help: format!("see docs/onboarding.md#{}", rule.to_ascii_lowercase()),
+    }
+}
+
+fn meta(id: &str, title: &str, severity: Severity, languages: Vec<Language>) -> RuleMeta {
+    RuleMeta {
+        id: id.into(),
+        title: title.into(),
+        severity,
+        languages,
+        help: format!("{title}: fix hint"),
+        what: format!("Checks that {title}."),
+        why: "Without it the trace breaks.".into(),
+        fix: "Do the right thing.".into(),
+        example: "example".into(),
+        docs: format!("docs/onboarding.md#{}", id.to_ascii_lowercase()),
+    }
+}
+
+pub(super) fn rules() -> Vec<RuleMeta> {
+    vec![
+        meta("TG100", "Language not analysed", Severity::Note, vec![]),
+        meta(
+            "TG101",
+            "OpenTelemetry SDK is a direct dependency",
+            Severity::Error,
+            vec![],
+        ),
+        meta(
+            "TG102",
+            "W3C propagator is set",
+            Severity::Error,
+            vec![Language::Go, Language::Rust],
+        ),
+        meta(
+            "TG104",
+            "Spans go through a batch processor",
+            Severity::Warning,
+            vec![],
+        ),
+        meta(
+            "TG201",
+            "Ingress preserves trace context",
+            Severity::Error,
+            vec![],
+        ),
+        meta("TG290", "Waiver expired", Severity::Warning, vec![]),
+        meta(
+            "TG301",
+            "No PII in span attributes",
+            Severity::Error,
+            vec![Language::Python],
+        ),
+    ]
+}
+
+pub(super) fn report() -> CheckReport {
+    CheckReport {
+        tool: "tracegate".into(),
+        version: "0.1.0".into(),
+        services: vec![
+            ServiceReport {
+                name: "billing".into(),
+                path: "services/billing".into(),
+                language: Language::Go,
+                verdict: Verdict::Fail,
+                findings: vec![
+                    finding("TG102", Severity::Error, Some("services/billing/main.go"), Some(12),
+                        "otel.SetTextMapPropagator is never called: the global propagator is a no-op"),
+                    finding("TG104", Severity::Warning, Some("services/billing/telemetry.go"), Some(30),
+                        "sdktrace.WithSyncer exports spans synchronously, on the request path"),
+                ],
+            },
+            ServiceReport {
+                name: "pricing".into(),
+                path: "services/pricing".into(),
+                language: Language::Rust,
+                verdict: Verdict::Pass,
+                findings: vec![],
+            },
+            ServiceReport {
+                name: "reports|legacy".into(),
+                path: "services/reports".into(),
+                language: Language::Python,
+                verdict: Verdict::Pass,
+                findings: vec![finding("TG301", Severity::Note, Some("services/reports/app.py"), None,
+                    "span attribute `user.email` carries PII, <\"quoted\"> & 50%, a:b")],
+            },
+            ServiceReport {
+                name: "search".into(),
+                path: "services/search".into(),
+                language: Language::Unknown,
+                verdict: Verdict::Unknown,
+                findings: vec![finding("TG100", Severity::Note, None, None,
+                    "language not analysed (C++): verify at runtime")],
+            },
+        ],
+        repository_findings: vec![finding("TG290", Severity::Warning, Some("tracegate.yaml"), Some(7),
+            "waiver for TG102 on service `billing` expired on 2026-11-01")],
+        summary: Summary {
+            services: 4,
+            passing: 2,
+            failing: 1,
+            findings: SeverityCounts { error: 1, warning: 2, note: 2 },
+        },
+    }
+}
+
+fn out(format: Format) -> Rendered {
+    let rules = rules();
+    let ctx = RenderContext {
+        rules: &rules,
+        fail_on: Severity::Error,
+    };
+    render(format, &report(), &ctx).unwrap()
+}
+
+#[test]
+fn table_snapshot() {
+    insta::assert_snapshot!("table", out(Format::Table).main);
+}
+
+#[test]
+fn json_snapshot_is_the_contract() {
+    let text = out(Format::Json).main;
+    insta::assert_snapshot!("json", text);
+    let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(value["tool"], "tracegate");
+    let service = &value["services"][0];
+    for key in ["name", "path", "language", "verdict", "findings"] {
+        assert!(service.get(key).is_some(), "{key}");
+    }
+    for key in ["rule", "severity", "message", "file", "line", "help"] {
+        assert!(service["findings"][0].get(key).is_some(), "{key}");
+    }
+    assert_eq!(value["summary"]["findings"]["warning"], 2);
+    let back: CheckReport = serde_json::from_str(&text).unwrap();
+    assert_eq!(back, report());
+}
+
+#[test]
+fn sarif_snapshot_and_shape() {
+    let text = out(Format::Sarif).main;
+    insta::assert_snapshot!("sarif", text);
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["version"], "2.1.0");
+    let run = &v["runs"][0];
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 5);
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"]);
+        assert!(rules[index]["helpUri"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"));
+        assert!(rules[index]["shortDescription"]["text"].is_string());
+        let loc = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert_eq!(loc["uriBaseId"], "%SRCROOT%");
+        assert!(!loc["uri"].as_str().unwrap().starts_with('/'));
+        assert!(r["partialFingerprints"].as_object().unwrap().len() == 1);
+    }
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["region"]["startLine"],
+        12
+    );
+    assert!(results[2]["locations"][0]["physicalLocation"]
+        .get("region")
+        .is_none());
+    assert_eq!(results[2]["level"], "note");
+}
+
+#[test]
+fn junit_snapshot_and_shape() {
+    let text = out(Format::Junit).main;
+    insta::assert_snapshot!("junit", text);
+    let mut reader = quick_xml::Reader::from_str(&text);
+    let (mut suites, mut failures, mut skipped) = (0, 0, 0);
+    loop {
+        match reader.read_event().unwrap() {
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testsuite" => suites += 1,
+                    b"failure" => failures += 1,
+                    b"skipped" => skipped += 1,
+                    _ => {}
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+    }
+    // four services and the repository; one failing rule (TG102); search is not analysed.
+    assert_eq!((suites, failures, skipped), (5, 1, 1));
+    assert!(text.contains("TG104 Spans go through a batch processor"));
+}
+
+#[test]
+fn junit_failures_follow_fail_on() {
+    let rules = rules();
+    let ctx = RenderContext {
+        rules: &rules,
+        fail_on: Severity::Note,
+    };
+    let text = render(Format::Junit, &report(), &ctx).unwrap().main;
+    assert_eq!(text.matches("<failure").count(), 5, "{text}");
+}
+
+#[test]
+fn github_snapshot() {
+    let r = out(Format::Github);
+    insta::assert_snapshot!("github", r.main);
+    assert!(r
+        .main
+        .starts_with("::error file=services/billing/main.go,line=12,title=TG102 (billing)::"));
+    assert!(r
+        .main
+        .contains("::notice file=services/reports/app.py,title=TG301 (reports|legacy)::"));
+    assert_eq!(r.step_summary, Some(out(Format::Markdown).main));
+}
+
+#[test]
+fn markdown_snapshot() {
+    insta::assert_snapshot!("markdown", out(Format::Markdown).main);
+}
+
+#[test]
+fn docs_urls_accept_every_spelling() {
+    let base = DOCS_URL;
+    assert_eq!(
+        docs_url("docs/onboarding.md#tg102", "TG102"),
+        format!("{base}#tg102")
+    );
+    assert_eq!(
+        docs_url("#tg102-propagator", "TG102"),
+        format!("{base}#tg102-propagator")
+    );
+    assert_eq!(docs_url("tg102", "TG102"), format!("{base}#tg102"));
+    assert_eq!(docs_url("", "TG102"), format!("{base}#tg102"));
+    assert_eq!(
+        docs_url("https://x.example/a", "TG102"),
+        "https://x.example/a"
+    );
+}
+
+/// The official SARIF 2.1.0 schema (npm `@microsoft/jest-sarif`) and Python `jsonschema`,
+/// both installed by `.ci/setup`.
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv/bin/python");
+    let schema = root.join("node_modules/@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json");
+    assert!(
+        python.is_file() && schema.is_file(),
+        "test peers missing ({} / {}): run `bash .ci/setup`",
+        python.display(),
+        schema.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("report.sarif");
+    std::fs::write(&sarif, out(Format::Sarif).main).unwrap();
+    let script = "import json, sys, jsonschema\n\
+        schema = json.load(open(sys.argv[1]))\n\
+        log = json.load(open(sys.argv[2]))\n\
+        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(log), key=str)\n\
+        for e in errors: print(list(e.absolute_path), e.message)\n\
+        sys.exit(1 if errors else 0)\n";
+    let result = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(&schema)
+        .arg(&sarif)
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "SARIF does not validate:\n{}{}",
+        String::from_utf8_lossy(&result.stdout),
+        String::from_utf8_lossy(&result.stderr)
+    );
+}

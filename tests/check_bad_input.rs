@@ -1,0 +1,210 @@
+//! Bad input never panics: malformed manifests are one-line errors naming the file and line;
+//! unparsable, binary, non-UTF-8, huge or unreadable files become TG199 notes; symlink loops
+//! terminate. Huge files and loops are generated here, never committed.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+
+use tracegate::check::model::Scan;
+use tracegate::check::{scan, ScanOptions};
+
+fn write(root: &Path, rel: &str, bytes: &[u8]) {
+    let path = root.join(rel);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, bytes).unwrap();
+}
+
+fn go_service(root: &Path) {
+    write(
+        root,
+        "svc/go.mod",
+        b"module example.com/svc\n\nrequire go.opentelemetry.io/otel/sdk v1.28.0\n",
+    );
+    write(root, "svc/main.go", b"package main\n\nfunc main() {}\n");
+}
+
+fn notes(scan: &Scan) -> Vec<(String, Option<u32>, String)> {
+    scan.services
+        .iter()
+        .flat_map(|s| s.findings.iter())
+        .chain(scan.repository_findings.iter())
+        .filter(|f| f.rule == "TG199")
+        .map(|f| {
+            (
+                f.file.clone().unwrap_or_default(),
+                f.line,
+                f.message.clone(),
+            )
+        })
+        .collect()
+}
+
+fn error_of(files: &[(&str, &[u8])]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    for (rel, bytes) in files {
+        write(dir.path(), rel, bytes);
+    }
+    scan(dir.path(), &ScanOptions::default())
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn malformed_manifests_are_errors_with_file_and_line() {
+    let cases: &[(&str, &[u8], &str)] = &[
+        (
+            "a/Cargo.toml",
+            b"[package]\nname = \"a\"\nversion = \n",
+            "a/Cargo.toml:3: invalid Cargo manifest",
+        ),
+        (
+            "b/package.json",
+            b"{\n  \"name\": \"b\",\n  \"scripts\": {\n}\n",
+            "b/package.json:5: invalid package.json",
+        ),
+        ("c/go.mod", b"go 1.22\n", "c/go.mod:1: invalid go.mod"),
+        (
+            "d/pyproject.toml",
+            b"[project]\nname = 'd'\ndependencies = [\n",
+            "d/pyproject.toml:",
+        ),
+        (
+            "e/pom.xml",
+            b"<project>\n  <artifactId>e</artifactId>\n",
+            "e/pom.xml:",
+        ),
+        (
+            "f/F.csproj",
+            b"<Project>\n<ItemGroup>\n</Project>\n",
+            "f/F.csproj:",
+        ),
+    ];
+    for (rel, bytes, prefix) in cases {
+        let err = error_of(&[(rel, bytes)]);
+        assert!(err.starts_with(prefix), "{rel}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn invalid_yaml_binary_and_non_utf8_files_are_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    go_service(root);
+    write(
+        root,
+        "deploy/broken.yaml",
+        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n",
+    );
+    write(root, "svc/blob.go", b"package main\x00\x01\x02binary");
+    write(root, "svc/latin1.go", b"package main\n// caf\xe9\n");
+    write(
+        root,
+        "svc/half.go",
+        b"package main\n\nfunc half() {\n\tx := \n}\n\nfunc ok() {}\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let notes = notes(&scan);
+    let find = |file: &str| {
+        notes
+            .iter()
+            .find(|n| n.0 == file)
+            .unwrap_or_else(|| panic!("{file} not in {notes:?}"))
+    };
+    let yaml = find("deploy/broken.yaml");
+    assert!(
+        yaml.2.contains("invalid YAML") && yaml.1.is_some_and(|l| l >= 4),
+        "{yaml:?}"
+    );
+    assert!(find("svc/blob.go").2.contains("binary"));
+    let latin = find("svc/latin1.go");
+    assert!(latin.2.contains("UTF-8"), "{latin:?}");
+    assert_eq!(latin.1, Some(2));
+    let half = find("svc/half.go");
+    assert!(half.2.contains("syntax error"), "{half:?}");
+    assert!(half.1.is_some_and(|l| (4..=5).contains(&l)), "{half:?}");
+}
+
+#[test]
+fn a_50_mb_file_is_skipped_with_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    go_service(root);
+    let line = "var x = \"padding padding padding padding padding padding padding\"\n";
+    let huge = line.repeat(50 * 1024 * 1024 / line.len() + 1);
+    write(root, "svc/generated.go", huge.as_bytes());
+    write(root, "deploy/huge.yaml", huge.as_bytes());
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let notes = notes(&scan);
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.0 == "svc/generated.go" && n.2.contains("limit")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.0 == "deploy/huge.yaml" && n.2.contains("limit")),
+        "{notes:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loops_terminate() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    go_service(root);
+    std::os::unix::fs::symlink(root.join("svc"), root.join("svc/loop")).unwrap();
+    std::os::unix::fs::symlink(root.join("a"), root.join("b")).unwrap();
+    std::os::unix::fs::symlink(root.join("b"), root.join("a")).unwrap();
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    assert_eq!(scan.services.len(), 1);
+    assert_eq!(scan.services[0].service.name, "svc");
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_files_are_notes_or_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    go_service(root);
+    write(root, "svc/secret.go", b"package main\n");
+    let path = root.join("svc/secret.go");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o000)).unwrap();
+    let readable = fs::read(&path).is_ok(); // root reads anything
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let notes = notes(&scan);
+    let noted = notes
+        .iter()
+        .any(|n| n.0 == "svc/secret.go" && n.2.contains("unreadable"));
+    assert_eq!(noted, !readable, "{notes:?}");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+#[test]
+fn a_missing_root_is_an_error_naming_it() {
+    let err = scan(
+        Path::new("/nonexistent/tracegate-root"),
+        &ScanOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("/nonexistent/tracegate-root: "), "{err}");
+}
+
+#[test]
+fn gitignored_and_test_directories_are_not_walked() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    go_service(root);
+    write(root, ".gitignore", b"generated/\n");
+    write(root, "generated/Cargo.toml", b"[package\n");
+    write(root, "svc/testdata/Cargo.toml", b"[package\n");
+    write(root, "node_modules/x/package.json", b"{");
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    assert_eq!(scan.services.len(), 1);
+}
