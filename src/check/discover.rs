@@ -274,6 +274,14 @@ fn parent_dir(rel: &str) -> String {
     }
 }
 
+/// Analyse a source file; a panic in a parser becomes a note, never a crash.
+fn analyse_guarded(kind: SourceKind, rel: &str, text: &str) -> Result<SourceFacts, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lang::analyse(kind, rel, text)
+    }))
+    .unwrap_or_else(|_| Err("internal error while parsing; not analysed".into()))
+}
+
 /// `line 12: reason` → a note with line 12 and the reason alone.
 fn split_line(reason: &str) -> Parsed {
     let parsed = reason
@@ -331,8 +339,28 @@ fn visit(root: &Path, path: &Path) -> Option<Result<WalkedFile, (String, CheckEr
             return skipped("not analysed: not valid UTF-8".into(), Some(line));
         }
     };
+    if matches!(class, Class::Manifest(_) | Class::Yaml) {
+        if let Some(line) = lang::too_deep(&text, lang::MAX_NESTING) {
+            let reason = format!("brackets nested deeper than {} levels", lang::MAX_NESTING);
+            if let Class::Manifest(kind) = class {
+                if !matches!(kind, ManifestKind::Maven | ManifestKind::Csproj) {
+                    return Some(Err((
+                        rel.clone(),
+                        CheckError::Manifest {
+                            file: rel,
+                            line: Some(line as u32),
+                            what: "manifest",
+                            reason,
+                        },
+                    )));
+                }
+            } else {
+                return skipped(format!("not analysed: {reason}"), Some(line as u32));
+            }
+        }
+    }
     let parsed = match class {
-        Class::Source(kind) => match lang::analyse(kind, &rel, &text) {
+        Class::Source(kind) => match analyse_guarded(kind, &rel, &text) {
             Ok(facts) => Parsed::Source { kind, facts },
             Err(reason) => split_line(&reason),
         },

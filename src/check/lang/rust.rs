@@ -9,6 +9,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
+use super::MAX_NESTING;
 use crate::check::facts::{Fact, FactKind, FnDef, SourceFacts};
 
 /// Macros whose `key = value` arguments are span or event fields.
@@ -29,6 +30,12 @@ const TRACING_MACROS: &[&str] = &[
 
 /// Parse one Rust file. `Err` carries a one-line reason with the line.
 pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
+    // syn parses recursively: refuse pathological nesting instead of overflowing the stack.
+    if let Some(line) = super::too_deep(text, MAX_NESTING) {
+        return Err(format!(
+            "line {line}: brackets nested deeper than {MAX_NESTING} levels; not analysed"
+        ));
+    }
     let file = syn::parse_file(text).map_err(|e| {
         let line = e.span().start().line;
         format!("line {line}: Rust syntax error: {e}")
