@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use ignore::{WalkBuilder, WalkState};
 
 use super::error::CheckError;
-use super::facts::{Fact, SourceFacts};
+use super::facts::{Fact, Interest, SourceFacts};
 use super::k8s::{self, K8sFile};
 use super::lang::{self, SourceKind};
 use super::manifests::{self, docker, Manifest, ManifestKind};
@@ -174,7 +174,7 @@ fn rel_path(root: &Path, path: &Path) -> String {
 }
 
 /// Walk `root` in parallel and parse every interesting file once.
-pub fn walk(root: &Path) -> Result<Walk, CheckError> {
+pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
     let meta = std::fs::metadata(root).map_err(|e| CheckError::Root {
         path: root.to_path_buf(),
         reason: e.to_string(),
@@ -207,7 +207,7 @@ pub fn walk(root: &Path) -> Result<Walk, CheckError> {
                     Ok(entry) => {
                         let file_type = entry.file_type();
                         if file_type.is_some_and(|t| t.is_file()) {
-                            match visit(&root, entry.path()) {
+                            match visit(&root, entry.path(), interest) {
                                 Some(Ok(f)) => {
                                     let _ = tx.send(Item::File(f));
                                 }
@@ -300,7 +300,11 @@ fn split_line(reason: &str) -> Parsed {
     }
 }
 
-fn visit(root: &Path, path: &Path) -> Option<Result<WalkedFile, (String, CheckError)>> {
+fn visit(
+    root: &Path,
+    path: &Path,
+    interest: &Interest,
+) -> Option<Result<WalkedFile, (String, CheckError)>> {
     let name = path.file_name()?.to_str()?;
     let class = classify(name)?;
     let rel = rel_path(root, path);
@@ -361,7 +365,10 @@ fn visit(root: &Path, path: &Path) -> Option<Result<WalkedFile, (String, CheckEr
     }
     let parsed = match class {
         Class::Source(kind) => match analyse_guarded(kind, &rel, &text) {
-            Ok(facts) => Parsed::Source { kind, facts },
+            Ok(mut facts) => {
+                facts.finish(interest);
+                Parsed::Source { kind, facts }
+            }
             Err(reason) => split_line(&reason),
         },
         Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {

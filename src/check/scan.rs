@@ -136,7 +136,7 @@ fn base_name(dir: &str, root: &Path) -> String {
 
 /// Scan a repository. Errors (exit code 2) name the file and line.
 pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
-    let walk = discover::walk(root)?;
+    let walk = discover::walk(root, &options.rules.interest())?;
     if let Some((_, err)) = walk.errors.into_iter().next() {
         return Err(err);
     }

@@ -10,7 +10,7 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use super::MAX_NESTING;
-use crate::check::facts::{Fact, FactKind, FnDef, SourceFacts};
+use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts};
 
 /// Macros whose `key = value` arguments are span or event fields.
 const TRACING_MACROS: &[&str] = &[
@@ -47,7 +47,7 @@ pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
         }
     }
     let mut v = Visitor {
-        rel,
+        file: std::sync::Arc::from(rel),
         aliases,
         out: SourceFacts::default(),
         func: None,
@@ -96,8 +96,8 @@ fn collect_use(
     }
 }
 
-struct Visitor<'a> {
-    rel: &'a str,
+struct Visitor {
+    file: std::sync::Arc<str>,
     aliases: HashMap<String, Vec<String>>,
     out: SourceFacts,
     func: Option<String>,
@@ -156,7 +156,7 @@ fn compact(s: &str) -> String {
         .replace(" ,", ",")
 }
 
-impl Visitor<'_> {
+impl Visitor {
     fn expand(&self, segs: Vec<String>) -> Vec<String> {
         if let Some(first) = segs.first() {
             if let Some(full) = self.aliases.get(first) {
@@ -204,14 +204,14 @@ impl Visitor<'_> {
     }
 
     fn push(&mut self, kind: FactKind, line: u32) {
-        let mut f = Fact::new(kind, self.rel, line);
+        let mut f = Fact::at(kind, &self.file, line);
         f.func.clone_from(&self.func);
         self.out.facts.push(f);
     }
 
     fn reference(&mut self, ident: &str) {
         if self.func.as_deref() != Some(ident) {
-            self.out.refs.insert(ident.to_string());
+            self.out.refs.push(ref_hash(ident));
         }
     }
 
@@ -459,7 +459,7 @@ fn field(part: &TokenStream) -> Option<(String, String)> {
     }
 }
 
-impl<'ast> Visit<'ast> for Visitor<'_> {
+impl<'ast> Visit<'ast> for Visitor {
     fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {}
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
-use crate::check::facts::{Fact, FactKind, FnDef, SourceFacts};
+use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts};
 use crate::check::rules::segments;
 
 /// Node kinds and hooks of one language.
@@ -192,7 +192,7 @@ pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFac
         spec,
         roles: &roles,
         src,
-        rel,
+        file: std::sync::Arc::from(rel),
         aliases,
         out: SourceFacts {
             package: (spec.package)(root, src),
@@ -210,7 +210,7 @@ struct Extractor<'a> {
     spec: &'a Spec,
     roles: &'a Roles,
     src: &'a [u8],
-    rel: &'a str,
+    file: std::sync::Arc<str>,
     aliases: HashMap<String, Vec<String>>,
     out: SourceFacts,
 }
@@ -416,7 +416,7 @@ impl Extractor<'_> {
     }
 
     fn push(&mut self, kind: FactKind, line: u32, func: &Option<String>) {
-        let mut f = Fact::new(kind, self.rel, line);
+        let mut f = Fact::at(kind, &self.file, line);
         f.func.clone_from(func);
         self.out.facts.push(f);
     }
@@ -467,8 +467,8 @@ impl Extractor<'_> {
                 let own = func_here
                     .and_then(|i| self.out.fns.get(i))
                     .is_some_and(|d| d.name == t);
-                if !own && !self.out.refs.contains(t) {
-                    self.out.refs.insert(t.to_string());
+                if !own {
+                    self.out.refs.push(ref_hash(t));
                 }
                 if !in_member {
                     if let Some(full) = self.aliases.get(t) {
