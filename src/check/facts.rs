@@ -2,7 +2,7 @@
 //! signals. Analyzers only emit facts from live code (never comments, strings, test code or
 //! indirect dependencies), so matching can stay simple.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -113,9 +113,9 @@ pub struct SourceFacts {
     pub facts: Vec<Fact>,
     /// Functions defined.
     pub fns: Vec<FnDef>,
-    /// Identifiers referenced outside the function of the same name, as [`ref_hash`]es
-    /// (sorted and deduplicated by [`SourceFacts::finish`]).
-    pub refs: Vec<u64>,
+    /// References: (enclosing top-level function's [`ref_hash`], or [`TOP_LEVEL`]; the
+    /// referenced identifier's hash). Sorted and deduplicated by [`SourceFacts::finish`].
+    pub refs: Vec<(u64, u64)>,
     /// Go: the package name.
     pub package: Option<String>,
     /// First line with a syntax error the parser recovered from (the rest is analysed).
@@ -196,16 +196,35 @@ pub fn ref_hash(ident: &str) -> u64 {
     h.finish()
 }
 
-/// Remove facts inside functions that are never referenced (dead code).
+/// The owner of references made outside any tracked function (always live).
+pub const TOP_LEVEL: u64 = 0;
+
+/// Remove facts inside functions unreachable from live code (dead code): roots are top-level
+/// code, methods and functions live by definition (entry points, exported, decorated);
+/// reachability follows references transitively, so a helper called only from a dead
+/// function is dead too.
 pub fn drop_dead_code(files: &mut [&mut SourceFacts]) {
-    let mut referenced: HashSet<u64> = HashSet::new();
+    let mut by_owner: HashMap<u64, Vec<u64>> = HashMap::new();
+    let mut work: Vec<u64> = vec![TOP_LEVEL];
     for f in files.iter() {
-        referenced.extend(f.refs.iter().copied());
+        for &(owner, r) in &f.refs {
+            by_owner.entry(owner).or_default().push(r);
+        }
+        work.extend(f.fns.iter().filter(|d| d.live).map(|d| ref_hash(&d.name)));
+    }
+    let mut live: HashSet<u64> = HashSet::new();
+    while let Some(h) = work.pop() {
+        if !live.insert(h) {
+            continue;
+        }
+        if let Some(refs) = by_owner.get(&h) {
+            work.extend(refs.iter().copied().filter(|r| !live.contains(r)));
+        }
     }
     let dead: HashSet<String> = files
         .iter()
         .flat_map(|f| f.fns.iter())
-        .filter(|d| !d.live && !referenced.contains(&ref_hash(&d.name)))
+        .filter(|d| !live.contains(&ref_hash(&d.name)))
         .map(|d| d.name.clone())
         .collect();
     if dead.is_empty() {
@@ -248,7 +267,7 @@ mod tests {
             name: "used".into(),
             live: false,
         });
-        a.refs.push(ref_hash("used"));
+        a.refs.push((TOP_LEVEL, ref_hash("used")));
         for func in ["unused", "used"] {
             let mut f = Fact::new(FactKind::Command { text: func.into() }, "a", 1);
             f.func = Some(func.into());
@@ -257,5 +276,30 @@ mod tests {
         drop_dead_code(&mut [&mut a]);
         assert_eq!(a.facts.len(), 1);
         assert_eq!(a.facts[0].func.as_deref(), Some("used"));
+    }
+
+    #[test]
+    fn reachability_is_transitive() {
+        let mut a = SourceFacts::default();
+        for (name, live) in [
+            ("main", true),
+            ("helper", false),
+            ("unused", false),
+            ("inner", false),
+        ] {
+            a.fns.push(FnDef {
+                name: name.into(),
+                live,
+            });
+            let mut f = Fact::new(FactKind::Command { text: name.into() }, "a", 1);
+            f.func = Some(name.into());
+            a.facts.push(f);
+        }
+        // main -> helper; unused -> inner (unused is referenced by nothing live).
+        a.refs.push((ref_hash("main"), ref_hash("helper")));
+        a.refs.push((ref_hash("unused"), ref_hash("inner")));
+        drop_dead_code(&mut [&mut a]);
+        let kept: Vec<&str> = a.facts.iter().filter_map(|f| f.func.as_deref()).collect();
+        assert_eq!(kept, vec!["main", "helper"]);
     }
 }

@@ -10,7 +10,7 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use super::MAX_NESTING;
-use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts};
+use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts, TOP_LEVEL};
 
 /// Macros whose `key = value` arguments are span or event fields.
 const TRACING_MACROS: &[&str] = &[
@@ -211,7 +211,8 @@ impl Visitor {
 
     fn reference(&mut self, ident: &str) {
         if self.func.as_deref() != Some(ident) {
-            self.out.refs.push(ref_hash(ident));
+            let owner = self.func.as_deref().map_or(TOP_LEVEL, ref_hash);
+            self.out.refs.push((owner, ref_hash(ident)));
         }
     }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
-use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts};
+use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts, TOP_LEVEL};
 use crate::check::rules::segments;
 
 /// Node kinds and hooks of one language.
@@ -464,11 +464,10 @@ impl Extractor<'_> {
             }
             if role.flags & IDENT != 0 {
                 let t = text(node, self.src);
-                let own = func_here
-                    .and_then(|i| self.out.fns.get(i))
-                    .is_some_and(|d| d.name == t);
-                if !own {
-                    self.out.refs.push(ref_hash(t));
+                let owner = func_here.and_then(|i| self.out.fns.get(i));
+                if owner.is_none_or(|d| d.name != t) {
+                    let owner = owner.map_or(TOP_LEVEL, |d| ref_hash(&d.name));
+                    self.out.refs.push((owner, ref_hash(t)));
                 }
                 if !in_member {
                     if let Some(full) = self.aliases.get(t) {
