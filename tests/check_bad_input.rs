@@ -186,6 +186,73 @@ fn unreadable_files_are_notes_or_read() {
 }
 
 #[test]
+fn pathological_nesting_is_a_note_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "svc/Cargo.toml",
+        b"[package]\nname = \"deep\"\nversion = \"0.1.0\"\n",
+    );
+    let deep = format!(
+        "fn main() {{\n    let _ = {}1{};\n}}\n",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    write(root, "svc/src/main.rs", deep.as_bytes());
+    let js = format!(
+        "const x = {}1{};\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    write(
+        root,
+        "web/package.json",
+        b"{\"name\": \"web\", \"main\": \"index.js\"}",
+    );
+    write(root, "web/index.js", js.as_bytes());
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let found = notes(&scan);
+    assert!(
+        found
+            .iter()
+            .any(|n| n.0 == "svc/src/main.rs" && n.1 == Some(2) && n.2.contains("nested")),
+        "{found:?}"
+    );
+    assert_eq!(scan.services.len(), 2);
+    // Deeply nested manifests: a clear error, not a crash.
+    for (file, text) in [
+        (
+            "x/Cargo.toml",
+            format!(
+                "[package]\nname = \"x\"\nv = {}1{}\n",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+        ),
+        (
+            "y/package.json",
+            format!(
+                "{{\"name\": {}1{}}}",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+        ),
+        (
+            "z/deploy.yaml",
+            format!("a: {}1{}\n", "[".repeat(100_000), "]".repeat(100_000)),
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), file, text.as_bytes());
+        match tracegate::check::scan(dir.path(), &ScanOptions::default()) {
+            Ok(scan) => assert!(!notes(&scan).is_empty(), "{file}"),
+            Err(e) => assert!(e.to_string().starts_with(file), "{e}"),
+        }
+    }
+}
+
+#[test]
 fn a_missing_root_is_an_error_naming_it() {
     let err = scan(
         Path::new("/nonexistent/tracegate-root"),

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use ignore::{WalkBuilder, WalkState};
 
 use super::error::CheckError;
-use super::facts::{Fact, SourceFacts};
+use super::facts::{Fact, Interest, SourceFacts};
 use super::k8s::{self, K8sFile};
 use super::lang::{self, SourceKind};
 use super::manifests::{self, docker, Manifest, ManifestKind};
@@ -174,7 +174,7 @@ fn rel_path(root: &Path, path: &Path) -> String {
 }
 
 /// Walk `root` in parallel and parse every interesting file once.
-pub fn walk(root: &Path) -> Result<Walk, CheckError> {
+pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
     let meta = std::fs::metadata(root).map_err(|e| CheckError::Root {
         path: root.to_path_buf(),
         reason: e.to_string(),
@@ -207,7 +207,7 @@ pub fn walk(root: &Path) -> Result<Walk, CheckError> {
                     Ok(entry) => {
                         let file_type = entry.file_type();
                         if file_type.is_some_and(|t| t.is_file()) {
-                            match visit(&root, entry.path()) {
+                            match visit(&root, entry.path(), interest) {
                                 Some(Ok(f)) => {
                                     let _ = tx.send(Item::File(f));
                                 }
@@ -274,6 +274,14 @@ fn parent_dir(rel: &str) -> String {
     }
 }
 
+/// Analyse a source file; a panic in a parser becomes a note, never a crash.
+fn analyse_guarded(kind: SourceKind, rel: &str, text: &str) -> Result<SourceFacts, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        lang::analyse(kind, rel, text)
+    }))
+    .unwrap_or_else(|_| Err("internal error while parsing; not analysed".into()))
+}
+
 /// `line 12: reason` → a note with line 12 and the reason alone.
 fn split_line(reason: &str) -> Parsed {
     let parsed = reason
@@ -292,7 +300,11 @@ fn split_line(reason: &str) -> Parsed {
     }
 }
 
-fn visit(root: &Path, path: &Path) -> Option<Result<WalkedFile, (String, CheckError)>> {
+fn visit(
+    root: &Path,
+    path: &Path,
+    interest: &Interest,
+) -> Option<Result<WalkedFile, (String, CheckError)>> {
     let name = path.file_name()?.to_str()?;
     let class = classify(name)?;
     let rel = rel_path(root, path);
@@ -331,9 +343,32 @@ fn visit(root: &Path, path: &Path) -> Option<Result<WalkedFile, (String, CheckEr
             return skipped("not analysed: not valid UTF-8".into(), Some(line));
         }
     };
+    if matches!(class, Class::Manifest(_) | Class::Yaml) {
+        if let Some(line) = lang::too_deep(&text, lang::MAX_NESTING) {
+            let reason = format!("brackets nested deeper than {} levels", lang::MAX_NESTING);
+            if let Class::Manifest(kind) = class {
+                if !matches!(kind, ManifestKind::Maven | ManifestKind::Csproj) {
+                    return Some(Err((
+                        rel.clone(),
+                        CheckError::Manifest {
+                            file: rel,
+                            line: Some(line as u32),
+                            what: "manifest",
+                            reason,
+                        },
+                    )));
+                }
+            } else {
+                return skipped(format!("not analysed: {reason}"), Some(line as u32));
+            }
+        }
+    }
     let parsed = match class {
-        Class::Source(kind) => match lang::analyse(kind, &rel, &text) {
-            Ok(facts) => Parsed::Source { kind, facts },
+        Class::Source(kind) => match analyse_guarded(kind, &rel, &text) {
+            Ok(mut facts) => {
+                facts.finish(interest);
+                Parsed::Source { kind, facts }
+            }
             Err(reason) => split_line(&reason),
         },
         Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {

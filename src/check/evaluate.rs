@@ -288,7 +288,7 @@ fn signal_rule(
     if !require.is_empty() && require.iter().all(|s| matches(s, facts).is_empty()) {
         let (file, line, what) = match anchor {
             Some(f) => (
-                Some(f.file.clone()),
+                Some(f.file.to_string()),
                 Some(f.line),
                 format!(" (at {})", describe(f, language)),
             ),
@@ -308,7 +308,7 @@ fn signal_rule(
                 out.push(finding(
                     rule,
                     format!("{}: {}", rule.message, describe(f, language)),
-                    Some(&f.file),
+                    Some(&*f.file),
                     Some(f.line),
                 ));
             }

@@ -2,7 +2,9 @@
 //! signals. Analyzers only emit facts from live code (never comments, strings, test code or
 //! indirect dependencies), so matching can stay simple.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// What was observed.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,8 +67,8 @@ pub enum FactKind {
 pub struct Fact {
     /// What.
     pub kind: FactKind,
-    /// File relative to the scanned root, `/` separators.
-    pub file: String,
+    /// File relative to the scanned root, `/` separators (shared by the file's facts).
+    pub file: Arc<str>,
     /// 1-based line (0 when unknown).
     pub line: u32,
     /// The enclosing top-level function, for dead-code elimination.
@@ -78,7 +80,17 @@ impl Fact {
     pub fn new(kind: FactKind, file: &str, line: u32) -> Fact {
         Fact {
             kind,
-            file: file.to_string(),
+            file: Arc::from(file),
+            line,
+            func: None,
+        }
+    }
+
+    /// A fact in a file whose name is already shared.
+    pub fn at(kind: FactKind, file: &Arc<str>, line: u32) -> Fact {
+        Fact {
+            kind,
+            file: Arc::clone(file),
             line,
             func: None,
         }
@@ -101,12 +113,71 @@ pub struct SourceFacts {
     pub facts: Vec<Fact>,
     /// Functions defined.
     pub fns: Vec<FnDef>,
-    /// Identifiers referenced outside the function of the same name.
-    pub refs: HashSet<String>,
+    /// References: (enclosing top-level function's [`ref_hash`], or [`TOP_LEVEL`]; the
+    /// referenced identifier's hash). Sorted and deduplicated by [`SourceFacts::finish`].
+    pub refs: Vec<(u64, u64)>,
     /// Go: the package name.
     pub package: Option<String>,
     /// First line with a syntax error the parser recovered from (the rest is analysed).
     pub syntax_error: Option<u32>,
+}
+
+/// The path segments any rule can match: a call or symbol fact containing none of them can
+/// never match, so it is dropped as soon as its file is analysed (keeps memory flat on large
+/// trees). Built from the rule set in effect, user packs included.
+#[derive(Clone, Debug, Default)]
+pub struct Interest {
+    keys: HashSet<String>,
+    everything: bool,
+}
+
+impl Interest {
+    /// Keep every fact (unit tests, tools).
+    pub fn everything() -> Interest {
+        Interest {
+            keys: HashSet::new(),
+            everything: true,
+        }
+    }
+
+    /// From pattern paths: each pattern contributes its longest segment (a fact can only
+    /// match a pattern if it contains all of the pattern's segments).
+    pub fn from_patterns<'a>(patterns: impl IntoIterator<Item = &'a [String]>) -> Interest {
+        let mut keys = HashSet::new();
+        for p in patterns {
+            if let Some(longest) = p.iter().max_by_key(|s| s.len()) {
+                keys.insert(longest.clone());
+            }
+        }
+        // Ingress check: services using tracegate::propagation.
+        keys.insert("tracegate".into());
+        Interest {
+            keys,
+            everything: false,
+        }
+    }
+
+    /// Whether a fact may matter to some rule.
+    pub fn keeps(&self, fact: &Fact) -> bool {
+        match &fact.kind {
+            FactKind::Call { path, .. } | FactKind::Symbol { path } => {
+                self.everything || path.iter().any(|s| self.keys.contains(s))
+            }
+            _ => true,
+        }
+    }
+}
+
+impl SourceFacts {
+    /// Compact what is kept until the whole tree is walked: deduplicated references, only the
+    /// facts some rule can match, no spare capacity.
+    pub fn finish(&mut self, interest: &Interest) {
+        self.refs.sort_unstable();
+        self.refs.dedup();
+        self.refs.shrink_to_fit();
+        self.facts.retain(|f| interest.keeps(f));
+        self.facts.shrink_to_fit();
+    }
 }
 
 /// Whether `path` contains `pattern` as a contiguous run of segments.
@@ -118,16 +189,42 @@ pub fn path_contains(path: &[String], pattern: &[String]) -> bool {
         .any(|w| w.iter().zip(pattern).all(|(a, b)| a == b))
 }
 
-/// Remove facts inside functions that are never referenced (dead code).
+/// A referenced identifier, hashed (a collision only keeps a dead function alive).
+pub fn ref_hash(ident: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    ident.hash(&mut h);
+    h.finish()
+}
+
+/// The owner of references made outside any tracked function (always live).
+pub const TOP_LEVEL: u64 = 0;
+
+/// Remove facts inside functions unreachable from live code (dead code): roots are top-level
+/// code, methods and functions live by definition (entry points, exported, decorated);
+/// reachability follows references transitively, so a helper called only from a dead
+/// function is dead too.
 pub fn drop_dead_code(files: &mut [&mut SourceFacts]) {
-    let mut referenced: HashSet<&str> = HashSet::new();
+    let mut by_owner: HashMap<u64, Vec<u64>> = HashMap::new();
+    let mut work: Vec<u64> = vec![TOP_LEVEL];
     for f in files.iter() {
-        referenced.extend(f.refs.iter().map(String::as_str));
+        for &(owner, r) in &f.refs {
+            by_owner.entry(owner).or_default().push(r);
+        }
+        work.extend(f.fns.iter().filter(|d| d.live).map(|d| ref_hash(&d.name)));
+    }
+    let mut live: HashSet<u64> = HashSet::new();
+    while let Some(h) = work.pop() {
+        if !live.insert(h) {
+            continue;
+        }
+        if let Some(refs) = by_owner.get(&h) {
+            work.extend(refs.iter().copied().filter(|r| !live.contains(r)));
+        }
     }
     let dead: HashSet<String> = files
         .iter()
         .flat_map(|f| f.fns.iter())
-        .filter(|d| !d.live && !referenced.contains(d.name.as_str()))
+        .filter(|d| !live.contains(&ref_hash(&d.name)))
         .map(|d| d.name.clone())
         .collect();
     if dead.is_empty() {
@@ -170,7 +267,7 @@ mod tests {
             name: "used".into(),
             live: false,
         });
-        a.refs.insert("used".into());
+        a.refs.push((TOP_LEVEL, ref_hash("used")));
         for func in ["unused", "used"] {
             let mut f = Fact::new(FactKind::Command { text: func.into() }, "a", 1);
             f.func = Some(func.into());
@@ -179,5 +276,30 @@ mod tests {
         drop_dead_code(&mut [&mut a]);
         assert_eq!(a.facts.len(), 1);
         assert_eq!(a.facts[0].func.as_deref(), Some("used"));
+    }
+
+    #[test]
+    fn reachability_is_transitive() {
+        let mut a = SourceFacts::default();
+        for (name, live) in [
+            ("main", true),
+            ("helper", false),
+            ("unused", false),
+            ("inner", false),
+        ] {
+            a.fns.push(FnDef {
+                name: name.into(),
+                live,
+            });
+            let mut f = Fact::new(FactKind::Command { text: name.into() }, "a", 1);
+            f.func = Some(name.into());
+            a.facts.push(f);
+        }
+        // main -> helper; unused -> inner (unused is referenced by nothing live).
+        a.refs.push((ref_hash("main"), ref_hash("helper")));
+        a.refs.push((ref_hash("unused"), ref_hash("inner")));
+        drop_dead_code(&mut [&mut a]);
+        let kept: Vec<&str> = a.facts.iter().filter_map(|f| f.func.as_deref()).collect();
+        assert_eq!(kept, vec!["main", "helper"]);
     }
 }

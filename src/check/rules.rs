@@ -16,6 +16,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::error::CheckError;
+use super::facts::Interest;
 use super::model::{Language, RuleMeta, Severity};
 
 /// The built-in packs, compiled in.
@@ -351,6 +352,30 @@ impl RuleSet {
     /// Every compiled rule, ordered by ID.
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.values()
+    }
+
+    /// Which call/symbol facts any rule can match (see [`Interest`]).
+    pub fn interest(&self) -> Interest {
+        fn collect<'a>(signal: &'a Signal, out: &mut Vec<&'a [String]>) {
+            match signal {
+                Signal::Call { path, .. } | Signal::Symbol(path) => out.push(path),
+                Signal::All(list) => list.iter().for_each(|s| collect(s, out)),
+                Signal::Unless(a, b) => {
+                    collect(a, out);
+                    collect(b, out);
+                }
+                _ => {}
+            }
+        }
+        let mut patterns = Vec::new();
+        for rule in self.rules.values() {
+            for set in [&rule.when, &rule.require, &rule.forbid] {
+                for list in set.by_language.values() {
+                    list.iter().for_each(|s| collect(s, &mut patterns));
+                }
+            }
+        }
+        Interest::from_patterns(patterns)
     }
 
     /// Number of rules.

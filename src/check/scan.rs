@@ -136,7 +136,7 @@ fn base_name(dir: &str, root: &Path) -> String {
 
 /// Scan a repository. Errors (exit code 2) name the file and line.
 pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
-    let walk = discover::walk(root)?;
+    let walk = discover::walk(root, &options.rules.interest())?;
     if let Some((_, err)) = walk.errors.into_iter().next() {
         return Err(err);
     }
@@ -531,11 +531,9 @@ impl EntryIndex {
         for f in files {
             let rel = f.rel.as_str();
             let name = rel.rsplit('/').next().unwrap_or(rel);
+            // Rust and Java entry points by path: a file that failed to parse still counts.
             match &f.parsed {
-                Parsed::Source {
-                    kind: SourceKind::Rust,
-                    ..
-                } => {
+                _ if rel.ends_with(".rs") => {
                     let crate_dir = rel
                         .strip_suffix("/src/main.rs")
                         .or_else(|| (rel == "src/main.rs").then_some("."))
@@ -553,10 +551,7 @@ impl EntryIndex {
                     kind: SourceKind::Go,
                     facts,
                 } if facts.package.as_deref() == Some("main") => all(&mut idx.go_main, rel),
-                Parsed::Source {
-                    kind: SourceKind::Java,
-                    ..
-                } => all(&mut idx.java, rel),
+                _ if rel.ends_with(".java") => all(&mut idx.java, rel),
                 Parsed::Source {
                     kind: SourceKind::Typescript | SourceKind::Tsx,
                     ..

@@ -72,7 +72,7 @@ fn push(rule: &Rule, f: &Fact, message: String, out: &mut Vec<Finding>) {
         rule: rule.meta.id.clone(),
         severity: rule.meta.severity,
         message,
-        file: Some(f.file.clone()),
+        file: Some(f.file.to_string()),
         line: Some(f.line).filter(|l| *l > 0),
         help: format!("{} (see {})", rule.meta.help, rule.meta.docs),
     });

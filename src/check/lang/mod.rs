@@ -11,6 +11,30 @@ pub mod treesitter;
 use super::facts::SourceFacts;
 use super::model::Language;
 
+/// Deepest bracket nesting parsed by recursive parsers (syn, toml, YAML); real files stay far
+/// below, and refusing deeper input keeps a hostile file from exhausting the stack or time.
+pub const MAX_NESTING: usize = 128;
+
+/// The 1-based line where bracket nesting first exceeds `max`, if it does.
+pub fn too_deep(text: &str, max: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut line = 1;
+    for b in text.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > max {
+                    return Some(line);
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Which analyzer a source file goes to, by extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SourceKind {

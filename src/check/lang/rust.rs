@@ -9,7 +9,8 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-use crate::check::facts::{Fact, FactKind, FnDef, SourceFacts};
+use super::MAX_NESTING;
+use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts, TOP_LEVEL};
 
 /// Macros whose `key = value` arguments are span or event fields.
 const TRACING_MACROS: &[&str] = &[
@@ -29,6 +30,12 @@ const TRACING_MACROS: &[&str] = &[
 
 /// Parse one Rust file. `Err` carries a one-line reason with the line.
 pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
+    // syn parses recursively: refuse pathological nesting instead of overflowing the stack.
+    if let Some(line) = super::too_deep(text, MAX_NESTING) {
+        return Err(format!(
+            "line {line}: brackets nested deeper than {MAX_NESTING} levels; not analysed"
+        ));
+    }
     let file = syn::parse_file(text).map_err(|e| {
         let line = e.span().start().line;
         format!("line {line}: Rust syntax error: {e}")
@@ -40,7 +47,7 @@ pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
         }
     }
     let mut v = Visitor {
-        rel,
+        file: std::sync::Arc::from(rel),
         aliases,
         out: SourceFacts::default(),
         func: None,
@@ -89,8 +96,8 @@ fn collect_use(
     }
 }
 
-struct Visitor<'a> {
-    rel: &'a str,
+struct Visitor {
+    file: std::sync::Arc<str>,
     aliases: HashMap<String, Vec<String>>,
     out: SourceFacts,
     func: Option<String>,
@@ -149,7 +156,7 @@ fn compact(s: &str) -> String {
         .replace(" ,", ",")
 }
 
-impl Visitor<'_> {
+impl Visitor {
     fn expand(&self, segs: Vec<String>) -> Vec<String> {
         if let Some(first) = segs.first() {
             if let Some(full) = self.aliases.get(first) {
@@ -197,14 +204,15 @@ impl Visitor<'_> {
     }
 
     fn push(&mut self, kind: FactKind, line: u32) {
-        let mut f = Fact::new(kind, self.rel, line);
+        let mut f = Fact::at(kind, &self.file, line);
         f.func.clone_from(&self.func);
         self.out.facts.push(f);
     }
 
     fn reference(&mut self, ident: &str) {
         if self.func.as_deref() != Some(ident) {
-            self.out.refs.insert(ident.to_string());
+            let owner = self.func.as_deref().map_or(TOP_LEVEL, ref_hash);
+            self.out.refs.push((owner, ref_hash(ident)));
         }
     }
 
@@ -452,7 +460,7 @@ fn field(part: &TokenStream) -> Option<(String, String)> {
     }
 }
 
-impl<'ast> Visit<'ast> for Visitor<'_> {
+impl<'ast> Visit<'ast> for Visitor {
     fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {}
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {

@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
-use crate::check::facts::{Fact, FactKind, FnDef, SourceFacts};
+use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts, TOP_LEVEL};
 use crate::check::rules::segments;
 
 /// Node kinds and hooks of one language.
@@ -192,7 +192,7 @@ pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFac
         spec,
         roles: &roles,
         src,
-        rel,
+        file: std::sync::Arc::from(rel),
         aliases,
         out: SourceFacts {
             package: (spec.package)(root, src),
@@ -210,7 +210,7 @@ struct Extractor<'a> {
     spec: &'a Spec,
     roles: &'a Roles,
     src: &'a [u8],
-    rel: &'a str,
+    file: std::sync::Arc<str>,
     aliases: HashMap<String, Vec<String>>,
     out: SourceFacts,
 }
@@ -416,7 +416,7 @@ impl Extractor<'_> {
     }
 
     fn push(&mut self, kind: FactKind, line: u32, func: &Option<String>) {
-        let mut f = Fact::new(kind, self.rel, line);
+        let mut f = Fact::at(kind, &self.file, line);
         f.func.clone_from(func);
         self.out.facts.push(f);
     }
@@ -427,65 +427,89 @@ impl Extractor<'_> {
     }
 
     fn walk(&mut self, root: Node<'_>) {
-        // Explicit stack: deep trees never overflow the thread stack. The enclosing function
-        // is an index into `out.fns`.
-        let mut stack: Vec<(Node<'_>, Option<usize>, bool, bool)> =
-            vec![(root, None, false, false)];
-        let mut children: Vec<Node<'_>> = Vec::new();
-        while let Some((node, func, in_class, in_member)) = stack.pop() {
-            let role = self.roles.of(node);
-            if role.flags & (COMMENT | STRING) != 0 {
-                continue;
-            }
-            let mut func_here = func;
-            if !in_class && func.is_none() {
-                if let Some((_, nf)) = self.spec.fns.get(role.func as usize) {
-                    if let Some(n) = node.child_by_field_name(nf) {
-                        let name = text(n, self.src).to_string();
-                        let live = (self.spec.fn_live)(&name, node);
-                        self.out.fns.push(FnDef { name, live });
-                        func_here = Some(self.out.fns.len() - 1);
-                    }
+        // One cursor for the whole tree (no per-node allocation, no recursion). `ctx` holds,
+        // per depth, the context children inherit: enclosing function (an index into
+        // `out.fns`), inside a class, inside a member expression.
+        let mut cursor = root.walk();
+        let mut ctx: Vec<(Option<usize>, bool, bool)> = Vec::new();
+        loop {
+            let node = cursor.node();
+            let inherited = ctx.last().copied().unwrap_or((None, false, false));
+            let descend = if node.is_named() {
+                self.visit(node, inherited)
+            } else {
+                Some(inherited)
+            };
+            if let Some(child_ctx) = descend {
+                if cursor.goto_first_child() {
+                    ctx.push(child_ctx);
+                    continue;
                 }
             }
-            let class_here = in_class || role.flags & CLASS != 0;
-            if let Some((_, _, _, args)) = self.spec.calls.get(role.call as usize) {
-                let name = self.func_name(func_here);
-                self.call(node, args, &name);
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+                ctx.pop();
             }
-            let member_here = role.member != NONE;
-            if member_here && !in_member {
-                let path = self.expand(self.dotted(node, 0));
-                if path.len() > 1 {
+        }
+    }
+
+    /// Extract from one named node; `None` skips its subtree (comments, strings).
+    fn visit(
+        &mut self,
+        node: Node<'_>,
+        (func, in_class, in_member): (Option<usize>, bool, bool),
+    ) -> Option<(Option<usize>, bool, bool)> {
+        let role = self.roles.of(node);
+        if role.flags & (COMMENT | STRING) != 0 {
+            return None;
+        }
+        let mut func_here = func;
+        if !in_class && func.is_none() {
+            if let Some((_, nf)) = self.spec.fns.get(role.func as usize) {
+                if let Some(n) = node.child_by_field_name(nf) {
+                    let name = text(n, self.src).to_string();
+                    let live = (self.spec.fn_live)(&name, node);
+                    self.out.fns.push(FnDef { name, live });
+                    func_here = Some(self.out.fns.len() - 1);
+                }
+            }
+        }
+        let class_here = in_class || role.flags & CLASS != 0;
+        if let Some((_, _, _, args)) = self.spec.calls.get(role.call as usize) {
+            let name = self.func_name(func_here);
+            self.call(node, args, &name);
+        }
+        let member_here = role.member != NONE;
+        if member_here && !in_member {
+            let path = self.expand(self.dotted(node, 0));
+            if path.len() > 1 {
+                let line = node.start_position().row as u32 + 1;
+                let name = self.func_name(func_here);
+                self.push(FactKind::Symbol { path }, line, &name);
+            }
+        }
+        if role.flags & IDENT != 0 {
+            let t = text(node, self.src);
+            let owner = func_here.and_then(|i| self.out.fns.get(i));
+            if owner.is_none_or(|d| d.name != t) {
+                let owner = owner.map_or(TOP_LEVEL, |d| ref_hash(&d.name));
+                self.out.refs.push((owner, ref_hash(t)));
+            }
+            if !in_member {
+                if let Some(full) = self.aliases.get(t) {
                     let line = node.start_position().row as u32 + 1;
+                    let path = full.clone();
                     let name = self.func_name(func_here);
                     self.push(FactKind::Symbol { path }, line, &name);
                 }
             }
-            if role.flags & IDENT != 0 {
-                let t = text(node, self.src);
-                let own = func_here
-                    .and_then(|i| self.out.fns.get(i))
-                    .is_some_and(|d| d.name == t);
-                if !own && !self.out.refs.contains(t) {
-                    self.out.refs.insert(t.to_string());
-                }
-                if !in_member {
-                    if let Some(full) = self.aliases.get(t) {
-                        let line = node.start_position().row as u32 + 1;
-                        let path = full.clone();
-                        let name = self.func_name(func_here);
-                        self.push(FactKind::Symbol { path }, line, &name);
-                    }
-                }
-            }
-            let mut c = node.walk();
-            children.clear();
-            children.extend(node.named_children(&mut c));
-            for child in children.iter().rev() {
-                stack.push((*child, func_here, class_here, member_here));
-            }
         }
+        Some((func_here, class_here, member_here))
     }
 }
 
