@@ -171,7 +171,9 @@ fn load_config(
         }
         None => {
             let path = root.join(config::FILE_NAME);
-            if !path.is_file() {
+            // Only an absent file means "no policy"; a directory or FIFO of that name is an
+            // error (config::load says so) rather than silently ignored.
+            if std::fs::symlink_metadata(&path).is_err() {
                 return Ok(ValidConfig::default());
             }
             (path, config::FILE_NAME.to_owned())
