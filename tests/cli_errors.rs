@@ -2,8 +2,10 @@
 //! line naming the file (or address), never a panic, a doubled message or a silent default.
 #![allow(clippy::unwrap_used)]
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::CommandCargoExt;
 
@@ -127,4 +129,119 @@ fn init_refuses_a_missing_directory_or_a_file() {
     std::fs::write(dir.path().join("afile"), "x").unwrap();
     let (code, _, err) = run_in(dir.path(), &["init", "afile"]);
     assert_one_line_error(code, &err, &["afile: not a directory"]);
+}
+
+#[test]
+fn collect_on_a_busy_port_names_the_protocol_and_address_once() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    for (args, protocol) in [
+        (
+            vec!["collect", "--otlp-http", &addr, "--no-grpc"],
+            "OTLP/HTTP",
+        ),
+        (
+            vec![
+                "collect",
+                "--otlp-http",
+                "127.0.0.1:0",
+                "--otlp-grpc",
+                &addr,
+            ],
+            "OTLP/gRPC",
+        ),
+    ] {
+        let (code, _, err) = run_in(dir.path(), &args);
+        assert_one_line_error(code, &err, &[protocol, &addr]);
+        assert_eq!(
+            err.matches("os error").count(),
+            1,
+            "cause printed twice: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_store_that_is_a_file_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("afile"), "x").unwrap();
+    let (code, _, err) = run_in(
+        dir.path(),
+        &[
+            "collect",
+            "--otlp-http",
+            "127.0.0.1:0",
+            "--no-grpc",
+            "--store",
+            "afile",
+        ],
+    );
+    assert_one_line_error(code, &err, &["afile: not a directory"]);
+    let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let (code, _, err) = run_in(dir.path(), &["trace", "show", id, "--store", "afile"]);
+    assert_one_line_error(code, &err, &["afile: not a directory"]);
+    let (code, _, err) = run_in(dir.path(), &["trace", "list", "--store", "missing"]);
+    assert_one_line_error(code, &err, &["missing: no such directory"]);
+}
+
+#[test]
+fn collect_stops_quietly_when_its_reader_goes_away() {
+    let mut child = tracegate()
+        .args(["collect", "--otlp-http", "127.0.0.1:0", "--no-grpc"])
+        .args(["--quiet-ms", "50"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap(); // the reader is dropped here, like `collect | head -1`
+    let http = first
+        .strip_prefix("OTLP/HTTP listening on ")
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let body = serde_json::to_vec(
+        &serde_json::from_slice::<serde_json::Value>(
+            &std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/fixtures/backends/jaeger-v3-trace.json"
+            ))
+            .unwrap(),
+        )
+        .unwrap()["result"],
+    )
+    .unwrap();
+    // A finished trace makes it print; the closed pipe must end it cleanly (bounded wait).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let _ = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{http}/v1/traces"))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("collect kept running after its stdout closed");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
 }
