@@ -186,6 +186,51 @@ fn a_store_that_is_a_file_is_named_as_such() {
 }
 
 #[test]
+fn a_store_with_a_corrupt_tail_is_read_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    std::fs::create_dir(&store).unwrap();
+    let mut log = b"TGTRACE1".to_vec();
+    log.extend_from_slice(&[0xAB; 50]);
+    std::fs::write(store.join("traces.log"), log).unwrap();
+    let (code, _, err) = run_in(dir.path(), &["trace", "list", "--store", "store"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.starts_with("tracegate: warning: ")
+            && err.contains("traces.log: ignored the last 50 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unreachable_collector_says_what_to_do_in_one_line() {
+    // A port nobody listens on.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", free.local_addr().unwrap());
+    drop(free);
+    let dir = tempfile::tempdir().unwrap();
+    let id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let (code, _, err) = run_in(dir.path(), &["trace", "show", id, "--from", &url]);
+    assert_one_line_error(code, &err, &[&url, "cannot reach"]);
+    assert_eq!(err.matches(&url).count(), 1, "URL repeated: {err}");
+    assert!(!err.contains("error sending request"), "{err}");
+
+    // A server that accepts and never answers: the timeout is named.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let (code, _, err) = run_in(
+        dir.path(),
+        &["trace", "list", "--from", &url, "--timeout-ms", "300"],
+    );
+    assert_one_line_error(code, &err, &["no answer within 300 ms"]);
+    drop(silent);
+
+    let (code, _, err) = run_in(dir.path(), &["trace", "list", "--from", "localhost:4318"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("expected an http:// or https:// URL"), "{err}");
+}
+
+#[test]
 fn collect_stops_quietly_when_its_reader_goes_away() {
     let mut child = tracegate()
         .args(["collect", "--otlp-http", "127.0.0.1:0", "--no-grpc"])
