@@ -290,3 +290,33 @@ fn collect_stops_quietly_when_its_reader_goes_away() {
         "{err}"
     );
 }
+
+#[test]
+fn help_examples_are_not_wrapped_mid_command() {
+    // clap wraps help at 100 columns: an example longer than that is cut in two lines that
+    // cannot be copied. Every example command must be on one line.
+    let dir = tempfile::tempdir().unwrap();
+    for sub in [
+        &["trace", "show", "--help"][..],
+        &["trace", "list", "--help"],
+        &["check", "--help"],
+        &["collect", "--help"],
+        &["--help"],
+    ] {
+        let (code, out, _) = run_in(dir.path(), sub);
+        assert_eq!(code, 0);
+        let lines: Vec<&str> = out.lines().collect();
+        for pair in lines.windows(2) {
+            if pair[0].starts_with("  tracegate ") {
+                assert!(
+                    pair[1].starts_with("      ")
+                        || pair[1].starts_with("  tracegate ")
+                        || pair[1].is_empty(),
+                    "{sub:?}: example wrapped:\n{}\n{}",
+                    pair[0],
+                    pair[1]
+                );
+            }
+        }
+    }
+}

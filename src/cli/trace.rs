@@ -19,11 +19,11 @@ Examples:
       recent traces held by `tracegate collect` on 127.0.0.1:4318
   tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736
       terminal waterfall of one trace from the local collector
-  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --store .tracegate/traces --format html --output trace.html
-      a self-contained HTML page from a persisted store
-  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --from http://tempo:3200 --backend tempo --format mermaid
+  tracegate trace show $ID --store .tracegate/traces --format html -o trace.html
+      a self-contained HTML page from a persisted store ($ID: a trace ID, e.g. from `trace list`)
+  tracegate trace show $ID --from http://tempo:3200 --backend tempo --format mermaid
       the service graph of a trace stored in Grafana Tempo
-  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --input trace.json
+  tracegate trace show $ID --input trace.json
       a trace saved as OTLP JSON (or a Tempo/Jaeger answer)";
 
 /// Show or list traces from a collector, a persisted store, Tempo or Jaeger.
