@@ -320,3 +320,14 @@ fn help_examples_are_not_wrapped_mid_command() {
         }
     }
 }
+
+#[test]
+fn a_directory_without_services_is_an_error_not_a_pass() {
+    // A mistyped path (or a CI step run in the wrong directory) must not let a deployment through.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docs/README.md"), "# notes\n").unwrap();
+    let (code, out, err) = run_in(dir.path(), &["check", "docs"]);
+    assert_one_line_error(code, &err, &["docs: no service found", "nothing to check"]);
+    assert!(out.is_empty(), "{out}");
+}
