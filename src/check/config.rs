@@ -234,6 +234,20 @@ pub fn load(
     display: &str,
     known_rule: &dyn Fn(&str) -> bool,
 ) -> Result<ValidConfig, ConfigError> {
+    // A directory or a FIFO named tracegate.yaml is an error, not an empty policy or a hang.
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(ConfigError::one(display, None, "not a regular file"))
+        }
+        Err(err) => {
+            return Err(ConfigError::one(
+                display,
+                None,
+                format!("cannot read: {err}"),
+            ))
+        }
+        Ok(_) => {}
+    }
     let bytes = std::fs::read(path)
         .map_err(|err| ConfigError::one(display, None, format!("cannot read: {err}")))?;
     let text =
@@ -266,8 +280,34 @@ pub fn deserialize(text: &str, display: &str) -> Result<RawConfig, ConfigError> 
         if let Some(at) = message.rfind(" at line ") {
             message.truncate(at);
         }
-        ConfigError::one(display, line, message)
+        ConfigError::one(display, line, plain_message(&message))
     })
+}
+
+/// serde's wording, in the words of the file: no Rust type names, no YAML-tag jargon.
+fn plain_message(message: &str) -> String {
+    const TAG: &str = "expected a YAML tag starting with '!'";
+    let expected_enum = if message.starts_with("rules.") {
+        "expected one of `error`, `warning`, `note`, `off`"
+    } else if message.contains(".language:") {
+        "expected a language name (see `tracegate config schema`)"
+    } else {
+        "expected a plain value (see `tracegate config schema`)"
+    };
+    message
+        .replace(
+            "expected struct RawConfig",
+            "expected a mapping with the keys `rules`, `services`, `waivers`",
+        )
+        .replace(
+            "expected struct RawService",
+            "expected a mapping (name, path, team, language)",
+        )
+        .replace(
+            "expected struct RawWaiver",
+            "expected a mapping (rule, service or path, reason, expires)",
+        )
+        .replace(TAG, expected_enum)
 }
 
 /// Phase two: check rule IDs, scopes, paths and dates; collect every problem.

@@ -108,10 +108,20 @@ pub fn apply(
                 ),
             )
         } else if !used[i] {
+            // A typo in the service name is the likelier cause than a fixed finding: say so.
+            let unknown_service = match &waiver.scope {
+                WaiverScope::Service(name) => !services.iter().any(|s| s.name == *name),
+                WaiverScope::Path(_) => false,
+            };
+            let advice = if unknown_service {
+                "no service has that name; fix the name or remove the waiver"
+            } else {
+                "remove it"
+            };
             (
                 WAIVER_UNUSED,
                 format!(
-                    "waiver for {} on {} matches no finding; remove it",
+                    "waiver for {} on {} matches no finding; {advice}",
                     waiver.rule,
                     describe(waiver)
                 ),
@@ -452,6 +462,40 @@ waivers:
         assert_eq!(unused[0].line, Some(4));
         assert_eq!(unused[1].line, Some(8));
         assert_eq!(unused[0].severity, Severity::Error);
+    }
+
+    #[test]
+    fn a_waiver_naming_no_service_says_so() {
+        let text = "\
+waivers:
+  - rule: TG102
+    service: biling
+    reason: typo
+    expires: 2027-01-01
+  - rule: TG102
+    service: pricing
+    reason: no such finding
+    expires: 2027-01-01
+";
+        let o = run(text, Severity::Error, false);
+        let messages: Vec<&str> = o
+            .report
+            .repository_findings
+            .iter()
+            .filter(|f| f.rule == WAIVER_UNUSED)
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(messages.len(), 2);
+        assert!(
+            messages[0].ends_with("no service has that name; fix the name or remove the waiver"),
+            "{}",
+            messages[0]
+        );
+        assert!(
+            messages[1].ends_with("matches no finding; remove it"),
+            "{}",
+            messages[1]
+        );
     }
 
     #[test]

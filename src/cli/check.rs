@@ -108,6 +108,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             .collect(),
     };
     let scan = tracegate::check::scan(&args.path, &options)?;
+    // A gate that finds nothing to check must not pass: a mistyped path or a build context
+    // without the sources would otherwise let every deployment through.
+    if scan.services.is_empty() {
+        anyhow::bail!(
+            "{}: no service found (no application manifest, Kubernetes workload or service declared in tracegate.yaml); nothing to check",
+            args.path.display()
+        );
+    }
 
     let policy = PolicyOptions {
         fail_on: args.fail_on.into(),
@@ -171,7 +179,9 @@ fn load_config(
         }
         None => {
             let path = root.join(config::FILE_NAME);
-            if !path.is_file() {
+            // Only an absent file means "no policy"; a directory or FIFO of that name is an
+            // error (config::load says so) rather than silently ignored.
+            if std::fs::symlink_metadata(&path).is_err() {
                 return Ok(ValidConfig::default());
             }
             (path, config::FILE_NAME.to_owned())

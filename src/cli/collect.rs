@@ -72,8 +72,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let store = match &args.store {
         None => limits.store(),
         Some(dir) => {
-            let (store, report) = Store::open(dir, limits.max_spans)
-                .with_context(|| format!("cannot open the trace store {}", dir.display()))?;
+            let (store, report) =
+                Store::open(dir, limits.max_spans).context("cannot open the trace store")?;
             let store = store.with_max_bytes(limits.max_stored_bytes);
             let mut line = format!(
                 "store {}: loaded {} spans of {} traces",
@@ -93,7 +93,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
                     report.dropped_spans
                 ));
             }
-            println!("{line}");
+            if !say(&line) {
+                return Ok(ExitStatus::Passed);
+            }
             store
         }
     };
@@ -105,12 +107,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
 async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus> {
     let grpc_addr = (!args.no_grpc).then_some(args.otlp_grpc);
     let collector = Collector::start(Arc::clone(&receiver), args.otlp_http, grpc_addr).await?;
-    println!(
+    let mut open = say(&format!(
         "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces)",
         collector.http_addr
-    );
+    ));
     if let Some(addr) = collector.grpc_addr {
-        println!("OTLP/gRPC listening on {addr}");
+        open = open && say(&format!("OTLP/gRPC listening on {addr}"));
     }
 
     let quiet = Duration::from_millis(args.quiet_ms);
@@ -118,11 +120,12 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
     let terminate = terminated()?;
     let interrupt = tokio::signal::ctrl_c();
     tokio::pin!(terminate, interrupt);
-    loop {
+    // Runs until a signal, or until nobody reads the output any more (`collect | head -1`).
+    while open {
         tokio::select! {
             _ = tick.tick() => {
                 for trace in receiver.store.take_quiet(quiet, &receiver.assembly) {
-                    println!("{}", line(&trace));
+                    open = open && say(&line(&trace));
                 }
             }
             _ = &mut interrupt => break,
@@ -130,18 +133,28 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
         }
     }
     collector.shutdown().await?;
-    for trace in receiver
-        .store
-        .take_quiet(Duration::ZERO, &receiver.assembly)
-    {
-        println!("{}", line(&trace));
+    if open {
+        for trace in receiver
+            .store
+            .take_quiet(Duration::ZERO, &receiver.assembly)
+        {
+            open = open && say(&line(&trace));
+        }
+        say(&format!(
+            "stopped: {} traces, {} spans held",
+            receiver.store.trace_count(),
+            receiver.store.span_count()
+        ));
     }
-    println!(
-        "stopped: {} traces, {} spans held",
-        receiver.store.trace_count(),
-        receiver.store.span_count()
-    );
     Ok(ExitStatus::Passed)
+}
+
+/// Print one line on standard output; `false` once it cannot be written (the reader went
+/// away, as with `collect | head -1`): the collector then stops quietly instead of panicking.
+fn say(line: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
 }
 
 /// Completes on SIGTERM (never on platforms without it; Ctrl-C is handled separately).

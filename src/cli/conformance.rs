@@ -39,7 +39,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let local = listener.local_addr().context("reading the bound address")?;
-        println!("conformance-service listening on http://{local}");
+        {
+            // A closed stdout (`| head -0`) is no reason to panic: keep serving.
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "conformance-service listening on http://{local}")
+                .and_then(|()| out.flush());
+        }
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -29,6 +29,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    // The repository root must exist: a typo must not create a directory tree somewhere.
+    match std::fs::metadata(&args.path) {
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => anyhow::bail!("{}: not a directory", args.path.display()),
+        Err(err) => anyhow::bail!("{}: not a readable directory: {err}", args.path.display()),
+    }
     let written = init::write_starter(&args.path, args.force)?;
     for path in written {
         eprintln!("wrote {}", path.display());

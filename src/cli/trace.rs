@@ -19,11 +19,11 @@ Examples:
       recent traces held by `tracegate collect` on 127.0.0.1:4318
   tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736
       terminal waterfall of one trace from the local collector
-  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --store .tracegate/traces --format html --output trace.html
-      a self-contained HTML page from a persisted store
-  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --from http://tempo:3200 --backend tempo --format mermaid
+  tracegate trace show $ID --store .tracegate/traces --format html -o trace.html
+      a self-contained HTML page from a persisted store ($ID: a trace ID, e.g. from `trace list`)
+  tracegate trace show $ID --from http://tempo:3200 --backend tempo --format mermaid
       the service graph of a trace stored in Grafana Tempo
-  tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --input trace.json
+  tracegate trace show $ID --input trace.json
       a trace saved as OTLP JSON (or a Tempo/Jaeger answer)";
 
 /// Show or list traces from a collector, a persisted store, Tempo or Jaeger.
@@ -50,7 +50,7 @@ struct Source {
     #[arg(long, value_name = "DIR", conflicts_with = "from")]
     store: Option<PathBuf>,
     /// Fetch from a backend URL (default: the local collector, http://127.0.0.1:4318).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", value_parser = http_url)]
     from: Option<String>,
     /// The backend behind --from.
     #[arg(long, value_name = "KIND", default_value = "tracegate", value_parser = ["tracegate", "tempo", "jaeger"])]
@@ -108,6 +108,28 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// `--from` takes an `http://` or `https://` URL (a bare host would become a relative URL).
+fn http_url(s: &str) -> Result<String, String> {
+    let rest = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+        .ok_or("expected an http:// or https:// URL, e.g. http://127.0.0.1:4318")?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err("the URL has no host".into());
+    }
+    Ok(s.to_owned())
+}
+
+/// A fetch error; when the implicit local collector is unreachable, say what to do.
+fn fetch_error(err: FetchError, from: Option<&str>) -> anyhow::Error {
+    match (&err, from) {
+        (FetchError::Transport { .. }, None) => anyhow::anyhow!(
+            "{err} (is `tracegate collect` running? Otherwise name the source: --from URL or --store DIR)"
+        ),
+        _ => err.into(),
+    }
+}
+
 fn parse_id(s: &str) -> anyhow::Result<TraceId> {
     TraceId::from_hex(&s.to_ascii_lowercase()).with_context(|| {
         format!("invalid trace ID {s:?}: expected 32 hex characters, not all zero")
@@ -133,8 +155,7 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
         client::parse_trace_body(&bytes, protobuf.then_some("application/x-protobuf"))
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
     } else if let Some(dir) = &args.source.store {
-        let (store, _) = Store::load_read_only(dir, usize::MAX)
-            .with_context(|| format!("cannot read the trace store {}", dir.display()))?;
+        let store = load_store(dir)?;
         store
             .get(id)
             .with_context(|| format!("trace {id} not found in {}", dir.display()))?
@@ -145,7 +166,7 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
         match runtime()?.block_on(client::fetch_trace(base, backend, id, timeout)) {
             Ok(data) => data,
             Err(e @ FetchError::NotFound(..)) => bail!("{e}"),
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(fetch_error(e, args.source.from.as_deref())),
         }
     };
     let Some(trace) = Trace::from_otlp(&data.resource_spans, &options)
@@ -167,8 +188,7 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
 
 fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
     let summaries: Vec<TraceSummary> = if let Some(dir) = &args.source.store {
-        let (store, _) = Store::load_read_only(dir, usize::MAX)
-            .with_context(|| format!("cannot read the trace store {}", dir.display()))?;
+        let store = load_store(dir)?;
         store.recent(args.limit, &AssemblyOptions::default())
     } else {
         let base = args.source.from.as_deref().unwrap_or(DEFAULT_FROM);
@@ -176,7 +196,9 @@ fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
             bail!("trace list needs a tracegate receiver (--backend tracegate); Tempo and Jaeger are searched with their own UIs");
         }
         let timeout = Duration::from_millis(args.source.timeout_ms);
-        runtime()?.block_on(client::list_traces(base, args.limit, timeout))?
+        runtime()?
+            .block_on(client::list_traces(base, args.limit, timeout))
+            .map_err(|e| fetch_error(e, args.source.from.as_deref()))?
     };
     let text = if args.format == "json" {
         let mut s = serde_json::to_string_pretty(&serde_json::json!({ "traces": summaries }))?;
@@ -209,6 +231,21 @@ fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
     };
     write_out(None, &text)?;
     Ok(ExitStatus::Passed)
+}
+
+/// A persisted store, read-only; a skipped tail is reported on stderr (it may be a batch a
+/// running `collect` is writing, or corruption: either way those spans are not shown).
+fn load_store(dir: &std::path::Path) -> anyhow::Result<Store> {
+    let (store, report) =
+        Store::load_read_only(dir, usize::MAX).context("cannot read the trace store")?;
+    if report.skipped_bytes > 0 {
+        eprintln!(
+            "tracegate: warning: {}: ignored the last {} bytes of the log (a batch being written, or corruption)",
+            dir.join(tracegate::otlp::persist::LOG_FILE).display(),
+            report.skipped_bytes
+        );
+    }
+    Ok(store)
 }
 
 fn write_out(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {

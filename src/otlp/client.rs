@@ -65,24 +65,39 @@ pub enum FetchError {
         status: u16,
         body: String,
     },
-    #[error("cannot reach {url}")]
-    Transport {
-        url: String,
-        #[source]
-        source: reqwest::Error,
-    },
+    /// `reason` is the innermost cause ("Connection refused (os error 111)", "no answer
+    /// within 500 ms"), not reqwest's nested wrappers that repeat the URL.
+    #[error("cannot reach {url}: {reason}")]
+    Transport { url: String, reason: String },
     #[error("{url}: {reason}")]
     Parse { url: String, reason: String },
+}
+
+impl FetchError {
+    fn transport(url: &str, timeout: Duration, err: &reqwest::Error) -> Self {
+        let reason = if err.is_timeout() {
+            format!("no answer within {} ms", timeout.as_millis())
+        } else if err.is_builder() {
+            "not a valid http(s) URL".to_owned()
+        } else {
+            let mut cause: &dyn std::error::Error = err;
+            while let Some(inner) = cause.source() {
+                cause = inner;
+            }
+            cause.to_string()
+        };
+        FetchError::Transport {
+            url: url.to_owned(),
+            reason,
+        }
+    }
 }
 
 fn http_client(timeout: Duration) -> Result<reqwest::Client, FetchError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .build()
-        .map_err(|source| FetchError::Transport {
-            url: String::new(),
-            source,
-        })
+        .map_err(|err| FetchError::transport("", timeout, &err))
 }
 
 async fn get(url: &str, timeout: Duration) -> Result<(Option<String>, Vec<u8>), FetchError> {
@@ -91,10 +106,7 @@ async fn get(url: &str, timeout: Duration) -> Result<(Option<String>, Vec<u8>), 
         .header("accept", "application/json")
         .send()
         .await
-        .map_err(|source| FetchError::Transport {
-            url: url.to_owned(),
-            source,
-        })?;
+        .map_err(|err| FetchError::transport(url, timeout, &err))?;
     let status = response.status();
     let content_type = response
         .headers()
@@ -104,10 +116,7 @@ async fn get(url: &str, timeout: Duration) -> Result<(Option<String>, Vec<u8>), 
     let body = response
         .bytes()
         .await
-        .map_err(|source| FetchError::Transport {
-            url: url.to_owned(),
-            source,
-        })?;
+        .map_err(|err| FetchError::transport(url, timeout, &err))?;
     if !status.is_success() {
         return Err(FetchError::Status {
             url: url.to_owned(),

@@ -50,6 +50,7 @@ pub fn record(payload: &[u8]) -> Vec<u8> {
 /// Open (or create) the log in `dir`: the batches it holds, and how many bytes of a torn
 /// tail were skipped.
 pub fn open(dir: &Path) -> io::Result<(Log, Vec<Batch>, u64)> {
+    not_a_directory(dir)?;
     std::fs::create_dir_all(dir)
         .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
     let path = dir.join(LOG_FILE);
@@ -86,6 +87,13 @@ pub fn open(dir: &Path) -> io::Result<(Log, Vec<Batch>, u64)> {
 /// Read the log in `dir` without modifying it (a reader beside a running `collect`): the
 /// batches of its valid prefix, and the length of the tail it ignored.
 pub fn read(dir: &Path) -> io::Result<(Vec<Batch>, u64)> {
+    not_a_directory(dir)?;
+    if !dir.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{}: no such directory", dir.display()),
+        ));
+    }
     let path = dir.join(LOG_FILE);
     let data = std::fs::read(&path).map_err(|e| {
         io::Error::new(
@@ -130,6 +138,20 @@ fn read_records(data: &[u8]) -> (Vec<Batch>, usize) {
         pos += 8 + len;
     }
     (batches, pos)
+}
+
+/// An error when `dir` exists but is not a directory (a store is a directory).
+fn not_a_directory(dir: &Path) -> io::Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if !meta.is_dir() => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{}: not a directory (a store is a directory)",
+                dir.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn not_a_store(path: &Path) -> io::Error {

@@ -24,11 +24,13 @@ pub struct Collector {
 /// Why serving failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on {addr}: {source}")]
+    /// The message carries the I/O error itself (no `#[source]`), so that `{:#}` does not
+    /// print it twice.
+    #[error("{protocol}: cannot listen on {addr}: {error}")]
     Bind {
+        protocol: &'static str,
         addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     #[error("serving OTLP/HTTP: {0}")]
     Http(std::io::Error),
@@ -45,18 +47,19 @@ impl Collector {
         http_addr: SocketAddr,
         grpc_addr: Option<SocketAddr>,
     ) -> Result<Collector, ServeError> {
-        let bind = |addr: SocketAddr| async move {
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|source| ServeError::Bind { addr, source })?;
-            let local = listener
-                .local_addr()
-                .map_err(|source| ServeError::Bind { addr, source })?;
+        let bind = |protocol: &'static str, addr: SocketAddr| async move {
+            let error = |error| ServeError::Bind {
+                protocol,
+                addr,
+                error,
+            };
+            let listener = tokio::net::TcpListener::bind(addr).await.map_err(error)?;
+            let local = listener.local_addr().map_err(error)?;
             Ok::<_, ServeError>((listener, local))
         };
-        let (http_listener, http_local) = bind(http_addr).await?;
+        let (http_listener, http_local) = bind("OTLP/HTTP", http_addr).await?;
         let grpc = match grpc_addr {
-            Some(addr) => Some(bind(addr).await?),
+            Some(addr) => Some(bind("OTLP/gRPC", addr).await?),
             None => None,
         };
         let (stop, stop_rx) = watch::channel(false);

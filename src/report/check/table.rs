@@ -63,10 +63,37 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
                 location(f, path),
                 f.message
             ));
-            out.push_str(&format!("          fix: {}\n", f.help));
+            // The help cites the docs path; the next line gives the full URL, so drop the
+            // repetition here.
+            let docs = ctx.rule(&f.rule).map(|m| m.docs.as_str()).unwrap_or("");
+            let help = f
+                .help
+                .strip_suffix(&format!(" (see {docs})"))
+                .filter(|_| !docs.is_empty())
+                .unwrap_or(&f.help);
+            out.push_str(&format!("          fix: {help}\n"));
             out.push_str(&format!("          docs: {}\n", ctx.docs_url(&f.rule)));
         }
     }
     out.push_str(&format!("\n{}\n", SummaryLine(report)));
+    // Where a newcomer goes next: the first failing finding's rule.
+    let first = report
+        .services
+        .iter()
+        .filter(|s| s.verdict == Verdict::Fail)
+        .flat_map(|s| &s.findings)
+        .find(|f| f.severity >= ctx.fail_on)
+        .or_else(|| {
+            report
+                .repository_findings
+                .iter()
+                .find(|f| f.severity >= ctx.fail_on)
+        });
+    if let Some(f) = first {
+        out.push_str(&format!(
+            "next: `tracegate rules explain {}` (what, why, how to fix); accept a finding for a while with a waiver in tracegate.yaml\n",
+            f.rule
+        ));
+    }
     out
 }
