@@ -164,7 +164,7 @@ fn user_rule_packs_extend_the_builtin_rules() {
     assert!(rules.get("ACME101").is_some());
     let options = ScanOptions {
         rules,
-        declared_services: Vec::new(),
+        ..ScanOptions::default()
     };
     let scan = scan(&fixture("services/go-uninstrumented"), &options).unwrap();
     let acme: Vec<_> = scan.services[0]

@@ -23,6 +23,8 @@ pub struct DeclaredService {
     pub path: String,
     /// Language, when the configuration says it.
     pub language: Option<Language>,
+    /// Line of the declaration in the configuration file, where known.
+    pub line: Option<u32>,
 }
 
 /// What to scan with.
@@ -32,6 +34,9 @@ pub struct ScanOptions {
     pub rules: RuleSet,
     /// Services declared in `tracegate.yaml`.
     pub declared_services: Vec<DeclaredService>,
+    /// The configuration file that declared them, as errors should name it (default
+    /// `tracegate.yaml`).
+    pub config_file: Option<String>,
 }
 
 impl Default for ScanOptions {
@@ -39,6 +44,7 @@ impl Default for ScanOptions {
         ScanOptions {
             rules: RuleSet::builtin(),
             declared_services: Vec::new(),
+            config_file: None,
         }
     }
 }
@@ -142,7 +148,6 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     }
     let mut files = walk.files;
     let dirs = walk.dirs;
-    let paths: HashSet<String> = files.iter().map(|f| f.rel.clone()).collect();
 
     // 1. Services from application manifests, one per directory.
     let entries = EntryIndex::build(&files);
@@ -218,9 +223,15 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             }
             continue;
         }
-        let exists = path == "." || dirs.contains(&path) || paths.contains(&path);
-        if !exists {
+        // On the filesystem: a directory of files the engine does not read (C++ only, say) is
+        // still a service, though the walk keeps none of its files.
+        if !root.join(&path).exists() {
             return Err(CheckError::DeclaredService {
+                config: options
+                    .config_file
+                    .clone()
+                    .unwrap_or_else(|| "tracegate.yaml".into()),
+                line: d.line,
                 name: d.name.clone(),
                 path: d.path.clone(),
             });

@@ -104,8 +104,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
                 name: s.name.clone(),
                 path: s.path.clone(),
                 language: s.language,
+                line: s.line,
             })
             .collect(),
+        config_file: config.file.clone(),
     };
     let scan = tracegate::check::scan(&args.path, &options)?;
 
