@@ -93,6 +93,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/java-pass", &[]),
     ("services/java-manual-sdk", &["TG102", "TG105", "TG202"]),
     ("services/java-no-sdk", &["TG101"]),
+    ("services/java-httpclient-telemetry", &[]),
     (
         "services/java-uninstrumented",
         &["TG103", "TG104", "TG301", "TG302"],
