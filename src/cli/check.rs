@@ -108,6 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             })
             .collect(),
         config_file: config.file.clone(),
+        prefilter: false,
     };
     let scan = tracegate::check::scan(&args.path, &options)?;
 
