@@ -70,6 +70,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/go-pass", &[]),
     ("services/go-indirect-sdk", &["TG101"]),
     ("services/go-no-propagator", &["TG102"]),
+    ("services/go-dead-branch", &["TG102"]),
     ("services/go-syncer", &["TG105", "TG202"]),
     (
         "services/go-uninstrumented",

@@ -80,6 +80,8 @@ const STRING: u8 = 2;
 const IDENT: u8 = 4;
 const CLASS: u8 = 8;
 const WRAPPER: u8 = 16;
+/// A statement block (`block` in Go and Python): dead after a literal `false` condition.
+const BLOCK: u8 = 32;
 const NONE: u8 = u8::MAX;
 
 /// What a node kind is to the extractor, indexed by kind id (no string compares per node).
@@ -124,6 +126,9 @@ impl Roles {
                 }
                 if has(spec.wrappers) || name == "generic_name" || name == "generic_type" {
                     r.flags |= WRAPPER;
+                }
+                if name == "block" {
+                    r.flags |= BLOCK;
                 }
                 let pos = |i: Option<usize>| i.map_or(NONE, |i| i as u8);
                 r.call = pos(spec.calls.iter().position(|c| c.0 == name));
@@ -466,6 +471,15 @@ impl Extractor<'_> {
     ) -> Option<(Option<usize>, bool, bool)> {
         let role = self.roles.of(node);
         if role.flags & (COMMENT | STRING) != 0 {
+            return None;
+        }
+        // `if false {…}`, `for false {…}` (Go), `if False:` / `while False:` (Python): the block
+        // right after a literal `false` condition never runs. An `else` still does.
+        if role.flags & BLOCK != 0
+            && node
+                .prev_named_sibling()
+                .is_some_and(|p| matches!(p.kind(), "false" | "False"))
+        {
             return None;
         }
         let mut func_here = func;
