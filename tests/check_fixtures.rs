@@ -105,6 +105,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
         &["TG102", "TG103", "TG104", "TG105", "TG301", "TG302"],
     ),
     ("services/dotnet-no-sdk", &["TG101"]),
+    ("services/dotnet-literal-endpoint", &["TG202"]),
     ("k8s/configured", &[]),
     (
         "k8s/misconfigured",

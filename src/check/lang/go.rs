@@ -108,6 +108,7 @@ pub static SPEC: Spec = Spec {
     ],
     fns: &[("function_declaration", "name")],
     classes: &[],
+    assignments: &[],
     pairs: &[("keyed_element", "key", "value")],
     wrappers: &["parenthesized_expression", "unary_expression"],
     imports,

@@ -77,6 +77,7 @@ pub static SPEC: Spec = Spec {
     idents: &["identifier"],
     fns: &[("function_definition", "name")],
     classes: &["class_definition"],
+    assignments: &[],
     pairs: &[
         ("keyword_argument", "name", "value"),
         ("pair", "key", "value"),
