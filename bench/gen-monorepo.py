@@ -4,8 +4,10 @@
 usage: gen-monorepo.py DIR SERVICES FILES_PER_SERVICE
 
 Services rotate through seven languages (Rust, Go, Python, JavaScript, TypeScript, Java, .NET).
-Most are instrumented correctly; some miss the W3C propagator, use a synchronous exporter, put
-PII in span attributes, or have no SDK at all, so every tool has something to find. Each service
+Most are instrumented correctly (SDK, W3C propagator, instrumented server and client, batch
+export); some miss the W3C propagator (none set in Rust/Go/Java, where the default is a no-op;
+`OTEL_PROPAGATORS=b3multi` in Python/Node/.NET, where W3C is the default), use a synchronous
+exporter, put PII in span attributes, or have no SDK at all, so every tool has something to find. Each service
 has a manifest, an entry point with the OpenTelemetry setup, handler files up to
 FILES_PER_SERVICE, a Dockerfile, and a Kubernetes manifest under deploy/.
 """
@@ -33,16 +35,30 @@ def flags(i):
 
 # ---------------------------------------------------------------------------------------------
 def rust(d, name, f, n):
-    deps = "" if f["no_sdk"] else (
+    sdk = not f["no_sdk"]
+    deps = "" if not sdk else (
         'opentelemetry = "0.31"\nopentelemetry_sdk = { version = "0.31", features = ["rt-tokio"] }\n'
-        'opentelemetry-otlp = "0.31"\ntracing-opentelemetry = "0.32"\n')
+        'opentelemetry-otlp = "0.31"\ntracing-opentelemetry = "0.32"\n'
+        'axum-tracing-opentelemetry = "0.32"\nreqwest-middleware = "0.4"\n'
+        'reqwest-tracing = { version = "0.5", features = ["opentelemetry_0_31"] }\n')
+    # Instrumented server (OtelAxumLayer extracts traceparent) and client (TracingMiddleware
+    # injects it); services without the SDK use plain axum and reqwest.
+    layer = ".layer(OtelAxumLayer::default())" if sdk else ""
+    client_type = "reqwest_middleware::ClientWithMiddleware" if sdk else "reqwest::Client"
+    client = ("reqwest_middleware::ClientBuilder::new(reqwest::Client::new())\n"
+              "        .with(TracingMiddleware::default())\n        .build()") if sdk else "reqwest::Client::new()"
+    uses = ("use axum_tracing_opentelemetry::middleware::OtelAxumLayer;\n"
+            "use reqwest_tracing::TracingMiddleware;\n") if sdk else ""
+    routes = "".join(
+        f"\n        .route(\"/h{k}/{{id}}\", axum::routing::get({{ let c = client.clone(); move |axum::extract::Path(id): axum::extract::Path<u64>| async move {{ format!(\"{{}}\", h{k}::handle_{k}(&c, id, \"\").await.map(|i| h{k}::total_{k}(&i)).unwrap_or(0)) }} }}))"
+        for k in range(n))
     write(f"{d}/Cargo.toml", f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n\n'
           f'[dependencies]\n{deps}tracing = "0.1"\naxum = "0.8"\nreqwest = "0.12"\ntokio = {{ version = "1", features = ["full"] }}\n')
     prop = "" if f["no_propagator"] else "    global::set_text_map_propagator(TraceContextPropagator::new());\n"
     export = "with_simple_exporter" if f["simple"] else "with_batch_exporter"
     mods = "".join(f"mod h{k};\n" for k in range(n))
     write(f"{d}/src/main.rs", f"""{mods}
-use opentelemetry::global;
+{uses}use opentelemetry::global;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
@@ -56,7 +72,8 @@ fn init_tracing() -> SdkTracerProvider {{
 #[tokio::main]
 async fn main() {{
     let _provider = init_tracing();
-    let app = axum::Router::new().route("/", axum::routing::get(|| async {{ "ok" }}));
+    let client = {client};
+    let app = axum::Router::new(){routes}{layer};
     let listener = tokio::net::TcpListener::bind("0.0.0.0:8080").await.unwrap();
     axum::serve(listener, app).await.unwrap();
 }}
@@ -74,7 +91,7 @@ pub struct Item{k} {{
 }}
 
 #[instrument(skip(client, email), fields({attr}order.id = id))]
-pub async fn handle_{k}(client: &reqwest::Client, id: u64, email: &str) -> Result<Vec<Item{k}>, reqwest::Error> {{
+pub async fn handle_{k}(client: &{client_type}, id: u64, email: &str) -> Result<Vec<Item{k}>, Box<dyn std::error::Error>> {{
     let url = format!("http://inventory/items/{{id}}");
     let body = client.get(url).send().await?.text().await?;
     let mut items = Vec::new();
@@ -278,7 +295,8 @@ def java(d, name, f, n):
     pdir = f"{d}/src/main/java/" + pkg.replace(".", "/")
     deps = "" if f["no_sdk"] else "".join(
         f"    <dependency><groupId>io.opentelemetry</groupId><artifactId>{a}</artifactId><version>1.54.0</version></dependency>\n"
-        for a in ["opentelemetry-api", "opentelemetry-sdk", "opentelemetry-exporter-otlp"])
+        for a in ["opentelemetry-api", "opentelemetry-sdk", "opentelemetry-exporter-otlp"]) + (
+        "    <dependency><groupId>io.opentelemetry.instrumentation</groupId><artifactId>opentelemetry-java-http-client</artifactId><version>2.20.0-alpha</version></dependency>\n")
     write(f"{d}/pom.xml", f"""<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>com.example</groupId>
@@ -291,14 +309,15 @@ def java(d, name, f, n):
 </project>
 """)
     prop = "" if f["no_propagator"] else "            .setPropagators(ContextPropagators.create(W3CTraceContextPropagator.getInstance()))\n"
+    prop_imports = "" if f["no_propagator"] else (
+        "import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;\n"
+        "import io.opentelemetry.context.propagation.ContextPropagators;\n")
     proc = "SimpleSpanProcessor.create(exporter)" if f["simple"] else "BatchSpanProcessor.builder(exporter).build()"
     regs = "".join(f"        app.get(\"/h{k}/{{id}}\", Handler{k}::handle);\n" for k in range(n - 2))
     write(f"{pdir}/App.java", f"""package {pkg};
 
 import io.javalin.Javalin;
-import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
-import io.opentelemetry.context.propagation.ContextPropagators;
-import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
+{prop_imports}import io.opentelemetry.exporter.otlp.http.trace.OtlpHttpSpanExporter;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
 import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
@@ -315,12 +334,16 @@ public class App {{
     }}
 }}
 """)
+    client = ("HttpClient.newHttpClient()" if f["no_sdk"] else
+              "JavaHttpClientTelemetry.create(GlobalOpenTelemetry.get()).newHttpClient(HttpClient.newHttpClient())")
+    imports = "" if f["no_sdk"] else ("import io.opentelemetry.api.GlobalOpenTelemetry;\n"
+                                      "import io.opentelemetry.instrumentation.httpclient.JavaHttpClientTelemetry;\n")
     for k in range(n - 2):
         attr = '        span.setAttribute("user.email", ctx.header("X-Email"));\n' if f["pii"] and k == 0 else ""
         write(f"{pdir}/Handler{k}.java", f"""package {pkg};
 
 import io.javalin.http.Context;
-import io.opentelemetry.api.trace.Span;
+{imports}import io.opentelemetry.api.trace.Span;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -328,7 +351,7 @@ import java.net.http.HttpResponse;
 
 /** Handler {k}: fetch and price items. */
 public final class Handler{k} {{
-    private static final HttpClient CLIENT = HttpClient.newHttpClient();
+    private static final HttpClient CLIENT = {client};
 
     public static void handle(Context ctx) throws Exception {{
         Span span = Span.current();
@@ -400,9 +423,17 @@ public static class Handler{k}
 """)
 
 
-def k8s(root, name, i):
+def k8s(root, name, i, lang, f):
     endpoint = ('        - name: OTEL_EXPORTER_OTLP_ENDPOINT\n          valueFrom:\n            configMapKeyRef: {name: otel, key: endpoint}\n'
                 if i % 19 != 7 else "")
+    # A service missing the propagator: nothing where the SDK default is a no-op (Rust, Go,
+    # Java), a non-W3C setting where the default is W3C (Python, Node, .NET).
+    if not f["no_propagator"]:
+        propagators = "        - name: OTEL_PROPAGATORS\n          value: tracecontext,baggage\n"
+    elif lang in ("rust", "go", "java"):
+        propagators = ""
+    else:
+        propagators = "        - name: OTEL_PROPAGATORS\n          value: b3multi\n"
     write(f"{root}/deploy/{name}.yaml", f"""apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -421,9 +452,7 @@ spec:
         env:
         - name: OTEL_SERVICE_NAME
           value: {name}
-{endpoint}        - name: OTEL_PROPAGATORS
-          value: tracecontext,baggage
----
+{endpoint}{propagators}---
 apiVersion: v1
 kind: Service
 metadata:
@@ -458,7 +487,7 @@ def main():
         else:
             dotnet(d, name, f, n)
         write(f"{d}/Dockerfile", f"FROM gcr.io/distroless/base\nCOPY . /app\nENV OTEL_SERVICE_NAME={name}\nCMD [\"/app/{name}\"]\n")
-        k8s(root, name, i)
+        k8s(root, name, i, lang, f)
 
 
 if __name__ == "__main__":

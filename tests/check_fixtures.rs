@@ -70,6 +70,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/go-pass", &[]),
     ("services/go-indirect-sdk", &["TG101"]),
     ("services/go-no-propagator", &["TG102"]),
+    ("services/go-dead-branch", &["TG102"]),
     ("services/go-syncer", &["TG105", "TG202"]),
     (
         "services/go-uninstrumented",
@@ -93,6 +94,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/java-pass", &[]),
     ("services/java-manual-sdk", &["TG102", "TG105", "TG202"]),
     ("services/java-no-sdk", &["TG101"]),
+    ("services/java-httpclient-telemetry", &[]),
     (
         "services/java-uninstrumented",
         &["TG103", "TG104", "TG301", "TG302"],
@@ -103,6 +105,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
         &["TG102", "TG103", "TG104", "TG105", "TG301", "TG302"],
     ),
     ("services/dotnet-no-sdk", &["TG101"]),
+    ("services/dotnet-literal-endpoint", &["TG202"]),
     ("k8s/configured", &[]),
     (
         "k8s/misconfigured",
@@ -164,7 +167,7 @@ fn user_rule_packs_extend_the_builtin_rules() {
     assert!(rules.get("ACME101").is_some());
     let options = ScanOptions {
         rules,
-        declared_services: Vec::new(),
+        ..ScanOptions::default()
     };
     let scan = scan(&fixture("services/go-uninstrumented"), &options).unwrap();
     let acme: Vec<_> = scan.services[0]
@@ -188,4 +191,108 @@ fn user_rule_packs_extend_the_builtin_rules() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("zz-broken.yaml:4"), "{err}");
+}
+
+fn scan_with(root: &Path, prefilter: bool) -> Scan {
+    let options = ScanOptions {
+        prefilter,
+        ..ScanOptions::default()
+    };
+    scan(root, &options).unwrap_or_else(|e| panic!("{}: {e}", root.display()))
+}
+
+/// TG199 notes (a file not fully parsed) apart, and those without the pre-filter.
+fn without_parse_notes(mut scan: Scan) -> (Scan, BTreeSet<String>) {
+    let mut notes = BTreeSet::new();
+    for s in &mut scan.services {
+        s.findings.retain(|f| {
+            let note = f.rule == "TG199";
+            if note {
+                notes.insert(format!(
+                    "{}:{}",
+                    f.file.as_deref().unwrap_or("-"),
+                    f.message
+                ));
+            }
+            !note
+        });
+    }
+    (scan, notes)
+}
+
+/// The source pre-filter (skip parsing files with no word any rule can use) never changes a
+/// finding: every fixture, the monorepo and the whole fixture tree scan the same with and
+/// without it. The one difference: a file it skips is never parsed, so a syntax error in a
+/// file without any signal word gets no TG199 note (`services/rust-broken-source`).
+#[test]
+fn prefilter_leaves_every_finding_unchanged() {
+    let mut roots: Vec<PathBuf> = vec![fixture("monorepo"), fixture(".")];
+    roots.extend(EXPECTED.iter().map(|(rel, _)| fixture(rel)));
+    for root in roots {
+        let (with, with_notes) = without_parse_notes(scan_with(&root, true));
+        let (without, without_notes) = without_parse_notes(scan_with(&root, false));
+        assert_eq!(with, without, "{}", root.display());
+        assert!(with_notes.is_subset(&without_notes), "{}", root.display());
+    }
+    let (_, notes) = without_parse_notes(scan_with(&fixture("services/rust-broken-source"), true));
+    assert!(notes.is_empty(), "{notes:?}");
+}
+
+/// It does skip files: a module with no signal word is not parsed.
+#[test]
+fn prefilter_skips_files_without_signal_words() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("util.py"),
+        "def add(a, b):\n    return a + b\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("app.py"),
+        "from opentelemetry import trace\ntrace.get_current_span().set_attribute('user.email', e)\n",
+    )
+    .unwrap();
+    let interest = RuleSet::builtin().interest();
+    let walk = tracegate::check::discover::walk(dir.path(), &interest).unwrap();
+    let unparsed: Vec<&str> = walk
+        .files
+        .iter()
+        .filter(|f| {
+            matches!(&f.parsed, tracegate::check::discover::Parsed::Source { facts, .. } if facts.unparsed)
+        })
+        .map(|f| f.rel.as_str())
+        .collect();
+    assert_eq!(unparsed, vec!["util.py"]);
+    let off = interest.without_prefilter();
+    let walk = tracegate::check::discover::walk(dir.path(), &off).unwrap();
+    assert!(walk.files.iter().all(|f| {
+        !matches!(&f.parsed, tracegate::check::discover::Parsed::Source { facts, .. } if facts.unparsed)
+    }));
+}
+
+/// A file the pre-filter skips can still keep a function live (it calls it): the scan then
+/// parses it, so the propagator set in that function still counts.
+#[test]
+fn prefilter_parses_skipped_files_that_keep_code_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("go.mod"),
+        "module example.com/svc\n\ngo 1.23\n\nrequire (\n\tgo.opentelemetry.io/otel v1.38.0\n\tgo.opentelemetry.io/otel/sdk v1.38.0\n)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("setup.go"),
+        "package main\n\nimport (\n\t\"go.opentelemetry.io/otel\"\n\t\"go.opentelemetry.io/otel/propagation\"\n\tsdktrace \"go.opentelemetry.io/otel/sdk/trace\"\n)\n\nfunc setup() {\n\ttp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(nil))\n\totel.SetTracerProvider(tp)\n\totel.SetTextMapPropagator(propagation.TraceContext{})\n}\n",
+    )
+    .unwrap();
+    // No signal word at all: only the call that makes setup() live.
+    std::fs::write(
+        root.join("main.go"),
+        "package main\n\nfunc main() {\n\tsetup()\n}\n",
+    )
+    .unwrap();
+    let with = scan_with(root, true);
+    assert_eq!(with, scan_with(root, false));
+    assert!(!rules_of(&with).contains("TG102"), "{}", dump(&with));
 }

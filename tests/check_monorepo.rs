@@ -61,11 +61,13 @@ fn declared_services_rename_and_add() {
                 name: "billing".into(),
                 path: "services/legacy-billing".into(),
                 language: None,
+                line: None,
             },
             DeclaredService {
                 name: "invoicing".into(),
                 path: "./services/invoices/".into(),
                 language: None,
+                line: None,
             },
         ],
         ..ScanOptions::default()
@@ -84,11 +86,48 @@ fn declared_services_rename_and_add() {
             name: "ghost".into(),
             path: "services/ghost".into(),
             language: Some(Language::Go),
+            line: Some(7),
         }],
+        config_file: Some("ci/tracegate.yaml".into()),
         ..ScanOptions::default()
     };
     let err = tracegate::check::scan(&monorepo(), &bad)
         .unwrap_err()
         .to_string();
+    assert!(err.starts_with("ci/tracegate.yaml:7: "), "{err}");
     assert!(err.contains("services/ghost"), "{err}");
+}
+
+/// A declared service whose directory holds only files the engine does not read (C++ here)
+/// exists, wherever it lies: the walk keeps none of its files and does not enter build or
+/// vendored directories, but the directory is there.
+#[test]
+fn declared_service_of_unrecognised_files_exists() {
+    for path in [
+        "native/codec",
+        "native/build/codec",
+        "third_party/vendor/codec",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let svc = dir.path().join(path);
+        std::fs::create_dir_all(&svc).unwrap();
+        std::fs::write(svc.join("codec.cpp"), "int main() { return 0; }\n").unwrap();
+        std::fs::write(svc.join("codec.h"), "#pragma once\n").unwrap();
+        let options = ScanOptions {
+            declared_services: vec![DeclaredService {
+                name: "codec".into(),
+                path: path.into(),
+                language: None,
+                line: Some(3),
+            }],
+            ..ScanOptions::default()
+        };
+        let scan = scan(dir.path(), &options).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let codec = scan
+            .services
+            .iter()
+            .find(|s| s.service.name == "codec")
+            .unwrap_or_else(|| panic!("{path}: the declared service is not listed"));
+        assert_eq!(codec.service.path, path);
+    }
 }

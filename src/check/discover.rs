@@ -300,6 +300,30 @@ fn split_line(reason: &str) -> Parsed {
     }
 }
 
+/// Parse a source file and keep the facts `interest` can use.
+fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &Interest) -> Parsed {
+    match analyse_guarded(kind, rel, text) {
+        Ok(mut facts) => {
+            facts.finish(interest);
+            Parsed::Source { kind, facts }
+        }
+        Err(reason) => split_line(&reason),
+    }
+}
+
+/// Parse a source file the pre-filter left unparsed (its references are needed after all).
+/// `None` when it can no longer be read as text.
+pub fn parse_deferred(
+    root: &Path,
+    rel: &str,
+    kind: SourceKind,
+    interest: &Interest,
+) -> Option<Parsed> {
+    let bytes = std::fs::read(root.join(rel)).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    Some(parse_source(kind, rel, &text, interest))
+}
+
 fn visit(
     root: &Path,
     path: &Path,
@@ -364,13 +388,17 @@ fn visit(
         }
     }
     let parsed = match class {
-        Class::Source(kind) => match analyse_guarded(kind, &rel, &text) {
-            Ok(mut facts) => {
-                facts.finish(interest);
-                Parsed::Source { kind, facts }
-            }
-            Err(reason) => split_line(&reason),
+        Class::Source(kind) if !interest.may_matter(text.as_bytes()) => Parsed::Source {
+            kind,
+            facts: SourceFacts {
+                package: (kind == SourceKind::Go)
+                    .then(|| lang::go::package_clause(&text))
+                    .flatten(),
+                unparsed: true,
+                ..SourceFacts::default()
+            },
         },
+        Class::Source(kind) => parse_source(kind, &rel, &text, interest),
         Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {
             Ok(m) => Parsed::Manifest(m),
             Err(e) => return Some(Err((rel, e))),

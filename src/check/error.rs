@@ -36,8 +36,15 @@ pub enum CheckError {
         reason: String,
     },
     /// A declared service (tracegate.yaml) points at a path that does not exist.
-    #[error("tracegate.yaml: service {name}: path {path} does not exist in the scanned tree")]
+    #[error(
+        "{config}{}: service {name}: path {path} does not exist in the scanned tree",
+        line_suffix(*line)
+    )]
     DeclaredService {
+        /// The configuration file declaring it.
+        config: String,
+        /// 1-based line of the declaration, where known.
+        line: Option<u32>,
         /// The declared name.
         name: String,
         /// The declared path.

@@ -120,15 +120,25 @@ pub struct SourceFacts {
     pub package: Option<String>,
     /// First line with a syntax error the parser recovered from (the rest is analysed).
     pub syntax_error: Option<u32>,
+    /// Not parsed: the pre-filter found no word any rule can use in it. Its facts are empty;
+    /// its references are unknown until it is parsed, which the scan does only if dead-code
+    /// elimination could depend on them.
+    pub unparsed: bool,
 }
 
 /// The path segments any rule can match: a call or symbol fact containing none of them can
 /// never match, so it is dropped as soon as its file is analysed (keeps memory flat on large
 /// trees). Built from the rule set in effect, user packs included.
+///
+/// It also holds the source pre-filter: one case-insensitive multi-pattern search for every
+/// word a kept fact could be built from (the segments above, and the words the span-data rules
+/// look for in attribute keys and values). A source file containing none of them cannot yield
+/// a fact that matters, so it is not parsed (see [`Interest::may_matter`]).
 #[derive(Clone, Debug, Default)]
 pub struct Interest {
     keys: HashSet<String>,
     everything: bool,
+    prefilter: Option<std::sync::Arc<aho_corasick::AhoCorasick>>,
 }
 
 impl Interest {
@@ -137,6 +147,7 @@ impl Interest {
         Interest {
             keys: HashSet::new(),
             everything: true,
+            prefilter: None,
         }
     }
 
@@ -154,6 +165,57 @@ impl Interest {
         Interest {
             keys,
             everything: false,
+            prefilter: None,
+        }
+    }
+
+    /// Turn on the source pre-filter. `attribute_words` are the words span-data rules look
+    /// for in attribute keys and values (each stands for its longest lower-case token); the
+    /// pre-filter also looks for every kept segment, `@` and the `bearer`/`basic` credential
+    /// prefixes (the literal-value checks). Without a usable automaton, every file is parsed.
+    pub fn with_prefilter<'a>(
+        mut self,
+        attribute_words: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        if self.everything {
+            return self;
+        }
+        let mut words: HashSet<String> = self.keys.iter().map(|k| k.to_ascii_lowercase()).collect();
+        // A multi-word entry (`card_number`) matches only if all its tokens are there: its
+        // longest one is enough to look for.
+        for w in attribute_words {
+            if let Some(longest) = super::security::tokens(w)
+                .into_iter()
+                .max_by_key(String::len)
+            {
+                words.insert(longest);
+            }
+        }
+        words.extend(["@", "bearer", "basic"].map(String::from));
+        words.retain(|w| !w.is_empty());
+        let mut words: Vec<String> = words.into_iter().collect();
+        words.sort();
+        self.prefilter = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&words)
+            .ok()
+            .map(std::sync::Arc::new);
+        self
+    }
+
+    /// Whether a source file's bytes may yield a fact some rule can use: false only when the
+    /// pre-filter is on and finds none of its words.
+    pub fn may_matter(&self, bytes: &[u8]) -> bool {
+        self.prefilter
+            .as_ref()
+            .is_none_or(|ac| ac.find(bytes).is_some())
+    }
+
+    /// The same interest without the pre-filter (every source file is parsed).
+    pub fn without_prefilter(&self) -> Interest {
+        Interest {
+            prefilter: None,
+            ..self.clone()
         }
     }
 
@@ -204,9 +266,34 @@ pub const TOP_LEVEL: u64 = 0;
 /// reachability follows references transitively, so a helper called only from a dead
 /// function is dead too.
 pub fn drop_dead_code(files: &mut [&mut SourceFacts]) {
+    let dead = dead_functions(files.iter().map(|f| &**f));
+    if dead.is_empty() {
+        return;
+    }
+    for f in files.iter_mut() {
+        f.facts
+            .retain(|fact| fact.func.as_ref().is_none_or(|name| !dead.contains(name)));
+    }
+}
+
+/// Whether [`drop_dead_code`] would remove a fact. More files (more references and roots)
+/// can only make functions live, so when this is false for some of a service's files it is
+/// false with all of them, and their facts are final.
+pub fn drops_any<'a>(files: impl IntoIterator<Item = &'a SourceFacts> + Clone) -> bool {
+    let dead = dead_functions(files.clone());
+    !dead.is_empty()
+        && files.into_iter().any(|f| {
+            f.facts
+                .iter()
+                .any(|fact| fact.func.as_ref().is_some_and(|name| dead.contains(name)))
+        })
+}
+
+/// Names of the functions unreachable from live code.
+fn dead_functions<'a>(files: impl IntoIterator<Item = &'a SourceFacts> + Clone) -> HashSet<String> {
     let mut by_owner: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut work: Vec<u64> = vec![TOP_LEVEL];
-    for f in files.iter() {
+    for f in files.clone() {
         for &(owner, r) in &f.refs {
             by_owner.entry(owner).or_default().push(r);
         }
@@ -221,19 +308,12 @@ pub fn drop_dead_code(files: &mut [&mut SourceFacts]) {
             work.extend(refs.iter().copied().filter(|r| !live.contains(r)));
         }
     }
-    let dead: HashSet<String> = files
-        .iter()
+    files
+        .into_iter()
         .flat_map(|f| f.fns.iter())
         .filter(|d| !live.contains(&ref_hash(&d.name)))
         .map(|d| d.name.clone())
-        .collect();
-    if dead.is_empty() {
-        return;
-    }
-    for f in files.iter_mut() {
-        f.facts
-            .retain(|fact| fact.func.as_ref().is_none_or(|name| !dead.contains(name)));
-    }
+        .collect()
 }
 
 #[cfg(test)]

@@ -375,7 +375,13 @@ impl RuleSet {
                 }
             }
         }
-        Interest::from_patterns(patterns)
+        // Attribute facts are judged by the span-data rules' word lists (`params`).
+        let words = self
+            .rules
+            .values()
+            .flat_map(|r| r.params.values().flatten())
+            .map(String::as_str);
+        Interest::from_patterns(patterns).with_prefilter(words)
     }
 
     /// Number of rules.

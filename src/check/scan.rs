@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::discover::{self, Parsed, WalkedFile};
 use super::error::CheckError;
 use super::evaluate;
-use super::facts::{drop_dead_code, Fact, FactKind, SourceFacts};
+use super::facts::{drop_dead_code, drops_any, Fact, FactKind, SourceFacts};
 use super::k8s::{ConfigMap, Ingress, Workload};
 use super::lang::SourceKind;
 use super::manifests::{Entry, Manifest};
@@ -23,6 +23,8 @@ pub struct DeclaredService {
     pub path: String,
     /// Language, when the configuration says it.
     pub language: Option<Language>,
+    /// Line of the declaration in the configuration file, where known.
+    pub line: Option<u32>,
 }
 
 /// What to scan with.
@@ -32,6 +34,13 @@ pub struct ScanOptions {
     pub rules: RuleSet,
     /// Services declared in `tracegate.yaml`.
     pub declared_services: Vec<DeclaredService>,
+    /// The configuration file that declared them, as errors should name it (default
+    /// `tracegate.yaml`).
+    pub config_file: Option<String>,
+    /// Skip parsing source files that contain no word any rule can use (default off). The
+    /// findings are the same either way; but a file it skips is never parsed, so a syntax
+    /// error in it gets no TG199 note.
+    pub prefilter: bool,
 }
 
 impl Default for ScanOptions {
@@ -39,6 +48,8 @@ impl Default for ScanOptions {
         ScanOptions {
             rules: RuleSet::builtin(),
             declared_services: Vec::new(),
+            config_file: None,
+            prefilter: false,
         }
     }
 }
@@ -83,9 +94,23 @@ pub struct Svc {
     pub workloads: Vec<Workload>,
     /// Files not analysed.
     pub skipped: Vec<(String, String, Option<u32>)>,
+    /// Source files the pre-filter left unparsed.
+    pub unparsed: Vec<(SourceKind, String)>,
 }
 
 impl Svc {
+    /// Attach a parsed source file (a recovered syntax error becomes a note).
+    fn add_source(&mut self, rel: String, facts: SourceFacts) {
+        if let Some(line) = facts.syntax_error {
+            self.skipped.push((
+                rel,
+                format!("syntax error at line {line}; only the parts that parse are analysed"),
+                Some(line),
+            ));
+        }
+        self.sources.push(facts);
+    }
+
     /// Every fact of the service (manifests, workloads, live code).
     pub fn all_facts(&self) -> impl Iterator<Item = &Fact> {
         self.facts
@@ -136,13 +161,17 @@ fn base_name(dir: &str, root: &Path) -> String {
 
 /// Scan a repository. Errors (exit code 2) name the file and line.
 pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
-    let walk = discover::walk(root, &options.rules.interest())?;
+    let interest = if options.prefilter {
+        options.rules.interest()
+    } else {
+        options.rules.interest().without_prefilter()
+    };
+    let walk = discover::walk(root, &interest)?;
     if let Some((_, err)) = walk.errors.into_iter().next() {
         return Err(err);
     }
     let mut files = walk.files;
     let dirs = walk.dirs;
-    let paths: HashSet<String> = files.iter().map(|f| f.rel.clone()).collect();
 
     // 1. Services from application manifests, one per directory.
     let entries = EntryIndex::build(&files);
@@ -218,9 +247,15 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             }
             continue;
         }
-        let exists = path == "." || dirs.contains(&path) || paths.contains(&path);
-        if !exists {
+        // On the filesystem: a directory of files the engine does not read (C++ only, say) is
+        // still a service, though the walk keeps none of its files.
+        if !root.join(&path).exists() {
             return Err(CheckError::DeclaredService {
+                config: options
+                    .config_file
+                    .clone()
+                    .unwrap_or_else(|| "tracegate.yaml".into()),
+                line: d.line,
                 name: d.name.clone(),
                 path: d.path.clone(),
             });
@@ -256,14 +291,11 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         match f.parsed {
             Parsed::Source { kind, facts } => {
                 if let Some(i) = owner(&f.rel, &services, Some(kind)) {
-                    if let Some(line) = facts.syntax_error {
-                        services[i].skipped.push((
-                            f.rel.clone(),
-                            format!("syntax error at line {line}; only the parts that parse are analysed"),
-                            Some(line),
-                        ));
+                    if facts.unparsed {
+                        services[i].unparsed.push((kind, f.rel));
+                    } else {
+                        services[i].add_source(f.rel, facts);
                     }
-                    services[i].sources.push(facts);
                 }
             }
             Parsed::Launch(facts) => {
@@ -367,8 +399,19 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         });
     }
 
-    // 5. Dead code, then rules.
+    // 5. Dead code, then rules. Files the pre-filter left unparsed hold no usable fact, but
+    //    their references may keep a function live: parse them if dead-code elimination
+    //    would remove anything without them.
     for s in &mut services {
+        if !s.unparsed.is_empty() && drops_any(s.sources.iter()) {
+            for (kind, rel) in std::mem::take(&mut s.unparsed) {
+                match discover::parse_deferred(root, &rel, kind, &interest) {
+                    Some(Parsed::Source { facts, .. }) => s.add_source(rel, facts),
+                    Some(Parsed::Skipped { reason, line }) => s.skipped.push((rel, reason, line)),
+                    _ => {}
+                }
+            }
+        }
         let mut refs: Vec<&mut SourceFacts> = s.sources.iter_mut().collect();
         drop_dead_code(&mut refs);
     }

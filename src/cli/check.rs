@@ -104,8 +104,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
                 name: s.name.clone(),
                 path: s.path.clone(),
                 language: s.language,
+                line: s.line,
             })
             .collect(),
+        config_file: config.file.clone(),
+        prefilter: false,
     };
     let scan = tracegate::check::scan(&args.path, &options)?;
     // A gate that finds nothing to check must not pass: a mistyped path or a build context

@@ -43,6 +43,7 @@ pub static SPEC: Spec = Spec {
     fns: &[],
     classes: &[],
     pairs: &[],
+    assignments: &[("assignment_expression", "left", "right")],
     wrappers: &["argument", "parenthesized_expression", "await_expression"],
     imports,
     fn_live,
@@ -54,6 +55,41 @@ mod tests {
     use super::*;
     use crate::check::facts::FactKind;
     use crate::check::lang::treesitter::analyse;
+
+    #[test]
+    fn property_assignments_with_a_literal_are_calls() {
+        let src = r#"
+var a = new OtlpExporterOptions { Endpoint = new Uri("http://c:4318") };
+b.AddOtlpExporter(o => o.Endpoint = new Uri("http://c:4317"));
+o.Protocol = OtlpExportProtocol.Grpc;
+o.Endpoint = new Uri(config["Otlp:Endpoint"]);
+o.Headers = "x-tenant=a";
+"#;
+        let f = analyse(&SPEC, "Program.cs", src).unwrap();
+        let assigned: Vec<(String, Vec<String>)> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call {
+                    path, literal_args, ..
+                } if path
+                    .last()
+                    .is_some_and(|l| l == "Endpoint" || l == "Headers") =>
+                {
+                    Some((path.join("."), literal_args.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            assigned,
+            vec![
+                ("Endpoint".to_string(), vec!["http://c:4318".to_string()]),
+                ("o.Endpoint".to_string(), vec!["http://c:4317".to_string()]),
+                ("o.Headers".to_string(), vec!["x-tenant=a".to_string()]),
+            ]
+        );
+    }
 
     #[test]
     fn builder_chains_are_calls() {

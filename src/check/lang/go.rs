@@ -63,6 +63,33 @@ fn package(root: Node<'_>, src: &[u8]) -> Option<String> {
     Some(text(id, src).to_string())
 }
 
+/// The package name from a Go file's package clause, read without parsing: the clause is the
+/// first token after comments and white space (for files the pre-filter does not parse; the
+/// `main` package makes a directory a Go service).
+pub fn package_clause(src: &str) -> Option<String> {
+    let mut rest = src.trim_start_matches('\u{feff}');
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/")?.1;
+        } else {
+            break;
+        }
+    }
+    let r = rest.strip_prefix("package")?;
+    if !r.starts_with(|c: char| c.is_whitespace() || c == '/') {
+        return None;
+    }
+    let r = r.trim_start_matches([' ', '\t']);
+    let name: String = r
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
 /// The Go spec.
 pub static SPEC: Spec = Spec {
     language,
@@ -81,6 +108,7 @@ pub static SPEC: Spec = Spec {
     ],
     fns: &[("function_declaration", "name")],
     classes: &[],
+    assignments: &[],
     pairs: &[("keyed_element", "key", "value")],
     wrappers: &["parenthesized_expression", "unary_expression"],
     imports,
@@ -91,6 +119,36 @@ pub static SPEC: Spec = Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocks_after_a_literal_false_are_dead() {
+        let src = "package main\n\nfunc main() {\n\tif false {\n\t\tdeadIf()\n\t}\n\tfor false {\n\t\tdeadFor()\n\t}\n\tif false {\n\t\tdeadThen()\n\t} else {\n\t\tliveElse()\n\t}\n\tif ok {\n\t\tliveIf()\n\t}\n}\n";
+        let f = crate::check::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
+        let calls: Vec<String> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                crate::check::facts::FactKind::Call { path, .. } => Some(path.join(".")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(calls, vec!["liveElse", "liveIf"]);
+    }
+
+    #[test]
+    fn package_clause_without_parsing() {
+        assert_eq!(
+            package_clause("// Copyright\n/* block\n */\n\npackage main\n\nfunc main() {}\n")
+                .as_deref(),
+            Some("main")
+        );
+        assert_eq!(
+            package_clause("package handlers // x\n").as_deref(),
+            Some("handlers")
+        );
+        assert_eq!(package_clause("packagemain\n"), None);
+        assert_eq!(package_clause("func main() {}\n"), None);
+    }
     use crate::check::facts::FactKind;
     use crate::check::lang::treesitter::analyse;
 

@@ -50,6 +50,7 @@ pub static SPEC: Spec = Spec {
     idents: &["identifier", "type_identifier"],
     fns: &[],
     classes: &[],
+    assignments: &[],
     pairs: &[],
     wrappers: &["parenthesized_expression"],
     imports,

@@ -172,6 +172,7 @@ macro_rules! js_spec {
             ],
             fns: &[("function_declaration", "name")],
             classes: &["class_declaration", "class"],
+            assignments: &[],
             pairs: &[("pair", "key", "value")],
             wrappers: &[
                 "parenthesized_expression",

@@ -77,6 +77,7 @@ pub static SPEC: Spec = Spec {
     idents: &["identifier"],
     fns: &[("function_definition", "name")],
     classes: &["class_definition"],
+    assignments: &[],
     pairs: &[
         ("keyword_argument", "name", "value"),
         ("pair", "key", "value"),
@@ -92,6 +93,21 @@ mod tests {
     use super::*;
     use crate::check::facts::FactKind;
     use crate::check::lang::treesitter::analyse;
+
+    #[test]
+    fn blocks_after_a_literal_false_are_dead() {
+        let src = "if False:\n    dead_if()\nwhile False:\n    dead_while()\nif False:\n    dead_then()\nelse:\n    live_else()\nif ok:\n    live_if()\n";
+        let f = analyse(&SPEC, "app.py", src).unwrap();
+        let calls: Vec<String> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, .. } => Some(path.join(".")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(calls, vec!["live_else", "live_if"]);
+    }
 
     #[test]
     fn from_imports_expand_and_keyword_literals_are_seen() {

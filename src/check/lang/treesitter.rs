@@ -31,6 +31,9 @@ pub struct Spec {
     pub classes: &'static [&'static str],
     /// Key/value pairs inside call arguments: (kind, key field, value field).
     pub pairs: &'static [(&'static str, &'static str, &'static str)],
+    /// Property assignments (kind, target field, value field): `o.Endpoint = new Uri("…")`
+    /// with a literal value becomes a call of the property (`o.Endpoint`) with that literal.
+    pub assignments: &'static [(&'static str, &'static str, &'static str)],
     /// Wrapper kinds to look through (argument, parenthesized…).
     pub wrappers: &'static [&'static str],
     /// Collect imports from a top-level node into the alias table.
@@ -80,6 +83,8 @@ const STRING: u8 = 2;
 const IDENT: u8 = 4;
 const CLASS: u8 = 8;
 const WRAPPER: u8 = 16;
+/// A statement block (`block` in Go and Python): dead after a literal `false` condition.
+const BLOCK: u8 = 32;
 const NONE: u8 = u8::MAX;
 
 /// What a node kind is to the extractor, indexed by kind id (no string compares per node).
@@ -90,6 +95,7 @@ struct Role {
     member: u8,
     func: u8,
     pair: u8,
+    assign: u8,
 }
 
 struct Roles(Vec<Role>);
@@ -106,6 +112,7 @@ impl Roles {
                 member: NONE,
                 func: NONE,
                 pair: NONE,
+                assign: NONE,
             };
             if language.node_kind_is_named(id) {
                 let name = language.node_kind_for_id(id).unwrap_or_default();
@@ -125,11 +132,15 @@ impl Roles {
                 if has(spec.wrappers) || name == "generic_name" || name == "generic_type" {
                     r.flags |= WRAPPER;
                 }
+                if name == "block" {
+                    r.flags |= BLOCK;
+                }
                 let pos = |i: Option<usize>| i.map_or(NONE, |i| i as u8);
                 r.call = pos(spec.calls.iter().position(|c| c.0 == name));
                 r.member = pos(spec.members.iter().position(|c| c.0 == name));
                 r.func = pos(spec.fns.iter().position(|c| c.0 == name));
                 r.pair = pos(spec.pairs.iter().position(|c| c.0 == name));
+                r.assign = pos(spec.assignments.iter().position(|c| c.0 == name));
             }
             roles.push(r);
         }
@@ -146,6 +157,7 @@ impl Roles {
                 member: NONE,
                 func: NONE,
                 pair: NONE,
+                assign: NONE,
             })
     }
 }
@@ -308,6 +320,42 @@ impl Extractor<'_> {
         }
     }
 
+    /// `target = "literal"` or `target = new Uri("literal")`: a call of `target` with the
+    /// literal (nothing when the value holds no literal).
+    fn assignment(&mut self, node: Node<'_>, target: &str, value: &str, func: &Option<String>) {
+        let (Some(t), Some(v)) = (
+            node.child_by_field_name(target),
+            node.child_by_field_name(value),
+        ) else {
+            return;
+        };
+        let literal = self.literal(v).or_else(|| {
+            let v = self.unwrap(v);
+            let (_, _, _, args) = self.spec.calls.get(self.roles.of(v).call as usize)?;
+            let list = v.child_by_field_name(args)?;
+            let mut c = list.walk();
+            let first = list.named_children(&mut c).find_map(|a| self.literal(a));
+            first
+        });
+        let Some(literal) = literal else {
+            return;
+        };
+        let path = self.expand(self.dotted(t, 0));
+        if path.is_empty() {
+            return;
+        }
+        let line = node.start_position().row as u32 + 1;
+        self.push(
+            FactKind::Call {
+                path,
+                literal_args: vec![literal],
+                method: false,
+            },
+            line,
+            func,
+        );
+    }
+
     fn call(&mut self, node: Node<'_>, args_field: &str, func: &Option<String>) {
         let path = self.expand(self.dotted(node, 0));
         if path.is_empty() {
@@ -468,6 +516,15 @@ impl Extractor<'_> {
         if role.flags & (COMMENT | STRING) != 0 {
             return None;
         }
+        // `if false {…}`, `for false {…}` (Go), `if False:` / `while False:` (Python): the block
+        // right after a literal `false` condition never runs. An `else` still does.
+        if role.flags & BLOCK != 0
+            && node
+                .prev_named_sibling()
+                .is_some_and(|p| matches!(p.kind(), "false" | "False"))
+        {
+            return None;
+        }
         let mut func_here = func;
         if !in_class && func.is_none() {
             if let Some((_, nf)) = self.spec.fns.get(role.func as usize) {
@@ -480,6 +537,10 @@ impl Extractor<'_> {
             }
         }
         let class_here = in_class || role.flags & CLASS != 0;
+        if let Some((_, target, value)) = self.spec.assignments.get(role.assign as usize) {
+            let name = self.func_name(func_here);
+            self.assignment(node, target, value, &name);
+        }
         if let Some((_, _, _, args)) = self.spec.calls.get(role.call as usize) {
             let name = self.func_name(func_here);
             self.call(node, args, &name);
