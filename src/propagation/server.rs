@@ -306,7 +306,7 @@ impl Finish {
         let Finish { mut span, context } = self;
         set_trace_headers(&context, response.headers_mut());
         span.set_http_status(response.status().as_u16());
-        span.end();
+        span.finish();
         response
     }
 
@@ -317,14 +317,14 @@ impl Finish {
         set_trace_headers(&context, response.headers_mut());
         span.set_http_status(500);
         span.set_status(SpanStatus::Error("panic"));
-        span.end();
+        span.finish();
         response
     }
 
     fn failed(self) {
         let Finish { mut span, .. } = self;
         span.set_status(SpanStatus::Error("service_error"));
-        span.end();
+        span.finish();
     }
 }
 
