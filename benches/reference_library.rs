@@ -1,10 +1,14 @@
 //! Reference-library benchmarks (a bench binary, not criterion: these are load tests).
 //!
 //! ```sh
-//! cargo bench --bench reference_library               # all three, ~2 minutes
+//! cargo bench --bench reference_library               # all parts
 //! BENCH_SECS=3 BENCH_ROUNDS=5 cargo bench --bench reference_library -- overhead
+//! BENCH_REQUESTS=10000 BENCH_ROUNDS=3 cargo bench --bench reference_library -- instructions
+//! BENCH_CONNECTIONS=2 BENCH_ROUNDS=40 BENCH_SECS=0.5 cargo bench --bench reference_library -- backend
 //! ```
 //!
+//! 0. `instructions`: the `overhead` variants, each under `valgrind --tool=callgrind`:
+//!    user-space instructions per request, repeatable on a loaded machine (see BENCHMARKS.md).
 //! 1. `overhead`: an axum hello-world without a layer, with tracegate's `TraceLayer` (+ the
 //!    exporter to a loopback receiver), and with the peer — `tracing-opentelemetry` +
 //!    `opentelemetry_sdk` batch exporter (OTLP/HTTP protobuf) to the same kind of receiver —
@@ -36,7 +40,14 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 
-const CONNECTIONS: usize = 16;
+/// Concurrent keep-alive connections of the load generator (`BENCH_CONNECTIONS`, default 16).
+fn connections() -> usize {
+    std::env::var("BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(16)
+}
 
 fn secs() -> Duration {
     Duration::from_secs_f64(
@@ -180,17 +191,18 @@ fn install_peer(endpoint: &str) -> opentelemetry_sdk::trace::SdkTracerProvider {
 #[derive(Clone, Debug, Default)]
 struct Load {
     failed: u64,
+    latencies_us: Vec<u64>,
     rps: f64,
     p50_us: u64,
     p99_us: u64,
 }
 
-/// Closed-loop load: CONNECTIONS concurrent clients for `duration`.
+/// Closed-loop load: `connections()` concurrent clients for `duration`.
 fn load(client_rt: &tokio::runtime::Runtime, url: &str, duration: Duration) -> Load {
     client_rt.block_on(async {
         let client = reqwest::Client::builder()
             .no_proxy()
-            .pool_max_idle_per_host(CONNECTIONS)
+            .pool_max_idle_per_host(connections())
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
@@ -198,7 +210,7 @@ fn load(client_rt: &tokio::runtime::Runtime, url: &str, duration: Duration) -> L
         let start = Instant::now();
         let until = start + duration;
         let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..CONNECTIONS {
+        for _ in 0..connections() {
             let client = client.clone();
             let url = url.to_owned();
             let failed = failed.clone();
@@ -231,6 +243,7 @@ fn load(client_rt: &tokio::runtime::Runtime, url: &str, duration: Duration) -> L
                 .unwrap_or(0)
         };
         Load {
+            latencies_us: all.clone(),
             failed: failed.load(Ordering::Relaxed),
             rps: all.len() as f64 / elapsed,
             p50_us: pct(0.50),
@@ -239,21 +252,21 @@ fn load(client_rt: &tokio::runtime::Runtime, url: &str, duration: Duration) -> L
     })
 }
 
-/// Closed-loop load of exactly `total` requests over CONNECTIONS connections; returns the
+/// Closed-loop load of exactly `total` requests over `connections()` connections; returns the
 /// number of failed requests.
 fn load_count(client_rt: &tokio::runtime::Runtime, url: &str, total: usize) -> u64 {
     client_rt.block_on(async {
         let client = reqwest::Client::builder()
             .no_proxy()
-            .pool_max_idle_per_host(CONNECTIONS)
+            .pool_max_idle_per_host(connections())
             .timeout(Duration::from_secs(120))
             .build()
             .unwrap();
         let mut tasks = tokio::task::JoinSet::new();
-        for task in 0..CONNECTIONS {
+        for task in 0..connections() {
             let client = client.clone();
             let url = url.to_owned();
-            let share = total / CONNECTIONS + usize::from(task < total % CONNECTIONS);
+            let share = total / connections() + usize::from(task < total % connections());
             tasks.spawn(async move {
                 let mut failed = 0;
                 for _ in 0..share {
@@ -398,6 +411,8 @@ struct Samples {
     cpu_us: Vec<f64>,
     p50: Vec<f64>,
     p99: Vec<f64>,
+    /// Every request's latency over all rounds (µs).
+    pooled: Vec<u64>,
     failed: u64,
 }
 
@@ -422,6 +437,7 @@ fn measure(client: &tokio::runtime::Runtime, children: &[Child]) -> Vec<Samples>
             sample.cpu_us.push(cpu as f64 / 1e3 / requests);
             sample.p50.push(result.p50_us as f64);
             sample.p99.push(result.p99_us as f64);
+            sample.pooled.extend_from_slice(&result.latencies_us);
             sample.failed += result.failed;
         }
     }
@@ -430,7 +446,8 @@ fn measure(client: &tokio::runtime::Runtime, children: &[Child]) -> Vec<Samples>
 
 fn overhead() {
     println!(
-        "## overhead: axum hello-world, {CONNECTIONS} connections, {} s x {} rounds per variant, interleaved",
+        "## overhead: axum hello-world, {} connections, {} s x {} rounds per variant, interleaved",
+        connections(),
         secs().as_secs_f64(),
         rounds()
     );
@@ -483,7 +500,8 @@ fn overhead() {
 
 fn backend() {
     println!(
-        "## backend: traced hello-world, export off vs backend down / hanging / 503 ({CONNECTIONS} connections, {} s x {} rounds, interleaved)",
+        "## backend: traced hello-world, export off vs backend down / hanging / 503 ({} connections, {} s x {} rounds, interleaved)",
+        connections(),
         secs().as_secs_f64(),
         rounds()
     );
@@ -513,15 +531,23 @@ fn backend() {
         .map(|(_, variant, endpoint)| Child::spawn(variant, endpoint))
         .collect();
     let samples = measure(&client, &children);
-    println!("| export | p99 (µs): median (p25…p75) of rounds | p99 vs off: median of per-round ratios (p25…p75) | median p50 (µs) | p50 vs off (per-round) | median req/s | failed requests |");
-    println!("|---|---|---|---|---|---|---|");
+    let pooled_p99 = |sample: &Samples| {
+        let mut all = sample.pooled.clone();
+        all.sort_unstable();
+        all.get(all.len() * 99 / 100).copied().unwrap_or(0) as f64
+    };
+    let base_pooled = pooled_p99(&samples[0]);
+    println!("| export | p99 (µs): median (p25…p75) of rounds | p99 vs off: median of per-round ratios (p25…p75) | pooled p99 of all requests (µs), vs off | median p50 (µs) | p50 vs off (per-round) | median req/s | failed requests |");
+    println!("|---|---|---|---|---|---|---|---|");
     for ((name, _, _), sample) in variants.iter().zip(&samples) {
+        let pooled = pooled_p99(sample);
         println!(
-            "| {name} | {:.0} ({:.0}…{:.0}) | {} | {:.0} | {} | {:.0} | {} |",
+            "| {name} | {:.0} ({:.0}…{:.0}) | {} | {pooled:.0}, {:+.1}% | {:.0} | {} | {:.0} | {} |",
             quantile(sample.p99.clone(), 0.5),
             quantile(sample.p99.clone(), 0.25),
             quantile(sample.p99.clone(), 0.75),
             paired(&sample.p99, &samples[0].p99),
+            (pooled / base_pooled - 1.0) * 100.0,
             median(sample.p50.clone()),
             paired(&sample.p50, &samples[0].p50),
             median(sample.rps.clone()),
@@ -543,7 +569,8 @@ fn instructions() {
         .unwrap_or(20_000);
     let rounds = rounds().min(3);
     println!(
-        "## instructions: server instructions per request under callgrind, {requests} requests x {rounds} rounds per variant, {CONNECTIONS} connections"
+        "## instructions: server instructions per request under callgrind, {requests} requests x {rounds} rounds per variant, {} connections",
+        connections()
     );
     let receivers = server_runtime();
     let client = client_runtime();
