@@ -328,7 +328,17 @@ fn client_runtime() -> tokio::runtime::Runtime {
 /// In the child: serve `variant` (exporting to `endpoint`) on a one-worker runtime, print the
 /// port, and run until stdin closes.
 fn serve_child(variant: &str, endpoint: &str) {
-    let runtime = server_runtime();
+    // BENCH_SERVER_THREADS: worker threads of the service under test (default 1).
+    let threads = std::env::var("BENCH_SERVER_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .unwrap();
     let _peer = (variant == "peer").then(|| install_peer(endpoint));
     let app = match variant {
         "plain" => hello(),
