@@ -1,9 +1,10 @@
 //! The non-blocking exporter. Ending a span is a `try_send` into a bounded lock-free queue
-//! (`std::sync::mpsc::sync_channel`); a background
-//! task batches spans, routes them per tenant and hands one encoded OTLP/HTTP protobuf request
-//! per destination to that destination's worker, which sends it with a timeout and a bounded
-//! number of attempts (exponential backoff), then drops it. A slow destination only delays its
-//! own worker: other destinations (and other tenants) keep flowing.
+//! (`std::sync::mpsc::sync_channel`); a background task on the exporter's own thread (a
+//! single-threaded tokio runtime) batches spans, routes them per tenant and hands one encoded
+//! OTLP/HTTP protobuf request per destination to that destination's worker, which sends it
+//! with a timeout and a bounded number of attempts (exponential backoff), then drops it. A
+//! slow destination only delays its own worker: other destinations (and other tenants) keep
+//! flowing.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
