@@ -1,10 +1,14 @@
 //! Reference-library benchmarks (a bench binary, not criterion: these are load tests).
 //!
 //! ```sh
-//! cargo bench --bench reference_library               # all three, ~2 minutes
+//! cargo bench --bench reference_library               # all parts
 //! BENCH_SECS=3 BENCH_ROUNDS=5 cargo bench --bench reference_library -- overhead
+//! BENCH_REQUESTS=10000 BENCH_ROUNDS=3 cargo bench --bench reference_library -- instructions
+//! BENCH_CONNECTIONS=2 BENCH_ROUNDS=40 BENCH_SECS=0.5 cargo bench --bench reference_library -- backend
 //! ```
 //!
+//! 0. `instructions`: the `overhead` variants, each under `valgrind --tool=callgrind`:
+//!    user-space instructions per request, repeatable on a loaded machine (see BENCHMARKS.md).
 //! 1. `overhead`: an axum hello-world without a layer, with tracegate's `TraceLayer` (+ the
 //!    exporter to a loopback receiver), and with the peer — `tracing-opentelemetry` +
 //!    `opentelemetry_sdk` batch exporter (OTLP/HTTP protobuf) to the same kind of receiver —
@@ -36,7 +40,14 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 
-const CONNECTIONS: usize = 16;
+/// Concurrent keep-alive connections of the load generator (`BENCH_CONNECTIONS`, default 16).
+fn connections() -> usize {
+    std::env::var("BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(16)
+}
 
 fn secs() -> Duration {
     Duration::from_secs_f64(
@@ -180,17 +191,18 @@ fn install_peer(endpoint: &str) -> opentelemetry_sdk::trace::SdkTracerProvider {
 #[derive(Clone, Debug, Default)]
 struct Load {
     failed: u64,
+    latencies_us: Vec<u64>,
     rps: f64,
     p50_us: u64,
     p99_us: u64,
 }
 
-/// Closed-loop load: CONNECTIONS concurrent clients for `duration`.
+/// Closed-loop load: `connections()` concurrent clients for `duration`.
 fn load(client_rt: &tokio::runtime::Runtime, url: &str, duration: Duration) -> Load {
     client_rt.block_on(async {
         let client = reqwest::Client::builder()
             .no_proxy()
-            .pool_max_idle_per_host(CONNECTIONS)
+            .pool_max_idle_per_host(connections())
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap();
@@ -198,7 +210,7 @@ fn load(client_rt: &tokio::runtime::Runtime, url: &str, duration: Duration) -> L
         let start = Instant::now();
         let until = start + duration;
         let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..CONNECTIONS {
+        for _ in 0..connections() {
             let client = client.clone();
             let url = url.to_owned();
             let failed = failed.clone();
@@ -231,12 +243,71 @@ fn load(client_rt: &tokio::runtime::Runtime, url: &str, duration: Duration) -> L
                 .unwrap_or(0)
         };
         Load {
+            latencies_us: all.clone(),
             failed: failed.load(Ordering::Relaxed),
             rps: all.len() as f64 / elapsed,
             p50_us: pct(0.50),
             p99_us: pct(0.99),
         }
     })
+}
+
+/// Closed-loop load of exactly `total` requests over `connections()` connections; returns the
+/// number of failed requests.
+fn load_count(client_rt: &tokio::runtime::Runtime, url: &str, total: usize) -> u64 {
+    client_rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .pool_max_idle_per_host(connections())
+            .timeout(Duration::from_secs(120))
+            .build()
+            .unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for task in 0..connections() {
+            let client = client.clone();
+            let url = url.to_owned();
+            let share = total / connections() + usize::from(task < total % connections());
+            tasks.spawn(async move {
+                let mut failed = 0;
+                for _ in 0..share {
+                    match client.get(&url).send().await {
+                        Ok(r) if r.status().is_success() => {
+                            let _ = r.bytes().await;
+                        }
+                        _ => failed += 1,
+                    }
+                }
+                failed
+            });
+        }
+        let mut failed = 0;
+        while let Some(result) = tasks.join_next().await {
+            failed += result.unwrap();
+        }
+        failed
+    })
+}
+
+/// The value at quantile `q` (0..=1) of `values` (nearest rank).
+fn quantile(mut values: Vec<f64>, q: f64) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[((values.len() - 1) as f64 * q).round() as usize]
+}
+
+/// `median (p25–p75)` of per-round ratios `a[i] / b[i] - 1`, in percent: pairing each round
+/// with the baseline measured right next to it cancels most of the machine's drift.
+fn paired(a: &[f64], b: &[f64]) -> String {
+    let ratios: Vec<f64> = a
+        .iter()
+        .zip(b)
+        .map(|(a, b)| (a / b - 1.0) * 100.0)
+        .collect();
+    format!(
+        "{:+.1}% ({:+.1}…{:+.1}%)",
+        quantile(ratios.clone(), 0.5),
+        quantile(ratios.clone(), 0.25),
+        quantile(ratios, 0.75)
+    )
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -257,7 +328,17 @@ fn client_runtime() -> tokio::runtime::Runtime {
 /// In the child: serve `variant` (exporting to `endpoint`) on a one-worker runtime, print the
 /// port, and run until stdin closes.
 fn serve_child(variant: &str, endpoint: &str) {
-    let runtime = server_runtime();
+    // BENCH_SERVER_THREADS: worker threads of the service under test (default 1).
+    let threads = std::env::var("BENCH_SERVER_THREADS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(1);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+        .unwrap();
     let _peer = (variant == "peer").then(|| install_peer(endpoint));
     let app = match variant {
         "plain" => hello(),
@@ -282,8 +363,22 @@ struct Child {
 
 impl Child {
     fn spawn(variant: &str, endpoint: &str) -> Child {
+        Self::spawn_with(&[], variant, endpoint)
+    }
+
+    /// Spawn the child under `wrapper` (e.g. `valgrind --tool=callgrind …`) when not empty.
+    fn spawn_with(wrapper: &[String], variant: &str, endpoint: &str) -> Child {
         use std::io::BufRead;
-        let mut process = std::process::Command::new(std::env::current_exe().unwrap())
+        let exe = std::env::current_exe().unwrap();
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = std::process::Command::new(program);
+                command.args(args).arg(&exe);
+                command
+            }
+            None => std::process::Command::new(&exe),
+        };
+        let mut process = command
             .args(["--serve-child", variant, endpoint])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -326,6 +421,8 @@ struct Samples {
     cpu_us: Vec<f64>,
     p50: Vec<f64>,
     p99: Vec<f64>,
+    /// Every request's latency over all rounds (µs).
+    pooled: Vec<u64>,
     failed: u64,
 }
 
@@ -350,6 +447,7 @@ fn measure(client: &tokio::runtime::Runtime, children: &[Child]) -> Vec<Samples>
             sample.cpu_us.push(cpu as f64 / 1e3 / requests);
             sample.p50.push(result.p50_us as f64);
             sample.p99.push(result.p99_us as f64);
+            sample.pooled.extend_from_slice(&result.latencies_us);
             sample.failed += result.failed;
         }
     }
@@ -358,7 +456,8 @@ fn measure(client: &tokio::runtime::Runtime, children: &[Child]) -> Vec<Samples>
 
 fn overhead() {
     println!(
-        "## overhead: axum hello-world, {CONNECTIONS} connections, {} s x {} rounds per variant, interleaved",
+        "## overhead: axum hello-world, {} connections, {} s x {} rounds per variant, interleaved",
+        connections(),
         secs().as_secs_f64(),
         rounds()
     );
@@ -391,15 +490,17 @@ fn overhead() {
     let samples = measure(&client, &children);
     let base_cpu = median(samples[0].cpu_us.clone());
     let base_rps = median(samples[0].rps.clone());
-    println!("| variant | server CPU µs/request | CPU vs no layer | median req/s | req/s vs no layer | median p50 (µs) | median p99 (µs) | failed |");
+    println!("| variant | server CPU µs/request | CPU vs no layer (median of rounds, p25…p75) | median req/s | req/s vs no layer (median of rounds, p25…p75) | median p50 (µs) | median p99 (µs) | failed |");
     println!("|---|---|---|---|---|---|---|---|");
     for ((name, _, _), sample) in variants.iter().zip(&samples) {
         let cpu = median(sample.cpu_us.clone());
         let rps = median(sample.rps.clone());
         println!(
-            "| {name} | {cpu:.1} | {:+.1}% | {rps:.0} | {:+.1}% | {:.0} | {:.0} | {} |",
+            "| {name} | {cpu:.2} (medians: {:+.1}%) | {} | {rps:.0} (medians: {:+.1}%) | {} | {:.0} | {:.0} | {} |",
             (cpu / base_cpu - 1.0) * 100.0,
+            paired(&sample.cpu_us, &samples[0].cpu_us),
             (rps / base_rps - 1.0) * 100.0,
+            paired(&sample.rps, &samples[0].rps),
             median(sample.p50.clone()),
             median(sample.p99.clone()),
             sample.failed
@@ -409,7 +510,8 @@ fn overhead() {
 
 fn backend() {
     println!(
-        "## backend: traced hello-world, export off vs backend down / hanging / 503 ({CONNECTIONS} connections, {} s x {} rounds, interleaved)",
+        "## backend: traced hello-world, export off vs backend down / hanging / 503 ({} connections, {} s x {} rounds, interleaved)",
+        connections(),
         secs().as_secs_f64(),
         rounds()
     );
@@ -439,17 +541,130 @@ fn backend() {
         .map(|(_, variant, endpoint)| Child::spawn(variant, endpoint))
         .collect();
     let samples = measure(&client, &children);
-    let base = median(samples[0].p99.clone());
-    println!("| export | median p99 (µs) | p99 vs off | median p50 (µs) | median req/s | failed requests |");
-    println!("|---|---|---|---|---|---|");
+    let pooled_p99 = |sample: &Samples| {
+        let mut all = sample.pooled.clone();
+        all.sort_unstable();
+        all.get(all.len() * 99 / 100).copied().unwrap_or(0) as f64
+    };
+    let base_pooled = pooled_p99(&samples[0]);
+    println!("| export | p99 (µs): median (p25…p75) of rounds | p99 vs off: median of per-round ratios (p25…p75) | pooled p99 of all requests (µs), vs off | median p50 (µs) | p50 vs off (per-round) | median req/s | failed requests |");
+    println!("|---|---|---|---|---|---|---|---|");
     for ((name, _, _), sample) in variants.iter().zip(&samples) {
-        let p99 = median(sample.p99.clone());
+        let pooled = pooled_p99(sample);
         println!(
-            "| {name} | {p99:.0} | {:+.1}% | {:.0} | {:.0} | {} |",
-            (p99 / base - 1.0) * 100.0,
+            "| {name} | {:.0} ({:.0}…{:.0}) | {} | {pooled:.0}, {:+.1}% | {:.0} | {} | {:.0} | {} |",
+            quantile(sample.p99.clone(), 0.5),
+            quantile(sample.p99.clone(), 0.25),
+            quantile(sample.p99.clone(), 0.75),
+            paired(&sample.p99, &samples[0].p99),
+            (pooled / base_pooled - 1.0) * 100.0,
             median(sample.p50.clone()),
+            paired(&sample.p50, &samples[0].p50),
             median(sample.rps.clone()),
             sample.failed
+        );
+    }
+}
+
+/// Server instructions per request, counted by callgrind: repeatable on a loaded machine
+/// (unlike time). Each variant's child runs under `valgrind --tool=callgrind`; after a warm-up
+/// the counters are zeroed (`callgrind_control --zero`), a fixed number of requests is sent,
+/// the exporter gets 1.5 s to flush its batch timer, and the counters are dumped
+/// (`callgrind_control --dump`). Everything the service process executes is counted: hyper,
+/// axum, the layer, batching, OTLP encoding and sending.
+fn instructions() {
+    let requests: usize = std::env::var("BENCH_REQUESTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
+    let rounds = rounds().min(3);
+    println!(
+        "## instructions: server instructions per request under callgrind, {requests} requests x {rounds} rounds per variant, {} connections",
+        connections()
+    );
+    let receivers = server_runtime();
+    let client = client_runtime();
+    let (ours, theirs) =
+        receivers.block_on(async { (sink_receiver("ok").await, sink_receiver("ok").await) });
+    let variants = [
+        ("no layer", "plain", ours.as_str()),
+        (
+            "tracegate TraceLayer, export disabled",
+            "off",
+            ours.as_str(),
+        ),
+        (
+            "tracegate TraceLayer + exporter",
+            "tracegate",
+            ours.as_str(),
+        ),
+        (
+            "peer: tracing-opentelemetry + SDK batch exporter",
+            "peer",
+            theirs.as_str(),
+        ),
+    ];
+    // BENCH_CALLGRIND_DIR=DIR keeps the dumps there (for `callgrind_annotate`).
+    let keep = std::env::var_os("BENCH_CALLGRIND_DIR").map(std::path::PathBuf::from);
+    let dir = keep.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("tracegate-callgrind-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut counts: Vec<Vec<f64>> = vec![Vec::new(); variants.len()];
+    for _ in 0..rounds {
+        for ((_, variant, endpoint), counts) in variants.iter().zip(counts.iter_mut()) {
+            let out = dir.join(format!("{variant}.%p"));
+            let wrapper = vec![
+                "valgrind".to_owned(),
+                "--tool=callgrind".to_owned(),
+                format!("--callgrind-out-file={}", out.display()),
+            ];
+            let child = Child::spawn_with(&wrapper, variant, endpoint);
+            let url = format!("{}/hello/world", child.url);
+            let pid = child.process.id().to_string();
+            let control = |what: &str| {
+                let status = std::process::Command::new("callgrind_control")
+                    .args([what, &pid])
+                    .stdout(std::process::Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(status.success(), "callgrind_control {what} failed");
+            };
+            load_count(&client, &url, 2_000);
+            std::thread::sleep(Duration::from_millis(1500));
+            control("--zero");
+            let failed = load_count(&client, &url, requests);
+            assert_eq!(failed, 0, "{variant}: failed requests");
+            std::thread::sleep(Duration::from_millis(1500));
+            control("--dump");
+            let dump = dir.join(format!("{variant}.{pid}.1"));
+            let text = std::fs::read_to_string(&dump).unwrap();
+            let total: u64 = text
+                .lines()
+                .find_map(|l| l.strip_prefix("summary: "))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap();
+            counts.push(total as f64 / requests as f64);
+            drop(child);
+            if keep.is_none() {
+                let _ = std::fs::remove_file(dump);
+            }
+        }
+    }
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let base = median(counts[0].clone());
+    println!("| variant | instructions/request (median; min…max of rounds) | vs no layer | added per request |");
+    println!("|---|---|---|---|");
+    for ((name, _, _), counts) in variants.iter().zip(&counts) {
+        let ir = median(counts.clone());
+        println!(
+            "| {name} | {ir:.0} ({:.0}…{:.0}) | {:+.1}% | {:+.0} |",
+            quantile(counts.clone(), 0.0),
+            quantile(counts.clone(), 1.0),
+            (ir / base - 1.0) * 100.0,
+            ir - base
         );
     }
 }
@@ -569,6 +784,9 @@ fn main() {
         .cloned()
         .collect();
     let wanted = |name: &str| filter.is_empty() || filter.iter().any(|f| name.contains(f.as_str()));
+    if wanted("instructions") {
+        instructions();
+    }
     if wanted("overhead") {
         overhead();
     }

@@ -66,7 +66,7 @@ fn finish(mut span: Span, result: &reqwest::Result<Response>) {
         Err(error) if error.is_connect() => span.set_status(SpanStatus::Error("connect")),
         Err(_) => span.set_status(SpanStatus::Error("request")),
     }
-    span.end();
+    span.finish();
 }
 
 /// Send one request as a client span of `current`.

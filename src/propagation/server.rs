@@ -26,6 +26,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -157,11 +158,35 @@ impl<S> Layer<S> for TraceLayer {
 const NAME_CACHE_LIMIT: usize = 4096;
 
 /// Operation names per template, then per method.
-type NameCache = HashMap<Box<str>, Vec<(Method, OperationName)>>;
+type NameCache = HashMap<Box<str>, Vec<(Method, OperationName)>, BuildHasherDefault<Fnv>>;
+
+/// FNV-1a: the cache's keys are a service's own route templates (not attacker-chosen: unknown
+/// paths are never keys), short, and hashed on every request — SipHash costs more than the
+/// rest of the lookup.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
 
 thread_local! {
     /// Operation names already built, so a request does not format and allocate one.
-    static NAMES: RefCell<NameCache> = RefCell::new(HashMap::new());
+    static NAMES: RefCell<NameCache> = RefCell::new(NameCache::default());
 }
 
 fn cached_name(method: &Method, template: &str) -> OperationName {
@@ -306,7 +331,7 @@ impl Finish {
         let Finish { mut span, context } = self;
         set_trace_headers(&context, response.headers_mut());
         span.set_http_status(response.status().as_u16());
-        span.end();
+        span.finish();
         response
     }
 
@@ -317,14 +342,14 @@ impl Finish {
         set_trace_headers(&context, response.headers_mut());
         span.set_http_status(500);
         span.set_status(SpanStatus::Error("panic"));
-        span.end();
+        span.finish();
         response
     }
 
     fn failed(self) {
         let Finish { mut span, .. } = self;
         span.set_status(SpanStatus::Error("service_error"));
-        span.end();
+        span.finish();
     }
 }
 

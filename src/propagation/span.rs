@@ -316,6 +316,16 @@ impl Span {
         }
         record
     }
+
+    /// End the span and hand it to the sink without returning a copy of the record (the
+    /// request path's version of [`Span::end`]: no clone of the record).
+    pub fn finish(self) {
+        if let Some(sink) = self.sink {
+            let mut record = self.record;
+            record.end = record.start + self.started.elapsed();
+            sink.record(record);
+        }
+    }
 }
 
 /// Where finished spans go. Implementations must not block (enqueue and return).

@@ -1,9 +1,10 @@
 //! The non-blocking exporter. Ending a span is a `try_send` into a bounded lock-free queue
-//! (`std::sync::mpsc::sync_channel`); a background
-//! task batches spans, routes them per tenant and hands one encoded OTLP/HTTP protobuf request
-//! per destination to that destination's worker, which sends it with a timeout and a bounded
-//! number of attempts (exponential backoff), then drops it. A slow destination only delays its
-//! own worker: other destinations (and other tenants) keep flowing.
+//! (`std::sync::mpsc::sync_channel`); a background task on the exporter's own thread (a
+//! single-threaded tokio runtime) batches spans, routes them per tenant and hands one encoded
+//! OTLP/HTTP protobuf request per destination to that destination's worker, which sends it
+//! with a timeout and a bounded number of attempts (exponential backoff), then drops it. A
+//! slow destination only delays its own worker: other destinations (and other tenants) keep
+//! flowing.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
@@ -115,8 +116,23 @@ impl Exporter {
             key: "-".to_owned(),
             message,
         };
-        let runtime = tokio::runtime::Handle::try_current()
+        tokio::runtime::Handle::try_current()
             .map_err(|_| problem("must be started inside a tokio runtime".to_owned()))?;
+        // The batcher and the delivery workers run on their own single-threaded runtime in a
+        // dedicated thread, so batching, encoding and HTTP sends never occupy the service's
+        // worker threads between requests (it ends when the batcher has finished).
+        let own = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| problem(format!("cannot start the export runtime: {e}")))?;
+        let runtime = own.handle().clone();
+        let (done, done_rx) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("tracegate-export".to_owned())
+            .spawn(move || {
+                let _ = own.block_on(done_rx);
+            })
+            .map_err(|e| problem(format!("cannot start the export thread: {e}")))?;
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(config.timeout)
@@ -148,6 +164,7 @@ impl Exporter {
             ..Intake::default()
         });
         let (stop, stop_rx) = oneshot::channel();
+        let config_batch_timeout = config.batch_timeout;
         let destinations = router.names().to_vec();
         let batcher = Batcher {
             pending: vec![Vec::new(); workers.len()],
@@ -157,7 +174,12 @@ impl Exporter {
             intake: Arc::clone(&intake),
             batch_size: config.batch_size.max(1),
         };
-        let task = runtime.spawn(batcher.run(rx, stop_rx, config.batch_timeout, worker_tasks));
+        let task = runtime.spawn(async move {
+            batcher
+                .run(rx, stop_rx, config_batch_timeout, worker_tasks)
+                .await;
+            let _ = done.send(());
+        });
         Ok(Exporter {
             queue,
             intake,
