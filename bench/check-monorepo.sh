@@ -7,7 +7,7 @@
 # >= 50,000 files) in seven languages, plus a Kubernetes manifest per service, in a temp dir;
 # builds tracegate in release mode; then times, on the same tree (median of RUNS, default 3):
 #   - tracegate check (release build, all rules, JSON to /dev/null)
-#   - semgrep (one run) with equivalent rules (bench/semgrep-rules.yaml; installed into ./.venv with pip)
+#   - semgrep (one run) with equivalent rules (bench/semgrep-rules.yaml; installed into ./.venv-bench with pip)
 #   - rg with the same patterns as regexes (apt package ripgrep, else `cargo install ripgrep`)
 # and prints the ratios against the targets: check <= 10 s, >= 20x faster than semgrep, within
 # 3x of rg. Not part of CI (semgrep is large); run it by hand and record BENCHMARKS.md.
@@ -30,12 +30,14 @@ if ! command -v rg >/dev/null; then
     cargo install --quiet --locked ripgrep
   fi
 fi
-if [[ ! -x .venv/bin/semgrep ]]; then
-  log "installing semgrep into ./.venv"
-  [[ -x .venv/bin/python ]] || python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check semgrep
+# Its own venv: semgrep pins an older OpenTelemetry SDK, which would downgrade the test peers
+# in ./.venv (tests/interop_python.rs needs opentelemetry-sdk 1.45.2).
+if [[ ! -x .venv-bench/bin/semgrep ]]; then
+  log "installing semgrep into ./.venv-bench"
+  [[ -x .venv-bench/bin/python ]] || python3 -m venv .venv-bench
+  .venv-bench/bin/pip install --quiet --disable-pip-version-check semgrep
 fi
-semgrep=$root/.venv/bin/semgrep
+semgrep=$root/.venv-bench/bin/semgrep
 log "building tracegate (release)"
 cargo build --release --quiet --bin tracegate
 tracegate=$root/target/release/tracegate

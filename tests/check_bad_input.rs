@@ -117,13 +117,44 @@ fn invalid_yaml_binary_and_non_utf8_files_are_notes() {
         yaml.2.contains("invalid YAML") && yaml.1.is_some_and(|l| l >= 4),
         "{yaml:?}"
     );
-    assert!(find("svc/blob.go").2.contains("binary"));
-    let latin = find("svc/latin1.go");
-    assert!(latin.2.contains("UTF-8"), "{latin:?}");
-    assert_eq!(latin.1, Some(2));
+    let blob = find("svc/blob.go");
+    assert_eq!(blob.2.matches("not analysed").count(), 1, "{blob:?}");
+    assert!(blob.2.contains("binary"), "{blob:?}");
+    assert!(
+        notes.iter().all(|n| n.0 != "svc/latin1.go"),
+        "a Latin-1 comment must not skip the file: {notes:?}"
+    );
     let half = find("svc/half.go");
     assert!(half.2.contains("syntax error"), "{half:?}");
     assert!(half.1.is_some_and(|l| (4..=5).contains(&l)), "{half:?}");
+}
+
+#[test]
+fn a_latin1_byte_in_a_comment_does_not_hide_the_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "audit/go.mod",
+        b"module example.com/audit\n\nrequire go.opentelemetry.io/otel/sdk v1.28.0\n",
+    );
+    let main = fs::read("fixtures/services/go-syncer/main.go")
+        .unwrap()
+        .strip_prefix(b"package main\n".as_slice())
+        .unwrap()
+        .to_vec();
+    let mut latin1 = b"package main\n// caf\xe9 au lait\n".to_vec();
+    latin1.extend(main);
+    write(root, "audit/main.go", &latin1);
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    assert!(notes(&scan).is_empty(), "{:?}", notes(&scan));
+    let syncer: Vec<_> = scan.services[0]
+        .findings
+        .iter()
+        .filter(|f| f.rule == "TG105")
+        .map(|f| (f.file.clone(), f.line))
+        .collect();
+    assert_eq!(syncer, vec![(Some("audit/main.go".to_string()), Some(15))]);
 }
 
 #[test]

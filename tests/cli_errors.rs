@@ -87,6 +87,25 @@ fn a_fifo_named_tracegate_yaml_is_an_error_not_a_hang() {
 }
 
 #[test]
+fn a_fifo_in_a_rules_dir_is_an_error_not_a_hang() {
+    let repo = repo();
+    let rules = repo.path().join("rp");
+    std::fs::create_dir(&rules).unwrap();
+    let status = Command::new("mkfifo")
+        .arg(rules.join("c.yaml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for args in [
+        &["rules", "list", "--rules", "rp"][..],
+        &["check", ".", "--rules", "rp"][..],
+    ] {
+        let (code, _, err) = run_in(repo.path(), args);
+        assert_one_line_error(code, &err, &["rp/c.yaml", "not a regular file"]);
+    }
+}
+
+#[test]
 fn config_type_errors_speak_yaml_not_rust() {
     let repo = repo();
     let cases: &[(&str, &str, &str)] = &[

@@ -346,7 +346,7 @@ fn visit(
     };
     if size > MAX_FILE_BYTES {
         return skipped(
-            format!("not analysed: {size} bytes is over the {MAX_FILE_BYTES}-byte limit"),
+            format!("{size} bytes is over the {MAX_FILE_BYTES}-byte limit"),
             None,
         );
     }
@@ -355,17 +355,13 @@ fn visit(
         Err(e) => return skipped(format!("unreadable: {e}"), None),
     };
     if bytes.contains(&0) {
-        return skipped("not analysed: binary content".into(), None);
+        return skipped("binary content".into(), None);
     }
+    // A stray Latin-1 byte (say in a comment) must not hide the whole file's code: decode
+    // lossily (U+FFFD for invalid bytes) and analyse the rest.
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
-        Err(e) => {
-            let line = manifests::line_of_offset(
-                &String::from_utf8_lossy(&e.as_bytes()[..e.utf8_error().valid_up_to()]),
-                usize::MAX,
-            );
-            return skipped("not analysed: not valid UTF-8".into(), Some(line));
-        }
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     };
     if matches!(class, Class::Manifest(_) | Class::Yaml) {
         if let Some(line) = lang::too_deep(&text, lang::MAX_NESTING) {
@@ -383,7 +379,7 @@ fn visit(
                     )));
                 }
             } else {
-                return skipped(format!("not analysed: {reason}"), Some(line as u32));
+                return skipped(reason, Some(line as u32));
             }
         }
     }

@@ -291,6 +291,17 @@ impl RuleSet {
         files.sort();
         for file in files {
             let name = file.display().to_string();
+            // Reading a FIFO or a device would block or never end: only regular files are packs.
+            let is_file = std::fs::metadata(&file).map(|m| m.is_file());
+            if !is_file.map_err(|e| CheckError::Io {
+                path: file.clone(),
+                reason: e.to_string(),
+            })? {
+                return Err(CheckError::Io {
+                    path: file.clone(),
+                    reason: "not a regular file".into(),
+                });
+            }
             let bytes = std::fs::read(&file).map_err(|e| CheckError::Io {
                 path: file.clone(),
                 reason: e.to_string(),
@@ -310,7 +321,7 @@ impl RuleSet {
         let pack: RawPack = serde_yaml::from_str(text).map_err(|e| CheckError::RulePack {
             file: name.to_string(),
             line: e.location().map(|l| l.line() as u32),
-            reason: first_line(&e.to_string()),
+            reason: without_location(&first_line(&e.to_string())),
         })?;
         for raw in pack.rules {
             let line = line_of(text, &raw.id);
@@ -402,6 +413,21 @@ fn is_rule_id(id: &str) -> bool {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().to_string()
+}
+
+/// serde_yaml appends ` at line L column C` to its messages; the error already carries the
+/// line, so drop the suffix to give the position once.
+fn without_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i)
+            if message[i + " at line ".len()..]
+                .split(" column ")
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            message[..i].to_string()
+        }
+        _ => message.to_string(),
+    }
 }
 
 fn line_of(text: &str, id: &str) -> Option<u32> {
@@ -573,6 +599,25 @@ mod tests {
         let err = set.add_pack("my.yaml", text).unwrap_err().to_string();
         assert!(err.starts_with("my.yaml:"), "{err}");
         assert!(err.contains("bogus"), "{err}");
+        assert!(err.starts_with("my.yaml:5: "), "{err}");
+        assert!(!err.contains("column"), "position given twice: {err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_not_read_as_a_pack() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("c.yaml");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = RuleSet::default()
+            .load_dir(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, format!("{}: not a regular file", fifo.display()));
     }
 
     #[test]
@@ -582,6 +627,15 @@ mod tests {
         let err = set.add_pack("p.yaml", text).unwrap_err().to_string();
         assert!(err.starts_with("p.yaml:2:"), "{err}");
         assert!(err.contains("exactly one"), "{err}");
+    }
+
+    #[test]
+    fn unused_waiver_help_covers_typos_and_gone_findings() {
+        let set = RuleSet::builtin();
+        let meta = set.get("TG291").unwrap();
+        for text in [&meta.help, &meta.fix] {
+            assert!(text.contains("misspelt") && text.contains("gone"), "{text}");
+        }
     }
 
     #[test]

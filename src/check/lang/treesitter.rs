@@ -98,7 +98,30 @@ struct Role {
     assign: u8,
 }
 
-struct Roles(Vec<Role>);
+/// A field of a node kind, its id resolved once per grammar (`None`: the grammar has no such
+/// field, or the spec leaves it empty).
+type Field = Option<std::num::NonZeroU16>;
+
+/// The child in `field`, by id (no name lookup per node).
+fn child(node: Node<'_>, field: Field) -> Option<Node<'_>> {
+    node.child_by_field_id(field?.get())
+}
+
+struct Roles {
+    kinds: Vec<Role>,
+    /// Per `Spec::calls` entry: receiver, function, arguments.
+    calls: Vec<[Field; 3]>,
+    /// Per `Spec::members` entry: object, property.
+    members: Vec<[Field; 2]>,
+    /// Per `Spec::fns` entry: name.
+    fns: Vec<Field>,
+    /// Per `Spec::pairs` entry: key, value.
+    pairs: Vec<[Field; 2]>,
+    /// Per `Spec::assignments` entry: target, value.
+    assignments: Vec<[Field; 2]>,
+    condition: Field,
+    name: Field,
+}
 
 impl Roles {
     fn build(spec: &Spec, language: &tree_sitter::Language) -> Roles {
@@ -144,11 +167,35 @@ impl Roles {
             }
             roles.push(r);
         }
-        Roles(roles)
+        let id = |name: &str| {
+            if name.is_empty() {
+                None
+            } else {
+                language.field_id_for_name(name)
+            }
+        };
+        Roles {
+            kinds: roles,
+            calls: spec
+                .calls
+                .iter()
+                .map(|c| [id(c.1), id(c.2), id(c.3)])
+                .collect(),
+            members: spec.members.iter().map(|m| [id(m.1), id(m.2)]).collect(),
+            fns: spec.fns.iter().map(|f| id(f.1)).collect(),
+            pairs: spec.pairs.iter().map(|p| [id(p.1), id(p.2)]).collect(),
+            assignments: spec
+                .assignments
+                .iter()
+                .map(|a| [id(a.1), id(a.2)])
+                .collect(),
+            condition: id("condition"),
+            name: id("name"),
+        }
     }
 
     fn of(&self, node: Node<'_>) -> Role {
-        self.0
+        self.kinds
             .get(node.kind_id() as usize)
             .copied()
             .unwrap_or(Role {
@@ -244,58 +291,60 @@ impl Extractor<'_> {
     }
 
     /// The dotted path of an expression (identifiers, member access, call chains).
-    fn dotted(&self, node: Node<'_>, depth: usize) -> Vec<String> {
+    fn dotted(&self, node: Node<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        self.dotted_into(node, 0, &mut out);
+        out
+    }
+
+    /// [`Self::dotted`], appending to `out` (one vector for the whole path). A node that names
+    /// nothing appends nothing.
+    fn dotted_into(&self, node: Node<'_>, depth: usize, out: &mut Vec<String>) {
         if depth > 64 {
-            return Vec::new();
+            return;
         }
         let role = self.roles.of(node);
         if role.flags & IDENT != 0 {
-            return vec![text(node, self.src).to_string()];
+            out.push(text(node, self.src).to_string());
+            return;
         }
-        if let Some((_, obj, prop)) = self.spec.members.get(role.member as usize) {
-            let mut p = node
-                .child_by_field_name(obj)
-                .map(|o| self.dotted(o, depth + 1))
-                .unwrap_or_default();
-            if let Some(pr) = node.child_by_field_name(prop) {
-                p.extend(self.dotted(pr, depth + 1));
+        if let Some([obj, prop]) = self.roles.members.get(role.member as usize) {
+            if let Some(o) = child(node, *obj) {
+                self.dotted_into(o, depth + 1, out);
             }
-            return p;
+            if let Some(pr) = child(node, *prop) {
+                self.dotted_into(pr, depth + 1, out);
+            }
+            return;
         }
-        if let Some((_, recv, func, _)) = self.spec.calls.get(role.call as usize) {
-            let mut p = if recv.is_empty() {
-                Vec::new()
-            } else {
-                node.child_by_field_name(recv)
-                    .map(|o| self.dotted(o, depth + 1))
-                    .unwrap_or_default()
-            };
-            if let Some(f) = node.child_by_field_name(func) {
-                p.extend(self.dotted(f, depth + 1));
+        if let Some([recv, func, _]) = self.roles.calls.get(role.call as usize) {
+            if let Some(o) = child(node, *recv) {
+                self.dotted_into(o, depth + 1, out);
             }
-            return p;
+            if let Some(f) = child(node, *func) {
+                self.dotted_into(f, depth + 1, out);
+            }
+            return;
         }
         if node.kind() == "conditional_access_expression" {
             // C# `a?.B`: condition, then a member binding.
-            let mut p = node
-                .child_by_field_name("condition")
-                .map(|c| self.dotted(c, depth + 1))
-                .unwrap_or_default();
+            if let Some(c) = child(node, self.roles.condition) {
+                self.dotted_into(c, depth + 1, out);
+            }
             if let Some(b) = node.named_child(node.named_child_count().saturating_sub(1)) {
                 if b.kind() == "member_binding_expression" {
-                    if let Some(n) = b.child_by_field_name("name") {
-                        p.extend(self.dotted(n, depth + 1));
+                    if let Some(n) = child(b, self.roles.name) {
+                        self.dotted_into(n, depth + 1, out);
                     }
                 }
             }
-            return p;
+            return;
         }
         if role.flags & WRAPPER != 0 {
             if let Some(c) = node.named_child(0) {
-                return self.dotted(c, depth + 1);
+                self.dotted_into(c, depth + 1, out);
             }
         }
-        Vec::new()
     }
 
     fn unwrap<'t>(&self, mut node: Node<'t>) -> Node<'t> {
@@ -322,17 +371,14 @@ impl Extractor<'_> {
 
     /// `target = "literal"` or `target = new Uri("literal")`: a call of `target` with the
     /// literal (nothing when the value holds no literal).
-    fn assignment(&mut self, node: Node<'_>, target: &str, value: &str, func: &Option<String>) {
-        let (Some(t), Some(v)) = (
-            node.child_by_field_name(target),
-            node.child_by_field_name(value),
-        ) else {
+    fn assignment(&mut self, node: Node<'_>, [target, value]: [Field; 2], func: &Option<String>) {
+        let (Some(t), Some(v)) = (child(node, target), child(node, value)) else {
             return;
         };
         let literal = self.literal(v).or_else(|| {
             let v = self.unwrap(v);
-            let (_, _, _, args) = self.spec.calls.get(self.roles.of(v).call as usize)?;
-            let list = v.child_by_field_name(args)?;
+            let [_, _, args] = self.roles.calls.get(self.roles.of(v).call as usize)?;
+            let list = child(v, *args)?;
             let mut c = list.walk();
             let first = list.named_children(&mut c).find_map(|a| self.literal(a));
             first
@@ -340,7 +386,7 @@ impl Extractor<'_> {
         let Some(literal) = literal else {
             return;
         };
-        let path = self.expand(self.dotted(t, 0));
+        let path = self.expand(self.dotted(t));
         if path.is_empty() {
             return;
         }
@@ -356,8 +402,8 @@ impl Extractor<'_> {
         );
     }
 
-    fn call(&mut self, node: Node<'_>, args_field: &str, func: &Option<String>) {
-        let path = self.expand(self.dotted(node, 0));
+    fn call(&mut self, node: Node<'_>, args_field: Field, func: &Option<String>) {
+        let path = self.expand(self.dotted(node));
         if path.is_empty() {
             return;
         }
@@ -366,7 +412,7 @@ impl Extractor<'_> {
         let mut arg_texts = Vec::new();
         let mut first_literal = None;
         let mut pairs: Vec<(String, String)> = Vec::new();
-        if let Some(args) = node.child_by_field_name(args_field) {
+        if let Some(args) = child(node, args_field) {
             let mut c = args.walk();
             for (i, arg) in args.named_children(&mut c).enumerate() {
                 if self.has(COMMENT, arg) {
@@ -437,9 +483,8 @@ impl Extractor<'_> {
             return;
         }
         let kind = node.kind();
-        if let Some((_, kf, vf)) = self.spec.pairs.get(self.roles.of(node).pair as usize) {
-            if let (Some(k), Some(v)) = (node.child_by_field_name(kf), node.child_by_field_name(vf))
-            {
+        if let Some([kf, vf]) = self.roles.pairs.get(self.roles.of(node).pair as usize) {
+            if let (Some(k), Some(v)) = (child(node, *kf), child(node, *vf)) {
                 let key = self
                     .literal(k)
                     .unwrap_or_else(|| text(k, self.src).to_string());
@@ -527,8 +572,8 @@ impl Extractor<'_> {
         }
         let mut func_here = func;
         if !in_class && func.is_none() {
-            if let Some((_, nf)) = self.spec.fns.get(role.func as usize) {
-                if let Some(n) = node.child_by_field_name(nf) {
+            if let Some(nf) = self.roles.fns.get(role.func as usize) {
+                if let Some(n) = child(node, *nf) {
                     let name = text(n, self.src).to_string();
                     let live = (self.spec.fn_live)(&name, node);
                     self.out.fns.push(FnDef { name, live });
@@ -537,17 +582,17 @@ impl Extractor<'_> {
             }
         }
         let class_here = in_class || role.flags & CLASS != 0;
-        if let Some((_, target, value)) = self.spec.assignments.get(role.assign as usize) {
+        if let Some(fields) = self.roles.assignments.get(role.assign as usize) {
             let name = self.func_name(func_here);
-            self.assignment(node, target, value, &name);
+            self.assignment(node, *fields, &name);
         }
-        if let Some((_, _, _, args)) = self.spec.calls.get(role.call as usize) {
+        if let Some([_, _, args]) = self.roles.calls.get(role.call as usize) {
             let name = self.func_name(func_here);
-            self.call(node, args, &name);
+            self.call(node, *args, &name);
         }
         let member_here = role.member != NONE;
         if member_here && !in_member {
-            let path = self.expand(self.dotted(node, 0));
+            let path = self.expand(self.dotted(node));
             if path.len() > 1 {
                 let line = node.start_position().row as u32 + 1;
                 let name = self.func_name(func_here);
