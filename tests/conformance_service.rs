@@ -496,3 +496,29 @@ async fn a_body_that_is_not_the_expected_json_array_is_a_400() {
         "an empty array is a valid request with no calls"
     );
 }
+
+/// SIGTERM (what Kubernetes and CI runners send) stops the service cleanly with exit 0.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_service_with_exit_0() {
+    let mut service = Service::start();
+    let pid = service.child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success(), "kill -TERM {pid} failed");
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(status) = service.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the service did not stop within {TIMEOUT:?} of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM ends the service with exit 0"
+    );
+}

@@ -158,7 +158,7 @@ fn say(line: &str) -> bool {
 }
 
 /// Completes on SIGTERM (never on platforms without it; Ctrl-C is handled separately).
-fn terminated() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+pub(super) fn terminated() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

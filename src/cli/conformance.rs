@@ -46,9 +46,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             let _ = writeln!(out, "conformance-service listening on http://{local}")
                 .and_then(|()| out.flush());
         }
+        let terminate = super::collect::terminated()?;
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    () = terminate => {}
+                }
             })
             .await
             .context("serving")?;
