@@ -62,16 +62,8 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
             _ => {}
         }
     }
-    if !stack.is_empty() {
-        return Err(CheckError::Manifest {
-            file: rel.to_string(),
-            line: Some(text.lines().count() as u32),
-            what: "csproj",
-            reason: format!(
-                "unclosed element <{}>",
-                stack.last().cloned().unwrap_or_default()
-            ),
-        });
+    if let Some(open) = stack.last() {
+        return Err(super::unclosed_xml_element(rel, text, "csproj", open));
     }
     let stem = rel
         .rsplit('/')

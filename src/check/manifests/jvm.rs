@@ -76,16 +76,8 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
             _ => {}
         }
     }
-    if !stack.is_empty() {
-        return Err(CheckError::Manifest {
-            file: rel.to_string(),
-            line: Some(text.lines().count() as u32),
-            what: "pom.xml",
-            reason: format!(
-                "unclosed element <{}>",
-                stack.last().cloned().unwrap_or_default()
-            ),
-        });
+    if let Some(open) = stack.last() {
+        return Err(super::unclosed_xml_element(rel, text, "pom.xml", open));
     }
     let entry = if packaging.as_deref() == Some("pom") {
         Entry::No

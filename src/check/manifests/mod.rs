@@ -141,6 +141,22 @@ fn unanalysed(rel: &str, text: &str) -> Manifest {
     }
 }
 
+/// The error for an XML manifest (pom.xml, csproj) that ends with `element` still open: the
+/// position is the last line, where the closing tag is missing.
+pub(crate) fn unclosed_xml_element(
+    rel: &str,
+    text: &str,
+    what: &'static str,
+    element: &str,
+) -> CheckError {
+    CheckError::Manifest {
+        file: rel.to_string(),
+        line: Some(text.lines().count() as u32),
+        what,
+        reason: format!("unclosed element <{element}>"),
+    }
+}
+
 /// 1-based line of the first line containing `needle` (1 when absent).
 pub fn line_containing(text: &str, needle: &str) -> u32 {
     text.lines()
@@ -167,4 +183,30 @@ pub fn dependency(rel: &str, text: &str, name: &str) -> Fact {
         rel,
         line_containing(text, name),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unclosed_xml_manifests_name_the_element_and_the_last_line() {
+        let cases = [
+            (
+                ManifestKind::Maven,
+                "svc/pom.xml",
+                "<project>\n  <artifactId>a</artifactId>\n",
+            ),
+            (
+                ManifestKind::Csproj,
+                "svc/a.csproj",
+                "<Project>\n  <PropertyGroup>\n",
+            ),
+        ];
+        for (kind, rel, text) in cases {
+            let err = parse(kind, rel, text).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("{rel}:2")), "{err}");
+            assert!(err.contains("unclosed element <"), "{err}");
+        }
+    }
 }
