@@ -226,17 +226,20 @@ impl Exporter {
 
 impl SpanSink for Exporter {
     fn record(&self, span: SpanRecord) {
+        // Count the span as waiting *before* it can be received: the batcher decrements on
+        // receipt, so incrementing afterwards would let the count dip below zero and wrap.
+        let waiting = self.intake.waiting.fetch_add(1, Ordering::Relaxed) + 1;
         let accepted =
             !self.intake.closed.load(Ordering::Acquire) && self.queue.try_send(span).is_ok();
         match accepted {
             true => {
                 self.counters.queued.fetch_add(1, Ordering::Relaxed);
-                let waiting = self.intake.waiting.fetch_add(1, Ordering::Relaxed) + 1;
                 if waiting == self.intake.threshold {
                     self.intake.notify.notify_one();
                 }
             }
             false => {
+                self.intake.waiting.fetch_sub(1, Ordering::Relaxed);
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 if !self.counters.warned_drop.swap(true, Ordering::Relaxed) {
                     eprintln!(
