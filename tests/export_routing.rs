@@ -174,3 +174,51 @@ async fn receiver_answering_503_is_retried_then_dropped() {
         "two attempts per request, got {hits} hits"
     );
 }
+
+/// The nice value of a thread (thread names show at most 15 bytes in `comm`) (`/proc/self/task/TID/stat`, field 19).
+#[cfg(target_os = "linux")]
+fn thread_nice(stat: &str) -> i32 {
+    let after_name = &stat[stat.rfind(')').unwrap() + 1..];
+    // Fields after the name start at field 3 (state); nice is field 19.
+    after_name.split_whitespace().nth(16).unwrap().parse().unwrap()
+}
+
+#[cfg(target_os = "linux")]
+fn export_thread_nices() -> Vec<i32> {
+    let mut nices = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() == "tracegate-otlp" {
+            if let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) {
+                nices.push(thread_nice(&stat));
+            }
+        }
+    }
+    nices
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_thread_is_scheduled_below_the_service_threads() {
+    let own = thread_nice(&std::fs::read_to_string("/proc/thread-self/stat").unwrap());
+    let expected = (own + 7).min(19);
+    let yaml = format!(
+        "destinations:\n  d: {{endpoint: '{}'}}\ndefault: [d]\nthread_nice: 7\n",
+        closed_endpoint().await
+    );
+    let exporter = Exporter::start(&config(&yaml)).unwrap();
+    // The thread lowers its priority as its first step; give it a bounded moment.
+    let mut found = Vec::new();
+    for _ in 0..200 {
+        found = export_thread_nices();
+        if found.contains(&expected) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    exporter.shutdown(Duration::from_millis(100)).await;
+    assert!(
+        found.contains(&expected),
+        "no export thread at nice {expected} (service thread at {own}): {found:?}"
+    );
+}

@@ -20,6 +20,7 @@
 //! batch_timeout_ms: 1000
 //! timeout_ms: 10000
 //! max_attempts: 3
+//! thread_nice: 10          # the export thread's nice value (Linux), 0 = same as the service
 //! ```
 //!
 //! Header values are held as [`Secret`]s: they are never formatted, logged or quoted in errors.
@@ -47,6 +48,14 @@ pub const DEFAULT_BATCH_TIMEOUT: Duration = Duration::from_secs(1);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Attempts per batch and destination (first try included).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// The export thread's default nice increment (Linux): low enough to give way to request
+/// threads on busy cores, high enough to keep up when they are idle (see
+/// `docs/reference-library.md`).
+pub const DEFAULT_THREAD_NICE: u8 = 10;
+/// The largest nice increment (Linux nice values run from -20 to 19).
+pub const MAX_THREAD_NICE: u8 = 19;
+/// Environment variable overriding the export thread's nice increment.
+pub const THREAD_NICE_ENV: &str = "TRACEGATE_EXPORT_THREAD_NICE";
 
 /// A configuration error. Its message names the source (file or variable) and the key, and
 /// never contains a header value.
@@ -120,6 +129,10 @@ pub struct ExportConfig {
     pub timeout: Duration,
     /// Attempts per batch and destination before the batch is dropped.
     pub max_attempts: u32,
+    /// How much lower than the service's threads the export thread is scheduled (Linux nice
+    /// increment, 0–19): batching, encoding and sending give way to request handling when
+    /// the cores are busy. `TRACEGATE_EXPORT_THREAD_NICE` or the file's `thread_nice`.
+    pub thread_nice: u8,
 }
 
 impl ExportConfig {
@@ -141,6 +154,7 @@ impl ExportConfig {
             batch_timeout: DEFAULT_BATCH_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            thread_nice: DEFAULT_THREAD_NICE,
         }
     }
 
@@ -252,7 +266,21 @@ fn apply_bsp_env(
     if let Some(ms) = number("OTEL_EXPORTER_OTLP_TIMEOUT")? {
         config.timeout = Duration::from_millis(ms.max(1));
     }
+    if let Some(n) = number(THREAD_NICE_ENV)? {
+        config.thread_nice = nice(THREAD_NICE_ENV, "-", n)?;
+    }
     Ok(())
+}
+
+fn nice(source: &str, key: &str, n: u64) -> Result<u8, ConfigError> {
+    match u8::try_from(n) {
+        Ok(n) if n <= MAX_THREAD_NICE => Ok(n),
+        _ => Err(err(
+            source,
+            key,
+            format!("must be between 0 and {MAX_THREAD_NICE}"),
+        )),
+    }
 }
 
 fn positive(source: &str, key: &str, n: u64) -> Result<usize, ConfigError> {
@@ -357,6 +385,7 @@ struct RawFile {
     batch_timeout_ms: Option<u64>,
     timeout_ms: Option<u64>,
     max_attempts: Option<u32>,
+    thread_nice: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -553,6 +582,9 @@ fn parse_yaml(
         }
         config.max_attempts = n;
     }
+    if let Some(n) = raw.thread_nice {
+        config.thread_nice = nice(source, "thread_nice", n)?;
+    }
     Ok(config)
 }
 
@@ -646,6 +678,11 @@ queue_size: 100
                 "tenants.bad tenant",
                 "tenant IDs",
             ),
+            (
+                FILE.replace("queue_size: 100", "thread_nice: 20"),
+                "thread_nice",
+                "between 0 and 19",
+            ),
         ];
         for (text, key, message) in cases {
             let env = |k: &str| (k == "ACME_TOKEN").then(|| "hunter2".to_owned());
@@ -654,6 +691,28 @@ queue_size: 100
             assert!(e.key.starts_with(key), "{e}");
             assert!(e.to_string().contains(message), "{e}");
             assert!(!e.to_string().contains("hunter2"), "{e}");
+        }
+    }
+
+    #[test]
+    fn export_thread_nice_from_file_and_environment() {
+        let default = ExportConfig::from_yaml("routes.yaml", FILE, |_| Some("t".into())).unwrap();
+        assert_eq!(default.thread_nice, DEFAULT_THREAD_NICE);
+        let text = FILE.replace("queue_size: 100", "thread_nice: 0");
+        let file = ExportConfig::from_yaml("routes.yaml", &text, |_| Some("t".into())).unwrap();
+        assert_eq!(file.thread_nice, 0, "0 keeps the service's priority");
+        let env = |nice: &'static str| {
+            move |k: &str| match k {
+                "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://collector:4318".to_owned()),
+                THREAD_NICE_ENV => Some(nice.to_owned()),
+                _ => None,
+            }
+        };
+        let from_env = ExportConfig::from_lookup(env("19")).unwrap().unwrap();
+        assert_eq!(from_env.thread_nice, 19);
+        for bad in ["20", "-1", "low"] {
+            let e = ExportConfig::from_lookup(env(bad)).unwrap_err();
+            assert_eq!(e.source_name, THREAD_NICE_ENV, "{bad}: {e}");
         }
     }
 

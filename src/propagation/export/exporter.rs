@@ -127,9 +127,11 @@ impl Exporter {
             .map_err(|e| problem(format!("cannot start the export runtime: {e}")))?;
         let runtime = own.handle().clone();
         let (done, done_rx) = oneshot::channel::<()>();
+        let nice = config.thread_nice;
         std::thread::Builder::new()
-            .name("tracegate-export".to_owned())
+            .name("tracegate-otlp".to_owned())
             .spawn(move || {
+                lower_thread_priority(nice);
                 let _ = own.block_on(done_rx);
             })
             .map_err(|e| problem(format!("cannot start the export thread: {e}")))?;
@@ -398,6 +400,25 @@ impl Batcher {
         }
     }
 }
+
+/// Schedule the calling thread `by` nice steps below where it is (Linux: the nice value is
+/// per thread, and threads it starts, such as the runtime's blocking pool for DNS lookups,
+/// inherit it). Best effort: if the kernel refuses, export runs at the service's priority.
+#[cfg(target_os = "linux")]
+fn lower_thread_priority(by: u8) {
+    use rustix::process::{getpriority_process, setpriority_process};
+    if by == 0 {
+        return;
+    }
+    let thread = Some(rustix::thread::gettid());
+    if let Ok(current) = getpriority_process(thread) {
+        let target = current.saturating_add(i32::from(by)).min(19);
+        let _ = setpriority_process(thread, target);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_thread_priority(_by: u8) {}
 
 fn backoff(attempt: u32) -> Duration {
     FIRST_BACKOFF
