@@ -19,6 +19,7 @@ mod config;
 mod exporter;
 pub mod otlp;
 mod routing;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub use config::{
 };
 pub use exporter::{ExportStats, Exporter};
 pub use routing::Router;
+pub use tls::TlsSettings;
 
 use super::Telemetry;
 
