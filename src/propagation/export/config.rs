@@ -772,6 +772,24 @@ queue_size: 100
     }
 
     #[test]
+    fn https_endpoints_are_accepted_with_the_built_in_roots() {
+        let text = "destinations:\n  vendor:\n    endpoint: https://otlp.vendor.example\n";
+        let config = ExportConfig::from_yaml("f.yaml", text, no_env).unwrap();
+        let vendor = &config.destinations["vendor"];
+        assert_eq!(vendor.endpoint, "https://otlp.vendor.example/v1/traces");
+        assert!(vendor.tls.is_default());
+        let env = |k: &str| {
+            (k == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                .then(|| "https://c:4318/v1/traces".to_owned())
+        };
+        let config = ExportConfig::from_lookup(env).unwrap().unwrap();
+        assert_eq!(
+            config.destinations[ENV_DESTINATION].endpoint,
+            "https://c:4318/v1/traces"
+        );
+    }
+
+    #[test]
     fn header_values_from_files_and_a_missing_file() {
         let dir = tempfile::tempdir().unwrap();
         let token = dir.path().join("token");
