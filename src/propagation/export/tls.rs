@@ -1,5 +1,5 @@
-//! TLS for `https://` export destinations: rustls with the *ring* provider (no C toolchain
-//! needed), Mozilla's root certificates from `webpki-roots` compiled in (so it works in
+//! TLS for `https://` export destinations: rustls with the *ring* provider (no cmake or
+//! aws-lc build; ring needs only the C compiler Rust builds already use), Mozilla's root certificates from `webpki-roots` compiled in (so it works in
 //! `scratch`/distroless/slim containers without a CA bundle), plus the CA file a destination
 //! names (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `tls.ca_file`), and optionally a client
 //! certificate and key for mutual TLS.
