@@ -103,7 +103,9 @@ fn http_loopback(c: &mut Criterion) {
         addr
     });
     let bodies: Arc<Vec<Bytes>> = Arc::new(batches(STORE_BATCHES));
-    let client = reqwest::Client::new();
+    let client = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap();
     let url = format!("http://{addr}/v1/traces");
     let mut group = c.benchmark_group("otlp_ingest");
     group.throughput(Throughput::Elements(BATCH as u64));

@@ -31,7 +31,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
-use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracegate::propagation::export::{ExportConfig, Exporter};
 use tracegate::propagation::server::TraceLayer;
@@ -166,8 +166,27 @@ async fn peer_middleware(request: Request, next: Next) -> Response {
 }
 
 fn install_peer(endpoint: &str) -> opentelemetry_sdk::trace::SdkTracerProvider {
+    // reqwest is built with rustls but no default crypto provider (tracegate's `export`
+    // feature): give the SDK a blocking client with its TLS preconfigured (loopback http only).
+    let http_client = std::thread::spawn(|| {
+        let provider = std::sync::Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let tls = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(tokio_rustls::rustls::RootCertStore::empty())
+            .with_no_client_auth();
+        reqwest::blocking::Client::builder()
+            .tls_backend_preconfigured(tls)
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap()
+    })
+    .join()
+    .unwrap();
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
+        .with_http_client(http_client)
         .with_endpoint(endpoint)
         .build()
         .unwrap();
@@ -200,7 +219,7 @@ struct Load {
 /// Closed-loop load: `connections()` concurrent clients for `duration`.
 fn load(client_rt: &tokio::runtime::Runtime, url: &str, duration: Duration) -> Load {
     client_rt.block_on(async {
-        let client = reqwest::Client::builder()
+        let client = tracegate::propagation::export::tls::client_builder()
             .no_proxy()
             .pool_max_idle_per_host(connections())
             .timeout(Duration::from_secs(30))
@@ -256,7 +275,7 @@ fn load(client_rt: &tokio::runtime::Runtime, url: &str, duration: Duration) -> L
 /// number of failed requests.
 fn load_count(client_rt: &tokio::runtime::Runtime, url: &str, total: usize) -> u64 {
     client_rt.block_on(async {
-        let client = reqwest::Client::builder()
+        let client = tracegate::propagation::export::tls::client_builder()
             .no_proxy()
             .pool_max_idle_per_host(connections())
             .timeout(Duration::from_secs(120))

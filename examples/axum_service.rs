@@ -92,7 +92,12 @@ async fn main() -> std::io::Result<()> {
         .route("/checkout/{id}", post(checkout))
         .route("/price/{sku}", get(price))
         .with_state(App {
-            http: reqwest::Client::new(),
+            // reqwest with rustls (ring) and the built-in roots; the `export` feature builds
+            // reqwest without a default crypto provider, so `reqwest::Client::new()` would panic
+            // unless this program enabled reqwest's own `rustls` feature.
+            http: export::tls::client_builder()
+                .build()
+                .map_err(std::io::Error::other)?,
             base,
             events,
         })

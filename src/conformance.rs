@@ -34,7 +34,7 @@ struct AppState {
 
 /// Build the router: POST on any path runs the calls; anything else is 405.
 pub fn app(timeout: Duration) -> Result<Router, reqwest::Error> {
-    let client = reqwest::Client::builder()
+    let client = crate::propagation::export::tls::client_builder()
         .timeout(timeout)
         .no_proxy()
         .build()?;

@@ -283,7 +283,9 @@ fn collect_stops_quietly_when_its_reader_goes_away() {
     // A finished trace makes it print; the closed pipe must end it cleanly (bounded wait).
     let rt = tokio::runtime::Runtime::new().unwrap();
     let _ = rt.block_on(async {
-        reqwest::Client::new()
+        tracegate::propagation::export::tls::client_builder()
+            .build()
+            .unwrap()
             .post(format!("{http}/v1/traces"))
             .header("content-type", "application/json")
             .body(body)

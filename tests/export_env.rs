@@ -42,14 +42,31 @@ async fn invalid_config_disables_export_and_the_service_keeps_serving() {
     assert_eq!(response.status(), 200);
     assert!(response.headers().contains_key("traceresponse"));
 
-    // A valid file turns export on.
+    // A TLS file that cannot be read: the same start-up error naming the file and the key.
     std::fs::write(
         &path,
-        "destinations:\n  acme:\n    endpoint: http://127.0.0.1:4318\n",
+        "destinations:\n  vendor:\n    endpoint: https://127.0.0.1:4318\n    tls:\n      ca_file: /nonexistent/vendor-ca.pem\n",
+    )
+    .unwrap();
+    let export = export::from_env("fallback-name");
+    let reason = export.disabled_reason.clone().unwrap();
+    assert!(
+        reason.contains("destinations.vendor.tls.ca_file: cannot read /nonexistent/vendor-ca.pem"),
+        "{reason}"
+    );
+    assert!(export.exporter.is_none());
+
+    // A valid file turns export on (an https endpoint included).
+    std::fs::write(
+        &path,
+        "destinations:\n  acme:\n    endpoint: http://127.0.0.1:4318\n  vendor:\n    endpoint: https://127.0.0.1:4319\ndefault: [acme]\n",
     )
     .unwrap();
     let export = export::from_env("fallback-name");
     assert_eq!(export.disabled_reason, None);
-    assert_eq!(export.exporter.as_ref().unwrap().destinations(), ["acme"]);
+    assert_eq!(
+        export.exporter.as_ref().unwrap().destinations(),
+        ["acme", "vendor"]
+    );
     export.shutdown(std::time::Duration::from_millis(100)).await;
 }

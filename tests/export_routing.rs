@@ -180,7 +180,12 @@ async fn receiver_answering_503_is_retried_then_dropped() {
 fn thread_nice(stat: &str) -> i32 {
     let after_name = &stat[stat.rfind(')').unwrap() + 1..];
     // Fields after the name start at field 3 (state); nice is field 19.
-    after_name.split_whitespace().nth(16).unwrap().parse().unwrap()
+    after_name
+        .split_whitespace()
+        .nth(16)
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[cfg(target_os = "linux")]

@@ -126,7 +126,16 @@ async fn python_sdk_exports_over_otlp_http_and_the_trace_reads_back() {
         "http://{http_addr}/api/traces/{}",
         ids["trace_id"].as_str().unwrap()
     );
-    let json: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    let json: Value = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let spans: Vec<&Value> = json["resourceSpans"]
         .as_array()
         .unwrap()

@@ -92,7 +92,7 @@ async fn raw_call(addr: SocketAddr, message: &[u8]) -> (String, String) {
     let mut body = vec![0u8];
     body.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
     body.extend_from_slice(message);
-    let client = reqwest::Client::builder()
+    let client = tracegate::propagation::export::tls::client_builder()
         .http2_prior_knowledge()
         .build()
         .unwrap();
@@ -149,7 +149,9 @@ async fn a_collector_serves_both_protocols_and_shuts_down_cleanly() {
         .export(sample::batch(1, 2, 2))
         .await
         .unwrap();
-    let status = reqwest::Client::new()
+    let status = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap()
         .post(format!("http://{}/v1/traces", collector.http_addr))
         .header("content-type", "application/x-protobuf")
         .body(sample::batch(2, 3, 3).encode_to_vec())

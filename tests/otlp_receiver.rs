@@ -378,7 +378,9 @@ async fn over_a_real_socket_an_oversized_declared_body_gets_413_and_the_server_s
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     drop(conn);
 
-    let client = reqwest::Client::new();
+    let client = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap();
     let response = client
         .post(format!("http://{addr}/v1/traces"))
         .header("content-type", "application/x-protobuf")

@@ -25,7 +25,7 @@ fn layer(telemetry: Telemetry) -> TraceLayer {
 }
 
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    tracegate::propagation::export::tls::client_builder()
         .no_proxy()
         .timeout(Duration::from_secs(10))
         .build()

@@ -100,7 +100,9 @@ fn collect_prints_each_trace_persists_it_and_stops_on_sigterm() {
     let body = serde_json::to_vec(&jaeger["result"]).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let status = reqwest::Client::new()
+        let status = tracegate::propagation::export::tls::client_builder()
+            .build()
+            .unwrap()
             .post(format!("{http}/v1/traces"))
             .header("content-type", "application/json")
             .body(body)

@@ -94,7 +94,7 @@ impl FetchError {
 }
 
 fn http_client(timeout: Duration) -> Result<reqwest::Client, FetchError> {
-    reqwest::Client::builder()
+    crate::propagation::export::tls::client_builder()
         .timeout(timeout)
         .build()
         .map_err(|err| FetchError::transport("", timeout, &err))

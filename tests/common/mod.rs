@@ -124,6 +124,13 @@ async fn receive(State((receiver, mode)): State<(Receiver, Mode)>, body: Bytes) 
     StatusCode::OK
 }
 
+/// The receiver's routes, for serving them over another transport (TLS).
+pub fn app(receiver: &Receiver, mode: Mode) -> Router {
+    Router::new()
+        .route("/v1/traces", post(receive))
+        .with_state((receiver.clone(), mode))
+}
+
 /// Start a receiver on 127.0.0.1 port 0.
 pub async fn receiver(mode: Mode) -> Receiver {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -131,9 +138,7 @@ pub async fn receiver(mode: Mode) -> Receiver {
         addr: Some(listener.local_addr().unwrap()),
         ..Receiver::default()
     };
-    let app = Router::new()
-        .route("/v1/traces", post(receive))
-        .with_state((receiver.clone(), mode));
+    let app = app(&receiver, mode);
     tokio::spawn(async move { axum::serve(listener, app).await });
     receiver.addr = Some(receiver.addr.unwrap());
     receiver

@@ -12,6 +12,12 @@
 //!   platform:
 //!     endpoint: http://collector:4318                 # /v1/traces is appended to a bare host
 //!     shared: true                                    # receives every tenant's spans
+//!   vendor:
+//!     endpoint: https://otlp.vendor.example/v1/traces
+//!     tls:                                            # all optional
+//!       ca_file: /etc/tracegate/vendor-ca.pem         # trusted in addition to the built-in roots
+//!       cert_file: /var/run/secrets/client.pem        # client certificate (mutual TLS) ...
+//!       key_file: /var/run/secrets/client-key.pem     # ... and its key
 //! default: [platform]                                 # spans with no or an unrouted tenant
 //! tenants:
 //!   acme: [acme-tempo]
@@ -23,7 +29,8 @@
 //! thread_nice: 10          # the export thread's nice value (Linux), 0 = same as the service
 //! ```
 //!
-//! Header values are held as [`Secret`]s: they are never formatted, logged or quoted in errors.
+//! Header values are held as [`Secret`]s: they are never formatted, logged or quoted in errors;
+//! neither is a client key ([`TlsSettings`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,6 +39,8 @@ use std::time::Duration;
 
 use http::header::{HeaderName, HeaderValue};
 use serde::Deserialize;
+
+use super::tls::{self, FileSetting, TlsFiles, TlsSettings};
 
 /// Path of the YAML routing file.
 pub const CONFIG_ENV: &str = "TRACEGATE_EXPORT_CONFIG";
@@ -106,6 +115,8 @@ pub struct Destination {
     pub headers: Vec<(HeaderName, Secret)>,
     /// Receives every tenant's spans in addition to the tenant's own routes.
     pub shared: bool,
+    /// Extra CA certificates and client identity for an `https://` endpoint.
+    pub tls: TlsSettings,
 }
 
 /// The validated export configuration.
@@ -143,6 +154,7 @@ impl ExportConfig {
             endpoint: endpoint.to_owned(),
             headers: Vec::new(),
             shared: false,
+            tls: TlsSettings::default(),
         };
         ExportConfig {
             service_name: None,
@@ -238,7 +250,38 @@ fn env_destination(
         endpoint,
         headers,
         shared: false,
+        tls: env_tls(get)?,
     }))
+}
+
+/// `OTEL_EXPORTER_OTLP_[TRACES_]CERTIFICATE`, `…CLIENT_CERTIFICATE`, `…CLIENT_KEY` (the
+/// traces-specific variable wins, as for the endpoint).
+fn env_tls(get: &impl Fn(&str) -> Option<String>) -> Result<TlsSettings, ConfigError> {
+    let pick = |suffix: &str| -> Option<(String, PathBuf)> {
+        [
+            format!("OTEL_EXPORTER_OTLP_TRACES_{suffix}"),
+            format!("OTEL_EXPORTER_OTLP_{suffix}"),
+        ]
+        .into_iter()
+        .find_map(|var| get(&var).map(|path| (var, PathBuf::from(path.trim()))))
+    };
+    let (ca, cert, key) = (
+        pick("CERTIFICATE"),
+        pick("CLIENT_CERTIFICATE"),
+        pick("CLIENT_KEY"),
+    );
+    fn setting(found: &Option<(String, PathBuf)>) -> Option<FileSetting<'_>> {
+        found.as_ref().map(|(var, path)| FileSetting {
+            source: var,
+            key: "-",
+            path,
+        })
+    }
+    tls::load(&TlsFiles {
+        ca: setting(&ca),
+        cert: setting(&cert),
+        key: setting(&key),
+    })
 }
 
 fn apply_bsp_env(
@@ -321,15 +364,22 @@ fn check_endpoint(
         .map_err(|_| err(source, key, "not a valid URL"))?;
     match uri.scheme_str() {
         Some("http") => {}
+        Some("https") if cfg!(feature = "export-tls") => {}
         Some("https") => {
             return Err(err(
                 source,
                 key,
-                "https endpoints need TLS, which this build does not include; \
-                 export to a local collector over http",
+                "https:// needs tracegate built with its `export-tls` feature (this build has \
+                 no TLS); or export to a local collector over http://",
             ))
         }
-        _ => return Err(err(source, key, "the URL must start with http://")),
+        _ => {
+            return Err(err(
+                source,
+                key,
+                "the URL must start with http:// or https://",
+            ))
+        }
     }
     if uri.host().is_none() {
         return Err(err(source, key, "the URL has no host"));
@@ -396,6 +446,16 @@ struct RawDestination {
     headers: BTreeMap<String, RawHeaderValue>,
     #[serde(default)]
     shared: bool,
+    tls: Option<RawTls>,
+}
+
+/// A destination's `tls:` block (the OpenTelemetry Collector's key names).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTls {
+    ca_file: Option<PathBuf>,
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -510,6 +570,26 @@ fn parse_yaml(
             };
             headers.push((name, secret(source, &hkey, value.trim())?));
         }
+        let tls = match &raw_destination.tls {
+            None => TlsSettings::default(),
+            Some(raw) => {
+                let [ca, cert, keyfile] =
+                    ["ca_file", "cert_file", "key_file"].map(|k| format!("{key}.tls.{k}"));
+                fn setting<'a>(
+                    source: &'a str,
+                    key: &'a str,
+                    path: &'a Option<PathBuf>,
+                ) -> Option<FileSetting<'a>> {
+                    path.as_deref()
+                        .map(|path| FileSetting { source, key, path })
+                }
+                tls::load(&TlsFiles {
+                    ca: setting(source, &ca, &raw.ca_file),
+                    cert: setting(source, &cert, &raw.cert_file),
+                    key: setting(source, &keyfile, &raw.key_file),
+                })?
+            }
+        };
         config.destinations.insert(
             name.clone(),
             Destination {
@@ -517,6 +597,7 @@ fn parse_yaml(
                 endpoint,
                 headers,
                 shared: raw_destination.shared,
+                tls,
             },
         );
     }
@@ -756,6 +837,34 @@ queue_size: 100
         };
         let e = ExportConfig::from_lookup(bad_with_endpoint).unwrap_err();
         assert_eq!(e.source_name, "OTEL_EXPORTER_OTLP_HEADERS");
+    }
+
+    #[cfg(not(feature = "export-tls"))]
+    #[test]
+    fn https_endpoints_need_the_export_tls_feature() {
+        let text = "destinations:\n  vendor:\n    endpoint: https://otlp.vendor.example\n";
+        let e = ExportConfig::from_yaml("f.yaml", text, no_env).unwrap_err();
+        assert_eq!(e.key, "destinations.vendor.endpoint", "{e}");
+        assert!(e.to_string().contains("export-tls"), "{e}");
+    }
+
+    #[cfg(feature = "export-tls")]
+    #[test]
+    fn https_endpoints_are_accepted_with_the_built_in_roots() {
+        let text = "destinations:\n  vendor:\n    endpoint: https://otlp.vendor.example\n";
+        let config = ExportConfig::from_yaml("f.yaml", text, no_env).unwrap();
+        let vendor = &config.destinations["vendor"];
+        assert_eq!(vendor.endpoint, "https://otlp.vendor.example/v1/traces");
+        assert!(vendor.tls.is_default());
+        let env = |k: &str| {
+            (k == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+                .then(|| "https://c:4318/v1/traces".to_owned())
+        };
+        let config = ExportConfig::from_lookup(env).unwrap().unwrap();
+        assert_eq!(
+            config.destinations[ENV_DESTINATION].endpoint,
+            "https://c:4318/v1/traces"
+        );
     }
 
     #[test]

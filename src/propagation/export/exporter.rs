@@ -135,11 +135,6 @@ impl Exporter {
                 let _ = own.block_on(done_rx);
             })
             .map_err(|e| problem(format!("cannot start the export thread: {e}")))?;
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| problem(format!("cannot build the HTTP client: {e}")))?;
         let counters = Arc::new(Counters::default());
         let router = Router::new(config);
         let mut workers = Vec::new();
@@ -152,8 +147,9 @@ impl Exporter {
             };
             let (tx, rx) = mpsc::channel(backlog);
             workers.push(tx);
+            let client = super::tls::destination_client(destination, config.timeout)?;
             worker_tasks.push(runtime.spawn(deliver(
-                client.clone(),
+                client,
                 destination.clone(),
                 rx,
                 Arc::clone(&counters),

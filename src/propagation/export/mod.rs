@@ -19,6 +19,7 @@ mod config;
 mod exporter;
 pub mod otlp;
 mod routing;
+pub mod tls;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,12 +27,11 @@ use std::time::Duration;
 pub use config::{
     ConfigError, Destination, ExportConfig, Secret, CONFIG_ENV, DEFAULT_BATCH_SIZE,
     DEFAULT_BATCH_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_SIZE, DEFAULT_THREAD_NICE,
-    MAX_THREAD_NICE, THREAD_NICE_ENV,
-    DEFAULT_TIMEOUT,
-    ENV_DESTINATION,
+    DEFAULT_TIMEOUT, ENV_DESTINATION, MAX_THREAD_NICE, THREAD_NICE_ENV,
 };
 pub use exporter::{ExportStats, Exporter};
 pub use routing::Router;
+pub use tls::TlsSettings;
 
 use super::Telemetry;
 
