@@ -1,0 +1,487 @@
+//! Cargo workspaces, resolved after the walk.
+//!
+//! Every `Cargo.toml` is first read with `toml` (`cargo.rs`). When the tree holds workspace roots
+//! (a `Cargo.toml` with a `[workspace]` table), two steps follow:
+//! 1. the built-in resolution: a member's `workspace = true` dependencies take the package name
+//!    the root's `[workspace.dependencies]` gives them (`package = "…"` renames included). The
+//!    member's root is `package.workspace` when set, else the nearest enclosing workspace root —
+//!    as cargo finds it.
+//! 2. `cargo metadata --no-deps --frozen` on each root, which knows what cargo knows: members
+//!    (globs, excludes), binary targets (`[[bin]]` paths, `src/bin/`, `autobins`), and normal
+//!    dependencies with renames and inheritance resolved. It replaces what step 1 found for the
+//!    members it lists. `--no-deps` resolves nothing, so it needs neither the network nor the
+//!    dependencies' sources, and writes no `Cargo.lock`; `--frozen` makes sure of it.
+//!
+//! cargo is the program named by `TRACEGATE_CARGO`, else `$CARGO`, else `cargo` on the `PATH`;
+//! `TRACEGATE_CARGO` set to an empty value never runs it. When it is not installed, step 1
+//! stands, silently. When it fails (a broken member, a missing member directory, a timeout),
+//! step 1 stands too, and a note on the workspace root says why. Standalone crates never run
+//! cargo: without a workspace root this module does nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, Package};
+
+use super::{Entry, Manifest};
+use crate::check::facts::{Fact, FactKind};
+
+/// The environment variable naming the cargo program.
+pub const CARGO_ENV: &str = "TRACEGATE_CARGO";
+
+/// How long one `cargo metadata` may take.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the workspace root at `file` was read without cargo (becomes a TG199 note).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// The root's `Cargo.toml`, relative to the scanned root.
+    pub file: String,
+    /// One line.
+    pub reason: String,
+}
+
+/// Resolve the workspaces among `manifests` (the walk's Cargo manifests) in place.
+pub fn resolve(root: &Path, manifests: &mut [&mut Manifest]) -> Vec<Note> {
+    resolve_with(root, manifests, cargo_program)
+}
+
+/// [`resolve`] with the cargo program chosen by `cargo` (called only for workspaces).
+fn resolve_with(
+    root: &Path,
+    manifests: &mut [&mut Manifest],
+    cargo: impl FnOnce() -> Option<PathBuf>,
+) -> Vec<Note> {
+    let roots: BTreeMap<String, BTreeMap<String, String>> = manifests
+        .iter()
+        .filter_map(|m| {
+            let ws = m.cargo.as_ref()?.workspace.as_ref()?;
+            Some((dir_of(&m.file).to_string(), ws.clone()))
+        })
+        .collect();
+    if roots.is_empty() {
+        return Vec::new();
+    }
+    resolve_inherited(&roots, manifests);
+    let Some(cargo) = cargo() else {
+        return Vec::new();
+    };
+    let Ok(canonical) = std::fs::canonicalize(root) else {
+        return Vec::new();
+    };
+    let root_files: Vec<String> = roots.keys().map(|d| join(d, "Cargo.toml")).collect();
+    let results = run_all(&cargo, &canonical, &root_files);
+    let index: HashMap<String, usize> = manifests
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.file.clone(), i))
+        .collect();
+    let mut notes = Vec::new();
+    for (file, result) in root_files.into_iter().zip(results) {
+        match result {
+            Ok(metadata) => {
+                for package in &metadata.packages {
+                    let Some(rel) = relative(&canonical, package.manifest_path.as_std_path())
+                    else {
+                        continue;
+                    };
+                    if let Some(&i) = index.get(&rel) {
+                        apply(manifests[i], package);
+                    }
+                }
+            }
+            Err(Failure::NotInstalled) => {}
+            Err(Failure::Failed(reason)) => notes.push(Note {
+                file,
+                reason: format!(
+                    "`cargo metadata` failed ({reason}); the workspace was read from its Cargo.toml files alone"
+                ),
+            }),
+        }
+    }
+    notes
+}
+
+/// Step 1: `workspace = true` dependencies take their package name from the root.
+fn resolve_inherited(
+    roots: &BTreeMap<String, BTreeMap<String, String>>,
+    manifests: &mut [&mut Manifest],
+) {
+    for m in manifests.iter_mut() {
+        let Some(info) = m.cargo.as_deref() else {
+            continue;
+        };
+        if info.inherited.is_empty() {
+            continue;
+        }
+        let dir = dir_of(&m.file);
+        let ws = match &info.root_path {
+            Some(p) => normalise(&join(dir, p)).and_then(|d| roots.get(&d)),
+            None => ancestors(dir).find_map(|d| roots.get(d)),
+        };
+        let Some(ws) = ws else {
+            continue;
+        };
+        let renames: Vec<(usize, String)> = info
+            .inherited
+            .iter()
+            .filter_map(|(i, key)| Some((*i, ws.get(key)?.clone())))
+            .collect();
+        for (i, real) in renames {
+            if let Some(Fact {
+                kind: FactKind::Dependency { name },
+                ..
+            }) = m.facts.get_mut(i)
+            {
+                *name = real;
+            }
+        }
+    }
+}
+
+/// Step 2 for one member: cargo's name, binary targets and normal dependencies.
+fn apply(m: &mut Manifest, package: &Package) {
+    m.name = Some(package.name.to_string());
+    m.entry = if package.targets.iter().any(|t| t.is_bin()) {
+        Entry::Yes
+    } else {
+        Entry::No
+    };
+    let lines = m.cargo.as_deref().map(|c| &c.dep_lines);
+    let mut facts: Vec<Fact> = package
+        .dependencies
+        .iter()
+        .filter(|d| d.kind == DependencyKind::Normal)
+        .map(|d| {
+            let key = d.rename.as_deref().unwrap_or(&d.name);
+            let line = lines.and_then(|l| l.get(key)).copied().unwrap_or(1);
+            Fact::new(
+                FactKind::Dependency {
+                    name: d.name.clone(),
+                },
+                &m.file,
+                line,
+            )
+        })
+        .collect();
+    facts.sort_by(|a, b| (a.line, dep_name(a)).cmp(&(b.line, dep_name(b))));
+    m.facts = facts;
+}
+
+fn dep_name(f: &Fact) -> &str {
+    match &f.kind {
+        FactKind::Dependency { name } => name,
+        _ => "",
+    }
+}
+
+/// Why cargo gave no metadata.
+#[derive(Debug)]
+enum Failure {
+    /// The program does not exist: the built-in resolution stands, without a note.
+    NotInstalled,
+    /// It ran and failed, or could not be run: one line.
+    Failed(String),
+}
+
+/// `TRACEGATE_CARGO`, else `$CARGO`, else `cargo`; `None` when `TRACEGATE_CARGO` is empty.
+fn cargo_program() -> Option<PathBuf> {
+    match std::env::var_os(CARGO_ENV) {
+        Some(v) if v.is_empty() => None,
+        Some(v) => Some(PathBuf::from(v)),
+        None => Some(
+            std::env::var_os("CARGO")
+                .filter(|v| !v.is_empty())
+                .map_or_else(|| PathBuf::from("cargo"), PathBuf::from),
+        ),
+    }
+}
+
+/// `cargo metadata` on every root, a few at a time; results in the order of `files`.
+fn run_all(cargo: &Path, canonical: &Path, files: &[String]) -> Vec<Result<Metadata, Failure>> {
+    let slots: Vec<Mutex<Option<Result<Metadata, Failure>>>> =
+        files.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(files.len())
+        .max(1);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(file) = files.get(i) else {
+                    break;
+                };
+                let result = metadata(cargo, canonical, file);
+                if let Ok(mut slot) = slots[i].lock() {
+                    *slot = Some(result);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Err(Failure::Failed("internal error: no result".into())))
+        })
+        .collect()
+}
+
+/// One `cargo metadata --no-deps --frozen`, from a neutral directory (so that neither the
+/// repository's `rust-toolchain.toml` nor its `.cargo/config.toml` applies: nothing in the
+/// scanned tree chooses what runs), never installing a toolchain, with a timeout.
+fn metadata(cargo: &Path, canonical: &Path, file: &str) -> Result<Metadata, Failure> {
+    let manifest = canonical.join(file);
+    let mut command: Command = MetadataCommand::new()
+        .cargo_path(cargo)
+        .manifest_path(&manifest)
+        .no_deps()
+        .other_options(vec!["--frozen".to_string()])
+        .current_dir(std::env::temp_dir())
+        .env("RUSTUP_AUTO_INSTALL", "0")
+        .env("CARGO_NET_OFFLINE", "true")
+        .cargo_command();
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Failure::NotInstalled
+        } else {
+            Failure::Failed(format!("cannot run {}: {e}", cargo.display()))
+        }
+    })?;
+    let stdout = reader(child.stdout.take());
+    let stderr = reader(child.stderr.take());
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(2)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Failure::Failed(format!(
+                    "no answer within {} s",
+                    TIMEOUT.as_secs()
+                )));
+            }
+            Err(e) => return Err(Failure::Failed(e.to_string())),
+        }
+    };
+    let out = stdout.join().unwrap_or_default();
+    if !status.success() {
+        let err = stderr.join().unwrap_or_default();
+        return Err(Failure::Failed(error_line(&err, canonical)));
+    }
+    MetadataCommand::parse(out)
+        .map_err(|e| Failure::Failed(format!("unreadable output: {}", first_line(&e.to_string()))))
+}
+
+fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut bytes);
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    })
+}
+
+/// cargo's error in one line: its first `error:` line and the innermost cause, with the
+/// scanned root's absolute path removed.
+fn error_line(stderr: &str, canonical: &Path) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let first = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("error: "))
+        .or_else(|| lines.first().copied())
+        .unwrap_or("exit status not zero");
+    let cause = lines
+        .iter()
+        .rposition(|l| *l == "Caused by:")
+        .and_then(|i| lines.get(i + 1));
+    let text = match cause {
+        Some(c) if *c != first => format!("{first}: {c}"),
+        _ => first.to_string(),
+    };
+    let prefix = format!("{}/", canonical.display());
+    text.replace(&prefix, "")
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or_default()
+}
+
+/// `a/b` relative to `canonical`, `/` separators; `None` outside it.
+fn relative(canonical: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(canonical).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
+/// The directory of a relative file path (`.` at the root).
+fn dir_of(file: &str) -> &str {
+    file.rsplit_once('/').map_or(".", |(d, _)| d)
+}
+
+fn join(dir: &str, rel: &str) -> String {
+    if dir == "." {
+        rel.to_string()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+/// Resolve `.` and `..` in a relative path; `None` when it leaves the scanned root.
+fn normalise(path: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// `dir` and every directory above it, ending with `.`.
+fn ancestors(dir: &str) -> impl Iterator<Item = &str> {
+    let mut cur = Some(dir);
+    std::iter::from_fn(move || {
+        let c = cur?;
+        cur = match c.rsplit_once('/') {
+            Some((parent, _)) => Some(parent),
+            None if c != "." => Some("."),
+            None => None,
+        };
+        Some(c)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::manifests::cargo;
+
+    /// Dependencies by line.
+    fn names(m: &Manifest) -> Vec<(String, u32)> {
+        let mut v: Vec<(String, u32)> = m
+            .facts
+            .iter()
+            .map(|f| (dep_name(f).to_string(), f.line))
+            .collect();
+        v.sort_by_key(|(_, line)| *line);
+        v
+    }
+
+    const ROOT: &str = "[workspace]\nmembers = [\"crates/*\"]\n\n[workspace.dependencies]\notel = { package = \"opentelemetry\", version = \"0.31\" }\nopentelemetry_sdk = \"0.31\"\n";
+    const MEMBER: &str = "[package]\nname = \"api\"\nversion = \"0.1.0\"\n\n[dependencies]\notel = { workspace = true }\nopentelemetry_sdk.workspace = true\nlocal = { package = \"serde\", version = \"1\" }\n";
+
+    #[test]
+    fn inherited_dependencies_take_the_roots_package_names() {
+        let mut root = cargo::parse("Cargo.toml", ROOT).unwrap();
+        let mut member = cargo::parse("crates/api/Cargo.toml", MEMBER).unwrap();
+        assert_eq!(
+            names(&member),
+            vec![
+                ("otel".into(), 6),
+                ("opentelemetry_sdk".into(), 7),
+                ("serde".into(), 8)
+            ]
+        );
+        let notes = resolve_with(
+            Path::new("/nonexistent"),
+            &mut [&mut root, &mut member],
+            || None,
+        );
+        assert!(notes.is_empty());
+        assert_eq!(
+            names(&member),
+            vec![
+                ("opentelemetry".into(), 6),
+                ("opentelemetry_sdk".into(), 7),
+                ("serde".into(), 8)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_nearest_root_or_the_declared_one_resolves() {
+        let inner_root = "[workspace]\n\n[workspace.dependencies]\notel = { package = \"opentelemetry-inner\", version = \"1\" }\n";
+        let outer = cargo::parse("Cargo.toml", ROOT).unwrap();
+        let inner = cargo::parse("tools/Cargo.toml", inner_root).unwrap();
+        let nested = cargo::parse("tools/x/Cargo.toml", MEMBER).unwrap();
+        let declared = cargo::parse(
+            "tools/y/Cargo.toml",
+            &MEMBER.replace("version = \"0.1.0\"", "workspace = \"../..\""),
+        )
+        .unwrap();
+        let outside = cargo::parse("../z/Cargo.toml", MEMBER).unwrap();
+        let mut all = [outer, inner, nested, declared, outside];
+        let roots: BTreeMap<String, BTreeMap<String, String>> = all
+            .iter()
+            .filter_map(|m| {
+                let ws = m.cargo.as_ref()?.workspace.clone()?;
+                Some((dir_of(&m.file).to_string(), ws))
+            })
+            .collect();
+        let mut refs: Vec<&mut Manifest> = all.iter_mut().collect();
+        resolve_inherited(&roots, &mut refs);
+        let otel = |m: &Manifest| names(m)[0].0.clone();
+        assert_eq!(otel(&all[2]), "opentelemetry-inner");
+        assert_eq!(otel(&all[3]), "opentelemetry");
+        assert_eq!(otel(&all[4]), "opentelemetry");
+    }
+
+    #[test]
+    fn a_key_the_root_does_not_declare_stays_as_written() {
+        let mut root = cargo::parse("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n").unwrap();
+        let mut member = cargo::parse("a/Cargo.toml", MEMBER).unwrap();
+        let roots: BTreeMap<String, BTreeMap<String, String>> = [(
+            ".".to_string(),
+            root.cargo.as_ref().unwrap().workspace.clone().unwrap(),
+        )]
+        .into();
+        resolve_inherited(&roots, &mut [&mut root, &mut member]);
+        assert_eq!(names(&member)[0].0, "otel");
+    }
+
+    #[test]
+    fn paths_and_errors() {
+        assert_eq!(normalise("tools/y/../.."), Some(".".into()));
+        assert_eq!(normalise("a/./b/../c"), Some("a/c".into()));
+        assert_eq!(normalise("../x"), None);
+        assert_eq!(ancestors("a/b").collect::<Vec<_>>(), vec!["a/b", "a", "."]);
+        assert_eq!(ancestors(".").collect::<Vec<_>>(), vec!["."]);
+        let stderr = "error: failed to load manifest for workspace member `/repo/ws/missing`\nreferenced by workspace at `/repo/ws/Cargo.toml`\n\nCaused by:\n  failed to read `/repo/ws/missing/Cargo.toml`\n\nCaused by:\n  No such file or directory (os error 2)\n";
+        assert_eq!(
+            error_line(stderr, Path::new("/repo")),
+            "failed to load manifest for workspace member `ws/missing`: No such file or directory (os error 2)"
+        );
+    }
+}
