@@ -201,6 +201,51 @@ fn a_workspace_cargo_cannot_read_gets_one_note() {
     assert!(!root.join("Cargo.lock").exists());
 }
 
+/// A member checked alone (`tracegate check crates/billing`): its workspace root is above the
+/// scanned directory and still resolves its inherited, renamed SDK.
+#[test]
+fn a_member_checked_alone_reads_its_workspace_root() {
+    let member = fixture().join("crates/billing");
+    let (_, with_cargo) = check(&member, &cargo());
+    let (_, fallback) = check(&member, "/nonexistent/cargo");
+    assert_eq!(
+        outline(&with_cargo),
+        vec!["billing . fail TG102@src/main.rs:9".to_string()],
+        "{with_cargo:#}"
+    );
+    assert_eq!(with_cargo, fallback);
+}
+
+/// The same with a workspace cargo cannot read: the note goes to the member's manifest and
+/// names the root.
+#[test]
+fn a_member_checked_alone_in_a_broken_workspace_gets_one_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for f in files(&fixture()) {
+        let to = root.join(&f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(fixture().join(&f), to).unwrap();
+    }
+    let manifest = root.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("crates/*", "crates/*\", \"gone")).unwrap();
+    let (_, report) = check(&root.join("crates/billing"), &cargo());
+    let notes: Vec<&Value> = report["services"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "TG199")
+        .collect();
+    assert_eq!(notes.len(), 1, "{report:#}");
+    assert_eq!(notes[0]["file"], "Cargo.toml");
+    let message = notes[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("on the workspace root ../../Cargo.toml") && message.contains("`gone`"),
+        "{message}"
+    );
+}
+
 /// No test run leaves a Cargo.lock in the fixtures (cargo is only ever run with --frozen).
 #[test]
 fn fixtures_hold_no_cargo_lock() {

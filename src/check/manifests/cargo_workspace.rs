@@ -51,38 +51,80 @@ pub fn resolve(root: &Path, manifests: &mut [&mut Manifest]) -> Vec<Note> {
     resolve_with(root, manifests, cargo_program)
 }
 
+/// `[workspace.dependencies]` of a root: key → package name.
+type WsDeps = BTreeMap<String, String>;
+
+/// The nearest workspace root above the scanned directory (when a member is checked alone).
+struct Outer {
+    /// Its `Cargo.toml`, absolute.
+    manifest: PathBuf,
+    /// The same, relative to the scanned root (`../../Cargo.toml`), for messages.
+    shown: String,
+    /// Its `[workspace.dependencies]`.
+    deps: WsDeps,
+}
+
 /// [`resolve`] with the cargo program chosen by `cargo` (called only for workspaces).
 fn resolve_with(
     root: &Path,
     manifests: &mut [&mut Manifest],
     cargo: impl FnOnce() -> Option<PathBuf>,
 ) -> Vec<Note> {
-    let roots: BTreeMap<String, BTreeMap<String, String>> = manifests
+    let roots: BTreeMap<String, WsDeps> = manifests
         .iter()
         .filter_map(|m| {
             let ws = m.cargo.as_ref()?.workspace.as_ref()?;
             Some((dir_of(&m.file).to_string(), ws.clone()))
         })
         .collect();
-    if roots.is_empty() {
+    let orphans = manifests.iter().any(|m| {
+        m.cargo
+            .as_deref()
+            .is_some_and(|c| !c.inherited.is_empty() || c.root_path.is_some())
+            && in_tree_root(m, &roots).is_none()
+    });
+    if roots.is_empty() && !orphans {
         return Vec::new();
     }
-    resolve_inherited(&roots, manifests);
-    let Some(cargo) = cargo() else {
+    let canonical = std::fs::canonicalize(root).ok();
+    let outer = canonical
+        .as_deref()
+        .filter(|_| orphans)
+        .and_then(find_outer);
+    let outer_members = resolve_inherited(&roots, outer.as_ref().map(|o| &o.deps), manifests);
+    let (Some(cargo), Some(canonical)) = (cargo(), canonical) else {
         return Vec::new();
     };
-    let Ok(canonical) = std::fs::canonicalize(root) else {
-        return Vec::new();
-    };
-    let root_files: Vec<String> = roots.keys().map(|d| join(d, "Cargo.toml")).collect();
-    let results = run_all(&cargo, &canonical, &root_files);
+    // (manifest to run on, the file a note goes to, the root as messages name it, the prefix
+    // removed from cargo's messages)
+    let mut runs: Vec<(PathBuf, String, String, PathBuf)> = roots
+        .keys()
+        .map(|d| {
+            let file = join(d, "Cargo.toml");
+            (canonical.join(&file), file.clone(), file, canonical.clone())
+        })
+        .collect();
+    if let (Some(o), Some(&first)) = (&outer, outer_members.first()) {
+        let dir = o.manifest.parent().unwrap_or(&canonical).to_path_buf();
+        runs.push((
+            o.manifest.clone(),
+            manifests[first].file.clone(),
+            o.shown.clone(),
+            dir,
+        ));
+    }
+    let jobs: Vec<(PathBuf, PathBuf)> = runs
+        .iter()
+        .map(|(m, _, _, prefix)| (m.clone(), prefix.clone()))
+        .collect();
+    let results = run_all(&cargo, &jobs);
     let index: HashMap<String, usize> = manifests
         .iter()
         .enumerate()
         .map(|(i, m)| (m.file.clone(), i))
         .collect();
     let mut notes = Vec::new();
-    for (file, result) in root_files.into_iter().zip(results) {
+    for ((_, file, shown, _), result) in runs.into_iter().zip(results) {
         match result {
             Ok(metadata) => {
                 for package in &metadata.packages {
@@ -96,36 +138,81 @@ fn resolve_with(
                 }
             }
             Err(Failure::NotInstalled) => {}
-            Err(Failure::Failed(reason)) => notes.push(Note {
-                file,
-                reason: format!(
-                    "`cargo metadata` failed ({reason}); the workspace was read from its Cargo.toml files alone"
-                ),
-            }),
+            Err(Failure::Failed(reason)) => {
+                let on = if shown == file {
+                    String::new()
+                } else {
+                    format!(" on the workspace root {shown}")
+                };
+                notes.push(Note {
+                    file,
+                    reason: format!(
+                        "`cargo metadata` failed{on} ({reason}); the workspace was read from its Cargo.toml files alone"
+                    ),
+                });
+            }
         }
     }
     notes
 }
 
-/// Step 1: `workspace = true` dependencies take their package name from the root.
+/// The workspace root of a manifest within the scanned tree: `package.workspace` when set,
+/// else the nearest enclosing root (its own directory included).
+fn in_tree_root<'a>(m: &Manifest, roots: &'a BTreeMap<String, WsDeps>) -> Option<&'a WsDeps> {
+    let dir = dir_of(&m.file);
+    match m.cargo.as_deref().and_then(|c| c.root_path.as_deref()) {
+        Some(p) => normalise(&join(dir, p)).and_then(|d| roots.get(&d)),
+        None => ancestors(dir).find_map(|d| roots.get(d)),
+    }
+}
+
+/// The nearest `Cargo.toml` with a `[workspace]` table above `canonical` (as cargo looks for
+/// it); unreadable or invalid manifests on the way are passed over.
+fn find_outer(canonical: &Path) -> Option<Outer> {
+    for (up, dir) in canonical.ancestors().enumerate().skip(1) {
+        let manifest = dir.join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&manifest) else {
+            continue;
+        };
+        let Ok(parsed) = super::cargo::parse("Cargo.toml", &text) else {
+            continue;
+        };
+        if let Some(deps) = parsed.cargo.and_then(|c| c.workspace) {
+            return Some(Outer {
+                manifest,
+                shown: format!("{}Cargo.toml", "../".repeat(up)),
+                deps,
+            });
+        }
+    }
+    None
+}
+
+/// Step 1: `workspace = true` dependencies take their package name from the root (`outer`
+/// for members whose root is above the scanned directory). Returns the manifests `outer`
+/// resolved.
 fn resolve_inherited(
-    roots: &BTreeMap<String, BTreeMap<String, String>>,
+    roots: &BTreeMap<String, WsDeps>,
+    outer: Option<&WsDeps>,
     manifests: &mut [&mut Manifest],
-) {
-    for m in manifests.iter_mut() {
+) -> Vec<usize> {
+    let mut by_outer = Vec::new();
+    for (index, m) in manifests.iter_mut().enumerate() {
         let Some(info) = m.cargo.as_deref() else {
             continue;
         };
-        if info.inherited.is_empty() {
+        if info.inherited.is_empty() && info.root_path.is_none() {
             continue;
         }
-        let dir = dir_of(&m.file);
-        let ws = match &info.root_path {
-            Some(p) => normalise(&join(dir, p)).and_then(|d| roots.get(&d)),
-            None => ancestors(dir).find_map(|d| roots.get(d)),
-        };
-        let Some(ws) = ws else {
-            continue;
+        let ws = match in_tree_root(m, roots) {
+            Some(ws) => ws,
+            None => match outer {
+                Some(ws) => {
+                    by_outer.push(index);
+                    ws
+                }
+                None => continue,
+            },
         };
         let renames: Vec<(usize, String)> = info
             .inherited
@@ -142,6 +229,7 @@ fn resolve_inherited(
             }
         }
     }
+    by_outer
 }
 
 /// Step 2 for one member: cargo's name, binary targets and normal dependencies.
@@ -203,7 +291,7 @@ fn cargo_program() -> Option<PathBuf> {
 }
 
 /// `cargo metadata` on every root, a few at a time; results in the order of `files`.
-fn run_all(cargo: &Path, canonical: &Path, files: &[String]) -> Vec<Result<Metadata, Failure>> {
+fn run_all(cargo: &Path, files: &[(PathBuf, PathBuf)]) -> Vec<Result<Metadata, Failure>> {
     let slots: Vec<Mutex<Option<Result<Metadata, Failure>>>> =
         files.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
@@ -215,10 +303,10 @@ fn run_all(cargo: &Path, canonical: &Path, files: &[String]) -> Vec<Result<Metad
         for _ in 0..workers {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(file) = files.get(i) else {
+                let Some((manifest, prefix)) = files.get(i) else {
                     break;
                 };
-                let result = metadata(cargo, canonical, file);
+                let result = metadata(cargo, manifest, prefix);
                 if let Ok(mut slot) = slots[i].lock() {
                     *slot = Some(result);
                 }
@@ -239,11 +327,10 @@ fn run_all(cargo: &Path, canonical: &Path, files: &[String]) -> Vec<Result<Metad
 /// One `cargo metadata --no-deps --frozen`, from a neutral directory (so that neither the
 /// repository's `rust-toolchain.toml` nor its `.cargo/config.toml` applies: nothing in the
 /// scanned tree chooses what runs), never installing a toolchain, with a timeout.
-fn metadata(cargo: &Path, canonical: &Path, file: &str) -> Result<Metadata, Failure> {
-    let manifest = canonical.join(file);
+fn metadata(cargo: &Path, manifest: &Path, prefix: &Path) -> Result<Metadata, Failure> {
     let mut command: Command = MetadataCommand::new()
         .cargo_path(cargo)
-        .manifest_path(&manifest)
+        .manifest_path(manifest)
         .no_deps()
         .other_options(vec!["--frozen".to_string()])
         .current_dir(std::env::temp_dir())
@@ -282,7 +369,7 @@ fn metadata(cargo: &Path, canonical: &Path, file: &str) -> Result<Metadata, Fail
     let out = stdout.join().unwrap_or_default();
     if !status.success() {
         let err = stderr.join().unwrap_or_default();
-        return Err(Failure::Failed(error_line(&err, canonical)));
+        return Err(Failure::Failed(error_line(&err, prefix)));
     }
     MetadataCommand::parse(out)
         .map_err(|e| Failure::Failed(format!("unreadable output: {}", first_line(&e.to_string()))))
@@ -299,8 +386,8 @@ fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<
 }
 
 /// cargo's error in one line: its first `error:` line and the innermost cause, with the
-/// scanned root's absolute path removed.
-fn error_line(stderr: &str, canonical: &Path) -> String {
+/// absolute `prefix` (the scanned root) removed from paths.
+fn error_line(stderr: &str, prefix: &Path) -> String {
     let lines: Vec<&str> = stderr
         .lines()
         .map(str::trim)
@@ -319,8 +406,7 @@ fn error_line(stderr: &str, canonical: &Path) -> String {
         Some(c) if *c != first => format!("{first}: {c}"),
         _ => first.to_string(),
     };
-    let prefix = format!("{}/", canonical.display());
-    text.replace(&prefix, "")
+    text.replace(&format!("{}/", prefix.display()), "")
 }
 
 fn first_line(s: &str) -> &str {
@@ -441,9 +527,8 @@ mod tests {
             &MEMBER.replace("version = \"0.1.0\"", "workspace = \"../..\""),
         )
         .unwrap();
-        let outside = cargo::parse("../z/Cargo.toml", MEMBER).unwrap();
-        let mut all = [outer, inner, nested, declared, outside];
-        let roots: BTreeMap<String, BTreeMap<String, String>> = all
+        let mut all = [outer, inner, nested, declared];
+        let roots: BTreeMap<String, WsDeps> = all
             .iter()
             .filter_map(|m| {
                 let ws = m.cargo.as_ref()?.workspace.clone()?;
@@ -451,23 +536,61 @@ mod tests {
             })
             .collect();
         let mut refs: Vec<&mut Manifest> = all.iter_mut().collect();
-        resolve_inherited(&roots, &mut refs);
+        assert_eq!(
+            resolve_inherited(&roots, None, &mut refs),
+            Vec::<usize>::new()
+        );
         let otel = |m: &Manifest| names(m)[0].0.clone();
         assert_eq!(otel(&all[2]), "opentelemetry-inner");
         assert_eq!(otel(&all[3]), "opentelemetry");
-        assert_eq!(otel(&all[4]), "opentelemetry");
+    }
+
+    /// A member checked alone: its root is found above the scanned directory.
+    #[test]
+    fn a_member_checked_alone_resolves_through_the_root_above() {
+        let dir = tempfile::tempdir().unwrap();
+        let member = dir.path().join("crates/api");
+        std::fs::create_dir_all(&member).unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), ROOT).unwrap();
+        // Not a workspace root: passed over.
+        std::fs::write(
+            dir.path().join("crates/Cargo.toml"),
+            "[package]\nname = \"x\"\n",
+        )
+        .unwrap();
+        let canonical = std::fs::canonicalize(&member).unwrap();
+        let outer = find_outer(&canonical).unwrap();
+        assert_eq!(outer.shown, "../../Cargo.toml");
+        assert_eq!(
+            outer.manifest,
+            canonical.join("../../Cargo.toml").canonicalize().unwrap()
+        );
+        let mut m = cargo::parse("Cargo.toml", MEMBER).unwrap();
+        let notes = resolve_with(&member, &mut [&mut m], || None);
+        assert!(notes.is_empty());
+        assert_eq!(names(&m)[0].0, "opentelemetry");
+        // Without inherited dependencies nothing is looked up (or changed).
+        let mut plain = cargo::parse(
+            "Cargo.toml",
+            "[package]\nname = \"p\"\n\n[dependencies]\notel = \"1\"\n",
+        )
+        .unwrap();
+        resolve_with(&member, &mut [&mut plain], || {
+            panic!("cargo is never asked for")
+        });
+        assert_eq!(names(&plain)[0].0, "otel");
     }
 
     #[test]
     fn a_key_the_root_does_not_declare_stays_as_written() {
         let mut root = cargo::parse("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n").unwrap();
         let mut member = cargo::parse("a/Cargo.toml", MEMBER).unwrap();
-        let roots: BTreeMap<String, BTreeMap<String, String>> = [(
+        let roots: BTreeMap<String, WsDeps> = [(
             ".".to_string(),
             root.cargo.as_ref().unwrap().workspace.clone().unwrap(),
         )]
         .into();
-        resolve_inherited(&roots, &mut [&mut root, &mut member]);
+        resolve_inherited(&roots, None, &mut [&mut root, &mut member]);
         assert_eq!(names(&member)[0].0, "otel");
     }
 
