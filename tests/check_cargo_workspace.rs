@@ -246,6 +246,84 @@ fn a_member_checked_alone_in_a_broken_workspace_gets_one_note() {
     );
 }
 
+/// A stand-in for cargo that logs how it is run, then runs the real one (or prints `output`).
+#[cfg(unix)]
+fn fake_cargo(dir: &Path, output: Option<&str>) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join("cargo.log");
+    let script = dir.join("fake-cargo");
+    let tail = match output {
+        Some(text) => format!("echo '{text}'"),
+        None => format!("exec '{}' \"$@\"", cargo()),
+    };
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"pwd=$(pwd -P) auto_install=$RUSTUP_AUTO_INSTALL args=$*\" >> '{}'\n{tail}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, log)
+}
+
+/// How cargo is run: `metadata --no-deps --frozen` on the root's absolute manifest, from a
+/// directory outside the scanned tree, never installing a toolchain; once per workspace; and
+/// never for standalone crates.
+#[cfg(unix)]
+#[test]
+fn cargo_runs_once_per_workspace_offline_and_never_for_standalone_crates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (script, log) = fake_cargo(dir.path(), None);
+    let script = script.to_str().unwrap();
+    let (_, report) = check(&fixture(), script);
+    let (_, plain) = check(&fixture(), "/nonexistent/cargo");
+    assert_eq!(report, plain);
+    let lines = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = lines.lines().collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let manifest = fixture().canonicalize().unwrap().join("Cargo.toml");
+    let line = lines[0];
+    assert!(line.contains("auto_install=0"), "{line}");
+    assert!(
+        line.contains(&format!(
+            "args=metadata --format-version 1 --no-deps --manifest-path {} --frozen",
+            manifest.display()
+        )),
+        "{line}"
+    );
+    let pwd = line
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches("pwd=");
+    assert!(
+        !Path::new(pwd).starts_with(Path::new(env!("CARGO_MANIFEST_DIR"))),
+        "{line}"
+    );
+    std::fs::remove_file(&log).unwrap();
+    let standalone = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/services/rust-pass");
+    let (code, _) = check(&standalone, script);
+    assert_eq!(code, 0);
+    assert!(!log.exists(), "cargo ran for a standalone crate");
+}
+
+/// A cargo that answers something other than metadata: a note, and the TOML reading stands.
+#[cfg(unix)]
+#[test]
+fn unreadable_cargo_output_is_a_note() {
+    let dir = tempfile::tempdir().unwrap();
+    let (script, _) = fake_cargo(dir.path(), Some("not json"));
+    let (_, report) = check(&fixture(), script.to_str().unwrap());
+    let (_, plain) = check(&fixture(), "/nonexistent/cargo");
+    assert_eq!(report["services"], plain["services"]);
+    let message = report["repository_findings"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("unreadable output"), "{message}");
+}
+
 /// No test run leaves a Cargo.lock in the fixtures (cargo is only ever run with --frozen).
 #[test]
 fn fixtures_hold_no_cargo_lock() {
