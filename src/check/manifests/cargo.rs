@@ -23,8 +23,9 @@ pub struct CargoInfo {
     pub root_path: Option<String>,
     /// Dependencies written `workspace = true`: index into the manifest's facts, and the key.
     pub inherited: Vec<(usize, String)>,
-    /// The line of each normal dependency's key (the name, or the rename, as written).
-    pub dep_lines: BTreeMap<String, u32>,
+    /// The line of each normal dependency's key (the name, or the rename, as written), by
+    /// target (`""` for `[dependencies]`, else the `[target.…]` key as written, `cfg(unix)`).
+    pub dep_lines: BTreeMap<(String, String), u32>,
 }
 
 type Table<'i> = DeTable<'i>;
@@ -73,7 +74,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         ..CargoInfo::default()
     };
     let mut facts: Vec<Fact> = Vec::new();
-    let mut collect = |deps: Option<&Table>| {
+    let mut collect = |target: &str, deps: Option<&Table>| {
         for (key, value) in deps.into_iter().flatten() {
             let line = line_of_offset(text, key.span().start);
             let key = key.get_ref().to_string();
@@ -92,13 +93,16 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                 rel,
                 line,
             ));
-            info.dep_lines.entry(key).or_insert(line);
+            info.dep_lines
+                .entry((target.to_string(), key))
+                .or_insert(line);
         }
     };
-    collect(sub(table, "dependencies"));
+    collect("", sub(table, "dependencies"));
     if let Some(targets) = sub(table, "target") {
-        for target in targets.values() {
+        for (name, target) in targets {
             collect(
+                name.get_ref(),
                 target
                     .get_ref()
                     .as_table()
@@ -175,7 +179,11 @@ mod tests {
             vec![("opentelemetry".into(), 4), ("opentelemetry_sdk".into(), 8)]
         );
         let info = m.cargo.unwrap();
-        assert_eq!(info.dep_lines.get("otel"), Some(&8));
+        assert_eq!(
+            info.dep_lines
+                .get(&("cfg(unix)".to_string(), "otel".to_string())),
+            Some(&8)
+        );
         assert!(info.workspace.is_none());
     }
 

@@ -247,7 +247,19 @@ fn apply(m: &mut Manifest, package: &Package) {
         .filter(|d| d.kind == DependencyKind::Normal)
         .map(|d| {
             let key = d.rename.as_deref().unwrap_or(&d.name);
-            let line = lines.and_then(|l| l.get(key)).copied().unwrap_or(1);
+            let target = d
+                .target
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let line = lines
+                .and_then(|l| {
+                    // The target as cargo prints it, else as written anywhere.
+                    l.get(&(target, key.to_string()))
+                        .or_else(|| l.iter().find(|((_, k), _)| k == key).map(|(_, line)| line))
+                })
+                .copied()
+                .unwrap_or(1);
             Fact::new(
                 FactKind::Dependency {
                     name: d.name.clone(),
@@ -592,6 +604,63 @@ mod tests {
         .into();
         resolve_inherited(&roots, None, &mut [&mut root, &mut member]);
         assert_eq!(names(&member)[0].0, "otel");
+    }
+
+    /// cargo and the built-in resolution agree on every dependency and its line: renames,
+    /// inheritance, dotted tables, optional and target-specific dependencies (dev and build
+    /// dependencies left out), for a root that is a package too.
+    #[test]
+    fn cargo_and_the_builtin_resolution_agree() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let files = [
+            (
+                "Cargo.toml",
+                "[package]\nname = \"root\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\notel = { workspace = true }\n\n[workspace]\nmembers = [\"crates/*\"]\n\n[workspace.dependencies]\notel = { package = \"opentelemetry\", version = \"0.31\" }\n[workspace.dependencies.sdk]\npackage = \"opentelemetry_sdk\"\nversion = \"0.31\"\n",
+            ),
+            ("src/main.rs", "fn main() {}\n"),
+            (
+                "crates/api/Cargo.toml",
+                "[package]\nname = \"api\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nsdk = { workspace = true, optional = true }\nserde = \"1\"\n[dependencies.tel]\npackage = \"tracing\"\nversion = \"0.1\"\n\n[target.'cfg(unix)'.dependencies]\notel.workspace = true\nsdk = { workspace = true }\n\n[dev-dependencies]\ntokio = \"1\"\n\n[build-dependencies]\ncc = \"1\"\n",
+            ),
+            ("crates/api/src/lib.rs", "\n"),
+        ];
+        for (rel, text) in files {
+            std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+            std::fs::write(root.join(rel), text).unwrap();
+        }
+        let read = || {
+            ["Cargo.toml", "crates/api/Cargo.toml"].map(|rel| {
+                cargo::parse(rel, &std::fs::read_to_string(root.join(rel)).unwrap()).unwrap()
+            })
+        };
+        let sorted = |m: &Manifest| {
+            let mut v = names(m);
+            v.sort();
+            v
+        };
+        let [mut a, mut b] = read();
+        let notes = resolve_with(root, &mut [&mut a, &mut b], || None);
+        assert!(notes.is_empty());
+        let builtin = (sorted(&a), sorted(&b));
+        let [mut a, mut b] = read();
+        let cargo = std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from);
+        let notes = resolve_with(root, &mut [&mut a, &mut b], || Some(cargo));
+        assert!(notes.is_empty(), "{notes:?}");
+        // Cargo's answer was applied: the library member has no binary.
+        assert_eq!((a.entry, b.entry), (Entry::Yes, Entry::No));
+        assert_eq!((sorted(&a), sorted(&b)), builtin);
+        assert_eq!(
+            builtin.1,
+            vec![
+                ("opentelemetry".into(), 14),
+                ("opentelemetry_sdk".into(), 7),
+                ("opentelemetry_sdk".into(), 15),
+                ("serde".into(), 8),
+                ("tracing".into(), 9),
+            ]
+        );
+        assert!(!root.join("Cargo.lock").exists() && !root.join("target").exists());
     }
 
     #[test]
