@@ -2,6 +2,7 @@
 //! dependencies (dev/test/indirect dependencies never count).
 
 pub mod cargo;
+mod cargo_run;
 pub mod cargo_workspace;
 pub mod docker;
 pub mod dotnet;
