@@ -309,6 +309,33 @@ fn cargo_runs_once_per_workspace_offline_and_never_for_standalone_crates() {
     assert!(!log.exists(), "cargo ran for a standalone crate");
 }
 
+/// `$CARGO` names cargo when `TRACEGATE_CARGO` is unset; `TRACEGATE_CARGO=` (empty) never runs
+/// it.
+#[cfg(unix)]
+#[test]
+fn cargo_from_the_environment_and_the_empty_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let (script, log) = fake_cargo(dir.path(), None);
+    let run = |tracegate_cargo: Option<&str>| {
+        let mut cmd = Command::cargo_bin("tracegate").unwrap();
+        cmd.env("CARGO", &script).env_remove("TRACEGATE_CARGO");
+        if let Some(v) = tracegate_cargo {
+            cmd.env("TRACEGATE_CARGO", v);
+        }
+        let out = cmd
+            .arg("check")
+            .arg(fixture())
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+    };
+    run(Some(""));
+    assert!(!log.exists(), "cargo ran with TRACEGATE_CARGO empty");
+    run(None);
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+}
+
 /// A cargo that answers something other than metadata: a note, and the TOML reading stands.
 #[cfg(unix)]
 #[test]
