@@ -67,6 +67,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/rust-uninstrumented", &["TG103", "TG104"]),
     ("services/rust-tracegate", &[]),
     ("services/rust-broken-source", &["TG199"]),
+    ("services/rust-workspace", &["TG102"]),
     ("services/go-pass", &[]),
     ("services/go-indirect-sdk", &["TG101"]),
     ("services/go-no-propagator", &["TG102"]),

@@ -10,7 +10,7 @@ use super::evaluate;
 use super::facts::{drop_dead_code, drops_any, Fact, FactKind, SourceFacts};
 use super::k8s::{ConfigMap, Ingress, Workload};
 use super::lang::SourceKind;
-use super::manifests::{Entry, Manifest};
+use super::manifests::{cargo_workspace, Entry, Manifest, ManifestKind};
 use super::model::{Finding, Language, Scan, ScannedService, Service};
 use super::rules::RuleSet;
 
@@ -172,6 +172,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     }
     let mut files = walk.files;
     let dirs = walk.dirs;
+    resolve_cargo_workspaces(root, &mut files);
 
     // 1. Services from application manifests, one per directory.
     let entries = EntryIndex::build(&files);
@@ -187,6 +188,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                     entry: Entry::No,
                     facts: Vec::new(),
                     typescript: false,
+                    cargo: None,
                 },
             );
             by_dir.entry(f.dir.clone()).or_default().push(m);
@@ -443,6 +445,33 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         services: scanned,
         repository_findings,
     })
+}
+
+/// Resolve Cargo workspaces (`manifests::cargo_workspace`); why cargo could not read one
+/// becomes a TG199 note on its root `Cargo.toml`.
+fn resolve_cargo_workspaces(root: &Path, files: &mut Vec<WalkedFile>) {
+    let mut cargo: Vec<&mut Manifest> = files
+        .iter_mut()
+        .filter_map(|f| match &mut f.parsed {
+            Parsed::Manifest(m) if m.kind == ManifestKind::Cargo => Some(m),
+            _ => None,
+        })
+        .collect();
+    let notes = cargo_workspace::resolve(root, &mut cargo);
+    for note in notes {
+        let dir = note
+            .file
+            .rsplit_once('/')
+            .map_or(".".to_string(), |(d, _)| d.to_string());
+        files.push(WalkedFile {
+            rel: note.file,
+            dir,
+            parsed: Parsed::Skipped {
+                reason: note.reason,
+                line: None,
+            },
+        });
+    }
 }
 
 /// Give `configMapKeyRef` variables their value and add the variables `envFrom` ConfigMaps

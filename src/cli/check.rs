@@ -28,7 +28,11 @@ Examples:
       stricter gate while onboarding a service
 
 Exit codes: 0 passed, 1 a finding at or above --fail-on (or an unknown service with
---fail-on-unknown), 2 usage, configuration or input error (the message names file and line).";
+--fail-on-unknown), 2 usage, configuration or input error (the message names file and line).
+
+Environment: Cargo workspaces are read with `cargo metadata --no-deps --frozen` (offline,
+writes nothing) using $TRACEGATE_CARGO, else $CARGO, else `cargo`; TRACEGATE_CARGO= (empty)
+reads them from their Cargo.toml files alone (docs/check.md).";
 
 /// The lowest severity that fails the check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -1,52 +1,115 @@
-//! `Cargo.toml`: package name, binary targets, `[dependencies]` (not dev/build).
+//! `Cargo.toml` read with `toml` alone: package name, binary targets, normal dependencies (not
+//! dev/build) at the line of their key, and what a workspace needs to resolve later: a root's
+//! `[workspace.dependencies]` and a member's `workspace = true` dependencies
+//! (`cargo_workspace` resolves them, with `cargo metadata` when it can).
 
-use super::{dependency, line_of_offset, Entry, Manifest, ManifestKind};
+use std::collections::BTreeMap;
+
+use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+
+use super::{line_of_offset, Entry, Manifest, ManifestKind};
 use crate::check::error::CheckError;
+use crate::check::facts::{Fact, FactKind};
+
+/// What a Cargo manifest says about workspaces, kept for resolution after the walk.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CargoInfo {
+    /// For a workspace root (a `[workspace]` table): `[workspace.dependencies]` key → the
+    /// package it names (`package = "…"` for a rename, else the key).
+    pub workspace: Option<BTreeMap<String, String>>,
+    /// `package.workspace`: the path of the workspace root, relative to this manifest's
+    /// directory, when given explicitly.
+    pub root_path: Option<String>,
+    /// Dependencies written `workspace = true`: index into the manifest's facts, and the key.
+    pub inherited: Vec<(usize, String)>,
+    /// The line of each normal dependency's key (the name, or the rename, as written), by
+    /// target (`""` for `[dependencies]`, else the `[target.…]` key as written, `cfg(unix)`).
+    pub dep_lines: BTreeMap<(String, String), u32>,
+}
+
+type Table<'i> = DeTable<'i>;
+
+fn get<'a, 'i>(table: &'a Table<'i>, key: &str) -> Option<&'a DeValue<'i>> {
+    table.get(key).map(Spanned::get_ref)
+}
+
+fn sub<'a, 'i>(table: &'a Table<'i>, key: &str) -> Option<&'a Table<'i>> {
+    get(table, key).and_then(DeValue::as_table)
+}
 
 /// Parse a Cargo manifest (offline: `toml`, no `cargo metadata`, no lockfile).
 pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
-    let table: toml::Table = toml::from_str(text).map_err(|e| CheckError::Manifest {
+    let doc = DeTable::parse(text).map_err(|e| CheckError::Manifest {
         file: rel.to_string(),
         line: e.span().map(|s| line_of_offset(text, s.start)),
         what: "Cargo manifest",
         reason: e.message().to_string(),
     })?;
-    let package = table.get("package").and_then(|p| p.as_table());
+    let table = doc.get_ref();
+    let package = sub(table, "package");
     let name = package
-        .and_then(|p| p.get("name"))
-        .and_then(|n| n.as_str())
+        .and_then(|p| get(p, "name"))
+        .and_then(DeValue::as_str)
         .map(str::to_string);
-    let entry = if package.is_none() {
-        Entry::No
-    } else if table
-        .get("bin")
-        .and_then(|b| b.as_array())
-        .is_some_and(|b| !b.is_empty())
-    {
-        Entry::Yes
-    } else {
-        Entry::RustMain
+    let has_bins = get(table, "bin")
+        .and_then(DeValue::as_array)
+        .is_some_and(|b| !b.is_empty());
+    let autobins = package
+        .and_then(|p| get(p, "autobins"))
+        .and_then(DeValue::as_bool)
+        .unwrap_or(true);
+    let entry = match (package.is_some(), has_bins, autobins) {
+        (false, _, _) => Entry::No,
+        (true, true, _) => Entry::Yes,
+        (true, false, true) => Entry::RustMain,
+        (true, false, false) => Entry::No,
     };
-    let mut names: Vec<String> = Vec::new();
-    let mut collect = |deps: Option<&toml::Value>| {
-        if let Some(t) = deps.and_then(|d| d.as_table()) {
-            for (key, value) in t {
-                let real = value
-                    .as_table()
-                    .and_then(|v| v.get("package"))
-                    .and_then(|p| p.as_str())
-                    .unwrap_or(key);
-                names.push(real.to_string());
+    let mut info = CargoInfo {
+        workspace: sub(table, "workspace").map(workspace_dependencies),
+        root_path: package
+            .and_then(|p| get(p, "workspace"))
+            .and_then(DeValue::as_str)
+            .map(str::to_string),
+        ..CargoInfo::default()
+    };
+    let mut facts: Vec<Fact> = Vec::new();
+    let mut collect = |target: &str, deps: Option<&Table>| {
+        for (key, value) in deps.into_iter().flatten() {
+            let line = line_of_offset(text, key.span().start);
+            let key = key.get_ref().to_string();
+            let fields = value.get_ref().as_table();
+            let field = |f: &str| fields.and_then(|t| get(t, f));
+            let real = field("package").and_then(DeValue::as_str).unwrap_or(&key);
+            if field("workspace").and_then(DeValue::as_bool) == Some(true)
+                && field("package").is_none()
+            {
+                info.inherited.push((facts.len(), key.clone()));
             }
+            facts.push(Fact::new(
+                FactKind::Dependency {
+                    name: real.to_string(),
+                },
+                rel,
+                line,
+            ));
+            info.dep_lines
+                .entry((target.to_string(), key))
+                .or_insert(line);
         }
     };
-    collect(table.get("dependencies"));
-    if let Some(targets) = table.get("target").and_then(|t| t.as_table()) {
-        for target in targets.values() {
-            collect(target.get("dependencies"));
+    collect("", sub(table, "dependencies"));
+    if let Some(targets) = sub(table, "target") {
+        for (name, target) in targets {
+            collect(
+                name.get_ref(),
+                target
+                    .get_ref()
+                    .as_table()
+                    .and_then(|t| sub(t, "dependencies")),
+            );
         }
     }
-    let facts = names.iter().map(|n| dependency(rel, text, n)).collect();
     Ok(Manifest {
         kind: ManifestKind::Cargo,
         file: rel.to_string(),
@@ -54,13 +117,39 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         entry,
         facts,
         typescript: false,
+        cargo: Some(Box::new(info)),
     })
+}
+
+/// `[workspace.dependencies]`: key → package name.
+fn workspace_dependencies(workspace: &Table) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (key, value) in sub(workspace, "dependencies").into_iter().flatten() {
+        let key = key.get_ref().to_string();
+        let real = value
+            .get_ref()
+            .as_table()
+            .and_then(|t| get(t, "package"))
+            .and_then(DeValue::as_str)
+            .map_or_else(|| key.clone(), str::to_string);
+        out.insert(key, real);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::facts::FactKind;
+
+    fn deps(m: &Manifest) -> Vec<(String, u32)> {
+        m.facts
+            .iter()
+            .map(|f| match &f.kind {
+                FactKind::Dependency { name } => (name.clone(), f.line),
+                _ => panic!(),
+            })
+            .collect()
+    }
 
     #[test]
     fn dev_dependencies_do_not_count() {
@@ -71,18 +160,31 @@ mod tests {
         .unwrap();
         assert_eq!(m.name.as_deref(), Some("pricing"));
         assert_eq!(m.entry, Entry::RustMain);
-        let deps: Vec<(String, u32)> = m
-            .facts
-            .iter()
-            .map(|f| match &f.kind {
-                FactKind::Dependency { name } => (name.clone(), f.line),
-                _ => panic!(),
-            })
-            .collect();
         assert_eq!(
-            deps,
+            deps(&m),
             vec![("opentelemetry".into(), 5), ("opentelemetry_sdk".into(), 6)]
         );
+    }
+
+    /// A dependency is located at its key, wherever its name first appears in the file.
+    #[test]
+    fn dependencies_are_located_at_their_key() {
+        let m = parse(
+            "Cargo.toml",
+            "[package]\nname = \"opentelemetry-demo\" # opentelemetry\n\n[dependencies.opentelemetry]\nversion = \"0.31\"\n\n[target.'cfg(unix)'.dependencies]\notel = { package = \"opentelemetry_sdk\", version = \"0.31\" }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            deps(&m),
+            vec![("opentelemetry".into(), 4), ("opentelemetry_sdk".into(), 8)]
+        );
+        let info = m.cargo.unwrap();
+        assert_eq!(
+            info.dep_lines
+                .get(&("cfg(unix)".to_string(), "otel".to_string())),
+            Some(&8)
+        );
+        assert!(info.workspace.is_none());
     }
 
     #[test]
@@ -93,11 +195,49 @@ mod tests {
             msg.starts_with("svc/Cargo.toml:3: invalid Cargo manifest"),
             "{msg}"
         );
+        let err = parse("svc/Cargo.toml", "[package]\nname = \"x\"\nname = \"y\"\n").unwrap_err();
+        assert!(err.to_string().starts_with("svc/Cargo.toml:3:"), "{err}");
     }
 
     #[test]
-    fn workspace_roots_are_not_services() {
-        let m = parse("Cargo.toml", "[workspace]\nmembers = [\"a\"]\n").unwrap();
+    fn workspace_roots_are_not_services_and_keep_their_dependencies() {
+        let m = parse(
+            "Cargo.toml",
+            "[workspace]\nmembers = [\"a\"]\n\n[workspace.dependencies]\notel = { package = \"opentelemetry\", version = \"0.31\" }\ntracing = \"0.1\"\n",
+        )
+        .unwrap();
         assert_eq!(m.entry, Entry::No);
+        let ws = m.cargo.unwrap().workspace.unwrap();
+        assert_eq!(ws.get("otel").map(String::as_str), Some("opentelemetry"));
+        assert_eq!(ws.get("tracing").map(String::as_str), Some("tracing"));
+    }
+
+    #[test]
+    fn inherited_dependencies_are_recorded_for_resolution() {
+        let m = parse(
+            "api/Cargo.toml",
+            "[package]\nname = \"api\"\nworkspace = \"..\"\n\n[dependencies]\notel = { workspace = true }\ntracing.workspace = true\nserde = \"1\"\n",
+        )
+        .unwrap();
+        let info = m.cargo.as_deref().unwrap();
+        assert_eq!(info.root_path.as_deref(), Some(".."));
+        let inherited: Vec<(String, u32)> = info
+            .inherited
+            .iter()
+            .map(|(i, k)| (k.clone(), m.facts[*i].line))
+            .collect();
+        assert_eq!(inherited, vec![("otel".into(), 6), ("tracing".into(), 7)]);
+    }
+
+    #[test]
+    fn autobins_false_without_bin_targets_is_a_library() {
+        let m = parse("Cargo.toml", "[package]\nname = \"x\"\nautobins = false\n").unwrap();
+        assert_eq!(m.entry, Entry::No);
+        let m = parse(
+            "Cargo.toml",
+            "[package]\nname = \"x\"\nautobins = false\n\n[[bin]]\nname = \"srv\"\npath = \"src/srv.rs\"\n",
+        )
+        .unwrap();
+        assert_eq!(m.entry, Entry::Yes);
     }
 }

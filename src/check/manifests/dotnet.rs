@@ -77,6 +77,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         entry: if web || exe { Entry::Yes } else { Entry::No },
         facts,
         typescript: false,
+        cargo: None,
     })
 }
 

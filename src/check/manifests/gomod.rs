@@ -73,6 +73,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         entry: Entry::GoMain,
         facts,
         typescript: false,
+        cargo: None,
     })
 }
 

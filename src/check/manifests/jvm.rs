@@ -91,6 +91,7 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         entry,
         facts,
         typescript: false,
+        cargo: None,
     })
 }
 
@@ -136,6 +137,7 @@ pub fn parse_gradle(rel: &str, text: &str) -> Manifest {
         entry: Entry::JavaSources,
         facts,
         typescript: false,
+        cargo: None,
     }
 }
 

@@ -2,6 +2,8 @@
 //! dependencies (dev/test/indirect dependencies never count).
 
 pub mod cargo;
+mod cargo_run;
+pub mod cargo_workspace;
 pub mod docker;
 pub mod dotnet;
 pub mod gomod;
@@ -105,6 +107,8 @@ pub struct Manifest {
     pub facts: Vec<Fact>,
     /// Whether it declares TypeScript (npm).
     pub typescript: bool,
+    /// Workspace information of a Cargo manifest, resolved after the walk.
+    pub cargo: Option<Box<cargo::CargoInfo>>,
 }
 
 /// Parse a manifest.
@@ -138,6 +142,7 @@ fn unanalysed(rel: &str, text: &str) -> Manifest {
         entry,
         facts: Vec::new(),
         typescript: false,
+        cargo: None,
     }
 }
 

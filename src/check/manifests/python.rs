@@ -75,6 +75,7 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         },
         facts: names.iter().map(|n| dep_line(rel, text, n)).collect(),
         typescript: false,
+        cargo: None,
     })
 }
 
@@ -148,6 +149,7 @@ pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         },
         facts,
         typescript: false,
+        cargo: None,
     })
 }
 
@@ -202,6 +204,7 @@ pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
         },
         facts,
         typescript: false,
+        cargo: None,
     }
 }
 
