@@ -107,7 +107,7 @@ async fn main() -> std::io::Result<()> {
                 .route_from(|ext| ext.get::<MatchedPath>().map(MatchedPath::as_str)),
         );
 
-    eprintln!("listening on http://{addr}");
+    eprintln!("listening on http://{}", listener.local_addr()?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

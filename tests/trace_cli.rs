@@ -330,3 +330,48 @@ fn show_renders_every_format_from_a_file_and_rejects_bad_input() {
     assert_eq!(code, 2);
     assert!(err.contains("traces.log"), "{err}");
 }
+
+#[test]
+fn flags_that_would_be_ignored_or_meaningless_are_usage_errors() {
+    let input = format!(
+        "{}/fixtures/backends/tempo-trace.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--skew-tolerance-ms", "NaN"],
+            "not a number of milliseconds",
+        ),
+        (&["--skew-tolerance-ms=-1"], "not a number of milliseconds"),
+        (
+            &["--skew-tolerance-ms", "inf"],
+            "not a number of milliseconds",
+        ),
+        (&["--backend", "tempo"], "cannot be used with"),
+        (&["--store", "/nonexistent"], "cannot be used with"),
+    ];
+    for (extra, needle) in cases {
+        let mut args = vec!["trace", "show", FIXTURE_ID, "--input", &input];
+        args.extend_from_slice(extra);
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 2, "{extra:?}: {stderr}");
+        assert!(stderr.contains(needle), "{extra:?}: {stderr}");
+    }
+    let (code, _, stderr) = run(&["trace", "list", "--store", "/x", "--backend", "jaeger"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("cannot be used with"), "{stderr}");
+    let (code, out, stderr) = run(&[
+        "trace",
+        "show",
+        FIXTURE_ID,
+        "--input",
+        &input,
+        "--skew-tolerance-ms",
+        "2.5",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        out.contains(&format!("trace {FIXTURE_ID}  3 spans")),
+        "{out}"
+    );
+}

@@ -53,7 +53,7 @@ struct Source {
     #[arg(long, value_name = "URL", value_parser = http_url)]
     from: Option<String>,
     /// The backend behind --from.
-    #[arg(long, value_name = "KIND", default_value = "tracegate", value_parser = ["tracegate", "tempo", "jaeger"])]
+    #[arg(long, value_name = "KIND", default_value = "tracegate", value_parser = ["tracegate", "tempo", "jaeger"], conflicts_with = "store")]
     backend: String,
     /// Request timeout for --from, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
@@ -76,7 +76,7 @@ struct ShowArgs {
     #[command(flatten)]
     source: Source,
     /// Read the trace from a file: OTLP JSON, a Tempo or Jaeger answer, or OTLP protobuf (.pb).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "store"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from", "store", "backend"])]
     input: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "tree")]
@@ -85,7 +85,7 @@ struct ShowArgs {
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
     /// Children may start before / end after their parent by this much before it is clock skew.
-    #[arg(long, value_name = "MS", default_value_t = 1.0)]
+    #[arg(long, value_name = "MS", default_value_t = 1.0, value_parser = milliseconds)]
     skew_tolerance_ms: f64,
 }
 
@@ -231,6 +231,16 @@ fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
     };
     write_out(None, &text)?;
     Ok(ExitStatus::Passed)
+}
+
+/// A finite, non-negative number of milliseconds.
+fn milliseconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(ms) if ms.is_finite() && ms >= 0.0 => Ok(ms),
+        _ => Err(format!(
+            "`{text}` is not a number of milliseconds (0 or more)"
+        )),
+    }
 }
 
 /// A persisted store, read-only; a skipped tail is reported on stderr (it may be a batch a
