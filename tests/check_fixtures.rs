@@ -96,6 +96,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/java-manual-sdk", &["TG102", "TG105", "TG202"]),
     ("services/java-no-sdk", &["TG101"]),
     ("services/java-httpclient-telemetry", &[]),
+    ("services/java-dead-code", &["TG102"]),
     (
         "services/java-uninstrumented",
         &["TG103", "TG104", "TG301", "TG302"],
@@ -107,6 +108,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ),
     ("services/dotnet-no-sdk", &["TG101"]),
     ("services/dotnet-literal-endpoint", &["TG202"]),
+    ("services/dotnet-dead-code", &["TG103"]),
     ("k8s/configured", &[]),
     (
         "k8s/misconfigured",

@@ -13,8 +13,31 @@ fn language() -> tree_sitter::Language {
 /// `using` imports namespaces, not names: nothing to expand.
 fn imports(_: Node<'_>, _: &[u8], _: &mut HashMap<String, Vec<String>>) {}
 
-fn fn_live(_: &str, _: Node<'_>) -> bool {
-    true
+/// A method is a dead-code candidate only when it is private (C#'s default accessibility for
+/// class members) and has no attribute (frameworks call attributed methods reflectively) and
+/// does not implement an interface member explicitly; anything else may be called from
+/// outside the files analysed, so it counts as live.
+fn fn_live(name: &str, node: Node<'_>) -> bool {
+    if name == "Main" {
+        return true;
+    }
+    let mut c = node.walk();
+    for child in node.children(&mut c) {
+        match child.kind() {
+            "attribute_list" | "explicit_interface_specifier" => return true,
+            "modifier" => {
+                let mut m = child.walk();
+                let access = child
+                    .children(&mut m)
+                    .any(|k| matches!(k.kind(), "public" | "protected" | "internal"));
+                if access {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 fn package(_: Node<'_>, _: &[u8]) -> Option<String> {
@@ -25,6 +48,7 @@ fn package(_: Node<'_>, _: &[u8]) -> Option<String> {
 pub static SPEC: Spec = Spec {
     language,
     comments: &["comment"],
+    declarations: &["using_directive"],
     strings: &[
         "string_literal",
         "verbatim_string_literal",
@@ -40,7 +64,9 @@ pub static SPEC: Spec = Spec {
         ("qualified_name", "qualifier", "name"),
     ],
     idents: &["identifier"],
-    fns: &[],
+    // Methods: `classes` stays empty so that methods (all inside classes) are tracked;
+    // top-level statements and local functions belong to no tracked method.
+    fns: &[("method_declaration", "name")],
     classes: &[],
     pairs: &[],
     assignments: &[("assignment_expression", "left", "right")],
@@ -53,8 +79,42 @@ pub static SPEC: Spec = Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::facts::FactKind;
+    use crate::check::facts::{drop_dead_code, FactKind};
     use crate::check::lang::treesitter::analyse;
+
+    #[test]
+    fn signals_in_unused_private_methods_do_not_count() {
+        let src = r#"
+public class Startup {
+  public void Configure(IServiceCollection s) { Register(s); }
+  static void Register(IServiceCollection s) { s.AddOpenTelemetry(); }
+  private static void NeverCalled(TracerProviderBuilder b) { b.AddConsoleExporter(); }
+  void AlsoNeverCalled(TracerProviderBuilder b) { b.AddSource("x"); }
+  [Obsolete] private void Attributed(TracerProviderBuilder b) { b.AddHttpClientInstrumentation(); }
+  internal void Internal(TracerProviderBuilder b) { b.AddAspNetCoreInstrumentation(); }
+}
+"#;
+        let mut f = analyse(&SPEC, "Startup.cs", src).unwrap();
+        drop_dead_code(&mut [&mut f]);
+        let calls: Vec<String> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, .. } => path.last().cloned(),
+                _ => None,
+            })
+            .collect();
+        for live in [
+            "AddOpenTelemetry",
+            "AddHttpClientInstrumentation",
+            "AddAspNetCoreInstrumentation",
+        ] {
+            assert!(calls.iter().any(|c| c == live), "{live}: {calls:?}");
+        }
+        for dead in ["AddConsoleExporter", "AddSource"] {
+            assert!(!calls.iter().any(|c| c == dead), "{dead}: {calls:?}");
+        }
+    }
 
     #[test]
     fn property_assignments_with_a_literal_are_calls() {

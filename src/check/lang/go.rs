@@ -94,6 +94,7 @@ pub fn package_clause(src: &str) -> Option<String> {
 pub static SPEC: Spec = Spec {
     language,
     comments: &["comment"],
+    declarations: &["import_declaration", "package_clause"],
     strings: &["interpreted_string_literal", "raw_string_literal"],
     calls: &[("call_expression", "", "function", "arguments")],
     members: &[

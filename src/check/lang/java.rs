@@ -26,8 +26,27 @@ fn imports(node: Node<'_>, src: &[u8], out: &mut HashMap<String, Vec<String>>) {
     }
 }
 
-fn fn_live(_: &str, _: Node<'_>) -> bool {
-    true
+/// A method is a dead-code candidate only when it is `private` and carries no annotation
+/// (frameworks call annotated methods reflectively: `@Bean`, `@PostConstruct`, `@GetMapping`);
+/// anything else may be called from outside the files analysed, so it counts as live.
+fn fn_live(name: &str, node: Node<'_>) -> bool {
+    if name == "main" {
+        return true;
+    }
+    let mut c = node.walk();
+    let Some(modifiers) = node.children(&mut c).find(|n| n.kind() == "modifiers") else {
+        return true; // package-private: callable from the package
+    };
+    let mut c = modifiers.walk();
+    let mut private = false;
+    for m in modifiers.children(&mut c) {
+        match m.kind() {
+            "marker_annotation" | "annotation" => return true,
+            "private" => private = true,
+            _ => {}
+        }
+    }
+    !private
 }
 
 fn package(_: Node<'_>, _: &[u8]) -> Option<String> {
@@ -38,7 +57,9 @@ fn package(_: Node<'_>, _: &[u8]) -> Option<String> {
 pub static SPEC: Spec = Spec {
     language,
     comments: &["line_comment", "block_comment"],
-    strings: &["string_literal", "text_block"],
+    declarations: &["import_declaration", "package_declaration"],
+    // Text blocks (`"""…"""`) are `string_literal`s in this grammar.
+    strings: &["string_literal"],
     calls: &[
         ("method_invocation", "object", "name", "arguments"),
         ("object_creation_expression", "", "type", "arguments"),
@@ -48,7 +69,8 @@ pub static SPEC: Spec = Spec {
         ("scoped_identifier", "scope", "name"),
     ],
     idents: &["identifier", "type_identifier"],
-    fns: &[],
+    // Methods: `classes` stays empty so that methods (all inside classes) are tracked.
+    fns: &[("method_declaration", "name")],
     classes: &[],
     assignments: &[],
     pairs: &[],
@@ -61,8 +83,50 @@ pub static SPEC: Spec = Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::facts::FactKind;
+    use crate::check::facts::{drop_dead_code, FactKind};
     use crate::check::lang::treesitter::analyse;
+
+    #[test]
+    fn signals_in_unused_private_methods_do_not_count() {
+        let src = r#"
+class App {
+  public static void main(String[] args) { configure(); }
+  private static void configure() { GlobalOpenTelemetry.set(sdk("a")); }
+  private static void neverCalled() { W3CTraceContextPropagator.getInstance(); }
+  @PostConstruct private void hook() { OpenTelemetrySdk.builder(); }
+  void packagePrivate() { SimpleSpanProcessor.create(exporter); }
+  private static Object sdk(String s) { return null; }
+}
+"#;
+        let mut f = analyse(&SPEC, "App.java", src).unwrap();
+        drop_dead_code(&mut [&mut f]);
+        let calls: Vec<String> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, .. } => Some(path.join(".")),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            calls.contains(&"GlobalOpenTelemetry.set".to_string()),
+            "{calls:?}"
+        );
+        assert!(
+            calls.contains(&"OpenTelemetrySdk.builder".to_string()),
+            "annotated: {calls:?}"
+        );
+        assert!(
+            calls.contains(&"SimpleSpanProcessor.create".to_string()),
+            "package-private: {calls:?}"
+        );
+        assert!(
+            !calls
+                .iter()
+                .any(|c| c.contains("W3CTraceContextPropagator")),
+            "unused private method: {calls:?}"
+        );
+    }
 
     #[test]
     fn method_chains_and_constructors() {
@@ -72,6 +136,9 @@ class App {
   // SimpleSpanProcessor.create(exporter)
   void setup() {
     String s = "SimpleSpanProcessor.create(x)";
+    String t = """
+        SimpleSpanProcessor.create(y)
+        """;
     var p = SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(exporter)).build();
     span.setAttribute("user.password", pw);
   }

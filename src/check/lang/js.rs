@@ -153,23 +153,19 @@ fn package(_: Node<'_>, _: &[u8]) -> Option<String> {
 }
 
 macro_rules! js_spec {
-    ($name:ident, $lang:ident, $doc:literal) => {
+    ($name:ident, $lang:ident, $doc:literal, [$($ident:literal),*]) => {
         #[doc = $doc]
         pub static $name: Spec = Spec {
             language: $lang,
             comments: &["comment"],
+            declarations: &["import_statement"],
             strings: &["string", "template_string"],
             calls: &[
                 ("call_expression", "", "function", "arguments"),
                 ("new_expression", "", "constructor", "arguments"),
             ],
             members: &[("member_expression", "object", "property")],
-            idents: &[
-                "identifier",
-                "property_identifier",
-                "type_identifier",
-                "shorthand_property_identifier",
-            ],
+            idents: &[$($ident),*],
             fns: &[("function_declaration", "name")],
             classes: &["class_declaration", "class"],
             assignments: &[],
@@ -186,9 +182,38 @@ macro_rules! js_spec {
     };
 }
 
-js_spec!(JAVASCRIPT, javascript, "The JavaScript spec.");
-js_spec!(TYPESCRIPT, typescript, "The TypeScript spec.");
-js_spec!(TSX, tsx, "The TSX spec.");
+js_spec!(
+    JAVASCRIPT,
+    javascript,
+    "The JavaScript spec.",
+    [
+        "identifier",
+        "property_identifier",
+        "shorthand_property_identifier"
+    ]
+);
+js_spec!(
+    TYPESCRIPT,
+    typescript,
+    "The TypeScript spec.",
+    [
+        "identifier",
+        "property_identifier",
+        "shorthand_property_identifier",
+        "type_identifier"
+    ]
+);
+js_spec!(
+    TSX,
+    tsx,
+    "The TSX spec.",
+    [
+        "identifier",
+        "property_identifier",
+        "shorthand_property_identifier",
+        "type_identifier"
+    ]
+);
 
 #[cfg(test)]
 mod tests {

@@ -102,3 +102,46 @@ pub fn analyse(kind: SourceKind, rel: &str, text: &str) -> Result<SourceFacts, S
         SourceKind::Csharp => treesitter::analyse(&csharp::SPEC, rel, text),
     }
 }
+
+#[cfg(test)]
+mod spec_tests {
+    use super::treesitter::Spec;
+
+    /// Every node kind a spec names exists in its grammar (a misspelt kind would silently
+    /// match nothing: a comment read as code, or an import counted as a use).
+    #[test]
+    fn every_node_kind_a_spec_names_exists_in_its_grammar() {
+        let specs: [(&str, &Spec); 7] = [
+            ("go", &super::go::SPEC),
+            ("python", &super::python::SPEC),
+            ("java", &super::java::SPEC),
+            ("csharp", &super::csharp::SPEC),
+            ("javascript", &super::js::JAVASCRIPT),
+            ("typescript", &super::js::TYPESCRIPT),
+            ("tsx", &super::js::TSX),
+        ];
+        let mut missing = Vec::new();
+        for (name, spec) in specs {
+            let language = (spec.language)();
+            let kinds = spec
+                .comments
+                .iter()
+                .chain(spec.declarations)
+                .chain(spec.strings)
+                .chain(spec.idents)
+                .chain(spec.classes)
+                .chain(spec.wrappers)
+                .chain(spec.calls.iter().map(|c| &c.0))
+                .chain(spec.members.iter().map(|c| &c.0))
+                .chain(spec.fns.iter().map(|c| &c.0))
+                .chain(spec.pairs.iter().map(|c| &c.0))
+                .chain(spec.assignments.iter().map(|c| &c.0));
+            for kind in kinds {
+                if language.id_for_node_kind(kind, true) == 0 {
+                    missing.push(format!("{name}: {kind}"));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "unknown node kinds: {missing:?}");
+    }
+}

@@ -71,6 +71,11 @@ fn package(_: Node<'_>, _: &[u8]) -> Option<String> {
 pub static SPEC: Spec = Spec {
     language,
     comments: &["comment"],
+    declarations: &[
+        "import_statement",
+        "import_from_statement",
+        "future_import_statement",
+    ],
     strings: &["string", "concatenated_string"],
     calls: &[("call", "", "function", "arguments")],
     members: &[("attribute", "object", "attribute")],

@@ -17,6 +17,9 @@ pub struct Spec {
     pub language: fn() -> tree_sitter::Language,
     /// Comment node kinds (skipped).
     pub comments: &'static [&'static str],
+    /// Declarations that are not code that runs (imports, package clauses): skipped like
+    /// comments, so an import alone is never a use (aliases are read from them separately).
+    pub declarations: &'static [&'static str],
     /// String literal node kinds (skipped as code; read as literal arguments).
     pub strings: &'static [&'static str],
     /// Calls: (kind, receiver field or "", function/name field, arguments field).
@@ -140,7 +143,7 @@ impl Roles {
             if language.node_kind_is_named(id) {
                 let name = language.node_kind_for_id(id).unwrap_or_default();
                 let has = |list: &[&str]| list.contains(&name);
-                if has(spec.comments) {
+                if has(spec.comments) || has(spec.declarations) {
                     r.flags |= COMMENT;
                 }
                 if has(spec.strings) {
