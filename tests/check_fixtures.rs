@@ -87,6 +87,7 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/node-pass", &[]),
     ("services/ts-pass", &[]),
     ("services/node-comment-only", &["TG101"]),
+    ("services/node-method-named-fetch", &[]),
     ("services/node-b3-propagator", &["TG102"]),
     (
         "services/ts-simple-exporter",

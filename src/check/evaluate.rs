@@ -63,7 +63,11 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             }
         }
         (
-            Signal::Call { path, literal_arg },
+            Signal::Call {
+                path,
+                literal_arg,
+                global,
+            },
             FactKind::Call {
                 path: p,
                 literal_args,
@@ -74,6 +78,7 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             p.last() == path.last()
                 && path_contains(p, path)
                 && (!literal_arg || !literal_args.is_empty())
+                && (!global || is_global_call(p, path))
         }
         (Signal::Symbol(path), FactKind::Symbol { path: p } | FactKind::Call { path: p, .. }) => {
             path_contains(p, path)
@@ -115,6 +120,20 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             };
             key_ok && !value.eq_ignore_ascii_case("false")
         }
+        _ => false,
+    }
+}
+
+/// Objects through which a free function is also reachable (`globalThis.fetch`).
+const GLOBAL_OBJECTS: [&str; 4] = ["globalThis", "window", "self", "global"];
+
+/// The call is the pattern itself, or the pattern reached through a global object.
+fn is_global_call(called: &[String], pattern: &[String]) -> bool {
+    match called.len().checked_sub(pattern.len()) {
+        Some(0) => called == pattern,
+        Some(1) => called.split_first().is_some_and(|(object, rest)| {
+            GLOBAL_OBJECTS.contains(&object.as_str()) && rest == pattern
+        }),
         _ => false,
     }
 }
@@ -448,5 +467,47 @@ fn ingress(rule: &Rule, services: &[Svc], repo: &Repo, out: &mut Vec<Finding>) {
                 Some(ing.line),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(path: &str) -> Fact {
+        Fact::new(
+            FactKind::Call {
+                path: crate::check::rules::segments(path),
+                literal_args: Vec::new(),
+                method: false,
+            },
+            "src/app.js",
+            1,
+        )
+    }
+
+    #[test]
+    fn a_global_call_signal_matches_free_functions_not_methods_of_that_name() {
+        let fetch = Signal::Call {
+            path: vec!["fetch".into()],
+            literal_arg: false,
+            global: true,
+        };
+        for (path, expected) in [
+            ("fetch", true),
+            ("globalThis.fetch", true),
+            ("window.fetch", true),
+            ("cache.fetch", false),
+            ("this.client.fetch", false),
+            ("fetch.bind", false),
+        ] {
+            assert_eq!(matches_one(&fetch, &call(path)), expected, "{path}");
+        }
+        let any_receiver = Signal::Call {
+            path: vec!["fetch".into()],
+            literal_arg: false,
+            global: false,
+        };
+        assert!(matches_one(&any_receiver, &call("cache.fetch")));
     }
 }

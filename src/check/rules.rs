@@ -78,6 +78,7 @@ struct RawSignal {
     contains: Option<String>,
     not_contains: Option<String>,
     literal_arg: Option<bool>,
+    global: Option<bool>,
 }
 
 /// A compiled signal.
@@ -92,6 +93,9 @@ pub enum Signal {
         path: Vec<String>,
         /// Whether a direct string-literal argument is required.
         literal_arg: bool,
+        /// Whether only a free function counts (`fetch(…)`, `globalThis.fetch(…)`), not a
+        /// method of the same name on another object (`cache.fetch(…)`).
+        global: bool,
     },
     /// A reference to a symbol (type, constant, path) in live code.
     Symbol(Vec<String>),
@@ -535,6 +539,9 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
     if raw.literal_arg.is_some() && raw.call.is_none() {
         return Err("`literal_arg` applies to `call` signals only".into());
     }
+    if raw.global.is_some() && raw.call.is_none() {
+        return Err("`global` applies to `call` signals only".into());
+    }
     let nonempty = |s: &String, what: &str| {
         if s.trim().is_empty() {
             Err(format!("empty `{what}` signal"))
@@ -548,6 +555,7 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
         Signal::Call {
             path: segments(&nonempty(c, "call")?),
             literal_arg: raw.literal_arg.unwrap_or(false),
+            global: raw.global.unwrap_or(false),
         }
     } else if let Some(s) = &raw.symbol {
         Signal::Symbol(segments(&nonempty(s, "symbol")?))
