@@ -841,10 +841,23 @@ queue_size: 100
 
     #[cfg(not(feature = "export-tls"))]
     #[test]
-    fn https_endpoints_need_the_export_tls_feature() {
+    fn https_endpoints_and_tls_files_need_the_export_tls_feature() {
         let text = "destinations:\n  vendor:\n    endpoint: https://otlp.vendor.example\n";
         let e = ExportConfig::from_yaml("f.yaml", text, no_env).unwrap_err();
         assert_eq!(e.key, "destinations.vendor.endpoint", "{e}");
+        assert!(e.to_string().contains("export-tls"), "{e}");
+        let text =
+            "destinations:\n  c:\n    endpoint: http://c:4318\n    tls: {ca_file: /etc/ca.pem}\n";
+        let e = ExportConfig::from_yaml("f.yaml", text, no_env).unwrap_err();
+        assert_eq!(e.key, "destinations.c.tls.ca_file", "{e}");
+        assert!(e.to_string().contains("export-tls"), "{e}");
+        let env = |k: &str| match k {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://c:4318".to_owned()),
+            "OTEL_EXPORTER_OTLP_CERTIFICATE" => Some("/etc/ca.pem".to_owned()),
+            _ => None,
+        };
+        let e = ExportConfig::from_lookup(env).unwrap_err();
+        assert_eq!(e.source_name, "OTEL_EXPORTER_OTLP_CERTIFICATE", "{e}");
         assert!(e.to_string().contains("export-tls"), "{e}");
     }
 

@@ -1,26 +1,13 @@
-//! TLS for `https://` export destinations (the `export-tls` feature): rustls with the *ring*
-//! provider (no cmake or aws-lc build; ring needs only the C compiler Rust builds already
-//! use), Mozilla's root certificates from `webpki-roots` compiled in (so it works in
-//! `scratch`/distroless/slim containers without a CA bundle), plus the CA file a destination
-//! names (`OTEL_EXPORTER_OTLP_CERTIFICATE`, `tls.ca_file`), and optionally a client
-//! certificate and key for mutual TLS. TLS files are read and checked with or without the
-//! feature, so a bad file is always a start-up error naming the file and key.
-//!
-//! Nothing here touches process-global state: the provider is handed to each client through
-//! reqwest's `ClientBuilder::tls_backend_preconfigured`, not installed as the rustls default.
-//! Because `export-tls` builds reqwest with `rustls-no-provider`, a plain
-//! `reqwest::Client::new()` in the same program panics unless the program enables a provider
-//! itself (reqwest's default `rustls` feature does); [`client_builder`] gives a builder that
-//! works as is. That is why the feature is opt-in (the `cli` feature turns it on).
+//! TLS material with the `export-tls` feature: rustls with the ring provider.
 
 use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-use super::config::ConfigError;
+use super::{err, read, FileSetting, TlsFiles};
+use crate::propagation::export::config::ConfigError;
 
 /// The TLS material of one destination, read and checked at configuration time. The private
 /// key is never formatted.
@@ -84,44 +71,6 @@ impl fmt::Debug for TlsSettings {
             )
             .finish()
     }
-}
-
-/// A file setting and where it is configured: the file or environment variable the setting is
-/// in, and its key there (`-` for a variable), for errors.
-#[derive(Clone, Copy)]
-pub(crate) struct FileSetting<'a> {
-    pub source: &'a str,
-    pub key: &'a str,
-    pub path: &'a Path,
-}
-
-/// The TLS files of one destination.
-#[derive(Default)]
-pub(crate) struct TlsFiles<'a> {
-    /// Extra trusted CA certificates (PEM).
-    pub ca: Option<FileSetting<'a>>,
-    /// Client certificate chain (PEM).
-    pub cert: Option<FileSetting<'a>>,
-    /// Client private key (PEM).
-    pub key: Option<FileSetting<'a>>,
-}
-
-fn err(source: &str, key: &str, message: String) -> ConfigError {
-    ConfigError {
-        source_name: source.to_owned(),
-        key: key.to_owned(),
-        message,
-    }
-}
-
-fn read(at: FileSetting<'_>) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(at.path).map_err(|e| {
-        err(
-            at.source,
-            at.key,
-            format!("cannot read {}: {}", at.path.display(), e.kind()),
-        )
-    })
 }
 
 fn certificates(at: FileSetting<'_>) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
@@ -225,7 +174,6 @@ fn rustls_config(settings: &TlsSettings) -> Result<rustls::ClientConfig, rustls:
 
 /// A reqwest client builder with TLS preconfigured (rustls + ring, the built-in roots plus
 /// `settings`).
-#[cfg(feature = "export-tls")]
 pub fn client_builder_with(settings: &TlsSettings) -> Result<reqwest::ClientBuilder, ConfigError> {
     let config = rustls_config(settings).map_err(|e| ConfigError {
         source_name: "exporter".to_owned(),
@@ -235,41 +183,9 @@ pub fn client_builder_with(settings: &TlsSettings) -> Result<reqwest::ClientBuil
     Ok(reqwest::Client::builder().tls_backend_preconfigured(config))
 }
 
-/// Without the `export-tls` feature reqwest has no TLS: plain builders, and TLS settings are
-/// an error (https endpoints are already refused when the configuration is read).
-#[cfg(not(feature = "export-tls"))]
-pub fn client_builder_with(settings: &TlsSettings) -> Result<reqwest::ClientBuilder, ConfigError> {
-    if settings.is_default() {
-        return Ok(reqwest::Client::builder());
-    }
-    Err(ConfigError {
-        source_name: "exporter".to_owned(),
-        key: "tls".to_owned(),
-        message: "TLS settings need tracegate built with its `export-tls` feature".to_owned(),
-    })
-}
-
 /// A reqwest client builder with TLS preconfigured (rustls + ring, Mozilla's roots), for
 /// programs that use the `export` feature and build their own clients (a plain
 /// `reqwest::Client::new()` needs a rustls provider the program chooses).
 pub fn client_builder() -> reqwest::ClientBuilder {
     client_builder_with(&TlsSettings::default()).unwrap_or_else(|_| reqwest::Client::builder())
-}
-
-/// The HTTP client of one destination.
-pub(crate) fn destination_client(
-    destination: &super::Destination,
-    timeout: std::time::Duration,
-) -> Result<reqwest::Client, ConfigError> {
-    let problem = |message: String| ConfigError {
-        source_name: "exporter".to_owned(),
-        key: format!("destinations.{}", destination.name),
-        message,
-    };
-    client_builder_with(&destination.tls)
-        .map_err(|e| problem(e.message))?
-        .no_proxy()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| problem(format!("cannot build the HTTP client: {e}")))
 }
