@@ -81,6 +81,11 @@ pub struct Args {
     /// Extra rule packs (*.yaml) added to the built-in ones.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
+    /// Parse every source file, even those in which no rule pattern or flagged span data can
+    /// be written (slower; the findings are the same, but a syntax error in such a file then
+    /// gets its TG199 note).
+    #[arg(long)]
+    no_prefilter: bool,
     /// Date used for waiver expiry (YYYY-MM-DD) instead of today (for reproducible runs).
     #[arg(long, value_name = "DATE", hide = true)]
     today: Option<String>,
@@ -112,7 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             })
             .collect(),
         config_file: config.file.clone(),
-        prefilter: false,
+        prefilter: !args.no_prefilter,
     };
     let scan = tracegate::check::scan(&args.path, &options)?;
     // A gate that finds nothing to check must not pass: a mistyped path or a build context
