@@ -19,7 +19,7 @@
 //! The search is plain bytes (about as fast as reading the file); a file it lets through is
 //! parsed as before, so the findings are the same with and without it.
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 
 use super::lang::SourceKind;
 
@@ -47,6 +47,8 @@ pub struct Prefilter {
     bits: usize,
     /// Call/symbol patterns: all bits needed.
     patterns: Vec<Vec<usize>>,
+    /// Per bit: the patterns it is part of (to stop at the first complete one).
+    in_patterns: Vec<Vec<usize>>,
     /// Words the security rules flag: all bits needed (one per token).
     sensitive: Vec<Vec<usize>>,
     /// Literal values flagged by their shape (e-mail, `Bearer `, `Basic `).
@@ -143,10 +145,19 @@ impl Prefilter {
         let search = AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
+            // A few hundred needles: a full DFA is small and the fastest to run.
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&b.needles)
             .ok()?;
+        let mut in_patterns = vec![Vec::new(); b.bits.len()];
+        for (i, p) in compiled.iter().enumerate() {
+            for bit in p {
+                in_patterns[*bit].push(i);
+            }
+        }
         Some(Prefilter {
             search,
+            in_patterns,
             checks: b.checks,
             bits: b.bits.len(),
             patterns: compiled,
@@ -166,14 +177,15 @@ impl Prefilter {
             for (check, bit) in &self.checks[m.pattern().as_usize()] {
                 if !seen[*bit] && passes(check, bytes, m.start(), m.end(), &mut no_dot_until) {
                     seen[*bit] = true;
+                    let complete = |p: &usize| self.patterns[*p].iter().all(|b| seen[*b]);
+                    if self.in_patterns[*bit].iter().any(complete) {
+                        return true;
+                    }
                 }
             }
         }
         let all = |bits: &Vec<usize>| bits.iter().all(|b| seen[*b]);
         let any = |bits: &[usize]| bits.iter().any(|b| seen[*b]);
-        if self.patterns.iter().any(all) {
-            return true;
-        }
         let records = match kind {
             SourceKind::Rust => any(&self.record_rust),
             _ => any(&self.record_other),
