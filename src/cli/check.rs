@@ -26,6 +26,9 @@ Examples:
       annotations on the pull request, summary in $GITHUB_STEP_SUMMARY
   tracegate check services/pricing --fail-on warning --fail-on-unknown
       stricter gate while onboarding a service
+  tracegate check . --no-prefilter
+      parse every source file, also those without any rule signal (same findings; a syntax
+      error in such a file then gets its TG199 note)
 
 Exit codes: 0 passed, 1 a finding at or above --fail-on (or an unknown service with
 --fail-on-unknown), 2 usage, configuration or input error (the message names file and line).
