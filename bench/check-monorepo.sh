@@ -2,7 +2,12 @@
 # Benchmark `tracegate check` on a synthetic monorepo against semgrep and ripgrep.
 #
 #   bash bench/check-monorepo.sh [SERVICES] [FILES_PER_SERVICE] [RUNS]
+#   PROFILE=realistic bash bench/check-monorepo.sh 1000 52 3
 #
+# PROFILE (bench/gen-monorepo.py --profile): dense (default; every file after the entry point
+# is a handler that records span attributes and calls out: the worst case for the source
+# pre-filter) or realistic (five handlers per service, the rest domain code without tracing or
+# HTTP-client signals).
 # Generates SERVICES services (default 1000) of FILES_PER_SERVICE files each (default 52, so
 # >= 50,000 files) in seven languages, plus a Kubernetes manifest per service, in a temp dir;
 # builds tracegate in release mode; then times, on the same tree (median of RUNS, default 3):
@@ -18,6 +23,7 @@ root=$PWD
 services=${1:-1000}
 files=${2:-52}
 runs=${3:-3}
+profile=${PROFILE:-dense}
 
 log() { printf '==> %s\n' "$*" >&2; }
 
@@ -46,8 +52,8 @@ tracegate=$root/target/release/tracegate
 work=$(mktemp -d "${TMPDIR:-/tmp}/tracegate-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 tree=$work/monorepo
-log "generating $services services x $files files in $tree"
-python3 bench/gen-monorepo.py "$tree" "$services" "$files"
+log "generating $services services x $files files ($profile profile) in $tree"
+python3 bench/gen-monorepo.py "$tree" "$services" "$files" --profile "$profile"
 nfiles=$(find "$tree" -type f | wc -l)
 nbytes=$(du -sb "$tree" | cut -f1)
 log "$nfiles files, $((nbytes / 1024 / 1024)) MiB"
@@ -92,7 +98,7 @@ ratio() { if [[ $(echo "$2 > 0" | bc -l) == 1 ]]; then echo "scale=1; $1 / $2" |
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 cat <<EOF
 
-tree:      $services services, $nfiles files, $((nbytes / 1024 / 1024)) MiB; $(nproc) cores, load average $load
+tree:      $services services ($profile profile), $nfiles files, $((nbytes / 1024 / 1024)) MiB; $(nproc) cores, load average $load
            (tracegate and rg: median of $runs runs; semgrep: one run)
                  wall s    CPU s (user+sys)
 tracegate check  $(printf '%8s  %8s' "$t_check" "$c_check")   $check_services

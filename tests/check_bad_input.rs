@@ -40,6 +40,15 @@ fn notes(scan: &Scan) -> Vec<(String, Option<u32>, String)> {
         .collect()
 }
 
+/// Every source file parsed: these tests exercise the parsers on files without any signal,
+/// which the pre-filter (on by default) would not parse at all.
+fn parse_all() -> ScanOptions {
+    ScanOptions {
+        prefilter: false,
+        ..ScanOptions::default()
+    }
+}
+
 fn error_of(files: &[(&str, &[u8])]) -> String {
     let dir = tempfile::tempdir().unwrap();
     for (rel, bytes) in files {
@@ -104,7 +113,7 @@ fn invalid_yaml_binary_and_non_utf8_files_are_notes() {
         "svc/half.go",
         b"package main\n\nfunc half() {\n\tx := \n}\n\nfunc ok() {}\n",
     );
-    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let scan = scan(root, &parse_all()).unwrap();
     let notes = notes(&scan);
     let find = |file: &str| {
         notes
@@ -242,7 +251,7 @@ fn pathological_nesting_is_a_note_not_a_stack_overflow() {
         b"{\"name\": \"web\", \"main\": \"index.js\"}",
     );
     write(root, "web/index.js", js.as_bytes());
-    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let scan = scan(root, &parse_all()).unwrap();
     let found = notes(&scan);
     assert!(
         found

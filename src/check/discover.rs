@@ -384,7 +384,7 @@ fn visit(
         }
     }
     let parsed = match class {
-        Class::Source(kind) if !interest.may_matter(text.as_bytes()) => Parsed::Source {
+        Class::Source(kind) if !interest.may_matter(kind, text.as_bytes()) => Parsed::Source {
             kind,
             facts: SourceFacts {
                 package: (kind == SourceKind::Go)

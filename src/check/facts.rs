@@ -130,15 +130,14 @@ pub struct SourceFacts {
 /// never match, so it is dropped as soon as its file is analysed (keeps memory flat on large
 /// trees). Built from the rule set in effect, user packs included.
 ///
-/// It also holds the source pre-filter: one case-insensitive multi-pattern search for every
-/// word a kept fact could be built from (the segments above, and the words the span-data rules
-/// look for in attribute keys and values). A source file containing none of them cannot yield
-/// a fact that matters, so it is not parsed (see [`Interest::may_matter`]).
+/// It also holds the source pre-filter ([`super::prefilter`]): a source file in which no rule
+/// pattern or flagged span data can be written cannot yield a fact that matters, so it is not
+/// parsed (see [`Interest::may_matter`]).
 #[derive(Clone, Debug, Default)]
 pub struct Interest {
     keys: HashSet<String>,
     everything: bool,
-    prefilter: Option<std::sync::Arc<aho_corasick::AhoCorasick>>,
+    prefilter: Option<std::sync::Arc<super::prefilter::Prefilter>>,
 }
 
 impl Interest {
@@ -169,46 +168,31 @@ impl Interest {
         }
     }
 
-    /// Turn on the source pre-filter. `attribute_words` are the words span-data rules look
-    /// for in attribute keys and values (each stands for its longest lower-case token); the
-    /// pre-filter also looks for every kept segment, `@` and the `bearer`/`basic` credential
-    /// prefixes (the literal-value checks). Without a usable automaton, every file is parsed.
+    /// Turn on the source pre-filter ([`super::prefilter`]): `patterns` are the call/symbol
+    /// patterns' segments, `attribute_words` the words span-data rules look for in attribute
+    /// keys and values. Without a usable search, every file is parsed.
     pub fn with_prefilter<'a>(
         mut self,
+        patterns: impl IntoIterator<Item = &'a [String]>,
         attribute_words: impl IntoIterator<Item = &'a str>,
     ) -> Self {
         if self.everything {
             return self;
         }
-        let mut words: HashSet<String> = self.keys.iter().map(|k| k.to_ascii_lowercase()).collect();
-        // A multi-word entry (`card_number`) matches only if all its tokens are there: its
-        // longest one is enough to look for.
-        for w in attribute_words {
-            if let Some(longest) = super::security::tokens(w)
-                .into_iter()
-                .max_by_key(String::len)
-            {
-                words.insert(longest);
-            }
-        }
-        words.extend(["@", "bearer", "basic"].map(String::from));
-        words.retain(|w| !w.is_empty());
-        let mut words: Vec<String> = words.into_iter().collect();
-        words.sort();
-        self.prefilter = aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(&words)
-            .ok()
-            .map(std::sync::Arc::new);
+        let tracegate = ["tracegate".to_string(), "propagation".to_string()];
+        let mut patterns: Vec<&[String]> = patterns.into_iter().collect();
+        patterns.push(&tracegate);
+        self.prefilter =
+            super::prefilter::Prefilter::new(patterns, attribute_words).map(std::sync::Arc::new);
         self
     }
 
     /// Whether a source file's bytes may yield a fact some rule can use: false only when the
-    /// pre-filter is on and finds none of its words.
-    pub fn may_matter(&self, bytes: &[u8]) -> bool {
+    /// pre-filter is on and finds no combination a rule needs.
+    pub fn may_matter(&self, kind: super::lang::SourceKind, bytes: &[u8]) -> bool {
         self.prefilter
             .as_ref()
-            .is_none_or(|ac| ac.find(bytes).is_some())
+            .is_none_or(|p| p.may_matter(kind, bytes))
     }
 
     /// The same interest without the pre-filter (every source file is parsed).
@@ -290,7 +274,9 @@ pub fn drops_any<'a>(files: impl IntoIterator<Item = &'a SourceFacts> + Clone) -
 }
 
 /// Names of the functions unreachable from live code.
-fn dead_functions<'a>(files: impl IntoIterator<Item = &'a SourceFacts> + Clone) -> HashSet<String> {
+pub fn dead_functions<'a>(
+    files: impl IntoIterator<Item = &'a SourceFacts> + Clone,
+) -> HashSet<String> {
     let mut by_owner: HashMap<u64, Vec<u64>> = HashMap::new();
     let mut work: Vec<u64> = vec![TOP_LEVEL];
     for f in files.clone() {

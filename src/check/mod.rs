@@ -16,6 +16,7 @@ pub mod lang;
 pub mod manifests;
 pub mod model;
 pub mod policy;
+pub mod prefilter;
 pub mod rules;
 mod scan;
 pub mod security;

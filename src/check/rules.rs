@@ -396,7 +396,7 @@ impl RuleSet {
             .values()
             .flat_map(|r| r.params.values().flatten())
             .map(String::as_str);
-        Interest::from_patterns(patterns).with_prefilter(words)
+        Interest::from_patterns(patterns.iter().copied()).with_prefilter(patterns, words)
     }
 
     /// Number of rules.

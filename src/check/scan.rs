@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::discover::{self, Parsed, WalkedFile};
 use super::error::CheckError;
 use super::evaluate;
-use super::facts::{drop_dead_code, drops_any, Fact, FactKind, SourceFacts};
+use super::facts::{dead_functions, drop_dead_code, drops_any, Fact, FactKind, SourceFacts};
 use super::k8s::{ConfigMap, Ingress, Workload};
 use super::lang::SourceKind;
 use super::manifests::{cargo_workspace, Entry, Manifest, ManifestKind};
@@ -37,9 +37,9 @@ pub struct ScanOptions {
     /// The configuration file that declared them, as errors should name it (default
     /// `tracegate.yaml`).
     pub config_file: Option<String>,
-    /// Skip parsing source files that contain no word any rule can use (default off). The
-    /// findings are the same either way; but a file it skips is never parsed, so a syntax
-    /// error in it gets no TG199 note.
+    /// Skip parsing source files in which no rule pattern or flagged span data can be written
+    /// ([`super::prefilter`]; default on). The findings are the same either way; but a file
+    /// it skips is never parsed, so a syntax error in it gets no TG199 note.
     pub prefilter: bool,
 }
 
@@ -49,7 +49,7 @@ impl Default for ScanOptions {
             rules: RuleSet::builtin(),
             declared_services: Vec::new(),
             config_file: None,
-            prefilter: false,
+            prefilter: true,
         }
     }
 }
@@ -156,6 +156,39 @@ fn base_name(dir: &str, root: &Path) -> String {
             .unwrap_or_else(|| "root".into())
     } else {
         dir.rsplit('/').next().unwrap_or(dir).to_string()
+    }
+}
+
+/// Parse the files the pre-filter left unparsed that could keep a function live, for as long
+/// as dead-code elimination would remove a fact: a file can only do so if its text names a
+/// dead function (a reference to it, or a live definition of the same name), so the others
+/// stay unparsed. Reading a file again is far cheaper than parsing it.
+fn parse_unparsed_refs(root: &Path, s: &mut Svc, interest: &super::facts::Interest) {
+    while !s.unparsed.is_empty() && drops_any(s.sources.iter()) {
+        let dead: Vec<String> = dead_functions(s.sources.iter()).into_iter().collect();
+        let names = aho_corasick::AhoCorasick::new(&dead).ok();
+        let mut kept = Vec::new();
+        let mut parsed_any = false;
+        for (kind, rel) in std::mem::take(&mut s.unparsed) {
+            let names_dead = match (&names, std::fs::read(root.join(&rel))) {
+                (Some(names), Ok(bytes)) => names.is_match(&bytes),
+                _ => true,
+            };
+            if !names_dead {
+                kept.push((kind, rel));
+                continue;
+            }
+            parsed_any = true;
+            match discover::parse_deferred(root, &rel, kind, interest) {
+                Some(Parsed::Source { facts, .. }) => s.add_source(rel, facts),
+                Some(Parsed::Skipped { reason, line }) => s.skipped.push((rel, reason, line)),
+                _ => {}
+            }
+        }
+        s.unparsed = kept;
+        if !parsed_any {
+            break;
+        }
     }
 }
 
@@ -402,18 +435,9 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     }
 
     // 5. Dead code, then rules. Files the pre-filter left unparsed hold no usable fact, but
-    //    their references may keep a function live: parse them if dead-code elimination
-    //    would remove anything without them.
+    //    their references may keep a function live: parse those that could.
     for s in &mut services {
-        if !s.unparsed.is_empty() && drops_any(s.sources.iter()) {
-            for (kind, rel) in std::mem::take(&mut s.unparsed) {
-                match discover::parse_deferred(root, &rel, kind, &interest) {
-                    Some(Parsed::Source { facts, .. }) => s.add_source(rel, facts),
-                    Some(Parsed::Skipped { reason, line }) => s.skipped.push((rel, reason, line)),
-                    _ => {}
-                }
-            }
-        }
+        parse_unparsed_refs(root, s, &interest);
         let mut refs: Vec<&mut SourceFacts> = s.sources.iter_mut().collect();
         drop_dead_code(&mut refs);
     }

@@ -26,6 +26,9 @@ Examples:
       annotations on the pull request, summary in $GITHUB_STEP_SUMMARY
   tracegate check services/pricing --fail-on warning --fail-on-unknown
       stricter gate while onboarding a service
+  tracegate check . --no-prefilter
+      parse every source file, also those without any rule signal (same findings; a syntax
+      error in such a file then gets its TG199 note)
 
 Exit codes: 0 passed, 1 a finding at or above --fail-on (or an unknown service with
 --fail-on-unknown), 2 usage, configuration or input error (the message names file and line).
@@ -81,6 +84,11 @@ pub struct Args {
     /// Extra rule packs (*.yaml) added to the built-in ones.
     #[arg(long, value_name = "DIR")]
     rules: Option<PathBuf>,
+    /// Parse every source file, even those in which no rule pattern or flagged span data can
+    /// be written (slower; the findings are the same, but a syntax error in such a file then
+    /// gets its TG199 note).
+    #[arg(long)]
+    no_prefilter: bool,
     /// Date used for waiver expiry (YYYY-MM-DD) instead of today (for reproducible runs).
     #[arg(long, value_name = "DATE", hide = true)]
     today: Option<String>,
@@ -112,7 +120,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             })
             .collect(),
         config_file: config.file.clone(),
-        prefilter: false,
+        prefilter: !args.no_prefilter,
     };
     let scan = tracegate::check::scan(&args.path, &options)?;
     // A gate that finds nothing to check must not pass: a mistyped path or a build context
