@@ -352,3 +352,60 @@ fn json_report_of_the_fixture_tree_is_the_same_without_prefilter() {
     assert_eq!(lost, vec!["services/rust-broken-source/src/half.rs"]);
     assert!(with_notes.is_subset(&without_notes));
 }
+
+/// A function with signals reached only through files that carry none: the pre-filter skips
+/// `main.go` and `app.go`, dead-code elimination then finds `setupTracing` unreferenced, and
+/// the deferred parse must bring those files back in (transitively: `main` → `start` →
+/// `setupTracing`) so the propagator set up there still counts.
+#[test]
+fn signals_reached_only_through_signal_free_files_still_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = dir.path();
+    std::fs::write(
+        svc.join("go.mod"),
+        "module example.com/orders\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/otel v1.28.0\n\tgo.opentelemetry.io/otel/sdk v1.28.0\n)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        svc.join("main.go"),
+        "package main\n\nfunc main() {\n\tstart()\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        svc.join("app.go"),
+        "package main\n\n// start wires the process.\nfunc start() {\n\tsetupTracing()\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        svc.join("telemetry.go"),
+        "package main\n\nimport (\n\t\"go.opentelemetry.io/otel\"\n\t\"go.opentelemetry.io/otel/propagation\"\n\tsdktrace \"go.opentelemetry.io/otel/sdk/trace\"\n)\n\n\
+         func setupTracing() {\n\ttp := sdktrace.NewTracerProvider()\n\totel.SetTracerProvider(tp)\n\t\
+         otel.SetTextMapPropagator(propagation.TraceContext{})\n}\n",
+    )
+    .unwrap();
+    let rules = |extra: &[&str]| -> BTreeSet<String> {
+        let out = assert_cmd::Command::cargo_bin("tracegate")
+            .unwrap()
+            .args(["check", "--format", "json"])
+            .args(extra)
+            .arg(svc)
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        report["services"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let with = rules(&[]);
+    assert!(!with.contains("TG102"), "{with:?}");
+    assert_eq!(with, rules(&["--no-prefilter"]));
+    // Without the call chain the propagator set-up is dead code, and TG102 fires: the test
+    // can tell the two apart.
+    std::fs::write(svc.join("main.go"), "package main\n\nfunc main() {}\n").unwrap();
+    let dead = rules(&[]);
+    assert!(dead.contains("TG102"), "{dead:?}");
+    assert_eq!(dead, rules(&["--no-prefilter"]));
+}
