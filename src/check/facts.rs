@@ -126,6 +126,20 @@ pub struct SourceFacts {
     pub unparsed: bool,
 }
 
+#[cfg(test)]
+impl SourceFacts {
+    /// The call facts' callee paths joined with `sep` (for analyzer tests).
+    pub fn call_paths(&self, sep: &str) -> Vec<String> {
+        self.facts
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Call { path, .. } => Some(path.join(sep)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// The path segments any rule can match: a call or symbol fact containing none of them can
 /// never match, so it is dropped as soon as its file is analysed (keeps memory flat on large
 /// trees). Built from the rule set in effect, user packs included.

@@ -160,14 +160,7 @@ builder.Services.AddOpenTelemetry().WithTracing(t => t.AddAspNetCoreInstrumentat
 activity?.SetTag("user.email", email);
 "#;
         let f = analyse(&SPEC, "Program.cs", src).unwrap();
-        let calls: Vec<String> = f
-            .facts
-            .iter()
-            .filter_map(|x| match &x.kind {
-                FactKind::Call { path, .. } => Some(path.join(".")),
-                _ => None,
-            })
-            .collect();
+        let calls = f.call_paths(".");
         assert!(
             calls.iter().any(|c| c == "t.AddAspNetCoreInstrumentation"),
             "{calls:?}"

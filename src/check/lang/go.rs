@@ -125,14 +125,7 @@ mod tests {
     fn blocks_after_a_literal_false_are_dead() {
         let src = "package main\n\nfunc main() {\n\tif false {\n\t\tdeadIf()\n\t}\n\tfor false {\n\t\tdeadFor()\n\t}\n\tif false {\n\t\tdeadThen()\n\t} else {\n\t\tliveElse()\n\t}\n\tif ok {\n\t\tliveIf()\n\t}\n}\n";
         let f = crate::check::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
-        let calls: Vec<String> = f
-            .facts
-            .iter()
-            .filter_map(|x| match &x.kind {
-                crate::check::facts::FactKind::Call { path, .. } => Some(path.join(".")),
-                _ => None,
-            })
-            .collect();
+        let calls = f.call_paths(".");
         assert_eq!(calls, vec!["liveElse", "liveIf"]);
     }
 

@@ -100,14 +100,7 @@ class App {
 "#;
         let mut f = analyse(&SPEC, "App.java", src).unwrap();
         drop_dead_code(&mut [&mut f]);
-        let calls: Vec<String> = f
-            .facts
-            .iter()
-            .filter_map(|x| match &x.kind {
-                FactKind::Call { path, .. } => Some(path.join(".")),
-                _ => None,
-            })
-            .collect();
+        let calls = f.call_paths(".");
         assert!(
             calls.contains(&"GlobalOpenTelemetry.set".to_string()),
             "{calls:?}"
@@ -145,14 +138,7 @@ class App {
 }
 "#;
         let f = analyse(&SPEC, "App.java", src).unwrap();
-        let calls: Vec<String> = f
-            .facts
-            .iter()
-            .filter_map(|x| match &x.kind {
-                FactKind::Call { path, .. } => Some(path.join(".")),
-                _ => None,
-            })
-            .collect();
+        let calls = f.call_paths(".");
         assert!(
             calls.contains(
                 &"io.opentelemetry.sdk.trace.export.SimpleSpanProcessor.create".to_string()

@@ -218,7 +218,6 @@ js_spec!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::facts::FactKind;
     use crate::check::lang::treesitter::analyse;
 
     #[test]
@@ -232,14 +231,7 @@ const sdk = new NodeSDK({ spanProcessors: [new SSP(exporter)] });
 sdk.start();
 "#;
         let f = analyse(&TYPESCRIPT, "src/index.ts", src).unwrap();
-        let calls: Vec<String> = f
-            .facts
-            .iter()
-            .filter_map(|x| match &x.kind {
-                FactKind::Call { path, .. } => Some(path.join(".")),
-                _ => None,
-            })
-            .collect();
+        let calls = f.call_paths(".");
         assert_eq!(
             calls.iter().filter(|c| c.ends_with("NodeSDK")).count(),
             1,

@@ -103,14 +103,7 @@ mod tests {
     fn blocks_after_a_literal_false_are_dead() {
         let src = "if False:\n    dead_if()\nwhile False:\n    dead_while()\nif False:\n    dead_then()\nelse:\n    live_else()\nif ok:\n    live_if()\n";
         let f = analyse(&SPEC, "app.py", src).unwrap();
-        let calls: Vec<String> = f
-            .facts
-            .iter()
-            .filter_map(|x| match &x.kind {
-                FactKind::Call { path, .. } => Some(path.join(".")),
-                _ => None,
-            })
-            .collect();
+        let calls = f.call_paths(".");
         assert_eq!(calls, vec!["live_else", "live_if"]);
     }
 
@@ -126,14 +119,7 @@ span.set_attribute("user.email", user.email)
 span.set_attributes({"card.number": card})
 "#;
         let f = analyse(&SPEC, "app.py", src).unwrap();
-        let calls: Vec<String> = f
-            .facts
-            .iter()
-            .filter_map(|x| match &x.kind {
-                FactKind::Call { path, .. } => Some(path.join(".")),
-                _ => None,
-            })
-            .collect();
+        let calls = f.call_paths(".");
         assert!(
             calls.contains(&"opentelemetry.sdk.trace.export.SimpleSpanProcessor".to_string()),
             "{calls:?}"

@@ -549,13 +549,7 @@ mod tests {
     use super::*;
 
     fn calls(f: &SourceFacts) -> Vec<String> {
-        f.facts
-            .iter()
-            .filter_map(|f| match &f.kind {
-                FactKind::Call { path, .. } => Some(path.join("::")),
-                _ => None,
-            })
-            .collect()
+        f.call_paths("::")
     }
 
     #[test]
