@@ -366,9 +366,10 @@ fn signals_reached_only_through_signal_free_files_still_count() {
         "module example.com/orders\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/otel v1.28.0\n\tgo.opentelemetry.io/otel/sdk v1.28.0\n)\n",
     )
     .unwrap();
+    // A stray Latin-1 byte in a comment (`é`) must not stop the deferred parse either.
     std::fs::write(
         svc.join("main.go"),
-        "package main\n\nfunc main() {\n\tstart()\n}\n",
+        b"package main\n\n// caf\xe9\nfunc main() {\n\tstart()\n}\n",
     )
     .unwrap();
     std::fs::write(

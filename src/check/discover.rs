@@ -320,8 +320,17 @@ pub fn parse_deferred(
     interest: &Interest,
 ) -> Option<Parsed> {
     let bytes = std::fs::read(root.join(rel)).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    Some(parse_source(kind, rel, &text, interest))
+    Some(parse_source(kind, rel, &decode(bytes), interest))
+}
+
+/// A file's text. A stray Latin-1 byte (say in a comment) must not hide the whole file's code:
+/// invalid bytes become U+FFFD and the rest is analysed (the walk and the deferred parse
+/// decode the same way, so the pre-filter never changes a finding).
+fn decode(bytes: Vec<u8>) -> String {
+    match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }
 
 fn visit(
@@ -357,12 +366,7 @@ fn visit(
     if bytes.contains(&0) {
         return skipped("binary content".into(), None);
     }
-    // A stray Latin-1 byte (say in a comment) must not hide the whole file's code: decode
-    // lossily (U+FFFD for invalid bytes) and analyse the rest.
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    };
+    let text = decode(bytes);
     if matches!(class, Class::Manifest(_) | Class::Yaml) {
         if let Some(line) = lang::too_deep(&text, lang::MAX_NESTING) {
             let reason = format!("brackets nested deeper than {} levels", lang::MAX_NESTING);
