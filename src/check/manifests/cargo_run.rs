@@ -72,16 +72,26 @@ pub fn run_all(cargo: &Path, files: &[(PathBuf, PathBuf)]) -> Vec<Result<Metadat
         .collect()
 }
 
-/// One `cargo metadata --no-deps --frozen`, from a neutral directory (so that neither the
-/// repository's `rust-toolchain.toml` nor its `.cargo/config.toml` applies: nothing in the
-/// scanned tree chooses what runs), never installing a toolchain, with a timeout.
+/// One `cargo metadata --no-deps --frozen`, from the filesystem root (so that neither the
+/// repository's `rust-toolchain.toml` nor its `.cargo/config.toml` applies, and no other user
+/// can plant one there, as they could in a shared temp directory: nothing in the scanned tree
+/// chooses what runs), never installing a toolchain, with a timeout.
+/// The filesystem root: searched upwards by rustup and cargo for toolchain and config files,
+/// it has no parent, and only the administrator can write there.
+fn neutral_dir() -> std::path::PathBuf {
+    std::env::current_dir()
+        .ok()
+        .and_then(|d| d.ancestors().last().map(Path::to_path_buf))
+        .unwrap_or_else(|| std::path::PathBuf::from("/"))
+}
+
 fn metadata(cargo: &Path, manifest: &Path, prefix: &Path) -> Result<Metadata, Failure> {
     let mut command: Command = MetadataCommand::new()
         .cargo_path(cargo)
         .manifest_path(manifest)
         .no_deps()
         .other_options(vec!["--frozen".to_string()])
-        .current_dir(std::env::temp_dir())
+        .current_dir(neutral_dir())
         .env("RUSTUP_AUTO_INSTALL", "0")
         .env("CARGO_NET_OFFLINE", "true")
         .cargo_command();
