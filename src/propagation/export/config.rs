@@ -245,12 +245,19 @@ fn env_destination(
             }
         }
     }
+    // The certificate variables are often set for a whole pod or namespace; they only mean
+    // something for an https endpoint, so an http one ignores them.
+    let tls = if endpoint.starts_with("https://") {
+        env_tls(get)?
+    } else {
+        TlsSettings::default()
+    };
     Ok(Some(Destination {
         name: ENV_DESTINATION.to_owned(),
         endpoint,
         headers,
         shared: false,
-        tls: env_tls(get)?,
+        tls,
     }))
 }
 
@@ -572,6 +579,13 @@ fn parse_yaml(
         }
         let tls = match &raw_destination.tls {
             None => TlsSettings::default(),
+            Some(_) if !endpoint.starts_with("https://") => {
+                return Err(err(
+                    source,
+                    format!("{key}.tls"),
+                    "applies only to an https:// endpoint",
+                ))
+            }
             Some(raw) => {
                 let [ca, cert, keyfile] =
                     ["ca_file", "cert_file", "key_file"].map(|k| format!("{key}.tls.{k}"));
@@ -841,24 +855,30 @@ queue_size: 100
 
     #[cfg(not(feature = "export-tls"))]
     #[test]
-    fn https_endpoints_and_tls_files_need_the_export_tls_feature() {
+    fn https_endpoints_need_the_export_tls_feature() {
         let text = "destinations:\n  vendor:\n    endpoint: https://otlp.vendor.example\n";
         let e = ExportConfig::from_yaml("f.yaml", text, no_env).unwrap_err();
         assert_eq!(e.key, "destinations.vendor.endpoint", "{e}");
         assert!(e.to_string().contains("export-tls"), "{e}");
+    }
+
+    #[test]
+    fn tls_settings_apply_to_https_endpoints_only() {
+        // Pod-wide certificate variables do not disable an http export (with or without the
+        // `export-tls` feature, and whether or not the file exists).
+        let env = |k: &str| match k {
+            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://c:4318".to_owned()),
+            "OTEL_EXPORTER_OTLP_CERTIFICATE" => Some("/nonexistent/ca.pem".to_owned()),
+            _ => None,
+        };
+        let config = ExportConfig::from_lookup(env).unwrap().unwrap();
+        assert!(config.destinations[ENV_DESTINATION].tls.is_default());
+        // In the file a `tls:` block is per destination: on an http endpoint it is a mistake.
         let text =
             "destinations:\n  c:\n    endpoint: http://c:4318\n    tls: {ca_file: /etc/ca.pem}\n";
         let e = ExportConfig::from_yaml("f.yaml", text, no_env).unwrap_err();
-        assert_eq!(e.key, "destinations.c.tls.ca_file", "{e}");
-        assert!(e.to_string().contains("export-tls"), "{e}");
-        let env = |k: &str| match k {
-            "OTEL_EXPORTER_OTLP_ENDPOINT" => Some("http://c:4318".to_owned()),
-            "OTEL_EXPORTER_OTLP_CERTIFICATE" => Some("/etc/ca.pem".to_owned()),
-            _ => None,
-        };
-        let e = ExportConfig::from_lookup(env).unwrap_err();
-        assert_eq!(e.source_name, "OTEL_EXPORTER_OTLP_CERTIFICATE", "{e}");
-        assert!(e.to_string().contains("export-tls"), "{e}");
+        assert_eq!(e.key, "destinations.c.tls", "{e}");
+        assert!(e.to_string().contains("https://"), "{e}");
     }
 
     #[cfg(feature = "export-tls")]
