@@ -410,3 +410,45 @@ fn signals_reached_only_through_signal_free_files_still_count() {
     assert!(dead.contains("TG102"), "{dead:?}");
     assert_eq!(dead, rules(&["--no-prefilter"]));
 }
+
+/// Outbound `fetch` imported by name from a module is an outbound call (TG104 without HTTP
+/// client instrumentation), like the global `fetch`; a method named `fetch` is not
+/// (`fixtures/services/node-method-named-fetch`).
+#[test]
+fn fetch_imported_from_a_module_is_an_outbound_call() {
+    let fixture_dir = fixture("services/node-method-named-fetch");
+    for (index, module_call) in [
+        (
+            "import { fetch } from 'undici';\nexport async function get(u) { return fetch(u); }\n",
+            "undici named import",
+        ),
+        (
+            "import fetch from 'node-fetch';\nexport async function get(u) { return fetch(u); }\n",
+            "node-fetch default import",
+        ),
+        (
+            "export async function get(u) { return globalThis.fetch(u); }\n",
+            "globalThis.fetch",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["package.json", "tracing.js"] {
+            std::fs::copy(fixture_dir.join(name), dir.path().join(name)).unwrap();
+        }
+        std::fs::write(dir.path().join("index.js"), index).unwrap();
+        let out = assert_cmd::Command::cargo_bin("tracegate")
+            .unwrap()
+            .args(["check", "--format", "json"])
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let rules: BTreeSet<&str> = report["services"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect();
+        assert!(rules.contains("TG104"), "{module_call}: {rules:?}");
+    }
+}
