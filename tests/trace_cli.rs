@@ -357,6 +357,9 @@ fn flags_that_would_be_ignored_or_meaningless_are_usage_errors() {
         assert_eq!(code, 2, "{extra:?}: {stderr}");
         assert!(stderr.contains(needle), "{extra:?}: {stderr}");
     }
+    let (code, _, stderr) = run(&["trace", "list", "--timeout-ms", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--timeout-ms"), "{stderr}");
     let (code, _, stderr) = run(&["trace", "list", "--store", "/x", "--backend", "jaeger"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("cannot be used with"), "{stderr}");

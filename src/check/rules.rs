@@ -45,7 +45,7 @@ pub enum CheckKind {
     Signals,
     /// The service's language is not analysed (engine note).
     UnknownLanguage,
-    /// A file could not be analysed (too large, not UTF-8, unreadable, unparsable).
+    /// A file could not be analysed (too large, binary, unreadable, unparsable).
     NotAnalysed,
     /// A Kubernetes workload without `OTEL_EXPORTER_OTLP_ENDPOINT` from configuration.
     WorkloadEndpoint,

@@ -18,7 +18,12 @@ fn imports(_: Node<'_>, _: &[u8], _: &mut HashMap<String, Vec<String>>) {}
 /// does not implement an interface member explicitly; anything else may be called from
 /// outside the files analysed, so it counts as live.
 fn fn_live(name: &str, node: Node<'_>) -> bool {
-    if name == "Main" {
+    // `Main`, and interface members (public without a modifier, default implementations).
+    let in_interface = node
+        .parent()
+        .and_then(|body| body.parent())
+        .is_some_and(|owner| owner.kind() == "interface_declaration");
+    if name == "Main" || in_interface {
         return true;
     }
     let mut c = node.walk();
@@ -93,6 +98,9 @@ public class Startup {
   [Obsolete] private void Attributed(TracerProviderBuilder b) { b.AddHttpClientInstrumentation(); }
   internal void Internal(TracerProviderBuilder b) { b.AddAspNetCoreInstrumentation(); }
 }
+public interface ITelemetry {
+  void Defaults(TracerProviderBuilder b) { b.AddGrpcClientInstrumentation(); }
+}
 "#;
         let mut f = analyse(&SPEC, "Startup.cs", src).unwrap();
         drop_dead_code(&mut [&mut f]);
@@ -108,6 +116,7 @@ public class Startup {
             "AddOpenTelemetry",
             "AddHttpClientInstrumentation",
             "AddAspNetCoreInstrumentation",
+            "AddGrpcClientInstrumentation",
         ] {
             assert!(calls.iter().any(|c| c == live), "{live}: {calls:?}");
         }

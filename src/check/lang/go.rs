@@ -67,7 +67,20 @@ fn package(root: Node<'_>, src: &[u8]) -> Option<String> {
 /// first token after comments and white space (for files the pre-filter does not parse; the
 /// `main` package makes a directory a Go service).
 pub fn package_clause(src: &str) -> Option<String> {
-    let mut rest = src.trim_start_matches('\u{feff}');
+    let rest = skip_trivia(src.trim_start_matches('\u{feff}'))?;
+    let r = rest.strip_prefix("package")?;
+    if !r.starts_with(|c: char| c.is_whitespace() || c == '/') {
+        return None;
+    }
+    let name: String = skip_trivia(r)?
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The text after leading white space and comments (`None` in an unclosed block comment).
+fn skip_trivia(mut rest: &str) -> Option<&str> {
     loop {
         rest = rest.trim_start();
         if let Some(r) = rest.strip_prefix("//") {
@@ -75,19 +88,9 @@ pub fn package_clause(src: &str) -> Option<String> {
         } else if let Some(r) = rest.strip_prefix("/*") {
             rest = r.split_once("*/")?.1;
         } else {
-            break;
+            return Some(rest);
         }
     }
-    let r = rest.strip_prefix("package")?;
-    if !r.starts_with(|c: char| c.is_whitespace() || c == '/') {
-        return None;
-    }
-    let r = r.trim_start_matches([' ', '\t']);
-    let name: String = r
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    (!name.is_empty()).then_some(name)
 }
 
 /// The Go spec.
@@ -141,6 +144,11 @@ mod tests {
             Some("handlers")
         );
         assert_eq!(package_clause("packagemain\n"), None);
+        assert_eq!(
+            package_clause("package /* x */ main\n").as_deref(),
+            Some("main")
+        );
+        assert_eq!(package_clause("package\n\tmain\n").as_deref(), Some("main"));
         assert_eq!(package_clause("func main() {}\n"), None);
     }
     use crate::check::facts::FactKind;

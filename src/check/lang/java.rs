@@ -30,7 +30,11 @@ fn imports(node: Node<'_>, src: &[u8], out: &mut HashMap<String, Vec<String>>) {
 /// (frameworks call annotated methods reflectively: `@Bean`, `@PostConstruct`, `@GetMapping`);
 /// anything else may be called from outside the files analysed, so it counts as live.
 fn fn_live(name: &str, node: Node<'_>) -> bool {
-    if name == "main" {
+    // `main`, and the serialization hooks the JVM calls on private methods by name.
+    if matches!(
+        name,
+        "main" | "readObject" | "writeObject" | "readObjectNoData" | "readResolve" | "writeReplace"
+    ) {
         return true;
     }
     let mut c = node.walk();
