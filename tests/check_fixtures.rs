@@ -384,31 +384,16 @@ fn signals_reached_only_through_signal_free_files_still_count() {
          otel.SetTextMapPropagator(propagation.TraceContext{})\n}\n",
     )
     .unwrap();
-    let rules = |extra: &[&str]| -> BTreeSet<String> {
-        let out = assert_cmd::Command::cargo_bin("tracegate")
-            .unwrap()
-            .args(["check", "--format", "json"])
-            .args(extra)
-            .arg(svc)
-            .output()
-            .unwrap();
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        report["services"][0]["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["rule"].as_str().unwrap().to_string())
-            .collect()
-    };
-    let with = rules(&[]);
+    let rules = |prefilter: bool| rules_of(&scan_with(svc, prefilter));
+    let with = rules(true);
     assert!(!with.contains("TG102"), "{with:?}");
-    assert_eq!(with, rules(&["--no-prefilter"]));
+    assert_eq!(with, rules(false));
     // Without the call chain the propagator set-up is dead code, and TG102 fires: the test
     // can tell the two apart.
     std::fs::write(svc.join("main.go"), "package main\n\nfunc main() {}\n").unwrap();
-    let dead = rules(&[]);
+    let dead = rules(true);
     assert!(dead.contains("TG102"), "{dead:?}");
-    assert_eq!(dead, rules(&["--no-prefilter"]));
+    assert_eq!(dead, rules(false));
 }
 
 /// Outbound `fetch` imported by name from a module is an outbound call (TG104 without HTTP
@@ -436,19 +421,7 @@ fn fetch_imported_from_a_module_is_an_outbound_call() {
             std::fs::copy(fixture_dir.join(name), dir.path().join(name)).unwrap();
         }
         std::fs::write(dir.path().join("index.js"), index).unwrap();
-        let out = assert_cmd::Command::cargo_bin("tracegate")
-            .unwrap()
-            .args(["check", "--format", "json"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        let rules: BTreeSet<&str> = report["services"][0]["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["rule"].as_str().unwrap())
-            .collect();
+        let rules = rules_of(&scan_with(dir.path(), true));
         assert!(rules.contains("TG104"), "{module_call}: {rules:?}");
     }
 }
