@@ -2,10 +2,11 @@
 //! each interesting file once and parses it where it lies. Files are classified by name before
 //! anything is read; everything else is never opened.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::Mutex;
 
-use ignore::{WalkBuilder, WalkState};
+use ignore::{ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
 use super::error::CheckError;
 use super::facts::{Fact, Interest, SourceFacts};
@@ -186,8 +187,15 @@ pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
         });
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
-    let (tx, rx) = mpsc::channel::<Item>();
+    // Each walker thread keeps what it finds in its own list (no channel, no lock per file);
+    // the lists are merged when the threads end.
+    let lists: Mutex<Vec<Vec<Item>>> = Mutex::new(Vec::new());
     let root_buf: PathBuf = root.to_path_buf();
+    let mut builder = Collector {
+        root: &root_buf,
+        interest,
+        lists: &lists,
+    };
     WalkBuilder::new(root)
         .hidden(true)
         .git_ignore(true)
@@ -199,57 +207,94 @@ pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
             !(e.depth() > 0 && e.file_type().is_some_and(|t| t.is_dir()) && skip_dir(e.path()))
         })
         .build_parallel()
-        .run(|| {
-            let tx = tx.clone();
-            let root = root_buf.clone();
-            Box::new(move |entry| {
-                match entry {
-                    Ok(entry) => {
-                        let file_type = entry.file_type();
-                        if file_type.is_some_and(|t| t.is_file()) {
-                            match visit(&root, entry.path(), interest) {
-                                Some(Ok(f)) => {
-                                    let _ = tx.send(Item::File(f));
-                                }
-                                Some(Err((rel, e))) => {
-                                    let _ = tx.send(Item::Error(rel, e));
-                                }
-                                None => {}
-                            }
-                        } else if entry.depth() > 0 && file_type.is_some_and(|t| t.is_dir()) {
-                            let _ = tx.send(Item::Dir(rel_path(&root, entry.path())));
-                        }
-                    }
-                    Err(err) => {
-                        // Unreadable directories, loops: a note, never a stop.
-                        let path = walk_error_path(&err).unwrap_or_else(|| root.clone());
-                        let rel = rel_path(&root, &path);
-                        let _ = tx.send(Item::File(WalkedFile {
-                            dir: parent_dir(&rel),
-                            rel,
-                            parsed: Parsed::Skipped {
-                                reason: first_line(&err.to_string()),
-                                line: None,
-                            },
-                        }));
-                    }
-                }
-                WalkState::Continue
-            })
-        });
-    drop(tx);
+        .visit(&mut builder);
+    let lists = lists
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut out = Walk::default();
-    for item in rx {
+    out.files.reserve(lists.iter().map(Vec::len).sum());
+    for item in lists.into_iter().flatten() {
         match item {
             Item::File(f) => out.files.push(f),
             Item::Dir(d) => out.dirs.push(d),
             Item::Error(rel, e) => out.errors.push((rel, e)),
         }
     }
-    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
-    out.dirs.sort();
+    // Paths are unique: an unstable sort gives the same order.
+    out.files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    out.dirs.sort_unstable();
     out.errors.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// Builds one [`Visitor`] per walker thread.
+struct Collector<'a> {
+    root: &'a Path,
+    interest: &'a Interest,
+    lists: &'a Mutex<Vec<Vec<Item>>>,
+}
+
+impl<'s> ParallelVisitorBuilder<'s> for Collector<'s> {
+    fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
+        Box::new(Visitor {
+            root: self.root,
+            interest: self.interest,
+            lists: self.lists,
+            items: Vec::new(),
+        })
+    }
+}
+
+/// One walker thread's findings, handed over when the thread's visitor is dropped.
+struct Visitor<'a> {
+    root: &'a Path,
+    interest: &'a Interest,
+    lists: &'a Mutex<Vec<Vec<Item>>>,
+    items: Vec<Item>,
+}
+
+impl Drop for Visitor<'_> {
+    fn drop(&mut self) {
+        let items = std::mem::take(&mut self.items);
+        match self.lists.lock() {
+            Ok(mut lists) => lists.push(items),
+            Err(poisoned) => poisoned.into_inner().push(items),
+        }
+    }
+}
+
+impl ParallelVisitor for Visitor<'_> {
+    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> WalkState {
+        let root = self.root;
+        match entry {
+            Ok(entry) => {
+                let file_type = entry.file_type();
+                if file_type.is_some_and(|t| t.is_file()) {
+                    match visit(root, entry.path(), self.interest) {
+                        Some(Ok(f)) => self.items.push(Item::File(f)),
+                        Some(Err((rel, e))) => self.items.push(Item::Error(rel, e)),
+                        None => {}
+                    }
+                } else if entry.depth() > 0 && file_type.is_some_and(|t| t.is_dir()) {
+                    self.items.push(Item::Dir(rel_path(root, entry.path())));
+                }
+            }
+            Err(err) => {
+                // Unreadable directories, loops: a note, never a stop.
+                let path = walk_error_path(&err).unwrap_or_else(|| root.to_path_buf());
+                let rel = rel_path(root, &path);
+                self.items.push(Item::File(WalkedFile {
+                    dir: parent_dir(&rel),
+                    rel,
+                    parsed: Parsed::Skipped {
+                        reason: first_line(&err.to_string()),
+                        line: None,
+                    },
+                }));
+            }
+        }
+        WalkState::Continue
+    }
 }
 
 fn walk_error_path(err: &ignore::Error) -> Option<PathBuf> {
@@ -333,6 +378,22 @@ fn decode(bytes: Vec<u8>) -> String {
     }
 }
 
+/// A file's bytes, or its size when over [`MAX_FILE_BYTES`] (one open, no second lookup by
+/// path; a file that grows while read is cut at the limit and refused the same way).
+fn read_limited(path: &Path) -> std::io::Result<Result<Vec<u8>, u64>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > MAX_FILE_BYTES {
+        return Ok(Err(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize + 1);
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Ok(Err(bytes.len() as u64));
+    }
+    Ok(Ok(bytes))
+}
+
 fn visit(
     root: &Path,
     path: &Path,
@@ -349,18 +410,14 @@ fn visit(
             parsed: Parsed::Skipped { reason, line },
         }))
     };
-    let size = match std::fs::metadata(path) {
-        Ok(m) => m.len(),
-        Err(e) => return skipped(format!("unreadable: {e}"), None),
-    };
-    if size > MAX_FILE_BYTES {
-        return skipped(
-            format!("{size} bytes is over the {MAX_FILE_BYTES}-byte limit"),
-            None,
-        );
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let bytes = match read_limited(path) {
+        Ok(Ok(b)) => b,
+        Ok(Err(size)) => {
+            return skipped(
+                format!("{size} bytes is over the {MAX_FILE_BYTES}-byte limit"),
+                None,
+            )
+        }
         Err(e) => return skipped(format!("unreadable: {e}"), None),
     };
     if bytes.contains(&0) {

@@ -5,6 +5,7 @@
 //! where it lies (application [`manifests`], sources through [`lang`], Kubernetes YAML through
 //! [`k8s`]); `scan` assembles services and evaluates the [`rules`].
 
+mod assess;
 pub mod config;
 pub mod discover;
 pub mod error;

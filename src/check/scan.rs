@@ -4,14 +4,15 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use super::assess;
 use super::discover::{self, Parsed, WalkedFile};
 use super::error::CheckError;
 use super::evaluate;
-use super::facts::{dead_functions, drop_dead_code, drops_any, Fact, FactKind, SourceFacts};
+use super::facts::{Fact, FactKind, SourceFacts};
 use super::k8s::{ConfigMap, Ingress, Workload};
 use super::lang::SourceKind;
 use super::manifests::{cargo_workspace, Entry, Manifest, ManifestKind};
-use super::model::{Finding, Language, Scan, ScannedService, Service};
+use super::model::{Language, Scan};
 use super::rules::RuleSet;
 
 /// A service declared in `tracegate.yaml`.
@@ -96,11 +97,14 @@ pub struct Svc {
     pub skipped: Vec<(String, String, Option<u32>)>,
     /// Source files the pre-filter left unparsed.
     pub unparsed: Vec<(SourceKind, String)>,
+    /// Set once its rules are evaluated and `sources` freed: whether it uses the tracegate
+    /// propagation library (all the repository rules still need of its sources).
+    settled_propagation: Option<bool>,
 }
 
 impl Svc {
     /// Attach a parsed source file (a recovered syntax error becomes a note).
-    fn add_source(&mut self, rel: String, facts: SourceFacts) {
+    pub(super) fn add_source(&mut self, rel: String, facts: SourceFacts) {
         if let Some(line) = facts.syntax_error {
             self.skipped.push((
                 rel,
@@ -119,8 +123,18 @@ impl Svc {
             .chain(self.sources.iter().flat_map(|s| s.facts.iter()))
     }
 
+    /// Free the source facts once the service's own rules are evaluated, keeping what the
+    /// repository rules use.
+    pub(super) fn settle_sources(&mut self) {
+        self.settled_propagation = Some(self.uses_tracegate_propagation());
+        self.sources = Vec::new();
+    }
+
     /// Whether the service uses the tracegate propagation library.
     pub fn uses_tracegate_propagation(&self) -> bool {
+        if let Some(settled) = self.settled_propagation {
+            return settled;
+        }
         let pattern = ["tracegate".to_string(), "propagation".to_string()];
         self.all_facts().any(|f| match &f.kind {
             FactKind::Symbol { path } | FactKind::Call { path, .. } => {
@@ -156,39 +170,6 @@ fn base_name(dir: &str, root: &Path) -> String {
             .unwrap_or_else(|| "root".into())
     } else {
         dir.rsplit('/').next().unwrap_or(dir).to_string()
-    }
-}
-
-/// Parse the files the pre-filter left unparsed that could keep a function live, for as long
-/// as dead-code elimination would remove a fact: a file can only do so if its text names a
-/// dead function (a reference to it, or a live definition of the same name), so the others
-/// stay unparsed. Reading a file again is far cheaper than parsing it.
-fn parse_unparsed_refs(root: &Path, s: &mut Svc, interest: &super::facts::Interest) {
-    while !s.unparsed.is_empty() && drops_any(s.sources.iter()) {
-        let dead: Vec<String> = dead_functions(s.sources.iter()).into_iter().collect();
-        let names = aho_corasick::AhoCorasick::new(&dead).ok();
-        let mut kept = Vec::new();
-        let mut parsed_any = false;
-        for (kind, rel) in std::mem::take(&mut s.unparsed) {
-            let names_dead = match (&names, std::fs::read(root.join(&rel))) {
-                (Some(names), Ok(bytes)) => names.is_match(&bytes),
-                _ => true,
-            };
-            if !names_dead {
-                kept.push((kind, rel));
-                continue;
-            }
-            parsed_any = true;
-            match discover::parse_deferred(root, &rel, kind, interest) {
-                Some(Parsed::Source { facts, .. }) => s.add_source(rel, facts),
-                Some(Parsed::Skipped { reason, line }) => s.skipped.push((rel, reason, line)),
-                _ => {}
-            }
-        }
-        s.unparsed = kept;
-        if !parsed_any {
-            break;
-        }
     }
 }
 
@@ -434,37 +415,14 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         });
     }
 
-    // 5. Dead code, then rules. Files the pre-filter left unparsed hold no usable fact, but
-    //    their references may keep a function live: parse those that could.
-    for s in &mut services {
-        parse_unparsed_refs(root, s, &interest);
-        let mut refs: Vec<&mut SourceFacts> = s.sources.iter_mut().collect();
-        drop_dead_code(&mut refs);
-    }
-    let mut scanned: Vec<ScannedService> = services
-        .iter()
-        .map(|s| {
-            let language = s.language.unwrap_or(Language::Unknown);
-            let analysed = language != Language::Unknown;
-            let mut findings = evaluate::service(&options.rules, s, language);
-            sort_findings(&mut findings);
-            ScannedService {
-                service: Service {
-                    name: s.name.clone(),
-                    path: s.path.clone(),
-                    language,
-                },
-                analysed,
-                findings,
-            }
-        })
-        .collect();
+    // 5. Per service: deferred parses, dead code, rules (on all cores).
+    let mut scanned = assess::services(root, &mut services, &options.rules, &interest);
     scanned.sort_by(|a, b| {
         (a.service.path.as_str(), a.service.name.as_str())
             .cmp(&(b.service.path.as_str(), b.service.name.as_str()))
     });
     let mut repository_findings = evaluate::repository(&options.rules, &services, &repo);
-    sort_findings(&mut repository_findings);
+    assess::sort_findings(&mut repository_findings);
     Ok(Scan {
         services: scanned,
         repository_findings,
@@ -526,24 +484,6 @@ fn resolve_config_maps(w: &mut Workload, repo: &Repo) {
             ));
         }
     }
-}
-
-fn sort_findings(f: &mut Vec<Finding>) {
-    f.sort_by(|a, b| {
-        (
-            a.file.as_deref(),
-            a.line,
-            a.rule.as_str(),
-            a.message.as_str(),
-        )
-            .cmp(&(
-                b.file.as_deref(),
-                b.line,
-                b.rule.as_str(),
-                b.message.as_str(),
-            ))
-    });
-    f.dedup();
 }
 
 fn normalise(path: &str) -> String {

@@ -33,23 +33,57 @@ pub fn tokens(s: &str) -> Vec<String> {
 /// Whether a key or expression names one of `words` (single tokens, or multi-word entries
 /// such as `card_number` matched on adjacent tokens).
 pub fn names_any(text: &str, words: &[String]) -> Option<String> {
-    let toks = tokens(text);
-    let joined = toks.join("_");
-    words
-        .iter()
-        .find(|w| {
-            let wt = tokens(w);
-            if wt.len() == 1 {
-                toks.contains(&wt[0])
-            } else {
-                let needle = wt.join("_");
-                joined == needle
-                    || joined.starts_with(&format!("{needle}_"))
-                    || joined.ends_with(&format!("_{needle}"))
-                    || joined.contains(&format!("_{needle}_"))
-            }
-        })
-        .cloned()
+    Words::new(words).named_in(text).map(str::to_string)
+}
+
+/// Words to look for in keys and expressions, each split into tokens once (a rule checks
+/// every attribute of a service against the same list).
+struct Words<'w> {
+    /// (the word as listed, its single token, or its tokens joined with `_`).
+    list: Vec<(&'w str, Needle)>,
+}
+
+enum Needle {
+    Token(String),
+    Joined(String),
+}
+
+impl<'w> Words<'w> {
+    fn new(words: &'w [String]) -> Words<'w> {
+        let list = words
+            .iter()
+            .map(|w| {
+                let mut t = tokens(w);
+                let needle = if t.len() == 1 {
+                    Needle::Token(t.remove(0))
+                } else {
+                    Needle::Joined(t.join("_"))
+                };
+                (w.as_str(), needle)
+            })
+            .collect();
+        Words { list }
+    }
+
+    /// The first listed word `text` names.
+    fn named_in(&self, text: &str) -> Option<&'w str> {
+        let toks = tokens(text);
+        let joined = toks.join("_");
+        self.list
+            .iter()
+            .find(|(_, needle)| match needle {
+                Needle::Token(t) => toks.contains(t),
+                // Whole tokens: at the start or after a `_`, up to the end or a `_`.
+                Needle::Joined(n) => std::iter::once(0)
+                    .chain(joined.match_indices('_').map(|(at, _)| at + 1))
+                    .any(|at| {
+                        joined[at..]
+                            .strip_prefix(n.as_str())
+                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+                    }),
+            })
+            .map(|(w, _)| *w)
+    }
 }
 
 fn looks_like_secret_value(value: &str) -> bool {
@@ -80,15 +114,16 @@ fn push(rule: &Rule, f: &Fact, message: String, out: &mut Vec<Finding>) {
 
 /// TG301: attribute keys or values naming credentials or PII.
 pub fn sensitive(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
-    let keys = rule.param("keys");
+    let keys = Words::new(rule.param("keys"));
     for (f, key, value) in attributes(facts) {
-        let hit = names_any(key, keys)
+        let hit = keys
+            .named_in(key)
             .map(|w| format!("key `{key}` names {w}"))
             .or_else(|| {
                 // A literal value is judged by its content, an expression by its names.
                 let literal = value.starts_with(['"', '\'', '`']);
                 (!literal)
-                    .then(|| names_any(value, keys))
+                    .then(|| keys.named_in(value))
                     .flatten()
                     .map(|w| format!("`{key}` records `{value}`, which names {w}"))
             })
@@ -219,6 +254,22 @@ mod tests {
         );
         assert_eq!(names_any("user.emails_sent_total", &words), None);
         assert_eq!(names_any("tenant.id", &words), None);
+        // Multi-word entries match whole tokens anywhere, also after a partial match.
+        for key in [
+            "card_number",
+            "x.card.card_number",
+            "card_number.last4",
+            "a.card-number.b",
+        ] {
+            assert_eq!(
+                names_any(key, &words).as_deref(),
+                Some("card_number"),
+                "{key}"
+            );
+        }
+        for key in ["scard_number", "card_numbers", "card.x.number"] {
+            assert_eq!(names_any(key, &words), None, "{key}");
+        }
         assert!(looks_like_secret_value("\"jane@example.com\""));
         assert!(!looks_like_secret_value("user.id"));
     }

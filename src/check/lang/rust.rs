@@ -119,8 +119,31 @@ fn is_test_or_disabled(attrs: &[syn::Attribute]) -> bool {
     })
 }
 
+/// Line of a node's first token. `Spanned::span` prints the whole node back to tokens to
+/// find it (for a call argument holding a closure, the closure's whole body), so the helpers
+/// below take the first token directly where the node's shape gives it.
 fn line_of<T: Spanned>(node: &T) -> u32 {
     node.span().start().line as u32
+}
+
+fn span_line(span: proc_macro2::Span) -> u32 {
+    span.start().line as u32
+}
+
+fn path_line(path: &syn::Path) -> u32 {
+    match (&path.leading_colon, path.segments.first()) {
+        (Some(colon), _) => span_line(colon.spans[0]),
+        (None, Some(first)) => span_line(first.ident.span()),
+        (None, None) => line_of(path),
+    }
+}
+
+/// Line of a callee expression: a plain path's first segment, else the whole expression.
+fn callee_line(expr: &syn::Expr) -> u32 {
+    match expr {
+        syn::Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => path_line(&p.path),
+        other => line_of(other),
+    }
 }
 
 fn lit_str(expr: &syn::Expr) -> Option<String> {
@@ -224,14 +247,14 @@ impl Visitor {
         method: bool,
     ) {
         let literal_args = args.iter().filter_map(lit_str).collect();
-        let arg_texts: Vec<String> = args.iter().map(expr_text).collect();
-        let key = args.first().and_then(lit_str);
-        if let (Some(key), Some(value)) = (key, arg_texts.get(1)) {
-            if is_attribute_call(&path) {
+        // The value's text only for an attribute call (printing it is the costly part).
+        if is_attribute_call(&path) {
+            let key = args.first().and_then(lit_str);
+            if let (Some(key), Some(value)) = (key, args.iter().nth(1)) {
                 self.push(
                     FactKind::Attribute {
                         key,
-                        value: value.clone(),
+                        value: expr_text(value),
                     },
                     line,
                 );
@@ -291,7 +314,7 @@ impl Visitor {
 
     /// `#[instrument]` records every argument not skipped, plus `fields(...)`.
     fn instrument(&mut self, attr: &syn::Attribute, sig: &syn::Signature) {
-        let line = line_of(attr);
+        let line = span_line(attr.pound_token.span);
         let mut skipped: Vec<String> = Vec::new();
         let mut skip_all = false;
         if let syn::Meta::List(list) = &attr.meta {
@@ -337,7 +360,7 @@ impl Visitor {
             return;
         };
         let name = last.ident.to_string();
-        let line = line_of(&mac.path);
+        let line = path_line(&mac.path);
         for seg in &mac.path.segments {
             self.reference(&seg.ident.to_string());
         }
@@ -515,7 +538,7 @@ impl<'ast> Visit<'ast> for Visitor {
     fn visit_expr_call(&mut self, c: &'ast syn::ExprCall) {
         let path = self.expr_path(&c.func);
         if !path.is_empty() {
-            self.call(path, &c.args, line_of(&c.func), false);
+            self.call(path, &c.args, callee_line(&c.func), false);
         }
         visit::visit_expr_call(self, c);
     }
@@ -524,7 +547,7 @@ impl<'ast> Visit<'ast> for Visitor {
         let mut path = self.expr_path(&m.receiver);
         path.push(m.method.to_string());
         self.reference(&m.method.to_string());
-        self.call(path, &m.args, line_of(&m.method), true);
+        self.call(path, &m.args, span_line(m.method.span()), true);
         visit::visit_expr_method_call(self, m);
     }
 
@@ -534,7 +557,7 @@ impl<'ast> Visit<'ast> for Visitor {
         }
         let segs = self.path_segs(p);
         if !segs.is_empty() {
-            self.push(FactKind::Symbol { path: segs }, line_of(p));
+            self.push(FactKind::Symbol { path: segs }, path_line(p));
         }
         visit::visit_path(self, p);
     }

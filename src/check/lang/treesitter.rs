@@ -412,11 +412,13 @@ impl Extractor<'_> {
         }
         let line = node.start_position().row as u32 + 1;
         let mut literal_args = Vec::new();
-        let mut arg_texts = Vec::new();
+        // The second argument: a keyed attribute's value (its text is only taken then).
+        let mut second_arg = None;
         let mut first_literal = None;
         let mut pairs: Vec<(String, String)> = Vec::new();
         if let Some(args) = child(node, args_field) {
             let mut c = args.walk();
+            let mut seen = 0;
             for (i, arg) in args.named_children(&mut c).enumerate() {
                 if self.has(COMMENT, arg) {
                     continue;
@@ -429,7 +431,10 @@ impl Extractor<'_> {
                     literal_args.push(l);
                 }
                 self.collect_pairs(inner, &mut pairs, &mut literal_args, 0);
-                arg_texts.push(truncate(text(inner, self.src)));
+                if seen == 1 {
+                    second_arg = Some(inner);
+                }
+                seen += 1;
             }
         }
         let last = path.last().map(String::as_str).unwrap_or_default();
@@ -450,7 +455,9 @@ impl Extractor<'_> {
             || (prev == "AttributeKey" && last.ends_with("Key"));
         if keyed {
             if let Some(key) = first_literal {
-                let value = arg_texts.get(1).cloned().unwrap_or_default();
+                let value = second_arg
+                    .map(|v| truncate(text(v, self.src)))
+                    .unwrap_or_default();
                 self.push(FactKind::Attribute { key, value }, line, func);
             }
         }
