@@ -256,6 +256,31 @@ pub fn ref_hash(ident: &str) -> u64 {
     h.finish()
 }
 
+/// Hashes [`ref_hash`] values by using them as they are: they are hashes already, and hashing
+/// them again (SipHash) was a visible share of the dead-code pass on large repositories.
+#[derive(Default)]
+struct RefHasher(u64);
+
+impl Hasher for RefHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (u64 keys); mix anything else in, in case.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type RefMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<RefHasher>>;
+type RefSet = HashSet<u64, std::hash::BuildHasherDefault<RefHasher>>;
+
 /// The owner of references made outside any tracked function (always live).
 pub const TOP_LEVEL: u64 = 0;
 
@@ -291,7 +316,7 @@ pub fn drops_any<'a>(files: impl IntoIterator<Item = &'a SourceFacts> + Clone) -
 pub fn dead_functions<'a>(
     files: impl IntoIterator<Item = &'a SourceFacts> + Clone,
 ) -> HashSet<String> {
-    let mut by_owner: HashMap<u64, Vec<u64>> = HashMap::new();
+    let mut by_owner: RefMap<Vec<u64>> = RefMap::default();
     let mut work: Vec<u64> = vec![TOP_LEVEL];
     for f in files.clone() {
         for &(owner, r) in &f.refs {
@@ -299,7 +324,7 @@ pub fn dead_functions<'a>(
         }
         work.extend(f.fns.iter().filter(|d| d.live).map(|d| ref_hash(&d.name)));
     }
-    let mut live: HashSet<u64> = HashSet::new();
+    let mut live = RefSet::default();
     while let Some(h) = work.pop() {
         if !live.insert(h) {
             continue;

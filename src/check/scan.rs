@@ -83,8 +83,6 @@ pub struct Svc {
     pub path: String,
     /// Language.
     pub language: Option<Language>,
-    /// Whether it came from an application manifest.
-    pub from_manifest: bool,
     /// Main manifest file.
     pub manifest: Option<String>,
     /// Facts from manifests, launch files and workloads.
@@ -218,7 +216,6 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         let language = primary.language();
         let mut svc = Svc {
             path: dir.clone(),
-            from_manifest: true,
             ..Svc::default()
         };
         let mut typescript = false;
@@ -281,7 +278,6 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             name: d.name.clone(),
             path,
             language,
-            from_manifest: true,
             ..Svc::default()
         });
     }
@@ -349,6 +345,14 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
 
     // 4. Workloads: Helm releases take their chart's name; match by name, label, container or
     //    image; unmatched application workloads become services of unknown language.
+    let mut names = FirstIndex::default();
+    let mut bases = FirstIndex::default();
+    for (i, svc) in services.iter().enumerate() {
+        names.add(&svc.name, i);
+        if svc.path != "." {
+            bases.add(base_of(&svc.path), i);
+        }
+    }
     for mut w in workloads {
         if w.kind == "HelmValues" {
             let dir = w.name.clone();
@@ -371,15 +375,15 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                 last.split([':', '@']).next().unwrap_or(last).to_string()
             })
             .collect();
-        let matches = |s: &Svc| {
-            let base = s.path.rsplit('/').next().unwrap_or(&s.path);
-            s.name == w.name
-                || w.aliases.contains(&s.name)
-                || image_names.contains(&s.name)
-                || (s.path != "." && base == w.name)
-        };
-        if let Some(s) = services.iter_mut().find(|s| matches(s)) {
-            s.workloads.push(w);
+        let mut candidates = names
+            .first(&w.name)
+            .into_iter()
+            .chain(w.aliases.iter().filter_map(|a| names.first(a)))
+            .chain(image_names.iter().filter_map(|i| names.first(i)))
+            .chain(bases.first(&w.name));
+        // The first service (in order) matching by name, alias, image or directory.
+        if let Some(i) = candidates.by_ref().min() {
+            services[i].workloads.push(w);
             continue;
         }
         if w.images
@@ -399,20 +403,18 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                     .rsplit_once('/')
                     .map_or(".".to_string(), |(d, _)| d.to_string())
             });
-        if let Some(s) = services
-            .iter_mut()
-            .find(|s| !s.from_manifest && s.name == w.name)
-        {
-            s.workloads.push(w);
-            continue;
-        }
-        services.push(Svc {
+        let svc = Svc {
             name: w.name.clone(),
             path: dir,
             language: None,
             workloads: vec![w],
             ..Svc::default()
-        });
+        };
+        names.add(&svc.name, services.len());
+        if svc.path != "." {
+            bases.add(base_of(&svc.path), services.len());
+        }
+        services.push(svc);
     }
 
     // 5. Per service: deferred parses, dead code, rules (on all cores).
@@ -427,6 +429,27 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         services: scanned,
         repository_findings,
     })
+}
+
+/// The first service (by position) with a given name or directory base name.
+#[derive(Default)]
+struct FirstIndex(HashMap<String, usize>);
+
+impl FirstIndex {
+    fn add(&mut self, key: &str, index: usize) {
+        if !self.0.contains_key(key) {
+            self.0.insert(key.to_string(), index);
+        }
+    }
+
+    fn first(&self, key: &str) -> Option<usize> {
+        self.0.get(key).copied()
+    }
+}
+
+/// A directory's last component.
+fn base_of(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// Resolve Cargo workspaces (`manifests::cargo_workspace`); why cargo could not read one

@@ -95,6 +95,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    // mimalloc asks the kernel for transparent huge pages; for this workload (many short-lived
+    // syntax trees) zeroing whole 2 MiB pages cost about 8 % of a large repository's CPU time
+    // (BENCHMARKS.md). A one-shot command: turning them off process-wide is harmless.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::thread::disable_transparent_huge_pages(true);
     let rules = load_rules(args.rules.as_deref())?;
     let metas: Vec<RuleMeta> = rules.meta().cloned().collect();
     let config = load_config(&args.path, args.config.as_deref(), &rules)?;
