@@ -274,3 +274,44 @@ mod tests {
         assert!(!looks_like_secret_value("user.id"));
     }
 }
+
+#[cfg(test)]
+mod word_match_equivalence {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The matcher before `Words`: tokens re-split per call, multi-word entries found by
+    /// substring tests on the `_`-joined tokens.
+    fn names_any_before(text: &str, words: &[String]) -> Option<String> {
+        let toks = tokens(text);
+        let joined = toks.join("_");
+        words
+            .iter()
+            .find(|w| {
+                let wt = tokens(w);
+                if wt.len() == 1 {
+                    toks.contains(&wt[0])
+                } else {
+                    let needle = wt.join("_");
+                    joined == needle
+                        || joined.starts_with(&format!("{needle}_"))
+                        || joined.ends_with(&format!("_{needle}"))
+                        || joined.contains(&format!("_{needle}_"))
+                }
+            })
+            .cloned()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        /// Small alphabets so that partial and repeated token matches are frequent; words may
+        /// be empty or only separators (no tokens).
+        #[test]
+        fn same_word_as_before(
+            text in "[abAB_.-]{0,14}",
+            words in proptest::collection::vec("[abAB_ .-]{0,7}", 0..5),
+        ) {
+            prop_assert_eq!(names_any(&text, &words), names_any_before(&text, &words));
+        }
+    }
+}
