@@ -145,3 +145,64 @@ mod spec_tests {
         assert!(missing.is_empty(), "unknown node kinds: {missing:?}");
     }
 }
+
+#[cfg(test)]
+mod attribute_tests {
+    use super::*;
+    use crate::check::facts::FactKind;
+
+    /// A comment before a keyed attribute's key must not hide the attribute (the key is the
+    /// first argument that is not a comment), in every tree-sitter language.
+    #[test]
+    fn a_comment_before_the_key_does_not_hide_the_attribute() {
+        let cases = [
+            (
+                SourceKind::Javascript,
+                "index.js",
+                "span.setAttribute(/* why */ 'user.id', /* v */ user.email);\n",
+            ),
+            (
+                SourceKind::Typescript,
+                "index.ts",
+                "span.setAttribute(/* why */ 'user.id', user.email);\n",
+            ),
+            (
+                SourceKind::Python,
+                "app.py",
+                "span.set_attribute(  # why\n    \"user.id\", user.email)\n",
+            ),
+            (
+                SourceKind::Go,
+                "main.go",
+                "package main\n\nfunc f() {\n\tspan.SetAttributes(attribute.String(/* why */ \"user.id\", user.Email))\n}\n",
+            ),
+            (
+                SourceKind::Java,
+                "App.java",
+                "class App { void f() { span.setAttribute(/* why */ \"user.id\", user.getEmail()); } }\n",
+            ),
+            (
+                SourceKind::Csharp,
+                "Program.cs",
+                "activity?.SetTag(/* why */ \"user.id\", user.Email);\n",
+            ),
+        ];
+        for (kind, rel, src) in cases {
+            let facts = analyse(kind, rel, src).unwrap();
+            let attrs: Vec<(&str, &str)> = facts
+                .facts
+                .iter()
+                .filter_map(|f| match &f.kind {
+                    FactKind::Attribute { key, value } => Some((key.as_str(), value.as_str())),
+                    _ => None,
+                })
+                .collect();
+            assert!(
+                attrs
+                    .iter()
+                    .any(|(k, v)| *k == "user.id" && v.contains("mail")),
+                "{rel}: {attrs:?}"
+            );
+        }
+    }
+}

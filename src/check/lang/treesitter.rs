@@ -419,13 +419,14 @@ impl Extractor<'_> {
         if let Some(args) = child(node, args_field) {
             let mut c = args.walk();
             let mut seen = 0;
-            for (i, arg) in args.named_children(&mut c).enumerate() {
+            for arg in args.named_children(&mut c) {
                 if self.has(COMMENT, arg) {
                     continue;
                 }
                 let inner = self.unwrap(arg);
                 if let Some(l) = self.literal(inner) {
-                    if i == 0 {
+                    // The key is the first argument that is not a comment.
+                    if seen == 0 {
                         first_literal = Some(l.clone());
                     }
                     literal_args.push(l);
