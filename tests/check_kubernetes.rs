@@ -217,3 +217,66 @@ fn helm_values_configure_the_chart_workload() {
     assert_eq!(findings(&scan, "TG201").len(), 1);
     assert_eq!(findings(&scan, "TG100").len(), 1);
 }
+
+/// A workload joins the first service (in path order) it matches by name, label or container,
+/// image, or directory name — not the first kind of match; a workload no service matches
+/// becomes a service of its own, which later workloads of that name join.
+#[test]
+fn a_workload_joins_the_first_service_it_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    // (directory, Go module name): each service lacks a propagator in code (TG102).
+    for (dir, module) in [
+        ("a/api", "pay"),
+        ("b/svc", "api"),
+        ("c/x", "shop"),
+        ("d/y", "orders"),
+    ] {
+        write(root, &format!("{dir}/go.mod"), &format!("module example.com/{module}\n\nrequire (\n\tgo.opentelemetry.io/otel v1.28.0\n\tgo.opentelemetry.io/otel/sdk v1.28.0\n)\n"));
+        write(
+            root,
+            &format!("{dir}/main.go"),
+            "package main\n\nimport (\n\t\"go.opentelemetry.io/otel\"\n\tsdktrace \"go.opentelemetry.io/otel/sdk/trace\"\n)\n\nfunc main() {\n\totel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithBatcher(nil)))\n}\n",
+        );
+    }
+    // A workload sets OTEL_PROPAGATORS, clearing TG102 on the service it joins.
+    let dep = |name: &str, image: &str| {
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\nspec:\n  template:\n    spec:\n      containers:\n        - name: main\n          image: r/{image}:1\n          env:\n            - name: OTEL_PROPAGATORS\n              value: tracecontext\n")
+    };
+    // `api`: b/svc by name, a/api (earlier) by directory. `orders`: d/y by name, c/x (earlier)
+    // by image. `zeta`: no service; three workloads in two files, one new service.
+    write(
+        root,
+        "deploy/w.yaml",
+        &[
+            dep("api", "zzz"),
+            dep("orders", "shop"),
+            dep("zeta", "q1"),
+            dep("zeta", "q2"),
+        ]
+        .join("---\n"),
+    );
+    write(root, "k8s/z.yaml", &dep("zeta", "q3"));
+    let scan = run(root);
+    let tg102: Vec<(&str, &str)> = scan
+        .services
+        .iter()
+        .filter(|s| s.findings.iter().any(|f| f.rule == "TG102"))
+        .map(|s| (s.service.path.as_str(), s.service.name.as_str()))
+        .collect();
+    assert_eq!(tg102, [("b/svc", "api"), ("d/y", "orders")]);
+    let zeta: Vec<_> = scan
+        .services
+        .iter()
+        .filter(|s| s.service.name == "zeta")
+        .collect();
+    assert_eq!(zeta.len(), 1);
+    assert_eq!(zeta[0].service.path, "deploy");
+    let mut files: Vec<&str> = zeta[0]
+        .findings
+        .iter()
+        .filter_map(|f| f.file.as_deref())
+        .collect();
+    files.dedup();
+    assert_eq!(files, ["deploy/w.yaml", "k8s/z.yaml"]);
+}
