@@ -96,6 +96,33 @@ fn malformed_manifests_are_errors_with_file_and_line() {
     }
 }
 
+/// A manifest that cannot be read (binary, oversized) stops the scan like a malformed one: the
+/// service it declares must not drop out of the gate while the others pass.
+#[test]
+fn unreadable_manifests_are_errors_not_a_silent_pass() {
+    let big = format!("{{\"name\": \"b\", \"x\": \"{}\"}}", "a".repeat(3 * 1024 * 1024));
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("b/package.json", big.into_bytes(), "over the"),
+        (
+            "c/Cargo.toml",
+            b"[package]\nname = \"c\0\"\n".to_vec(),
+            "binary content",
+        ),
+        ("d/go.mod", b"module d\0\n".to_vec(), "binary content"),
+    ];
+    for (rel, bytes, reason) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        go_service(dir.path());
+        write(dir.path(), rel, &bytes);
+        let err = scan(dir.path(), &ScanOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(rel), "{rel}: {err}");
+        assert!(err.contains(reason), "{rel}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
 #[test]
 fn invalid_yaml_binary_and_non_utf8_files_are_notes() {
     let dir = tempfile::tempdir().unwrap();

@@ -474,3 +474,18 @@ fn a_declared_service_that_is_not_there_exits_2_with_its_line() {
             "tracegate.yaml:5: services[0].path: `services/ghost` is not a directory",
         ));
 }
+
+/// An input error names the file as the user can open it: under the path given to `check`.
+#[test]
+fn manifest_errors_name_the_file_under_the_checked_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let svc = dir.path().join("services/web");
+    std::fs::create_dir_all(&svc).unwrap();
+    std::fs::write(svc.join("package.json"), "{\"name\": ").unwrap();
+    tracegate()
+        .current_dir(dir.path())
+        .args(["check", "services/web", "--format", "json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("services/web/package.json:"));
+}

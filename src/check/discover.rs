@@ -403,7 +403,20 @@ fn visit(
     let class = classify(name)?;
     let rel = rel_path(root, path);
     let dir = parent_dir(&rel);
+    // A file that cannot be read is a note — except an application manifest: the service it
+    // declares would silently drop out of the gate, so that stops the scan like a malformed one.
     let skipped = |reason: String, line: Option<u32>| {
+        if let Class::Manifest(_) = class {
+            return Some(Err((
+                rel.clone(),
+                CheckError::Manifest {
+                    file: rel.clone(),
+                    line,
+                    what: "manifest",
+                    reason: format!("{reason}; a service's manifest must be readable to judge it"),
+                },
+            )));
+        }
         Some(Ok(WalkedFile {
             rel: rel.clone(),
             dir: dir.clone(),

@@ -60,6 +60,31 @@ pub enum CheckError {
     },
 }
 
+impl CheckError {
+    /// The same error with a file path relative to the scanned root made relative to where
+    /// the user pointed (`services/web/package.json` rather than `package.json` for
+    /// `check services/web`), so the message names a file the user can open.
+    pub fn under_root(self, root: &std::path::Path) -> CheckError {
+        if root == std::path::Path::new(".") || root.as_os_str().is_empty() {
+            return self;
+        }
+        match self {
+            CheckError::Manifest {
+                file,
+                line,
+                what,
+                reason,
+            } => CheckError::Manifest {
+                file: root.join(&file).display().to_string(),
+                line,
+                what,
+                reason,
+            },
+            other => other,
+        }
+    }
+}
+
 fn line_suffix(line: Option<u32>) -> String {
     line.map(|l| format!(":{l}")).unwrap_or_default()
 }

@@ -127,7 +127,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         config_file: config.file.clone(),
         prefilter: !args.no_prefilter,
     };
-    let scan = tracegate::check::scan(&args.path, &options)?;
+    let scan =
+        tracegate::check::scan(&args.path, &options).map_err(|e| e.under_root(&args.path))?;
     // A gate that finds nothing to check must not pass: a mistyped path or a build context
     // without the sources would otherwise let every deployment through.
     if scan.services.is_empty() {
