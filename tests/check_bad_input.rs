@@ -100,7 +100,10 @@ fn malformed_manifests_are_errors_with_file_and_line() {
 /// service it declares must not drop out of the gate while the others pass.
 #[test]
 fn unreadable_manifests_are_errors_not_a_silent_pass() {
-    let big = format!("{{\"name\": \"b\", \"x\": \"{}\"}}", "a".repeat(3 * 1024 * 1024));
+    let big = format!(
+        "{{\"name\": \"b\", \"x\": \"{}\"}}",
+        "a".repeat(3 * 1024 * 1024)
+    );
     let cases: [(&str, Vec<u8>, &str); 3] = [
         ("b/package.json", big.into_bytes(), "over the"),
         (

@@ -280,3 +280,37 @@ fn a_workload_joins_the_first_service_it_matches() {
     files.dedup();
     assert_eq!(files, ["deploy/w.yaml", "k8s/z.yaml"]);
 }
+
+/// The OpenTelemetry Operator injects the agent named by the annotation: `inject-nodejs` makes
+/// a Node service instrumented, `inject-java` (another language's agent) or `inject-sdk`
+/// (environment variables only) does not.
+#[test]
+fn operator_injection_counts_only_for_the_services_language() {
+    for (annotation, instrumented) in [
+        ("inject-nodejs", true),
+        ("inject-java", false),
+        ("inject-sdk", false),
+        ("inject-dotnet-disabled", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "web/package.json",
+            "{\"name\": \"web\", \"main\": \"server.js\", \"dependencies\": {\"express\": \"4\"}}",
+        );
+        write(
+            root,
+            "web/server.js",
+            "const express = require('express');\nconst app = express();\napp.get('/', async (req, res) => res.send(await fetch('http://stock/')));\napp.listen(8080);\n",
+        );
+        write(
+            root,
+            "deploy/web.yaml",
+            &format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    metadata:\n      annotations:\n        instrumentation.opentelemetry.io/{annotation}: \"true\"\n    spec:\n      containers:\n        - name: web\n          image: r/web:1\n          env:\n            - name: OTEL_SERVICE_NAME\n              value: web\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://collector:4318\n"),
+        );
+        let scan = run(root);
+        let tg101 = findings(&scan, "TG101");
+        assert_eq!(tg101.is_empty(), instrumented, "{annotation}: {tg101:?}");
+    }
+}
