@@ -314,3 +314,22 @@ fn operator_injection_counts_only_for_the_services_language() {
         assert_eq!(tg101.is_empty(), instrumented, "{annotation}: {tg101:?}");
     }
 }
+
+/// TG303: a credential written into OTEL_EXPORTER_OTLP_HEADERS is plain text; one built from
+/// another variable with `$(NAME)` (here read from a Secret) is a reference.
+#[test]
+fn otlp_headers_built_from_a_secret_variable_are_not_plain() {
+    for (value, plain) in [
+        ("authorization=Bearer abc123", true),
+        ("authorization=Bearer $(API_TOKEN)", false),
+        ("signoz-access-token=$(API_TOKEN)", false),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        go_without_propagator(root);
+        let env = format!("            - name: API_TOKEN\n              valueFrom:\n                secretKeyRef:\n                  name: otel\n                  key: token\n            - name: OTEL_EXPORTER_OTLP_HEADERS\n              value: \"{value}\"\n");
+        write(root, "deploy/cart.yaml", &deployment(&env, ""));
+        let f = findings(&run(root), "TG303");
+        assert_eq!(f.len(), usize::from(plain), "{value}: {f:?}");
+    }
+}

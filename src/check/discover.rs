@@ -153,12 +153,22 @@ fn skip_dir(path: &Path) -> bool {
     if SKIP_DIRS.contains(&name) || name.ends_with(".Tests") {
         return true;
     }
-    // .NET output; `src/bin/` holds Rust binaries and stays.
-    (name == "bin" || name == "obj")
-        && path
-            .parent()
-            .and_then(|p| p.file_name())
-            .is_none_or(|p| p != "src")
+    // .NET build output: `bin`/`obj` beside a project file. Elsewhere they hold code: Rust's
+    // `src/bin/`, Node's `bin/www`, scripts.
+    (name == "bin" || name == "obj") && path.parent().is_some_and(holds_dotnet_project)
+}
+
+/// Whether a directory holds a .NET project file (`*.csproj`, `*.fsproj`, `*.vbproj`).
+fn holds_dotnet_project(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            [".csproj", ".fsproj", ".vbproj"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+        })
+    })
 }
 
 fn rel_path(root: &Path, path: &Path) -> String {
@@ -513,8 +523,22 @@ mod tests {
     #[test]
     fn skip_dirs_keep_rust_bin() {
         assert!(skip_dir(Path::new("svc/node_modules")));
-        assert!(skip_dir(Path::new("Api/bin")));
         assert!(!skip_dir(Path::new("svc/src/bin")));
         assert!(!skip_dir(Path::new("svc/src")));
+    }
+
+    #[test]
+    fn bin_and_obj_are_skipped_only_beside_a_dotnet_project() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["Api/bin", "Api/obj", "web/bin", "tool/obj"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join("Api/Api.csproj"), "<Project/>").unwrap();
+        std::fs::write(root.join("web/package.json"), "{}").unwrap();
+        assert!(skip_dir(&root.join("Api/bin")));
+        assert!(skip_dir(&root.join("Api/obj")));
+        assert!(!skip_dir(&root.join("web/bin")));
+        assert!(!skip_dir(&root.join("tool/obj")));
     }
 }

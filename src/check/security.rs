@@ -156,12 +156,14 @@ pub fn payload(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
     }
 }
 
-/// Whether an `OTEL_EXPORTER_OTLP_HEADERS` value carries a credential header.
+/// Whether an `OTEL_EXPORTER_OTLP_HEADERS` value carries a credential header in plain text. A
+/// value built from another variable with Kubernetes' `$(NAME)` (say one read from a Secret,
+/// `Authorization=Bearer $(API_TOKEN)`) is a reference, not a plain credential.
 pub fn has_credentials(rule: &Rule, value: &str) -> bool {
     let words = rule.param("credential_headers");
     value.split(',').any(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        !v.trim().is_empty() && names_any(k, words).is_some()
+        !v.trim().is_empty() && !v.contains("$(") && names_any(k, words).is_some()
     })
 }
 
