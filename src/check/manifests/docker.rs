@@ -5,9 +5,19 @@ use crate::check::facts::{Fact, FactKind};
 
 /// Facts of a Dockerfile.
 pub fn parse_dockerfile(rel: &str, text: &str) -> Vec<Fact> {
-    let mut facts = Vec::new();
+    // One entry per build stage (the first holds what comes before any FROM).
+    let mut stages: Vec<Stage> = vec![Stage::default()];
     let mut logical = String::new();
     let mut start = 0u32;
+    let end_instruction =
+        |logical: &str, start: u32, stages: &mut Vec<Stage>| match from_instruction(logical) {
+            Some(stage) => stages.push(stage),
+            None => {
+                if let Some(stage) = stages.last_mut() {
+                    instruction(rel, logical, start, &mut stage.facts);
+                }
+            }
+        };
     for (i, raw) in text.lines().enumerate() {
         let t = raw.trim();
         if logical.is_empty() {
@@ -22,13 +32,69 @@ pub fn parse_dockerfile(rel: &str, text: &str) -> Vec<Fact> {
             continue;
         }
         logical.push_str(t);
-        instruction(rel, &logical, start, &mut facts);
+        end_instruction(&logical, start, &mut stages);
         logical.clear();
     }
     if !logical.is_empty() {
-        instruction(rel, &logical, start, &mut facts);
+        end_instruction(&logical, start, &mut stages);
     }
-    facts
+    shipped_facts(stages)
+}
+
+/// A build stage: `FROM base AS name` and the facts of its instructions.
+#[derive(Default)]
+struct Stage {
+    name: Option<String>,
+    base: String,
+    facts: Vec<Fact>,
+}
+
+/// `FROM [--platform=…] image [AS name]`.
+fn from_instruction(line: &str) -> Option<Stage> {
+    let mut words = line.split_whitespace();
+    if !words.next()?.eq_ignore_ascii_case("FROM") {
+        return None;
+    }
+    let rest: Vec<&str> = words.filter(|w| !w.starts_with("--")).collect();
+    let base = rest.first().copied().unwrap_or_default().to_string();
+    let name = match rest.as_slice() {
+        [_, as_kw, name, ..] if as_kw.eq_ignore_ascii_case("AS") => Some(name.to_string()),
+        _ => None,
+    };
+    Some(Stage {
+        name,
+        base,
+        facts: Vec::new(),
+    })
+}
+
+/// Only the last stage is the image that ships; it also has what the stages it is built
+/// `FROM` set (`FROM base AS final` keeps `base`'s ENV). An agent set in a build stage the
+/// final image does not derive from does not count.
+fn shipped_facts(mut stages: Vec<Stage>) -> Vec<Fact> {
+    let mut chain = Vec::new();
+    let mut at = stages.len() - 1;
+    loop {
+        chain.push(at);
+        let base = &stages[at].base;
+        let parent = stages[..at].iter().rposition(|s| {
+            s.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(base))
+        });
+        match parent {
+            Some(p) => at = p,
+            None => break,
+        }
+    }
+    if stages.len() > 1 && !chain.contains(&0) {
+        chain.push(0); // instructions before the first FROM (ARG)
+    }
+    chain.sort_unstable();
+    chain
+        .into_iter()
+        .flat_map(|i| std::mem::take(&mut stages[i].facts))
+        .collect()
 }
 
 fn instruction(rel: &str, line: &str, no: u32, out: &mut Vec<Fact>) {
@@ -128,5 +194,32 @@ mod tests {
         );
         assert_eq!(f[1].line, 3);
         assert!(matches!(&f[2].kind, FactKind::Command { text } if text == "java -jar app.jar"));
+    }
+
+    fn env_names(f: &[Fact]) -> Vec<String> {
+        f.iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Env { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_the_shipped_stage_and_its_bases_count() {
+        // The agent is set in a build stage the final image does not derive from.
+        let f = parse_dockerfile(
+            "Dockerfile",
+            "FROM maven:3 AS build\nENV JAVA_TOOL_OPTIONS=-javaagent:/otel.jar\nRUN mvn package\nFROM eclipse-temurin:21-jre\nENV OTEL_SERVICE_NAME=ledger\nCMD [\"java\", \"-jar\", \"app.jar\"]\n",
+        );
+        assert_eq!(env_names(&f), vec!["OTEL_SERVICE_NAME"]);
+        assert_eq!(f[0].line, 5);
+        // `FROM base AS final` keeps base's environment (names compare case-insensitively).
+        let f = parse_dockerfile(
+            "Dockerfile",
+            "FROM --platform=linux/amd64 eclipse-temurin:21 AS Base\nENV JAVA_TOOL_OPTIONS=-javaagent:/otel.jar\nFROM maven:3 AS build\nENV X=1\nfrom base as final\nCMD java -jar app.jar\n",
+        );
+        assert_eq!(env_names(&f), vec!["JAVA_TOOL_OPTIONS"]);
+        assert!(matches!(&f[1].kind, FactKind::Command { text } if text == "java -jar app.jar"));
     }
 }
