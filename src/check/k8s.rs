@@ -87,6 +87,28 @@ pub struct K8sFile {
     pub mesh_tracing: Vec<(String, u32)>,
     /// Helm chart name (`Chart.yaml`).
     pub chart_name: Option<String>,
+    /// Documents that are not valid YAML: (line, reason). The file's other documents are
+    /// still read, so one broken document does not hide the workloads beside it.
+    pub invalid: Vec<(u32, String)>,
+}
+
+/// A YAML error message without its ` at line L column C` parts: they count from the start of
+/// the document, while the finding gives the line in the file.
+fn without_positions(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(" at line ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + " at line ".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = &after[digits..];
+        rest = match tail.strip_prefix(" column ") {
+            Some(col) => &col[col.bytes().take_while(u8::is_ascii_digit).count()..],
+            None => tail,
+        };
+    }
+    out.push_str(rest);
+    out
 }
 
 struct Doc<'a> {
@@ -172,15 +194,18 @@ pub fn parse(rel: &str, text: &str) -> Result<K8sFile, String> {
         if doc.text.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_yaml::from_str(doc.text).map_err(|e| {
-            let line = e
-                .location()
-                .map_or(doc.start, |l| doc.start + l.line() as u32 - 1);
-            format!(
-                "line {line}: invalid YAML: {}",
-                e.to_string().lines().next().unwrap_or_default()
-            )
-        })?;
+        let value: Value = match serde_yaml::from_str(doc.text) {
+            Ok(v) => v,
+            Err(e) => {
+                let line = e
+                    .location()
+                    .map_or(doc.start, |l| doc.start + l.line() as u32 - 1);
+                let first = e.to_string().lines().next().unwrap_or_default().to_string();
+                out.invalid
+                    .push((line, format!("invalid YAML: {}", without_positions(&first))));
+                continue;
+            }
+        };
         if file_name == "Chart.yaml" {
             out.chart_name = get(&value, &["name"]).and_then(s);
             continue;
@@ -582,8 +607,9 @@ mod tests {
 
     #[test]
     fn invalid_yaml_names_the_line_and_templates_are_skipped() {
-        let err = parse("k.yaml", "a: 1\n---\nkind: Deployment\nmetadata: [\n").unwrap_err();
-        assert!(err.starts_with("line "), "{err}");
+        let k = parse("k.yaml", "a: 1\n---\nkind: Deployment\nmetadata: [\n").unwrap();
+        assert_eq!(k.invalid.len(), 1, "{:?}", k.invalid);
+        assert_eq!(k.invalid[0].0, 5);
         assert!(parse("templates/d.yaml", "kind: {{ .Values.kind }}\n")
             .unwrap()
             .workloads
@@ -598,5 +624,27 @@ mod tests {
         let v = parse("charts/api/values.yaml", "image:\n  repository: acme/api\nenv:\n  OTEL_SERVICE_NAME: api\npodAnnotations:\n  instrumentation.opentelemetry.io/inject-python: \"true\"\n").unwrap();
         assert_eq!(v.workloads.len(), 1);
         assert_eq!(v.workloads[0].facts.len(), 2);
+    }
+
+    #[test]
+    fn a_broken_document_leaves_the_others_and_says_where() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: go1\nspec:\n  template:\n    spec:\n      containers:\n        - name: go1\n          image: x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: [1, 2\n  b: 3\n";
+        let k = parse("deploy/d.yaml", text).unwrap();
+        assert_eq!(k.workloads.len(), 1);
+        assert_eq!(k.workloads[0].name, "go1");
+        assert_eq!(k.invalid.len(), 1, "{:?}", k.invalid);
+        let (line, reason) = &k.invalid[0];
+        assert_eq!(*line, 18);
+        assert!(reason.starts_with("invalid YAML: "), "{reason}");
+        assert!(!reason.contains(" at line "), "{reason}");
+    }
+
+    #[test]
+    fn yaml_positions_are_removed_from_messages() {
+        assert_eq!(
+            without_positions("did not find expected ',' or ']' at line 7 column 4, while parsing a flow sequence at line 6 column 6"),
+            "did not find expected ',' or ']', while parsing a flow sequence"
+        );
+        assert_eq!(without_positions("plain"), "plain");
     }
 }

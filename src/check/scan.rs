@@ -317,6 +317,13 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             }
             Parsed::K8s(k) => {
                 let k = *k;
+                for (line, reason) in k.invalid {
+                    let note = (f.rel.clone(), reason, Some(line));
+                    match owner(&f.rel, &services, None) {
+                        Some(i) => services[i].skipped.push(note),
+                        None => repo.skipped.push(note),
+                    }
+                }
                 if let Some(name) = k.chart_name {
                     charts.insert(f.dir.clone(), name);
                 }
