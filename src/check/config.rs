@@ -79,14 +79,19 @@ enum LanguageName {
 #[serde(deny_unknown_fields)]
 #[schemars(title = "tracegate.yaml")]
 pub struct RawConfig {
+    // Each key may be left empty (`rules:` with only commented entries, as `tracegate init`
+    // writes it): an empty value is the same as none.
     /// Severity overrides per rule ID: `error`, `warning`, `note` or `off`.
     #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, RuleLevel>>")]
     pub rules: BTreeMap<String, RuleLevel>,
     /// Services declared by hand (added to the discovered ones), with their owning team.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<RawService>>")]
     pub services: Vec<RawService>,
     /// Accepted findings, each with a reason and an expiry date.
     #[serde(default)]
+    #[schemars(with = "Option<Vec<RawWaiver>>")]
     pub waivers: Vec<RawWaiver>,
 }
 

@@ -13,12 +13,12 @@ pub const STARTER_CONFIG: &str = r#"# tracegate.yaml — policy for `tracegate c
 
 # Severity per rule: error | warning | note | off. Only `error` fails the check by default
 # (`--fail-on warning` or `--fail-on note` lowers the bar).
-rules: {}
+rules:
 #  TG104: warning
 #  TG301: error
 
 # Services tracegate cannot discover from a manifest, and the team owning each service.
-services: []
+services:
 #  - name: billing
 #    path: services/billing
 #    team: payments
@@ -26,7 +26,7 @@ services: []
 
 # Accepted findings. All four fields are required; an expired waiver, or one that matches
 # nothing, is itself a finding (TG290, TG291).
-waivers: []
+waivers:
 #  - rule: TG102
 #    service: billing      # or `path: services/billing/legacy`
 #    reason: "propagator lands with the SDK upgrade, PAY-1234"
@@ -105,7 +105,7 @@ mod tests {
         let uncommented = STARTER_CONFIG
             .lines()
             .map(|l| {
-                let l = l.trim_end_matches(" []").trim_end_matches(" {}");
+                // Exactly what a user does: remove the `#`, nothing else.
                 let body = l.strip_prefix('#').unwrap_or(l);
                 if l.starts_with("#  ") || l.starts_with("#    ") {
                     body.split(" #").next().unwrap_or(body).to_owned()
