@@ -107,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
 async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus> {
     let grpc_addr = (!args.no_grpc).then_some(args.otlp_grpc);
     let collector = Collector::start(Arc::clone(&receiver), args.otlp_http, grpc_addr).await?;
+    let terminate = terminated()?;
     let mut open = say(&format!(
         "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces)",
         collector.http_addr
@@ -117,9 +118,7 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
 
     let quiet = Duration::from_millis(args.quiet_ms);
     let mut tick = tokio::time::interval(Duration::from_millis((args.quiet_ms / 4).clamp(50, 500)));
-    let terminate = terminated()?;
-    let interrupt = tokio::signal::ctrl_c();
-    tokio::pin!(terminate, interrupt);
+    tokio::pin!(terminate);
     // Runs until a signal, or until nobody reads the output any more (`collect | head -1`).
     while open {
         tokio::select! {
@@ -128,8 +127,7 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
                     open = open && say(&line(&trace));
                 }
             }
-            _ = &mut interrupt => break,
-            _ = &mut terminate => break,
+            () = &mut terminate => break,
         }
     }
     collector.shutdown().await?;
@@ -157,19 +155,27 @@ fn say(line: &str) -> bool {
     writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
 }
 
-/// Completes on SIGTERM (never on platforms without it; Ctrl-C is handled separately).
+/// Completes on SIGTERM or Ctrl-C (SIGINT). The handlers are installed when this is called, not
+/// when the future is first polled: call it before announcing readiness, so a supervisor that
+/// stops the process right after the "listening" line gets a clean exit, not a default kill.
 pub(super) fn terminated() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("installing the SIGTERM handler")?;
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
         Ok(async move {
-            signal.recv().await;
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
         })
     }
     #[cfg(not(unix))]
     {
-        Ok(std::future::pending::<()>())
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }
 

@@ -39,6 +39,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let local = listener.local_addr().context("reading the bound address")?;
+        // Before the ready line: a SIGTERM right after it must stop the service cleanly.
+        let terminate = super::collect::terminated()?;
         {
             // A closed stdout (`| head -0`) is no reason to panic: keep serving.
             use std::io::Write;
@@ -46,14 +48,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             let _ = writeln!(out, "conformance-service listening on http://{local}")
                 .and_then(|()| out.flush());
         }
-        let terminate = super::collect::terminated()?;
         axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    () = terminate => {}
-                }
-            })
+            .with_graceful_shutdown(terminate)
             .await
             .context("serving")?;
         Ok(ExitStatus::Passed)
