@@ -255,6 +255,55 @@ fn unreadable_files_are_notes_or_read() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
 }
 
+/// Nesting without brackets (prefix operators, generics, method chains, `else if` chains):
+/// moderately deep files are analysed (on a bigger stack), absurdly deep ones are TG199
+/// notes; none overflows the walker thread's stack (a debug build's frames are the largest).
+#[test]
+fn deep_rust_expressions_are_analysed_or_noted_never_a_crash() {
+    type Shape = fn(usize) -> String;
+    let shapes: [(&str, Shape); 5] = [
+        ("not", |n| {
+            format!("fn main() {{\n    let _ = {}true;\n}}\n", "!".repeat(n))
+        }),
+        ("generic", |n| {
+            format!(
+                "type T = {}u8{};\nfn main() {{}}\n",
+                "Vec<".repeat(n),
+                ">".repeat(n)
+            )
+        }),
+        ("chain", |n| {
+            format!("fn main() {{\n    x{};\n}}\n", ".f()".repeat(n))
+        }),
+        ("else_if", |n| {
+            format!(
+                "fn main() {{\n    if a {{}} {}\n}}\n",
+                "else if a {} ".repeat(n)
+            )
+        }),
+        ("closure", |n| {
+            format!("fn main() {{\n    let _ = {}1;\n}}\n", "|x| ".repeat(n))
+        }),
+    ];
+    for (name, shape) in shapes {
+        for (n, analysed) in [(2_000, true), (100_000, false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path();
+            write(
+                root,
+                "svc/Cargo.toml",
+                b"[package]\nname = \"deep\"\nversion = \"0.1.0\"\n",
+            );
+            write(root, "svc/src/main.rs", shape(n).as_bytes());
+            let found = notes(&scan(root, &parse_all()).unwrap());
+            let noted = found.iter().any(|(file, line, reason)| {
+                file == "svc/src/main.rs" && line.is_some() && reason.contains("nested deeper")
+            });
+            assert_eq!(noted, !analysed, "{name} x{n}: {found:?}");
+        }
+    }
+}
+
 #[test]
 fn pathological_nesting_is_a_note_not_a_stack_overflow() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,6 +6,7 @@ pub mod java;
 pub mod js;
 pub mod python;
 pub mod rust;
+pub mod rust_stack;
 pub mod treesitter;
 
 use super::facts::SourceFacts;

@@ -9,7 +9,7 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
-use super::MAX_NESTING;
+use super::{rust_stack, MAX_NESTING};
 use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts, TOP_LEVEL};
 
 /// Macros whose `key = value` arguments are span or event fields.
@@ -36,10 +36,56 @@ pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
             "line {line}: brackets nested deeper than {MAX_NESTING} levels; not analysed"
         ));
     }
-    let file = syn::parse_file(text).map_err(|e| {
+    let syntax_error = |e: syn::Error| {
         let line = e.span().start().line;
         format!("line {line}: Rust syntax error: {e}")
-    })?;
+    };
+    let (content, shebang) = split_shebang(text);
+    let tokens: TokenStream = content
+        .parse()
+        .map_err(|e: proc_macro2::LexError| syntax_error(e.into()))?;
+    let (depth, line) = rust_stack::nesting_bound(&tokens);
+    if depth > rust_stack::MAX_DEPTH {
+        return Err(format!(
+            "line {line}: expressions or types nested deeper than {} levels; not analysed",
+            rust_stack::MAX_DEPTH
+        ));
+    }
+    let parse = |tokens: TokenStream| {
+        let mut file: syn::File = syn::parse2(tokens).map_err(syntax_error)?;
+        file.shebang = shebang.clone();
+        Ok(visit_file(rel, &file))
+    };
+    if depth <= rust_stack::SHALLOW {
+        return parse(tokens);
+    }
+    // Spans refer to a thread's own source map: the deep thread lexes the text again.
+    drop(tokens);
+    rust_stack::on_deep_stack(depth, || {
+        let tokens: TokenStream = content
+            .parse()
+            .map_err(|e: proc_macro2::LexError| syntax_error(e.into()))?;
+        parse(tokens)
+    })
+    .unwrap_or_else(|| Err("line 1: no thread for a deeply nested file; not analysed".into()))
+}
+
+/// What `syn::parse_file` does before parsing: drop a byte-order mark and a `#!` line (not
+/// an inner attribute `#![…]`), keeping the newline so line numbers stay those of the file.
+fn split_shebang(text: &str) -> (&str, Option<String>) {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if let Some(after) = text.strip_prefix("#!") {
+        if !after.trim_start().starts_with('[') {
+            return match text.find('\n') {
+                Some(end) => (&text[end..], Some(text[..end].to_string())),
+                None => ("", Some(text.to_string())),
+            };
+        }
+    }
+    (text, None)
+}
+
+fn visit_file(rel: &str, file: &syn::File) -> SourceFacts {
     let mut aliases = HashMap::new();
     for item in &file.items {
         if let syn::Item::Use(u) = item {
@@ -52,8 +98,8 @@ pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
         out: SourceFacts::default(),
         func: None,
     };
-    v.visit_file(&file);
-    Ok(v.out)
+    v.visit_file(file);
+    v.out
 }
 
 fn collect_use(

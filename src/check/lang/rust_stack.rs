@@ -1,0 +1,125 @@
+//! Deep Rust expressions and syn's recursion. syn parses (and the syntax tree is visited and
+//! dropped) recursively, so nesting that brackets do not show — `!!!…!x`, `Vec<Vec<…>>`, a
+//! long method chain, `else if` after `else if` — can overflow a 2 MiB walker thread (about
+//! 40 levels of generics in a debug build, 300 in release). Before parsing, the token stream
+//! gives an upper bound on that nesting; a file over [`SHALLOW`] is analysed on a thread with
+//! a stack sized for it ([`on_deep_stack`]), and one over [`MAX_DEPTH`] is not analysed (a TG199 note).
+
+use proc_macro2::{Delimiter, TokenStream, TokenTree};
+
+/// Up to this bound a file is analysed on the walker thread's own stack.
+pub const SHALLOW: usize = 24;
+/// Above this bound a file is refused: no hand-written Rust nests this deep.
+pub const MAX_DEPTH: usize = 16_000;
+/// Stack per unit of the bound: enough for a debug build (syn's type parsing takes about 50 KiB
+/// per `Vec<`, two units, there; 6 KiB in release). Only touched pages are ever committed, and
+/// a stack the system cannot reserve makes the file a note, not a crash.
+const STACK_PER_LEVEL: usize = 64 * 1024;
+
+/// An upper bound on the syntax-tree nesting `tokens` can produce, and the line where the
+/// deepest run starts: every token of a run that no `;` or `,` separates (and no item
+/// boundary: a `{…}` group followed by a word other than `else` or `as`) may add a level,
+/// plus the deepest group inside the run.
+pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
+    let mut deepest = (0, 1);
+    let mut run = 0;
+    let mut run_line = 1;
+    let mut inner = (0, 1);
+    let mut after_brace = false;
+    let mut close_run = |run: usize, run_line: usize, inner: (usize, usize)| {
+        let here = if inner.0 > 0 {
+            (run + inner.0, inner.1)
+        } else {
+            (run, run_line)
+        };
+        if here.0 > deepest.0 {
+            deepest = here;
+        }
+    };
+    for token in tokens.clone() {
+        let separator = matches!(&token, TokenTree::Punct(p) if matches!(p.as_char(), ';' | ','));
+        let item_start =
+            matches!(&token, TokenTree::Ident(i) if after_brace && i != "else" && i != "as");
+        if separator || item_start {
+            close_run(run, run_line, inner);
+            run = 0;
+            inner = (0, 1);
+        }
+        after_brace = false;
+        if separator {
+            continue;
+        }
+        if run == 0 {
+            run_line = token.span().start().line;
+        }
+        run += 1;
+        if let TokenTree::Group(g) = &token {
+            let nested = nesting_bound(&g.stream());
+            if nested.0 > inner.0 {
+                inner = nested;
+            }
+            after_brace = g.delimiter() == Delimiter::Brace;
+        }
+    }
+    close_run(run, run_line, inner);
+    deepest
+}
+
+/// Run `analyse` on a thread whose stack fits a nesting bound of `depth`; `None` when no such
+/// thread can be started.
+pub fn on_deep_stack<T: Send>(depth: usize, analyse: impl FnOnce() -> T + Send) -> Option<T> {
+    let size = depth
+        .saturating_mul(STACK_PER_LEVEL)
+        .saturating_add(4 << 20);
+    std::thread::scope(|scope| {
+        let thread = std::thread::Builder::new()
+            .name("tracegate-rust-deep".into())
+            .stack_size(size)
+            .spawn_scoped(scope, analyse)
+            .ok()?;
+        match thread.join() {
+            Ok(v) => Some(v),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(src: &str) -> usize {
+        nesting_bound(&src.parse().unwrap()).0
+    }
+
+    #[test]
+    fn ordinary_code_is_shallow() {
+        let src = "use std::io;\n\n#[derive(Debug)]\npub struct A { x: u8, y: Vec<String> }\n\nfn a(x: u8, y: &str) -> Result<(), String> {\n    let v = vec![1, 2, 3];\n    if x > 1 { return Err(y.to_string()); } else if x == 0 { println!(\"{}\", v.len()); }\n    Ok(())\n}\nfn b() {}\nfn c() {}\nimpl A { fn d(&self) -> u8 { self.x } }\n";
+        let b = bound(src);
+        assert!(b <= SHALLOW, "{b}");
+        // Many items in a row do not add up.
+        let many: String = (0..500).map(|i| format!("fn f{i}() {{}}\n")).collect();
+        assert!(bound(&many) <= SHALLOW, "{}", bound(&many));
+    }
+
+    #[test]
+    fn deep_shapes_are_bounded_from_above() {
+        for (src, depth) in [
+            (
+                format!("fn m() {{ let a = {}true; }}", "!".repeat(300)),
+                300,
+            ),
+            (
+                format!("type T = {}u8{};", "Vec<".repeat(300), ">".repeat(300)),
+                300,
+            ),
+            (format!("fn m() {{ x{}; }}", ".f()".repeat(300)), 300),
+            (
+                format!("fn m() {{ if a {{}} {} }}", "else if a {} ".repeat(300)),
+                300,
+            ),
+        ] {
+            assert!(bound(&src) >= depth, "{}: {}", &src[..20], bound(&src));
+        }
+    }
+}
