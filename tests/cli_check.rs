@@ -489,3 +489,53 @@ fn manifest_errors_name_the_file_under_the_checked_path() {
         .code(2)
         .stderr(predicate::str::contains("services/web/package.json:"));
 }
+
+/// GitHub reads annotation files and SARIF locations relative to the repository root: when the
+/// checked directory is below it, those formats put its path first (other formats do not).
+#[test]
+fn github_and_sarif_paths_are_relative_to_the_repository_root() {
+    let repo = tempfile::tempdir().unwrap();
+    let svc = repo.path().join("platform/cart");
+    std::fs::create_dir_all(&svc).unwrap();
+    std::fs::write(
+        svc.join("go.mod"),
+        "module example.com/cart\n\nrequire go.opentelemetry.io/otel/sdk v1.28.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        svc.join("main.go"),
+        "package main\n\nimport sdktrace \"go.opentelemetry.io/otel/sdk/trace\"\n\nfunc main() {\n\t_ = sdktrace.NewTracerProvider(sdktrace.WithBatcher(nil))\n}\n",
+    )
+    .unwrap();
+    let run = |cwd: &Path, workspace: Option<&Path>, format: &str| {
+        let mut cmd = tracegate();
+        cmd.current_dir(cwd).env_remove("GITHUB_WORKSPACE");
+        if let Some(w) = workspace {
+            cmd.env("GITHUB_WORKSPACE", w);
+        }
+        let out = cmd
+            .args(["check", "platform", "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let github = run(repo.path(), None, "github");
+    assert!(
+        github.contains("file=platform/cart/main.go,line=6"),
+        "{github}"
+    );
+    let sarif = run(repo.path(), None, "sarif");
+    assert!(
+        sarif.contains("\"uri\": \"platform/cart/main.go\""),
+        "{sarif}"
+    );
+    let json = run(repo.path(), None, "json");
+    assert!(json.contains("\"file\": \"cart/main.go\""), "{json}");
+    // In a job with `working-directory: tools`, the workspace still names the root.
+    let tools = repo.path().join("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    std::os::unix::fs::symlink(repo.path().join("platform"), tools.join("platform")).unwrap();
+    let github = run(&tools, Some(repo.path()), "github");
+    assert!(github.contains("file=platform/cart/main.go"), "{github}");
+}

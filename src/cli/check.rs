@@ -152,9 +152,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             Format::Json
         },
     );
+    let prefix = repo_prefix(&args.path);
     let ctx = RenderContext {
         rules: &metas,
         fail_on: policy.fail_on,
+        repo_prefix: prefix.as_deref(),
     };
     let rendered = render(format, &outcome.report, &ctx)?;
     match &args.output {
@@ -226,4 +228,22 @@ fn append(path: &Path, text: &str) -> std::io::Result<()> {
         .append(true)
         .open(path)?;
     file.write_all(text.as_bytes())
+}
+
+/// Where the checked directory is inside the repository, for the formats GitHub reads relative
+/// to the repository root (annotations, SARIF): relative to `$GITHUB_WORKSPACE` in GitHub
+/// Actions, else to the current directory. `None` for the root itself or a directory outside.
+fn repo_prefix(path: &std::path::Path) -> Option<String> {
+    let base = match std::env::var_os("GITHUB_WORKSPACE") {
+        Some(w) if !w.is_empty() => std::path::PathBuf::from(w),
+        _ => std::env::current_dir().ok()?,
+    };
+    let base = base.canonicalize().ok()?;
+    let target = path.canonicalize().ok()?;
+    let rel = target.strip_prefix(&base).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
 }

@@ -16,7 +16,7 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
             let mut props = Vec::new();
             let file = f.file.as_deref().or((path != ".").then_some(path));
             if let Some(file) = file {
-                props.push(format!("file={}", property(file)));
+                props.push(format!("file={}", property(&ctx.repo_path(file))));
             }
             if let Some(line) = f.line {
                 props.push(format!("line={line}"));

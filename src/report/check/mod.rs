@@ -48,9 +48,23 @@ pub struct RenderContext<'a> {
     pub rules: &'a [RuleMeta],
     /// Findings at or above this severity are failures (JUnit, GitHub annotations).
     pub fail_on: Severity,
+    /// Where the checked directory is inside the repository (`platform` for `tracegate check
+    /// platform` run at the repository root). GitHub annotations and SARIF locations are read
+    /// relative to the repository root, so those formats put it before each file; the others
+    /// keep paths relative to the checked directory.
+    pub repo_prefix: Option<&'a str>,
 }
 
 impl RenderContext<'_> {
+    /// A path relative to the checked directory, as the repository root sees it.
+    pub fn repo_path(&self, rel: &str) -> String {
+        match self.repo_prefix {
+            Some(prefix) if rel == "." => prefix.to_owned(),
+            Some(prefix) => format!("{prefix}/{rel}"),
+            None => rel.to_owned(),
+        }
+    }
+
     fn rule(&self, id: &str) -> Option<&RuleMeta> {
         self.rules.iter().find(|m| m.id == id)
     }

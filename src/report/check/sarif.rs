@@ -30,7 +30,7 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
     let results: Vec<Value> = all
         .iter()
         .map(|(name, path, f)| {
-            let uri = f.file.clone().unwrap_or_else(|| (*path).to_owned());
+            let uri = ctx.repo_path(f.file.as_deref().unwrap_or(path));
             let mut physical = json!({
                 "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"}
             });

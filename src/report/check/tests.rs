@@ -130,6 +130,7 @@ fn out(format: Format) -> Rendered {
     let ctx = RenderContext {
         rules: &rules,
         fail_on: Severity::Error,
+        repo_prefix: None,
     };
     render(format, &report(), &ctx).unwrap()
 }
@@ -221,6 +222,7 @@ fn junit_failures_follow_fail_on() {
     let ctx = RenderContext {
         rules: &rules,
         fail_on: Severity::Note,
+        repo_prefix: None,
     };
     let text = render(Format::Junit, &report(), &ctx).unwrap().main;
     assert_eq!(text.matches("<failure").count(), 5, "{text}");
