@@ -62,11 +62,12 @@ pub struct Finding {
     pub severity: Severity,
     /// What is wrong, specific to this place.
     pub message: String,
-    /// Path relative to the scanned root, with `/` separators.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Path relative to the scanned root, with `/` separators; `null` in JSON when the
+    /// finding is about the repository as a whole (the key is always there).
+    #[serde(default)]
     pub file: Option<String>,
-    /// 1-based line, where known.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// 1-based line, where known (`null` in JSON otherwise: the key is always there).
+    #[serde(default)]
     pub line: Option<u32>,
     /// How to fix it, with a link to the onboarding checklist section.
     pub help: String,
