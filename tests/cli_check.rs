@@ -272,7 +272,12 @@ fn output_file_and_github_step_summary() {
         .arg(&sarif)
         .assert()
         .code(1)
-        .stdout("");
+        .stdout("")
+        .stderr(
+            predicate::str::contains("tracegate check: wrote ").and(predicate::str::contains(
+                "out.sarif: 1 service: 0 passing, 1 failing",
+            )),
+        );
     let log: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(log["version"], "2.1.0");
     for result in log["runs"][0]["results"].as_array().unwrap() {

@@ -10,7 +10,7 @@ use tracegate::check::policy::{self, PolicyOptions};
 use tracegate::check::rules::RuleSet;
 use tracegate::check::{DeclaredService, ScanOptions};
 use tracegate::exit::ExitStatus;
-use tracegate::report::check::{render, Format, RenderContext};
+use tracegate::report::check::{render, Format, RenderContext, SummaryLine};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -160,8 +160,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     };
     let rendered = render(format, &outcome.report, &ctx)?;
     match &args.output {
-        Some(file) => std::fs::write(file, &rendered.main)
-            .with_context(|| format!("{}: cannot write the report", file.display()))?,
+        Some(file) => {
+            std::fs::write(file, &rendered.main)
+                .with_context(|| format!("{}: cannot write the report", file.display()))?;
+            // The report went to the file; say so, and what it holds, on standard error.
+            eprintln!(
+                "tracegate check: wrote {}: {}",
+                file.display(),
+                SummaryLine(&outcome.report)
+            );
+        }
         None => super::print(&rendered.main)?,
     }
     if let (Some(summary), Some(file)) = (

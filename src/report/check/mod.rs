@@ -177,8 +177,9 @@ pub(crate) fn location(finding: &Finding, fallback: &str) -> String {
     }
 }
 
-/// The one-line summary shared by the text formats.
-pub(crate) struct SummaryLine<'a>(pub &'a CheckReport);
+/// The one-line summary shared by the text formats (`3 services: 2 passing, 1 failing, 0
+/// unknown; findings: …`).
+pub struct SummaryLine<'a>(pub &'a CheckReport);
 
 impl fmt::Display for SummaryLine<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
