@@ -75,6 +75,7 @@ pub static SPEC: Spec = Spec {
     classes: &[],
     pairs: &[],
     assignments: &[("assignment_expression", "left", "right")],
+    bindings: &[],
     wrappers: &["argument", "parenthesized_expression", "await_expression"],
     imports,
     fn_live,

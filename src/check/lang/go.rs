@@ -113,6 +113,7 @@ pub static SPEC: Spec = Spec {
     fns: &[("function_declaration", "name")],
     classes: &[],
     assignments: &[],
+    bindings: &[],
     pairs: &[("keyed_element", "key", "value")],
     wrappers: &["parenthesized_expression", "unary_expression"],
     imports,

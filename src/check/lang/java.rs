@@ -77,6 +77,7 @@ pub static SPEC: Spec = Spec {
     fns: &[("method_declaration", "name")],
     classes: &[],
     assignments: &[],
+    bindings: &[("variable_declarator", "name", "value")],
     pairs: &[],
     wrappers: &["parenthesized_expression"],
     imports,

@@ -169,6 +169,7 @@ macro_rules! js_spec {
             fns: &[("function_declaration", "name")],
             classes: &["class_declaration", "class"],
             assignments: &[],
+            bindings: &[("variable_declarator", "name", "value")],
             pairs: &[("pair", "key", "value")],
             wrappers: &[
                 "parenthesized_expression",

@@ -136,7 +136,8 @@ mod spec_tests {
                 .chain(spec.members.iter().map(|c| &c.0))
                 .chain(spec.fns.iter().map(|c| &c.0))
                 .chain(spec.pairs.iter().map(|c| &c.0))
-                .chain(spec.assignments.iter().map(|c| &c.0));
+                .chain(spec.assignments.iter().map(|c| &c.0))
+                .chain(spec.bindings.iter().map(|c| &c.0));
             for kind in kinds {
                 if language.id_for_node_kind(kind, true) == 0 {
                     missing.push(format!("{name}: {kind}"));
@@ -205,5 +206,78 @@ mod attribute_tests {
                 "{rel}: {attrs:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod constant_tests {
+    use super::*;
+    use crate::check::facts::FactKind;
+
+    /// A literal endpoint kept in a constant or variable is still a literal argument (AC-005:
+    /// TG202 must see it), in Rust, JavaScript/TypeScript, Python and Java.
+    #[test]
+    fn a_name_bound_to_a_literal_is_a_literal_argument() {
+        let url = "http://collector:4318";
+        let cases = [
+            (
+                SourceKind::Rust,
+                "src/main.rs",
+                "const COLLECTOR: &str = \"http://collector:4318\";\nfn main() {\n    let e = SpanExporter::builder().with_http().with_endpoint(COLLECTOR).build();\n}\n",
+                "with_endpoint",
+            ),
+            (
+                SourceKind::Rust,
+                "src/main.rs",
+                "fn main() {\n    let url = \"http://collector:4318\";\n    let e = SpanExporter::builder().with_endpoint(url).build();\n}\n",
+                "with_endpoint",
+            ),
+            (
+                SourceKind::Typescript,
+                "src/main.ts",
+                "const endpoint = 'http://collector:4318';\nconst exporter = new OTLPTraceExporter({ url: endpoint });\n",
+                "OTLPTraceExporter",
+            ),
+            (
+                SourceKind::Python,
+                "app.py",
+                "ENDPOINT = \"http://collector:4318\"\nexporter = OTLPSpanExporter(endpoint=ENDPOINT)\n",
+                "OTLPSpanExporter",
+            ),
+            (
+                SourceKind::Java,
+                "App.java",
+                "class App { static final String URL = \"http://collector:4318\"; void f() { OtlpHttpSpanExporter.builder().setEndpoint(URL).build(); } }\n",
+                "setEndpoint",
+            ),
+        ];
+        for (kind, rel, src, callee) in cases {
+            let facts = analyse(kind, rel, src).unwrap();
+            let literals: Vec<&Vec<String>> = facts
+                .facts
+                .iter()
+                .filter_map(|f| match &f.kind {
+                    FactKind::Call {
+                        path, literal_args, ..
+                    } if path.last().is_some_and(|l| l == callee) => Some(literal_args),
+                    _ => None,
+                })
+                .collect();
+            assert!(
+                literals.iter().any(|l| l.iter().any(|a| a == url)),
+                "{rel} ({kind:?}): {literals:?}"
+            );
+        }
+        // A name bound to something else is not a literal.
+        let facts = analyse(
+            SourceKind::Typescript,
+            "src/main.ts",
+            "const endpoint = process.env.OTLP;\nconst exporter = new OTLPTraceExporter({ url: endpoint });\n",
+        )
+        .unwrap();
+        assert!(facts.facts.iter().all(|f| match &f.kind {
+            FactKind::Call { literal_args, .. } => literal_args.is_empty(),
+            _ => true,
+        }));
     }
 }

@@ -83,6 +83,7 @@ pub static SPEC: Spec = Spec {
     fns: &[("function_definition", "name")],
     classes: &["class_definition"],
     assignments: &[],
+    bindings: &[("assignment", "left", "right")],
     pairs: &[
         ("keyword_argument", "name", "value"),
         ("pair", "key", "value"),

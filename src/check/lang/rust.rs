@@ -92,9 +92,12 @@ fn visit_file(rel: &str, file: &syn::File) -> SourceFacts {
             collect_use(&u.tree, &mut Vec::new(), &mut aliases);
         }
     }
+    let mut consts = HashMap::new();
+    collect_consts(&file.items, &mut consts);
     let mut v = Visitor {
         file: std::sync::Arc::from(rel),
         aliases,
+        consts,
         out: SourceFacts::default(),
         func: None,
     };
@@ -145,6 +148,10 @@ fn collect_use(
 struct Visitor {
     file: std::sync::Arc<str>,
     aliases: HashMap<String, Vec<String>>,
+    /// Names bound to a string literal (`const COLLECTOR: &str = "http://…"`, `let url =
+    /// "…"`): an argument naming one is that literal (a literal endpoint kept in a constant
+    /// is still a literal endpoint).
+    consts: HashMap<String, String>,
     out: SourceFacts,
     func: Option<String>,
 }
@@ -201,6 +208,30 @@ fn lit_str(expr: &syn::Expr) -> Option<String> {
         syn::Expr::Group(g) => lit_str(&g.expr),
         syn::Expr::Paren(p) => lit_str(&p.expr),
         _ => None,
+    }
+}
+
+/// Module-level `const`/`static` string literals, in nested inline modules too.
+fn collect_consts(items: &[syn::Item], out: &mut HashMap<String, String>) {
+    for item in items {
+        match item {
+            syn::Item::Const(c) => {
+                if let Some(v) = lit_str(&c.expr) {
+                    out.insert(c.ident.to_string(), v);
+                }
+            }
+            syn::Item::Static(st) => {
+                if let Some(v) = lit_str(&st.expr) {
+                    out.insert(st.ident.to_string(), v);
+                }
+            }
+            syn::Item::Mod(m) => {
+                if let Some((_, items)) = &m.content {
+                    collect_consts(items, out);
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -272,6 +303,18 @@ impl Visitor {
         }
     }
 
+    /// A string literal, or a name bound to one in this file.
+    fn literal(&self, expr: &syn::Expr) -> Option<String> {
+        lit_str(expr).or_else(|| match expr {
+            syn::Expr::Path(p) if p.qself.is_none() => {
+                let ident = p.path.get_ident()?;
+                self.consts.get(&ident.to_string()).cloned()
+            }
+            syn::Expr::Reference(r) => self.literal(&r.expr),
+            _ => None,
+        })
+    }
+
     fn push(&mut self, kind: FactKind, line: u32) {
         let mut f = Fact::at(kind, &self.file, line);
         f.func.clone_from(&self.func);
@@ -292,10 +335,10 @@ impl Visitor {
         line: u32,
         method: bool,
     ) {
-        let literal_args = args.iter().filter_map(lit_str).collect();
+        let literal_args = args.iter().filter_map(|a| self.literal(a)).collect();
         // The value's text only for an attribute call (printing it is the costly part).
         if is_attribute_call(&path) {
-            let key = args.first().and_then(lit_str);
+            let key = args.first().and_then(|a| self.literal(a));
             if let (Some(key), Some(value)) = (key, args.iter().nth(1)) {
                 self.push(
                     FactKind::Attribute {
@@ -531,6 +574,15 @@ fn field(part: &TokenStream) -> Option<(String, String)> {
 
 impl<'ast> Visit<'ast> for Visitor {
     fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {}
+
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
+            if let Some(v) = lit_str(&init.expr) {
+                self.consts.insert(p.ident.to_string(), v);
+            }
+        }
+        visit::visit_local(self, l);
+    }
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         if !is_test_or_disabled(&m.attrs) {

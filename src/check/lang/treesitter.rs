@@ -37,6 +37,9 @@ pub struct Spec {
     /// Property assignments (kind, target field, value field): `o.Endpoint = new Uri("…")`
     /// with a literal value becomes a call of the property (`o.Endpoint`) with that literal.
     pub assignments: &'static [(&'static str, &'static str, &'static str)],
+    /// Bindings of a name to a value (kind, name field, value field): a name bound to a string
+    /// literal (`const endpoint = 'http://…'`) reads as that literal where it is an argument.
+    pub bindings: &'static [(&'static str, &'static str, &'static str)],
     /// Wrapper kinds to look through (argument, parenthesized…).
     pub wrappers: &'static [&'static str],
     /// Collect imports from a top-level node into the alias table.
@@ -99,6 +102,7 @@ struct Role {
     func: u8,
     pair: u8,
     assign: u8,
+    bind: u8,
 }
 
 /// A field of a node kind, its id resolved once per grammar (`None`: the grammar has no such
@@ -122,6 +126,8 @@ struct Roles {
     pairs: Vec<[Field; 2]>,
     /// Per `Spec::assignments` entry: target, value.
     assignments: Vec<[Field; 2]>,
+    /// Per `Spec::bindings` entry: name, value.
+    bindings: Vec<[Field; 2]>,
     condition: Field,
     name: Field,
 }
@@ -139,6 +145,7 @@ impl Roles {
                 func: NONE,
                 pair: NONE,
                 assign: NONE,
+                bind: NONE,
             };
             if language.node_kind_is_named(id) {
                 let name = language.node_kind_for_id(id).unwrap_or_default();
@@ -167,6 +174,7 @@ impl Roles {
                 r.func = pos(spec.fns.iter().position(|c| c.0 == name));
                 r.pair = pos(spec.pairs.iter().position(|c| c.0 == name));
                 r.assign = pos(spec.assignments.iter().position(|c| c.0 == name));
+                r.bind = pos(spec.bindings.iter().position(|c| c.0 == name));
             }
             roles.push(r);
         }
@@ -192,6 +200,7 @@ impl Roles {
                 .iter()
                 .map(|a| [id(a.1), id(a.2)])
                 .collect(),
+            bindings: spec.bindings.iter().map(|b| [id(b.1), id(b.2)]).collect(),
             condition: id("condition"),
             name: id("name"),
         }
@@ -208,6 +217,7 @@ impl Roles {
                 func: NONE,
                 pair: NONE,
                 assign: NONE,
+                bind: NONE,
             })
     }
 }
@@ -256,6 +266,7 @@ pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFac
         src,
         file: std::sync::Arc::from(rel),
         aliases,
+        consts: HashMap::new(),
         out: SourceFacts {
             package: (spec.package)(root, src),
             ..SourceFacts::default()
@@ -274,6 +285,8 @@ struct Extractor<'a> {
     src: &'a [u8],
     file: std::sync::Arc<str>,
     aliases: HashMap<String, Vec<String>>,
+    /// Names bound to a string literal so far in the file (`Spec::bindings`).
+    consts: HashMap<String, String>,
     out: SourceFacts,
 }
 
@@ -363,10 +376,13 @@ impl Extractor<'_> {
         node
     }
 
+    /// A string literal, or a name bound to one earlier in the file.
     fn literal(&self, node: Node<'_>) -> Option<String> {
         let node = self.unwrap(node);
         if self.has(STRING, node) {
             unquote(text(node, self.src))
+        } else if self.has(IDENT, node) && !self.consts.is_empty() {
+            self.consts.get(text(node, self.src)).cloned()
         } else {
             None
         }
@@ -593,6 +609,16 @@ impl Extractor<'_> {
             }
         }
         let class_here = in_class || role.flags & CLASS != 0;
+        if let Some([name, value]) = self.roles.bindings.get(role.bind as usize) {
+            if let (Some(n), Some(v)) = (child(node, *name), child(node, *value)) {
+                let v = self.unwrap(v);
+                if self.has(IDENT, n) && self.has(STRING, v) {
+                    if let Some(literal) = unquote(text(v, self.src)) {
+                        self.consts.insert(text(n, self.src).to_string(), literal);
+                    }
+                }
+            }
+        }
         if let Some(fields) = self.roles.assignments.get(role.assign as usize) {
             let name = self.func_name(func_here);
             self.assignment(node, *fields, &name);
