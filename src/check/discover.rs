@@ -12,7 +12,7 @@ use super::error::CheckError;
 use super::facts::{Fact, Interest, SourceFacts};
 use super::k8s::{self, K8sFile};
 use super::lang::{self, SourceKind};
-use super::manifests::{self, docker, Manifest, ManifestKind};
+use super::manifests::{self, docker, python, Manifest, ManifestKind};
 
 /// Files larger than this are not analysed (a note finding says so).
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
@@ -388,6 +388,44 @@ fn decode(bytes: Vec<u8>) -> String {
     }
 }
 
+/// The dependencies of the files a runtime requirements file includes with `-r`, followed
+/// recursively (at most 8 deep, each file once, only inside the scanned root): `-r base.txt`
+/// in `requirements.txt` installs what `base.txt` lists. Files that cannot be read add nothing.
+fn included_requirements(
+    root: &Path,
+    file: &Path,
+    text: &str,
+    seen: &mut Vec<PathBuf>,
+) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    let (Some(dir), Ok(canonical_root)) = (file.parent(), root.canonicalize()) else {
+        return facts;
+    };
+    for include in python::requirement_includes(text) {
+        let Ok(target) = dir.join(&include).canonicalize() else {
+            continue;
+        };
+        if seen.len() > 8 || seen.contains(&target) || !target.starts_with(&canonical_root) {
+            continue;
+        }
+        seen.push(target.clone());
+        let Ok(Ok(bytes)) = read_limited(&target) else {
+            continue;
+        };
+        if bytes.contains(&0) {
+            continue;
+        }
+        let text = decode(bytes);
+        let rel = rel_path(&canonical_root, &target);
+        if !python::runtime_requirements(&rel) {
+            continue;
+        }
+        facts.extend(python::parse_requirements(&rel, &text).facts);
+        facts.extend(included_requirements(root, &target, &text, seen));
+    }
+    facts
+}
+
 /// A file's bytes, or its size when over [`MAX_FILE_BYTES`] (one open, no second lookup by
 /// path; a file that grows while read is cut at the limit and refused the same way).
 fn read_limited(path: &Path) -> std::io::Result<Result<Vec<u8>, u64>> {
@@ -480,7 +518,14 @@ fn visit(
         },
         Class::Source(kind) => parse_source(kind, &rel, &text, interest),
         Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {
-            Ok(m) => Parsed::Manifest(m),
+            Ok(mut m) => {
+                if kind == ManifestKind::Requirements && python::runtime_requirements(&rel) {
+                    let mut seen = vec![path.to_path_buf()];
+                    m.facts
+                        .extend(included_requirements(root, path, &text, &mut seen));
+                }
+                Parsed::Manifest(m)
+            }
             Err(e) => return Some(Err((rel, e))),
         },
         Class::Dockerfile => Parsed::Launch(docker::parse_dockerfile(&rel, &text)),

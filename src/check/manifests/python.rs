@@ -154,10 +154,31 @@ pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
 }
 
 /// Parse requirements*.txt (never fails: unknown lines are ignored).
-pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
+/// Whether a requirements file lists what the service runs with (not `requirements-dev.txt`,
+/// `test.txt`, `lint.txt`…).
+pub fn runtime_requirements(rel: &str) -> bool {
     let file_name = rel.rsplit('/').next().unwrap_or(rel);
-    let runtime =
-        !(file_name.contains("dev") || file_name.contains("test") || file_name.contains("lint"));
+    !(file_name.contains("dev") || file_name.contains("test") || file_name.contains("lint"))
+}
+
+/// The files a requirements file includes (`-r base.txt`, `--requirement=base.txt`), as
+/// written (relative to the including file). Constraints (`-c`) install nothing.
+pub fn requirement_includes(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let t = l.split(" #").next().unwrap_or(l).trim();
+            let rest = t
+                .strip_prefix("--requirement")
+                .map(|r| r.trim_start_matches('='))
+                .or_else(|| t.strip_prefix("-r"))?;
+            let path = rest.trim();
+            (!path.is_empty()).then(|| path.to_string())
+        })
+        .collect()
+}
+
+pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
+    let runtime = runtime_requirements(rel);
     let lines: Vec<&str> = text.lines().collect();
     let mut facts = Vec::new();
     for (i, raw) in lines.iter().enumerate() {
