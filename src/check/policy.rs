@@ -18,6 +18,8 @@ use crate::exit::ExitStatus;
 pub const WAIVER_EXPIRED: &str = "TG290";
 /// Rule ID of "a waiver matches nothing".
 pub const WAIVER_UNUSED: &str = "TG291";
+/// Rule ID: two or more services share a name.
+pub const DUPLICATE_NAME: &str = "TG292";
 
 /// How the run is judged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,6 +136,8 @@ pub fn apply(
         }
     }
 
+    repository_findings.extend(duplicate_names(&services, config, rules));
+
     let summary = summarise(&services, &repository_findings);
     let failed = services.iter().any(|s| s.verdict == Verdict::Fail)
         || repository_findings
@@ -209,6 +213,44 @@ fn policy_finding(
             |m| m.help.clone(),
         ),
     })
+}
+
+/// TG292: services sharing a name, one finding per name. A waiver or a coverage line by name
+/// cannot tell them apart (a `service:` waiver covers all of them).
+fn duplicate_names(
+    services: &[ServiceReport],
+    config: &ValidConfig,
+    rules: &[RuleMeta],
+) -> Vec<Finding> {
+    let meta = rules.iter().find(|m| m.id == DUPLICATE_NAME);
+    let severity = match config.overrides.get(DUPLICATE_NAME) {
+        Some(None) => return Vec::new(),
+        Some(Some(severity)) => *severity,
+        None => meta.map_or(Severity::Warning, |m| m.severity),
+    };
+    let mut by_name: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for s in services {
+        by_name.entry(&s.name).or_default().push(&s.path);
+    }
+    by_name
+        .into_iter()
+        .filter(|(_, paths)| paths.len() > 1)
+        .map(|(name, paths)| Finding {
+            rule: DUPLICATE_NAME.into(),
+            severity,
+            message: format!(
+                "{} services are named `{name}` ({}): waivers and reports by name cannot tell them apart",
+                paths.len(),
+                paths.join(", ")
+            ),
+            file: None,
+            line: None,
+            help: meta.map_or_else(
+                || "give each service its own name".into(),
+                |m| m.help.clone(),
+            ),
+        })
+        .collect()
 }
 
 fn describe(waiver: &Waiver) -> String {
@@ -504,5 +546,48 @@ waivers:
         assert!(under("services/billing", "services/billing"));
         assert!(!under("services/billing2/main.go", "services/billing"));
         assert!(under("anything", "."));
+    }
+
+    #[test]
+    fn services_sharing_a_name_are_one_finding_per_name() {
+        let options = PolicyOptions {
+            fail_on: Severity::Error,
+            fail_on_unknown: false,
+            today: date!(2026 - 11 - 25),
+        };
+        let rules = [meta(DUPLICATE_NAME, Severity::Warning)];
+        let mut twice = scan();
+        twice.services[1].service.name = "billing".into();
+        let o = apply(twice, &cfg(""), &rules, &options);
+        let dup: Vec<&Finding> = o
+            .report
+            .repository_findings
+            .iter()
+            .filter(|f| f.rule == DUPLICATE_NAME)
+            .collect();
+        assert_eq!(dup.len(), 1, "{dup:?}");
+        assert_eq!(dup[0].severity, Severity::Warning);
+        assert!(
+            dup[0]
+                .message
+                .contains("2 services are named `billing` (services/billing, services/pricing)"),
+            "{}",
+            dup[0].message
+        );
+        // Distinct names: nothing; and the rule can be turned off.
+        let o = apply(scan(), &cfg(""), &rules, &options);
+        assert!(o
+            .report
+            .repository_findings
+            .iter()
+            .all(|f| f.rule != DUPLICATE_NAME));
+        let mut twice = scan();
+        twice.services[1].service.name = "billing".into();
+        let o = apply(twice, &cfg("rules: {TG292: off}\n"), &rules, &options);
+        assert!(o
+            .report
+            .repository_findings
+            .iter()
+            .all(|f| f.rule != DUPLICATE_NAME));
     }
 }
