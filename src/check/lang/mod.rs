@@ -214,7 +214,7 @@ mod constant_tests {
     use super::*;
     use crate::check::facts::FactKind;
 
-    /// A literal endpoint kept in a constant or variable is still a literal argument (AC-005:
+    /// A literal endpoint kept in a module-level constant is still a literal argument (AC-005:
     /// TG202 must see it), in Rust, JavaScript/TypeScript, Python and Java.
     #[test]
     fn a_name_bound_to_a_literal_is_a_literal_argument() {
@@ -227,15 +227,9 @@ mod constant_tests {
                 "with_endpoint",
             ),
             (
-                SourceKind::Rust,
-                "src/main.rs",
-                "fn main() {\n    let url = \"http://collector:4318\";\n    let e = SpanExporter::builder().with_endpoint(url).build();\n}\n",
-                "with_endpoint",
-            ),
-            (
                 SourceKind::Typescript,
                 "src/main.ts",
-                "const endpoint = 'http://collector:4318';\nconst exporter = new OTLPTraceExporter({ url: endpoint });\n",
+                "const ENDPOINT = 'http://collector:4318';\nconst exporter = new OTLPTraceExporter({ url: ENDPOINT });\n",
                 "OTLPTraceExporter",
             ),
             (
@@ -268,16 +262,36 @@ mod constant_tests {
                 "{rel} ({kind:?}): {literals:?}"
             );
         }
-        // A name bound to something else is not a literal.
+        // Not literals: a name bound to something else, a local or lower-case binding (a
+        // parameter may shadow it), a constant rebound to a non-literal, a Rust `let`.
+        for (kind, rel, src) in [
+            (SourceKind::Typescript, "src/main.ts", "const ENDPOINT = process.env.OTLP;\nconst exporter = new OTLPTraceExporter({ url: ENDPOINT });\n"),
+            (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfunction make(url) { return new OTLPTraceExporter({ url: url }); }\n"),
+            (SourceKind::Javascript, "index.js", "function dev() { const URL = 'http://localhost:4318'; return URL; }\nfunction make(URL) { return new OTLPTraceExporter({ url: URL }); }\n"),
+            (SourceKind::Python, "app.py", "ENDPOINT = \"http://localhost:4318\"\nENDPOINT = os.environ[\"OTLP\"]\nexporter = OTLPSpanExporter(endpoint=ENDPOINT)\n"),
+            (SourceKind::Rust, "src/main.rs", "fn main() {\n    let url = \"http://collector:4318\";\n    let url = std::env::var(\"C\").unwrap_or(url.into());\n    let e = SpanExporter::builder().with_endpoint(url).build();\n}\n"),
+        ] {
+            let facts = analyse(kind, rel, src).unwrap();
+            assert!(
+                facts.facts.iter().all(|f| match &f.kind {
+                    FactKind::Call { literal_args, .. } => {
+                        literal_args.iter().all(|a| !a.starts_with("http"))
+                    }
+                    _ => true,
+                }),
+                "{src}"
+            );
+        }
+        // A constant never becomes an attribute key: keys are judged as written.
         let facts = analyse(
-            SourceKind::Typescript,
-            "src/main.ts",
-            "const endpoint = process.env.OTLP;\nconst exporter = new OTLPTraceExporter({ url: endpoint });\n",
+            SourceKind::Python,
+            "app.py",
+            "KEY = \"user.email\"\ndef record(value):\n    span.set_attribute(KEY, value)\n",
         )
         .unwrap();
-        assert!(facts.facts.iter().all(|f| match &f.kind {
-            FactKind::Call { literal_args, .. } => literal_args.is_empty(),
-            _ => true,
-        }));
+        assert!(facts
+            .facts
+            .iter()
+            .all(|f| !matches!(&f.kind, FactKind::Attribute { .. })));
     }
 }

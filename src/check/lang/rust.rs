@@ -148,9 +148,9 @@ fn collect_use(
 struct Visitor {
     file: std::sync::Arc<str>,
     aliases: HashMap<String, Vec<String>>,
-    /// Names bound to a string literal (`const COLLECTOR: &str = "http://…"`, `let url =
-    /// "…"`): an argument naming one is that literal (a literal endpoint kept in a constant
-    /// is still a literal endpoint).
+    /// Module-level `const`/`static` string literals (`const COLLECTOR: &str = "http://…"`): a
+    /// call argument naming one is that literal (a literal endpoint kept in a constant is still
+    /// a literal endpoint). Not `let` bindings: scopes and shadowing would make guesses.
     consts: HashMap<String, String>,
     out: SourceFacts,
     func: Option<String>,
@@ -225,7 +225,7 @@ fn collect_consts(items: &[syn::Item], out: &mut HashMap<String, String>) {
                     out.insert(st.ident.to_string(), v);
                 }
             }
-            syn::Item::Mod(m) => {
+            syn::Item::Mod(m) if !is_test_or_disabled(&m.attrs) => {
                 if let Some((_, items)) = &m.content {
                     collect_consts(items, out);
                 }
@@ -303,7 +303,7 @@ impl Visitor {
         }
     }
 
-    /// A string literal, or a name bound to one in this file.
+    /// A string literal, or a module-level constant holding one (call arguments only).
     fn literal(&self, expr: &syn::Expr) -> Option<String> {
         lit_str(expr).or_else(|| match expr {
             syn::Expr::Path(p) if p.qself.is_none() => {
@@ -338,7 +338,7 @@ impl Visitor {
         let literal_args = args.iter().filter_map(|a| self.literal(a)).collect();
         // The value's text only for an attribute call (printing it is the costly part).
         if is_attribute_call(&path) {
-            let key = args.first().and_then(|a| self.literal(a));
+            let key = args.first().and_then(lit_str);
             if let (Some(key), Some(value)) = (key, args.iter().nth(1)) {
                 self.push(
                     FactKind::Attribute {
@@ -574,15 +574,6 @@ fn field(part: &TokenStream) -> Option<(String, String)> {
 
 impl<'ast> Visit<'ast> for Visitor {
     fn visit_item_use(&mut self, _: &'ast syn::ItemUse) {}
-
-    fn visit_local(&mut self, l: &'ast syn::Local) {
-        if let (syn::Pat::Ident(p), Some(init)) = (&l.pat, &l.init) {
-            if let Some(v) = lit_str(&init.expr) {
-                self.consts.insert(p.ident.to_string(), v);
-            }
-        }
-        visit::visit_local(self, l);
-    }
 
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         if !is_test_or_disabled(&m.attrs) {

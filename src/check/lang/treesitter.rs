@@ -285,7 +285,7 @@ struct Extractor<'a> {
     src: &'a [u8],
     file: std::sync::Arc<str>,
     aliases: HashMap<String, Vec<String>>,
-    /// Names bound to a string literal so far in the file (`Spec::bindings`).
+    /// Module-level UPPER_CASE constants bound to a string literal so far (`Spec::bindings`).
     consts: HashMap<String, String>,
     out: SourceFacts,
 }
@@ -376,16 +376,25 @@ impl Extractor<'_> {
         node
     }
 
-    /// A string literal, or a name bound to one earlier in the file.
     fn literal(&self, node: Node<'_>) -> Option<String> {
         let node = self.unwrap(node);
         if self.has(STRING, node) {
             unquote(text(node, self.src))
-        } else if self.has(IDENT, node) && !self.consts.is_empty() {
-            self.consts.get(text(node, self.src)).cloned()
         } else {
             None
         }
+    }
+
+    /// For a call argument: a string literal, or a module-level constant holding one.
+    fn literal_arg(&self, node: Node<'_>) -> Option<String> {
+        self.literal(node).or_else(|| {
+            let node = self.unwrap(node);
+            if self.has(IDENT, node) && !self.consts.is_empty() {
+                self.consts.get(text(node, self.src)).cloned()
+            } else {
+                None
+            }
+        })
     }
 
     /// `target = "literal"` or `target = new Uri("literal")`: a call of `target` with the
@@ -440,11 +449,13 @@ impl Extractor<'_> {
                     continue;
                 }
                 let inner = self.unwrap(arg);
-                if let Some(l) = self.literal(inner) {
-                    // The key is the first argument that is not a comment.
-                    if seen == 0 {
-                        first_literal = Some(l.clone());
-                    }
+                let literal = self.literal(inner);
+                // The key is the first argument that is not a comment (a literal, never a
+                // constant: keys are judged as written).
+                if seen == 0 {
+                    first_literal.clone_from(&literal);
+                }
+                if let Some(l) = literal.or_else(|| self.literal_arg(inner)) {
                     literal_args.push(l);
                 }
                 self.collect_pairs(inner, &mut pairs, &mut literal_args, 0);
@@ -515,7 +526,7 @@ impl Extractor<'_> {
                 let key = self
                     .literal(k)
                     .unwrap_or_else(|| text(k, self.src).to_string());
-                if let Some(l) = self.literal(v) {
+                if let Some(l) = self.literal_arg(v) {
                     literals.push(l);
                 }
                 pairs.push((key, truncate(text(v, self.src))));
@@ -609,12 +620,20 @@ impl Extractor<'_> {
             }
         }
         let class_here = in_class || role.flags & CLASS != 0;
+        // Module- or class-level constants (UPPER_CASE names, outside any function) bound to a
+        // string literal; a later binding of the name to anything else forgets it.
         if let Some([name, value]) = self.roles.bindings.get(role.bind as usize) {
-            if let (Some(n), Some(v)) = (child(node, *name), child(node, *value)) {
-                let v = self.unwrap(v);
-                if self.has(IDENT, n) && self.has(STRING, v) {
-                    if let Some(literal) = unquote(text(v, self.src)) {
-                        self.consts.insert(text(n, self.src).to_string(), literal);
+            if let (Some(n), true) = (child(node, *name), func_here.is_none()) {
+                let key = text(n, self.src);
+                if self.has(IDENT, n) && is_constant_name(key) {
+                    let literal = child(node, *value).and_then(|v| self.literal(v));
+                    match literal {
+                        Some(l) => {
+                            self.consts.insert(key.to_string(), l);
+                        }
+                        None => {
+                            self.consts.remove(key);
+                        }
                     }
                 }
             }
@@ -654,6 +673,15 @@ impl Extractor<'_> {
         }
         Some((func_here, class_here, member_here))
     }
+}
+
+/// `ENDPOINT`, `OTLP_URL`: the naming convention for constants (a lower-case name is as likely
+/// a parameter or local shadowing it).
+fn is_constant_name(name: &str) -> bool {
+    name.bytes().any(|b| b.is_ascii_uppercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// 1-based line of the first ERROR or MISSING node.
