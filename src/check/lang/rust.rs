@@ -47,7 +47,7 @@ pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
     let (depth, line) = rust_stack::nesting_bound(&tokens);
     if depth > rust_stack::MAX_DEPTH {
         return Err(format!(
-            "line {line}: expressions or types nested deeper than {} levels; not analysed",
+            "line {line}: an expression or type nested deeper than {} levels (operators, generics, `else if`, method calls in one chain); not analysed",
             rust_stack::MAX_DEPTH
         ));
     }

@@ -17,52 +17,81 @@ pub const MAX_DEPTH: usize = 16_000;
 const STACK_PER_LEVEL: usize = 64 * 1024;
 
 /// An upper bound on the syntax-tree nesting `tokens` can produce, and the line where the
-/// deepest run starts: every token of a run that no `;` or `,` separates (and no item
-/// boundary: a `{…}` group followed by a word other than `else` or `as`) may add a level,
-/// plus the deepest group inside the run.
+/// deepest run starts. Within a run of tokens, each operator (`!`, `-`, `&`, `.`, `?`, `<`,
+/// `|`, binary operators…) and each `as`/`else` may add a level, plus the deepest group inside
+/// it. A run ends at `;`, `,`, an attribute (`#`), and after a `{…}` block unless the
+/// expression goes on (`else`, `.`, `?`, `as`). Names, literals, `=`, `=>` and `:` add
+/// nothing; a macro's `(…)`/`[…]`/`{…}` counts on its own (syn keeps it as tokens).
 pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
     let mut deepest = (0, 1);
     let mut run = 0;
     let mut run_line = 1;
     let mut inner = (0, 1);
     let mut after_brace = false;
-    let mut close_run = |run: usize, run_line: usize, inner: (usize, usize)| {
-        let here = if inner.0 > 0 {
+    let mut prev_bang_after_ident = false;
+    let mut prev_ident = false;
+    let mut prev_joint_eq = false;
+    // The bound of a finished run: its own levels plus its deepest group.
+    let run_bound = |run: usize, run_line: usize, inner: (usize, usize)| {
+        if inner.0 > 0 {
             (run + inner.0, inner.1)
         } else {
             (run, run_line)
-        };
-        if here.0 > deepest.0 {
-            deepest = here;
         }
     };
     for token in tokens.clone() {
-        let separator = matches!(&token, TokenTree::Punct(p) if matches!(p.as_char(), ';' | ','));
-        let item_start =
-            matches!(&token, TokenTree::Ident(i) if after_brace && i != "else" && i != "as");
-        if separator || item_start {
-            close_run(run, run_line, inner);
+        let goes_on = match &token {
+            TokenTree::Ident(i) => i == "else" || i == "as",
+            TokenTree::Punct(p) => matches!(p.as_char(), '.' | '?'),
+            _ => false,
+        };
+        let separator =
+            matches!(&token, TokenTree::Punct(p) if matches!(p.as_char(), ';' | ',' | '#'));
+        let ends_run = separator || (after_brace && !goes_on);
+        if ends_run {
+            keep_deeper(&mut deepest, run_bound(run, run_line, inner));
             run = 0;
             inner = (0, 1);
         }
         after_brace = false;
-        if separator {
-            continue;
+        let adds = match &token {
+            TokenTree::Punct(p) => {
+                let c = p.as_char();
+                let arrow = c == '>' && prev_joint_eq;
+                !(matches!(c, ';' | ',' | '#' | '=' | ':' | '\'') || arrow)
+            }
+            TokenTree::Ident(i) => i == "else" || i == "as",
+            _ => false,
+        };
+        if adds {
+            if run == 0 {
+                run_line = token.span().start().line;
+            }
+            run += 1;
         }
-        if run == 0 {
-            run_line = token.span().start().line;
-        }
-        run += 1;
         if let TokenTree::Group(g) = &token {
             let nested = nesting_bound(&g.stream());
-            if nested.0 > inner.0 {
+            if prev_bang_after_ident {
+                // A macro's arguments: parsed on their own, if at all.
+                keep_deeper(&mut deepest, nested);
+            } else if nested.0 > inner.0 {
                 inner = nested;
             }
             after_brace = g.delimiter() == Delimiter::Brace;
         }
+        prev_bang_after_ident =
+            matches!(&token, TokenTree::Punct(p) if p.as_char() == '!') && prev_ident;
+        prev_ident = matches!(&token, TokenTree::Ident(_));
+        prev_joint_eq = matches!(&token, TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Joint);
     }
-    close_run(run, run_line, inner);
+    keep_deeper(&mut deepest, run_bound(run, run_line, inner));
     deepest
+}
+
+fn keep_deeper(deepest: &mut (usize, usize), candidate: (usize, usize)) {
+    if candidate.0 > deepest.0 {
+        *deepest = candidate;
+    }
 }
 
 /// Run `analyse` on a thread whose stack fits a nesting bound of `depth`; `None` when no such
@@ -97,9 +126,21 @@ mod tests {
         let src = "use std::io;\n\n#[derive(Debug)]\npub struct A { x: u8, y: Vec<String> }\n\nfn a(x: u8, y: &str) -> Result<(), String> {\n    let v = vec![1, 2, 3];\n    if x > 1 { return Err(y.to_string()); } else if x == 0 { println!(\"{}\", v.len()); }\n    Ok(())\n}\nfn b() {}\nfn c() {}\nimpl A { fn d(&self) -> u8 { self.x } }\n";
         let b = bound(src);
         assert!(b <= SHALLOW, "{b}");
-        // Many items in a row do not add up.
-        let many: String = (0..500).map(|i| format!("fn f{i}() {{}}\n")).collect();
+        // Many items in a row, long matches without commas, macros: nothing adds up.
+        let many: String = (0..3000)
+            .map(|i| format!("/// Handler {i}.\n#[inline]\npub fn handler_{i}(x: u32) -> u32 {{ x + {i} }}\n"))
+            .collect();
         assert!(bound(&many) <= SHALLOW, "{}", bound(&many));
+        let arms: String = (0..5000)
+            .map(|i| format!("\"k{i}\" => {{ {i} }}\n"))
+            .collect();
+        let matches = format!("fn m(s: &str) -> u32 {{ match s {{ {arms} _ => 0 }} }}");
+        assert!(bound(&matches) <= SHALLOW, "{}", bound(&matches));
+        let rows: String = (0..2000)
+            .map(|i| format!("<div class=\"row\"> <span> {{ \"cell {i}\" }} </span> </div>\n"))
+            .collect();
+        let html = format!("fn v() -> Html {{ html! {{ {rows} }} }}");
+        assert!(bound(&html) <= SHALLOW, "{}", bound(&html));
     }
 
     #[test]
