@@ -316,18 +316,21 @@ fn operator_injection_counts_only_for_the_services_language() {
 }
 
 /// TG303: a credential written into OTEL_EXPORTER_OTLP_HEADERS is plain text; one built from
-/// another variable with `$(NAME)` (here read from a Secret) is a reference.
+/// a variable read from a Secret with exactly `$(NAME)` is a reference.
 #[test]
 fn otlp_headers_built_from_a_secret_variable_are_not_plain() {
     for (value, plain) in [
         ("authorization=Bearer abc123", true),
         ("authorization=Bearer $(API_TOKEN)", false),
         ("signoz-access-token=$(API_TOKEN)", false),
+        // Not a Secret, or not only the reference: still plain text.
+        ("authorization=Bearer $(PLAIN_TOKEN)", true),
+        ("authorization=Bearer sk-live-abc$(API_TOKEN)", true),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         go_without_propagator(root);
-        let env = format!("            - name: API_TOKEN\n              valueFrom:\n                secretKeyRef:\n                  name: otel\n                  key: token\n            - name: OTEL_EXPORTER_OTLP_HEADERS\n              value: \"{value}\"\n");
+        let env = format!("            - name: API_TOKEN\n              valueFrom:\n                secretKeyRef:\n                  name: otel\n                  key: token\n            - name: PLAIN_TOKEN\n              value: sk-live-0123456789\n            - name: OTEL_EXPORTER_OTLP_HEADERS\n              value: \"{value}\"\n");
         write(root, "deploy/cart.yaml", &deployment(&env, ""));
         let f = findings(&run(root), "TG303");
         assert_eq!(f.len(), usize::from(plain), "{value}: {f:?}");

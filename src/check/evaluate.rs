@@ -370,7 +370,7 @@ pub fn repository(rules: &RuleSet, services: &[Svc], repo: &Repo) -> Vec<Finding
                 for c in repo.configmaps.values() {
                     for (key, value) in &c.data {
                         if rule.param("variables").contains(key)
-                            && security::has_credentials(rule, value)
+                            && security::has_credentials(rule, value, &|_| false)
                         {
                             out.push(finding(
                                 rule,

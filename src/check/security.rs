@@ -157,19 +157,41 @@ pub fn payload(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
 }
 
 /// Whether an `OTEL_EXPORTER_OTLP_HEADERS` value carries a credential header in plain text. A
-/// value built from another variable with Kubernetes' `$(NAME)` (say one read from a Secret,
-/// `Authorization=Bearer $(API_TOKEN)`) is a reference, not a plain credential.
-pub fn has_credentials(rule: &Rule, value: &str) -> bool {
+/// credential that is exactly Kubernetes' `$(NAME)` (after an optional `Bearer `/`Basic `), where
+/// `secret(NAME)` says the variable comes from a Secret, is a reference, not plain text.
+pub fn has_credentials(rule: &Rule, value: &str, secret: &dyn Fn(&str) -> bool) -> bool {
     let words = rule.param("credential_headers");
     value.split(',').any(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        !v.trim().is_empty() && !v.contains("$(") && names_any(k, words).is_some()
+        !v.trim().is_empty() && !secret_reference(v, secret) && names_any(k, words).is_some()
     })
+}
+
+/// `$(NAME)`, `Bearer $(NAME)` or `Basic $(NAME)` with NAME read from a Secret.
+fn secret_reference(value: &str, secret: &dyn Fn(&str) -> bool) -> bool {
+    let v = value.trim();
+    let v = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("Basic "))
+        .unwrap_or(v)
+        .trim();
+    v.strip_prefix("$(")
+        .and_then(|r| r.strip_suffix(')'))
+        .is_some_and(|name| {
+            !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                && secret(name)
+        })
 }
 
 /// TG303: plain credential values in exporter header variables (workload env, Dockerfile).
 pub fn plain_headers(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
     let vars = rule.param("variables");
+    let from_secret = |name: &str| {
+        facts.iter().any(
+            |f| matches!(&f.kind, FactKind::Env { name: n, from_secret: true, .. } if n == name),
+        )
+    };
     for f in facts {
         if let FactKind::Env {
             name,
@@ -178,7 +200,7 @@ pub fn plain_headers(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
             ..
         } = &f.kind
         {
-            if vars.contains(name) && has_credentials(rule, v) {
+            if vars.contains(name) && has_credentials(rule, v, &from_secret) {
                 push(
                     rule,
                     f,
