@@ -134,7 +134,7 @@ fn invalid_yaml_binary_and_non_utf8_files_are_notes() {
     write(
         root,
         "deploy/broken.yaml",
-        b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [unclosed\n",
+        b"apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: [unclosed\n",
     );
     write(root, "svc/blob.go", b"package main\x00\x01\x02binary");
     write(root, "svc/latin1.go", b"package main\n// caf\xe9\n");
@@ -166,6 +166,24 @@ fn invalid_yaml_binary_and_non_utf8_files_are_notes() {
     let half = find("svc/half.go");
     assert!(half.2.contains("syntax error"), "{half:?}");
     assert!(half.1.is_some_and(|l| (4..=5).contains(&l)), "{half:?}");
+}
+
+/// A broken YAML document that declares a workload (or a ConfigMap, Namespace, Ingress, Helm
+/// values) stops the scan: skipping it could let its service pass unjudged.
+#[test]
+fn broken_yaml_of_a_workload_is_an_error_with_file_and_line() {
+    for kind in ["Deployment", "ConfigMap", "Namespace"] {
+        let dir = tempfile::tempdir().unwrap();
+        go_service(dir.path());
+        let text = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n---\napiVersion: v1\nkind: {kind}\nmetadata:\n  name: [unclosed\n"
+        );
+        write(dir.path(), "deploy/app.yaml", text.as_bytes());
+        let err = scan(dir.path(), &parse_all()).unwrap_err().to_string();
+        assert!(err.starts_with("deploy/app.yaml:"), "{kind}: {err}");
+        assert!(err.contains(&format!("(in a {kind} document)")), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
 }
 
 #[test]

@@ -531,6 +531,20 @@ fn visit(
         Class::Dockerfile => Parsed::Launch(docker::parse_dockerfile(&rel, &text)),
         Class::Procfile => Parsed::Launch(docker::parse_procfile(&rel, &text)),
         Class::Yaml => match k8s::parse(&rel, &text) {
+            Ok(K8sFile {
+                fatal: Some((line, reason)),
+                ..
+            }) => {
+                return Some(Err((
+                    rel.clone(),
+                    CheckError::Manifest {
+                        file: rel,
+                        line: Some(line),
+                        what: "Kubernetes manifest",
+                        reason,
+                    },
+                )))
+            }
             Ok(k) => Parsed::K8s(Box::new(k)),
             Err(reason) => split_line(&reason),
         },

@@ -90,6 +90,33 @@ pub struct K8sFile {
     /// Documents that are not valid YAML: (line, reason). The file's other documents are
     /// still read, so one broken document does not hide the workloads beside it.
     pub invalid: Vec<(u32, String)>,
+    /// A broken document that declares something the rules judge (a workload, Namespace,
+    /// ConfigMap, Ingress, Helm values): (line, reason). Skipping it could let its service
+    /// pass unjudged, so the scan stops (exit 2) instead.
+    pub fatal: Option<(u32, String)>,
+}
+
+/// Kinds whose configuration decides a verdict.
+const JUDGED_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "Namespace",
+    "ConfigMap",
+    "Ingress",
+];
+
+/// The top-level `kind:` of a document's text, read line by line (for a broken document).
+fn declared_kind(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        let v = l.strip_prefix("kind:")?.trim();
+        let v = v.split(" #").next().unwrap_or(v).trim();
+        Some(v.trim_matches(|c| c == '"' || c == '\''))
+    })
 }
 
 /// A YAML error message without its ` at line L column C` parts: they count from the start of
@@ -201,8 +228,19 @@ pub fn parse(rel: &str, text: &str) -> Result<K8sFile, String> {
                     .location()
                     .map_or(doc.start, |l| doc.start + l.line() as u32 - 1);
                 let first = e.to_string().lines().next().unwrap_or_default().to_string();
-                out.invalid
-                    .push((line, format!("invalid YAML: {}", without_positions(&first))));
+                let reason = format!("invalid YAML: {}", without_positions(&first));
+                let values = file_name == "values.yaml" || file_name == "values.yml";
+                match declared_kind(doc.text) {
+                    Some(kind) if JUDGED_KINDS.contains(&kind) => {
+                        out.fatal
+                            .get_or_insert((line, format!("{reason} (in a {kind} document)")));
+                    }
+                    _ if values => {
+                        out.fatal
+                            .get_or_insert((line, format!("{reason} (Helm values)")));
+                    }
+                    _ => out.invalid.push((line, reason)),
+                }
                 continue;
             }
         };
@@ -608,8 +646,7 @@ mod tests {
     #[test]
     fn invalid_yaml_names_the_line_and_templates_are_skipped() {
         let k = parse("k.yaml", "a: 1\n---\nkind: Deployment\nmetadata: [\n").unwrap();
-        assert_eq!(k.invalid.len(), 1, "{:?}", k.invalid);
-        assert_eq!(k.invalid[0].0, 5);
+        assert_eq!(k.fatal.as_ref().map(|f| f.0), Some(5), "{k:?}");
         assert!(parse("templates/d.yaml", "kind: {{ .Values.kind }}\n")
             .unwrap()
             .workloads
@@ -632,11 +669,19 @@ mod tests {
         let k = parse("deploy/d.yaml", text).unwrap();
         assert_eq!(k.workloads.len(), 1);
         assert_eq!(k.workloads[0].name, "go1");
-        assert_eq!(k.invalid.len(), 1, "{:?}", k.invalid);
-        let (line, reason) = &k.invalid[0];
-        assert_eq!(*line, 18);
+        // The broken document is a ConfigMap: it could carry a service's settings.
+        let (line, reason) = k.fatal.clone().unwrap();
+        assert_eq!(line, 18);
         assert!(reason.starts_with("invalid YAML: "), "{reason}");
+        assert!(reason.ends_with("(in a ConfigMap document)"), "{reason}");
         assert!(!reason.contains(" at line "), "{reason}");
+        // A broken document of another kind (or none) is a note; the others are still read.
+        let other = text.replace("kind: ConfigMap", "kind: ServiceMonitor");
+        let k = parse("deploy/d.yaml", &other).unwrap();
+        assert!(k.fatal.is_none());
+        assert_eq!(k.workloads.len(), 1);
+        assert_eq!(k.invalid.len(), 1, "{:?}", k.invalid);
+        assert_eq!(k.invalid[0].0, 18);
     }
 
     #[test]
