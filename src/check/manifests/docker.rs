@@ -9,15 +9,23 @@ pub fn parse_dockerfile(rel: &str, text: &str) -> Vec<Fact> {
     let mut stages: Vec<Stage> = vec![Stage::default()];
     let mut logical = String::new();
     let mut start = 0u32;
-    let end_instruction =
-        |logical: &str, start: u32, stages: &mut Vec<Stage>| match from_instruction(logical) {
+    // `ARG NAME=default` before the first FROM: what `FROM ${NAME}` means.
+    let mut args: Vec<(String, String)> = Vec::new();
+    let mut end_instruction = |logical: &str, start: u32, stages: &mut Vec<Stage>| {
+        if stages.len() == 1 {
+            if let Some((name, value)) = global_arg(logical) {
+                args.push((name, value));
+            }
+        }
+        match from_instruction(logical, &args) {
             Some(stage) => stages.push(stage),
             None => {
                 if let Some(stage) = stages.last_mut() {
                     instruction(rel, logical, start, &mut stage.facts);
                 }
             }
-        };
+        }
+    };
     for (i, raw) in text.lines().enumerate() {
         let t = raw.trim();
         if logical.is_empty() {
@@ -49,14 +57,56 @@ struct Stage {
     facts: Vec<Fact>,
 }
 
+/// `ARG NAME=default` → (NAME, default); an `ARG NAME` without a default is unknown.
+fn global_arg(line: &str) -> Option<(String, String)> {
+    let (word, rest) = line.split_once(char::is_whitespace)?;
+    if !word.eq_ignore_ascii_case("ARG") {
+        return None;
+    }
+    let (name, value) = rest.trim().split_once('=')?;
+    Some((
+        name.trim().to_string(),
+        value.trim().trim_matches('"').to_string(),
+    ))
+}
+
+/// `$NAME`, `${NAME}` and `${NAME:-default}` replaced by the ARG defaults known; a
+/// `${NAME:-default}` of an unknown ARG by its default (others stay).
+fn substitute(word: &str, args: &[(String, String)]) -> String {
+    let mut out = word.to_string();
+    for (name, value) in args {
+        let with_default = format!("${{{name}:-");
+        while let Some(at) = out.find(&with_default) {
+            let Some(end) = out[at..].find('}') else {
+                break;
+            };
+            out.replace_range(at..at + end + 1, value);
+        }
+        out = out
+            .replace(&format!("${{{name}}}"), value)
+            .replace(&format!("${name}"), value);
+    }
+    while let Some(at) = out.find("${") {
+        let Some(end) = out[at..].find('}') else {
+            break;
+        };
+        let Some((_, default)) = out[at + 2..at + end].split_once(":-") else {
+            break;
+        };
+        let default = default.to_string();
+        out.replace_range(at..at + end + 1, &default);
+    }
+    out
+}
+
 /// `FROM [--platform=…] image [AS name]`.
-fn from_instruction(line: &str) -> Option<Stage> {
+fn from_instruction(line: &str, args: &[(String, String)]) -> Option<Stage> {
     let mut words = line.split_whitespace();
     if !words.next()?.eq_ignore_ascii_case("FROM") {
         return None;
     }
     let rest: Vec<&str> = words.filter(|w| !w.starts_with("--")).collect();
-    let base = rest.first().copied().unwrap_or_default().to_string();
+    let base = substitute(rest.first().copied().unwrap_or_default(), args);
     let name = match rest.as_slice() {
         [_, as_kw, name, ..] if as_kw.eq_ignore_ascii_case("AS") => Some(name.to_string()),
         _ => None,
@@ -72,6 +122,11 @@ fn from_instruction(line: &str) -> Option<Stage> {
 /// `FROM` set (`FROM base AS final` keeps `base`'s ENV). An agent set in a build stage the
 /// final image does not derive from does not count.
 fn shipped_facts(mut stages: Vec<Stage>) -> Vec<Fact> {
+    // A stage chosen by a build argument without a default (`FROM $TARGET`): any stage may
+    // ship, so every stage counts, as for a single-stage file.
+    if stages.iter().any(|s| s.base.contains('$')) {
+        return stages.into_iter().flat_map(|s| s.facts).collect();
+    }
     let mut chain = Vec::new();
     let mut at = stages.len() - 1;
     loop {
@@ -221,5 +276,17 @@ mod tests {
         );
         assert_eq!(env_names(&f), vec!["JAVA_TOOL_OPTIONS"]);
         assert!(matches!(&f[1].kind, FactKind::Command { text } if text == "java -jar app.jar"));
+        // `FROM ${FINAL}` with `ARG FINAL=runtime`: the runtime stage ships.
+        let f = parse_dockerfile(
+            "Dockerfile",
+            "ARG FINAL=runtime\nFROM python:3.12 AS runtime\nENV OTEL_PROPAGATORS=tracecontext\nFROM python:3.12 AS debug\nENV DEBUG=1\nFROM ${FINAL}\nLABEL a=b\n",
+        );
+        assert_eq!(env_names(&f), vec!["OTEL_PROPAGATORS"]);
+        // A build argument without a default: any stage may ship, all count.
+        let f = parse_dockerfile(
+            "Dockerfile",
+            "ARG FINAL\nFROM python:3.12 AS runtime\nENV A=1\nFROM python:3.12 AS debug\nENV B=1\nFROM $FINAL\n",
+        );
+        assert_eq!(env_names(&f), vec!["A", "B"]);
     }
 }
