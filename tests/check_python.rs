@@ -51,6 +51,24 @@ fn dependencies_of_included_requirements_files_count() {
     let fired = rules(root);
     assert!(!fired.contains(&"TG101".to_string()), "{fired:?}");
 
+    // Nine includes side by side (a limit on depth, not on count), a tab before a comment,
+    // and a file whose name merely contains "test" (latest.txt).
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let includes: String = (1..=9).map(|i| format!("-r deps/d{i}.txt\n")).collect();
+    service(root, &format!("{includes}flask==3.0\n"));
+    for i in 1..=8 {
+        write(root, &format!("svc/deps/d{i}.txt"), "requests==2.32\n");
+    }
+    write(root, "svc/deps/d9.txt", "-r latest.txt\t# pinned\n");
+    write(
+        root,
+        "svc/deps/latest.txt",
+        "opentelemetry-distro==0.48b0\n",
+    );
+    let fired = rules(root);
+    assert!(!fired.contains(&"TG101".to_string()), "{fired:?}");
+
     // The same SDK only in a dev include, a constraints file, or outside the tree: not there.
     for (requirements, extra) in [
         (

@@ -374,8 +374,8 @@ pub fn parse_deferred(
     kind: SourceKind,
     interest: &Interest,
 ) -> Option<Parsed> {
-    let bytes = std::fs::read(root.join(rel)).ok()?;
-    Some(parse_source(kind, rel, &decode(bytes), interest))
+    let text = text_of(std::fs::read(root.join(rel)).ok()?).ok()?;
+    Some(parse_source(kind, rel, &text, interest))
 }
 
 /// A file's text. A stray Latin-1 byte (say in a comment) must not hide the whole file's code:
@@ -388,6 +388,29 @@ fn decode(bytes: Vec<u8>) -> String {
     }
 }
 
+/// A file's text, or why it has none: UTF-16 with a byte-order mark (what PowerShell's
+/// `pip freeze > requirements.txt` writes) is decoded; other bytes with a NUL are binary.
+fn text_of(bytes: Vec<u8>) -> Result<String, &'static str> {
+    let units = |big_endian: bool, body: &[u8]| -> String {
+        let units = body.chunks_exact(2).map(|p| {
+            if big_endian {
+                u16::from_be_bytes([p[0], p[1]])
+            } else {
+                u16::from_le_bytes([p[0], p[1]])
+            }
+        });
+        char::decode_utf16(units)
+            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect()
+    };
+    match bytes.as_slice() {
+        [0xFF, 0xFE, body @ ..] if body.len() % 2 == 0 => Ok(units(false, body)),
+        [0xFE, 0xFF, body @ ..] if body.len() % 2 == 0 => Ok(units(true, body)),
+        b if b.contains(&0) => Err("binary content"),
+        _ => Ok(decode(bytes)),
+    }
+}
+
 /// The dependencies of the files a runtime requirements file includes with `-r`, followed
 /// recursively (at most 8 deep, each file once, only inside the scanned root): `-r base.txt`
 /// in `requirements.txt` installs what `base.txt` lists. Files that cannot be read add nothing.
@@ -396,6 +419,7 @@ fn included_requirements(
     file: &Path,
     text: &str,
     seen: &mut Vec<PathBuf>,
+    depth: usize,
 ) -> Vec<Fact> {
     let mut facts = Vec::new();
     let (Some(dir), Ok(canonical_root)) = (file.parent(), root.canonicalize()) else {
@@ -405,23 +429,22 @@ fn included_requirements(
         let Ok(target) = dir.join(&include).canonicalize() else {
             continue;
         };
-        if seen.len() > 8 || seen.contains(&target) || !target.starts_with(&canonical_root) {
+        if depth > 8 || seen.contains(&target) || !target.starts_with(&canonical_root) {
             continue;
         }
         seen.push(target.clone());
         let Ok(Ok(bytes)) = read_limited(&target) else {
             continue;
         };
-        if bytes.contains(&0) {
+        let Ok(text) = text_of(bytes) else {
             continue;
-        }
-        let text = decode(bytes);
+        };
         let rel = rel_path(&canonical_root, &target);
         if !python::runtime_requirements(&rel) {
             continue;
         }
         facts.extend(python::parse_requirements(&rel, &text).facts);
-        facts.extend(included_requirements(root, &target, &text, seen));
+        facts.extend(included_requirements(root, &target, &text, seen, depth + 1));
     }
     facts
 }
@@ -481,10 +504,10 @@ fn visit(
         }
         Err(e) => return skipped(format!("unreadable: {e}"), None),
     };
-    if bytes.contains(&0) {
-        return skipped("binary content".into(), None);
-    }
-    let text = decode(bytes);
+    let text = match text_of(bytes) {
+        Ok(text) => text,
+        Err(reason) => return skipped(reason.into(), None),
+    };
     if matches!(class, Class::Manifest(_) | Class::Yaml) {
         if let Some(line) = lang::too_deep(&text, lang::MAX_NESTING) {
             let reason = format!("brackets nested deeper than {} levels", lang::MAX_NESTING);
@@ -522,7 +545,7 @@ fn visit(
                 if kind == ManifestKind::Requirements && python::runtime_requirements(&rel) {
                     let mut seen = vec![path.to_path_buf()];
                     m.facts
-                        .extend(included_requirements(root, path, &text, &mut seen));
+                        .extend(included_requirements(root, path, &text, &mut seen, 1));
                 }
                 Parsed::Manifest(m)
             }
@@ -577,6 +600,18 @@ mod tests {
         ));
         assert!(matches!(classify("deploy.yaml"), Some(Class::Yaml)));
         assert!(classify("tracegate.yaml").is_none());
+    }
+
+    #[test]
+    fn utf16_with_a_byte_order_mark_is_text() {
+        let mut le = vec![0xFF, 0xFE];
+        le.extend("pytest==8.0\r\n".encode_utf16().flat_map(u16::to_le_bytes));
+        assert_eq!(text_of(le).unwrap(), "pytest==8.0\r\n");
+        let mut be = vec![0xFE, 0xFF];
+        be.extend("flask".encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(text_of(be).unwrap(), "flask");
+        assert_eq!(text_of(b"ab\0c".to_vec()), Err("binary content"));
+        assert_eq!(text_of(b"caf\xe9".to_vec()).unwrap(), "caf\u{fffd}");
     }
 
     #[test]

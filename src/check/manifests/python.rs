@@ -157,8 +157,22 @@ pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
 /// Whether a requirements file lists what the service runs with (not `requirements-dev.txt`,
 /// `test.txt`, `lint.txt`…).
 pub fn runtime_requirements(rel: &str) -> bool {
-    let file_name = rel.rsplit('/').next().unwrap_or(rel);
-    !(file_name.contains("dev") || file_name.contains("test") || file_name.contains("lint"))
+    let file_name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    !file_name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| {
+            matches!(
+                w,
+                "dev" | "devel" | "development" | "test" | "tests" | "testing" | "lint" | "ci"
+            )
+        })
+}
+
+/// A requirements line without its comment (` #…` after any whitespace, as pip reads it).
+fn without_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let cut = (1..bytes.len()).find(|&i| bytes[i] == b'#' && bytes[i - 1].is_ascii_whitespace());
+    cut.map_or(line, |i| &line[..i])
 }
 
 /// The files a requirements file includes (`-r base.txt`, `--requirement=base.txt`), as
@@ -166,7 +180,7 @@ pub fn runtime_requirements(rel: &str) -> bool {
 pub fn requirement_includes(text: &str) -> Vec<String> {
     text.lines()
         .filter_map(|l| {
-            let t = l.split(" #").next().unwrap_or(l).trim();
+            let t = without_comment(l).trim();
             let rest = t
                 .strip_prefix("--requirement")
                 .map(|r| r.trim_start_matches('='))
@@ -191,7 +205,7 @@ pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
         {
             continue;
         }
-        let spec = t.split(" #").next().unwrap_or(t);
+        let spec = without_comment(t).trim();
         let Some(name) = requirement_name(spec) else {
             continue;
         };
