@@ -336,3 +336,40 @@ fn otlp_headers_built_from_a_secret_variable_are_not_plain() {
         assert_eq!(f.len(), usize::from(plain), "{value}: {f:?}");
     }
 }
+
+/// A pod's own Operator annotation wins over its namespace's: `inject-nodejs: "false"` on the
+/// pod opts it out of the namespace-wide injection.
+#[test]
+fn a_pod_annotation_overrides_its_namespace() {
+    for (pod, instrumented) in [("", true), ("\"false\"", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "web/package.json",
+            "{\"name\": \"web\", \"main\": \"server.js\", \"dependencies\": {\"express\": \"4\"}}",
+        );
+        write(
+            root,
+            "web/server.js",
+            "const express = require('express');\nconst app = express();\napp.listen(8080);\n",
+        );
+        write(
+            root,
+            "deploy/ns.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n    instrumentation.opentelemetry.io/inject-nodejs: \"true\"\n",
+        );
+        let annotations = if pod.is_empty() {
+            String::new()
+        } else {
+            format!("    metadata:\n      annotations:\n        instrumentation.opentelemetry.io/inject-nodejs: {pod}\n")
+        };
+        write(
+            root,
+            "deploy/web.yaml",
+            &format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  template:\n{annotations}    spec:\n      containers:\n        - name: web\n          image: r/web:1\n          env:\n            - name: OTEL_SERVICE_NAME\n              value: web\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://collector:4318\n"),
+        );
+        let tg101 = findings(&run(root), "TG101");
+        assert_eq!(tg101.is_empty(), instrumented, "pod {pod:?}: {tg101:?}");
+    }
+}

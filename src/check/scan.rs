@@ -370,7 +370,24 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         }
         if let Some(ns) = &w.namespace {
             if let Some(ann) = namespaces.get(ns) {
-                w.facts.extend(ann.iter().cloned());
+                // The pod's own annotation wins over its namespace's (`inject-nodejs: "false"`
+                // on a pod opts it out of a namespace-wide injection).
+                let own: Vec<String> = w
+                    .facts
+                    .iter()
+                    .filter_map(|f| match &f.kind {
+                        FactKind::Annotation { key, .. } => Some(key.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                w.facts.extend(
+                    ann.iter()
+                        .filter(|f| match &f.kind {
+                            FactKind::Annotation { key, .. } => !own.contains(key),
+                            _ => true,
+                        })
+                        .cloned(),
+                );
             }
         }
         resolve_config_maps(&mut w, &repo);
