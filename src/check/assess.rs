@@ -6,9 +6,11 @@ use std::path::Path;
 
 use super::discover::{self, Parsed};
 use super::evaluate;
-use super::facts::{dead_functions, drop_dead_code, drops_any, Interest, SourceFacts};
+use super::facts::{dead_functions, drop_dead_code, drops_any, Interest, RustMods, SourceFacts};
+use super::lang::SourceKind;
 use super::model::{Finding, Language, ScannedService, Service};
 use super::rules::RuleSet;
+use super::rust_modules;
 use super::scan::Svc;
 
 /// Assess every service, in order; at most one thread per core.
@@ -49,6 +51,8 @@ pub(super) fn services(
 }
 
 fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> ScannedService {
+    // Rust files no `mod` declaration reaches are never compiled: nothing in them counts.
+    drop_unreachable_rust(s);
     // Files the pre-filter left unparsed hold no usable fact, but their references may keep a
     // function live: parse those that could.
     parse_unparsed_refs(root, s, interest);
@@ -69,6 +73,39 @@ fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> Scanne
         },
         analysed,
         findings,
+    }
+}
+
+/// Empty the parsed Rust files outside the crate's module tree ([`rust_modules`]), and keep
+/// the unparsed ones there out of the deferred parse.
+fn drop_unreachable_rust(s: &mut Svc) {
+    if !s.sources.iter().any(|f| f.rust_mods.is_some()) {
+        return;
+    }
+    let mut files: Vec<(&str, Option<&RustMods>)> = s
+        .source_files
+        .iter()
+        .zip(&s.sources)
+        .filter(|(_, f)| f.rust_mods.is_some())
+        .map(|(rel, f)| (rel.as_str(), f.rust_mods.as_ref()))
+        .collect();
+    files.extend(
+        s.unparsed
+            .iter()
+            .filter(|(kind, _)| *kind == SourceKind::Rust)
+            .map(|(_, rel)| (rel.as_str(), None)),
+    );
+    let dead = rust_modules::unreachable(&s.path, &files);
+    if dead.is_empty() {
+        return;
+    }
+    for (rel, facts) in s.source_files.iter().zip(s.sources.iter_mut()) {
+        if dead.contains(rel) {
+            *facts = SourceFacts {
+                rust_mods: facts.rust_mods.take(),
+                ..SourceFacts::default()
+            };
+        }
     }
 }
 

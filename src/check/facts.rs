@@ -124,6 +124,19 @@ pub struct SourceFacts {
     /// its references are unknown until it is parsed, which the scan does only if dead-code
     /// elimination could depend on them.
     pub unparsed: bool,
+    /// Rust: the modules this file declares out of line (`mod name;`, relative paths such as
+    /// `a/b` for `mod a { mod b; }`), outside test code. `None` for other languages.
+    pub rust_mods: Option<RustMods>,
+}
+
+/// A Rust file's out-of-line module declarations (see [`SourceFacts::rust_mods`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RustMods {
+    /// Declared module paths, relative to the file's own module (`a`, `a/b`).
+    pub decls: Vec<String>,
+    /// A `#[path]` attribute or an `include!`: where its modules live is not followed, so every
+    /// module below this file counts as declared.
+    pub unknown: bool,
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod model;
 pub mod policy;
 pub mod prefilter;
 pub mod rules;
+mod rust_modules;
 mod scan;
 pub mod security;
 

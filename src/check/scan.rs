@@ -95,6 +95,8 @@ pub struct Svc {
     pub skipped: Vec<(String, String, Option<u32>)>,
     /// Source files the pre-filter left unparsed.
     pub unparsed: Vec<(SourceKind, String)>,
+    /// The path of each entry of `sources`, in the same order.
+    pub source_files: Vec<String>,
     /// Set once its rules are evaluated and `sources` freed: whether it uses the tracegate
     /// propagation library (all the repository rules still need of its sources).
     settled_propagation: Option<bool>,
@@ -105,11 +107,12 @@ impl Svc {
     pub(super) fn add_source(&mut self, rel: String, facts: SourceFacts) {
         if let Some(line) = facts.syntax_error {
             self.skipped.push((
-                rel,
+                rel.clone(),
                 format!("syntax error at line {line}; only the parts that parse are analysed"),
                 Some(line),
             ));
         }
+        self.source_files.push(rel);
         self.sources.push(facts);
     }
 

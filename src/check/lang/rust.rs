@@ -10,7 +10,7 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use super::{rust_stack, MAX_NESTING};
-use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts, TOP_LEVEL};
+use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, RustMods, SourceFacts, TOP_LEVEL};
 
 /// Macros whose `key = value` arguments are span or event fields.
 const TRACING_MACROS: &[&str] = &[
@@ -102,7 +102,31 @@ fn visit_file(rel: &str, file: &syn::File) -> SourceFacts {
         func: None,
     };
     v.visit_file(file);
+    let mut mods = RustMods::default();
+    collect_mods(&file.items, "", &mut mods);
+    v.out.rust_mods = Some(mods);
     v.out
+}
+
+/// Out-of-line `mod name;` declarations (not test code), with inline modules as path prefixes;
+/// a `#[path]` or an `include!` makes the set unknown.
+fn collect_mods(items: &[syn::Item], prefix: &str, out: &mut RustMods) {
+    for item in items {
+        match item {
+            syn::Item::Mod(m) if !is_test_or_disabled(&m.attrs) => {
+                if m.attrs.iter().any(|a| a.path().is_ident("path")) {
+                    out.unknown = true;
+                }
+                let name = format!("{prefix}{}", m.ident);
+                match &m.content {
+                    None => out.decls.push(name),
+                    Some((_, inner)) => collect_mods(inner, &format!("{name}/"), out),
+                }
+            }
+            syn::Item::Macro(m) if m.mac.path.is_ident("include") => out.unknown = true,
+            _ => {}
+        }
+    }
 }
 
 fn collect_use(
