@@ -61,3 +61,27 @@ fn a_file_no_mod_declares_does_not_count() {
         );
     }
 }
+
+/// A `[[bin]]` or `[lib]` with its own `path` is a crate root the module tree does not know:
+/// then no file is judged unreachable.
+#[test]
+fn custom_target_paths_keep_every_file() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/services/rust-pass");
+    let pii = "use opentelemetry::KeyValue;\n\npub fn record(span: &mut impl opentelemetry::trace::Span, email: &str) {\n    span.set_attribute(KeyValue::new(\"user.email\", email.to_string()));\n}\n";
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture, dir.path());
+    fs::write(dir.path().join("src/server.rs"), pii).unwrap();
+    let manifest = dir.path().join("Cargo.toml");
+    let text = fs::read_to_string(&manifest).unwrap();
+    fs::write(
+        &manifest,
+        format!("{text}\n[[bin]]\nname = \"server\"\npath = \"src/server.rs\"\n"),
+    )
+    .unwrap();
+    let fired = rules(dir.path(), true);
+    assert_eq!(
+        fired.iter().filter(|r| *r == "TG301").count(),
+        1,
+        "{fired:?}"
+    );
+}

@@ -79,7 +79,7 @@ fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> Scanne
 /// Empty the parsed Rust files outside the crate's module tree ([`rust_modules`]), and keep
 /// the unparsed ones there out of the deferred parse.
 fn drop_unreachable_rust(s: &mut Svc) {
-    if !s.sources.iter().any(|f| f.rust_mods.is_some()) {
+    if s.rust_custom_targets || !s.sources.iter().any(|f| f.rust_mods.is_some()) {
         return;
     }
     let mut files: Vec<(&str, Option<&RustMods>)> = s

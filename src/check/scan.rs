@@ -97,6 +97,8 @@ pub struct Svc {
     pub unparsed: Vec<(SourceKind, String)>,
     /// The path of each entry of `sources`, in the same order.
     pub source_files: Vec<String>,
+    /// Cargo.toml gives a `[lib]`/`[[bin]]` its own `path`: the module tree is not judged.
+    pub rust_custom_targets: bool,
     /// Set once its rules are evaluated and `sources` freed: whether it uses the tracegate
     /// propagation library (all the repository rules still need of its sources).
     settled_propagation: Option<bool>,
@@ -237,6 +239,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                 }
             }
             typescript |= m.typescript;
+            svc.rust_custom_targets |= m.cargo.as_ref().is_some_and(|c| c.custom_target_paths);
             svc.facts.extend(m.facts);
         }
         if language == Language::Javascript {

@@ -26,6 +26,9 @@ pub struct CargoInfo {
     /// The line of each normal dependency's key (the name, or the rename, as written), by
     /// target (`""` for `[dependencies]`, else the `[target.…]` key as written, `cfg(unix)`).
     pub dep_lines: BTreeMap<(String, String), u32>,
+    /// A `[lib]` or `[[bin]]` target with its own `path`: the crate roots are not only
+    /// `src/main.rs`/`src/lib.rs`, so which files the module tree reaches is not judged.
+    pub custom_target_paths: bool,
 }
 
 type Table<'i> = DeTable<'i>;
@@ -65,7 +68,16 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         (true, false, true) => Entry::RustMain,
         (true, false, false) => Entry::No,
     };
+    let has_path = |t: &Table| get(t, "path").is_some();
+    let custom_target_paths = sub(table, "lib").is_some_and(has_path)
+        || get(table, "bin")
+            .and_then(DeValue::as_array)
+            .is_some_and(|bins| {
+                bins.iter()
+                    .any(|b| b.get_ref().as_table().is_some_and(|t| has_path(t)))
+            });
     let mut info = CargoInfo {
+        custom_target_paths,
         workspace: sub(table, "workspace").map(workspace_dependencies),
         root_path: package
             .and_then(|p| get(p, "workspace"))
