@@ -74,7 +74,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
             .and_then(DeValue::as_array)
             .is_some_and(|bins| {
                 bins.iter()
-                    .any(|b| b.get_ref().as_table().is_some_and(|t| has_path(t)))
+                    .any(|b| b.get_ref().as_table().is_some_and(&has_path))
             });
     let mut info = CargoInfo {
         custom_target_paths,
