@@ -279,7 +279,10 @@ fn unreadable_files_are_notes_or_read() {
 #[test]
 fn deep_rust_expressions_are_analysed_or_noted_never_a_crash() {
     type Shape = fn(usize) -> String;
-    let shapes: [(&str, Shape); 5] = [
+    let shapes: [(&str, Shape); 6] = [
+        ("index", |n| {
+            format!("fn main() {{\n    let _ = x{};\n}}\n", "[0]".repeat(n))
+        }),
         ("not", |n| {
             format!("fn main() {{\n    let _ = {}true;\n}}\n", "!".repeat(n))
         }),

@@ -326,6 +326,10 @@ fn otlp_headers_built_from_a_secret_variable_are_not_plain() {
         // Not a Secret, or not only the reference: still plain text.
         ("authorization=Bearer $(PLAIN_TOKEN)", true),
         ("authorization=Bearer sk-live-abc$(API_TOKEN)", true),
+        // Case-insensitive scheme, `%20` for the space, a variable from an envFrom Secret.
+        ("authorization=bearer $(API_TOKEN)", false),
+        ("authorization=Basic%20$(API_TOKEN)", false),
+        ("authorization=Bearer $(FROM_ENV_FROM)", false),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();

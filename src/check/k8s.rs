@@ -422,12 +422,16 @@ fn workload(
             }
         }
     }
-    w.facts.extend(annotations(
-        rel,
-        doc,
-        get(object, &["metadata", "annotations"]),
-        line,
-    ));
+    // The OpenTelemetry Operator reads its `instrumentation.opentelemetry.io/` annotations from
+    // the pod (and namespace), never from the Deployment's own metadata.
+    w.facts.extend(
+        annotations(rel, doc, get(object, &["metadata", "annotations"]), line)
+            .into_iter()
+            .filter(|f| {
+                !matches!(&f.kind, FactKind::Annotation { key, .. }
+                    if key.starts_with("instrumentation.opentelemetry.io/"))
+            }),
+    );
     w.facts.extend(annotations(
         rel,
         doc,

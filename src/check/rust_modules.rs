@@ -4,8 +4,9 @@
 //! module-level counterpart of dead functions.
 //!
 //! The judgement is conservative: a file counts unless its module path is provably not
-//! declared. A parent module the pre-filter left unparsed, or one with `#[path]` or
-//! `include!`, declares everything below it; files outside `src/`, and binaries under
+//! declared. A parent module the pre-filter left unparsed declares everything below it; a
+//! `#[path]`, an `include!` or any item-level macro invocation anywhere in the crate (it may
+//! declare modules) turns the judgement off; files outside `src/`, and binaries under
 //! `src/bin/`, always count.
 
 use std::collections::HashSet;
@@ -43,6 +44,14 @@ pub fn unreachable(svc_path: &str, files: &[(&str, Option<&RustMods>)]) -> HashS
         .collect();
     // No crate root among them (a workspace member elsewhere, a [[bin]] path): judge nothing.
     if !located.iter().any(|(_, path, _)| path.is_empty()) {
+        return HashSet::new();
+    }
+    // A `#[path]`, `include!` or module-declaring macro anywhere can put a module anywhere:
+    // then nothing is judged.
+    if located
+        .iter()
+        .any(|(_, _, mods)| mods.is_some_and(|m| m.unknown))
+    {
         return HashSet::new();
     }
     let mut reachable: HashSet<Vec<String>> = HashSet::from([Vec::new()]);

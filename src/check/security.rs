@@ -158,7 +158,7 @@ pub fn payload(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
 
 /// Whether an `OTEL_EXPORTER_OTLP_HEADERS` value carries a credential header in plain text. A
 /// credential that is exactly Kubernetes' `$(NAME)` (after an optional `Bearer `/`Basic `), where
-/// `secret(NAME)` says the variable comes from a Secret, is a reference, not plain text.
+/// `secret(NAME)` says the variable is not defined with a plain value, is a reference.
 pub fn has_credentials(rule: &Rule, value: &str, secret: &dyn Fn(&str) -> bool) -> bool {
     let words = rule.param("credential_headers");
     value.split(',').any(|pair| {
@@ -167,14 +167,17 @@ pub fn has_credentials(rule: &Rule, value: &str, secret: &dyn Fn(&str) -> bool) 
     })
 }
 
-/// `$(NAME)`, `Bearer $(NAME)` or `Basic $(NAME)` with NAME read from a Secret.
+/// `$(NAME)`, `Bearer $(NAME)` or `Basic $(NAME)` (any case, `%20` for the space, as the
+/// OpenTelemetry header format allows) with NAME read from a Secret.
 fn secret_reference(value: &str, secret: &dyn Fn(&str) -> bool) -> bool {
-    let v = value.trim();
-    let v = v
-        .strip_prefix("Bearer ")
-        .or_else(|| v.strip_prefix("Basic "))
-        .unwrap_or(v)
-        .trim();
+    let v = value.trim().replace("%20", " ");
+    let lower = v.to_ascii_lowercase();
+    let v = if lower.starts_with("bearer ") || lower.starts_with("basic ") {
+        v.split_once(' ').map_or("", |(_, rest)| rest)
+    } else {
+        v.as_str()
+    }
+    .trim();
     v.strip_prefix("$(")
         .and_then(|r| r.strip_suffix(')'))
         .is_some_and(|name| {
@@ -187,10 +190,12 @@ fn secret_reference(value: &str, secret: &dyn Fn(&str) -> bool) -> bool {
 /// TG303: plain credential values in exporter header variables (workload env, Dockerfile).
 pub fn plain_headers(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
     let vars = rule.param("variables");
+    // A variable the service defines with a plain value is plain; one read from a Secret, or
+    // not defined here (an `envFrom` Secret supplies it), is not.
     let from_secret = |name: &str| {
-        facts.iter().any(
-            |f| matches!(&f.kind, FactKind::Env { name: n, from_secret: true, .. } if n == name),
-        )
+        !facts.iter().any(|f| {
+            matches!(&f.kind, FactKind::Env { name: n, from_secret: false, value: Some(_), .. } if n == name)
+        })
     };
     for f in facts {
         if let FactKind::Env {

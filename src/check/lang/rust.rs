@@ -111,19 +111,29 @@ fn visit_file(rel: &str, file: &syn::File) -> SourceFacts {
 /// Out-of-line `mod name;` declarations (not test code), with inline modules as path prefixes;
 /// a `#[path]` or an `include!` makes the set unknown.
 fn collect_mods(items: &[syn::Item], prefix: &str, out: &mut RustMods) {
+    use syn::ext::IdentExt;
     for item in items {
         match item {
             syn::Item::Mod(m) if !is_test_or_disabled(&m.attrs) => {
-                if m.attrs.iter().any(|a| a.path().is_ident("path")) {
+                // `#[path = …]`, also inside `#[cfg_attr(…, path = …)]`.
+                let moved = m.attrs.iter().any(|a| {
+                    a.path().is_ident("path")
+                        || (a.path().is_ident("cfg_attr")
+                            && matches!(&a.meta, syn::Meta::List(l)
+                                if l.tokens.clone().into_iter().any(|t| matches!(&t, TokenTree::Ident(i) if i == "path"))))
+                });
+                if moved {
                     out.unknown = true;
                 }
-                let name = format!("{prefix}{}", m.ident);
+                let name = format!("{prefix}{}", m.ident.unraw());
                 match &m.content {
                     None => out.decls.push(name),
                     Some((_, inner)) => collect_mods(inner, &format!("{name}/"), out),
                 }
             }
-            syn::Item::Macro(m) if m.mac.path.is_ident("include") => out.unknown = true,
+            // A macro invocation at item level (`cfg_if!`, `include!`, a local `macro_rules!`
+            // macro) may declare modules tracegate does not expand.
+            syn::Item::Macro(m) if !m.mac.path.is_ident("macro_rules") => out.unknown = true,
             _ => {}
         }
     }

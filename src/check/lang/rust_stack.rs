@@ -30,6 +30,7 @@ pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
     let mut after_brace = false;
     let mut prev_bang_after_ident = false;
     let mut prev_ident = false;
+    let mut prev_expr_end = false;
     let mut prev_joint_eq = false;
     // The bound of a finished run: its own levels plus its deepest group.
     let run_bound = |run: usize, run_line: usize, inner: (usize, usize)| {
@@ -61,7 +62,12 @@ pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
                 !(matches!(c, ';' | ',' | '#' | '=' | ':' | '\'') || arrow)
             }
             TokenTree::Ident(i) => i == "else" || i == "as",
-            _ => false,
+            // A call or an index right after an expression: `f(0)(0)`, `x[0][0]`.
+            TokenTree::Group(g) => {
+                prev_expr_end
+                    && matches!(g.delimiter(), Delimiter::Parenthesis | Delimiter::Bracket)
+            }
+            TokenTree::Literal(_) => false,
         };
         if adds {
             if run == 0 {
@@ -82,6 +88,13 @@ pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
         prev_bang_after_ident =
             matches!(&token, TokenTree::Punct(p) if p.as_char() == '!') && prev_ident;
         prev_ident = matches!(&token, TokenTree::Ident(_));
+        prev_expr_end = match &token {
+            TokenTree::Ident(_) | TokenTree::Literal(_) => true,
+            TokenTree::Group(g) => {
+                matches!(g.delimiter(), Delimiter::Parenthesis | Delimiter::Bracket)
+            }
+            TokenTree::Punct(_) => false,
+        };
         prev_joint_eq = matches!(&token, TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Joint);
     }
     keep_deeper(&mut deepest, run_bound(run, run_line, inner));
@@ -155,6 +168,8 @@ mod tests {
                 300,
             ),
             (format!("fn m() {{ x{}; }}", ".f()".repeat(300)), 300),
+            (format!("fn m() {{ x{}; }}", "[0]".repeat(300)), 300),
+            (format!("fn m() {{ x{}; }}", "(0)".repeat(300)), 300),
             (
                 format!("fn m() {{ if a {{}} {} }}", "else if a {} ".repeat(300)),
                 300,

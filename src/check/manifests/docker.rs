@@ -14,6 +14,7 @@ pub fn parse_dockerfile(rel: &str, text: &str) -> Vec<Fact> {
     let mut end_instruction = |logical: &str, start: u32, stages: &mut Vec<Stage>| {
         if stages.len() == 1 {
             if let Some((name, value)) = global_arg(logical) {
+                let value = substitute(&value, &args);
                 args.push((name, value));
             }
         }
@@ -66,36 +67,49 @@ fn global_arg(line: &str) -> Option<(String, String)> {
     let (name, value) = rest.trim().split_once('=')?;
     Some((
         name.trim().to_string(),
-        value.trim().trim_matches('"').to_string(),
+        value.trim().trim_matches(['"', '\'']).to_string(),
     ))
 }
 
-/// `$NAME`, `${NAME}` and `${NAME:-default}` replaced by the ARG defaults known; a
-/// `${NAME:-default}` of an unknown ARG by its default (others stay).
+/// `$NAME`, `${NAME}` and `${NAME:-default}` replaced by the ARG defaults known, or by the
+/// written default; one pass, left to right (a value is never substituted again). Unknown
+/// references stay as written.
 fn substitute(word: &str, args: &[(String, String)]) -> String {
-    let mut out = word.to_string();
-    for (name, value) in args {
-        let with_default = format!("${{{name}:-");
-        while let Some(at) = out.find(&with_default) {
-            let Some(end) = out[at..].find('}') else {
-                break;
+    let value_of = |name: &str| args.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v);
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(braced) = after.strip_prefix('{') {
+            let Some(close) = braced.find('}') else {
+                out.push_str(&rest[at..]);
+                return out;
             };
-            out.replace_range(at..at + end + 1, value);
+            let inner = &braced[..close];
+            let (name, default) = match inner.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (inner, None),
+            };
+            match (value_of(name), default) {
+                (Some(v), _) => out.push_str(v),
+                (None, Some(d)) => out.push_str(d),
+                (None, None) => out.push_str(&rest[at..at + 2 + close + 1]),
+            }
+            rest = &braced[close + 1..];
+        } else {
+            let len = after
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                .count();
+            match value_of(&after[..len]) {
+                Some(v) if len > 0 => out.push_str(v),
+                _ => out.push_str(&rest[at..at + 1 + len]),
+            }
+            rest = &after[len..];
         }
-        out = out
-            .replace(&format!("${{{name}}}"), value)
-            .replace(&format!("${name}"), value);
     }
-    while let Some(at) = out.find("${") {
-        let Some(end) = out[at..].find('}') else {
-            break;
-        };
-        let Some((_, default)) = out[at + 2..at + end].split_once(":-") else {
-            break;
-        };
-        let default = default.to_string();
-        out.replace_range(at..at + end + 1, &default);
-    }
+    out.push_str(rest);
     out
 }
 
@@ -288,5 +302,22 @@ mod tests {
             "ARG FINAL\nFROM python:3.12 AS runtime\nENV A=1\nFROM python:3.12 AS debug\nENV B=1\nFROM $FINAL\n",
         );
         assert_eq!(env_names(&f), vec!["A", "B"]);
+        // A default that refers to itself, single quotes, a longer name sharing a prefix.
+        let f = parse_dockerfile(
+            "Dockerfile",
+            "ARG FINAL=${FINAL:-runtime}\nARG TAG='3.12'\nFROM python:$TAG AS runtime\nENV A=1\nFROM python:${TAG_X:-3} AS debug\nENV B=1\nFROM ${FINAL:-runtime}\n",
+        );
+        assert_eq!(env_names(&f), vec!["A"]);
+        assert_eq!(
+            substitute(
+                "${FINAL:-runtime}",
+                &[("FINAL".into(), "${FINAL:-runtime}".into())]
+            ),
+            "${FINAL:-runtime}"
+        );
+        assert_eq!(
+            substitute("$TAG_X-$TAG", &[("TAG".into(), "1".into())]),
+            "$TAG_X-1"
+        );
     }
 }

@@ -163,7 +163,17 @@ pub fn runtime_requirements(rel: &str) -> bool {
         .any(|w| {
             matches!(
                 w,
-                "dev" | "devel" | "development" | "test" | "tests" | "testing" | "lint" | "ci"
+                "dev"
+                    | "devel"
+                    | "development"
+                    | "test"
+                    | "tests"
+                    | "testing"
+                    | "lint"
+                    | "ci"
+                    | "doc"
+                    | "docs"
+                    | "e2e"
             )
         })
 }
