@@ -24,6 +24,16 @@ fn go_without_propagator(root: &Path) {
     );
 }
 
+/// An Express service in `web/` with no OpenTelemetry dependency, serving `server_js`.
+fn node_without_sdk(root: &Path, server_js: &str) {
+    write(
+        root,
+        "web/package.json",
+        "{\"name\": \"web\", \"main\": \"server.js\", \"dependencies\": {\"express\": \"4\"}}",
+    );
+    write(root, "web/server.js", server_js);
+}
+
 fn deployment(extra_env: &str, env_from: &str) -> String {
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cart\n  namespace: shop\nspec:\n  template:\n    spec:\n      containers:\n        - name: cart\n          image: r/cart:1\n          envFrom:\n{env_from}          env:\n            - name: OTEL_SERVICE_NAME\n              value: cart\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://collector:4318\n{extra_env}"
@@ -294,14 +304,8 @@ fn operator_injection_counts_only_for_the_services_language() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(
+        node_without_sdk(
             root,
-            "web/package.json",
-            "{\"name\": \"web\", \"main\": \"server.js\", \"dependencies\": {\"express\": \"4\"}}",
-        );
-        write(
-            root,
-            "web/server.js",
             "const express = require('express');\nconst app = express();\napp.get('/', async (req, res) => res.send(await fetch('http://stock/')));\napp.listen(8080);\n",
         );
         write(
@@ -348,14 +352,8 @@ fn a_pod_annotation_overrides_its_namespace() {
     for (pod, instrumented) in [("", true), ("\"false\"", false)] {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
-        write(
+        node_without_sdk(
             root,
-            "web/package.json",
-            "{\"name\": \"web\", \"main\": \"server.js\", \"dependencies\": {\"express\": \"4\"}}",
-        );
-        write(
-            root,
-            "web/server.js",
             "const express = require('express');\nconst app = express();\napp.listen(8080);\n",
         );
         write(

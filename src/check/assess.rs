@@ -120,8 +120,10 @@ fn parse_unparsed_refs(root: &Path, s: &mut Svc, interest: &Interest) {
         let mut kept = Vec::new();
         let mut parsed_any = false;
         for (kind, rel) in std::mem::take(&mut s.unparsed) {
-            let names_dead = match (&names, std::fs::read(root.join(&rel))) {
-                (Some(names), Ok(bytes)) => names.is_match(&bytes),
+            // Read once: searched for the dead names, then parsed from the same bytes.
+            let bytes = std::fs::read(root.join(&rel)).ok();
+            let names_dead = match (&names, &bytes) {
+                (Some(names), Some(bytes)) => names.is_match(bytes),
                 _ => true,
             };
             if !names_dead {
@@ -129,7 +131,7 @@ fn parse_unparsed_refs(root: &Path, s: &mut Svc, interest: &Interest) {
                 continue;
             }
             parsed_any = true;
-            match discover::parse_deferred(root, &rel, kind, interest) {
+            match bytes.and_then(|b| discover::parse_deferred(&rel, kind, b, interest)) {
                 Some(Parsed::Source { facts, .. }) => s.add_source(rel, facts),
                 Some(Parsed::Skipped { reason, line }) => s.skipped.push((rel, reason, line)),
                 _ => {}

@@ -366,15 +366,15 @@ fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &Interest) ->
     }
 }
 
-/// Parse a source file the pre-filter left unparsed (its references are needed after all).
-/// `None` when it can no longer be read as text.
+/// Parse a source file the pre-filter left unparsed (its references are needed after all),
+/// from the bytes the caller read. `None` when they are not text.
 pub fn parse_deferred(
-    root: &Path,
     rel: &str,
     kind: SourceKind,
+    bytes: Vec<u8>,
     interest: &Interest,
 ) -> Option<Parsed> {
-    let text = text_of(std::fs::read(root.join(rel)).ok()?).ok()?;
+    let text = text_of(bytes).ok()?;
     Some(parse_source(kind, rel, &text, interest))
 }
 
