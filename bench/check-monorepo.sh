@@ -11,7 +11,7 @@
 # Generates SERVICES services (default 1000) of FILES_PER_SERVICE files each (default 52, so
 # >= 50,000 files) in seven languages, plus a Kubernetes manifest per service, in a temp dir;
 # builds tracegate in release mode; then times, on the same tree (median of RUNS, default 3):
-#   - tracegate check (release build, all rules, JSON to /dev/null)
+#   - tracegate check (release-lto build, all rules, JSON to /dev/null)
 #   - semgrep (one run) with equivalent rules (bench/semgrep-rules.yaml; installed into ./.venv-bench with pip)
 #   - rg with the same patterns as regexes (apt package ripgrep, else `cargo install ripgrep`)
 # and prints the ratios against the targets: check <= 10 s, >= 20x faster than semgrep, within
@@ -44,9 +44,10 @@ if [[ ! -x .venv-bench/bin/semgrep ]]; then
   .venv-bench/bin/pip install --quiet --disable-pip-version-check semgrep
 fi
 semgrep=$root/.venv-bench/bin/semgrep
-log "building tracegate (release)"
-cargo build --release --quiet --bin tracegate
-tracegate=$root/target/release/tracegate
+# The release-lto profile (Cargo.toml): what distributed binaries are built with.
+log "building tracegate (release-lto profile; the final link takes a few minutes)"
+cargo build --profile release-lto --quiet --bin tracegate
+tracegate=$root/target/release-lto/tracegate
 
 # --- the synthetic monorepo ---------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/tracegate-bench.XXXXXX")

@@ -109,6 +109,11 @@ struct Role {
 /// field, or the spec leaves it empty).
 type Field = Option<std::num::NonZeroU16>;
 
+/// The index of a node's last named child (0 when it has none).
+fn last_named(node: Node<'_>) -> u32 {
+    u32::try_from(node.named_child_count().saturating_sub(1)).unwrap_or(u32::MAX)
+}
+
 /// The child in `field`, by id (no name lookup per node).
 fn child(node: Node<'_>, field: Field) -> Option<Node<'_>> {
     node.child_by_field_id(field?.get())
@@ -347,7 +352,7 @@ impl Extractor<'_> {
             if let Some(c) = child(node, self.roles.condition) {
                 self.dotted_into(c, depth + 1, out);
             }
-            if let Some(b) = node.named_child(node.named_child_count().saturating_sub(1)) {
+            if let Some(b) = node.named_child(last_named(node)) {
                 if b.kind() == "member_binding_expression" {
                     if let Some(n) = child(b, self.roles.name) {
                         self.dotted_into(n, depth + 1, out);
@@ -368,7 +373,7 @@ impl Extractor<'_> {
             && node.kind() != "generic_name"
             && node.kind() != "generic_type"
         {
-            match node.named_child(node.named_child_count().saturating_sub(1)) {
+            match node.named_child(last_named(node)) {
                 Some(c) => node = c,
                 None => break,
             }
