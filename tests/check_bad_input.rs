@@ -273,13 +273,14 @@ fn unreadable_files_are_notes_or_read() {
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
 }
 
-/// Nesting without brackets (prefix operators, generics, method chains, `else if` chains):
+/// Nesting without brackets (prefix operators, generics, method chains, `else if` chains,
+/// `return return …`, assignment chains):
 /// moderately deep files are analysed (on a bigger stack), absurdly deep ones are TG199
 /// notes; none overflows the walker thread's stack (a debug build's frames are the largest).
 #[test]
 fn deep_rust_expressions_are_analysed_or_noted_never_a_crash() {
     type Shape = fn(usize) -> String;
-    let shapes: [(&str, Shape); 6] = [
+    let shapes: [(&str, Shape); 8] = [
         ("index", |n| {
             format!("fn main() {{\n    let _ = x{};\n}}\n", "[0]".repeat(n))
         }),
@@ -304,6 +305,12 @@ fn deep_rust_expressions_are_analysed_or_noted_never_a_crash() {
         }),
         ("closure", |n| {
             format!("fn main() {{\n    let _ = {}1;\n}}\n", "|x| ".repeat(n))
+        }),
+        ("return", |n| {
+            format!("fn main() {{\n    {}1;\n}}\n", "return ".repeat(n))
+        }),
+        ("assignment", |n| {
+            format!("fn main() {{\n    x{};\n}}\n", " = x".repeat(n))
         }),
     ];
     for (name, shape) in shapes {

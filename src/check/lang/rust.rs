@@ -56,7 +56,7 @@ pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
         file.shebang = shebang.clone();
         Ok(visit_file(rel, &file))
     };
-    if depth <= rust_stack::SHALLOW {
+    if rust_stack::fits_walker_stack(depth) {
         return parse(tokens);
     }
     // Spans refer to a thread's own source map: the deep thread lexes the text again.

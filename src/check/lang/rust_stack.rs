@@ -1,27 +1,49 @@
 //! Deep Rust expressions and syn's recursion. syn parses (and the syntax tree is visited and
 //! dropped) recursively, so nesting that brackets do not show — `!!!…!x`, `Vec<Vec<…>>`, a
-//! long method chain, `else if` after `else if` — can overflow a 2 MiB walker thread (about
-//! 40 levels of generics in a debug build, 300 in release). Before parsing, the token stream
-//! gives an upper bound on that nesting; a file over [`SHALLOW`] is analysed on a thread with
-//! a stack sized for it ([`on_deep_stack`]), and one over [`MAX_DEPTH`] is not analysed (a TG199 note).
+//! long method chain, `else if` after `else if`, `return return …`, `x = x = …` — can
+//! overflow a 2 MiB walker thread. Before parsing, the token stream gives an upper bound on
+//! that nesting; a file over [`SHALLOW`] (every file in a debug build) is analysed on a thread
+//! with a stack sized for it ([`on_deep_stack`]), and one over [`MAX_DEPTH`] is not analysed
+//! (a TG199 note).
 
-use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 
-/// Up to this bound a file is analysed on the walker thread's own stack.
-pub const SHALLOW: usize = 24;
+/// In a release build, up to this bound a file is analysed on the walker thread's own 2 MiB
+/// stack. Measured with every shape in the tests inside 126 nested brackets (the bracket
+/// limit): a release build overflows 2 MiB from a bound of about 355 (`a::b<…>` paths inside
+/// blocks, the costliest per unit). Ordinary files stay far below (the benchmark's `main.rs`:
+/// about 40); sending each of them to a thread of its own cost 30 % of the Rust analysis.
+pub const SHALLOW: usize = 128;
+
+/// Whether a file with this nesting bound is analysed on the calling thread. A debug build's
+/// frames are about ten times larger (126 nested blocks alone overflow 2 MiB there), so it
+/// analyses every file on a thread sized by [`on_deep_stack`].
+pub fn fits_walker_stack(depth: usize) -> bool {
+    !cfg!(debug_assertions) && depth <= SHALLOW
+}
+
 /// Above this bound a file is refused: no hand-written Rust nests this deep.
 pub const MAX_DEPTH: usize = 16_000;
 /// Stack per unit of the bound: enough for a debug build (syn's type parsing takes about 50 KiB
-/// per `Vec<`, two units, there; 6 KiB in release). Only touched pages are ever committed, and
-/// a stack the system cannot reserve makes the file a note, not a crash.
+/// per `Vec<`, two units, there; 5 KiB in release) on top of 4 MiB for the brackets. Only
+/// touched pages are ever committed, and a stack the system cannot reserve makes the file a
+/// note, not a crash.
 const STACK_PER_LEVEL: usize = 64 * 1024;
+
+/// Keywords that start or continue an expression syn parses by recursion (`return return x`,
+/// `let _ = let _ = …` in a condition, `for a in for b in …`): each adds a level.
+const RECURSIVE_KEYWORDS: &[&str] = &[
+    "as", "async", "become", "box", "break", "do", "else", "for", "if", "in", "let", "loop",
+    "match", "move", "return", "static", "unsafe", "while", "yield",
+];
 
 /// An upper bound on the syntax-tree nesting `tokens` can produce, and the line where the
 /// deepest run starts. Within a run of tokens, each operator (`!`, `-`, `&`, `.`, `?`, `<`,
-/// `|`, binary operators…) and each `as`/`else` may add a level, plus the deepest group inside
-/// it. A run ends at `;`, `,`, an attribute (`#`), and after a `{…}` block unless the
-/// expression goes on (`else`, `.`, `?`, `as`). Names, literals, `=`, `=>` and `:` add
-/// nothing; a macro's `(…)`/`[…]`/`{…}` counts on its own (syn keeps it as tokens).
+/// `|`, `=`, binary operators…) and each of the [`RECURSIVE_KEYWORDS`] may add a level, plus
+/// the deepest group inside it. A run ends at `;`, `,`, an attribute (`#`), and after a `{…}`
+/// block unless the expression goes on (`else`, `.`, `?`, `as`). Names, literals, `=>`, `:`
+/// and the first `=` of `==` add nothing; a macro's `(…)`/`[…]`/`{…}` counts on its own (syn
+/// keeps it as tokens).
 pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
     let mut deepest = (0, 1);
     let mut run = 0;
@@ -59,9 +81,11 @@ pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
             TokenTree::Punct(p) => {
                 let c = p.as_char();
                 let arrow = c == '>' && prev_joint_eq;
-                !(matches!(c, ';' | ',' | '#' | '=' | ':' | '\'') || arrow)
+                // `=` counts once (`x = x = …` nests); the `=` of `=>` or of `==` does not.
+                let joint_eq = c == '=' && p.spacing() == Spacing::Joint;
+                !(matches!(c, ';' | ',' | '#' | ':' | '\'') || arrow || joint_eq)
             }
-            TokenTree::Ident(i) => i == "else" || i == "as",
+            TokenTree::Ident(i) => RECURSIVE_KEYWORDS.iter().any(|k| i == k),
             // A call or an index right after an expression: `f(0)(0)`, `x[0][0]`.
             TokenTree::Group(g) => {
                 prev_expr_end
@@ -95,7 +119,7 @@ pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
             }
             TokenTree::Punct(_) => false,
         };
-        prev_joint_eq = matches!(&token, TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == proc_macro2::Spacing::Joint);
+        prev_joint_eq = matches!(&token, TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == Spacing::Joint);
     }
     keep_deeper(&mut deepest, run_bound(run, run_line, inner));
     deepest
@@ -156,26 +180,89 @@ mod tests {
         assert!(bound(&html) <= SHALLOW, "{}", bound(&html));
     }
 
+    /// Shapes syn parses by recursion without brackets, by name (`n` levels each).
+    fn deep_shapes(n: usize) -> Vec<(&'static str, String)> {
+        vec![
+            ("not", format!("let a = {}true;", "!".repeat(n))),
+            (
+                "generic",
+                format!("type T = {}u8{};", "Vec<".repeat(n), ">".repeat(n)),
+            ),
+            (
+                "path",
+                format!("let a = None::<{}u8{}>;", "a::b<".repeat(n), ">".repeat(n)),
+            ),
+            (
+                "dyn",
+                format!(
+                    "let a = None::<{}u8{}>;",
+                    "Box<dyn A<".repeat(n),
+                    ">>".repeat(n)
+                ),
+            ),
+            (
+                "fn pointer",
+                format!("let a = None::<{}u8>;", "fn() -> ".repeat(n)),
+            ),
+            ("method", format!("x{};", ".f()".repeat(n))),
+            ("index", format!("x{};", "[0]".repeat(n))),
+            ("call", format!("x{};", "(0)".repeat(n))),
+            (
+                "else if",
+                format!("if a {{}} {}", "else if a {} ".repeat(n)),
+            ),
+            ("closure", format!("let a = {}x;", "move |x| ".repeat(n))),
+            ("return", format!("{}x;", "return ".repeat(n))),
+            ("break", format!("loop {{ {}x }}", "break ".repeat(n))),
+            ("let chain", format!("if {}true {{}}", "let _ = ".repeat(n))),
+            ("assignment", format!("x{};", " = x".repeat(n))),
+            ("compound", format!("x{};", " += x".repeat(n))),
+            (
+                "binding",
+                format!("match x {{ {}_ => 0 }}", "a @ ".repeat(n)),
+            ),
+        ]
+    }
+
     #[test]
     fn deep_shapes_are_bounded_from_above() {
-        for (src, depth) in [
-            (
-                format!("fn m() {{ let a = {}true; }}", "!".repeat(300)),
-                300,
-            ),
-            (
-                format!("type T = {}u8{};", "Vec<".repeat(300), ">".repeat(300)),
-                300,
-            ),
-            (format!("fn m() {{ x{}; }}", ".f()".repeat(300)), 300),
-            (format!("fn m() {{ x{}; }}", "[0]".repeat(300)), 300),
-            (format!("fn m() {{ x{}; }}", "(0)".repeat(300)), 300),
-            (
-                format!("fn m() {{ if a {{}} {} }}", "else if a {} ".repeat(300)),
-                300,
-            ),
-        ] {
-            assert!(bound(&src) >= depth, "{}: {}", &src[..20], bound(&src));
+        for (name, body) in deep_shapes(300) {
+            let src = format!("fn m() {{ {body} }}");
+            assert!(bound(&src) >= 300, "{name}: {}", bound(&src));
+        }
+    }
+
+    /// Each shape at the largest size the walker's stack is trusted with, inside 126 nested
+    /// blocks (the bracket limit), analysed on a thread with a walker's 2 MiB stack: in a
+    /// release build this is the walker-stack path at [`SHALLOW`], in a debug build the sized
+    /// thread (126 blocks alone overflow 2 MiB there).
+    #[test]
+    fn the_largest_trusted_nesting_fits_a_walker_stack() {
+        for (name, _) in deep_shapes(1) {
+            let sized = |n: usize| {
+                let (_, body) = deep_shapes(n)
+                    .into_iter()
+                    .find(|(s, _)| *s == name)
+                    .unwrap();
+                format!(
+                    "fn m() {{ let _ = {}{body}{}; }}\n",
+                    "{".repeat(126),
+                    "}".repeat(126)
+                )
+            };
+            let mut n = 1;
+            while bound(&sized(n + 1)) <= SHALLOW {
+                n += 1;
+            }
+            let src = sized(n);
+            assert!(bound(&src) <= SHALLOW && n >= 8, "{name}: {n}");
+            let analysed = std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || super::super::rust::analyse("src/main.rs", &src).map(|_| ()))
+                .unwrap()
+                .join()
+                .unwrap();
+            assert!(analysed.is_ok(), "{name} x{n}: {analysed:?}");
         }
     }
 }
