@@ -60,7 +60,7 @@ fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> Scanne
     drop_dead_code(&mut refs);
     let language = s.language.unwrap_or(Language::Unknown);
     let analysed = language != Language::Unknown;
-    let mut findings = evaluate::service(rules, s, language);
+    let (mut findings, not_evaluated) = evaluate::service(rules, s, language);
     sort_findings(&mut findings);
     // The repository rules only need to know whether the service uses the propagation
     // library; its source facts are freed here, on this thread.
@@ -73,6 +73,7 @@ fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> Scanne
         },
         analysed,
         findings,
+        not_evaluated,
     }
 }
 

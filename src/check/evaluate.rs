@@ -178,13 +178,20 @@ fn tail(path: &[String], sep: &str) -> String {
     path[start..].join(sep)
 }
 
-/// Findings of one service.
-pub fn service(rules: &RuleSet, svc: &Svc, language: Language) -> Vec<Finding> {
+/// Findings of one service, and the rules not evaluated because a rule they come `after`
+/// fired: (rule, that rule).
+pub fn service(
+    rules: &RuleSet,
+    svc: &Svc,
+    language: Language,
+) -> (Vec<Finding>, Vec<(String, String)>) {
     let facts: Vec<&Fact> = svc.all_facts().collect();
     let mut fired: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
+    let mut not_evaluated = Vec::new();
     for rule in rules.rules() {
-        if rule.after.iter().any(|a| fired.contains(a)) {
+        if let Some(first) = rule.after.iter().find(|a| fired.contains(*a)) {
+            not_evaluated.push((rule.meta.id.clone(), first.clone()));
             continue;
         }
         let before = out.len();
@@ -274,7 +281,7 @@ pub fn service(rules: &RuleSet, svc: &Svc, language: Language) -> Vec<Finding> {
             fired.insert(rule.meta.id.clone());
         }
     }
-    out
+    (out, not_evaluated)
 }
 
 fn signal_rule(

@@ -93,6 +93,8 @@ pub struct ScannedService {
     pub analysed: bool,
     /// Raw findings.
     pub findings: Vec<Finding>,
+    /// Rules not evaluated because a rule they come `after` fired: (rule, that rule).
+    pub not_evaluated: Vec<(String, String)>,
 }
 
 /// What the engine found in a repository.
@@ -117,6 +119,10 @@ pub struct ServiceReport {
     pub verdict: Verdict,
     /// Findings after severity overrides and waivers.
     pub findings: Vec<Finding>,
+    /// Rules not evaluated because a rule they come `after` fired: (rule, that rule). Not
+    /// part of the JSON contract; the JUnit report lists them as skipped, not passed.
+    #[serde(skip)]
+    pub not_evaluated: Vec<(String, String)>,
 }
 
 /// Counts per severity.

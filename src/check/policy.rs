@@ -83,6 +83,7 @@ pub fn apply(
             language: svc.language,
             verdict,
             findings,
+            not_evaluated: scanned.not_evaluated,
         });
     }
 
@@ -320,6 +321,7 @@ mod tests {
                         language: Language::Go,
                     },
                     analysed: true,
+                    not_evaluated: vec![],
                     findings: vec![
                         finding("TG102", Severity::Error, "services/billing/main.go", 12),
                         finding("TG104", Severity::Warning, "services/billing/main.go", 30),
@@ -332,6 +334,7 @@ mod tests {
                         language: Language::Rust,
                     },
                     analysed: true,
+                    not_evaluated: vec![],
                     findings: vec![finding(
                         "TG301",
                         Severity::Note,
@@ -346,6 +349,7 @@ mod tests {
                         language: Language::Unknown,
                     },
                     analysed: false,
+                    not_evaluated: vec![],
                     findings: vec![],
                 },
             ],

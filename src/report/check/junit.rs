@@ -1,6 +1,7 @@
 //! `--format junit`: a `<testsuite>` per service and a `<testcase>` per rule that applies to
 //! it; findings at or above `--fail-on` are `<failure>`s, lower ones go to `<system-out>`.
-//! Services whose stack is not analysed get one skipped testcase.
+//! Rules not evaluated because a rule they come after fired (TG102 after TG101) are skipped
+//! testcases, never passed ones; so is the stack of a service that is not analysed.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -16,6 +17,8 @@ struct Case<'a> {
     title: &'a str,
     failures: Vec<&'a Finding>,
     others: Vec<&'a Finding>,
+    /// Not evaluated: the rule that fired first.
+    after: Option<&'a str>,
 }
 
 pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Result<String> {
@@ -23,9 +26,9 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
     for s in &report.services {
         // A service that is not analysed: its findings' rules, plus one skipped case.
         let cases = if s.verdict == Verdict::Unknown {
-            cases(&s.findings, None, ctx)
+            cases(&s.findings, None, &[], ctx)
         } else {
-            cases(&s.findings, Some(s.language), ctx)
+            cases(&s.findings, Some(s.language), &s.not_evaluated, ctx)
         };
         suites.push((s.name.as_str(), s.path.as_str(), Some(s), cases));
     }
@@ -34,11 +37,12 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
             super::REPOSITORY,
             ".",
             None,
-            cases(&report.repository_findings, None, ctx),
+            cases(&report.repository_findings, None, &[], ctx),
         ));
     }
     let skipped_case =
         |service: &Option<&ServiceReport>| service.is_some_and(|s| s.verdict == Verdict::Unknown);
+    let skipped_rules = |cases: &[Case<'_>]| cases.iter().filter(|c| is_skipped(c)).count();
     let tests: usize = suites
         .iter()
         .map(|(_, _, s, c)| c.len() + usize::from(skipped_case(s)))
@@ -59,11 +63,12 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
         .write_inner_content(|w| {
             for (name, path, service, cases) in &suites {
                 let failed = cases.iter().filter(|c| !c.failures.is_empty()).count();
-                let skipped = usize::from(skipped_case(service));
+                let skipped_stack = usize::from(skipped_case(service));
+                let skipped = skipped_stack + skipped_rules(cases);
                 w.create_element("testsuite")
                     .with_attributes([
                         ("name", *name),
-                        ("tests", (cases.len() + skipped).to_string().as_str()),
+                        ("tests", (cases.len() + skipped_stack).to_string().as_str()),
                         ("failures", failed.to_string().as_str()),
                         ("errors", "0"),
                         ("skipped", skipped.to_string().as_str()),
@@ -82,7 +87,7 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
                             }
                             Ok(())
                         })?;
-                        if skipped == 1 {
+                        if skipped_stack == 1 {
                             w.create_element("testcase")
                                 .with_attributes([("classname", *name), ("name", "analysed")])
                                 .write_inner_content(|w| {
@@ -116,6 +121,19 @@ fn write_case(w: &mut Writer<Vec<u8>>, suite: &str, path: &str, case: &Case<'_>)
     if let Some(file) = case.failures.first().and_then(|f| f.file.as_deref()) {
         el = el.with_attribute(("file", file));
     }
+    if is_skipped(case) {
+        let message = format!(
+            "not evaluated: {} reported first",
+            case.after.unwrap_or_default()
+        );
+        el.write_inner_content(|w| {
+            w.create_element("skipped")
+                .with_attribute(("message", message.as_str()))
+                .write_empty()?;
+            Ok(())
+        })?;
+        return Ok(());
+    }
     if case.failures.is_empty() && case.others.is_empty() {
         el.write_empty()?;
         return Ok(());
@@ -139,6 +157,11 @@ fn write_case(w: &mut Writer<Vec<u8>>, suite: &str, path: &str, case: &Case<'_>)
     Ok(())
 }
 
+/// A rule that was not evaluated and so has no finding of its own.
+fn is_skipped(case: &Case<'_>) -> bool {
+    case.after.is_some() && case.failures.is_empty() && case.others.is_empty()
+}
+
 fn lines(findings: &[&Finding], path: &str) -> String {
     findings
         .iter()
@@ -157,10 +180,12 @@ fn lines(findings: &[&Finding], path: &str) -> String {
 }
 
 /// A case per rule applying to `language` (every rule with findings, plus the language's rules
-/// and the language-independent ones when `language` is given), in ID order.
+/// and the language-independent ones when `language` is given), in ID order; `not_evaluated`
+/// pairs a rule with the rule that fired before it.
 fn cases<'a>(
     findings: &'a [Finding],
     language: Option<Language>,
+    not_evaluated: &'a [(String, String)],
     ctx: &RenderContext<'a>,
 ) -> Vec<Case<'a>> {
     let mut ids: BTreeSet<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
@@ -183,11 +208,16 @@ fn cases<'a>(
                 .iter()
                 .filter(|f| f.rule == rule)
                 .partition(|f| f.severity >= ctx.fail_on);
+            let after = not_evaluated
+                .iter()
+                .find(|(r, _)| r == rule)
+                .map(|(_, first)| first.as_str());
             Case {
                 rule,
                 title,
                 failures,
                 others,
+                after,
             }
         })
         .collect()

@@ -79,6 +79,7 @@ pub(super) fn report() -> CheckReport {
         version: "0.1.0".into(),
         services: vec![
             ServiceReport {
+                not_evaluated: vec![],
                 name: "billing".into(),
                 path: "services/billing".into(),
                 language: Language::Go,
@@ -91,6 +92,7 @@ pub(super) fn report() -> CheckReport {
                 ],
             },
             ServiceReport {
+                not_evaluated: vec![],
                 name: "pricing".into(),
                 path: "services/pricing".into(),
                 language: Language::Rust,
@@ -98,6 +100,7 @@ pub(super) fn report() -> CheckReport {
                 findings: vec![],
             },
             ServiceReport {
+                not_evaluated: vec![],
                 name: "reports|legacy".into(),
                 path: "services/reports".into(),
                 language: Language::Python,
@@ -106,6 +109,7 @@ pub(super) fn report() -> CheckReport {
                     "span attribute `user.email` carries PII, <\"quoted\"> & 50%, a:b")],
             },
             ServiceReport {
+                not_evaluated: vec![],
                 name: "search".into(),
                 path: "services/search".into(),
                 language: Language::Unknown,
@@ -214,6 +218,59 @@ fn junit_snapshot_and_shape() {
     // four services and the repository; one failing rule (TG102); search is not analysed.
     assert_eq!((suites, failures, skipped), (5, 1, 1));
     assert!(text.contains("TG104 Spans go through a batch processor"));
+}
+
+/// A rule skipped because a rule it comes after fired is a skipped testcase, not a pass.
+#[test]
+fn junit_rules_not_evaluated_are_skipped_not_passed() {
+    let rules = rules();
+    let ctx = RenderContext {
+        rules: &rules,
+        fail_on: Severity::Warning,
+        repo_prefix: None,
+    };
+    let mut r = report();
+    let pricing = &mut r.services[1];
+    pricing.verdict = Verdict::Fail;
+    pricing.findings = vec![finding(
+        "TG101",
+        Severity::Error,
+        Some("services/pricing/Cargo.toml"),
+        None,
+        "no OpenTelemetry SDK",
+    )];
+    pricing.not_evaluated = vec![
+        ("TG102".into(), "TG101".into()),
+        ("TG104".into(), "TG101".into()),
+    ];
+    let text = render(Format::Junit, &r, &ctx).unwrap().main;
+    let suite = text
+        .split("<testsuite ")
+        .find(|s| s.starts_with("name=\"pricing\""))
+        .unwrap();
+    assert!(
+        suite.contains(r#"tests="5" failures="1" errors="0" skipped="2""#),
+        "{suite}"
+    );
+    for rule in [
+        "TG102 W3C propagator is set",
+        "TG104 Spans go through a batch processor",
+    ] {
+        let case = suite
+            .split("<testcase ")
+            .find(|c| c.contains(rule))
+            .unwrap();
+        assert!(
+            case.contains(r#"<skipped message="not evaluated: TG101 reported first"/>"#),
+            "{case}"
+        );
+    }
+    // The other services are unchanged: their rules ran and passed.
+    let billing = text
+        .split("<testsuite ")
+        .find(|s| s.starts_with("name=\"billing\""))
+        .unwrap();
+    assert!(billing.contains(r#"skipped="0""#), "{billing}");
 }
 
 #[test]
