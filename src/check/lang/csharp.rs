@@ -76,6 +76,8 @@ pub static SPEC: Spec = Spec {
     pairs: &[],
     assignments: &[("assignment_expression", "left", "right")],
     bindings: &[],
+    binding_parents: &[],
+    locals: &[],
     wrappers: &["argument", "parenthesized_expression", "await_expression"],
     imports,
     fn_live,

@@ -113,7 +113,18 @@ pub static SPEC: Spec = Spec {
     fns: &[("function_declaration", "name")],
     classes: &[],
     assignments: &[],
-    bindings: &[],
+    // Package-level `const` (any name): a literal endpoint kept in one is still a literal. Not
+    // `var`: a package variable is often a default that flags or `init` overwrite.
+    bindings: &[("const_spec", "name", "value")],
+    binding_parents: &["const_declaration"],
+    locals: &[
+        ("parameter_declaration", "name"),
+        ("variadic_parameter_declaration", "name"),
+        ("short_var_declaration", "left"),
+        ("var_spec", "name"),
+        ("const_spec", "name"),
+        ("range_clause", "left"),
+    ],
     pairs: &[("keyed_element", "key", "value")],
     wrappers: &["parenthesized_expression", "unary_expression"],
     imports,

@@ -78,6 +78,8 @@ pub static SPEC: Spec = Spec {
     classes: &[],
     assignments: &[],
     bindings: &[("variable_declarator", "name", "value")],
+    binding_parents: &[],
+    locals: &[],
     pairs: &[],
     wrappers: &["parenthesized_expression"],
     imports,

@@ -170,6 +170,8 @@ macro_rules! js_spec {
             classes: &["class_declaration", "class"],
             assignments: &[],
             bindings: &[("variable_declarator", "name", "value")],
+            binding_parents: &[],
+            locals: &[],
             pairs: &[("pair", "key", "value")],
             wrappers: &[
                 "parenthesized_expression",

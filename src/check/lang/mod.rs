@@ -137,7 +137,9 @@ mod spec_tests {
                 .chain(spec.fns.iter().map(|c| &c.0))
                 .chain(spec.pairs.iter().map(|c| &c.0))
                 .chain(spec.assignments.iter().map(|c| &c.0))
-                .chain(spec.bindings.iter().map(|c| &c.0));
+                .chain(spec.bindings.iter().map(|c| &c.0))
+                .chain(spec.locals.iter().map(|c| &c.0))
+                .chain(spec.binding_parents.iter());
             for kind in kinds {
                 if language.id_for_node_kind(kind, true) == 0 {
                     missing.push(format!("{name}: {kind}"));
@@ -244,6 +246,19 @@ mod constant_tests {
                 "class App { static final String URL = \"http://collector:4318\"; void f() { OtlpHttpSpanExporter.builder().setEndpoint(URL).build(); } }\n",
                 "setEndpoint",
             ),
+            // Go: a package-level const, any name, alone or in a group.
+            (
+                SourceKind::Go,
+                "main.go",
+                "package main\n\nconst collectorURL = \"http://collector:4318\"\n\nfunc main() {\n\totlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(collectorURL))\n}\n",
+                "WithEndpointURL",
+            ),
+            (
+                SourceKind::Go,
+                "main.go",
+                "package main\n\nconst (\n\tname = \"checkout\"\n\tendpoint = \"http://collector:4318\"\n)\n\nfunc (s *Server) setup() {\n\totlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))\n}\n",
+                "WithEndpointURL",
+            ),
         ];
         for (kind, rel, src, callee) in cases {
             let facts = analyse(kind, rel, src).unwrap();
@@ -270,6 +285,16 @@ mod constant_tests {
             (SourceKind::Javascript, "index.js", "function dev() { const URL = 'http://localhost:4318'; return URL; }\nfunction make(URL) { return new OTLPTraceExporter({ url: URL }); }\n"),
             (SourceKind::Python, "app.py", "ENDPOINT = \"http://localhost:4318\"\nENDPOINT = os.environ[\"OTLP\"]\nexporter = OTLPSpanExporter(endpoint=ENDPOINT)\n"),
             (SourceKind::Rust, "src/main.rs", "fn main() {\n    let url = \"http://collector:4318\";\n    let url = std::env::var(\"C\").unwrap_or(url.into());\n    let e = SpanExporter::builder().with_endpoint(url).build();\n}\n"),
+            // Go: a parameter, `:=`, a local var or a range variable shadows the package constant;
+            // a local const is no package constant; `const a, b = …` pairs by position; a
+            // package `var` may be overwritten (flags, init).
+            (SourceKind::Go, "main.go", "package main\n\nconst endpoint = \"http://localhost:4318\"\n\nfunc newExporter(endpoint string) {\n\totlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))\n}\n"),
+            (SourceKind::Go, "main.go", "package main\n\nconst endpoint = \"http://localhost:4318\"\n\nfunc setup() {\n\tendpoint := os.Getenv(\"OTLP\")\n\totlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))\n}\n"),
+            (SourceKind::Go, "main.go", "package main\n\nconst endpoint = \"http://localhost:4318\"\n\nfunc setup() {\n\tvar endpoint = os.Getenv(\"OTLP\")\n\totlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))\n}\n"),
+            (SourceKind::Go, "main.go", "package main\n\nconst endpoint = \"http://localhost:4318\"\n\nfunc setup(urls []string) {\n\tfor _, endpoint := range urls {\n\t\totlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))\n\t}\n}\n"),
+            (SourceKind::Go, "main.go", "package main\n\nfunc dev() {\n\tconst endpoint = \"http://localhost:4318\"\n\t_ = endpoint\n}\n\nfunc (s *Server) setup(endpoint string) {\n\totlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))\n}\n"),
+            (SourceKind::Go, "main.go", "package main\n\nconst local, remote = \"http://localhost:4318\", \"http://collector:4318\"\n\nfunc setup() {\n\totlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(remote))\n}\n"),
+            (SourceKind::Go, "main.go", "package main\n\nvar endpoint = \"http://localhost:4318\"\n\nfunc init() {\n\tendpoint = os.Getenv(\"OTLP\")\n}\n\nfunc setup() {\n\totlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint))\n}\n"),
         ] {
             let facts = analyse(kind, rel, src).unwrap();
             assert!(

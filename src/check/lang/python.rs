@@ -84,6 +84,8 @@ pub static SPEC: Spec = Spec {
     classes: &["class_definition"],
     assignments: &[],
     bindings: &[("assignment", "left", "right")],
+    binding_parents: &[],
+    locals: &[],
     pairs: &[
         ("keyword_argument", "name", "value"),
         ("pair", "key", "value"),

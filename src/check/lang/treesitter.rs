@@ -3,7 +3,7 @@
 //! written in either never counts.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
@@ -40,6 +40,14 @@ pub struct Spec {
     /// Bindings of a name to a value (kind, name field, value field): a name bound to a string
     /// literal (`const endpoint = 'http://…'`) reads as that literal where it is an argument.
     pub bindings: &'static [(&'static str, &'static str, &'static str)],
+    /// When empty, a binding is module-level when it is outside any tracked function and its
+    /// name is UPPER_CASE (the naming convention: a lower-case name is as likely a local). Else
+    /// any name, when every node between the binding and the root is one of these kinds (Go:
+    /// `const_declaration`).
+    pub binding_parents: &'static [&'static str],
+    /// Declarations of local names (kind, name field): a name declared so anywhere but at
+    /// module level never resolves to a constant (Go: parameters, `:=`, `var`, `range`).
+    pub locals: &'static [(&'static str, &'static str)],
     /// Wrapper kinds to look through (argument, parenthesized…).
     pub wrappers: &'static [&'static str],
     /// Collect imports from a top-level node into the alias table.
@@ -103,6 +111,7 @@ struct Role {
     pair: u8,
     assign: u8,
     bind: u8,
+    local: u8,
 }
 
 /// A field of a node kind, its id resolved once per grammar (`None`: the grammar has no such
@@ -133,6 +142,8 @@ struct Roles {
     assignments: Vec<[Field; 2]>,
     /// Per `Spec::bindings` entry: name, value.
     bindings: Vec<[Field; 2]>,
+    /// Per `Spec::locals` entry: name.
+    locals: Vec<Field>,
     condition: Field,
     name: Field,
 }
@@ -151,6 +162,7 @@ impl Roles {
                 pair: NONE,
                 assign: NONE,
                 bind: NONE,
+                local: NONE,
             };
             if language.node_kind_is_named(id) {
                 let name = language.node_kind_for_id(id).unwrap_or_default();
@@ -180,6 +192,7 @@ impl Roles {
                 r.pair = pos(spec.pairs.iter().position(|c| c.0 == name));
                 r.assign = pos(spec.assignments.iter().position(|c| c.0 == name));
                 r.bind = pos(spec.bindings.iter().position(|c| c.0 == name));
+                r.local = pos(spec.locals.iter().position(|c| c.0 == name));
             }
             roles.push(r);
         }
@@ -206,6 +219,7 @@ impl Roles {
                 .map(|a| [id(a.1), id(a.2)])
                 .collect(),
             bindings: spec.bindings.iter().map(|b| [id(b.1), id(b.2)]).collect(),
+            locals: spec.locals.iter().map(|l| id(l.1)).collect(),
             condition: id("condition"),
             name: id("name"),
         }
@@ -223,6 +237,7 @@ impl Roles {
                 pair: NONE,
                 assign: NONE,
                 bind: NONE,
+                local: NONE,
             })
     }
 }
@@ -272,6 +287,7 @@ pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFac
         file: std::sync::Arc::from(rel),
         aliases,
         consts: HashMap::new(),
+        shadowed: HashSet::new(),
         out: SourceFacts {
             package: (spec.package)(root, src),
             ..SourceFacts::default()
@@ -292,6 +308,8 @@ struct Extractor<'a> {
     aliases: HashMap<String, Vec<String>>,
     /// Module-level UPPER_CASE constants bound to a string literal so far (`Spec::bindings`).
     consts: HashMap<String, String>,
+    /// Names declared locally so far ([`Spec::locals`]): never resolved to a constant.
+    shadowed: HashSet<String>,
     out: SourceFacts,
 }
 
@@ -390,12 +408,56 @@ impl Extractor<'_> {
         }
     }
 
+    /// Whether a binding node is at module level ([`Spec::binding_parents`]).
+    fn module_level(&self, node: Node<'_>, func: Option<usize>) -> bool {
+        if self.spec.binding_parents.is_empty() {
+            return func.is_none();
+        }
+        let mut up = node.parent();
+        while let Some(p) = up {
+            if p.parent().is_none() {
+                return true;
+            }
+            if !self.spec.binding_parents.contains(&p.kind()) {
+                return false;
+            }
+            up = p.parent();
+        }
+        false
+    }
+
+    /// Remember the names a local declaration declares (identifiers in its name field, or in
+    /// the list there: `a, b := …`).
+    fn shadow(&mut self, node: Node<'_>, field: Field) {
+        let Some(field) = field else {
+            return;
+        };
+        let mut cursor = node.walk();
+        let names: Vec<Node<'_>> = node.children_by_field_id(field, &mut cursor).collect();
+        for n in names {
+            if self.has(IDENT, n) {
+                self.shadowed.insert(text(n, self.src).to_string());
+            } else {
+                let mut c = n.walk();
+                for inner in n.named_children(&mut c) {
+                    if self.has(IDENT, inner) {
+                        self.shadowed.insert(text(inner, self.src).to_string());
+                    }
+                }
+            }
+        }
+    }
+
     /// For a call argument: a string literal, or a module-level constant holding one.
     fn literal_arg(&self, node: Node<'_>) -> Option<String> {
         self.literal(node).or_else(|| {
             let node = self.unwrap(node);
             if self.has(IDENT, node) && !self.consts.is_empty() {
-                self.consts.get(text(node, self.src)).cloned()
+                let name = text(node, self.src);
+                if self.shadowed.contains(name) {
+                    return None;
+                }
+                self.consts.get(name).cloned()
             } else {
                 None
             }
@@ -625,13 +687,22 @@ impl Extractor<'_> {
             }
         }
         let class_here = in_class || role.flags & CLASS != 0;
-        // Module- or class-level constants (UPPER_CASE names, outside any function) bound to a
-        // string literal; a later binding of the name to anything else forgets it.
+        // Module- or class-level constants ([`Spec::binding_parents`]) bound to a string
+        // literal; a later binding of the name to anything else forgets it.
+        let module_level = role.bind != NONE && self.module_level(node, func_here);
+        if let Some(field) = self.roles.locals.get(role.local as usize) {
+            if !module_level {
+                self.shadow(node, *field);
+            }
+        }
         if let Some([name, value]) = self.roles.bindings.get(role.bind as usize) {
-            if let (Some(n), true) = (child(node, *name), func_here.is_none()) {
+            if let (Some(n), true) = (child(node, *name), module_level) {
                 let key = text(n, self.src);
-                if self.has(IDENT, n) && is_constant_name(key) {
-                    let literal = child(node, *value).and_then(|v| self.literal(v));
+                let by_name = !self.spec.binding_parents.is_empty() || is_constant_name(key);
+                if self.has(IDENT, n) && by_name {
+                    let literal = child(node, *value)
+                        .and_then(|v| single(node, *name, v))
+                        .and_then(|v| self.literal(v));
                     match literal {
                         Some(l) => {
                             self.consts.insert(key.to_string(), l);
@@ -678,6 +749,22 @@ impl Extractor<'_> {
         }
         Some((func_here, class_here, member_here))
     }
+}
+
+/// The one value a binding gives its one name: `None` for `const a, b = "x", "y"` (values pair
+/// by position) and for lists of several values; a one-element `expression_list` is its element.
+fn single<'t>(binding: Node<'t>, name: Field, value: Node<'t>) -> Option<Node<'t>> {
+    let name = name?;
+    let mut cursor = binding.walk();
+    if binding.children_by_field_id(name, &mut cursor).count() > 1 {
+        return None;
+    }
+    if value.kind() == "expression_list" {
+        return (value.named_child_count() == 1)
+            .then(|| value.named_child(0))
+            .flatten();
+    }
+    Some(value)
 }
 
 /// `ENDPOINT`, `OTLP_URL`: the naming convention for constants (a lower-case name is as likely
