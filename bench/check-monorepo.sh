@@ -10,7 +10,7 @@
 # HTTP-client signals).
 # Generates SERVICES services (default 1000) of FILES_PER_SERVICE files each (default 52, so
 # >= 50,000 files) in seven languages, plus a Kubernetes manifest per service, in a temp dir;
-# builds tracegate in release mode; then times, on the same tree (median of RUNS, default 3):
+# builds tracegate (release-lto profile); then times, on the same tree (median of RUNS, default 3):
 #   - tracegate check (release-lto build, all rules, JSON to /dev/null)
 #   - semgrep (one run) with equivalent rules (bench/semgrep-rules.yaml; installed into ./.venv-bench with pip)
 #   - rg with the same patterns as regexes (apt package ripgrep, else `cargo install ripgrep`)
