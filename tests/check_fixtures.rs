@@ -89,6 +89,8 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/node-comment-only", &["TG101"]),
     ("services/node-method-named-fetch", &[]),
     ("services/node-b3-propagator", &["TG102"]),
+    // Its SDK is set up in the extension-less `bin/www` (a `node` shebang): read as JavaScript.
+    ("services/node-bin-www", &["TG102"]),
     (
         "services/ts-simple-exporter",
         &["TG103", "TG104", "TG105", "TG202", "TG301", "TG302"],

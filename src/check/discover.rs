@@ -130,6 +130,27 @@ fn classify(name: &str) -> Option<Class> {
     SourceKind::from_extension(ext).map(Class::Source)
 }
 
+/// An extension-less file in a `bin/` directory: maybe a Node entry point (`bin/www`, which
+/// `express-generator` writes and `npm start` runs), read as JavaScript when it starts with a
+/// `node` shebang ([`is_node_shebang`]).
+fn is_bin_script_name(path: &Path, name: &str) -> bool {
+    !name.contains('.')
+        && path
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|d| d == "bin")
+}
+
+/// `#!/usr/bin/env node`, `#!/usr/local/bin/node --flags`: a Node script.
+fn is_node_shebang(bytes: &[u8]) -> bool {
+    let Some(rest) = bytes.strip_prefix(b"#!") else {
+        return false;
+    };
+    let line = rest.split(|b| *b == b'\n').next().unwrap_or_default();
+    line.split(|b| b.is_ascii_whitespace() || *b == b'/')
+        .any(|word| word == b"node" || word == b"nodejs")
+}
+
 /// Test files by naming convention (test directories are skipped by the walker).
 pub fn is_test_file(name: &str) -> bool {
     name.ends_with("_test.go")
@@ -471,7 +492,20 @@ fn visit(
     interest: &Interest,
 ) -> Option<Result<WalkedFile, (String, CheckError)>> {
     let name = path.file_name()?.to_str()?;
-    let class = classify(name)?;
+    // Only the first line of an extension-less file in `bin/` is read to tell a Node script
+    // from a compiled program or another interpreter's script (neither is ever noted).
+    let class = if is_bin_script_name(path, name) {
+        let mut head = [0u8; 128];
+        let n = std::fs::File::open(path)
+            .and_then(|mut f| f.read(&mut head))
+            .ok()?;
+        if !is_node_shebang(&head[..n]) {
+            return None;
+        }
+        Class::Source(SourceKind::Javascript)
+    } else {
+        classify(name)?
+    };
     let rel = rel_path(root, path);
     let dir = parent_dir(&rel);
     // A file that cannot be read is a note — except an application manifest: the service it
@@ -600,6 +634,28 @@ mod tests {
         ));
         assert!(matches!(classify("deploy.yaml"), Some(Class::Yaml)));
         assert!(classify("tracegate.yaml").is_none());
+    }
+
+    #[test]
+    fn node_shebangs() {
+        for yes in [
+            "#!/usr/bin/env node\n",
+            "#!/usr/local/bin/node --max-old-space-size=4096\nx",
+            "#!/usr/bin/env -S node --experimental-vm-modules\n",
+            "#! /usr/bin/nodejs",
+        ] {
+            assert!(is_node_shebang(yes.as_bytes()), "{yes}");
+        }
+        for no in [
+            "#!/bin/sh\nnode server.js\n",
+            "#!/usr/bin/env nodemon\n",
+            "#!/usr/bin/env python3\n",
+            "// #!/usr/bin/env node\n",
+            "\u{7f}ELF",
+            "",
+        ] {
+            assert!(!is_node_shebang(no.as_bytes()), "{no}");
+        }
     }
 
     #[test]
