@@ -117,6 +117,7 @@ pub static SPEC: Spec = Spec {
     // `var`: a package variable is often a default that flags or `init` overwrite.
     bindings: &[("const_spec", "name", "value")],
     binding_parents: &["const_declaration"],
+    binding_constant: |_, _| true,
     locals: &[
         ("parameter_declaration", "name"),
         ("variadic_parameter_declaration", "name"),
@@ -124,6 +125,8 @@ pub static SPEC: Spec = Spec {
         ("var_spec", "name"),
         ("const_spec", "name"),
         ("range_clause", "left"),
+        ("type_switch_statement", "alias"),
+        ("receive_statement", "left"),
     ],
     pairs: &[("keyed_element", "key", "value")],
     wrappers: &["parenthesized_expression", "unary_expression"],

@@ -85,6 +85,7 @@ pub static SPEC: Spec = Spec {
     assignments: &[],
     bindings: &[("assignment", "left", "right")],
     binding_parents: &[],
+    binding_constant: |_, _| true,
     locals: &[],
     pairs: &[
         ("keyword_argument", "name", "value"),
