@@ -28,8 +28,22 @@ const TRACING_MACROS: &[&str] = &[
     "error",
 ];
 
-/// Parse one Rust file. `Err` carries a one-line reason with the line.
+/// Parse one Rust file. `Err` carries a one-line reason with the line. The work runs on a
+/// long-lived thread with a large stack ([`rust_stack::on_worker`]): syn recurses, and nesting
+/// the token-based bound misses must still not overflow a walker thread's 2 MiB.
 pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
+    let (rel_owned, text_owned) = (rel.to_owned(), text.to_owned());
+    match rust_stack::on_worker(move || analyse_here(&rel_owned, &text_owned)) {
+        Some(result) => result,
+        // No worker thread could be started: a thread sized for an ordinary file.
+        None => rust_stack::on_deep_stack(0, || analyse_here(rel, text)).unwrap_or_else(|| {
+            Err("line 1: no thread to analyse this file on; not analysed".into())
+        }),
+    }
+}
+
+/// [`analyse`] on the calling thread, which must have the worker's stack.
+fn analyse_here(rel: &str, text: &str) -> Result<SourceFacts, String> {
     // syn parses recursively: refuse pathological nesting instead of overflowing the stack.
     if let Some(line) = super::too_deep(text, MAX_NESTING) {
         return Err(format!(
@@ -56,7 +70,7 @@ pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
         file.shebang = shebang.clone();
         Ok(visit_file(rel, &file))
     };
-    if rust_stack::fits_walker_stack(depth) {
+    if rust_stack::fits_worker_stack(depth) {
         return parse(tokens);
     }
     // Spans refer to a thread's own source map: the deep thread lexes the text again.
