@@ -112,17 +112,36 @@ fn a_failing_service_exits_1_and_turning_its_rules_off_exits_0() {
     let (code, report) = json(&[], dir.path());
     assert_eq!(code, 1, "{report:#}");
     let rules: Vec<String> = findings(&report).into_iter().map(|(r, _)| r).collect();
-    assert!(!rules.is_empty());
+    assert_eq!(rules, ["TG101"], "{report:#}");
+
+    // TG101 off: it is not evaluated, so the rules that come after it run (an uninstrumented
+    // server is still a failure) instead of the service passing unchecked.
+    std::fs::write(dir.path().join("tracegate.yaml"), "rules:\n  TG101: off\n").unwrap();
+    let (code, report) = json(&[], dir.path());
+    assert_eq!(code, 1, "{report:#}");
+    let rules: Vec<String> = findings(&report).into_iter().map(|(r, _)| r).collect();
+    assert_eq!(rules, ["TG103"], "{report:#}");
 
     // Every rule that fired, off: the service passes, the run exits 0.
-    let mut cfg = String::from("rules:\n");
-    for rule in &rules {
-        cfg.push_str(&format!("  {rule}: off\n"));
-    }
-    std::fs::write(dir.path().join("tracegate.yaml"), cfg).unwrap();
+    std::fs::write(
+        dir.path().join("tracegate.yaml"),
+        "rules:\n  TG101: off\n  TG103: off\n",
+    )
+    .unwrap();
     let (code, report) = json(&[], dir.path());
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["services"][0]["verdict"], "pass");
+    // An off rule is no JUnit testcase, not even a passed one.
+    let junit = tracegate()
+        .args(["check", "--format", "junit"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let junit = String::from_utf8(junit.stdout).unwrap();
+    assert!(
+        junit.contains("TG102") && !junit.contains("TG101") && !junit.contains("TG103"),
+        "{junit}"
+    );
 }
 
 #[test]

@@ -399,6 +399,14 @@ impl RuleSet {
         Interest::from_patterns(patterns.iter().copied()).with_prefilter(patterns, words)
     }
 
+    /// Drop rules from the set (those `tracegate.yaml` turns `off`): they are not evaluated,
+    /// so they never keep the rules that come `after` them from running.
+    pub fn disable<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            self.rules.remove(id);
+        }
+    }
+
     /// Number of rules.
     pub fn len(&self) -> usize {
         self.rules.len()

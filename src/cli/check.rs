@@ -100,9 +100,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     // (BENCHMARKS.md). A one-shot command: turning them off process-wide is harmless.
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
-    let rules = load_rules(args.rules.as_deref())?;
-    let metas: Vec<RuleMeta> = rules.meta().cloned().collect();
+    let mut rules = load_rules(args.rules.as_deref())?;
     let config = load_config(&args.path, args.config.as_deref(), &rules)?;
+    // Rules turned off are not evaluated at all (TG102 runs when TG101 is off) nor reported.
+    rules.disable(
+        config
+            .overrides
+            .iter()
+            .filter(|(_, level)| level.is_none())
+            .map(|(id, _)| id.as_str()),
+    );
+    let metas: Vec<RuleMeta> = rules.meta().cloned().collect();
     let today = match &args.today {
         Some(day) => time::Date::parse(
             day,

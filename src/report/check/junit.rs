@@ -19,6 +19,8 @@ struct Case<'a> {
     others: Vec<&'a Finding>,
     /// Not evaluated: the rule that fired first.
     after: Option<&'a str>,
+    /// That rule's findings were all waived (the report shows none).
+    waived_first: bool,
 }
 
 pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Result<String> {
@@ -122,10 +124,15 @@ fn write_case(w: &mut Writer<Vec<u8>>, suite: &str, path: &str, case: &Case<'_>)
         el = el.with_attribute(("file", file));
     }
     if is_skipped(case) {
-        let message = format!(
-            "not evaluated: {} reported first",
-            case.after.unwrap_or_default()
-        );
+        let message = match case.after {
+            Some(first) if case.waived_first => {
+                format!("not evaluated: {first} fired first (its finding is waived)")
+            }
+            first => format!(
+                "not evaluated: {} reported first",
+                first.unwrap_or_default()
+            ),
+        };
         el.write_inner_content(|w| {
             w.create_element("skipped")
                 .with_attribute(("message", message.as_str()))
@@ -212,12 +219,14 @@ fn cases<'a>(
                 .iter()
                 .find(|(r, _)| r == rule)
                 .map(|(_, first)| first.as_str());
+            let waived_first = after.is_some_and(|a| findings.iter().all(|f| f.rule != a));
             Case {
                 rule,
                 title,
                 failures,
                 others,
                 after,
+                waived_first,
             }
         })
         .collect()

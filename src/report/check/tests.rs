@@ -265,6 +265,18 @@ fn junit_rules_not_evaluated_are_skipped_not_passed() {
             "{case}"
         );
     }
+    // TG101's finding waived: the report shows none, the skip says why.
+    r.services[1].findings.clear();
+    r.services[1].verdict = Verdict::Pass;
+    let text = render(Format::Junit, &r, &ctx).unwrap().main;
+    assert_eq!(
+        text.matches(
+            r#"<skipped message="not evaluated: TG101 fired first (its finding is waived)"/>"#
+        )
+        .count(),
+        2,
+        "{text}"
+    );
     // The other services are unchanged: their rules ran and passed.
     let billing = text
         .split("<testsuite ")
