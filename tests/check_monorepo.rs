@@ -131,3 +131,58 @@ fn declared_service_of_unrecognised_files_exists() {
         assert_eq!(codec.service.path, path);
     }
 }
+
+/// In an npm workspace, a package with `main` and no start script that another package
+/// depends on is a library, not a service (it was judged as one and failed TG101); a package
+/// with `main` that nothing depends on is still a service.
+#[test]
+fn npm_workspace_libraries_are_not_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "package.json",
+        r#"{ "name": "shop", "private": true, "workspaces": ["packages/*"] }"#,
+    );
+    write(
+        "packages/api/package.json",
+        r#"{ "name": "@shop/api", "main": "index.js", "scripts": { "start": "node index.js" },
+             "dependencies": { "@shop/shared": "*", "express": "^4.19.2" } }"#,
+    );
+    write(
+        "packages/api/index.js",
+        "const express = require('express');\nexpress().listen(8080);\n",
+    );
+    write(
+        "packages/shared/package.json",
+        r#"{ "name": "@shop/shared", "main": "index.js" }"#,
+    );
+    write(
+        "packages/shared/index.js",
+        "module.exports.add = (a, b) => a + b;\n",
+    );
+    write(
+        "packages/worker/package.json",
+        r#"{ "name": "@shop/worker", "main": "worker.js", "dependencies": { "shared": "1.0.0" } }"#,
+    );
+    write(
+        "packages/worker/worker.js",
+        "setInterval(() => {}, 1000);\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let services: Vec<(&str, &str)> = scan
+        .services
+        .iter()
+        .map(|s| (s.service.name.as_str(), s.service.path.as_str()))
+        .collect();
+    // `worker` depends on the registry's `shared`, not on `@shop/shared`: names match in full.
+    assert_eq!(
+        services,
+        [("api", "packages/api"), ("worker", "packages/worker")],
+        "{services:?}"
+    );
+}

@@ -231,7 +231,12 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             if svc.manifest.is_none() || m.kind == primary {
                 if svc.name.is_empty() {
                     if let Some(n) = &m.name {
-                        svc.name.clone_from(n);
+                        // An npm scope is no part of the service's name: `@acme/web` → `web`.
+                        let n = match m.kind {
+                            ManifestKind::Npm => n.rsplit('/').next().unwrap_or(n),
+                            _ => n,
+                        };
+                        svc.name = n.to_owned();
                     }
                 }
                 if svc.manifest.is_none() {
@@ -597,6 +602,8 @@ struct EntryIndex {
     python: HashSet<String>,
     java: HashSet<String>,
     typescript: HashSet<String>,
+    /// Directories of `package.json` files another `package.json` depends on (by full name).
+    node_libraries: HashSet<String>,
 }
 
 impl EntryIndex {
@@ -610,6 +617,31 @@ impl EntryIndex {
             "server.py",
         ];
         let mut idx = EntryIndex::default();
+        // npm packages by full name, and the names some other package depends on.
+        let mut npm_packages: Vec<(&str, &str)> = Vec::new();
+        let mut npm_used: HashSet<(&str, &str)> = HashSet::new();
+        for f in files {
+            if let Parsed::Manifest(m) = &f.parsed {
+                if m.kind == ManifestKind::Npm {
+                    if let Some(name) = &m.name {
+                        npm_packages.push((f.dir.as_str(), name.as_str()));
+                    }
+                    for fact in &m.facts {
+                        if let FactKind::Dependency { name } = &fact.kind {
+                            npm_used.insert((f.dir.as_str(), name.as_str()));
+                        }
+                    }
+                }
+            }
+        }
+        for (dir, name) in &npm_packages {
+            if npm_used
+                .iter()
+                .any(|(user, used)| used == name && user != dir)
+            {
+                idx.node_libraries.insert((*dir).to_owned());
+            }
+        }
         let all = |set: &mut HashSet<String>, rel: &str| {
             for a in ancestors(rel) {
                 if !set.insert(a.to_string()) {
@@ -671,6 +703,7 @@ impl EntryIndex {
             Entry::GoMain => self.go_main.contains(dir),
             Entry::PythonEntry => self.python.contains(dir),
             Entry::JavaSources => self.java.contains(dir),
+            Entry::NodeMain => !self.node_libraries.contains(dir),
         }
     }
 }

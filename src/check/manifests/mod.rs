@@ -90,6 +90,9 @@ pub enum Entry {
     PythonEntry,
     /// A service if it has Java sources outside tests.
     JavaSources,
+    /// A `package.json` with `main` but no start script: a service unless another
+    /// `package.json` in the tree depends on it (a workspace library, `@shop/shared`).
+    NodeMain,
 }
 
 /// A parsed application manifest.

@@ -1,4 +1,5 @@
-//! `package.json`: name, start script or main, `dependencies` (not devDependencies).
+//! `package.json`: name (in full, `@acme/web`: the scan names the service `web`), start script or
+//! main, `dependencies` (not devDependencies).
 
 use super::{dependency, Entry, Manifest, ManifestKind};
 use crate::check::error::CheckError;
@@ -26,19 +27,16 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
             reason: "top level is not an object".into(),
         });
     };
-    let name = obj
-        .get("name")
-        .and_then(|n| n.as_str())
-        .map(|n| n.rsplit('/').next().unwrap_or(n).to_string());
+    let name = obj.get("name").and_then(|n| n.as_str()).map(str::to_owned);
     let start = obj
         .get("scripts")
         .and_then(|s| s.get("start"))
         .and_then(|s| s.as_str());
     let main = obj.get("main").and_then(|m| m.as_str());
-    let entry = if start.is_some() || main.is_some() {
-        Entry::Yes
-    } else {
-        Entry::No
+    let entry = match (start, main) {
+        (Some(_), _) => Entry::Yes,
+        (None, Some(_)) => Entry::NodeMain,
+        (None, None) => Entry::No,
     };
     let mut facts: Vec<Fact> = Vec::new();
     if let Some(deps) = obj.get("dependencies").and_then(|d| d.as_object()) {
@@ -89,7 +87,7 @@ mod tests {
             "{\n  \"name\": \"@acme/web\",\n  \"scripts\": {\"start\": \"node --require @opentelemetry/auto-instrumentations-node/register index.js\"},\n  \"dependencies\": {\"express\": \"4\"},\n  \"devDependencies\": {\"@opentelemetry/sdk-node\": \"1\"}\n}\n",
         )
         .unwrap();
-        assert_eq!(m.name.as_deref(), Some("web"));
+        assert_eq!(m.name.as_deref(), Some("@acme/web"));
         assert_eq!(m.entry, Entry::Yes);
         assert_eq!(m.facts.len(), 2);
         assert!(matches!(&m.facts[0].kind, FactKind::Dependency { name } if name == "express"));
