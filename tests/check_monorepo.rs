@@ -186,3 +186,66 @@ fn npm_workspace_libraries_are_not_services() {
         "{services:?}"
     );
 }
+
+/// A workspace library's code and runtime dependencies count for every service that depends on
+/// it, directly or through another library: a shared telemetry package instruments them.
+#[test]
+fn npm_workspace_libraries_count_for_the_services_using_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "package.json",
+        r#"{ "name": "shop", "private": true, "workspaces": ["packages/*", "services/*"] }"#,
+    );
+    write(
+        "packages/telemetry/package.json",
+        r#"{ "name": "@shop/telemetry", "main": "index.js",
+             "dependencies": { "@opentelemetry/sdk-node": "^0.53.0",
+                               "@opentelemetry/auto-instrumentations-node": "^0.50.0" } }"#,
+    );
+    write(
+        "packages/telemetry/index.js",
+        "const { NodeSDK } = require('@opentelemetry/sdk-node');\nconst { getNodeAutoInstrumentations } = require('@opentelemetry/auto-instrumentations-node');\nfunction start() {\n  new NodeSDK({ instrumentations: [getNodeAutoInstrumentations()] }).start();\n}\nmodule.exports = { start };\n",
+    );
+    write(
+        "packages/web-kit/package.json",
+        r#"{ "name": "@shop/web-kit", "main": "index.js", "dependencies": { "@shop/telemetry": "*", "express": "^4.19.2" } }"#,
+    );
+    write(
+        "packages/web-kit/index.js",
+        "require('@shop/telemetry').start();\nmodule.exports = require('express');\n",
+    );
+    let service = |name: &str, dep: &str| {
+        write(
+            &format!("services/{name}/package.json"),
+            &format!(
+                r#"{{ "name": "@shop/{name}", "scripts": {{ "start": "node index.js" }}, "dependencies": {{ {dep} "express": "^4.19.2" }} }}"#
+            ),
+        );
+        write(
+            &format!("services/{name}/index.js"),
+            "const express = require('express');\nconst app = express();\napp.get('/', (req, res) => res.json({}));\napp.listen(8080);\n",
+        );
+    };
+    service("orders", r#""@shop/telemetry": "*","#);
+    service("cart", r#""@shop/web-kit": "*","#);
+    service("legacy", "");
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let rules = |name: &str| -> Vec<String> {
+        let s = scan
+            .services
+            .iter()
+            .find(|s| s.service.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        s.findings.iter().map(|f| f.rule.clone()).collect()
+    };
+    assert_eq!(scan.services.len(), 3, "the libraries are no services");
+    assert_eq!(rules("orders"), Vec::<String>::new());
+    assert_eq!(rules("cart"), Vec::<String>::new(), "through web-kit");
+    assert_eq!(rules("legacy"), ["TG101"]);
+}

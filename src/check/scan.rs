@@ -212,10 +212,23 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         }
     }
     let mut services: Vec<Svc> = Vec::new();
+    let mut libraries: Vec<NodeLibrary> = Vec::new();
     for (dir, mut manifests) in by_dir {
         manifests.sort_by_key(|m| m.kind);
         let is_service = |m: &Manifest| entries.holds(m.entry, &dir);
         let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
+            // A workspace library: its code and dependencies count for the services using it.
+            if let Some(m) = manifests
+                .into_iter()
+                .find(|m| m.kind == ManifestKind::Npm && entries.node_libraries.contains(&dir))
+            {
+                libraries.push(NodeLibrary {
+                    name: m.name.unwrap_or_default(),
+                    dir: dir.clone(),
+                    facts: m.facts,
+                    sources: Vec::new(),
+                });
+            }
             continue;
         };
         let language = primary.language();
@@ -313,7 +326,23 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     for f in files {
         match f.parsed {
             Parsed::Source { kind, facts } => {
-                if let Some(i) = owner(&f.rel, &services, Some(kind)) {
+                let service = owner(&f.rel, &services, Some(kind));
+                // A file of a workspace library deeper than its owning service (or with none).
+                let library = kind
+                    .belongs_to(Language::Javascript)
+                    .then(|| {
+                        libraries
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, l)| is_under(&f.rel, &l.dir))
+                            .max_by_key(|(_, l)| l.dir.len())
+                    })
+                    .flatten()
+                    .filter(|(_, l)| service.is_none_or(|i| l.dir.len() > services[i].path.len()))
+                    .map(|(i, _)| i);
+                if let Some(l) = library {
+                    libraries[l].sources.push((kind, f.rel, facts));
+                } else if let Some(i) = service {
                     if facts.unparsed {
                         services[i].unparsed.push((kind, f.rel));
                     } else {
@@ -360,6 +389,8 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             Parsed::Manifest(_) | Parsed::TsConfig => {}
         }
     }
+
+    use_node_libraries(&mut services, &libraries);
 
     // 4. Workloads: Helm releases take their chart's name; match by name, label, container or
     //    image; unmatched application workloads become services of unknown language.
@@ -464,6 +495,72 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         services: scanned,
         repository_findings,
     })
+}
+
+/// A workspace library (`package.json` with `main`, no start script, a dependency of another
+/// package in the tree): not a service of its own.
+struct NodeLibrary {
+    /// Full package name (`@shop/telemetry`).
+    name: String,
+    dir: String,
+    /// Its manifest's facts (runtime dependencies).
+    facts: Vec<Fact>,
+    /// Its JavaScript/TypeScript files.
+    sources: Vec<(SourceKind, String, SourceFacts)>,
+}
+
+/// Each JavaScript/TypeScript service gets the code and runtime dependencies of the workspace
+/// libraries it depends on, directly or through other libraries: a shared `@shop/telemetry`
+/// package that sets up the SDK instruments every service using it.
+fn use_node_libraries(services: &mut [Svc], libraries: &[NodeLibrary]) {
+    if libraries.is_empty() {
+        return;
+    }
+    let depends_on = |facts: &[Fact], name: &str| {
+        facts
+            .iter()
+            .any(|f| matches!(&f.kind, FactKind::Dependency { name: n } if n == name))
+    };
+    for svc in services.iter_mut() {
+        if !svc
+            .language
+            .is_some_and(|l| matches!(l, Language::Javascript | Language::Typescript))
+        {
+            continue;
+        }
+        let mut used: Vec<usize> = Vec::new();
+        let mut queue: Vec<usize> = libraries
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| depends_on(&svc.facts, &l.name))
+            .map(|(i, _)| i)
+            .collect();
+        while let Some(i) = queue.pop() {
+            if used.contains(&i) || libraries[i].dir == svc.path {
+                continue;
+            }
+            used.push(i);
+            queue.extend(
+                libraries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| depends_on(&libraries[i].facts, &l.name))
+                    .map(|(j, _)| j),
+            );
+        }
+        used.sort_unstable();
+        for i in used {
+            let library = &libraries[i];
+            svc.facts.extend(library.facts.iter().cloned());
+            for (kind, rel, facts) in &library.sources {
+                if facts.unparsed {
+                    svc.unparsed.push((*kind, rel.clone()));
+                } else {
+                    svc.add_source(rel.clone(), facts.clone());
+                }
+            }
+        }
+    }
 }
 
 /// The first service (by position) with a given name or directory base name.
