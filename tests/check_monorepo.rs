@@ -249,3 +249,55 @@ fn npm_workspace_libraries_count_for_the_services_using_them() {
     assert_eq!(rules("cart"), Vec::<String>::new(), "through web-kit");
     assert_eq!(rules("legacy"), ["TG101"]);
 }
+
+/// The same for Go: a module without a `main` package that a service's go.mod requires counts
+/// for it (its SDK requirement is only `// indirect` in the service's go.mod).
+#[test]
+fn go_library_modules_count_for_the_services_requiring_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "libs/telemetry/go.mod",
+        "module example.com/shop/libs/telemetry\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/otel v1.30.0\n\tgo.opentelemetry.io/otel/sdk v1.30.0\n\tgo.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.55.0\n)\n",
+    );
+    write(
+        "libs/telemetry/telemetry.go",
+        "package telemetry\n\nimport (\n\t\"net/http\"\n\n\t\"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp\"\n\t\"go.opentelemetry.io/otel\"\n\t\"go.opentelemetry.io/otel/propagation\"\n\tsdktrace \"go.opentelemetry.io/otel/sdk/trace\"\n)\n\n// Start sets up tracing for a service.\nfunc Start() {\n\ttp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(nil))\n\totel.SetTracerProvider(tp)\n\totel.SetTextMapPropagator(propagation.TraceContext{})\n}\n\n// Handler instruments a server.\nfunc Handler(h http.Handler) http.Handler { return otelhttp.NewHandler(h, \"server\") }\n",
+    );
+    let service = |name: &str, uses: bool| {
+        let require = if uses {
+            "require example.com/shop/libs/telemetry v0.0.0\n\nreplace example.com/shop/libs/telemetry => ../../libs/telemetry\n\nrequire go.opentelemetry.io/otel/sdk v1.30.0 // indirect\n"
+        } else {
+            ""
+        };
+        write(
+            &format!("services/{name}/go.mod"),
+            &format!("module example.com/shop/services/{name}\n\ngo 1.22\n\n{require}"),
+        );
+        let body = if uses {
+            "package main\n\nimport (\n\t\"net/http\"\n\n\t\"example.com/shop/libs/telemetry\"\n)\n\nfunc main() {\n\ttelemetry.Start()\n\thttp.ListenAndServe(\":8080\", telemetry.Handler(http.NewServeMux()))\n}\n"
+        } else {
+            "package main\n\nimport \"net/http\"\n\nfunc main() {\n\thttp.ListenAndServe(\":8080\", nil)\n}\n"
+        };
+        write(&format!("services/{name}/main.go"), body);
+    };
+    service("orders", true);
+    service("legacy", false);
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let rules = |name: &str| -> Vec<String> {
+        let s = scan
+            .services
+            .iter()
+            .find(|s| s.service.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
+        s.findings.iter().map(|f| f.rule.clone()).collect()
+    };
+    assert_eq!(scan.services.len(), 2, "the library module is no service");
+    assert_eq!(rules("orders"), Vec::<String>::new());
+    assert_eq!(rules("legacy"), ["TG101"]);
+}

@@ -212,17 +212,18 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         }
     }
     let mut services: Vec<Svc> = Vec::new();
-    let mut libraries: Vec<NodeLibrary> = Vec::new();
+    let mut libraries: Vec<Library> = Vec::new();
     for (dir, mut manifests) in by_dir {
         manifests.sort_by_key(|m| m.kind);
         let is_service = |m: &Manifest| entries.holds(m.entry, &dir);
         let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
             // A workspace library: its code and dependencies count for the services using it.
-            if let Some(m) = manifests
-                .into_iter()
-                .find(|m| m.kind == ManifestKind::Npm && entries.node_libraries.contains(&dir))
-            {
-                libraries.push(NodeLibrary {
+            if let Some(m) = manifests.into_iter().find(|m| {
+                matches!(m.kind, ManifestKind::Npm | ManifestKind::GoMod)
+                    && entries.libraries.contains(&dir)
+            }) {
+                libraries.push(Library {
+                    language: m.kind.language(),
                     name: m.name.unwrap_or_default(),
                     dir: dir.clone(),
                     facts: m.facts,
@@ -244,12 +245,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             if svc.manifest.is_none() || m.kind == primary {
                 if svc.name.is_empty() {
                     if let Some(n) = &m.name {
-                        // An npm scope is no part of the service's name: `@acme/web` → `web`.
-                        let n = match m.kind {
-                            ManifestKind::Npm => n.rsplit('/').next().unwrap_or(n),
-                            _ => n,
-                        };
-                        svc.name = n.to_owned();
+                        svc.name = service_name(m.kind, n).to_owned();
                     }
                 }
                 if svc.manifest.is_none() {
@@ -328,16 +324,11 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             Parsed::Source { kind, facts } => {
                 let service = owner(&f.rel, &services, Some(kind));
                 // A file of a workspace library deeper than its owning service (or with none).
-                let library = kind
-                    .belongs_to(Language::Javascript)
-                    .then(|| {
-                        libraries
-                            .iter()
-                            .enumerate()
-                            .filter(|(_, l)| is_under(&f.rel, &l.dir))
-                            .max_by_key(|(_, l)| l.dir.len())
-                    })
-                    .flatten()
+                let library = libraries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| kind.belongs_to(l.language) && is_under(&f.rel, &l.dir))
+                    .max_by_key(|(_, l)| l.dir.len())
                     .filter(|(_, l)| service.is_none_or(|i| l.dir.len() > services[i].path.len()))
                     .map(|(i, _)| i);
                 if let Some(l) = library {
@@ -390,7 +381,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         }
     }
 
-    use_node_libraries(&mut services, &libraries);
+    use_libraries(&mut services, &libraries);
 
     // 4. Workloads: Helm releases take their chart's name; match by name, label, container or
     //    image; unmatched application workloads become services of unknown language.
@@ -497,22 +488,43 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     })
 }
 
-/// A workspace library (`package.json` with `main`, no start script, a dependency of another
-/// package in the tree): not a service of its own.
-struct NodeLibrary {
-    /// Full package name (`@shop/telemetry`).
+/// The service name a manifest's full name gives: an npm scope or a Go module's host and path
+/// are no part of it (`@acme/web` → `web`, `example.com/shop/checkout/v2` → `checkout`).
+fn service_name(kind: ManifestKind, name: &str) -> &str {
+    match kind {
+        ManifestKind::Npm => name.rsplit('/').next().unwrap_or(name),
+        ManifestKind::GoMod => name
+            .rsplit('/')
+            .find(|seg| {
+                !(seg.len() > 1
+                    && seg.starts_with('v')
+                    && seg[1..].chars().all(|c| c.is_ascii_digit()))
+            })
+            .unwrap_or(name),
+        _ => name,
+    }
+}
+
+/// A workspace library, not a service of its own: a `package.json` with `main` and no start
+/// script, or a Go module without a `main` package, that another manifest of its kind in the
+/// tree depends on.
+struct Library {
+    /// JavaScript (TypeScript too) or Go.
+    language: Language,
+    /// Full package name or module path (`@shop/telemetry`, `example.com/shop/telemetry`).
     name: String,
     dir: String,
     /// Its manifest's facts (runtime dependencies).
     facts: Vec<Fact>,
-    /// Its JavaScript/TypeScript files.
+    /// Its source files of its language.
     sources: Vec<(SourceKind, String, SourceFacts)>,
 }
 
-/// Each JavaScript/TypeScript service gets the code and runtime dependencies of the workspace
-/// libraries it depends on, directly or through other libraries: a shared `@shop/telemetry`
-/// package that sets up the SDK instruments every service using it.
-fn use_node_libraries(services: &mut [Svc], libraries: &[NodeLibrary]) {
+/// Each JavaScript/TypeScript or Go service gets the code and runtime dependencies of the
+/// workspace libraries of its language it depends on, directly or through other libraries: a
+/// shared `@shop/telemetry` package or `…/libs/telemetry` module that sets up the SDK
+/// instruments every service using it.
+fn use_libraries(services: &mut [Svc], libraries: &[Library]) {
     if libraries.is_empty() {
         return;
     }
@@ -522,17 +534,17 @@ fn use_node_libraries(services: &mut [Svc], libraries: &[NodeLibrary]) {
             .any(|f| matches!(&f.kind, FactKind::Dependency { name: n } if n == name))
     };
     for svc in services.iter_mut() {
-        if !svc
-            .language
-            .is_some_and(|l| matches!(l, Language::Javascript | Language::Typescript))
-        {
+        let Some(family) = svc.language.map(|l| match l {
+            Language::Typescript => Language::Javascript,
+            other => other,
+        }) else {
             continue;
-        }
+        };
         let mut used: Vec<usize> = Vec::new();
         let mut queue: Vec<usize> = libraries
             .iter()
             .enumerate()
-            .filter(|(_, l)| depends_on(&svc.facts, &l.name))
+            .filter(|(_, l)| l.language == family && depends_on(&svc.facts, &l.name))
             .map(|(i, _)| i)
             .collect();
         while let Some(i) = queue.pop() {
@@ -544,7 +556,9 @@ fn use_node_libraries(services: &mut [Svc], libraries: &[NodeLibrary]) {
                 libraries
                     .iter()
                     .enumerate()
-                    .filter(|(_, l)| depends_on(&libraries[i].facts, &l.name))
+                    .filter(|(_, l)| {
+                        l.language == family && depends_on(&libraries[i].facts, &l.name)
+                    })
                     .map(|(j, _)| j),
             );
         }
@@ -699,8 +713,9 @@ struct EntryIndex {
     python: HashSet<String>,
     java: HashSet<String>,
     typescript: HashSet<String>,
-    /// Directories of `package.json` files another `package.json` depends on (by full name).
-    node_libraries: HashSet<String>,
+    /// Directories of `package.json` files and Go modules another manifest of the same kind
+    /// depends on (by full name or module path).
+    libraries: HashSet<String>,
 }
 
 impl EntryIndex {
@@ -714,29 +729,33 @@ impl EntryIndex {
             "server.py",
         ];
         let mut idx = EntryIndex::default();
-        // npm packages by full name, and the names some other package depends on.
-        let mut npm_packages: Vec<(&str, &str)> = Vec::new();
-        let mut npm_used: HashSet<(&str, &str)> = HashSet::new();
+        // npm packages and Go modules by full name, and who depends on each name (one lookup
+        // per package, not a scan of every dependency).
+        let mut packages: Vec<(ManifestKind, &str, &str)> = Vec::new();
+        let mut users: BTreeMap<(ManifestKind, &str), Vec<&str>> = BTreeMap::new();
         for f in files {
             if let Parsed::Manifest(m) = &f.parsed {
-                if m.kind == ManifestKind::Npm {
+                if matches!(m.kind, ManifestKind::Npm | ManifestKind::GoMod) {
                     if let Some(name) = &m.name {
-                        npm_packages.push((f.dir.as_str(), name.as_str()));
+                        packages.push((m.kind, f.dir.as_str(), name.as_str()));
                     }
                     for fact in &m.facts {
                         if let FactKind::Dependency { name } = &fact.kind {
-                            npm_used.insert((f.dir.as_str(), name.as_str()));
+                            users
+                                .entry((m.kind, name.as_str()))
+                                .or_default()
+                                .push(f.dir.as_str());
                         }
                     }
                 }
             }
         }
-        for (dir, name) in &npm_packages {
-            if npm_used
-                .iter()
-                .any(|(user, used)| used == name && user != dir)
+        for (kind, dir, name) in &packages {
+            if users
+                .get(&(*kind, *name))
+                .is_some_and(|by| by.iter().any(|user| user != dir))
             {
-                idx.node_libraries.insert((*dir).to_owned());
+                idx.libraries.insert((*dir).to_owned());
             }
         }
         let all = |set: &mut HashSet<String>, rel: &str| {
@@ -800,7 +819,7 @@ impl EntryIndex {
             Entry::GoMain => self.go_main.contains(dir),
             Entry::PythonEntry => self.python.contains(dir),
             Entry::JavaSources => self.java.contains(dir),
-            Entry::NodeMain => !self.node_libraries.contains(dir),
+            Entry::NodeMain => !self.libraries.contains(dir),
         }
     }
 }
@@ -808,6 +827,18 @@ impl EntryIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_names_drop_scopes_hosts_and_versions() {
+        assert_eq!(service_name(ManifestKind::Npm, "@acme/web"), "web");
+        assert_eq!(service_name(ManifestKind::Npm, "web"), "web");
+        assert_eq!(
+            service_name(ManifestKind::GoMod, "example.com/shop/checkout/v2"),
+            "checkout"
+        );
+        assert_eq!(service_name(ManifestKind::GoMod, "checkout"), "checkout");
+        assert_eq!(service_name(ManifestKind::Cargo, "a/b"), "a/b");
+    }
 
     #[test]
     fn ancestors_run_from_the_deepest_to_the_root() {

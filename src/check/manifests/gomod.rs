@@ -1,4 +1,4 @@
-//! `go.mod`: module path and direct requirements (`// indirect` ones never count).
+//! `go.mod`: module path (in full) and direct requirements (`// indirect` ones never count).
 
 use super::{Entry, Manifest, ManifestKind};
 use crate::check::error::CheckError;
@@ -60,16 +60,11 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let Some(module) = module else {
         return Err(err(rel, 1, "no `module` directive"));
     };
-    let name = module
-        .rsplit('/')
-        .find(|seg| {
-            !(seg.len() > 1 && seg.starts_with('v') && seg[1..].chars().all(|c| c.is_ascii_digit()))
-        })
-        .map(str::to_string);
+    // The full module path: the scan names the service after its last non-version segment.
     Ok(Manifest {
         kind: ManifestKind::GoMod,
         file: rel.to_string(),
-        name,
+        name: Some(module),
         entry: Entry::GoMain,
         facts,
         typescript: false,
@@ -97,7 +92,7 @@ mod tests {
             "module example.com/shop/checkout/v2\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/otel v1.30.0\n\tgo.opentelemetry.io/otel/sdk v1.30.0 // indirect\n)\nrequire github.com/x/y v1.0.0\n",
         )
         .unwrap();
-        assert_eq!(m.name.as_deref(), Some("checkout"));
+        assert_eq!(m.name.as_deref(), Some("example.com/shop/checkout/v2"));
         let deps: Vec<String> = m
             .facts
             .iter()
