@@ -311,6 +311,11 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     for (i, svc) in services.iter().enumerate() {
         by_path.entry(svc.path.clone()).or_default().push(i);
     }
+    let library_dirs: HashMap<String, usize> = libraries
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.dir.clone(), i))
+        .collect();
     // The deepest service containing the file (of the file's language, for sources).
     let owner = |rel: &str, services: &[Svc], kind: Option<SourceKind>| -> Option<usize> {
         ancestors(rel).find_map(|dir| {
@@ -324,13 +329,18 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             Parsed::Source { kind, facts } => {
                 let service = owner(&f.rel, &services, Some(kind));
                 // A file of a workspace library deeper than its owning service (or with none).
-                let library = libraries
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, l)| kind.belongs_to(l.language) && is_under(&f.rel, &l.dir))
-                    .max_by_key(|(_, l)| l.dir.len())
-                    .filter(|(_, l)| service.is_none_or(|i| l.dir.len() > services[i].path.len()))
-                    .map(|(i, _)| i);
+                let deepest_library = || {
+                    ancestors(&f.rel).find_map(|dir| {
+                        let l = *library_dirs.get(dir)?;
+                        kind.belongs_to(libraries[l].language).then_some(l)
+                    })
+                };
+                let library = (!library_dirs.is_empty())
+                    .then(deepest_library)
+                    .flatten()
+                    .filter(|l| {
+                        service.is_none_or(|i| libraries[*l].dir.len() > services[i].path.len())
+                    });
                 if let Some(l) = library {
                     libraries[l].sources.push((kind, f.rel, facts));
                 } else if let Some(i) = service {
