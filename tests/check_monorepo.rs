@@ -301,3 +301,94 @@ fn go_library_modules_count_for_the_services_requiring_them() {
     assert_eq!(rules("orders"), Vec::<String>::new());
     assert_eq!(rules("legacy"), ["TG101"]);
 }
+
+/// What keeps a `main`-only package a service (review findings): a Dockerfile beside it, a
+/// Kubernetes workload of its name, a declaration in tracegate.yaml; a dependent that is no
+/// service (the workspace root, another `main`-only package); a registry range that is not its
+/// version (a registry package of the same name).
+#[test]
+fn deployed_packages_stay_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    let app = |name: &str| {
+        write(
+            &format!("apps/{name}/package.json"),
+            &format!(r#"{{ "name": "@acme/{name}", "version": "1.0.0", "main": "index.js" }}"#),
+        );
+        write(
+            &format!("apps/{name}/index.js"),
+            "require('http').createServer().listen(8080);\n",
+        );
+    };
+    for name in ["docker", "deployed", "declared", "rooted", "peer", "cron"] {
+        app(name);
+    }
+    write(
+        "apps/docker/Dockerfile",
+        "FROM node:22\nCMD [\"node\", \"index.js\"]\n",
+    );
+    write(
+        "deploy/deployed.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: deployed\nspec:\n  template:\n    spec:\n      containers:\n        - name: deployed\n          image: acme/deployed:1\n",
+    );
+    write(
+        "package.json",
+        r#"{ "name": "acme", "private": true, "workspaces": ["apps/*"], "dependencies": { "@acme/rooted": "workspace:*" } }"#,
+    );
+    // `@acme/peer` is used only by another main-only package; `cron` from the registry.
+    write(
+        "apps/other/package.json",
+        r#"{ "name": "@acme/other", "main": "index.js", "dependencies": { "@acme/peer": "*" } }"#,
+    );
+    write(
+        "apps/other/index.js",
+        "require('http').createServer().listen(8080);\n",
+    );
+    write(
+        "apps/web/package.json",
+        r#"{ "name": "@acme/web", "scripts": { "start": "node index.js" },
+             "dependencies": { "@acme/docker": "*", "@acme/deployed": "*", "@acme/declared": "*",
+                               "@acme/cron": "^3.1.0" } }"#,
+    );
+    write(
+        "apps/web/index.js",
+        "require('http').createServer().listen(8080);\n",
+    );
+    let options = ScanOptions {
+        declared_services: vec![DeclaredService {
+            name: "declared".into(),
+            path: "apps/declared".into(),
+            language: None,
+            line: Some(3),
+        }],
+        ..ScanOptions::default()
+    };
+    let scan = scan(root, &options).unwrap();
+    let mut names: Vec<&str> = scan
+        .services
+        .iter()
+        .map(|s| s.service.name.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["cron", "declared", "deployed", "docker", "other", "peer", "rooted", "web"]
+    );
+    // The declared one keeps its manifest: TG101 points at its package.json.
+    let declared = scan
+        .services
+        .iter()
+        .find(|s| s.service.name == "declared")
+        .unwrap();
+    let tg101 = declared
+        .findings
+        .iter()
+        .find(|f| f.rule == "TG101")
+        .unwrap();
+    assert_eq!(tg101.file.as_deref(), Some("apps/declared/package.json"));
+}

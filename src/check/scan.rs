@@ -192,7 +192,12 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     resolve_cargo_workspaces(root, &mut files);
 
     // 1. Services from application manifests, one per directory.
-    let entries = EntryIndex::build(&files);
+    let declared: Vec<String> = options
+        .declared_services
+        .iter()
+        .map(|d| normalise(&d.path))
+        .collect();
+    let entries = EntryIndex::build(&files, &declared);
     let mut by_dir: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
     for f in &mut files {
         if let Parsed::Manifest(m) = &mut f.parsed {
@@ -206,6 +211,8 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                     facts: Vec::new(),
                     typescript: false,
                     cargo: None,
+                    version: None,
+                    uses: Vec::new(),
                 },
             );
             by_dir.entry(f.dir.clone()).or_default().push(m);
@@ -498,6 +505,83 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     })
 }
 
+/// The directories of workspace libraries: npm packages with `main` and no start script, and Go
+/// modules without a `main` package, that a service of the tree depends on through a local
+/// specifier. Never a library: a directory declared in `tracegate.yaml`, one with a Dockerfile
+/// or Procfile, or a package a Kubernetes workload is named after — those are deployed.
+fn workspace_libraries(
+    files: &[WalkedFile],
+    declared: &[String],
+    go_main: &HashSet<String>,
+) -> HashSet<String> {
+    let mut deployed: HashSet<&str> = declared.iter().map(String::as_str).collect();
+    let mut workloads: HashSet<&str> = HashSet::new();
+    let mut packages: Vec<(&str, &Manifest)> = Vec::new();
+    for f in files {
+        let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
+        if name == "Dockerfile" || name.starts_with("Dockerfile.") || name == "Procfile" {
+            deployed.insert(f.dir.as_str());
+        }
+        match &f.parsed {
+            Parsed::K8s(k) => workloads.extend(k.workloads.iter().map(|w| w.name.as_str())),
+            Parsed::Manifest(m) if matches!(m.kind, ManifestKind::Npm | ManifestKind::GoMod) => {
+                packages.push((f.dir.as_str(), m));
+            }
+            _ => {}
+        }
+    }
+    // Who may make a package a library: services (an npm start script, a Go `main` package),
+    // by name, with the specifier they use.
+    let mut users: HashMap<(ManifestKind, &str), Vec<(&str, &str)>> = HashMap::new();
+    for (dir, m) in &packages {
+        let service = match m.kind {
+            ManifestKind::Npm => m.entry == Entry::Yes,
+            _ => go_main.contains(*dir),
+        };
+        if service {
+            for (name, spec) in &m.uses {
+                users
+                    .entry((m.kind, name.as_str()))
+                    .or_default()
+                    .push((dir, spec.as_str()));
+            }
+        }
+    }
+    let mut libraries = HashSet::new();
+    for (dir, m) in &packages {
+        let Some(name) = m.name.as_deref() else {
+            continue;
+        };
+        let candidate = match m.kind {
+            ManifestKind::Npm => m.entry == Entry::NodeMain,
+            _ => !go_main.contains(*dir),
+        };
+        if !candidate || deployed.contains(dir) || workloads.contains(service_name(m.kind, name)) {
+            continue;
+        }
+        let local = |spec: &str| match m.kind {
+            // Go module paths are unique: a requirement of this path is this module.
+            ManifestKind::GoMod => true,
+            _ => {
+                spec == "*"
+                    || ["workspace:", "file:", "link:", "portal:"]
+                        .iter()
+                        .any(|p| spec.starts_with(p))
+                    || m.version
+                        .as_deref()
+                        .is_some_and(|v| spec.trim_start_matches(['^', '~', '=', 'v']) == v)
+            }
+        };
+        if users
+            .get(&(m.kind, name))
+            .is_some_and(|by| by.iter().any(|(user, spec)| user != dir && local(spec)))
+        {
+            libraries.insert((*dir).to_owned());
+        }
+    }
+    libraries
+}
+
 /// The service name a manifest's full name gives: an npm scope or a Go module's host and path
 /// are no part of it (`@acme/web` → `web`, `example.com/shop/checkout/v2` → `checkout`).
 fn service_name(kind: ManifestKind, name: &str) -> &str {
@@ -538,11 +622,37 @@ fn use_libraries(services: &mut [Svc], libraries: &[Library]) {
     if libraries.is_empty() {
         return;
     }
-    let depends_on = |facts: &[Fact], name: &str| {
+    let by_name: HashMap<(Language, &str), usize> = libraries
+        .iter()
+        .enumerate()
+        .map(|(i, l)| ((l.language, l.name.as_str()), i))
+        .collect();
+    let direct = |language: Language, facts: &[Fact]| -> Vec<usize> {
         facts
             .iter()
-            .any(|f| matches!(&f.kind, FactKind::Dependency { name: n } if n == name))
+            .filter_map(|f| match &f.kind {
+                FactKind::Dependency { name } => by_name.get(&(language, name.as_str())).copied(),
+                _ => None,
+            })
+            .collect()
     };
+    // Each library with the libraries it reaches, itself included (computed once).
+    let reach: Vec<Vec<usize>> = (0..libraries.len())
+        .map(|start| {
+            let mut seen = HashSet::from([start]);
+            let mut queue = vec![start];
+            while let Some(i) = queue.pop() {
+                for j in direct(libraries[i].language, &libraries[i].facts) {
+                    if seen.insert(j) {
+                        queue.push(j);
+                    }
+                }
+            }
+            let mut all: Vec<usize> = seen.into_iter().collect();
+            all.sort_unstable();
+            all
+        })
+        .collect();
     for svc in services.iter_mut() {
         let Some(family) = svc.language.map(|l| match l {
             Language::Typescript => Language::Javascript,
@@ -550,29 +660,13 @@ fn use_libraries(services: &mut [Svc], libraries: &[Library]) {
         }) else {
             continue;
         };
-        let mut used: Vec<usize> = Vec::new();
-        let mut queue: Vec<usize> = libraries
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| l.language == family && depends_on(&svc.facts, &l.name))
-            .map(|(i, _)| i)
+        let mut used: Vec<usize> = direct(family, &svc.facts)
+            .into_iter()
+            .flat_map(|i| reach[i].iter().copied())
+            .filter(|i| libraries[*i].dir != svc.path)
             .collect();
-        while let Some(i) = queue.pop() {
-            if used.contains(&i) || libraries[i].dir == svc.path {
-                continue;
-            }
-            used.push(i);
-            queue.extend(
-                libraries
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, l)| {
-                        l.language == family && depends_on(&libraries[i].facts, &l.name)
-                    })
-                    .map(|(j, _)| j),
-            );
-        }
         used.sort_unstable();
+        used.dedup();
         for i in used {
             let library = &libraries[i];
             svc.facts.extend(library.facts.iter().cloned());
@@ -729,7 +823,7 @@ struct EntryIndex {
 }
 
 impl EntryIndex {
-    fn build(files: &[WalkedFile]) -> EntryIndex {
+    fn build(files: &[WalkedFile], declared: &[String]) -> EntryIndex {
         const ENTRY: &[&str] = &[
             "main.py",
             "app.py",
@@ -739,35 +833,6 @@ impl EntryIndex {
             "server.py",
         ];
         let mut idx = EntryIndex::default();
-        // npm packages and Go modules by full name, and who depends on each name (one lookup
-        // per package, not a scan of every dependency).
-        let mut packages: Vec<(ManifestKind, &str, &str)> = Vec::new();
-        let mut users: BTreeMap<(ManifestKind, &str), Vec<&str>> = BTreeMap::new();
-        for f in files {
-            if let Parsed::Manifest(m) = &f.parsed {
-                if matches!(m.kind, ManifestKind::Npm | ManifestKind::GoMod) {
-                    if let Some(name) = &m.name {
-                        packages.push((m.kind, f.dir.as_str(), name.as_str()));
-                    }
-                    for fact in &m.facts {
-                        if let FactKind::Dependency { name } = &fact.kind {
-                            users
-                                .entry((m.kind, name.as_str()))
-                                .or_default()
-                                .push(f.dir.as_str());
-                        }
-                    }
-                }
-            }
-        }
-        for (kind, dir, name) in &packages {
-            if users
-                .get(&(*kind, *name))
-                .is_some_and(|by| by.iter().any(|user| user != dir))
-            {
-                idx.libraries.insert((*dir).to_owned());
-            }
-        }
         let all = |set: &mut HashSet<String>, rel: &str| {
             for a in ancestors(rel) {
                 if !set.insert(a.to_string()) {
@@ -818,6 +883,7 @@ impl EntryIndex {
                 }
             }
         }
+        idx.libraries = workspace_libraries(files, declared, &idx.go_main);
         idx
     }
 

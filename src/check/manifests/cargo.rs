@@ -130,6 +130,8 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         facts,
         typescript: false,
         cargo: Some(Box::new(info)),
+        version: None,
+        uses: Vec::new(),
     })
 }
 

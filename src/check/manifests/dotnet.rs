@@ -78,6 +78,8 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         facts,
         typescript: false,
         cargo: None,
+        version: None,
+        uses: Vec::new(),
     })
 }
 

@@ -8,6 +8,7 @@ use crate::check::facts::{Fact, FactKind};
 pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut module = None;
     let mut facts = Vec::new();
+    let mut uses = Vec::new();
     let mut in_require = false;
     for (i, raw) in text.lines().enumerate() {
         let line_no = i as u32 + 1;
@@ -20,6 +21,8 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         let mut require = |spec: &str| {
             let name = spec.split_whitespace().next().unwrap_or_default();
             if !name.is_empty() && !indirect {
+                let version = spec.split_whitespace().nth(1).unwrap_or_default();
+                uses.push((name.to_string(), version.to_string()));
                 facts.push(Fact::new(
                     FactKind::Dependency {
                         name: name.to_string(),
@@ -69,6 +72,8 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         facts,
         typescript: false,
         cargo: None,
+        version: None,
+        uses,
     })
 }
 

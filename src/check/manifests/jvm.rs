@@ -92,6 +92,8 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         facts,
         typescript: false,
         cargo: None,
+        version: None,
+        uses: Vec::new(),
     })
 }
 
@@ -138,6 +140,8 @@ pub fn parse_gradle(rel: &str, text: &str) -> Manifest {
         facts,
         typescript: false,
         cargo: None,
+        version: None,
+        uses: Vec::new(),
     }
 }
 

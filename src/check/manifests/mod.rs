@@ -16,7 +16,7 @@ use super::facts::{Fact, FactKind};
 use super::model::Language;
 
 /// The kind of manifest.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ManifestKind {
     /// Cargo.toml
     Cargo,
@@ -112,6 +112,11 @@ pub struct Manifest {
     pub typescript: bool,
     /// Workspace information of a Cargo manifest, resolved after the walk.
     pub cargo: Option<Box<cargo::CargoInfo>>,
+    /// The version it declares (npm).
+    pub version: Option<String>,
+    /// Runtime dependencies with their version specifier (npm, Go): how workspace libraries
+    /// are told from registry packages of the same name.
+    pub uses: Vec<(String, String)>,
 }
 
 /// Parse a manifest.
@@ -146,6 +151,8 @@ fn unanalysed(rel: &str, text: &str) -> Manifest {
         facts: Vec::new(),
         typescript: false,
         cargo: None,
+        version: None,
+        uses: Vec::new(),
     }
 }
 

@@ -39,8 +39,10 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         (None, None) => Entry::No,
     };
     let mut facts: Vec<Fact> = Vec::new();
+    let mut uses = Vec::new();
     if let Some(deps) = obj.get("dependencies").and_then(|d| d.as_object()) {
-        for key in deps.keys() {
+        for (key, spec) in deps {
+            uses.push((key.clone(), spec.as_str().unwrap_or_default().to_owned()));
             facts.push(dependency(rel, text, &format!("\"{key}\"")));
             if let Some(Fact {
                 kind: FactKind::Dependency { name },
@@ -73,6 +75,11 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         facts,
         typescript,
         cargo: None,
+        version: obj
+            .get("version")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned),
+        uses,
     })
 }
 

@@ -76,6 +76,8 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         facts: names.iter().map(|n| dep_line(rel, text, n)).collect(),
         typescript: false,
         cargo: None,
+        version: None,
+        uses: Vec::new(),
     })
 }
 
@@ -150,6 +152,8 @@ pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         facts,
         typescript: false,
         cargo: None,
+        version: None,
+        uses: Vec::new(),
     })
 }
 
@@ -250,6 +254,8 @@ pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
         facts,
         typescript: false,
         cargo: None,
+        version: None,
+        uses: Vec::new(),
     }
 }
 
