@@ -280,7 +280,7 @@ fn unreadable_files_are_notes_or_read() {
 #[test]
 fn deep_rust_expressions_are_analysed_or_noted_never_a_crash() {
     type Shape = fn(usize) -> String;
-    let shapes: [(&str, Shape); 8] = [
+    let shapes: [(&str, Shape); 9] = [
         ("index", |n| {
             format!("fn main() {{\n    let _ = x{};\n}}\n", "[0]".repeat(n))
         }),
@@ -311,6 +311,14 @@ fn deep_rust_expressions_are_analysed_or_noted_never_a_crash() {
         }),
         ("assignment", |n| {
             format!("fn main() {{\n    x{};\n}}\n", " = x".repeat(n))
+        }),
+        // A `)` in a comment hides each `{` from the text's bracket count, not from the tokens.
+        ("blocks behind comments", |n| {
+            format!(
+                "fn main() {{\n    let _ = {}0{};\n}}\n",
+                "{/*)*/ ".repeat(n),
+                " }".repeat(n)
+            )
         }),
     ];
     for (name, shape) in shapes {

@@ -392,3 +392,36 @@ fn deployed_packages_stay_services() {
         .unwrap();
     assert_eq!(tg101.file.as_deref(), Some("apps/declared/package.json"));
 }
+
+/// A Dockerfile in a `bin/` directory is still a Dockerfile (only extension-less files that
+/// `classify` does not know are sniffed for a node shebang; review finding).
+#[test]
+fn a_dockerfile_in_bin_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "web/package.json",
+        r#"{ "name": "web", "scripts": { "start": "node index.js" },
+             "dependencies": { "@opentelemetry/auto-instrumentations-node": "^0.50.0", "express": "^4.19.2" } }"#,
+    );
+    write(
+        "web/index.js",
+        "const express = require('express');\nexpress().listen(8080);\n",
+    );
+    write(
+        "web/bin/Dockerfile",
+        "FROM node:22\nENV NODE_OPTIONS=\"--require @opentelemetry/auto-instrumentations-node/register\"\nCMD [\"npm\", \"start\"]\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let rules: Vec<&str> = scan.services[0]
+        .findings
+        .iter()
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert_eq!(rules, Vec::<&str>::new());
+}

@@ -141,14 +141,29 @@ fn is_bin_script_name(path: &Path, name: &str) -> bool {
             .is_some_and(|d| d == "bin")
 }
 
-/// `#!/usr/bin/env node`, `#!/usr/local/bin/node --flags`: a Node script.
+/// `#!/usr/bin/env node`, `#!/usr/local/bin/node --flags`, `#!/usr/bin/env -S node …`: the
+/// interpreter (the program, or what `env` runs) is `node` or `nodejs`.
 fn is_node_shebang(bytes: &[u8]) -> bool {
     let Some(rest) = bytes.strip_prefix(b"#!") else {
         return false;
     };
     let line = rest.split(|b| *b == b'\n').next().unwrap_or_default();
-    line.split(|b| b.is_ascii_whitespace() || *b == b'/')
-        .any(|word| word == b"node" || word == b"nodejs")
+    let mut words = line
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty());
+    let program = |word: &[u8]| -> Vec<u8> {
+        word.rsplit(|b| *b == b'/')
+            .next()
+            .unwrap_or_default()
+            .to_vec()
+    };
+    let mut interpreter = words.next().map(program);
+    if interpreter.as_deref() == Some(b"env") {
+        interpreter = words
+            .find(|w| !w.starts_with(b"-") && !w.contains(&b'='))
+            .map(program);
+    }
+    matches!(interpreter.as_deref(), Some(b"node" | b"nodejs"))
 }
 
 /// Test files by naming convention (test directories are skipped by the walker).
@@ -494,17 +509,19 @@ fn visit(
     let name = path.file_name()?.to_str()?;
     // Only the first line of an extension-less file in `bin/` is read to tell a Node script
     // from a compiled program or another interpreter's script (neither is ever noted).
-    let class = if is_bin_script_name(path, name) {
-        let mut head = [0u8; 128];
-        let n = std::fs::File::open(path)
-            .and_then(|mut f| f.read(&mut head))
-            .ok()?;
-        if !is_node_shebang(&head[..n]) {
-            return None;
+    let class = match classify(name) {
+        Some(class) => class,
+        None if is_bin_script_name(path, name) => {
+            let mut head = [0u8; 128];
+            let n = std::fs::File::open(path)
+                .and_then(|mut f| f.read(&mut head))
+                .ok()?;
+            if !is_node_shebang(&head[..n]) {
+                return None;
+            }
+            Class::Source(SourceKind::Javascript)
         }
-        Class::Source(SourceKind::Javascript)
-    } else {
-        classify(name)?
+        None => return None,
     };
     let rel = rel_path(root, path);
     let dir = parent_dir(&rel);
@@ -650,6 +667,8 @@ mod tests {
             "#!/bin/sh\nnode server.js\n",
             "#!/usr/bin/env nodemon\n",
             "#!/usr/bin/env python3\n",
+            "#!/home/node/venv/bin/python3\n",
+            "#!/usr/bin/env NODE_ENV=production python3\n",
             "// #!/usr/bin/env node\n",
             "\u{7f}ELF",
             "",

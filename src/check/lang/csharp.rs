@@ -75,51 +75,17 @@ pub static SPEC: Spec = Spec {
     classes: &[],
     pairs: &[],
     assignments: &[("assignment_expression", "left", "right")],
-    // Class-level `const`/`static readonly` fields and top-level `const`s holding a literal
-    // (`const string Collector = "http://…"`): a literal endpoint kept in one is still a literal.
-    bindings: &[("variable_declarator", "name", "")],
-    binding_parents: &[
-        "variable_declaration",
-        "field_declaration",
-        "local_declaration_statement",
-        "global_statement",
-        "declaration_list",
-        "class_declaration",
-        "struct_declaration",
-        "record_declaration",
-        "interface_declaration",
-        "namespace_declaration",
-        "file_scoped_namespace_declaration",
-    ],
-    binding_constant: constant_declaration,
-    locals: &[
-        ("parameter", "name"),
-        ("variable_declarator", "name"),
-        ("foreach_statement", "left"),
-    ],
+    // No constants: a field or property of the same name, declared anywhere in the class (also
+    // after its use), may hide one, and one pass cannot know (review finding).
+    bindings: &[],
+    binding_parents: &[],
+    binding_constant: |_, _| true,
+    locals: &[],
     wrappers: &["argument", "parenthesized_expression", "await_expression"],
     imports,
     fn_live,
     package,
 };
-
-/// Whether a `variable_declarator` belongs to a `const` declaration (a field or a top-level
-/// statement) or to a `static readonly` field: values nothing can overwrite.
-fn constant_declaration(declarator: Node<'_>, src: &[u8]) -> bool {
-    let Some(declaration) = declarator.parent().and_then(|d| d.parent()) else {
-        return false;
-    };
-    let mut cursor = declaration.walk();
-    let modifiers: Vec<&str> = declaration
-        .named_children(&mut cursor)
-        .filter(|c| c.kind() == "modifier")
-        .map(|m| m.utf8_text(src).unwrap_or_default())
-        .collect();
-    modifiers.contains(&"const")
-        || (declaration.kind() == "field_declaration"
-            && modifiers.contains(&"static")
-            && modifiers.contains(&"readonly"))
-}
 
 #[cfg(test)]
 mod tests {

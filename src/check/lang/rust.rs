@@ -33,17 +33,20 @@ const TRACING_MACROS: &[&str] = &[
 /// the token-based bound misses must still not overflow a walker thread's 2 MiB.
 pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
     let (rel_owned, text_owned) = (rel.to_owned(), text.to_owned());
-    match rust_stack::on_worker(move || analyse_here(&rel_owned, &text_owned)) {
+    let on_worker = move || analyse_here(&rel_owned, &text_owned, rust_stack::WORKER_STACK);
+    match rust_stack::on_worker(on_worker) {
         Some(result) => result,
-        // No worker thread could be started: a thread sized for an ordinary file.
-        None => rust_stack::on_deep_stack(0, || analyse_here(rel, text)).unwrap_or_else(|| {
-            Err("line 1: no thread to analyse this file on; not analysed".into())
-        }),
+        // No worker thread could be started: a thread sized for an ordinary file (a deeper one
+        // is sent on to a thread sized for it).
+        None => rust_stack::on_deep_stack(0, || analyse_here(rel, text, rust_stack::stack_for(0)))
+            .unwrap_or_else(|| {
+                Err("line 1: no thread to analyse this file on; not analysed".into())
+            }),
     }
 }
 
-/// [`analyse`] on the calling thread, which must have the worker's stack.
-fn analyse_here(rel: &str, text: &str) -> Result<SourceFacts, String> {
+/// [`analyse`] on the calling thread, whose stack is `stack` bytes.
+fn analyse_here(rel: &str, text: &str, stack: usize) -> Result<SourceFacts, String> {
     // syn parses recursively: refuse pathological nesting instead of overflowing the stack.
     if let Some(line) = super::too_deep(text, MAX_NESTING) {
         return Err(format!(
@@ -70,7 +73,7 @@ fn analyse_here(rel: &str, text: &str) -> Result<SourceFacts, String> {
         file.shebang = shebang.clone();
         Ok(visit_file(rel, &file))
     };
-    if rust_stack::fits_worker_stack(depth) {
+    if rust_stack::stack_for(depth) <= stack {
         return parse(tokens);
     }
     // Spans refer to a thread's own source map: the deep thread lexes the text again.

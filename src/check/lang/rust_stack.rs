@@ -100,7 +100,10 @@ pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
             run += 1;
         }
         if let TokenTree::Group(g) = &token {
-            let nested = nesting_bound(&g.stream());
+            // Each bracket is a level too (the text's bracket count can be fooled: a `)` in a
+            // comment cancels a `{` there, not here).
+            let (inner_depth, inner_line) = nesting_bound(&g.stream());
+            let nested = (inner_depth + 1, inner_line.max(g.span().start().line));
             if prev_bang_after_ident {
                 // A macro's arguments: parsed on their own, if at all.
                 keep_deeper(&mut deepest, nested);
@@ -132,7 +135,7 @@ fn keep_deeper(deepest: &mut (usize, usize), candidate: (usize, usize)) {
 }
 
 /// The stack a file with this nesting bound needs.
-fn stack_for(depth: usize) -> usize {
+pub fn stack_for(depth: usize) -> usize {
     depth
         .saturating_mul(STACK_PER_LEVEL)
         .saturating_add(4 << 20)
@@ -311,7 +314,7 @@ mod tests {
                 n += 1;
             }
             let src = sized(n);
-            assert!(fits_worker_stack(bound(&src)) && n >= 1000, "{name}: {n}");
+            assert!(fits_worker_stack(bound(&src)) && n >= 500, "{name}: {n}");
             assert_eq!(on_2_mib(src), Ok(()), "{name} x{n}");
         }
     }
@@ -327,9 +330,8 @@ mod tests {
     }
 
     /// Nesting the bound does not see (review findings: commas inside generic arguments and
-    /// closure parameters end its runs, so do blocks before an operator, and a `)` in a comment
-    /// cancels a `{` for the bracket limit) overflowed 2 MiB from a few hundred levels in a
-    /// release build; on the worker's stack two thousand are analysed.
+    /// closure parameters end its runs, so do blocks before an operator) overflowed 2 MiB from a
+    /// few hundred levels in a release build; on the worker's stack two thousand are analysed.
     #[test]
     fn nesting_the_bound_misses_runs_on_the_worker_stack() {
         let n = 2000;
@@ -350,17 +352,17 @@ mod tests {
                 "assignments of blocks",
                 format!("fn main() {{ x{}; }}\n", " = {x}".repeat(n)),
             ),
-            (
-                "blocks behind comments",
-                format!(
-                    "fn main() {{ let _ = {}0{}; }}\n",
-                    "{/*)*/ ".repeat(n),
-                    " }".repeat(n)
-                ),
-            ),
         ] {
             assert!(bound(&src) < 16, "{name}: {}", bound(&src));
             assert_eq!(on_2_mib(src), Ok(()), "{name}");
         }
+        // Brackets count from the tokens: a `)` in a comment does not cancel a `{` there.
+        let blocks = format!(
+            "fn main() {{ let _ = {}0{}; }}\n",
+            "{/*)*/ ".repeat(n),
+            " }".repeat(n)
+        );
+        assert!(bound(&blocks) >= n, "{}", bound(&blocks));
+        assert_eq!(on_2_mib(blocks), Ok(()));
     }
 }

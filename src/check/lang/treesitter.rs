@@ -45,9 +45,8 @@ pub struct Spec {
     /// any name, when every node between the binding and the root is one of these kinds (Go:
     /// `const_declaration`).
     pub binding_parents: &'static [&'static str],
-    /// Whether a module-level binding declares a constant (C#: a `const` or `static readonly`
-    /// field or top-level `const`); a module-level binding that does not is never followed and
-    /// hides a constant of the same name.
+    /// Whether a module-level binding declares a constant; a module-level binding that does
+    /// not is never followed and hides a constant of the same name.
     pub binding_constant: fn(Node<'_>, &[u8]) -> bool,
     /// Declarations of local names (kind, name field): a name declared so anywhere but at
     /// module level never resolves to a constant (Go: parameters, `:=`, `var`, `range`).
@@ -488,11 +487,10 @@ impl Extractor<'_> {
             let v = self.unwrap(v);
             let [_, _, args] = self.roles.calls.get(self.roles.of(v).call as usize)?;
             let list = child(v, *args)?;
+            // The first argument only: `new Uri(baseUri, "v1/traces")` is a relative path.
             let mut c = list.walk();
-            let first = list
-                .named_children(&mut c)
-                .find_map(|a| self.literal_arg(a));
-            first
+            let first = list.named_children(&mut c).next();
+            first.and_then(|a| self.literal_arg(a))
         });
         let Some(literal) = literal else {
             return;
