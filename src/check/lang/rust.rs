@@ -33,7 +33,13 @@ const TRACING_MACROS: &[&str] = &[
 /// the token-based bound misses must still not overflow a walker thread's 2 MiB.
 pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
     let (rel_owned, text_owned) = (rel.to_owned(), text.to_owned());
-    let on_worker = move || analyse_here(&rel_owned, &text_owned, rust_stack::WORKER_STACK);
+    let on_worker = move || {
+        let facts = analyse_here(&rel_owned, &text_owned, rust_stack::WORKER_STACK);
+        // The worker lives for the whole walk: free the source text its spans keep (facts hold
+        // no span; a 20,000-file monorepo would otherwise keep all its Rust in memory).
+        proc_macro2::extra::invalidate_current_thread_spans();
+        facts
+    };
     match rust_stack::on_worker(on_worker) {
         Some(result) => result,
         // No worker thread could be started: a thread sized for an ordinary file (a deeper one
