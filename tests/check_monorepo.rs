@@ -19,6 +19,23 @@ fn to_json(scan: &Scan) -> Value {
     })
 }
 
+/// Write `text` to `rel` under `root`, creating directories.
+fn write_file(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The rules of a service's findings, by service name.
+fn rules_of(scan: &Scan, name: &str) -> Vec<String> {
+    let s = scan
+        .services
+        .iter()
+        .find(|s| s.service.name == name)
+        .unwrap_or_else(|| panic!("{name} missing"));
+    s.findings.iter().map(|f| f.rule.clone()).collect()
+}
+
 fn monorepo() -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/monorepo")
 }
@@ -139,11 +156,7 @@ fn declared_service_of_unrecognised_files_exists() {
 fn npm_workspace_libraries_are_not_services() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |rel: &str, text: &str| write_file(root, rel, text);
     write(
         "package.json",
         r#"{ "name": "shop", "private": true, "workspaces": ["packages/*"] }"#,
@@ -193,11 +206,7 @@ fn npm_workspace_libraries_are_not_services() {
 fn npm_workspace_libraries_count_for_the_services_using_them() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |rel: &str, text: &str| write_file(root, rel, text);
     write(
         "package.json",
         r#"{ "name": "shop", "private": true, "workspaces": ["packages/*", "services/*"] }"#,
@@ -236,14 +245,7 @@ fn npm_workspace_libraries_count_for_the_services_using_them() {
     service("cart", r#""@shop/web-kit": "*","#);
     service("legacy", "");
     let scan = scan(root, &ScanOptions::default()).unwrap();
-    let rules = |name: &str| -> Vec<String> {
-        let s = scan
-            .services
-            .iter()
-            .find(|s| s.service.name == name)
-            .unwrap_or_else(|| panic!("{name} missing"));
-        s.findings.iter().map(|f| f.rule.clone()).collect()
-    };
+    let rules = |name: &str| rules_of(&scan, name);
     assert_eq!(scan.services.len(), 3, "the libraries are no services");
     assert_eq!(rules("orders"), Vec::<String>::new());
     assert_eq!(rules("cart"), Vec::<String>::new(), "through web-kit");
@@ -256,11 +258,7 @@ fn npm_workspace_libraries_count_for_the_services_using_them() {
 fn go_library_modules_count_for_the_services_requiring_them() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |rel: &str, text: &str| write_file(root, rel, text);
     write(
         "libs/telemetry/go.mod",
         "module example.com/shop/libs/telemetry\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/otel v1.30.0\n\tgo.opentelemetry.io/otel/sdk v1.30.0\n\tgo.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.55.0\n)\n",
@@ -289,14 +287,7 @@ fn go_library_modules_count_for_the_services_requiring_them() {
     service("orders", true);
     service("legacy", false);
     let scan = scan(root, &ScanOptions::default()).unwrap();
-    let rules = |name: &str| -> Vec<String> {
-        let s = scan
-            .services
-            .iter()
-            .find(|s| s.service.name == name)
-            .unwrap_or_else(|| panic!("{name} missing"));
-        s.findings.iter().map(|f| f.rule.clone()).collect()
-    };
+    let rules = |name: &str| rules_of(&scan, name);
     assert_eq!(scan.services.len(), 2, "the library module is no service");
     assert_eq!(rules("orders"), Vec::<String>::new());
     assert_eq!(rules("legacy"), ["TG101"]);
@@ -310,11 +301,7 @@ fn go_library_modules_count_for_the_services_requiring_them() {
 fn deployed_packages_stay_services() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |rel: &str, text: &str| write_file(root, rel, text);
     let app = |name: &str| {
         write(
             &format!("apps/{name}/package.json"),
@@ -399,11 +386,7 @@ fn deployed_packages_stay_services() {
 fn a_dockerfile_in_bin_is_read() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    let write = |rel: &str, text: &str| {
-        let path = root.join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |rel: &str, text: &str| write_file(root, rel, text);
     write(
         "web/package.json",
         r#"{ "name": "web", "scripts": { "start": "node index.js" },
