@@ -408,3 +408,92 @@ fn a_dockerfile_in_bin_is_read() {
         .collect();
     assert_eq!(rules, Vec::<&str>::new());
 }
+
+/// Review findings on library detection: a library reached only through another library is a
+/// library too (npm and Go); a `main`-only package with a Dockerfile is a service that makes
+/// its dependencies libraries; a Go library module is one even when a workload shares its last
+/// path segment; npm ranges the workspace version satisfies are local.
+#[test]
+fn libraries_through_libraries_and_deployed_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| write_file(root, rel, text);
+    // npm: cart → web-kit (^1.0.0) → telemetry (1.x); api (main + Dockerfile) → telemetry.
+    write(
+        "packages/telemetry/package.json",
+        r#"{ "name": "@shop/telemetry", "version": "1.2.0", "main": "index.js",
+             "dependencies": { "@opentelemetry/sdk-node": "^0.53.0",
+                               "@opentelemetry/auto-instrumentations-node": "^0.50.0" } }"#,
+    );
+    write(
+        "packages/telemetry/index.js",
+        "const { NodeSDK } = require('@opentelemetry/sdk-node');\nconst { getNodeAutoInstrumentations } = require('@opentelemetry/auto-instrumentations-node');\nnew NodeSDK({ instrumentations: [getNodeAutoInstrumentations()] }).start();\n",
+    );
+    write(
+        "packages/web-kit/package.json",
+        r#"{ "name": "@shop/web-kit", "version": "1.0.0", "main": "index.js", "dependencies": { "@shop/telemetry": "1.x" } }"#,
+    );
+    write("packages/web-kit/index.js", "require('@shop/telemetry');\n");
+    write(
+        "services/cart/package.json",
+        r#"{ "name": "@shop/cart", "scripts": { "start": "node index.js" }, "dependencies": { "@shop/web-kit": "^1.0.0", "express": "^4.19.2" } }"#,
+    );
+    write(
+        "services/cart/index.js",
+        "require('@shop/web-kit');\nrequire('express')().listen(8080);\n",
+    );
+    write(
+        "apps/api/package.json",
+        r#"{ "name": "@shop/api", "main": "index.js", "dependencies": { "@shop/telemetry": "*", "express": "^4.19.2" } }"#,
+    );
+    write(
+        "apps/api/index.js",
+        "require('@shop/telemetry');\nrequire('express')().listen(8080);\n",
+    );
+    write(
+        "apps/api/Dockerfile",
+        "FROM node:22\nCMD [\"node\", \"index.js\"]\n",
+    );
+    // Go: orders → libs/telemetry → libs/otelcore (the SDK only `// indirect` in orders).
+    write(
+        "libs/otelcore/go.mod",
+        "module example.com/shop/libs/otelcore\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/otel v1.30.0\n\tgo.opentelemetry.io/otel/sdk v1.30.0\n)\n",
+    );
+    write(
+        "libs/otelcore/core.go",
+        "package otelcore\n\nimport (\n\t\"go.opentelemetry.io/otel\"\n\t\"go.opentelemetry.io/otel/propagation\"\n\tsdktrace \"go.opentelemetry.io/otel/sdk/trace\"\n)\n\n// Start sets up tracing.\nfunc Start() {\n\totel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithBatcher(nil)))\n\totel.SetTextMapPropagator(propagation.TraceContext{})\n}\n",
+    );
+    write(
+        "libs/telemetry/go.mod",
+        "module example.com/shop/libs/telemetry\n\ngo 1.22\n\nrequire example.com/shop/libs/otelcore v0.0.0\n",
+    );
+    write(
+        "libs/telemetry/telemetry.go",
+        "package telemetry\n\nimport \"example.com/shop/libs/otelcore\"\n\n// Start sets up tracing.\nfunc Start() { otelcore.Start() }\n",
+    );
+    write(
+        "services/orders/go.mod",
+        "module example.com/shop/services/orders\n\ngo 1.22\n\nrequire example.com/shop/libs/telemetry v0.0.0\n\nrequire go.opentelemetry.io/otel/sdk v1.30.0 // indirect\n",
+    );
+    write(
+        "services/orders/cmd/server/main.go",
+        "package main\n\nimport \"example.com/shop/libs/telemetry\"\n\nfunc main() { telemetry.Start() }\n",
+    );
+    // A collector Deployment named like the Go library's last segment.
+    write(
+        "deploy/collector.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: telemetry\nspec:\n  template:\n    spec:\n      containers:\n        - name: otelcol\n          image: otel/opentelemetry-collector:0.110.0\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let mut names: Vec<&str> = scan
+        .services
+        .iter()
+        .map(|s| s.service.name.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["api", "cart", "orders"], "{names:?}");
+    for name in ["api", "cart", "orders"] {
+        let rules = rules_of(&scan, name);
+        assert!(!rules.iter().any(|r| r == "TG101"), "{name}: {rules:?}");
+    }
+}

@@ -506,9 +506,11 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
 }
 
 /// The directories of workspace libraries: npm packages with `main` and no start script, and Go
-/// modules without a `main` package, that a service of the tree depends on through a local
-/// specifier. Never a library: a directory declared in `tracegate.yaml`, one with a Dockerfile
-/// or Procfile, or a package a Kubernetes workload is named after — those are deployed.
+/// modules without a `main` package, that a service of the tree — or a library one depends on —
+/// depends on through a local specifier. A service here is an npm start script, a Go `main`
+/// package, or an npm package that is deployed: declared in `tracegate.yaml`, with a Dockerfile
+/// or Procfile beside it, or named by a Kubernetes workload; a deployed npm package is never a
+/// library.
 fn workspace_libraries(
     files: &[WalkedFile],
     declared: &[String],
@@ -519,67 +521,122 @@ fn workspace_libraries(
     let mut packages: Vec<(&str, &Manifest)> = Vec::new();
     for f in files {
         let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
-        if name == "Dockerfile" || name.starts_with("Dockerfile.") || name == "Procfile" {
+        if name == "Dockerfile"
+            || name.starts_with("Dockerfile.")
+            || name.ends_with(".Dockerfile")
+            || name == "Procfile"
+        {
             deployed.insert(f.dir.as_str());
         }
         match &f.parsed {
-            Parsed::K8s(k) => workloads.extend(k.workloads.iter().map(|w| w.name.as_str())),
+            // Application workloads only: a collector Deployment named `telemetry` says nothing
+            // about a `@shop/telemetry` package.
+            Parsed::K8s(k) => workloads.extend(
+                k.workloads
+                    .iter()
+                    .filter(|w| {
+                        !w.images
+                            .iter()
+                            .any(|i| INFRA_IMAGES.iter().any(|p| i.contains(p)))
+                    })
+                    .map(|w| w.name.as_str()),
+            ),
             Parsed::Manifest(m) if matches!(m.kind, ManifestKind::Npm | ManifestKind::GoMod) => {
                 packages.push((f.dir.as_str(), m));
             }
             _ => {}
         }
     }
-    // Who may make a package a library: services (an npm start script, a Go `main` package),
-    // by name, with the specifier they use.
-    let mut users: HashMap<(ManifestKind, &str), Vec<(&str, &str)>> = HashMap::new();
-    for (dir, m) in &packages {
-        let service = match m.kind {
-            ManifestKind::Npm => m.entry == Entry::Yes,
-            _ => go_main.contains(*dir),
-        };
-        if service {
-            for (name, spec) in &m.uses {
-                users
-                    .entry((m.kind, name.as_str()))
-                    .or_default()
-                    .push((dir, spec.as_str()));
+    let is_deployed = |dir: &str, m: &Manifest| {
+        deployed.contains(dir)
+            || m.name
+                .as_deref()
+                .is_some_and(|n| workloads.contains(service_name(m.kind, n)))
+    };
+    let service = |dir: &str, m: &Manifest| match m.kind {
+        ManifestKind::Npm => m.entry == Entry::Yes || is_deployed(dir, m),
+        _ => go_main.contains(dir),
+    };
+    let candidate = |dir: &str, m: &Manifest| match m.kind {
+        ManifestKind::Npm => m.entry == Entry::NodeMain && !is_deployed(dir, m),
+        // A Go module without a `main` package is never a service: nothing keeps it one.
+        _ => !go_main.contains(dir),
+    };
+    // Services first, then the libraries they reach, until nothing changes.
+    let mut users: Vec<usize> = (0..packages.len())
+        .filter(|i| service(packages[*i].0, packages[*i].1))
+        .collect();
+    let mut libraries: HashSet<String> = HashSet::new();
+    while let Some(u) = users.pop() {
+        let (user_dir, user) = packages[u];
+        for (i, (dir, m)) in packages.iter().enumerate() {
+            let Some(name) = m.name.as_deref() else {
+                continue;
+            };
+            if m.kind != user.kind
+                || *dir == user_dir
+                || libraries.contains(*dir)
+                || !candidate(dir, m)
+            {
+                continue;
             }
-        }
-    }
-    let mut libraries = HashSet::new();
-    for (dir, m) in &packages {
-        let Some(name) = m.name.as_deref() else {
-            continue;
-        };
-        let candidate = match m.kind {
-            ManifestKind::Npm => m.entry == Entry::NodeMain,
-            _ => !go_main.contains(*dir),
-        };
-        if !candidate || deployed.contains(dir) || workloads.contains(service_name(m.kind, name)) {
-            continue;
-        }
-        let local = |spec: &str| match m.kind {
-            // Go module paths are unique: a requirement of this path is this module.
-            ManifestKind::GoMod => true,
-            _ => {
-                spec == "*"
-                    || ["workspace:", "file:", "link:", "portal:"]
-                        .iter()
-                        .any(|p| spec.starts_with(p))
-                    || m.version
-                        .as_deref()
-                        .is_some_and(|v| spec.trim_start_matches(['^', '~', '=', 'v']) == v)
+            let local = |spec: &str| match m.kind {
+                // Go module paths are unique: a requirement of this path is this module.
+                ManifestKind::GoMod => true,
+                _ => npm_spec_is_local(spec, m.version.as_deref()),
+            };
+            if user.uses.iter().any(|(n, spec)| n == name && local(spec)) {
+                libraries.insert((*dir).to_owned());
+                users.push(i);
             }
-        };
-        if users
-            .get(&(m.kind, name))
-            .is_some_and(|by| by.iter().any(|(user, spec)| user != dir && local(spec)))
-        {
-            libraries.insert((*dir).to_owned());
         }
     }
     libraries
+}
+
+/// Whether an npm dependency specifier resolves to the workspace package of that version:
+/// `*`, a `workspace:`/`file:`/`link:`/`portal:` specifier, or a range the version satisfies
+/// (`^1.0.0`, `1.x`, `>=1 <2`, `~1.2 || ^2`…), as npm and yarn link a workspace package then.
+fn npm_spec_is_local(spec: &str, version: Option<&str>) -> bool {
+    let spec = spec.trim();
+    if spec.is_empty() || spec == "*" {
+        return true;
+    }
+    if ["workspace:", "file:", "link:", "portal:"]
+        .iter()
+        .any(|p| spec.starts_with(p))
+    {
+        return true;
+    }
+    let Some(version) =
+        version.and_then(|v| semver::Version::parse(v.trim_start_matches('v')).ok())
+    else {
+        return false;
+    };
+    spec.split("||").any(|alternative| {
+        // npm's syntax in Cargo's: `A - B` → `>=A, <=B`; spaces between comparators → commas;
+        // `x`/`X` wildcards → `*`.
+        let alternative = alternative.trim();
+        let cargo = match alternative.split_once(" - ") {
+            Some((low, high)) => format!(">={}, <={}", low.trim(), high.trim()),
+            None => alternative
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(", "),
+        };
+        let cargo = cargo
+            .replace(".x", ".*")
+            .replace(".X", ".*")
+            .replace(", v", ", ")
+            .trim_start_matches('v')
+            .to_owned();
+        let cargo = if cargo.is_empty() || cargo == "x" || cargo == "X" {
+            "*".to_owned()
+        } else {
+            cargo
+        };
+        semver::VersionReq::parse(&cargo).is_ok_and(|req| req.matches(&version))
+    })
 }
 
 /// The service name a manifest's full name gives: an npm scope or a Go module's host and path
@@ -903,6 +960,37 @@ impl EntryIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn npm_specifiers_that_resolve_to_the_workspace_package() {
+        for (spec, version, local) in [
+            ("*", Some("1.2.0"), true),
+            ("", None, true),
+            ("workspace:^", Some("1.2.0"), true),
+            ("file:../telemetry", None, true),
+            ("link:../telemetry", None, true),
+            ("1.2.0", Some("1.2.0"), true),
+            ("^1.0.0", Some("1.2.0"), true),
+            ("~1.2", Some("1.2.0"), true),
+            ("1.x", Some("1.2.0"), true),
+            (">=1", Some("1.2.0"), true),
+            (">=1 <2", Some("1.2.0"), true),
+            ("^2.0.0 || ^1.2.0", Some("1.2.0"), true),
+            ("1.0.0 - 1.5.0", Some("1.2.0"), true),
+            // A range the package does not satisfy, or no version to compare: the registry's.
+            ("^3.1.0", Some("1.2.0"), false),
+            ("^1.0.0", None, false),
+            ("latest", Some("1.2.0"), false),
+            ("npm:other@^1.0.0", Some("1.2.0"), false),
+            ("github:acme/telemetry", Some("1.2.0"), false),
+        ] {
+            assert_eq!(
+                npm_spec_is_local(spec, version),
+                local,
+                "{spec} {version:?}"
+            );
+        }
+    }
 
     #[test]
     fn service_names_drop_scopes_hosts_and_versions() {

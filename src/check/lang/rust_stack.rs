@@ -45,6 +45,15 @@ const RECURSIVE_KEYWORDS: &[&str] = &[
 /// and the first `=` of `==` add nothing; a macro's `(…)`/`[…]`/`{…}` counts on its own (syn
 /// keeps it as tokens).
 pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
+    bound_below(tokens, 0)
+}
+
+/// [`nesting_bound`] of a group `levels` brackets deep: past [`MAX_DEPTH`] brackets the answer
+/// is known (too deep), so the recursion stops there.
+fn bound_below(tokens: &TokenStream, levels: usize) -> (usize, usize) {
+    if levels > MAX_DEPTH {
+        return (MAX_DEPTH + 1, 1);
+    }
     let mut deepest = (0, 1);
     let mut run = 0;
     let mut run_line = 1;
@@ -102,7 +111,7 @@ pub fn nesting_bound(tokens: &TokenStream) -> (usize, usize) {
         if let TokenTree::Group(g) = &token {
             // Each bracket is a level too (the text's bracket count can be fooled: a `)` in a
             // comment cancels a `{` there, not here).
-            let (inner_depth, inner_line) = nesting_bound(&g.stream());
+            let (inner_depth, inner_line) = bound_below(&g.stream(), levels + 1);
             let nested = (inner_depth + 1, inner_line.max(g.span().start().line));
             if prev_bang_after_ident {
                 // A macro's arguments: parsed on their own, if at all.

@@ -489,7 +489,7 @@ impl Extractor<'_> {
             let list = child(v, *args)?;
             // The first argument only: `new Uri(baseUri, "v1/traces")` is a relative path.
             let mut c = list.walk();
-            let first = list.named_children(&mut c).next();
+            let first = list.named_children(&mut c).find(|a| !self.has(COMMENT, *a));
             first.and_then(|a| self.literal_arg(a))
         });
         let Some(literal) = literal else {
