@@ -79,7 +79,6 @@ pub static SPEC: Spec = Spec {
     // after its use), may hide one, and one pass cannot know (review finding).
     bindings: &[],
     binding_parents: &[],
-    binding_constant: |_, _| true,
     locals: &[],
     wrappers: &["argument", "parenthesized_expression", "await_expression"],
     imports,

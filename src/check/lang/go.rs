@@ -117,7 +117,6 @@ pub static SPEC: Spec = Spec {
     // `var`: a package variable is often a default that flags or `init` overwrite.
     bindings: &[("const_spec", "name", "value")],
     binding_parents: &["const_declaration"],
-    binding_constant: |_, _| true,
     locals: &[
         ("parameter_declaration", "name"),
         ("variadic_parameter_declaration", "name"),

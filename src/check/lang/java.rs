@@ -79,7 +79,6 @@ pub static SPEC: Spec = Spec {
     assignments: &[],
     bindings: &[("variable_declarator", "name", "value")],
     binding_parents: &[],
-    binding_constant: |_, _| true,
     locals: &[],
     pairs: &[],
     wrappers: &["parenthesized_expression"],

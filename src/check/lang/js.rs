@@ -171,7 +171,6 @@ macro_rules! js_spec {
             assignments: &[],
             bindings: &[("variable_declarator", "name", "value")],
             binding_parents: &[],
-            binding_constant: |_, _| true,
             locals: &[],
             pairs: &[("pair", "key", "value")],
             wrappers: &[

@@ -85,7 +85,6 @@ pub static SPEC: Spec = Spec {
     assignments: &[],
     bindings: &[("assignment", "left", "right")],
     binding_parents: &[],
-    binding_constant: |_, _| true,
     locals: &[],
     pairs: &[
         ("keyword_argument", "name", "value"),

@@ -10,17 +10,11 @@
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 
 /// The stack of the long-lived thread Rust files are analysed on ([`on_worker`]): only the
-/// pages a file touches are committed. A bound up to [`fits_worker_stack`] runs there; the
+/// pages a file touches are committed. A bound whose [`stack_for`] fits runs there; the
 /// shapes in the tests overflow 2 MiB from a bound of about 355 in a release build (about ten
 /// times sooner in a debug build), so this leaves a wide margin, also for nesting the bound
 /// does not see.
 pub const WORKER_STACK: usize = 256 << 20;
-
-/// Whether a file with this nesting bound is analysed on the worker's own stack (else on a
-/// thread sized for it, [`on_deep_stack`]).
-pub fn fits_worker_stack(depth: usize) -> bool {
-    stack_for(depth) <= WORKER_STACK
-}
 
 /// Above this bound a file is refused: no hand-written Rust nests this deep.
 pub const MAX_DEPTH: usize = 16_000;
@@ -214,6 +208,11 @@ mod tests {
 
     fn bound(src: &str) -> usize {
         nesting_bound(&src.parse().unwrap()).0
+    }
+
+    /// Whether a file with this nesting bound is analysed on the worker's own stack.
+    fn fits_worker_stack(depth: usize) -> bool {
+        stack_for(depth) <= WORKER_STACK
     }
 
     /// Ordinary files stay far below the worker's limit.

@@ -45,9 +45,6 @@ pub struct Spec {
     /// any name, when every node between the binding and the root is one of these kinds (Go:
     /// `const_declaration`).
     pub binding_parents: &'static [&'static str],
-    /// Whether a module-level binding declares a constant; a module-level binding that does
-    /// not is never followed and hides a constant of the same name.
-    pub binding_constant: fn(Node<'_>, &[u8]) -> bool,
     /// Declarations of local names (kind, name field): a name declared so anywhere but at
     /// module level never resolves to a constant (Go: parameters, `:=`, `var`, `range`).
     pub locals: &'static [(&'static str, &'static str)],
@@ -429,16 +426,6 @@ impl Extractor<'_> {
         false
     }
 
-    /// A binding's value: its value field, or (a grammar without one, C#'s
-    /// `variable_declarator`) its last named child other than the name.
-    fn binding_value<'t>(&self, node: Node<'t>, name: Node<'t>, value: Field) -> Option<Node<'t>> {
-        if value.is_some() {
-            return child(node, value);
-        }
-        node.named_child(last_named(node))
-            .filter(|v| v.id() != name.id() && v.kind() != "bracketed_argument_list")
-    }
-
     /// Remember the names a local declaration declares (identifiers in its name field, or in
     /// the list there: `a, b := …`).
     fn shadow(&mut self, node: Node<'_>, field: Field) {
@@ -704,9 +691,8 @@ impl Extractor<'_> {
         // Module- or class-level constants ([`Spec::binding_parents`]) bound to a string
         // literal; a later binding of the name to anything else forgets it.
         let module_level = role.bind != NONE && self.module_level(node, func_here);
-        let constant = module_level && (self.spec.binding_constant)(node, self.src);
         if let Some(field) = self.roles.locals.get(role.local as usize) {
-            if !constant {
+            if !module_level {
                 self.shadow(node, *field);
             }
         }
@@ -715,9 +701,7 @@ impl Extractor<'_> {
                 let key = text(n, self.src);
                 let by_name = !self.spec.binding_parents.is_empty() || is_constant_name(key);
                 if self.has(IDENT, n) && by_name {
-                    let literal = self
-                        .binding_value(node, n, *value)
-                        .filter(|_| constant)
+                    let literal = child(node, *value)
                         .and_then(|v| single(node, *name, v))
                         .and_then(|v| self.literal(v));
                     match literal {
