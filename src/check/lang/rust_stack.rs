@@ -33,7 +33,7 @@ const RECURSIVE_KEYWORDS: &[&str] = &[
 
 /// An upper bound on the syntax-tree nesting `tokens` can produce, and the line where the
 /// deepest run starts. Within a run of tokens, each operator (`!`, `-`, `&`, `.`, `?`, `<`,
-/// `|`, `=`, binary operators…) and each of the [`RECURSIVE_KEYWORDS`] may add a level, plus
+/// `|`, `=`, binary operators…) and each of the `RECURSIVE_KEYWORDS` may add a level, plus
 /// the deepest group inside it. A run ends at `;`, `,`, an attribute (`#`), and after a `{…}`
 /// block unless the expression goes on (`else`, `.`, `?`, `as`). Names, literals, `=>`, `:`
 /// and the first `=` of `==` add nothing; a macro's `(…)`/`[…]`/`{…}` counts on its own (syn
