@@ -28,10 +28,20 @@ const TRACING_MACROS: &[&str] = &[
     "error",
 ];
 
-/// Parse one Rust file. `Err` carries a one-line reason with the line. The work runs on a
-/// long-lived thread with a large stack ([`rust_stack::on_worker`]): syn recurses, and nesting
-/// the token-based bound misses must still not overflow a walker thread's 2 MiB.
+/// Parse one Rust file. `Err` carries a one-line reason with the line. syn recurses, and
+/// nesting the token-based bound misses must still not overflow a small stack: the work runs
+/// on the calling thread when it has a large one (the walk's threads,
+/// [`rust_stack::spawn_with_large_stack`]), else on a long-lived thread with a large stack
+/// ([`rust_stack::on_worker`]).
 pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
+    let own = rust_stack::own_stack();
+    if own > 0 {
+        let facts = analyse_here(rel, text, own);
+        // The thread lives for the whole walk: free the source text its spans keep (facts
+        // hold no span).
+        proc_macro2::extra::invalidate_current_thread_spans();
+        return facts;
+    }
     let (rel_owned, text_owned) = (rel.to_owned(), text.to_owned());
     let on_worker = move || {
         let facts = analyse_here(&rel_owned, &text_owned, rust_stack::WORKER_STACK);

@@ -1,11 +1,12 @@
 //! Deep Rust expressions and syn's recursion. syn parses (and the syntax tree is visited and
 //! dropped) recursively, so nesting that brackets do not show — `!!!…!x`, `Vec<Vec<…>>`, a
 //! long method chain, `else if` after `else if`, `return return …`, `x = x = …` — can
-//! overflow a 2 MiB walker thread. Every Rust file is analysed on a long-lived worker thread
-//! with a large stack ([`on_worker`], one per calling thread). Before parsing, the token
-//! stream gives an upper bound on that nesting; a file whose bound does not fit the worker's
-//! stack is analysed on a thread sized for it ([`on_deep_stack`]), and one over [`MAX_DEPTH`]
-//! is not analysed (a TG199 note).
+//! overflow a 2 MiB thread. Every Rust file is analysed on a thread with a large stack: the
+//! walk's own threads ([`spawn_with_large_stack`]; no hand-off, which cost as much as the
+//! parse), or elsewhere a long-lived worker thread ([`on_worker`], one per calling thread).
+//! Before parsing, the token stream gives an upper bound on that nesting; a file whose bound
+//! does not fit that stack is analysed on a thread sized for it ([`on_deep_stack`]), and one
+//! over [`MAX_DEPTH`] is not analysed (a TG199 note).
 
 use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 
@@ -147,10 +148,46 @@ pub fn stack_for(depth: usize) -> usize {
 type Job = Box<dyn FnOnce() + Send>;
 
 thread_local! {
+    /// The stack of the calling thread when it was started by [`spawn_with_large_stack`]
+    /// (0 otherwise): Rust files are then analysed on it directly, with no hand-off.
+    static OWN_STACK: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
     /// The calling thread's Rust worker: a long-lived thread with [`WORKER_STACK`], started on
     /// first use and ended when the caller's thread ends (the sender is dropped then).
     static WORKER: std::cell::RefCell<Option<std::sync::mpsc::Sender<Job>>> =
         const { std::cell::RefCell::new(None) };
+}
+
+/// The stack Rust analysis may use on the calling thread: [`WORKER_STACK`] (less a margin for
+/// the frames below) on a thread from [`spawn_with_large_stack`], else 0 (use [`on_worker`]).
+pub fn own_stack() -> usize {
+    OWN_STACK.with(|s| s.get().saturating_sub(1 << 20))
+}
+
+/// Start a scoped thread for analysing files with [`WORKER_STACK`] (only touched pages are
+/// committed), on which Rust files are analysed directly ([`own_stack`]). When the system
+/// cannot reserve that much, the thread gets the default stack and Rust files go to a worker.
+pub fn spawn_with_large_stack<'scope, T, F>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    name: &str,
+    f: F,
+) -> std::io::Result<std::thread::ScopedJoinHandle<'scope, T>>
+where
+    T: Send + 'scope,
+    F: FnOnce() -> T + Send + Copy + 'scope,
+{
+    let large = std::thread::Builder::new()
+        .name(name.into())
+        .stack_size(WORKER_STACK)
+        .spawn_scoped(scope, move || {
+            OWN_STACK.with(|s| s.set(WORKER_STACK));
+            f()
+        });
+    match large {
+        Ok(handle) => Ok(handle),
+        Err(_) => std::thread::Builder::new()
+            .name(name.into())
+            .spawn_scoped(scope, f),
+    }
 }
 
 /// Run `job` on this thread's Rust worker and wait for it; `None` when no worker can be
@@ -335,6 +372,34 @@ mod tests {
             .unwrap()
             .join()
             .unwrap()
+    }
+
+    /// The walk's threads analyse Rust in place, deep nesting included; other threads hand it
+    /// to a worker.
+    #[test]
+    fn walk_threads_analyse_in_place() {
+        assert_eq!(own_stack(), 0);
+        let sources: Vec<String> = deep_shapes(2000)
+            .into_iter()
+            .map(|(_, body)| format!("fn m() {{ {body} }}\n"))
+            .collect();
+        let sources = &sources;
+        let results = std::thread::scope(|scope| {
+            let work = move || {
+                let own = own_stack();
+                let done: Vec<bool> = sources
+                    .iter()
+                    .map(|src| super::super::rust::analyse("src/main.rs", src).is_ok())
+                    .collect();
+                (own, done)
+            };
+            spawn_with_large_stack(scope, "test-walk", work)
+                .unwrap()
+                .join()
+                .unwrap()
+        });
+        assert!(results.0 > 200 << 20, "{}", results.0);
+        assert!(results.1.iter().all(|ok| *ok), "{:?}", results.1);
     }
 
     /// Nesting the bound does not see (review findings: commas inside generic arguments and

@@ -1,9 +1,14 @@
-//! The walk: one parallel pass over the tree (`ignore`, respecting `.gitignore`) that reads
-//! each interesting file once and parses it where it lies. Files are classified by name before
-//! anything is read; everything else is never opened.
+//! The walk: a parallel listing of the tree (`ignore`, respecting `.gitignore`) that classifies
+//! files by name, then threads with large stacks that read each interesting file once and
+//! parse it where it lies (Rust included: syn recurses, see [`rust_stack`]). Files whose name
+//! says nothing are never opened.
 
+mod read;
+
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use ignore::{ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
@@ -11,8 +16,9 @@ use ignore::{ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 use super::error::CheckError;
 use super::facts::{Fact, Interest, SourceFacts};
 use super::k8s::{self, K8sFile};
-use super::lang::{self, SourceKind};
+use super::lang::{self, rust_stack, SourceKind};
 use super::manifests::{self, docker, python, Manifest, ManifestKind};
+use read::{decode, read_limited, source_bytes, text_of, ReadBuf};
 
 /// Files larger than this are not analysed (a note finding says so).
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
@@ -233,13 +239,42 @@ pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
         });
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
-    // Each walker thread keeps what it finds in its own list (no channel, no lock per file);
+    let (candidates, listed) = list(root, threads);
+    let items = read_and_parse(root, &candidates, interest, threads);
+    let mut out = Walk::default();
+    out.files.reserve(items.len());
+    for item in listed.into_iter().chain(items) {
+        match item {
+            Item::File(f) => out.files.push(f),
+            Item::Dir(d) => out.dirs.push(d),
+            Item::Error(rel, e) => out.errors.push((rel, e)),
+        }
+    }
+    // Paths are unique: an unstable sort gives the same order.
+    out.files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    out.dirs.sort_unstable();
+    out.errors.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// A file worth opening: its class when its name tells it, `None` for an extension-less file
+/// in `bin/` whose first line decides ([`is_bin_script_name`]).
+struct Candidate {
+    path: PathBuf,
+    class: Option<Class>,
+}
+
+/// What one listing thread found: files worth opening, then directories and walk errors.
+type Listed = (Vec<Candidate>, Vec<Item>);
+
+/// List the tree in parallel: the files worth opening, and the directories and walk errors
+/// (unreadable directories, loops: notes, never a stop).
+fn list(root: &Path, threads: usize) -> Listed {
+    // Each walker thread keeps what it finds in its own lists (no channel, no lock per file);
     // the lists are merged when the threads end.
-    let lists: Mutex<Vec<Vec<Item>>> = Mutex::new(Vec::new());
-    let root_buf: PathBuf = root.to_path_buf();
+    let lists: Mutex<Vec<Listed>> = Mutex::new(Vec::new());
     let mut builder = Collector {
-        root: &root_buf,
-        interest,
+        root,
         lists: &lists,
     };
     WalkBuilder::new(root)
@@ -257,79 +292,124 @@ pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
     let lists = lists
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut out = Walk::default();
-    out.files.reserve(lists.iter().map(Vec::len).sum());
-    for item in lists.into_iter().flatten() {
-        match item {
-            Item::File(f) => out.files.push(f),
-            Item::Dir(d) => out.dirs.push(d),
-            Item::Error(rel, e) => out.errors.push((rel, e)),
-        }
+    let mut candidates = Vec::with_capacity(lists.iter().map(|l| l.0.len()).sum());
+    let mut items = Vec::new();
+    for (c, i) in lists {
+        candidates.extend(c);
+        items.extend(i);
     }
-    // Paths are unique: an unstable sort gives the same order.
-    out.files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
-    out.dirs.sort_unstable();
-    out.errors.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+    (candidates, items)
 }
 
-/// Builds one [`Visitor`] per walker thread.
+/// Files a reading thread takes at a time (few enough to keep the threads' loads even).
+const BATCH: usize = 16;
+
+/// Read and parse the candidates on `threads` threads with large stacks, each taking the next
+/// batch as it goes.
+fn read_and_parse(
+    root: &Path,
+    candidates: &[Candidate],
+    interest: &Interest,
+    threads: usize,
+) -> Vec<Item> {
+    let next = AtomicUsize::new(0);
+    let next = &next;
+    let work = move || {
+        let mut items = Vec::new();
+        let mut buf = ReadBuf::default();
+        loop {
+            let start = next.fetch_add(BATCH, Ordering::Relaxed);
+            if start >= candidates.len() {
+                break;
+            }
+            for c in &candidates[start..candidates.len().min(start + BATCH)] {
+                match visit(root, c, interest, &mut buf) {
+                    Some(Ok(f)) => items.push(Item::File(f)),
+                    Some(Err((rel, e))) => items.push(Item::Error(rel, e)),
+                    None => {}
+                }
+            }
+        }
+        items
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..threads)
+            .filter_map(|_| rust_stack::spawn_with_large_stack(scope, "tracegate-walk", work).ok())
+            .collect();
+        // No thread could be started: this one does it all (Rust files go to a worker).
+        let mut items = if handles.is_empty() {
+            work()
+        } else {
+            Vec::new()
+        };
+        for h in handles {
+            match h.join() {
+                Ok(done) => items.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        items
+    })
+}
+
+/// Builds one [`Lister`] per walker thread.
 struct Collector<'a> {
     root: &'a Path,
-    interest: &'a Interest,
-    lists: &'a Mutex<Vec<Vec<Item>>>,
+    lists: &'a Mutex<Vec<Listed>>,
 }
 
 impl<'s> ParallelVisitorBuilder<'s> for Collector<'s> {
     fn build(&mut self) -> Box<dyn ParallelVisitor + 's> {
-        Box::new(Visitor {
+        Box::new(Lister {
             root: self.root,
-            interest: self.interest,
             lists: self.lists,
-            items: Vec::new(),
+            found: (Vec::new(), Vec::new()),
         })
     }
 }
 
 /// One walker thread's findings, handed over when the thread's visitor is dropped.
-struct Visitor<'a> {
+struct Lister<'a> {
     root: &'a Path,
-    interest: &'a Interest,
-    lists: &'a Mutex<Vec<Vec<Item>>>,
-    items: Vec<Item>,
+    lists: &'a Mutex<Vec<Listed>>,
+    found: Listed,
 }
 
-impl Drop for Visitor<'_> {
+impl Drop for Lister<'_> {
     fn drop(&mut self) {
-        let items = std::mem::take(&mut self.items);
+        let found = std::mem::take(&mut self.found);
         match self.lists.lock() {
-            Ok(mut lists) => lists.push(items),
-            Err(poisoned) => poisoned.into_inner().push(items),
+            Ok(mut lists) => lists.push(found),
+            Err(poisoned) => poisoned.into_inner().push(found),
         }
     }
 }
 
-impl ParallelVisitor for Visitor<'_> {
+impl ParallelVisitor for Lister<'_> {
     fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>) -> WalkState {
         let root = self.root;
         match entry {
             Ok(entry) => {
                 let file_type = entry.file_type();
                 if file_type.is_some_and(|t| t.is_file()) {
-                    match visit(root, entry.path(), self.interest) {
-                        Some(Ok(f)) => self.items.push(Item::File(f)),
-                        Some(Err((rel, e))) => self.items.push(Item::Error(rel, e)),
-                        None => {}
+                    let Some(name) = entry.file_name().to_str() else {
+                        return WalkState::Continue;
+                    };
+                    let class = classify(name);
+                    if class.is_some() || is_bin_script_name(entry.path(), name) {
+                        self.found.0.push(Candidate {
+                            path: entry.into_path(),
+                            class,
+                        });
                     }
                 } else if entry.depth() > 0 && file_type.is_some_and(|t| t.is_dir()) {
-                    self.items.push(Item::Dir(rel_path(root, entry.path())));
+                    self.found.1.push(Item::Dir(rel_path(root, entry.path())));
                 }
             }
             Err(err) => {
-                // Unreadable directories, loops: a note, never a stop.
                 let path = walk_error_path(&err).unwrap_or_else(|| root.to_path_buf());
                 let rel = rel_path(root, &path);
-                self.items.push(Item::File(WalkedFile {
+                self.found.1.push(Item::File(WalkedFile {
                     dir: parent_dir(&rel),
                     rel,
                     parsed: Parsed::Skipped {
@@ -402,6 +482,25 @@ fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &Interest) ->
     }
 }
 
+/// A source file from its bytes ([`read::source_bytes`]): parsed if the pre-filter lets it
+/// through, else only its Go package name is kept.
+fn source_file(kind: SourceKind, rel: &str, bytes: Cow<'_, [u8]>, interest: &Interest) -> Parsed {
+    if interest.may_matter(kind, &bytes) {
+        let text = decode(bytes.into_owned());
+        return parse_source(kind, rel, &text, interest);
+    }
+    Parsed::Source {
+        kind,
+        facts: SourceFacts {
+            package: (kind == SourceKind::Go)
+                .then(|| lang::go::package_clause(&String::from_utf8_lossy(&bytes)))
+                .flatten(),
+            unparsed: true,
+            ..SourceFacts::default()
+        },
+    }
+}
+
 /// Parse a source file the pre-filter left unparsed (its references are needed after all),
 /// from the bytes the caller read. `None` when they are not text.
 pub fn parse_deferred(
@@ -412,39 +511,6 @@ pub fn parse_deferred(
 ) -> Option<Parsed> {
     let text = text_of(bytes).ok()?;
     Some(parse_source(kind, rel, &text, interest))
-}
-
-/// A file's text. A stray Latin-1 byte (say in a comment) must not hide the whole file's code:
-/// invalid bytes become U+FFFD and the rest is analysed (the walk and the deferred parse
-/// decode the same way, so the pre-filter never changes a finding).
-fn decode(bytes: Vec<u8>) -> String {
-    match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    }
-}
-
-/// A file's text, or why it has none: UTF-16 with a byte-order mark (what PowerShell's
-/// `pip freeze > requirements.txt` writes) is decoded; other bytes with a NUL are binary.
-fn text_of(bytes: Vec<u8>) -> Result<String, &'static str> {
-    let units = |big_endian: bool, body: &[u8]| -> String {
-        let units = body.chunks_exact(2).map(|p| {
-            if big_endian {
-                u16::from_be_bytes([p[0], p[1]])
-            } else {
-                u16::from_le_bytes([p[0], p[1]])
-            }
-        });
-        char::decode_utf16(units)
-            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect()
-    };
-    match bytes.as_slice() {
-        [0xFF, 0xFE, body @ ..] if body.len() % 2 == 0 => Ok(units(false, body)),
-        [0xFE, 0xFF, body @ ..] if body.len() % 2 == 0 => Ok(units(true, body)),
-        b if b.contains(&0) => Err("binary content"),
-        _ => Ok(decode(bytes)),
-    }
 }
 
 /// The dependencies of the files a runtime requirements file includes with `-r`, followed
@@ -485,33 +551,18 @@ fn included_requirements(
     facts
 }
 
-/// A file's bytes, or its size when over [`MAX_FILE_BYTES`] (one open, no second lookup by
-/// path; a file that grows while read is cut at the limit and refused the same way).
-fn read_limited(path: &Path) -> std::io::Result<Result<Vec<u8>, u64>> {
-    let file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
-    if size > MAX_FILE_BYTES {
-        return Ok(Err(size));
-    }
-    let mut bytes = Vec::with_capacity(size as usize + 1);
-    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        return Ok(Err(bytes.len() as u64));
-    }
-    Ok(Ok(bytes))
-}
-
 fn visit(
     root: &Path,
-    path: &Path,
+    candidate: &Candidate,
     interest: &Interest,
+    buf: &mut ReadBuf,
 ) -> Option<Result<WalkedFile, (String, CheckError)>> {
-    let name = path.file_name()?.to_str()?;
+    let path = candidate.path.as_path();
     // Only the first line of an extension-less file in `bin/` is read to tell a Node script
     // from a compiled program or another interpreter's script (neither is ever noted).
-    let class = match classify(name) {
+    let class = match candidate.class {
         Some(class) => class,
-        None if is_bin_script_name(path, name) => {
+        None => {
             let mut head = [0u8; 128];
             let n = std::fs::File::open(path)
                 .and_then(|mut f| f.read(&mut head))
@@ -521,7 +572,6 @@ fn visit(
             }
             Class::Source(SourceKind::Javascript)
         }
-        None => return None,
     };
     let rel = rel_path(root, path);
     let dir = parent_dir(&rel);
@@ -545,17 +595,25 @@ fn visit(
             parsed: Parsed::Skipped { reason, line },
         }))
     };
-    let bytes = match read_limited(path) {
-        Ok(Ok(b)) => b,
-        Ok(Err(size)) => {
+    match buf.read(path) {
+        Ok(None) => {}
+        Ok(Some(size)) => {
             return skipped(
                 format!("{size} bytes is over the {MAX_FILE_BYTES}-byte limit"),
                 None,
             )
         }
         Err(e) => return skipped(format!("unreadable: {e}"), None),
-    };
-    let text = match text_of(bytes) {
+    }
+    if let Class::Source(kind) = class {
+        // Searched as bytes; decoded only when parsed.
+        let parsed = match source_bytes(buf.bytes()) {
+            Ok(bytes) => source_file(kind, &rel, bytes, interest),
+            Err(reason) => return skipped(reason.into(), None),
+        };
+        return Some(Ok(WalkedFile { rel, dir, parsed }));
+    }
+    let text = match text_of(buf.bytes().to_vec()) {
         Ok(text) => text,
         Err(reason) => return skipped(reason.into(), None),
     };
@@ -580,17 +638,7 @@ fn visit(
         }
     }
     let parsed = match class {
-        Class::Source(kind) if !interest.may_matter(kind, text.as_bytes()) => Parsed::Source {
-            kind,
-            facts: SourceFacts {
-                package: (kind == SourceKind::Go)
-                    .then(|| lang::go::package_clause(&text))
-                    .flatten(),
-                unparsed: true,
-                ..SourceFacts::default()
-            },
-        },
-        Class::Source(kind) => parse_source(kind, &rel, &text, interest),
+        Class::Source(kind) => source_file(kind, &rel, text.as_bytes().into(), interest),
         Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {
             Ok(mut m) => {
                 if kind == ManifestKind::Requirements && python::runtime_requirements(&rel) {
