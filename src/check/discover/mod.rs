@@ -446,9 +446,14 @@ fn parent_dir(rel: &str) -> String {
 }
 
 /// Analyse a source file; a panic in a parser becomes a note, never a crash.
-fn analyse_guarded(kind: SourceKind, rel: &str, text: &str) -> Result<SourceFacts, String> {
+fn analyse_guarded(
+    kind: SourceKind,
+    rel: &str,
+    text: &str,
+    interest: &Interest,
+) -> Result<SourceFacts, String> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        lang::analyse(kind, rel, text)
+        lang::analyse_for(kind, rel, text, interest)
     }))
     .unwrap_or_else(|_| Err("internal error while parsing; not analysed".into()))
 }
@@ -473,7 +478,7 @@ fn split_line(reason: &str) -> Parsed {
 
 /// Parse a source file and keep the facts `interest` can use.
 fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &Interest) -> Parsed {
-    match analyse_guarded(kind, rel, text) {
+    match analyse_guarded(kind, rel, text, interest) {
         Ok(mut facts) => {
             facts.finish(interest);
             Parsed::Source { kind, facts }

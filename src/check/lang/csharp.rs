@@ -1,6 +1,6 @@
 //! C# sources (tree-sitter-c-sharp).
 
-use std::collections::HashMap;
+use super::treesitter::Aliases;
 
 use tree_sitter::Node;
 
@@ -11,7 +11,7 @@ fn language() -> tree_sitter::Language {
 }
 
 /// `using` imports namespaces, not names: nothing to expand.
-fn imports(_: Node<'_>, _: &[u8], _: &mut HashMap<String, Vec<String>>) {}
+fn imports(_: Node<'_>, _: &[u8], _: &mut Aliases) {}
 
 /// A method is a dead-code candidate only when it is private (C#'s default accessibility for
 /// class members) and has no attribute (frameworks call attributed methods reflectively) and

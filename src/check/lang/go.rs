@@ -1,6 +1,6 @@
 //! Go sources (tree-sitter-go).
 
-use std::collections::HashMap;
+use super::treesitter::Aliases;
 
 use tree_sitter::Node;
 
@@ -10,7 +10,7 @@ fn language() -> tree_sitter::Language {
     tree_sitter_go::LANGUAGE.into()
 }
 
-fn imports(node: Node<'_>, src: &[u8], out: &mut HashMap<String, Vec<String>>) {
+fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
     match node.kind() {
         "import_declaration" | "import_spec_list" => {
             let mut c = node.walk();

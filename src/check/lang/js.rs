@@ -1,6 +1,6 @@
 //! JavaScript and TypeScript sources (tree-sitter-javascript / tree-sitter-typescript).
 
-use std::collections::HashMap;
+use super::treesitter::Aliases;
 
 use tree_sitter::Node;
 
@@ -18,7 +18,7 @@ fn tsx() -> tree_sitter::Language {
     tree_sitter_typescript::LANGUAGE_TSX.into()
 }
 
-fn imports(node: Node<'_>, src: &[u8], out: &mut HashMap<String, Vec<String>>) {
+fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
     match node.kind() {
         "import_statement" => {
             let Some(source) = node

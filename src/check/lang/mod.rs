@@ -9,7 +9,7 @@ pub mod rust;
 pub mod rust_stack;
 pub mod treesitter;
 
-use super::facts::SourceFacts;
+use super::facts::{Interest, SourceFacts};
 use super::model::Language;
 
 /// Deepest bracket nesting parsed by recursive parsers (syn, toml, YAML); real files stay far
@@ -90,18 +90,30 @@ impl SourceKind {
     }
 }
 
-/// Analyse one source file.
+/// Analyse one source file: every fact.
 pub fn analyse(kind: SourceKind, rel: &str, text: &str) -> Result<SourceFacts, String> {
-    match kind {
-        SourceKind::Rust => rust::analyse(rel, text),
-        SourceKind::Go => treesitter::analyse(&go::SPEC, rel, text),
-        SourceKind::Python => treesitter::analyse(&python::SPEC, rel, text),
-        SourceKind::Javascript => treesitter::analyse(&js::JAVASCRIPT, rel, text),
-        SourceKind::Typescript => treesitter::analyse(&js::TYPESCRIPT, rel, text),
-        SourceKind::Tsx => treesitter::analyse(&js::TSX, rel, text),
-        SourceKind::Java => treesitter::analyse(&java::SPEC, rel, text),
-        SourceKind::Csharp => treesitter::analyse(&csharp::SPEC, rel, text),
-    }
+    analyse_for(kind, rel, text, &Interest::everything())
+}
+
+/// Analyse one source file. Call and symbol facts `interest` would drop may be left out
+/// (the caller still applies [`SourceFacts::finish`]).
+pub fn analyse_for(
+    kind: SourceKind,
+    rel: &str,
+    text: &str,
+    interest: &Interest,
+) -> Result<SourceFacts, String> {
+    let spec = match kind {
+        SourceKind::Rust => return rust::analyse(rel, text),
+        SourceKind::Go => &go::SPEC,
+        SourceKind::Python => &python::SPEC,
+        SourceKind::Javascript => &js::JAVASCRIPT,
+        SourceKind::Typescript => &js::TYPESCRIPT,
+        SourceKind::Tsx => &js::TSX,
+        SourceKind::Java => &java::SPEC,
+        SourceKind::Csharp => &csharp::SPEC,
+    };
+    treesitter::analyse_for(spec, rel, text, interest)
 }
 
 #[cfg(test)]

@@ -3,13 +3,18 @@
 //! written in either never counts.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
-use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, SourceFacts, TOP_LEVEL};
+use crate::check::facts::{
+    ref_hash, Fact, FactKind, FastMap, FastSet, FnDef, Interest, SourceFacts, TOP_LEVEL,
+};
 use crate::check::rules::segments;
+
+/// Import aliases of a file: the local name and the path it stands for.
+pub type Aliases = FastMap<String, Vec<String>>;
 
 /// Node kinds and hooks of one language.
 pub struct Spec {
@@ -51,7 +56,7 @@ pub struct Spec {
     /// Wrapper kinds to look through (argument, parenthesized…).
     pub wrappers: &'static [&'static str],
     /// Collect imports from a top-level node into the alias table.
-    pub imports: fn(Node<'_>, &[u8], &mut HashMap<String, Vec<String>>),
+    pub imports: fn(Node<'_>, &[u8], &mut Aliases),
     /// Whether a function is live regardless of references (name, definition node).
     pub fn_live: fn(&str, Node<'_>) -> bool,
     /// The package name (Go).
@@ -247,8 +252,19 @@ thread_local! {
     static PARSERS: RefCell<HashMap<usize, (Parser, Rc<Roles>)>> = RefCell::new(HashMap::new());
 }
 
-/// Parse and extract. `Err` is a one-line reason.
+/// Parse and extract every fact. `Err` is a one-line reason.
 pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFacts, String> {
+    analyse_for(spec, rel, source, &Interest::everything())
+}
+
+/// Parse and extract the facts `interest` keeps (call and symbol facts no rule can match are
+/// never built). `Err` is a one-line reason.
+pub fn analyse_for(
+    spec: &'static Spec,
+    rel: &str,
+    source: &str,
+    interest: &Interest,
+) -> Result<SourceFacts, String> {
     let key = spec as *const Spec as usize;
     let (tree, roles) = PARSERS.with(|cell| {
         let mut map = cell.borrow_mut();
@@ -270,7 +286,7 @@ pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFac
     })?;
     let src = source.as_bytes();
     let root = tree.root_node();
-    let mut aliases = HashMap::new();
+    let mut aliases = Aliases::default();
     let mut cursor = root.walk();
     for child in root.named_children(&mut cursor) {
         (spec.imports)(child, src, &mut aliases);
@@ -283,11 +299,13 @@ pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFac
     let mut x = Extractor {
         spec,
         roles: &roles,
+        interest,
         src,
         file: std::sync::Arc::from(rel),
         aliases,
-        consts: HashMap::new(),
-        shadowed: HashSet::new(),
+        fn_hashes: Vec::new(),
+        consts: FastMap::default(),
+        shadowed: FastSet::default(),
         out: SourceFacts {
             package: (spec.package)(root, src),
             ..SourceFacts::default()
@@ -303,34 +321,51 @@ pub fn analyse(spec: &'static Spec, rel: &str, source: &str) -> Result<SourceFac
 struct Extractor<'a> {
     spec: &'a Spec,
     roles: &'a Roles,
+    /// Which call and symbol facts are worth building.
+    interest: &'a Interest,
     src: &'a [u8],
     file: std::sync::Arc<str>,
-    aliases: HashMap<String, Vec<String>>,
+    aliases: Aliases,
+    /// [`ref_hash`] of each `out.fns` name (the owner of every reference made inside it).
+    fn_hashes: Vec<u64>,
     /// Module-level UPPER_CASE constants bound to a string literal so far (`Spec::bindings`).
-    consts: HashMap<String, String>,
+    consts: FastMap<String, String>,
     /// Names declared locally so far ([`Spec::locals`]): never resolved to a constant.
-    shadowed: HashSet<String>,
+    shadowed: FastSet<String>,
     out: SourceFacts,
 }
 
-impl Extractor<'_> {
+impl<'a> Extractor<'a> {
     fn has(&self, flag: u8, node: Node<'_>) -> bool {
         self.roles.of(node).flags & flag != 0
     }
 
-    fn expand(&self, mut segs: Vec<String>) -> Vec<String> {
-        if let Some(first) = segs.first() {
-            if let Some(full) = self.aliases.get(first) {
-                let mut out = full.clone();
-                out.extend(segs.drain(1..));
-                return out;
-            }
-        }
-        segs
+    /// The path's segments with an imported first name replaced by what it stands for
+    /// (borrowed: nothing is allocated until a fact is built from them).
+    fn expanded<'s>(&'s self, segs: &'s [&'a str]) -> impl Iterator<Item = &'s str> + Clone {
+        let (head, rest): (&[String], &[&str]) = match segs.split_first() {
+            Some((first, rest)) => match self.aliases.get(*first) {
+                Some(full) => (full.as_slice(), rest),
+                None => (&[], segs),
+            },
+            None => (&[], segs),
+        };
+        head.iter().map(String::as_str).chain(rest.iter().copied())
     }
 
-    /// The dotted path of an expression (identifiers, member access, call chains).
-    fn dotted(&self, node: Node<'_>) -> Vec<String> {
+    /// [`Self::expanded`], owned (for a fact).
+    fn expand(&self, segs: &[&'a str]) -> Vec<String> {
+        self.expanded(segs).map(str::to_string).collect()
+    }
+
+    /// Whether a call or symbol fact with this (unexpanded) path may matter to some rule.
+    fn keeps(&self, segs: &[&'a str]) -> bool {
+        self.interest.keeps_path(self.expanded(segs))
+    }
+
+    /// The dotted path of an expression (identifiers, member access, call chains), as
+    /// written (imports not expanded).
+    fn dotted(&self, node: Node<'_>) -> Vec<&'a str> {
         let mut out = Vec::new();
         self.dotted_into(node, 0, &mut out);
         out
@@ -338,13 +373,13 @@ impl Extractor<'_> {
 
     /// [`Self::dotted`], appending to `out` (one vector for the whole path). A node that names
     /// nothing appends nothing.
-    fn dotted_into(&self, node: Node<'_>, depth: usize, out: &mut Vec<String>) {
+    fn dotted_into(&self, node: Node<'_>, depth: usize, out: &mut Vec<&'a str>) {
         if depth > 64 {
             return;
         }
         let role = self.roles.of(node);
         if role.flags & IDENT != 0 {
-            out.push(text(node, self.src).to_string());
+            out.push(text(node, self.src));
             return;
         }
         if let Some([obj, prop]) = self.roles.members.get(role.member as usize) {
@@ -466,7 +501,7 @@ impl Extractor<'_> {
 
     /// `target = "literal"` or `target = new Uri("literal")`: a call of `target` with the
     /// literal (nothing when the value holds no literal).
-    fn assignment(&mut self, node: Node<'_>, [target, value]: [Field; 2], func: &Option<String>) {
+    fn assignment(&mut self, node: Node<'_>, [target, value]: [Field; 2], func: Option<usize>) {
         let (Some(t), Some(v)) = (child(node, target), child(node, value)) else {
             return;
         };
@@ -482,7 +517,11 @@ impl Extractor<'_> {
         let Some(literal) = literal else {
             return;
         };
-        let path = self.expand(self.dotted(t));
+        let segs = self.dotted(t);
+        if !self.keeps(&segs) {
+            return;
+        }
+        let path = self.expand(&segs);
         if path.is_empty() {
             return;
         }
@@ -498,9 +537,29 @@ impl Extractor<'_> {
         );
     }
 
-    fn call(&mut self, node: Node<'_>, args_field: Field, func: &Option<String>) {
-        let path = self.expand(self.dotted(node));
-        if path.is_empty() {
+    fn call(&mut self, node: Node<'_>, args_field: Field, func: Option<usize>) {
+        let segs = self.dotted(node);
+        let path: Vec<&str> = self.expanded(&segs).collect();
+        let (Some(&last), prev) = (path.last(), path.iter().rev().nth(1).copied()) else {
+            return;
+        };
+        let prev = prev.unwrap_or_default();
+        // What the call can be to a rule: a call fact (only if some rule's pattern can match
+        // its path), a keyed attribute, or attributes passed as key/value pairs.
+        let keep = self.interest.keeps_path(path.iter().copied());
+        let keyed = matches!(
+            last,
+            "set_attribute" | "setAttribute" | "SetAttribute" | "SetTag" | "AddTag" | "SetBaggage"
+        ) || (prev == "attribute"
+            && matches!(
+                last,
+                "String" | "Int" | "Int64" | "Bool" | "Float64" | "StringSlice" | "Stringer"
+            ))
+            || (prev == "AttributeKey" && last.ends_with("Key"));
+        let records = ["attribute", "event", "span", "tag"]
+            .iter()
+            .any(|word| contains_ignore_case(last, word));
+        if !(keep || keyed || records) {
             return;
         }
         let line = node.start_position().row as u32 + 1;
@@ -523,32 +582,22 @@ impl Extractor<'_> {
                 if seen == 0 {
                     first_literal.clone_from(&literal);
                 }
-                if let Some(l) = literal.or_else(|| self.literal_arg(inner)) {
-                    literal_args.push(l);
+                if keep {
+                    if let Some(l) = literal.or_else(|| self.literal_arg(inner)) {
+                        literal_args.push(l);
+                    }
                 }
-                self.collect_pairs(inner, &mut pairs, &mut literal_args, 0);
+                if keep || records {
+                    self.collect_pairs(inner, &mut pairs, &mut literal_args, 0);
+                }
                 if seen == 1 {
                     second_arg = Some(inner);
                 }
                 seen += 1;
             }
         }
-        let last = path.last().map(String::as_str).unwrap_or_default();
-        let prev = path
-            .iter()
-            .rev()
-            .nth(1)
-            .map(String::as_str)
-            .unwrap_or_default();
-        let keyed = matches!(
-            last,
-            "set_attribute" | "setAttribute" | "SetAttribute" | "SetTag" | "AddTag" | "SetBaggage"
-        ) || (prev == "attribute"
-            && matches!(
-                last,
-                "String" | "Int" | "Int64" | "Bool" | "Float64" | "StringSlice" | "Stringer"
-            ))
-            || (prev == "AttributeKey" && last.ends_with("Key"));
+        let path: Option<Vec<String>> =
+            keep.then(|| path.iter().map(|s| (*s).to_string()).collect());
         if keyed {
             if let Some(key) = first_literal {
                 let value = second_arg
@@ -557,25 +606,22 @@ impl Extractor<'_> {
                 self.push(FactKind::Attribute { key, value }, line, func);
             }
         }
-        let lower = last.to_ascii_lowercase();
-        if lower.contains("attribute")
-            || lower.contains("event")
-            || lower.contains("span")
-            || lower.contains("tag")
-        {
+        if records {
             for (key, value) in pairs {
                 self.push(FactKind::Attribute { key, value }, line, func);
             }
         }
-        self.push(
-            FactKind::Call {
-                path,
-                literal_args,
-                method: false,
-            },
-            line,
-            func,
-        );
+        if let Some(path) = path {
+            self.push(
+                FactKind::Call {
+                    path,
+                    literal_args,
+                    method: false,
+                },
+                line,
+                func,
+            );
+        }
     }
 
     fn collect_pairs(
@@ -614,9 +660,9 @@ impl Extractor<'_> {
         }
     }
 
-    fn push(&mut self, kind: FactKind, line: u32, func: &Option<String>) {
+    fn push(&mut self, kind: FactKind, line: u32, func: Option<usize>) {
         let mut f = Fact::at(kind, &self.file, line);
-        f.func.clone_from(func);
+        f.func = self.func_name(func);
         self.out.facts.push(f);
     }
 
@@ -682,6 +728,7 @@ impl Extractor<'_> {
                 if let Some(n) = child(node, *nf) {
                     let name = text(n, self.src).to_string();
                     let live = (self.spec.fn_live)(&name, node);
+                    self.fn_hashes.push(ref_hash(&name));
                     self.out.fns.push(FnDef { name, live });
                     func_here = Some(self.out.fns.len() - 1);
                 }
@@ -716,35 +763,35 @@ impl Extractor<'_> {
             }
         }
         if let Some(fields) = self.roles.assignments.get(role.assign as usize) {
-            let name = self.func_name(func_here);
-            self.assignment(node, *fields, &name);
+            self.assignment(node, *fields, func_here);
         }
         if let Some([_, _, args]) = self.roles.calls.get(role.call as usize) {
-            let name = self.func_name(func_here);
-            self.call(node, *args, &name);
+            self.call(node, *args, func_here);
         }
         let member_here = role.member != NONE;
         if member_here && !in_member {
-            let path = self.expand(self.dotted(node));
-            if path.len() > 1 {
+            let segs = self.dotted(node);
+            if self.expanded(&segs).nth(1).is_some() && self.keeps(&segs) {
+                let path = self.expand(&segs);
                 let line = node.start_position().row as u32 + 1;
-                let name = self.func_name(func_here);
-                self.push(FactKind::Symbol { path }, line, &name);
+                self.push(FactKind::Symbol { path }, line, func_here);
             }
         }
         if role.flags & IDENT != 0 {
             let t = text(node, self.src);
-            let owner = func_here.and_then(|i| self.out.fns.get(i));
-            if owner.is_none_or(|d| d.name != t) {
-                let owner = owner.map_or(TOP_LEVEL, |d| ref_hash(&d.name));
+            let owner =
+                func_here.and_then(|i| Some((self.out.fns.get(i)?, self.fn_hashes.get(i)?)));
+            if owner.is_none_or(|(d, _)| d.name != t) {
+                let owner = owner.map_or(TOP_LEVEL, |(_, hash)| *hash);
                 self.out.refs.push((owner, ref_hash(t)));
             }
             if !in_member {
                 if let Some(full) = self.aliases.get(t) {
-                    let line = node.start_position().row as u32 + 1;
-                    let path = full.clone();
-                    let name = self.func_name(func_here);
-                    self.push(FactKind::Symbol { path }, line, &name);
+                    if self.interest.keeps_path(full.iter().map(String::as_str)) {
+                        let line = node.start_position().row as u32 + 1;
+                        let path = full.clone();
+                        self.push(FactKind::Symbol { path }, line, func_here);
+                    }
                 }
             }
         }
@@ -798,4 +845,11 @@ fn first_error_line(root: Node<'_>) -> u32 {
 /// Alias for an import path: `segments(path)`.
 pub fn import_segments(path: &str) -> Vec<String> {
     segments(path)
+}
+
+/// Whether `hay` contains `needle` (ASCII lower case), in any ASCII case.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
