@@ -1,14 +1,14 @@
 //! The walk: a parallel listing of the tree (`ignore`, respecting `.gitignore`) that classifies
-//! files by name, then threads with large stacks that read each interesting file once and
-//! parse it where it lies (Rust included: syn recurses, see [`rust_stack`]). Files whose name
-//! says nothing are never opened.
+//! files by name and hands them, in batches as it goes, to threads with large stacks that read
+//! each interesting file once and parse it where it lies (Rust included: syn recurses, see
+//! [`rust_stack`]). Files whose name says nothing are never opened.
 
+mod queue;
 mod read;
 
 use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use ignore::{ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
@@ -18,6 +18,7 @@ use super::facts::{Fact, Interest, SourceFacts};
 use super::k8s::{self, K8sFile};
 use super::lang::{self, rust_stack, SourceKind};
 use super::manifests::{self, docker, python, Manifest, ManifestKind};
+use queue::{Batches, CloseOnDrop, BATCH};
 use read::{decode, read_limited, source_bytes, text_of, ReadBuf};
 
 /// Files larger than this are not analysed (a note finding says so).
@@ -91,10 +92,10 @@ pub struct Walk {
     pub dirs: Vec<String>,
 }
 
+/// What the listing keeps besides candidates: directories, and entries it could not read.
 enum Item {
     File(WalkedFile),
     Dir(String),
-    Error(String, CheckError),
 }
 
 #[derive(Clone, Copy)]
@@ -239,19 +240,50 @@ pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
         });
     }
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(8));
-    let (candidates, listed) = list(root, threads);
-    let items = read_and_parse(root, &candidates, interest, threads);
+    let batches = Batches::new();
+    let (listed, read) = std::thread::scope(|scope| {
+        let readers: Vec<_> = (0..threads)
+            .filter_map(|_| {
+                rust_stack::spawn_with_large_stack(scope, "tracegate-walk", || {
+                    read_and_parse(root, &batches, interest)
+                })
+                .ok()
+            })
+            .collect();
+        let listed = {
+            let _close = CloseOnDrop(&batches);
+            list(root, threads, &batches)
+        };
+        // No reading thread could be started: this one reads it all.
+        let mut read = if readers.is_empty() {
+            vec![read_and_parse(root, &batches, interest)]
+        } else {
+            Vec::new()
+        };
+        for r in readers {
+            match r.join() {
+                Ok(done) => read.push(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        (listed, read)
+    });
     let mut out = Walk::default();
-    out.files.reserve(items.len());
-    for item in listed.into_iter().chain(items) {
+    out.files
+        .reserve(read.iter().map(|r| r.files.len()).sum::<usize>() + listed.len());
+    for item in listed {
         match item {
             Item::File(f) => out.files.push(f),
             Item::Dir(d) => out.dirs.push(d),
-            Item::Error(rel, e) => out.errors.push((rel, e)),
         }
     }
-    // Paths are unique: an unstable sort gives the same order.
-    out.files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    for r in read {
+        // Each reader's files are sorted already: the merge below finds the runs.
+        out.files.extend(r.files);
+        out.errors.extend(r.errors);
+    }
+    // A stable sort merges the readers' sorted runs in linear time; paths are unique.
+    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
     out.dirs.sort_unstable();
     out.errors.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
@@ -264,18 +296,17 @@ struct Candidate {
     class: Option<Class>,
 }
 
-/// What one listing thread found: files worth opening, then directories and walk errors.
-type Listed = (Vec<Candidate>, Vec<Item>);
-
-/// List the tree in parallel: the files worth opening, and the directories and walk errors
-/// (unreadable directories, loops: notes, never a stop).
-fn list(root: &Path, threads: usize) -> Listed {
-    // Each walker thread keeps what it finds in its own lists (no channel, no lock per file);
-    // the lists are merged when the threads end.
-    let lists: Mutex<Vec<Listed>> = Mutex::new(Vec::new());
+/// List the tree in parallel, handing the files worth opening to `batches` as they are found;
+/// returns the directories and walk errors (unreadable directories, loops: notes, never a
+/// stop).
+fn list(root: &Path, threads: usize, batches: &Batches<Candidate>) -> Vec<Item> {
+    // Each walker thread keeps its directories and errors in its own list (no lock per
+    // entry); the lists are merged when the threads end.
+    let lists: Mutex<Vec<Vec<Item>>> = Mutex::new(Vec::new());
     let mut builder = Collector {
         root,
         lists: &lists,
+        batches,
     };
     WalkBuilder::new(root)
         .hidden(true)
@@ -289,73 +320,46 @@ fn list(root: &Path, threads: usize) -> Listed {
         })
         .build_parallel()
         .visit(&mut builder);
-    let lists = lists
+    lists
         .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let mut candidates = Vec::with_capacity(lists.iter().map(|l| l.0.len()).sum());
-    let mut items = Vec::new();
-    for (c, i) in lists {
-        candidates.extend(c);
-        items.extend(i);
-    }
-    (candidates, items)
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
-/// Files a reading thread takes at a time (few enough to keep the threads' loads even).
-const BATCH: usize = 16;
+/// What one reading thread made of the files it read: sorted by path.
+struct ReadFiles {
+    files: Vec<WalkedFile>,
+    errors: Vec<(String, CheckError)>,
+}
 
-/// Read and parse the candidates on `threads` threads with large stacks, each taking the next
-/// batch as it goes.
-fn read_and_parse(
-    root: &Path,
-    candidates: &[Candidate],
-    interest: &Interest,
-    threads: usize,
-) -> Vec<Item> {
-    let next = AtomicUsize::new(0);
-    let next = &next;
-    let work = move || {
-        let mut items = Vec::new();
-        let mut buf = ReadBuf::default();
-        loop {
-            let start = next.fetch_add(BATCH, Ordering::Relaxed);
-            if start >= candidates.len() {
-                break;
-            }
-            for c in &candidates[start..candidates.len().min(start + BATCH)] {
-                match visit(root, c, interest, &mut buf) {
-                    Some(Ok(f)) => items.push(Item::File(f)),
-                    Some(Err((rel, e))) => items.push(Item::Error(rel, e)),
-                    None => {}
-                }
-            }
-        }
-        items
+/// Read and parse batches of candidates until the listing is done.
+fn read_and_parse(root: &Path, batches: &Batches<Candidate>, interest: &Interest) -> ReadFiles {
+    let mut out = ReadFiles {
+        files: Vec::new(),
+        errors: Vec::new(),
     };
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .filter_map(|_| rust_stack::spawn_with_large_stack(scope, "tracegate-walk", work).ok())
-            .collect();
-        // No thread could be started: this one does it all (Rust files go to a worker).
-        let mut items = if handles.is_empty() {
-            work()
-        } else {
-            Vec::new()
-        };
-        for h in handles {
-            match h.join() {
-                Ok(done) => items.extend(done),
-                Err(panic) => std::panic::resume_unwind(panic),
+    let mut buf = ReadBuf::default();
+    while let Some(batch) = batches.pop() {
+        for c in &batch {
+            match visit(root, c, interest, &mut buf) {
+                Some(Ok(f)) => out.files.push(f),
+                Some(Err((rel, e))) => out.errors.push((rel, e)),
+                None => {}
             }
         }
-        items
-    })
+    }
+    // Sorted here, on this thread: the walk only merges.
+    out.files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    out
 }
 
 /// Builds one [`Lister`] per walker thread.
 struct Collector<'a> {
     root: &'a Path,
-    lists: &'a Mutex<Vec<Listed>>,
+    lists: &'a Mutex<Vec<Vec<Item>>>,
+    batches: &'a Batches<Candidate>,
 }
 
 impl<'s> ParallelVisitorBuilder<'s> for Collector<'s> {
@@ -363,20 +367,26 @@ impl<'s> ParallelVisitorBuilder<'s> for Collector<'s> {
         Box::new(Lister {
             root: self.root,
             lists: self.lists,
-            found: (Vec::new(), Vec::new()),
+            batches: self.batches,
+            batch: Vec::with_capacity(BATCH),
+            found: Vec::new(),
         })
     }
 }
 
-/// One walker thread's findings, handed over when the thread's visitor is dropped.
+/// One walker thread's findings: candidates handed over a batch at a time, directories and
+/// errors when the thread's visitor is dropped.
 struct Lister<'a> {
     root: &'a Path,
-    lists: &'a Mutex<Vec<Listed>>,
-    found: Listed,
+    lists: &'a Mutex<Vec<Vec<Item>>>,
+    batches: &'a Batches<Candidate>,
+    batch: Vec<Candidate>,
+    found: Vec<Item>,
 }
 
 impl Drop for Lister<'_> {
     fn drop(&mut self) {
+        self.batches.push(std::mem::take(&mut self.batch));
         let found = std::mem::take(&mut self.found);
         match self.lists.lock() {
             Ok(mut lists) => lists.push(found),
@@ -397,19 +407,24 @@ impl ParallelVisitor for Lister<'_> {
                     };
                     let class = classify(name);
                     if class.is_some() || is_bin_script_name(entry.path(), name) {
-                        self.found.0.push(Candidate {
+                        self.batch.push(Candidate {
                             path: entry.into_path(),
                             class,
                         });
+                        if self.batch.len() == BATCH {
+                            let full =
+                                std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+                            self.batches.push(full);
+                        }
                     }
                 } else if entry.depth() > 0 && file_type.is_some_and(|t| t.is_dir()) {
-                    self.found.1.push(Item::Dir(rel_path(root, entry.path())));
+                    self.found.push(Item::Dir(rel_path(root, entry.path())));
                 }
             }
             Err(err) => {
                 let path = walk_error_path(&err).unwrap_or_else(|| root.to_path_buf());
                 let rel = rel_path(root, &path);
-                self.found.1.push(Item::File(WalkedFile {
+                self.found.push(Item::File(WalkedFile {
                     dir: parent_dir(&rel),
                     rel,
                     parsed: Parsed::Skipped {
