@@ -262,6 +262,8 @@ impl Prefilter {
         });
         let common = stretch.iter().map(|s| s.len()).min().unwrap_or(0);
         let mut sid = [self.start; STRETCHES];
+        // One index into every stretch at once: the point of the loop.
+        #[allow(clippy::needless_range_loop)]
         for i in 0..common {
             for k in 0..STRETCHES {
                 sid[k] = step(sid[k], stretch[k][i]);
