@@ -305,6 +305,30 @@ fn prefilter_parses_skipped_files_that_keep_code_live() {
         "package main\n\nfunc main() {\n\tsetup()\n}\n",
     )
     .unwrap();
+    // Another unparsed file of the package that names nothing dead (its words rule it out
+    // without a second read).
+    std::fs::write(
+        root.join("models.go"),
+        "package main\n\ntype Order struct{ ID string }\n\nfunc (o Order) Key() string { return o.ID }\n",
+    )
+    .unwrap();
+    let with = scan_with(root, true);
+    assert_eq!(with, scan_with(root, false));
+    assert!(!rules_of(&with).contains("TG102"), "{}", dump(&with));
+
+    // The same with a function whose name is not ASCII, called from an unparsed file between
+    // non-ASCII words.
+    let setup = std::fs::read_to_string(root.join("setup.go")).unwrap();
+    std::fs::write(
+        root.join("setup.go"),
+        setup.replace("func setup()", "func réglage()"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("main.go"),
+        "package main\n\nfunc main() {\n\tréglage() // prépare le traçage\n}\n",
+    )
+    .unwrap();
     let with = scan_with(root, true);
     assert_eq!(with, scan_with(root, false));
     assert!(!rules_of(&with).contains("TG102"), "{}", dump(&with));

@@ -93,8 +93,8 @@ fn drop_unreachable_rust(s: &mut Svc) {
     files.extend(
         s.unparsed
             .iter()
-            .filter(|(kind, _)| *kind == SourceKind::Rust)
-            .map(|(_, rel)| (rel.as_str(), None)),
+            .filter(|(kind, _, _)| *kind == SourceKind::Rust)
+            .map(|(_, rel, _)| (rel.as_str(), None)),
     );
     let dead = rust_modules::unreachable(&s.path, &files);
     if dead.is_empty() {
@@ -120,7 +120,14 @@ fn parse_unparsed_refs(root: &Path, s: &mut Svc, interest: &Interest) {
         let names = aho_corasick::AhoCorasick::new(&dead).ok();
         let mut kept = Vec::new();
         let mut parsed_any = false;
-        for (kind, rel) in std::mem::take(&mut s.unparsed) {
+        for (kind, rel, filter) in std::mem::take(&mut s.unparsed) {
+            if filter
+                .as_ref()
+                .is_some_and(|f| !dead.iter().any(|name| f.may_name(name)))
+            {
+                kept.push((kind, rel, filter));
+                continue;
+            }
             // Read once: searched for the dead names, then parsed from the same bytes.
             let bytes = std::fs::read(root.join(&rel)).ok();
             let names_dead = match (&names, &bytes) {
@@ -128,7 +135,7 @@ fn parse_unparsed_refs(root: &Path, s: &mut Svc, interest: &Interest) {
                 _ => true,
             };
             if !names_dead {
-                kept.push((kind, rel));
+                kept.push((kind, rel, filter));
                 continue;
             }
             parsed_any = true;

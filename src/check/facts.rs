@@ -124,6 +124,10 @@ pub struct SourceFacts {
     /// its references are unknown until it is parsed, which the scan does only if dead-code
     /// elimination could depend on them.
     pub unparsed: bool,
+    /// An unparsed Go file: the words it may hold, so that dead-code elimination reads it
+    /// again only if it may name a dead function (Go functions are package-wide: every file
+    /// of the package is a candidate). `None`: read it whenever names are searched.
+    pub names: Option<super::names::NameFilter>,
     /// Rust: the modules this file declares out of line (`mod name;`, relative paths such as
     /// `a/b` for `mod a { mod b; }`), outside test code. `None` for other languages.
     pub rust_mods: Option<RustMods>,

@@ -16,6 +16,7 @@ pub mod k8s;
 pub mod lang;
 pub mod manifests;
 pub mod model;
+pub mod names;
 pub mod policy;
 pub mod prefilter;
 pub mod rules;

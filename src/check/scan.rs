@@ -8,11 +8,12 @@ use super::assess;
 use super::discover::{self, Parsed, WalkedFile};
 use super::error::CheckError;
 use super::evaluate;
-use super::facts::{Fact, FactKind, SourceFacts};
+use super::facts::{Fact, FactKind, FastMap, FastSet, SourceFacts};
 use super::k8s::{ConfigMap, Ingress, Workload};
 use super::lang::SourceKind;
 use super::manifests::{cargo_workspace, Entry, Manifest, ManifestKind};
 use super::model::{Language, Scan};
+use super::names::NameFilter;
 use super::rules::RuleSet;
 
 /// A service declared in `tracegate.yaml`.
@@ -94,7 +95,7 @@ pub struct Svc {
     /// Files not analysed.
     pub skipped: Vec<(String, String, Option<u32>)>,
     /// Source files the pre-filter left unparsed.
-    pub unparsed: Vec<(SourceKind, String)>,
+    pub unparsed: Vec<(SourceKind, String, Option<NameFilter>)>,
     /// The path of each entry of `sources`, in the same order.
     pub source_files: Vec<String>,
     /// Cargo.toml gives a `[lib]`/`[[bin]]` its own `path`: the module tree is not judged.
@@ -314,11 +315,11 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     let mut workloads: Vec<Workload> = Vec::new();
     let mut charts: BTreeMap<String, String> = BTreeMap::new();
     let mut namespaces: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
-    let mut by_path: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut by_path: FastMap<String, Vec<usize>> = FastMap::default();
     for (i, svc) in services.iter().enumerate() {
         by_path.entry(svc.path.clone()).or_default().push(i);
     }
-    let library_dirs: HashMap<String, usize> = libraries
+    let library_dirs: FastMap<String, usize> = libraries
         .iter()
         .enumerate()
         .map(|(i, l)| (l.dir.clone(), i))
@@ -352,7 +353,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                     libraries[l].sources.push((kind, f.rel, facts));
                 } else if let Some(i) = service {
                     if facts.unparsed {
-                        services[i].unparsed.push((kind, f.rel));
+                        services[i].unparsed.push((kind, f.rel, facts.names));
                     } else {
                         services[i].add_source(f.rel, facts);
                     }
@@ -729,7 +730,7 @@ fn use_libraries(services: &mut [Svc], libraries: &[Library]) {
             svc.facts.extend(library.facts.iter().cloned());
             for (kind, rel, facts) in &library.sources {
                 if facts.unparsed {
-                    svc.unparsed.push((*kind, rel.clone()));
+                    svc.unparsed.push((*kind, rel.clone(), facts.names.clone()));
                 } else {
                     svc.add_source(rel.clone(), facts.clone());
                 }
@@ -872,8 +873,8 @@ struct EntryIndex {
     rust_main: HashSet<String>,
     go_main: HashSet<String>,
     python: HashSet<String>,
-    java: HashSet<String>,
-    typescript: HashSet<String>,
+    java: FastSet<String>,
+    typescript: FastSet<String>,
     /// Directories of `package.json` files and Go modules another manifest of the same kind
     /// depends on (by full name or module path).
     libraries: HashSet<String>,
@@ -890,13 +891,16 @@ impl EntryIndex {
             "server.py",
         ];
         let mut idx = EntryIndex::default();
-        let all = |set: &mut HashSet<String>, rel: &str| {
+        // Every ancestor of `rel`, up to the first one already in the set (whose ancestors
+        // are then in it too).
+        fn all<S: std::hash::BuildHasher>(set: &mut HashSet<String, S>, rel: &str) {
             for a in ancestors(rel) {
-                if !set.insert(a.to_string()) {
+                if set.contains(a) {
                     break;
                 }
+                set.insert(a.to_string());
             }
-        };
+        }
         for f in files {
             let rel = f.rel.as_str();
             let name = rel.rsplit('/').next().unwrap_or(rel);

@@ -18,6 +18,7 @@ use super::facts::{Fact, Interest, SourceFacts};
 use super::k8s::{self, K8sFile};
 use super::lang::{self, rust_stack, SourceKind};
 use super::manifests::{self, docker, python, Manifest, ManifestKind};
+use super::names::NameFilter;
 use queue::{Batches, CloseOnDrop, BATCH};
 use read::{decode, read_limited, source_bytes, text_of, ReadBuf};
 
@@ -215,6 +216,24 @@ fn holds_dotnet_project(dir: &Path) -> bool {
 }
 
 fn rel_path(root: &Path, path: &Path) -> String {
+    // The walk's paths are the root joined with plain names: cut the root's bytes off and
+    // keep the rest as it is when it is plain UTF-8 already (no `.`, `..` or doubled `/`).
+    let bytes = path.as_os_str().as_encoded_bytes();
+    if let Some(rest) = bytes
+        .strip_prefix(root.as_os_str().as_encoded_bytes())
+        .and_then(|r| r.strip_prefix(b"/"))
+    {
+        if let Ok(rest) = std::str::from_utf8(rest) {
+            if !rest.is_empty()
+                && !rest.ends_with('/')
+                && rest
+                    .split('/')
+                    .all(|c| !c.is_empty() && c != "." && c != "..")
+            {
+                return rest.to_string();
+            }
+        }
+    }
     let rel = path.strip_prefix(root).unwrap_or(path);
     let parts: Vec<String> = rel
         .components()
@@ -513,9 +532,13 @@ fn source_file(kind: SourceKind, rel: &str, bytes: Cow<'_, [u8]>, interest: &Int
         kind,
         facts: SourceFacts {
             package: (kind == SourceKind::Go)
-                .then(|| lang::go::package_clause(&String::from_utf8_lossy(&bytes)))
+                .then(|| match std::str::from_utf8(&bytes) {
+                    Ok(text) => lang::go::package_clause(text),
+                    Err(_) => lang::go::package_clause(&String::from_utf8_lossy(&bytes)),
+                })
                 .flatten(),
             unparsed: true,
+            names: (kind == SourceKind::Go).then(|| NameFilter::of_source(&bytes)),
             ..SourceFacts::default()
         },
     }
@@ -698,6 +721,39 @@ fn visit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_paths_are_the_same_by_bytes_and_by_components() {
+        let by_components = |root: &Path, path: &Path| {
+            let rel = path.strip_prefix(root).unwrap_or(path);
+            let parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if parts.is_empty() {
+                ".".to_string()
+            } else {
+                parts.join("/")
+            }
+        };
+        let cases = [
+            ("/repo", "/repo/services/a/main.go"),
+            ("/repo", "/repo/main.go"),
+            ("/repo", "/repo"),
+            ("/repo/", "/repo/services/a"),
+            (".", "./services/a/main.go"),
+            ("fixtures", "fixtures/x/./y.go"),
+            ("fixtures", "fixtures//x.go"),
+            ("fixtures", "fixtures/x/../y.go"),
+            ("/", "/etc/x.yaml"),
+            ("/repo", "/elsewhere/x.go"),
+            ("/repo", "/repository/x.go"),
+        ];
+        for (root, path) in cases {
+            let (root, path) = (Path::new(root), Path::new(path));
+            assert_eq!(rel_path(root, path), by_components(root, path), "{path:?}");
+        }
+    }
 
     #[test]
     fn classification_by_name() {
