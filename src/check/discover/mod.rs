@@ -288,24 +288,57 @@ pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
         (listed, read)
     });
     let mut out = Walk::default();
-    out.files
-        .reserve(read.iter().map(|r| r.files.len()).sum::<usize>() + listed.len());
+    // Walk errors (unreadable directories) are few: sorted here and merged like a reader's.
+    let mut unlisted = Vec::new();
     for item in listed {
         match item {
-            Item::File(f) => out.files.push(f),
+            Item::File(f) => unlisted.push(f),
             Item::Dir(d) => out.dirs.push(d),
         }
     }
+    unlisted.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
+    let mut runs = vec![unlisted];
     for r in read {
-        // Each reader's files are sorted already: the merge below finds the runs.
-        out.files.extend(r.files);
+        runs.push(r.files);
         out.errors.extend(r.errors);
     }
-    // A stable sort merges the readers' sorted runs in linear time; paths are unique.
-    out.files.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.files = merge_runs(runs);
     out.dirs.sort_unstable();
     out.errors.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// Files sorted by path from runs each sorted by path (paths are unique), each file moved
+/// once per level of a pairwise merge.
+fn merge_runs(mut runs: Vec<Vec<WalkedFile>>) -> Vec<WalkedFile> {
+    runs.retain(|r| !r.is_empty());
+    while runs.len() > 1 {
+        let mut merged = Vec::with_capacity(runs.len().div_ceil(2));
+        let mut pairs = runs.into_iter();
+        while let Some(a) = pairs.next() {
+            let Some(b) = pairs.next() else {
+                merged.push(a);
+                break;
+            };
+            let mut out = Vec::with_capacity(a.len() + b.len());
+            let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+            loop {
+                let next = match (a.peek(), b.peek()) {
+                    (Some(x), Some(y)) if x.rel <= y.rel => a.next(),
+                    (Some(_), Some(_)) => b.next(),
+                    (Some(_), None) => a.next(),
+                    (None, _) => b.next(),
+                };
+                match next {
+                    Some(f) => out.push(f),
+                    None => break,
+                }
+            }
+            merged.push(out);
+        }
+        runs = merged;
+    }
+    runs.pop().unwrap_or_default()
 }
 
 /// A file worth opening: its class when its name tells it, `None` for an extension-less file
@@ -721,6 +754,33 @@ fn visit(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sorted_runs_merge_into_one_sorted_list() {
+        let file = |rel: &str| WalkedFile {
+            rel: rel.into(),
+            dir: parent_dir(rel),
+            parsed: Parsed::TsConfig,
+        };
+        let runs = |lists: &[&[&str]]| -> Vec<Vec<WalkedFile>> {
+            lists
+                .iter()
+                .map(|l| l.iter().map(|r| file(r)).collect())
+                .collect()
+        };
+        let rels = |files: Vec<WalkedFile>| files.into_iter().map(|f| f.rel).collect::<Vec<_>>();
+        assert_eq!(
+            rels(merge_runs(runs(&[
+                &["a/x", "c"],
+                &[],
+                &["a", "b/y", "d"],
+                &["a/y"]
+            ]))),
+            ["a", "a/x", "a/y", "b/y", "c", "d"]
+        );
+        assert_eq!(rels(merge_runs(runs(&[&["b"]]))), ["b"]);
+        assert!(merge_runs(Vec::new()).is_empty());
+    }
 
     #[test]
     fn relative_paths_are_the_same_by_bytes_and_by_components() {
