@@ -29,6 +29,8 @@ use serde::Deserialize;
 use time::Date;
 
 use crate::check::model::{Language, Severity};
+use crate::check::rules::RuleSet;
+use crate::check::{DeclaredService, ScanOptions};
 
 /// The file name looked up at the repository root.
 pub const FILE_NAME: &str = "tracegate.yaml";
@@ -180,6 +182,36 @@ pub struct ValidConfig {
     pub services: Vec<ServiceDecl>,
     /// Waivers in file order.
     pub waivers: Vec<Waiver>,
+}
+
+impl ValidConfig {
+    /// What a scan under this configuration runs with: `rules` less the rules it turns `off`
+    /// (never evaluated, so the rules that come `after` them still run, and never reported),
+    /// and the services it declares. Every command that scans a repository under its
+    /// `tracegate.yaml` starts here, so none of them can evaluate an `off` rule.
+    pub fn scan_options(&self, mut rules: RuleSet) -> ScanOptions {
+        rules.disable(
+            self.overrides
+                .iter()
+                .filter(|(_, level)| level.is_none())
+                .map(|(id, _)| id.as_str()),
+        );
+        ScanOptions {
+            rules,
+            declared_services: self
+                .services
+                .iter()
+                .map(|s| DeclaredService {
+                    name: s.name.clone(),
+                    path: s.path.clone(),
+                    language: s.language,
+                    line: s.line,
+                })
+                .collect(),
+            config_file: self.file.clone(),
+            ..ScanOptions::default()
+        }
+    }
 }
 
 /// One problem in a config file.
@@ -685,6 +717,23 @@ waivers:
             WaiverScope::Path("deploy/legacy".into())
         );
         assert_eq!(cfg.waivers[1].expires.to_string(), "2027-01-15");
+    }
+
+    #[test]
+    fn scan_options_leave_out_the_rules_turned_off_and_declare_the_services() {
+        let cfg = parse(GOOD, "tracegate.yaml", &known).unwrap();
+        let options = cfg.scan_options(RuleSet::builtin());
+        assert!(options.rules.rule("TG301").is_none(), "TG301 is off");
+        assert!(
+            options.rules.rule("TG104").is_some(),
+            "TG104 is only a warning"
+        );
+        assert!(options.rules.rule("TG101").is_some());
+        assert_eq!(options.declared_services.len(), 1);
+        assert_eq!(options.declared_services[0].name, "legacy-reports");
+        assert_eq!(options.declared_services[0].path, "services/legacy-reports");
+        assert_eq!(options.config_file.as_deref(), Some("tracegate.yaml"));
+        assert!(options.prefilter);
     }
 
     #[test]

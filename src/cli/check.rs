@@ -8,7 +8,7 @@ use tracegate::check::config::{self, ValidConfig};
 use tracegate::check::model::{RuleMeta, Severity};
 use tracegate::check::policy::{self, PolicyOptions};
 use tracegate::check::rules::RuleSet;
-use tracegate::check::{DeclaredService, ScanOptions};
+use tracegate::check::ScanOptions;
 use tracegate::exit::ExitStatus;
 use tracegate::report::check::{render, Format, RenderContext, SummaryLine};
 
@@ -100,17 +100,14 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     // (BENCHMARKS.md). A one-shot command: turning them off process-wide is harmless.
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
-    let mut rules = load_rules(args.rules.as_deref())?;
+    let rules = load_rules(args.rules.as_deref())?;
     let config = load_config(&args.path, args.config.as_deref(), &rules)?;
     // Rules turned off are not evaluated at all (TG102 runs when TG101 is off) nor reported.
-    rules.disable(
-        config
-            .overrides
-            .iter()
-            .filter(|(_, level)| level.is_none())
-            .map(|(id, _)| id.as_str()),
-    );
-    let metas: Vec<RuleMeta> = rules.meta().cloned().collect();
+    let options = ScanOptions {
+        prefilter: !args.no_prefilter,
+        ..config.scan_options(rules)
+    };
+    let metas: Vec<RuleMeta> = options.rules.meta().cloned().collect();
     let today = match &args.today {
         Some(day) => time::Date::parse(
             day,
@@ -120,21 +117,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         None => time::OffsetDateTime::now_utc().date(),
     };
 
-    let options = ScanOptions {
-        rules,
-        declared_services: config
-            .services
-            .iter()
-            .map(|s| DeclaredService {
-                name: s.name.clone(),
-                path: s.path.clone(),
-                language: s.language,
-                line: s.line,
-            })
-            .collect(),
-        config_file: config.file.clone(),
-        prefilter: !args.no_prefilter,
-    };
     let scan =
         tracegate::check::scan(&args.path, &options).map_err(|e| e.under_root(&args.path))?;
     // A gate that finds nothing to check must not pass: a mistyped path or a build context

@@ -149,8 +149,9 @@ fn is_bin_script_name(path: &Path, name: &str) -> bool {
             .is_some_and(|d| d == "bin")
 }
 
-/// `#!/usr/bin/env node`, `#!/usr/local/bin/node --flags`, `#!/usr/bin/env -S node …`: the
-/// interpreter (the program, or what `env` runs) is `node` or `nodejs`.
+/// `#!/usr/bin/env node`, `#!/usr/local/bin/node --flags`, `#!/usr/bin/env -S node …`,
+/// `#!/usr/bin/env -u DEBUG node`: the interpreter (the program, or what `env` runs past its
+/// options and `NAME=value` settings) is `node` or `nodejs`.
 fn is_node_shebang(bytes: &[u8]) -> bool {
     let Some(rest) = bytes.strip_prefix(b"#!") else {
         return false;
@@ -167,9 +168,20 @@ fn is_node_shebang(bytes: &[u8]) -> bool {
     };
     let mut interpreter = words.next().map(program);
     if interpreter.as_deref() == Some(b"env") {
-        interpreter = words
-            .find(|w| !w.starts_with(b"-") && !w.contains(&b'='))
-            .map(program);
+        interpreter = None;
+        while let Some(word) = words.next() {
+            match word {
+                // Options whose value is the next word.
+                b"-u" | b"--unset" | b"-C" | b"--chdir" => {
+                    words.next();
+                }
+                _ if word.starts_with(b"-") || word.contains(&b'=') => {}
+                _ => {
+                    interpreter = Some(program(word));
+                    break;
+                }
+            }
+        }
     }
     matches!(interpreter.as_deref(), Some(b"node" | b"nodejs"))
 }
@@ -843,6 +855,9 @@ mod tests {
             "#!/usr/bin/env node\n",
             "#!/usr/local/bin/node --max-old-space-size=4096\nx",
             "#!/usr/bin/env -S node --experimental-vm-modules\n",
+            "#!/usr/bin/env -u DEBUG node\n",
+            "#!/usr/bin/env -i PATH=/usr/bin --chdir /srv node app.js\n",
+            "#!/usr/bin/env --unset=DEBUG -uNODE_ENV node\n",
             "#! /usr/bin/nodejs",
         ] {
             assert!(is_node_shebang(yes.as_bytes()), "{yes}");
@@ -853,6 +868,7 @@ mod tests {
             "#!/usr/bin/env python3\n",
             "#!/home/node/venv/bin/python3\n",
             "#!/usr/bin/env NODE_ENV=production python3\n",
+            "#!/usr/bin/env -u node python3\n",
             "// #!/usr/bin/env node\n",
             "\u{7f}ELF",
             "",
