@@ -275,9 +275,7 @@ pub fn path_contains(path: &[String], pattern: &[String]) -> bool {
 /// A referenced identifier, hashed (a collision only keeps a dead function alive). Every
 /// identifier of every parsed file is hashed, so this is [`FastHasher`], not SipHash.
 pub fn ref_hash(ident: &str) -> u64 {
-    let mut h = FastHasher::default();
-    h.write(ident.as_bytes());
-    h.finish()
+    FastHasher::hash(ident.as_bytes())
 }
 
 /// A hasher for the analyzers' own keys (identifiers, path segments, import aliases): a
@@ -289,6 +287,13 @@ pub struct FastHasher(u64);
 
 impl FastHasher {
     const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    /// The hash of one word's bytes.
+    pub fn hash(bytes: &[u8]) -> u64 {
+        let mut h = FastHasher::default();
+        h.write(bytes);
+        h.finish()
+    }
 
     fn add(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);

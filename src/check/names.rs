@@ -3,8 +3,6 @@
 //! ([`super::assess`]): a file whose filter rules out every dead function's name cannot keep
 //! one live, so it is not read. A false "maybe" only costs that read.
 
-use std::hash::Hasher;
-
 use super::facts::FastHasher;
 
 /// The words of a file (runs of ASCII letters, digits and `_`, and any non-ASCII byte, so a
@@ -27,7 +25,7 @@ impl NameFilter {
         };
         let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b >= 0x80;
         for word in bytes.split(|b| !is_word(b)).filter(|w| !w.is_empty()) {
-            filter.add(hash(word));
+            filter.add(FastHasher::hash(word));
         }
         filter
     }
@@ -35,7 +33,7 @@ impl NameFilter {
     /// Whether the file may hold `name` as a whole word (false: it certainly does not).
     pub fn may_name(&self, name: &str) -> bool {
         let mask = self.mask();
-        let h = hash(name.as_bytes());
+        let h = FastHasher::hash(name.as_bytes());
         (0..PROBES).all(|i| {
             let bit = (h >> (i * 20)) & mask;
             self.bits[(bit / 64) as usize] & (1 << (bit % 64)) != 0
@@ -53,12 +51,6 @@ impl NameFilter {
             self.bits[(bit / 64) as usize] |= 1 << (bit % 64);
         }
     }
-}
-
-fn hash(word: &[u8]) -> u64 {
-    let mut h = FastHasher::default();
-    h.write(word);
-    h.finish()
 }
 
 #[cfg(test)]
