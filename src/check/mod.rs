@@ -2,8 +2,8 @@
 //! trace context end to end. See [`model`] for the seam between the engine and the policy.
 //!
 //! The engine: [`discover`] walks the tree once in parallel and parses each interesting file
-//! where it lies (application [`manifests`], sources through [`lang`], Kubernetes YAML through
-//! [`k8s`]); `scan` assembles services and evaluates the [`rules`].
+//! (application [`manifests`], sources through [`lang`] grouped by language, Kubernetes YAML
+//! through [`k8s`]); `scan` assembles services and evaluates the [`rules`].
 
 mod assess;
 pub mod config;

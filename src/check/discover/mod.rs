@@ -1,8 +1,10 @@
 //! The walk: a parallel listing of the tree (`ignore`, respecting `.gitignore`) that classifies
 //! files by name and hands them, in batches as it goes, to threads with large stacks that read
-//! each interesting file once and parse it where it lies (Rust included: syn recurses, see
-//! [`rust_stack`]). Files whose name says nothing are never opened.
+//! each interesting file once. Source files the pre-filter lets through are parsed on the same
+//! thread, grouped by language ([`grouped`]; Rust included: syn recurses, see [`rust_stack`]).
+//! Files whose name says nothing are never opened.
 
+mod grouped;
 mod queue;
 mod read;
 
@@ -19,6 +21,7 @@ use super::k8s::{self, K8sFile};
 use super::lang::{self, rust_stack, SourceKind};
 use super::manifests::{self, docker, python, Manifest, ManifestKind};
 use super::names::NameFilter;
+use grouped::{ParseGroups, ToParse};
 use queue::{Batches, CloseOnDrop, BATCH};
 use read::{decode, read_limited, source_bytes, text_of, ReadBuf};
 
@@ -410,15 +413,18 @@ fn read_and_parse(root: &Path, batches: &Batches<Candidate>, interest: &Interest
         errors: Vec::new(),
     };
     let mut buf = ReadBuf::default();
+    let mut to_parse = ParseGroups::default();
     while let Some(batch) = batches.pop() {
         for c in &batch {
             match visit(root, c, interest, &mut buf) {
-                Some(Ok(f)) => out.files.push(f),
+                Some(Ok(Visited::File(f))) => out.files.push(f),
+                Some(Ok(Visited::ToParse(f))) => to_parse.push(f, interest, &mut out.files),
                 Some(Err((rel, e))) => out.errors.push((rel, e)),
                 None => {}
             }
         }
     }
+    to_parse.finish(interest, &mut out.files);
     // Sorted here, on this thread: the walk only merges.
     out.files.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
     out
@@ -571,14 +577,13 @@ fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &Interest) ->
     }
 }
 
-/// A source file from its bytes ([`read::source_bytes`]): parsed if the pre-filter lets it
-/// through, else only its Go package name is kept.
-fn source_file(kind: SourceKind, rel: &str, bytes: Cow<'_, [u8]>, interest: &Interest) -> Parsed {
+/// A source file from its bytes ([`read::source_bytes`]): its text to parse if the pre-filter
+/// lets it through, else what is kept of it unparsed (a Go file's package name and words).
+fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Interest) -> Source {
     if interest.may_matter(kind, &bytes) {
-        let text = decode(bytes.into_owned());
-        return parse_source(kind, rel, &text, interest);
+        return Source::Parse(decode(bytes.into_owned()));
     }
-    Parsed::Source {
+    Source::Unparsed(Parsed::Source {
         kind,
         facts: SourceFacts {
             package: (kind == SourceKind::Go)
@@ -591,7 +596,19 @@ fn source_file(kind: SourceKind, rel: &str, bytes: Cow<'_, [u8]>, interest: &Int
             names: (kind == SourceKind::Go).then(|| NameFilter::of_source(&bytes)),
             ..SourceFacts::default()
         },
-    }
+    })
+}
+
+/// A source file [`source_file`] keeps unparsed, or its text, to parse.
+enum Source {
+    Unparsed(Parsed),
+    Parse(String),
+}
+
+/// What reading one candidate gave: a file done with, or a source file's text to parse.
+enum Visited {
+    File(WalkedFile),
+    ToParse(ToParse),
 }
 
 /// Parse a source file the pre-filter left unparsed (its references are needed after all),
@@ -649,7 +666,7 @@ fn visit(
     candidate: &Candidate,
     interest: &Interest,
     buf: &mut ReadBuf,
-) -> Option<Result<WalkedFile, (String, CheckError)>> {
+) -> Option<Result<Visited, (String, CheckError)>> {
     let path = candidate.path.as_path();
     // Only the first line of an extension-less file in `bin/` is read to tell a Node script
     // from a compiled program or another interpreter's script (neither is ever noted).
@@ -682,11 +699,11 @@ fn visit(
                 },
             )));
         }
-        Some(Ok(WalkedFile {
+        Some(Ok(Visited::File(WalkedFile {
             rel: rel.clone(),
             dir: dir.clone(),
             parsed: Parsed::Skipped { reason, line },
-        }))
+        })))
     };
     match buf.read(path) {
         Ok(None) => {}
@@ -700,11 +717,11 @@ fn visit(
     }
     if let Class::Source(kind) = class {
         // Searched as bytes; decoded only when parsed.
-        let parsed = match source_bytes(buf.bytes()) {
-            Ok(bytes) => source_file(kind, &rel, bytes, interest),
+        let read = match source_bytes(buf.bytes()) {
+            Ok(bytes) => source_file(kind, bytes, interest),
             Err(reason) => return skipped(reason.into(), None),
         };
-        return Some(Ok(WalkedFile { rel, dir, parsed }));
+        return Some(Ok(source_visited(kind, rel, dir, read)));
     }
     let text = match text_of(buf.bytes().to_vec()) {
         Ok(text) => text,
@@ -731,7 +748,10 @@ fn visit(
         }
     }
     let parsed = match class {
-        Class::Source(kind) => source_file(kind, &rel, text.as_bytes().into(), interest),
+        Class::Source(kind) => {
+            let read = source_file(kind, text.as_bytes().into(), interest);
+            return Some(Ok(source_visited(kind, rel, dir, read)));
+        }
         Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {
             Ok(mut m) => {
                 if kind == ManifestKind::Requirements && python::runtime_requirements(&rel) {
@@ -765,7 +785,20 @@ fn visit(
         },
         Class::TsConfig => Parsed::TsConfig,
     };
-    Some(Ok(WalkedFile { rel, dir, parsed }))
+    Some(Ok(Visited::File(WalkedFile { rel, dir, parsed })))
+}
+
+/// A source file [`source_file`] kept unparsed, or its text queued for parsing.
+fn source_visited(kind: SourceKind, rel: String, dir: String, read: Source) -> Visited {
+    match read {
+        Source::Unparsed(parsed) => Visited::File(WalkedFile { rel, dir, parsed }),
+        Source::Parse(text) => Visited::ToParse(ToParse {
+            kind,
+            rel,
+            dir,
+            text,
+        }),
+    }
 }
 
 #[cfg(test)]
