@@ -127,11 +127,13 @@ impl Svc {
             .chain(self.sources.iter().flat_map(|s| s.facts.iter()))
     }
 
-    /// Free the source facts once the service's own rules are evaluated, keeping what the
-    /// repository rules use.
+    /// Free the source facts and file lists once the service's own rules are evaluated (on the
+    /// thread that evaluated them), keeping what the repository rules use.
     pub(super) fn settle_sources(&mut self) {
         self.settled_propagation = Some(self.uses_tracegate_propagation());
         self.sources = Vec::new();
+        self.source_files = Vec::new();
+        self.unparsed = Vec::new();
     }
 
     /// Whether the service uses the tracegate propagation library.

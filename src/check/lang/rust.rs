@@ -77,6 +77,16 @@ fn analyse_here(rel: &str, text: &str, stack: usize) -> Result<SourceFacts, Stri
     let tokens: TokenStream = content
         .parse()
         .map_err(|e: proc_macro2::LexError| syntax_error(e.into()))?;
+    let parse = |tokens: TokenStream| {
+        let mut file: syn::File = syn::parse2(tokens).map_err(syntax_error)?;
+        file.shebang = shebang.clone();
+        Ok(visit_file(rel, &file))
+    };
+    // The bound never exceeds the text's length (each token that adds a level is a byte or
+    // more, each group's brackets two): a file whose length fits this stack needs no bound.
+    if content.len() <= rust_stack::MAX_DEPTH && rust_stack::stack_for(content.len()) <= stack {
+        return parse(tokens);
+    }
     let (depth, line) = rust_stack::nesting_bound(&tokens);
     if depth > rust_stack::MAX_DEPTH {
         return Err(format!(
@@ -84,11 +94,6 @@ fn analyse_here(rel: &str, text: &str, stack: usize) -> Result<SourceFacts, Stri
             rust_stack::MAX_DEPTH
         ));
     }
-    let parse = |tokens: TokenStream| {
-        let mut file: syn::File = syn::parse2(tokens).map_err(syntax_error)?;
-        file.shebang = shebang.clone();
-        Ok(visit_file(rel, &file))
-    };
     if rust_stack::stack_for(depth) <= stack {
         return parse(tokens);
     }

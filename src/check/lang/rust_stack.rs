@@ -329,6 +329,44 @@ mod tests {
         }
     }
 
+    /// What lets `rust::analyse` skip the bound for a file whose length fits the stack: no
+    /// bound exceeds the text's length, even for the densest shapes (one byte a level).
+    #[test]
+    fn no_bound_exceeds_the_text_length() {
+        let dense = [
+            "!".repeat(500) + "x",
+            "-".repeat(500) + "x",
+            "&".repeat(500) + "x",
+            "*".repeat(500) + "x",
+            "x".to_string() + &"?".repeat(500),
+            "(".repeat(200) + &")".repeat(200),
+            "[".repeat(200) + &"]".repeat(200),
+            "{".repeat(200) + &"}".repeat(200),
+            "x=".repeat(300) + "x",
+            "//!\n".repeat(100),
+            "//!".to_string(),
+            "///x\n".repeat(100) + "fn f(){}",
+            "#![a]".repeat(100),
+            "f(0)".repeat(100),
+            "x".to_string() + &"(0)".repeat(200),
+            "x".to_string() + &"[0]".repeat(200),
+            "m!(".repeat(100) + &")".repeat(100),
+            "|x|".repeat(200) + "x",
+            "a as b ".repeat(100),
+        ];
+        for src in dense.iter().cloned().chain(
+            deep_shapes(200)
+                .into_iter()
+                .map(|(_, b)| format!("fn m() {{ {b} }}")),
+        ) {
+            let Ok(tokens) = src.parse::<TokenStream>() else {
+                continue;
+            };
+            let b = nesting_bound(&tokens).0;
+            assert!(b <= src.len(), "{b} > {} for {src:.60}", src.len());
+        }
+    }
+
     /// Each shape at the largest bound a file may have and still be analysed on the worker's
     /// own stack, inside 126 nested blocks (the bracket limit), called from a thread with a
     /// walker's 2 MiB stack.
