@@ -80,6 +80,13 @@ mod tests {
     }
 
     #[test]
+    fn words_at_the_edges_of_the_file_count() {
+        let f = NameFilter::of_source(b"first(x)\n\tlast");
+        assert!(f.may_name("first") && f.may_name("x") && f.may_name("last"));
+        assert!(!f.may_name("first(x)") && !f.may_name("\tlast"));
+    }
+
+    #[test]
     fn large_files_get_larger_filters() {
         let mut src = String::new();
         for i in 0..20_000 {

@@ -288,10 +288,11 @@ pub fn analyse_for(
     let root = tree.root_node();
     let mut aliases = Aliases::default();
     let mut cursor = root.walk();
+    // One cursor for every child's children (a cursor allocates).
+    let mut c2 = root.walk();
     for child in root.named_children(&mut cursor) {
         (spec.imports)(child, src, &mut aliases);
         // One level deeper: namespaces, lexical declarations, import lists.
-        let mut c2 = child.walk();
         for grand in child.named_children(&mut c2) {
             (spec.imports)(grand, src, &mut aliases);
         }
