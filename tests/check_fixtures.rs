@@ -68,10 +68,16 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/rust-tracegate", &[]),
     ("services/rust-broken-source", &["TG199"]),
     ("services/rust-workspace", &["TG102"]),
+    // Zipkin's propagator set globally; TraceContextPropagator only injects by hand.
+    ("services/rust-zipkin-propagator", &["TG102"]),
     ("services/go-pass", &[]),
     ("services/go-indirect-sdk", &["TG101"]),
     ("services/go-no-propagator", &["TG102"]),
     ("services/go-dead-branch", &["TG102"]),
+    // B3 set globally; propagation.TraceContext only injects by hand.
+    ("services/go-b3-propagator", &["TG102"]),
+    // The propagator comes from the service's own helper: not followed, TraceContext is live.
+    ("services/go-propagator-helper", &[]),
     ("services/go-syncer", &["TG105", "TG202"]),
     (
         "services/go-uninstrumented",

@@ -67,10 +67,12 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
                 path,
                 literal_arg,
                 global,
+                argument,
             },
             FactKind::Call {
                 path: p,
                 literal_args,
+                args,
                 ..
             },
         ) => {
@@ -79,6 +81,9 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
                 && path_contains(p, path)
                 && (!literal_arg || !literal_args.is_empty())
                 && (!global || is_global_call(p, path))
+                && argument.as_ref().is_none_or(|a| {
+                    args.opaque || args.paths.iter().any(|named| path_contains(named, a))
+                })
         }
         (Signal::Symbol(path), FactKind::Symbol { path: p } | FactKind::Call { path: p, .. }) => {
             path_contains(p, path)
@@ -487,10 +492,50 @@ mod tests {
                 path: crate::check::rules::segments(path),
                 literal_args: Vec::new(),
                 method: false,
+                args: crate::check::facts::CallArgs::default(),
             },
             "src/app.js",
             1,
         )
+    }
+
+    #[test]
+    fn an_argument_signal_needs_the_argument_named_or_an_opaque_one() {
+        let signal = Signal::Call {
+            path: vec!["SetTextMapPropagator".into()],
+            literal_arg: false,
+            global: false,
+            argument: Some(vec!["propagation".into(), "TraceContext".into()]),
+        };
+        let with = |paths: &[&str], opaque: bool| {
+            let mut fact = call("go.opentelemetry.io.otel.SetTextMapPropagator");
+            if let FactKind::Call { args, .. } = &mut fact.kind {
+                args.paths = paths
+                    .iter()
+                    .map(|p| crate::check::rules::segments(p))
+                    .collect();
+                args.opaque = opaque;
+            }
+            fact
+        };
+        let tc = "go.opentelemetry.io.otel.propagation.TraceContext";
+        let composite = "go.opentelemetry.io.otel.propagation.NewCompositeTextMapPropagator";
+        let b3 = "go.opentelemetry.io.contrib.propagators.b3.New";
+        for (paths, opaque, expected, case) in [
+            (&[tc][..], false, true, "TraceContext{} passed"),
+            (&[composite, b3, tc][..], false, true, "in a composite"),
+            (&[b3][..], false, false, "b3.New() alone"),
+            (&[composite, b3][..], false, false, "a composite without it"),
+            (&[][..], false, false, "no argument"),
+            (&[][..], true, true, "a variable: not seen at the call"),
+            (&[b3][..], true, true, "b3 and a variable"),
+        ] {
+            assert_eq!(
+                matches_one(&signal, &with(paths, opaque)),
+                expected,
+                "{case}"
+            );
+        }
     }
 
     #[test]
@@ -499,6 +544,7 @@ mod tests {
             path: vec!["fetch".into()],
             literal_arg: false,
             global: true,
+            argument: None,
         };
         for (path, expected) in [
             ("fetch", true),
@@ -514,6 +560,7 @@ mod tests {
             path: vec!["fetch".into()],
             literal_arg: false,
             global: false,
+            argument: None,
         };
         assert!(matches_one(&any_receiver, &call("cache.fetch")));
     }

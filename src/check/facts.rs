@@ -24,6 +24,9 @@ pub enum FactKind {
         /// Whether the last step is a method call on a receiver (`x.with_endpoint(…)`), as
         /// opposed to a path (`global::set_text_map_propagator(…)`). Known for Rust only.
         method: bool,
+        /// What the arguments name, for `argument` signals (filled only for the calls such a
+        /// signal is about, see [`Interest::wants_args`]).
+        args: CallArgs,
     },
     /// A reference to a symbol in code (type, constant, path expression).
     Symbol {
@@ -60,6 +63,47 @@ pub enum FactKind {
         /// Source text of the recorded value (may be empty).
         value: String,
     },
+}
+
+/// What a call's arguments name, at any depth: the paths (imports expanded) of the calls,
+/// types and qualified names written in them (`propagation.TraceContext{}`,
+/// `TraceContextPropagator::new()`), and whether some value is opaque — a local variable, a
+/// call to a function of the service's own, arguments too large to follow — so that what it
+/// holds is not seen at the call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallArgs {
+    /// Paths named in the arguments.
+    pub paths: Vec<Vec<String>>,
+    /// Whether some argument's value is not seen at the call.
+    pub opaque: bool,
+}
+
+impl CallArgs {
+    /// At most this many syntax nodes are followed; past it the arguments are opaque.
+    pub const BUDGET: usize = 256;
+}
+
+/// The calls (by callee name, the last segment) whose [`CallArgs`] are recorded: those some
+/// `argument` signal is about. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct ArgCallees {
+    all: bool,
+    names: Arc<FastSet<String>>,
+}
+
+impl ArgCallees {
+    /// Every call's arguments (unit tests, tools).
+    pub fn all() -> ArgCallees {
+        ArgCallees {
+            all: true,
+            ..ArgCallees::default()
+        }
+    }
+
+    /// Whether a call to `callee` needs its arguments recorded.
+    pub fn wants(&self, callee: &str) -> bool {
+        self.all || self.names.contains(callee)
+    }
 }
 
 /// A fact at a place.
@@ -167,6 +211,8 @@ impl SourceFacts {
 #[derive(Clone, Debug, Default)]
 pub struct Interest {
     keys: FastSet<String>,
+    /// The calls some `argument` signal is about.
+    arg_calls: ArgCallees,
     everything: bool,
     prefilter: Option<std::sync::Arc<super::prefilter::Prefilter>>,
 }
@@ -176,6 +222,10 @@ impl Interest {
     pub fn everything() -> Interest {
         Interest {
             keys: FastSet::default(),
+            arg_calls: ArgCallees {
+                all: true,
+                ..ArgCallees::default()
+            },
             everything: true,
             prefilter: None,
         }
@@ -194,9 +244,29 @@ impl Interest {
         keys.insert("tracegate".into());
         Interest {
             keys,
+            arg_calls: ArgCallees::default(),
             everything: false,
             prefilter: None,
         }
+    }
+
+    /// Record the arguments of the calls named `callees` (the last segment of each `argument`
+    /// signal's call pattern).
+    pub fn with_args_of<'a>(mut self, callees: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut names = (*self.arg_calls.names).clone();
+        names.extend(callees.into_iter().map(str::to_string));
+        self.arg_calls.names = Arc::new(names);
+        self
+    }
+
+    /// Whether a call to `callee` (its last segment) needs its [`CallArgs`].
+    pub fn wants_args(&self, callee: &str) -> bool {
+        self.arg_calls.wants(callee)
+    }
+
+    /// The calls whose arguments are recorded, for analyzers that run elsewhere.
+    pub fn arg_callees(&self) -> ArgCallees {
+        self.arg_calls.clone()
     }
 
     /// Turn on the source pre-filter ([`super::prefilter`]): `patterns` are the call/symbol

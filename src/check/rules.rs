@@ -79,6 +79,7 @@ struct RawSignal {
     not_contains: Option<String>,
     literal_arg: Option<bool>,
     global: Option<bool>,
+    argument: Option<String>,
 }
 
 /// A compiled signal.
@@ -96,6 +97,10 @@ pub enum Signal {
         /// Whether only a free function counts (`fetch(…)`, `globalThis.fetch(…)`), not a
         /// method of the same name on another object (`cache.fetch(…)`).
         global: bool,
+        /// What the arguments must name (path segments), unless some argument is opaque
+        /// ([`crate::check::facts::CallArgs`]): `otel.SetTextMapPropagator(b3.New())` does not
+        /// pass the W3C propagator, `otel.SetTextMapPropagator(p)` may.
+        argument: Option<Vec<String>>,
     },
     /// A reference to a symbol (type, constant, path) in live code.
     Symbol(Vec<String>),
@@ -382,11 +387,28 @@ impl RuleSet {
                 _ => {}
             }
         }
+        fn arg_calls<'a>(signal: &'a Signal, out: &mut Vec<&'a str>) {
+            match signal {
+                Signal::Call {
+                    path,
+                    argument: Some(_),
+                    ..
+                } => out.extend(path.last().map(String::as_str)),
+                Signal::All(list) => list.iter().for_each(|s| arg_calls(s, out)),
+                Signal::Unless(a, b) => {
+                    arg_calls(a, out);
+                    arg_calls(b, out);
+                }
+                _ => {}
+            }
+        }
         let mut patterns = Vec::new();
+        let mut callees = Vec::new();
         for rule in self.rules.values() {
             for set in [&rule.when, &rule.require, &rule.forbid] {
                 for list in set.by_language.values() {
                     list.iter().for_each(|s| collect(s, &mut patterns));
+                    list.iter().for_each(|s| arg_calls(s, &mut callees));
                 }
             }
         }
@@ -396,7 +418,9 @@ impl RuleSet {
             .values()
             .flat_map(|r| r.params.values().flatten())
             .map(String::as_str);
-        Interest::from_patterns(patterns.iter().copied()).with_prefilter(patterns, words)
+        Interest::from_patterns(patterns.iter().copied())
+            .with_args_of(callees)
+            .with_prefilter(patterns, words)
     }
 
     /// Drop rules from the set (those `tracegate.yaml` turns `off`): they are not evaluated,
@@ -550,6 +574,9 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
     if raw.global.is_some() && raw.call.is_none() {
         return Err("`global` applies to `call` signals only".into());
     }
+    if raw.argument.is_some() && raw.call.is_none() {
+        return Err("`argument` applies to `call` signals only".into());
+    }
     let nonempty = |s: &String, what: &str| {
         if s.trim().is_empty() {
             Err(format!("empty `{what}` signal"))
@@ -564,6 +591,11 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
             path: segments(&nonempty(c, "call")?),
             literal_arg: raw.literal_arg.unwrap_or(false),
             global: raw.global.unwrap_or(false),
+            argument: raw
+                .argument
+                .as_ref()
+                .map(|a| nonempty(a, "argument").map(|a| segments(&a)))
+                .transpose()?,
         }
     } else if let Some(s) = &raw.symbol {
         Signal::Symbol(segments(&nonempty(s, "symbol")?))
@@ -643,6 +675,13 @@ mod tests {
         let err = set.add_pack("p.yaml", text).unwrap_err().to_string();
         assert!(err.starts_with("p.yaml:2:"), "{err}");
         assert!(err.contains("exactly one"), "{err}");
+        let misplaced = text.replace("{call: foo, env: BAR}", "{symbol: foo, argument: Bar}");
+        let err = set.add_pack("p.yaml", &misplaced).unwrap_err().to_string();
+        assert!(err.contains("`argument` applies to `call`"), "{err}");
+        let ok = text.replace("{call: foo, env: BAR}", "{call: foo, argument: a.Bar}");
+        set.add_pack("p.yaml", &ok).unwrap();
+        let interest = set.interest();
+        assert!(interest.wants_args("foo") && !interest.wants_args("bar"));
     }
 
     #[test]

@@ -169,6 +169,64 @@ mod tests {
     use crate::check::lang::treesitter::analyse;
 
     #[test]
+    fn call_arguments_name_what_is_passed_and_locals_are_opaque() {
+        let src = r#"package main
+
+import (
+	"go.opentelemetry.io/contrib/propagators/b3"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+)
+
+func main() {
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	otel.SetTextMapPropagator(b3.New(b3.WithInjectEncoding(b3.B3MultipleHeader)))
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(p)
+	otel.SetTextMapPropagator(propagators())
+	otel.SetTextMapPropagator(b3.New( /* propagation.TraceContext{} */ ))
+}
+"#;
+        let f = analyse(&SPEC, "main.go", src).unwrap();
+        let got: Vec<(Vec<String>, bool)> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, args, .. }
+                    if path.last().is_some_and(|l| l == "SetTextMapPropagator") =>
+                {
+                    Some((
+                        args.paths.iter().map(|p| p.join(".")).collect(),
+                        args.opaque,
+                    ))
+                }
+                _ => None,
+            })
+            .collect();
+        let tc = "go.opentelemetry.io.otel.propagation.TraceContext".to_string();
+        let b3 = "go.opentelemetry.io.contrib.propagators.b3";
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(got[0], (vec![tc.clone()], false));
+        assert!(
+            !got[1].1 && got[1].0.iter().all(|p| p.starts_with(b3)),
+            "{:?}",
+            got[1]
+        );
+        assert!(!got[2].1 && got[2].0.contains(&tc), "{:?}", got[2]);
+        assert_eq!(got[3], (vec!["p".to_string()], true), "a variable");
+        assert_eq!(
+            got[4],
+            (vec!["propagators".to_string()], true),
+            "a local function"
+        );
+        assert_eq!(
+            got[5],
+            (vec![format!("{b3}.New")], false),
+            "comments name nothing"
+        );
+    }
+
+    #[test]
     fn calls_expand_imports_and_skip_comments_and_strings() {
         let src = r#"package main
 

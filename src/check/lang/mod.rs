@@ -104,7 +104,7 @@ pub fn analyse_for(
     interest: &Interest,
 ) -> Result<SourceFacts, String> {
     let spec = match kind {
-        SourceKind::Rust => return rust::analyse(rel, text),
+        SourceKind::Rust => return rust::analyse_for(rel, text, interest.arg_callees()),
         SourceKind::Go => &go::SPEC,
         SourceKind::Python => &python::SPEC,
         SourceKind::Javascript => &js::JAVASCRIPT,

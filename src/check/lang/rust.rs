@@ -10,7 +10,9 @@ use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use super::{rust_stack, MAX_NESTING};
-use crate::check::facts::{ref_hash, Fact, FactKind, FnDef, RustMods, SourceFacts, TOP_LEVEL};
+use crate::check::facts::{
+    ref_hash, ArgCallees, CallArgs, Fact, FactKind, FnDef, RustMods, SourceFacts, TOP_LEVEL,
+};
 
 /// Macros whose `key = value` arguments are span or event fields.
 const TRACING_MACROS: &[&str] = &[
@@ -34,17 +36,28 @@ const TRACING_MACROS: &[&str] = &[
 /// [`rust_stack::spawn_with_large_stack`]), else on a long-lived thread with a large stack
 /// ([`rust_stack::on_worker`]).
 pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
+    analyse_for(rel, text, ArgCallees::all())
+}
+
+/// [`analyse`], recording the arguments ([`CallArgs`]) of the calls `arg_calls` names only.
+pub fn analyse_for(rel: &str, text: &str, arg_calls: ArgCallees) -> Result<SourceFacts, String> {
     let own = rust_stack::own_stack();
     if own > 0 {
-        let facts = analyse_here(rel, text, own);
+        let facts = analyse_here(rel, text, own, &arg_calls);
         // The thread lives for the whole walk: free the source text its spans keep (facts
         // hold no span).
         proc_macro2::extra::invalidate_current_thread_spans();
         return facts;
     }
     let (rel_owned, text_owned) = (rel.to_owned(), text.to_owned());
+    let worker_calls = arg_calls.clone();
     let on_worker = move || {
-        let facts = analyse_here(&rel_owned, &text_owned, rust_stack::WORKER_STACK);
+        let facts = analyse_here(
+            &rel_owned,
+            &text_owned,
+            rust_stack::WORKER_STACK,
+            &worker_calls,
+        );
         // The worker lives for the whole walk: free the source text its spans keep (facts hold
         // no span; a 20,000-file monorepo would otherwise keep all its Rust in memory).
         proc_macro2::extra::invalidate_current_thread_spans();
@@ -54,15 +67,20 @@ pub fn analyse(rel: &str, text: &str) -> Result<SourceFacts, String> {
         Some(result) => result,
         // No worker thread could be started: a thread sized for an ordinary file (a deeper one
         // is sent on to a thread sized for it).
-        None => rust_stack::on_deep_stack(0, || analyse_here(rel, text, rust_stack::stack_for(0)))
-            .unwrap_or_else(|| {
-                Err("line 1: no thread to analyse this file on; not analysed".into())
-            }),
+        None => rust_stack::on_deep_stack(0, || {
+            analyse_here(rel, text, rust_stack::stack_for(0), &arg_calls)
+        })
+        .unwrap_or_else(|| Err("line 1: no thread to analyse this file on; not analysed".into())),
     }
 }
 
 /// [`analyse`] on the calling thread, whose stack is `stack` bytes.
-fn analyse_here(rel: &str, text: &str, stack: usize) -> Result<SourceFacts, String> {
+fn analyse_here(
+    rel: &str,
+    text: &str,
+    stack: usize,
+    arg_calls: &ArgCallees,
+) -> Result<SourceFacts, String> {
     // syn parses recursively: refuse pathological nesting instead of overflowing the stack.
     if let Some(line) = super::too_deep(text, MAX_NESTING) {
         return Err(format!(
@@ -80,7 +98,7 @@ fn analyse_here(rel: &str, text: &str, stack: usize) -> Result<SourceFacts, Stri
     let parse = |tokens: TokenStream| {
         let mut file: syn::File = syn::parse2(tokens).map_err(syntax_error)?;
         file.shebang = shebang.clone();
-        Ok(visit_file(rel, &file))
+        Ok(visit_file(rel, &file, arg_calls))
     };
     // The bound never exceeds the text's length (each token that adds a level is a byte or
     // more, each group's brackets two): a file whose length fits this stack needs no bound.
@@ -123,7 +141,7 @@ fn split_shebang(text: &str) -> (&str, Option<String>) {
     (text, None)
 }
 
-fn visit_file(rel: &str, file: &syn::File) -> SourceFacts {
+fn visit_file(rel: &str, file: &syn::File, arg_calls: &ArgCallees) -> SourceFacts {
     let mut aliases = HashMap::new();
     for item in &file.items {
         if let syn::Item::Use(u) = item {
@@ -136,6 +154,7 @@ fn visit_file(rel: &str, file: &syn::File) -> SourceFacts {
         file: std::sync::Arc::from(rel),
         aliases,
         consts,
+        arg_calls: arg_calls.clone(),
         out: SourceFacts::default(),
         func: None,
     };
@@ -224,6 +243,8 @@ struct Visitor {
     /// call argument naming one is that literal (a literal endpoint kept in a constant is still
     /// a literal endpoint). Not `let` bindings: scopes and shadowing would make guesses.
     consts: HashMap<String, String>,
+    /// The calls whose arguments are recorded.
+    arg_calls: ArgCallees,
     out: SourceFacts,
     func: Option<String>,
 }
@@ -421,14 +442,35 @@ impl Visitor {
                 );
             }
         }
+        let args = match path.last() {
+            Some(last) if self.arg_calls.wants(last) => self.call_args(args),
+            _ => CallArgs::default(),
+        };
         self.push(
             FactKind::Call {
                 path,
                 literal_args,
                 method,
+                args,
             },
             line,
         );
+    }
+
+    /// What a call's arguments name ([`CallArgs`]): the path of every path expression, call and
+    /// struct literal in them (`use` aliases expanded), macro arguments that parse as
+    /// expressions included. A one-segment path that is not a `use` alias — a local variable, a
+    /// function of the crate's own — or a macro whose arguments do not parse makes them opaque.
+    fn call_args(&self, args: &Punctuated<syn::Expr, syn::Token![,]>) -> CallArgs {
+        let mut names = ArgNames {
+            visitor: self,
+            out: CallArgs::default(),
+            budget: CallArgs::BUDGET,
+        };
+        for arg in args {
+            names.visit_expr(arg);
+        }
+        names.out
     }
 
     fn fn_item(
@@ -549,6 +591,63 @@ impl Visitor {
             for e in &exprs {
                 self.visit_expr(e);
             }
+        }
+    }
+}
+
+/// Collects [`CallArgs`] from a call's argument expressions ([`Visitor::call_args`]).
+struct ArgNames<'v> {
+    visitor: &'v Visitor,
+    out: CallArgs,
+    /// Nodes left to follow; at 0 the arguments are opaque.
+    budget: usize,
+}
+
+impl ArgNames<'_> {
+    fn name(&mut self, path: &syn::Path) {
+        let local = path.leading_colon.is_none()
+            && path.segments.len() == 1
+            && path
+                .segments
+                .first()
+                .is_some_and(|s| !self.visitor.aliases.contains_key(&s.ident.to_string()));
+        self.out.opaque |= local;
+        let segs = self.visitor.path_segs(path);
+        if !segs.is_empty() {
+            self.out.paths.push(segs);
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for ArgNames<'_> {
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        if self.budget == 0 {
+            self.out.opaque = true;
+            return;
+        }
+        self.budget -= 1;
+        visit::visit_expr(self, e);
+    }
+
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        self.name(&p.path);
+    }
+
+    fn visit_expr_struct(&mut self, s: &'ast syn::ExprStruct) {
+        self.name(&s.path);
+        for field in &s.fields {
+            self.visit_expr(&field.expr);
+        }
+        if let Some(rest) = &s.rest {
+            self.visit_expr(rest);
+        }
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
+        match syn::parse::Parser::parse2(parser, m.tokens.clone()) {
+            Ok(exprs) => exprs.iter().for_each(|e| self.visit_expr(e)),
+            Err(_) => self.out.opaque = true,
         }
     }
 }
@@ -734,6 +833,86 @@ mod tests {
 
     fn calls(f: &SourceFacts) -> Vec<String> {
         f.call_paths("::")
+    }
+
+    /// The [`CallArgs`] of each `set_text_map_propagator` call, in order: the paths named
+    /// (joined with `::`) and whether they are opaque.
+    fn propagator_args(src: &str) -> Vec<(Vec<String>, bool)> {
+        let f = analyse("src/main.rs", src).unwrap();
+        f.facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, args, .. }
+                    if path.last().is_some_and(|l| l == "set_text_map_propagator") =>
+                {
+                    Some((
+                        args.paths.iter().map(|p| p.join("::")).collect(),
+                        args.opaque,
+                    ))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn call_arguments_name_what_is_passed_and_locals_are_opaque() {
+        let src = r#"
+use opentelemetry::global;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+fn main() {
+    global::set_text_map_propagator(TraceContextPropagator::new());
+    global::set_text_map_propagator(opentelemetry_zipkin::Propagator::new());
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+    let p = TraceContextPropagator::new();
+    global::set_text_map_propagator(p);
+    global::set_text_map_propagator(make_propagator());
+    global::set_text_map_propagator(Wrapper { inner: TraceContextPropagator::new() });
+    global::set_text_map_propagator(/* TraceContextPropagator */ opentelemetry_zipkin::Propagator::new());
+}
+"#;
+        let tc = "opentelemetry_sdk::propagation::TraceContextPropagator::new".to_string();
+        let got = propagator_args(src);
+        assert_eq!(got.len(), 7, "{got:?}");
+        assert_eq!(got[0], (vec![tc.clone()], false));
+        assert_eq!(
+            got[1],
+            (
+                vec!["opentelemetry_zipkin::Propagator::new".to_string()],
+                false
+            )
+        );
+        assert!(
+            !got[2].1 && got[2].0.contains(&tc),
+            "vec! arguments: {:?}",
+            got[2]
+        );
+        assert!(got[2]
+            .0
+            .contains(&"opentelemetry_sdk::propagation::BaggagePropagator::new".into()));
+        assert_eq!(got[3], (vec!["p".to_string()], true), "a variable");
+        assert_eq!(
+            got[4],
+            (vec!["make_propagator".to_string()], true),
+            "a local function"
+        );
+        assert!(
+            got[5].1 && got[5].0.contains(&tc),
+            "a struct of the crate's own: {:?}",
+            got[5]
+        );
+        assert_eq!(
+            got[6],
+            (
+                vec!["opentelemetry_zipkin::Propagator::new".to_string()],
+                false
+            ),
+            "comments name nothing"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use tree_sitter::{Node, Parser};
 
 use crate::check::facts::{
-    ref_hash, Fact, FactKind, FastMap, FastSet, FnDef, Interest, SourceFacts, TOP_LEVEL,
+    ref_hash, CallArgs, Fact, FactKind, FastMap, FastSet, FnDef, Interest, SourceFacts, TOP_LEVEL,
 };
 use crate::check::rules::segments;
 
@@ -532,6 +532,7 @@ impl<'a> Extractor<'a> {
                 path,
                 literal_args: vec![literal],
                 method: false,
+                args: CallArgs::default(),
             },
             line,
             func,
@@ -597,6 +598,10 @@ impl<'a> Extractor<'a> {
                 seen += 1;
             }
         }
+        let args = match child(node, args_field) {
+            Some(list) if keep && self.interest.wants_args(last) => self.call_args(list),
+            _ => CallArgs::default(),
+        };
         let path: Option<Vec<String>> =
             keep.then(|| path.iter().map(|s| (*s).to_string()).collect());
         if keyed {
@@ -618,11 +623,48 @@ impl<'a> Extractor<'a> {
                     path,
                     literal_args,
                     method: false,
+                    args,
                 },
                 line,
                 func,
             );
         }
+    }
+
+    /// What an argument list names ([`CallArgs`]): the path of each call, member access or
+    /// qualified name in it (imports expanded; a call's own arguments are followed, a member
+    /// path is taken whole), comments and strings skipped. A path whose first name is not an
+    /// import — a local variable, a function of the service's own — makes the arguments opaque.
+    fn call_args(&self, list: Node<'_>) -> CallArgs {
+        let mut out = CallArgs::default();
+        let mut stack = vec![list];
+        let mut budget = CallArgs::BUDGET;
+        let mut cursor = list.walk();
+        while let Some(node) = stack.pop() {
+            if budget == 0 {
+                out.opaque = true;
+                break;
+            }
+            budget -= 1;
+            let role = self.roles.of(node);
+            if role.flags & (COMMENT | STRING) != 0 {
+                continue;
+            }
+            let call = self.roles.calls.get(role.call as usize);
+            if call.is_some() || role.member != NONE || role.flags & IDENT != 0 {
+                let segs = self.dotted(node);
+                if let Some(first) = segs.first() {
+                    out.opaque |= !self.aliases.contains_key(*first);
+                    out.paths.push(self.expand(&segs));
+                }
+                if let Some(inner) = call.and_then(|[_, _, args]| child(node, *args)) {
+                    stack.push(inner);
+                }
+                continue;
+            }
+            stack.extend(node.named_children(&mut cursor));
+        }
+        out
     }
 
     fn collect_pairs(
