@@ -100,3 +100,83 @@ fn dependencies_of_included_requirements_files_count() {
         );
     }
 }
+
+/// The TG199 notes of the service in `svc/`: (file, line, message).
+fn notes(root: &Path) -> Vec<(String, u32, String)> {
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let svc = scan
+        .services
+        .iter()
+        .find(|s| s.service.path == "svc")
+        .unwrap();
+    svc.findings
+        .iter()
+        .filter(|f| f.rule == "TG199")
+        .map(|f| {
+            (
+                f.file.clone().unwrap_or_default(),
+                f.line.unwrap_or(0),
+                f.message.clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn includes_that_cannot_be_followed_are_noted_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    service(
+        &root,
+        "flask==3.0\n-r requirements/missing.txt\n-r ../../outside.txt\n-r requirements/base.txt\n",
+    );
+    write(dir.path(), "outside.txt", "requests==2.32\n");
+    write(
+        &root,
+        "svc/requirements/base.txt",
+        "requests==2.32\n-r blob.txt\n",
+    );
+    write(
+        &root,
+        "svc/requirements/blob.txt",
+        "opentelemetry\0distro\n",
+    );
+    let got = notes(&root);
+    let find = |file: &str, line: u32, needle: &str| {
+        got.iter()
+            .any(|(f, l, m)| f == file && *l == line && m.contains(needle))
+    };
+    assert!(
+        find(
+            "svc/requirements.txt",
+            2,
+            "`-r requirements/missing.txt`: no such file"
+        ),
+        "{got:?}"
+    );
+    assert!(
+        find("svc/requirements.txt", 3, "outside the checked directory"),
+        "{got:?}"
+    );
+    assert!(
+        find(
+            "svc/requirements/base.txt",
+            2,
+            "`-r blob.txt`: binary content"
+        ),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 3, "{got:?}");
+
+    // Followed includes, dev includes and a cycle are not noted.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    service(root, "-r base.txt\n-r requirements-dev.txt\nflask==3.0\n");
+    write(
+        root,
+        "svc/base.txt",
+        "-r requirements.txt\nrequests==2.32\n",
+    );
+    write(root, "svc/requirements-dev.txt", "pytest==8.0\n");
+    assert_eq!(notes(root), Vec::new());
+}

@@ -216,6 +216,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                     cargo: None,
                     version: None,
                     uses: Vec::new(),
+                    notes: Vec::new(),
                 },
             );
             by_dir.entry(f.dir.clone()).or_default().push(m);
@@ -265,6 +266,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             typescript |= m.typescript;
             svc.rust_custom_targets |= m.cargo.as_ref().is_some_and(|c| c.custom_target_paths);
             svc.facts.extend(m.facts);
+            svc.skipped.extend(m.notes);
         }
         if language == Language::Javascript {
             typescript |= entries.typescript.contains(&dir);

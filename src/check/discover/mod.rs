@@ -623,40 +623,99 @@ pub fn parse_deferred(
     Some(parse_source(kind, rel, &text, interest))
 }
 
+/// A requirements file and where its includes are followed from (see
+/// [`included_requirements`]).
+struct Including<'a> {
+    /// The scanned root, canonical.
+    root: &'a Path,
+    /// The including file (canonical below the first level) and its path relative to the root.
+    file: &'a Path,
+    rel: &'a str,
+}
+
 /// The dependencies of the files a runtime requirements file includes with `-r`, followed
 /// recursively (at most 8 deep, each file once, only inside the scanned root): `-r base.txt`
-/// in `requirements.txt` installs what `base.txt` lists. Files that cannot be read add nothing.
+/// in `requirements.txt` installs what `base.txt` lists. An include that cannot be followed
+/// (missing, unreadable, binary, too large, outside the root, too deep) adds nothing but a
+/// note at its `-r` line; a dev/test include adds nothing.
 fn included_requirements(
-    root: &Path,
-    file: &Path,
+    from: &Including<'_>,
     text: &str,
     seen: &mut Vec<PathBuf>,
     depth: usize,
+    notes: &mut Vec<(String, String, Option<u32>)>,
 ) -> Vec<Fact> {
     let mut facts = Vec::new();
-    let (Some(dir), Ok(canonical_root)) = (file.parent(), root.canonicalize()) else {
+    let Some(dir) = from.file.parent() else {
         return facts;
     };
-    for include in python::requirement_includes(text) {
-        let Ok(target) = dir.join(&include).canonicalize() else {
-            continue;
+    for (line, include) in python::requirement_includes(text) {
+        let mut note = |reason: String| {
+            notes.push((
+                from.rel.to_string(),
+                format!("`-r {include}`: {reason}; the requirements it lists are not counted"),
+                Some(line),
+            ));
         };
-        if depth > 8 || seen.contains(&target) || !target.starts_with(&canonical_root) {
+        let target = match dir.join(&include).canonicalize() {
+            Ok(target) => target,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                note("no such file".into());
+                continue;
+            }
+            Err(e) => {
+                note(format!("cannot be read: {e}"));
+                continue;
+            }
+        };
+        if seen.contains(&target) {
+            continue;
+        }
+        if !target.starts_with(from.root) {
+            note("outside the checked directory".into());
+            continue;
+        }
+        if depth > 8 {
+            note("includes nested deeper than 8 files".into());
             continue;
         }
         seen.push(target.clone());
-        let Ok(Ok(bytes)) = read_limited(&target) else {
-            continue;
-        };
-        let Ok(text) = text_of(bytes) else {
-            continue;
-        };
-        let rel = rel_path(&canonical_root, &target);
+        let rel = rel_path(from.root, &target);
         if !python::runtime_requirements(&rel) {
             continue;
         }
+        let text = match read_limited(&target) {
+            Ok(Ok(bytes)) => match text_of(bytes) {
+                Ok(text) => text,
+                Err(reason) => {
+                    note(reason.into());
+                    continue;
+                }
+            },
+            Ok(Err(size)) => {
+                note(format!(
+                    "{size} bytes is over the {MAX_FILE_BYTES}-byte limit"
+                ));
+                continue;
+            }
+            Err(e) => {
+                note(format!("cannot be read: {e}"));
+                continue;
+            }
+        };
         facts.extend(python::parse_requirements(&rel, &text).facts);
-        facts.extend(included_requirements(root, &target, &text, seen, depth + 1));
+        let nested = Including {
+            root: from.root,
+            file: &target,
+            rel: &rel,
+        };
+        facts.extend(included_requirements(
+            &nested,
+            &text,
+            seen,
+            depth + 1,
+            notes,
+        ));
     }
     facts
 }
@@ -755,9 +814,16 @@ fn visit(
         Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {
             Ok(mut m) => {
                 if kind == ManifestKind::Requirements && python::runtime_requirements(&rel) {
-                    let mut seen = vec![path.to_path_buf()];
-                    m.facts
-                        .extend(included_requirements(root, path, &text, &mut seen, 1));
+                    if let Ok(root) = root.canonicalize() {
+                        let mut seen = path.canonicalize().into_iter().collect();
+                        let from = Including {
+                            root: &root,
+                            file: path,
+                            rel: &rel,
+                        };
+                        let found = included_requirements(&from, &text, &mut seen, 1, &mut m.notes);
+                        m.facts.extend(found);
+                    }
                 }
                 Parsed::Manifest(m)
             }

@@ -132,6 +132,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         cargo: Some(Box::new(info)),
         version: None,
         uses: Vec::new(),
+        notes: Vec::new(),
     })
 }
 

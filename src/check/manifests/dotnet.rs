@@ -80,6 +80,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         cargo: None,
         version: None,
         uses: Vec::new(),
+        notes: Vec::new(),
     })
 }
 

@@ -74,6 +74,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         cargo: None,
         version: None,
         uses,
+        notes: Vec::new(),
     })
 }
 

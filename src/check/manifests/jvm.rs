@@ -94,6 +94,7 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         cargo: None,
         version: None,
         uses: Vec::new(),
+        notes: Vec::new(),
     })
 }
 
@@ -142,6 +143,7 @@ pub fn parse_gradle(rel: &str, text: &str) -> Manifest {
         cargo: None,
         version: None,
         uses: Vec::new(),
+        notes: Vec::new(),
     }
 }
 

@@ -117,6 +117,9 @@ pub struct Manifest {
     /// Runtime dependencies with their version specifier (npm, Go): how workspace libraries
     /// are told from registry packages of the same name.
     pub uses: Vec<(String, String)>,
+    /// What could not be read of it (file, reason, line): a TG199 note of the service it
+    /// declares (a `-r` requirements include that does not exist, say).
+    pub notes: Vec<(String, String, Option<u32>)>,
 }
 
 /// Parse a manifest.
@@ -153,6 +156,7 @@ fn unanalysed(rel: &str, text: &str) -> Manifest {
         cargo: None,
         version: None,
         uses: Vec::new(),
+        notes: Vec::new(),
     }
 }
 

@@ -80,6 +80,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
             .and_then(|v| v.as_str())
             .map(str::to_owned),
         uses,
+        notes: Vec::new(),
     })
 }
 

@@ -78,6 +78,7 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         cargo: None,
         version: None,
         uses: Vec::new(),
+        notes: Vec::new(),
     })
 }
 
@@ -154,6 +155,7 @@ pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         cargo: None,
         version: None,
         uses: Vec::new(),
+        notes: Vec::new(),
     })
 }
 
@@ -191,16 +193,17 @@ fn without_comment(line: &str) -> &str {
 
 /// The files a requirements file includes (`-r base.txt`, `--requirement=base.txt`), as
 /// written (relative to the including file). Constraints (`-c`) install nothing.
-pub fn requirement_includes(text: &str) -> Vec<String> {
+pub fn requirement_includes(text: &str) -> Vec<(u32, String)> {
     text.lines()
-        .filter_map(|l| {
+        .enumerate()
+        .filter_map(|(i, l)| {
             let t = without_comment(l).trim();
             let rest = t
                 .strip_prefix("--requirement")
                 .map(|r| r.trim_start_matches('='))
                 .or_else(|| t.strip_prefix("-r"))?;
             let path = rest.trim();
-            (!path.is_empty()).then(|| path.to_string())
+            (!path.is_empty()).then(|| (i as u32 + 1, path.to_string()))
         })
         .collect()
 }
@@ -256,6 +259,7 @@ pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
         cargo: None,
         version: None,
         uses: Vec::new(),
+        notes: Vec::new(),
     }
 }
 
