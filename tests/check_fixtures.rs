@@ -95,6 +95,8 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/node-comment-only", &["TG101"]),
     ("services/node-method-named-fetch", &[]),
     ("services/node-b3-propagator", &["TG102"]),
+    // A module constant passed as `{ url }`.
+    ("services/node-literal-endpoint", &["TG202"]),
     // Its SDK is set up in the extension-less `bin/www` (a `node` shebang): read as JavaScript.
     ("services/node-bin-www", &["TG102"]),
     (

@@ -170,8 +170,16 @@ macro_rules! js_spec {
             classes: &["class_declaration", "class"],
             assignments: &[],
             bindings: &[("variable_declarator", "name", "value")],
-            binding_parents: &[],
-            locals: &[],
+            // `const url = 'http://…'` at module level (any name; not in a function, class
+            // or block).
+            binding_parents: &["lexical_declaration", "variable_declaration", "export_statement"],
+            // Parameters (`function f(url)`, `(url) => …`, `url => …`) and, inside a
+            // function, `const`/`let`/`var`: a module constant of that name is not followed.
+            locals: &[
+                ("formal_parameters", ""),
+                ("arrow_function", "parameter"),
+                ("variable_declarator", "name"),
+            ],
             pairs: &[("pair", "key", "value")],
             wrappers: &[
                 "parenthesized_expression",

@@ -252,6 +252,20 @@ mod constant_tests {
                 "ENDPOINT = \"http://collector:4318\"\nexporter = OTLPSpanExporter(endpoint=ENDPOINT)\n",
                 "OTLPSpanExporter",
             ),
+            // JavaScript/TypeScript: a module-level `const`/`let`/`var` of any name, also as a
+            // shorthand property (`{ url }`) and exported.
+            (
+                SourceKind::Javascript,
+                "index.js",
+                "const url = 'http://collector:4318';\nconst sdk = new NodeSDK({ traceExporter: new OTLPTraceExporter({ url }) });\n",
+                "OTLPTraceExporter",
+            ),
+            (
+                SourceKind::Typescript,
+                "src/main.ts",
+                "export const collectorUrl: string = 'http://collector:4318';\nfunction make() {\n  return new OTLPTraceExporter({ url: collectorUrl });\n}\n",
+                "OTLPTraceExporter",
+            ),
             (
                 SourceKind::Java,
                 "App.java",
@@ -295,6 +309,16 @@ mod constant_tests {
             (SourceKind::Typescript, "src/main.ts", "const ENDPOINT = process.env.OTLP;\nconst exporter = new OTLPTraceExporter({ url: ENDPOINT });\n"),
             (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfunction make(url) { return new OTLPTraceExporter({ url: url }); }\n"),
             (SourceKind::Javascript, "index.js", "function dev() { const URL = 'http://localhost:4318'; return URL; }\nfunction make(URL) { return new OTLPTraceExporter({ url: URL }); }\n"),
+            // A parameter (plain, arrow, destructured, defaulted) or a local shadows the module
+            // constant; a constant inside a block, class or function is no module constant.
+            (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfunction make(url) { return new OTLPTraceExporter({ url }); }\n"),
+            (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nconst make = url => new OTLPTraceExporter({ url });\n"),
+            (SourceKind::Typescript, "src/main.ts", "const url = 'http://localhost:4318';\nconst make = (url: string) => new OTLPTraceExporter({ url });\n"),
+            (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nconst make = ({ url }) => new OTLPTraceExporter({ url });\n"),
+            (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfunction make(retries = 3, url = process.env.OTLP) { return new OTLPTraceExporter({ url }); }\n"),
+            (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfunction make() { const url = process.env.OTLP; return new OTLPTraceExporter({ url }); }\n"),
+            (SourceKind::Javascript, "index.js", "const url = process.env.OTLP;\nclass Dev { m() { const url = 'http://localhost:4318'; return url; } }\nnew OTLPTraceExporter({ url });\n"),
+            (SourceKind::Javascript, "index.js", "if (dev) { var url = 'http://localhost:4318'; }\nnew OTLPTraceExporter({ url });\n"),
             (SourceKind::Python, "app.py", "ENDPOINT = \"http://localhost:4318\"\nENDPOINT = os.environ[\"OTLP\"]\nexporter = OTLPSpanExporter(endpoint=ENDPOINT)\n"),
             (SourceKind::Rust, "src/main.rs", "fn main() {\n    let url = \"http://collector:4318\";\n    let url = std::env::var(\"C\").unwrap_or(url.into());\n    let e = SpanExporter::builder().with_endpoint(url).build();\n}\n"),
             // Go: a parameter, `:=`, a local var or a range variable shadows the package constant;

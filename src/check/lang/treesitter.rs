@@ -48,10 +48,12 @@ pub struct Spec {
     /// When empty, a binding is module-level when it is outside any tracked function and its
     /// name is UPPER_CASE (the naming convention: a lower-case name is as likely a local). Else
     /// any name, when every node between the binding and the root is one of these kinds (Go:
-    /// `const_declaration`).
+    /// `const_declaration`; JavaScript: `const`/`let`/`var` declarations, `export`).
     pub binding_parents: &'static [&'static str],
-    /// Declarations of local names (kind, name field): a name declared so anywhere but at
-    /// module level never resolves to a constant (Go: parameters, `:=`, `var`, `range`).
+    /// Declarations of local names (kind, name field; an empty field: every named child, as
+    /// in a parameter list): a name declared so never resolves to a constant (Go: parameters,
+    /// `:=`, `var`, `range`). A kind that is also a binding declares a local only inside a
+    /// function.
     pub locals: &'static [(&'static str, &'static str)],
     /// Wrapper kinds to look through (argument, parenthesized…).
     pub wrappers: &'static [&'static str],
@@ -463,23 +465,28 @@ impl<'a> Extractor<'a> {
     }
 
     /// Remember the names a local declaration declares (identifiers in its name field, or in
-    /// the list there: `a, b := …`).
+    /// the list there: `a, b := …`; without a field, its named children and what they hold:
+    /// `(url, { port }, retries = 3)`). Any name in them counts (a default value's too): a name
+    /// shadowed too many is only a constant not followed.
     fn shadow(&mut self, node: Node<'_>, field: Field) {
-        let Some(field) = field else {
-            return;
-        };
         let mut cursor = node.walk();
-        let names: Vec<Node<'_>> = node.children_by_field_id(field, &mut cursor).collect();
+        let names: Vec<Node<'_>> = match field {
+            Some(field) => node.children_by_field_id(field, &mut cursor).collect(),
+            None => node.named_children(&mut cursor).collect(),
+        };
         for n in names {
-            if self.has(IDENT, n) {
-                self.shadowed.insert(text(n, self.src).to_string());
-            } else {
-                let mut c = n.walk();
-                for inner in n.named_children(&mut c) {
-                    if self.has(IDENT, inner) {
-                        self.shadowed.insert(text(inner, self.src).to_string());
-                    }
-                }
+            self.shadow_names(n, 0);
+        }
+    }
+
+    fn shadow_names(&mut self, node: Node<'_>, depth: usize) {
+        if self.has(IDENT, node) || node.kind() == "shorthand_property_identifier_pattern" {
+            self.shadowed.insert(text(node, self.src).to_string());
+        } else if depth < 3 {
+            let mut c = node.walk();
+            let inner: Vec<Node<'_>> = node.named_children(&mut c).collect();
+            for n in inner {
+                self.shadow_names(n, depth + 1);
             }
         }
     }
@@ -488,16 +495,20 @@ impl<'a> Extractor<'a> {
     fn literal_arg(&self, node: Node<'_>) -> Option<String> {
         self.literal(node).or_else(|| {
             let node = self.unwrap(node);
-            if self.has(IDENT, node) && !self.consts.is_empty() {
-                let name = text(node, self.src);
-                if self.shadowed.contains(name) {
-                    return None;
-                }
-                self.consts.get(name).cloned()
+            if self.has(IDENT, node) {
+                self.constant(text(node, self.src))
             } else {
                 None
             }
         })
+    }
+
+    /// The literal a module-level constant `name` holds, unless a local declares the name.
+    fn constant(&self, name: &str) -> Option<String> {
+        if self.consts.is_empty() || self.shadowed.contains(name) {
+            return None;
+        }
+        self.consts.get(name).cloned()
     }
 
     /// `target = "literal"` or `target = new Uri("literal")`: a call of `target` with the
@@ -691,7 +702,9 @@ impl<'a> Extractor<'a> {
             return;
         }
         if kind == "shorthand_property_identifier" {
+            // `{ url }`: the property holds the constant of that name, if there is one.
             let t = text(node, self.src).to_string();
+            literals.extend(self.constant(&t));
             pairs.push((t.clone(), t));
             return;
         }
@@ -782,7 +795,7 @@ impl<'a> Extractor<'a> {
         // literal; a later binding of the name to anything else forgets it.
         let module_level = role.bind != NONE && self.module_level(node, func_here);
         if let Some(field) = self.roles.locals.get(role.local as usize) {
-            if !module_level {
+            if !module_level || role.bind == NONE {
                 self.shadow(node, *field);
             }
         }
