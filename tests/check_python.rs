@@ -171,12 +171,16 @@ fn includes_that_cannot_be_followed_are_noted_at_their_line() {
     // Followed includes, dev includes and a cycle are not noted.
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    service(root, "-r base.txt\n-r requirements-dev.txt\nflask==3.0\n");
+    service(
+        root,
+        "-r base.txt\n-r requirements-dev.txt\n-r requirements-test.txt\nflask==3.0\n",
+    );
     write(
         root,
         "svc/base.txt",
         "-r requirements.txt\nrequests==2.32\n",
     );
     write(root, "svc/requirements-dev.txt", "pytest==8.0\n");
+    // requirements-test.txt does not exist: a dev/test include is not noted either.
     assert_eq!(notes(root), Vec::new());
 }

@@ -68,6 +68,7 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
                 literal_arg,
                 global,
                 argument,
+                argument_packages,
             },
             FactKind::Call {
                 path: p,
@@ -82,7 +83,10 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
                 && (!literal_arg || !literal_args.is_empty())
                 && (!global || is_global_call(p, path))
                 && argument.as_ref().is_none_or(|a| {
-                    args.opaque || args.paths.iter().any(|named| path_contains(named, a))
+                    args.opaque
+                        || args.paths.iter().any(|named| {
+                            path_contains(named, a) || !in_packages(named, argument_packages)
+                        })
                 })
         }
         (Signal::Symbol(path), FactKind::Symbol { path: p } | FactKind::Call { path: p, .. }) => {
@@ -127,6 +131,22 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether `path` starts with one of `packages` (segment by segment; a trailing `*` on a
+/// package's last segment matches any segment with that prefix). No packages: every path.
+fn in_packages(path: &[String], packages: &[Vec<String>]) -> bool {
+    packages.is_empty()
+        || packages.iter().any(|package| {
+            package.len() <= path.len()
+                && package
+                    .iter()
+                    .zip(path)
+                    .all(|(want, got)| match want.strip_suffix('*') {
+                        Some(prefix) => got.starts_with(prefix),
+                        None => want == got,
+                    })
+        })
 }
 
 /// Objects through which a free function is also reachable (`globalThis.fetch`).
@@ -506,6 +526,7 @@ mod tests {
             literal_arg: false,
             global: false,
             argument: Some(vec!["propagation".into(), "TraceContext".into()]),
+            argument_packages: vec![crate::check::rules::segments("go.opentelemetry.io")],
         };
         let with = |paths: &[&str], opaque: bool| {
             let mut fact = call("go.opentelemetry.io.otel.SetTextMapPropagator");
@@ -529,12 +550,38 @@ mod tests {
             (&[][..], false, false, "no argument"),
             (&[][..], true, true, "a variable: not seen at the call"),
             (&[b3][..], true, true, "b3 and a variable"),
+            (
+                &["example.com.shop.internal.telemetry.Propagators"][..],
+                false,
+                true,
+                "the service's own package: not seen through",
+            ),
+            (
+                &[b3, "telemetry.Encoding"][..],
+                false,
+                true,
+                "another package",
+            ),
         ] {
             assert_eq!(
                 matches_one(&signal, &with(paths, opaque)),
                 expected,
                 "{case}"
             );
+        }
+        // A package glob on the last segment (Rust crates `opentelemetry*`).
+        let rust = [crate::check::rules::segments("opentelemetry*")];
+        for (path, inside) in [
+            ("opentelemetry_zipkin::Propagator::new", true),
+            (
+                "opentelemetry::propagation::TextMapCompositePropagator::new",
+                true,
+            ),
+            ("telemetry::propagator", false),
+            ("otel_helpers::propagator", false),
+        ] {
+            let path = crate::check::rules::segments(path);
+            assert_eq!(in_packages(&path, &rust), inside, "{path:?}");
         }
     }
 
@@ -545,6 +592,7 @@ mod tests {
             literal_arg: false,
             global: true,
             argument: None,
+            argument_packages: Vec::new(),
         };
         for (path, expected) in [
             ("fetch", true),
@@ -561,6 +609,7 @@ mod tests {
             literal_arg: false,
             global: false,
             argument: None,
+            argument_packages: Vec::new(),
         };
         assert!(matches_one(&any_receiver, &call("cache.fetch")));
     }

@@ -19,7 +19,8 @@ pub enum FactKind {
     Call {
         /// Callee path segments.
         path: Vec<String>,
-        /// String literals passed directly as arguments (or as keyword/property values).
+        /// String literals passed directly as arguments, or as the value of an address-like
+        /// keyword or property (`url`, `endpoint`, `uri`, `host`, `addr…`, `collector…`).
         literal_args: Vec<String>,
         /// Whether the last step is a method call on a receiver (`x.with_endpoint(…)`), as
         /// opposed to a path (`global::set_text_map_propagator(…)`). Known for Rust only.

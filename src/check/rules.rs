@@ -80,6 +80,7 @@ struct RawSignal {
     literal_arg: Option<bool>,
     global: Option<bool>,
     argument: Option<String>,
+    argument_packages: Option<Vec<String>>,
 }
 
 /// A compiled signal.
@@ -101,6 +102,11 @@ pub enum Signal {
         /// ([`crate::check::facts::CallArgs`]): `otel.SetTextMapPropagator(b3.New())` does not
         /// pass the W3C propagator, `otel.SetTextMapPropagator(p)` may.
         argument: Option<Vec<String>>,
+        /// The packages whose paths `argument` judges (`go.opentelemetry.io`,
+        /// `opentelemetry*`): arguments naming a path from anywhere else (the service's own
+        /// code, another library) are not seen through, and the call matches. Empty: every path
+        /// is judged.
+        argument_packages: Vec<Vec<String>>,
     },
     /// A reference to a symbol (type, constant, path) in live code.
     Symbol(Vec<String>),
@@ -577,6 +583,9 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
     if raw.argument.is_some() && raw.call.is_none() {
         return Err("`argument` applies to `call` signals only".into());
     }
+    if raw.argument_packages.is_some() && raw.argument.is_none() {
+        return Err("`argument_packages` applies to `argument` signals only".into());
+    }
     let nonempty = |s: &String, what: &str| {
         if s.trim().is_empty() {
             Err(format!("empty `{what}` signal"))
@@ -596,6 +605,12 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
                 .as_ref()
                 .map(|a| nonempty(a, "argument").map(|a| segments(&a)))
                 .transpose()?,
+            argument_packages: raw
+                .argument_packages
+                .iter()
+                .flatten()
+                .map(|p| nonempty(p, "argument_packages").map(|p| segments(&p)))
+                .collect::<Result<_, _>>()?,
         }
     } else if let Some(s) = &raw.symbol {
         Signal::Symbol(segments(&nonempty(s, "symbol")?))

@@ -650,6 +650,10 @@ fn included_requirements(
         return facts;
     };
     for (line, include) in python::requirement_includes(text) {
+        // A dev/test include adds nothing, followed or not.
+        if !python::runtime_requirements(&include) {
+            continue;
+        }
         let mut note = |reason: String| {
             notes.push((
                 from.rel.to_string(),

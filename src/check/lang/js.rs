@@ -170,14 +170,17 @@ macro_rules! js_spec {
             classes: &["class_declaration", "class"],
             assignments: &[],
             bindings: &[("variable_declarator", "name", "value")],
-            // `const url = 'http://…'` at module level (any name; not in a function, class
-            // or block).
+            // `const url = 'http://…'` at module level (not in a function, class or block; any
+            // name for `const`, UPPER_CASE for `let`/`var`, which may be reassigned).
             binding_parents: &["lexical_declaration", "variable_declaration", "export_statement"],
-            // Parameters (`function f(url)`, `(url) => …`, `url => …`) and, inside a
-            // function, `const`/`let`/`var`: a module constant of that name is not followed.
+            // Parameters (`function f(url)`, `(url) => …`, `url => …`, `catch (url)`), loop
+            // variables (`for (const url of …)`) and, inside a function, `const`/`let`/`var`:
+            // a module constant of that name is not followed.
             locals: &[
                 ("formal_parameters", ""),
                 ("arrow_function", "parameter"),
+                ("catch_clause", "parameter"),
+                ("for_in_statement", "left"),
                 ("variable_declarator", "name"),
             ],
             pairs: &[("pair", "key", "value")],

@@ -319,6 +319,16 @@ mod constant_tests {
             (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfunction make() { const url = process.env.OTLP; return new OTLPTraceExporter({ url }); }\n"),
             (SourceKind::Javascript, "index.js", "const url = process.env.OTLP;\nclass Dev { m() { const url = 'http://localhost:4318'; return url; } }\nnew OTLPTraceExporter({ url });\n"),
             (SourceKind::Javascript, "index.js", "if (dev) { var url = 'http://localhost:4318'; }\nnew OTLPTraceExporter({ url });\n"),
+            // `let`/`var` may be reassigned; loop variables, `catch` parameters and deeply
+            // destructured parameters shadow the constant.
+            // Only address-like keys: `compression: 'gzip'` is no endpoint.
+            (SourceKind::Javascript, "index.js", "const compression = 'gzip';\nnew OTLPTraceExporter({ compression, timeoutMillis: 1000, concurrencyLimit: 'x' });\n"),
+            (SourceKind::Python, "app.py", "exporter = OTLPSpanExporter(headers=\"tenant=acme\", compression=\"gzip\")\n"),
+            (SourceKind::Javascript, "index.js", "let url = 'http://localhost:4318';\nif (process.env.OTLP) url = process.env.OTLP;\nnew OTLPTraceExporter({ url });\n"),
+            (SourceKind::Javascript, "index.js", "var url = 'http://localhost:4318';\nfunction init() { url = process.env.OTLP; }\nnew OTLPTraceExporter({ url });\n"),
+            (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfor (const url of urls) { new OTLPTraceExporter({ url }); }\n"),
+            (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\ntry { x(); } catch (url) { new OTLPTraceExporter({ url }); }\n"),
+            (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfunction make({ a: { b: { url } } }) { return new OTLPTraceExporter({ url }); }\n"),
             (SourceKind::Python, "app.py", "ENDPOINT = \"http://localhost:4318\"\nENDPOINT = os.environ[\"OTLP\"]\nexporter = OTLPSpanExporter(endpoint=ENDPOINT)\n"),
             (SourceKind::Rust, "src/main.rs", "fn main() {\n    let url = \"http://collector:4318\";\n    let url = std::env::var(\"C\").unwrap_or(url.into());\n    let e = SpanExporter::builder().with_endpoint(url).build();\n}\n"),
             // Go: a parameter, `:=`, a local var or a range variable shadows the package constant;

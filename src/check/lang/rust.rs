@@ -458,9 +458,10 @@ impl Visitor {
     }
 
     /// What a call's arguments name ([`CallArgs`]): the path of every path expression, call and
-    /// struct literal in them (`use` aliases expanded), macro arguments that parse as
-    /// expressions included. A one-segment path that is not a `use` alias — a local variable, a
-    /// function of the crate's own — or a macro whose arguments do not parse makes them opaque.
+    /// struct literal in them (`use` aliases expanded; `vec![…]` elements included; wrappers
+    /// such as `Box::new` and `Some` name nothing). A one-segment path that is not a `use`
+    /// alias — a local variable, a function of the crate's own — or another macro makes them
+    /// opaque.
     fn call_args(&self, args: &Punctuated<syn::Expr, syn::Token![,]>) -> CallArgs {
         let mut names = ArgNames {
             visitor: self,
@@ -603,8 +604,21 @@ struct ArgNames<'v> {
     budget: usize,
 }
 
+/// Wrappers a value passes through unchanged (`Box::new(p)`, `Some(p)`): their paths name
+/// nothing in the arguments.
+const TRANSPARENT: &[&str] = &[
+    "Box", "Arc", "Rc", "Some", "Ok", "Vec", "String", "std", "core", "alloc",
+];
+
 impl ArgNames<'_> {
     fn name(&mut self, path: &syn::Path) {
+        if path
+            .segments
+            .first()
+            .is_some_and(|s| TRANSPARENT.iter().any(|t| s.ident == t))
+        {
+            return;
+        }
         let local = path.leading_colon.is_none()
             && path.segments.len() == 1
             && path
@@ -644,6 +658,11 @@ impl<'ast> Visit<'ast> for ArgNames<'_> {
     }
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        // `vec![…]` holds its elements; what another macro expands to is not seen.
+        if !m.path.is_ident("vec") {
+            self.out.opaque = true;
+            return;
+        }
         let parser = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated;
         match syn::parse::Parser::parse2(parser, m.tokens.clone()) {
             Ok(exprs) => exprs.iter().for_each(|e| self.visit_expr(e)),

@@ -45,10 +45,11 @@ pub struct Spec {
     /// Bindings of a name to a value (kind, name field, value field): a name bound to a string
     /// literal (`const endpoint = 'http://…'`) reads as that literal where it is an argument.
     pub bindings: &'static [(&'static str, &'static str, &'static str)],
-    /// When empty, a binding is module-level when it is outside any tracked function and its
-    /// name is UPPER_CASE (the naming convention: a lower-case name is as likely a local). Else
-    /// any name, when every node between the binding and the root is one of these kinds (Go:
-    /// `const_declaration`; JavaScript: `const`/`let`/`var` declarations, `export`).
+    /// When empty, a binding is module-level when it is outside any tracked function. Else when
+    /// every node between the binding and the root is one of these kinds (Go:
+    /// `const_declaration`; JavaScript: `const`/`let`/`var` declarations, `export`). Either way
+    /// its name must be UPPER_CASE (the naming convention: a lower-case name is as likely a
+    /// local), unless it is declared `const` (Go, JavaScript).
     pub binding_parents: &'static [&'static str],
     /// Declarations of local names (kind, name field; an empty field: every named child, as
     /// in a parameter list): a name declared so never resolves to a constant (Go: parameters,
@@ -482,7 +483,7 @@ impl<'a> Extractor<'a> {
     fn shadow_names(&mut self, node: Node<'_>, depth: usize) {
         if self.has(IDENT, node) || node.kind() == "shorthand_property_identifier_pattern" {
             self.shadowed.insert(text(node, self.src).to_string());
-        } else if depth < 3 {
+        } else if depth < 6 {
             let mut c = node.walk();
             let inner: Vec<Node<'_>> = node.named_children(&mut c).collect();
             for n in inner {
@@ -694,8 +695,8 @@ impl<'a> Extractor<'a> {
                 let key = self
                     .literal(k)
                     .unwrap_or_else(|| text(k, self.src).to_string());
-                if let Some(l) = self.literal_arg(v) {
-                    literals.push(l);
+                if address_key(&key) {
+                    literals.extend(self.literal_arg(v));
                 }
                 pairs.push((key, truncate(text(v, self.src))));
             }
@@ -704,7 +705,9 @@ impl<'a> Extractor<'a> {
         if kind == "shorthand_property_identifier" {
             // `{ url }`: the property holds the constant of that name, if there is one.
             let t = text(node, self.src).to_string();
-            literals.extend(self.constant(&t));
+            if address_key(&t) {
+                literals.extend(self.constant(&t));
+            }
             pairs.push((t.clone(), t));
             return;
         }
@@ -802,7 +805,7 @@ impl<'a> Extractor<'a> {
         if let Some([name, value]) = self.roles.bindings.get(role.bind as usize) {
             if let (Some(n), true) = (child(node, *name), module_level) {
                 let key = text(n, self.src);
-                let by_name = !self.spec.binding_parents.is_empty() || is_constant_name(key);
+                let by_name = is_constant_name(key) || declared_const(node);
                 if self.has(IDENT, n) && by_name {
                     let literal = child(node, *value)
                         .and_then(|v| single(node, *name, v))
@@ -869,6 +872,24 @@ fn single<'t>(binding: Node<'t>, name: Field, value: Node<'t>) -> Option<Node<'t
             .flatten();
     }
     Some(value)
+}
+
+/// A keyword or property that holds an address (`url`, `endpoint`, `collectorUri`, `host`):
+/// only its literal value is a literal argument (`compression: 'gzip'` is not).
+fn address_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["url", "uri", "endpoint", "host", "addr", "collector"]
+        .iter()
+        .any(|word| key.contains(word))
+}
+
+/// A binding in a `const` declaration (Go's `const x = …`, JavaScript's `const x = …`; not
+/// `let`/`var`, which may be reassigned): a constant whatever its name.
+fn declared_const(binding: Node<'_>) -> bool {
+    binding
+        .parent()
+        .and_then(|declaration| declaration.child(0))
+        .is_some_and(|keyword| keyword.kind() == "const")
 }
 
 /// `ENDPOINT`, `OTLP_URL`: the naming convention for constants (a lower-case name is as likely
