@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::Path;
 
+use tracegate::check::model::Finding;
 use tracegate::check::{scan, ScanOptions};
 
 fn write(root: &Path, rel: &str, text: &str) {
@@ -12,15 +13,19 @@ fn write(root: &Path, rel: &str, text: &str) {
     fs::write(path, text).unwrap();
 }
 
+/// The findings of the service in `svc/`.
+fn findings(root: &Path) -> Vec<Finding> {
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    scan.services
+        .into_iter()
+        .find(|s| s.service.path == "svc")
+        .unwrap()
+        .findings
+}
+
 /// The rules that fired for the service in `svc/`.
 fn rules(root: &Path) -> Vec<String> {
-    let scan = scan(root, &ScanOptions::default()).unwrap();
-    let svc = scan
-        .services
-        .iter()
-        .find(|s| s.service.path == "svc")
-        .unwrap();
-    svc.findings.iter().map(|f| f.rule.clone()).collect()
+    findings(root).into_iter().map(|f| f.rule).collect()
 }
 
 fn service(root: &Path, requirements: &str) {
@@ -103,22 +108,10 @@ fn dependencies_of_included_requirements_files_count() {
 
 /// The TG199 notes of the service in `svc/`: (file, line, message).
 fn notes(root: &Path) -> Vec<(String, u32, String)> {
-    let scan = scan(root, &ScanOptions::default()).unwrap();
-    let svc = scan
-        .services
-        .iter()
-        .find(|s| s.service.path == "svc")
-        .unwrap();
-    svc.findings
-        .iter()
+    findings(root)
+        .into_iter()
         .filter(|f| f.rule == "TG199")
-        .map(|f| {
-            (
-                f.file.clone().unwrap_or_default(),
-                f.line.unwrap_or(0),
-                f.message.clone(),
-            )
-        })
+        .map(|f| (f.file.unwrap_or_default(), f.line.unwrap_or(0), f.message))
         .collect()
 }
 
