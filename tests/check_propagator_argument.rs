@@ -65,6 +65,15 @@ fn rust_propagators_from_opentelemetry_alone_are_judged() {
         ("propagator()", "use crate::telemetry::propagator;", false),
         ("make()", "fn make() -> TraceContextPropagator { TraceContextPropagator::new() }", false),
         ("propagator!()", "macro_rules! propagator { () => { TraceContextPropagator::new() } }", false),
+        // A local named like an imported module; a type argument of a wrapper.
+        (
+            "propagation",
+            "use opentelemetry_sdk::propagation;\nfn p() { let propagation = propagation::TraceContextPropagator::new(); global::set_text_map_propagator(propagation); }",
+            false,
+        ),
+        ("opentelemetry::propagation::TextMapCompositePropagator::new(vec![Box::<TraceContextPropagator>::default()])", "", false),
+        // A crate of the workspace named opentelemetry-something is the service's own code.
+        ("opentelemetry_setup::propagator()", "", false),
     ] {
         let dir = rust_service(propagator, extra);
         assert_eq!(tg102(dir.path()), fails, "{propagator} {extra}");
@@ -101,9 +110,15 @@ fn go_propagators_from_opentelemetry_alone_are_judged() {
             "propagation.NewCompositeTextMapPropagator(b3.New(), propagation.TraceContext{})",
             false,
         ),
-        // The service's own package, a variable: not seen through.
+        // The service's own package, a variable, an unnamed function: not seen through.
         ("telemetry.Propagators()", false),
         ("b3.New(b3.WithInjectEncoding(enc))", false),
+        (
+            "func() propagation.TextMapPropagator { return telemetry.Propagators() }()",
+            false,
+        ),
+        // A local named like the import (`propagation := propagation.New…(…)`).
+        ("propagation", false),
     ] {
         let dir = go_service(propagator);
         assert_eq!(tg102(dir.path()), fails, "{propagator}");

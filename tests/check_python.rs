@@ -166,7 +166,7 @@ fn includes_that_cannot_be_followed_are_noted_at_their_line() {
     let root = dir.path();
     service(
         root,
-        "-r base.txt\n-r requirements-dev.txt\n-r requirements-test.txt\nflask==3.0\n",
+        "-r base.txt\n-r requirements-dev.txt\n-r requirements-test.txt\n-r https://example.com/requirements.txt\nflask==3.0\n",
     );
     write(
         root,
@@ -174,6 +174,7 @@ fn includes_that_cannot_be_followed_are_noted_at_their_line() {
         "-r requirements.txt\nrequests==2.32\n",
     );
     write(root, "svc/requirements-dev.txt", "pytest==8.0\n");
-    // requirements-test.txt does not exist: a dev/test include is not noted either.
+    // requirements-test.txt does not exist: a dev/test include is not noted either, nor a URL
+    // (pip fetches it).
     assert_eq!(notes(root), Vec::new());
 }

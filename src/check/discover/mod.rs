@@ -650,8 +650,9 @@ fn included_requirements(
         return facts;
     };
     for (line, include) in python::requirement_includes(text) {
-        // A dev/test include adds nothing, followed or not.
-        if !python::runtime_requirements(&include) {
+        // A dev/test include adds nothing, followed or not; pip fetches a URL, tracegate
+        // does not.
+        if !python::runtime_requirements(&include) || include.contains("://") {
             continue;
         }
         let mut note = |reason: String| {

@@ -459,9 +459,8 @@ impl Visitor {
 
     /// What a call's arguments name ([`CallArgs`]): the path of every path expression, call and
     /// struct literal in them (`use` aliases expanded; `vec![…]` elements included; wrappers
-    /// such as `Box::new` and `Some` name nothing). A one-segment path that is not a `use`
-    /// alias — a local variable, a function of the crate's own — or another macro makes them
-    /// opaque.
+    /// such as `Box::new` and `Some` name nothing but their type arguments). A one-segment path
+    /// — a local variable, a function of the crate's own — or another macro makes them opaque.
     fn call_args(&self, args: &Punctuated<syn::Expr, syn::Token![,]>) -> CallArgs {
         let mut names = ArgNames {
             visitor: self,
@@ -617,15 +616,21 @@ impl ArgNames<'_> {
             .first()
             .is_some_and(|s| TRANSPARENT.iter().any(|t| s.ident == t))
         {
+            // `Box::<TraceContextPropagator>::default()`: the type argument still names it.
+            for segment in &path.segments {
+                if let syn::PathArguments::AngleBracketed(generic) = &segment.arguments {
+                    for arg in &generic.args {
+                        if let syn::GenericArgument::Type(syn::Type::Path(t)) = arg {
+                            self.name(&t.path);
+                        }
+                    }
+                }
+            }
             return;
         }
-        let local = path.leading_colon.is_none()
-            && path.segments.len() == 1
-            && path
-                .segments
-                .first()
-                .is_some_and(|s| !self.visitor.aliases.contains_key(&s.ident.to_string()));
-        self.out.opaque |= local;
+        // One segment is a local value or function, even when a `use` brings a module of that
+        // name into scope (`let propagation = propagation::…; …(propagation)`).
+        self.out.opaque |= path.leading_colon.is_none() && path.segments.len() == 1;
         let segs = self.visitor.path_segs(path);
         if !segs.is_empty() {
             self.out.paths.push(segs);

@@ -645,8 +645,9 @@ impl<'a> Extractor<'a> {
 
     /// What an argument list names ([`CallArgs`]): the path of each call, member access or
     /// qualified name in it (imports expanded; a call's own arguments are followed, a member
-    /// path is taken whole), comments and strings skipped. A path whose first name is not an
-    /// import — a local variable, a function of the service's own — makes the arguments opaque.
+    /// path is taken whole), comments and strings skipped. A bare name, a path whose first name
+    /// is not an import — a local variable, a function of the service's own — or a call of an
+    /// unnamed function makes the arguments opaque.
     fn call_args(&self, list: Node<'_>) -> CallArgs {
         let mut out = CallArgs::default();
         let mut stack = vec![list];
@@ -665,9 +666,18 @@ impl<'a> Extractor<'a> {
             let call = self.roles.calls.get(role.call as usize);
             if call.is_some() || role.member != NONE || role.flags & IDENT != 0 {
                 let segs = self.dotted(node);
-                if let Some(first) = segs.first() {
-                    out.opaque |= !self.aliases.contains_key(*first);
-                    out.paths.push(self.expand(&segs));
+                match segs.first() {
+                    // A bare name is a local value, even one named like an import
+                    // (`propagation := propagation.New…()`); a path from no import is local
+                    // too (a variable's field, the service's own function).
+                    Some(first) => {
+                        out.opaque |= role.flags & IDENT != 0
+                            || segs.len() == 1
+                            || !self.aliases.contains_key(*first);
+                        out.paths.push(self.expand(&segs));
+                    }
+                    // A call of what has no name (`func() … { … }()`): not seen through.
+                    None => out.opaque = true,
                 }
                 if let Some(inner) = call.and_then(|[_, _, args]| child(node, *args)) {
                     stack.push(inner);
