@@ -223,10 +223,7 @@ impl Interest {
     pub fn everything() -> Interest {
         Interest {
             keys: FastSet::default(),
-            arg_calls: ArgCallees {
-                all: true,
-                ..ArgCallees::default()
-            },
+            arg_calls: ArgCallees::all(),
             everything: true,
             prefilter: None,
         }
