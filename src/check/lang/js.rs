@@ -174,13 +174,15 @@ macro_rules! js_spec {
             // name for `const`, UPPER_CASE for `let`/`var`, which may be reassigned).
             binding_parents: &["lexical_declaration", "variable_declaration", "export_statement"],
             // Parameters (`function f(url)`, `(url) => …`, `url => …`, `catch (url)`), loop
-            // variables (`for (const url of …)`) and, inside a function, `const`/`let`/`var`:
-            // a module constant of that name is not followed.
+            // variables (`for (const url of …)`), reassignments (`URL = process.env.X`,
+            // followed from there on) and, inside a function, `const`/`let`/`var`: a module
+            // constant of that name is not followed.
             locals: &[
                 ("formal_parameters", ""),
                 ("arrow_function", "parameter"),
                 ("catch_clause", "parameter"),
                 ("for_in_statement", "left"),
+                ("assignment_expression", "left"),
                 ("variable_declarator", "name"),
             ],
             pairs: &[("pair", "key", "value")],

@@ -326,6 +326,7 @@ mod constant_tests {
             (SourceKind::Python, "app.py", "exporter = OTLPSpanExporter(headers=\"tenant=acme\", compression=\"gzip\")\n"),
             (SourceKind::Javascript, "index.js", "let url = 'http://localhost:4318';\nif (process.env.OTLP) url = process.env.OTLP;\nnew OTLPTraceExporter({ url });\n"),
             (SourceKind::Javascript, "index.js", "var url = 'http://localhost:4318';\nfunction init() { url = process.env.OTLP; }\nnew OTLPTraceExporter({ url });\n"),
+            (SourceKind::Javascript, "index.js", "let OTLP_URL = 'http://localhost:4318';\nif (process.env.OTLP_URL) OTLP_URL = process.env.OTLP_URL;\nnew OTLPTraceExporter({ url: OTLP_URL });\n"),
             (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfor (const url of urls) { new OTLPTraceExporter({ url }); }\n"),
             (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\ntry { x(); } catch (url) { new OTLPTraceExporter({ url }); }\n"),
             (SourceKind::Javascript, "index.js", "const url = 'http://localhost:4318';\nfunction make({ a: { b: { url } } }) { return new OTLPTraceExporter({ url }); }\n"),
