@@ -10,7 +10,8 @@
 # HTTP-client signals).
 # Generates SERVICES services (default 1000) of FILES_PER_SERVICE files each (default 52, so
 # >= 50,000 files) in seven languages, plus a Kubernetes manifest per service, in a temp dir;
-# builds tracegate (release-lto profile); then times, on the same tree (median of RUNS, default 3):
+# builds tracegate (release-lto profile); then times, on the same tree (median of RUNS, default 3;
+# check and rg alternate run by run):
 #   - tracegate check (release-lto build, all rules, JSON to /dev/null)
 #   - semgrep (one run) with equivalent rules (bench/semgrep-rules.yaml; installed into ./.venv-bench with pip)
 #   - rg with the same patterns as regexes (apt package ripgrep, else `cargo install ripgrep`)
@@ -73,21 +74,22 @@ once() {
   fi
   tail -n1 "$work/time" | awk '{printf "%.2f %.2f\n", $1, $2 + $3}'
 }
-# median (by wall time) of $runs runs
-median() {
-  local results=()
-  for ((i = 0; i < runs; i++)); do results+=("$(once "$@")"); done
-  printf '%s\n' "${results[@]}" | sort -g | sed -n "$(((runs + 1) / 2))p"
-}
+# the median (by wall time) of "WALL CPU" lines
+median_of() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
 
 patterns=bench/patterns.txt
-log "tracegate check"
-read -r t_check c_check < <(median "$tracegate" check "$tree" --format json)
+# check and rg alternate, run by run, so that a machine slowing down or speeding up during the
+# measurement (a shared VM does) weighs on both alike; each gets the median of its runs.
+log "tracegate check and rg, $runs runs each, alternating"
+checks=() rgs=()
+for ((i = 0; i < runs; i++)); do
+  checks+=("$(once "$tracegate" check "$tree" --format json)")
+  rgs+=("$(once rg --no-config --count-matches -f "$patterns" "$tree")")
+done
+read -r t_check c_check < <(median_of "${checks[@]}")
+read -r t_rg c_rg < <(median_of "${rgs[@]}")
 read -r _ _ < <(out=$work/check.json once "$tracegate" check "$tree" --format json)
 check_services=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); s=r["summary"]; print(s["services"], "services,", s["passing"], "passing,", s["failing"], "failing,", sum(s["findings"].values()), "findings")' "$work/check.json")
-
-log "rg"
-read -r t_rg c_rg < <(median rg --no-config --count-matches -f "$patterns" "$tree")
 rg_matches=$(rg --no-config --count-matches -f "$patterns" "$tree" | awk -F: '{s += $NF} END {print s}')
 
 log "semgrep (one run: it takes minutes)"
@@ -100,7 +102,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 cat <<EOF
 
 tree:      $services services ($profile profile), $nfiles files, $((nbytes / 1024 / 1024)) MiB; $(nproc) cores, load average $load
-           (tracegate and rg: median of $runs runs; semgrep: one run)
+           (tracegate and rg: median of $runs runs, alternating; semgrep: one run)
                  wall s    CPU s (user+sys)
 tracegate check  $(printf '%8s  %8s' "$t_check" "$c_check")   $check_services
 semgrep          $(printf '%8s  %8s' "$t_semgrep" "$c_semgrep")   $sg_results
