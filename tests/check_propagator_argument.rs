@@ -83,13 +83,23 @@ fn rust_propagators_from_opentelemetry_alone_are_judged() {
 const GO_MOD: &str = "module example.com/shop/shipping\n\ngo 1.22\n\nrequire (\n\tgo.opentelemetry.io/contrib/propagators/b3 v1.28.0\n\tgo.opentelemetry.io/otel v1.28.0\n\tgo.opentelemetry.io/otel/sdk v1.28.0\n)\n";
 
 fn go_service(propagator: &str) -> tempfile::TempDir {
+    go_service_with(propagator, true)
+}
+
+/// [`go_service`]; `inject`: whether `propagation.TraceContext` is used elsewhere (by hand).
+fn go_service_with(propagator: &str, inject: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "go.mod", GO_MOD);
+    let by_hand = if inject {
+        "propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(r.Header))"
+    } else {
+        "_ = propagation.HeaderCarrier(r.Header)"
+    };
     write(
         dir.path(),
         "main.go",
         &format!(
-            "package main\n\nimport (\n\t\"context\"\n\t\"net/http\"\n\n\t\"example.com/shop/shipping/internal/telemetry\"\n\t\"go.opentelemetry.io/contrib/propagators/b3\"\n\t\"go.opentelemetry.io/otel\"\n\t\"go.opentelemetry.io/otel/propagation\"\n\tsdktrace \"go.opentelemetry.io/otel/sdk/trace\"\n)\n\nfunc inject(ctx context.Context, r *http.Request) {{\n\tpropagation.TraceContext{{}}.Inject(ctx, propagation.HeaderCarrier(r.Header))\n}}\n\nfunc main() {{\n\tsdktrace.NewTracerProvider()\n\tenc := b3.B3MultipleHeader\n\t_ = enc\n\totel.SetTextMapPropagator({propagator})\n\tinject(context.Background(), nil)\n\t_ = telemetry.Name\n}}\n"
+            "package main\n\nimport (\n\t\"context\"\n\t\"net/http\"\n\n\t\"example.com/shop/shipping/internal/telemetry\"\n\t\"go.opentelemetry.io/contrib/propagators/b3\"\n\t\"go.opentelemetry.io/contrib/propagators/autoprop\"\n\t\"go.opentelemetry.io/otel\"\n\t\"go.opentelemetry.io/otel/propagation\"\n\tsdktrace \"go.opentelemetry.io/otel/sdk/trace\"\n)\n\nfunc inject(ctx context.Context, r *http.Request) {{\n\t{by_hand}\n}}\n\nfunc main() {{\n\tsdktrace.NewTracerProvider()\n\tenc := b3.B3MultipleHeader\n\t_ = enc\n\totel.SetTextMapPropagator({propagator})\n\tinject(context.Background(), nil)\n\t_ = telemetry.Name\n}}\n"
         ),
     );
     dir
@@ -119,8 +129,32 @@ fn go_propagators_from_opentelemetry_alone_are_judged() {
         ),
         // A local named like the import (`propagation := propagation.New…(…)`).
         ("propagation", false),
+        // autoprop: from OTEL_PROPAGATORS (tracecontext by default), or named propagators.
+        ("autoprop.NewTextMapPropagator()", false),
+        (
+            "must(autoprop.TextMapPropagator(\"tracecontext\", \"baggage\"))",
+            false,
+        ),
     ] {
         let dir = go_service(propagator);
         assert_eq!(tg102(dir.path()), fails, "{propagator}");
+    }
+    // Without TraceContext used by hand elsewhere: what the named propagators are decides.
+    for (propagator, fails) in [
+        (
+            "must(autoprop.TextMapPropagator(\"tracecontext\", \"baggage\"))",
+            false,
+        ),
+        ("must(autoprop.TextMapPropagator(\"b3\"))", true),
+        ("autoprop.NewTextMapPropagator()", false),
+        ("propagation.TraceContext{}", false),
+        ("b3.New()", true),
+    ] {
+        let dir = go_service_with(propagator, false);
+        assert_eq!(
+            tg102(dir.path()),
+            fails,
+            "{propagator} (no TraceContext elsewhere)"
+        );
     }
 }

@@ -66,6 +66,7 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             Signal::Call {
                 path,
                 literal_arg,
+                literal,
                 global,
                 argument,
                 argument_packages,
@@ -81,6 +82,9 @@ fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             p.last() == path.last()
                 && path_contains(p, path)
                 && (!literal_arg || !literal_args.is_empty())
+                && literal
+                    .as_ref()
+                    .is_none_or(|l| literal_args.iter().any(|a| a.eq_ignore_ascii_case(l)))
                 && (!global || is_global_call(p, path))
                 && argument.as_ref().is_none_or(|a| {
                     args.opaque
@@ -524,6 +528,7 @@ mod tests {
         let signal = Signal::Call {
             path: vec!["SetTextMapPropagator".into()],
             literal_arg: false,
+            literal: None,
             global: false,
             argument: Some(vec!["propagation".into(), "TraceContext".into()]),
             argument_packages: vec![crate::check::rules::segments("go.opentelemetry.io")],
@@ -590,6 +595,7 @@ mod tests {
         let fetch = Signal::Call {
             path: vec!["fetch".into()],
             literal_arg: false,
+            literal: None,
             global: true,
             argument: None,
             argument_packages: Vec::new(),
@@ -607,6 +613,7 @@ mod tests {
         let any_receiver = Signal::Call {
             path: vec!["fetch".into()],
             literal_arg: false,
+            literal: None,
             global: false,
             argument: None,
             argument_packages: Vec::new(),

@@ -78,6 +78,7 @@ struct RawSignal {
     contains: Option<String>,
     not_contains: Option<String>,
     literal_arg: Option<bool>,
+    literal: Option<String>,
     global: Option<bool>,
     argument: Option<String>,
     argument_packages: Option<Vec<String>>,
@@ -95,6 +96,9 @@ pub enum Signal {
         path: Vec<String>,
         /// Whether a direct string-literal argument is required.
         literal_arg: bool,
+        /// A string-literal argument that must be there (ASCII case ignored):
+        /// `autoprop.TextMapPropagator("tracecontext", "baggage")`.
+        literal: Option<String>,
         /// Whether only a free function counts (`fetch(…)`, `globalThis.fetch(…)`), not a
         /// method of the same name on another object (`cache.fetch(…)`).
         global: bool,
@@ -574,8 +578,8 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
     if (raw.contains.is_some() || raw.not_contains.is_some()) && raw.env.is_none() {
         return Err("`contains`/`not_contains` apply to `env` signals only".into());
     }
-    if raw.literal_arg.is_some() && raw.call.is_none() {
-        return Err("`literal_arg` applies to `call` signals only".into());
+    if (raw.literal_arg.is_some() || raw.literal.is_some()) && raw.call.is_none() {
+        return Err("`literal_arg`/`literal` apply to `call` signals only".into());
     }
     if raw.global.is_some() && raw.call.is_none() {
         return Err("`global` applies to `call` signals only".into());
@@ -599,6 +603,11 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
         Signal::Call {
             path: segments(&nonempty(c, "call")?),
             literal_arg: raw.literal_arg.unwrap_or(false),
+            literal: raw
+                .literal
+                .as_ref()
+                .map(|l| nonempty(l, "literal"))
+                .transpose()?,
             global: raw.global.unwrap_or(false),
             argument: raw
                 .argument
