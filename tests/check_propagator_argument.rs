@@ -158,3 +158,29 @@ fn go_propagators_from_opentelemetry_alone_are_judged() {
         );
     }
 }
+
+#[test]
+fn the_finding_points_at_the_call_passed_another_propagator() {
+    let dir = go_service("b3.New()");
+    let scan = scan(dir.path(), &ScanOptions::default()).unwrap();
+    let finding = scan.services[0]
+        .findings
+        .iter()
+        .find(|f| f.rule == "TG102")
+        .unwrap();
+    let text = fs::read_to_string(dir.path().join("main.go")).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("otel.SetTextMapPropagator"))
+        .unwrap() as u32
+        + 1;
+    assert_eq!(finding.file.as_deref(), Some("main.go"));
+    assert_eq!(finding.line, Some(line), "{}", finding.message);
+    assert!(
+        finding
+            .message
+            .contains("does not include `propagation.TraceContext`"),
+        "{}",
+        finding.message
+    );
+}

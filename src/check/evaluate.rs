@@ -341,13 +341,24 @@ fn signal_rule(
     }
     let require = rule.require.for_language(language);
     if !require.is_empty() && require.iter().all(|s| matches(s, facts).is_empty()) {
-        let (file, line, what) = match anchor {
-            Some(f) => (
+        // A call made with the wrong argument says more than the rule's `when` anchor.
+        let miss = require.iter().find_map(|s| wrong_argument(s, facts));
+        let (file, line, what) = match (miss, anchor) {
+            (Some((f, argument)), _) => (
+                Some(f.file.to_string()),
+                Some(f.line),
+                format!(
+                    " (at {}: what it is passed does not include `{}`)",
+                    describe(f, language),
+                    argument.join(".")
+                ),
+            ),
+            (None, Some(f)) => (
                 Some(f.file.to_string()),
                 Some(f.line),
                 format!(" (at {})", describe(f, language)),
             ),
-            None => (svc.manifest.clone(), None, String::new()),
+            (None, None) => (svc.manifest.clone(), None, String::new()),
         };
         out.push(finding(
             rule,
@@ -370,6 +381,40 @@ fn signal_rule(
         }
     }
     let _ = language_key(language);
+}
+
+/// A call an `argument` signal (alone or in an `all`) is about, made with arguments that do not
+/// qualify: the first such call (by file and line) and the argument it lacks.
+fn wrong_argument<'a, 's>(
+    signal: &'s Signal,
+    facts: &[&'a Fact],
+) -> Option<(&'a Fact, &'s [String])> {
+    match signal {
+        Signal::All(list) => list.iter().find_map(|s| wrong_argument(s, facts)),
+        Signal::Call {
+            argument: Some(argument),
+            path,
+            literal_arg,
+            literal,
+            global,
+            ..
+        } => {
+            let any_argument = Signal::Call {
+                path: path.clone(),
+                literal_arg: *literal_arg,
+                literal: literal.clone(),
+                global: *global,
+                argument: None,
+                argument_packages: Vec::new(),
+            };
+            matches(&any_argument, facts)
+                .into_iter()
+                .filter(|f| !matches_one(signal, f))
+                .min_by_key(|f| (f.file.clone(), f.line))
+                .map(|f| (f, argument.as_slice()))
+        }
+        _ => None,
+    }
 }
 
 /// Environment of a workload (`envFrom` ConfigMaps found in the tree are already resolved).
