@@ -25,13 +25,21 @@ fn accepted_cases() -> Vec<(Vec<String>, String, &'static str)> {
     let long_system = format!("t@{}", "v".repeat(15));
     vec![
         // list / list-member (Tracestate Header Field Values, "list").
-        (vec!["foo=1".into()], "foo=1".into(), "list: a single member"),
+        (
+            vec!["foo=1".into()],
+            "foo=1".into(),
+            "list: a single member",
+        ),
         (
             vec!["foo=1,bar=2".into()],
             "foo=1,bar=2".into(),
             "list: members kept in order",
         ),
-        (vec!["".into()], "".into(), "field values: vendors MUST accept empty tracestate headers"),
+        (
+            vec!["".into()],
+            "".into(),
+            "field values: vendors MUST accept empty tracestate headers",
+        ),
         (
             vec!["foo=1,,,bar=2,".into()],
             "foo=1,bar=2".into(),
@@ -64,7 +72,11 @@ fn accepted_cases() -> Vec<(Vec<String>, String, &'static str)> {
             "field values: multiple header fields MUST be combined in order",
         ),
         (
-            vec!["foo=1,bar=2".into(), "rojo=1,congo=2".into(), "baz=3".into()],
+            vec![
+                "foo=1,bar=2".into(),
+                "rojo=1,congo=2".into(),
+                "baz=3".into(),
+            ],
             "foo=1,bar=2,rojo=1,congo=2,baz=3".into(),
             "field values: three header fields combined in order",
         ),
@@ -238,21 +250,45 @@ fn discarded_cases() -> Vec<(Vec<String>, &'static str)> {
         (vec!["foo".into()], "list-member: no '='"),
         (vec!["FOO=1".into()], "key: uppercase letter"),
         (vec!["foo.bar=1".into()], "key: '.' is not a keychar"),
-        (vec!["foo =1".into()], "key: space inside the member (not OWS)"),
-        (vec!["foo\t=1".into()], "key: tab inside the member (not OWS)"),
+        (
+            vec!["foo =1".into()],
+            "key: space inside the member (not OWS)",
+        ),
+        (
+            vec!["foo\t=1".into()],
+            "key: tab inside the member (not OWS)",
+        ),
         (vec!["=1".into()], "key: empty"),
-        (vec!["_foo=1".into()], "key: MUST begin with a lowercase letter or a digit"),
-        (vec!["@foo=1,bar=2".into()], "key: '@' may not be the first character"),
-        (vec![format!("{}=1", "z".repeat(257))], "key: 257 characters"),
+        (
+            vec!["_foo=1".into()],
+            "key: MUST begin with a lowercase letter or a digit",
+        ),
+        (
+            vec!["@foo=1,bar=2".into()],
+            "key: '@' may not be the first character",
+        ),
+        (
+            vec![format!("{}=1", "z".repeat(257))],
+            "key: 257 characters",
+        ),
         (
             vec![format!("{}@=1", "z".repeat(256))],
             "key: 257 characters, '@' included",
         ),
         (vec!["foo=".into()], "value: empty (at least one nblk-chr)"),
-        (vec!["foo=,bar=3".into()], "value: empty, before another member"),
-        (vec!["foo=   ".into()], "value: only spaces (trailing spaces are OWS)"),
+        (
+            vec!["foo=,bar=3".into()],
+            "value: empty, before another member",
+        ),
+        (
+            vec!["foo=   ".into()],
+            "value: only spaces (trailing spaces are OWS)",
+        ),
         (vec!["foo=bar=baz".into()], "value: '=' is not a chr"),
-        (vec![format!("foo={}", "v".repeat(257))], "value: 257 characters"),
+        (
+            vec![format!("foo={}", "v".repeat(257))],
+            "value: 257 characters",
+        ),
         (vec!["foo=a\tb".into()], "value: tab inside a value"),
         (vec!["foo=\u{e9}".into()], "value: not ASCII"),
         (
