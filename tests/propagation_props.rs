@@ -30,11 +30,13 @@ fn traceparent() -> impl Strategy<Value = TraceParent> {
     })
 }
 
-/// A valid key: simple, or multi-tenant `tenant@system`.
+/// A valid key: `( lcalpha / DIGIT ) 0*255 ( keychar )`, `@` anywhere after the first
+/// character; short keys from a small alphabet, so that duplicates are frequent.
 fn key() -> impl Strategy<Value = String> {
     prop_oneof![
-        "[a-z0-9][a-z0-9_*/-]{0,24}",
+        "[a-z0-9][a-z0-9_*/@-]{0,24}",
         "[a-z0-9][a-z0-9_*/-]{0,12}@[a-z][a-z0-9_*/-]{0,13}",
+        "[ab0][ab@]{0,2}",
     ]
 }
 
@@ -168,6 +170,29 @@ proptest! {
         let headers = [first.concat(), format!(",,{}", second.concat())];
         let joined = TraceState::parse_all(headers.iter().map(|h| h.as_bytes())).unwrap();
         prop_assert_eq!(joined, state);
+    }
+
+    /// Any list of valid members, duplicates and more than 32 included, parses to its first
+    /// entry per key, at most 32 of them, in order (the model: a linear first-wins pass).
+    #[test]
+    fn tracestate_keeps_first_entries_up_to_32(
+        pairs in prop::collection::vec((key(), value()), 0..80),
+        split in any::<prop::sample::Index>(),
+    ) {
+        let mut seen = std::collections::HashSet::new();
+        let expected: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| seen.insert(k.clone()))
+            .take(MAX_MEMBERS)
+            .cloned()
+            .collect();
+        let at = split.index(pairs.len() + 1);
+        let headers = [join(&pairs[..at]), join(&pairs[at..])];
+        let state = TraceState::parse_all(headers.iter().map(|h| h.as_bytes())).unwrap();
+        let listed: Vec<(String, String)> =
+            state.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        prop_assert_eq!(&listed, &expected);
+        prop_assert_eq!(state.to_header_value(), join(&expected));
     }
 
     /// Updating a member moves it left; the list never exceeds 32 members.

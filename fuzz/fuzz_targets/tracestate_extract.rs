@@ -1,6 +1,7 @@
 //! Fuzz `TraceState::parse_all` and `extract()`: the input is split on `\n` into header
 //! lines `name:value`. Never panics; an accepted tracestate round-trips through its header
-//! value; extract + inject always emits exactly one valid version-00 traceparent.
+//! value, has at most 32 members and no duplicated key; extract + inject always emits exactly
+//! one valid version-00 traceparent.
 #![no_main]
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -16,6 +17,13 @@ fuzz_target!(|data: &[u8]| {
         let again = TraceState::parse(&header).expect("canonical tracestate must parse");
         assert_eq!(again, state);
         assert!(state.len() <= 32);
+        // Duplicated keys keep their first entry only.
+        let mut seen: Vec<&str> = Vec::new();
+        for (key, value) in state.iter() {
+            assert!(!seen.contains(&key), "duplicate key {key:?} kept");
+            assert_eq!(state.get(key), Some(value));
+            seen.push(key);
+        }
     }
 
     // The lines as `name:value` headers of a request.

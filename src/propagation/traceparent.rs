@@ -269,7 +269,9 @@ mod tests {
         ),
     ];
 
-    /// Invalid inputs: (input, expected error, reason it is invalid).
+    /// Invalid inputs: (input, expected error, reason it is invalid). Sections are those of
+    /// `spec/20-http_request_header_format.md` ("traceparent Header Field Values", "Versioning
+    /// of traceparent"); "suite:" cases come from the W3C test suite (`test/test.py`).
     const INVALID: &[(&str, TraceParentError, &str)] = &[
         ("", TraceParentError::Empty, "empty header"),
         ("   \t ", TraceParentError::Empty, "only whitespace"),
@@ -317,6 +319,14 @@ mod tests {
         ("cc-123456789012345678901234567890123-1234567890123456-01", TraceParentError::InvalidSuffix, "higher version, 33-character trace-id shifts the fields"),
         ("cc-12345678901234567890123456789012-1234567890123456-01\x0bx", TraceParentError::InvalidSuffix, "higher version, control character after flags"),
         ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\r", TraceParentError::WrongLength { len: 56 }, "CR is not optional whitespace"),
+        // Versioning of traceparent: a higher version is parsed with the version-00 fields,
+        // which keep their own rules (future versions are additive).
+        ("cc_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceParentError::MissingDelimiter { at: 2 }, "versioning: the version prefix is not 2 hex characters followed by a dash"),
+        ("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7.01", TraceParentError::MissingDelimiter { at: 52 }, "versioning: parent-id MUST be followed by a dash"),
+        ("cc-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", TraceParentError::InvalidTraceId, "versioning: a higher version's trace-id is still HEXDIGLC"),
+        ("cc-00000000000000000000000000000000-00f067aa0ba902b7-01", TraceParentError::ZeroTraceId, "versioning: a higher version's all-zero trace-id is still forbidden"),
+        ("cc-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", TraceParentError::ZeroParentId, "versioning: a higher version's all-zero parent-id is still forbidden"),
+        ("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g-x", TraceParentError::InvalidFlags, "versioning: a higher version's flags are still 2 hex characters"),
         ("\u{a0}00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", TraceParentError::InvalidVersion, "no-break space is not optional whitespace"),
     ];
 
