@@ -8,6 +8,7 @@ use tracegate::exit::ExitStatus;
 use tracegate::otlp::client::{self, Backend, FetchError};
 use tracegate::otlp::store::Store;
 use tracegate::propagation::TraceId;
+use tracegate::report::escape_control;
 use tracegate::report::trace as render;
 use tracegate::trace::{format_ns, AssemblyOptions, Trace, TraceSummary};
 
@@ -217,10 +218,11 @@ fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
             "PROBLEMS",
         ]);
         for s in &summaries {
+            // Received strings: control characters escaped, so none forges a row.
             table.add_row([
                 s.trace_id.clone(),
-                s.root_service.clone().unwrap_or_else(|| "-".into()),
-                s.root_operation.clone().unwrap_or_else(|| "-".into()),
+                escape_control(s.root_service.as_deref().unwrap_or("-")).into_owned(),
+                escape_control(s.root_operation.as_deref().unwrap_or("-")).into_owned(),
                 s.spans.to_string(),
                 format_ns(s.duration_ns),
                 if s.error { "yes".into() } else { "-".into() },
