@@ -8,7 +8,8 @@
 //! It is not an open relay: the request must be declared `application/json` (a web page can
 //! POST `text/plain` or a form to 127.0.0.1 without a CORS preflight, never JSON), every
 //! destination must be loopback unless [`Options::allow_remote`], redirects are not followed,
-//! and all calls of one request share one deadline.
+//! and all calls of one request share one deadline. Without `allow_remote`, the request's
+//! `Host` must be a loopback address or `localhost` too (a DNS-rebound page names its own host).
 
 pub mod destination;
 
@@ -88,6 +89,14 @@ async fn handle(
 ) -> Response {
     if method != axum::http::Method::POST {
         return refuse(StatusCode::METHOD_NOT_ALLOWED, "POST only");
+    }
+    if !state.options.allow_remote && !destination::loopback_host_header(&headers) {
+        // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 reaches
+        // the service as "same origin", JSON included; its Host header still names it.
+        return refuse(
+            StatusCode::MISDIRECTED_REQUEST,
+            "the Host header must name a loopback address or localhost (start the service with --allow-remote to serve other names)",
+        );
     }
     if !declared_json(&headers) {
         return refuse(

@@ -148,7 +148,8 @@ async fn post_raw(service: SocketAddr, headers: &[(&str, &str)], body: &str) -> 
     (status, head)
 }
 
-/// As [`post_raw`] with the given Content-Type (none when `None`); also returns the body.
+/// As [`post_raw`] with the given Content-Type (none when `None`); also returns the body. A
+/// `Host` among `headers` replaces the default one.
 async fn post_full(
     service: SocketAddr,
     content_type: Option<&str>,
@@ -156,9 +157,16 @@ async fn post_full(
     body: &str,
 ) -> (u16, String, String) {
     let mut request = format!(
-        "POST /test HTTP/1.1\r\nHost: {service}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "POST /test HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
+    // The service's own address, unless the test names another host.
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("Host: {service}\r\n"));
+    }
     if let Some(content_type) = content_type {
         request.push_str(&format!("Content-Type: {content_type}\r\n"));
     }
@@ -804,4 +812,35 @@ fn a_non_loopback_listen_address_needs_allow_remote() {
             && help.contains("redirect"),
         "{help}"
     );
+}
+
+/// DNS rebinding: a page on another site whose name now resolves to 127.0.0.1 is "same
+/// origin" for the browser and may send JSON; its Host header gives it away (421).
+#[tokio::test]
+async fn a_request_for_another_host_name_is_refused() {
+    let service = Service::start();
+    let (harness, log) = harness().await;
+    let body = format!(r#"[{{"url": "http://{harness}/0", "arguments": []}}]"#);
+    let port = service.addr.port();
+    for host in [format!("evil.example:{port}"), format!("10.1.2.3:{port}")] {
+        let (status, head, answer) = post_full(
+            service.addr,
+            Some("application/json"),
+            &[("Host", &host)],
+            &body,
+        )
+        .await;
+        assert_eq!(status, 421, "{host}: {head}");
+        assert!(answer.contains("Host"), "{answer:?}");
+    }
+    assert!(log.lock().unwrap().is_empty(), "no call made");
+    let localhost = format!("localhost:{port}");
+    let (status, head, _) = post_full(
+        service.addr,
+        Some("application/json"),
+        &[("Host", &localhost)],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200, "{head}");
 }

@@ -11,8 +11,9 @@ const EXAMPLES: &str = "\
 Safety: it is not an open relay. It accepts only bodies sent as Content-Type: application/json
 (415 otherwise, so a web page in your browser cannot drive it), calls only loopback
 destinations (403 otherwise; a host name must resolve to loopback addresses only), follows no
-redirect (a 3xx answer is reported as a 502), and ends a request that runs past --deadline-ms
-with a 504. --allow-remote lifts the loopback rule for destinations and for --listen.
+redirect (a 3xx answer is reported as a 502), ends a request that runs past --deadline-ms
+with a 504, and refuses a request whose Host header is not loopback or localhost (421).
+--allow-remote lifts the loopback rules for destinations, Host and --listen.
 
 Examples:
   tracegate conformance-service --listen 127.0.0.1:5000

@@ -59,6 +59,25 @@ pub fn is_loopback(addr: IpAddr) -> bool {
     }
 }
 
+/// Whether the request's `Host` header names a loopback address or `localhost` (any port).
+pub fn loopback_host_header(headers: &axum::http::HeaderMap) -> bool {
+    let Some(host) = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let Ok(authority) = host.parse::<axum::http::uri::Authority>() else {
+        return false;
+    };
+    let name = authority.host();
+    let bare = name.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<IpAddr>() {
+        Ok(ip) => is_loopback(ip),
+        Err(_) => bare.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 /// The first address of `addrs` outside loopback, if any (a name is loopback only when every
 /// address it resolves to is).
 pub fn first_remote(addrs: &[IpAddr]) -> Option<IpAddr> {
@@ -176,6 +195,36 @@ mod tests {
         assert_eq!(
             first_remote(&ips(&["198.51.100.1"])),
             Some("198.51.100.1".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn host_headers_naming_loopback() {
+        let with_host = |host: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(axum::http::header::HOST, host.parse().unwrap());
+            loopback_host_header(&headers)
+        };
+        for ok in [
+            "127.0.0.1:5000",
+            "127.0.0.1",
+            "localhost:5000",
+            "LOCALHOST",
+            "[::1]:80",
+        ] {
+            assert!(with_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:5000",
+            "10.0.0.1:5000",
+            "localhost.evil.example",
+            "[2001:db8::1]",
+        ] {
+            assert!(!with_host(bad), "{bad}");
+        }
+        assert!(
+            !loopback_host_header(&axum::http::HeaderMap::new()),
+            "no Host"
         );
     }
 
