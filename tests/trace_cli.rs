@@ -555,3 +555,41 @@ fn collect_lines_and_trace_list_escape_received_strings() {
     assert_not_forged("trace list", &list);
     assert!(list.contains("evil\\x1b[31m\\nsvc"), "{list}");
 }
+
+/// A backend's error answer is received text too: shown escaped on stderr.
+#[test]
+fn a_backend_error_body_is_escaped_on_stderr() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        // one request per command below, bounded
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = "boom\x1b]0;pwned\x07\nFAKE trace 00000000000000000000000000000001 ok";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let from = format!("http://{addr}");
+    for args in [
+        vec!["trace", "show", FIXTURE_ID, "--from", &from],
+        vec!["trace", "list", "--from", &from],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_not_forged("stderr", &err);
+        assert!(
+            err.contains("boom\\x1b]0;pwned\\x07\\nFAKE"),
+            "{args:?}: {err}"
+        );
+    }
+}

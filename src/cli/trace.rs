@@ -121,13 +121,16 @@ fn http_url(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
-/// A fetch error; when the implicit local collector is unreachable, say what to do.
+/// A fetch error; when the implicit local collector is unreachable, say what to do. The text
+/// carries what the backend answered (an error body): control characters are escaped.
 fn fetch_error(err: FetchError, from: Option<&str>) -> anyhow::Error {
+    let text = err.to_string();
+    let text = escape_control(&text);
     match (&err, from) {
         (FetchError::Transport { .. }, None) => anyhow::anyhow!(
-            "{err} (is `tracegate collect` running? Otherwise name the source: --from URL or --store DIR)"
+            "{text} (is `tracegate collect` running? Otherwise name the source: --from URL or --store DIR)"
         ),
-        _ => err.into(),
+        _ => anyhow::anyhow!("{text}"),
     }
 }
 
