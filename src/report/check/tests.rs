@@ -372,7 +372,7 @@ fn sarif_validates_against_the_official_schema() {
 }
 
 /// A directory or file name is repository content: a newline or ESC in it must not forge an
-/// output line or drive the terminal in any text format.
+/// output line or drive the terminal in any text format, nor make the JUnit XML invalid.
 #[test]
 fn names_from_the_repository_are_escaped_in_text_formats() {
     let mut hostile = report();
@@ -387,6 +387,15 @@ fn names_from_the_repository_are_escaped_in_text_formats() {
         fail_on: Severity::Error,
         repo_prefix: None,
     };
+    // XML 1.0 allows no C0 control but tab and line breaks, not even as a reference.
+    let junit = render(Format::Junit, &hostile, &ctx).unwrap().main;
+    assert!(
+        !junit
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
+        "junit: a raw control character: {junit}"
+    );
+    assert!(junit.contains("bill\\x1b]0;pwned\\x07ing"), "{junit}");
     for format in [Format::Table, Format::Github, Format::Markdown] {
         let text = render(format, &hostile, &ctx).unwrap().main;
         for line in text.lines() {
