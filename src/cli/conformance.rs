@@ -41,8 +41,8 @@ pub struct Args {
     /// answer is 504.
     #[arg(long, value_name = "MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     deadline_ms: u64,
-    /// Call non-loopback destinations and allow a non-loopback --listen address. Anyone who
-    /// can reach the service can then make it POST to any host.
+    /// Call non-loopback destinations, accept any Host header and allow a non-loopback --listen
+    /// address. Anyone who can reach the service can then make it POST to any host.
     #[arg(long)]
     allow_remote: bool,
 }
