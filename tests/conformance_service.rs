@@ -31,9 +31,14 @@ struct Service {
 
 impl Service {
     fn start() -> Self {
+        Self::start_with(&["--timeout-ms", "5000"])
+    }
+
+    /// Started on a free loopback port with these extra arguments.
+    fn start_with(extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tracegate"))
             .args(["conformance-service", "--listen", "127.0.0.1:0"])
-            .args(["--timeout-ms", "5000"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -139,11 +144,32 @@ async fn harness() -> (SocketAddr, Log) {
 /// POST `body` to the service over a raw HTTP/1.1 connection, headers written verbatim.
 /// Returns the status code and the response head.
 async fn post_raw(service: SocketAddr, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+    let (status, head, _) = post_full(service, Some("application/json"), headers, body).await;
+    (status, head)
+}
+
+/// As [`post_raw`] with the given Content-Type (none when `None`); also returns the body. A
+/// `Host` among `headers` replaces the default one.
+async fn post_full(
+    service: SocketAddr,
+    content_type: Option<&str>,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, String) {
     let mut request = format!(
-        "POST /test HTTP/1.1\r\nHost: {service}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n",
+        "POST /test HTTP/1.1\r\nContent-Length: {}\r\nConnection: close\r\n",
         body.len()
     );
+    // The service's own address, unless the test names another host.
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("Host: {service}\r\n"));
+    }
+    if let Some(content_type) = content_type {
+        request.push_str(&format!("Content-Type: {content_type}\r\n"));
+    }
     for (name, value) in headers {
         request.push_str(&format!("{name}:{value}\r\n"));
     }
@@ -163,13 +189,13 @@ async fn post_raw(service: SocketAddr, headers: &[(&str, &str)], body: &str) -> 
         .expect("the service answered within the timeout")
         .unwrap();
     let response = String::from_utf8_lossy(&response).into_owned();
-    let head = response.split("\r\n\r\n").next().unwrap_or("").to_owned();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
     let status = head
         .split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("no status line in {response:?}"));
-    (status, head)
+    (status, head.to_owned(), body.to_owned())
 }
 
 /// One test-suite request: the service is asked to call the harness `calls` times. Checks
@@ -535,4 +561,300 @@ fn sigterm_stops_the_service_with_exit_0() {
         Some(0),
         "SIGTERM ends the service with exit 0"
     );
+}
+
+/// A loopback server answering every request with `status` and `Location: location`.
+async fn redirector(status: StatusCode, location: String) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new().fallback(move || {
+        let location = location.clone();
+        async move { (status, [(axum::http::header::LOCATION, location)]) }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+/// A loopback server that counts requests and answers each one only after `delay`.
+async fn slow_server(delay: Duration) -> (SocketAddr, Arc<Mutex<usize>>) {
+    let count: Arc<Mutex<usize>> = Arc::default();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counter = count.clone();
+    let app = axum::Router::new().fallback(move || {
+        let counter = counter.clone();
+        async move {
+            *counter.lock().unwrap() += 1;
+            tokio::time::sleep(delay).await;
+            StatusCode::OK
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, count)
+}
+
+/// A browser page can POST `text/plain` or a form to 127.0.0.1 without a CORS preflight:
+/// only `application/json` is accepted, so such a page cannot make the service send requests.
+#[tokio::test]
+async fn a_body_that_is_not_declared_json_is_a_415_and_makes_no_call() {
+    let service = Service::start();
+    let (harness, log) = harness().await;
+    let body = format!(r#"[{{"url": "http://{harness}/0", "arguments": []}}]"#);
+    for content_type in [
+        Some("text/plain"),
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/jsonx"),
+        None,
+    ] {
+        let (status, head, answer) = post_full(service.addr, content_type, &[], &body).await;
+        assert_eq!(status, 415, "{content_type:?}: {head}");
+        assert!(
+            answer.contains("application/json"),
+            "{content_type:?}: the answer says what is accepted: {answer:?}"
+        );
+    }
+    assert!(
+        log.lock().unwrap().is_empty(),
+        "no call made for a body not declared as JSON"
+    );
+    for content_type in ["application/json; charset=utf-8", "Application/JSON"] {
+        let (status, head, _) = post_full(service.addr, Some(content_type), &[], &body).await;
+        assert_eq!(status, 200, "{content_type}: {head}");
+    }
+    assert_eq!(log.lock().unwrap().len(), 2);
+}
+
+/// A redirect from the destination is that call's answer, reported; it is not followed (it
+/// would send the body on to wherever the destination points, a remote host included).
+#[tokio::test]
+async fn redirects_from_a_destination_are_not_followed() {
+    let service = Service::start();
+    let (second, second_log) = harness().await;
+    for redirect in [
+        StatusCode::TEMPORARY_REDIRECT,
+        StatusCode::PERMANENT_REDIRECT,
+        StatusCode::FOUND,
+        StatusCode::SEE_OTHER,
+    ] {
+        let first = redirector(redirect, format!("http://{second}/stolen")).await;
+        let body = format!(r#"[{{"url": "http://{first}/0", "arguments": ["secret"]}}]"#);
+        let (status, head, answer) =
+            post_full(service.addr, Some("application/json"), &[], &body).await;
+        assert_eq!(status, 502, "{redirect}: {head}");
+        assert!(
+            answer.contains(&redirect.as_u16().to_string()) && answer.contains("not followed"),
+            "{redirect}: the answer names the destination's status: {answer:?}"
+        );
+    }
+    assert!(
+        second_log.lock().unwrap().is_empty(),
+        "the redirect target was never called"
+    );
+}
+
+/// The calls of one request share one deadline: many slow calls, each within the per-call
+/// timeout, do not hold the request (and the suite) for their sum.
+#[tokio::test]
+async fn all_calls_of_a_request_share_one_deadline() {
+    let service = Service::start_with(&["--timeout-ms", "5000", "--deadline-ms", "1000"]);
+    let (slow, count) = slow_server(Duration::from_millis(400)).await;
+    let calls: Vec<_> = (0..10)
+        .map(|i| serde_json::json!({"url": format!("http://{slow}/{i}"), "arguments": [i]}))
+        .collect();
+    let body = serde_json::Value::Array(calls).to_string();
+    let started = std::time::Instant::now();
+    let (status, head, answer) =
+        post_full(service.addr, Some("application/json"), &[], &body).await;
+    assert_eq!(status, 504, "{head}");
+    assert!(answer.contains("deadline"), "{answer:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(3500),
+        "answered at the deadline, not after the ten calls (4 s): {:?}",
+        started.elapsed()
+    );
+    assert!(
+        *count.lock().unwrap() < 10,
+        "the remaining calls were not made"
+    );
+}
+
+/// A stalled destination (accepts, never answers) ends at the deadline too.
+#[tokio::test]
+async fn a_stalled_destination_is_cut_off_at_the_deadline() {
+    let service = Service::start_with(&["--timeout-ms", "60000", "--deadline-ms", "500"]);
+    let (stalled, count) = slow_server(Duration::from_secs(600)).await;
+    let body = format!(r#"[{{"url": "http://{stalled}/0", "arguments": []}}]"#);
+    let (status, head, _) = post_full(service.addr, Some("application/json"), &[], &body).await;
+    assert_eq!(status, 504, "{head}");
+    assert_eq!(*count.lock().unwrap(), 1);
+}
+
+/// Only loopback destinations are called unless `--allow-remote`; every URL of the request is
+/// checked before the first call, so a refused one means no call at all.
+#[tokio::test]
+async fn non_loopback_destinations_are_refused_before_any_call() {
+    let service = Service::start();
+    let (harness, log) = harness().await;
+    for remote in [
+        "http://192.0.2.1/x",
+        "http://10.0.0.1:8080/",
+        "http://0.0.0.0:9/",
+        "http://[2001:db8::1]/",
+        "http://[::ffff:192.0.2.1]/",
+        "ftp://127.0.0.1/",
+        "not a url",
+    ] {
+        let body = format!(
+            r#"[{{"url": "http://{harness}/0", "arguments": []}}, {{"url": "{remote}", "arguments": []}}]"#
+        );
+        let (status, head, answer) =
+            post_full(service.addr, Some("application/json"), &[], &body).await;
+        assert!(
+            status == 403 || (status == 400 && !remote.starts_with("http://")),
+            "{remote}: {head}"
+        );
+        assert!(!answer.is_empty(), "{remote}: the answer says why");
+        if status == 403 {
+            assert!(answer.contains("--allow-remote"), "{remote}: {answer:?}");
+        }
+    }
+    assert!(log.lock().unwrap().is_empty(), "no call made");
+}
+
+/// `localhost` (resolved: every address loopback) and IPv6 `[::1]` are loopback destinations.
+#[tokio::test]
+async fn localhost_and_ipv6_loopback_destinations_are_called() {
+    let service = Service::start();
+    let (harness, log) = harness().await;
+    let body = format!(
+        r#"[{{"url": "http://localhost:{}/0", "arguments": [0]}}]"#,
+        harness.port()
+    );
+    let (status, head) = post_raw(service.addr, &[], &body).await;
+    assert_eq!(status, 200, "{head}");
+    assert_eq!(log.lock().unwrap().len(), 1);
+    // IPv6 may be disabled where the tests run; then only the refusal side is checked above.
+    if let Ok(listener) = TcpListener::bind("[::1]:0").await {
+        let addr = listener.local_addr().unwrap();
+        let log6: Log = Arc::default();
+        let recorded = log6.clone();
+        let app = axum::Router::new().fallback(move || {
+            let recorded = recorded.clone();
+            async move {
+                recorded.lock().unwrap().push(Received {
+                    path: String::new(),
+                    headers: HeaderMap::new(),
+                    body: serde_json::Value::Null,
+                });
+                StatusCode::OK
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let body = format!(r#"[{{"url": "http://{addr}/0", "arguments": []}}]"#);
+        let (status, head) = post_raw(service.addr, &[], &body).await;
+        assert_eq!(status, 200, "{head}");
+        assert_eq!(log6.lock().unwrap().len(), 1);
+    }
+}
+
+/// `--allow-remote` lifts the destination check: the call is attempted (and here fails or
+/// times out: 192.0.2.1 is a documentation address), it is not refused.
+#[tokio::test]
+async fn allow_remote_lets_non_loopback_destinations_through() {
+    let service = Service::start_with(&["--timeout-ms", "300", "--allow-remote"]);
+    let body = r#"[{"url": "http://192.0.2.1:9/", "arguments": []}]"#;
+    let (status, head, _) = post_full(service.addr, Some("application/json"), &[], body).await;
+    assert!(status == 502 || status == 504, "{head}");
+}
+
+/// Listening beyond loopback makes the service reachable from the network: refused with
+/// exit 2 and one line naming the flag, unless `--allow-remote`.
+#[test]
+fn a_non_loopback_listen_address_needs_allow_remote() {
+    for listen in ["0.0.0.0:0", "[::]:0", "192.0.2.1:5000"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tracegate"))
+            .args(["conformance-service", "--listen", listen])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Bounded: a service that starts serving instead of refusing is killed, and fails.
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{listen}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{listen}: {stderr}");
+        assert!(
+            stderr.contains(listen) && stderr.contains("--allow-remote"),
+            "{listen}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{listen}: nothing served");
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tracegate"))
+        .args([
+            "conformance-service",
+            "--listen",
+            "0.0.0.0:0",
+            "--allow-remote",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    let _ = BufReader::new(stdout).read_line(&mut line);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.starts_with("conformance-service listening on http://0.0.0.0:"),
+        "{line:?}"
+    );
+    let help = Command::new(env!("CARGO_BIN_EXE_tracegate"))
+        .args(["conformance-service", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        help.contains("--allow-remote")
+            && help.contains("application/json")
+            && help.contains("redirect"),
+        "{help}"
+    );
+}
+
+/// DNS rebinding: a page on another site whose name now resolves to 127.0.0.1 is "same
+/// origin" for the browser and may send JSON; its Host header gives it away (421).
+#[tokio::test]
+async fn a_request_for_another_host_name_is_refused() {
+    let service = Service::start();
+    let (harness, log) = harness().await;
+    let body = format!(r#"[{{"url": "http://{harness}/0", "arguments": []}}]"#);
+    let port = service.addr.port();
+    for host in [format!("evil.example:{port}"), format!("10.1.2.3:{port}")] {
+        let (status, head, answer) = post_full(
+            service.addr,
+            Some("application/json"),
+            &[("Host", &host)],
+            &body,
+        )
+        .await;
+        assert_eq!(status, 421, "{host}: {head}");
+        assert!(answer.contains("Host"), "{answer:?}");
+    }
+    assert!(log.lock().unwrap().is_empty(), "no call made");
+    let localhost = format!("localhost:{port}");
+    let (status, head, _) = post_full(
+        service.addr,
+        Some("application/json"),
+        &[("Host", &localhost)],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200, "{head}");
 }

@@ -378,3 +378,218 @@ fn flags_that_would_be_ignored_or_meaningless_are_usage_errors() {
         "{out}"
     );
 }
+
+/// The trace ID of [`hostile_request`].
+const HOSTILE_ID: &str = "0badc0de0badc0de0badc0de0badc0de";
+/// A span name that would print a fake, healthy trace line if written raw.
+const FORGED_LINE: &str = "a\nFAKE trace 00000000000000000000000000000001  ok 1 span";
+
+/// One trace whose received strings carry a newline, ESC/OSC/CSI sequences, a C1 control, a
+/// bidi override and markup; `café 日本` must come out unchanged.
+fn hostile_request() -> opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest
+{
+    use opentelemetry_proto::tonic::trace::v1::Status;
+    use tracegate::otlp::sample::{self, span};
+    let mut id = [0u8; 16];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&HOSTILE_ID[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let mut root = span(id, 1, 0, FORGED_LINE, 0, 10);
+    root.status = Some(Status {
+        code: 2,
+        message: "boom\x1b[2J\ndone".to_owned(),
+    });
+    let child = span(
+        id,
+        2,
+        1,
+        "\x1b]0;pwned\x07café 日本\u{202e}gnp.exe\u{9b}1m",
+        1,
+        5,
+    );
+    let script = span(id, 3, 1, "<script>alert(1)</script>\r", 2, 4);
+    let mut request = sample::request("evil\x1b[31m\nsvc", vec![root, child, script]);
+    // an orphan, so the problem list has an entry too
+    let orphan = span(id, 4, 99, "orphan\x1b]8;;http://x\x07", 3, 4);
+    request
+        .resource_spans
+        .extend(sample::request("mailer\u{2066}", vec![orphan]).resource_spans);
+    request
+}
+
+/// No control character but the line breaks of the output itself, no bidi control, and no
+/// line that is the forged one.
+fn assert_not_forged(what: &str, out: &str) {
+    for (n, line) in out.lines().enumerate() {
+        let bad: Vec<char> = line
+            .chars()
+            .filter(|&c| {
+                c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            })
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{what}, line {}: raw {bad:?} in {line:?}",
+            n + 1
+        );
+        assert!(!line.starts_with("FAKE"), "{what}: a forged line: {out}");
+    }
+}
+
+#[test]
+fn received_strings_are_escaped_in_every_trace_show_format() {
+    use prost::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("hostile.pb");
+    std::fs::write(&input, hostile_request().encode_to_vec()).unwrap();
+    let input = input.to_str().unwrap();
+    let show = |format: &str| {
+        let (code, out, err) = run(&[
+            "trace", "show", HOSTILE_ID, "--input", input, "--format", format,
+        ]);
+        assert_eq!(code, 0, "{format}: {err}");
+        out
+    };
+    let tree = show("tree");
+    assert_not_forged("tree", &tree);
+    for escaped in [
+        "a\\nFAKE trace",
+        "evil\\x1b[31m\\nsvc",
+        "\\x1b]0;pwned\\x07café 日本\\u{202e}gnp.exe\\u{9b}1m",
+        "boom\\x1b[2J\\ndone",
+        "<script>alert(1)</script>\\r",
+    ] {
+        assert!(tree.contains(escaped), "tree shows {escaped:?}: {tree}");
+    }
+    for format in ["dot", "mermaid"] {
+        assert_not_forged(format, &show(format));
+    }
+    let html = show("html");
+    assert_not_forged("html", &html);
+    assert!(
+        !html.contains("<script>"),
+        "markup from a span name: {html}"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;"), "{html}");
+    assert!(html.contains("café 日本"), "ordinary text kept");
+    // JSON keeps the strings exact (serde escapes them).
+    let json: Value = serde_json::from_str(&show("json")).unwrap();
+    let names: Vec<&str> = json["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&FORGED_LINE), "{names:?}");
+}
+
+#[test]
+fn collect_lines_and_trace_list_escape_received_strings() {
+    use prost::Message;
+    let mut child = tracegate()
+        .args([
+            "collect",
+            "--otlp-http",
+            "127.0.0.1:0",
+            "--no-grpc",
+            "--quiet-ms",
+            "100",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(Duration::from_secs(20)).unwrap();
+    let http = loop {
+        let line = next();
+        if let Some(rest) = line.strip_prefix("OTLP/HTTP listening on ") {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        tracegate::propagation::export::tls::client_builder()
+            .build()
+            .unwrap()
+            .post(format!("{http}/v1/traces"))
+            .header("content-type", "application/x-protobuf")
+            .body(hostile_request().encode_to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(status, 200);
+    // Everything printed up to the next line after the trace's own.
+    let mut printed = String::new();
+    loop {
+        let line = next();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains(HOSTILE_ID) {
+            break;
+        }
+        assert!(!line.starts_with("FAKE"), "a forged line: {printed}");
+    }
+    let (code, list, err) = run(&["trace", "list", "--from", &http]);
+    let _ = child.kill();
+    let _ = child.wait();
+    while let Ok(line) = rx.try_recv() {
+        printed.push_str(&line);
+        printed.push('\n');
+    }
+    assert_not_forged("collect", &printed);
+    assert!(
+        printed.contains("evil\\x1b[31m\\nsvc a\\nFAKE trace"),
+        "{printed}"
+    );
+    assert_eq!(code, 0, "{err}");
+    assert_not_forged("trace list", &list);
+    assert!(list.contains("evil\\x1b[31m\\nsvc"), "{list}");
+}
+
+/// A backend's error answer is received text too: shown escaped on stderr.
+#[test]
+fn a_backend_error_body_is_escaped_on_stderr() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        // one request per command below, bounded
+        for stream in listener.incoming().take(2) {
+            let mut stream = stream.unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = "boom\x1b]0;pwned\x07\nFAKE trace 00000000000000000000000000000001 ok";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let from = format!("http://{addr}");
+    for args in [
+        vec!["trace", "show", FIXTURE_ID, "--from", &from],
+        vec!["trace", "list", "--from", &from],
+    ] {
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_not_forged("stderr", &err);
+        assert!(
+            err.contains("boom\\x1b]0;pwned\\x07\\nFAKE"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -10,7 +10,7 @@ use tracegate::exit::ExitStatus;
 use tracegate::otlp::server::Collector;
 use tracegate::otlp::store::Store;
 use tracegate::otlp::{Limits, Receiver};
-use tracegate::trace::{format_ns, Trace};
+use tracegate::trace::Trace;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -181,23 +181,5 @@ pub(super) fn terminated() -> anyhow::Result<impl std::future::Future<Output = (
 
 /// One line per finished trace.
 fn line(trace: &Trace) -> String {
-    let s = trace.summary();
-    let mut out = format!(
-        "trace {}  {} {}  {} span{}  {}",
-        s.trace_id,
-        s.root_service.as_deref().unwrap_or("(unknown service)"),
-        s.root_operation.as_deref().unwrap_or("?"),
-        s.spans,
-        if s.spans == 1 { "" } else { "s" },
-        format_ns(s.duration_ns)
-    );
-    if s.error {
-        out.push_str("  ERROR");
-    }
-    if !trace.problems.is_empty() {
-        let mut kinds: Vec<&str> = trace.problems.iter().map(|p| p.kind.as_str()).collect();
-        kinds.dedup();
-        out.push_str(&format!("  problems: {}", kinds.join(", ")));
-    }
-    out
+    tracegate::report::trace::finished_line(trace)
 }

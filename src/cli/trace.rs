@@ -8,6 +8,7 @@ use tracegate::exit::ExitStatus;
 use tracegate::otlp::client::{self, Backend, FetchError};
 use tracegate::otlp::store::Store;
 use tracegate::propagation::TraceId;
+use tracegate::report::escape_control;
 use tracegate::report::trace as render;
 use tracegate::trace::{format_ns, AssemblyOptions, Trace, TraceSummary};
 
@@ -120,13 +121,16 @@ fn http_url(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
-/// A fetch error; when the implicit local collector is unreachable, say what to do.
+/// A fetch error; when the implicit local collector is unreachable, say what to do. The text
+/// carries what the backend answered (an error body): control characters are escaped.
 fn fetch_error(err: FetchError, from: Option<&str>) -> anyhow::Error {
+    let text = err.to_string();
+    let text = escape_control(&text);
     match (&err, from) {
         (FetchError::Transport { .. }, None) => anyhow::anyhow!(
-            "{err} (is `tracegate collect` running? Otherwise name the source: --from URL or --store DIR)"
+            "{text} (is `tracegate collect` running? Otherwise name the source: --from URL or --store DIR)"
         ),
-        _ => err.into(),
+        _ => anyhow::anyhow!("{text}"),
     }
 }
 
@@ -217,10 +221,11 @@ fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
             "PROBLEMS",
         ]);
         for s in &summaries {
+            // Received strings: control characters escaped, so none forges a row.
             table.add_row([
                 s.trace_id.clone(),
-                s.root_service.clone().unwrap_or_else(|| "-".into()),
-                s.root_operation.clone().unwrap_or_else(|| "-".into()),
+                escape_control(s.root_service.as_deref().unwrap_or("-")).into_owned(),
+                escape_control(s.root_operation.as_deref().unwrap_or("-")).into_owned(),
                 s.spans.to_string(),
                 format_ns(s.duration_ns),
                 if s.error { "yes".into() } else { "-".into() },

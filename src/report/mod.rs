@@ -2,4 +2,7 @@
 //! decide verdicts.
 
 pub mod check;
+pub mod escape;
 pub mod trace;
+
+pub use escape::escape_control;

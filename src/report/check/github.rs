@@ -3,6 +3,7 @@
 
 use super::{RenderContext, SummaryLine};
 use crate::check::model::{CheckReport, Severity};
+use crate::report::escape_control;
 
 pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
     let mut out = String::new();
@@ -16,7 +17,10 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
             let mut props = Vec::new();
             let file = f.file.as_deref().or((path != ".").then_some(path));
             if let Some(file) = file {
-                props.push(format!("file={}", property(&ctx.repo_path(file))));
+                props.push(format!(
+                    "file={}",
+                    property(&escape_control(&ctx.repo_path(file)))
+                ));
             }
             if let Some(line) = f.line {
                 props.push(format!("line={line}"));
@@ -24,13 +28,13 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
             let title = if name == super::REPOSITORY {
                 f.rule.clone()
             } else {
-                format!("{} ({name})", f.rule)
+                format!("{} ({})", f.rule, escape_control(name))
             };
             props.push(format!("title={}", property(&title)));
             let message = format!(
                 "{}\nfix: {}\ndocs: {}",
-                f.message,
-                f.help,
+                escape_control(&f.message),
+                escape_control(&f.help),
                 ctx.docs_url(&f.rule)
             );
             out.push_str(&format!(

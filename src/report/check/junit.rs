@@ -11,6 +11,7 @@ use quick_xml::Writer;
 
 use super::{language_name, location, severity_name, verdict_name, RenderContext};
 use crate::check::model::{CheckReport, Finding, Language, ServiceReport, Verdict};
+use crate::report::escape_control;
 
 struct Case<'a> {
     rule: &'a str,
@@ -64,12 +65,17 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
         ])
         .write_inner_content(|w| {
             for (name, path, service, cases) in &suites {
+                // Repository content: control characters are not allowed in XML 1.0 at all.
+                let name = escape_control(name);
+                let name = name.as_ref();
+                let path = escape_control(path);
+                let path = path.as_ref();
                 let failed = cases.iter().filter(|c| !c.failures.is_empty()).count();
                 let skipped_stack = usize::from(skipped_case(service));
                 let skipped = skipped_stack + skipped_rules(cases);
                 w.create_element("testsuite")
                     .with_attributes([
-                        ("name", *name),
+                        ("name", name),
                         ("tests", (cases.len() + skipped_stack).to_string().as_str()),
                         ("failures", failed.to_string().as_str()),
                         ("errors", "0"),
@@ -77,7 +83,7 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
                     ])
                     .write_inner_content(|w| {
                         w.create_element("properties").write_inner_content(|w| {
-                            let mut props = vec![("path", (*path).to_owned())];
+                            let mut props = vec![("path", path.to_owned())];
                             if let Some(s) = service {
                                 props.push(("language", language_name(s.language).to_owned()));
                                 props.push(("verdict", verdict_name(s.verdict).to_owned()));
@@ -91,7 +97,7 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> io::Resul
                         })?;
                         if skipped_stack == 1 {
                             w.create_element("testcase")
-                                .with_attributes([("classname", *name), ("name", "analysed")])
+                                .with_attributes([("classname", name), ("name", "analysed")])
                                 .write_inner_content(|w| {
                                     w.create_element("skipped")
                                         .with_attribute((
@@ -120,8 +126,13 @@ fn write_case(w: &mut Writer<Vec<u8>>, suite: &str, path: &str, case: &Case<'_>)
     let mut el = w
         .create_element("testcase")
         .with_attributes([("classname", suite), ("name", name.as_str())]);
-    if let Some(file) = case.failures.first().and_then(|f| f.file.as_deref()) {
-        el = el.with_attribute(("file", file));
+    let file = case
+        .failures
+        .first()
+        .and_then(|f| f.file.as_deref())
+        .map(escape_control);
+    if let Some(file) = &file {
+        el = el.with_attribute(("file", file.as_ref()));
     }
     if is_skipped(case) {
         let message = match case.after {
@@ -151,7 +162,7 @@ fn write_case(w: &mut Writer<Vec<u8>>, suite: &str, path: &str, case: &Case<'_>)
             w.create_element("failure")
                 .with_attributes([
                     ("type", severity_name(first.severity)),
-                    ("message", first.message.as_str()),
+                    ("message", escape_control(&first.message).as_ref()),
                 ])
                 .write_text_content(BytesText::new(&text))?;
         }
@@ -177,9 +188,9 @@ fn lines(findings: &[&Finding], path: &str) -> String {
                 "{} {}: {}: {} (fix: {})",
                 severity_name(f.severity),
                 f.rule,
-                location(f, path),
-                f.message,
-                f.help
+                escape_control(&location(f, path)),
+                escape_control(&f.message),
+                escape_control(&f.help)
             )
         })
         .collect::<Vec<_>>()

@@ -2,6 +2,7 @@
 
 use super::{language_name, location, severity_name, verdict_name, RenderContext, SummaryLine};
 use crate::check::model::{CheckReport, Verdict};
+use crate::report::escape_control;
 
 pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
     let mut out = String::from("## tracegate check\n\n");
@@ -54,7 +55,8 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
     out
 }
 
-/// Text safe inside a Markdown table cell.
+/// Text safe inside a Markdown table cell: pipes escaped, control characters (line breaks
+/// included) written as visible escapes.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    escape_control(text).replace('|', "\\|")
 }

@@ -4,6 +4,7 @@ use comfy_table::{presets, ContentArrangement, Table};
 
 use super::{language_name, location, severity_name, verdict_name, RenderContext, SummaryLine};
 use crate::check::model::{CheckReport, Verdict};
+use crate::report::escape_control;
 
 pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
     let mut table = Table::new();
@@ -36,9 +37,11 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
             Verdict::Unknown => "unknown (not analysed)".to_owned(),
             v => verdict_name(v).to_owned(),
         };
+        // Names and paths come from repository content: a control character in a directory
+        // name must not reach the terminal raw.
         table.add_row([
-            s.name.clone(),
-            s.path.clone(),
+            escape_control(&s.name).into_owned(),
+            escape_control(&s.path).into_owned(),
             language_name(s.language).to_owned(),
             verdict,
             findings,
@@ -53,15 +56,19 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
         if name == super::REPOSITORY {
             out.push_str("\nrepository\n");
         } else {
-            out.push_str(&format!("\n{name} ({path})\n"));
+            out.push_str(&format!(
+                "\n{} ({})\n",
+                escape_control(name),
+                escape_control(path)
+            ));
         }
         for f in findings {
             out.push_str(&format!(
                 "  {:<7} {}  {}  {}\n",
                 severity_name(f.severity),
                 f.rule,
-                location(f, path),
-                f.message
+                escape_control(&location(f, path)),
+                escape_control(&f.message)
             ));
             // The help cites the docs path; the next line gives the full URL, so drop the
             // repetition here.
@@ -71,7 +78,7 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
                 .strip_suffix(&format!(" (see {docs})"))
                 .filter(|_| !docs.is_empty())
                 .unwrap_or(&f.help);
-            out.push_str(&format!("          fix: {help}\n"));
+            out.push_str(&format!("          fix: {}\n", escape_control(help)));
             out.push_str(&format!("          docs: {}\n", ctx.docs_url(&f.rule)));
         }
     }

@@ -370,3 +370,47 @@ fn sarif_validates_against_the_official_schema() {
         String::from_utf8_lossy(&result.stderr)
     );
 }
+
+/// A directory or file name is repository content: a newline or ESC in it must not forge an
+/// output line or drive the terminal in any text format, nor make the JUnit XML invalid.
+#[test]
+fn names_from_the_repository_are_escaped_in_text_formats() {
+    let mut hostile = report();
+    let service = &mut hostile.services[0];
+    service.name = "billing\nFAKE ok".into();
+    service.path = "services/bill\x1b]0;pwned\x07ing".into();
+    service.findings[0].file = Some("services/billing/ma\u{202e}in.go\nFAKE".into());
+    service.findings[0].message = "never called\x1b[2J".into();
+    let rules = rules();
+    let ctx = RenderContext {
+        rules: &rules,
+        fail_on: Severity::Error,
+        repo_prefix: None,
+    };
+    // XML 1.0 allows no C0 control but tab and line breaks, not even as a reference.
+    let junit = render(Format::Junit, &hostile, &ctx).unwrap().main;
+    assert!(
+        !junit
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')),
+        "junit: a raw control character: {junit}"
+    );
+    assert!(junit.contains("bill\\x1b]0;pwned\\x07ing"), "{junit}");
+    for format in [Format::Table, Format::Github, Format::Markdown] {
+        let text = render(format, &hostile, &ctx).unwrap().main;
+        for line in text.lines() {
+            assert!(
+                !line.starts_with("FAKE") && !line.contains("\nFAKE"),
+                "{format:?}: a forged line in {text}"
+            );
+            assert!(
+                !line.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{format:?}: a raw control character in {line:?}"
+            );
+        }
+        assert!(
+            text.contains("never called\\x1b[2J") && text.contains("ma\\u{202e}in.go\\nFAKE"),
+            "{format:?}: escapes shown: {text}"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::report::escape_control;
 use crate::trace::{format_ns, Edge, Trace};
 
 fn label(edge: &Edge) -> String {
@@ -18,7 +19,9 @@ fn label(edge: &Edge) -> String {
     s
 }
 
+/// A DOT string; control characters are escaped first (so `\n` shows as text, not a break).
 fn dot_quote(s: &str) -> String {
+    let s = escape_control(s);
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
@@ -53,7 +56,7 @@ pub fn dot(trace: &Trace) -> String {
 }
 
 fn mermaid_text(s: &str) -> String {
-    s.replace('"', "#quot;")
+    escape_control(s).replace('"', "#quot;")
 }
 
 /// A Mermaid `flowchart LR` of the same graph.

@@ -1,10 +1,13 @@
 //! `trace show --format html`: one self-contained page (inline CSS and SVG, no scripts, no
 //! network) with the waterfall, the service dependency graph and the latency breakdown.
-//! Geometry is computed here; the markup lives in the minijinja template `trace.html`.
+//! Geometry is computed here; the markup lives in the minijinja template `trace.html`, which
+//! HTML-escapes every value (auto-escaping by the `.html` name). Received strings also have
+//! their control characters escaped ([`escape_control`]): the page may go to a terminal.
 
 use minijinja::{context, Environment};
 use serde::Serialize;
 
+use crate::report::escape_control;
 use crate::trace::{format_ns, StatusCode, Trace};
 
 const TEMPLATE: &str = include_str!("trace.html");
@@ -96,8 +99,8 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
                 y: y + 3,
                 text_y: y + 15,
                 indent: 4 + 14 * depth.min(16) as u32,
-                name: s.name.clone(),
-                service: s.service_label().to_owned(),
+                name: text(&s.name),
+                service: text(s.service_label()),
                 color: color(s.service_label()),
                 x: (x * 10.0).round() / 10.0,
                 width: (width * 10.0).round() / 10.0,
@@ -105,7 +108,7 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
                 error: s.status.code == StatusCode::Error,
                 problems: trace
                     .problems_of(s.span_id)
-                    .map(|p| format!("{}: {}", p.kind, p.detail))
+                    .map(|p| format!("{}: {}", p.kind, escape_control(&p.detail)))
                     .collect(),
                 span_id: s.span_id.to_hex(),
             }
@@ -139,7 +142,7 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
         .iter()
         .zip(&pos)
         .map(|(name, &(x, y))| Node {
-            name: name.clone(),
+            name: text(name),
             x,
             y,
             text_x: x + NODE_W / 2,
@@ -155,8 +158,8 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
             let (x1, y1) = (a.0 + NODE_W, a.1 + NODE_H / 2);
             let (x2, y2) = (b.0, b.1 + NODE_H / 2);
             GraphEdge {
-                caller: e.caller.clone(),
-                callee: e.callee.clone(),
+                caller: text(&e.caller),
+                callee: text(&e.callee),
                 x1,
                 y1,
                 x2,
@@ -182,8 +185,8 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
         .services
         .iter()
         .map(|s| LatencyRow {
-            name: s.service.clone(),
-            service: s.service.clone(),
+            name: text(&s.service),
+            service: text(&s.service),
             spans: s.spans,
             total: format_ns(s.total_ns),
             self_time: format_ns(s.self_ns),
@@ -198,8 +201,8 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
             (
                 l.self_ns,
                 LatencyRow {
-                    name: s.name.clone(),
-                    service: s.service_label().to_owned(),
+                    name: text(&s.name),
+                    service: text(s.service_label()),
                     spans: 1,
                     total: format_ns(l.duration_ns),
                     self_time: format_ns(l.self_ns),
@@ -218,7 +221,7 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
             (
                 p.kind.to_string(),
                 p.span_id.map(|s| s.to_hex()).unwrap_or_default(),
-                p.detail.clone(),
+                text(&p.detail),
             )
         })
         .collect();
@@ -246,4 +249,10 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
         span_rows,
         problems,
     })
+}
+
+/// A received string for the page: control characters escaped (markup is escaped by the
+/// template).
+fn text(received: &str) -> String {
+    escape_control(received).into_owned()
 }

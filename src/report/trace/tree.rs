@@ -2,6 +2,7 @@
 
 use std::fmt::Write;
 
+use crate::report::escape_control;
 use crate::trace::{format_ns, StatusCode, Trace};
 
 const BAR: usize = 32;
@@ -9,6 +10,7 @@ const MAX_NAME: usize = 48;
 
 /// One line per span in tree order: indented operation, service, duration, a bar placed on
 /// the trace's time axis, status; spans with problems marked `!`, problems listed below.
+/// Received strings are shown with their control characters escaped ([`escape_control`]).
 pub fn tree(trace: &Trace) -> String {
     let mut out = String::new();
     let services = trace.service_graph().services.len();
@@ -41,7 +43,10 @@ pub fn tree(trace: &Trace) -> String {
             } else {
                 ""
             };
-            truncate(&format!("{}{mark}{}", "  ".repeat(depth), s.name), MAX_NAME)
+            truncate(
+                &format!("{}{mark}{}", "  ".repeat(depth), escape_control(&s.name)),
+                MAX_NAME,
+            )
         })
         .collect();
     let name_w = names
@@ -50,9 +55,13 @@ pub fn tree(trace: &Trace) -> String {
         .max()
         .unwrap_or(0)
         .max(9);
-    let service_w = walk
+    let services: Vec<_> = walk
         .iter()
-        .map(|&(i, _)| trace.spans[i].service_label().chars().count())
+        .map(|&(i, _)| escape_control(trace.spans[i].service_label()))
+        .collect();
+    let service_w = services
+        .iter()
+        .map(|s| s.chars().count())
         .max()
         .unwrap_or(0)
         .max(7);
@@ -63,7 +72,7 @@ pub fn tree(trace: &Trace) -> String {
     );
     let t0 = trace.start_unix_nano();
     let total = trace.duration_ns().max(1);
-    for (&(i, _), name) in walk.iter().zip(&names) {
+    for ((&(i, _), name), service) in walk.iter().zip(&names).zip(&services) {
         let s = &trace.spans[i];
         let offset = scale(s.start_unix_nano.saturating_sub(t0), total).min(BAR - 1);
         let len = scale(s.duration_ns(), total).clamp(1, BAR - offset);
@@ -75,14 +84,13 @@ pub fn tree(trace: &Trace) -> String {
         );
         let status = match s.status.code {
             StatusCode::Error if s.status.message.is_empty() => "ERROR".to_owned(),
-            StatusCode::Error => format!("ERROR {}", s.status.message),
+            StatusCode::Error => format!("ERROR {}", escape_control(&s.status.message)),
             StatusCode::Ok => "ok".to_owned(),
             StatusCode::Unset => "-".to_owned(),
         };
         let _ = writeln!(
             out,
-            "{name:name_w$}  {:service_w$}  {:>9}  {bar}  {status}",
-            s.service_label(),
+            "{name:name_w$}  {service:service_w$}  {:>9}  {bar}  {status}",
             format_ns(s.duration_ns()),
         );
     }
@@ -90,7 +98,7 @@ pub fn tree(trace: &Trace) -> String {
         let _ = writeln!(out, "problems:");
         for p in &trace.problems {
             let span = p.span_id.map(|s| format!(" {s}")).unwrap_or_default();
-            let _ = writeln!(out, "  ! {}{span}: {}", p.kind, p.detail);
+            let _ = writeln!(out, "  ! {}{span}: {}", p.kind, escape_control(&p.detail));
         }
     }
     out
