@@ -77,7 +77,12 @@ pub fn run() -> ExitStatus {
     match result {
         Ok(status) => status,
         Err(err) => {
-            eprintln!("tracegate: error: {err:#}");
+            // errors can quote repository content (file names): no raw control characters
+            let message = format!("{err:#}");
+            eprintln!(
+                "tracegate: error: {}",
+                tracegate::report::escape_control(&message)
+            );
             ExitStatus::Error
         }
     }
