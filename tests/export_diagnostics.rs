@@ -80,8 +80,14 @@ fn the_default_sink_writes_one_line_per_diagnostic_on_stderr() {
         .filter(|l| l.starts_with("tracegate export: "))
         .collect();
     assert_eq!(ours.len(), 4, "{stderr}");
-    assert!(ours[0].contains("enabled for service `svc`, destinations: d"), "{stderr}");
-    assert!(ours.iter().any(|l| l.contains("span queue full")), "{stderr}");
+    assert!(
+        ours[0].contains("enabled for service `svc`, destinations: d"),
+        "{stderr}"
+    );
+    assert!(
+        ours.iter().any(|l| l.contains("span queue full")),
+        "{stderr}"
+    );
     assert!(
         ours.iter().any(|l| l.contains("destination `d` failed")),
         "{stderr}"
@@ -98,7 +104,8 @@ async fn scenario_in_a_child_process() {
     };
     let seen: Arc<Mutex<Vec<Diagnostic>>> = Arc::default();
     let into = Arc::clone(&seen);
-    let custom: DiagnosticSink = Arc::new(move |d: &Diagnostic| into.lock().unwrap().push(d.clone()));
+    let custom: DiagnosticSink =
+        Arc::new(move |d: &Diagnostic| into.lock().unwrap().push(d.clone()));
     let start = |default_service: &str| match mode.as_str() {
         "custom" => export::from_env_with_diagnostics(default_service, Arc::clone(&custom)),
         _ => export::from_env(default_service),
@@ -124,7 +131,10 @@ async fn scenario_in_a_child_process() {
     let stats = export.shutdown(Duration::from_secs(1)).await;
     assert!(stats.dropped > 0 && stats.failed > 0, "{stats:?}");
     // An invalid configuration: export disabled, reported.
-    std::env::set_var("TRACEGATE_EXPORT_CONFIG", std::env::var(BAD_CONFIG_ENV).unwrap());
+    std::env::set_var(
+        "TRACEGATE_EXPORT_CONFIG",
+        std::env::var(BAD_CONFIG_ENV).unwrap(),
+    );
     let disabled = start("svc");
     assert!(disabled.disabled_reason.is_some());
 
@@ -137,10 +147,17 @@ async fn scenario_in_a_child_process() {
                     && d.destination.as_deref() == destination
             })
         };
-        assert!(has(Level::Info, "enabled for service `svc`", None), "{seen:?}");
+        assert!(
+            has(Level::Info, "enabled for service `svc`", None),
+            "{seen:?}"
+        );
         assert!(has(Level::Warn, "span queue full", None), "{seen:?}");
         assert!(
-            has(Level::Warn, "destination `d` failed (connection failed", Some("d")),
+            has(
+                Level::Warn,
+                "destination `d` failed (connection failed",
+                Some("d")
+            ),
             "{seen:?}"
         );
         assert!(has(Level::Warn, "disabled: ", None), "{seen:?}");

@@ -343,7 +343,10 @@ async fn a_huge_response_body_is_not_read_to_the_end() {
     record(&telemetry, 1).await;
     let settled = wait_until(Duration::from_secs(3), || exporter.stats().exported == 1).await;
     let stats = exporter.shutdown(Duration::from_secs(1)).await;
-    assert!(settled, "the 200 is settled without reading the body to its end: {stats:?}");
+    assert!(
+        settled,
+        "the 200 is settled without reading the body to its end: {stats:?}"
+    );
     assert_eq!((stats.exported, stats.failed), (1, 0), "{stats:?}");
     // Loopback socket buffers take a few MiB before the writer blocks; reading the body to
     // its end would take the whole 1 GiB.

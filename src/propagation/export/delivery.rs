@@ -48,12 +48,12 @@ impl Worker {
         let mut warned = false;
         while let Some(payload) = rx.recv().await {
             let outcome = self.deliver(&payload).await;
-            let _ = self
-                .counters
-                .in_flight
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                    Some(n.saturating_sub(payload.spans))
-                });
+            let _ =
+                self.counters
+                    .in_flight
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                        Some(n.saturating_sub(payload.spans))
+                    });
             match outcome {
                 Ok(()) => {
                     self.counters

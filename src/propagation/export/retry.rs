@@ -127,9 +127,8 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
     let month = i64::from(month);
-    let day_of_year = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
-        + i64::from(day)
-        - 1;
+    let day_of_year =
+        (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     era * 146_097 + day_of_era - 719_468
 }
@@ -193,7 +192,9 @@ pub fn retry_info(body: &[u8]) -> Option<Duration> {
         .ok()?
         .retry_delay?;
     let seconds = u64::try_from(delay.seconds).ok()?;
-    let nanos = u32::try_from(delay.nanos).ok().filter(|n| *n < 1_000_000_000)?;
+    let nanos = u32::try_from(delay.nanos)
+        .ok()
+        .filter(|n| *n < 1_000_000_000)?;
     Some(Duration::new(seconds, nanos))
 }
 
@@ -205,10 +206,7 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_dates() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
-        assert_eq!(
-            parse_retry_after("2", now),
-            Some(Duration::from_secs(2))
-        );
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
         assert_eq!(
             parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now),
             Some(Duration::from_secs(10))
@@ -258,7 +256,10 @@ mod tests {
             Some(Duration::from_millis(1_500))
         );
         let mut with_header = http::HeaderMap::new();
-        with_header.insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("3"));
+        with_header.insert(
+            http::header::RETRY_AFTER,
+            http::HeaderValue::from_static("3"),
+        );
         assert_eq!(
             server_delay(&with_header, &body, SystemTime::now()),
             Some(Duration::from_secs(3)),
@@ -287,10 +288,16 @@ mod tests {
     #[test]
     fn only_the_otlp_retryable_statuses() {
         for code in [429, 502, 503, 504] {
-            assert!(retryable(http::StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(
+                retryable(http::StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
         }
         for code in [400, 401, 403, 404, 408, 413, 500, 501] {
-            assert!(!retryable(http::StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(
+                !retryable(http::StatusCode::from_u16(code).unwrap()),
+                "{code}"
+            );
         }
     }
 }

@@ -37,13 +37,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use http::header::{HeaderName, HeaderValue};
 use super::retry::RetryPolicy;
 use super::tls::{self, FileSetting, TlsFiles, TlsSettings};
+use http::header::{HeaderName, HeaderValue};
 
 mod file;
-use file::{load_file, parse_yaml};
 pub use file::MAX_SECRET_FILE_BYTES;
+use file::{load_file, parse_yaml};
 
 /// Path of the YAML routing file.
 pub const CONFIG_ENV: &str = "TRACEGATE_EXPORT_CONFIG";

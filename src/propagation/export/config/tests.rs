@@ -31,7 +31,10 @@ fn file_with_routes_and_secrets() {
     assert_eq!(config.default_route, vec!["platform"]);
     assert_eq!(config.tenants["acme"], vec!["acme-tempo"]);
     assert_eq!(config.queue_size, 100);
-    assert_eq!(config.batch_size, 100, "the default 512 capped by the queue");
+    assert_eq!(
+        config.batch_size, 100,
+        "the default 512 capped by the queue"
+    );
     let platform = &config.destinations["platform"];
     assert!(platform.shared);
     assert_eq!(platform.endpoint, "http://collector:4318/v1/traces");
@@ -207,8 +210,7 @@ fn https_endpoints_are_accepted_with_the_built_in_roots() {
     assert_eq!(vendor.endpoint, "https://otlp.vendor.example/v1/traces");
     assert!(vendor.tls.is_default());
     let env = |k: &str| {
-        (k == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-            .then(|| "https://c:4318/v1/traces".to_owned())
+        (k == "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").then(|| "https://c:4318/v1/traces".to_owned())
     };
     let config = ExportConfig::from_lookup(env).unwrap().unwrap();
     assert_eq!(
