@@ -96,15 +96,14 @@ impl Worker {
                 return Err(format!("{reason} after {attempts} attempt(s)"));
             }
             let wait = server_delay.unwrap_or_else(|| self.retry.backoff(attempts));
-            if let Some(budget) = self.retry.max_elapsed_time {
-                if started.elapsed() + wait > budget {
-                    return Err(format!(
-                        "{reason} after {attempts} attempt(s); waiting {} ms more would pass \
-                         max_elapsed_time ({} ms)",
-                        wait.as_millis(),
-                        budget.as_millis()
-                    ));
-                }
+            if !self.retry.allows(started.elapsed(), wait) {
+                let budget = self.retry.max_elapsed_time.unwrap_or(Duration::MAX);
+                return Err(format!(
+                    "{reason} after {attempts} attempt(s); waiting {} ms more would pass \
+                     max_elapsed_time ({} ms)",
+                    wait.as_millis(),
+                    budget.as_millis()
+                ));
             }
             tokio::time::sleep(wait).await;
         }

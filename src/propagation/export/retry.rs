@@ -52,7 +52,18 @@ impl RetryPolicy {
             .saturating_mul(1u32 << exponent)
             .min(self.max_interval);
         let factor: f64 = rand::rng().random_range(0.5..=1.5);
-        base.mul_f64(factor).min(self.max_interval)
+        Duration::try_from_secs_f64(base.as_secs_f64() * factor)
+            .unwrap_or(self.max_interval)
+            .min(self.max_interval)
+    }
+}
+
+impl RetryPolicy {
+    /// Whether waiting `wait` more, `elapsed` after a batch's first attempt, stays within
+    /// `max_elapsed_time` (any wait does when there is no limit; never overflows).
+    pub fn allows(&self, elapsed: Duration, wait: Duration) -> bool {
+        self.max_elapsed_time
+            .is_none_or(|budget| elapsed.saturating_add(wait) <= budget)
     }
 }
 
@@ -283,6 +294,41 @@ mod tests {
             assert!((100..=300).contains(&second.as_millis()), "{second:?}");
             assert!(policy.backoff(30) <= Duration::from_millis(350));
         }
+    }
+
+    #[test]
+    fn extreme_server_delays_and_intervals_do_not_overflow() {
+        let huge = parse_retry_after(&u64::MAX.to_string(), SystemTime::now()).unwrap();
+        let policy = RetryPolicy::default();
+        assert!(!policy.allows(Duration::from_secs(1), huge));
+        assert!(policy.allows(Duration::from_secs(1), Duration::from_secs(299)));
+        assert!(!policy.allows(Duration::from_secs(1), Duration::from_secs(300)));
+        let unlimited = RetryPolicy {
+            max_elapsed_time: None,
+            ..policy
+        };
+        assert!(unlimited.allows(Duration::MAX, huge));
+        let status = RpcStatus {
+            code: 8,
+            message: String::new(),
+            details: vec![RpcAny {
+                type_url: RETRY_INFO_TYPE.to_owned(),
+                value: RetryInfo {
+                    retry_delay: Some(ProtoDuration {
+                        seconds: i64::MAX,
+                        nanos: 999_999_999,
+                    }),
+                }
+                .encode_to_vec(),
+            }],
+        };
+        assert!(retry_info(&status.encode_to_vec()).is_some());
+        let wide = RetryPolicy {
+            initial_interval: Duration::from_millis(u64::MAX),
+            max_interval: Duration::from_millis(u64::MAX),
+            max_elapsed_time: None,
+        };
+        assert!(wide.backoff(40) <= wide.max_interval);
     }
 
     #[test]

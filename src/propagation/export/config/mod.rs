@@ -22,10 +22,14 @@
 //! tenants:
 //!   acme: [acme-tempo]
 //! queue_size: 2048
-//! batch_size: 512
+//! batch_size: 512          # capped at queue_size
 //! batch_timeout_ms: 1000
 //! timeout_ms: 10000
-//! max_attempts: 3
+//! retry_on_failure:        # the Collector's names and defaults (in ms)
+//!   initial_interval_ms: 5000
+//!   max_interval_ms: 30000
+//!   max_elapsed_time_ms: 300000   # per batch and destination; 0 = no time limit
+//! max_attempts: 3          # optional extra cap (default: none)
 //! thread_nice: 10          # the export thread's nice value (Linux), 0 = same as the service
 //! ```
 //!
