@@ -354,3 +354,37 @@ async fn a_huge_response_body_is_not_read_to_the_end() {
     let written = *written.lock().unwrap();
     assert!(written < 64 << 20, "{written} bytes of body were taken");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_waiting_to_retry_fills_its_backlog_and_says_so_once() {
+    // "Retry-After: 30": the first batch waits on the export thread; the next ones fill the
+    // destination's bounded backlog (8 requests here); later ones are counted as failed at
+    // once, with one diagnostic. Span end is never slowed.
+    let (_limiter, endpoint) = limiter(Throttle::RetryAfter(30), u32::MAX).await;
+    let yaml = format!(
+        "destinations:\n  d: {{endpoint: '{endpoint}'}}\nqueue_size: 20\nbatch_size: 10\n\
+         batch_timeout_ms: 20\n"
+    );
+    let (sink, seen) = collecting_sink();
+    let exporter = Arc::new(Exporter::start_with_diagnostics(&config(&yaml), sink).unwrap());
+    let telemetry = Telemetry::new("svc", exporter.clone());
+    for _ in 0..14 {
+        record(&telemetry, 10).await;
+    }
+    let counted = wait_until(Duration::from_secs(3), || exporter.stats().failed >= 30).await;
+    let stats = exporter.shutdown(Duration::from_millis(200)).await;
+    assert!(counted, "{stats:?}");
+    assert_eq!(stats.queued + stats.dropped, 140, "{stats:?}");
+    assert_eq!(stats.exported, 0, "{stats:?}");
+    assert_eq!(
+        stats.failed, stats.queued,
+        "all settled at shutdown: {stats:?}"
+    );
+    let seen = seen.lock().unwrap();
+    let backlog: Vec<&Diagnostic> = seen
+        .iter()
+        .filter(|d| d.message.contains("backlog of 8 requests is full"))
+        .collect();
+    assert_eq!(backlog.len(), 1, "{seen:?}");
+    assert_eq!(backlog[0].destination.as_deref(), Some("d"), "{seen:?}");
+}

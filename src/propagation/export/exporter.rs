@@ -183,11 +183,14 @@ impl Exporter {
         let destinations = router.names().to_vec();
         let batcher = Batcher {
             pending: vec![Vec::new(); workers.len()],
+            backlog_warned: vec![false; workers.len()],
             router,
             workers,
             counters: Arc::clone(&counters),
             intake: Arc::clone(&intake),
             batch_size,
+            backlog,
+            diagnostics: Arc::clone(&sink),
         };
         let task = runtime.spawn(async move {
             batcher
@@ -276,6 +279,11 @@ struct Batcher {
     counters: Arc<Counters>,
     intake: Arc<Intake>,
     batch_size: usize,
+    /// Requests each destination's worker can have waiting.
+    backlog: usize,
+    /// Whether a full backlog was reported, per destination (once each).
+    backlog_warned: Vec<bool>,
+    diagnostics: DiagnosticSink,
 }
 
 impl Batcher {
@@ -397,9 +405,10 @@ impl Batcher {
             return;
         };
         if worker.capacity() == 0 {
-            // The destination is not keeping up: give the batch up without encoding it.
+            // The destination is not keeping up (or is waiting to retry): give the batch up
+            // without encoding it.
             pending.clear();
-            self.counters.failed.fetch_add(count, Ordering::Relaxed);
+            self.backlog_full(index, count);
             return;
         }
         let payload = Payload {
@@ -410,8 +419,34 @@ impl Batcher {
         if worker.try_send(payload).is_ok() {
             self.counters.in_flight.fetch_add(count, Ordering::Relaxed);
         } else {
-            self.counters.failed.fetch_add(count, Ordering::Relaxed);
+            self.backlog_full(index, count);
         }
+    }
+
+    /// Count a batch given up at a full backlog; report the first one per destination.
+    fn backlog_full(&mut self, index: usize, spans: u64) {
+        self.counters.failed.fetch_add(spans, Ordering::Relaxed);
+        let Some(warned) = self.backlog_warned.get_mut(index) else {
+            return;
+        };
+        if std::mem::replace(warned, true) {
+            return;
+        }
+        let name = self
+            .router
+            .names()
+            .get(index)
+            .map(String::as_str)
+            .unwrap_or("?");
+        (self.diagnostics)(
+            &Diagnostic::warn(format!(
+                "destination `{name}` is not keeping up: its backlog of {} requests is full \
+                 (slow, down, or asking to wait before a retry); dropping its new batches \
+                 (requests are not affected; further drops are counted, not logged)",
+                self.backlog
+            ))
+            .about(name),
+        );
     }
 }
 
