@@ -36,8 +36,9 @@ pub struct ExportStats {
     pub exported: u64,
     /// Spans dropped at span end because the queue was full (or the exporter stopped).
     pub dropped: u64,
-    /// Span deliveries given up: the destination failed every attempt, its backlog was full,
-    /// or the shutdown deadline passed.
+    /// Span deliveries given up: the destination refused the batch for good, kept failing
+    /// until the retry policy's budget (or `max_attempts`) ran out, its backlog was full, or
+    /// the shutdown deadline passed.
     pub failed: u64,
     /// Spans whose tenant had no route and no default route exists.
     pub unrouted: u64,
