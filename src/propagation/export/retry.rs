@@ -17,12 +17,16 @@ pub const DEFAULT_RETRY_MAX_INTERVAL: Duration = Duration::from_secs(30);
 /// (`retry_on_failure.max_elapsed_time`).
 pub const DEFAULT_RETRY_MAX_ELAPSED_TIME: Duration = Duration::from_secs(300);
 
+/// Growth of the backoff per attempt (the Collector's default multiplier).
+pub const BACKOFF_MULTIPLIER: f64 = 1.5;
+
 /// The retry policy of every destination. A server-given waiting interval (`Retry-After`,
 /// `RetryInfo`) is used as is instead of the backoff; the batch is dropped as soon as the next
 /// wait would end past `max_elapsed_time` (counted from the first attempt).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Wait before the second attempt when the server names no interval; doubled per attempt.
+    /// Wait before the second attempt when the server names no interval; multiplied by
+    /// [`BACKOFF_MULTIPLIER`] per attempt.
     pub initial_interval: Duration,
     /// Upper bound of the backoff (not of a server-given interval).
     pub max_interval: Duration,
@@ -43,16 +47,15 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// The backoff before attempt `attempt + 1` (`attempt` ≥ 1 attempts made): the initial
-    /// interval doubled per attempt, capped at `max_interval`, with ±50 % jitter (as the
-    /// Collector's randomization factor), never above `max_interval`.
+    /// interval multiplied by [`BACKOFF_MULTIPLIER`] per attempt, capped at `max_interval`,
+    /// with ±50 % jitter (the Collector's multiplier and randomization factor), never above
+    /// `max_interval`.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(20);
-        let base = self
-            .initial_interval
-            .saturating_mul(1u32 << exponent)
-            .min(self.max_interval);
+        let exponent = attempt.saturating_sub(1).min(200) as i32;
+        let grown = self.initial_interval.as_secs_f64() * BACKOFF_MULTIPLIER.powi(exponent);
+        let base = grown.min(self.max_interval.as_secs_f64());
         let factor: f64 = rand::rng().random_range(0.5..=1.5);
-        Duration::try_from_secs_f64(base.as_secs_f64() * factor)
+        Duration::try_from_secs_f64(base * factor)
             .unwrap_or(self.max_interval)
             .min(self.max_interval)
     }
@@ -281,7 +284,7 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_with_jitter_and_stays_under_the_cap() {
+    fn backoff_grows_by_half_with_jitter_and_stays_under_the_cap() {
         let policy = RetryPolicy {
             initial_interval: Duration::from_millis(100),
             max_interval: Duration::from_millis(350),
@@ -291,7 +294,9 @@ mod tests {
             let first = policy.backoff(1);
             assert!((50..=150).contains(&first.as_millis()), "{first:?}");
             let second = policy.backoff(2);
-            assert!((100..=300).contains(&second.as_millis()), "{second:?}");
+            assert!((75..=225).contains(&second.as_millis()), "{second:?}");
+            let third = policy.backoff(3);
+            assert!((112..=338).contains(&third.as_millis()), "{third:?}");
             assert!(policy.backoff(30) <= Duration::from_millis(350));
         }
     }
