@@ -372,9 +372,26 @@ async fn a_destination_waiting_to_retry_fills_its_backlog_and_says_so_once() {
         record(&telemetry, 10).await;
     }
     let counted = wait_until(Duration::from_secs(3), || exporter.stats().failed >= 30).await;
+    // While the destination waits out its 30 s, span end does not wait: 10,000 more span
+    // ends take nowhere near one Retry-After (a blocking exporter would take 30 s per batch).
+    let started = Instant::now();
+    for _ in 0..10_000 {
+        telemetry
+            .start(
+                &TraceContext::new_root(),
+                SpanKind::Server,
+                OperationName::fixed("GET /"),
+            )
+            .end();
+    }
+    let ending = started.elapsed();
     let stats = exporter.shutdown(Duration::from_millis(200)).await;
     assert!(counted, "{stats:?}");
-    assert_eq!(stats.queued + stats.dropped, 140, "{stats:?}");
+    assert!(
+        ending < Duration::from_secs(5),
+        "span end blocked: {ending:?}"
+    );
+    assert_eq!(stats.queued + stats.dropped, 10_140, "{stats:?}");
     assert_eq!(stats.exported, 0, "{stats:?}");
     assert_eq!(
         stats.failed, stats.queued,
