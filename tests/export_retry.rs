@@ -405,3 +405,55 @@ async fn a_destination_waiting_to_retry_fills_its_backlog_and_says_so_once() {
     assert_eq!(backlog.len(), 1, "{seen:?}");
     assert_eq!(backlog[0].destination.as_deref(), Some("d"), "{seen:?}");
 }
+
+/// A receiver that accepts every request with an OTLP partial success rejecting `rejected`
+/// spans.
+async fn partial_success_receiver(rejected: i64) -> String {
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTracePartialSuccess, ExportTraceServiceResponse,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}/v1/traces", listener.local_addr().unwrap());
+    let answer = move || async move {
+        let response = ExportTraceServiceResponse {
+            partial_success: Some(ExportTracePartialSuccess {
+                rejected_spans: rejected,
+                error_message: "spans older than 24 h\nare refused".to_owned(),
+            }),
+        };
+        (
+            [(header::CONTENT_TYPE, "application/x-protobuf")],
+            response.encode_to_vec(),
+        )
+    };
+    let app = axum::Router::new().route("/v1/traces", post(answer));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    endpoint
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_spans_of_a_partial_success_are_counted_as_failed_and_reported() {
+    let endpoint = partial_success_receiver(2).await;
+    let yaml = format!("destinations:\n  d: {{endpoint: '{endpoint}'}}\nbatch_timeout_ms: 300\n");
+    let (sink, seen) = collecting_sink();
+    let exporter = Arc::new(Exporter::start_with_diagnostics(&config(&yaml), sink).unwrap());
+    let telemetry = Telemetry::new("svc", exporter.clone());
+    record(&telemetry, 5).await;
+    let settled = wait_until(Duration::from_secs(3), || {
+        let stats = exporter.stats();
+        stats.exported + stats.failed == 5
+    })
+    .await;
+    let stats = exporter.shutdown(Duration::from_secs(1)).await;
+    assert!(settled, "{stats:?}");
+    assert_eq!((stats.exported, stats.failed), (3, 2), "{stats:?}");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].destination.as_deref(), Some("d"));
+    assert!(
+        seen[0]
+            .message
+            .contains("rejected 2 of 5 spans (spans older than 24 h are refused)"),
+        "one line, the server's message included: {seen:?}"
+    );
+}

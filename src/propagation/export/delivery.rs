@@ -7,6 +7,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
@@ -32,7 +34,8 @@ pub(super) struct Worker {
 
 /// What one attempt came to.
 enum Attempt {
-    Delivered,
+    /// Accepted; `rejected` spans of it refused for good (an OTLP partial success).
+    Delivered { rejected: u64, message: String },
     /// Worth retrying; `delay` is the server's waiting interval when it gave one.
     Retry {
         reason: String,
@@ -46,6 +49,7 @@ impl Worker {
     /// Deliver batches until the batcher closes the channel.
     pub(super) async fn run(self, mut rx: mpsc::Receiver<Payload>) {
         let mut warned = false;
+        let mut warned_partial = false;
         while let Some(payload) = rx.recv().await {
             let outcome = self.deliver(&payload).await;
             let _ =
@@ -55,10 +59,27 @@ impl Worker {
                         Some(n.saturating_sub(payload.spans))
                     });
             match outcome {
-                Ok(()) => {
+                Ok((rejected, message)) => {
+                    let rejected = rejected.min(payload.spans);
                     self.counters
                         .exported
-                        .fetch_add(payload.spans, Ordering::Relaxed);
+                        .fetch_add(payload.spans - rejected, Ordering::Relaxed);
+                    if rejected > 0 {
+                        self.counters.failed.fetch_add(rejected, Ordering::Relaxed);
+                        if !std::mem::replace(&mut warned_partial, true) {
+                            (self.diagnostics)(
+                                &Diagnostic::warn(format!(
+                                    "destination `{}` rejected {rejected} of {} spans ({}); \
+                                     counted as failed, not retried (further partial \
+                                     rejections are counted, not logged)",
+                                    self.destination.name,
+                                    payload.spans,
+                                    printable(&message)
+                                ))
+                                .about(&self.destination.name),
+                            );
+                        }
+                    }
                 }
                 Err(reason) => {
                     if !warned {
@@ -81,14 +102,15 @@ impl Worker {
         }
     }
 
-    /// Send one batch, retrying within the policy; `Err` says why it was given up.
-    async fn deliver(&self, payload: &Payload) -> Result<(), String> {
+    /// Send one batch, retrying within the policy: the spans the server rejected in a partial
+    /// success and its message, or why the batch was given up.
+    async fn deliver(&self, payload: &Payload) -> Result<(u64, String), String> {
         let started = Instant::now();
         let mut attempts = 0u32;
         loop {
             attempts += 1;
             let (reason, server_delay) = match self.attempt(payload).await {
-                Attempt::Delivered => return Ok(()),
+                Attempt::Delivered { rejected, message } => return Ok((rejected, message)),
                 Attempt::Permanent(reason) => return Err(format!("{reason}, not retryable")),
                 Attempt::Retry { reason, delay } => (reason, delay),
             };
@@ -129,7 +151,26 @@ impl Worker {
         let headers = response.headers().clone();
         let body = read_limited(response, MAX_RESPONSE_BODY_BYTES).await;
         if status.is_success() {
-            return Attempt::Delivered;
+            // OTLP partial success: the response names the spans it rejected; they must not
+            // be sent again.
+            let json = headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("json"));
+            let partial = (!json)
+                .then(|| ExportTraceServiceResponse::decode(body.as_slice()).ok())
+                .flatten()
+                .and_then(|response| response.partial_success);
+            return match partial {
+                Some(p) if p.rejected_spans > 0 => Attempt::Delivered {
+                    rejected: u64::try_from(p.rejected_spans).unwrap_or(0),
+                    message: p.error_message,
+                },
+                _ => Attempt::Delivered {
+                    rejected: 0,
+                    message: String::new(),
+                },
+            };
         }
         let reason = format!("HTTP {}", status.as_u16());
         if !retry::retryable(status) {
@@ -140,6 +181,24 @@ impl Worker {
             delay: retry::server_delay(&headers, &body, std::time::SystemTime::now()),
         }
     }
+}
+
+/// A server-written message for a diagnostic line: at most 200 characters, no control
+/// characters (one line).
+fn printable(message: &str) -> String {
+    let message = message.trim();
+    if message.is_empty() {
+        return "no message".to_owned();
+    }
+    let mut out: String = message
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(200)
+        .collect();
+    if message.chars().count() > 200 {
+        out.push('…');
+    }
+    out
 }
 
 fn retry_without_delay(reason: &str) -> Attempt {
