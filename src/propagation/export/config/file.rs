@@ -7,14 +7,16 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{
-    check_endpoint, err, header_name, nice, positive, secret, ConfigError, Destination,
-    ExportConfig, ENV_DESTINATION,
+    check_endpoint, err, header_name, nice, positive, read_capped, secret, CappedReadError,
+    ConfigError, Destination, ExportConfig, ENV_DESTINATION,
 };
 use crate::propagation::export::retry::RetryPolicy;
 use crate::propagation::export::tls::{self, FileSetting, TlsFiles, TlsSettings};
 
 /// Most bytes read from a header value's `file:` (credentials are a few hundred bytes).
 pub const MAX_SECRET_FILE_BYTES: usize = 64 * 1024;
+/// Most bytes read from the routing file (and from a TLS PEM file).
+pub const MAX_CONFIG_FILE_BYTES: usize = 1024 * 1024;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,8 +86,16 @@ pub(super) fn load_file(
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<ExportConfig, ConfigError> {
     let source = path.display().to_string();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(&source, "-", format!("cannot read the file: {e}")))?;
+    let bytes = read_capped(path, MAX_CONFIG_FILE_BYTES).map_err(|e| match e {
+        CappedReadError::Io(e) => err(&source, "-", format!("cannot read the file: {e}")),
+        CappedReadError::TooLarge => err(
+            &source,
+            "-",
+            format!("the file is larger than {MAX_CONFIG_FILE_BYTES} bytes (not read)"),
+        ),
+    })?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| err(&source, "-", "the file is not UTF-8 text"))?;
     parse_yaml(&source, &text, env_destination, env)
 }
 
@@ -305,30 +315,21 @@ fn retry_policy(source: &str, raw: RawRetry) -> Result<RetryPolicy, ConfigError>
 /// A header value from a mounted file, read up to [`MAX_SECRET_FILE_BYTES`] (a file that
 /// does not end there, such as a device or a wrongly mounted volume, is an error).
 fn read_secret_file(source: &str, key: &str, file: &Path) -> Result<String, ConfigError> {
-    use std::io::Read;
-    let cannot = |e: std::io::Error| {
-        err(
+    let bytes = read_capped(file, MAX_SECRET_FILE_BYTES).map_err(|e| match e {
+        CappedReadError::Io(e) => err(
             source,
             key,
             format!("cannot read {}: {}", file.display(), e.kind()),
-        )
-    };
-    let opened = std::fs::File::open(file).map_err(cannot)?;
-    let mut bytes = Vec::new();
-    opened
-        .take(MAX_SECRET_FILE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(cannot)?;
-    if bytes.len() > MAX_SECRET_FILE_BYTES {
-        return Err(err(
+        ),
+        CappedReadError::TooLarge => err(
             source,
             key,
             format!(
                 "{} is larger than {MAX_SECRET_FILE_BYTES} bytes (value not read)",
                 file.display()
             ),
-        ));
-    }
+        ),
+    })?;
     let text = String::from_utf8(bytes).map_err(|_| {
         err(
             source,

@@ -46,8 +46,8 @@ use super::tls::{self, FileSetting, TlsFiles, TlsSettings};
 use http::header::{HeaderName, HeaderValue};
 
 mod file;
-pub use file::MAX_SECRET_FILE_BYTES;
 use file::{load_file, parse_yaml};
+pub use file::{MAX_CONFIG_FILE_BYTES, MAX_SECRET_FILE_BYTES};
 
 /// Path of the YAML routing file.
 pub const CONFIG_ENV: &str = "TRACEGATE_EXPORT_CONFIG";
@@ -447,6 +447,29 @@ fn secret(source: &str, key: &str, value: &str) -> Result<Secret, ConfigError> {
                 "the value is not a valid HTTP header value (value not shown)",
             )
         })
+}
+
+/// Why a size-limited read failed.
+#[derive(Debug)]
+pub(crate) enum CappedReadError {
+    /// The file could not be opened or read.
+    Io(std::io::Error),
+    /// The file is larger than the limit (or never ends, like a device).
+    TooLarge,
+}
+
+/// Read `path` whole if it is at most `limit` bytes long; only `limit + 1` bytes are ever read.
+pub(crate) fn read_capped(path: &Path, limit: usize) -> Result<Vec<u8>, CappedReadError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(CappedReadError::Io)?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(CappedReadError::Io)?;
+    if bytes.len() > limit {
+        return Err(CappedReadError::TooLarge);
+    }
+    Ok(bytes)
 }
 
 #[cfg(test)]

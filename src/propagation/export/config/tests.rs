@@ -348,3 +348,27 @@ fn header_file_larger_than_the_limit_is_an_error_not_a_header() {
         MAX_SECRET_FILE_BYTES - 1
     );
 }
+
+#[test]
+fn routing_and_tls_files_are_read_up_to_a_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let routes = dir.path().join("routes.yaml");
+    let mut text = "destinations:\n  a:\n    endpoint: http://x:4318\n".to_owned();
+    text.push_str(&"# padding\n".repeat(MAX_CONFIG_FILE_BYTES / 10 + 1));
+    std::fs::write(&routes, &text).unwrap();
+    let p = routes.display().to_string();
+    let env = |k: &str| (k == CONFIG_ENV).then(|| p.clone());
+    let e = ExportConfig::from_lookup(env).unwrap_err();
+    assert_eq!((e.source_name.as_str(), e.key.as_str()), (p.as_str(), "-"));
+    assert!(e.to_string().contains("larger than 1048576 bytes"), "{e}");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, vec![b'x'; MAX_CONFIG_FILE_BYTES + 1]).unwrap();
+    let text = format!(
+        "destinations:\n  v:\n    endpoint: https://v.example\n    tls: {{ca_file: {}}}\n",
+        ca.display()
+    );
+    let e = ExportConfig::from_yaml("f.yaml", &text, no_env).unwrap_err();
+    assert_eq!(e.key, "destinations.v.tls.ca_file", "{e}");
+    #[cfg(feature = "export-tls")]
+    assert!(e.to_string().contains("larger than 1048576 bytes"), "{e}");
+}
