@@ -108,7 +108,8 @@ async fn failing_backend(
 ) -> (tracegate::propagation::export::ExportStats, Duration) {
     let yaml = format!(
         "destinations:\n  d: {{endpoint: '{endpoint}'}}\nqueue_size: 100\nbatch_size: 50\n\
-         batch_timeout_ms: 20\ntimeout_ms: 200\nmax_attempts: 2\n"
+         batch_timeout_ms: 20\ntimeout_ms: 200\nmax_attempts: 2\n\
+         retry_on_failure: {{initial_interval_ms: 50}}\n"
     );
     let exporter = Arc::new(Exporter::start(&config(&yaml)).unwrap());
     let telemetry = Telemetry::new("svc", exporter.clone());
@@ -277,4 +278,30 @@ async fn concurrent_span_ends_are_each_counted_once() {
     assert!(stats.exported > 0, "{stats:?}");
     assert_eq!(stats.unrouted, 0, "{stats:?}");
     assert_eq!(backend.spans().len() as u64, stats.exported, "{stats:?}");
+}
+
+/// `batch_size` above `queue_size` (a configuration built in code: the file and the variables
+/// are capped when read) is capped by the exporter: a queue's worth of spans is sent at once,
+/// not held for the batch timer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_larger_than_the_queue_is_sent_when_a_queue_full_has_arrived() {
+    let backend = receiver(Mode::Ok).await;
+    let mut config = ExportConfig::single(&backend.endpoint());
+    config.queue_size = 100;
+    config.batch_size = 512;
+    config.batch_timeout = Duration::from_secs(60);
+    let exporter = Arc::new(Exporter::start(&config).unwrap());
+    let telemetry = Telemetry::new("svc", exporter.clone());
+    // Two rounds of half a queue, each drained by the batcher before the next (the queue
+    // never overflows): after the second, 100 spans wait in the batcher.
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for _ in 0..50 {
+            record(&telemetry, "acme");
+        }
+    }
+    let spans = backend.wait_for(100, Duration::from_secs(3)).await;
+    let stats = exporter.shutdown(Duration::from_secs(1)).await;
+    assert_eq!(spans.len(), 100, "held for the 60 s batch timer: {stats:?}");
+    assert_eq!((stats.dropped, stats.exported), (0, 100), "{stats:?}");
 }

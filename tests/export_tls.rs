@@ -177,7 +177,7 @@ async fn export(config: &ExportConfig, n: usize) -> ExportStats {
 fn yaml(endpoint: &str, tls: &str) -> ExportConfig {
     let text = format!(
         "destinations:\n  vendor:\n    endpoint: '{endpoint}'\n{tls}batch_timeout_ms: 20\n\
-         timeout_ms: 2000\nmax_attempts: 2\n"
+         timeout_ms: 2000\nmax_attempts: 2\nretry_on_failure: {{initial_interval_ms: 100}}\n"
     );
     ExportConfig::from_yaml("routes.yaml", &text, |_| None).unwrap()
 }

@@ -1,9 +1,10 @@
 //! The non-blocking exporter. Ending a span is a `try_send` into a bounded lock-free queue
 //! (`std::sync::mpsc::sync_channel`); a background task on the exporter's own thread (a
 //! single-threaded tokio runtime) batches spans, routes them per tenant and hands one encoded
-//! OTLP/HTTP protobuf request per destination to that destination's worker, which sends it
-//! with a timeout and a bounded number of attempts (exponential backoff), then drops it. A
-//! slow destination only delays its own worker: other destinations (and other tenants) keep
+//! OTLP/HTTP protobuf request per destination to that destination's worker
+//! ([`super::delivery`]), which sends it with a timeout and retries it within the retry
+//! policy's time budget (honouring the server's `Retry-After` / `RetryInfo`), then settles it.
+//! A slow destination only delays its own worker: other destinations (and other tenants) keep
 //! flowing.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -15,7 +16,9 @@ use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::Instant;
 
-use super::config::{ConfigError, Destination, ExportConfig};
+use super::config::{ConfigError, ExportConfig};
+use super::delivery::Worker;
+use super::diagnostics::{stderr_sink, Diagnostic, DiagnosticSink};
 use super::otlp;
 use super::routing::Router;
 use crate::propagation::{SpanRecord, SpanSink};
@@ -23,9 +26,6 @@ use crate::propagation::{SpanRecord, SpanSink};
 /// Least number of encoded requests waiting per destination before new ones are counted as
 /// failed.
 const DESTINATION_BACKLOG: usize = 8;
-/// First retry delay; doubled per attempt, capped at [`MAX_BACKOFF`].
-const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// Exporter counters (monotonic since start).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,22 +36,23 @@ pub struct ExportStats {
     pub exported: u64,
     /// Spans dropped at span end because the queue was full (or the exporter stopped).
     pub dropped: u64,
-    /// Span deliveries given up: the destination failed every attempt, its backlog was full,
-    /// or the shutdown deadline passed.
+    /// Span deliveries given up: the destination refused the batch for good, kept failing
+    /// until the retry policy's budget (or `max_attempts`) ran out, its backlog was full, or
+    /// the shutdown deadline passed.
     pub failed: u64,
     /// Spans whose tenant had no route and no default route exists.
     pub unrouted: u64,
 }
 
 #[derive(Debug, Default)]
-struct Counters {
+pub(super) struct Counters {
     queued: AtomicU64,
-    exported: AtomicU64,
+    pub(super) exported: AtomicU64,
     dropped: AtomicU64,
-    failed: AtomicU64,
+    pub(super) failed: AtomicU64,
     unrouted: AtomicU64,
     /// Span deliveries handed to a worker and not yet settled.
-    in_flight: AtomicU64,
+    pub(super) in_flight: AtomicU64,
     warned_drop: AtomicBool,
 }
 
@@ -92,6 +93,7 @@ pub struct Exporter {
     counters: Arc<Counters>,
     control: Mutex<Option<Control>>,
     destinations: Vec<String>,
+    diagnostics: DiagnosticSink,
 }
 
 impl std::fmt::Debug for Exporter {
@@ -103,14 +105,24 @@ impl std::fmt::Debug for Exporter {
     }
 }
 
-struct Payload {
-    body: Vec<u8>,
-    spans: u64,
+/// One encoded export request for one destination.
+pub(super) struct Payload {
+    pub(super) body: Vec<u8>,
+    pub(super) spans: u64,
 }
 
 impl Exporter {
-    /// Start the background task on the current tokio runtime.
+    /// Start the background task on the current tokio runtime, with diagnostics on stderr
+    /// ([`stderr_sink`]).
     pub fn start(config: &ExportConfig) -> Result<Self, ConfigError> {
+        Self::start_with_diagnostics(config, stderr_sink())
+    }
+
+    /// Start the background task on the current tokio runtime; diagnostics go to `sink`.
+    pub fn start_with_diagnostics(
+        config: &ExportConfig,
+        sink: DiagnosticSink,
+    ) -> Result<Self, ConfigError> {
         let problem = |message: String| ConfigError {
             source_name: "exporter".to_owned(),
             key: "-".to_owned(),
@@ -139,7 +151,11 @@ impl Exporter {
         let router = Router::new(config);
         let mut workers = Vec::new();
         // Room for a full queue's worth of requests per destination, at least a few.
-        let backlog = (config.queue_size / config.batch_size.max(1) + 2).max(DESTINATION_BACKLOG);
+        // A batch larger than the queue could never fill from it (the configuration caps it
+        // too; this covers a configuration built in code).
+        let queue_size = config.queue_size.max(1);
+        let batch_size = config.batch_size.clamp(1, queue_size);
+        let backlog = (queue_size / batch_size + 2).max(DESTINATION_BACKLOG);
         let mut worker_tasks = Vec::new();
         for name in router.names() {
             let Some(destination) = config.destinations.get(name) else {
@@ -148,17 +164,19 @@ impl Exporter {
             let (tx, rx) = mpsc::channel(backlog);
             workers.push(tx);
             let client = super::tls::destination_client(destination, config.timeout)?;
-            worker_tasks.push(runtime.spawn(deliver(
+            let worker = Worker {
                 client,
-                destination.clone(),
-                rx,
-                Arc::clone(&counters),
-                config.max_attempts.max(1),
-            )));
+                destination: destination.clone(),
+                counters: Arc::clone(&counters),
+                max_attempts: config.max_attempts.max(1),
+                retry: config.retry,
+                diagnostics: Arc::clone(&sink),
+            };
+            worker_tasks.push(runtime.spawn(worker.run(rx)));
         }
-        let (queue, rx) = sync_channel(config.queue_size.max(1));
+        let (queue, rx) = sync_channel(queue_size);
         let intake = Arc::new(Intake {
-            threshold: config.batch_size.min(config.queue_size / 2).max(1),
+            threshold: batch_size.min(queue_size / 2).max(1),
             ..Intake::default()
         });
         let (stop, stop_rx) = oneshot::channel();
@@ -166,11 +184,14 @@ impl Exporter {
         let destinations = router.names().to_vec();
         let batcher = Batcher {
             pending: vec![Vec::new(); workers.len()],
+            backlog_warned: vec![false; workers.len()],
             router,
             workers,
             counters: Arc::clone(&counters),
             intake: Arc::clone(&intake),
-            batch_size: config.batch_size.max(1),
+            batch_size,
+            backlog,
+            diagnostics: Arc::clone(&sink),
         };
         let task = runtime.spawn(async move {
             batcher
@@ -184,6 +205,7 @@ impl Exporter {
             counters,
             control: Mutex::new(Some(Control { stop, task })),
             destinations,
+            diagnostics: sink,
         })
     }
 
@@ -240,10 +262,10 @@ impl SpanSink for Exporter {
                 self.intake.waiting.fetch_sub(1, Ordering::Relaxed);
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
                 if !self.counters.warned_drop.swap(true, Ordering::Relaxed) {
-                    eprintln!(
-                        "tracegate export: span queue full, dropping spans (requests are not \
-                         affected; further drops are counted, not logged)"
-                    );
+                    (self.diagnostics)(&Diagnostic::warn(
+                        "span queue full, dropping spans (requests are not affected; further \
+                         drops are counted, not logged)",
+                    ));
                 }
             }
         }
@@ -258,6 +280,11 @@ struct Batcher {
     counters: Arc<Counters>,
     intake: Arc<Intake>,
     batch_size: usize,
+    /// Requests each destination's worker can have waiting.
+    backlog: usize,
+    /// Whether a full backlog was reported, per destination (once each).
+    backlog_warned: Vec<bool>,
+    diagnostics: DiagnosticSink,
 }
 
 impl Batcher {
@@ -379,9 +406,10 @@ impl Batcher {
             return;
         };
         if worker.capacity() == 0 {
-            // The destination is not keeping up: give the batch up without encoding it.
+            // The destination is not keeping up (or is waiting to retry): give the batch up
+            // without encoding it.
             pending.clear();
-            self.counters.failed.fetch_add(count, Ordering::Relaxed);
+            self.backlog_full(index, count);
             return;
         }
         let payload = Payload {
@@ -392,8 +420,34 @@ impl Batcher {
         if worker.try_send(payload).is_ok() {
             self.counters.in_flight.fetch_add(count, Ordering::Relaxed);
         } else {
-            self.counters.failed.fetch_add(count, Ordering::Relaxed);
+            self.backlog_full(index, count);
         }
+    }
+
+    /// Count a batch given up at a full backlog; report the first one per destination.
+    fn backlog_full(&mut self, index: usize, spans: u64) {
+        self.counters.failed.fetch_add(spans, Ordering::Relaxed);
+        let Some(warned) = self.backlog_warned.get_mut(index) else {
+            return;
+        };
+        if std::mem::replace(warned, true) {
+            return;
+        }
+        let name = self
+            .router
+            .names()
+            .get(index)
+            .map(String::as_str)
+            .unwrap_or("?");
+        (self.diagnostics)(
+            &Diagnostic::warn(format!(
+                "destination `{name}` is not keeping up: its backlog of {} requests is full \
+                 (slow, down, or asking to wait before a retry); dropping its new batches \
+                 (requests are not affected; further drops are counted, not logged)",
+                self.backlog
+            ))
+            .about(name),
+        );
     }
 }
 
@@ -415,79 +469,3 @@ fn lower_thread_priority(by: u8) {
 
 #[cfg(not(target_os = "linux"))]
 fn lower_thread_priority(_by: u8) {}
-
-fn backoff(attempt: u32) -> Duration {
-    FIRST_BACKOFF
-        .saturating_mul(1u32 << attempt.saturating_sub(1).min(8))
-        .min(MAX_BACKOFF)
-}
-
-fn retryable(status: reqwest::StatusCode) -> bool {
-    status.is_server_error()
-        || status == reqwest::StatusCode::TOO_MANY_REQUESTS
-        || status == reqwest::StatusCode::REQUEST_TIMEOUT
-}
-
-async fn deliver(
-    client: reqwest::Client,
-    destination: Destination,
-    mut rx: mpsc::Receiver<Payload>,
-    counters: Arc<Counters>,
-    max_attempts: u32,
-) {
-    let mut warned = false;
-    while let Some(payload) = rx.recv().await {
-        let mut outcome = Err(String::new());
-        for attempt in 0..max_attempts {
-            if attempt > 0 {
-                tokio::time::sleep(backoff(attempt)).await;
-            }
-            let mut request = client
-                .post(&destination.endpoint)
-                .header(http::header::CONTENT_TYPE, "application/x-protobuf")
-                .body(payload.body.clone());
-            for (name, value) in &destination.headers {
-                request = request.header(name, value.expose().clone());
-            }
-            match request.send().await {
-                Ok(response) if response.status().is_success() => {
-                    let _ = response.bytes().await;
-                    outcome = Ok(());
-                    break;
-                }
-                Ok(response) => {
-                    let status = response.status();
-                    outcome = Err(format!("HTTP {}", status.as_u16()));
-                    if !retryable(status) {
-                        break;
-                    }
-                }
-                Err(e) if e.is_timeout() => outcome = Err("timed out".to_owned()),
-                Err(e) if e.is_connect() => outcome = Err("connection failed".to_owned()),
-                Err(_) => outcome = Err("request failed".to_owned()),
-            }
-        }
-        let _ = counters
-            .in_flight
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(n.saturating_sub(payload.spans))
-            });
-        match outcome {
-            Ok(()) => counters
-                .exported
-                .fetch_add(payload.spans, Ordering::Relaxed),
-            Err(reason) => {
-                if !warned {
-                    warned = true;
-                    eprintln!(
-                        "tracegate export: destination `{}` failed ({reason}) after {max_attempts} \
-                         attempt(s); dropping its spans (requests are not affected; further \
-                         failures are counted, not logged)",
-                        destination.name
-                    );
-                }
-                counters.failed.fetch_add(payload.spans, Ordering::Relaxed)
-            }
-        };
-    }
-}

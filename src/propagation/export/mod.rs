@@ -6,8 +6,8 @@
 //! use tracegate::propagation::export;
 //!
 //! // Reads OTEL_EXPORTER_OTLP_* / OTEL_SERVICE_NAME and the file named by
-//! // TRACEGATE_EXPORT_CONFIG. An invalid configuration disables export (one line on stderr);
-//! // the service keeps serving.
+//! // TRACEGATE_EXPORT_CONFIG. An invalid configuration disables export (one line on stderr,
+//! // or to the sink given to `from_env_with_diagnostics`); the service keeps serving.
 //! let export = export::from_env("checkout");
 //! let telemetry = export.telemetry.clone();   // give this to the server layer and the client
 //! // ... serve ...
@@ -16,8 +16,11 @@
 //! ```
 
 mod config;
+mod delivery;
+mod diagnostics;
 mod exporter;
 pub mod otlp;
+pub mod retry;
 mod routing;
 pub mod tls;
 
@@ -27,9 +30,13 @@ use std::time::Duration;
 pub use config::{
     ConfigError, Destination, ExportConfig, Secret, CONFIG_ENV, DEFAULT_BATCH_SIZE,
     DEFAULT_BATCH_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE_SIZE, DEFAULT_THREAD_NICE,
-    DEFAULT_TIMEOUT, ENV_DESTINATION, MAX_THREAD_NICE, THREAD_NICE_ENV,
+    DEFAULT_TIMEOUT, ENV_DESTINATION, MAX_CONFIG_FILE_BYTES, MAX_SECRET_FILE_BYTES,
+    MAX_THREAD_NICE, THREAD_NICE_ENV,
 };
+pub use delivery::MAX_RESPONSE_BODY_BYTES;
+pub use diagnostics::{stderr_sink, Diagnostic, DiagnosticSink, Level};
 pub use exporter::{ExportStats, Exporter};
+pub use retry::RetryPolicy;
 pub use routing::Router;
 pub use tls::TlsSettings;
 
@@ -47,10 +54,20 @@ pub struct Export {
 }
 
 impl Export {
-    /// Start export with an explicit configuration (inside a tokio runtime).
+    /// Start export with an explicit configuration (inside a tokio runtime); diagnostics on
+    /// stderr.
     pub fn start(default_service: &str, config: &ExportConfig) -> Result<Self, ConfigError> {
+        Self::start_with_diagnostics(default_service, config, stderr_sink())
+    }
+
+    /// [`Export::start`] with the exporter's diagnostics sent to `sink`.
+    pub fn start_with_diagnostics(
+        default_service: &str,
+        config: &ExportConfig,
+        sink: DiagnosticSink,
+    ) -> Result<Self, ConfigError> {
         let service = config.service_name.as_deref().unwrap_or(default_service);
-        let exporter = Arc::new(Exporter::start(config)?);
+        let exporter = Arc::new(Exporter::start_with_diagnostics(config, sink)?);
         Ok(Export {
             telemetry: Telemetry::new(service, exporter.clone()),
             exporter: Some(exporter),
@@ -88,12 +105,19 @@ impl Export {
 /// runtime. Never fails: a configuration error disables export and is reported on stderr in
 /// one line naming the file (or variable) and key; the service keeps serving.
 pub fn from_env(default_service: &str) -> Export {
+    from_env_with_diagnostics(default_service, stderr_sink())
+}
+
+/// [`from_env`] with every diagnostic (enabled or disabled, and the exporter's own) sent to
+/// `sink` instead of stderr.
+pub fn from_env_with_diagnostics(default_service: &str, sink: DiagnosticSink) -> Export {
     let service = std::env::var("OTEL_SERVICE_NAME")
         .ok()
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| default_service.to_owned());
     let started = match ExportConfig::from_env() {
-        Ok(Some(config)) => Export::start(&service, &config).map_err(|e| e.to_string()),
+        Ok(Some(config)) => Export::start_with_diagnostics(&service, &config, Arc::clone(&sink))
+            .map_err(|e| e.to_string()),
         Ok(None) => Err(format!(
             "no OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT or {CONFIG_ENV} \
              (or OTEL_SDK_DISABLED=true)"
@@ -107,11 +131,15 @@ pub fn from_env(default_service: &str) -> Export {
                 .as_ref()
                 .map(|e| e.destinations().join(", "))
                 .unwrap_or_default();
-            eprintln!("tracegate export: enabled for service `{service}`, destinations: {names}");
+            sink(&Diagnostic::info(format!(
+                "enabled for service `{service}`, destinations: {names}"
+            )));
             export
         }
         Err(reason) => {
-            eprintln!("tracegate export: disabled: {reason}; the service keeps serving");
+            sink(&Diagnostic::warn(format!(
+                "disabled: {reason}; the service keeps serving"
+            )));
             Export::disabled(&service, reason)
         }
     }

@@ -62,12 +62,21 @@ fn err(source: &str, key: &str, message: String) -> ConfigError {
 
 #[cfg_attr(not(feature = "export-tls"), allow(dead_code))]
 fn read(at: FileSetting<'_>) -> Result<Vec<u8>, ConfigError> {
-    std::fs::read(at.path).map_err(|e| {
-        err(
+    use super::config::{read_capped, CappedReadError, MAX_CONFIG_FILE_BYTES};
+    read_capped(at.path, MAX_CONFIG_FILE_BYTES).map_err(|e| match e {
+        CappedReadError::Io(e) => err(
             at.source,
             at.key,
             format!("cannot read {}: {}", at.path.display(), e.kind()),
-        )
+        ),
+        CappedReadError::TooLarge => err(
+            at.source,
+            at.key,
+            format!(
+                "{} is larger than {MAX_CONFIG_FILE_BYTES} bytes (not read)",
+                at.path.display()
+            ),
+        ),
     })
 }
 
