@@ -73,7 +73,10 @@ async fn a_stalled_body_is_answered_408() {
     })
     .await;
     let mut stalled = TcpStream::connect(collector.http_addr).await.unwrap();
-    stalled.write_all(request_head(1000).as_bytes()).await.unwrap();
+    stalled
+        .write_all(request_head(1000).as_bytes())
+        .await
+        .unwrap();
     stalled.write_all(&[0x0a; 10]).await.unwrap();
     let answer = answer_within(&mut stalled, Duration::from_secs(5))
         .await
@@ -119,7 +122,9 @@ async fn over_the_in_flight_budget_http_answers_429_with_retry_after() {
     .await;
     let body = sample::batch(1, 2000, 4).encode_to_vec();
     assert!(body.len() > 64 * 1024, "{}", body.len());
-    let response = tracegate::propagation::export::tls::client_builder().build().unwrap()
+    let response = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap()
         .post(format!("http://{}/v1/traces", collector.http_addr))
         .header("content-type", "application/x-protobuf")
         .body(body)
@@ -135,7 +140,9 @@ async fn over_the_in_flight_budget_http_answers_429_with_retry_after() {
     );
     // a small request still passes, and the budget is all given back
     let small = sample::batch(1, 2, 1).encode_to_vec();
-    let response = tracegate::propagation::export::tls::client_builder().build().unwrap()
+    let response = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap()
         .post(format!("http://{}/v1/traces", collector.http_addr))
         .header("content-type", "application/x-protobuf")
         .body(small)
@@ -171,8 +178,13 @@ async fn over_the_in_flight_budget_grpc_answers_unavailable_with_retry_info() {
 async fn ingest_is_not_held_up_by_a_stalled_connection_and_shutdown_still_works() {
     let collector = start(Limits::default()).await;
     let mut stalled = TcpStream::connect(collector.http_addr).await.unwrap();
-    stalled.write_all(request_head(1000).as_bytes()).await.unwrap();
-    let response = tracegate::propagation::export::tls::client_builder().build().unwrap()
+    stalled
+        .write_all(request_head(1000).as_bytes())
+        .await
+        .unwrap();
+    let response = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap()
         .post(format!("http://{}/v1/traces", collector.http_addr))
         .header("content-type", "application/x-protobuf")
         .body(sample::batch(1, 2, 1).encode_to_vec())

@@ -22,7 +22,13 @@ struct Collect {
 impl Collect {
     fn start(extra: &[&str]) -> Collect {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tracegate"))
-            .args(["collect", "--otlp-http", "127.0.0.1:0", "--otlp-grpc", "127.0.0.1:0"])
+            .args([
+                "collect",
+                "--otlp-http",
+                "127.0.0.1:0",
+                "--otlp-grpc",
+                "127.0.0.1:0",
+            ])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -31,7 +37,10 @@ impl Collect {
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut addr = |prefix: &str| -> SocketAddr {
             let line = lines.next().unwrap().unwrap();
-            let rest = line.split(prefix).nth(1).unwrap_or_else(|| panic!("{line}"));
+            let rest = line
+                .split(prefix)
+                .nth(1)
+                .unwrap_or_else(|| panic!("{line}"));
             rest.split_whitespace().next().unwrap().parse().unwrap()
         };
         let http = addr("listening on http://");
@@ -87,7 +96,9 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 async fn post_gzip(http: SocketAddr, content_type: &str, body: Vec<u8>) -> u16 {
-    let client = tracegate::propagation::export::tls::client_builder().build().unwrap();
+    let client = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap();
     client
         .post(format!("http://{http}/v1/traces"))
         .header("content-type", content_type)
@@ -246,7 +257,9 @@ fn a_hundred_stalled_8_mib_bodies_do_not_hold_800_mb() {
 #[test]
 fn trace_show_input_of_empty_spans_stays_under_300_mb() {
     // 10 MB of empty spans in one ScopeSpans of one ResourceSpans
-    let spans: Vec<u8> = std::iter::repeat_n([0x12_u8, 0x00], 5_000_000).flatten().collect();
+    let spans: Vec<u8> = std::iter::repeat_n([0x12_u8, 0x00], 5_000_000)
+        .flatten()
+        .collect();
     let mut scope = Vec::new();
     len_field(&mut scope, 2, &spans);
     let mut body = Vec::new();
@@ -341,7 +354,9 @@ fn running_out_of_file_descriptors_is_logged_and_recovered_from() {
         tokio::time::sleep(Duration::from_millis(500)).await;
         drop(held);
         // once they are closed, the collector serves again
-        let client = tracegate::propagation::export::tls::client_builder().build().unwrap();
+        let client = tracegate::propagation::export::tls::client_builder()
+            .build()
+            .unwrap();
         for _ in 0..50 {
             let sent = client
                 .get(format!("http://{http}/api/traces"))
@@ -360,7 +375,9 @@ fn running_out_of_file_descriptors_is_logged_and_recovered_from() {
     let _ = child.wait();
     assert!(ok, "the collector did not recover; stderr: {logged:?}");
     assert!(
-        logged.iter().any(|l| l.contains("cannot accept a connection")),
+        logged
+            .iter()
+            .any(|l| l.contains("cannot accept a connection")),
         "{logged:?}"
     );
 }

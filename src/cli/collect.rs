@@ -139,9 +139,13 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
     let grpc_addr = (!args.no_grpc).then_some(args.otlp_grpc);
     // accept errors (out of file descriptors…) are retried by the library and reported here
     let events: EventHook = Arc::new(|line: &str| eprintln!("tracegate collect: {line}"));
-    let collector =
-        Collector::start_with_events(Arc::clone(&receiver), args.otlp_http, grpc_addr, Some(events))
-            .await?;
+    let collector = Collector::start_with_events(
+        Arc::clone(&receiver),
+        args.otlp_http,
+        grpc_addr,
+        Some(events),
+    )
+    .await?;
     let terminate = terminated()?;
     let mut open = say(&format!(
         "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces)",

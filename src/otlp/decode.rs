@@ -93,7 +93,10 @@ pub fn gunzip_reserved(
             )));
         }
         if out.len() + n > out.capacity() {
-            let capacity = (out.capacity() * 2).max(out.len() + n).max(CHUNK).min(limit);
+            let capacity = (out.capacity() * 2)
+                .max(out.len() + n)
+                .max(CHUNK)
+                .min(limit);
             if !reservation.grow_to(capacity + chunk.len()) {
                 return Err(DecodeError::Busy(format!(
                     "the receiver's in-flight memory budget is exhausted (decompressing {} bytes)",
@@ -227,7 +230,9 @@ mod tests {
                 sample::span([3; 16], 2, 1, "child", 1, 2),
             ],
         );
-        req.resource_spans[0].scope_spans[0].spans[1].span_id.clear();
+        req.resource_spans[0].scope_spans[0].spans[1]
+            .span_id
+            .clear();
         let mut bytes = req.encode_to_vec();
         // a million empty ResourceSpans after it
         bytes.extend(std::iter::repeat_n([0x0a, 0x00], 1_000_000).flatten());
@@ -236,7 +241,10 @@ mod tests {
         let spans = &data.resource_spans[0].scope_spans[0].spans;
         assert_eq!(spans.len(), 1);
         assert_eq!(spans[0].name, "root");
-        assert_eq!(data.resource_spans[0].resource, req.resource_spans[0].resource);
+        assert_eq!(
+            data.resource_spans[0].resource,
+            req.resource_spans[0].resource
+        );
     }
 
     #[test]
@@ -253,7 +261,10 @@ mod tests {
         drop(small);
         let large = crate::otlp::budget::InflightBudget::new(16 * 1024 * 1024);
         let mut enough = large.reservation();
-        assert_eq!(gunzip_reserved(&body, 8 * 1024 * 1024, &mut enough).unwrap(), data);
+        assert_eq!(
+            gunzip_reserved(&body, 8 * 1024 * 1024, &mut enough).unwrap(),
+            data
+        );
         assert!(enough.bytes() >= data.len());
         assert!(matches!(
             gunzip_reserved(&body, 1024, &mut large.reservation()),

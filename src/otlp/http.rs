@@ -16,9 +16,9 @@ use prost::Message;
 
 use super::budget::Reservation;
 use super::decode::{gunzip_reserved, DecodeError, Encoding};
-use super::{json, rpc, wire};
 use super::store::IngestError;
 use super::Receiver;
+use super::{json, rpc, wire};
 use crate::propagation::TraceId;
 
 /// Bodies larger than this (and every gzip body) are processed on a blocking thread.
@@ -125,8 +125,7 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
         move || {
             let mut reservation = reservation;
             let mut plain = if gzip {
-                let plain =
-                    gunzip_reserved(&raw, limits.max_decompressed_bytes, &mut reservation)?;
+                let plain = gunzip_reserved(&raw, limits.max_decompressed_bytes, &mut reservation)?;
                 drop(raw);
                 plain
             } else {

@@ -304,7 +304,8 @@ mod tests {
         let err = to_protobuf(&json, 1_000).unwrap_err();
         assert!(matches!(err, DecodeError::TooLarge(_)), "{err}");
         // one span of too many attributes
-        let mut span = b"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[".to_vec();
+        let mut span =
+            b"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"attributes\":[".to_vec();
         for _ in 0..MAX_CONTAINERS_PER_ELEMENT {
             span.extend_from_slice(b"{},");
         }
@@ -313,7 +314,10 @@ mod tests {
         assert!(matches!(err, DecodeError::TooLarge(_)), "{err}");
         assert!(!err.to_string().contains(TOO_LARGE), "{err}");
         assert!(matches!(
-            to_protobuf(b"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz\"}]}]}]}", 100),
+            to_protobuf(
+                b"{\"resourceSpans\":[{\"scopeSpans\":[{\"spans\":[{\"traceId\":\"zz\"}]}]}]}",
+                100
+            ),
             Err(DecodeError::Malformed(_))
         ));
         assert!(count_containers(br#"{"a":"{[\"{"}"#) == 1);

@@ -120,7 +120,12 @@ fn malformed_input_is_rejected_with_a_position() {
 
 /// `n` copies of an encoded field.
 fn repeated(field: &[u8], n: usize) -> Vec<u8> {
-    field.iter().copied().cycle().take(field.len() * n).collect()
+    field
+        .iter()
+        .copied()
+        .cycle()
+        .take(field.len() * n)
+        .collect()
 }
 
 #[test]
@@ -166,7 +171,10 @@ fn a_request_of_too_many_messages_is_refused_as_too_large() {
     assert!(scan_with_limit(Bytes::from(body.clone()), 1000).is_ok());
     let err = scan_with_limit(Bytes::from(body), 5).unwrap_err();
     assert!(matches!(err, DecodeError::TooLarge(_)), "{err}");
-    assert!(err.to_string().contains("more than 5 protobuf messages"), "{err}");
+    assert!(
+        err.to_string().contains("more than 5 protobuf messages"),
+        "{err}"
+    );
     // empty messages count too
     let empties = repeated(&[0x0a, 0x00], 100);
     assert!(scan_with_limit(Bytes::from(empties), 99).is_err());
@@ -182,7 +190,10 @@ fn the_valid_re_encoding_keeps_resources_and_scopes_in_order() {
     let valid = ExportTraceServiceRequest::decode(batch.encode_valid().as_slice()).unwrap();
     assert_eq!(valid.resource_spans.len(), 1);
     assert_eq!(valid.resource_spans[0].scope_spans[0].spans.len(), 1);
-    assert_eq!(valid.resource_spans[0].scope_spans[0].spans[0].name, "child");
+    assert_eq!(
+        valid.resource_spans[0].scope_spans[0].spans[0].name,
+        "child"
+    );
 }
 
 proptest! {
