@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Peak RSS (VmHWM) of `tracegate collect` under the hostile request shapes of issue #15.
 
-Usage: bench/receiver-rss.py [path/to/tracegate ...]   (default: target/debug/tracegate)
+Usage: bench/receiver-rss.py [--only SHAPE,SHAPE] [path/to/tracegate ...]
+       (default binary: target/debug/tracegate; SHAPE: a function name below)
 
 Each shape runs against a fresh collector; the figure is its VmHWM after the requests.
 gRPC is sent with curl --http2-prior-knowledge (a hand-made gRPC frame).
@@ -55,6 +56,55 @@ EMPTY_RS = gzip.compress(b"\x0a\x00" * 10_000_000, 9)
 EMPTY_RS_JSON = gzip.compress(b'{"resourceSpans":[' + b",".join([b"{}"] * 10_000_000) + b"]}", 9)
 
 
+EMPTY_RS_4M = gzip.compress(b"\x0a\x00" * 4_000_000, 9)
+
+
+def minimal_spans(n):
+    """An ExportTraceServiceRequest of n minimal valid spans (30 bytes each), one trace each."""
+    spans = bytearray()
+    for i in range(1, n + 1):
+        trace = i.to_bytes(16, "big")
+        span = i.to_bytes(8, "big")
+        spans += b"\x12\x1c\x0a\x10" + trace + b"\x12\x08" + span
+    scope = b"\x12" + varint(len(spans)) + bytes(spans)
+    return b"\x0a" + varint(len(scope)) + scope
+
+
+def varint(n):
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def http_protobuf_accepted(binary):
+    proc, http_addr, _ = start(binary)
+    status = post(http_addr, EMPTY_RS_4M, "application/x-protobuf")
+    return proc, f"status {status}"
+
+
+def concurrent_accepted(binary):
+    proc, http_addr, _ = start(binary)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(post(http_addr, EMPTY_RS_4M, "application/x-protobuf")))
+               for _ in range(64)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    summary = {s: results.count(s) for s in set(results)}
+    return proc, f"statuses {summary}"
+
+
+def million_spans(binary):
+    proc, http_addr, _ = start(binary)
+    body = gzip.compress(minimal_spans(1_000_000), 1)
+    status = post(http_addr, body, "application/x-protobuf")
+    return proc, f"status {status}"
+
+
 def http_protobuf(binary):
     proc, http_addr, _ = start(binary)
     status = post(http_addr, EMPTY_RS, "application/x-protobuf")
@@ -92,7 +142,7 @@ def concurrent_bombs(binary):
         t.start()
     for t in threads:
         t.join()
-    summary = {s: results.count(s) for s in set(map(str, results))}
+    summary = {s: results.count(s) for s in set(results)}
     return proc, f"statuses {summary}"
 
 
@@ -129,14 +179,26 @@ SHAPES = [
     ("the same, gRPC", grpc),
     ("64 concurrent HTTP protobuf gzip bombs", concurrent_bombs),
     ("100 stalled 8 MiB bodies (all but one byte sent)", stalled_bodies),
+    ("gzip bomb: 4M empty resource_spans (under the message budget)", http_protobuf_accepted),
+    ("64 concurrent bombs of 4M empty resource_spans", concurrent_accepted),
+    ("1M minimal valid spans, one trace each (30 MB, gzip)", million_spans),
 ]
 
 
 def main():
-    binaries = sys.argv[1:] or ["target/debug/tracegate"]
+    """Arguments: binaries; `--only NAME,NAME` picks shapes by function name."""
+    args = sys.argv[1:]
+    only = None
+    if "--only" in args:
+        i = args.index("--only")
+        only = set(args[i + 1].split(","))
+        del args[i:i + 2]
+    binaries = args or ["target/debug/tracegate"]
     print("| shape | " + " | ".join(os.path.basename(b) for b in binaries) + " |")
     print("|---|" + "---|" * len(binaries))
     for name, shape in SHAPES:
+        if only is not None and shape.__name__ not in only:
+            continue
         cells = []
         for binary in binaries:
             proc, outcome = shape(binary)

@@ -168,7 +168,11 @@ async fn export(
     };
     let ingested = if body.len() > BLOCKING_THRESHOLD {
         let store = Arc::clone(&rx.store);
-        tokio::task::spawn_blocking(move || store.ingest_encoded(body))
+        let slot = rx.worker_slot().await;
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            store.ingest_encoded(body)
+        })
             .await
             .map_err(|e| Status::internal(format!("the request could not be processed: {e}")))?
     } else {

@@ -155,6 +155,11 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
         }
     };
     let ingested = if gzip || raw_len > BLOCKING_THRESHOLD {
+        let slot = rx.worker_slot().await;
+        let work = move || {
+            let _slot = slot;
+            work()
+        };
         match tokio::task::spawn_blocking(work).await {
             Ok(result) => result,
             Err(e) => {

@@ -96,6 +96,7 @@ pub struct Receiver {
     pub inflight: Arc<budget::InflightBudget>,
     requests: Arc<tokio::sync::Semaphore>,
     queries: Arc<tokio::sync::Semaphore>,
+    workers: Arc<tokio::sync::Semaphore>,
 }
 
 impl Receiver {
@@ -112,7 +113,16 @@ impl Receiver {
             queries: Arc::new(tokio::sync::Semaphore::new(
                 limits.max_concurrent_queries.max(1),
             )),
+            workers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         })
+    }
+
+    /// Wait for one of the (as many as CPU cores) slots for decompressing and indexing a large
+    /// request: more at once would not go faster, and each holds its buffers meanwhile.
+    pub async fn worker_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.workers).acquire_owned().await.ok()
     }
 
     /// A slot among [`Limits::max_inflight_requests`], `None` when all are taken.
