@@ -9,6 +9,13 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// The binary under test: this build's, or `TRACEGATE_UNDER_TEST` (to show that an older build
+/// fails these tests).
+fn tracegate() -> String {
+    std::env::var("TRACEGATE_UNDER_TEST")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_tracegate").to_owned())
+}
+
 /// Peak RSS any single request (or the concurrent shapes below) may cost.
 const PEAK_RSS_BOUND: u64 = 300 * 1024 * 1024;
 
@@ -21,7 +28,7 @@ struct Collect {
 
 impl Collect {
     fn start(extra: &[&str]) -> Collect {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tracegate"))
+        let mut child = Command::new(tracegate())
             .args([
                 "collect",
                 "--otlp-http",
@@ -290,7 +297,7 @@ fn len_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
 
 /// Peak RSS of a `tracegate` run to completion, sampled from `/proc` every few milliseconds.
 fn peak_rss_of(args: &[&str]) -> u64 {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tracegate"))
+    let mut child = Command::new(tracegate())
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -320,7 +327,7 @@ fn running_out_of_file_descriptors_is_logged_and_recovered_from() {
     let mut child = Command::new("sh")
         .arg("-c")
         .arg("ulimit -n 64 && exec \"$0\" collect --otlp-http 127.0.0.1:0 --no-grpc")
-        .arg(env!("CARGO_BIN_EXE_tracegate"))
+        .arg(tracegate())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

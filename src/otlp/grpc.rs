@@ -173,8 +173,8 @@ async fn export(
             let _slot = slot;
             store.ingest_encoded(body)
         })
-            .await
-            .map_err(|e| Status::internal(format!("the request could not be processed: {e}")))?
+        .await
+        .map_err(|e| Status::internal(format!("the request could not be processed: {e}")))?
     } else {
         rx.store.ingest_encoded(body)
     };
