@@ -198,3 +198,66 @@ async fn ingest_is_not_held_up_by_a_stalled_connection_and_shutdown_still_works(
         .expect("shutdown hung")
         .unwrap();
 }
+
+#[tokio::test]
+async fn queries_over_the_cap_get_503_and_exports_go_on() {
+    let collector = start(Limits {
+        max_concurrent_queries: 1,
+        ..Limits::default()
+    })
+    .await;
+    let client = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap();
+    let base = format!("http://{}", collector.http_addr);
+    let held = collector.receiver().try_start_query().unwrap();
+    let response = client
+        .get(format!("{base}/api/traces/5b8efff798038103d269b633813fc60c"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let list = client.get(format!("{base}/api/traces")).send().await.unwrap();
+    assert_eq!(list.status().as_u16(), 503);
+    // exports do not wait for queries
+    let export = client
+        .post(format!("{base}/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .body(sample::batch(1, 4, 4).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(export.status().as_u16(), 200);
+    drop(held);
+    let list = client.get(format!("{base}/api/traces")).send().await.unwrap();
+    assert_eq!(list.status().as_u16(), 200);
+    collector.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn exports_over_the_in_flight_request_cap_get_429() {
+    let collector = start(Limits {
+        max_inflight_requests: 1,
+        ..Limits::default()
+    })
+    .await;
+    let client = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap();
+    let url = format!("http://{}/v1/traces", collector.http_addr);
+    let post = || {
+        client
+            .post(&url)
+            .header("content-type", "application/x-protobuf")
+            .body(sample::batch(1, 4, 4).encode_to_vec())
+            .send()
+    };
+    let held = collector.receiver().try_start_request().unwrap();
+    let response = post().await.unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(response.headers()["retry-after"], "5");
+    drop(held);
+    assert_eq!(post().await.unwrap().status().as_u16(), 200);
+    collector.shutdown().await.unwrap();
+}
