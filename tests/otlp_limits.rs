@@ -212,13 +212,19 @@ async fn queries_over_the_cap_get_503_and_exports_go_on() {
     let base = format!("http://{}", collector.http_addr);
     let held = collector.receiver().try_start_query().unwrap();
     let response = client
-        .get(format!("{base}/api/traces/5b8efff798038103d269b633813fc60c"))
+        .get(format!(
+            "{base}/api/traces/5b8efff798038103d269b633813fc60c"
+        ))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
-    let list = client.get(format!("{base}/api/traces")).send().await.unwrap();
+    let list = client
+        .get(format!("{base}/api/traces"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(list.status().as_u16(), 503);
     // exports do not wait for queries
     let export = client
@@ -230,7 +236,11 @@ async fn queries_over_the_cap_get_503_and_exports_go_on() {
         .unwrap();
     assert_eq!(export.status().as_u16(), 200);
     drop(held);
-    let list = client.get(format!("{base}/api/traces")).send().await.unwrap();
+    let list = client
+        .get(format!("{base}/api/traces"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(list.status().as_u16(), 200);
     collector.shutdown().await.unwrap();
 }

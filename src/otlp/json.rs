@@ -17,6 +17,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::value::RawValue;
 
 use super::decode::DecodeError;
+use super::wire::len_field;
 
 /// Most JSON objects and arrays in one span, resource or scope (each becomes a Rust value
 /// of up to a few hundred bytes when decoded).
@@ -74,12 +75,6 @@ pub fn to_protobuf(json: &[u8], max_containers: usize) -> Result<Vec<u8>, Decode
 
 /// Marks a budget refusal among serde errors.
 const TOO_LARGE: &str = "too large: ";
-
-fn len_field(out: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
-    prost::encoding::encode_key(tag, prost::encoding::WireType::LengthDelimited, out);
-    prost::encoding::encode_varint(bytes.len() as u64, out);
-    out.extend_from_slice(bytes);
-}
 
 /// Decode one element (span, resource, scope) from its raw JSON within the per-element budget.
 fn element<T: serde::de::DeserializeOwned, E: serde::de::Error>(
