@@ -168,7 +168,11 @@ async fn export(
     };
     let ingested = if body.len() > BLOCKING_THRESHOLD {
         let store = Arc::clone(&rx.store);
-        let slot = rx.worker_slot().await;
+        let Some(slot) = rx.worker_slot().await else {
+            return Err(busy(
+                "the receiver is busy decompressing and indexing other requests".to_owned(),
+            ));
+        };
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
             store.ingest_encoded(body)

@@ -155,7 +155,9 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
         }
     };
     let ingested = if gzip || raw_len > BLOCKING_THRESHOLD {
-        let slot = rx.worker_slot().await;
+        let Some(slot) = rx.worker_slot().await else {
+            return busy(encoding, limits.retry_after, receiver_busy());
+        };
         let work = move || {
             let _slot = slot;
             work()
@@ -256,6 +258,10 @@ fn busy(encoding: Encoding, retry_after: std::time::Duration, message: String) -
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     response
+}
+
+fn receiver_busy() -> String {
+    "the receiver is busy decompressing and indexing other requests".to_owned()
 }
 
 fn budget_exhausted(rx: &Receiver) -> String {

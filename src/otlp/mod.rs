@@ -87,6 +87,9 @@ impl Default for Limits {
     }
 }
 
+/// Longest a large request waits for a worker slot before it is told to retry later.
+pub const WORKER_WAIT: Duration = Duration::from_secs(2);
+
 /// What the HTTP and gRPC receivers share: the store, the limits and the budgets.
 pub struct Receiver {
     pub store: Arc<store::Store>,
@@ -119,10 +122,13 @@ impl Receiver {
         })
     }
 
-    /// Wait for one of the (as many as CPU cores) slots for decompressing and indexing a large
-    /// request: more at once would not go faster, and each holds its buffers meanwhile.
+    /// Wait (at most [`WORKER_WAIT`]) for one of the slots, as many as CPU cores, for
+    /// decompressing and indexing a large request: more at once would not go faster, and each
+    /// holds its buffers meanwhile. `None` when none freed up in time: the caller answers
+    /// 429 / `UNAVAILABLE`, so a flood is shed instead of queued past exporters' timeouts.
     pub async fn worker_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
-        Arc::clone(&self.workers).acquire_owned().await.ok()
+        let slot = Arc::clone(&self.workers).acquire_owned();
+        tokio::time::timeout(WORKER_WAIT, slot).await.ok()?.ok()
     }
 
     /// A slot among [`Limits::max_inflight_requests`], `None` when all are taken.
