@@ -81,6 +81,11 @@ impl Reservation {
         self.grow(total.saturating_sub(self.bytes))
     }
 
+    /// The whole budget this reservation draws from, in bytes.
+    pub fn limit(&self) -> usize {
+        self.budget.limit
+    }
+
     /// Bytes reserved.
     pub fn bytes(&self) -> usize {
         self.bytes

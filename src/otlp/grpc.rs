@@ -19,6 +19,7 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, En
 use tonic::codegen::EnabledCompressionEncodings;
 use tonic::{Code, Status};
 
+use super::budget::Reservation;
 use super::decode::DecodeError;
 use super::listen::{self, EventHook};
 use super::rpc;
@@ -113,6 +114,15 @@ where
                 ))
             });
         }
+        // the message is paid for from the in-flight budget as its bytes arrive, before tonic
+        // has buffered it whole
+        let reservation = receiver.inflight.reservation();
+        let retry_after = receiver.limits.retry_after;
+        let request = request.map(|body| BudgetedBody {
+            inner: body,
+            reservation,
+            retry_after,
+        });
         Box::pin(async move {
             let mut gzip = EnabledCompressionEncodings::default();
             gzip.enable(CompressionEncoding::Gzip);
@@ -123,6 +133,66 @@ where
             let response = grpc.unary(ExportMethod(receiver), request).await;
             Ok(otlp_status_codes(response))
         })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request body whose bytes are reserved from the in-flight budget as they arrive; past
+    /// the budget it fails with `UNAVAILABLE` and a `RetryInfo` (tonic answers with that status).
+    struct BudgetedBody<B> {
+        #[pin]
+        inner: B,
+        reservation: Reservation,
+        retry_after: std::time::Duration,
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<B> http_body::Body for BudgetedBody<B>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    type Data = B::Data;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let len = frame.data_ref().map_or(0, |data| data.remaining());
+                if this.reservation.grow(len) {
+                    Poll::Ready(Some(Ok(frame)))
+                } else {
+                    let message = format!(
+                        "the receiver's in-flight memory budget ({} bytes) is exhausted",
+                        this.reservation.limit()
+                    );
+                    let status = rpc::retry_status(rpc::UNAVAILABLE, message, *this.retry_after);
+                    let status = Status::with_details(
+                        Code::Unavailable,
+                        status.message.clone(),
+                        status.encode_to_vec().into(),
+                    );
+                    Poll::Ready(Some(Err(Box::new(status))))
+                }
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
