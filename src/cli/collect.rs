@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tracegate::exit::ExitStatus;
+use tracegate::otlp::listen::EventHook;
 use tracegate::otlp::server::Collector;
 use tracegate::otlp::store::Store;
 use tracegate::otlp::{Limits, Receiver};
@@ -56,6 +57,29 @@ pub struct Args {
     /// Retry delay given to exporters when the store is full, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     retry_after_secs: u64,
+    /// Most bytes all requests in flight may hold together (bodies, decompressed bodies, the
+    /// work of indexing them); beyond it exporters are told to retry later (429/UNAVAILABLE).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_inflight_bytes)]
+    max_inflight_bytes: usize,
+    /// Most export requests processed at once; beyond it exporters are told to retry later.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_inflight_requests)]
+    max_inflight_requests: usize,
+    /// Most open connections per listener (HTTP and gRPC each); others wait to be accepted.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Most trace queries (GET /api/traces…) answered at once; beyond it 503.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_concurrent_queries)]
+    max_concurrent_queries: usize,
+    /// Time a client has to send a request's headers, in milliseconds (slowloris defence).
+    #[arg(long, value_name = "MS", default_value_t = ms(Limits::default().header_read_timeout))]
+    header_read_timeout_ms: u64,
+    /// Time a client has to send a request body, in milliseconds; beyond it 408.
+    #[arg(long, value_name = "MS", default_value_t = ms(Limits::default().body_read_timeout))]
+    body_read_timeout_ms: u64,
+    /// A connection with no traffic for this long while waiting for the client is closed
+    /// (idle keep-alive, stalled upload), in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = ms(Limits::default().idle_timeout))]
+    idle_timeout_ms: u64,
     /// A trace is printed once it received no span for this long, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     quiet_ms: u64,
@@ -68,6 +92,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         max_spans: args.max_spans,
         max_stored_bytes: args.max_stored_bytes,
         retry_after: Duration::from_secs(args.retry_after_secs),
+        max_inflight_bytes: args.max_inflight_bytes,
+        max_inflight_requests: args.max_inflight_requests,
+        max_connections: args.max_connections,
+        max_concurrent_queries: args.max_concurrent_queries,
+        header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
+        body_read_timeout: Duration::from_millis(args.body_read_timeout_ms),
+        idle_timeout: Duration::from_millis(args.idle_timeout_ms),
     };
     let store = match &args.store {
         None => limits.store(),
@@ -106,7 +137,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
 
 async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus> {
     let grpc_addr = (!args.no_grpc).then_some(args.otlp_grpc);
-    let collector = Collector::start(Arc::clone(&receiver), args.otlp_http, grpc_addr).await?;
+    // accept errors (out of file descriptors…) are retried by the library and reported here
+    let events: EventHook = Arc::new(|line: &str| eprintln!("tracegate collect: {line}"));
+    let collector = Collector::start_with_events(
+        Arc::clone(&receiver),
+        args.otlp_http,
+        grpc_addr,
+        Some(events),
+    )
+    .await?;
     let terminate = terminated()?;
     let mut open = say(&format!(
         "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces)",
@@ -145,6 +184,11 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
         ));
     }
     Ok(ExitStatus::Passed)
+}
+
+/// A duration in whole milliseconds, for flag defaults.
+fn ms(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Print one line on standard output; `false` once it cannot be written (the reader went

@@ -7,6 +7,7 @@ use anyhow::{bail, Context};
 use tracegate::exit::ExitStatus;
 use tracegate::otlp::client::{self, Backend, FetchError};
 use tracegate::otlp::store::Store;
+use tracegate::otlp::{decode, json, wire};
 use tracegate::propagation::TraceId;
 use tracegate::report::escape_control;
 use tracegate::report::trace as render;
@@ -156,8 +157,22 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
         let bytes =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let protobuf = path.extension().is_some_and(|e| e == "pb");
-        client::parse_trace_body(&bytes, protobuf.then_some("application/x-protobuf"))
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        if protobuf {
+            // the receiver's decode budget: empty or invalid spans are counted, not decoded
+            decode::traces_from_protobuf(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        } else {
+            let containers = json::count_containers(&bytes);
+            if containers > wire::DEFAULT_MAX_MESSAGES {
+                bail!(
+                    "{}: holds {containers} JSON objects and arrays, more than the limit of {}",
+                    path.display(),
+                    wire::DEFAULT_MAX_MESSAGES
+                );
+            }
+            client::parse_trace_body(&bytes, None)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
     } else if let Some(dir) = &args.source.store {
         let store = load_store(dir)?;
         store

@@ -1,60 +1,273 @@
 //! OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+//!
+//! The request is not decoded into prost structs: a codec hands the raw message bytes to
+//! [`wire::scan`](super::wire::scan) (through the store), which validates and counts without
+//! materialising them — ten million empty `ResourceSpans` cost a counter, not gigabytes.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
-    TraceService, TraceServiceServer,
-};
 use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
 };
+use prost::bytes::{Buf, Bytes};
 use prost::Message;
-use tonic::codec::CompressionEncoding;
-use tonic::{Code, Request, Response, Status};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codegen::EnabledCompressionEncodings;
+use tonic::{Code, Status};
 
+use super::budget::Reservation;
+use super::decode::DecodeError;
+use super::listen::{self, EventHook};
 use super::rpc;
 use super::store::IngestError;
 use super::Receiver;
 
-/// The tonic service implementing `TraceService`.
-pub struct GrpcReceiver(Arc<Receiver>);
+/// The gRPC path of `Export`.
+pub const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
-#[tonic::async_trait]
-impl TraceService for GrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        match self.0.store.ingest(request.into_inner()) {
-            Ok(outcome) => Ok(Response::new(ExportTraceServiceResponse {
-                partial_success: (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
-                    rejected_spans: i64::try_from(outcome.rejected).unwrap_or(i64::MAX),
-                    error_message: outcome.reason.unwrap_or_default(),
-                }),
-            })),
-            Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
-                let status =
-                    rpc::retry_status(rpc::UNAVAILABLE, err.to_string(), self.0.limits.retry_after);
-                Err(Status::with_details(
-                    Code::Unavailable,
-                    status.message.clone(),
-                    status.encode_to_vec().into(),
-                ))
-            }
-            Err(IngestError::Malformed(err)) => Err(Status::invalid_argument(err.to_string())),
-            Err(err @ IngestError::Io(_)) => Err(Status::unavailable(err.to_string())),
-        }
+/// A codec whose requests are the raw message bytes and whose responses are prost messages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawRequestCodec;
+
+/// Encodes the `ExportTraceServiceResponse`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ResponseEncoder;
+
+/// Hands over the request message as it arrived (decompressed, within the size limit).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawDecoder;
+
+impl Codec for RawRequestCodec {
+    type Encode = ExportTraceServiceResponse;
+    type Decode = Bytes;
+    type Encoder = ResponseEncoder;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        ResponseEncoder
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawDecoder
     }
 }
 
-/// The `TraceServiceServer` with gzip in both directions and the message-size limit.
-pub fn service(receiver: Arc<Receiver>) -> TraceServiceServer<GrpcReceiver> {
-    let limit = receiver.limits.max_decompressed_bytes;
-    TraceServiceServer::new(GrpcReceiver(receiver))
-        .accept_compressed(CompressionEncoding::Gzip)
-        .send_compressed(CompressionEncoding::Gzip)
-        .max_decoding_message_size(limit)
+impl Encoder for ResponseEncoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = Status;
+
+    fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        item.encode(dst)
+            .map_err(|e| Status::internal(format!("cannot encode the response: {e}")))
+    }
+}
+
+impl Decoder for RawDecoder {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Self::Error> {
+        let len = src.remaining();
+        Ok(Some(src.copy_to_bytes(len)))
+    }
+}
+
+/// The `TraceService` as a tower service: gzip in both directions, the message-size limit,
+/// `UNIMPLEMENTED` for any other method.
+#[derive(Clone)]
+pub struct GrpcReceiver(Arc<Receiver>);
+
+/// The OTLP/gRPC service over `receiver`.
+pub fn service(receiver: Arc<Receiver>) -> GrpcReceiver {
+    GrpcReceiver(receiver)
+}
+
+impl tonic::server::NamedService for GrpcReceiver {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<B> tower::Service<http::Request<B>> for GrpcReceiver
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let receiver = Arc::clone(&self.0);
+        if request.uri().path() != EXPORT_PATH {
+            return Box::pin(async move {
+                Ok(otlp_status_codes(
+                    Status::unimplemented("only TraceService/Export is served").into_http(),
+                ))
+            });
+        }
+        // the message is paid for from the in-flight budget as its bytes arrive, before tonic
+        // has buffered it whole
+        let reservation = receiver.inflight.reservation();
+        let retry_after = receiver.limits.retry_after;
+        let request = request.map(|body| BudgetedBody {
+            inner: body,
+            reservation,
+            retry_after,
+        });
+        Box::pin(async move {
+            let mut gzip = EnabledCompressionEncodings::default();
+            gzip.enable(CompressionEncoding::Gzip);
+            let limit = receiver.limits.max_decompressed_bytes;
+            let mut grpc = tonic::server::Grpc::new(RawRequestCodec)
+                .apply_compression_config(gzip, gzip)
+                .apply_max_message_size_config(Some(limit), None);
+            let response = grpc.unary(ExportMethod(receiver), request).await;
+            Ok(otlp_status_codes(response))
+        })
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A request body whose bytes are reserved from the in-flight budget as they arrive; past
+    /// the budget it fails with `UNAVAILABLE` and a `RetryInfo` (tonic answers with that status).
+    struct BudgetedBody<B> {
+        #[pin]
+        inner: B,
+        reservation: Reservation,
+        retry_after: std::time::Duration,
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl<B> http_body::Body for BudgetedBody<B>
+where
+    B: http_body::Body,
+    B::Error: Into<BoxError>,
+{
+    type Data = B::Data;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                let len = frame.data_ref().map_or(0, |data| data.remaining());
+                if this.reservation.grow(len) {
+                    Poll::Ready(Some(Ok(frame)))
+                } else {
+                    let message = format!(
+                        "the receiver's in-flight memory budget ({} bytes) is exhausted",
+                        this.reservation.limit()
+                    );
+                    let status = rpc::retry_status(rpc::UNAVAILABLE, message, *this.retry_after);
+                    let status = Status::with_details(
+                        Code::Unavailable,
+                        status.message.clone(),
+                        status.encode_to_vec().into(),
+                    );
+                    Poll::Ready(Some(Err(Box::new(status))))
+                }
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+struct ExportMethod(Arc<Receiver>);
+
+impl tonic::server::UnaryService<Bytes> for ExportMethod {
+    type Response = ExportTraceServiceResponse;
+    type Future = BoxFuture<Result<tonic::Response<Self::Response>, Status>>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let receiver = Arc::clone(&self.0);
+        Box::pin(async move { export(receiver, request.into_inner()).await })
+    }
+}
+
+/// Bodies larger than this are indexed on a blocking thread.
+const BLOCKING_THRESHOLD: usize = 256 * 1024;
+
+async fn export(
+    rx: Arc<Receiver>,
+    body: Bytes,
+) -> Result<tonic::Response<ExportTraceServiceResponse>, Status> {
+    let busy = |message: String| {
+        let status = rpc::retry_status(rpc::UNAVAILABLE, message, rx.limits.retry_after);
+        Status::with_details(
+            Code::Unavailable,
+            status.message.clone(),
+            status.encode_to_vec().into(),
+        )
+    };
+    let Some(_request) = rx.try_start_request() else {
+        return Err(busy(format!(
+            "too many export requests in flight (limit {})",
+            rx.limits.max_inflight_requests
+        )));
+    };
+    // the message is held, and indexing it costs about as much again
+    let Some(_reservation) = rx.inflight.try_reserve(body.len().saturating_mul(2)) else {
+        return Err(busy(format!(
+            "the receiver's in-flight memory budget ({} bytes) is exhausted",
+            rx.inflight.limit()
+        )));
+    };
+    let ingested = if body.len() > BLOCKING_THRESHOLD {
+        let store = Arc::clone(&rx.store);
+        let Some(slot) = rx.worker_slot().await else {
+            return Err(busy(
+                "the receiver is busy decompressing and indexing other requests".to_owned(),
+            ));
+        };
+        tokio::task::spawn_blocking(move || {
+            let _slot = slot;
+            store.ingest_encoded(body)
+        })
+        .await
+        .map_err(|e| Status::internal(format!("the request could not be processed: {e}")))?
+    } else {
+        rx.store.ingest_encoded(body)
+    };
+    match ingested {
+        Ok(outcome) => Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
+                rejected_spans: i64::try_from(outcome.rejected).unwrap_or(i64::MAX),
+                error_message: outcome.reason.unwrap_or_default(),
+            }),
+        })),
+        Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
+            Err(busy(err.to_string()))
+        }
+        Err(IngestError::Malformed(DecodeError::TooLarge(reason))) => {
+            Err(Status::resource_exhausted(reason))
+        }
+        Err(IngestError::Malformed(err)) => Err(Status::invalid_argument(err.to_string())),
+        Err(err @ IngestError::Io(_)) => Err(Status::unavailable(err.to_string())),
+    }
 }
 
 /// Serve OTLP/gRPC on `listener` until `shutdown` completes. A message over the size limit
@@ -64,15 +277,20 @@ pub async fn serve(
     receiver: Arc<Receiver>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
-    tonic::transport::Server::builder()
-        .layer(tower::util::MapResponseLayer::new(otlp_status_codes))
-        .add_service(service(receiver))
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
-            shutdown,
-        )
-        .await
+) -> std::io::Result<()> {
+    serve_with_events(receiver, listener, None, shutdown).await
+}
+
+/// [`serve`], reporting accept errors to `events`.
+pub async fn serve_with_events(
+    receiver: Arc<Receiver>,
+    listener: tokio::net::TcpListener,
+    events: Option<EventHook>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> std::io::Result<()> {
+    let limits = receiver.limits;
+    let service = hyper_util::service::TowerToHyperService::new(service(receiver));
+    listen::serve(listener, service, limits, events, shutdown).await
 }
 
 /// Rewrite the status of a trailers-only error response (the form tonic uses when decoding

@@ -14,10 +14,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 
-use super::decode::{decode_request, gunzip, DecodeError, Encoding};
-use super::rpc;
+use super::budget::Reservation;
+use super::decode::{gunzip_reserved, DecodeError, Encoding};
 use super::store::IngestError;
 use super::Receiver;
+use super::{json, rpc, wire};
 use crate::propagation::TraceId;
 
 /// Bodies larger than this (and every gzip body) are processed on a blocking thread.
@@ -68,6 +69,16 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
         }
     };
     let limits = rx.limits;
+    let Some(_request_slot) = rx.try_start_request() else {
+        return busy(
+            encoding,
+            limits.retry_after,
+            format!(
+                "too many export requests in flight (limit {})",
+                limits.max_inflight_requests
+            ),
+        );
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -76,10 +87,15 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
         return too_large(encoding, limits.max_body_bytes);
     }
     let expected = declared.map_or(0, |n| usize::try_from(n).unwrap_or(0));
-    let raw = match read_limited(body, limits.max_body_bytes, expected).await {
-        Ok(raw) => raw,
-        Err(ReadError::TooLarge) => return too_large(encoding, limits.max_body_bytes),
-        Err(ReadError::Broken(e)) => {
+    let mut reservation = rx.inflight.reservation();
+    let read = read_limited(body, limits.max_body_bytes, expected, &mut reservation);
+    let raw = match tokio::time::timeout(limits.body_read_timeout, read).await {
+        Ok(Ok(raw)) => raw,
+        Ok(Err(ReadError::TooLarge)) => return too_large(encoding, limits.max_body_bytes),
+        Ok(Err(ReadError::Busy)) => {
+            return busy(encoding, limits.retry_after, budget_exhausted(&rx))
+        }
+        Ok(Err(ReadError::Broken(e))) => {
             return error(
                 StatusCode::BAD_REQUEST,
                 Some(encoding),
@@ -87,16 +103,31 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
                 format!("cannot read the request body: {e}"),
             )
         }
+        Err(_) => {
+            return error(
+                StatusCode::REQUEST_TIMEOUT,
+                Some(encoding),
+                rpc::UNAVAILABLE,
+                format!(
+                    "the request body was not received within {} ms",
+                    limits.body_read_timeout.as_millis()
+                ),
+            )
+        }
     };
     let raw_len = raw.len();
     // protobuf is indexed without decoding (spans kept as slices of the body); JSON is
-    // decoded with serde and re-encoded. Large bodies are worked on a blocking thread so the
-    // runtime keeps serving other connections meanwhile.
+    // converted to protobuf span by span. Large bodies are worked on a blocking thread so the
+    // runtime keeps serving other connections meanwhile. Every buffer is paid for from the
+    // in-flight budget first.
     let work = {
         let rx = Arc::clone(&rx);
         move || {
+            let mut reservation = reservation;
             let mut plain = if gzip {
-                gunzip(&raw, limits.max_decompressed_bytes)?
+                let plain = gunzip_reserved(&raw, limits.max_decompressed_bytes, &mut reservation)?;
+                drop(raw);
+                plain
             } else {
                 raw
             };
@@ -104,15 +135,33 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
             if plain.capacity() > plain.len() + plain.len() / 8 {
                 plain.shrink_to_fit();
             }
-            match encoding {
-                Encoding::Protobuf => Ok(rx.store.ingest_encoded(Bytes::from(plain))),
+            let body = match encoding {
+                Encoding::Protobuf => plain,
                 Encoding::Json => {
-                    decode_request(&plain, encoding).map(|request| rx.store.ingest(request))
+                    // the protobuf is at most about as large as the JSON
+                    if !reservation.grow(plain.len()) {
+                        return Err(DecodeError::Busy(budget_exhausted(&rx)));
+                    }
+                    let protobuf = json::to_protobuf(&plain, wire::DEFAULT_MAX_MESSAGES)?;
+                    drop(plain);
+                    protobuf
                 }
+            };
+            // indexing costs about as much again as the body
+            if !reservation.grow(body.len()) {
+                return Err(DecodeError::Busy(budget_exhausted(&rx)));
             }
+            Ok(rx.store.ingest_encoded(Bytes::from(body)))
         }
     };
     let ingested = if gzip || raw_len > BLOCKING_THRESHOLD {
+        let Some(slot) = rx.worker_slot().await else {
+            return busy(encoding, limits.retry_after, receiver_busy());
+        };
+        let work = move || {
+            let _slot = slot;
+            work()
+        };
         match tokio::task::spawn_blocking(work).await {
             Ok(result) => result,
             Err(e) => {
@@ -145,6 +194,7 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
                 reason,
             )
         }
+        Err(DecodeError::Busy(reason)) => return busy(encoding, limits.retry_after, reason),
     };
     match ingested {
         Ok(outcome) => {
@@ -173,17 +223,14 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
                 .into_response()
         }
         Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
-            let secs = limits.retry_after.as_secs().max(1);
-            let mut response = encode_status(
-                StatusCode::TOO_MANY_REQUESTS,
-                Some(encoding),
-                rpc::retry_status(rpc::UNAVAILABLE, err.to_string(), limits.retry_after),
-            );
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            response
+            busy(encoding, limits.retry_after, err.to_string())
         }
+        Err(IngestError::Malformed(DecodeError::TooLarge(reason))) => error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(encoding),
+            rpc::RESOURCE_EXHAUSTED,
+            reason,
+        ),
         Err(IngestError::Malformed(err)) => error(
             StatusCode::BAD_REQUEST,
             Some(encoding),
@@ -199,21 +246,64 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
     }
 }
 
+/// 429 with `Retry-After` and a `google.rpc.Status` carrying `RetryInfo`.
+fn busy(encoding: Encoding, retry_after: std::time::Duration, message: String) -> Response {
+    let secs = retry_after.as_secs().max(1);
+    let mut response = encode_status(
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(encoding),
+        rpc::retry_status(rpc::UNAVAILABLE, message, retry_after),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
+}
+
+fn receiver_busy() -> String {
+    "the receiver is busy decompressing and indexing other requests".to_owned()
+}
+
+fn budget_exhausted(rx: &Receiver) -> String {
+    format!(
+        "the receiver's in-flight memory budget ({} bytes) is exhausted",
+        rx.inflight.limit()
+    )
+}
+
 enum ReadError {
     TooLarge,
+    Busy,
     Broken(String),
 }
 
-/// Read the body frame by frame, stopping as soon as it exceeds `limit`: an oversized body is
-/// never held in memory.
-async fn read_limited(mut body: Body, limit: usize, expected: usize) -> Result<Vec<u8>, ReadError> {
+/// Read the body frame by frame, stopping as soon as it exceeds `limit` (an oversized body is
+/// never held in memory) or the in-flight budget cannot pay for the buffer.
+async fn read_limited(
+    mut body: Body,
+    limit: usize,
+    expected: usize,
+    reservation: &mut Reservation,
+) -> Result<Vec<u8>, ReadError> {
     use http_body::Body as _;
-    let mut out = Vec::with_capacity(expected.min(limit));
+    let initial = expected.min(limit);
+    if !reservation.grow_to(initial) {
+        return Err(ReadError::Busy);
+    }
+    let mut out = Vec::with_capacity(initial);
     while let Some(frame) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
         let frame = frame.map_err(|e| ReadError::Broken(e.to_string()))?;
         if let Ok(data) = frame.into_data() {
-            if out.len() + data.len() > limit {
+            let needed = out.len() + data.len();
+            if needed > limit {
                 return Err(ReadError::TooLarge);
+            }
+            if needed > out.capacity() {
+                let capacity = (out.capacity() * 2).max(needed).min(limit);
+                if !reservation.grow_to(capacity) {
+                    return Err(ReadError::Busy);
+                }
+                out.reserve_exact(capacity - out.len());
             }
             out.extend_from_slice(&data);
         }
@@ -261,9 +351,16 @@ struct ListParams {
 }
 
 async fn list(State(rx): State<Arc<Receiver>>, Query(params): Query<ListParams>) -> Response {
+    let Some(slot) = rx.try_start_query() else {
+        return queries_busy(&rx);
+    };
     let limit = params.limit.unwrap_or(20).min(MAX_LIST_LIMIT);
-    let traces = rx.store.recent(limit, &rx.assembly);
-    Json(serde_json::json!({ "traces": traces })).into_response()
+    let work = move || {
+        let _slot = slot;
+        let traces = rx.store.recent(limit, &rx.assembly);
+        serde_json::to_vec(&serde_json::json!({ "traces": traces }))
+    };
+    json_response(tokio::task::spawn_blocking(work).await)
 }
 
 async fn show(State(rx): State<Arc<Receiver>>, Path(trace_id): Path<String>) -> Response {
@@ -276,11 +373,62 @@ async fn show(State(rx): State<Arc<Receiver>>, Path(trace_id): Path<String>) -> 
         )
             .into_response();
     };
-    match rx.store.get(id) {
-        Some(data) => Json(data).into_response(),
-        None => (
+    let Some(slot) = rx.try_start_query() else {
+        return queries_busy(&rx);
+    };
+    // decoding and serialising a large trace is done off the runtime, a bounded number at once,
+    // so exports are not held up behind queries
+    let work = move || {
+        let _slot = slot;
+        rx.store.get(id).map(|data| serde_json::to_vec(&data))
+    };
+    match tokio::task::spawn_blocking(work).await {
+        Ok(Some(result)) => json_response(Ok(result)),
+        Ok(None) => (
             StatusCode::NOT_FOUND,
             Json(serde_json::json!({ "error": format!("trace {id} not found") })),
+        )
+            .into_response(),
+        Err(e) => json_response(Err(e)),
+    }
+}
+
+/// 503 with `Retry-After` when [`Limits::max_concurrent_queries`](super::Limits) are running.
+fn queries_busy(rx: &Receiver) -> Response {
+    let mut response = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(serde_json::json!({
+            "error": format!(
+                "too many trace queries at once (limit {}); retry shortly",
+                rx.limits.max_concurrent_queries
+            )
+        })),
+    )
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
+    response
+}
+
+fn json_response(
+    serialised: Result<Result<Vec<u8>, serde_json::Error>, tokio::task::JoinError>,
+) -> Response {
+    match serialised {
+        Ok(Ok(body)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(serde_json::json!({ "error": format!("cannot serialise the answer: {e}") })),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(serde_json::json!({ "error": format!("the query failed: {e}") })),
         )
             .into_response(),
     }

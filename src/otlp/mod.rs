@@ -11,13 +11,17 @@
 //! * [`client`] — fetch a trace by ID from a tracegate receiver, Grafana Tempo or Jaeger v2.
 //!
 //! Every limit is in [`Limits`]; over a limit the receiver answers 413 / `RESOURCE_EXHAUSTED`,
-//! when the store is full 429 / `UNAVAILABLE` with a retry delay, on malformed input
-//! 400 / `INVALID_ARGUMENT` with the reason.
+//! when the store is full or the in-flight budget ([`budget`]) is exhausted 429 /
+//! `UNAVAILABLE` with a retry delay, on malformed input 400 / `INVALID_ARGUMENT` with the
+//! reason. Connections are capped and timed out ([`listen`]).
 
+pub mod budget;
 pub mod client;
 pub mod decode;
 pub mod grpc;
 pub mod http;
+pub mod json;
+pub mod listen;
 pub mod persist;
 mod rpc;
 pub mod sample;
@@ -42,8 +46,26 @@ pub struct Limits {
     /// Most request bytes held in memory (spans are kept as slices of their requests);
     /// beyond it exports get 429 / `UNAVAILABLE`.
     pub max_stored_bytes: usize,
-    /// The delay exporters are told to wait when the store is full.
+    /// The delay exporters are told to wait when the store is full or the receiver busy.
     pub retry_after: Duration,
+    /// Most bytes all requests being received and processed may hold together (bodies,
+    /// decompressed bodies, the cost of indexing them); beyond it exports get 429 /
+    /// `UNAVAILABLE` (the Collector's `memory_limiter`).
+    pub max_inflight_bytes: usize,
+    /// Most export requests processed at once (HTTP and gRPC together); beyond it 429 /
+    /// `UNAVAILABLE`.
+    pub max_inflight_requests: usize,
+    /// Most open connections per listener; further ones wait in the accept queue.
+    pub max_connections: usize,
+    /// Most trace queries (`GET /api/traces…`) answered at once; beyond it 503.
+    pub max_concurrent_queries: usize,
+    /// Time a client has to send a request's headers (HTTP/1); slower connections are closed.
+    pub header_read_timeout: Duration,
+    /// Time a client has to send a request body; beyond it 408.
+    pub body_read_timeout: Duration,
+    /// A connection with no byte read or written for this long while the server waits for
+    /// the client (idle keep-alive, stalled upload) is closed.
+    pub idle_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -54,15 +76,30 @@ impl Default for Limits {
             max_spans: 1_000_000,
             max_stored_bytes: 512 * 1024 * 1024,
             retry_after: Duration::from_secs(5),
+            max_inflight_bytes: 128 * 1024 * 1024,
+            max_inflight_requests: 256,
+            max_connections: 1024,
+            max_concurrent_queries: 4,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(120),
         }
     }
 }
 
-/// What the HTTP and gRPC receivers share: the store and the limits.
+/// Longest a large request waits for a worker slot before it is told to retry later.
+pub const WORKER_WAIT: Duration = Duration::from_secs(2);
+
+/// What the HTTP and gRPC receivers share: the store, the limits and the budgets.
 pub struct Receiver {
     pub store: Arc<store::Store>,
     pub limits: Limits,
     pub assembly: AssemblyOptions,
+    /// Bytes held by requests in flight, bounded by [`Limits::max_inflight_bytes`].
+    pub inflight: Arc<budget::InflightBudget>,
+    requests: Arc<tokio::sync::Semaphore>,
+    queries: Arc<tokio::sync::Semaphore>,
+    workers: Arc<tokio::sync::Semaphore>,
 }
 
 impl Receiver {
@@ -72,7 +109,36 @@ impl Receiver {
             store,
             limits,
             assembly: AssemblyOptions::default(),
+            inflight: budget::InflightBudget::new(limits.max_inflight_bytes),
+            requests: Arc::new(tokio::sync::Semaphore::new(
+                limits.max_inflight_requests.max(1),
+            )),
+            queries: Arc::new(tokio::sync::Semaphore::new(
+                limits.max_concurrent_queries.max(1),
+            )),
+            workers: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         })
+    }
+
+    /// Wait (at most [`WORKER_WAIT`]) for one of the slots, as many as CPU cores, for
+    /// decompressing and indexing a large request: more at once would not go faster, and each
+    /// holds its buffers meanwhile. `None` when none freed up in time: the caller answers
+    /// 429 / `UNAVAILABLE`, so a flood is shed instead of queued past exporters' timeouts.
+    pub async fn worker_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let slot = Arc::clone(&self.workers).acquire_owned();
+        tokio::time::timeout(WORKER_WAIT, slot).await.ok()?.ok()
+    }
+
+    /// A slot among [`Limits::max_inflight_requests`], `None` when all are taken.
+    pub fn try_start_request(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.requests).try_acquire_owned().ok()
+    }
+
+    /// A slot among [`Limits::max_concurrent_queries`], `None` when all are taken.
+    pub fn try_start_query(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        Arc::clone(&self.queries).try_acquire_owned().ok()
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::listen::{self, EventHook};
 use super::{grpc, http, Receiver};
 
 /// A running collector.
@@ -18,7 +19,7 @@ pub struct Collector {
     receiver: Arc<Receiver>,
     stop: watch::Sender<bool>,
     http_task: JoinHandle<std::io::Result<()>>,
-    grpc_task: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
+    grpc_task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 /// Why serving failed.
@@ -35,7 +36,7 @@ pub enum ServeError {
     #[error("serving OTLP/HTTP: {0}")]
     Http(std::io::Error),
     #[error("serving OTLP/gRPC: {0}")]
-    Grpc(tonic::transport::Error),
+    Grpc(std::io::Error),
     #[error("a server task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 }
@@ -46,6 +47,17 @@ impl Collector {
         receiver: Arc<Receiver>,
         http_addr: SocketAddr,
         grpc_addr: Option<SocketAddr>,
+    ) -> Result<Collector, ServeError> {
+        Collector::start_with_events(receiver, http_addr, grpc_addr, None).await
+    }
+
+    /// [`Collector::start`], reporting events the library does not print (an accept error
+    /// such as running out of file descriptors, retried with a backoff) to `events`.
+    pub async fn start_with_events(
+        receiver: Arc<Receiver>,
+        http_addr: SocketAddr,
+        grpc_addr: Option<SocketAddr>,
+        events: Option<EventHook>,
     ) -> Result<Collector, ServeError> {
         let bind = |protocol: &'static str, addr: SocketAddr| async move {
             let error = |error| ServeError::Bind {
@@ -67,17 +79,19 @@ impl Collector {
             let _ = rx.wait_for(|stop| *stop).await;
         };
         let app = http::app(Arc::clone(&receiver));
-        let http_stop = stopped(stop_rx.clone());
-        let http_task = tokio::spawn(async move {
-            axum::serve(http_listener, app)
-                .with_graceful_shutdown(http_stop)
-                .await
-        });
+        let http_task = tokio::spawn(listen::serve(
+            http_listener,
+            hyper_util::service::TowerToHyperService::new(app),
+            receiver.limits,
+            events.clone(),
+            stopped(stop_rx.clone()),
+        ));
         let (grpc_task, grpc_local) = match grpc {
             Some((listener, local)) => (
-                Some(tokio::spawn(grpc::serve(
+                Some(tokio::spawn(grpc::serve_with_events(
                     Arc::clone(&receiver),
                     listener,
+                    events,
                     stopped(stop_rx),
                 ))),
                 Some(local),

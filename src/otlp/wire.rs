@@ -14,92 +14,41 @@ use super::decode::DecodeError;
 /// Deepest message nesting accepted (prost allows 100; attribute values nest).
 const MAX_DEPTH: u32 = 64;
 
-/// The resource of one `ResourceSpans`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResourcePart {
-    /// Encoded `Resource` (empty when absent).
-    pub resource: Bytes,
-    pub schema_url: String,
+/// Most protobuf messages (resource spans, scope spans, spans, attributes, attribute values,
+/// events, links…) one request may hold: [`scan`]'s default cost budget. A 32 MiB request of
+/// empty messages holds 16 million; a real one averages well over 8 bytes a message.
+pub const DEFAULT_MAX_MESSAGES: usize = 4 * 1024 * 1024;
+
+/// Counts the messages a scan visits and refuses the request past the budget.
+struct MessageBudget {
+    left: usize,
+    limit: usize,
 }
 
-/// One `ScopeSpans`: its scope and spans.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScopePart {
-    /// Index into [`Batch::resources`].
-    pub resource: usize,
-    /// Encoded `InstrumentationScope` (empty when absent).
-    pub scope: Bytes,
-    pub schema_url: String,
-    pub spans: Vec<SpanPart>,
-}
-
-/// One span, still encoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpanPart {
-    /// The encoded `Span`, a slice of the request body.
-    pub bytes: Bytes,
-    /// The trace ID, when it is 16 bytes and not all zero.
-    pub trace_id: Option<[u8; 16]>,
-    /// Why the span cannot be stored (invalid IDs), `None` when it can.
-    pub invalid: Option<String>,
-}
-
-/// A scanned request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Batch {
-    /// The whole request body the parts point into.
-    pub body: Bytes,
-    pub resources: Vec<ResourcePart>,
-    pub scopes: Vec<ScopePart>,
-}
-
-impl Batch {
-    /// Spans in the batch, valid or not.
-    pub fn span_count(&self) -> usize {
-        self.scopes.iter().map(|s| s.spans.len()).sum()
+impl MessageBudget {
+    fn new(limit: usize) -> Self {
+        MessageBudget { left: limit, limit }
     }
 
-    /// Spans with an invalid ID.
-    pub fn invalid_count(&self) -> usize {
-        self.scopes
-            .iter()
-            .flat_map(|s| &s.spans)
-            .filter(|s| s.invalid.is_some())
-            .count()
-    }
-
-    /// The request re-encoded with only the valid spans (for the on-disk log when some were
-    /// rejected).
-    pub fn encode_valid(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        for (r, resource) in self.resources.iter().enumerate() {
-            let mut rs = Vec::new();
-            len_field(&mut rs, 1, &resource.resource);
-            for scope in self.scopes.iter().filter(|s| s.resource == r) {
-                let mut ss = Vec::new();
-                len_field(&mut ss, 1, &scope.scope);
-                for span in scope.spans.iter().filter(|s| s.invalid.is_none()) {
-                    len_field(&mut ss, 2, &span.bytes);
-                }
-                if !scope.schema_url.is_empty() {
-                    len_field(&mut ss, 3, scope.schema_url.as_bytes());
-                }
-                len_field(&mut rs, 2, &ss);
+    /// One more message: fails once the request holds more than the budget allows.
+    fn take(&mut self) -> Result<(), DecodeError> {
+        match self.left.checked_sub(1) {
+            Some(left) => {
+                self.left = left;
+                Ok(())
             }
-            if !resource.schema_url.is_empty() {
-                len_field(&mut rs, 3, resource.schema_url.as_bytes());
-            }
-            len_field(&mut out, 1, &rs);
+            None => Err(DecodeError::TooLarge(format!(
+                "request holds more than {} protobuf messages",
+                self.limit
+            ))),
         }
-        out
     }
 }
 
-fn len_field(out: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
-    prost::encoding::encode_key(tag, prost::encoding::WireType::LengthDelimited, out);
-    prost::encoding::encode_varint(bytes.len() as u64, out);
-    out.extend_from_slice(bytes);
-}
+mod batch;
+
+pub(crate) use batch::len_field;
+pub use batch::{Batch, ResourcePart, ScopePart, SpanPart};
 
 /// The messages inside a span batch whose fields are checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -282,10 +231,12 @@ fn validate(
     end: usize,
     msg: Msg,
     depth: u32,
+    budget: &mut MessageBudget,
 ) -> Result<[Option<(usize, usize)>; 4], DecodeError> {
     if depth > MAX_DEPTH {
         return Err(malformed("messages nested too deep", start));
     }
+    budget.take()?;
     let mut span_fields = [None; 4];
     let mut r = Reader::new(buf, start, end);
     loop {
@@ -304,7 +255,7 @@ fn validate(
                         .map_err(|_| malformed("string field is not UTF-8", s))?;
                 }
                 Ty::Msg(inner) => {
-                    validate(buf, s, e, inner, depth + 1)?;
+                    validate(buf, s, e, inner, depth + 1, budget)?;
                 }
                 _ => {}
             }
@@ -343,8 +294,17 @@ fn merged(body: &Bytes, parts: &[(usize, usize)]) -> Bytes {
     }
 }
 
-/// Scan and validate an encoded `ExportTraceServiceRequest` (or `TracesData`: same layout).
+/// Scan and validate an encoded `ExportTraceServiceRequest` (or `TracesData`: same layout)
+/// within [`DEFAULT_MAX_MESSAGES`].
 pub fn scan(body: Bytes) -> Result<Batch, DecodeError> {
+    scan_with_limit(body, DEFAULT_MAX_MESSAGES)
+}
+
+/// [`scan`] refusing ([`DecodeError::TooLarge`]) a request of more than `max_messages`
+/// protobuf messages, counted as they are met, before anything is allocated for them.
+pub fn scan_with_limit(body: Bytes, max_messages: usize) -> Result<Batch, DecodeError> {
+    let mut budget = MessageBudget::new(max_messages);
+    let mut rejections = Rejections::default();
     let buf: &[u8] = &body;
     let mut resources = Vec::new();
     let mut scopes = Vec::new();
@@ -360,7 +320,9 @@ pub fn scan(body: Bytes) -> Result<Batch, DecodeError> {
         let Value::Len(rs_start, rs_end) = value else {
             return Err(malformed("wrong wire type for resource_spans", at));
         };
+        budget.take()?;
         let resource_index = resources.len();
+        let scopes_before = scopes.len();
         let mut resource_parts = Vec::new();
         let mut resource_schema = String::new();
         let mut rs = Reader::new(buf, rs_start, rs_end);
@@ -379,36 +341,79 @@ pub fn scan(body: Bytes) -> Result<Batch, DecodeError> {
             let Value::Len(s, e) = value else { continue };
             match tag {
                 1 => {
-                    validate(buf, s, e, Msg::Resource, 2)?;
+                    validate(buf, s, e, Msg::Resource, 2, &mut budget)?;
                     resource_parts.push((s, e));
                 }
                 3 => resource_schema = string_at(buf, s, e)?,
-                _ => scopes.push(scan_scope_spans(&body, s, e, resource_index)?),
+                _ => {
+                    let part = ScopeRange {
+                        start: s,
+                        end: e,
+                        resource: resource_index,
+                    };
+                    if let Some(scope) =
+                        scan_scope_spans(&body, part, &mut budget, &mut rejections)?
+                    {
+                        scopes.push(scope);
+                    }
+                }
             }
         }
-        resources.push(ResourcePart {
-            resource: merged(&body, &resource_parts),
-            schema_url: resource_schema,
-        });
+        // a resource without spans is validated but not kept
+        if scopes.len() > scopes_before {
+            resources.push(ResourcePart {
+                resource: merged(&body, &resource_parts),
+                schema_url: resource_schema,
+            });
+        }
+    }
+    if rejections.count > 1 {
+        if let Some(reason) = scopes
+            .iter_mut()
+            .flat_map(|s| &mut s.spans)
+            .find_map(|s| s.invalid.as_mut())
+        {
+            *reason = format!(
+                "{} spans rejected for invalid IDs; the first: {reason}",
+                rejections.count
+            );
+        }
     }
     Ok(Batch {
         body,
         resources,
         scopes,
+        rejected: rejections.count,
     })
 }
 
-fn scan_scope_spans(
-    body: &Bytes,
+/// Spans rejected so far in a request.
+#[derive(Default)]
+struct Rejections {
+    count: usize,
+}
+
+/// Where one `ScopeSpans` lies in the body, and the index of its resource.
+struct ScopeRange {
     start: usize,
     end: usize,
     resource: usize,
-) -> Result<ScopePart, DecodeError> {
+}
+
+/// One `ScopeSpans`; `None` when it holds nothing to keep (no valid span, and not the first
+/// rejected one).
+fn scan_scope_spans(
+    body: &Bytes,
+    range: ScopeRange,
+    budget: &mut MessageBudget,
+    rejections: &mut Rejections,
+) -> Result<Option<ScopePart>, DecodeError> {
+    budget.take()?;
     let buf: &[u8] = body;
     let mut scope_parts = Vec::new();
     let mut schema_url = String::new();
     let mut spans = Vec::new();
-    let mut r = Reader::new(buf, start, end);
+    let mut r = Reader::new(buf, range.start, range.end);
     loop {
         let at = r.pos;
         let Some((tag, wire_type, value)) = r.field()? else {
@@ -424,19 +429,28 @@ fn scan_scope_spans(
         let Value::Len(s, e) = value else { continue };
         match tag {
             1 => {
-                validate(buf, s, e, Msg::Scope, 3)?;
+                validate(buf, s, e, Msg::Scope, 3, budget)?;
                 scope_parts.push((s, e));
             }
             2 => {
-                let [trace, span, parent, name] = validate(buf, s, e, Msg::Span, 3)?;
+                let [trace, span, parent, name] = validate(buf, s, e, Msg::Span, 3, budget)?;
                 let slice = |f: Option<(usize, usize)>| f.map_or(&buf[0..0], |(a, b)| &buf[a..b]);
                 let (trace, span_id, parent) = (slice(trace), slice(span), slice(parent));
                 let trace_id = <[u8; 16]>::try_from(trace)
                     .ok()
                     .filter(|t| t.iter().any(|b| *b != 0));
-                let invalid = invalid_reason(trace, span_id, parent, || {
-                    String::from_utf8_lossy(slice(name)).into_owned()
-                });
+                let invalid = if ids_valid(trace, span_id, parent) {
+                    None
+                } else {
+                    rejections.count += 1;
+                    if rejections.count > 1 {
+                        // counted, not kept: one reason per request, not one per span
+                        continue;
+                    }
+                    invalid_reason(trace, span_id, parent, || {
+                        String::from_utf8_lossy(slice(name)).into_owned()
+                    })
+                };
                 spans.push(SpanPart {
                     bytes: body.slice(s..e),
                     trace_id,
@@ -446,12 +460,24 @@ fn scan_scope_spans(
             _ => schema_url = string_at(buf, s, e)?,
         }
     }
-    Ok(ScopePart {
-        resource,
+    if spans.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ScopePart {
+        resource: range.resource,
         scope: merged(body, &scope_parts),
         schema_url,
         spans,
-    })
+    }))
+}
+
+/// Whether a span's IDs let it be stored (what [`invalid_reason`] says `None` to).
+fn ids_valid(trace: &[u8], span: &[u8], parent: &[u8]) -> bool {
+    trace.len() == 16
+        && trace.iter().any(|b| *b != 0)
+        && span.len() == 8
+        && span.iter().any(|b| *b != 0)
+        && (parent.is_empty() || parent.len() == 8)
 }
 
 /// Why a span cannot be stored, `None` when it can.

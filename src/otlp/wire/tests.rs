@@ -118,6 +118,84 @@ fn malformed_input_is_rejected_with_a_position() {
     assert_eq!(scan(Bytes::new()).unwrap().span_count(), 0);
 }
 
+/// `n` copies of an encoded field.
+fn repeated(field: &[u8], n: usize) -> Vec<u8> {
+    field
+        .iter()
+        .copied()
+        .cycle()
+        .take(field.len() * n)
+        .collect()
+}
+
+#[test]
+fn empty_resource_and_scope_spans_get_no_entry() {
+    // a million empty ResourceSpans (0x0a 0x00), then one holding a million empty ScopeSpans
+    let mut body = repeated(&[0x0a, 0x00], 1_000_000);
+    let scopes = repeated(&[0x12, 0x00], 1_000_000);
+    body.push(0x0a);
+    prost::encoding::encode_varint(scopes.len() as u64, &mut body);
+    body.extend_from_slice(&scopes);
+    let batch = scan(Bytes::from(body)).unwrap();
+    assert_eq!(batch.span_count(), 0);
+    assert_eq!(batch.resources.len(), 0);
+    assert_eq!(batch.scopes.len(), 0);
+}
+
+#[test]
+fn invalid_spans_are_counted_with_one_reason_not_kept_one_by_one() {
+    // one ScopeSpans with 100 000 empty spans (0x12 0x00): no IDs, all invalid
+    let spans = repeated(&[0x12, 0x00], 100_000);
+    let mut scope = Vec::new();
+    len_field(&mut scope, 2, &spans);
+    let mut body = Vec::new();
+    len_field(&mut body, 1, &scope);
+    let batch = scan(Bytes::from(body)).unwrap();
+    assert_eq!(batch.invalid_count(), 100_000);
+    assert_eq!(batch.span_count(), 100_000);
+    let kept: usize = batch.scopes.iter().map(|s| s.spans.len()).sum();
+    assert!(kept <= 1, "{kept} span entries kept for rejected spans");
+    let reason = batch
+        .scopes
+        .iter()
+        .flat_map(|s| &s.spans)
+        .find_map(|s| s.invalid.clone())
+        .unwrap();
+    assert!(reason.contains("100000 spans rejected"), "{reason}");
+    assert_eq!(batch.rejection_reason(), Some(reason.as_str()));
+}
+
+#[test]
+fn a_request_of_too_many_messages_is_refused_as_too_large() {
+    let body = rich().encode_to_vec();
+    assert!(scan_with_limit(Bytes::from(body.clone()), 1000).is_ok());
+    let err = scan_with_limit(Bytes::from(body), 5).unwrap_err();
+    assert!(matches!(err, DecodeError::TooLarge(_)), "{err}");
+    assert!(
+        err.to_string().contains("more than 5 protobuf messages"),
+        "{err}"
+    );
+    // empty messages count too
+    let empties = repeated(&[0x0a, 0x00], 100);
+    assert!(scan_with_limit(Bytes::from(empties), 99).is_err());
+}
+
+#[test]
+fn the_valid_re_encoding_keeps_resources_and_scopes_in_order() {
+    let mut req = rich();
+    req.resource_spans[1].scope_spans[0].spans[0].trace_id = vec![0; 16];
+    req.resource_spans[0].scope_spans[0].spans[0].span_id = vec![];
+    let batch = scan(Bytes::from(req.encode_to_vec())).unwrap();
+    assert_eq!(batch.invalid_count(), 2);
+    let valid = ExportTraceServiceRequest::decode(batch.encode_valid().as_slice()).unwrap();
+    assert_eq!(valid.resource_spans.len(), 1);
+    assert_eq!(valid.resource_spans[0].scope_spans[0].spans.len(), 1);
+    assert_eq!(
+        valid.resource_spans[0].scope_spans[0].spans[0].name,
+        "child"
+    );
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -146,8 +224,21 @@ proptest! {
                 .flat_map(|rs| &rs.scope_spans)
                 .flat_map(|ss| ss.spans.clone())
                 .collect();
-            let scanned: Vec<Span> = batch.scopes.iter().flat_map(|s| &s.spans).map(decode_span).collect();
-            prop_assert_eq!(prost_spans, scanned);
+            let valid = |s: &Span| {
+                s.trace_id.len() == 16 && s.trace_id.iter().any(|b| *b != 0)
+                    && s.span_id.len() == 8 && s.span_id.iter().any(|b| *b != 0)
+                    && (s.parent_span_id.is_empty() || s.parent_span_id.len() == 8)
+            };
+            let prost_valid: Vec<Span> = prost_spans.iter().filter(|s| valid(s)).cloned().collect();
+            let scanned: Vec<Span> = batch
+                .scopes
+                .iter()
+                .flat_map(|s| &s.spans)
+                .filter(|s| s.invalid.is_none())
+                .map(decode_span)
+                .collect();
+            prop_assert_eq!(prost_valid, scanned);
+            prop_assert_eq!(batch.span_count(), prost_spans.len());
         }
     }
 }
