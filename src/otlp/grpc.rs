@@ -33,7 +33,12 @@ impl TraceService for GrpcReceiver {
                     error_message: outcome.reason.unwrap_or_default(),
                 }),
             })),
-            Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
+            Err(err @ IngestError::TooLarge { .. }) => {
+                Err(Status::resource_exhausted(err.to_string()))
+            }
+            Err(IngestError::Malformed(err)) => Err(Status::invalid_argument(err.to_string())),
+            Err(err @ IngestError::Io(_)) => {
+                // disk full or failing: retryable, with the delay exporters should wait
                 let status =
                     rpc::retry_status(rpc::UNAVAILABLE, err.to_string(), self.0.limits.retry_after);
                 Err(Status::with_details(
@@ -42,8 +47,6 @@ impl TraceService for GrpcReceiver {
                     status.encode_to_vec().into(),
                 ))
             }
-            Err(IngestError::Malformed(err)) => Err(Status::invalid_argument(err.to_string())),
-            Err(err @ IngestError::Io(_)) => Err(Status::unavailable(err.to_string())),
         }
     }
 }

@@ -27,12 +27,13 @@ const BLOCKING_THRESHOLD: usize = 256 * 1024;
 pub const MAX_LIST_LIMIT: usize = 10_000;
 
 /// The receiver's HTTP routes: `POST /v1/traces`, `GET /api/traces/{trace_id}`,
-/// `GET /api/traces?limit=N`.
+/// `GET /api/traces?limit=N`, `GET /api/stats`.
 pub fn app(receiver: Arc<Receiver>) -> Router {
     Router::new()
         .route("/v1/traces", post(export))
         .route("/api/traces", get(list))
         .route("/api/traces/{trace_id}", get(show))
+        .route("/api/stats", get(stats))
         .with_state(receiver)
 }
 
@@ -172,10 +173,23 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
             )
                 .into_response()
         }
-        Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
+        Err(err @ IngestError::TooLarge { .. }) => error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(encoding),
+            rpc::RESOURCE_EXHAUSTED,
+            err.to_string(),
+        ),
+        Err(IngestError::Malformed(err)) => error(
+            StatusCode::BAD_REQUEST,
+            Some(encoding),
+            rpc::INVALID_ARGUMENT,
+            err.to_string(),
+        ),
+        Err(err @ IngestError::Io(_)) => {
+            // counted and kept in `Store::stats` (`collect` prints it); the exporter retries
             let secs = limits.retry_after.as_secs().max(1);
             let mut response = encode_status(
-                StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::SERVICE_UNAVAILABLE,
                 Some(encoding),
                 rpc::retry_status(rpc::UNAVAILABLE, err.to_string(), limits.retry_after),
             );
@@ -184,18 +198,6 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             response
         }
-        Err(IngestError::Malformed(err)) => error(
-            StatusCode::BAD_REQUEST,
-            Some(encoding),
-            rpc::INVALID_ARGUMENT,
-            err.to_string(),
-        ),
-        Err(err @ IngestError::Io(_)) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some(encoding),
-            rpc::UNAVAILABLE,
-            err.to_string(),
-        ),
     }
 }
 
@@ -264,6 +266,11 @@ async fn list(State(rx): State<Arc<Receiver>>, Query(params): Query<ListParams>)
     let limit = params.limit.unwrap_or(20).min(MAX_LIST_LIMIT);
     let traces = rx.store.recent(limit, &rx.assembly);
     Json(serde_json::json!({ "traces": traces })).into_response()
+}
+
+/// What the store holds and evicted, and how its log fares ([`super::store::StoreStats`]).
+async fn stats(State(rx): State<Arc<Receiver>>) -> Response {
+    Json(rx.store.stats()).into_response()
 }
 
 async fn show(State(rx): State<Arc<Receiver>>, Path(trace_id): Path<String>) -> Response {
