@@ -578,3 +578,5 @@ fn add(inner: &mut Inner, batch: Batch, n: usize) {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_log;
