@@ -6,9 +6,13 @@
 //!   as concurrent requests do; `prost_decode_512` is a full prost decode, for comparison.
 //! * `otlp_ingest/http_loopback_512` — the same batches POSTed over loopback to the real axum
 //!   app, 4 requests in flight.
+//! * `otlp_ingest/store_512_fsync_{always,batch,never}` — the same, into a store persisted
+//!   with `--store` (one framed log record appended per batch) under each fsync policy
+//!   (`batch`: at most every 100 ms); `http_loopback_512_store_always` — over loopback into
+//!   a persisted store with the default policy, 4 requests in flight.
 //! * after the timings: bytes of memory (RSS growth) and of disk log per stored span.
 //!
-//! Run: `cargo bench --bench otlp_ingest`
+//! Run: `cargo bench --bench otlp_ingest` (only the persisted ones: `-- store`)
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use axum::body::Bytes;
 use criterion::{criterion_group, Criterion, Throughput};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use tracegate::otlp::persist::{FsyncPolicy, PersistOptions};
 use tracegate::otlp::store::Store;
 use tracegate::otlp::{http, sample, Limits, Receiver};
 
@@ -88,13 +93,65 @@ fn decode_index(c: &mut Criterion) {
     group.finish();
 }
 
+/// A store persisted in a fresh temporary directory, with `fsync`.
+fn persisted(fsync: FsyncPolicy) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let options = PersistOptions {
+        fsync,
+        ..PersistOptions::default()
+    };
+    let (store, _) = Store::open_with(dir.path(), usize::MAX, usize::MAX, options).unwrap();
+    (dir, store)
+}
+
+fn persisted_ingest(c: &mut Criterion) {
+    let bodies = batches(STORE_BATCHES);
+    let mut group = c.benchmark_group("otlp_ingest");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.sample_size(20);
+    for (name, fsync) in [
+        ("store_512_fsync_always", FsyncPolicy::Always),
+        ("store_512_fsync_batch", FsyncPolicy::Batch),
+        ("store_512_fsync_never", FsyncPolicy::Never),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let (mut dir, mut store) = persisted(fsync);
+                for i in 0..iters {
+                    if i % STORE_BATCHES == 0 {
+                        drop(store);
+                        (dir, store) = persisted(fsync);
+                    }
+                    let body = bodies[(i % STORE_BATCHES) as usize].clone();
+                    let start = Instant::now();
+                    store.ingest_encoded(body).unwrap();
+                    total += start.elapsed();
+                }
+                drop((store, dir));
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
 fn http_loopback(c: &mut Criterion) {
+    http_loopback_into(
+        c,
+        "http_loopback_512",
+        Arc::new(Store::in_memory(usize::MAX)),
+    );
+    let (_dir, store) = persisted(FsyncPolicy::Always);
+    http_loopback_into(c, "http_loopback_512_store_always", Arc::new(store));
+}
+
+fn http_loopback_into(c: &mut Criterion, name: &str, store: Arc<Store>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let store = Arc::new(Store::in_memory(usize::MAX));
     let receiver = Receiver::new(Arc::clone(&store), Limits::default());
     let addr = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -110,7 +167,7 @@ fn http_loopback(c: &mut Criterion) {
     let mut group = c.benchmark_group("otlp_ingest");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(20);
-    group.bench_function("http_loopback_512", |b| {
+    group.bench_function(name, |b| {
         b.iter_custom(|iters| {
             store.clear();
             let start = Instant::now();
@@ -193,7 +250,7 @@ fn memory_per_span() {
     );
 }
 
-criterion_group!(benches, decode_index, http_loopback);
+criterion_group!(benches, decode_index, persisted_ingest, http_loopback);
 
 fn main() {
     benches();

@@ -315,9 +315,16 @@ async fn a_full_store_evicts_the_oldest_trace_and_keeps_answering_200() {
     .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = get_json(&app, &format!("/api/traces/{T1_HEX}")).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "the oldest trace was evicted");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the oldest trace was evicted"
+    );
     let (_, stats) = get_json(&app, "/api/stats").await;
-    assert_eq!((stats["spans"].clone(), stats["evicted_traces"].clone()), (2.into(), 1.into()));
+    assert_eq!(
+        (stats["spans"].clone(), stats["evicted_traces"].clone()),
+        (2.into(), 1.into())
+    );
 }
 
 #[tokio::test]

@@ -207,7 +207,10 @@ fn collect_says_when_it_starts_evicting_and_counts_evictions_in_its_summary() {
             break line;
         }
     };
-    assert!(evicting.contains("evicting the oldest traces"), "{evicting}");
+    assert!(
+        evicting.contains("evicting the oldest traces"),
+        "{evicting}"
+    );
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

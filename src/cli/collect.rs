@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tracegate::exit::ExitStatus;
-use tracegate::otlp::server::Collector;
 use tracegate::otlp::persist::{FsyncPolicy, PersistOptions};
+use tracegate::otlp::server::Collector;
 use tracegate::otlp::store::{LoadReport, Store, StoreStats};
 use tracegate::otlp::{Limits, Receiver};
 use tracegate::trace::{format_ns, Trace};
@@ -111,7 +111,7 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
     let collector = Collector::start(Arc::clone(&receiver), args.otlp_http, grpc_addr).await?;
     let terminate = terminated()?;
     let mut open = say(&format!(
-        "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces)",
+        "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces, GET /api/stats)",
         collector.http_addr
     ));
     if let Some(addr) = collector.grpc_addr {

@@ -215,10 +215,13 @@ impl Store {
             ..store
         };
         if report.upgraded || report.evicted_spans > 0 || store.log_wants_compaction() {
-            // a format-1 log cannot take format-2 appends: its rewrite must succeed
             let mut inner = store.write();
-            store.compact(&mut inner)?;
-            inner.counters = Counters::default();
+            let compacted = store.compact(&mut inner);
+            if report.upgraded {
+                // a format-1 log cannot take format-2 appends: its rewrite must succeed
+                compacted?;
+                inner.counters = Counters::default();
+            }
         }
         Ok((store, report))
     }
@@ -323,7 +326,9 @@ impl Store {
     }
 
     fn log_wants_compaction(&self) -> bool {
-        self.log.as_ref().is_some_and(|l| lock(l).wants_compaction())
+        self.log
+            .as_ref()
+            .is_some_and(|l| lock(l).wants_compaction())
     }
 
     /// Rewrite the log with what memory holds, oldest trace first.

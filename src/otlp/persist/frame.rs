@@ -138,7 +138,7 @@ impl<R: Read + Seek> FrameReader<R> {
                 return Ok(Some(payload));
             }
         }
-        self.damaged(start)?;
+        self.damaged(start);
         self.resync()?;
         Ok(None)
     }
@@ -163,7 +163,7 @@ impl<R: Read + Seek> FrameReader<R> {
         }
         // format 1 has no marker to resynchronise on: the rest is the tail
         let rest = io::copy(&mut self.src, &mut io::sink())?;
-        self.damaged(start)?;
+        self.damaged(start);
         self.end(self.pos + rest)
     }
 
@@ -177,11 +177,10 @@ impl<R: Read + Seek> FrameReader<R> {
     }
 
     /// The bytes from `start` do not hold a valid record.
-    fn damaged(&mut self, start: u64) -> io::Result<()> {
+    fn damaged(&mut self, start: u64) {
         if self.damaged_since.is_none() {
             self.damaged_since = Some(start);
         }
-        Ok(())
     }
 
     /// The log ends at `end`.

@@ -111,7 +111,10 @@ impl Log {
             FsyncPolicy::Batch => {
                 self.dirty = true;
                 if self.last_sync.elapsed() >= self.options.fsync_interval {
-                    self.sync_now()?;
+                    // on failure this batch is cut off and refused; the earlier ones stay
+                    // dirty and are synced again later
+                    self.sync_or_cut(record.len() as u64)?;
+                    self.dirty = false;
                 }
                 Ok(())
             }

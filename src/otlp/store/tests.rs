@@ -54,7 +54,14 @@ fn a_batch_larger_than_the_whole_store_is_refused_and_nothing_is_evicted_for_it(
     store.ingest(sample::batch(1, 8, 4)).unwrap();
     let err = store.ingest(sample::batch(2, 11, 4)).unwrap_err();
     assert!(
-        matches!(err, IngestError::TooLarge { spans: 11, max_spans: 10, .. }),
+        matches!(
+            err,
+            IngestError::TooLarge {
+                spans: 11,
+                max_spans: 10,
+                ..
+            }
+        ),
         "{err}"
     );
     assert_eq!(store.span_count(), 8);

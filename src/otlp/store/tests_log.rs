@@ -44,10 +44,7 @@ fn log_path(dir: &Path) -> std::path::PathBuf {
 }
 
 fn append_handle(dir: &Path) -> File {
-    OpenOptions::new()
-        .append(true)
-        .open(log_path(dir))
-        .unwrap()
+    OpenOptions::new().append(true).open(log_path(dir)).unwrap()
 }
 
 fn set_sink(store: &Store, sink: Box<dyn Sink>) {
@@ -83,7 +80,10 @@ fn a_short_write_leaves_no_damaged_record_and_later_batches_survive() {
         before,
         "the partial record is cut off again"
     );
-    assert!(store.get(trace_key(2, 0)).is_none(), "a refused batch is not held");
+    assert!(
+        store.get(trace_key(2, 0)).is_none(),
+        "a refused batch is not held"
+    );
     let stats = store.stats();
     assert_eq!(stats.write_failures, 1);
     assert!(stats.last_write_error.unwrap().contains("No space left"));
@@ -93,7 +93,11 @@ fn a_short_write_leaves_no_damaged_record_and_later_batches_survive() {
     store.ingest(sample::batch(4, 4, 2)).unwrap();
     drop(store);
     let (store, report) = Store::open(dir.path(), 10_000).unwrap();
-    assert_eq!((report.batches, report.damaged_records), (3, 0), "{report:?}");
+    assert_eq!(
+        (report.batches, report.damaged_records),
+        (3, 0),
+        "{report:?}"
+    );
     assert_eq!(report.skipped_bytes, 0);
     assert!(store.get(trace_key(3, 1)).is_some() && store.get(trace_key(4, 1)).is_some());
 }
@@ -136,7 +140,11 @@ fn a_failed_cut_is_retried_before_the_next_append() {
     store.ingest(sample::batch(3, 4, 2)).unwrap();
     drop(store);
     let (_, report) = Store::open(dir.path(), 10_000).unwrap();
-    assert_eq!((report.batches, report.damaged_records), (2, 0), "{report:?}");
+    assert_eq!(
+        (report.batches, report.damaged_records),
+        (2, 0),
+        "{report:?}"
+    );
 }
 
 #[test]
@@ -151,13 +159,22 @@ fn the_log_is_compacted_to_what_memory_holds_and_stays_bounded() {
     for seed in 0..400 {
         store.ingest(sample::batch(seed, 8, 4)).unwrap();
         let len = std::fs::metadata(log_path(dir.path())).unwrap().len();
-        assert!(len <= 64 * 1024 + 4096, "log of {len} bytes after batch {seed}");
+        assert!(
+            len <= 64 * 1024 + 4096,
+            "log of {len} bytes after batch {seed}"
+        );
     }
     let stats = store.stats();
-    assert!(stats.compactions > 0 && stats.evicted_traces > 0, "{stats:?}");
+    assert!(
+        stats.compactions > 0 && stats.evicted_traces > 0,
+        "{stats:?}"
+    );
     assert!(stats.bytes <= 32 * 1024);
     let held = (store.trace_count(), store.span_count());
-    assert!(store.get(trace_key(399, 1)).is_some(), "the newest trace is held");
+    assert!(
+        store.get(trace_key(399, 1)).is_some(),
+        "the newest trace is held"
+    );
     drop(store);
     let (store, report) = Store::open_with(dir.path(), usize::MAX, usize::MAX, options).unwrap();
     assert_eq!((store.trace_count(), store.span_count()), held);
@@ -165,7 +182,10 @@ fn the_log_is_compacted_to_what_memory_holds_and_stays_bounded() {
     // since: loading evicts them again, in the same order
     assert_eq!(report.spans, held.1, "{report:?}");
     assert!(store.get(trace_key(399, 1)).is_some());
-    assert!(store.get(trace_key(0, 0)).is_none(), "evicted traces left the log too");
+    assert!(
+        store.get(trace_key(0, 0)).is_none(),
+        "evicted traces left the log too"
+    );
 }
 
 #[test]
@@ -179,7 +199,10 @@ fn loading_more_than_fits_keeps_the_newest_traces() {
     }
     let (store, report) =
         Store::open_with(dir.path(), 8, usize::MAX, PersistOptions::default()).unwrap();
-    assert_eq!((report.batches, report.spans, report.evicted_spans), (10, 8, 32));
+    assert_eq!(
+        (report.batches, report.spans, report.evicted_spans),
+        (10, 8, 32)
+    );
     assert!(store.get(trace_key(9, 1)).is_some() && store.get(trace_key(8, 0)).is_some());
     assert!(store.get(trace_key(7, 1)).is_none());
     // the log was compacted to what is held
