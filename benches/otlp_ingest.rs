@@ -250,6 +250,58 @@ fn memory_per_span() {
     );
 }
 
+/// Peak RSS (VmHWM) in bytes, after `reset_peak` reset it (Linux: `/proc/self/clear_refs`).
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Start-up on a large log: peak RSS growth while loading, against the log's size (the log is
+/// read record by record; the store keeps what it loads).
+fn load_large_log() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let options = PersistOptions {
+            fsync: FsyncPolicy::Never,
+            ..PersistOptions::default()
+        };
+        let (store, _) = Store::open_with(dir.path(), usize::MAX, usize::MAX, options).unwrap();
+        for i in 0..800 {
+            let body = Bytes::from(sample::batch(i, BATCH, SPANS_PER_TRACE).encode_to_vec());
+            store.ingest_encoded(body).unwrap();
+        }
+    }
+    let log = std::fs::metadata(dir.path().join(tracegate::otlp::persist::LOG_FILE))
+        .unwrap()
+        .len();
+    reset_peak();
+    let before = rss_bytes();
+    let start = Instant::now();
+    let (store, report) = Store::load_read_only(dir.path(), usize::MAX).unwrap();
+    let took = start.elapsed();
+    let after = rss_bytes();
+    let peak = peak_rss_bytes();
+    println!(
+        "load: {:.1} MiB log, {} batches, {} spans in {:.2} s; RSS grew {:.1} MiB (held), \
+         peak {:.1} MiB above the start",
+        log as f64 / 1048576.0,
+        report.batches,
+        store.span_count(),
+        took.as_secs_f64(),
+        after.saturating_sub(before) as f64 / 1048576.0,
+        peak.saturating_sub(before) as f64 / 1048576.0
+    );
+}
+
 criterion_group!(benches, decode_index, persisted_ingest, http_loopback);
 
 fn main() {
@@ -258,5 +310,6 @@ fn main() {
     // `cargo test --all-targets` runs each benchmark once to check it; skip the heavy part
     if std::env::args().any(|a| a == "--bench") {
         memory_per_span();
+        load_large_log();
     }
 }

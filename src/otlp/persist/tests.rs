@@ -77,3 +77,49 @@ fn garbage_between_records_is_skipped_even_across_buffer_boundaries() {
     assert!(got == vec![b"first".to_vec(), big, b"last".to_vec()]);
     assert_eq!((summary.damaged_records, summary.damaged_bytes), (1, 8));
 }
+
+/// A reader that counts the bytes read from it.
+struct Counting<R> {
+    inner: R,
+    read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.set(self.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
+#[test]
+fn the_log_is_read_one_record_at_a_time_not_whole() {
+    let payload = vec![3u8; 64 * 1024];
+    let refs: Vec<&[u8]> = (0..200).map(|_| payload.as_slice()).collect();
+    let data = log_of(&refs); // about 13 MB
+    let total = data.len() as u64;
+    let mut cursor = Cursor::new(data);
+    cursor.set_position(MAGIC.len() as u64);
+    let read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let mut reader = FrameReader::new(
+        Counting {
+            inner: cursor,
+            read: std::rc::Rc::clone(&read),
+        },
+        Version::V2,
+    );
+    let first = reader.next_record().unwrap().unwrap();
+    assert_eq!(first.len(), payload.len());
+    assert!(read.get() <= 512 * 1024, "read {} of {total} bytes", read.get());
+    let mut n = 1;
+    while reader.next_record().unwrap().is_some() {
+        n += 1;
+    }
+    assert_eq!(n, 200);
+}
