@@ -127,7 +127,7 @@ fn a_persisted_store_survives_a_restart_and_skips_a_torn_tail() {
 }
 
 #[test]
-fn a_corrupt_record_ends_the_load_and_a_foreign_file_is_refused() {
+fn a_corrupt_final_record_is_cut_and_a_foreign_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let (store, _) = Store::open(dir.path(), 100).unwrap();
