@@ -64,13 +64,18 @@ fn scope_spans(meta: &ScopeMeta, span: Span) -> ScopeSpans {
     }
 }
 
+/// The spans of one scope, in order.
+type ScopeGroup<'a> = (&'a Arc<ScopeMeta>, Vec<&'a Bytes>);
+/// The scopes of one resource (named by its first scope), in order.
+type ResourceGroup<'a> = (&'a Arc<ScopeMeta>, Vec<ScopeGroup<'a>>);
+
 /// Encode the spans of several traces as one `ExportTraceServiceRequest`, without decoding
 /// them: spans that shared a resource and scope when received share them again.
 pub(super) fn encode_request<'a>(
     spans: impl Iterator<Item = &'a (Arc<ScopeMeta>, Bytes)>,
 ) -> Vec<u8> {
     // resources in first-seen order, each with its scopes in first-seen order
-    let mut resources: Vec<(&Arc<ScopeMeta>, Vec<(&Arc<ScopeMeta>, Vec<&Bytes>)>)> = Vec::new();
+    let mut resources: Vec<ResourceGroup<'_>> = Vec::new();
     let mut resource_index: HashMap<*const super::ResourceMeta, usize> = HashMap::new();
     let mut scope_index: HashMap<*const ScopeMeta, (usize, usize)> = HashMap::new();
     for (meta, bytes) in spans {
