@@ -116,7 +116,11 @@ fn the_log_is_read_one_record_at_a_time_not_whole() {
     );
     let first = reader.next_record().unwrap().unwrap();
     assert_eq!(first.len(), payload.len());
-    assert!(read.get() <= 512 * 1024, "read {} of {total} bytes", read.get());
+    assert!(
+        read.get() <= 512 * 1024,
+        "read {} of {total} bytes",
+        read.get()
+    );
     let mut n = 1;
     while reader.next_record().unwrap().is_some() {
         n += 1;
