@@ -296,3 +296,37 @@ fn line(trace: &Trace) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_news_says_once_that_eviction_started_and_each_time_writes_failed() {
+        let quiet = StoreStats::default();
+        assert!(store_news(&quiet, &quiet).is_empty());
+        let evicting = StoreStats {
+            spans: 8,
+            evicted_traces: 1,
+            evicted_spans: 2,
+            ..StoreStats::default()
+        };
+        let news = store_news(&quiet, &evicting);
+        assert_eq!(news.len(), 1);
+        assert!(news[0].starts_with("store full (8 spans"), "{news:?}");
+        let more = StoreStats {
+            evicted_traces: 5,
+            write_failures: 2,
+            last_write_error: Some("traces.log: No space left on device".into()),
+            ..evicting.clone()
+        };
+        let news = store_news(&evicting, &more);
+        assert_eq!(
+            news,
+            vec![
+                "store: 2 batches refused with 503 (Retry-After): traces.log: No space left on device"
+                    .to_owned()
+            ]
+        );
+    }
+}
