@@ -6,6 +6,8 @@
 //! accepting. Only a batch larger than the whole store is refused.
 
 mod encode;
+mod index;
+mod outcome;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
@@ -18,45 +20,12 @@ use prost::bytes::Bytes;
 use prost::Message;
 
 pub use self::encode::TraceSnapshot;
-use super::decode::DecodeError;
+use self::index::{add, evict_oldest};
+pub use self::outcome::{IngestError, IngestOutcome, LoadReport, StoreStats};
 use super::persist::{self, Log, PersistOptions};
 use super::wire::{self, Batch};
 use crate::propagation::TraceId;
 use crate::trace::{AssemblyOptions, Trace, TraceSummary};
-
-/// What an accepted export did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IngestOutcome {
-    pub accepted: usize,
-    /// Spans rejected for invalid IDs (reported as OTLP partial success).
-    pub rejected: usize,
-    /// Why the first rejected span was rejected.
-    pub reason: Option<String>,
-}
-
-/// Why an export was refused as a whole.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    /// The batch alone holds more than the whole store may (413 / `RESOURCE_EXHAUSTED`):
-    /// evicting everything would not make room, and retrying cannot help.
-    #[error(
-        "the batch is larger than the whole trace store ({spans} spans of {bytes} bytes; \
-         the store holds at most {max_spans} spans and {max_bytes} bytes)"
-    )]
-    TooLarge {
-        spans: usize,
-        bytes: usize,
-        max_spans: usize,
-        max_bytes: usize,
-    },
-    /// The protobuf body is malformed (400 / `INVALID_ARGUMENT`).
-    #[error("{0}")]
-    Malformed(DecodeError),
-    /// The persistent log could not be written, e.g. the disk is full (503 with a retry
-    /// delay / `UNAVAILABLE`). Nothing of the batch was kept, in memory or on disk.
-    #[error("cannot write the trace store: {0}")]
-    Io(#[from] std::io::Error),
-}
 
 /// The resource of a group of spans, encoded, shared by its spans.
 struct ResourceMeta {
@@ -114,31 +83,6 @@ struct Counters {
     last_compaction_error: Option<String>,
 }
 
-/// What the store holds and what it had to do to keep accepting (`GET /api/stats`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct StoreStats {
-    pub traces: usize,
-    pub spans: usize,
-    /// Request bytes retained by the spans held.
-    pub bytes: usize,
-    pub max_spans: usize,
-    pub max_bytes: usize,
-    /// Traces evicted (oldest first) to make room, and their spans.
-    pub evicted_traces: u64,
-    pub evicted_spans: u64,
-    /// Batches refused because each alone was larger than the whole store.
-    pub refused_batches: u64,
-    /// Batches refused because the log could not be written (disk full…), and the last error.
-    pub write_failures: u64,
-    pub last_write_error: Option<String>,
-    /// Length of the on-disk log, when persisted.
-    pub log_bytes: Option<u64>,
-    /// Log compactions done, failed, and the last failure.
-    pub compactions: u64,
-    pub compaction_failures: u64,
-    pub last_compaction_error: Option<String>,
-}
-
 /// The trace store. Spans are kept encoded, as received (about their wire size in memory), and
 /// decoded when a trace is read. Cheap to share behind an `Arc`.
 pub struct Store {
@@ -146,26 +90,6 @@ pub struct Store {
     max_spans: usize,
     max_bytes: usize,
     log: Option<Mutex<Log>>,
-}
-
-/// What loading a persisted store found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoadReport {
-    pub batches: usize,
-    /// Spans held after loading.
-    pub spans: usize,
-    /// Bytes after the last valid record (a torn final record): truncated by [`Store::open`],
-    /// ignored by [`Store::load_read_only`].
-    pub skipped_bytes: u64,
-    /// Damaged records in the log that were skipped (only they are lost), and their bytes.
-    pub damaged_records: usize,
-    pub damaged_bytes: u64,
-    /// Spans of the oldest traces not kept because the log holds more than the bounds.
-    pub evicted_spans: u64,
-    /// Spans not loaded because their batch alone exceeds the bounds.
-    pub dropped_spans: usize,
-    /// The log was in format 1 (rewritten in format 2 by [`Store::open`]).
-    pub upgraded: bool,
 }
 
 /// Spans of traces charged per compacted record.
@@ -506,79 +430,6 @@ impl Store {
 
 fn lock(log: &Mutex<Log>) -> std::sync::MutexGuard<'_, Log> {
     log.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// Evict the trace that arrived first; `false` when none is left.
-fn evict_oldest(inner: &mut Inner) -> bool {
-    while let Some(key) = inner.arrival.pop_front() {
-        if let Some(entry) = inner.traces.remove(&key) {
-            inner.spans -= entry.spans.len();
-            inner.bytes -= entry.bytes;
-            inner.counters.evicted_traces += 1;
-            inner.counters.evicted_spans += entry.spans.len() as u64;
-            return true;
-        }
-    }
-    false
-}
-
-/// Add the `n` valid spans of `batch`, charging each its share of the body's bytes.
-fn add(inner: &mut Inner, batch: Batch, n: usize) {
-    let now = Instant::now();
-    let body_len = batch.body.len();
-    if n == 0 {
-        return;
-    }
-    let share = body_len / n;
-    let mut remainder = body_len - share * n;
-    let resources: Vec<Arc<ResourceMeta>> = batch
-        .resources
-        .into_iter()
-        .map(|r| {
-            Arc::new(ResourceMeta {
-                resource: r.resource,
-                schema_url: r.schema_url,
-            })
-        })
-        .collect();
-    for scope in batch.scopes {
-        let Some(resource) = resources.get(scope.resource) else {
-            continue;
-        };
-        let meta = Arc::new(ScopeMeta {
-            resource: Arc::clone(resource),
-            scope: scope.scope,
-            schema_url: scope.schema_url,
-        });
-        for span in scope.spans {
-            let (Some(key), None) = (span.trace_id, &span.invalid) else {
-                continue;
-            };
-            inner.seq += 1;
-            let seq = inner.seq;
-            let mut created = false;
-            let entry = inner.traces.entry(key).or_insert_with(|| {
-                created = true;
-                Entry {
-                    seq,
-                    updated: now,
-                    reported: false,
-                    bytes: 0,
-                    spans: Vec::new(),
-                }
-            });
-            entry.updated = now;
-            entry.reported = false;
-            let charge = share + std::mem::take(&mut remainder);
-            entry.bytes += charge;
-            entry.spans.push((Arc::clone(&meta), span.bytes));
-            inner.spans += 1;
-            inner.bytes += charge;
-            if created {
-                inner.arrival.push_back(key);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
