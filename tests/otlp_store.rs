@@ -237,3 +237,43 @@ fn collect_says_when_it_starts_evicting_and_counts_evictions_in_its_summary() {
     let (reloaded, _) = Store::load_read_only(&store, usize::MAX).unwrap();
     assert!(reloaded.span_count() >= 8);
 }
+
+#[tokio::test]
+async fn on_a_full_disk_grpc_exports_get_unavailable_with_retry_info() {
+    use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+    let Some(fs) = TinyFs::mount("128k") else {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let (store, _) = Store::open(&fs.0.path().join("store"), usize::MAX).unwrap();
+    let store = Arc::new(store);
+    let receiver = Receiver::new(Arc::clone(&store), Limits::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tracegate::otlp::grpc::serve(receiver, listener, async {
+        let _ = stopped.await;
+    }));
+    let mut client = TraceServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let mut refused = None;
+    for seed in 0..40 {
+        if let Err(status) = client.export(sample::batch(seed, 64, 4)).await {
+            refused = Some(status);
+            break;
+        }
+    }
+    let status = refused.expect("the 128 KiB filesystem fills up");
+    assert_eq!(status.code(), tonic::Code::Unavailable, "{status}");
+    assert!(status.message().contains("No space left"), "{status}");
+    let details = String::from_utf8_lossy(status.details()).to_string();
+    assert!(details.contains("google.rpc.RetryInfo"), "{details}");
+    assert_eq!(store.stats().write_failures, 1);
+    // close the log before the filesystem is unmounted
+    drop(client);
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
+    drop(store);
+    drop(fs);
+}
