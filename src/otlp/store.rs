@@ -134,19 +134,19 @@ impl Store {
         let mut report = store.load(&mut records)?;
         log.finish_load(&records.summary())?;
         report.upgraded = records.is_v1();
-        let store = Store {
-            log: Some(Mutex::new(log)),
-            ..store
-        };
-        if report.upgraded || report.evicted_spans > 0 || store.log_wants_compaction() {
+        if report.upgraded || report.evicted_spans > 0 || log.wants_compaction() {
             let mut inner = store.write();
-            let compacted = store.compact(&mut inner);
+            let compacted = compact(&mut log, &mut inner);
             if report.upgraded {
                 // a format-1 log cannot take format-2 appends: its rewrite must succeed
                 compacted?;
                 inner.counters = Counters::default();
             }
         }
+        let store = Store {
+            log: Some(Mutex::new(log)),
+            ..store
+        };
         Ok((store, report))
     }
 
@@ -218,9 +218,8 @@ impl Store {
     fn insert(&self, batch: Batch, log_payload: Option<&[u8]>) -> Result<(), IngestError> {
         let n = batch.span_count() - batch.invalid_count();
         let bytes = batch.body.len();
-        let mut inner = self.write();
         if n > self.max_spans || bytes > self.max_bytes {
-            inner.counters.refused_batches += 1;
+            self.write().counters.refused_batches += 1;
             return Err(IngestError::TooLarge {
                 spans: n,
                 bytes,
@@ -228,70 +227,34 @@ impl Store {
                 max_bytes: self.max_bytes,
             });
         }
-        if let (Some(log), Some(payload)) = (&self.log, log_payload) {
-            let appended = lock(log).append(payload);
-            if let Err(e) = appended {
-                inner.counters.write_failures += 1;
-                inner.counters.last_write_error = Some(e.to_string());
-                return Err(IngestError::Io(e));
+        // Lock order everywhere: the log, then the index. The record is appended (and fsynced)
+        // before the index is locked, so queries do not wait for the disk; the index is
+        // updated before the log is released, so a compaction sees every appended batch.
+        let mut log = match (&self.log, log_payload) {
+            (Some(log), Some(payload)) => {
+                let mut log = lock(log);
+                if let Err(e) = log.append(payload) {
+                    let mut inner = self.write();
+                    inner.counters.write_failures += 1;
+                    inner.counters.last_write_error = Some(e.to_string());
+                    return Err(IngestError::Io(e));
+                }
+                Some(log)
             }
-        }
+            _ => None,
+        };
+        let mut inner = self.write();
         while inner.spans + n > self.max_spans || inner.bytes + bytes > self.max_bytes {
             if !evict_oldest(&mut inner) {
                 break;
             }
         }
         add(&mut inner, batch, n);
-        if self.log_wants_compaction() {
+        if let Some(log) = log.as_mut().filter(|l| l.wants_compaction()) {
             // a failure is counted; the log keeps growing until a compaction succeeds
-            let _ = self.compact(&mut inner);
+            let _ = compact(log, &mut inner);
         }
         Ok(())
-    }
-
-    fn log_wants_compaction(&self) -> bool {
-        self.log
-            .as_ref()
-            .is_some_and(|l| lock(l).wants_compaction())
-    }
-
-    /// Rewrite the log with what memory holds, oldest trace first.
-    fn compact(&self, inner: &mut Inner) -> std::io::Result<()> {
-        let Some(log) = &self.log else {
-            return Ok(());
-        };
-        let mut chunks: Vec<Vec<&[u8; 16]>> = Vec::new();
-        let mut charged = COMPACT_RECORD_BYTES;
-        for key in &inner.arrival {
-            let Some(entry) = inner.traces.get(key) else {
-                continue;
-            };
-            if charged >= COMPACT_RECORD_BYTES {
-                chunks.push(Vec::new());
-                charged = 0;
-            }
-            charged += entry.bytes;
-            if let Some(chunk) = chunks.last_mut() {
-                chunk.push(key);
-            }
-        }
-        let traces = &inner.traces;
-        let payloads = chunks.iter().map(|keys| {
-            encode::encode_request(
-                keys.iter()
-                    .filter_map(|k| traces.get(*k))
-                    .flat_map(|e| e.spans.iter()),
-            )
-        });
-        let done = lock(log).compact(payloads);
-        match &done {
-            Ok(()) => inner.counters.compactions += 1,
-            Err(e) => {
-                inner.counters.compaction_failures += 1;
-                inner.counters.last_compaction_error = Some(e.to_string());
-            }
-        }
-        done
     }
 
     /// fsync the log if batches were appended since the last fsync (for
@@ -426,6 +389,42 @@ impl Store {
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
+}
+
+/// Rewrite the log with what memory holds, oldest trace first.
+fn compact(log: &mut Log, inner: &mut Inner) -> std::io::Result<()> {
+    let mut chunks: Vec<Vec<&[u8; 16]>> = Vec::new();
+    let mut charged = COMPACT_RECORD_BYTES;
+    for key in &inner.arrival {
+        let Some(entry) = inner.traces.get(key) else {
+            continue;
+        };
+        if charged >= COMPACT_RECORD_BYTES {
+            chunks.push(Vec::new());
+            charged = 0;
+        }
+        charged += entry.bytes;
+        if let Some(chunk) = chunks.last_mut() {
+            chunk.push(key);
+        }
+    }
+    let traces = &inner.traces;
+    let payloads = chunks.iter().map(|keys| {
+        encode::encode_request(
+            keys.iter()
+                .filter_map(|k| traces.get(*k))
+                .flat_map(|e| e.spans.iter()),
+        )
+    });
+    let done = log.compact(payloads);
+    match &done {
+        Ok(()) => inner.counters.compactions += 1,
+        Err(e) => {
+            inner.counters.compaction_failures += 1;
+            inner.counters.last_compaction_error = Some(e.to_string());
+        }
+    }
+    done
 }
 
 fn lock(log: &Mutex<Log>) -> std::sync::MutexGuard<'_, Log> {

@@ -287,3 +287,56 @@ fn fsync_policies_all_keep_the_log_readable() {
         assert_eq!(store.span_count(), 4, "{fsync:?}");
     }
 }
+
+#[test]
+fn queries_do_not_wait_for_an_fsync() {
+    use std::sync::mpsc;
+    /// The log file, whose fsync waits until the test lets it finish.
+    struct SlowSync {
+        file: File,
+        in_sync: mpsc::Sender<()>,
+        release: mpsc::Receiver<()>,
+    }
+    impl Write for SlowSync {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.file.write(buf)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    impl Sink for SlowSync {
+        fn set_len(&mut self, len: u64) -> io::Result<()> {
+            Sink::set_len(&mut self.file, len)
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            let _ = self.in_sync.send(());
+            let _ = self.release.recv_timeout(Duration::from_secs(10));
+            self.file.sync_data()
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(dir.path(), 10_000).unwrap(); // --fsync always
+    store.ingest(sample::batch(1, 4, 2)).unwrap();
+    let (in_sync, syncing) = mpsc::channel();
+    let (release, released) = mpsc::channel();
+    set_sink(
+        &store,
+        Box::new(SlowSync {
+            file: append_handle(dir.path()),
+            in_sync,
+            release: released,
+        }),
+    );
+    std::thread::scope(|scope| {
+        let writer = scope.spawn(|| store.ingest(sample::batch(2, 4, 2)));
+        syncing.recv_timeout(Duration::from_secs(10)).unwrap();
+        // the batch is being fsynced: the index is not locked, queries are answered
+        let readable = store.inner.try_read().is_ok();
+        release.send(()).unwrap();
+        assert!(readable, "a query waited for the fsync");
+        assert!(store.get(trace_key(1, 0)).is_some());
+        writer.join().unwrap().unwrap();
+    });
+    assert!(store.get(trace_key(2, 1)).is_some());
+}
