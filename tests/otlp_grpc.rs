@@ -58,7 +58,7 @@ async fn invalid_ids_over_grpc_get_a_partial_success() {
 }
 
 #[tokio::test]
-async fn over_the_limits_grpc_answers_resource_exhausted_and_unavailable() {
+async fn over_the_limits_grpc_answers_resource_exhausted_and_a_full_store_evicts() {
     let (addr, store) = start(Limits {
         max_decompressed_bytes: 64 * 1024,
         max_spans: 600,
