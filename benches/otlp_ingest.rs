@@ -6,9 +6,13 @@
 //!   as concurrent requests do; `prost_decode_512` is a full prost decode, for comparison.
 //! * `otlp_ingest/http_loopback_512` — the same batches POSTed over loopback to the real axum
 //!   app, 4 requests in flight.
+//! * `otlp_ingest/store_512_fsync_{always,batch,never}` — the same, into a store persisted
+//!   with `--store` (one framed log record appended per batch) under each fsync policy
+//!   (`batch`: at most every 100 ms); `http_loopback_512_store_always` — over loopback into
+//!   a persisted store with the default policy, 4 requests in flight.
 //! * after the timings: bytes of memory (RSS growth) and of disk log per stored span.
 //!
-//! Run: `cargo bench --bench otlp_ingest`
+//! Run: `cargo bench --bench otlp_ingest` (only the persisted ones: `-- store`)
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -18,6 +22,7 @@ use axum::body::Bytes;
 use criterion::{criterion_group, Criterion, Throughput};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use tracegate::otlp::persist::{FsyncPolicy, PersistOptions};
 use tracegate::otlp::store::Store;
 use tracegate::otlp::{http, sample, Limits, Receiver};
 
@@ -88,13 +93,65 @@ fn decode_index(c: &mut Criterion) {
     group.finish();
 }
 
+/// A store persisted in a fresh temporary directory, with `fsync`.
+fn persisted(fsync: FsyncPolicy) -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let options = PersistOptions {
+        fsync,
+        ..PersistOptions::default()
+    };
+    let (store, _) = Store::open_with(dir.path(), usize::MAX, usize::MAX, options).unwrap();
+    (dir, store)
+}
+
+fn persisted_ingest(c: &mut Criterion) {
+    let bodies = batches(STORE_BATCHES);
+    let mut group = c.benchmark_group("otlp_ingest");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    group.sample_size(20);
+    for (name, fsync) in [
+        ("store_512_fsync_always", FsyncPolicy::Always),
+        ("store_512_fsync_batch", FsyncPolicy::Batch),
+        ("store_512_fsync_never", FsyncPolicy::Never),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let (mut dir, mut store) = persisted(fsync);
+                for i in 0..iters {
+                    if i % STORE_BATCHES == 0 {
+                        drop(store);
+                        (dir, store) = persisted(fsync);
+                    }
+                    let body = bodies[(i % STORE_BATCHES) as usize].clone();
+                    let start = Instant::now();
+                    store.ingest_encoded(body).unwrap();
+                    total += start.elapsed();
+                }
+                drop((store, dir));
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
 fn http_loopback(c: &mut Criterion) {
+    http_loopback_into(
+        c,
+        "http_loopback_512",
+        Arc::new(Store::in_memory(usize::MAX)),
+    );
+    let (_dir, store) = persisted(FsyncPolicy::Always);
+    http_loopback_into(c, "http_loopback_512_store_always", Arc::new(store));
+}
+
+fn http_loopback_into(c: &mut Criterion, name: &str, store: Arc<Store>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let store = Arc::new(Store::in_memory(usize::MAX));
     let receiver = Receiver::new(Arc::clone(&store), Limits::default());
     let addr = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -110,7 +167,7 @@ fn http_loopback(c: &mut Criterion) {
     let mut group = c.benchmark_group("otlp_ingest");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(20);
-    group.bench_function("http_loopback_512", |b| {
+    group.bench_function(name, |b| {
         b.iter_custom(|iters| {
             store.clear();
             let start = Instant::now();
@@ -193,9 +250,63 @@ fn memory_per_span() {
     );
 }
 
-criterion_group!(benches, decode_index, http_loopback);
+/// Peak RSS (VmHWM) in bytes, after `reset_peak` reset it (Linux: `/proc/self/clear_refs`).
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Start-up on a large log: peak RSS growth while loading, against the log's size (the log is
+/// read record by record; the store keeps what it loads). Runs first, in a fresh process
+/// heap, and writes the log frame by frame without a store so no freed memory is reused.
+fn load_large_log() {
+    use std::io::Write;
+    use tracegate::otlp::persist::frame;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(tracegate::otlp::persist::LOG_FILE);
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        out.write_all(frame::MAGIC).unwrap();
+        for i in 0..800 {
+            let body = sample::batch(i, BATCH, SPANS_PER_TRACE).encode_to_vec();
+            out.write_all(&frame::frame(&body)).unwrap();
+        }
+    }
+    let log = std::fs::metadata(&path).unwrap().len();
+    reset_peak();
+    let before = rss_bytes();
+    let start = Instant::now();
+    let (store, report) = Store::load_read_only(dir.path(), usize::MAX).unwrap();
+    let took = start.elapsed();
+    let after = rss_bytes();
+    let peak = peak_rss_bytes();
+    println!(
+        "load: {:.1} MiB log, {} batches, {} spans in {:.2} s; RSS grew {:.1} MiB (held), \
+         peak {:.1} MiB above the start",
+        log as f64 / 1048576.0,
+        report.batches,
+        store.span_count(),
+        took.as_secs_f64(),
+        after.saturating_sub(before) as f64 / 1048576.0,
+        peak.saturating_sub(before) as f64 / 1048576.0
+    );
+}
+
+criterion_group!(benches, decode_index, persisted_ingest, http_loopback);
 
 fn main() {
+    if std::env::args().any(|a| a == "--bench") {
+        load_large_log();
+    }
     benches();
     Criterion::default().configure_from_args().final_summary();
     // `cargo test --all-targets` runs each benchmark once to check it; skip the heavy part

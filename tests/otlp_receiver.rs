@@ -293,7 +293,7 @@ async fn a_100_mb_body_is_cut_off_at_the_limit_not_buffered() {
 }
 
 #[tokio::test]
-async fn a_full_store_answers_429_with_retry_after() {
+async fn a_full_store_evicts_the_oldest_trace_and_keeps_answering_200() {
     let app = receiver(Limits {
         max_spans: 3,
         ..Limits::default()
@@ -304,19 +304,27 @@ async fn a_full_store_answers_429_with_retry_after() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let (status, headers, body) = send(
+    let mut other = two_spans();
+    for span in &mut other.resource_spans[0].scope_spans[0].spans {
+        span.trace_id = vec![0xcd; 16];
+    }
+    let (status, _, _) = send(
         &app,
-        post(
-            "application/json",
-            serde_json::to_vec(&two_spans()).unwrap(),
-        ),
+        post("application/json", serde_json::to_vec(&other).unwrap()),
     )
     .await;
-    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(headers[header::RETRY_AFTER], "5");
-    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(body["code"], 14); // UNAVAILABLE
-    assert!(body["message"].as_str().unwrap().contains("full"));
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = get_json(&app, &format!("/api/traces/{T1_HEX}")).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the oldest trace was evicted"
+    );
+    let (_, stats) = get_json(&app, "/api/stats").await;
+    assert_eq!(
+        (stats["spans"].clone(), stats["evicted_traces"].clone()),
+        (2.into(), 1.into())
+    );
 }
 
 #[tokio::test]

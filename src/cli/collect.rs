@@ -8,8 +8,9 @@ use std::time::Duration;
 use anyhow::Context;
 use tracegate::exit::ExitStatus;
 use tracegate::otlp::listen::EventHook;
+use tracegate::otlp::persist::{FsyncPolicy, PersistOptions};
 use tracegate::otlp::server::Collector;
-use tracegate::otlp::store::Store;
+use tracegate::otlp::store::{LoadReport, Store, StoreStats};
 use tracegate::otlp::{Limits, Receiver};
 use tracegate::trace::Trace;
 
@@ -23,7 +24,9 @@ Examples:
       point any OpenTelemetry SDK at it
 
 Prints where it listens, then one line per finished trace (no new span for --quiet-ms):
-trace ID, root service and operation, spans, duration, errors and problems.";
+trace ID, root service and operation, spans, duration, errors and problems. When the store is
+full the oldest traces are evicted (a line says so once, the summary counts them); a failed
+write to --store is printed and answered 503 with Retry-After.";
 
 /// Receive OTLP spans (HTTP and gRPC), keep them queryable by trace ID, print each trace.
 #[derive(Debug, clap::Args)]
@@ -47,14 +50,26 @@ pub struct Args {
     /// Largest request after gzip decompression (and largest gRPC message), in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_decompressed_bytes)]
     max_decompressed_bytes: usize,
-    /// Most spans held in memory; beyond it exporters are told to retry later (429/UNAVAILABLE).
+    /// Most spans held in memory; beyond it the oldest traces are evicted.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_spans)]
     max_spans: usize,
-    /// Most request bytes held in memory (spans are kept as received); beyond it exporters
-    /// are told to retry later.
+    /// Most request bytes held in memory (spans are kept as received); beyond it the oldest
+    /// traces are evicted. With --store, at most half of --store-max-bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_stored_bytes)]
     max_stored_bytes: usize,
-    /// Retry delay given to exporters when the store is full, in seconds.
+    /// With --store: compact the log (rewrite it with what memory holds) when it grows past
+    /// this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = PersistOptions::default().max_log_bytes)]
+    store_max_bytes: u64,
+    /// With --store: when an accepted batch is fsynced. `always`: before it is answered (a 200
+    /// survives a power loss); `batch`: at most every --fsync-interval-ms; `never`: the OS
+    /// decides. Any policy survives a crash of the process.
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = FsyncPolicy::default())]
+    fsync: FsyncPolicy,
+    /// With --fsync batch: longest time between fsyncs, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 100)]
+    fsync_interval_ms: u64,
+    /// Retry delay given to exporters when a batch cannot be written (disk full), in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     retry_after_secs: u64,
     /// Most bytes all requests in flight may hold together (bodies, decompressed bodies, the
@@ -103,28 +118,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let store = match &args.store {
         None => limits.store(),
         Some(dir) => {
+            let options = PersistOptions {
+                fsync: args.fsync,
+                fsync_interval: Duration::from_millis(args.fsync_interval_ms),
+                max_log_bytes: args.store_max_bytes,
+            };
             let (store, report) =
-                Store::open(dir, limits.max_spans).context("cannot open the trace store")?;
-            let store = store.with_max_bytes(limits.max_stored_bytes);
-            let mut line = format!(
-                "store {}: loaded {} spans of {} traces",
-                dir.display(),
-                report.spans,
-                store.trace_count()
-            );
-            if report.skipped_bytes > 0 {
-                line.push_str(&format!(
-                    "; skipped a torn tail of {} bytes",
-                    report.skipped_bytes
-                ));
-            }
-            if report.dropped_spans > 0 {
-                line.push_str(&format!(
-                    "; {} spans not loaded (over --max-spans)",
-                    report.dropped_spans
-                ));
-            }
-            if !say(&line) {
+                Store::open_with(dir, limits.max_spans, limits.max_stored_bytes, options)
+                    .context("cannot open the trace store")?;
+            if !say(&load_line(dir, &store, &report)) {
                 return Ok(ExitStatus::Passed);
             }
             store
@@ -148,7 +150,7 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
     .await?;
     let terminate = terminated()?;
     let mut open = say(&format!(
-        "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces)",
+        "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces, GET /api/stats)",
         collector.http_addr
     ));
     if let Some(addr) = collector.grpc_addr {
@@ -156,6 +158,10 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
     }
 
     let quiet = Duration::from_millis(args.quiet_ms);
+    let mut seen = StoreStats::default();
+    let sync_every = (args.store.is_some() && args.fsync == FsyncPolicy::Batch)
+        .then(|| Duration::from_millis(args.fsync_interval_ms.max(1)));
+    let mut sync_tick = tokio::time::interval(sync_every.unwrap_or(Duration::from_secs(3600)));
     let mut tick = tokio::time::interval(Duration::from_millis((args.quiet_ms / 4).clamp(50, 500)));
     tokio::pin!(terminate);
     // Runs until a signal, or until nobody reads the output any more (`collect | head -1`).
@@ -164,6 +170,17 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
             _ = tick.tick() => {
                 for trace in receiver.store.take_quiet(quiet, &receiver.assembly) {
                     open = open && say(&line(&trace));
+                }
+                let now = receiver.store.stats();
+                for news in store_news(&seen, &now) {
+                    open = open && say(&news);
+                }
+                seen = now;
+            }
+            _ = sync_tick.tick(), if sync_every.is_some() => {
+                let store = Arc::clone(&receiver.store);
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.sync()).await {
+                    open = open && say(&format!("store: fsync failed: {e}"));
                 }
             }
             () = &mut terminate => break,
@@ -177,11 +194,22 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
         {
             open = open && say(&line(&trace));
         }
-        say(&format!(
-            "stopped: {} traces, {} spans held",
-            receiver.store.trace_count(),
-            receiver.store.span_count()
-        ));
+        let sync = receiver.store.sync();
+        let stats = receiver.store.stats();
+        let mut summary = format!(
+            "stopped: {} traces, {} spans held; {} traces ({} spans) evicted",
+            stats.traces, stats.spans, stats.evicted_traces, stats.evicted_spans
+        );
+        if stats.write_failures > 0 {
+            summary.push_str(&format!(
+                "; {} batches refused (store not writable)",
+                stats.write_failures
+            ));
+        }
+        if let Err(e) = sync {
+            summary.push_str(&format!("; final fsync failed: {e}"));
+        }
+        say(&summary);
     }
     Ok(ExitStatus::Passed)
 }
@@ -189,6 +217,73 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
 /// A duration in whole milliseconds, for flag defaults.
 fn ms(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The line printed after loading a persisted store.
+fn load_line(dir: &std::path::Path, store: &Store, report: &LoadReport) -> String {
+    let mut line = format!(
+        "store {}: loaded {} spans of {} traces",
+        dir.display(),
+        report.spans,
+        store.trace_count()
+    );
+    if report.upgraded {
+        line.push_str("; rewrote the log in format 2");
+    }
+    if report.damaged_records > 0 {
+        line.push_str(&format!(
+            "; skipped {} damaged records ({} bytes)",
+            report.damaged_records, report.damaged_bytes
+        ));
+    }
+    if report.skipped_bytes > 0 {
+        line.push_str(&format!(
+            "; cut a torn final record of {} bytes",
+            report.skipped_bytes
+        ));
+    }
+    if report.evicted_spans > 0 {
+        line.push_str(&format!(
+            "; kept the newest traces ({} older spans over --max-spans/--max-stored-bytes)",
+            report.evicted_spans
+        ));
+    }
+    if report.dropped_spans > 0 {
+        line.push_str(&format!(
+            "; {} spans not loaded (their batch alone exceeds the bounds)",
+            report.dropped_spans
+        ));
+    }
+    line
+}
+
+/// Lines about what the store did since `before`: eviction starting (once), failed writes,
+/// failed compactions.
+fn store_news(before: &StoreStats, now: &StoreStats) -> Vec<String> {
+    let mut out = Vec::new();
+    if before.evicted_traces == 0 && now.evicted_traces > 0 {
+        out.push(format!(
+            "store full ({} spans, {} bytes held): evicting the oldest traces to keep accepting; \
+             the summary counts them (GET /api/stats too)",
+            now.spans, now.bytes
+        ));
+    }
+    if now.write_failures > before.write_failures {
+        out.push(format!(
+            "store: {} batches refused with 503 (Retry-After): {}",
+            now.write_failures - before.write_failures,
+            now.last_write_error.as_deref().unwrap_or("write failed")
+        ));
+    }
+    if now.compaction_failures > before.compaction_failures {
+        out.push(format!(
+            "store: compaction failed, the log keeps growing: {}",
+            now.last_compaction_error
+                .as_deref()
+                .unwrap_or("unknown error")
+        ));
+    }
+    out
 }
 
 /// Print one line on standard output; `false` once it cannot be written (the reader went
@@ -226,4 +321,38 @@ pub(super) fn terminated() -> anyhow::Result<impl std::future::Future<Output = (
 /// One line per finished trace.
 fn line(trace: &Trace) -> String {
     tracegate::report::trace::finished_line(trace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_news_says_once_that_eviction_started_and_each_time_writes_failed() {
+        let quiet = StoreStats::default();
+        assert!(store_news(&quiet, &quiet).is_empty());
+        let evicting = StoreStats {
+            spans: 8,
+            evicted_traces: 1,
+            evicted_spans: 2,
+            ..StoreStats::default()
+        };
+        let news = store_news(&quiet, &evicting);
+        assert_eq!(news.len(), 1);
+        assert!(news[0].starts_with("store full (8 spans"), "{news:?}");
+        let more = StoreStats {
+            evicted_traces: 5,
+            write_failures: 2,
+            last_write_error: Some("traces.log: No space left on device".into()),
+            ..evicting.clone()
+        };
+        let news = store_news(&evicting, &more);
+        assert_eq!(
+            news,
+            vec![
+                "store: 2 batches refused with 503 (Retry-After): traces.log: No space left on device"
+                    .to_owned()
+            ]
+        );
+    }
 }

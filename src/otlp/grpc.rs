@@ -259,14 +259,13 @@ async fn export(
                 error_message: outcome.reason.unwrap_or_default(),
             }),
         })),
-        Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
-            Err(busy(err.to_string()))
-        }
+        Err(err @ IngestError::TooLarge { .. }) => Err(Status::resource_exhausted(err.to_string())),
         Err(IngestError::Malformed(DecodeError::TooLarge(reason))) => {
             Err(Status::resource_exhausted(reason))
         }
         Err(IngestError::Malformed(err)) => Err(Status::invalid_argument(err.to_string())),
-        Err(err @ IngestError::Io(_)) => Err(Status::unavailable(err.to_string())),
+        // disk full or failing: retryable, with the delay exporters should wait
+        Err(err @ IngestError::Io(_)) => Err(busy(err.to_string())),
     }
 }
 

@@ -28,12 +28,13 @@ const BLOCKING_THRESHOLD: usize = 256 * 1024;
 pub const MAX_LIST_LIMIT: usize = 10_000;
 
 /// The receiver's HTTP routes: `POST /v1/traces`, `GET /api/traces/{trace_id}`,
-/// `GET /api/traces?limit=N`.
+/// `GET /api/traces?limit=N`, `GET /api/stats`.
 pub fn app(receiver: Arc<Receiver>) -> Router {
     Router::new()
         .route("/v1/traces", post(export))
         .route("/api/traces", get(list))
         .route("/api/traces/{trace_id}", get(show))
+        .route("/api/stats", get(stats))
         .with_state(receiver)
 }
 
@@ -222,9 +223,12 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
             )
                 .into_response()
         }
-        Err(err @ (IngestError::Full { .. } | IngestError::FullBytes { .. })) => {
-            busy(encoding, limits.retry_after, err.to_string())
-        }
+        Err(err @ IngestError::TooLarge { .. }) => error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(encoding),
+            rpc::RESOURCE_EXHAUSTED,
+            err.to_string(),
+        ),
         Err(IngestError::Malformed(DecodeError::TooLarge(reason))) => error(
             StatusCode::PAYLOAD_TOO_LARGE,
             Some(encoding),
@@ -237,12 +241,19 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
             rpc::INVALID_ARGUMENT,
             err.to_string(),
         ),
-        Err(err @ IngestError::Io(_)) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Some(encoding),
-            rpc::UNAVAILABLE,
-            err.to_string(),
-        ),
+        Err(err @ IngestError::Io(_)) => {
+            // counted and kept in `Store::stats` (`collect` prints it); the exporter retries
+            let secs = limits.retry_after.as_secs().max(1);
+            let mut response = encode_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(encoding),
+                rpc::retry_status(rpc::UNAVAILABLE, err.to_string(), limits.retry_after),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+        }
     }
 }
 
@@ -361,6 +372,11 @@ async fn list(State(rx): State<Arc<Receiver>>, Query(params): Query<ListParams>)
         serde_json::to_vec(&serde_json::json!({ "traces": traces }))
     };
     json_response(tokio::task::spawn_blocking(work).await)
+}
+
+/// What the store holds and evicted, and how its log fares ([`super::store::StoreStats`]).
+async fn stats(State(rx): State<Arc<Receiver>>) -> Response {
+    Json(rx.store.stats()).into_response()
 }
 
 async fn show(State(rx): State<Arc<Receiver>>, Path(trace_id): Path<String>) -> Response {

@@ -11,9 +11,10 @@
 //! * [`client`] — fetch a trace by ID from a tracegate receiver, Grafana Tempo or Jaeger v2.
 //!
 //! Every limit is in [`Limits`]; over a limit the receiver answers 413 / `RESOURCE_EXHAUSTED`,
-//! when the store is full or the in-flight budget ([`budget`]) is exhausted 429 /
-//! `UNAVAILABLE` with a retry delay, on malformed input 400 / `INVALID_ARGUMENT` with the
-//! reason. Connections are capped and timed out ([`listen`]).
+//! when the in-flight budget ([`budget`]) is exhausted 429 / `UNAVAILABLE` with a retry delay,
+//! on malformed input 400 / `INVALID_ARGUMENT` with the reason, and when the persisted log
+//! cannot be written (disk full) 503 / `UNAVAILABLE` with a retry delay. A full store evicts
+//! its oldest traces and keeps accepting. Connections are capped and timed out ([`listen`]).
 
 pub mod budget;
 pub mod client;
@@ -41,12 +42,13 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest request after decompression (HTTP gzip) and largest gRPC message.
     pub max_decompressed_bytes: usize,
-    /// Most spans held in memory; beyond it exports get 429 / `UNAVAILABLE`.
+    /// Most spans held in memory; beyond it the oldest traces are evicted.
     pub max_spans: usize,
     /// Most request bytes held in memory (spans are kept as slices of their requests);
-    /// beyond it exports get 429 / `UNAVAILABLE`.
+    /// beyond it the oldest traces are evicted.
     pub max_stored_bytes: usize,
-    /// The delay exporters are told to wait when the store is full or the receiver busy.
+    /// The delay exporters are told to wait when the receiver is busy (429) or a batch cannot
+    /// be written (503).
     pub retry_after: Duration,
     /// Most bytes all requests being received and processed may hold together (bodies,
     /// decompressed bodies, the cost of indexing them); beyond it exports get 429 /

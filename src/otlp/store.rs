@@ -1,49 +1,31 @@
-//! Spans in memory, indexed by trace ID, bounded; optionally persisted (see [`persist`]).
+//! Spans in memory, indexed by trace ID, bounded by evicting the oldest traces; optionally
+//! persisted (see [`persist`]).
+//!
+//! When the span or byte bound is reached, whole traces are evicted in the order they first
+//! arrived (as Jaeger's in-memory store does with `max-traces`) and the store keeps
+//! accepting. Only a batch larger than the whole store is refused.
 
-use std::collections::HashMap;
+mod encode;
+mod index;
+mod outcome;
+
+use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, TracesData};
+use opentelemetry_proto::tonic::trace::v1::TracesData;
 use prost::bytes::Bytes;
 use prost::Message;
 
-use super::decode::DecodeError;
-use super::persist::{self, Log};
+pub use self::encode::TraceSnapshot;
+use self::index::{add, evict_oldest};
+pub use self::outcome::{IngestError, IngestOutcome, LoadReport, StoreStats};
+use super::persist::{self, Log, PersistOptions};
 use super::wire::{self, Batch};
 use crate::propagation::TraceId;
 use crate::trace::{AssemblyOptions, Trace, TraceSummary};
-
-/// What an accepted export did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IngestOutcome {
-    pub accepted: usize,
-    /// Spans rejected for invalid IDs (reported as OTLP partial success).
-    pub rejected: usize,
-    /// Why the first rejected span was rejected.
-    pub reason: Option<String>,
-}
-
-/// Why an export was refused as a whole.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    /// Accepting the batch would exceed the span limit (429 / `UNAVAILABLE`).
-    #[error("the trace store is full ({held} of {limit} spans held); retry later")]
-    Full { held: usize, limit: usize },
-    /// Accepting the batch would exceed the byte limit (429 / `UNAVAILABLE`).
-    #[error("the trace store is full ({held} of {limit} bytes held); retry later")]
-    FullBytes { held: usize, limit: usize },
-    /// The protobuf body is malformed (400 / `INVALID_ARGUMENT`).
-    #[error("{0}")]
-    Malformed(DecodeError),
-    /// The persistent log could not be written.
-    #[error("cannot write the trace store: {0}")]
-    Io(#[from] std::io::Error),
-}
 
 /// The resource of a group of spans, encoded, shared by its spans.
 struct ResourceMeta {
@@ -59,20 +41,46 @@ struct ScopeMeta {
 }
 
 struct Entry {
+    /// Order of first arrival.
     seq: u64,
     updated: Instant,
     reported: bool,
+    /// Request bytes charged to this trace (its share of the bodies its spans came in).
+    bytes: usize,
     /// Spans still encoded (slices of the request bodies), with their scope.
     spans: Vec<(Arc<ScopeMeta>, Bytes)>,
+}
+
+impl Entry {
+    fn snapshot(&self) -> TraceSnapshot {
+        TraceSnapshot {
+            spans: self.spans.clone(),
+        }
+    }
 }
 
 #[derive(Default)]
 struct Inner {
     traces: HashMap<[u8; 16], Entry>,
+    /// Trace keys in order of first arrival: the front is evicted first.
+    arrival: VecDeque<[u8; 16]>,
     spans: usize,
     /// Request bytes retained by the spans held.
     bytes: usize,
     seq: u64,
+    counters: Counters,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Counters {
+    evicted_traces: u64,
+    evicted_spans: u64,
+    refused_batches: u64,
+    write_failures: u64,
+    last_write_error: Option<String>,
+    compactions: u64,
+    compaction_failures: u64,
+    last_compaction_error: Option<String>,
 }
 
 /// The trace store. Spans are kept encoded, as received (about their wire size in memory), and
@@ -84,16 +92,8 @@ pub struct Store {
     log: Option<Mutex<Log>>,
 }
 
-/// What loading a persisted store found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LoadReport {
-    pub batches: usize,
-    pub spans: usize,
-    /// Bytes of a torn or corrupt tail that were skipped (and, by [`Store::open`], truncated).
-    pub skipped_bytes: u64,
-    /// Spans not loaded because the store was full.
-    pub dropped_spans: usize,
-}
+/// Spans of traces charged per compacted record.
+const COMPACT_RECORD_BYTES: usize = 1 << 20;
 
 impl Store {
     /// An in-memory store holding at most `max_spans` spans.
@@ -112,46 +112,74 @@ impl Store {
         Store { max_bytes, ..self }
     }
 
-    /// A store persisted under `dir` (created if needed): what an earlier run stored is
-    /// loaded, a torn tail skipped, and every accepted batch appended before it is answered.
+    /// [`Store::open_with`] without a byte bound and with the default [`PersistOptions`].
     pub fn open(dir: &Path, max_spans: usize) -> std::io::Result<(Store, LoadReport)> {
-        let (log, batches, skipped_bytes) = persist::open(dir)?;
-        let (store, report) = Store::loaded(batches, skipped_bytes, max_spans);
-        Ok((
-            Store {
-                log: Some(Mutex::new(log)),
-                ..store
-            },
-            report,
-        ))
+        Store::open_with(dir, max_spans, usize::MAX, PersistOptions::default())
+    }
+
+    /// A store persisted under `dir` (created if needed): what an earlier run stored is
+    /// loaded record by record (the newest traces when it holds more than the bounds), a torn
+    /// final record truncated, and every accepted batch appended before it is answered. The
+    /// memory bound is at most half of `options.max_log_bytes`, so that a compaction brings
+    /// the log back under its bound.
+    pub fn open_with(
+        dir: &Path,
+        max_spans: usize,
+        max_bytes: usize,
+        options: PersistOptions,
+    ) -> std::io::Result<(Store, LoadReport)> {
+        let (mut log, mut records) = persist::open(dir, options)?;
+        let half_log = usize::try_from(options.max_log_bytes / 2).unwrap_or(usize::MAX);
+        let store = Store::in_memory(max_spans).with_max_bytes(max_bytes.min(half_log));
+        let mut report = store.load(&mut records)?;
+        log.finish_load(&records.summary())?;
+        report.upgraded = records.is_v1();
+        if report.upgraded || report.evicted_spans > 0 || log.wants_compaction() {
+            let mut inner = store.write();
+            let compacted = compact(&mut log, &mut inner);
+            if report.upgraded {
+                // a format-1 log cannot take format-2 appends: its rewrite must succeed
+                compacted?;
+                inner.counters = Counters::default();
+            }
+        }
+        let store = Store {
+            log: Some(Mutex::new(log)),
+            ..store
+        };
+        Ok((store, report))
     }
 
     /// The store persisted under `dir`, loaded read-only (nothing is repaired or appended):
     /// for `trace show --store` beside a running `collect`.
     pub fn load_read_only(dir: &Path, max_spans: usize) -> std::io::Result<(Store, LoadReport)> {
-        let (batches, skipped_bytes) = persist::read(dir)?;
-        Ok(Store::loaded(batches, skipped_bytes, max_spans))
+        let mut records = persist::read(dir)?;
+        let store = Store::in_memory(max_spans);
+        let report = store.load(&mut records)?;
+        Ok((store, report))
     }
 
-    fn loaded(batches: Vec<Batch>, skipped_bytes: u64, max_spans: usize) -> (Store, LoadReport) {
-        let store = Store::in_memory(max_spans);
-        let mut report = LoadReport {
-            batches: batches.len(),
-            skipped_bytes,
-            ..LoadReport::default()
-        };
-        for batch in batches {
+    /// Insert every batch of `records`, oldest first, evicting as needed.
+    fn load(&self, records: &mut persist::Records) -> std::io::Result<LoadReport> {
+        let mut report = LoadReport::default();
+        while let Some(batch) = records.next_batch()? {
+            report.batches += 1;
             let n = batch.span_count() - batch.invalid_count();
-            match store.insert(batch, None) {
-                Ok(()) => report.spans += n,
-                Err(_) => report.dropped_spans += n,
+            if self.insert(batch, None).is_err() {
+                report.dropped_spans += n;
             }
         }
+        let summary = records.summary();
+        report.skipped_bytes = summary.tail_bytes;
+        report.damaged_records = summary.damaged_records;
+        report.damaged_bytes = summary.damaged_bytes;
+        let mut inner = self.write();
+        report.spans = inner.spans;
+        report.evicted_spans = inner.counters.evicted_spans;
+        inner.counters = Counters::default();
         // what an earlier run stored is not news: `take_quiet` returns only new traces
-        let mut inner = store.inner.write().unwrap_or_else(|e| e.into_inner());
         inner.traces.values_mut().for_each(|e| e.reported = true);
-        drop(inner);
-        (store, report)
+        Ok(report)
     }
 
     /// Validate and store an export request. Spans with an invalid trace or span ID are
@@ -175,82 +203,74 @@ impl Store {
                 .find_map(|s| s.invalid.clone()),
         };
         if outcome.accepted > 0 {
-            let record = self.log.as_ref().map(|_| {
+            let payload = self.log.as_ref().map(|_| {
                 if rejected == 0 {
-                    persist::record(&batch.body)
+                    batch.body.to_vec()
                 } else {
-                    persist::record(&batch.encode_valid())
+                    batch.encode_valid()
                 }
             });
-            self.insert(batch, record.as_deref())?;
+            self.insert(batch, payload.as_deref())?;
         }
         Ok(outcome)
     }
 
-    fn insert(&self, batch: Batch, log_record: Option<&[u8]>) -> Result<(), IngestError> {
+    fn insert(&self, batch: Batch, log_payload: Option<&[u8]>) -> Result<(), IngestError> {
         let n = batch.span_count() - batch.invalid_count();
         let bytes = batch.body.len();
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        if inner.spans + n > self.max_spans {
-            return Err(IngestError::Full {
-                held: inner.spans,
-                limit: self.max_spans,
+        if n > self.max_spans || bytes > self.max_bytes {
+            self.write().counters.refused_batches += 1;
+            return Err(IngestError::TooLarge {
+                spans: n,
+                bytes,
+                max_spans: self.max_spans,
+                max_bytes: self.max_bytes,
             });
         }
-        if inner.bytes.saturating_add(bytes) > self.max_bytes {
-            return Err(IngestError::FullBytes {
-                held: inner.bytes,
-                limit: self.max_bytes,
-            });
-        }
-        if let (Some(log), Some(record)) = (&self.log, log_record) {
-            log.lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .append(record)?;
-        }
-        let now = Instant::now();
-        inner.spans += n;
-        inner.bytes += bytes;
-        let resources: Vec<Arc<ResourceMeta>> = batch
-            .resources
-            .into_iter()
-            .map(|r| {
-                Arc::new(ResourceMeta {
-                    resource: r.resource,
-                    schema_url: r.schema_url,
-                })
-            })
-            .collect();
-        for scope in batch.scopes {
-            let meta = Arc::new(ScopeMeta {
-                resource: Arc::clone(&resources[scope.resource]),
-                scope: scope.scope,
-                schema_url: scope.schema_url,
-            });
-            for span in scope.spans {
-                let (Some(key), None) = (span.trace_id, &span.invalid) else {
-                    continue;
-                };
-                inner.seq += 1;
-                let seq = inner.seq;
-                let entry = inner.traces.entry(key).or_insert_with(|| Entry {
-                    seq,
-                    updated: now,
-                    reported: false,
-                    spans: Vec::new(),
-                });
-                entry.updated = now;
-                entry.reported = false;
-                entry.spans.push((Arc::clone(&meta), span.bytes));
+        // Lock order everywhere: the log, then the index. The record is appended (and fsynced)
+        // before the index is locked, so queries do not wait for the disk; the index is
+        // updated before the log is released, so a compaction sees every appended batch.
+        let mut log = match (&self.log, log_payload) {
+            (Some(log), Some(payload)) => {
+                let mut log = lock(log);
+                if let Err(e) = log.append(payload) {
+                    let mut inner = self.write();
+                    inner.counters.write_failures += 1;
+                    inner.counters.last_write_error = Some(e.to_string());
+                    return Err(IngestError::Io(e));
+                }
+                Some(log)
             }
+            _ => None,
+        };
+        let mut inner = self.write();
+        while inner.spans + n > self.max_spans || inner.bytes + bytes > self.max_bytes {
+            if !evict_oldest(&mut inner) {
+                break;
+            }
+        }
+        add(&mut inner, batch, n);
+        if let Some(log) = log.as_mut().filter(|l| l.wants_compaction()) {
+            // a failure is counted; the log keeps growing until a compaction succeeds
+            let _ = compact(log, &mut inner);
         }
         Ok(())
     }
 
+    /// fsync the log if batches were appended since the last fsync (for
+    /// [`persist::FsyncPolicy::Batch`]: call it every `fsync_interval`).
+    pub fn sync(&self) -> std::io::Result<()> {
+        match &self.log {
+            Some(log) => lock(log).sync_if_dirty(),
+            None => Ok(()),
+        }
+    }
+
     /// Drop every trace held in memory (the on-disk log, if any, is kept).
     pub fn clear(&self) {
-        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.write();
         inner.traces = HashMap::new();
+        inner.arrival = VecDeque::new();
         inner.spans = 0;
         inner.bytes = 0;
     }
@@ -270,10 +290,47 @@ impl Store {
         self.read().traces.len()
     }
 
-    /// One trace as OTLP data, `None` when unknown.
+    /// What the store holds, what it evicted, and how its log fares.
+    pub fn stats(&self) -> StoreStats {
+        let (traces, spans, bytes, c) = {
+            let inner = self.read();
+            (
+                inner.traces.len(),
+                inner.spans,
+                inner.bytes,
+                inner.counters.clone(),
+            )
+        };
+        StoreStats {
+            traces,
+            spans,
+            bytes,
+            max_spans: self.max_spans,
+            max_bytes: self.max_bytes,
+            evicted_traces: c.evicted_traces,
+            evicted_spans: c.evicted_spans,
+            refused_batches: c.refused_batches,
+            write_failures: c.write_failures,
+            last_write_error: c.last_write_error,
+            log_bytes: self.log.as_ref().map(|l| lock(l).len()),
+            compactions: c.compactions,
+            compaction_failures: c.compaction_failures,
+            last_compaction_error: c.last_compaction_error,
+        }
+    }
+
+    /// One trace's spans as held, `None` when unknown. Cheap (shared slices): the lock is
+    /// held only while they are cloned; decode with [`TraceSnapshot::to_otlp`].
+    pub fn snapshot(&self, trace_id: TraceId) -> Option<TraceSnapshot> {
+        self.read()
+            .traces
+            .get(&trace_id.to_bytes())
+            .map(Entry::snapshot)
+    }
+
+    /// One trace as OTLP data, `None` when unknown. Decoded after the lock is released.
     pub fn get(&self, trace_id: TraceId) -> Option<TracesData> {
-        let inner = self.read();
-        inner.traces.get(&trace_id.to_bytes()).map(to_otlp)
+        self.snapshot(trace_id).map(|s| s.to_otlp())
     }
 
     /// One trace, assembled, `None` when unknown.
@@ -286,15 +343,20 @@ impl Store {
 
     /// The most recently started traces (by first span received), newest first.
     pub fn recent(&self, limit: usize, options: &AssemblyOptions) -> Vec<TraceSummary> {
-        let picked: Vec<TracesData> = {
+        let picked: Vec<TraceSnapshot> = {
             let inner = self.read();
-            let mut entries: Vec<&Entry> = inner.traces.values().collect();
-            entries.sort_unstable_by_key(|e| std::cmp::Reverse(e.seq));
-            entries.into_iter().take(limit).map(to_otlp).collect()
+            inner
+                .arrival
+                .iter()
+                .rev()
+                .filter_map(|k| inner.traces.get(k))
+                .take(limit)
+                .map(Entry::snapshot)
+                .collect()
         };
         picked
             .iter()
-            .flat_map(|data| Trace::from_otlp(&data.resource_spans, options))
+            .flat_map(|s| Trace::from_otlp(&s.to_otlp().resource_spans, options))
             .map(|t| t.summary())
             .collect()
     }
@@ -302,68 +364,74 @@ impl Store {
     /// Traces that received no span for `quiet` and were not returned before (a trace that
     /// receives more spans later is returned again), oldest first.
     pub fn take_quiet(&self, quiet: Duration, options: &AssemblyOptions) -> Vec<Trace> {
-        let picked: Vec<(u64, TracesData)> = {
-            let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut picked: Vec<(u64, TraceSnapshot)> = {
+            let mut inner = self.write();
             let mut out = Vec::new();
             for entry in inner.traces.values_mut() {
                 if !entry.reported && entry.updated.elapsed() >= quiet {
                     entry.reported = true;
-                    out.push((entry.seq, to_otlp(entry)));
+                    out.push((entry.seq, entry.snapshot()));
                 }
             }
             out
         };
-        let mut picked = picked;
         picked.sort_unstable_by_key(|(seq, _)| *seq);
         picked
             .iter()
-            .flat_map(|(_, data)| Trace::from_otlp(&data.resource_spans, options))
+            .flat_map(|(_, s)| Trace::from_otlp(&s.to_otlp().resource_spans, options))
             .collect()
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
-/// Decode a trace's spans, grouped by resource and scope as received. A span that does not
-/// decode (impossible for what [`wire::scan`] accepted) is left out.
-fn to_otlp(entry: &Entry) -> TracesData {
-    let mut resource_spans: Vec<ResourceSpans> = Vec::new();
-    let mut last: Option<&Arc<ScopeMeta>> = None;
-    for (meta, bytes) in &entry.spans {
-        let Ok(span) = Span::decode(bytes.as_ref()) else {
+/// Rewrite the log with what memory holds, oldest trace first.
+fn compact(log: &mut Log, inner: &mut Inner) -> std::io::Result<()> {
+    let mut chunks: Vec<Vec<&[u8; 16]>> = Vec::new();
+    let mut charged = COMPACT_RECORD_BYTES;
+    for key in &inner.arrival {
+        let Some(entry) = inner.traces.get(key) else {
             continue;
         };
-        let same_scope = last.is_some_and(|l| Arc::ptr_eq(l, meta));
-        let same_resource = last.is_some_and(|l| Arc::ptr_eq(&l.resource, &meta.resource));
-        match resource_spans.last_mut() {
-            Some(rs) if same_scope => {
-                if let Some(ss) = rs.scope_spans.last_mut() {
-                    ss.spans.push(span);
-                }
-            }
-            Some(rs) if same_resource => rs.scope_spans.push(scope_spans(meta, span)),
-            _ => resource_spans.push(ResourceSpans {
-                resource: Some(
-                    Resource::decode(meta.resource.resource.as_ref()).unwrap_or_default(),
-                ),
-                scope_spans: vec![scope_spans(meta, span)],
-                schema_url: meta.resource.schema_url.clone(),
-            }),
+        if charged >= COMPACT_RECORD_BYTES {
+            chunks.push(Vec::new());
+            charged = 0;
         }
-        last = Some(meta);
+        charged += entry.bytes;
+        if let Some(chunk) = chunks.last_mut() {
+            chunk.push(key);
+        }
     }
-    TracesData { resource_spans }
+    let traces = &inner.traces;
+    let payloads = chunks.iter().map(|keys| {
+        encode::encode_request(
+            keys.iter()
+                .filter_map(|k| traces.get(*k))
+                .flat_map(|e| e.spans.iter()),
+        )
+    });
+    let done = log.compact(payloads);
+    match &done {
+        Ok(()) => inner.counters.compactions += 1,
+        Err(e) => {
+            inner.counters.compaction_failures += 1;
+            inner.counters.last_compaction_error = Some(e.to_string());
+        }
+    }
+    done
 }
 
-fn scope_spans(meta: &ScopeMeta, span: Span) -> ScopeSpans {
-    ScopeSpans {
-        scope: Some(InstrumentationScope::decode(meta.scope.as_ref()).unwrap_or_default()),
-        spans: vec![span],
-        schema_url: meta.schema_url.clone(),
-    }
+fn lock(log: &Mutex<Log>) -> std::sync::MutexGuard<'_, Log> {
+    log.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_log;

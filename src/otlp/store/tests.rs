@@ -49,13 +49,26 @@ fn invalid_ids_are_rejected_as_partial_success() {
 }
 
 #[test]
-fn a_full_store_refuses_the_whole_batch() {
+fn a_batch_larger_than_the_whole_store_is_refused_and_nothing_is_evicted_for_it() {
     let store = Store::in_memory(10);
     store.ingest(sample::batch(1, 8, 4)).unwrap();
-    let err = store.ingest(sample::batch(2, 3, 4)).unwrap_err();
-    assert!(matches!(err, IngestError::Full { held: 8, limit: 10 }));
+    let err = store.ingest(sample::batch(2, 11, 4)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            IngestError::TooLarge {
+                spans: 11,
+                max_spans: 10,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(store.span_count(), 8);
-    store.ingest(sample::batch(3, 2, 4)).unwrap();
+    assert_eq!(store.stats().refused_batches, 1);
+    assert_eq!(store.stats().evicted_traces, 0);
+    store.ingest(sample::batch(3, 10, 5)).unwrap();
+    assert_eq!(store.span_count(), 10);
 }
 
 #[test]
@@ -114,7 +127,7 @@ fn a_persisted_store_survives_a_restart_and_skips_a_torn_tail() {
 }
 
 #[test]
-fn a_corrupt_record_ends_the_load_and_a_foreign_file_is_refused() {
+fn a_corrupt_final_record_is_cut_and_a_foreign_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
         let (store, _) = Store::open(dir.path(), 100).unwrap();
@@ -152,12 +165,57 @@ fn clear_empties_the_memory_store() {
 #[test]
 fn the_retained_request_bytes_are_bounded_too() {
     use prost::Message;
-    let body = Bytes::from(sample::batch(1, 4, 4).encode_to_vec());
-    let store = Store::in_memory(1000).with_max_bytes(body.len() * 2);
-    store.ingest_encoded(body.clone()).unwrap();
-    store.ingest_encoded(body.clone()).unwrap();
-    assert_eq!(store.byte_count(), body.len() * 2);
-    let err = store.ingest_encoded(body).unwrap_err();
-    assert!(matches!(err, IngestError::FullBytes { .. }), "{err}");
-    assert_eq!(store.span_count(), 8);
+    let body = |seed| Bytes::from(sample::batch(seed, 4, 4).encode_to_vec());
+    let len = body(1).len();
+    let store = Store::in_memory(1000).with_max_bytes(len * 2);
+    store.ingest_encoded(body(1)).unwrap();
+    store.ingest_encoded(body(2)).unwrap();
+    assert_eq!(store.byte_count(), len * 2);
+    store.ingest_encoded(body(3)).unwrap();
+    assert_eq!(store.byte_count(), len * 2, "the oldest trace made room");
+    assert_eq!((store.span_count(), store.stats().evicted_spans), (8, 4));
+    let big = Bytes::from(sample::batch(9, 40, 4).encode_to_vec());
+    let err = store.ingest_encoded(big).unwrap_err();
+    assert!(matches!(err, IngestError::TooLarge { .. }), "{err}");
+}
+
+#[test]
+fn a_full_store_evicts_the_oldest_traces_and_keeps_accepting() {
+    let store = Store::in_memory(10);
+    store.ingest(sample::batch(1, 8, 4)).unwrap(); // traces A1, A2 (4 spans each)
+    store.ingest(sample::batch(2, 4, 4)).unwrap(); // trace B1: A1 is evicted
+    assert_eq!((store.span_count(), store.trace_count()), (8, 2));
+    let first = |seed: u64| {
+        let mut t = [0u8; 16];
+        t[..8].copy_from_slice(&(seed + 1).to_be_bytes());
+        t[8..].copy_from_slice(&1u64.to_be_bytes());
+        TraceId::from_bytes(t).unwrap()
+    };
+    assert!(store.get(first(1)).is_none(), "the oldest trace is evicted");
+    assert!(store.get(first(2)).is_some());
+    for seed in 3..50 {
+        store.ingest(sample::batch(seed, 4, 2)).unwrap();
+        assert!(store.span_count() <= 10);
+    }
+}
+
+#[test]
+fn a_flipped_byte_a_quarter_into_the_log_costs_only_its_record() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, _) = Store::open(dir.path(), 1000).unwrap();
+        for seed in 0..8 {
+            store.ingest(sample::batch(seed, 4, 2)).unwrap();
+        }
+    }
+    let path = dir.path().join(persist::LOG_FILE);
+    let mut data = std::fs::read(&path).unwrap();
+    let quarter = data.len() / 4;
+    data[quarter] ^= 0x5a;
+    std::fs::write(&path, &data).unwrap();
+    let (store, report) = Store::open(dir.path(), 1000).unwrap();
+    assert_eq!(report.batches, 7, "{report:?}");
+    assert_eq!(store.span_count(), 28);
+    // the file is not truncated: the damaged record stays (skipped), the rest is intact
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), data.len() as u64);
 }
