@@ -3,13 +3,14 @@
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use super::{line_of_offset, Entry, Manifest, ManifestKind};
+use super::{line_of_offset, Entry, LineIndex, Manifest, ManifestKind};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
 /// Parse a pom.xml.
 pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut reader = Reader::from_str(text);
+    let lines = LineIndex::new(text);
     let mut stack: Vec<String> = Vec::new();
     let mut artifact = None;
     let mut packaging = None;
@@ -33,7 +34,7 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                         String::new(),
                         String::new(),
                         String::new(),
-                        line_of_offset(text, pos),
+                        lines.line(pos),
                     ));
                 }
             }
