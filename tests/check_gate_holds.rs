@@ -136,14 +136,15 @@ fn a_nul_byte_in_a_source_file_keeps_a_failing_service_failing() {
     });
 }
 
-/// A comment for the file's language, `bytes` long, ending with a newline.
+/// Padding for the file's language, at least `bytes` long, ending with a newline: comment
+/// lines, or for Python module-level assignments (tree-sitter-python's scanner takes quadratic
+/// time over a run of comment lines after an indented block, upstream tree-sitter-python#245).
 fn padding_comment(path: &Path, bytes: usize) -> Vec<u8> {
-    let prefix = if path.extension().is_some_and(|e| e == "py") {
-        "# "
+    let line = if path.extension().is_some_and(|e| e == "py") {
+        format!("_padding = \"{}\"\n", "padding ".repeat(8))
     } else {
-        "// "
+        format!("// {}\n", "padding ".repeat(9))
     };
-    let line = format!("{prefix}{}\n", "padding ".repeat(9));
     line.repeat(bytes / line.len() + 1).into_bytes()
 }
 
