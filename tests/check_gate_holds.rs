@@ -241,13 +241,14 @@ fn an_unparsable_signal_carrying_file_makes_its_service_unknown() {
     }
 }
 
-/// A Go module whose only `main` file is a symbolic link is still a service (unknown, with a
-/// note), not silently dropped for lack of a `package main`.
+/// A Go module whose only `main` file is a symbolic link is still a service, not silently
+/// dropped for lack of a `package main` (before: "no service found"). It cannot pass: judged
+/// on what is left (no SDK set up anywhere else), it fails, with a note naming the link.
 #[cfg(unix)]
 #[test]
 fn a_symlinked_source_file_is_noted_and_its_service_kept() {
     let elsewhere = tempfile::tempdir().unwrap();
-    let (code, (verdict, _, notes)) = passing_with(
+    let (code, (verdict, findings, notes)) = passing_with(
         "go-pass",
         "main.go",
         |path| {
@@ -257,13 +258,22 @@ fn a_symlinked_source_file_is_noted_and_its_service_kept() {
         },
         &[],
     );
-    assert_eq!((code, verdict.as_str()), (0, "unknown"), "{notes:?}");
+    assert_eq!((code, verdict.as_str()), (1, "fail"), "{findings:?} {notes:?}");
     assert!(
         notes
             .iter()
             .any(|(f, m)| f == "main.go" && m.contains("symbolic link")),
         "{notes:?}"
     );
+    // With another Go file that sets the SDK up, nothing fails on what is left: `unknown`.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let dir = fixture("go-pass");
+    let real = elsewhere.path().join("helper.go");
+    fs::write(&real, "package main\n\nfunc helper() {}\n").unwrap();
+    std::os::unix::fs::symlink(&real, dir.path().join("helper.go")).unwrap();
+    let (code, report) = check(dir.path(), &[]);
+    let (verdict, _, notes) = outcome(&report, ".");
+    assert_eq!((code, verdict.as_str()), (0, "unknown"), "{notes:?}");
 }
 
 /// Unreadable permissions: unknown, unless the tests run as root (which reads anything).
@@ -284,8 +294,9 @@ fn an_unreadable_source_file_makes_its_service_unknown() {
 }
 
 /// Every manifest kind, as a symbolic link and as a FIFO, in a directory of its own beside a
-/// passing Go service: a TG199 note naming it, its service still listed (and not passing);
-/// the scan never opens the FIFO (it would block).
+/// passing Go service: a TG199 note naming it, its service still listed (before: silently
+/// dropped) and not passing (its dependencies unknown, TG101 fails it on what is left); the
+/// scan never opens the FIFO (it would block).
 #[cfg(unix)]
 #[test]
 fn symlinked_and_fifo_manifests_are_noted_with_their_service_listed() {
@@ -328,7 +339,7 @@ fn symlinked_and_fifo_manifests_are_noted_with_their_service_listed() {
         let (code, report) = wait
             .recv_timeout(std::time::Duration::from_secs(120))
             .expect("the scan blocked");
-        assert_eq!(code, 0, "{report}");
+        assert_eq!(code, 1, "{report}");
         for (i, name) in manifests.iter().enumerate() {
             let (verdict, _, notes) = outcome(&report, &format!("svc{i}"));
             let file = format!("svc{i}/{name}");

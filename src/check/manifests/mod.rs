@@ -12,7 +12,7 @@ pub mod npm;
 pub mod python;
 
 use super::error::CheckError;
-use super::facts::{Fact, FactKind};
+use super::facts::Fact;
 use super::model::Language;
 
 /// The kind of manifest.
