@@ -158,10 +158,7 @@ fn invalid_yaml_binary_and_non_utf8_files_are_notes() {
     );
     // A NUL byte no longer makes a source file binary (it would hide the file's code from
     // the gate): the file is parsed, its stray bytes are a syntax error at most.
-    assert!(
-        notes.iter().all(|n| !n.2.contains("binary")),
-        "{notes:?}"
-    );
+    assert!(notes.iter().all(|n| !n.2.contains("binary")), "{notes:?}");
     assert!(
         notes.iter().all(|n| n.0 != "svc/latin1.go"),
         "a Latin-1 comment must not skip the file: {notes:?}"

@@ -102,7 +102,10 @@ const FAILING: &[(&str, &str)] = &[
     ("ts-simple-exporter", "src/main.ts"),
     ("python-simple-exporter", "notifications/main.py"),
     ("rust-pii", "src/main.rs"),
-    ("java-manual-sdk", "src/main/java/com/example/fx/Telemetry.java"),
+    (
+        "java-manual-sdk",
+        "src/main/java/com/example/fx/Telemetry.java",
+    ),
     ("dotnet-uninstrumented", "Program.cs"),
 ];
 
@@ -157,12 +160,7 @@ fn a_source_file_padded_past_2_mib_is_analysed_in_full() {
 }
 
 /// A service that passes, with one more file of its language that cannot be analysed.
-fn passing_with(
-    name: &str,
-    extra: &str,
-    write: impl Fn(&Path),
-    args: &[&str],
-) -> (i32, Outcome) {
+fn passing_with(name: &str, extra: &str, write: impl Fn(&Path), args: &[&str]) -> (i32, Outcome) {
     let dir = fixture(name);
     let (code, before) = check(dir.path(), args);
     assert_eq!(
@@ -188,7 +186,10 @@ fn a_source_file_over_the_hard_limit_makes_a_passing_service_unknown() {
         &[],
     );
     assert_eq!(verdict, "unknown", "{findings:?} {notes:?}");
-    assert_eq!(code, 0, "an unknown service fails the run only with --fail-on-unknown");
+    assert_eq!(
+        code, 0,
+        "an unknown service fails the run only with --fail-on-unknown"
+    );
     assert!(
         notes
             .iter()
@@ -226,9 +227,15 @@ fn an_unparsable_signal_carrying_file_makes_its_service_unknown() {
             },
             args,
         );
-        assert_eq!((code, verdict.as_str()), (0, "unknown"), "{args:?} {notes:?}");
+        assert_eq!(
+            (code, verdict.as_str()),
+            (0, "unknown"),
+            "{args:?} {notes:?}"
+        );
         assert!(
-            notes.iter().any(|(f, m)| f == "src/telemetry.rs" && m.contains("syntax")),
+            notes
+                .iter()
+                .any(|(f, m)| f == "src/telemetry.rs" && m.contains("syntax")),
             "{notes:?}"
         );
         let (code, (verdict, _, notes)) = passing_with(
@@ -258,7 +265,11 @@ fn a_symlinked_source_file_is_noted_and_its_service_kept() {
         },
         &[],
     );
-    assert_eq!((code, verdict.as_str()), (1, "fail"), "{findings:?} {notes:?}");
+    assert_eq!(
+        (code, verdict.as_str()),
+        (1, "fail"),
+        "{findings:?} {notes:?}"
+    );
     assert!(
         notes
             .iter()
@@ -328,7 +339,11 @@ fn symlinked_and_fifo_manifests_are_noted_with_their_service_listed() {
         fs::create_dir_all(dir.path().join("deploy")).unwrap();
         let yaml = dir.path().join("deploy/app.yaml");
         if fifo {
-            assert!(Command::new("mkfifo").arg(&yaml).status().unwrap().success());
+            assert!(Command::new("mkfifo")
+                .arg(&yaml)
+                .status()
+                .unwrap()
+                .success());
         } else {
             std::os::unix::fs::symlink(elsewhere.path().join("app.yaml"), &yaml).unwrap();
         }
@@ -351,6 +366,10 @@ fn symlinked_and_fifo_manifests_are_noted_with_their_service_listed() {
         }
         let all_notes = report.to_string();
         assert!(all_notes.contains("deploy/app.yaml"), "{report}");
-        assert_eq!(outcome(&report, ".").0, "pass", "the Go service is unaffected");
+        assert_eq!(
+            outcome(&report, ".").0,
+            "pass",
+            "the Go service is unaffected"
+        );
     }
 }

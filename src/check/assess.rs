@@ -148,9 +148,9 @@ fn parse_unparsed_refs(root: &Path, s: &mut Svc, interest: &Interest) {
             match bytes.map(|b| discover::parse_deferred(&rel, kind, &b, interest)) {
                 Some(Parsed::Source { facts, .. }) => s.add_source(rel, facts),
                 // The pre-filter judged it signal-free: a note, as with `--no-prefilter`.
-                Some(Parsed::Skipped { reason, line } | Parsed::NotAnalysed { reason, line, .. }) => {
-                    s.skipped.push((rel, reason, line))
-                }
+                Some(
+                    Parsed::Skipped { reason, line } | Parsed::NotAnalysed { reason, line, .. },
+                ) => s.skipped.push((rel, reason, line)),
                 _ => {}
             }
         }

@@ -126,7 +126,9 @@ fn utf16_text(bytes: &[u8]) -> Option<String> {
 pub(super) fn read_up_to(path: &Path, limit: u64) -> std::io::Result<Result<Vec<u8>, u64>> {
     let file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
-    (&file).take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    (&file)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
     let read = bytes.len() as u64;
     if read > limit {
         return Ok(Err(file.metadata().map_or(read, |m| m.len().max(read))));

@@ -30,12 +30,7 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                 let name = String::from_utf8_lossy(s.local_name().as_ref()).to_string();
                 stack.push(name);
                 if stack == ["project", "dependencies", "dependency"] {
-                    dep = Some((
-                        String::new(),
-                        String::new(),
-                        String::new(),
-                        lines.line(pos),
-                    ));
+                    dep = Some((String::new(), String::new(), String::new(), lines.line(pos)));
                 }
             }
             Event::End(_) => {

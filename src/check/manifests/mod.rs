@@ -213,12 +213,7 @@ pub fn first_lines_containing(text: &str, needles: &[String]) -> Vec<u32> {
             }
         }
         // Too many needles for the automaton: one search each (quadratic, but correct).
-        Err(_) => {
-            return needles
-                .iter()
-                .map(|n| line_containing(text, n))
-                .collect()
-        }
+        Err(_) => return needles.iter().map(|n| line_containing(text, n)).collect(),
     }
     let lines = LineIndex::new(text);
     first
