@@ -373,3 +373,35 @@ fn symlinked_and_fifo_manifests_are_noted_with_their_service_listed() {
         );
     }
 }
+
+/// A NUL byte appended to a Kubernetes manifest hides none of its workloads: every service's
+/// verdict and findings stay the same (before: the file was "binary", TG201/TG203/TG303 on
+/// its workloads vanished).
+#[test]
+fn a_nul_byte_in_a_kubernetes_manifest_hides_no_workload() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("fixtures/monorepo"), dir.path());
+    let all = |report: &Value| -> Vec<(String, Outcome)> {
+        report["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let path = s["path"].as_str().unwrap();
+                (path.to_string(), outcome(report, path))
+            })
+            .collect()
+    };
+    let (code, before) = check(dir.path(), &[]);
+    let before = all(&before);
+    assert!(
+        before
+            .iter()
+            .any(|(_, o)| o.1.iter().any(|f| f.1 == "deploy/workloads.yaml")),
+        "the fixture has findings in deploy/workloads.yaml: {before:?}"
+    );
+    append(&dir.path().join("deploy/workloads.yaml"), b"\0");
+    let (code_after, after) = check(dir.path(), &[]);
+    assert_eq!(code_after, code);
+    assert_eq!(all(&after), before);
+}
