@@ -405,3 +405,54 @@ fn a_nul_byte_in_a_kubernetes_manifest_hides_no_workload() {
     assert_eq!(code_after, code);
     assert_eq!(all(&after), before);
 }
+
+/// A file of a workspace library that cannot be analysed keeps every service using the library
+/// from passing: the note is reported under the service (before: silently left out, `pass`).
+#[cfg(unix)]
+#[test]
+fn an_unanalysed_file_of_a_workspace_library_keeps_its_users_from_passing() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    write(
+        "packages/telemetry/package.json",
+        r#"{ "name": "@shop/telemetry", "main": "index.js",
+             "dependencies": { "@opentelemetry/sdk-node": "^0.53.0",
+                               "@opentelemetry/auto-instrumentations-node": "^0.50.0" } }"#,
+    );
+    write(
+        "packages/telemetry/index.js",
+        "const { NodeSDK } = require('@opentelemetry/sdk-node');\nconst { getNodeAutoInstrumentations } = require('@opentelemetry/auto-instrumentations-node');\nfunction start() {\n  new NodeSDK({ instrumentations: [getNodeAutoInstrumentations()] }).start();\n}\nmodule.exports = { start };\n",
+    );
+    write(
+        "services/orders/package.json",
+        r#"{ "name": "@shop/orders", "scripts": { "start": "node index.js" }, "dependencies": { "@shop/telemetry": "*", "express": "^4.19.2" } }"#,
+    );
+    write(
+        "services/orders/index.js",
+        "require('@shop/telemetry').start();\nconst express = require('express');\nconst app = express();\napp.get('/', (req, res) => res.json({}));\napp.listen(8080);\n",
+    );
+    let (code, report) = check(root, &[]);
+    assert_eq!(
+        (code, outcome(&report, "services/orders").0.as_str()),
+        (0, "pass"),
+        "{report}"
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let real = elsewhere.path().join("exporter.js");
+    fs::write(&real, "module.exports = {};\n").unwrap();
+    std::os::unix::fs::symlink(&real, root.join("packages/telemetry/exporter.js")).unwrap();
+    let (code, report) = check(root, &[]);
+    let (verdict, _, notes) = outcome(&report, "services/orders");
+    assert_eq!((code, verdict.as_str()), (0, "unknown"), "{report}");
+    assert!(
+        notes
+            .iter()
+            .any(|(f, _)| f == "packages/telemetry/exporter.js"),
+        "{notes:?}"
+    );
+}
