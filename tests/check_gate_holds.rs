@@ -139,6 +139,20 @@ fn a_nul_byte_in_a_source_file_keeps_a_failing_service_failing() {
     });
 }
 
+/// Invalid UTF-8 (a Latin-1 byte in a comment) hides nothing either, in every language (this
+/// already held before issue #15; kept here with the rest of the class).
+#[test]
+fn invalid_utf8_in_a_source_file_keeps_a_failing_service_failing() {
+    same_findings_after(|path| {
+        let comment: &[u8] = if path.extension().is_some_and(|e| e == "py") {
+            b"\n# caf\xe9 cr\xe8me\n"
+        } else {
+            b"\n// caf\xe9 cr\xe8me\n"
+        };
+        append(path, comment);
+    });
+}
+
 /// Padding for the file's language, at least `bytes` long, ending with a newline: comment
 /// lines, or for Python module-level assignments (tree-sitter-python's scanner takes quadratic
 /// time over a run of comment lines after an indented block, upstream tree-sitter-python#245).
