@@ -51,15 +51,21 @@ pub(super) fn services(
 }
 
 fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> ScannedService {
-    // Rust files no `mod` declaration reaches are never compiled: nothing in them counts.
-    drop_unreachable_rust(s);
-    // Files the pre-filter left unparsed hold no usable fact, but their references may keep a
-    // function live: parse those that could.
-    parse_unparsed_refs(root, s, interest);
-    let mut refs: Vec<&mut SourceFacts> = s.sources.iter_mut().collect();
-    drop_dead_code(&mut refs);
+    // A file that could not be analysed may declare modules or call any function: then
+    // nothing is judged unreachable or dead, so no finding of the other files is dropped.
+    let complete = s.unanalysed.is_empty();
+    if complete {
+        // Rust files no `mod` declaration reaches are never compiled: nothing in them counts.
+        drop_unreachable_rust(s);
+        // Files the pre-filter left unparsed hold no usable fact, but their references may
+        // keep a function live: parse those that could.
+        parse_unparsed_refs(root, s, interest);
+        let mut refs: Vec<&mut SourceFacts> = s.sources.iter_mut().collect();
+        drop_dead_code(&mut refs);
+    }
     let language = s.language.unwrap_or(Language::Unknown);
-    let analysed = language != Language::Unknown;
+    // Its verdict is `unknown` (with TG199 notes saying why) unless a finding fails it.
+    let analysed = language != Language::Unknown && complete;
     let (mut findings, not_evaluated) = evaluate::service(rules, s, language);
     sort_findings(&mut findings);
     // The repository rules only need to know whether the service uses the propagation
@@ -139,9 +145,12 @@ fn parse_unparsed_refs(root: &Path, s: &mut Svc, interest: &Interest) {
                 continue;
             }
             parsed_any = true;
-            match bytes.and_then(|b| discover::parse_deferred(&rel, kind, b, interest)) {
+            match bytes.map(|b| discover::parse_deferred(&rel, kind, &b, interest)) {
                 Some(Parsed::Source { facts, .. }) => s.add_source(rel, facts),
-                Some(Parsed::Skipped { reason, line }) => s.skipped.push((rel, reason, line)),
+                // The pre-filter judged it signal-free: a note, as with `--no-prefilter`.
+                Some(
+                    Parsed::Skipped { reason, line } | Parsed::NotAnalysed { reason, line, .. },
+                ) => s.skipped.push((rel, reason, line)),
                 _ => {}
             }
         }

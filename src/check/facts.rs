@@ -216,6 +216,10 @@ pub struct Interest {
     arg_calls: ArgCallees,
     everything: bool,
     prefilter: Option<std::sync::Arc<super::prefilter::Prefilter>>,
+    /// The pre-filter's search, kept when parsing is not filtered
+    /// ([`Interest::without_prefilter`]): it still judges whether a file that could not be
+    /// analysed may have carried a signal ([`Interest::may_carry_signal`]).
+    signal_search: Option<std::sync::Arc<super::prefilter::Prefilter>>,
 }
 
 impl Interest {
@@ -226,6 +230,7 @@ impl Interest {
             arg_calls: ArgCallees::all(),
             everything: true,
             prefilter: None,
+            signal_search: None,
         }
     }
 
@@ -245,6 +250,7 @@ impl Interest {
             arg_calls: ArgCallees::default(),
             everything: false,
             prefilter: None,
+            signal_search: None,
         }
     }
 
@@ -283,6 +289,7 @@ impl Interest {
         patterns.push(&tracegate);
         self.prefilter =
             super::prefilter::Prefilter::new(patterns, attribute_words).map(std::sync::Arc::new);
+        self.signal_search.clone_from(&self.prefilter);
         self
     }
 
@@ -290,6 +297,15 @@ impl Interest {
     /// pre-filter is on and finds no combination a rule needs.
     pub fn may_matter(&self, kind: super::lang::SourceKind, bytes: &[u8]) -> bool {
         self.prefilter
+            .as_ref()
+            .is_none_or(|p| p.may_matter(kind, bytes))
+    }
+
+    /// Whether a source file that could not be analysed in full may have carried something a
+    /// rule uses: the pre-filter's judgement on its bytes, with or without `--no-prefilter`
+    /// (true when there is no search to judge by). Such a file keeps its service from passing.
+    pub fn may_carry_signal(&self, kind: super::lang::SourceKind, bytes: &[u8]) -> bool {
+        self.signal_search
             .as_ref()
             .is_none_or(|p| p.may_matter(kind, bytes))
     }

@@ -94,6 +94,10 @@ pub struct Svc {
     pub workloads: Vec<Workload>,
     /// Files not analysed.
     pub skipped: Vec<(String, String, Option<u32>)>,
+    /// Files of its own (or a library's) that may carry a signal but could not be analysed
+    /// ([`Parsed::NotAnalysed`], a manifest that could not be read): it cannot pass, and no
+    /// code is judged dead (what calls it may be in them).
+    pub unanalysed: Vec<String>,
     /// Source files the pre-filter left unparsed.
     pub unparsed: Vec<(SourceKind, String, Option<NameFilter>)>,
     /// The path of each entry of `sources`, in the same order.
@@ -239,6 +243,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                     dir: dir.clone(),
                     facts: m.facts,
                     sources: Vec::new(),
+                    not_analysed: Vec::new(),
                 });
             }
             continue;
@@ -267,6 +272,9 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             svc.rust_custom_targets |= m.cargo.as_ref().is_some_and(|c| c.custom_target_paths);
             svc.facts.extend(m.facts);
             svc.skipped.extend(m.notes);
+            if m.entry == Entry::Unread {
+                svc.unanalysed.push(m.file);
+            }
         }
         if language == Language::Javascript {
             typescript |= entries.typescript.contains(&dir);
@@ -393,6 +401,30 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
                 repo.mesh_tracing.extend(k.mesh_tracing);
                 for (ns, ann) in k.namespaces {
                     namespaces.entry(ns).or_default().extend(ann);
+                }
+            }
+            Parsed::NotAnalysed { kind, reason, line } => {
+                let note = (f.rel.clone(), reason, line);
+                let library = ancestors(&f.rel)
+                    .find_map(|dir| {
+                        let l = *library_dirs.get(dir)?;
+                        kind.belongs_to(libraries[l].language).then_some(l)
+                    })
+                    .filter(|l| {
+                        owner(&f.rel, &services, Some(kind))
+                            .is_none_or(|i| libraries[*l].dir.len() > services[i].path.len())
+                    });
+                if let Some(l) = library {
+                    libraries[l].not_analysed.push(note);
+                } else if let Some(i) = owner(&f.rel, &services, Some(kind)) {
+                    services[i].skipped.push(note);
+                    services[i].unanalysed.push(f.rel);
+                } else {
+                    // A file of a language no service around it uses carries nothing for them.
+                    match owner(&f.rel, &services, None) {
+                        Some(i) => services[i].skipped.push(note),
+                        None => repo.skipped.push(note),
+                    }
                 }
             }
             Parsed::Skipped { reason, line } => match owner(&f.rel, &services, None) {
@@ -674,6 +706,9 @@ struct Library {
     facts: Vec<Fact>,
     /// Its source files of its language.
     sources: Vec<(SourceKind, String, SourceFacts)>,
+    /// Its source files that could not be analysed (file, reason, line): each service using it
+    /// gets the note, and cannot pass.
+    not_analysed: Vec<(String, String, Option<u32>)>,
 }
 
 /// Each JavaScript/TypeScript or Go service gets the code and runtime dependencies of the
@@ -738,6 +773,10 @@ fn use_libraries(services: &mut [Svc], libraries: &[Library]) {
                 } else {
                     svc.add_source(rel.clone(), facts.clone());
                 }
+            }
+            for note in &library.not_analysed {
+                svc.unanalysed.push(note.0.clone());
+                svc.skipped.push(note.clone());
             }
         }
     }
@@ -928,6 +967,12 @@ impl EntryIndex {
                     kind: SourceKind::Go,
                     facts,
                 } if facts.package.as_deref() == Some("main") => all(&mut idx.go_main, rel),
+                // A Go file that could not be analysed may be the `main` package: its module
+                // stays a service (that cannot pass) rather than dropping out of the gate.
+                Parsed::NotAnalysed {
+                    kind: SourceKind::Go,
+                    ..
+                } => all(&mut idx.go_main, rel),
                 _ if rel.ends_with(".java") => all(&mut idx.java, rel),
                 Parsed::Source {
                     kind: SourceKind::Typescript | SourceKind::Tsx,
@@ -954,7 +999,7 @@ impl EntryIndex {
 
     fn holds(&self, entry: Entry, dir: &str) -> bool {
         match entry {
-            Entry::Yes => true,
+            Entry::Yes | Entry::Unread => true,
             Entry::No => false,
             Entry::RustMain => self.rust_main.contains(dir),
             Entry::GoMain => self.go_main.contains(dir),

@@ -23,10 +23,16 @@ use super::manifests::{self, docker, python, Manifest, ManifestKind};
 use super::names::NameFilter;
 use grouped::{ParseGroups, ToParse};
 use queue::{Batches, CloseOnDrop, BATCH};
-use read::{decode, read_limited, source_bytes, text_of, ReadBuf};
+use read::{decode, read_limited, read_up_to, source_bytes, text_of, ReadBuf};
 
-/// Files larger than this are not analysed (a note finding says so).
+/// Files larger than this are not read into a walk thread's reusable buffer: an application
+/// manifest this large stops the scan; a source, Kubernetes or launch file is read in full into
+/// its own buffer, up to [`MAX_SOURCE_BYTES`].
 pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Source, Kubernetes and launch files larger than this are not analysed (a note finding says
+/// so; a source file's service is then `unknown` unless its other findings fail it).
+pub const MAX_SOURCE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Directories never entered: build output, dependencies, virtualenvs, tests and fixtures.
 const SKIP_DIRS: &[&str] = &[
@@ -65,6 +71,18 @@ pub enum Parsed {
     K8s(Box<K8sFile>),
     /// `tsconfig.json`.
     TsConfig,
+    /// A source file that may carry something a rule uses but could not be analysed as a
+    /// whole (unreadable, over [`MAX_SOURCE_BYTES`], a symbolic link or FIFO, a syntax error
+    /// the parser cannot recover from, nesting too deep): a note finding, and its service
+    /// cannot pass (`unknown` unless its other findings fail it).
+    NotAnalysed {
+        /// Its analyzer.
+        kind: SourceKind,
+        /// Reason (one line).
+        reason: String,
+        /// Line, where known.
+        line: Option<u32>,
+    },
     /// Not analysed, and why (becomes a note finding).
     Skipped {
         /// Reason (one line).
@@ -494,6 +512,20 @@ impl ParallelVisitor for Lister<'_> {
                     }
                 } else if entry.depth() > 0 && file_type.is_some_and(|t| t.is_dir()) {
                     self.found.push(Item::Dir(rel_path(root, entry.path())));
+                } else if let Some(file_type) = file_type {
+                    // A symbolic link (never followed) or a FIFO, socket or device (never
+                    // opened: reading a FIFO would block): named like a file that matters, it is
+                    // noted, never silently left out. Its type comes with the directory entry.
+                    let class = entry.file_name().to_str().and_then(classify);
+                    if let Some(class) = class {
+                        let rel = rel_path(root, entry.path());
+                        let what = if file_type.is_symlink() {
+                            "a symbolic link, not followed"
+                        } else {
+                            "not a regular file (a FIFO, socket or device), not read"
+                        };
+                        self.found.push(Item::File(unread_file(class, rel, what)));
+                    }
                 }
             }
             Err(err) => {
@@ -510,6 +542,42 @@ impl ParallelVisitor for Lister<'_> {
             }
         }
         WalkState::Continue
+    }
+}
+
+/// A file named like one that matters that cannot be read (`what` it is): a manifest still
+/// makes its directory a service (that cannot pass), with a TG199 note; a source file may have
+/// carried a signal ([`Parsed::NotAnalysed`]); any other file is a note.
+fn unread_file(class: Class, rel: String, what: &str) -> WalkedFile {
+    let reason = format!("{what}; check the file itself, or declare what it points to");
+    let parsed = match class {
+        Class::Manifest(kind) => Parsed::Manifest(Manifest {
+            kind,
+            file: rel.clone(),
+            name: None,
+            entry: manifests::Entry::Unread,
+            facts: Vec::new(),
+            typescript: false,
+            cargo: None,
+            version: None,
+            uses: Vec::new(),
+            notes: vec![(
+                rel.clone(),
+                format!("{what}: the service it declares is not analysed"),
+                None,
+            )],
+        }),
+        Class::Source(kind) => Parsed::NotAnalysed {
+            kind,
+            reason,
+            line: None,
+        },
+        _ => Parsed::Skipped { reason, line: None },
+    };
+    WalkedFile {
+        dir: parent_dir(&rel),
+        rel,
+        parsed,
     }
 }
 
@@ -550,28 +618,31 @@ fn analyse_guarded(
 
 /// `line 12: reason` → a note with line 12 and the reason alone.
 fn split_line(reason: &str) -> Parsed {
-    let parsed = reason
-        .strip_prefix("line ")
-        .and_then(|r| r.split_once(": "))
-        .and_then(|(n, rest)| n.parse::<u32>().ok().map(|n| (n, rest.to_string())));
-    match parsed {
-        Some((line, reason)) => Parsed::Skipped {
-            reason,
-            line: Some(line),
-        },
-        None => Parsed::Skipped {
-            reason: reason.to_string(),
-            line: None,
-        },
-    }
+    let (reason, line) = reason_and_line(reason);
+    Parsed::Skipped { reason, line }
 }
 
-/// Parse a source file and keep the facts `interest` can use.
+/// `line 12: reason` → (`reason`, line 12); anything else is the reason alone.
+fn reason_and_line(reason: &str) -> (String, Option<u32>) {
+    reason
+        .strip_prefix("line ")
+        .and_then(|r| r.split_once(": "))
+        .and_then(|(n, rest)| n.parse::<u32>().ok().map(|n| (rest.to_string(), Some(n))))
+        .unwrap_or_else(|| (reason.to_string(), None))
+}
+
+/// Parse a source file and keep the facts `interest` can use. A file the parser cannot analyse
+/// at all is [`Parsed::NotAnalysed`] when something a rule uses could be written in it, else a
+/// plain note: the same judgement with and without the pre-filter.
 fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &Interest) -> Parsed {
     match analyse_guarded(kind, rel, text, interest) {
         Ok(mut facts) => {
             facts.finish(interest);
             Parsed::Source { kind, facts }
+        }
+        Err(reason) if interest.may_carry_signal(kind, text.as_bytes()) => {
+            let (reason, line) = reason_and_line(&reason);
+            Parsed::NotAnalysed { kind, reason, line }
         }
         Err(reason) => split_line(&reason),
     }
@@ -612,15 +683,10 @@ enum Visited {
 }
 
 /// Parse a source file the pre-filter left unparsed (its references are needed after all),
-/// from the bytes the caller read. `None` when they are not text.
-pub fn parse_deferred(
-    rel: &str,
-    kind: SourceKind,
-    bytes: Vec<u8>,
-    interest: &Interest,
-) -> Option<Parsed> {
-    let text = text_of(bytes).ok()?;
-    Some(parse_source(kind, rel, &text, interest))
+/// from the bytes the caller read (taken as the walk takes them: [`read::source_bytes`]).
+pub fn parse_deferred(rel: &str, kind: SourceKind, bytes: &[u8], interest: &Interest) -> Parsed {
+    let text = decode(source_bytes(bytes).into_owned());
+    parse_source(kind, rel, &text, interest)
 }
 
 /// A requirements file and where its includes are followed from (see
@@ -769,27 +835,57 @@ fn visit(
             parsed: Parsed::Skipped { reason, line },
         })))
     };
-    match buf.read(path) {
-        Ok(None) => {}
-        Ok(Some(size)) => {
+    // A source file that cannot be read may have held anything: its service cannot pass.
+    let not_analysed = |reason: String| match class {
+        Class::Source(kind) => Some(Ok(Visited::File(WalkedFile {
+            rel: rel.clone(),
+            dir: dir.clone(),
+            parsed: Parsed::NotAnalysed {
+                kind,
+                reason,
+                line: None,
+            },
+        }))),
+        _ => skipped(reason, None),
+    };
+    // A file over the reusable buffer's limit, read in full into its own buffer (freed with it).
+    let large;
+    let bytes: &[u8] = match buf.read(path) {
+        Ok(None) => buf.bytes(),
+        Ok(Some(size)) if matches!(class, Class::Manifest(_)) => {
             return skipped(
                 format!("{size} bytes is over the {MAX_FILE_BYTES}-byte limit"),
                 None,
             )
         }
-        Err(e) => return skipped(format!("unreadable: {e}"), None),
-    }
+        Ok(Some(_)) => match read_up_to(path, MAX_SOURCE_BYTES) {
+            Ok(Ok(all)) => {
+                large = all;
+                &large
+            }
+            Ok(Err(size)) => {
+                return not_analysed(format!(
+                    "{size} bytes is over the {MAX_SOURCE_BYTES}-byte limit"
+                ))
+            }
+            Err(e) => return not_analysed(format!("unreadable: {e}")),
+        },
+        Err(e) => return not_analysed(format!("unreadable: {e}")),
+    };
     if let Class::Source(kind) = class {
         // Searched as bytes; decoded only when parsed.
-        let read = match source_bytes(buf.bytes()) {
-            Ok(bytes) => source_file(kind, bytes, interest),
-            Err(reason) => return skipped(reason.into(), None),
-        };
+        let read = source_file(kind, source_bytes(bytes), interest);
         return Some(Ok(source_visited(kind, rel, dir, read)));
     }
-    let text = match text_of(buf.bytes().to_vec()) {
-        Ok(text) => text,
-        Err(reason) => return skipped(reason.into(), None),
+    // A NUL byte stops only an application manifest (exit 2); Kubernetes and launch files are
+    // read as text like source files, so a NUL cannot hide a workload.
+    let text = if let Class::Manifest(_) = class {
+        match text_of(bytes.to_vec()) {
+            Ok(text) => text,
+            Err(reason) => return skipped(reason.into(), None),
+        }
+    } else {
+        decode(source_bytes(bytes).into_owned())
     };
     if matches!(class, Class::Manifest(_) | Class::Yaml) {
         if let Some(line) = lang::too_deep(&text, lang::MAX_NESTING) {

@@ -63,13 +63,20 @@ impl ReadBuf {
 
 /// A file's bytes as they are searched: UTF-16 with a byte-order mark decoded to UTF-8, other
 /// bytes as they are (not validated: the pre-filter's needles are ASCII, and invalid bytes
-/// become U+FFFD only when the file is decoded for parsing, which moves no ASCII byte), or why
-/// there is no text: bytes with a NUL are binary.
-pub(super) fn source_bytes(bytes: &[u8]) -> Result<Cow<'_, [u8]>, &'static str> {
+/// become U+FFFD only when the file is decoded for parsing, which moves no ASCII byte).
+/// A NUL byte does not make a source file binary: appended to a file, it must not hide the
+/// file's code from the gate. Each NUL becomes a space (parsers would read it as the end of
+/// the input, or refuse the file), which keeps every other byte, line and column in place.
+pub(super) fn source_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
     match utf16_text(bytes) {
-        Some(text) => Ok(Cow::Owned(text.into_bytes())),
-        None if bytes.contains(&0) => Err("binary content"),
-        None => Ok(Cow::Borrowed(bytes)),
+        Some(text) => Cow::Owned(text.replace('\0', " ").into_bytes()),
+        None if bytes.contains(&0) => Cow::Owned(
+            bytes
+                .iter()
+                .map(|b| if *b == 0 { b' ' } else { *b })
+                .collect(),
+        ),
+        None => Cow::Borrowed(bytes),
     }
 }
 
@@ -114,6 +121,21 @@ fn utf16_text(bytes: &[u8]) -> Option<String> {
     }
 }
 
+/// A file's bytes in a buffer of their own, or its size when over `limit` bytes (only the
+/// limit and a byte more are read).
+pub(super) fn read_up_to(path: &Path, limit: u64) -> std::io::Result<Result<Vec<u8>, u64>> {
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    (&file)
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    let read = bytes.len() as u64;
+    if read > limit {
+        return Ok(Err(file.metadata().map_or(read, |m| m.len().max(read))));
+    }
+    Ok(Ok(bytes))
+}
+
 /// A file's bytes, or its size when over [`MAX_FILE_BYTES`] (for files read once, outside
 /// the walk).
 pub(super) fn read_limited(path: &Path) -> std::io::Result<Result<Vec<u8>, u64>> {
@@ -136,14 +158,14 @@ mod tests {
         let mut le = vec![0xFF, 0xFE];
         le.extend("pytest==8.0\r\n".encode_utf16().flat_map(u16::to_le_bytes));
         assert_eq!(text_of(le.clone()).unwrap(), "pytest==8.0\r\n");
-        assert_eq!(&*source_bytes(&le).unwrap(), b"pytest==8.0\r\n");
+        assert_eq!(&*source_bytes(&le), b"pytest==8.0\r\n");
         let mut be = vec![0xFE, 0xFF];
         be.extend("flask".encode_utf16().flat_map(u16::to_be_bytes));
         assert_eq!(text_of(be).unwrap(), "flask");
         assert_eq!(text_of(b"ab\0c".to_vec()), Err("binary content"));
-        assert_eq!(source_bytes(b"ab\0c"), Err("binary content"));
+        assert_eq!(&*source_bytes(b"ab\0c\n\0"), b"ab c\n ");
         assert_eq!(text_of(b"caf\xe9".to_vec()).unwrap(), "caf\u{fffd}");
-        assert_eq!(&*source_bytes(b"caf\xe9").unwrap(), b"caf\xe9");
+        assert_eq!(&*source_bytes(b"caf\xe9"), b"caf\xe9");
     }
 
     #[test]

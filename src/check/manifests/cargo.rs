@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use toml::de::{DeTable, DeValue};
 use toml::Spanned;
 
-use super::{line_of_offset, Entry, Manifest, ManifestKind};
+use super::{line_of_offset, Entry, LineIndex, Manifest, ManifestKind};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
@@ -86,9 +86,10 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         ..CargoInfo::default()
     };
     let mut facts: Vec<Fact> = Vec::new();
+    let lines = LineIndex::new(text);
     let mut collect = |target: &str, deps: Option<&Table>| {
         for (key, value) in deps.into_iter().flatten() {
-            let line = line_of_offset(text, key.span().start);
+            let line = lines.line(key.span().start);
             let key = key.get_ref().to_string();
             let fields = value.get_ref().as_table();
             let field = |f: &str| fields.and_then(|t| get(t, f));

@@ -3,13 +3,14 @@
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use super::{line_of_offset, Entry, Manifest, ManifestKind};
+use super::{line_of_offset, Entry, LineIndex, Manifest, ManifestKind};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
 /// Parse a csproj.
 pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut reader = Reader::from_str(text);
+    let lines = LineIndex::new(text);
     let mut facts = Vec::new();
     let mut web = false;
     let mut exe = false;
@@ -39,7 +40,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                         facts.push(Fact::new(
                             FactKind::Dependency { name: value },
                             rel,
-                            line_of_offset(text, pos),
+                            lines.line(pos),
                         ));
                     }
                 }

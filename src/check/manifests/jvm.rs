@@ -3,13 +3,14 @@
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use super::{line_of_offset, Entry, Manifest, ManifestKind};
+use super::{line_of_offset, Entry, LineIndex, Manifest, ManifestKind};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
 /// Parse a pom.xml.
 pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut reader = Reader::from_str(text);
+    let lines = LineIndex::new(text);
     let mut stack: Vec<String> = Vec::new();
     let mut artifact = None;
     let mut packaging = None;
@@ -29,12 +30,7 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                 let name = String::from_utf8_lossy(s.local_name().as_ref()).to_string();
                 stack.push(name);
                 if stack == ["project", "dependencies", "dependency"] {
-                    dep = Some((
-                        String::new(),
-                        String::new(),
-                        String::new(),
-                        line_of_offset(text, pos),
-                    ));
+                    dep = Some((String::new(), String::new(), String::new(), lines.line(pos)));
                 }
             }
             Event::End(_) => {

@@ -12,7 +12,7 @@ pub mod npm;
 pub mod python;
 
 use super::error::CheckError;
-use super::facts::{Fact, FactKind};
+use super::facts::Fact;
 use super::model::Language;
 
 /// The kind of manifest.
@@ -93,6 +93,9 @@ pub enum Entry {
     /// A `package.json` with `main` but no start script: a service unless another
     /// `package.json` in the tree depends on it (a workspace library, `@shop/shared`).
     NodeMain,
+    /// The manifest could not be read (a symbolic link, a FIFO): a service all the same, so
+    /// that it is reported (with a TG199 note) instead of silently dropping out of the gate.
+    Unread,
 }
 
 /// A parsed application manifest.
@@ -183,30 +186,97 @@ pub fn line_containing(text: &str, needle: &str) -> u32 {
         .map_or(1, |i| i as u32 + 1)
 }
 
-/// 1-based line of a byte offset.
-pub fn line_of_offset(text: &str, offset: usize) -> u32 {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count() as u32
-        + 1
+/// For each of `needles`, what [`line_containing`] gives, in one pass over `text` (a manifest
+/// with 100,000 dependencies must not be searched 100,000 times from its start).
+pub fn first_lines_containing(text: &str, needles: &[String]) -> Vec<u32> {
+    let mut first: Vec<Option<usize>> = vec![None; needles.len()];
+    // Empty needles are on line 1; no needle holds a line break (a JSON key's is escaped),
+    // so a match is within one line, as `line_containing` requires.
+    let searched: Vec<usize> = (0..needles.len())
+        .filter(|i| !needles[*i].is_empty() && !needles[*i].contains('\n'))
+        .collect();
+    let matcher = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .build(searched.iter().map(|i| needles[*i].as_str()));
+    match matcher {
+        Ok(matcher) => {
+            let mut left = searched.len();
+            for m in matcher.find_overlapping_iter(text) {
+                let slot = &mut first[searched[m.pattern().as_usize()]];
+                if slot.is_none() {
+                    *slot = Some(m.start());
+                    left -= 1;
+                    if left == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        // Too many needles for the automaton: one search each (quadratic, but correct).
+        Err(_) => return needles.iter().map(|n| line_containing(text, n)).collect(),
+    }
+    let lines = LineIndex::new(text);
+    first
+        .into_iter()
+        .map(|offset| offset.map_or(1, |o| lines.line(o)))
+        .collect()
 }
 
-/// A dependency fact at the line naming it.
-pub fn dependency(rel: &str, text: &str, name: &str) -> Fact {
-    Fact::new(
-        FactKind::Dependency {
-            name: name.to_string(),
-        },
-        rel,
-        line_containing(text, name),
-    )
+/// 1-based line of a byte offset (for one lookup; [`LineIndex`] for many).
+pub fn line_of_offset(text: &str, offset: usize) -> u32 {
+    LineIndex::new(text).line(offset)
+}
+
+/// The line starts of one text, found once: each lookup of a byte offset's line is a binary
+/// search, so locating every key of a large manifest stays linear in its size.
+pub struct LineIndex {
+    /// Byte offsets of the text's `\n`s, ascending.
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Index `text`'s line breaks.
+    pub fn new(text: &str) -> Self {
+        LineIndex {
+            newlines: text
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+
+    /// 1-based line of a byte offset (an offset past the end is on the last line).
+    pub fn line(&self, offset: usize) -> u32 {
+        self.newlines.partition_point(|n| *n < offset) as u32 + 1
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_lookups_match_the_line_by_line_answers() {
+        let text = "a = 1\n\nb_c = \"x\"\n  \"dep\": 1\nlast";
+        let lines = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            let slow = text.as_bytes()[..offset.min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u32
+                + 1;
+            assert_eq!(lines.line(offset), slow, "offset {offset}");
+        }
+        let needles: Vec<String> = ["\"dep\"", "b_c", "a", "missing", "", "x", "a"]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let slow: Vec<u32> = needles.iter().map(|n| line_containing(text, n)).collect();
+        assert_eq!(first_lines_containing(text, &needles), slow);
+        assert_eq!(slow, [4, 3, 1, 1, 1, 3, 1]);
+    }
 
     #[test]
     fn unclosed_xml_manifests_name_the_element_and_the_last_line() {

@@ -1,7 +1,7 @@
 //! `package.json`: name (in full, `@acme/web`: the scan names the service `web`), start script or
 //! main, `dependencies` (not devDependencies).
 
-use super::{dependency, Entry, Manifest, ManifestKind};
+use super::{first_lines_containing, Entry, Manifest, ManifestKind};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
@@ -41,16 +41,16 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut facts: Vec<Fact> = Vec::new();
     let mut uses = Vec::new();
     if let Some(deps) = obj.get("dependencies").and_then(|d| d.as_object()) {
-        for (key, spec) in deps {
+        // Each at the first line naming it in quotes, all found in one pass over the file.
+        let quoted: Vec<String> = deps.keys().map(|key| format!("\"{key}\"")).collect();
+        let lines = first_lines_containing(text, &quoted);
+        for ((key, spec), line) in deps.iter().zip(lines) {
             uses.push((key.clone(), spec.as_str().unwrap_or_default().to_owned()));
-            facts.push(dependency(rel, text, &format!("\"{key}\"")));
-            if let Some(Fact {
-                kind: FactKind::Dependency { name },
-                ..
-            }) = facts.last_mut()
-            {
-                *name = key.clone();
-            }
+            facts.push(Fact::new(
+                FactKind::Dependency { name: key.clone() },
+                rel,
+                line,
+            ));
         }
     }
     if let Some(start) = start {

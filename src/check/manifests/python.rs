@@ -2,7 +2,7 @@
 //! Requirements compiled by pip-compile mark transitive packages with `# via pkg`: those are
 //! indirect and never count; `requirements-dev.txt`/`-test.txt` are not runtime.
 
-use super::{dependency, line_of_offset, Entry, Manifest, ManifestKind};
+use super::{first_lines_containing, line_of_offset, Entry, Manifest, ManifestKind};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
@@ -73,7 +73,7 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         } else {
             Entry::PythonEntry
         },
-        facts: names.iter().map(|n| dep_line(rel, text, n)).collect(),
+        facts: dependency_facts(rel, text, names),
         typescript: false,
         cargo: None,
         version: None,
@@ -82,12 +82,16 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     })
 }
 
-fn dep_line(rel: &str, text: &str, name: &str) -> Fact {
-    // Names are normalised; find the line case-insensitively with either separator.
-    let mut f = dependency(rel, text, name);
+/// Dependency facts of normalised names, each at the first line naming it (found
+/// case-insensitively with either separator, in one pass over the file).
+fn dependency_facts(rel: &str, text: &str, names: Vec<String>) -> Vec<Fact> {
     let lower = text.to_ascii_lowercase().replace('_', "-");
-    f.line = super::line_containing(&lower, name);
-    f
+    let lines = first_lines_containing(&lower, &names);
+    names
+        .into_iter()
+        .zip(lines)
+        .map(|(name, line)| Fact::new(FactKind::Dependency { name }, rel, line))
+        .collect()
 }
 
 /// Parse setup.cfg (INI): `[metadata] name`, `[options] install_requires`,
