@@ -282,9 +282,7 @@ pub fn analyse_for(
         let (parser, roles) = map
             .get_mut(&key)
             .ok_or_else(|| "parser cache".to_string())?;
-        let tree = parser
-            .parse(source, None)
-            .ok_or_else(|| "parser gave up".to_string())?;
+        let tree = super::parse_budget::parse(parser, source)?;
         Ok::<_, String>((tree, Rc::clone(roles)))
     })?;
     let src = source.as_bytes();
