@@ -262,6 +262,45 @@ fn a_hundred_stalled_8_mib_bodies_do_not_hold_800_mb() {
     assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
 }
 
+/// `n` minimal valid spans (trace and span ID only, 30 bytes each), one trace each.
+fn minimal_spans(n: usize) -> Vec<u8> {
+    let mut spans = Vec::with_capacity(n * 30);
+    for i in 1..=n as u128 {
+        spans.extend_from_slice(&[0x12, 0x1c, 0x0a, 0x10]);
+        spans.extend_from_slice(&i.to_be_bytes());
+        spans.extend_from_slice(&[0x12, 0x08]);
+        spans.extend_from_slice(&(i as u64).to_be_bytes());
+    }
+    let mut scope = Vec::new();
+    len_field(&mut scope, 2, &spans);
+    let mut body = Vec::new();
+    len_field(&mut body, 1, &scope);
+    body
+}
+
+#[test]
+fn a_million_minimal_spans_in_one_request_stay_under_300_mb() {
+    // 30 MB inflated, within --max-decompressed-bytes: before the per-request span limit it
+    // was accepted and peaked at 539 MB (the index of a million one-span traces)
+    let collect = Collect::start(&[]);
+    let body = gzip(&minimal_spans(1_000_000));
+    let status = runtime().block_on(post_gzip(collect.http, "application/x-protobuf", body));
+    assert!(status < 500, "{status}");
+    let peak = collect.peak_rss();
+    assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+}
+
+#[test]
+fn the_largest_request_of_minimal_spans_the_defaults_accept_stays_under_300_mb() {
+    let collect = Collect::start(&[]);
+    let max = tracegate::otlp::Limits::default().max_spans_per_request;
+    let body = gzip(&minimal_spans(max));
+    let status = runtime().block_on(post_gzip(collect.http, "application/x-protobuf", body));
+    assert_eq!(status, 200);
+    let peak = collect.peak_rss();
+    assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+}
+
 #[test]
 fn trace_show_input_of_empty_spans_stays_under_300_mb() {
     // 10 MB of empty spans in one ScopeSpans of one ResourceSpans

@@ -19,15 +19,53 @@ const MAX_DEPTH: u32 = 64;
 /// empty messages holds 16 million; a real one averages well over 8 bytes a message.
 pub const DEFAULT_MAX_MESSAGES: usize = 4 * 1024 * 1024;
 
-/// Counts the messages a scan visits and refuses the request past the budget.
+/// Most spans one export request may hold by default (the receiver's
+/// `Limits::max_spans_per_request`). The OpenTelemetry
+/// SDKs send 512 a batch and the Collector's batch processor 8,192; the worst request of this
+/// many minimal spans (one trace each) costs the receiver well under 300 MB while it is
+/// indexed and stored.
+pub const DEFAULT_MAX_SPANS: usize = 256 * 1024;
+
+/// What one request may cost [`scan_with_limits`]; past either it is refused
+/// ([`DecodeError::TooLarge`]) as soon as the count is passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanLimits {
+    /// Most protobuf messages (of any kind) in the request.
+    pub max_messages: usize,
+    /// Most spans in the request, valid or not.
+    pub max_spans: usize,
+}
+
+/// Counts the messages and spans a scan visits and refuses the request past the budget.
 struct MessageBudget {
     left: usize,
     limit: usize,
+    spans_left: usize,
+    max_spans: usize,
 }
 
 impl MessageBudget {
-    fn new(limit: usize) -> Self {
-        MessageBudget { left: limit, limit }
+    fn new(limits: ScanLimits) -> Self {
+        MessageBudget {
+            left: limits.max_messages,
+            limit: limits.max_messages,
+            spans_left: limits.max_spans,
+            max_spans: limits.max_spans,
+        }
+    }
+
+    /// One more span: fails once the request holds more spans than allowed.
+    fn take_span(&mut self) -> Result<(), DecodeError> {
+        match self.spans_left.checked_sub(1) {
+            Some(left) => {
+                self.spans_left = left;
+                Ok(())
+            }
+            None => Err(DecodeError::TooLarge(format!(
+                "request holds more than {} spans, the per-request limit: send smaller batches",
+                self.max_spans
+            ))),
+        }
     }
 
     /// One more message: fails once the request holds more than the budget allows.
@@ -295,15 +333,29 @@ fn merged(body: &Bytes, parts: &[(usize, usize)]) -> Bytes {
 }
 
 /// Scan and validate an encoded `ExportTraceServiceRequest` (or `TracesData`: same layout)
-/// within [`DEFAULT_MAX_MESSAGES`].
+/// within [`DEFAULT_MAX_MESSAGES`] and no span limit (files and log records; the receiver
+/// also bounds spans per request with [`scan_with_limits`]).
 pub fn scan(body: Bytes) -> Result<Batch, DecodeError> {
     scan_with_limit(body, DEFAULT_MAX_MESSAGES)
 }
 
 /// [`scan`] refusing ([`DecodeError::TooLarge`]) a request of more than `max_messages`
-/// protobuf messages, counted as they are met, before anything is allocated for them.
+/// protobuf messages (and no span limit).
 pub fn scan_with_limit(body: Bytes, max_messages: usize) -> Result<Batch, DecodeError> {
-    let mut budget = MessageBudget::new(max_messages);
+    scan_with_limits(
+        body,
+        ScanLimits {
+            max_messages,
+            max_spans: usize::MAX,
+        },
+    )
+}
+
+/// [`scan`] refusing ([`DecodeError::TooLarge`]) a request of more than
+/// [`ScanLimits::max_messages`] protobuf messages or [`ScanLimits::max_spans`] spans, counted
+/// as they are met, before anything is allocated for them.
+pub fn scan_with_limits(body: Bytes, limits: ScanLimits) -> Result<Batch, DecodeError> {
+    let mut budget = MessageBudget::new(limits);
     let mut rejections = Rejections::default();
     let buf: &[u8] = &body;
     let mut resources = Vec::new();
@@ -433,6 +485,7 @@ fn scan_scope_spans(
                 scope_parts.push((s, e));
             }
             2 => {
+                budget.take_span()?;
                 let [trace, span, parent, name] = validate(buf, s, e, Msg::Span, 3, budget)?;
                 let slice = |f: Option<(usize, usize)>| f.map_or(&buf[0..0], |(a, b)| &buf[a..b]);
                 let (trace, span_id, parent) = (slice(trace), slice(span), slice(parent));
