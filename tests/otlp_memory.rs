@@ -324,6 +324,31 @@ fn trace_show_input_of_empty_spans_stays_under_300_mb() {
     assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
 }
 
+#[test]
+fn trace_show_input_of_a_json_file_of_empty_spans_stays_under_300_mb() {
+    // 10.5 MB: 3.5M empty spans in one scope, under the 4 Mi container budget (the count alone
+    // does not refuse it); decoded whole, each `{}` became a JSON map and then a 200-byte Span
+    for prefix in [&b"{\"resourceSpans\":"[..], b"{\"batches\":"] {
+        let mut json = prefix.to_vec();
+        json.extend_from_slice(b"[{\"scopeSpans\":[{\"spans\":[{}");
+        for _ in 1..3_500_000 {
+            json.extend_from_slice(b",{}");
+        }
+        json.extend_from_slice(b"]}]}]}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, &json).unwrap();
+        let peak = peak_rss_of(&[
+            "trace",
+            "show",
+            "5b8efff798038103d269b633813fc60c",
+            "--input",
+            path.to_str().unwrap(),
+        ]);
+        assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+    }
+}
+
 fn len_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     out.push(tag << 3 | 2);
     let mut n = bytes.len();

@@ -162,15 +162,11 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
             decode::traces_from_protobuf(&bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         } else {
-            let containers = json::count_containers(&bytes);
-            if containers > wire::DEFAULT_MAX_MESSAGES {
-                bail!(
-                    "{}: holds {containers} JSON objects and arrays, more than the limit of {}",
-                    path.display(),
-                    wire::DEFAULT_MAX_MESSAGES
-                );
-            }
-            client::parse_trace_body(&bytes, None)
+            // streamed span by span within the receiver's budgets, whatever the backend's shape
+            let protobuf = json::trace_file_to_protobuf(&bytes, wire::DEFAULT_MAX_MESSAGES)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            drop(bytes);
+            decode::traces_from_protobuf(&protobuf)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
     } else if let Some(dir) = &args.source.store {
