@@ -63,12 +63,7 @@ fn len_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
 async fn a_request_over_the_default_span_limit_is_refused_413() {
     let collector = start(Limits::default()).await;
     let max = Limits::default().max_spans_per_request;
-    let (status, text) = post(
-        &collector,
-        "application/x-protobuf",
-        minimal_spans(max + 1),
-    )
-    .await;
+    let (status, text) = post(&collector, "application/x-protobuf", minimal_spans(max + 1)).await;
     assert_eq!(status, 413, "{text}");
     assert!(text.contains(&format!("more than {max} spans")), "{text}");
     assert_eq!(collector.receiver().store.span_count(), 0);
@@ -100,7 +95,10 @@ async fn the_span_limit_applies_to_protobuf_json_and_grpc() {
         .unwrap();
     let status = grpc.export(over).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
-    assert!(status.message().contains("more than 100 spans"), "{status:?}");
+    assert!(
+        status.message().contains("more than 100 spans"),
+        "{status:?}"
+    );
     // at the limit: accepted
     grpc.export(sample::batch(2, 100, 1)).await.unwrap();
     let (status, text) = post(
@@ -145,7 +143,8 @@ async fn a_trace_over_the_query_span_limit_is_answered_413_saying_its_size() {
     let big = sample::batch(1, 4, 4);
     let small = sample::batch(2, 3, 3);
     for batch in [&big, &small] {
-        let (status, text) = post(&collector, "application/x-protobuf", batch.encode_to_vec()).await;
+        let (status, text) =
+            post(&collector, "application/x-protobuf", batch.encode_to_vec()).await;
         assert_eq!(status, 200, "{text}");
     }
     let hex = |b: &ExportTraceServiceRequest| -> String {
@@ -199,7 +198,10 @@ async fn a_grpc_message_that_trickles_in_is_timed_out() {
     // a message of 1,000 bytes announced, then one byte every 100 ms: never silent for long
     // (the idle timeout does not fire), never finished within the 5 s this test waits
     stream
-        .send_data(prost::bytes::Bytes::from_static(&[0, 0, 0, 0x03, 0xe8]), false)
+        .send_data(
+            prost::bytes::Bytes::from_static(&[0, 0, 0, 0x03, 0xe8]),
+            false,
+        )
         .unwrap();
     let trickle = tokio::spawn(async move {
         for _ in 0..60 {

@@ -175,7 +175,9 @@ where
                 "the request message was not received within {} ms",
                 this.read_timeout.as_millis()
             );
-            Poll::Ready(Some(Err(Box::new(Status::deadline_exceeded(message)) as BoxError)))
+            Poll::Ready(Some(Err(
+                Box::new(Status::deadline_exceeded(message)) as BoxError
+            )))
         };
         if this.deadline.is_elapsed() {
             return timed_out();
