@@ -161,6 +161,19 @@ async fn a_trace_over_the_query_span_limit_is_answered_413_saying_its_size() {
     let text = response.text().await.unwrap();
     assert!(text.contains("has 4 spans"), "{text}");
     assert!(text.contains("trace show"), "{text}");
+    // `trace show --from` passes the reason on, in one line
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracegate"))
+        .args(["trace", "show", &hex(&big), "--from", &base])
+        .output()
+        .await
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("413") && err.contains("has 4 spans") && err.contains("--store DIR"),
+        "{err}"
+    );
     let response = client()
         .get(format!("{base}/api/traces/{}", hex(&small)))
         .send()
