@@ -14,76 +14,11 @@ use super::decode::DecodeError;
 /// Deepest message nesting accepted (prost allows 100; attribute values nest).
 const MAX_DEPTH: u32 = 64;
 
-/// Most protobuf messages (resource spans, scope spans, spans, attributes, attribute values,
-/// events, links…) one request may hold: [`scan`]'s default cost budget. A 32 MiB request of
-/// empty messages holds 16 million; a real one averages well over 8 bytes a message.
-pub const DEFAULT_MAX_MESSAGES: usize = 4 * 1024 * 1024;
-
-/// Most spans one export request may hold by default (the receiver's
-/// `Limits::max_spans_per_request`). The OpenTelemetry
-/// SDKs send 512 a batch and the Collector's batch processor 8,192; the worst request of this
-/// many minimal spans (one trace each) costs the receiver well under 300 MB while it is
-/// indexed and stored.
-pub const DEFAULT_MAX_SPANS: usize = 256 * 1024;
-
-/// What one request may cost [`scan_with_limits`]; past either it is refused
-/// ([`DecodeError::TooLarge`]) as soon as the count is passed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScanLimits {
-    /// Most protobuf messages (of any kind) in the request.
-    pub max_messages: usize,
-    /// Most spans in the request, valid or not.
-    pub max_spans: usize,
-}
-
-/// Counts the messages and spans a scan visits and refuses the request past the budget.
-struct MessageBudget {
-    left: usize,
-    limit: usize,
-    spans_left: usize,
-    max_spans: usize,
-}
-
-impl MessageBudget {
-    fn new(limits: ScanLimits) -> Self {
-        MessageBudget {
-            left: limits.max_messages,
-            limit: limits.max_messages,
-            spans_left: limits.max_spans,
-            max_spans: limits.max_spans,
-        }
-    }
-
-    /// One more span: fails once the request holds more spans than allowed.
-    fn take_span(&mut self) -> Result<(), DecodeError> {
-        match self.spans_left.checked_sub(1) {
-            Some(left) => {
-                self.spans_left = left;
-                Ok(())
-            }
-            None => Err(DecodeError::TooLarge(format!(
-                "request holds more than {} spans, the per-request limit: send smaller batches",
-                self.max_spans
-            ))),
-        }
-    }
-
-    /// One more message: fails once the request holds more than the budget allows.
-    fn take(&mut self) -> Result<(), DecodeError> {
-        match self.left.checked_sub(1) {
-            Some(left) => {
-                self.left = left;
-                Ok(())
-            }
-            None => Err(DecodeError::TooLarge(format!(
-                "request holds more than {} protobuf messages",
-                self.limit
-            ))),
-        }
-    }
-}
-
 mod batch;
+mod budget;
+
+use budget::MessageBudget;
+pub use budget::{ScanLimits, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_SPANS};
 
 pub(crate) use batch::len_field;
 pub use batch::{Batch, ResourcePart, ScopePart, SpanPart};
