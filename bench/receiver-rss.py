@@ -105,6 +105,22 @@ def million_spans(binary):
     return proc, f"status {status}"
 
 
+def million_spans_unlimited(binary):
+    """The same with the per-request span limit lifted: what it cost before the limit."""
+    proc, http_addr, _ = start(binary, "--max-spans-per-request", "2000000")
+    body = gzip.compress(minimal_spans(1_000_000), 1)
+    status = post(http_addr, body, "application/x-protobuf")
+    return proc, f"status {status}"
+
+
+def largest_accepted_spans(binary):
+    """The most minimal spans the default --max-spans-per-request accepts (262,144)."""
+    proc, http_addr, _ = start(binary)
+    body = gzip.compress(minimal_spans(262_144), 1)
+    status = post(http_addr, body, "application/x-protobuf")
+    return proc, f"status {status}"
+
+
 def http_protobuf(binary):
     proc, http_addr, _ = start(binary)
     status = post(http_addr, EMPTY_RS, "application/x-protobuf")
@@ -182,6 +198,8 @@ SHAPES = [
     ("gzip bomb: 4M empty resource_spans (under the message budget)", http_protobuf_accepted),
     ("64 concurrent bombs of 4M empty resource_spans", concurrent_accepted),
     ("1M minimal valid spans, one trace each (30 MB, gzip)", million_spans),
+    ("the same, --max-spans-per-request 2000000 (no span limit)", million_spans_unlimited),
+    ("262,144 minimal valid spans (the most the defaults accept)", largest_accepted_spans),
 ]
 
 

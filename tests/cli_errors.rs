@@ -222,6 +222,36 @@ fn a_store_with_a_corrupt_tail_is_read_with_a_warning() {
 }
 
 #[test]
+fn a_store_with_a_damaged_record_is_read_with_a_warning_that_counts_it() {
+    use tracegate::otlp::{sample, store::Store};
+    let dir = tempfile::tempdir().unwrap();
+    let store_dir = dir.path().join("store");
+    {
+        let (store, _) = Store::open(&store_dir, 10_000).unwrap();
+        for seed in 1..=3 {
+            store.ingest(sample::batch(seed, 40, 4)).unwrap();
+        }
+    }
+    // flip a byte in the middle record: the loader skips it and resynchronises
+    let path = store_dir.join("traces.log");
+    let mut log = std::fs::read(&path).unwrap();
+    let middle = log.len() / 2;
+    log[middle] ^= 0xFF;
+    std::fs::write(&path, log).unwrap();
+    let (code, out, err) = run_in(dir.path(), &["trace", "list", "--store", "store"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("tracegate: warning: ")
+            && err.contains("traces.log: skipped 1 damaged record (")
+            && !err.contains("ignored the last"),
+        "{err}"
+    );
+    // the two other batches are listed
+    assert!(out.lines().count() >= 20, "{out}");
+}
+
+#[test]
 fn an_unreachable_collector_says_what_to_do_in_one_line() {
     // A port nobody listens on.
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

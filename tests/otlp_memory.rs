@@ -262,6 +262,45 @@ fn a_hundred_stalled_8_mib_bodies_do_not_hold_800_mb() {
     assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
 }
 
+/// `n` minimal valid spans (trace and span ID only, 30 bytes each), one trace each.
+fn minimal_spans(n: usize) -> Vec<u8> {
+    let mut spans = Vec::with_capacity(n * 30);
+    for i in 1..=n as u128 {
+        spans.extend_from_slice(&[0x12, 0x1c, 0x0a, 0x10]);
+        spans.extend_from_slice(&i.to_be_bytes());
+        spans.extend_from_slice(&[0x12, 0x08]);
+        spans.extend_from_slice(&(i as u64).to_be_bytes());
+    }
+    let mut scope = Vec::new();
+    len_field(&mut scope, 2, &spans);
+    let mut body = Vec::new();
+    len_field(&mut body, 1, &scope);
+    body
+}
+
+#[test]
+fn a_million_minimal_spans_in_one_request_stay_under_300_mb() {
+    // 30 MB inflated, within --max-decompressed-bytes: before the per-request span limit it
+    // was accepted and peaked at 539 MB (the index of a million one-span traces)
+    let collect = Collect::start(&[]);
+    let body = gzip(&minimal_spans(1_000_000));
+    let status = runtime().block_on(post_gzip(collect.http, "application/x-protobuf", body));
+    assert!(status < 500, "{status}");
+    let peak = collect.peak_rss();
+    assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+}
+
+#[test]
+fn the_largest_request_of_minimal_spans_the_defaults_accept_stays_under_300_mb() {
+    let collect = Collect::start(&[]);
+    let max = tracegate::otlp::Limits::default().max_spans_per_request;
+    let body = gzip(&minimal_spans(max));
+    let status = runtime().block_on(post_gzip(collect.http, "application/x-protobuf", body));
+    assert_eq!(status, 200);
+    let peak = collect.peak_rss();
+    assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+}
+
 #[test]
 fn trace_show_input_of_empty_spans_stays_under_300_mb() {
     // 10 MB of empty spans in one ScopeSpans of one ResourceSpans
@@ -283,6 +322,31 @@ fn trace_show_input_of_empty_spans_stays_under_300_mb() {
         path.to_str().unwrap(),
     ]);
     assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+}
+
+#[test]
+fn trace_show_input_of_a_json_file_of_empty_spans_stays_under_300_mb() {
+    // 10.5 MB: 3.5M empty spans in one scope, under the 4 Mi container budget (the count alone
+    // does not refuse it); decoded whole, each `{}` became a JSON map and then a 200-byte Span
+    for prefix in [&b"{\"resourceSpans\":"[..], b"{\"batches\":"] {
+        let mut json = prefix.to_vec();
+        json.extend_from_slice(b"[{\"scopeSpans\":[{\"spans\":[{}");
+        for _ in 1..3_500_000 {
+            json.extend_from_slice(b",{}");
+        }
+        json.extend_from_slice(b"]}]}]}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.json");
+        std::fs::write(&path, &json).unwrap();
+        let peak = peak_rss_of(&[
+            "trace",
+            "show",
+            "5b8efff798038103d269b633813fc60c",
+            "--input",
+            path.to_str().unwrap(),
+        ]);
+        assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+    }
 }
 
 fn len_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {

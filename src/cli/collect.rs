@@ -53,6 +53,18 @@ pub struct Args {
     /// Most spans held in memory; beyond it the oldest traces are evicted.
     #[arg(long, value_name = "N", default_value_t = Limits::default().max_spans)]
     max_spans: usize,
+    /// Most spans one export request may hold; beyond it 413 / RESOURCE_EXHAUSTED (bounds
+    /// what one request costs to index and store).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_spans_per_request)]
+    max_spans_per_request: usize,
+    /// Most protobuf messages (spans, attributes, values…) one export request may hold, and
+    /// most JSON objects and arrays in an OTLP/JSON one; beyond it 413 / RESOURCE_EXHAUSTED.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_messages_per_request)]
+    max_messages_per_request: usize,
+    /// Most spans `GET /api/traces/{id}` answers with; a larger trace gets 413 (read it with
+    /// `tracegate trace show ID --store DIR`).
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_query_spans)]
+    max_query_spans: usize,
     /// Most request bytes held in memory (spans are kept as received); beyond it the oldest
     /// traces are evicted. With --store, at most half of --store-max-bytes.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_stored_bytes)]
@@ -105,6 +117,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         max_body_bytes: args.max_body_bytes,
         max_decompressed_bytes: args.max_decompressed_bytes,
         max_spans: args.max_spans,
+        max_spans_per_request: args.max_spans_per_request,
+        max_messages_per_request: args.max_messages_per_request,
+        max_query_spans: args.max_query_spans,
         max_stored_bytes: args.max_stored_bytes,
         retry_after: Duration::from_secs(args.retry_after_secs),
         max_inflight_bytes: args.max_inflight_bytes,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use tracegate::exit::ExitStatus;
 use tracegate::otlp::client::{self, Backend, FetchError};
-use tracegate::otlp::store::Store;
+use tracegate::otlp::store::{LoadReport, Store};
 use tracegate::otlp::{decode, json, wire};
 use tracegate::propagation::TraceId;
 use tracegate::report::escape_control;
@@ -162,15 +162,11 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
             decode::traces_from_protobuf(&bytes)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         } else {
-            let containers = json::count_containers(&bytes);
-            if containers > wire::DEFAULT_MAX_MESSAGES {
-                bail!(
-                    "{}: holds {containers} JSON objects and arrays, more than the limit of {}",
-                    path.display(),
-                    wire::DEFAULT_MAX_MESSAGES
-                );
-            }
-            client::parse_trace_body(&bytes, None)
+            // streamed span by span within the receiver's budgets, whatever the backend's shape
+            let protobuf = json::trace_file_to_protobuf(&bytes, wire::DEFAULT_MAX_MESSAGES)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            drop(bytes);
+            decode::traces_from_protobuf(&protobuf)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
     } else if let Some(dir) = &args.source.store {
@@ -268,14 +264,36 @@ fn milliseconds(text: &str) -> Result<f64, String> {
 fn load_store(dir: &std::path::Path) -> anyhow::Result<Store> {
     let (store, report) =
         Store::load_read_only(dir, usize::MAX).context("cannot read the trace store")?;
-    if report.skipped_bytes > 0 {
-        eprintln!(
-            "tracegate: warning: {}: ignored the last {} bytes of the log (a batch being written, or corruption)",
-            dir.join(tracegate::otlp::persist::LOG_FILE).display(),
-            report.skipped_bytes
-        );
+    if let Some(warning) = load_warning(dir, &report) {
+        eprintln!("tracegate: warning: {warning}");
     }
     Ok(store)
+}
+
+/// What a read-only load skipped, in one line; `None` when nothing was.
+fn load_warning(dir: &std::path::Path, report: &LoadReport) -> Option<String> {
+    let mut parts = Vec::new();
+    if report.damaged_records > 0 {
+        parts.push(format!(
+            "skipped {} damaged record{} ({} bytes; their spans are not shown)",
+            report.damaged_records,
+            if report.damaged_records == 1 { "" } else { "s" },
+            report.damaged_bytes
+        ));
+    }
+    if report.skipped_bytes > 0 {
+        parts.push(format!(
+            "ignored the last {} bytes of the log (a batch being written, or corruption)",
+            report.skipped_bytes
+        ));
+    }
+    (!parts.is_empty()).then(|| {
+        format!(
+            "{}: {}",
+            dir.join(tracegate::otlp::persist::LOG_FILE).display(),
+            parts.join("; ")
+        )
+    })
 }
 
 fn write_out(path: Option<&PathBuf>, text: &str) -> anyhow::Result<()> {

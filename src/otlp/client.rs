@@ -239,7 +239,7 @@ pub fn parse_trace_body(body: &[u8], content_type: Option<&str>) -> Result<Trace
 }
 
 /// Make jsonpb-style OTLP (base64 IDs, enum names, pre-1.0 field names) the OTLP JSON mapping.
-fn normalize(value: &mut Value) {
+pub(crate) fn normalize(value: &mut Value) {
     match value {
         Value::Array(items) => items.iter_mut().for_each(normalize),
         Value::Object(map) => {

@@ -118,10 +118,13 @@ where
         // has buffered it whole
         let reservation = receiver.inflight.reservation();
         let retry_after = receiver.limits.retry_after;
+        let read_timeout = receiver.limits.body_read_timeout;
         let request = request.map(|body| BudgetedBody {
             inner: body,
             reservation,
             retry_after,
+            deadline: tokio::time::sleep(read_timeout),
+            read_timeout,
         });
         Box::pin(async move {
             let mut gzip = EnabledCompressionEncodings::default();
@@ -139,11 +142,16 @@ where
 pin_project_lite::pin_project! {
     /// A request body whose bytes are reserved from the in-flight budget as they arrive; past
     /// the budget it fails with `UNAVAILABLE` and a `RetryInfo` (tonic answers with that status).
+    /// A body not received whole within the body read timeout (a stream that trickles bytes as
+    /// well as a silent one) fails with `DEADLINE_EXCEEDED`.
     struct BudgetedBody<B> {
         #[pin]
         inner: B,
         reservation: Reservation,
         retry_after: std::time::Duration,
+        #[pin]
+        deadline: tokio::time::Sleep,
+        read_timeout: std::time::Duration,
     }
 }
 
@@ -161,8 +169,21 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
-        let this = self.project();
+        let mut this = self.project();
+        let timed_out = || {
+            let message = format!(
+                "the request message was not received within {} ms",
+                this.read_timeout.as_millis()
+            );
+            Poll::Ready(Some(Err(
+                Box::new(Status::deadline_exceeded(message)) as BoxError
+            )))
+        };
+        if this.deadline.is_elapsed() {
+            return timed_out();
+        }
         match this.inner.poll_frame(cx) {
+            Poll::Ready(Some(Ok(_))) if this.deadline.is_elapsed() => timed_out(),
             Poll::Ready(Some(Ok(frame))) => {
                 let len = frame.data_ref().map_or(0, |data| data.remaining());
                 if this.reservation.grow(len) {
@@ -183,7 +204,11 @@ where
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
+            // woken when the deadline passes, to answer even if no byte comes any more
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => timed_out(),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 
@@ -236,6 +261,7 @@ async fn export(
             rx.inflight.limit()
         )));
     };
+    let scan_limits = rx.limits.scan_limits();
     let ingested = if body.len() > BLOCKING_THRESHOLD {
         let store = Arc::clone(&rx.store);
         let Some(slot) = rx.worker_slot().await else {
@@ -245,12 +271,12 @@ async fn export(
         };
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            store.ingest_encoded(body)
+            ingest(&store, body, scan_limits)
         })
         .await
         .map_err(|e| Status::internal(format!("the request could not be processed: {e}")))?
     } else {
-        rx.store.ingest_encoded(body)
+        ingest(&rx.store, body, scan_limits)
     };
     match ingested {
         Ok(outcome) => Ok(tonic::Response::new(ExportTraceServiceResponse {
@@ -267,6 +293,16 @@ async fn export(
         // disk full or failing: retryable, with the delay exporters should wait
         Err(err @ IngestError::Io(_)) => Err(busy(err.to_string())),
     }
+}
+
+/// Scan `body` within the per-request limits and store it.
+fn ingest(
+    store: &super::store::Store,
+    body: Bytes,
+    limits: super::wire::ScanLimits,
+) -> Result<super::store::IngestOutcome, IngestError> {
+    let batch = super::wire::scan_with_limits(body, limits).map_err(IngestError::Malformed)?;
+    store.ingest_scanned(batch)
 }
 
 /// Serve OTLP/gRPC on `listener` until `shutdown` completes. A message over the size limit

@@ -143,7 +143,7 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
                     if !reservation.grow(plain.len()) {
                         return Err(DecodeError::Busy(budget_exhausted(&rx)));
                     }
-                    let protobuf = json::to_protobuf(&plain, wire::DEFAULT_MAX_MESSAGES)?;
+                    let protobuf = json::to_protobuf(&plain, limits.max_messages_per_request)?;
                     drop(plain);
                     protobuf
                 }
@@ -152,7 +152,8 @@ async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body)
             if !reservation.grow(body.len()) {
                 return Err(DecodeError::Busy(budget_exhausted(&rx)));
             }
-            Ok(rx.store.ingest_encoded(Bytes::from(body)))
+            let batch = wire::scan_with_limits(Bytes::from(body), limits.scan_limits())?;
+            Ok(rx.store.ingest_scanned(batch))
         }
     };
     let ingested = if gzip || raw_len > BLOCKING_THRESHOLD {
@@ -394,19 +395,38 @@ async fn show(State(rx): State<Arc<Receiver>>, Path(trace_id): Path<String>) -> 
     };
     // decoding and serialising a large trace is done off the runtime, a bounded number at once,
     // so exports are not held up behind queries
+    let Some(snapshot) = rx.store.snapshot(id) else {
+        return not_found(id);
+    };
+    let spans = snapshot.span_count();
+    let max = rx.limits.max_query_spans;
+    if spans > max {
+        // the answer would be built whole in memory (decoded spans, then their JSON)
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Json(serde_json::json!({
+                "error": format!(
+                    "trace {id} has {spans} spans, more than this receiver answers in one query \
+                     ({max}, --max-query-spans); read it with `tracegate trace show {id} --store DIR` \
+                     from the collector's --store directory"
+                )
+            })),
+        )
+            .into_response();
+    }
     let work = move || {
         let _slot = slot;
-        rx.store.get(id).map(|data| serde_json::to_vec(&data))
+        serde_json::to_vec(&snapshot.to_otlp())
     };
-    match tokio::task::spawn_blocking(work).await {
-        Ok(Some(result)) => json_response(Ok(result)),
-        Ok(None) => (
-            StatusCode::NOT_FOUND,
-            Json(serde_json::json!({ "error": format!("trace {id} not found") })),
-        )
-            .into_response(),
-        Err(e) => json_response(Err(e)),
-    }
+    json_response(tokio::task::spawn_blocking(work).await)
+}
+
+fn not_found(id: TraceId) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(serde_json::json!({ "error": format!("trace {id} not found") })),
+    )
+        .into_response()
 }
 
 /// 503 with `Retry-After` when [`Limits::max_concurrent_queries`](super::Limits) are running.

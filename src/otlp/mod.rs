@@ -44,6 +44,16 @@ pub struct Limits {
     pub max_decompressed_bytes: usize,
     /// Most spans held in memory; beyond it the oldest traces are evicted.
     pub max_spans: usize,
+    /// Most spans one export request may hold (valid or not); beyond it 413 /
+    /// `RESOURCE_EXHAUSTED`. Bounds what indexing and storing one request costs.
+    pub max_spans_per_request: usize,
+    /// Most protobuf messages (resource spans, scope spans, spans, attributes, values…) one
+    /// export request may hold, and most JSON objects and arrays in an OTLP/JSON one; beyond
+    /// it 413 / `RESOURCE_EXHAUSTED`.
+    pub max_messages_per_request: usize,
+    /// Most spans a trace query (`GET /api/traces/{id}`) answers with; a larger trace gets
+    /// 413 saying how many spans it has (`trace show --store` reads it whole).
+    pub max_query_spans: usize,
     /// Most request bytes held in memory (spans are kept as slices of their requests);
     /// beyond it the oldest traces are evicted.
     pub max_stored_bytes: usize,
@@ -76,6 +86,9 @@ impl Default for Limits {
             max_body_bytes: 8 * 1024 * 1024,
             max_decompressed_bytes: 32 * 1024 * 1024,
             max_spans: 1_000_000,
+            max_spans_per_request: wire::DEFAULT_MAX_SPANS,
+            max_messages_per_request: wire::DEFAULT_MAX_MESSAGES,
+            max_query_spans: 100_000,
             max_stored_bytes: 512 * 1024 * 1024,
             retry_after: Duration::from_secs(5),
             max_inflight_bytes: 128 * 1024 * 1024,
@@ -145,6 +158,14 @@ impl Receiver {
 }
 
 impl Limits {
+    /// What one export request may cost [`wire::scan_with_limits`].
+    pub fn scan_limits(&self) -> wire::ScanLimits {
+        wire::ScanLimits {
+            max_messages: self.max_messages_per_request,
+            max_spans: self.max_spans_per_request,
+        }
+    }
+
     /// An in-memory store bounded by these limits.
     pub fn store(&self) -> store::Store {
         store::Store::in_memory(self.max_spans).with_max_bytes(self.max_stored_bytes)

@@ -192,6 +192,12 @@ impl Store {
     /// spans are kept as slices of `body`.
     pub fn ingest_encoded(&self, body: Bytes) -> Result<IngestOutcome, IngestError> {
         let batch = wire::scan(body).map_err(IngestError::Malformed)?;
+        self.ingest_scanned(batch)
+    }
+
+    /// [`Store::ingest_encoded`] for a request already scanned (the receiver scans with its
+    /// per-request limits, [`wire::scan_with_limits`]).
+    pub fn ingest_scanned(&self, batch: Batch) -> Result<IngestOutcome, IngestError> {
         let rejected = batch.invalid_count();
         let outcome = IngestOutcome {
             accepted: batch.span_count() - rejected,

@@ -14,38 +14,11 @@ use super::decode::DecodeError;
 /// Deepest message nesting accepted (prost allows 100; attribute values nest).
 const MAX_DEPTH: u32 = 64;
 
-/// Most protobuf messages (resource spans, scope spans, spans, attributes, attribute values,
-/// events, links…) one request may hold: [`scan`]'s default cost budget. A 32 MiB request of
-/// empty messages holds 16 million; a real one averages well over 8 bytes a message.
-pub const DEFAULT_MAX_MESSAGES: usize = 4 * 1024 * 1024;
-
-/// Counts the messages a scan visits and refuses the request past the budget.
-struct MessageBudget {
-    left: usize,
-    limit: usize,
-}
-
-impl MessageBudget {
-    fn new(limit: usize) -> Self {
-        MessageBudget { left: limit, limit }
-    }
-
-    /// One more message: fails once the request holds more than the budget allows.
-    fn take(&mut self) -> Result<(), DecodeError> {
-        match self.left.checked_sub(1) {
-            Some(left) => {
-                self.left = left;
-                Ok(())
-            }
-            None => Err(DecodeError::TooLarge(format!(
-                "request holds more than {} protobuf messages",
-                self.limit
-            ))),
-        }
-    }
-}
-
 mod batch;
+mod budget;
+
+use budget::MessageBudget;
+pub use budget::{ScanLimits, DEFAULT_MAX_MESSAGES, DEFAULT_MAX_SPANS};
 
 pub(crate) use batch::len_field;
 pub use batch::{Batch, ResourcePart, ScopePart, SpanPart};
@@ -295,15 +268,29 @@ fn merged(body: &Bytes, parts: &[(usize, usize)]) -> Bytes {
 }
 
 /// Scan and validate an encoded `ExportTraceServiceRequest` (or `TracesData`: same layout)
-/// within [`DEFAULT_MAX_MESSAGES`].
+/// within [`DEFAULT_MAX_MESSAGES`] and no span limit (files and log records; the receiver
+/// also bounds spans per request with [`scan_with_limits`]).
 pub fn scan(body: Bytes) -> Result<Batch, DecodeError> {
     scan_with_limit(body, DEFAULT_MAX_MESSAGES)
 }
 
 /// [`scan`] refusing ([`DecodeError::TooLarge`]) a request of more than `max_messages`
-/// protobuf messages, counted as they are met, before anything is allocated for them.
+/// protobuf messages (and no span limit).
 pub fn scan_with_limit(body: Bytes, max_messages: usize) -> Result<Batch, DecodeError> {
-    let mut budget = MessageBudget::new(max_messages);
+    scan_with_limits(
+        body,
+        ScanLimits {
+            max_messages,
+            max_spans: usize::MAX,
+        },
+    )
+}
+
+/// [`scan`] refusing ([`DecodeError::TooLarge`]) a request of more than
+/// [`ScanLimits::max_messages`] protobuf messages or [`ScanLimits::max_spans`] spans, counted
+/// as they are met, before anything is allocated for them.
+pub fn scan_with_limits(body: Bytes, limits: ScanLimits) -> Result<Batch, DecodeError> {
+    let mut budget = MessageBudget::new(limits);
     let mut rejections = Rejections::default();
     let buf: &[u8] = &body;
     let mut resources = Vec::new();
@@ -433,6 +420,7 @@ fn scan_scope_spans(
                 scope_parts.push((s, e));
             }
             2 => {
+                budget.take_span()?;
                 let [trace, span, parent, name] = validate(buf, s, e, Msg::Span, 3, budget)?;
                 let slice = |f: Option<(usize, usize)>| f.map_or(&buf[0..0], |(a, b)| &buf[a..b]);
                 let (trace, span_id, parent) = (slice(trace), slice(span), slice(parent));

@@ -181,6 +181,30 @@ fn a_request_of_too_many_messages_is_refused_as_too_large() {
 }
 
 #[test]
+fn a_request_of_too_many_spans_is_refused_counting_invalid_ones() {
+    let limits = |max_spans| ScanLimits {
+        max_messages: DEFAULT_MAX_MESSAGES,
+        max_spans,
+    };
+    let mut req = sample::batch(1, 10, 2);
+    let body = Bytes::from(req.encode_to_vec());
+    assert_eq!(
+        scan_with_limits(body.clone(), limits(10))
+            .unwrap()
+            .span_count(),
+        10
+    );
+    let err = scan_with_limits(body, limits(9)).unwrap_err();
+    assert!(matches!(err, DecodeError::TooLarge(_)), "{err}");
+    assert!(err.to_string().contains("more than 9 spans"), "{err}");
+    // spans with invalid IDs are counted too (they cost a scan all the same)
+    req.resource_spans[0].scope_spans[0]
+        .spans
+        .extend(std::iter::repeat_n(Span::default(), 5));
+    assert!(scan_with_limits(Bytes::from(req.encode_to_vec()), limits(14)).is_err());
+}
+
+#[test]
 fn the_valid_re_encoding_keeps_resources_and_scopes_in_order() {
     let mut req = rich();
     req.resource_spans[1].scope_spans[0].spans[0].trace_id = vec![0; 16];
