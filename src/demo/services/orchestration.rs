@@ -83,11 +83,12 @@ async fn place_order(
             .await
     };
     match charged {
-        Ok(r) if r.status().is_success() => (
-            StatusCode::OK,
-            format!("{{\"order\":\"{}\",\"quote\":{quote},\"paid\":true}}\n", order.escape_default()),
-        )
-            .into_response(),
+        Ok(r) if r.status().is_success() => {
+            let quote: serde_json::Value =
+                serde_json::from_str(&quote).unwrap_or(serde_json::Value::Null);
+            let answer = serde_json::json!({"order": order, "quote": quote, "paid": true});
+            (StatusCode::OK, format!("{answer}\n")).into_response()
+        }
         _ => (StatusCode::BAD_GATEWAY, "payment failed\n").into_response(),
     }
 }
