@@ -133,7 +133,7 @@ fn refusing() -> Router {
         post(move || {
             let n = count.fetch_add(1, Ordering::Relaxed);
             async move {
-                let status = if n % 2 == 0 {
+                let status = if n.is_multiple_of(2) {
                     StatusCode::SERVICE_UNAVAILABLE
                 } else {
                     StatusCode::TOO_MANY_REQUESTS

@@ -138,7 +138,8 @@ impl SyncExporter {
 
     /// Send every pending span, waiting for each destination (bounded by the export timeout).
     pub async fn flush(&self) {
-        let spans = std::mem::take(&mut *self.pending.spans.lock().unwrap_or_else(|e| e.into_inner()));
+        let spans =
+            std::mem::take(&mut *self.pending.spans.lock().unwrap_or_else(|e| e.into_inner()));
         if spans.is_empty() {
             return;
         }

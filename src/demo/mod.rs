@@ -240,8 +240,7 @@ impl Platform {
         let options = AssemblyOptions::default();
         let mut resource_spans = Vec::new();
         for summary in store.recent(usize::MAX, &options) {
-            if let Some(data) = TraceId::from_hex(&summary.trace_id).and_then(|id| store.get(id))
-            {
+            if let Some(data) = TraceId::from_hex(&summary.trace_id).and_then(|id| store.get(id)) {
                 resource_spans.extend(data.resource_spans);
             }
         }

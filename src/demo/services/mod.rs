@@ -40,7 +40,8 @@ pub(crate) async fn relay(sent: reqwest::Result<reqwest::Response>) -> Response 
     let Ok(response) = sent else {
         return (StatusCode::BAD_GATEWAY, "downstream unreachable\n").into_response();
     };
-    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    let status =
+        StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
     match response.bytes().await {
         Ok(body) => (status, body).into_response(),
         Err(_) => (StatusCode::BAD_GATEWAY, "downstream answer cut\n").into_response(),

@@ -49,7 +49,7 @@ impl Gateway {
         let Some(number) = order.parse::<u64>().ok() else {
             return false;
         };
-        if self.fail_every == 0 || number % self.fail_every != 0 {
+        if self.fail_every == 0 || !number.is_multiple_of(self.fail_every) {
             return false;
         }
         let Some(key) = headers.get(IDEMPOTENCY_KEY).and_then(|v| v.to_str().ok()) else {
