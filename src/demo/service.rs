@@ -232,3 +232,23 @@ pub(crate) fn leak_pii(ctx: &Ctx, current: &Current, body: &[u8]) {
     let (_, span) = current.child_span(SpanKind::Internal, name);
     span.finish();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payment_details_come_from_the_body_or_fall_back_to_the_demo_values() {
+        let body = br#"{"card_number":"5555555555554444","email":"a@b.example"}"#;
+        assert_eq!(
+            payment_details(body),
+            ("5555555555554444".to_owned(), "a@b.example".to_owned())
+        );
+        for body in [&b"not json"[..], b"{}", br#"{"card_number":42}"#] {
+            assert_eq!(
+                payment_details(body),
+                (DEMO_CARD_NUMBER.to_owned(), DEMO_EMAIL.to_owned())
+            );
+        }
+    }
+}
