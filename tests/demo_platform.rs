@@ -428,3 +428,38 @@ async fn the_platform_starts_in_well_under_a_second_on_os_picked_ports() {
     // Generous: the target is far below; this only catches a start-up that waits on something.
     assert!(took < Duration::from_secs(3), "{took:?}");
 }
+
+#[tokio::test]
+async fn a_valid_incoming_traceparent_is_continued_through_the_platform() {
+    let platform = start(PlatformOptions::default()).await;
+    let http = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = http
+        .post(format!("{}/checkout/1", platform.ingress_url()))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .header("x-tenant-id", "globex")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let returned = response.headers()["traceresponse"].to_str().unwrap();
+    assert!(
+        returned.starts_with(&format!("00-{trace_id}-")),
+        "{returned}"
+    );
+    let traces = wait_for(&platform, "globex", |t| {
+        t.iter().any(|t| t.spans.len() >= 11)
+    })
+    .await;
+    assert_eq!(traces.len(), 1);
+    assert_eq!(traces[0].trace_id.to_hex(), trace_id);
+    let ingress = find(&traces[0], "ingress", SpanKind::Server);
+    assert_eq!(
+        ingress[0].parent_span_id.map(|id| id.to_hex()),
+        Some("00f067aa0ba902b7".to_owned()),
+        "parented to the caller's span"
+    );
+    platform.shutdown().await;
+}
