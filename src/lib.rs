@@ -13,6 +13,9 @@
 pub mod propagation;
 
 #[cfg(feature = "cli")]
+pub mod demo;
+
+#[cfg(feature = "cli")]
 pub mod exit;
 
 #[cfg(feature = "cli")]
