@@ -42,11 +42,21 @@ fn options() -> Result<Options, String> {
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
-            "--seconds" => options.seconds = value("--seconds")?.parse().map_err(|e| format!("--seconds: {e}"))?,
-            "--connections" => {
-                options.connections = value("--connections")?.parse().map_err(|e| format!("--connections: {e}"))?
+            "--seconds" => {
+                options.seconds = value("--seconds")?
+                    .parse()
+                    .map_err(|e| format!("--seconds: {e}"))?
             }
-            "--batch" => options.batch = value("--batch")?.parse().map_err(|e| format!("--batch: {e}"))?,
+            "--connections" => {
+                options.connections = value("--connections")?
+                    .parse()
+                    .map_err(|e| format!("--connections: {e}"))?
+            }
+            "--batch" => {
+                options.batch = value("--batch")?
+                    .parse()
+                    .map_err(|e| format!("--batch: {e}"))?
+            }
             "--gzip" => options.gzip = true,
             url if !url.starts_with('-') && options.url.is_empty() => options.url = url.to_owned(),
             other => return Err(format!("unexpected argument {other:?}\n{USAGE}")),
@@ -100,7 +110,8 @@ async fn main() {
     let start = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..options.connections {
-        let (client, url, bodies, stop) = (client.clone(), url.clone(), bodies.clone(), stop.clone());
+        let (client, url, bodies, stop) =
+            (client.clone(), url.clone(), bodies.clone(), stop.clone());
         let (gzip, batch) = (options.gzip, options.batch as u64);
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();

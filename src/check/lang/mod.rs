@@ -3,8 +3,8 @@
 pub mod csharp;
 pub mod go;
 pub mod java;
-pub mod parse_budget;
 pub mod js;
+pub mod parse_budget;
 pub mod python;
 pub mod rust;
 pub mod rust_stack;
@@ -402,14 +402,18 @@ mod budget_tests {
     /// file is not analysed (a one-line reason) instead of stalling the check for minutes.
     #[test]
     fn a_python_file_the_grammar_cannot_parse_in_linear_time_is_refused_quickly() {
-        let mut source = String::from("from opentelemetry import trace\n\ndef handler():\n    return 1\n");
+        let mut source =
+            String::from("from opentelemetry import trace\n\ndef handler():\n    return 1\n");
         for i in 0..40_000 {
             source.push_str(&format!("    # padding comment line {i}\n"));
         }
         let started = std::time::Instant::now();
         let result = super::treesitter::analyse(&super::python::SPEC, "app.py", &source);
         let err = match result {
-            Ok(_) => panic!("parsed in {:?}: not the pathological case", started.elapsed()),
+            Ok(_) => panic!(
+                "parsed in {:?}: not the pathological case",
+                started.elapsed()
+            ),
             Err(err) => err,
         };
         assert!(err.contains("gave up after"), "{err}");
