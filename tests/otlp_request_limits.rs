@@ -254,3 +254,37 @@ async fn a_grpc_message_that_trickles_in_is_timed_out() {
     assert_eq!(collector.receiver().inflight.held(), 0);
     collector.shutdown().await.unwrap();
 }
+
+/// `GET /api/traces` summarises each trace by decoding it; a trace over the query span limit is
+/// listed with its span count only, never decoded (the listing is bounded like a single query).
+#[tokio::test]
+async fn the_trace_list_does_not_decode_a_trace_over_the_query_span_limit() {
+    let collector = start(Limits {
+        max_query_spans: 3,
+        ..Limits::default()
+    })
+    .await;
+    let big = sample::batch(1, 4, 4);
+    let small = sample::batch(2, 3, 3);
+    for batch in [&big, &small] {
+        let (status, text) =
+            post(&collector, "application/x-protobuf", batch.encode_to_vec()).await;
+        assert_eq!(status, 200, "{text}");
+    }
+    let base = format!("http://{}", collector.http_addr);
+    let list: serde_json::Value = client()
+        .get(format!("{base}/api/traces"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let traces = list["traces"].as_array().unwrap();
+    assert_eq!(traces.len(), 2, "{list}");
+    // newest first: the small trace is summarised, the big one only counted
+    assert_eq!(traces[0]["spans"], 3, "{list}");
+    assert!(traces[0]["root_service"].is_string(), "{list}");
+    assert_eq!(traces[1]["spans"], 4, "{list}");
+    assert!(traces[1]["root_service"].is_null(), "{list}");
+}

@@ -369,7 +369,10 @@ async fn list(State(rx): State<Arc<Receiver>>, Query(params): Query<ListParams>)
     let limit = params.limit.unwrap_or(20).min(MAX_LIST_LIMIT);
     let work = move || {
         let _slot = slot;
-        let traces = rx.store.recent(limit, &rx.assembly);
+        // one trace decoded at a time, none larger than a single-trace query may be
+        let traces = rx
+            .store
+            .recent_bounded(limit, rx.limits.max_query_spans, &rx.assembly);
         serde_json::to_vec(&serde_json::json!({ "traces": traces }))
     };
     json_response(tokio::task::spawn_blocking(work).await)

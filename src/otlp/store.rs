@@ -349,22 +349,51 @@ impl Store {
 
     /// The most recently started traces (by first span received), newest first.
     pub fn recent(&self, limit: usize, options: &AssemblyOptions) -> Vec<TraceSummary> {
-        let picked: Vec<TraceSnapshot> = {
+        self.recent_bounded(limit, usize::MAX, options)
+    }
+
+    /// [`Store::recent`], decoding at most `max_trace_spans` spans of any one trace: a larger
+    /// trace is listed with its ID and span count only (root, duration and problems unknown),
+    /// so a listing never holds more than one such trace decoded at a time.
+    pub fn recent_bounded(
+        &self,
+        limit: usize,
+        max_trace_spans: usize,
+        options: &AssemblyOptions,
+    ) -> Vec<TraceSummary> {
+        let picked: Vec<([u8; 16], TraceSnapshot)> = {
             let inner = self.read();
             inner
                 .arrival
                 .iter()
                 .rev()
-                .filter_map(|k| inner.traces.get(k))
+                .filter_map(|k| inner.traces.get(k).map(|e| (*k, e)))
                 .take(limit)
-                .map(Entry::snapshot)
+                .map(|(k, e)| (k, e.snapshot()))
                 .collect()
         };
-        picked
-            .iter()
-            .flat_map(|s| Trace::from_otlp(&s.to_otlp().resource_spans, options))
-            .map(|t| t.summary())
-            .collect()
+        let mut out = Vec::with_capacity(picked.len());
+        for (key, snapshot) in picked {
+            if snapshot.span_count() > max_trace_spans {
+                out.push(TraceSummary {
+                    trace_id: TraceId::from_bytes(key)
+                        .map(|id| id.to_string())
+                        .unwrap_or_default(),
+                    root_service: None,
+                    root_operation: None,
+                    spans: snapshot.span_count(),
+                    duration_ns: 0,
+                    start_unix_nano: 0,
+                    error: false,
+                    problems: 0,
+                });
+                continue;
+            }
+            let data = snapshot.to_otlp();
+            drop(snapshot);
+            out.extend(Trace::from_otlp(&data.resource_spans, options).iter().map(Trace::summary));
+        }
+        out
     }
 
     /// Traces that received no span for `quiet` and were not returned before (a trace that
