@@ -134,19 +134,8 @@ async fn the_message_budget_is_a_limit() {
 
 #[tokio::test]
 async fn a_trace_over_the_query_span_limit_is_answered_413_saying_its_size() {
-    let collector = start(Limits {
-        max_query_spans: 3,
-        ..Limits::default()
-    })
-    .await;
     // one trace of 4 spans, one of 3
-    let big = sample::batch(1, 4, 4);
-    let small = sample::batch(2, 3, 3);
-    for batch in [&big, &small] {
-        let (status, text) =
-            post(&collector, "application/x-protobuf", batch.encode_to_vec()).await;
-        assert_eq!(status, 200, "{text}");
-    }
+    let (collector, big, small) = a_big_and_a_small_trace_over_a_query_limit_of_3().await;
     let hex = |b: &ExportTraceServiceRequest| -> String {
         let id = &b.resource_spans[0].scope_spans[0].spans[0].trace_id;
         id.iter().map(|x| format!("{x:02x}")).collect()
@@ -259,18 +248,7 @@ async fn a_grpc_message_that_trickles_in_is_timed_out() {
 /// listed with its span count only, never decoded (the listing is bounded like a single query).
 #[tokio::test]
 async fn the_trace_list_does_not_decode_a_trace_over_the_query_span_limit() {
-    let collector = start(Limits {
-        max_query_spans: 3,
-        ..Limits::default()
-    })
-    .await;
-    let big = sample::batch(1, 4, 4);
-    let small = sample::batch(2, 3, 3);
-    for batch in [&big, &small] {
-        let (status, text) =
-            post(&collector, "application/x-protobuf", batch.encode_to_vec()).await;
-        assert_eq!(status, 200, "{text}");
-    }
+    let (collector, _, _) = a_big_and_a_small_trace_over_a_query_limit_of_3().await;
     let base = format!("http://{}", collector.http_addr);
     let list: serde_json::Value = client()
         .get(format!("{base}/api/traces"))
@@ -287,4 +265,26 @@ async fn the_trace_list_does_not_decode_a_trace_over_the_query_span_limit() {
     assert!(traces[0]["root_service"].is_string(), "{list}");
     assert_eq!(traces[1]["spans"], 4, "{list}");
     assert!(traces[1]["root_service"].is_null(), "{list}");
+}
+
+/// A collector answering queries of at most 3 spans, holding a trace of 4 spans (sent first)
+/// and one of 3.
+async fn a_big_and_a_small_trace_over_a_query_limit_of_3() -> (
+    Collector,
+    ExportTraceServiceRequest,
+    ExportTraceServiceRequest,
+) {
+    let collector = start(Limits {
+        max_query_spans: 3,
+        ..Limits::default()
+    })
+    .await;
+    let big = sample::batch(1, 4, 4);
+    let small = sample::batch(2, 3, 3);
+    for batch in [&big, &small] {
+        let (status, text) =
+            post(&collector, "application/x-protobuf", batch.encode_to_vec()).await;
+        assert_eq!(status, 200, "{text}");
+    }
+    (collector, big, small)
 }

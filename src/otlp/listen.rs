@@ -168,6 +168,21 @@ impl<T: AsyncRead> AsyncRead for IdleTimeout<T> {
     }
 }
 
+/// Bytes written are traffic: the idle deadline starts again.
+fn wrote(
+    deadline: &mut Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+    result: &Poll<io::Result<usize>>,
+) {
+    if let Poll::Ready(Ok(n)) = result {
+        if *n > 0 {
+            deadline
+                .as_mut()
+                .reset(tokio::time::Instant::now() + timeout);
+        }
+    }
+}
+
 impl<T: AsyncWrite> AsyncWrite for IdleTimeout<T> {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -176,13 +191,7 @@ impl<T: AsyncWrite> AsyncWrite for IdleTimeout<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let result = this.inner.poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = &result {
-            if *n > 0 {
-                this.deadline
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + *this.timeout);
-            }
-        }
+        wrote(this.deadline, *this.timeout, &result);
         result
     }
 
@@ -201,13 +210,7 @@ impl<T: AsyncWrite> AsyncWrite for IdleTimeout<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let result = this.inner.poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = &result {
-            if *n > 0 {
-                this.deadline
-                    .as_mut()
-                    .reset(tokio::time::Instant::now() + *this.timeout);
-            }
-        }
+        wrote(this.deadline, *this.timeout, &result);
         result
     }
 

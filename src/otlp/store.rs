@@ -391,7 +391,11 @@ impl Store {
             }
             let data = snapshot.to_otlp();
             drop(snapshot);
-            out.extend(Trace::from_otlp(&data.resource_spans, options).iter().map(Trace::summary));
+            out.extend(
+                Trace::from_otlp(&data.resource_spans, options)
+                    .iter()
+                    .map(Trace::summary),
+            );
         }
         out
     }
