@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
         let mut log = MAGIC.to_vec();
         log.extend_from_slice(rest);
         let total = log.len() as u64;
-        let mut reader = FrameReader::new(Cursor::new(log), Version::V2);
+        let mut reader = FrameReader::new(after_magic(log), Version::V2);
         while let Ok(Some(_)) = reader.next_record() {}
         let summary = reader.summary();
         assert!(summary.good_end <= total);
@@ -46,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let records_end = log.len();
     let at = MAGIC.len() + flip_at % (records_end - MAGIC.len());
     log[at] ^= xor;
-    let mut reader = FrameReader::new(Cursor::new(log), Version::V2);
+    let mut reader = FrameReader::new(after_magic(log), Version::V2);
     let mut read = Vec::new();
     while let Some(record) = reader.next_record().expect("reading from memory cannot fail") {
         read.push(record);
@@ -64,3 +64,10 @@ fuzz_target!(|data: &[u8]| {
         );
     }
 });
+
+/// The log as a reader positioned after its magic, as `FrameReader::new` expects.
+fn after_magic(log: Vec<u8>) -> Cursor<Vec<u8>> {
+    let mut cursor = Cursor::new(log);
+    cursor.set_position(MAGIC.len() as u64);
+    cursor
+}

@@ -139,7 +139,7 @@ impl<R: Read + Seek> FrameReader<R> {
             }
         }
         self.damaged(start);
-        self.resync()?;
+        self.resync(start)?;
         Ok(None)
     }
 
@@ -191,10 +191,11 @@ impl<R: Read + Seek> FrameReader<R> {
         Ok(None)
     }
 
-    /// Move to the next marker after the damaged record's first byte (or to the end).
-    fn resync(&mut self) -> io::Result<()> {
-        let since = self.damaged_since.unwrap_or(self.pos);
-        self.pos = since + 1;
+    /// Move to the next marker after `tried`, the start of the record that just failed (or to
+    /// the end). Not after the start of the whole damaged region: a marker inside it that was
+    /// already tried would be found again, forever.
+    fn resync(&mut self, tried: u64) -> io::Result<()> {
+        self.pos = tried + 1;
         self.src.seek(SeekFrom::Start(self.pos))?;
         loop {
             let buf = self.src.fill_buf()?;

@@ -127,3 +127,35 @@ fn the_log_is_read_one_record_at_a_time_not_whole() {
     }
     assert_eq!(n, 200);
 }
+
+/// A damaged record whose payload holds the marker bytes (any binary payload can) used to send
+/// the reader back to the start of the damaged region again and again: a log like this made
+/// `collect --store` hang at start-up (found by the `store_log` fuzz target). Resynchronising
+/// moves past the record that was just tried, so the reader ends and keeps the other records.
+#[test]
+fn a_marker_inside_a_damaged_record_does_not_hang_the_reader() {
+    let mut inner = vec![7u8; 40];
+    inner.extend_from_slice(&super::frame::MARKER);
+    inner.extend_from_slice(&[9u8; 40]);
+    let payloads: [&[u8]; 4] = [b"first record", &inner, b"third record", b"fourth"];
+    let mut log = log_of(&payloads);
+    // damage the second record's payload (not its marker copy): its payload CRC fails
+    let second = MAGIC.len() + frame(payloads[0]).len();
+    log[second + super::frame::HEADER + 5] ^= 0x20;
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(read_all(log));
+    });
+    let (records, summary) = result
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("the reader did not finish: it loops over the damaged record");
+    assert_eq!(
+        records,
+        vec![
+            b"first record".to_vec(),
+            b"third record".to_vec(),
+            b"fourth".to_vec()
+        ]
+    );
+    assert_eq!(summary.damaged_records, 1);
+}
