@@ -57,11 +57,14 @@ run() {
     exit 1
   fi
   # shellcheck disable=SC2086
-  "$load" "$url" --seconds "$seconds" ${LOAD_ARGS:-} | python3 -c '
+  "$load" "$url" --seconds "$seconds" ${LOAD_ARGS:-} >"$tmp/load.json"
+  python3 - "$tmp/load.json" <<'PY'
 import json, sys
-r = json.load(sys.stdin)
+r = json.load(open(sys.argv[1]))
 bad = sum(r["other_answers"].values())
-print(f"{r[\"spans_per_sec\"]:.0f}" + (f" (non-200: {r[\"other_answers\"]})" if bad else ""))'
+note = f" (non-200: {r['other_answers']})" if bad else ""
+print(f"{r['spans_per_sec']:.0f}{note}")
+PY
   kill -INT "$pid"
   wait "$pid" 2>/dev/null || true
   rm -rf "$store"

@@ -101,7 +101,8 @@ async fn main() {
             .collect(),
     );
     let url = format!("{}/v1/traces", options.url.trim_end_matches('/'));
-    let client = reqwest::Client::builder()
+    // the CLI build turns on reqwest's `rustls-no-provider`: the library's builder brings one
+    let client = tracegate::propagation::export::tls::client_builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
         .build()
