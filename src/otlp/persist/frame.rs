@@ -212,7 +212,9 @@ impl<R: Read + Seek> FrameReader<R> {
                     if self.marker_here()? {
                         return Ok(());
                     }
-                    self.src.consume(1);
+                    // not `consume(1)`: a look across the buffer's end seeks, which empties
+                    // the buffer, and consuming from an empty buffer does nothing
+                    self.src.seek_relative(1)?;
                     self.pos += 1;
                 }
                 None => {
