@@ -124,20 +124,14 @@ fn http_protobuf_gzip_bomb_of_empty_resource_spans_stays_under_300_mb() {
     let collect = Collect::start(&[]);
     let bomb = gzip(&empty_resource_spans(10_000_000));
     assert!(bomb.len() < 100 * 1024, "{}", bomb.len());
-    let status = runtime().block_on(post_gzip(collect.http, "application/x-protobuf", bomb));
-    assert!(status < 500, "{status}");
-    let peak = collect.peak_rss();
-    assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+    assert_answered_within_bound(&collect, "application/x-protobuf", bomb);
 }
 
 #[test]
 fn json_gzip_bomb_of_empty_resource_spans_stays_under_300_mb() {
     let collect = Collect::start(&[]);
     let bomb = gzip(&empty_resource_spans_json(10_000_000));
-    let status = runtime().block_on(post_gzip(collect.http, "application/json", bomb));
-    assert!(status < 500, "{status}");
-    let peak = collect.peak_rss();
-    assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+    assert_answered_within_bound(&collect, "application/json", bomb);
 }
 
 #[test]
@@ -284,10 +278,7 @@ fn a_million_minimal_spans_in_one_request_stay_under_300_mb() {
     // was accepted and peaked at 539 MB (the index of a million one-span traces)
     let collect = Collect::start(&[]);
     let body = gzip(&minimal_spans(1_000_000));
-    let status = runtime().block_on(post_gzip(collect.http, "application/x-protobuf", body));
-    assert!(status < 500, "{status}");
-    let peak = collect.peak_rss();
-    assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
+    assert_answered_within_bound(&collect, "application/x-protobuf", body);
 }
 
 #[test]
@@ -452,4 +443,13 @@ fn running_out_of_file_descriptors_is_logged_and_recovered_from() {
             .any(|l| l.contains("cannot accept a connection")),
         "{logged:?}"
     );
+}
+
+/// POST a gzip body to `collect`: answered (any status below 500), and its peak RSS stayed
+/// under [`PEAK_RSS_BOUND`].
+fn assert_answered_within_bound(collect: &Collect, content_type: &str, body: Vec<u8>) {
+    let status = runtime().block_on(post_gzip(collect.http, content_type, body));
+    assert!(status < 500, "{status}");
+    let peak = collect.peak_rss();
+    assert!(peak < PEAK_RSS_BOUND, "peak RSS {} MB", peak >> 20);
 }
