@@ -30,3 +30,5 @@ pub mod otlp;
 pub mod report;
 #[cfg(feature = "cli")]
 pub mod trace;
+#[cfg(feature = "cli")]
+pub mod verify;
