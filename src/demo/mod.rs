@@ -247,6 +247,15 @@ impl Platform {
         Trace::from_otlp(&resource_spans, &options)
     }
 
+    /// Switch every destination to `backend` while the platform runs (AC-007(a)'s fault
+    /// phase, then back to [`Backend::Healthy`]). Spans exported while a destination is not
+    /// healthy are not stored.
+    pub async fn set_backend(&self, backend: Backend) -> Result<(), DemoError> {
+        Err(DemoError::Start(format!(
+            "switching the backend to {backend} at run time is not built yet"
+        )))
+    }
+
     /// Stop the services (in-flight requests get a second), flush their exporters (at most a
     /// second each), then stop the destinations.
     pub async fn shutdown(self) {
