@@ -79,6 +79,64 @@ pub struct Expect {
     /// (`10%`), default 10%.
     #[serde(default)]
     pub latency_budget: Option<String>,
+    /// AC-007: an absolute allowance added to the budget (`50ms`, default 50 ms), so
+    /// millisecond loopback latencies are not judged on jitter.
+    #[serde(default)]
+    pub latency_slack: Option<String>,
+}
+
+/// AC-007(a)'s allowance: the fault phase's p99 may be at most
+/// `healthy_p99 × (1 + fraction) + slack`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LatencyBudget {
+    pub fraction: f64,
+    pub slack: std::time::Duration,
+}
+
+impl LatencyBudget {
+    /// The highest fault-phase p99 allowed for a healthy-phase p99.
+    pub fn limit(&self, healthy_p99: std::time::Duration) -> std::time::Duration {
+        healthy_p99.mul_f64(1.0 + self.fraction) + self.slack
+    }
+}
+
+impl Expect {
+    /// The parsed budget; `10%` and `50ms` when not given. An unparsable value is reported
+    /// by [`parse`], so this falls back to the defaults only for hand-built scenarios.
+    pub fn budget(&self) -> LatencyBudget {
+        let fraction = self
+            .latency_budget
+            .as_deref()
+            .and_then(parse_percent)
+            .unwrap_or(0.10);
+        let slack = self
+            .latency_slack
+            .as_deref()
+            .and_then(parse_millis)
+            .unwrap_or(std::time::Duration::from_millis(50));
+        LatencyBudget { fraction, slack }
+    }
+}
+
+/// `10%` → 0.10.
+pub fn parse_percent(text: &str) -> Option<f64> {
+    let value: f64 = text.trim().strip_suffix('%')?.trim().parse().ok()?;
+    (value.is_finite() && value >= 0.0).then_some(value / 100.0)
+}
+
+/// `50ms`, `2s` → a duration.
+pub fn parse_millis(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let (number, scale) = if let Some(n) = text.strip_suffix("ms") {
+        (n, 1.0)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, 1000.0)
+    } else {
+        return None;
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    (value.is_finite() && value >= 0.0 && value * scale < 3.6e6)
+        .then(|| std::time::Duration::from_secs_f64(value * scale / 1000.0))
 }
 
 /// Why a scenario is not usable.
