@@ -17,6 +17,7 @@
 //! [`run::verify`] ties the stages together; each stage is usable on its own.
 
 pub mod collect;
+pub mod matrix;
 pub mod criteria;
 pub mod model;
 pub mod replay;
