@@ -8,6 +8,7 @@ use schemars::JsonSchema;
 
 mod validate;
 
+pub(crate) use validate::check_target;
 pub use validate::{MAX_CONCURRENCY, MAX_REPEAT, MAX_SCENARIO_BYTES, MAX_TOTAL_REPEATS};
 use serde::{Deserialize, Serialize};
 
