@@ -145,7 +145,7 @@ pub async fn replay(
         reason,
     })?;
     let clients = send::Clients::new(options.request_timeout, *http2 == Http2Support::Yes)
-        .map_err(|e| ReplayError::Client(error_reason(&e)))?;
+        .map_err(ReplayError::Client)?;
     let shared = Arc::new(send::Shared {
         base,
         scenario: scenario.clone(),
@@ -236,7 +236,7 @@ pub(crate) fn error_reason(err: &reqwest::Error) -> String {
         return reason;
     }
     if err.is_request() || err.is_body() || err.is_decode() {
-        return format!("no HTTP answer ({reason})");
+        return format!("no valid HTTP answer ({reason})");
     }
     reason
 }

@@ -18,17 +18,21 @@ pub(super) struct Clients {
 }
 
 impl Clients {
-    pub(super) fn new(timeout: Duration, http2: bool) -> Result<Clients, reqwest::Error> {
-        let builder = || {
-            crate::propagation::export::tls::client_builder()
-                .timeout(timeout)
-                .connect_timeout(timeout.min(CONNECT_TIMEOUT))
-                .redirect(reqwest::redirect::Policy::none())
+    pub(super) fn new(timeout: Duration, http2: bool) -> Result<Clients, String> {
+        let builder = |alpn: &[u8]| {
+            Ok::<_, String>(
+                reqwest::Client::builder()
+                    .tls_backend_preconfigured(tls_config(alpn)?)
+                    .timeout(timeout)
+                    .connect_timeout(timeout.min(CONNECT_TIMEOUT))
+                    .redirect(reqwest::redirect::Policy::none()),
+            )
         };
+        let built = |b: reqwest::ClientBuilder| b.build().map_err(|e| super::error_reason(&e));
         Ok(Clients {
-            http1: builder().http1_only().build()?,
+            http1: built(builder(b"http/1.1")?.http1_only())?,
             http2: if http2 {
-                Some(builder().http2_prior_knowledge().build()?)
+                Some(built(builder(b"h2")?.http2_prior_knowledge())?)
             } else {
                 None
             },
@@ -41,6 +45,21 @@ impl Clients {
             HttpVersion::Http2 => self.http2.as_ref(),
         }
     }
+}
+
+/// rustls (ring, Mozilla's roots) offering only `alpn`, so that an `https://` target cannot
+/// switch the HTTP/1.1 client to HTTP/2 (reqwest keeps a preconfigured config's ALPN).
+fn tls_config(alpn: &[u8]) -> Result<rustls::ClientConfig, String> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![alpn.to_vec()];
+    Ok(config)
 }
 
 /// What every request of a phase shares.

@@ -327,6 +327,8 @@ async fn a_non_http_peer_is_an_error_not_a_hang() {
         assert!(!text.contains('\n'), "{text}");
         if silent {
             assert!(text.contains("timed out"), "{text}");
+        } else {
+            assert!(text.contains("no valid HTTP answer"), "{text}");
         }
         assert!(started.elapsed() < Duration::from_secs(5), "{text}");
         assert!(matches!(probe_http2(&url).await, Http2Support::No(_)));
