@@ -41,9 +41,7 @@ pub fn incoming(case: IncomingCase) -> IncomingContext {
             (vec![upper], None, None)
         }
         IncomingCase::VersionFf => (vec![format!("ff-{trace}-{span}-01")], None, None),
-        IncomingCase::ZeroTraceId => {
-            (vec![format!("00-{}-{span}-01", "0".repeat(32))], None, None)
-        }
+        IncomingCase::ZeroTraceId => (vec![format!("00-{}-{span}-01", "0".repeat(32))], None, None),
         IncomingCase::WrongLength => {
             // A 31-character trace ID: accepted by lenient parsers that split on `-`.
             (vec![format!("00-{}-{span}-01", &trace[1..])], None, None)
@@ -104,7 +102,10 @@ mod tests {
             );
         }
         if let Some(state) = &context.tracestate {
-            map.insert("tracestate", HeaderValue::from_str(state).expect("header value"));
+            map.insert(
+                "tracestate",
+                HeaderValue::from_str(state).expect("header value"),
+            );
         }
         map
     }
@@ -130,11 +131,15 @@ mod tests {
             ),
             (
                 IncomingCase::WrongLength,
-                Some(GenerateReason::Invalid(TraceParentError::WrongLength { len: 54 })),
+                Some(GenerateReason::Invalid(TraceParentError::WrongLength {
+                    len: 54,
+                })),
             ),
             (
                 IncomingCase::TrailingData,
-                Some(GenerateReason::Invalid(TraceParentError::WrongLength { len: 58 })),
+                Some(GenerateReason::Invalid(TraceParentError::WrongLength {
+                    len: 58,
+                })),
             ),
             (
                 IncomingCase::TwoHeaders,
@@ -179,7 +184,10 @@ mod tests {
         assert_eq!(context.traceparent.len(), 2);
         assert_ne!(context.traceparent[0], context.traceparent[1]);
         for value in &context.traceparent {
-            assert!(crate::propagation::TraceParent::parse(value).is_ok(), "{value}");
+            assert!(
+                crate::propagation::TraceParent::parse(value).is_ok(),
+                "{value}"
+            );
         }
     }
 
@@ -197,7 +205,10 @@ mod tests {
         let ids = embedded_trace_ids(&upper.traceparent);
         assert_eq!(ids.len(), 1);
         assert_eq!(ids[0], upper.traceparent[0][3..35].to_ascii_lowercase());
-        assert_eq!(embedded_trace_ids(&incoming(IncomingCase::TwoHeaders).traceparent).len(), 2);
+        assert_eq!(
+            embedded_trace_ids(&incoming(IncomingCase::TwoHeaders).traceparent).len(),
+            2
+        );
         assert!(embedded_trace_ids(&incoming(IncomingCase::WrongLength).traceparent).is_empty());
         assert!(embedded_trace_ids(&[]).is_empty());
     }

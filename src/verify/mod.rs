@@ -17,8 +17,8 @@
 //! [`run::verify`] ties the stages together; each stage is usable on its own.
 
 pub mod collect;
-pub mod matrix;
 pub mod criteria;
+pub mod matrix;
 pub mod model;
 pub mod replay;
 pub mod run;

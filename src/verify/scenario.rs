@@ -8,9 +8,9 @@ use schemars::JsonSchema;
 
 mod validate;
 
+use serde::{Deserialize, Serialize};
 pub(crate) use validate::check_target;
 pub use validate::{MAX_CONCURRENCY, MAX_REPEAT, MAX_SCENARIO_BYTES, MAX_TOTAL_REPEATS};
-use serde::{Deserialize, Serialize};
 
 /// A scenario file.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -186,7 +186,8 @@ pub fn parse_file(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
         line: None,
         message,
     };
-    let meta = std::fs::metadata(path).map_err(|e| error(format!("cannot read: {}", io_reason(&e))))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| error(format!("cannot read: {}", io_reason(&e))))?;
     if !meta.is_file() {
         return Err(error("not a regular file".to_owned()));
     }
@@ -197,7 +198,8 @@ pub fn parse_file(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
             MAX_SCENARIO_BYTES
         )));
     }
-    let bytes = std::fs::read(path).map_err(|e| error(format!("cannot read: {}", io_reason(&e))))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| error(format!("cannot read: {}", io_reason(&e))))?;
     if bytes.len() as u64 > MAX_SCENARIO_BYTES {
         return Err(error(format!(
             "more than the {MAX_SCENARIO_BYTES} bytes allowed for a scenario"
@@ -227,12 +229,18 @@ fn io_reason(err: &std::io::Error) -> String {
 /// serde's wording in the words of the file: no Rust type names.
 fn plain_message(message: &str) -> String {
     message
-        .replace("expected struct Scenario", "expected a mapping (target, requests, expect, …)")
+        .replace(
+            "expected struct Scenario",
+            "expected a mapping (target, requests, expect, …)",
+        )
         .replace(
             "expected struct RequestSpec",
             "expected a mapping (name, method, path, …)",
         )
-        .replace("expected struct Expect", "expected a mapping (root, services, …)")
+        .replace(
+            "expected struct Expect",
+            "expected a mapping (root, services, …)",
+        )
 }
 
 /// The JSON Schema of a scenario file (every key with its description).

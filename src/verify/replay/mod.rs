@@ -83,7 +83,11 @@ fn matrix_versions(http2: &Http2Support) -> Vec<HttpVersion> {
 
 /// How many requests [`replay`] sends with these options (for progress totals, and the
 /// next phase's `first_number`: `first_number + planned_requests(…)`).
-pub fn planned_requests(scenario: &Scenario, options: &ReplayOptions, http2: &Http2Support) -> usize {
+pub fn planned_requests(
+    scenario: &Scenario,
+    options: &ReplayOptions,
+    http2: &Http2Support,
+) -> usize {
     let matrix = if options.matrix {
         IncomingCase::ALL.len() * matrix_versions(http2).len()
     } else {
@@ -171,8 +175,15 @@ pub async fn replay(
                 progress(exchanges.len(), total);
             }
         }
-        run_jobs(&shared, jobs, spec.concurrency.max(1) as usize, &mut exchanges, total, progress)
-            .await;
+        run_jobs(
+            &shared,
+            jobs,
+            spec.concurrency.max(1) as usize,
+            &mut exchanges,
+            total,
+            progress,
+        )
+        .await;
     }
     exchanges.sort_by_key(|e| e.number);
     Ok(exchanges)

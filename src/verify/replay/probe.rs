@@ -42,7 +42,10 @@ async fn probe_h2c(url: &reqwest::Url) -> Http2Support {
         Err(_) => return Http2Support::No(format!("no connection within {PROBE_TIMEOUT:?}")),
     };
     if let Err(e) = stream.write_all(PREFACE).await {
-        return Http2Support::No(format!("the HTTP/2 preface could not be sent: {}", super::io_reason(&e)));
+        return Http2Support::No(format!(
+            "the HTTP/2 preface could not be sent: {}",
+            super::io_reason(&e)
+        ));
     }
     let mut head = [0u8; 9];
     let mut read = 0;
@@ -58,9 +61,9 @@ async fn probe_h2c(url: &reqwest::Url) -> Http2Support {
     })
     .await;
     match answer {
-        Err(_) if read == 0 => {
-            Http2Support::No(format!("no answer to the HTTP/2 preface within {PROBE_TIMEOUT:?}"))
-        }
+        Err(_) if read == 0 => Http2Support::No(format!(
+            "no answer to the HTTP/2 preface within {PROBE_TIMEOUT:?}"
+        )),
         Ok(Err(e)) if read == 0 => Http2Support::No(format!(
             "the connection failed after the HTTP/2 preface: {}",
             super::io_reason(&e)
@@ -74,11 +77,18 @@ fn judge_first_frame(bytes: &[u8]) -> Http2Support {
     if bytes.len() == 9 && bytes[3] == 0x04 && bytes[5..9] == [0, 0, 0, 0] {
         Http2Support::Yes
     } else if bytes.starts_with(b"HTTP/1") {
-        Http2Support::No("the target answered the HTTP/2 preface with HTTP/1.x (h2c not spoken)".to_owned())
+        Http2Support::No(
+            "the target answered the HTTP/2 preface with HTTP/1.x (h2c not spoken)".to_owned(),
+        )
     } else if bytes.is_empty() {
-        Http2Support::No("the target closed the connection on the HTTP/2 preface (h2c not spoken)".to_owned())
+        Http2Support::No(
+            "the target closed the connection on the HTTP/2 preface (h2c not spoken)".to_owned(),
+        )
     } else {
-        Http2Support::No("the target did not answer the HTTP/2 preface with a SETTINGS frame (h2c not spoken)".to_owned())
+        Http2Support::No(
+            "the target did not answer the HTTP/2 preface with a SETTINGS frame (h2c not spoken)"
+                .to_owned(),
+        )
     }
 }
 
@@ -93,11 +103,11 @@ async fn probe_alpn(url: &reqwest::Url) -> Http2Support {
     };
     match client.head(url.clone()).send().await {
         Ok(response) if response.version() == reqwest::Version::HTTP_2 => Http2Support::Yes,
-        Ok(response) => Http2Support::No(format!(
-            "ALPN chose {:?}, not h2",
-            response.version()
+        Ok(response) => Http2Support::No(format!("ALPN chose {:?}, not h2", response.version())),
+        Err(e) => Http2Support::No(format!(
+            "the HTTPS probe failed: {}",
+            super::error_reason(&e)
         )),
-        Err(e) => Http2Support::No(format!("the HTTPS probe failed: {}", super::error_reason(&e))),
     }
 }
 
@@ -110,7 +120,10 @@ mod tests {
         let settings = [0, 0, 6, 4, 0, 0, 0, 0, 0];
         assert_eq!(judge_first_frame(&settings), Http2Support::Yes);
         let on_stream_1 = [0, 0, 6, 4, 0, 0, 0, 0, 1];
-        assert!(matches!(judge_first_frame(&on_stream_1), Http2Support::No(_)));
+        assert!(matches!(
+            judge_first_frame(&on_stream_1),
+            Http2Support::No(_)
+        ));
         let goaway = [0, 0, 8, 7, 0, 0, 0, 0, 0];
         assert!(matches!(judge_first_frame(&goaway), Http2Support::No(_)));
         let Http2Support::No(reason) = judge_first_frame(b"HTTP/1.1 400") else {

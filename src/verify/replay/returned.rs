@@ -24,7 +24,10 @@ pub fn relevant_headers(headers: &HeaderMap, custom: Option<&str>) -> Vec<(Strin
     let mut out = Vec::new();
     for name in names {
         for value in headers.get_all(name.as_str()) {
-            out.push((name.clone(), String::from_utf8_lossy(value.as_bytes()).into_owned()));
+            out.push((
+                name.clone(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            ));
         }
     }
     out
@@ -65,20 +68,22 @@ pub fn returned_id(headers: &HeaderMap, custom: Option<&str>) -> Option<Returned
 /// The trace context in a `server-timing` value's `trace` metric (`trace;desc=00-…` or
 /// `trace;desc="00-…"`), among any other metrics.
 pub fn server_timing_trace(value: &str) -> Option<TraceParent> {
-    split_outside_quotes(value, ',').into_iter().find_map(|metric| {
-        let mut parts = split_outside_quotes(metric, ';').into_iter();
-        let name = parts.next()?.trim();
-        if !name.eq_ignore_ascii_case("trace") {
-            return None;
-        }
-        parts.find_map(|param| {
-            let (key, raw) = param.split_once('=')?;
-            if !key.trim().eq_ignore_ascii_case("desc") {
+    split_outside_quotes(value, ',')
+        .into_iter()
+        .find_map(|metric| {
+            let mut parts = split_outside_quotes(metric, ';').into_iter();
+            let name = parts.next()?.trim();
+            if !name.eq_ignore_ascii_case("trace") {
                 return None;
             }
-            TraceParent::parse(&unquote(raw.trim())).ok()
+            parts.find_map(|param| {
+                let (key, raw) = param.split_once('=')?;
+                if !key.trim().eq_ignore_ascii_case("desc") {
+                    return None;
+                }
+                TraceParent::parse(&unquote(raw.trim())).ok()
+            })
         })
-    })
 }
 
 /// Split on `separator` where it is not inside a quoted string.
@@ -145,25 +150,55 @@ mod tests {
     fn the_trace_id_is_read_from_each_kind_of_header() {
         let tp = format!("00-{TRACE}-{SPAN}-01");
         // (headers, custom header, expected header it was read from, has a span ID)
-        let found: Vec<(Vec<(&str, String)>, Option<&str>, &str, bool)> = vec![
-            (vec![("traceresponse", tp.clone())], None, "traceresponse", true),
-            (vec![("server-timing", format!("trace;desc={tp}"))], None, "server-timing", true),
+        type Case<'a> = (Vec<(&'a str, String)>, Option<&'a str>, &'a str, bool);
+        let found: Vec<Case> = vec![
             (
-                vec![("server-timing", format!("cache;desc=\"hit, warm\";dur=1, Trace;dur=0;desc=\"{tp}\", db;dur=53"))],
+                vec![("traceresponse", tp.clone())],
+                None,
+                "traceresponse",
+                true,
+            ),
+            (
+                vec![("server-timing", format!("trace;desc={tp}"))],
                 None,
                 "server-timing",
                 true,
             ),
             (
-                vec![("server-timing", "db;dur=53".to_owned()), ("server-timing", format!("trace;desc={tp}"))],
+                vec![(
+                    "server-timing",
+                    format!("cache;desc=\"hit, warm\";dur=1, Trace;dur=0;desc=\"{tp}\", db;dur=53"),
+                )],
                 None,
                 "server-timing",
                 true,
             ),
-            (vec![("x-trace-id", TRACE.to_owned())], Some("X-Trace-Id"), "x-trace-id", false),
-            (vec![("x-trace-id", format!(" {tp} "))], Some("x-trace-id"), "x-trace-id", true),
             (
-                vec![("traceresponse", "garbage".to_owned()), ("server-timing", format!("trace;desc={tp}"))],
+                vec![
+                    ("server-timing", "db;dur=53".to_owned()),
+                    ("server-timing", format!("trace;desc={tp}")),
+                ],
+                None,
+                "server-timing",
+                true,
+            ),
+            (
+                vec![("x-trace-id", TRACE.to_owned())],
+                Some("X-Trace-Id"),
+                "x-trace-id",
+                false,
+            ),
+            (
+                vec![("x-trace-id", format!(" {tp} "))],
+                Some("x-trace-id"),
+                "x-trace-id",
+                true,
+            ),
+            (
+                vec![
+                    ("traceresponse", "garbage".to_owned()),
+                    ("server-timing", format!("trace;desc={tp}")),
+                ],
                 None,
                 "server-timing",
                 true,
@@ -187,7 +222,10 @@ mod tests {
             vec![("traceresponse", upper.clone())],
             vec![("traceresponse", zero.clone())],
             vec![("traceresponse", format!("00-{TRACE}-{SPAN}-01-x"))],
-            vec![("server-timing", format!("trace;dur=1, db;desc=00-{TRACE}-{SPAN}-01"))],
+            vec![(
+                "server-timing",
+                format!("trace;dur=1, db;desc=00-{TRACE}-{SPAN}-01"),
+            )],
             vec![("server-timing", format!("traced;desc={TRACE}"))],
             vec![("x-trace-id", TRACE.to_ascii_uppercase())],
             vec![("x-trace-id", "0".repeat(32))],
@@ -197,7 +235,11 @@ mod tests {
         ];
         for pairs in cases {
             let pairs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
-            assert_eq!(returned_id(&map(&pairs), Some("x-trace-id")), None, "{pairs:?}");
+            assert_eq!(
+                returned_id(&map(&pairs), Some("x-trace-id")),
+                None,
+                "{pairs:?}"
+            );
         }
     }
 
@@ -205,7 +247,10 @@ mod tests {
     fn two_traceresponse_headers_are_not_trusted() {
         let a = format!("00-{TRACE}-{SPAN}-01");
         let b = format!("00-{}-{SPAN}-01", "1".repeat(32));
-        assert_eq!(returned_id(&map(&[("traceresponse", &a), ("traceresponse", &b)]), None), None);
+        assert_eq!(
+            returned_id(&map(&[("traceresponse", &a), ("traceresponse", &b)]), None),
+            None
+        );
     }
 
     #[test]

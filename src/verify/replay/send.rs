@@ -106,11 +106,18 @@ fn body_for(body: Option<&str>, canaries: Option<&Canaries>) -> Option<String> {
 }
 
 /// The request headers: the scenario's, the tenant, the trace context, the canaries.
-fn headers_for(shared: &Shared, job: &Job, canaries: Option<&Canaries>) -> Result<HeaderMap, String> {
+fn headers_for(
+    shared: &Shared,
+    job: &Job,
+    canaries: Option<&Canaries>,
+) -> Result<HeaderMap, String> {
     let spec = &shared.scenario.requests[job.spec];
     let mut headers = HeaderMap::new();
-    let name = |n: &str| HeaderName::from_bytes(n.as_bytes()).map_err(|_| format!("invalid header name {n:?}"));
-    let value = |v: &str| HeaderValue::from_str(v).map_err(|_| format!("invalid header value {v:?}"));
+    let name = |n: &str| {
+        HeaderName::from_bytes(n.as_bytes()).map_err(|_| format!("invalid header name {n:?}"))
+    };
+    let value =
+        |v: &str| HeaderValue::from_str(v).map_err(|_| format!("invalid header value {v:?}"));
     for (n, v) in &spec.headers {
         headers.append(name(n)?, value(v)?);
     }
@@ -118,17 +125,29 @@ fn headers_for(shared: &Shared, job: &Job, canaries: Option<&Canaries>) -> Resul
         headers.insert(name(&shared.scenario.tenant_header)?, value(tenant)?);
     }
     for parent in &job.incoming.traceparent {
-        headers.append(http::header::HeaderName::from_static("traceparent"), value(parent)?);
+        headers.append(
+            http::header::HeaderName::from_static("traceparent"),
+            value(parent)?,
+        );
     }
     if let Some(state) = &job.incoming.tracestate {
-        headers.insert(http::header::HeaderName::from_static("tracestate"), value(state)?);
+        headers.insert(
+            http::header::HeaderName::from_static("tracestate"),
+            value(state)?,
+        );
     }
     if let Some(c) = canaries {
         if !headers.contains_key(http::header::AUTHORIZATION) {
-            headers.insert(http::header::AUTHORIZATION, value(&format!("Bearer {}", c.bearer_token))?);
+            headers.insert(
+                http::header::AUTHORIZATION,
+                value(&format!("Bearer {}", c.bearer_token))?,
+            );
         }
         let session = format!("session={}", c.cookie);
-        let cookie = match headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()) {
+        let cookie = match headers
+            .get(http::header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+        {
             Some(existing) => format!("{existing}; {session}"),
             None => session,
         };
@@ -225,7 +244,10 @@ mod tests {
         let c = canaries();
         assert_eq!(path_for("/checkout/{n}", 7, None), "/checkout/7");
         let with = path_for("/checkout/{n}", 7, Some(&c));
-        assert_eq!(with, format!("/checkout/7?email={}&api_key={}", c.email, c.query_value));
+        assert_eq!(
+            with,
+            format!("/checkout/7?email={}&api_key={}", c.email, c.query_value)
+        );
         let more = path_for("/s?q=1", 1, Some(&c));
         assert!(more.starts_with("/s?q=1&email="), "{more}");
         assert!(more.parse::<http::uri::PathAndQuery>().is_ok(), "{more}");
@@ -242,7 +264,10 @@ mod tests {
         assert_eq!(value["password"], c.password.as_str());
         assert_eq!(body_for(Some("plain"), Some(&c)).as_deref(), Some("plain"));
         assert_eq!(body_for(Some("[1]"), Some(&c)).as_deref(), Some("[1]"));
-        assert_eq!(body_for(Some(r#"{"a":1}"#), None).as_deref(), Some(r#"{"a":1}"#));
+        assert_eq!(
+            body_for(Some(r#"{"a":1}"#), None).as_deref(),
+            Some(r#"{"a":1}"#)
+        );
         assert_eq!(body_for(None, Some(&c)), None);
     }
 }

@@ -57,9 +57,17 @@ fn app(log: Log) -> Router {
         headers: HeaderMap,
         body: String,
     ) -> axum::response::Response {
-        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         log.lock().expect("log").push(Seen {
-            path: uri.path_and_query().map(|p| p.to_string()).unwrap_or_default(),
+            path: uri
+                .path_and_query()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
             version,
             traceparent: headers
                 .get_all("traceparent")
@@ -104,7 +112,8 @@ async fn server(http2: bool) -> (String, Log) {
             let service = service.clone();
             tokio::spawn(async move {
                 if http2 {
-                    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                    let builder =
+                        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                     let _ = builder.serve_connection(io, service).await;
                 } else {
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -141,7 +150,10 @@ fn no_progress(_: usize, _: usize) {}
 /// The matrix's rules, as AC-001 judges them, hold for every exchange.
 fn assert_generate_or_preserve(exchanges: &[Exchange]) {
     for e in exchanges {
-        let returned: &ReturnedId = e.returned.as_ref().unwrap_or_else(|| panic!("no ID: {e:?}"));
+        let returned: &ReturnedId = e
+            .returned
+            .as_ref()
+            .unwrap_or_else(|| panic!("no ID: {e:?}"));
         match e.sent_trace_id {
             Some(sent) => assert_eq!(returned.trace_id, sent, "{:?} not preserved", e.incoming),
             None => {
@@ -161,14 +173,19 @@ async fn the_matrix_goes_over_both_versions_and_two_headers_arrive_as_two() {
     let (url, log) = server(true).await;
     let http2 = probe_http2(&url).await;
     assert_eq!(http2, Http2Support::Yes);
-    assert!(log.lock().expect("log").is_empty(), "the h2c probe reached the application");
+    assert!(
+        log.lock().expect("log").is_empty(),
+        "the h2c probe reached the application"
+    );
 
     let scenario = scenario("/checkout/{n}", 3, 2);
     let calls = Mutex::new(Vec::new());
     let progress = |done: usize, total: usize| calls.lock().expect("calls").push((done, total));
     let opts = options(&url, true, Phase::Healthy);
     let c = canaries();
-    let exchanges = replay(&scenario, &opts, &http2, &c, &progress).await.expect("replay");
+    let exchanges = replay(&scenario, &opts, &http2, &c, &progress)
+        .await
+        .expect("replay");
 
     let total = planned_requests(&scenario, &opts, &http2);
     assert_eq!(total, 9 * 2 + 3);
@@ -179,7 +196,9 @@ async fn the_matrix_goes_over_both_versions_and_two_headers_arrive_as_two() {
     assert_eq!(calls.len(), total);
     assert_eq!(calls.last(), Some(&(total, total)));
 
-    assert!(exchanges.iter().all(|e| e.status == Some(200) && e.error.is_none()));
+    assert!(exchanges
+        .iter()
+        .all(|e| e.status == Some(200) && e.error.is_none()));
     assert_generate_or_preserve(&exchanges);
     for version in [HttpVersion::Http1, HttpVersion::Http2] {
         for case in IncomingCase::ALL {
@@ -201,7 +220,9 @@ async fn the_matrix_goes_over_both_versions_and_two_headers_arrive_as_two() {
     let two: Vec<&Seen> = seen.iter().filter(|s| s.traceparent.len() == 2).collect();
     assert_eq!(two.len(), 2, "two-headers once per version: {seen:?}");
     let versions: Vec<http::Version> = two.iter().map(|s| s.version).collect();
-    assert!(versions.contains(&http::Version::HTTP_11) && versions.contains(&http::Version::HTTP_2));
+    assert!(
+        versions.contains(&http::Version::HTTP_11) && versions.contains(&http::Version::HTTP_2)
+    );
     assert!(seen.iter().all(|s| s.tenant.as_deref() == Some("acme")));
 }
 
@@ -210,17 +231,34 @@ async fn the_repeats_of_the_healthy_phase_carry_the_canaries_and_the_fault_phase
     let (url, log) = server(false).await;
     let scenario = scenario("/checkout/{n}", 4, 4);
     let c = canaries();
-    let healthy = replay(&scenario, &options(&url, false, Phase::Healthy), &Http2Support::NotTried, &c, &no_progress)
-        .await
-        .expect("healthy");
-    assert!(healthy.iter().all(|e| e.canaries && e.phase == Phase::Healthy));
+    let healthy = replay(
+        &scenario,
+        &options(&url, false, Phase::Healthy),
+        &Http2Support::NotTried,
+        &c,
+        &no_progress,
+    )
+    .await
+    .expect("healthy");
+    assert!(healthy
+        .iter()
+        .all(|e| e.canaries && e.phase == Phase::Healthy));
     let mut fault_options = options(&url, false, Phase::Fault);
     fault_options.first_number = 5;
-    let fault = replay(&scenario, &fault_options, &Http2Support::NotTried, &c, &no_progress)
-        .await
-        .expect("fault");
+    let fault = replay(
+        &scenario,
+        &fault_options,
+        &Http2Support::NotTried,
+        &c,
+        &no_progress,
+    )
+    .await
+    .expect("fault");
     assert!(fault.iter().all(|e| !e.canaries && e.phase == Phase::Fault));
-    assert_eq!(fault.iter().map(|e| e.number).collect::<Vec<_>>(), [5, 6, 7, 8]);
+    assert_eq!(
+        fault.iter().map(|e| e.number).collect::<Vec<_>>(),
+        [5, 6, 7, 8]
+    );
 
     let seen = log.lock().expect("log").clone();
     let (with, without): (Vec<&Seen>, Vec<&Seen>) =
@@ -228,9 +266,19 @@ async fn the_repeats_of_the_healthy_phase_carry_the_canaries_and_the_fault_phase
     assert_eq!(with.len(), 4);
     assert_eq!(without.len(), 4);
     for s in with {
-        assert_eq!(s.authorization.as_deref(), Some(format!("Bearer {}", c.bearer_token).as_str()));
-        assert_eq!(s.cookie.as_deref(), Some(format!("session={}", c.cookie).as_str()));
-        assert!(s.path.contains(&c.email) && s.path.contains(&c.query_value), "{}", s.path);
+        assert_eq!(
+            s.authorization.as_deref(),
+            Some(format!("Bearer {}", c.bearer_token).as_str())
+        );
+        assert_eq!(
+            s.cookie.as_deref(),
+            Some(format!("session={}", c.cookie).as_str())
+        );
+        assert!(
+            s.path.contains(&c.email) && s.path.contains(&c.query_value),
+            "{}",
+            s.path
+        );
         for value in [&c.card_number, &c.email, &c.password] {
             assert!(s.body.contains(value.as_str()), "{} lacks {value}", s.body);
         }
@@ -249,13 +297,25 @@ async fn an_http1_only_target_is_probed_no_and_replayed_over_http1() {
     assert!(reason.contains("h2c not spoken"), "{reason}");
     let http2 = Http2Support::No(reason);
     let scenario = scenario("/checkout/{n}", 1, 1);
-    let exchanges = replay(&scenario, &options(&url, true, Phase::Healthy), &http2, &canaries(), &no_progress)
-        .await
-        .expect("replay");
+    let exchanges = replay(
+        &scenario,
+        &options(&url, true, Phase::Healthy),
+        &http2,
+        &canaries(),
+        &no_progress,
+    )
+    .await
+    .expect("replay");
     assert_eq!(exchanges.len(), 10);
-    assert!(exchanges.iter().all(|e| e.http_version == HttpVersion::Http1 && e.succeeded()));
+    assert!(exchanges
+        .iter()
+        .all(|e| e.http_version == HttpVersion::Http1 && e.succeeded()));
     assert_generate_or_preserve(&exchanges);
-    assert!(log.lock().expect("log").iter().all(|s| s.version == http::Version::HTTP_11));
+    assert!(log
+        .lock()
+        .expect("log")
+        .iter()
+        .all(|s| s.version == http::Version::HTTP_11));
 }
 
 #[tokio::test]
@@ -264,11 +324,27 @@ async fn a_target_that_fails_some_requests_has_them_recorded() {
     // request 1 (even numbers succeed) is the preflight; 2..=6 follow
     let mut opts = options(&url, false, Phase::Healthy);
     opts.first_number = 2;
-    let exchanges = replay(&scenario("/fail/{n}", 6, 3), &opts, &Http2Support::NotTried, &canaries(), &no_progress)
-        .await
-        .expect("answers, even 500, are exchanges");
+    let exchanges = replay(
+        &scenario("/fail/{n}", 6, 3),
+        &opts,
+        &Http2Support::NotTried,
+        &canaries(),
+        &no_progress,
+    )
+    .await
+    .expect("answers, even 500, are exchanges");
     let statuses: Vec<Option<u16>> = exchanges.iter().map(|e| e.status).collect();
-    assert_eq!(statuses, [Some(200), Some(500), Some(200), Some(500), Some(200), Some(500)]);
+    assert_eq!(
+        statuses,
+        [
+            Some(200),
+            Some(500),
+            Some(200),
+            Some(500),
+            Some(200),
+            Some(500)
+        ]
+    );
     assert_eq!(exchanges.iter().filter(|e| e.succeeded()).count(), 3);
 }
 
@@ -278,11 +354,20 @@ async fn an_endless_body_is_cut_at_the_cap_not_waited_for() {
     let mut opts = options(&url, false, Phase::Fault);
     opts.request_timeout = Duration::from_secs(20);
     let started = Instant::now();
-    let exchanges = replay(&scenario("/endless", 1, 1), &opts, &Http2Support::NotTried, &canaries(), &no_progress)
-        .await
-        .expect("replay");
+    let exchanges = replay(
+        &scenario("/endless", 1, 1),
+        &opts,
+        &Http2Support::NotTried,
+        &canaries(),
+        &no_progress,
+    )
+    .await
+    .expect("replay");
     assert_eq!(exchanges[0].status, Some(200));
-    assert_eq!(exchanges[0].error, None, "the body was read to the cap, then dropped");
+    assert_eq!(
+        exchanges[0].error, None,
+        "the body was read to the cap, then dropped"
+    );
     assert!(started.elapsed() < Duration::from_secs(20));
 }
 
@@ -291,10 +376,19 @@ async fn an_unreachable_target_is_one_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     drop(listener);
-    let err = replay(&scenario("/", 5, 1), &options(&url, true, Phase::Healthy), &Http2Support::NotTried, &canaries(), &no_progress)
-        .await
-        .expect_err("nothing listens");
-    assert_eq!(err.to_string(), format!("cannot reach {url}: Connection refused"));
+    let err = replay(
+        &scenario("/", 5, 1),
+        &options(&url, true, Phase::Healthy),
+        &Http2Support::NotTried,
+        &canaries(),
+        &no_progress,
+    )
+    .await
+    .expect_err("nothing listens");
+    assert_eq!(
+        err.to_string(),
+        format!("cannot reach {url}: Connection refused")
+    );
     assert!(matches!(probe_http2(&url).await, Http2Support::No(_)));
 }
 
@@ -319,9 +413,15 @@ async fn a_non_http_peer_is_an_error_not_a_hang() {
         let mut opts = options(&url, true, Phase::Healthy);
         opts.request_timeout = Duration::from_secs(1);
         let started = Instant::now();
-        let err = replay(&scenario("/", 50, 1), &opts, &Http2Support::NotTried, &canaries(), &no_progress)
-            .await
-            .expect_err("not an HTTP server");
+        let err = replay(
+            &scenario("/", 50, 1),
+            &opts,
+            &Http2Support::NotTried,
+            &canaries(),
+            &no_progress,
+        )
+        .await
+        .expect_err("not an HTTP server");
         let text = err.to_string();
         assert!(text.starts_with(&format!("cannot reach {url}: ")), "{text}");
         assert!(!text.contains('\n'), "{text}");
@@ -337,31 +437,51 @@ async fn a_non_http_peer_is_an_error_not_a_hang() {
 
 #[tokio::test]
 async fn a_bad_target_is_an_error() {
-    let err = replay(&scenario("/", 1, 1), &options("ftp://x", false, Phase::Healthy), &Http2Support::NotTried, &canaries(), &no_progress)
-        .await
-        .expect_err("ftp");
+    let err = replay(
+        &scenario("/", 1, 1),
+        &options("ftp://x", false, Phase::Healthy),
+        &Http2Support::NotTried,
+        &canaries(),
+        &no_progress,
+    )
+    .await
+    .expect_err("ftp");
     assert!(err.to_string().contains("scheme"), "{err}");
 }
 
 #[tokio::test]
 async fn the_demo_platform_answers_the_matrix_as_a_strict_ingress_must() {
     use crate::demo::{Platform, PlatformOptions};
-    let platform = Platform::start(PlatformOptions::default()).await.expect("demo");
+    let platform = Platform::start(PlatformOptions::default())
+        .await
+        .expect("demo");
     let url = platform.ingress_url();
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
-    let mut scenario = crate::verify::scenario::parse_file(&dir.join("demo.yaml")).expect("demo.yaml");
+    let mut scenario =
+        crate::verify::scenario::parse_file(&dir.join("demo.yaml")).expect("demo.yaml");
     for spec in &mut scenario.requests {
         spec.repeat = 2;
     }
     let http2 = probe_http2(&url).await;
-    let exchanges = replay(&scenario, &options(&url, true, Phase::Healthy), &http2, &canaries(), &no_progress)
-        .await
-        .expect("replay");
-    assert_eq!(exchanges.len(), planned_requests(&scenario, &options(&url, true, Phase::Healthy), &http2));
+    let exchanges = replay(
+        &scenario,
+        &options(&url, true, Phase::Healthy),
+        &http2,
+        &canaries(),
+        &no_progress,
+    )
+    .await
+    .expect("replay");
+    assert_eq!(
+        exchanges.len(),
+        planned_requests(&scenario, &options(&url, true, Phase::Healthy), &http2)
+    );
     assert!(exchanges.iter().all(|e| e.succeeded()), "{exchanges:?}");
     assert_generate_or_preserve(&exchanges);
-    let ids: std::collections::BTreeSet<_> =
-        exchanges.iter().filter_map(|e| e.returned.as_ref().map(|r| r.trace_id)).collect();
+    let ids: std::collections::BTreeSet<_> = exchanges
+        .iter()
+        .filter_map(|e| e.returned.as_ref().map(|r| r.trace_id))
+        .collect();
     assert_eq!(ids.len(), exchanges.len(), "every request its own trace");
     platform.shutdown().await;
 }

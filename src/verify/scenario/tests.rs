@@ -151,10 +151,28 @@ fn the_schema_describes_every_key() {
     let text = schema.to_string();
     let defs = &schema["$defs"];
     let objects = [
-        (&schema, vec!["target", "tenant_header", "response_header", "requests", "expect"]),
+        (
+            &schema,
+            vec![
+                "target",
+                "tenant_header",
+                "response_header",
+                "requests",
+                "expect",
+            ],
+        ),
         (
             &defs["RequestSpec"],
-            vec!["name", "method", "path", "tenant", "headers", "body", "repeat", "concurrency"],
+            vec![
+                "name",
+                "method",
+                "path",
+                "tenant",
+                "headers",
+                "body",
+                "repeat",
+                "concurrency",
+            ],
         ),
         (
             &defs["Expect"],
@@ -162,7 +180,11 @@ fn the_schema_describes_every_key() {
         ),
     ];
     for (object, keys) in objects {
-        assert_eq!(object["additionalProperties"], serde_json::json!(false), "{text}");
+        assert_eq!(
+            object["additionalProperties"],
+            serde_json::json!(false),
+            "{text}"
+        );
         for key in keys {
             let description = object["properties"][key]["description"].as_str();
             assert!(
@@ -177,7 +199,11 @@ fn the_schema_describes_every_key() {
 fn the_bundled_scenarios_parse() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios");
     let demo = parse_file(&dir.join("demo.yaml")).expect("demo.yaml");
-    let tenants: Vec<_> = demo.requests.iter().filter_map(|r| r.tenant.clone()).collect();
+    let tenants: Vec<_> = demo
+        .requests
+        .iter()
+        .filter_map(|r| r.tenant.clone())
+        .collect();
     assert_eq!(tenants, ["acme", "globex"]);
     assert_eq!(demo.expect.root, "ingress");
     assert_eq!(demo.expect.services.len(), 6);

@@ -37,7 +37,10 @@ pub(super) fn validate(scenario: &Scenario, text: &str, file: &str) -> Result<()
         }
     }
     if scenario.requests.is_empty() {
-        problem("requests", "requests: at least one request is needed".to_owned());
+        problem(
+            "requests",
+            "requests: at least one request is needed".to_owned(),
+        );
     }
     let mut names = BTreeSet::new();
     let mut total_repeats = 0u64;
@@ -59,7 +62,10 @@ pub(super) fn validate(scenario: &Scenario, text: &str, file: &str) -> Result<()
             );
         }
         if let Err(why) = check_path(&request.path) {
-            problem(&at("path"), format!("{label}.path {:?}: {why}", request.path));
+            problem(
+                &at("path"),
+                format!("{label}.path {:?}: {why}", request.path),
+            );
         }
         if let Some(tenant) = &request.tenant {
             if tenant.is_empty() || HeaderValue::from_str(tenant).is_err() {
@@ -92,7 +98,10 @@ pub(super) fn validate(scenario: &Scenario, text: &str, file: &str) -> Result<()
         if !(1..=MAX_REPEAT).contains(&request.repeat) {
             problem(
                 &at("repeat"),
-                format!("{label}.repeat must be 1 to {MAX_REPEAT}, got {}", request.repeat),
+                format!(
+                    "{label}.repeat must be 1 to {MAX_REPEAT}, got {}",
+                    request.repeat
+                ),
             );
         }
         if !(1..=MAX_CONCURRENCY).contains(&request.concurrency) {
@@ -117,15 +126,24 @@ pub(super) fn validate(scenario: &Scenario, text: &str, file: &str) -> Result<()
 
     let expect = &scenario.expect;
     if expect.services.is_empty() {
-        problem("expect.services", "expect.services: at least one service is needed".to_owned());
+        problem(
+            "expect.services",
+            "expect.services: at least one service is needed".to_owned(),
+        );
     }
     if expect.services.iter().any(|s| s.trim().is_empty()) {
-        problem("expect.services", "expect.services: a service name is empty".to_owned());
+        problem(
+            "expect.services",
+            "expect.services: a service name is empty".to_owned(),
+        );
     }
     if !expect.services.is_empty() && !expect.services.contains(&expect.root) {
         problem(
             "expect.root",
-            format!("expect.root {:?} is not one of expect.services", expect.root),
+            format!(
+                "expect.root {:?} is not one of expect.services",
+                expect.root
+            ),
         );
     }
     if let Some(budget) = &expect.latency_budget {
@@ -148,7 +166,9 @@ pub(super) fn validate(scenario: &Scenario, text: &str, file: &str) -> Result<()
         }
     }
 
-    let first = problems.into_iter().min_by_key(|(line, _)| line.unwrap_or(u32::MAX));
+    let first = problems
+        .into_iter()
+        .min_by_key(|(line, _)| line.unwrap_or(u32::MAX));
     match first {
         None => Ok(()),
         Some((line, message)) => Err(ScenarioError {
@@ -177,7 +197,10 @@ fn check_header_name(name: &str) -> Result<(), String> {
 pub(crate) fn check_target(target: &str) -> Result<(), String> {
     let url = reqwest::Url::parse(target).map_err(|e| format!("not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("the scheme must be http or https, not {:?}", url.scheme()));
+        return Err(format!(
+            "the scheme must be http or https, not {:?}",
+            url.scheme()
+        ));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err("no host".to_owned());
@@ -200,5 +223,7 @@ fn check_path(path: &str) -> Result<(), String> {
     sample
         .parse::<http::uri::PathAndQuery>()
         .map(|_| ())
-        .map_err(|_| "not a valid URL path (spaces and control characters must be %-encoded)".to_owned())
+        .map_err(|_| {
+            "not a valid URL path (spaces and control characters must be %-encoded)".to_owned()
+        })
 }
