@@ -156,6 +156,7 @@ pub async fn replay(
         canaries: canaries.clone(),
         clients,
         phase: options.phase,
+        timeout: options.request_timeout,
     });
     let total = planned_requests(scenario, options, http2);
     let mut exchanges = Vec::with_capacity(total);

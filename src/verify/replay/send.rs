@@ -70,6 +70,8 @@ pub(super) struct Shared {
     pub(super) canaries: Canaries,
     pub(super) clients: Clients,
     pub(super) phase: Phase,
+    /// The per-request timeout (for messages).
+    pub(super) timeout: Duration,
 }
 
 /// The target as a base URL (checked, no trailing `/`).
@@ -204,6 +206,9 @@ pub(super) async fn send(shared: &Shared, job: Job) -> Exchange {
     };
     let started = Instant::now();
     match request.send().await {
+        Err(e) if e.is_timeout() => {
+            exchange.error = Some(format!("no answer within {:?} (timed out)", shared.timeout));
+        }
         Err(e) => exchange.error = Some(error_reason(&e)),
         Ok(mut response) => {
             exchange.status = Some(response.status().as_u16());
