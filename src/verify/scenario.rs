@@ -241,6 +241,7 @@ fn plain_message(message: &str) -> String {
             "expected struct Expect",
             "expected a mapping (root, services, …)",
         )
+        .replace("expected u32", "expected a whole number")
 }
 
 /// The JSON Schema of a scenario file (every key with its description).

@@ -46,7 +46,7 @@ const BAD: &[(&str, &str, &str, u32, &str)] = &[
     ("unknown top key", "tenant_header: x-tenant-id", "tenant_headr: x", 2, "unknown field `tenant_headr`"),
     ("unknown request key", "    repeat: 20", "    repeats: 20", 11, "unknown field `repeats`"),
     ("unknown expect key", "  root: ingress", "  root: ingress\n  rooot: x", 15, "unknown field `rooot`"),
-    ("wrong type", "    repeat: 20", "    repeat: many", 11, "repeat"),
+    ("wrong type", "    repeat: 20", "    repeat: many", 11, "repeat: invalid type: string \"many\", expected a whole number"),
     ("bad target scheme", "target: http://127.0.0.1:8080", "target: ftp://h/", 1, "scheme"),
     ("target not a URL", "target: http://127.0.0.1:8080", "target: 127.0.0.1:8080", 1, "target"),
     ("target with query", "target: http://127.0.0.1:8080", "target: http://h/?a=1", 1, "query"),
