@@ -159,8 +159,8 @@ pub struct ScenarioError {
 }
 
 /// Parse and validate a scenario; `file` names it in errors. Unknown keys and wrong types
-/// are reported with their line by the YAML parser, the checks of [`validate`] with the line
-/// of the key at fault where it can be found.
+/// are reported with their line by the YAML parser; the other checks (`docs/scenarios.md`)
+/// with the line of the key at fault where it can be found. The first problem is returned.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
     let scenario: Scenario = serde_yaml::from_str(text).map_err(|err| {
         let mut message = err.to_string();
