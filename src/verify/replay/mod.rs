@@ -161,6 +161,7 @@ pub async fn replay(
     let total = planned_requests(scenario, options, http2);
     let mut exchanges = Vec::with_capacity(total);
     let mut next = options.first_number;
+    let mut done = 0usize;
     for (index, spec) in scenario.requests.iter().enumerate() {
         let mut jobs = plan_spec(index, spec.repeat, options, http2, &mut next).into_iter();
         if exchanges.is_empty() && options.phase == Phase::Healthy {
@@ -173,7 +174,8 @@ pub async fn replay(
                     });
                 }
                 exchanges.push(exchange);
-                progress(exchanges.len(), total);
+                done += 1;
+                progress(done, total);
             }
         }
         run_jobs(
@@ -181,6 +183,7 @@ pub async fn replay(
             jobs,
             spec.concurrency.max(1) as usize,
             &mut exchanges,
+            &mut done,
             total,
             progress,
         )
@@ -196,28 +199,32 @@ async fn run_jobs(
     jobs: impl Iterator<Item = Job>,
     concurrency: usize,
     exchanges: &mut Vec<Exchange>,
+    done: &mut usize,
     total: usize,
     progress: Progress<'_>,
 ) {
     let mut in_flight = JoinSet::new();
-    let finish = |done: Result<Exchange, tokio::task::JoinError>, exchanges: &mut Vec<Exchange>| {
-        // A task only fails by panicking; the request is then lost, not the run.
-        if let Ok(exchange) = done {
+    // Counted apart from the exchanges: a task only fails by panicking, and then the request
+    // is lost, not the run, and the progress still reaches the total.
+    let mut finish = |joined: Result<Exchange, tokio::task::JoinError>,
+                      exchanges: &mut Vec<Exchange>| {
+        if let Ok(exchange) = joined {
             exchanges.push(exchange);
         }
-        progress(exchanges.len(), total);
+        *done += 1;
+        progress(*done, total);
     };
     for job in jobs {
         while in_flight.len() >= concurrency {
-            if let Some(done) = in_flight.join_next().await {
-                finish(done, exchanges);
+            if let Some(joined) = in_flight.join_next().await {
+                finish(joined, exchanges);
             }
         }
         let shared = Arc::clone(shared);
         in_flight.spawn(async move { send::send(&shared, job).await });
     }
-    while let Some(done) = in_flight.join_next().await {
-        finish(done, exchanges);
+    while let Some(joined) = in_flight.join_next().await {
+        finish(joined, exchanges);
     }
 }
 
