@@ -555,12 +555,12 @@ pub fn normalise_path(path: &str) -> Result<String, String> {
 /// Lines of block-style YAML keys and sequence items, by path (`waivers[0].expires`,
 /// `rules.TG102`), so that validation problems can name their line. Flow-style values fall
 /// back to the line of their nearest block-style ancestor.
-struct LineIndex {
+pub(crate) struct LineIndex {
     lines: HashMap<String, u32>,
 }
 
 impl LineIndex {
-    fn new(text: &str) -> Self {
+    pub(crate) fn new(text: &str) -> Self {
         let mut lines = HashMap::new();
         // (column, path segment, is a sequence item)
         let mut stack: Vec<(usize, String, bool)> = Vec::new();
@@ -625,7 +625,7 @@ impl LineIndex {
     }
 
     /// The line of `path`, else of its nearest ancestor.
-    fn locate(&self, path: &str) -> Option<u32> {
+    pub(crate) fn locate(&self, path: &str) -> Option<u32> {
         let mut path = path;
         loop {
             if let Some(line) = self.lines.get(path) {

@@ -18,6 +18,7 @@
 
 pub mod collect;
 pub mod criteria;
+pub mod matrix;
 pub mod model;
 pub mod replay;
 pub mod run;

@@ -5,7 +5,12 @@
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
+
+mod validate;
+
 use serde::{Deserialize, Serialize};
+pub(crate) use validate::check_target;
+pub use validate::{MAX_CONCURRENCY, MAX_REPEAT, MAX_SCENARIO_BYTES, MAX_TOTAL_REPEATS};
 
 /// A scenario file.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize, JsonSchema)]
@@ -89,7 +94,9 @@ pub struct Expect {
 /// `healthy_p99 × (1 + fraction) + slack`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LatencyBudget {
+    /// The relative growth allowed (`0.10` for `10%`).
     pub fraction: f64,
+    /// The absolute allowance added on top.
     pub slack: std::time::Duration,
 }
 
@@ -139,25 +146,108 @@ pub fn parse_millis(text: &str) -> Option<std::time::Duration> {
         .then(|| std::time::Duration::from_secs_f64(value * scale / 1000.0))
 }
 
-/// Why a scenario is not usable.
+/// Why a scenario is not usable: one line, `FILE[:LINE]: message`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
 pub struct ScenarioError {
+    /// The file as the user named it.
     pub file: String,
+    /// The 1-based line, when known.
     pub line: Option<u32>,
+    /// What is wrong.
     pub message: String,
 }
 
-/// Parse a scenario; `file` names it in errors.
+/// Parse and validate a scenario; `file` names it in errors. Unknown keys and wrong types
+/// are reported with their line by the YAML parser; the other checks (`docs/scenarios.md`)
+/// with the line of the key at fault where it can be found. The first problem is returned.
 pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    serde_yaml::from_str(text).map_err(|err| ScenarioError {
-        file: file.to_owned(),
-        line: err.location().map(|l| l.line() as u32),
-        message: err.to_string(),
-    })
+    let scenario: Scenario = serde_yaml::from_str(text).map_err(|err| {
+        let mut message = err.to_string();
+        if let Some(at) = message.rfind(" at line ") {
+            message.truncate(at);
+        }
+        ScenarioError {
+            file: file.to_owned(),
+            line: err.location().map(|l| l.line() as u32),
+            message: plain_message(&message),
+        }
+    })?;
+    validate::validate(&scenario, text, file)?;
+    Ok(scenario)
 }
 
-/// The JSON Schema of a scenario file.
+/// Read, parse and validate a scenario file: at most [`MAX_SCENARIO_BYTES`], a regular file,
+/// UTF-8.
+pub fn parse_file(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
+    let file = path.display().to_string();
+    let error = |message: String| ScenarioError {
+        file: file.clone(),
+        line: None,
+        message,
+    };
+    let meta =
+        std::fs::metadata(path).map_err(|e| error(format!("cannot read: {}", io_reason(&e))))?;
+    if !meta.is_file() {
+        return Err(error("not a regular file".to_owned()));
+    }
+    if meta.len() > MAX_SCENARIO_BYTES {
+        return Err(error(format!(
+            "{} bytes, more than the {} allowed for a scenario",
+            meta.len(),
+            MAX_SCENARIO_BYTES
+        )));
+    }
+    let bytes =
+        std::fs::read(path).map_err(|e| error(format!("cannot read: {}", io_reason(&e))))?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(error(format!(
+            "more than the {MAX_SCENARIO_BYTES} bytes allowed for a scenario"
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = before.iter().filter(|b| **b == b'\n').count() as u32 + 1;
+        ScenarioError {
+            file: file.clone(),
+            line: Some(line),
+            message: "not UTF-8 text".to_owned(),
+        }
+    })?;
+    parse(&text, &file)
+}
+
+/// An I/O error without Rust's `(os error N)` suffix.
+fn io_reason(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// serde's wording in the words of the file: no Rust type names.
+fn plain_message(message: &str) -> String {
+    message
+        .replace(
+            "expected struct Scenario",
+            "expected a mapping (target, requests, expect, …)",
+        )
+        .replace(
+            "expected struct RequestSpec",
+            "expected a mapping (name, method, path, …)",
+        )
+        .replace(
+            "expected struct Expect",
+            "expected a mapping (root, services, …)",
+        )
+        .replace("expected u32", "expected a whole number")
+}
+
+/// The JSON Schema of a scenario file (every key with its description).
 pub fn schema() -> schemars::Schema {
     schemars::schema_for!(Scenario)
 }
+
+#[cfg(test)]
+mod tests;
