@@ -1,0 +1,492 @@
+//! `verify` against a platform tracegate did not build: four Flask services instrumented with
+//! the official OpenTelemetry Python SDK and its Flask/requests instrumentations
+//! (`tests/peers/pyplatform/`, installed into ./.venv by `bash .ci/setup`), exporting OTLP/HTTP
+//! to an in-process tracegate collector.
+//!
+//! The first tests prove the platform itself: it starts, the gateway returns the trace ID in
+//! `traceresponse`, every instrumented service's spans reach the receiver under one trace ID,
+//! and an uninstrumented service in the middle splits the request into two traces. The last
+//! two run `tracegate::verify::run::verify` on it: AC-001…AC-004 pass with every service
+//! instrumented; AC-002 fails, naming the service, with `catalog` uninstrumented.
+//!
+//! Skipped (with a message) only when ./.venv is absent.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracegate::otlp::server::Collector;
+use tracegate::otlp::store::Store;
+use tracegate::otlp::{Limits, Receiver};
+use tracegate::propagation::{SpanId, TraceId, TraceParent};
+use tracegate::trace::{AssemblyOptions, SpanKind, Trace};
+use tracegate::verify::collect::SpanSource;
+use tracegate::verify::run::{verify, VerifyOptions};
+use tracegate::verify::{Criterion, Verdict};
+
+/// The services of the platform, in launcher order.
+const SERVICES: [&str; 4] = ["gateway", "catalog", "stock", "pricing"];
+/// Longest wait for the platform to answer, for spans to arrive.
+const START_TIMEOUT: Duration = Duration::from_secs(40);
+const SPANS_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// At most one Python platform at a time: 2 cores are shared by the whole suite.
+static ONE_PLATFORM: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The venv's Python, `None` (the test skips) when `bash .ci/setup` was never run.
+fn python() -> Option<PathBuf> {
+    let venv = repo().join(".venv/bin/python");
+    if venv.exists() {
+        Some(venv)
+    } else {
+        eprintln!(
+            "SKIPPED: {} is missing: run `bash .ci/setup` to install the Python test peers",
+            venv.display()
+        );
+        None
+    }
+}
+
+/// Free loopback ports, all different (held together while picked).
+fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<_> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+/// An in-process tracegate collector on 127.0.0.1:0 (OTLP/HTTP only) and its store.
+async fn receiver() -> (Collector, Arc<Store>) {
+    let store = Arc::new(Store::in_memory(200_000));
+    let receiver = Receiver::new(Arc::clone(&store), Limits::default());
+    let addr: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let collector = Collector::start(receiver, addr, None).await.unwrap();
+    (collector, store)
+}
+
+/// The running Python platform. Dropping it closes the launcher's stdin (it stops the
+/// services), then kills the launcher if it is still there; the services also die with the
+/// launcher (PR_SET_PDEATHSIG), so nothing outlives the test.
+struct Platform {
+    launcher: Child,
+    stdin: Option<ChildStdin>,
+    ports: BTreeMap<&'static str, u16>,
+}
+
+impl Platform {
+    /// Start every service, `uninstrumented` without OpenTelemetry, exporting to `otlp`; wait
+    /// (bounded) until each answers `/health`.
+    async fn start(python: &PathBuf, otlp: SocketAddr, uninstrumented: Option<&str>) -> Platform {
+        let ports: BTreeMap<&'static str, u16> =
+            SERVICES.into_iter().zip(free_ports(SERVICES.len())).collect();
+        let assignment = ports
+            .iter()
+            .map(|(name, port)| format!("{name}={port}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut command = Command::new(python);
+        command
+            .arg(repo().join("tests/peers/pyplatform/launch.py"))
+            .args(["--ports", &assignment])
+            .args(["--otlp-endpoint", &format!("http://{otlp}")])
+            .arg("--watch-stdin")
+            .env_remove("OTEL_SEMCONV_STABILITY_OPT_IN")
+            .env_remove("OTEL_PYTHON_FLASK_EXCLUDED_URLS")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        if let Some(service) = uninstrumented {
+            command.args(["--uninstrumented", service]);
+        }
+        let mut launcher = command.spawn().unwrap();
+        let stdin = launcher.stdin.take();
+        let mut platform = Platform {
+            launcher,
+            stdin,
+            ports,
+        };
+        platform.wait_ready().await;
+        platform
+    }
+
+    fn url(&self, service: &str, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.ports[service])
+    }
+
+    async fn wait_ready(&mut self) {
+        let client = http_client();
+        let deadline = Instant::now() + START_TIMEOUT;
+        for service in SERVICES {
+            loop {
+                if let Some(status) = self.launcher.try_wait().unwrap() {
+                    panic!("the Python platform's launcher exited with {status} while starting");
+                }
+                let answer = client.get(self.url(service, "/health")).send().await;
+                if matches!(&answer, Ok(r) if r.status().is_success()) {
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "{service} did not answer /health within {START_TIMEOUT:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.stdin.take() {
+            let _ = stdin.flush();
+        }
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while Instant::now() < deadline {
+            if matches!(self.launcher.try_wait(), Ok(Some(_)) | Err(_)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.launcher.kill();
+        let _ = self.launcher.wait();
+    }
+}
+
+fn http_client() -> reqwest::Client {
+    tracegate::propagation::export::tls::client_builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+/// GET the gateway's `/order/{n}`, optionally with an incoming `traceparent`; the response's
+/// `traceresponse`, parsed.
+async fn order(platform: &Platform, n: u32, traceparent: Option<&str>) -> TraceParent {
+    let mut request = http_client()
+        .get(platform.url("gateway", &format!("/order/{n}")))
+        .header("x-tenant-id", "acme");
+    if let Some(value) = traceparent {
+        request = request.header("traceparent", value);
+    }
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), 200, "GET /order/{n} through the gateway");
+    let header = response
+        .headers()
+        .get("traceresponse")
+        .expect("the gateway returns the trace ID in `traceresponse`")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        header.starts_with("00-") && header.len() == 55,
+        "traceresponse {header:?}"
+    );
+    TraceParent::parse(&header)
+        .unwrap_or_else(|e| panic!("traceresponse {header:?} is not traceparent-shaped: {e}"))
+}
+
+/// The trace once it has a span of each of `services` (and a little longer, so a late span
+/// of another service would show), bounded by [`SPANS_TIMEOUT`].
+async fn wait_for_trace(store: &Store, trace_id: TraceId, services: &[&str]) -> Trace {
+    let deadline = Instant::now() + SPANS_TIMEOUT;
+    loop {
+        if let Some(trace) = store.trace(trace_id, &AssemblyOptions::default()) {
+            let seen = services_of(&trace);
+            if services.iter().all(|s| seen.contains(*s)) {
+                tokio::time::sleep(Duration::from_millis(800)).await;
+                return store.trace(trace_id, &AssemblyOptions::default()).unwrap();
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "trace {trace_id}: no span of every one of {services:?} after {SPANS_TIMEOUT:?} (have {:?})",
+            store
+                .trace(trace_id, &AssemblyOptions::default())
+                .map(|t| services_of(&t))
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn services_of(trace: &Trace) -> BTreeSet<String> {
+    trace.spans.iter().filter_map(|s| s.service.clone()).collect()
+}
+
+/// The SERVER span of `service` in `trace` (exactly one).
+fn server_span<'t>(trace: &'t Trace, service: &str) -> &'t tracegate::trace::Span {
+    let mut servers = trace
+        .spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Server && s.service.as_deref() == Some(service));
+    let span = servers
+        .next()
+        .unwrap_or_else(|| panic!("no SERVER span of {service}"));
+    assert!(servers.next().is_none(), "two SERVER spans of {service}");
+    span
+}
+
+/// `callee`'s SERVER span is the child of a CLIENT span of `caller` in the same trace.
+fn assert_called_by(trace: &Trace, callee: &str, caller: &str) {
+    let server = server_span(trace, callee);
+    let parent = server
+        .parent_span_id
+        .unwrap_or_else(|| panic!("{callee}'s SERVER span has no parent"));
+    let client = trace
+        .spans
+        .iter()
+        .find(|s| s.span_id == parent)
+        .unwrap_or_else(|| panic!("{callee}'s SERVER span's parent {parent} is not in the trace"));
+    assert_eq!(client.kind, SpanKind::Client, "{callee}'s parent span kind");
+    assert_eq!(client.service.as_deref(), Some(caller), "{callee}'s caller");
+}
+
+/// Every SERVER span carries the HTTP status under the older or the stable name.
+fn http_status(span: &tracegate::trace::Span) -> Option<i64> {
+    span.attributes
+        .get("http.response.status_code")
+        .or_else(|| span.attributes.get("http.status_code"))
+        .and_then(|v| v.as_i64())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_instrumented_service_exports_under_the_trace_id_the_gateway_returns() {
+    let Some(python) = python() else { return };
+    let _one = ONE_PLATFORM.lock().await;
+    let (collector, store) = receiver().await;
+    let platform = Platform::start(&python, collector.http_addr, None).await;
+
+    let returned = order(&platform, 1, None).await;
+    let trace = wait_for_trace(&store, returned.trace_id, &SERVICES).await;
+
+    assert_eq!(
+        services_of(&trace),
+        SERVICES.iter().map(|s| s.to_string()).collect(),
+        "one trace holds every service"
+    );
+    assert!(trace.problems.is_empty(), "{:?}", trace.problems);
+    // 4 SERVER spans, one CLIENT span per call (gateway → catalog, pricing; catalog → stock).
+    assert_eq!(trace.spans.len(), 7);
+    let count = |kind| trace.spans.iter().filter(|s| s.kind == kind).count();
+    assert_eq!((count(SpanKind::Server), count(SpanKind::Client)), (4, 3));
+    let gateway = server_span(&trace, "gateway");
+    assert_eq!(trace.roots.len(), 1);
+    assert_eq!(trace.spans[trace.roots[0]].span_id, gateway.span_id);
+    assert_eq!(
+        gateway.span_id, returned.parent_id,
+        "traceresponse names the gateway's SERVER span"
+    );
+    assert_called_by(&trace, "catalog", "gateway");
+    assert_called_by(&trace, "stock", "catalog");
+    assert_called_by(&trace, "pricing", "gateway");
+    for service in SERVICES {
+        assert_eq!(
+            http_status(server_span(&trace, service)),
+            Some(200),
+            "{service}'s HTTP status"
+        );
+    }
+    // The launcher's default: pricing on the stable conventions, the others on the older ones.
+    let pricing = server_span(&trace, "pricing");
+    assert!(pricing.attributes.contains_key("http.response.status_code"));
+    assert!(gateway.attributes.contains_key("http.status_code"));
+    assert_eq!(gateway.attributes["tenant.id"], "acme");
+
+    // A valid incoming traceparent: its trace ID is kept, the gateway's span is its child.
+    let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let kept = order(&platform, 2, Some(incoming)).await;
+    assert_eq!(
+        kept.trace_id,
+        TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap()
+    );
+    let trace = wait_for_trace(&store, kept.trace_id, &SERVICES).await;
+    assert_eq!(
+        server_span(&trace, "gateway").parent_span_id,
+        Some(SpanId::from_hex("00f067aa0ba902b7").unwrap())
+    );
+
+    // An invalid one (uppercase hex) is replaced by a fresh trace ID.
+    let invalid = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
+    let fresh = order(&platform, 3, Some(invalid)).await;
+    assert_ne!(fresh.trace_id, kept.trace_id);
+    assert_ne!(fresh.trace_id, returned.trace_id);
+
+    drop(platform);
+    collector.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uninstrumented_service_splits_the_request_into_two_traces() {
+    let Some(python) = python() else { return };
+    let _one = ONE_PLATFORM.lock().await;
+    let (collector, store) = receiver().await;
+    let platform = Platform::start(&python, collector.http_addr, Some("catalog")).await;
+
+    let returned = order(&platform, 7, None).await;
+    let trace = wait_for_trace(&store, returned.trace_id, &["gateway", "pricing"]).await;
+    // catalog exports nothing and drops the context: stock is not in the gateway's trace.
+    assert_eq!(
+        services_of(&trace),
+        ["gateway", "pricing"].map(String::from).into(),
+    );
+    assert_called_by(&trace, "pricing", "gateway");
+    let gateway = server_span(&trace, "gateway");
+    let unanswered: Vec<_> = trace
+        .spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Client && s.parent_span_id == Some(gateway.span_id))
+        .filter(|client| !trace.spans.iter().any(|s| s.parent_span_id == Some(client.span_id)))
+        .collect();
+    assert_eq!(
+        unanswered.len(),
+        1,
+        "one gateway CLIENT span (the call to catalog) has no SERVER child"
+    );
+
+    // Behind catalog, stock started a trace of its own: a SERVER root with no parent.
+    let deadline = Instant::now() + SPANS_TIMEOUT;
+    let behind = loop {
+        let summaries = store.recent(100, &AssemblyOptions::default());
+        let stock_root = summaries
+            .iter()
+            .find(|t| t.root_service.as_deref() == Some("stock"));
+        if let Some(summary) = stock_root {
+            let id = TraceId::from_hex(&summary.trace_id).unwrap();
+            break store.trace(id, &AssemblyOptions::default()).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no trace rooted at stock after {SPANS_TIMEOUT:?}: {summaries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_ne!(behind.trace_id, returned.trace_id);
+    assert_eq!(services_of(&behind), ["stock"].map(String::from).into());
+    let stock = server_span(&behind, "stock");
+    assert_eq!(stock.parent_span_id, None, "stock got no context from catalog");
+    assert!(behind.problems.is_empty(), "{:?}", behind.problems);
+    // Nothing anywhere came from catalog.
+    let all_services: BTreeSet<String> = store
+        .recent(100, &AssemblyOptions::default())
+        .iter()
+        .filter_map(|t| TraceId::from_hex(&t.trace_id))
+        .filter_map(|id| store.trace(id, &AssemblyOptions::default()))
+        .flat_map(|t| services_of(&t))
+        .collect();
+    assert!(!all_services.contains("catalog"), "{all_services:?}");
+
+    drop(platform);
+    collector.shutdown().await.unwrap();
+}
+
+/// Run `verify` with the scenario of `tests/peers/pyplatform/` against the platform, reading
+/// spans from the receiver's store; AC-001…AC-004 only.
+async fn verify_platform(
+    platform: &Platform,
+    store: &Arc<Store>,
+) -> tracegate::verify::VerifyReport {
+    let path = repo().join("tests/peers/pyplatform/scenario.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let scenario =
+        tracegate::verify::scenario::parse(&text, &path.display().to_string()).unwrap();
+    let options = VerifyOptions {
+        scenario,
+        target: platform.url("gateway", ""),
+        source: SpanSource::Store(Arc::clone(store)),
+        destinations: Vec::new(),
+        manifest_findings: None,
+        fault: None,
+        only: vec![
+            Criterion::Ac001,
+            Criterion::Ac002,
+            Criterion::Ac003,
+            Criterion::Ac004,
+        ],
+        timeout: Duration::from_secs(12),
+        quiet: Duration::from_millis(800),
+        request_timeout: Duration::from_secs(10),
+    };
+    verify(options, &|_| {})
+        .await
+        .unwrap_or_else(|e| panic!("verify could not run against the Python platform: {e}"))
+}
+
+fn verdict(report: &tracegate::verify::VerifyReport, id: Criterion) -> Verdict {
+    report
+        .criteria
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap_or_else(|| panic!("{id} was not judged"))
+        .verdict
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_passes_ac001_to_ac004_on_the_python_sdk_platform() {
+    let Some(python) = python() else { return };
+    let _one = ONE_PLATFORM.lock().await;
+    let (collector, store) = receiver().await;
+    let platform = Platform::start(&python, collector.http_addr, None).await;
+
+    let report = verify_platform(&platform, &store).await;
+    assert!(report.spans_read > 0, "{report:#?}");
+    for id in [
+        Criterion::Ac001,
+        Criterion::Ac002,
+        Criterion::Ac003,
+        Criterion::Ac004,
+    ] {
+        assert_eq!(verdict(&report, id), Verdict::Pass, "{id}: {report:#?}");
+    }
+    assert!(report.passed(), "{report:#?}");
+    for service in SERVICES {
+        assert!(
+            report.services_seen.iter().any(|s| s == service),
+            "{service} not seen: {report:#?}"
+        );
+    }
+
+    drop(platform);
+    collector.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_fails_ac002_naming_the_uninstrumented_service() {
+    let Some(python) = python() else { return };
+    let _one = ONE_PLATFORM.lock().await;
+    let (collector, store) = receiver().await;
+    let platform = Platform::start(&python, collector.http_addr, Some("catalog")).await;
+
+    let report = verify_platform(&platform, &store).await;
+    assert!(report.spans_read > 0, "{report:#?}");
+    assert_eq!(
+        verdict(&report, Criterion::Ac001),
+        Verdict::Pass,
+        "the gateway is instrumented: {report:#?}"
+    );
+    let ac002 = report
+        .criteria
+        .iter()
+        .find(|c| c.id == Criterion::Ac002)
+        .unwrap();
+    assert_eq!(ac002.verdict, Verdict::Fail, "{report:#?}");
+    let names_catalog = ac002.evidence.iter().any(|e| {
+        e.service.as_deref().is_some_and(|s| s.contains("catalog")) || e.detail.contains("catalog")
+    }) || ac002.summary.contains("catalog");
+    assert!(names_catalog, "AC-002 does not name catalog: {ac002:#?}");
+    assert!(!report.passed());
+
+    drop(platform);
+    collector.shutdown().await.unwrap();
+}
