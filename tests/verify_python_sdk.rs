@@ -115,7 +115,12 @@ async fn an_uninstrumented_service_splits_the_request_into_two_traces() {
         .spans
         .iter()
         .filter(|s| s.kind == SpanKind::Client && s.parent_span_id == Some(gateway.span_id))
-        .filter(|client| !trace.spans.iter().any(|s| s.parent_span_id == Some(client.span_id)))
+        .filter(|client| {
+            !trace
+                .spans
+                .iter()
+                .any(|s| s.parent_span_id == Some(client.span_id))
+        })
         .collect();
     assert_eq!(
         unanswered.len(),
@@ -143,7 +148,10 @@ async fn an_uninstrumented_service_splits_the_request_into_two_traces() {
     assert_ne!(behind.trace_id, returned.trace_id);
     assert_eq!(services_of(&behind), ["stock"].map(String::from).into());
     let stock = server_span(&behind, "stock");
-    assert_eq!(stock.parent_span_id, None, "stock got no context from catalog");
+    assert_eq!(
+        stock.parent_span_id, None,
+        "stock got no context from catalog"
+    );
     assert!(behind.problems.is_empty(), "{:?}", behind.problems);
     // Nothing anywhere came from catalog.
     let all_services: BTreeSet<String> = store
@@ -167,8 +175,7 @@ async fn verify_platform(
 ) -> tracegate::verify::VerifyReport {
     let path = repo().join("tests/peers/pyplatform/scenario.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
-    let scenario =
-        tracegate::verify::scenario::parse(&text, &path.display().to_string()).unwrap();
+    let scenario = tracegate::verify::scenario::parse(&text, &path.display().to_string()).unwrap();
     let options = VerifyOptions {
         scenario,
         target: platform.url("gateway", ""),

@@ -14,7 +14,7 @@ use tracegate::trace::{AssemblyOptions, SpanKind, Trace};
 use tracegate::verify::criteria::{judge, Evaluation};
 use tracegate::verify::{
     Canaries, Collected, Criterion, CriterionResult, Exchange, Http2Support, HttpVersion,
-    Incomplete, IncomingCase, Phase, ReplayRecord, ReturnedId, Verdict,
+    IncomingCase, Incomplete, Phase, ReplayRecord, ReturnedId, Verdict,
 };
 
 fn dir() -> std::path::PathBuf {

@@ -73,9 +73,15 @@ pub struct Platform {
 impl Platform {
     /// Start every service, `uninstrumented` without OpenTelemetry, exporting to `otlp`; wait
     /// (bounded) until each answers `/health`.
-    pub async fn start(python: &PathBuf, otlp: SocketAddr, uninstrumented: Option<&str>) -> Platform {
-        let ports: BTreeMap<&'static str, u16> =
-            SERVICES.into_iter().zip(free_ports(SERVICES.len())).collect();
+    pub async fn start(
+        python: &PathBuf,
+        otlp: SocketAddr,
+        uninstrumented: Option<&str>,
+    ) -> Platform {
+        let ports: BTreeMap<&'static str, u16> = SERVICES
+            .into_iter()
+            .zip(free_ports(SERVICES.len()))
+            .collect();
         let assignment = ports
             .iter()
             .map(|(name, port)| format!("{name}={port}"))
@@ -205,7 +211,11 @@ pub async fn wait_for_trace(store: &Store, trace_id: TraceId, services: &[&str])
 }
 
 pub fn services_of(trace: &Trace) -> BTreeSet<String> {
-    trace.spans.iter().filter_map(|s| s.service.clone()).collect()
+    trace
+        .spans
+        .iter()
+        .filter_map(|s| s.service.clone())
+        .collect()
 }
 
 /// The SERVER span of `service` in `trace` (exactly one).
@@ -243,4 +253,3 @@ pub fn http_status(span: &Span) -> Option<i64> {
         .or_else(|| span.attributes.get("http.status_code"))
         .and_then(|v| v.as_i64())
 }
-
