@@ -93,11 +93,16 @@ impl Platform {
             .args(["--ports", &assignment])
             .args(["--otlp-endpoint", &format!("http://{otlp}")])
             .arg("--watch-stdin")
-            .env_remove("OTEL_SEMCONV_STABILITY_OPT_IN")
-            .env_remove("OTEL_PYTHON_FLASK_EXCLUDED_URLS")
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        // The SDK reads OTEL_* (sampler, headers, semantic conventions…): only the launcher's.
+        for (name, _) in std::env::vars_os() {
+            let text = name.to_string_lossy();
+            if text.starts_with("OTEL_") || text.starts_with("PYPLATFORM_") {
+                command.env_remove(&name);
+            }
+        }
         if let Some(service) = uninstrumented {
             command.args(["--uninstrumented", service]);
         }
