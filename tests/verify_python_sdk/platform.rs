@@ -73,11 +73,28 @@ pub struct Platform {
 impl Platform {
     /// Start every service, `uninstrumented` without OpenTelemetry, exporting to `otlp`; wait
     /// (bounded) until each answers `/health`.
+    /// Tried up to 3 times: the ports are picked free and released before Python binds
+    /// them, so another process may take one meanwhile (the launcher then exits).
     pub async fn start(
         python: &PathBuf,
         otlp: SocketAddr,
         uninstrumented: Option<&str>,
     ) -> Platform {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Platform::try_start(python, otlp, uninstrumented).await {
+                Ok(platform) => return platform,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("the Python platform did not start: {}", failures.join("; "));
+    }
+
+    async fn try_start(
+        python: &PathBuf,
+        otlp: SocketAddr,
+        uninstrumented: Option<&str>,
+    ) -> Result<Platform, String> {
         let ports: BTreeMap<&'static str, u16> = SERVICES
             .into_iter()
             .zip(free_ports(SERVICES.len()))
@@ -113,21 +130,22 @@ impl Platform {
             stdin,
             ports,
         };
-        platform.wait_ready().await;
-        platform
+        platform.wait_ready().await?;
+        Ok(platform)
     }
 
     pub fn url(&self, service: &str, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.ports[service])
     }
 
-    async fn wait_ready(&mut self) {
+    /// Every service answers `/health`; `Err` when the launcher exited first.
+    async fn wait_ready(&mut self) -> Result<(), String> {
         let client = http_client();
         let deadline = Instant::now() + START_TIMEOUT;
         for service in SERVICES {
             loop {
                 if let Some(status) = self.launcher.try_wait().unwrap() {
-                    panic!("the Python platform's launcher exited with {status} while starting");
+                    return Err(format!("the launcher exited with {status} while starting"));
                 }
                 let answer = client.get(self.url(service, "/health")).send().await;
                 if matches!(&answer, Ok(r) if r.status().is_success()) {
@@ -140,6 +158,7 @@ impl Platform {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+        Ok(())
     }
 }
 
