@@ -176,3 +176,38 @@ fn ac002_fails_naming_the_service_that_exported_nothing_and_dropped_the_context(
         });
     assert!(names_catalog, "AC-002 does not name catalog: {ac002:#?}");
 }
+
+#[test]
+fn ac002_fails_when_retries_share_one_client_span_as_the_requests_instrumentation_makes_them() {
+    // pricing answered 503 to the first attempt; urllib3 retried inside one `Session.send`, so
+    // the gateway has ONE CLIENT span (no `http.request.resend_count`) with two SERVER
+    // children on pricing: the trace ID is kept, but not "one CLIENT span per attempt".
+    let retried = load("flaky-pricing-retried.json");
+    let trace = &retried.1;
+    let pricing: Vec<_> = trace
+        .spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Server && s.service.as_deref() == Some("pricing"))
+        .collect();
+    assert_eq!(pricing.len(), 2);
+    assert_eq!(pricing[0].parent_span_id, pricing[1].parent_span_id);
+    let exchanges = vec![exchange(1, trace, IncomingCase::Absent)];
+    let collected = collected(vec![retried], Vec::new());
+    let results = judge_1_to_4(exchanges, &collected);
+    let ac002 = results.iter().find(|r| r.id == Criterion::Ac002).unwrap();
+    assert_eq!(
+        ac002.verdict,
+        Verdict::Fail,
+        "two attempts, one CLIENT span: {ac002:#?}"
+    );
+    let names_the_hop = ac002.evidence.iter().any(|e| {
+        let at = |name: &str| {
+            e.detail.contains(name) || e.service.as_deref().is_some_and(|s| s.contains(name))
+        };
+        at("gateway") && at("pricing")
+    });
+    assert!(
+        names_the_hop,
+        "AC-002 does not name gateway → pricing: {ac002:#?}"
+    );
+}

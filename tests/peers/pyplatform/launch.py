@@ -2,13 +2,16 @@
 
 Usage:
   launch.py [--ports gateway=P,catalog=P,stock=P,pricing=P] [--uninstrumented SERVICE]
-            [--otlp-endpoint URL] [--stable-semconv SERVICE,…] [--watch-stdin]
+            [--otlp-endpoint URL] [--stable-semconv SERVICE,…] [--flaky SERVICE,…]
+            [--watch-stdin]
 
 Each option falls back to an environment variable: PYPLATFORM_PORTS,
 PYPLATFORM_UNINSTRUMENTED, OTEL_EXPORTER_OTLP_ENDPOINT (default http://127.0.0.1:4318),
 PYPLATFORM_STABLE_SEMCONV (default `pricing`: the services that emit the stable HTTP semantic
 conventions, OTEL_SEMCONV_STABILITY_OPT_IN=http; the others keep the instrumentations' default,
-the older `http.status_code`/`http.url`/`net.*` names, as many real teams still do; `none` for none).
+the older `http.status_code`/`http.url`/`net.*` names, as many real teams still do; `none` for none),
+PYPLATFORM_FLAKY (default none: services that answer 503 to the first request for each {n};
+their callers retry through urllib3, inside one CLIENT span).
 Default ports: 8081…8084. Every service gets OTEL_SERVICE_NAME=its name and a 200 ms batch
 span processor delay (OTEL_BSP_SCHEDULE_DELAY) unless the environment sets one;
 the uninstrumented service runs plain Flask and plain requests.
@@ -92,6 +95,10 @@ def main():
         help="comma-separated services that emit the stable HTTP semantic conventions",
     )
     parser.add_argument(
+        "--flaky", default=os.environ.get("PYPLATFORM_FLAKY", ""),
+        help="comma-separated services that fail the first request for each {n} with 503",
+    )
+    parser.add_argument(
         "--watch-stdin", action="store_true", help="stop when standard input closes"
     )
     args = parser.parse_args()
@@ -105,6 +112,11 @@ def main():
     unknown = sorted(stable - set(SERVICES))
     if unknown:
         raise SystemExit(f"launch.py: unknown service in --stable-semconv: {', '.join(unknown)}")
+
+    flaky = {s.strip() for s in args.flaky.split(",") if s.strip()}
+    unknown = sorted(flaky - set(SERVICES))
+    if unknown:
+        raise SystemExit(f"launch.py: unknown service in --flaky: {', '.join(unknown)}")
 
     stopping = False
 
@@ -124,6 +136,7 @@ def main():
             OTEL_SERVICE_NAME=name,
             OTEL_EXPORTER_OTLP_ENDPOINT=args.otlp_endpoint,
             PYTHONUNBUFFERED="1",
+            PYPLATFORM_FLAKY=",".join(sorted(flaky)),
         )
         if name in stable:
             env["OTEL_SEMCONV_STABILITY_OPT_IN"] = "http"

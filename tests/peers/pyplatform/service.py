@@ -4,6 +4,7 @@ Usage: service.py NAME   (normally started by launch.py, which sets the environm
 
 Environment:
   PYPLATFORM_PORTS          gateway=PORT,catalog=PORT,stock=PORT,pricing=PORT (every service's port)
+  PYPLATFORM_FLAKY          services that answer 503 to the first request for each {n} (callers retry)
   PYPLATFORM_INSTRUMENTED   1 (default): the official OpenTelemetry Python SDK with the Flask and
                             requests instrumentations; 0: plain Flask and plain requests, so the
                             incoming trace context is dropped and never forwarded.
@@ -18,15 +19,30 @@ import logging
 import os
 import sys
 
+import threading
+
 import requests
 from flask import Flask, jsonify, request
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 NAME = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("OTEL_SERVICE_NAME", "")
 PORTS = dict(
     item.split("=", 1) for item in os.environ.get("PYPLATFORM_PORTS", "").split(",") if "=" in item
 )
 INSTRUMENTED = os.environ.get("PYPLATFORM_INSTRUMENTED", "1") != "0"
+FLAKY = {s.strip() for s in os.environ.get("PYPLATFORM_FLAKY", "").split(",") if s.strip()}
 TIMEOUT_S = 5
+
+# Calls retry a 503 twice, the way teams configure requests (urllib3 retries inside one
+# Session.send: the requests instrumentation makes ONE CLIENT span for all attempts).
+SESSION = requests.Session()
+SESSION.mount(
+    "http://",
+    HTTPAdapter(max_retries=Retry(total=2, status_forcelist=[503], backoff_factor=0)),
+)
+FAILED_ONCE = set()
+FAILED_ONCE_LOCK = threading.Lock()
 
 app = Flask(NAME)
 
@@ -73,7 +89,7 @@ def call(service, path):
     tenant = request.headers.get("x-tenant-id")
     if tenant:
         headers["x-tenant-id"] = tenant
-    response = requests.get(
+    response = SESSION.get(
         f"http://127.0.0.1:{PORTS[service]}{path}", headers=headers, timeout=TIMEOUT_S
     )
     try:
@@ -117,6 +133,12 @@ def stock(n):
 @app.get("/price/<n>")
 def price(n):
     """pricing."""
+    if NAME in FLAKY:
+        with FAILED_ONCE_LOCK:
+            first = n not in FAILED_ONCE
+            FAILED_ONCE.add(n)
+        if first:
+            return jsonify(error="try again"), 503
     return jsonify(sku=f"A{n}", cents=1999)
 
 
