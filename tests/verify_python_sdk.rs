@@ -178,10 +178,12 @@ const JUDGED: [Criterion; 5] = [
 ];
 
 /// Run `verify` with the scenario of `tests/peers/pyplatform/` against the platform, reading
-/// spans from the receiver's store; the criteria of [`JUDGED`].
+/// spans from the receiver's store; the criteria of [`JUDGED`]. `timeout` bounds the wait
+/// for traces to complete (a run with a broken hop waits all of it).
 async fn verify_platform(
     platform: &Platform,
     store: &Arc<Store>,
+    timeout: Duration,
 ) -> tracegate::verify::VerifyReport {
     let path = repo().join("tests/peers/pyplatform/scenario.yaml");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -194,7 +196,7 @@ async fn verify_platform(
         manifest_findings: None,
         fault: None,
         only: JUDGED.to_vec(),
-        timeout: Duration::from_secs(12),
+        timeout,
         quiet: Duration::from_millis(800),
         request_timeout: Duration::from_secs(10),
     };
@@ -222,7 +224,7 @@ async fn verify_passes_ac001_to_ac004_on_the_python_sdk_platform() {
     let (collector, store) = receiver().await;
     let platform = Platform::start(&python, collector.http_addr, None).await;
 
-    let report = verify_platform(&platform, &store).await;
+    let report = verify_platform(&platform, &store, Duration::from_secs(12)).await;
     assert!(report.spans_read > 0, "{report:#?}");
     for id in [
         Criterion::Ac001,
@@ -266,7 +268,7 @@ async fn verify_fails_ac002_naming_the_uninstrumented_service() {
     let (collector, store) = receiver().await;
     let platform = Platform::start(&python, collector.http_addr, Some("catalog")).await;
 
-    let report = verify_platform(&platform, &store).await;
+    let report = verify_platform(&platform, &store, Duration::from_secs(6)).await;
     assert!(report.spans_read > 0, "{report:#?}");
     assert_eq!(
         verdict(&report, Criterion::Ac001),
