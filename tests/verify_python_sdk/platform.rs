@@ -211,21 +211,28 @@ pub async fn order(platform: &Platform, n: u32, traceparent: Option<&str>) -> Tr
         .unwrap_or_else(|e| panic!("traceresponse {header:?} is not traceparent-shaped: {e}"))
 }
 
-/// The trace once it has a span of each of `services` (and a little longer, so a late span
-/// of another service would show), bounded by [`SPANS_TIMEOUT`].
+/// No new span for this long after every awaited service showed: the trace is complete (the
+/// services export every 200 ms).
+const QUIET: Duration = Duration::from_millis(1000);
+
+/// The trace once it has a span of each of `services` and no new span arrived for [`QUIET`],
+/// so a late span (or one too many) shows; bounded by [`SPANS_TIMEOUT`].
 pub async fn wait_for_trace(store: &Store, trace_id: TraceId, services: &[&str]) -> Trace {
     let deadline = Instant::now() + SPANS_TIMEOUT;
+    let mut last = (0, Instant::now());
     loop {
         if let Some(trace) = store.trace(trace_id, &AssemblyOptions::default()) {
+            if trace.spans.len() != last.0 {
+                last = (trace.spans.len(), Instant::now());
+            }
             let seen = services_of(&trace);
-            if services.iter().all(|s| seen.contains(*s)) {
-                tokio::time::sleep(Duration::from_millis(800)).await;
-                return store.trace(trace_id, &AssemblyOptions::default()).unwrap();
+            if services.iter().all(|s| seen.contains(*s)) && last.1.elapsed() >= QUIET {
+                return trace;
             }
         }
         assert!(
             Instant::now() < deadline,
-            "trace {trace_id}: no span of every one of {services:?} after {SPANS_TIMEOUT:?} (have {:?})",
+            "trace {trace_id}: not every one of {services:?} then quiet after {SPANS_TIMEOUT:?} (have {:?})",
             store
                 .trace(trace_id, &AssemblyOptions::default())
                 .map(|t| services_of(&t))
