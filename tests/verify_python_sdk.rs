@@ -290,3 +290,46 @@ async fn verify_fails_ac002_naming_the_uninstrumented_service() {
     drop(platform);
     collector.shutdown().await.unwrap();
 }
+
+/// The pipeline's way: `tracegate verify --receive ADDR`, the platform's SDK exporting to the
+/// binary's embedded receiver (as in the Kubernetes Job), JSON report, exit code 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracegate_verify_receive_passes_ac001_to_ac004_on_the_python_sdk_platform() {
+    let Some(python) = python() else { return };
+    let _one = ONE_PLATFORM.lock().await;
+    let receive: std::net::SocketAddr = format!("127.0.0.1:{}", free_ports(1)[0]).parse().unwrap();
+    let platform = Platform::start(&python, receive, None).await;
+
+    let scenario = repo().join("tests/peers/pyplatform/scenario.yaml");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracegate"));
+    command
+        .arg("verify")
+        .args(["--target", &platform.url("gateway", "")])
+        .arg("--scenario")
+        .arg(&scenario)
+        .args(["--receive", &receive.to_string()])
+        .args(["--only", "AC-001", "--only", "AC-002"])
+        .args(["--only", "AC-003", "--only", "AC-004"])
+        .args(["--timeout", "12s", "--quiet", "1s", "--format", "json"])
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(90), command.output())
+        .await
+        .expect("tracegate verify did not finish within 90 s")
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON report ({e}); stderr: {stderr}"));
+    assert_eq!(out.status.code(), Some(0), "{report:#}\n{stderr}");
+    let criteria = report["criteria"].as_array().unwrap();
+    assert_eq!(criteria.len(), 4, "{report:#}");
+    for criterion in criteria {
+        assert_eq!(criterion["verdict"], "pass", "{criterion:#}");
+    }
+    let seen: BTreeSet<&str> = report["services_seen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    assert_eq!(seen, SERVICES.into_iter().collect(), "{report:#}");
+}
