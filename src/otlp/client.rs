@@ -100,31 +100,136 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client, FetchError> {
         .map_err(|err| FetchError::transport("", timeout, &err))
 }
 
-async fn get(url: &str, timeout: Duration) -> Result<(Option<String>, Vec<u8>), FetchError> {
-    let response = http_client(timeout)?
-        .get(url)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|err| FetchError::transport(url, timeout, &err))?;
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response
-        .bytes()
-        .await
-        .map_err(|err| FetchError::transport(url, timeout, &err))?;
-    if !status.is_success() {
-        return Err(FetchError::Status {
-            url: url.to_owned(),
-            status: status.as_u16(),
-            body: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
-        });
+/// A client for one backend, reused across fetches, sending extra request headers (the
+/// backend's credentials) with every request. Its `Debug` output never shows header values,
+/// and no [`FetchError`] carries them.
+#[derive(Clone)]
+pub struct TraceClient {
+    http: reqwest::Client,
+    base: String,
+    backend: Backend,
+    headers: reqwest::header::HeaderMap,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for TraceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("TraceClient")
+            .field("base", &self.base)
+            .field("backend", &self.backend)
+            .field("headers", &format_args!("{names:?} (values redacted)"))
+            .field("timeout", &self.timeout)
+            .finish()
     }
-    Ok((content_type, body.to_vec()))
+}
+
+impl TraceClient {
+    /// A client for `backend` at `base`, each request bounded by `timeout`, sending `headers`
+    /// (name, value). A header that is not valid HTTP is an error naming the header, never
+    /// its value.
+    pub fn new(
+        base: &str,
+        backend: Backend,
+        headers: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<TraceClient, FetchError> {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            let invalid = |what: &str| FetchError::Transport {
+                url: base.to_owned(),
+                reason: format!("header {name:?}: {what}"),
+            };
+            let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| invalid("not a valid header name"))?;
+            let mut value = reqwest::header::HeaderValue::from_str(value.trim())
+                .map_err(|_| invalid("the value is not a valid header value"))?;
+            value.set_sensitive(true);
+            map.append(name, value);
+        }
+        Ok(TraceClient {
+            http: http_client(timeout)?,
+            base: base.to_owned(),
+            backend,
+            headers: map,
+            timeout,
+        })
+    }
+
+    /// The backend's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Fetch trace `id` as OTLP data ([`FetchError::NotFound`] when the backend does not hold
+    /// it, or holds no span of it).
+    pub async fn fetch(&self, id: TraceId) -> Result<TracesData, FetchError> {
+        let url = self.backend.trace_url(&self.base, id);
+        let (content_type, body) = match self.get(&url).await {
+            Err(FetchError::Status { status: 404, .. }) => {
+                return Err(FetchError::NotFound(id, self.base.clone()))
+            }
+            other => other?,
+        };
+        let data = parse_trace_body(&body, content_type.as_deref()).map_err(|reason| {
+            FetchError::Parse {
+                url: url.clone(),
+                reason,
+            }
+        })?;
+        if data
+            .resource_spans
+            .iter()
+            .all(|rs| rs.scope_spans.iter().all(|ss| ss.spans.is_empty()))
+        {
+            return Err(FetchError::NotFound(id, self.base.clone()));
+        }
+        Ok(data)
+    }
+
+    async fn get(&self, url: &str) -> Result<(Option<String>, Vec<u8>), FetchError> {
+        let timeout = self.timeout;
+        let response = self
+            .http
+            .get(url)
+            .headers(self.headers.clone())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|err| FetchError::transport(url, timeout, &err))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| FetchError::transport(url, timeout, &err))?;
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                url: url.to_owned(),
+                status: status.as_u16(),
+                body: one_line(&String::from_utf8_lossy(&body[..body.len().min(300)])),
+            });
+        }
+        Ok((content_type, body.to_vec()))
+    }
+}
+
+/// `text` on one line: control characters (newlines…) become spaces, trimmed.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
+}
+
+async fn get(url: &str, timeout: Duration) -> Result<(Option<String>, Vec<u8>), FetchError> {
+    let client = TraceClient::new(url, Backend::Tracegate, &[], timeout)?;
+    client.get(url).await
 }
 
 /// Fetch trace `id` from `base` as OTLP data.
@@ -134,26 +239,9 @@ pub async fn fetch_trace(
     id: TraceId,
     timeout: Duration,
 ) -> Result<TracesData, FetchError> {
-    let url = backend.trace_url(base, id);
-    let (content_type, body) = match get(&url, timeout).await {
-        Err(FetchError::Status { status: 404, .. }) => {
-            return Err(FetchError::NotFound(id, base.to_owned()))
-        }
-        other => other?,
-    };
-    let data =
-        parse_trace_body(&body, content_type.as_deref()).map_err(|reason| FetchError::Parse {
-            url: url.clone(),
-            reason,
-        })?;
-    if data
-        .resource_spans
-        .iter()
-        .all(|rs| rs.scope_spans.iter().all(|ss| ss.spans.is_empty()))
-    {
-        return Err(FetchError::NotFound(id, base.to_owned()));
-    }
-    Ok(data)
+    TraceClient::new(base, backend, &[], timeout)?
+        .fetch(id)
+        .await
 }
 
 /// Recent trace summaries from a tracegate receiver (`GET /api/traces?limit=N`).

@@ -1,0 +1,158 @@
+//! Reading traces by ID from a [`SpanSource`]: a backend's query API (bounded concurrency, a
+//! 404 meaning "not there yet") or an in-process store.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
+use opentelemetry_proto::tonic::trace::v1::TracesData;
+use tokio::task::JoinSet;
+
+use super::{CollectError, SpanSource};
+use crate::otlp::client::{FetchError, TraceClient};
+use crate::otlp::store::Store;
+use crate::propagation::TraceId;
+
+/// Fetches to one backend in flight at most.
+pub const MAX_CONCURRENT_FETCHES: usize = 16;
+
+/// Server errors (5xx, 429) in a row after which the backend is given up on.
+const MAX_SERVER_ERRORS_IN_A_ROW: usize = 3;
+
+/// A source, ready to be read.
+pub(crate) enum Reader {
+    Backend(TraceClient),
+    Store(Arc<Store>),
+}
+
+/// The answer for one trace ID.
+pub(crate) enum Answer {
+    Found(TracesData),
+    /// Not (yet) there.
+    Absent,
+    /// A server error worth retrying (5xx, 429): the message, for when they keep coming.
+    Retry(String),
+}
+
+impl Reader {
+    /// A reader for `source`; each backend request is bounded by `request_timeout`.
+    pub fn new(source: &SpanSource, request_timeout: Duration) -> Result<Reader, CollectError> {
+        match source {
+            SpanSource::Backend {
+                url,
+                backend,
+                headers,
+            } => TraceClient::new(url, *backend, headers, request_timeout)
+                .map(Reader::Backend)
+                .map_err(|e| CollectError::Source(e.to_string())),
+            SpanSource::Store(store) => Ok(Reader::Store(Arc::clone(store))),
+        }
+    }
+
+    /// The store, when the source can list every trace.
+    pub fn store(&self) -> Option<&Arc<Store>> {
+        match self {
+            Reader::Store(store) => Some(store),
+            Reader::Backend(_) => None,
+        }
+    }
+
+    /// Read every ID of `ids`, at most [`MAX_CONCURRENT_FETCHES`] at once for a backend.
+    /// Fails on an answer that is not a trace, a transport error (refused, timed out), a
+    /// client error other than 404, or server errors [`MAX_SERVER_ERRORS_IN_A_ROW`] times in
+    /// a row (`server_errors` carries the count across calls).
+    pub async fn read_all(
+        &self,
+        ids: &[TraceId],
+        server_errors: &mut usize,
+    ) -> Result<BTreeMap<TraceId, TracesData>, CollectError> {
+        let mut found = BTreeMap::new();
+        match self {
+            Reader::Store(store) => {
+                for &id in ids {
+                    if let Some(data) = store.get(id) {
+                        found.insert(id, data);
+                    }
+                }
+            }
+            Reader::Backend(client) => {
+                let mut pending = ids.iter().copied();
+                let mut running = JoinSet::new();
+                loop {
+                    while running.len() < MAX_CONCURRENT_FETCHES {
+                        let Some(id) = pending.next() else { break };
+                        let client = client.clone();
+                        running.spawn(async move { (id, classify(client.fetch(id).await)) });
+                    }
+                    let Some(joined) = running.join_next().await else {
+                        break;
+                    };
+                    let (id, answer) = joined.map_err(|e| {
+                        CollectError::Source(format!("{}: a fetch failed: {e}", client.base()))
+                    })?;
+                    match answer? {
+                        Answer::Found(data) => {
+                            *server_errors = 0;
+                            found.insert(id, data);
+                        }
+                        Answer::Absent => *server_errors = 0,
+                        Answer::Retry(message) => {
+                            *server_errors += 1;
+                            if *server_errors >= MAX_SERVER_ERRORS_IN_A_ROW {
+                                return Err(CollectError::Source(format!(
+                                    "{message} ({} times in a row)",
+                                    *server_errors
+                                )));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn classify(result: Result<TracesData, FetchError>) -> Result<Answer, CollectError> {
+    match result {
+        Ok(data) => Ok(Answer::Found(data)),
+        Err(FetchError::NotFound(..)) => Ok(Answer::Absent),
+        Err(e @ FetchError::Status { status, .. }) if status >= 500 || status == 429 => {
+            Ok(Answer::Retry(e.to_string()))
+        }
+        Err(e) => Err(CollectError::Source(e.to_string())),
+    }
+}
+
+/// Spans in `data`.
+pub(crate) fn span_count(data: &TracesData) -> usize {
+    data.resource_spans
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .map(|ss| ss.spans.len())
+        .sum()
+}
+
+/// The `service.name` of every resource in `data` that has spans.
+pub(crate) fn services(data: &TracesData) -> std::collections::BTreeSet<String> {
+    data.resource_spans
+        .iter()
+        .filter(|rs| rs.scope_spans.iter().any(|ss| !ss.spans.is_empty()))
+        .filter_map(|rs| rs.resource.as_ref())
+        .filter_map(|r| string_attribute(&r.attributes, "service.name"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A string attribute's value.
+pub(crate) fn string_attribute<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref())
+        .and_then(|v| match &v.value {
+            Some(any_value::Value::StringValue(s)) if !s.is_empty() => Some(s.as_str()),
+            _ => None,
+        })
+}
