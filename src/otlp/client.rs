@@ -71,6 +71,9 @@ pub enum FetchError {
     Transport { url: String, reason: String },
     #[error("{url}: {reason}")]
     Parse { url: String, reason: String },
+    /// A request header given for the backend is not valid HTTP (its value is never shown).
+    #[error("request header {name:?}: {reason}")]
+    InvalidHeader { name: String, reason: &'static str },
 }
 
 impl FetchError {
@@ -136,9 +139,9 @@ impl TraceClient {
     ) -> Result<TraceClient, FetchError> {
         let mut map = reqwest::header::HeaderMap::new();
         for (name, value) in headers {
-            let invalid = |what: &str| FetchError::Transport {
-                url: base.to_owned(),
-                reason: format!("header {name:?}: {what}"),
+            let invalid = |reason| FetchError::InvalidHeader {
+                name: name.clone(),
+                reason,
             };
             let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
                 .map_err(|_| invalid("not a valid header name"))?;

@@ -36,7 +36,7 @@ pub(crate) async fn read(
         }
     };
     let mut server_errors = 0;
-    match reader.read_all(ids, &mut server_errors).await {
+    match reader.read_all(ids, &|_| None, &mut server_errors).await {
         Ok(found) => {
             for (id, data) in &found {
                 spans.trace_ids.insert(*id);

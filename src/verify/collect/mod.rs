@@ -138,7 +138,10 @@ pub async fn collect(
             .copied()
             .filter(|id| !complete.contains(id))
             .collect();
-        let found = reader.read_all(&pending, &mut server_errors).await?;
+        let known = |id: TraceId| seen.get(&id).map(|s| s.spans);
+        let found = reader
+            .read_all(&pending, &known, &mut server_errors)
+            .await?;
         let now = Instant::now();
         for (id, data) in found {
             let spans = span_count(&data);

@@ -58,21 +58,27 @@ impl Reader {
         }
     }
 
-    /// Read every ID of `ids`, at most [`MAX_CONCURRENT_FETCHES`] at once for a backend.
+    /// Read every ID of `ids`, at most [`MAX_CONCURRENT_FETCHES`] at once for a backend. A
+    /// store's trace whose span count is still `known(id)` is left out of the answer (it did
+    /// not change, and is not decoded again).
     /// Fails on an answer that is not a trace, a transport error (refused, timed out), a
     /// client error other than 404, or server errors [`MAX_SERVER_ERRORS_IN_A_ROW`] times in
     /// a row (`server_errors` carries the count across calls).
     pub async fn read_all(
         &self,
         ids: &[TraceId],
+        known: &dyn Fn(TraceId) -> Option<usize>,
         server_errors: &mut usize,
     ) -> Result<BTreeMap<TraceId, TracesData>, CollectError> {
         let mut found = BTreeMap::new();
         match self {
             Reader::Store(store) => {
                 for &id in ids {
-                    if let Some(data) = store.get(id) {
-                        found.insert(id, data);
+                    let Some(snapshot) = store.snapshot(id) else {
+                        continue;
+                    };
+                    if known(id) != Some(snapshot.span_count()) {
+                        found.insert(id, snapshot.to_otlp());
                     }
                 }
             }
