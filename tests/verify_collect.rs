@@ -367,3 +367,107 @@ async fn credentials_are_sent_and_never_appear_in_errors_or_debug_output() {
         assert!(!shown.contains("s3cr3t"), "{shown}");
     }
 }
+
+#[tokio::test]
+async fn a_jaeger_backend_is_read_at_its_own_path_and_shape() {
+    let hex = "07".repeat(16);
+    let body = serde_json::json!({"result": {"resourceSpans": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "ingress"}}]},
+        "scopeSpans": [{"spans": [{
+            "traceId": hex, "spanId": "0000000000000701", "name": "POST /checkout",
+            "kind": "SPAN_KIND_SERVER",
+            "startTimeUnixNano": now_ns().to_string(), "endTimeUnixNano": (now_ns() + 1).to_string()
+        }]}]
+    }]}})
+    .to_string();
+    let url = serve(Router::new().route(
+        "/api/v3/traces/{id}",
+        get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    ))
+    .await;
+    let source = SpanSource::Backend {
+        url,
+        backend: Backend::Jaeger,
+        headers: Vec::new(),
+    };
+    let options = CollectOptions {
+        expected_services: vec!["ingress".to_owned()],
+        ..options(2_000)
+    };
+    let collected = run(&source, &[id(7)], &options).await.unwrap();
+    assert!(collected.incomplete.is_empty(), "{:?}", collected.incomplete);
+    assert_eq!(collected.traces[&id(7)].spans[0].service_label(), "ingress");
+}
+
+#[tokio::test]
+async fn collecting_the_demo_platform_finds_every_service_and_routes_per_tenant() {
+    use tracegate::demo::{Platform, PlatformOptions, SHARED_DESTINATION};
+    let platform = Platform::start(PlatformOptions::default()).await.unwrap();
+    let http = tracegate::propagation::export::tls::client_builder()
+        .build()
+        .unwrap();
+    let mut ids = Vec::new();
+    for (order, tenant) in [(1, "acme"), (2, "globex"), (3, "acme")] {
+        let response = http
+            .post(format!("{}/checkout/{order}", platform.ingress_url()))
+            .header("x-tenant-id", tenant)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let traceresponse = response.headers()["traceresponse"].to_str().unwrap();
+        ids.push(TraceId::from_hex(traceresponse.split('-').nth(1).unwrap()).unwrap());
+    }
+    let destinations: Vec<DestinationSource> = platform
+        .destinations()
+        .iter()
+        .map(|d| DestinationSource {
+            name: d.name.clone(),
+            tenant: d.tenant.clone(),
+            source: SpanSource::Store(platform.destination_store(&d.name).unwrap()),
+        })
+        .collect();
+    let options = CollectOptions {
+        expected_services: [
+            "ingress",
+            "auth",
+            "orchestration",
+            "pricing",
+            "payment-gateway",
+            "webhook-dispatcher",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect(),
+        timeout: Duration::from_secs(10),
+        quiet: Duration::from_millis(200),
+    };
+    let collected = collect(
+        &SpanSource::Store(platform.shared_store()),
+        &destinations,
+        &ids,
+        &options,
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert!(collected.incomplete.is_empty(), "{:?}", collected.incomplete);
+    assert_eq!(collected.traces.len(), 3);
+    assert!(collected.unclaimed.is_empty());
+    let at = |name: &str| {
+        collected
+            .destinations
+            .iter()
+            .find(|d| d.name == name)
+            .unwrap()
+    };
+    assert_eq!(at(SHARED_DESTINATION).trace_ids.len(), 3);
+    assert_eq!(at("acme").trace_ids.len(), 2);
+    assert!(!at("acme").spans_by_tenant.contains_key("globex"));
+    assert_eq!(at("globex").trace_ids.len(), 1);
+    assert!(!at("globex").spans_by_tenant.contains_key("acme"));
+    platform.shutdown().await;
+}
