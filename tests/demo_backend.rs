@@ -75,14 +75,21 @@ async fn down_refuses_connections_and_restoring_healthy_makes_later_spans_arrive
     let began = Instant::now();
     let (status, during) = checkout(&http, &platform, 3).await;
     assert_eq!(status, 200);
-    assert!(began.elapsed() < Duration::from_secs(2), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        began.elapsed()
+    );
 
     platform.set_backend(Backend::Healthy).await.unwrap();
     assert_eq!(platform.collectors().len(), 3);
     tokio::net::TcpStream::connect(&addr).await.unwrap();
     let (status, after) = checkout(&http, &platform, 5).await;
     assert_eq!(status, 200);
-    assert!(arrives(&platform, after).await, "spans arrive again after the restore");
+    assert!(
+        arrives(&platform, after).await,
+        "spans arrive again after the restore"
+    );
     // what arrived before the outage is still there; the export config never changed
     let store = platform.destination_store(SHARED_DESTINATION).unwrap();
     assert!(store.get(before).is_some());
@@ -105,7 +112,10 @@ async fn slow_and_refusing_answer_on_the_same_port_and_a_platform_started_down_c
     .unwrap();
     let http = client();
     let traces_url = platform.destinations()[0].traces_url.clone();
-    assert!(http.post(&traces_url).send().await.is_err(), "down: refused");
+    assert!(
+        http.post(&traces_url).send().await.is_err(),
+        "down: refused"
+    );
 
     platform.set_backend(Backend::Refusing).await.unwrap();
     let first = http.post(&traces_url).send().await.unwrap();
@@ -119,7 +129,11 @@ async fn slow_and_refusing_answer_on_the_same_port_and_a_platform_started_down_c
     let began = Instant::now();
     let answer = http.post(&traces_url).send().await.unwrap();
     assert_eq!(answer.status().as_u16(), 200);
-    assert!(began.elapsed() >= Duration::from_millis(400), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        began.elapsed()
+    );
 
     platform.set_backend(Backend::Healthy).await.unwrap();
     let (status, id) = checkout(&http, &platform, 7).await;

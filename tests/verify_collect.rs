@@ -151,15 +151,32 @@ async fn a_trace_whose_last_service_arrives_late_is_waited_for_and_a_404_means_n
     });
     let rounds = AtomicUsize::new(0);
     let began = Instant::now();
-    let collected = collect(&from(&collector), &[], &[id(1), id(2)], &options(5_000), &|_, total| {
-        assert_eq!(total, 2);
-        rounds.fetch_add(1, Ordering::Relaxed);
-    })
+    let collected = collect(
+        &from(&collector),
+        &[],
+        &[id(1), id(2)],
+        &options(5_000),
+        &|_, total| {
+            assert_eq!(total, 2);
+            rounds.fetch_add(1, Ordering::Relaxed);
+        },
+    )
     .await
     .unwrap();
-    assert!(collected.incomplete.is_empty(), "{:?}", collected.incomplete);
-    assert!(began.elapsed() >= Duration::from_millis(500), "waited for the quiet period");
-    assert!(began.elapsed() < Duration::from_secs(4), "{:?}", began.elapsed());
+    assert!(
+        collected.incomplete.is_empty(),
+        "{:?}",
+        collected.incomplete
+    );
+    assert!(
+        began.elapsed() >= Duration::from_millis(500),
+        "waited for the quiet period"
+    );
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        began.elapsed()
+    );
     assert!(rounds.load(Ordering::Relaxed) > 2);
     assert_eq!(collected.traces.len(), 2);
     assert_eq!(collected.traces[&id(1)].spans.len(), 3);
@@ -180,9 +197,13 @@ async fn a_trace_missing_a_service_is_incomplete_with_that_service_named() {
     let store = Arc::new(Store::in_memory(1_000));
     put(&store, 1, &SERVICES[..2], now_ns(), "acme");
     let began = Instant::now();
-    let collected = run(&SpanSource::Store(Arc::clone(&store)), &[id(1), id(3)], &options(600))
-        .await
-        .unwrap();
+    let collected = run(
+        &SpanSource::Store(Arc::clone(&store)),
+        &[id(1), id(3)],
+        &options(600),
+    )
+    .await
+    .unwrap();
     assert!(began.elapsed() >= Duration::from_millis(600));
     assert!(began.elapsed() < Duration::from_secs(3));
     let incomplete = &collected.incomplete[&id(1)];
@@ -280,10 +301,14 @@ async fn a_backend_answering_garbage_is_a_one_line_error() {
         get(|| async { "<html>\n<body>gateway</body>\n</html>" }),
     ))
     .await;
-    let err = run(&backend_at(url.clone(), Vec::new()), &[id(1)], &options(2_000))
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = run(
+        &backend_at(url.clone(), Vec::new()),
+        &[id(1)],
+        &options(2_000),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains(&url), "{err}");
     assert!(err.contains("invalid JSON"), "{err}");
     assert!(!err.contains('\n'), "{err}");
@@ -304,7 +329,11 @@ async fn a_backend_failing_with_5xx_repeatedly_is_an_error() {
     assert!(err.contains("503"), "{err}");
     assert!(err.contains("3 times in a row"), "{err}");
     assert!(!err.contains('\n'), "{err}");
-    assert!(began.elapsed() < Duration::from_secs(5), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -319,11 +348,19 @@ async fn a_hanging_backend_is_bounded_by_the_timeout() {
         }
     });
     let began = Instant::now();
-    let err = run(&backend_at(format!("http://{addr}"), Vec::new()), &[id(1)], &options(700))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(began.elapsed() < Duration::from_secs(3), "{:?}", began.elapsed());
+    let err = run(
+        &backend_at(format!("http://{addr}"), Vec::new()),
+        &[id(1)],
+        &options(700),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        began.elapsed()
+    );
     assert!(err.contains("no answer within 700 ms"), "{err}");
     held.abort();
 }
@@ -357,7 +394,11 @@ async fn credentials_are_sent_and_never_appear_in_errors_or_debug_output() {
     let right = backend_at(url.clone(), header("right-s3cr3t"));
     let collected = run(&right, &[id(1)], &options(300)).await.unwrap();
     assert!(collected.incomplete.contains_key(&id(1)));
-    assert!(received.lock().unwrap().iter().all(|a| a == "Bearer right-s3cr3t"));
+    assert!(received
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|a| a == "Bearer right-s3cr3t"));
 
     let wrong = backend_at(url, header("wrong-s3cr3t"));
     let err = run(&wrong, &[id(1)], &options(300)).await.unwrap_err();
@@ -398,7 +439,11 @@ async fn a_jaeger_backend_is_read_at_its_own_path_and_shape() {
         ..options(2_000)
     };
     let collected = run(&source, &[id(7)], &options).await.unwrap();
-    assert!(collected.incomplete.is_empty(), "{:?}", collected.incomplete);
+    assert!(
+        collected.incomplete.is_empty(),
+        "{:?}",
+        collected.incomplete
+    );
     assert_eq!(collected.traces[&id(7)].spans[0].service_label(), "ingress");
 }
 
@@ -454,7 +499,11 @@ async fn collecting_the_demo_platform_finds_every_service_and_routes_per_tenant(
     )
     .await
     .unwrap();
-    assert!(collected.incomplete.is_empty(), "{:?}", collected.incomplete);
+    assert!(
+        collected.incomplete.is_empty(),
+        "{:?}",
+        collected.incomplete
+    );
     assert_eq!(collected.traces.len(), 3);
     assert!(collected.unclaimed.is_empty());
     let at = |name: &str| {

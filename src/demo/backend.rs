@@ -124,7 +124,11 @@ impl Destinations {
             return Ok(());
         }
         for destination in running.iter_mut() {
-            stop(std::mem::replace(&mut destination.serving, Serving::Nothing)).await;
+            stop(std::mem::replace(
+                &mut destination.serving,
+                Serving::Nothing,
+            ))
+            .await;
         }
         // Recorded before starting, so that a failure leaves a state that says what failed.
         *self.current.lock().unwrap_or_else(|e| e.into_inner()) = backend;

@@ -64,7 +64,8 @@ impl BackendCredentials {
                     .split_once('=')
                     .ok_or_else(|| CredentialError(format!("{}: expected Name=value", at())))?;
                 headers.push(
-                    header(name, value).map_err(|why| CredentialError(format!("{}: {why}", at())))?,
+                    header(name, value)
+                        .map_err(|why| CredentialError(format!("{}: {why}", at())))?,
                 );
             }
         }
@@ -90,8 +91,9 @@ impl BackendCredentials {
             let (name, value) = line
                 .split_once(':')
                 .ok_or_else(|| CredentialError(format!("{}: expected `Name: value`", at())))?;
-            headers
-                .push(header(name, value).map_err(|why| CredentialError(format!("{}: {why}", at())))?);
+            headers.push(
+                header(name, value).map_err(|why| CredentialError(format!("{}: {why}", at())))?,
+            );
         }
         Ok(BackendCredentials { headers })
     }
@@ -169,7 +171,8 @@ mod tests {
 
     #[test]
     fn a_file_gives_name_value_lines_and_errors_name_the_line_not_the_value() {
-        let text = "# Tempo behind a gateway\nAuthorization: Basic dXNlcjpzM2NyM3Q=\n\nX-Scope-OrgID: a\n";
+        let text =
+            "# Tempo behind a gateway\nAuthorization: Basic dXNlcjpzM2NyM3Q=\n\nX-Scope-OrgID: a\n";
         let credentials = BackendCredentials::parse_file("creds.txt", text).unwrap();
         assert_eq!(credentials.headers().len(), 2);
         assert_eq!(credentials.headers()[0].1, "Basic dXNlcjpzM2NyM3Q=");
@@ -186,7 +189,10 @@ mod tests {
         let err = BackendCredentials::from_env(env(&[(HEADERS_ENV, "a=1,s3cr3t")]))
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "TRACEGATE_BACKEND_HEADERS: entry 2: expected Name=value");
+        assert_eq!(
+            err,
+            "TRACEGATE_BACKEND_HEADERS: entry 2: expected Name=value"
+        );
     }
 
     #[test]

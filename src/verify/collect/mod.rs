@@ -195,7 +195,9 @@ pub async fn collect(
             None => expected.iter().cloned().collect(),
         };
         if !complete.contains(&id) {
-            collected.incomplete.insert(id, Incomplete { missing, waited });
+            collected
+                .incomplete
+                .insert(id, Incomplete { missing, waited });
         }
         if let Some(s) = seen.remove(&id) {
             if let Some(trace) = assemble(&s.data, id, &assembly) {
@@ -234,9 +236,9 @@ pub async fn collect(
     }
 
     for destination in destinations {
-        collected.destinations.push(
-            destinations::read(destination, &ids, request_timeout, window_start).await,
-        );
+        collected
+            .destinations
+            .push(destinations::read(destination, &ids, request_timeout, window_start).await);
     }
     collected.waited = started.elapsed();
     Ok(collected)
