@@ -188,7 +188,8 @@ async fn a_trace_whose_last_service_arrives_late_is_waited_for_and_a_404_means_n
         .map(|ss| ss.spans.len())
         .sum();
     assert_eq!(otlp_spans, 6);
-    assert!(!collected.can_list, "a backend is asked by trace ID only");
+    assert!(collected.can_list, "a tracegate receiver lists its traces");
+    assert!(collected.unclaimed.is_empty());
     collector.shutdown().await.unwrap();
 }
 
@@ -445,6 +446,7 @@ async fn a_jaeger_backend_is_read_at_its_own_path_and_shape() {
         collected.incomplete
     );
     assert_eq!(collected.traces[&id(7)].spans[0].service_label(), "ingress");
+    assert!(!collected.can_list, "Jaeger is asked by trace ID only");
 }
 
 #[tokio::test]
@@ -519,4 +521,22 @@ async fn collecting_the_demo_platform_finds_every_service_and_routes_per_tenant(
     assert_eq!(at("globex").trace_ids.len(), 1);
     assert!(!at("globex").spans_by_tenant.contains_key("acme"));
     platform.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_tracegate_backend_lists_the_runs_unclaimed_traces() {
+    let collector = receiver().await;
+    let store = Arc::clone(&collector.receiver().store);
+    let start = now_ns();
+    put(&store, 9, &SERVICES, start - 3_600_000_000_000, "acme"); // an earlier run
+    put(&store, 1, &SERVICES, start, "acme");
+    put(&store, 2, &["pricing"], start + 5_000_000, "acme"); // pricing dropped the context
+    let collected = run(&from(&collector), &[id(1)], &options(2_000))
+        .await
+        .unwrap();
+    assert!(collected.can_list);
+    let unclaimed: Vec<TraceId> = collected.unclaimed.iter().map(|t| t.trace_id).collect();
+    assert_eq!(unclaimed, vec![id(2)]);
+    assert_eq!(collected.spans_read, 4);
+    collector.shutdown().await.unwrap();
 }

@@ -230,11 +230,6 @@ fn one_line(text: &str) -> String {
         .to_owned()
 }
 
-async fn get(url: &str, timeout: Duration) -> Result<(Option<String>, Vec<u8>), FetchError> {
-    let client = TraceClient::new(url, Backend::Tracegate, &[], timeout)?;
-    client.get(url).await
-}
-
 /// Fetch trace `id` from `base` as OTLP data.
 pub async fn fetch_trace(
     base: &str,
@@ -253,43 +248,61 @@ pub async fn list_traces(
     limit: usize,
     timeout: Duration,
 ) -> Result<Vec<TraceSummary>, FetchError> {
-    #[derive(serde::Deserialize)]
-    struct Listing {
-        traces: Vec<Summary>,
+    TraceClient::new(base, Backend::Tracegate, &[], timeout)?
+        .list(limit)
+        .await
+}
+
+impl TraceClient {
+    /// Which API the client asks.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
-    #[derive(serde::Deserialize)]
-    struct Summary {
-        trace_id: String,
-        root_service: Option<String>,
-        root_operation: Option<String>,
-        spans: usize,
-        duration_ns: u64,
-        #[serde(default)]
-        start_unix_nano: u64,
-        error: bool,
-        #[serde(default)]
-        problems: usize,
+
+    /// The most recent trace summaries, newest first (`GET /api/traces?limit=N`: a tracegate
+    /// receiver only; the receiver answers at most [`super::http::MAX_LIST_LIMIT`]).
+    pub async fn list(&self, limit: usize) -> Result<Vec<TraceSummary>, FetchError> {
+        #[derive(serde::Deserialize)]
+        struct Listing {
+            traces: Vec<Summary>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Summary {
+            trace_id: String,
+            root_service: Option<String>,
+            root_operation: Option<String>,
+            spans: usize,
+            duration_ns: u64,
+            #[serde(default)]
+            start_unix_nano: u64,
+            error: bool,
+            #[serde(default)]
+            problems: usize,
+        }
+        let url = format!(
+            "{}/api/traces?limit={limit}",
+            self.base.trim_end_matches('/')
+        );
+        let (_, body) = self.get(&url).await?;
+        let listing: Listing = serde_json::from_slice(&body).map_err(|e| FetchError::Parse {
+            url: url.clone(),
+            reason: format!("not a tracegate trace listing: {e}"),
+        })?;
+        Ok(listing
+            .traces
+            .into_iter()
+            .map(|s| TraceSummary {
+                trace_id: s.trace_id,
+                root_service: s.root_service,
+                root_operation: s.root_operation,
+                spans: s.spans,
+                duration_ns: s.duration_ns,
+                start_unix_nano: s.start_unix_nano,
+                error: s.error,
+                problems: s.problems,
+            })
+            .collect())
     }
-    let url = format!("{}/api/traces?limit={limit}", base.trim_end_matches('/'));
-    let (_, body) = get(&url, timeout).await?;
-    let listing: Listing = serde_json::from_slice(&body).map_err(|e| FetchError::Parse {
-        url: url.clone(),
-        reason: format!("not a tracegate trace listing: {e}"),
-    })?;
-    Ok(listing
-        .traces
-        .into_iter()
-        .map(|s| TraceSummary {
-            trace_id: s.trace_id,
-            root_service: s.root_service,
-            root_operation: s.root_operation,
-            spans: s.spans,
-            duration_ns: s.duration_ns,
-            start_unix_nano: s.start_unix_nano,
-            error: s.error,
-            problems: s.problems,
-        })
-        .collect())
 }
 
 /// Parse a trace answer from any supported backend, or a file holding one: protobuf

@@ -8,10 +8,16 @@
 //! [`MAX_CONCURRENT_FETCHES`] at once, a 404 meaning "not there yet"; a backend answering
 //! something that is not a trace, refusing, timing out, or failing with 5xx three times in a
 //! row stops collection with a one-line [`CollectError`].
+//!
+//! A source that can list its traces (an in-process store, a tracegate receiver) also yields
+//! the traces no requested ID names that started with the run ([`Collected::unclaimed`]:
+//! where a service dropped the context and started anew); Tempo and Jaeger cannot, and
+//! [`Collected::can_list`] says so.
 
 mod credentials;
 mod destinations;
 mod reader;
+mod unclaimed;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fmt;
@@ -185,10 +191,7 @@ pub async fn collect(
     let waited = started.elapsed();
 
     let assembly = AssemblyOptions::default();
-    let mut collected = Collected {
-        can_list: reader.store().is_some(),
-        ..Collected::default()
-    };
+    let mut collected = Collected::default();
     for &id in &ids {
         let missing: Vec<String> = match seen.get(&id) {
             Some(s) => expected.difference(&s.services).cloned().collect(),
@@ -216,13 +219,10 @@ pub async fn collect(
         .filter(|&start| start > 0)
         .min()
         .map(|start| start.saturating_sub(WINDOW_SLACK.as_nanos() as u64));
-    if let Some(store) = reader.store() {
-        let requested: HashSet<TraceId> = ids.iter().copied().collect();
-        for id in store.trace_ids() {
-            if requested.contains(&id) {
-                continue;
-            }
-            let Some(data) = store.get(id) else { continue };
+    let requested: HashSet<TraceId> = ids.iter().copied().collect();
+    if let Some(listed) = unclaimed::read(&reader, &requested, window_start).await {
+        collected.can_list = true;
+        for (id, data) in listed {
             let Some(trace) = assemble(&data, id, &assembly) else {
                 continue;
             };
