@@ -329,6 +329,7 @@ async fn a_backend_failing_with_5xx_repeatedly_is_an_error() {
         .to_string();
     assert!(err.contains("503"), "{err}");
     assert!(err.contains("3 times in a row"), "{err}");
+    assert!(err.contains("upstream\\nunavailable"), "escaped, not cut: {err}");
     assert!(!err.contains('\n'), "{err}");
     assert!(
         began.elapsed() < Duration::from_secs(5),

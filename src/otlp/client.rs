@@ -214,20 +214,11 @@ impl TraceClient {
             return Err(FetchError::Status {
                 url: url.to_owned(),
                 status: status.as_u16(),
-                body: one_line(&String::from_utf8_lossy(&body[..body.len().min(300)])),
+                body: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
             });
         }
         Ok((content_type, body.to_vec()))
     }
-}
-
-/// `text` on one line: control characters (newlines…) become spaces, trimmed.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_owned()
 }
 
 /// Fetch trace `id` from `base` as OTLP data.

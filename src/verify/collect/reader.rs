@@ -13,6 +13,7 @@ use super::{CollectError, SpanSource};
 use crate::otlp::client::{FetchError, TraceClient};
 use crate::otlp::store::Store;
 use crate::propagation::TraceId;
+use crate::report::escape_control;
 
 /// Fetches to one backend in flight at most.
 pub const MAX_CONCURRENT_FETCHES: usize = 16;
@@ -45,7 +46,7 @@ impl Reader {
                 headers,
             } => TraceClient::new(url, *backend, headers, request_timeout)
                 .map(Reader::Backend)
-                .map_err(|e| CollectError::Source(e.to_string())),
+                .map_err(|e| source_error(&e)),
             SpanSource::Store(store) => Ok(Reader::Store(Arc::clone(store))),
         }
     }
@@ -125,10 +126,16 @@ fn classify(result: Result<TracesData, FetchError>) -> Result<Answer, CollectErr
         Ok(data) => Ok(Answer::Found(data)),
         Err(FetchError::NotFound(..)) => Ok(Answer::Absent),
         Err(e @ FetchError::Status { status, .. }) if status >= 500 || status == 429 => {
-            Ok(Answer::Retry(e.to_string()))
+            Ok(Answer::Retry(escape_control(&e.to_string()).into_owned()))
         }
-        Err(e) => Err(CollectError::Source(e.to_string())),
+        Err(e) => Err(source_error(&e)),
     }
+}
+
+/// A fetch error as a one-line [`CollectError`]: what the backend answered (the body
+/// excerpt of an error status) has its control characters escaped.
+fn source_error(error: &FetchError) -> CollectError {
+    CollectError::Source(escape_control(&error.to_string()).into_owned())
 }
 
 /// Spans in `data`.
