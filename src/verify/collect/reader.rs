@@ -1,7 +1,8 @@
 //! Reading traces by ID from a [`SpanSource`]: a backend's query API (bounded concurrency, a
 //! 404 meaning "not there yet") or an in-process store.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,12 +19,21 @@ use crate::report::escape_control;
 /// Fetches to one backend in flight at most.
 pub const MAX_CONCURRENT_FETCHES: usize = 16;
 
-/// Server errors (5xx, 429) in a row after which the backend is given up on.
+/// Server errors (5xx, 429) in a row to requests sent alone (no other fetch in flight), after
+/// which the backend is given up on.
 const MAX_SERVER_ERRORS_IN_A_ROW: usize = 3;
+
+/// The first pause after a server error (doubled on each one in a row, up to a second).
+const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 
 /// A source, ready to be read.
 pub(crate) enum Reader {
-    Backend(TraceClient),
+    Backend {
+        client: TraceClient,
+        /// Fetches in flight at most now: halved on each server error (a receiver that is
+        /// busy answers 503), raised by one on each answer, up to [`MAX_CONCURRENT_FETCHES`].
+        limit: AtomicUsize,
+    },
     Store(Arc<Store>),
 }
 
@@ -45,7 +55,10 @@ impl Reader {
                 backend,
                 headers,
             } => TraceClient::new(url, *backend, headers, request_timeout)
-                .map(Reader::Backend)
+                .map(|client| Reader::Backend {
+                    client,
+                    limit: AtomicUsize::new(MAX_CONCURRENT_FETCHES),
+                })
                 .map_err(|e| source_error(&e)),
             SpanSource::Store(store) => Ok(Reader::Store(Arc::clone(store))),
         }
@@ -55,7 +68,7 @@ impl Reader {
     pub fn store(&self) -> Option<&Arc<Store>> {
         match self {
             Reader::Store(store) => Some(store),
-            Reader::Backend(_) => None,
+            Reader::Backend { .. } => None,
         }
     }
 
@@ -64,7 +77,9 @@ impl Reader {
     /// not change, and is not decoded again).
     /// Fails on an answer that is not a trace, a transport error (refused, timed out), a
     /// client error other than 404, or server errors [`MAX_SERVER_ERRORS_IN_A_ROW`] times in
-    /// a row (`server_errors` carries the count across calls).
+    /// a row when asking one trace at a time (`server_errors` carries the count across
+    /// calls). A trace answered with a server error is asked again after a pause, with fewer
+    /// fetches in flight.
     pub async fn read_all(
         &self,
         ids: &[TraceId],
@@ -83,41 +98,71 @@ impl Reader {
                     }
                 }
             }
-            Reader::Backend(client) => {
-                let mut pending = ids.iter().copied();
-                let mut running = JoinSet::new();
-                loop {
-                    while running.len() < MAX_CONCURRENT_FETCHES {
-                        let Some(id) = pending.next() else { break };
-                        let client = client.clone();
-                        running.spawn(async move { (id, classify(client.fetch(id).await)) });
-                    }
-                    let Some(joined) = running.join_next().await else {
-                        break;
-                    };
-                    let (id, answer) = joined.map_err(|e| {
-                        CollectError::Source(format!("{}: a fetch failed: {e}", client.base()))
-                    })?;
-                    match answer? {
-                        Answer::Found(data) => {
-                            *server_errors = 0;
-                            found.insert(id, data);
-                        }
-                        Answer::Absent => *server_errors = 0,
-                        Answer::Retry(message) => {
-                            *server_errors += 1;
-                            if *server_errors >= MAX_SERVER_ERRORS_IN_A_ROW {
-                                return Err(CollectError::Source(format!(
-                                    "{message} ({} times in a row)",
-                                    *server_errors
-                                )));
-                            }
-                        }
-                    }
-                }
+            Reader::Backend { client, limit } => {
+                read_backend(client, limit, ids, server_errors, &mut found).await?;
             }
         }
         Ok(found)
+    }
+}
+
+async fn read_backend(
+    client: &TraceClient,
+    limit: &AtomicUsize,
+    ids: &[TraceId],
+    server_errors: &mut usize,
+    found: &mut BTreeMap<TraceId, TracesData>,
+) -> Result<(), CollectError> {
+    let mut pending: VecDeque<TraceId> = ids.iter().copied().collect();
+    let mut running = JoinSet::new();
+    let mut backoff = Duration::ZERO;
+    // bumped each time the limit is lowered: a server error to a request sent before that is
+    // already accounted for
+    let mut generation = 0u64;
+    loop {
+        while running.len() < limit.load(Ordering::Relaxed).max(1) {
+            let Some(id) = pending.pop_front() else { break };
+            let client = client.clone();
+            // asked alone: a server error is then not the backend being busy with us
+            let alone = running.is_empty() && limit.load(Ordering::Relaxed) <= 1;
+            let sent = (generation, alone);
+            running.spawn(async move { (id, sent, classify(client.fetch(id).await)) });
+        }
+        let Some(joined) = running.join_next().await else {
+            return Ok(());
+        };
+        let (id, (sent_in, alone), answer) = joined
+            .map_err(|e| CollectError::Source(format!("{}: a fetch failed: {e}", client.base())))?;
+        match answer? {
+            Answer::Retry(message) => {
+                pending.push_back(id);
+                if alone {
+                    *server_errors += 1;
+                    if *server_errors >= MAX_SERVER_ERRORS_IN_A_ROW {
+                        return Err(CollectError::Source(format!(
+                            "{message} ({} times in a row)",
+                            *server_errors
+                        )));
+                    }
+                }
+                if sent_in == generation {
+                    generation += 1;
+                    let now = limit.load(Ordering::Relaxed);
+                    limit.store((now / 2).max(1), Ordering::Relaxed);
+                    backoff = (backoff * 2).clamp(FIRST_BACKOFF, Duration::from_secs(1));
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+            answer => {
+                *server_errors = 0;
+                backoff = Duration::ZERO;
+                let now = limit.load(Ordering::Relaxed);
+                limit.store((now + 1).min(MAX_CONCURRENT_FETCHES), Ordering::Relaxed);
+                if let Answer::Found(data) = answer {
+                    found.insert(id, data);
+                }
+            }
+        }
     }
 }
 

@@ -31,7 +31,7 @@ pub(crate) async fn read(
                 .filter_map(|id| store.get(id).map(|data| (id, data)))
                 .collect(),
         ),
-        Reader::Backend(client) if client.backend() == Backend::Tracegate => {
+        Reader::Backend { client, .. } if client.backend() == Backend::Tracegate => {
             let listing = client.list(MAX_LIST_LIMIT).await.ok()?;
             // newest first: complete when it is shorter than the limit or reaches back past
             // the window's start
@@ -55,6 +55,6 @@ pub(crate) async fn read(
                 .ok()?;
             Some(found.into_iter().collect())
         }
-        Reader::Backend(_) => None,
+        Reader::Backend { .. } => None,
     }
 }
