@@ -606,3 +606,45 @@ async fn a_busy_backend_answering_503_beyond_two_queries_at_once_is_asked_again_
     );
     assert_eq!(collected.traces.len(), 40);
 }
+
+#[tokio::test]
+async fn a_tempo_backend_answering_batches_with_base64_ids_is_read() {
+    // Tempo's jsonpb: base64 IDs, enum names, "batches"
+    let body = serde_json::json!({"batches": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "ingress"}}]},
+        "scopeSpans": [{"spans": [{
+            "traceId": "BgYGBgYGBgYGBgYGBgYGBg==", "spanId": "AAAAAAAABgE=", "name": "POST /checkout",
+            "kind": "SPAN_KIND_SERVER",
+            "startTimeUnixNano": now_ns().to_string(), "endTimeUnixNano": (now_ns() + 1).to_string()
+        }]}]
+    }]})
+    .to_string();
+    let url = serve(Router::new().route(
+        "/api/traces/{id}",
+        get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    ))
+    .await;
+    let source = SpanSource::Backend {
+        url,
+        backend: Backend::Tempo,
+        headers: Vec::new(),
+    };
+    let options = CollectOptions {
+        expected_services: vec!["ingress".to_owned()],
+        ..options(2_000)
+    };
+    let collected = run(&source, &[id(6)], &options).await.unwrap();
+    assert!(
+        collected.incomplete.is_empty(),
+        "{:?}",
+        collected.incomplete
+    );
+    assert_eq!(
+        collected.traces[&id(6)].spans[0].kind,
+        tracegate::trace::SpanKind::Server
+    );
+    assert!(!collected.can_list, "Tempo is asked by trace ID only");
+}
