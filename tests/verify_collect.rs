@@ -186,15 +186,8 @@ async fn collecting_the_demo_platform_finds_every_service_and_routes_per_tenant(
         let traceresponse = response.headers()["traceresponse"].to_str().unwrap();
         ids.push(TraceId::from_hex(traceresponse.split('-').nth(1).unwrap()).unwrap());
     }
-    let destinations: Vec<DestinationSource> = platform
-        .destinations()
-        .iter()
-        .map(|d| DestinationSource {
-            name: d.name.clone(),
-            tenant: d.tenant.clone(),
-            source: SpanSource::Store(platform.destination_store(&d.name).unwrap()),
-        })
-        .collect();
+    let (source, destinations) = tracegate::verify::collect::demo_sources(&platform);
+    assert_eq!(destinations.len(), 3);
     let options = CollectOptions {
         expected_services: [
             "ingress",
@@ -210,15 +203,9 @@ async fn collecting_the_demo_platform_finds_every_service_and_routes_per_tenant(
         timeout: Duration::from_secs(10),
         quiet: Duration::from_millis(200),
     };
-    let collected = collect(
-        &SpanSource::Store(platform.shared_store()),
-        &destinations,
-        &ids,
-        &options,
-        &|_, _| {},
-    )
-    .await
-    .unwrap();
+    let collected = collect(&source, &destinations, &ids, &options, &|_, _| {})
+        .await
+        .unwrap();
     assert!(
         collected.incomplete.is_empty(),
         "{:?}",

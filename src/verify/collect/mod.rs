@@ -15,6 +15,7 @@
 //! [`Collected::can_list`] says so.
 
 mod credentials;
+mod demo;
 mod destinations;
 mod reader;
 mod unclaimed;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use opentelemetry_proto::tonic::trace::v1::TracesData;
 
 pub use self::credentials::{BackendCredentials, CredentialError, HEADERS_ENV, TOKEN_ENV};
+pub use self::demo::demo_sources;
 pub use self::destinations::TENANT_ATTRIBUTE;
 pub use self::reader::MAX_CONCURRENT_FETCHES;
 use self::reader::{services, span_count, Reader};
