@@ -32,7 +32,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The `tracegate demo` command and `tracegate verify` are not built yet (issue #16).
+//! [`Platform::set_backend`] switches the destinations' behaviour while the services run
+//! (`tracegate demo --backend B`'s fault phase); [`Platform::destination_store`] reads what a
+//! destination received. The services speak HTTP/1.1 and HTTP/2 (h2c, prior knowledge).
 
 mod backend;
 mod export_setup;
@@ -51,9 +53,9 @@ pub use backend::{DestinationInfo, SHARED_DESTINATION, TENANTS};
 pub use fault::{Backend, Fault, Faults, Service, UnknownName};
 pub use service::{DEMO_CARD_NUMBER, DEMO_EMAIL};
 
-use crate::otlp::server::Collector;
+use crate::otlp::store::Store;
+use crate::otlp::Receiver;
 use crate::propagation::export::{Diagnostic, DiagnosticSink, ExportStats};
-use crate::propagation::TraceId;
 use crate::trace::{AssemblyOptions, Trace};
 use service::{RunningService, Setup};
 
@@ -198,10 +200,37 @@ impl Platform {
         &self.destinations.infos
     }
 
-    /// The in-process receivers behind the destinations, by destination name (empty unless
-    /// the backend is [`Backend::Healthy`]).
-    pub fn collectors(&self) -> &BTreeMap<String, Collector> {
-        &self.destinations.collectors
+    /// The receivers of the destinations that are served now, by destination name: all of
+    /// them while the backend is [`Backend::Healthy`], none otherwise.
+    pub fn collectors(&self) -> BTreeMap<String, Arc<Receiver>> {
+        if self.destinations.current() == Backend::Healthy {
+            self.destinations.receivers.clone()
+        } else {
+            BTreeMap::new()
+        }
+    }
+
+    /// The store behind destination `name` (`shared`, `acme`, `globex`): everything it
+    /// received while healthy, kept across [`Platform::set_backend`] switches. Read it with
+    /// `verify`'s `SpanSource::Store`.
+    pub fn destination_store(&self, name: &str) -> Option<Arc<Store>> {
+        self.destinations
+            .receivers
+            .get(name)
+            .map(|r| Arc::clone(&r.store))
+    }
+
+    /// The shared destination's store (every span, whatever its tenant).
+    pub fn shared_store(&self) -> Arc<Store> {
+        // the shared destination always exists
+        self.destination_store(SHARED_DESTINATION)
+            .unwrap_or_else(|| Arc::new(Store::in_memory(0)))
+    }
+
+    /// How the destinations behave now (the start option, or the last
+    /// [`Platform::set_backend`]).
+    pub fn backend(&self) -> Backend {
+        self.destinations.current()
     }
 
     /// The export configuration (routing-file YAML) `service` was started with.
@@ -230,30 +259,31 @@ impl Platform {
         &self.options
     }
 
-    /// Every trace the receiver behind `destination` holds, assembled with
-    /// [`Trace::from_otlp`]; empty for an unknown or non-healthy destination.
+    /// Every trace the receiver behind `destination` holds (what it received while
+    /// healthy), assembled with [`Trace::from_otlp`]; empty for an unknown destination.
     pub fn traces(&self, destination: &str) -> Vec<Trace> {
-        let Some(collector) = self.destinations.collectors.get(destination) else {
+        let Some(store) = self.destination_store(destination) else {
             return Vec::new();
         };
-        let store = &collector.receiver().store;
         let options = AssemblyOptions::default();
         let mut resource_spans = Vec::new();
-        for summary in store.recent(usize::MAX, &options) {
-            if let Some(data) = TraceId::from_hex(&summary.trace_id).and_then(|id| store.get(id)) {
+        for id in store.trace_ids() {
+            if let Some(data) = store.get(id) {
                 resource_spans.extend(data.resource_spans);
             }
         }
         Trace::from_otlp(&resource_spans, &options)
     }
 
-    /// Switch every destination to `backend` while the platform runs (AC-007(a)'s fault
-    /// phase, then back to [`Backend::Healthy`]). Spans exported while a destination is not
-    /// healthy are not stored.
+    /// Switch every destination to `backend` while the services keep running with their
+    /// export configuration unchanged (AC-007(a)'s fault phase, then back to
+    /// [`Backend::Healthy`]): `Down` stops listening (connections are refused), `Slow` and
+    /// `Refusing` answer on the same ports, and `Healthy` serves the destinations' receivers
+    /// there again, so spans exported afterwards are stored again. Spans exported while a
+    /// destination is not healthy are not stored (the exporters retry a few times, then drop
+    /// them). Returns once the new behaviour is in place.
     pub async fn set_backend(&self, backend: Backend) -> Result<(), DemoError> {
-        Err(DemoError::Start(format!(
-            "switching the backend to {backend} at run time is not built yet"
-        )))
+        self.destinations.switch(backend).await
     }
 
     /// Stop the services (in-flight requests get a second), flush their exporters (at most a

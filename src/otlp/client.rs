@@ -71,6 +71,9 @@ pub enum FetchError {
     Transport { url: String, reason: String },
     #[error("{url}: {reason}")]
     Parse { url: String, reason: String },
+    /// A request header given for the backend is not valid HTTP (its value is never shown).
+    #[error("request header {name:?}: {reason}")]
+    InvalidHeader { name: String, reason: &'static str },
 }
 
 impl FetchError {
@@ -100,31 +103,122 @@ fn http_client(timeout: Duration) -> Result<reqwest::Client, FetchError> {
         .map_err(|err| FetchError::transport("", timeout, &err))
 }
 
-async fn get(url: &str, timeout: Duration) -> Result<(Option<String>, Vec<u8>), FetchError> {
-    let response = http_client(timeout)?
-        .get(url)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|err| FetchError::transport(url, timeout, &err))?;
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = response
-        .bytes()
-        .await
-        .map_err(|err| FetchError::transport(url, timeout, &err))?;
-    if !status.is_success() {
-        return Err(FetchError::Status {
-            url: url.to_owned(),
-            status: status.as_u16(),
-            body: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
-        });
+/// A client for one backend, reused across fetches, sending extra request headers (the
+/// backend's credentials) with every request. Its `Debug` output never shows header values,
+/// and no [`FetchError`] carries them.
+#[derive(Clone)]
+pub struct TraceClient {
+    http: reqwest::Client,
+    base: String,
+    backend: Backend,
+    headers: reqwest::header::HeaderMap,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for TraceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.headers.keys().map(|k| k.as_str()).collect();
+        f.debug_struct("TraceClient")
+            .field("base", &self.base)
+            .field("backend", &self.backend)
+            .field("headers", &format_args!("{names:?} (values redacted)"))
+            .field("timeout", &self.timeout)
+            .finish()
     }
-    Ok((content_type, body.to_vec()))
+}
+
+impl TraceClient {
+    /// A client for `backend` at `base`, each request bounded by `timeout`, sending `headers`
+    /// (name, value). A header that is not valid HTTP is an error naming the header, never
+    /// its value.
+    pub fn new(
+        base: &str,
+        backend: Backend,
+        headers: &[(String, String)],
+        timeout: Duration,
+    ) -> Result<TraceClient, FetchError> {
+        let mut map = reqwest::header::HeaderMap::new();
+        for (name, value) in headers {
+            let invalid = |reason| FetchError::InvalidHeader {
+                name: name.clone(),
+                reason,
+            };
+            let name = reqwest::header::HeaderName::from_bytes(name.trim().as_bytes())
+                .map_err(|_| invalid("not a valid header name"))?;
+            let mut value = reqwest::header::HeaderValue::from_str(value.trim())
+                .map_err(|_| invalid("the value is not a valid header value"))?;
+            value.set_sensitive(true);
+            map.append(name, value);
+        }
+        Ok(TraceClient {
+            http: http_client(timeout)?,
+            base: base.to_owned(),
+            backend,
+            headers: map,
+            timeout,
+        })
+    }
+
+    /// The backend's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Fetch trace `id` as OTLP data ([`FetchError::NotFound`] when the backend does not hold
+    /// it, or holds no span of it).
+    pub async fn fetch(&self, id: TraceId) -> Result<TracesData, FetchError> {
+        let url = self.backend.trace_url(&self.base, id);
+        let (content_type, body) = match self.get(&url).await {
+            Err(FetchError::Status { status: 404, .. }) => {
+                return Err(FetchError::NotFound(id, self.base.clone()))
+            }
+            other => other?,
+        };
+        let data = parse_trace_body(&body, content_type.as_deref()).map_err(|reason| {
+            FetchError::Parse {
+                url: url.clone(),
+                reason,
+            }
+        })?;
+        if data
+            .resource_spans
+            .iter()
+            .all(|rs| rs.scope_spans.iter().all(|ss| ss.spans.is_empty()))
+        {
+            return Err(FetchError::NotFound(id, self.base.clone()));
+        }
+        Ok(data)
+    }
+
+    async fn get(&self, url: &str) -> Result<(Option<String>, Vec<u8>), FetchError> {
+        let timeout = self.timeout;
+        let response = self
+            .http
+            .get(url)
+            .headers(self.headers.clone())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|err| FetchError::transport(url, timeout, &err))?;
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response
+            .bytes()
+            .await
+            .map_err(|err| FetchError::transport(url, timeout, &err))?;
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                url: url.to_owned(),
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned(),
+            });
+        }
+        Ok((content_type, body.to_vec()))
+    }
 }
 
 /// Fetch trace `id` from `base` as OTLP data.
@@ -134,26 +228,9 @@ pub async fn fetch_trace(
     id: TraceId,
     timeout: Duration,
 ) -> Result<TracesData, FetchError> {
-    let url = backend.trace_url(base, id);
-    let (content_type, body) = match get(&url, timeout).await {
-        Err(FetchError::Status { status: 404, .. }) => {
-            return Err(FetchError::NotFound(id, base.to_owned()))
-        }
-        other => other?,
-    };
-    let data =
-        parse_trace_body(&body, content_type.as_deref()).map_err(|reason| FetchError::Parse {
-            url: url.clone(),
-            reason,
-        })?;
-    if data
-        .resource_spans
-        .iter()
-        .all(|rs| rs.scope_spans.iter().all(|ss| ss.spans.is_empty()))
-    {
-        return Err(FetchError::NotFound(id, base.to_owned()));
-    }
-    Ok(data)
+    TraceClient::new(base, backend, &[], timeout)?
+        .fetch(id)
+        .await
 }
 
 /// Recent trace summaries from a tracegate receiver (`GET /api/traces?limit=N`).
@@ -162,43 +239,61 @@ pub async fn list_traces(
     limit: usize,
     timeout: Duration,
 ) -> Result<Vec<TraceSummary>, FetchError> {
-    #[derive(serde::Deserialize)]
-    struct Listing {
-        traces: Vec<Summary>,
+    TraceClient::new(base, Backend::Tracegate, &[], timeout)?
+        .list(limit)
+        .await
+}
+
+impl TraceClient {
+    /// Which API the client asks.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
-    #[derive(serde::Deserialize)]
-    struct Summary {
-        trace_id: String,
-        root_service: Option<String>,
-        root_operation: Option<String>,
-        spans: usize,
-        duration_ns: u64,
-        #[serde(default)]
-        start_unix_nano: u64,
-        error: bool,
-        #[serde(default)]
-        problems: usize,
+
+    /// The most recent trace summaries, newest first (`GET /api/traces?limit=N`: a tracegate
+    /// receiver only; the receiver answers at most [`super::http::MAX_LIST_LIMIT`]).
+    pub async fn list(&self, limit: usize) -> Result<Vec<TraceSummary>, FetchError> {
+        #[derive(serde::Deserialize)]
+        struct Listing {
+            traces: Vec<Summary>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Summary {
+            trace_id: String,
+            root_service: Option<String>,
+            root_operation: Option<String>,
+            spans: usize,
+            duration_ns: u64,
+            #[serde(default)]
+            start_unix_nano: u64,
+            error: bool,
+            #[serde(default)]
+            problems: usize,
+        }
+        let url = format!(
+            "{}/api/traces?limit={limit}",
+            self.base.trim_end_matches('/')
+        );
+        let (_, body) = self.get(&url).await?;
+        let listing: Listing = serde_json::from_slice(&body).map_err(|e| FetchError::Parse {
+            url: url.clone(),
+            reason: format!("not a tracegate trace listing: {e}"),
+        })?;
+        Ok(listing
+            .traces
+            .into_iter()
+            .map(|s| TraceSummary {
+                trace_id: s.trace_id,
+                root_service: s.root_service,
+                root_operation: s.root_operation,
+                spans: s.spans,
+                duration_ns: s.duration_ns,
+                start_unix_nano: s.start_unix_nano,
+                error: s.error,
+                problems: s.problems,
+            })
+            .collect())
     }
-    let url = format!("{}/api/traces?limit={limit}", base.trim_end_matches('/'));
-    let (_, body) = get(&url, timeout).await?;
-    let listing: Listing = serde_json::from_slice(&body).map_err(|e| FetchError::Parse {
-        url: url.clone(),
-        reason: format!("not a tracegate trace listing: {e}"),
-    })?;
-    Ok(listing
-        .traces
-        .into_iter()
-        .map(|s| TraceSummary {
-            trace_id: s.trace_id,
-            root_service: s.root_service,
-            root_operation: s.root_operation,
-            spans: s.spans,
-            duration_ns: s.duration_ns,
-            start_unix_nano: s.start_unix_nano,
-            error: s.error,
-            problems: s.problems,
-        })
-        .collect())
 }
 
 /// Parse a trace answer from any supported backend, or a file holding one: protobuf

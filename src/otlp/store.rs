@@ -325,6 +325,17 @@ impl Store {
         }
     }
 
+    /// The IDs of every trace held, in order of first arrival.
+    pub fn trace_ids(&self) -> Vec<TraceId> {
+        let inner = self.read();
+        inner
+            .arrival
+            .iter()
+            .filter(|k| inner.traces.contains_key(*k))
+            .filter_map(|k| TraceId::from_bytes(*k))
+            .collect()
+    }
+
     /// One trace's spans as held, `None` when unknown. Cheap (shared slices): the lock is
     /// held only while they are cloned; decode with [`TraceSnapshot::to_otlp`].
     pub fn snapshot(&self, trace_id: TraceId) -> Option<TraceSnapshot> {
