@@ -1,0 +1,183 @@
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::propagation::SpanId;
+use crate::trace::{AssemblyOptions, Span, SpanKind, SpanStatus, StatusCode};
+use crate::verify::model::{HttpVersion, Incomplete, IncomingCase, ReturnedId};
+
+fn trace_id(n: u8) -> TraceId {
+    TraceId::from_bytes([n; 16]).expect("non-zero")
+}
+
+fn span(trace: u8, id: u8, parent: u8, service: &str, kind: SpanKind) -> Span {
+    Span {
+        trace_id: trace_id(trace),
+        span_id: SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, id]).expect("non-zero"),
+        parent_span_id: SpanId::from_bytes([0, 0, 0, 0, 0, 0, 0, parent]),
+        service: Some(service.to_owned()),
+        name: format!("{service} op"),
+        kind,
+        start_unix_nano: 1_000 + u64::from(id),
+        end_unix_nano: 2_000,
+        status: SpanStatus {
+            code: StatusCode::Unset,
+            message: String::new(),
+        },
+        attributes: BTreeMap::new(),
+        resource_attributes: BTreeMap::new(),
+    }
+}
+
+/// ingress (server) → ingress (client) → auth (server).
+fn two_service_trace(trace: u8) -> Trace {
+    Trace::assemble(
+        trace_id(trace),
+        vec![
+            span(trace, 1, 0, "ingress", SpanKind::Server),
+            span(trace, 2, 1, "ingress", SpanKind::Client),
+            span(trace, 3, 2, "auth", SpanKind::Server),
+        ],
+        Vec::new(),
+        &AssemblyOptions::default(),
+    )
+}
+
+fn exchange(number: u64, phase: Phase, returned: Option<u8>, sent: Option<u8>) -> Exchange {
+    Exchange {
+        request: "checkout".into(),
+        number,
+        method: "POST".into(),
+        path: format!("/checkout/{number}"),
+        tenant: Some("acme".into()),
+        phase,
+        http_version: HttpVersion::Http1,
+        incoming: if sent.is_some() {
+            IncomingCase::Valid
+        } else {
+            IncomingCase::Absent
+        },
+        sent_traceparent: Vec::new(),
+        sent_trace_id: sent.map(trace_id),
+        canaries: false,
+        status: Some(200),
+        error: None,
+        response_headers: Vec::new(),
+        returned: returned.map(|n| ReturnedId {
+            trace_id: trace_id(n),
+            span_id: None,
+            header: "traceresponse".into(),
+        }),
+        latency: Duration::from_millis(3),
+    }
+}
+
+#[test]
+fn collects_returned_and_sent_ids_of_the_healthy_phase_only() {
+    let exchanges = vec![
+        exchange(1, Phase::Healthy, Some(1), None),
+        // a platform that dropped the valid incoming ID: both are read back
+        exchange(2, Phase::Healthy, Some(2), Some(3)),
+        exchange(3, Phase::Healthy, None, Some(4)),
+        exchange(4, Phase::Healthy, Some(1), None),
+        exchange(5, Phase::Fault, Some(9), None),
+    ];
+    let ids = trace_ids_to_collect(&exchanges);
+    assert_eq!(ids, vec![trace_id(1), trace_id(2), trace_id(3), trace_id(4)]);
+}
+
+#[test]
+fn merged_graph_sums_calls_over_traces() {
+    let traces = [two_service_trace(1), two_service_trace(2)];
+    let graph = merged_graph(traces.iter());
+    assert_eq!(graph.services, vec!["auth", "ingress"]);
+    assert_eq!(graph.edges.len(), 1);
+    assert_eq!(graph.edges[0].caller, "ingress");
+    assert_eq!(graph.edges[0].callee, "auth");
+    assert_eq!(graph.edges[0].calls, 2);
+}
+
+#[test]
+fn with_no_span_read_a_passing_criterion_fails_but_ac001_and_skips_stay() {
+    let mut criteria = vec![
+        CriterionResult::new(Criterion::Ac001, Verdict::Pass, "ids fine"),
+        CriterionResult::new(Criterion::Ac002, Verdict::Pass, "vacuous"),
+        CriterionResult::new(Criterion::Ac005, Verdict::Skip, "no destinations"),
+        CriterionResult::new(Criterion::Ac007, Verdict::Pass, "no canary in 0 bytes"),
+    ];
+    no_span_read(&mut criteria);
+    let verdicts: Vec<Verdict> = criteria.iter().map(|c| c.verdict).collect();
+    assert_eq!(
+        verdicts,
+        vec![Verdict::Pass, Verdict::Fail, Verdict::Skip, Verdict::Fail]
+    );
+    assert!(criteria[1].evidence[0].detail.contains("no span"));
+}
+
+#[test]
+fn incomplete_traces_are_summed_per_missing_service() {
+    let mut collected = Collected::default();
+    assert_eq!(incomplete_note(&collected), None);
+    for n in 1..=2 {
+        collected.incomplete.insert(
+            trace_id(n),
+            Incomplete {
+                missing: vec!["pricing".into()],
+                waited: Duration::from_secs(5),
+            },
+        );
+    }
+    let note = incomplete_note(&collected).expect("a note");
+    assert_eq!(note, "2 traces incomplete after 5.0s: missing pricing (2)");
+}
+
+#[test]
+fn samples_one_trace_per_request_shape_then_broken_ones() {
+    let mut collected = Collected::default();
+    collected.traces.insert(trace_id(1), two_service_trace(1));
+    collected.traces.insert(trace_id(2), two_service_trace(2));
+    let mut orphaned = two_service_trace(3);
+    orphaned.orphans.push(2);
+    collected.traces.insert(trace_id(3), orphaned);
+    let exchanges = vec![
+        exchange(1, Phase::Healthy, Some(1), None),
+        exchange(2, Phase::Healthy, Some(2), None),
+    ];
+    let samples = sample_traces(&exchanges, &collected);
+    let ids: Vec<TraceId> = samples.iter().map(|t| t.trace_id).collect();
+    assert_eq!(ids, vec![trace_id(1), trace_id(3)]);
+}
+
+#[test]
+fn services_seen_include_traces_no_response_named() {
+    let mut collected = Collected::default();
+    collected.traces.insert(trace_id(1), two_service_trace(1));
+    collected.unclaimed.push(Trace::assemble(
+        trace_id(7),
+        vec![span(7, 1, 0, "pricing", SpanKind::Server)],
+        Vec::new(),
+        &AssemblyOptions::default(),
+    ));
+    assert_eq!(services_seen(&collected), vec!["auth", "ingress", "pricing"]);
+}
+
+#[test]
+fn preflight_refuses_a_port_nothing_listens_on() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let target = format!("http://127.0.0.1:{port}");
+    let error = runtime
+        .block_on(preflight(&target, Duration::from_secs(2)))
+        .expect_err("nothing listens");
+    let text = error.to_string();
+    assert!(text.starts_with(&format!("target {target}: not reachable")), "{text}");
+    let error = runtime
+        .block_on(preflight("ftp://example.com", Duration::from_secs(2)))
+        .expect_err("not http");
+    assert!(error.to_string().contains("http://"), "{error}");
+}
