@@ -111,7 +111,13 @@ fn a_missing_scenario_file_exits_2() {
 fn an_unreachable_target_exits_2_before_any_verdict() {
     let target = format!("http://127.0.0.1:{}", closed_port());
     let out = tracegate()
-        .args(["verify", "--target", &target, "--from", "http://127.0.0.1:1"])
+        .args([
+            "verify",
+            "--target",
+            &target,
+            "--from",
+            "http://127.0.0.1:1",
+        ])
         .arg("--scenario")
         .arg(demo_scenario())
         .timeout(Duration::from_secs(60))
@@ -122,7 +128,10 @@ fn an_unreachable_target_exits_2_before_any_verdict() {
     assert!(stderr.contains(&target), "{stderr}");
     assert!(stderr.contains("not reachable"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    assert!(out.stdout.is_empty(), "no report for a run that could not run");
+    assert!(
+        out.stdout.is_empty(),
+        "no report for a run that could not run"
+    );
 }
 
 #[test]
@@ -132,14 +141,18 @@ fn a_target_that_does_not_speak_http_exits_2() {
     let target = format!("http://{}", listener.local_addr().unwrap());
     std::thread::spawn(move || {
         use std::io::Write;
-        for stream in listener.incoming().take(8) {
-            if let Ok(mut stream) = stream {
-                let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\0\0\0garbage");
-            }
+        for mut stream in listener.incoming().take(8).flatten() {
+            let _ = stream.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\0\0\0garbage");
         }
     });
     let out = tracegate()
-        .args(["verify", "--target", &target, "--from", "http://127.0.0.1:1"])
+        .args([
+            "verify",
+            "--target",
+            &target,
+            "--from",
+            "http://127.0.0.1:1",
+        ])
         .args(["--request-timeout", "3s", "--scenario"])
         .arg(demo_scenario())
         .timeout(Duration::from_secs(60))
@@ -230,14 +243,19 @@ fn demo_passes_all_seven_criteria_and_prints_the_table() {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for id in ["AC-001", "AC-002", "AC-003", "AC-004", "AC-005", "AC-006", "AC-007"] {
+    for id in [
+        "AC-001", "AC-002", "AC-003", "AC-004", "AC-005", "AC-006", "AC-007",
+    ] {
         let row = stdout
             .lines()
             .find(|l| l.contains(id))
             .unwrap_or_else(|| panic!("{id} missing: {stdout}"));
         assert!(row.contains("PASS"), "{id} did not pass: {row}");
     }
-    assert!(stdout.contains("PASSED: 7 passed, 0 failed, 0 skipped"), "{stdout}");
+    assert!(
+        stdout.contains("PASSED: 7 passed, 0 failed, 0 skipped"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Service graph"), "{stdout}");
     assert!(stdout.contains("orchestration ─▶ pricing"), "{stdout}");
 }
@@ -267,7 +285,10 @@ fn demo_with_pricing_not_propagating_fails_ac002_naming_the_hop() {
 fn demo_json_follows_the_contract() {
     let (code, report) = json(tracegate().args(["demo", "--format", "json"]));
     assert_eq!(code, 0, "{report}");
-    assert!(report["target"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert!(report["target"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
     assert!(report["requests"].as_u64().unwrap() > 0);
     let ids: Vec<String> = verdicts(&report).into_iter().map(|(id, _)| id).collect();
     assert_eq!(
@@ -278,7 +299,10 @@ fn demo_json_follows_the_contract() {
         assert!(["pass", "fail", "skip"].contains(&c["verdict"].as_str().unwrap()));
         assert!(c["summary"].is_string());
         for e in c["evidence"].as_array().unwrap() {
-            assert!(e.get("trace_id").is_some() && e["detail"].is_string(), "{e}");
+            assert!(
+                e.get("trace_id").is_some() && e["detail"].is_string(),
+                "{e}"
+            );
         }
     }
     let services: Vec<&str> = report["services_seen"]
@@ -287,8 +311,18 @@ fn demo_json_follows_the_contract() {
         .iter()
         .map(|s| s.as_str().unwrap())
         .collect();
-    for service in ["ingress", "auth", "orchestration", "pricing", "payment-gateway", "webhook-dispatcher"] {
-        assert!(services.contains(&service), "{service} not seen: {services:?}");
+    for service in [
+        "ingress",
+        "auth",
+        "orchestration",
+        "pricing",
+        "payment-gateway",
+        "webhook-dispatcher",
+    ] {
+        assert!(
+            services.contains(&service),
+            "{service} not seen: {services:?}"
+        );
     }
 }
 
@@ -309,7 +343,12 @@ fn demo_only_judges_the_criteria_asked_for_and_writes_artifacts() {
             ("AC-006".to_owned(), "pass".to_owned())
         ]
     );
-    for file in ["service-graph.svg", "service-graph.dot", "service-graph.mmd", "report.json"] {
+    for file in [
+        "service-graph.svg",
+        "service-graph.dot",
+        "service-graph.mmd",
+        "report.json",
+    ] {
         assert!(dir.path().join(file).is_file(), "{file} not written");
     }
     let pages = std::fs::read_dir(dir.path())
@@ -342,7 +381,14 @@ struct DemoUrls {
 /// Start `demo --keep-running` and read its standard error until the URLs are printed.
 fn keep_running_demo() -> (Running, DemoUrls) {
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tracegate"))
-        .args(["demo", "--keep-running", "--backend", "healthy", "--format", "json"])
+        .args([
+            "demo",
+            "--keep-running",
+            "--backend",
+            "healthy",
+            "--format",
+            "json",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -398,7 +444,14 @@ fn verify_reads_spans_from_the_collect_api_of_a_demo_running_in_another_process(
         .unwrap();
     let mut cmd = tracegate();
     cmd.args(["verify", "--target", &urls.ingress, "--from", &shared])
-        .args(["--backend", "tracegate", "--format", "json", "--timeout", "15s"])
+        .args([
+            "--backend",
+            "tracegate",
+            "--format",
+            "json",
+            "--timeout",
+            "15s",
+        ])
         .args(["--quiet", "500ms", "--scenario"])
         .arg(demo_scenario());
     for (name, url) in urls.collect.iter().filter(|(name, _)| name != "shared") {
@@ -426,7 +479,10 @@ fn verify_with_a_fault_command_that_fails_reports_it_and_still_judges() {
         tracegate()
             .args(["verify", "--target", &urls.ingress, "--from", shared])
             .args(["--format", "json", "--quiet", "500ms"])
-            .args(["--fault-start", "echo cannot reach the firewall >&2; exit 4"])
+            .args([
+                "--fault-start",
+                "echo cannot reach the firewall >&2; exit 4",
+            ])
             .args(["--fault-stop", "true", "--scenario"])
             .arg(demo_scenario()),
     );
@@ -453,10 +509,23 @@ fn verify_with_no_span_at_the_source_fails_and_never_passes() {
     let (code, report) = json(
         tracegate()
             .args(["verify", "--target", &urls.ingress, "--from", globex])
-            .args(["--format", "json", "--timeout", "3s", "--quiet", "300ms", "--scenario"])
+            .args([
+                "--format",
+                "json",
+                "--timeout",
+                "3s",
+                "--quiet",
+                "300ms",
+                "--scenario",
+            ])
             .arg(&scenario),
     );
     assert_eq!(code, 1, "{report}");
     assert_eq!(report["spans_read"], 0, "{report}");
-    assert!(verdicts(&report).iter().all(|(id, v)| v != "pass" || id == "AC-001"), "{report}");
+    assert!(
+        verdicts(&report)
+            .iter()
+            .all(|(id, v)| v != "pass" || id == "AC-001"),
+        "{report}"
+    );
 }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tracegate::demo::{Backend, Fault, Faults, Platform, PlatformOptions, Service, SHARED_DESTINATION};
+use tracegate::demo::{
+    Backend, Fault, Faults, Platform, PlatformOptions, Service, SHARED_DESTINATION,
+};
 use tracegate::exit::ExitStatus;
 use tracegate::verify::collect::{DestinationSource, SpanSource};
 use tracegate::verify::run::{self, DemoBackendFault, FaultControl, VerifyOptions};

@@ -14,7 +14,9 @@ use tracegate::otlp::{Limits, Receiver};
 use tracegate::report::escape_control;
 use tracegate::report::verify::{self as render, Format};
 use tracegate::verify::collect::{DestinationSource, SpanSource};
-use tracegate::verify::run::{self, CommandFault, Event, FaultControl, VerifyOptions, VerifyOutput};
+use tracegate::verify::run::{
+    self, CommandFault, Event, FaultControl, VerifyOptions, VerifyOutput,
+};
 use tracegate::verify::{scenario, Criterion, ManifestFinding};
 
 const EXAMPLES: &str = "\
@@ -125,7 +127,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     };
     let backend: Backend = args.backend.parse().map_err(anyhow::Error::msg)?;
     let headers = credentials(args.backend_credentials.as_deref())?;
-    let manifest_findings = args.manifests.as_deref().map(manifest_findings).transpose()?;
+    let manifest_findings = args
+        .manifests
+        .as_deref()
+        .map(manifest_findings)
+        .transpose()?;
     let tenants: Vec<&str> = scenario
         .requests
         .iter()
@@ -434,8 +440,11 @@ mod tests {
     fn credential_errors_name_the_line_but_never_the_value() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("creds");
-        std::fs::write(&path, "# tempo\nAuthorization: Bearer s3cr3t\nx-scope-orgid: team\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "# tempo\nAuthorization: Bearer s3cr3t\nx-scope-orgid: team\n",
+        )
+        .expect("write");
         let headers = credentials(Some(&path)).expect("valid");
         assert_eq!(
             headers,

@@ -173,7 +173,9 @@ pub async fn verify_with_samples(
                     if let Err(error) = fault.stop().await {
                         note(
                             &mut notes,
-                            format!("restoring the backend after the fault ({what}) failed: {error}"),
+                            format!(
+                                "restoring the backend after the fault ({what}) failed: {error}"
+                            ),
                         );
                     }
                     false
@@ -192,7 +194,9 @@ pub async fn verify_with_samples(
                     if let Err(error) = fault.stop().await {
                         note(
                             &mut notes,
-                            format!("restoring the backend after the fault ({what}) failed: {error}"),
+                            format!(
+                                "restoring the backend after the fault ({what}) failed: {error}"
+                            ),
                         );
                     }
                     exchanges.extend(sent?);
@@ -262,7 +266,10 @@ pub async fn preflight(target: &str, timeout: Duration) -> Result<(), VerifyErro
         .map_err(|e| unreachable(format!("cannot build an HTTP client: {e}")))?;
     match client.get(url).send().await {
         Ok(_) => Ok(()),
-        Err(error) => Err(unreachable(format!("not reachable over HTTP: {}", error_chain(&error)))),
+        Err(error) => Err(unreachable(format!(
+            "not reachable over HTTP: {}",
+            error_chain(&error)
+        ))),
     }
 }
 

@@ -62,9 +62,8 @@ fn dot_quote(text: &str) -> String {
 
 /// A Graphviz `digraph`: a box per service, an edge per caller → callee with calls and time.
 pub fn graph_dot(graph: &ServiceGraph) -> String {
-    let mut out = String::from(
-        "digraph services {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
-    );
+    let mut out =
+        String::from("digraph services {\n  rankdir=LR;\n  node [shape=box, style=rounded];\n");
     for service in &graph.services {
         let _ = writeln!(out, "  {};", dot_quote(service));
     }

@@ -39,7 +39,10 @@ pub(super) fn render(report: &VerifyReport) -> io::Result<String> {
                     ("failures", failures.as_str()),
                     ("errors", "0"),
                     ("skipped", skipped.as_str()),
-                    ("time", format!("{:.3}", report.duration_ms as f64 / 1000.0).as_str()),
+                    (
+                        "time",
+                        format!("{:.3}", report.duration_ms as f64 / 1000.0).as_str(),
+                    ),
                 ])
                 .write_inner_content(|w| {
                     w.create_element("properties").write_inner_content(|w| {
@@ -47,7 +50,10 @@ pub(super) fn render(report: &VerifyReport) -> io::Result<String> {
                             ("target", target.to_string()),
                             ("requests", report.requests.to_string()),
                             ("spans_read", report.spans_read.to_string()),
-                            ("services_seen", escape_control(&report.services_seen.join(",")).into_owned()),
+                            (
+                                "services_seen",
+                                escape_control(&report.services_seen.join(",")).into_owned(),
+                            ),
                         ];
                         for (name, value) in properties {
                             w.create_element("property")

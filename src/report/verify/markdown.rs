@@ -14,14 +14,20 @@ fn cell(text: &str) -> String {
 
 /// Text safe in a list item: control characters visible, no inline HTML.
 fn inline(text: &str) -> String {
-    escape_control(text).replace('<', "&lt;").replace('>', "&gt;")
+    escape_control(text)
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 pub(super) fn render(report: &VerifyReport) -> String {
     let mut out = String::from("## tracegate verify\n\n");
     let icon = if report.passed() { "✅" } else { "❌" };
     let _ = writeln!(out, "{icon} **{}**\n", SummaryLine(report));
-    let _ = writeln!(out, "Target: `{}`\n", cell(&report.target).replace('`', "'"));
+    let _ = writeln!(
+        out,
+        "Target: `{}`\n",
+        cell(&report.target).replace('`', "'")
+    );
     out.push_str("| Criterion | Verdict | Summary |\n|---|---|---|\n");
     for result in &report.criteria {
         let verdict = match result.verdict {

@@ -11,10 +11,7 @@ use crate::verify::model::{Verdict, VerifyReport};
 const TABLE_WIDTH: u16 = 120;
 
 pub(super) fn render(report: &VerifyReport) -> String {
-    let mut out = format!(
-        "tracegate verify {}\n\n",
-        escape_control(&report.target)
-    );
+    let mut out = format!("tracegate verify {}\n\n", escape_control(&report.target));
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)

@@ -17,7 +17,12 @@ fn edge(caller: &str, callee: &str, calls: usize, errors: usize) -> Edge {
 
 fn graph() -> ServiceGraph {
     ServiceGraph {
-        services: vec!["auth".into(), "ingress".into(), "orchestration".into(), "pricing".into()],
+        services: vec![
+            "auth".into(),
+            "ingress".into(),
+            "orchestration".into(),
+            "pricing".into(),
+        ],
         edges: vec![
             edge("auth", "orchestration", 20, 0),
             edge("ingress", "auth", 20, 0),
@@ -40,7 +45,9 @@ fn failing_report() -> VerifyReport {
         service: Some("orchestration → pricing".into()),
         detail: "orchestration's CLIENT span has no SERVER child; pricing started trace 0af7651916cd43dd8448eb211c80319c".into(),
     });
-    ac002.push(Evidence::detail("pricing\u{1b}[31m has an orphan span").with_service("pricing\u{7}"));
+    ac002.push(
+        Evidence::detail("pricing\u{1b}[31m has an orphan span").with_service("pricing\u{7}"),
+    );
     ac002.push(Evidence::detail("third"));
     ac002.push(Evidence::detail("fourth | with a pipe <b>"));
     let mut ac007 = CriterionResult::new(
@@ -58,12 +65,25 @@ fn failing_report() -> VerifyReport {
         target: "http://127.0.0.1:8080".into(),
         requests: 200,
         criteria: vec![
-            CriterionResult::new(Criterion::Ac001, Verdict::Pass, "200 responses carried a trace ID, all distinct"),
+            CriterionResult::new(
+                Criterion::Ac001,
+                Verdict::Pass,
+                "200 responses carried a trace ID, all distinct",
+            ),
             ac002,
-            CriterionResult::new(Criterion::Ac005, Verdict::Skip, "no --destination given: routing not judged"),
+            CriterionResult::new(
+                Criterion::Ac005,
+                Verdict::Skip,
+                "no --destination given: routing not judged",
+            ),
             ac007,
         ],
-        services_seen: vec!["auth".into(), "ingress".into(), "orchestration".into(), "pricing".into()],
+        services_seen: vec![
+            "auth".into(),
+            "ingress".into(),
+            "orchestration".into(),
+            "pricing".into(),
+        ],
         spans_read: 1234,
         notes: vec!["the target does not speak HTTP/2 (h2c refused): HTTP/1.1 only".into()],
         duration_ms: 4321,
@@ -131,7 +151,9 @@ fn json_follows_the_contract() {
     let criteria = value["criteria"].as_array().expect("criteria");
     assert_eq!(criteria.len(), 4);
     for criterion in criteria {
-        assert!(criterion["id"].as_str().is_some_and(|id| id.starts_with("AC-00")));
+        assert!(criterion["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("AC-00")));
         assert!(["pass", "fail", "skip"].contains(&criterion["verdict"].as_str().unwrap_or("")));
         assert!(criterion["summary"].is_string());
         for evidence in criterion["evidence"].as_array().expect("evidence") {
@@ -140,7 +162,10 @@ fn json_follows_the_contract() {
             assert!(evidence["detail"].is_string());
         }
     }
-    assert_eq!(criteria[1]["evidence"][1]["trace_id"], serde_json::Value::Null);
+    assert_eq!(
+        criteria[1]["evidence"][1]["trace_id"],
+        serde_json::Value::Null
+    );
 }
 
 #[test]
@@ -151,25 +176,39 @@ fn human_formats_contain_no_control_characters() {
             !out.chars().any(|c| c.is_control() && c != '\n'),
             "{format:?} leaks a control character"
         );
-        assert!(out.contains("\\u{1b}") || out.contains("\\x1b") || out.contains("\\e"), "{format:?}: {out}");
+        assert!(
+            out.contains("\\u{1b}") || out.contains("\\x1b") || out.contains("\\e"),
+            "{format:?}: {out}"
+        );
     }
 }
 
 #[test]
 fn table_shows_the_first_evidence_lines_of_failures_only() {
     let out = text(Format::Table, &failing_report());
-    assert!(out.contains("• trace 4bf92f3577b34da6a3ce929d0e0e4736"), "{out}");
+    assert!(
+        out.contains("• trace 4bf92f3577b34da6a3ce929d0e0e4736"),
+        "{out}"
+    );
     assert!(out.contains("third"));
-    assert!(!out.contains("fourth"), "only {EVIDENCE_SHOWN} lines: {out}");
+    assert!(
+        !out.contains("fourth"),
+        "only {EVIDENCE_SHOWN} lines: {out}"
+    );
     assert!(out.contains("1 more"));
     assert!(out.contains("ingress ─▶ auth"));
-    assert!(out.trim_end().ends_with("FAILED: 1 passed, 2 failed, 1 skipped; 200 requests, 1234 spans read"));
+    assert!(out
+        .trim_end()
+        .ends_with("FAILED: 1 passed, 2 failed, 1 skipped; 200 requests, 1234 spans read"));
 }
 
 #[test]
 fn junit_counts_failures_and_skips() {
     let out = text(Format::Junit, &failing_report());
-    assert!(out.contains(r#"tests="4" failures="2" errors="0" skipped="1""#), "{out}");
+    assert!(
+        out.contains(r#"tests="4" failures="2" errors="0" skipped="1""#),
+        "{out}"
+    );
     assert_eq!(out.matches("<testcase").count(), 4);
     assert_eq!(out.matches("<skipped").count(), 1);
     // every evidence line of a failure, not only the first ones

@@ -105,7 +105,10 @@ pub struct DemoBackendFault {
 
 impl FaultControl for DemoBackendFault {
     fn describe(&self) -> String {
-        format!("the demo's export destinations switched to `{}`", self.backend)
+        format!(
+            "the demo's export destinations switched to `{}`",
+            self.backend
+        )
     }
 
     fn start(&self) -> BoxFuture<'_, Result<(), String>> {

@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use super::*;
 use crate::propagation::SpanId;
 use crate::trace::{AssemblyOptions, Span, SpanKind, SpanStatus, StatusCode};
-use crate::verify::model::{HttpVersion, Incomplete, IncomingCase, ReturnedId};
+use crate::verify::model::{HttpVersion, IncomingCase, Incomplete, ReturnedId};
 
 fn trace_id(n: u8) -> TraceId {
     TraceId::from_bytes([n; 16]).expect("non-zero")
@@ -82,7 +82,10 @@ fn collects_returned_and_sent_ids_of_the_healthy_phase_only() {
         exchange(5, Phase::Fault, Some(9), None),
     ];
     let ids = trace_ids_to_collect(&exchanges);
-    assert_eq!(ids, vec![trace_id(1), trace_id(2), trace_id(3), trace_id(4)]);
+    assert_eq!(
+        ids,
+        vec![trace_id(1), trace_id(2), trace_id(3), trace_id(4)]
+    );
 }
 
 #[test]
@@ -157,7 +160,10 @@ fn services_seen_include_traces_no_response_named() {
         Vec::new(),
         &AssemblyOptions::default(),
     ));
-    assert_eq!(services_seen(&collected), vec!["auth", "ingress", "pricing"]);
+    assert_eq!(
+        services_seen(&collected),
+        vec!["auth", "ingress", "pricing"]
+    );
 }
 
 #[test]
@@ -175,7 +181,10 @@ fn preflight_refuses_a_port_nothing_listens_on() {
         .block_on(preflight(&target, Duration::from_secs(2)))
         .expect_err("nothing listens");
     let text = error.to_string();
-    assert!(text.starts_with(&format!("target {target}: not reachable")), "{text}");
+    assert!(
+        text.starts_with(&format!("target {target}: not reachable")),
+        "{text}"
+    );
     let error = runtime
         .block_on(preflight("ftp://example.com", Duration::from_secs(2)))
         .expect_err("not http");
