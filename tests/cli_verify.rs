@@ -529,3 +529,124 @@ fn verify_with_no_span_at_the_source_fails_and_never_passes() {
         "{report}"
     );
 }
+
+// ---- black box with --receive: a platform verify did not start exports to verify ----
+
+/// A two-service platform (`front` → `back`) built on the reference library, exporting every
+/// span to `endpoint` (where `verify --receive` listens).
+mod mini_platform {
+    use std::time::Duration;
+
+    use axum::extract::{MatchedPath, Path, State};
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    use axum::{Extension, Router};
+    use tracegate::propagation::client::TracedRequest;
+    use tracegate::propagation::export::{Export, ExportConfig};
+    use tracegate::propagation::server::TraceLayer;
+    use tracegate::propagation::Current;
+
+    pub struct Running {
+        pub url: String,
+        exports: Vec<Export>,
+    }
+
+    impl Running {
+        pub async fn shutdown(self) {
+            for export in &self.exports {
+                export.shutdown(Duration::from_secs(2)).await;
+            }
+        }
+    }
+
+    fn export(service: &str, endpoint: &str) -> Export {
+        let yaml = format!(
+            "destinations:\n  verify: {{endpoint: '{endpoint}'}}\ndefault: [verify]\nbatch_timeout_ms: 50\n"
+        );
+        let config = ExportConfig::from_yaml("mini.yaml", &yaml, |_| None).unwrap();
+        Export::start_with_diagnostics(service, &config, std::sync::Arc::new(|_| {})).unwrap()
+    }
+
+    async fn serve(router: Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        url
+    }
+
+    async fn front(
+        State((client, back)): State<(reqwest::Client, String)>,
+        Extension(current): Extension<Current>,
+        Path(n): Path<String>,
+    ) -> Result<String, StatusCode> {
+        let response = client
+            .post(format!("{back}/work/{n}"))
+            .send_traced(&current, "/work/{n}")
+            .await
+            .map_err(|_| StatusCode::BAD_GATEWAY)?;
+        response.text().await.map_err(|_| StatusCode::BAD_GATEWAY)
+    }
+
+    pub async fn start(endpoint: &str) -> Running {
+        let back_export = export("back", endpoint);
+        let back = Router::new()
+            .route("/work/{n}", post(|| async { "done" }))
+            .layer(
+                TraceLayer::new(back_export.telemetry.clone())
+                    .route_from(|ext| ext.get::<MatchedPath>().map(MatchedPath::as_str)),
+            );
+        let back_url = serve(back).await;
+        let front_export = export("front", endpoint);
+        let client = tracegate::propagation::export::tls::client_builder()
+            .build()
+            .unwrap();
+        let front = Router::new()
+            .route("/order/{n}", post(front))
+            .with_state((client, back_url))
+            .layer(
+                TraceLayer::new(front_export.telemetry.clone())
+                    .route_from(|ext| ext.get::<MatchedPath>().map(MatchedPath::as_str)),
+            );
+        let url = serve(front).await;
+        Running {
+            url,
+            exports: vec![front_export, back_export],
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_receives_the_spans_a_platform_exports_to_it() {
+    let port = closed_port();
+    let receive = format!("127.0.0.1:{port}");
+    let platform = mini_platform::start(&format!("http://{receive}/v1/traces")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("mini.yaml");
+    std::fs::write(
+        &scenario,
+        "requests:\n  - name: order\n    method: POST\n    path: /order/{n}\n    repeat: 5\n    concurrency: 2\nexpect:\n  root: front\n  services: [front, back]\n",
+    )
+    .unwrap();
+    let target = platform.url.clone();
+    let (code, report) = tokio::task::spawn_blocking(move || {
+        json(
+            tracegate()
+                .args(["verify", "--target", &target, "--receive", &receive])
+                .args(["--format", "json", "--timeout", "15s", "--quiet", "500ms"])
+                .args(["--only", "AC-001", "--only", "AC-002", "--only", "AC-004"])
+                .arg("--scenario")
+                .arg(&scenario),
+        )
+    })
+    .await
+    .unwrap();
+    platform.shutdown().await;
+    assert_eq!(code, 0, "{report}");
+    assert!(report["spans_read"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(report["services_seen"], serde_json::json!(["back", "front"]));
+    for (id, verdict) in verdicts(&report) {
+        assert_eq!(verdict, "pass", "{id}: {report}");
+    }
+}
