@@ -645,7 +645,10 @@ async fn verify_receives_the_spans_a_platform_exports_to_it() {
     platform.shutdown().await;
     assert_eq!(code, 0, "{report}");
     assert!(report["spans_read"].as_u64().unwrap() > 0, "{report}");
-    assert_eq!(report["services_seen"], serde_json::json!(["back", "front"]));
+    assert_eq!(
+        report["services_seen"],
+        serde_json::json!(["back", "front"])
+    );
     for (id, verdict) in verdicts(&report) {
         assert_eq!(verdict, "pass", "{id}: {report}");
     }

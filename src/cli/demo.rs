@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tracegate::demo::{
-    Backend, Fault, Faults, Platform, PlatformOptions, Service, SHARED_DESTINATION,
+    Backend, DestinationInfo, Fault, Faults, Platform, PlatformOptions, Service, SHARED_DESTINATION,
 };
 use tracegate::exit::ExitStatus;
+use tracegate::otlp::server::Collector;
+use tracegate::otlp::store::Store;
+use tracegate::otlp::Receiver;
 use tracegate::verify::collect::{DestinationSource, SpanSource};
 use tracegate::verify::run::{self, DemoBackendFault, FaultControl, VerifyOptions};
 use tracegate::verify::{scenario, Criterion};
@@ -95,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             platform
                 .collectors()
                 .get(name)
-                .map(|c| SpanSource::Store(Arc::clone(&c.receiver().store)))
+                .map(|c| SpanSource::Store(c.span_store()))
                 .with_context(|| format!("the demo has no healthy destination {name}"))
         };
         let source = store(SHARED_DESTINATION)?;
@@ -146,6 +149,25 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     })
 }
 
+/// The store behind a demo destination's receiver. `Platform::collectors()` hands out the
+/// running collectors (or, in the collect engineer's version, their receivers): both give
+/// their store.
+trait SpanStore {
+    fn span_store(&self) -> Arc<Store>;
+}
+
+impl SpanStore for Collector {
+    fn span_store(&self) -> Arc<Store> {
+        Arc::clone(&self.receiver().store)
+    }
+}
+
+impl SpanStore for Arc<Receiver> {
+    fn span_store(&self) -> Arc<Store> {
+        Arc::clone(&self.store)
+    }
+}
+
 /// Where to look while the platform keeps running (standard error: standard output holds
 /// the report in its format).
 fn print_urls(platform: &Platform) -> anyhow::Result<()> {
@@ -153,14 +175,20 @@ fn print_urls(platform: &Platform) -> anyhow::Result<()> {
     let mut text = format!(
         "\nThe demo platform keeps running; Ctrl-C stops it.\n  ingress: {ingress}\n  try:     curl -i -X POST -H 'x-tenant-id: acme' -H 'content-type: application/json' -d '{{\"sku\": \"A1\"}}' {ingress}/checkout/1\n"
     );
-    for (name, collector) in platform.collectors() {
+    let api = |d: &DestinationInfo| d.traces_url.trim_end_matches("/v1/traces").to_owned();
+    for destination in platform.destinations() {
+        let url = api(destination);
         text.push_str(&format!(
-            "  collect API ({name}): http://{}  (tracegate trace list --from http://{})\n",
-            collector.http_addr, collector.http_addr
+            "  collect API ({}): {url}  (tracegate trace list --from {url})\n",
+            destination.name
         ));
     }
-    if let Some(shared) = platform.collectors().get(SHARED_DESTINATION) {
-        let from = format!("http://{}", shared.http_addr);
+    if let Some(shared) = platform
+        .destinations()
+        .iter()
+        .find(|d| d.name == SHARED_DESTINATION)
+    {
+        let from = api(shared);
         text.push_str(&format!(
             "  trace:   tracegate trace show TRACE_ID --from {from}   (TRACE_ID from the traceresponse header)\n  verify:  tracegate verify --target {ingress} --scenario fixtures/scenarios/demo.yaml --from {from} --backend tracegate\n"
         ));
