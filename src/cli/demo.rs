@@ -137,9 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         let status = emit(&outcome?, &args.output)?;
         if args.keep_running {
             print_urls(&platform)?;
-            tokio::signal::ctrl_c()
-                .await
-                .context("waiting for Ctrl-C")?;
+            stopped().await?;
         }
         // the fault control held the other reference; it is dropped with the options
         if let Ok(platform) = Arc::try_unwrap(platform) {
@@ -147,6 +145,24 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         }
         Ok(status)
     })
+}
+
+/// Ctrl-C (SIGINT), or SIGTERM (a container runtime, `kill`).
+async fn stopped() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("waiting for SIGTERM")?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
 }
 
 /// The store behind a demo destination's receiver. `Platform::collectors()` hands out the
@@ -173,7 +189,7 @@ impl SpanStore for Arc<Receiver> {
 fn print_urls(platform: &Platform) -> anyhow::Result<()> {
     let ingress = platform.ingress_url();
     let mut text = format!(
-        "\nThe demo platform keeps running; Ctrl-C stops it.\n  ingress: {ingress}\n  try:     curl -i -X POST -H 'x-tenant-id: acme' -H 'content-type: application/json' -d '{{\"sku\": \"A1\"}}' {ingress}/checkout/1\n"
+        "\nThe demo platform keeps running; Ctrl-C (or SIGTERM) stops it.\n  ingress: {ingress}\n  try:     curl -i -X POST -H 'x-tenant-id: acme' -H 'content-type: application/json' -d '{{\"sku\": \"A1\"}}' {ingress}/checkout/1\n"
     );
     let api = |d: &DestinationInfo| d.traces_url.trim_end_matches("/v1/traces").to_owned();
     for destination in platform.destinations() {

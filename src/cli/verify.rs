@@ -263,6 +263,7 @@ impl ProgressDisplay {
             ) {
                 bar.set_style(style.progress_chars("=> "));
             }
+            bar.set_message("checking the target");
             bar.enable_steady_tick(Duration::from_millis(120));
             bar
         });

@@ -25,7 +25,7 @@ pub(super) fn render(report: &VerifyReport) -> String {
         let mut summary = escape_control(&result.summary).into_owned();
         if result.verdict == Verdict::Fail {
             for line in shown_evidence(result) {
-                summary.push_str("\n  • ");
+                summary.push_str("\n• ");
                 summary.push_str(&line);
             }
         }
