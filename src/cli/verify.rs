@@ -21,7 +21,7 @@ use tracegate::verify::{scenario, Criterion, ManifestFinding};
 
 const EXAMPLES: &str = "\
 Examples:
-  tracegate verify --target https://staging.example.com --scenario fixtures/scenarios/staging.yaml \\
+  tracegate verify --target https://staging.example.com --scenario ci/scenario.yaml \\
       --from http://tempo:3200 --backend tempo
       replay the scenario through staging and read the traces back from Grafana Tempo
   tracegate verify --scenario scenario.yaml --receive 0.0.0.0:4318
@@ -41,8 +41,9 @@ Exit codes: 0 every judged criterion passed, 1 a criterion failed or no span was
 2 bad input (scenario error with file:line, unreachable target, backend answering garbage).
 
 Backend credentials (sent with every query to --from and --destination, never printed):
-$TRACEGATE_BACKEND_HEADERS as `name=value,name2=value2`, or --backend-credentials FILE with
-one `Name: value` header per line.";
+--backend-credentials FILE with one `Name: value` header per line; without it,
+$TRACEGATE_BACKEND_TOKEN (sent as `authorization: Bearer …`) and $TRACEGATE_BACKEND_HEADERS
+(`name=value,name2=value2`).";
 
 /// Replay synthetic requests through a running platform and judge the acceptance criteria.
 ///
@@ -342,19 +343,12 @@ fn destination(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), url.to_owned()))
 }
 
-/// Headers for backend queries: `$TRACEGATE_BACKEND_HEADERS` (`name=value,…`), then
-/// `--backend-credentials FILE` (`Name: value` per line). Errors name the place, never a value.
+/// Headers for backend queries: `--backend-credentials FILE` (`Name: value` per line) when
+/// given, else `$TRACEGATE_BACKEND_TOKEN` (a bearer token) and `$TRACEGATE_BACKEND_HEADERS`
+/// (`name=value,…`) — the rules of `verify::collect::BackendCredentials` in the collect
+/// branch, which can replace this once merged. Errors name the place, never a value.
 fn credentials(file: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
     let mut headers = Vec::new();
-    if let Ok(text) = std::env::var("TRACEGATE_BACKEND_HEADERS") {
-        for (i, pair) in text.split(',').filter(|p| !p.trim().is_empty()).enumerate() {
-            let place = || format!("$TRACEGATE_BACKEND_HEADERS, entry {}", i + 1);
-            let (name, value) = pair
-                .split_once('=')
-                .with_context(|| format!("{}: expected name=value", place()))?;
-            headers.push(header(name, value).with_context(place)?);
-        }
-    }
     if let Some(path) = file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{}: cannot read the credentials", path.display()))?;
@@ -367,6 +361,27 @@ fn credentials(file: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
             let (name, value) = line
                 .split_once(':')
                 .with_context(|| format!("{}: expected `Name: value`", place()))?;
+            headers.push(header(name, value).with_context(place)?);
+        }
+        return Ok(headers);
+    }
+    if let Ok(token) = std::env::var("TRACEGATE_BACKEND_TOKEN") {
+        if !token.trim().is_empty() {
+            headers.push(
+                header("authorization", &format!("Bearer {}", token.trim()))
+                    .context("$TRACEGATE_BACKEND_TOKEN")?,
+            );
+        }
+    }
+    if let Ok(text) = std::env::var("TRACEGATE_BACKEND_HEADERS") {
+        for (i, pair) in text.split(',').enumerate() {
+            if pair.trim().is_empty() {
+                continue;
+            }
+            let place = || format!("$TRACEGATE_BACKEND_HEADERS, entry {}", i + 1);
+            let (name, value) = pair
+                .split_once('=')
+                .with_context(|| format!("{}: expected name=value", place()))?;
             headers.push(header(name, value).with_context(place)?);
         }
     }
