@@ -653,3 +653,41 @@ async fn verify_receives_the_spans_a_platform_exports_to_it() {
         assert_eq!(verdict, "pass", "{id}: {report}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifests_that_fail_checks_tg2xx_rules_fail_ac005_naming_rule_and_file() {
+    let port = closed_port();
+    let receive = format!("127.0.0.1:{port}");
+    let platform = mini_platform::start(&format!("http://{receive}/v1/traces")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("mini.yaml");
+    std::fs::write(
+        &scenario,
+        "requests:\n  - name: order\n    method: POST\n    path: /order/{n}\n    repeat: 2\nexpect:\n  root: front\n  services: [front, back]\n",
+    )
+    .unwrap();
+    let target = platform.url.clone();
+    let manifests = repo().join("fixtures/k8s/misconfigured");
+    let (code, report) = tokio::task::spawn_blocking(move || {
+        json(
+            tracegate()
+                .args(["verify", "--target", &target, "--receive", &receive])
+                .args(["--format", "json", "--timeout", "10s", "--quiet", "300ms"])
+                .args(["--only", "AC-005", "--manifests"])
+                .arg(&manifests)
+                .arg("--scenario")
+                .arg(&scenario),
+        )
+    })
+    .await
+    .unwrap();
+    platform.shutdown().await;
+    assert_eq!(code, 1, "{report}");
+    let ac005 = criterion(&report, "AC-005");
+    assert_eq!(ac005["verdict"], "fail", "{ac005}");
+    let text = ac005.to_string();
+    assert!(
+        text.contains("TG201") && text.contains("frontend.yaml"),
+        "{ac005}"
+    );
+}

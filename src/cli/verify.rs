@@ -431,6 +431,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn manifests_give_the_tg2xx_errors_check_reports_with_file_and_line() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/k8s");
+        let findings = manifest_findings(&root.join("misconfigured")).expect("scans");
+        let found: Vec<(&str, Option<u32>)> =
+            findings.iter().map(|f| (f.rule.as_str(), f.line)).collect();
+        // TG203 is a warning: it does not fail `check`, so it does not fail AC-005
+        assert_eq!(found, [("TG201", Some(11)), ("TG204", Some(44))]);
+        assert!(findings[0].file.ends_with("misconfigured/deploy/frontend.yaml"));
+        assert!(manifest_findings(&root.join("configured"))
+            .expect("scans")
+            .is_empty());
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(duration("30s"), Ok(Duration::from_secs(30)));
         assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
