@@ -190,3 +190,111 @@ fn preflight_refuses_a_port_nothing_listens_on() {
         .expect_err("not http");
     assert!(error.to_string().contains("http://"), "{error}");
 }
+
+/// Records the calls made to it; `start` fails when asked to.
+struct RecordingFault {
+    calls: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
+    start_fails: bool,
+}
+
+impl FaultControl for RecordingFault {
+    fn describe(&self) -> String {
+        "a recorded fault".into()
+    }
+
+    fn start(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.calls.lock().expect("lock").push("start");
+            if self.start_fails {
+                Err("the firewall said no".into())
+            } else {
+                Ok(())
+            }
+        })
+    }
+
+    fn stop(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.calls.lock().expect("lock").push("stop");
+            Ok(())
+        })
+    }
+}
+
+/// A whole run against a plain HTTP server on loopback (no trace headers, no spans exported)
+/// with an empty store as the span source; the fault is `fault`.
+async fn run_against_a_plain_server(fault: Option<Box<dyn FaultControl>>) -> VerifyReport {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let target = format!("http://{}", listener.local_addr().expect("addr"));
+    let app = axum::Router::new().fallback(|| async { "ok" });
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let scenario = crate::verify::scenario::parse(
+        "requests:\n  - name: plain\n    path: /plain/{n}\n    repeat: 3\nexpect:\n  root: plain\n  services: [plain]\n",
+        "plain.yaml",
+    )
+    .expect("a valid scenario");
+    let options = VerifyOptions {
+        scenario,
+        target,
+        source: SpanSource::Store(std::sync::Arc::new(crate::otlp::store::Store::in_memory(
+            1000,
+        ))),
+        destinations: Vec::new(),
+        manifest_findings: None,
+        fault,
+        only: Vec::new(),
+        timeout: Duration::from_millis(300),
+        quiet: Duration::from_millis(100),
+        request_timeout: Duration::from_secs(5),
+    };
+    let report = verify(options, &|_| {}).await.expect("the run completes");
+    server.abort();
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fault_is_started_and_always_stopped_around_the_fault_phase() {
+    let without = run_against_a_plain_server(None).await;
+    assert!(without.notes.iter().any(|n| n.contains("no fault phase")));
+
+    let calls = std::sync::Arc::default();
+    let fault = RecordingFault {
+        calls: std::sync::Arc::clone(&calls),
+        start_fails: false,
+    };
+    let with = run_against_a_plain_server(Some(Box::new(fault))).await;
+    assert_eq!(*calls.lock().expect("lock"), ["start", "stop"]);
+    // the fault phase sends the repeats again (no matrix)
+    assert_eq!(with.requests, without.requests + 3, "{:?}", with.notes);
+    assert!(with
+        .notes
+        .iter()
+        .any(|n| n == "fault phase: a recorded fault"));
+    // nothing was exported: the run fails whatever the criteria said
+    assert_eq!(with.spans_read, 0);
+    assert!(!with.passed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_that_cannot_start_is_still_stopped_and_the_phase_is_skipped() {
+    let calls = std::sync::Arc::default();
+    let fault = RecordingFault {
+        calls: std::sync::Arc::clone(&calls),
+        start_fails: true,
+    };
+    let report = run_against_a_plain_server(Some(Box::new(fault))).await;
+    assert_eq!(*calls.lock().expect("lock"), ["start", "stop"]);
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.contains("fault phase skipped"))
+        .expect("the skipped phase is reported");
+    assert!(note.contains("the firewall said no"), "{note}");
+    // healthy phase only: the matrix plus 3 repeats, no fault-phase repeat
+    let healthy_only = run_against_a_plain_server(None).await;
+    assert_eq!(report.requests, healthy_only.requests);
+}
