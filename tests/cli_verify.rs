@@ -162,6 +162,44 @@ fn a_target_that_does_not_speak_http_exits_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(&target));
 }
 
+/// An HTTP server that answers every request `200` with a body that is no trace.
+fn garbage_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 9\r\nconnection: close\r\n\r\n{garbage]",
+                );
+            });
+        }
+    });
+    url
+}
+
+#[test]
+fn a_backend_answering_garbage_exits_2_naming_it() {
+    // the target answers (without trace headers); the backend answers 200 with no trace
+    let target = garbage_server();
+    let backend = garbage_server();
+    let out = tracegate()
+        .args(["verify", "--target", &target, "--from", &backend])
+        .args(["--timeout", "5s", "--quiet", "200ms", "--scenario"])
+        .arg(demo_scenario())
+        .timeout(Duration::from_secs(90))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&backend), "the backend is named: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+}
+
 #[test]
 fn flags_are_validated_with_exit_2() {
     for args in [
