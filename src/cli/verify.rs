@@ -438,7 +438,9 @@ mod tests {
             findings.iter().map(|f| (f.rule.as_str(), f.line)).collect();
         // TG203 is a warning: it does not fail `check`, so it does not fail AC-005
         assert_eq!(found, [("TG201", Some(11)), ("TG204", Some(44))]);
-        assert!(findings[0].file.ends_with("misconfigured/deploy/frontend.yaml"));
+        assert!(findings[0]
+            .file
+            .ends_with("misconfigured/deploy/frontend.yaml"));
         assert!(manifest_findings(&root.join("configured"))
             .expect("scans")
             .is_empty());
