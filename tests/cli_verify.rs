@@ -201,6 +201,37 @@ fn a_backend_answering_garbage_exits_2_naming_it() {
 }
 
 #[test]
+fn credentials_in_a_backend_url_are_refused_without_being_printed() {
+    for args in [
+        ["--from", "https://reader:s3cr3t@tempo.example.com"],
+        [
+            "--destination",
+            "acme=https://reader:s3cr3t@tempo.example.com",
+        ],
+    ] {
+        let out = tracegate()
+            .args(["verify", "--target", "http://127.0.0.1:1"])
+            .args(if args[0] == "--from" {
+                vec![]
+            } else {
+                vec!["--from", "http://127.0.0.1:1"]
+            })
+            .args(args)
+            .arg("--scenario")
+            .arg(demo_scenario())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--backend-credentials"), "{stderr}");
+        assert!(
+            !stderr.contains("s3cr3t"),
+            "the secret was printed: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn flags_are_validated_with_exit_2() {
     for args in [
         vec!["--only", "AC-009"],

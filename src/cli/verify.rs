@@ -73,8 +73,8 @@ pub struct Args {
     backend_credentials: Option<PathBuf>,
     /// An export destination to check (AC-005), repeatable; NAME is a tenant of the scenario
     /// for a tenant's destination, anything else for a shared one.
-    #[arg(long = "destination", value_name = "NAME=URL", value_parser = destination)]
-    destinations: Vec<(String, String)>,
+    #[arg(long = "destination", value_name = "NAME=URL")]
+    destinations: Vec<String>,
     /// Kubernetes manifests to check with `check`'s TG2xx rules (AC-005).
     #[arg(long, value_name = "DIR")]
     manifests: Option<PathBuf>,
@@ -127,6 +127,15 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         None => bail!("{display}: no target: give --target URL or `target:` in the scenario"),
     };
     let backend: Backend = args.backend.parse().map_err(anyhow::Error::msg)?;
+    // checked here, not by clap: clap's errors quote the value, which may hold a credential
+    if let Some(url) = &args.from {
+        backend_url(url).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+    }
+    let destination_list = args
+        .destinations
+        .iter()
+        .map(|d| destination(d).map_err(|e| anyhow::anyhow!("--destination: {e}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let headers = credentials(args.backend_credentials.as_deref())?;
     let manifest_findings = args
         .manifests
@@ -138,8 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .iter()
         .filter_map(|r| r.tenant.as_deref())
         .collect();
-    let destinations = args
-        .destinations
+    let destinations = destination_list
         .iter()
         .map(|(name, url)| DestinationSource {
             name: name.clone(),
@@ -337,10 +345,24 @@ fn destination(text: &str) -> Result<(String, String), String> {
     if name.is_empty() {
         return Err("the destination has no name: expected NAME=URL".into());
     }
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(format!("{url:?} is not an http:// or https:// URL"));
+    Ok((name.to_owned(), backend_url(url)?))
+}
+
+/// A backend URL: `http(s)://host…`, with no credentials in it (they would show in every
+/// error naming the URL; they go in --backend-credentials or the environment).
+fn backend_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text)
+        .map_err(|e| format!("not a URL ({e}): expected e.g. http://tempo:3200"))?;
+    // errors below never quote the URL: it may hold a credential
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an http:// or https:// URL with a host".into());
     }
-    Ok((name.to_owned(), url.to_owned()))
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "credentials in the URL are not accepted (they would be printed with it): use --backend-credentials FILE or $TRACEGATE_BACKEND_TOKEN".into(),
+        );
+    }
+    Ok(text.to_owned())
 }
 
 /// Headers for backend queries: `--backend-credentials FILE` (`Name: value` per line) when
@@ -466,6 +488,19 @@ mod tests {
         assert!(destination("acme").is_err());
         assert!(destination("=http://x").is_err());
         assert!(destination("acme=127.0.0.1:5318").is_err());
+    }
+
+    #[test]
+    fn backend_urls_carry_no_credentials() {
+        assert_eq!(
+            backend_url("http://tempo:3200"),
+            Ok("http://tempo:3200".into())
+        );
+        let error = backend_url("https://user:s3cr3t@tempo.example.com").expect_err("userinfo");
+        assert!(!error.contains("s3cr3t"), "{error}");
+        assert!(error.contains("--backend-credentials"), "{error}");
+        assert!(backend_url("ftp://tempo").is_err());
+        assert!(backend_url("tempo:3200").is_err());
     }
 
     #[test]
