@@ -285,7 +285,27 @@ fn help_shows_examples_for_verify_demo_and_the_scenario_schema() {
         .assert()
         .success()
         .stdout(predicate::str::contains("tracegate demo"))
-        .stdout(predicate::str::contains("tracegate verify --target"));
+        .stdout(predicate::str::contains("tracegate verify --scenario"));
+    // every example command is copyable: on one line, or continued with `\` on lines
+    // indented under it, never wrapped by clap (100 columns)
+    for sub in [&["--help"][..], &["verify", "--help"], &["demo", "--help"]] {
+        let out = tracegate().args(sub).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        for pair in lines.windows(2) {
+            if pair[0].starts_with("  tracegate ") {
+                let continued = pair[0].ends_with('\\');
+                assert!(
+                    pair[1].starts_with("      ")
+                        || (!continued && pair[1].is_empty())
+                        || (!continued && pair[1].starts_with("  tracegate ")),
+                    "{sub:?}: example wrapped:\n{}\n{}",
+                    pair[0],
+                    pair[1]
+                );
+            }
+        }
+    }
     let out = tracegate()
         .args(["config", "schema", "--scenario"])
         .output()

@@ -33,9 +33,9 @@ Examples:
       draw one trace
   tracegate demo
       run the demo billing platform on loopback and verify AC-001…AC-007 against it
-  tracegate verify --target https://staging.example.com --scenario scenario.yaml \
-      --from http://tempo:3200 --backend tempo
-      replay a scenario through a running platform; a verdict with evidence per criterion
+  tracegate verify --scenario scenario.yaml --from http://tempo:3200 --backend tempo
+      replay a scenario through a running platform (--target URL, or the scenario's);
+      a verdict with evidence per acceptance criterion
 
 Exit codes: 0 passed, 1 policy failed (a finding at or above --fail-on, a failed acceptance
 criterion), 2 usage, configuration or input error.";
