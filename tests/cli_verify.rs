@@ -616,6 +616,55 @@ fn empty_collector() -> (Running, String) {
 }
 
 #[test]
+fn an_interrupted_run_undoes_a_started_fault_before_exiting() {
+    let (_demo, urls) = keep_running_demo();
+    let shared = &urls.collect.iter().find(|(n, _)| n == "shared").unwrap().1;
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let stopped = dir.path().join("stopped");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tracegate"))
+        .args(["verify", "--target", &urls.ingress, "--from", shared])
+        .args(["--format", "json", "--quiet", "300ms"])
+        .arg("--fault-start")
+        .arg(format!("touch '{}'; sleep 30", started.display()))
+        .arg("--fault-stop")
+        .arg(format!("touch '{}'", stopped.display()))
+        .arg("--scenario")
+        .arg(demo_scenario())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !started.exists() {
+        assert!(Instant::now() < deadline, "the fault never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(!stopped.exists());
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &running.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "verify did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut running.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stopped.exists(), "--fault-stop did not run: {stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(stderr.contains("undone with --fault-stop"), "{stderr}");
+}
+
+#[test]
 fn verify_with_no_span_at_the_source_fails_and_never_passes() {
     // the demo's ingress answers, but --from names a receiver nothing exports to
     let (_demo, urls) = keep_running_demo();

@@ -16,7 +16,7 @@ use tracegate::verify::collect::{DestinationSource, SpanSource};
 use tracegate::verify::run::{self, DemoBackendFault, FaultControl, VerifyOptions};
 use tracegate::verify::{scenario, Criterion};
 
-use super::verify::{criterion, emit, runtime, OutputArgs, ProgressDisplay};
+use super::verify::{criterion, emit, interrupted, runtime, OutputArgs, ProgressDisplay};
 
 /// The bundled scenario, as `demo` replays it.
 const SCENARIO: &str = include_str!("../../fixtures/scenarios/demo.yaml");
@@ -137,7 +137,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         let status = emit(&outcome?, &args.output)?;
         if args.keep_running {
             print_urls(&platform)?;
-            stopped().await?;
+            interrupted().await?;
         }
         // the fault control held the other reference; it is dropped with the options
         if let Ok(platform) = Arc::try_unwrap(platform) {
@@ -145,24 +145,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         }
         Ok(status)
     })
-}
-
-/// Ctrl-C (SIGINT), or SIGTERM (a container runtime, `kill`).
-async fn stopped() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .context("waiting for SIGTERM")?;
-        tokio::select! {
-            interrupted = tokio::signal::ctrl_c() => interrupted.context("waiting for Ctrl-C")?,
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
-    Ok(())
 }
 
 /// The store behind a demo destination's receiver. `Platform::collectors()` hands out the

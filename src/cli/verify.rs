@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -159,13 +160,17 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             },
         })
         .collect();
-    let fault: Option<Box<dyn FaultControl>> = match (&args.fault_start, &args.fault_stop) {
-        (Some(start), Some(stop)) => Some(Box::new(CommandFault {
+    let command_fault = match (&args.fault_start, &args.fault_stop) {
+        (Some(start), Some(stop)) => Some(CommandFault {
             timeout: args.fault_timeout,
             ..CommandFault::new(start, stop)
-        })),
+        }),
         _ => None,
     };
+    // the run gets one copy; this one undoes the fault when the run is interrupted
+    let fault: Option<Box<dyn FaultControl>> = command_fault
+        .clone()
+        .map(|f| Box::new(f) as Box<dyn FaultControl>);
     runtime()?.block_on(async {
         let receiver = match args.receive {
             Some(addr) => {
@@ -201,14 +206,54 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             request_timeout: args.request_timeout,
         };
         let progress = ProgressDisplay::new();
-        let outcome = run::verify_with_samples(options, &|e| progress.event(e)).await;
+        let applied = AtomicBool::new(false);
+        let events = |event: Event| match event {
+            Event::FaultStarting => applied.store(true, Ordering::SeqCst),
+            Event::FaultStopped => applied.store(false, Ordering::SeqCst),
+            other => progress.event(other),
+        };
+        let outcome = tokio::select! {
+            outcome = run::verify_with_samples(options, &events) => Some(outcome),
+            interrupted = interrupted() => {
+                interrupted?;
+                None
+            }
+        };
         progress.finish();
         if let Some(collector) = receiver {
             let _ = collector.shutdown().await;
         }
-        let output = outcome?;
-        emit(&output, &args.output)
+        let Some(outcome) = outcome else {
+            // abandoned mid-run: a fault that was started is undone before exiting
+            let restored = match (&command_fault, applied.load(Ordering::SeqCst)) {
+                (Some(fault), true) => match fault.stop().await {
+                    Ok(()) => "; the fault was undone with --fault-stop".to_owned(),
+                    Err(error) => format!("; undoing the fault failed: {error}"),
+                },
+                _ => String::new(),
+            };
+            bail!("interrupted before the verdicts{restored}");
+        };
+        emit(&outcome?, &args.output)
     })
+}
+
+/// Ctrl-C (SIGINT) or SIGTERM (a CI job cancelled, a container stopped).
+pub async fn interrupted() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .context("waiting for SIGTERM")?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("waiting for Ctrl-C")?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
+    Ok(())
 }
 
 /// Print (or write) the report and the artifacts; the exit status follows the report.
@@ -293,6 +338,7 @@ impl ProgressDisplay {
                 bar.set_position(complete as u64);
             }
             Event::Note(note) => bar.println(format!("note: {}", escape_control(&note))),
+            Event::FaultStarting | Event::FaultStopped => {}
         }
     }
 

@@ -46,6 +46,11 @@ pub enum Event {
     Collecting(usize, usize),
     /// Something worth telling a human (a fault command's failure, …).
     Note(String),
+    /// [`FaultControl::start`] is about to be called: from now until [`Event::FaultStopped`],
+    /// a caller that abandons the run (Ctrl-C) must call `stop` itself.
+    FaultStarting,
+    /// [`FaultControl::stop`] returned (whether or not it succeeded).
+    FaultStopped,
 }
 
 /// A verify run's settings.
@@ -163,6 +168,7 @@ pub async fn verify_with_samples(
                 ..healthy.clone()
             };
             let what = fault.describe();
+            events(Event::FaultStarting);
             match fault.start().await {
                 Err(error) => {
                     note(
@@ -170,7 +176,9 @@ pub async fn verify_with_samples(
                         format!("fault phase skipped: starting the fault ({what}) failed: {error}"),
                     );
                     // `stop` is always called once `start` was: a half-applied fault is undone.
-                    if let Err(error) = fault.stop().await {
+                    let stopped = fault.stop().await;
+                    events(Event::FaultStopped);
+                    if let Err(error) = stopped {
                         note(
                             &mut notes,
                             format!(
@@ -191,7 +199,9 @@ pub async fn verify_with_samples(
                     )
                     .await;
                     // always restored, also when the phase could not run
-                    if let Err(error) = fault.stop().await {
+                    let stopped = fault.stop().await;
+                    events(Event::FaultStopped);
+                    if let Err(error) = stopped {
                         note(
                             &mut notes,
                             format!(

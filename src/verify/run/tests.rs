@@ -251,8 +251,21 @@ async fn run_against_a_plain_server(fault: Option<Box<dyn FaultControl>>) -> Ver
         quiet: Duration::from_millis(100),
         request_timeout: Duration::from_secs(5),
     };
-    let report = verify(options, &|_| {}).await.expect("the run completes");
+    let events = std::sync::Mutex::new(Vec::new());
+    let report = verify(options, &|e| {
+        if matches!(e, Event::FaultStarting | Event::FaultStopped) {
+            events.lock().expect("lock").push(e);
+        }
+    })
+    .await
+    .expect("the run completes");
     server.abort();
+    // a caller can always tell whether the fault is still applied
+    let fault_events = events.into_inner().expect("lock");
+    assert!(
+        fault_events.is_empty() || fault_events == [Event::FaultStarting, Event::FaultStopped],
+        "{fault_events:?}"
+    );
     report
 }
 
