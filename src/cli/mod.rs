@@ -9,9 +9,11 @@ mod check;
 mod collect;
 mod config;
 mod conformance;
+mod demo;
 mod init;
 mod rules;
 mod trace;
+mod verify;
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -29,8 +31,14 @@ Examples:
       receive OTLP spans (HTTP :4318, gRPC :4317) and print each trace
   tracegate trace show 4bf92f3577b34da6a3ce929d0e0e4736 --format html -o trace.html
       draw one trace
+  tracegate demo
+      run the demo billing platform on loopback and verify AC-001…AC-007 against it
+  tracegate verify --scenario scenario.yaml --from http://tempo:3200 --backend tempo
+      replay a scenario through a running platform (--target URL, or the scenario's);
+      a verdict with evidence per acceptance criterion
 
-Exit codes: 0 passed, 1 policy failed, 2 usage, configuration or input error.";
+Exit codes: 0 passed, 1 policy failed (a finding at or above --fail-on, a failed acceptance
+criterion), 2 usage, configuration or input error.";
 
 /// Make W3C trace-context propagation an enforceable, measurable capability.
 #[derive(Debug, Parser)]
@@ -49,6 +57,8 @@ enum Command {
     ConformanceService(conformance::Args),
     Collect(collect::Args),
     Trace(trace::Args),
+    Verify(verify::Args),
+    Demo(demo::Args),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -73,6 +83,8 @@ pub fn run() -> ExitStatus {
         Command::ConformanceService(args) => conformance::run(args),
         Command::Collect(args) => collect::run(args),
         Command::Trace(args) => trace::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     match result {
         Ok(status) => status,

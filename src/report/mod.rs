@@ -4,5 +4,6 @@
 pub mod check;
 pub mod escape;
 pub mod trace;
+pub mod verify;
 
 pub use escape::escape_control;

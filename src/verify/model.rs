@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use serde::Serialize;
 
 use crate::propagation::{SpanId, TraceId};
-use crate::trace::Trace;
+use crate::trace::{ServiceGraph, Trace};
 
 /// An acceptance criterion of the framework (DESIGN.md).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -198,6 +198,8 @@ pub struct VerifyReport {
     pub notes: Vec<String>,
     /// Wall time of the whole run, in milliseconds.
     pub duration_ms: u64,
+    /// The service dependency graph over the healthy phase's traces (calls summed).
+    pub service_graph: ServiceGraph,
 }
 
 impl VerifyReport {
