@@ -9,10 +9,7 @@ use tracegate::demo::{
     Backend, DestinationInfo, Fault, Faults, Platform, PlatformOptions, Service, SHARED_DESTINATION,
 };
 use tracegate::exit::ExitStatus;
-use tracegate::otlp::server::Collector;
-use tracegate::otlp::store::Store;
-use tracegate::otlp::Receiver;
-use tracegate::verify::collect::{DestinationSource, SpanSource};
+use tracegate::verify::collect::demo_sources;
 use tracegate::verify::run::{self, DemoBackendFault, FaultControl, VerifyOptions};
 use tracegate::verify::{scenario, Criterion};
 
@@ -94,25 +91,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         })
         .await?;
         let platform = Arc::new(platform);
-        let store = |name: &str| {
-            platform
-                .collectors()
-                .get(name)
-                .map(|c| SpanSource::Store(c.span_store()))
-                .with_context(|| format!("the demo has no healthy destination {name}"))
-        };
-        let source = store(SHARED_DESTINATION)?;
-        let destinations = platform
-            .destinations()
-            .iter()
-            .map(|d| {
-                Ok(DestinationSource {
-                    name: d.name.clone(),
-                    tenant: d.tenant.clone(),
-                    source: store(&d.name)?,
-                })
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let (source, destinations) = demo_sources(&platform);
         let fault: Option<Box<dyn FaultControl>> = (args.backend != Backend::Healthy).then(|| {
             Box::new(DemoBackendFault {
                 platform: Arc::clone(&platform),
@@ -145,25 +124,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         }
         Ok(status)
     })
-}
-
-/// The store behind a demo destination's receiver. `Platform::collectors()` hands out the
-/// running collectors (or, in the collect engineer's version, their receivers): both give
-/// their store.
-trait SpanStore {
-    fn span_store(&self) -> Arc<Store>;
-}
-
-impl SpanStore for Collector {
-    fn span_store(&self) -> Arc<Store> {
-        Arc::clone(&self.receiver().store)
-    }
-}
-
-impl SpanStore for Arc<Receiver> {
-    fn span_store(&self) -> Arc<Store> {
-        Arc::clone(&self.store)
-    }
 }
 
 /// Where to look while the platform keeps running (standard error: standard output holds

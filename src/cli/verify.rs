@@ -14,7 +14,7 @@ use tracegate::otlp::server::Collector;
 use tracegate::otlp::{Limits, Receiver};
 use tracegate::report::escape_control;
 use tracegate::report::verify::{self as render, Format};
-use tracegate::verify::collect::{DestinationSource, SpanSource};
+use tracegate::verify::collect::{BackendCredentials, DestinationSource, SpanSource};
 use tracegate::verify::run::{
     self, CommandFault, Event, FaultControl, VerifyOptions, VerifyOutput,
 };
@@ -120,9 +120,7 @@ pub struct OutputArgs {
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     let display = args.scenario.display().to_string();
-    let text = std::fs::read_to_string(&args.scenario)
-        .with_context(|| format!("{display}: cannot read the scenario"))?;
-    let scenario = scenario::parse(&text, &display)?;
+    let scenario = scenario::parse_file(&args.scenario)?;
     let target = match args.target.clone().or_else(|| scenario.target.clone()) {
         Some(target) => target,
         None => bail!("{display}: no target: give --target URL or `target:` in the scenario"),
@@ -137,7 +135,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .iter()
         .map(|d| destination(d).map_err(|e| anyhow::anyhow!("--destination: {e}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let headers = credentials(args.backend_credentials.as_deref())?;
+    let headers = BackendCredentials::load(args.backend_credentials.as_deref())?.into_headers();
     let manifest_findings = args
         .manifests
         .as_deref()
@@ -411,63 +409,6 @@ fn backend_url(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-/// Headers for backend queries: `--backend-credentials FILE` (`Name: value` per line) when
-/// given, else `$TRACEGATE_BACKEND_TOKEN` (a bearer token) and `$TRACEGATE_BACKEND_HEADERS`
-/// (`name=value,…`) — the rules of `verify::collect::BackendCredentials` in the collect
-/// branch, which can replace this once merged. Errors name the place, never a value.
-fn credentials(file: Option<&Path>) -> anyhow::Result<Vec<(String, String)>> {
-    let mut headers = Vec::new();
-    if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("{}: cannot read the credentials", path.display()))?;
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let place = || format!("{}:{}", path.display(), i + 1);
-            let (name, value) = line
-                .split_once(':')
-                .with_context(|| format!("{}: expected `Name: value`", place()))?;
-            headers.push(header(name, value).with_context(place)?);
-        }
-        return Ok(headers);
-    }
-    if let Ok(token) = std::env::var("TRACEGATE_BACKEND_TOKEN") {
-        if !token.trim().is_empty() {
-            headers.push(
-                header("authorization", &format!("Bearer {}", token.trim()))
-                    .context("$TRACEGATE_BACKEND_TOKEN")?,
-            );
-        }
-    }
-    if let Ok(text) = std::env::var("TRACEGATE_BACKEND_HEADERS") {
-        for (i, pair) in text.split(',').enumerate() {
-            if pair.trim().is_empty() {
-                continue;
-            }
-            let place = || format!("$TRACEGATE_BACKEND_HEADERS, entry {}", i + 1);
-            let (name, value) = pair
-                .split_once('=')
-                .with_context(|| format!("{}: expected name=value", place()))?;
-            headers.push(header(name, value).with_context(place)?);
-        }
-    }
-    Ok(headers)
-}
-
-fn header(name: &str, value: &str) -> anyhow::Result<(String, String)> {
-    let name = name.trim();
-    let value = value.trim();
-    if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-        bail!("not a valid header name");
-    }
-    if http::HeaderValue::from_str(value).is_err() {
-        bail!("the value of header {name} is not a valid header value");
-    }
-    Ok((name.to_ascii_lowercase(), value.to_owned()))
-}
-
 /// `check`'s TG2xx findings at severity error on `dir` (what fails `check` by default).
 fn manifest_findings(dir: &Path) -> anyhow::Result<Vec<ManifestFinding>> {
     use tracegate::check::model::Severity;
@@ -547,31 +488,5 @@ mod tests {
         assert!(error.contains("--backend-credentials"), "{error}");
         assert!(backend_url("ftp://tempo").is_err());
         assert!(backend_url("tempo:3200").is_err());
-    }
-
-    #[test]
-    fn credential_errors_name_the_line_but_never_the_value() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("creds");
-        std::fs::write(
-            &path,
-            "# tempo\nAuthorization: Bearer s3cr3t\nx-scope-orgid: team\n",
-        )
-        .expect("write");
-        let headers = credentials(Some(&path)).expect("valid");
-        assert_eq!(
-            headers,
-            vec![
-                ("authorization".to_owned(), "Bearer s3cr3t".to_owned()),
-                ("x-scope-orgid".to_owned(), "team".to_owned())
-            ]
-        );
-        std::fs::write(&path, "Authorization Bearer s3cr3t\n").expect("write");
-        let error = format!("{:#}", credentials(Some(&path)).expect_err("no colon"));
-        assert!(error.contains(":1: expected `Name: value`"), "{error}");
-        assert!(!error.contains("s3cr3t"), "{error}");
-        std::fs::write(&path, "X-Key: bad\u{7f}value s3cr3t\n").expect("write");
-        let error = format!("{:#}", credentials(Some(&path)).expect_err("bad value"));
-        assert!(!error.contains("s3cr3t"), "{error}");
     }
 }
