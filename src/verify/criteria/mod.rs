@@ -50,3 +50,6 @@ pub fn judge(evaluation: &Evaluation<'_>, only: &[Criterion]) -> Vec<CriterionRe
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
