@@ -13,9 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::hops::{AddressBook, CalleeSearch, CalleeSeen, RootIndex};
 use super::select::{healthy_traces, incomplete_detail, not_found_detail, JudgedTrace};
-use super::structure::{
-    caller_kind, callee_kind, describe, http_status, resend_count, Shape,
-};
+use super::structure::{callee_kind, caller_kind, describe, http_status, resend_count, Shape};
 use super::Evaluation;
 use crate::trace::{ProblemKind, Span, SpanKind, Trace};
 use crate::verify::model::{Criterion, CriterionResult, Evidence, Verdict};
@@ -79,10 +77,17 @@ impl Tally {
             .hops
             .iter()
             .map(|((caller, callee), n)| {
-                format!("propagation breaks between {caller} and {callee} ({n} traces)")
+                format!(
+                    "propagation breaks between {caller} and {callee} ({})",
+                    traces_count(*n)
+                )
             })
             .collect();
-        parts.extend(self.other.iter().map(|(what, n)| format!("{what} ({n} traces)")));
+        parts.extend(
+            self.other
+                .iter()
+                .map(|(what, n)| format!("{what} ({})", traces_count(*n))),
+        );
         let mut result = if parts.is_empty() {
             CriterionResult::new(
                 Criterion::Ac002,
@@ -114,6 +119,15 @@ impl Tally {
             ));
         }
         result
+    }
+}
+
+/// "1 trace", "3 traces".
+fn traces_count(n: usize) -> String {
+    if n == 1 {
+        "1 trace".to_owned()
+    } else {
+        format!("{n} traces")
     }
 }
 
@@ -149,9 +163,11 @@ fn judge_trace(judged: &JudgedTrace<'_>, search: &CalleeSearch<'_>, tally: &mut 
             continue;
         }
         let callee = search.name(trace, span, &present, &shape.orphans);
-        let expected_callee = search.expected.iter().any(|s| *s == callee.name);
-        let platform_callee =
-            matches!(callee.seen, CalleeSeen::NewTrace(..) | CalleeSeen::Orphan(_));
+        let expected_callee = search.expected.contains(&callee.name);
+        let platform_callee = matches!(
+            callee.seen,
+            CalleeSeen::NewTrace(..) | CalleeSeen::Orphan(_)
+        );
         if !expected_callee && !platform_callee && missing.is_empty() {
             // A call outside the platform (a third-party API): no SERVER span is expected.
             continue;
@@ -163,7 +179,10 @@ fn judge_trace(judged: &JudgedTrace<'_>, search: &CalleeSearch<'_>, tally: &mut 
                 callee.name, trace_id, span_id
             ),
             CalleeSeen::Orphan(span_id) => {
-                format!("{}'s span {} is an orphan in this trace", callee.name, span_id)
+                format!(
+                    "{}'s span {} is an orphan in this trace",
+                    callee.name, span_id
+                )
             }
             CalleeSeen::Missing => format!("{} has no span in this trace", callee.name),
             CalleeSeen::Unknown => "no span of the callee was found".to_owned(),
@@ -188,9 +207,6 @@ fn judge_trace(judged: &JudgedTrace<'_>, search: &CalleeSearch<'_>, tally: &mut 
         );
         hop_callees.insert(callee.name.clone());
         hops_here.insert((caller, callee.name));
-    }
-    for hop in hops_here {
-        *tally.hops.entry(hop).or_default() += 1;
     }
 
     // SERVER/CONSUMER spans must hang under their caller's CLIENT/PRODUCER span.
@@ -276,7 +292,13 @@ fn judge_trace(judged: &JudgedTrace<'_>, search: &CalleeSearch<'_>, tally: &mut 
         }
     }
 
-    judge_retries(trace, &missing, tally, &mut kinds);
+    for (caller, callee) in judge_retries(trace, &missing, tally, &mut kinds) {
+        hop_callees.extend(missing.iter().map(|s| (*s).to_owned()));
+        hops_here.insert((caller, format!("{callee} (on retry)")));
+    }
+    for hop in hops_here {
+        *tally.hops.entry(hop).or_default() += 1;
+    }
 
     // Missing services not explained by a named hop.
     let unexplained: Vec<&str> = missing
@@ -289,9 +311,7 @@ fn judge_trace(judged: &JudgedTrace<'_>, search: &CalleeSearch<'_>, tally: &mut 
             Some(incomplete) => incomplete_detail(incomplete),
             None => format!("no span of {}", missing.join(", ")),
         };
-        tally.push(
-            Evidence::trace(trace.trace_id, detail).with_service(missing.join(", ")),
-        );
+        tally.push(Evidence::trace(trace.trace_id, detail).with_service(missing.join(", ")));
         kinds.insert("expected services missing");
     }
     for kind in kinds {
@@ -348,7 +368,8 @@ fn judge_retries(
     missing: &[&str],
     tally: &mut Tally,
     kinds: &mut HashSet<&'static str>,
-) {
+) -> Vec<(String, String)> {
+    let mut left = Vec::new();
     let spans = &trace.spans;
     for (p, children) in trace.children.iter().enumerate() {
         let clients = children
@@ -408,8 +429,10 @@ fn judge_retries(
                 .with_service(format!("{} → {callee}", spans[last].service_label())),
             );
             kinds.insert("retry left the trace");
+            left.push((spans[last].service_label().to_owned(), callee));
         }
     }
+    left
 }
 
 fn answered_5xx(trace: &Trace, i: usize) -> bool {

@@ -19,8 +19,7 @@ const NO_SERVICE: &str = "no service.name";
 const NO_NAME: &str = "no operation name";
 const NO_TIMESTAMPS: &str = "no start or end timestamp";
 const ENDS_BEFORE_START: &str = "ends before it starts";
-const NO_HTTP_STATUS: &str =
-    "SERVER span without http.response.status_code or http.status_code";
+const NO_HTTP_STATUS: &str = "SERVER span without http.response.status_code or http.status_code";
 const INVALID_ID: &str = "malformed span or parent span ID (left out of the trace)";
 
 /// The required fields `span` lacks.
@@ -82,7 +81,9 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
                 bad_spans += 1;
                 let entry = lacking
                     .entry(("(unknown)".to_owned(), INVALID_ID))
-                    .or_insert_with(|| (0, Evidence::trace(trace.trace_id, problem.detail.clone())));
+                    .or_insert_with(|| {
+                        (0, Evidence::trace(trace.trace_id, problem.detail.clone()))
+                    });
                 entry.0 += 1;
             }
         }
@@ -123,7 +124,9 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
     );
     for (_, (count, mut evidence)) in lacking {
         if count > 1 {
-            evidence.detail.push_str(&format!(" (and {} more spans)", count - 1));
+            evidence
+                .detail
+                .push_str(&format!(" (and {} more spans)", count - 1));
         }
         result.push(evidence);
     }

@@ -105,7 +105,10 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
         parts.push(format!("{incomplete} incomplete within the timeout"));
     }
     if broken > 0 {
-        parts.push(format!("{broken} not a complete tree rooted at {}", expect.root));
+        parts.push(format!(
+            "{broken} not a complete tree rooted at {}",
+            expect.root
+        ));
     }
     let mut result = CriterionResult::new(
         Criterion::Ac004,

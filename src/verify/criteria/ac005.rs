@@ -94,10 +94,7 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
                 destinations.len()
             ));
         } else {
-            parts_failed.push(format!(
-                "no spans read at {}",
-                unreached.join(", ")
-            ));
+            parts_failed.push(format!("no spans read at {}", unreached.join(", ")));
         }
         let tenant_destinations = destinations.iter().filter(|d| d.tenant.is_some()).count();
         if tenant_destinations == 0 {
@@ -131,7 +128,10 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
                         Some(line) => format!("{}:{line}", f.file),
                         None => f.file.clone(),
                     };
-                    evidence.push(Evidence::detail(format!("{place}: {} {}", f.rule, f.message)));
+                    evidence.push(Evidence::detail(format!(
+                        "{place}: {} {}",
+                        f.rule, f.message
+                    )));
                 }
             }
         }

@@ -24,10 +24,14 @@ pub fn missing_for_views(trace: &Trace, shape: &Shape<'_>) -> Vec<String> {
         })
         .count();
     if untimed > 0 {
-        missing.push(format!("waterfall: {untimed} spans without valid timestamps"));
+        missing.push(format!(
+            "waterfall: {untimed} spans without valid timestamps"
+        ));
     }
     if let Some(detail) = shape.disconnection() {
-        missing.push(format!("waterfall: parents do not form one tree ({detail})"));
+        missing.push(format!(
+            "waterfall: parents do not form one tree ({detail})"
+        ));
     }
     let graph = trace.service_graph();
     if graph.services.iter().any(|s| s == UNKNOWN_SERVICE) {
@@ -48,8 +52,7 @@ pub fn missing_for_views(trace: &Trace, shape: &Shape<'_>) -> Vec<String> {
         ));
     }
     let latency = trace.latency();
-    if latency.spans.len() != trace.spans.len() || latency.services.len() != graph.services.len()
-    {
+    if latency.spans.len() != trace.spans.len() || latency.services.len() != graph.services.len() {
         missing.push("latency breakdown: not every span and service has a self time".to_owned());
     }
     missing

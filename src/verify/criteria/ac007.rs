@@ -111,7 +111,8 @@ fn non_disruptive(evaluation: &Evaluation<'_>) -> Part {
             text
         }
         _ => {
-            problems.push("no healthy-phase request succeeded to compare latencies with".to_owned());
+            problems
+                .push("no healthy-phase request succeeded to compare latencies with".to_owned());
             String::new()
         }
     };
@@ -147,7 +148,10 @@ fn no_sensitive_data(evaluation: &Evaluation<'_>) -> Part {
     let mut kinds: BTreeMap<String, (usize, Vec<String>)> = BTreeMap::new();
     let mut evidence = Vec::new();
     scanner.scan(&collected.otlp, &mut |finding| {
-        let service = finding.service.clone().unwrap_or_else(|| "(unknown service)".to_owned());
+        let service = finding
+            .service
+            .clone()
+            .unwrap_or_else(|| "(unknown service)".to_owned());
         let entry = kinds.entry(finding.what.clone()).or_default();
         entry.0 += 1;
         if !entry.1.contains(&service) {
@@ -167,7 +171,12 @@ fn no_sensitive_data(evaluation: &Evaluation<'_>) -> Part {
             });
         }
     });
-    let canaries_sent = evaluation.replay.exchanges.iter().filter(|e| e.canaries).count();
+    let canaries_sent = evaluation
+        .replay
+        .exchanges
+        .iter()
+        .filter(|e| e.canaries)
+        .count();
     let sent_note = if canaries_sent == 0 {
         " (no request carried canaries: patterns only)".to_owned()
     } else {

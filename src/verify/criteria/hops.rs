@@ -156,7 +156,9 @@ impl AddressBook {
                         }
                     }
                     if !address.host.is_empty() {
-                        self.by_address.entry(address).or_insert_with(|| service.clone());
+                        self.by_address
+                            .entry(address)
+                            .or_insert_with(|| service.clone());
                     }
                     if !self.with_address.contains(service) {
                         self.with_address.insert(service.clone());
@@ -236,7 +238,12 @@ impl RootIndex {
     }
 
     /// Loose starts beginning within `[from, to]` accepted by `keep`, earliest first.
-    pub fn find(&self, from: u64, to: u64, keep: impl Fn(&LooseStart) -> bool) -> Option<&LooseStart> {
+    pub fn find(
+        &self,
+        from: u64,
+        to: u64,
+        keep: impl Fn(&LooseStart) -> bool,
+    ) -> Option<&LooseStart> {
         let first = self.starts.partition_point(|s| s.start_unix_nano < from);
         self.starts[first..]
             .iter()

@@ -56,13 +56,11 @@ pub fn luhn_valid(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn card_like(digits: &[u8]) -> bool {
-    (13..=19).contains(&digits.len())
-        && matches!(digits[0], b'2'..=b'6')
-        && luhn_valid(digits)
+    (13..=19).contains(&digits.len()) && matches!(digits[0], b'2'..=b'6') && luhn_valid(digits)
 }
 
 /// A run of 13–19 digits (single spaces or dashes allowed between groups), not part of a
@@ -122,7 +120,8 @@ fn is_word(b: u8) -> bool {
 
 /// `local@domain.tld`.
 pub fn has_email(bytes: &[u8]) -> bool {
-    let local_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-');
+    let local_char =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'%' | b'+' | b'-');
     let domain_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-');
     for (at, _) in bytes.iter().enumerate().filter(|(_, &b)| b == b'@') {
         let mut start = at;
@@ -155,8 +154,9 @@ fn starts_with_ignore_case(bytes: &[u8], at: usize, word: &[u8]) -> bool {
 
 /// `Bearer …`/`Basic …` followed by a token of 8+ characters, or a JWT (`eyJ….….`).
 pub fn has_token(bytes: &[u8]) -> bool {
-    let token_char =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'+' | b'/' | b'=' | b'-');
+    let token_char = |b: u8| {
+        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'~' | b'+' | b'/' | b'=' | b'-')
+    };
     for i in 0..bytes.len() {
         let b = bytes[i] | 0x20;
         if b == b'b' && (i == 0 || !is_word(bytes[i - 1])) {
@@ -262,7 +262,14 @@ pub fn credential_key(key: &str) -> bool {
     let last = lower.rsplit(['.', '/']).next().unwrap_or_default();
     matches!(
         last,
-        "password" | "passwd" | "secret" | "api_key" | "apikey" | "access_token" | "authorization" | "cookie"
+        "password"
+            | "passwd"
+            | "secret"
+            | "api_key"
+            | "apikey"
+            | "access_token"
+            | "authorization"
+            | "cookie"
     )
 }
 
@@ -282,7 +289,10 @@ mod tests {
         assert_eq!(found("4111-1111-1111-1111"), [Pattern::CardNumber]);
         assert_eq!(found("4111 1111 1111 1111"), [Pattern::CardNumber]);
         assert!(found("4111111111111112").is_empty(), "Luhn-invalid");
-        assert!(found("1733450000000000000").is_empty(), "a nanosecond timestamp");
+        assert!(
+            found("1733450000000000000").is_empty(),
+            "a nanosecond timestamp"
+        );
         // inside a hex trace ID
         assert!(found("a4111111111111111b").is_empty());
         assert!(found("4bf92f3577b34da6a3ce929d0e0e4736").is_empty());

@@ -89,19 +89,39 @@ impl Scanner {
                         trace_id: Some(trace_id),
                     };
                     self.text(&span.name, || "span name".to_owned(), &place, found);
-                    self.text(&span.trace_state, || "trace state".to_owned(), &place, found);
+                    self.text(
+                        &span.trace_state,
+                        || "trace state".to_owned(),
+                        &place,
+                        found,
+                    );
                     self.attributes(&span.attributes, "attribute", &place, found);
                     for event in &span.events {
-                        self.text(&event.name, || format!("event {:?}", event.name), &place, found);
+                        self.text(
+                            &event.name,
+                            || format!("event {:?}", event.name),
+                            &place,
+                            found,
+                        );
                         let label = format!("event {:?} attribute", event.name);
                         self.attributes(&event.attributes, &label, &place, found);
                     }
                     for link in &span.links {
-                        self.text(&link.trace_state, || "link trace state".to_owned(), &place, found);
+                        self.text(
+                            &link.trace_state,
+                            || "link trace state".to_owned(),
+                            &place,
+                            found,
+                        );
                         self.attributes(&link.attributes, "link attribute", &place, found);
                     }
                     if let Some(status) = &span.status {
-                        self.text(&status.message, || "status message".to_owned(), &place, found);
+                        self.text(
+                            &status.message,
+                            || "status message".to_owned(),
+                            &place,
+                            found,
+                        );
                     }
                 }
             }
@@ -120,7 +140,12 @@ impl Scanner {
                 continue;
             }
             let where_ = || format!("{label} {}", kv.key);
-            self.text(&kv.key, || format!("{label} key {:?}", kv.key), place, found);
+            self.text(
+                &kv.key,
+                || format!("{label} key {:?}", kv.key),
+                place,
+                found,
+            );
             let value = kv.value.as_ref();
             if credential_key(&kv.key) && !is_empty(value) {
                 found(place.finding("credential-named attribute", where_()));
@@ -139,10 +164,8 @@ impl Scanner {
         match value.and_then(|v| v.value.as_ref()) {
             Some(any_value::Value::StringValue(s)) => self.text(s, where_, place, found),
             Some(any_value::Value::BytesValue(b)) => self.bytes(b, where_, place, found),
-            Some(any_value::Value::IntValue(i)) => {
-                if i.unsigned_abs() >= 1_000_000_000_000 {
-                    self.text(&i.to_string(), where_, place, found);
-                }
+            Some(any_value::Value::IntValue(i)) if i.unsigned_abs() >= 1_000_000_000_000 => {
+                self.text(&i.to_string(), where_, place, found);
             }
             Some(any_value::Value::ArrayValue(a)) => {
                 for v in &a.values {
@@ -152,7 +175,7 @@ impl Scanner {
             Some(any_value::Value::KvlistValue(kv)) => {
                 for inner in &kv.values {
                     let nested = || format!("{} → {}", where_(), inner.key);
-                    self.text(&inner.key, &nested, place, found);
+                    self.text(&inner.key, nested, place, found);
                     if credential_key(&inner.key) && !is_empty(inner.value.as_ref()) {
                         found(place.finding("credential-named attribute", nested()));
                     }

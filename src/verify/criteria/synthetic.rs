@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::{
+    span, status, ResourceSpans, ScopeSpans, Span, Status,
+};
 
 use crate::propagation::{SpanId, TraceId};
 use crate::trace::{AssemblyOptions, SpanKind, Trace};
@@ -180,7 +182,12 @@ impl TraceBuilder {
     pub fn build(&self) -> Trace {
         let mut traces = Trace::from_otlp(&self.otlp(), &AssemblyOptions::default());
         traces.pop().unwrap_or_else(|| {
-            Trace::assemble(self.trace_id, Vec::new(), Vec::new(), &AssemblyOptions::default())
+            Trace::assemble(
+                self.trace_id,
+                Vec::new(),
+                Vec::new(),
+                &AssemblyOptions::default(),
+            )
         })
     }
 }
@@ -196,32 +203,123 @@ fn ours(t: &mut TraceBuilder, index: usize, status: i64) {
 /// → queue → webhook-dispatcher. Indices in the comments.
 pub fn demo_trace(seed: u64, retry: bool) -> TraceBuilder {
     let mut t = TraceBuilder::new(seed);
-    let ingress = t.span("ingress", SpanKind::Server, "POST /checkout/{order}", None, 0, 9000); // 0
+    let ingress = t.span(
+        "ingress",
+        SpanKind::Server,
+        "POST /checkout/{order}",
+        None,
+        0,
+        9000,
+    ); // 0
     ours(&mut t, ingress, 200);
-    let c1 = t.span("ingress", SpanKind::Client, "POST /checkout/{order}", Some(ingress), 100, 8900); // 1
-    let auth = t.span("auth", SpanKind::Server, "POST /checkout/{order}", Some(c1), 200, 8800); // 2
+    let c1 = t.span(
+        "ingress",
+        SpanKind::Client,
+        "POST /checkout/{order}",
+        Some(ingress),
+        100,
+        8900,
+    ); // 1
+    let auth = t.span(
+        "auth",
+        SpanKind::Server,
+        "POST /checkout/{order}",
+        Some(c1),
+        200,
+        8800,
+    ); // 2
     ours(&mut t, auth, 200);
-    let c2 = t.span("auth", SpanKind::Client, "POST /orders/{order}", Some(auth), 300, 8700); // 3
-    let orch = t.span("orchestration", SpanKind::Server, "POST /orders/{order}", Some(c2), 400, 8600); // 4
+    let c2 = t.span(
+        "auth",
+        SpanKind::Client,
+        "POST /orders/{order}",
+        Some(auth),
+        300,
+        8700,
+    ); // 3
+    let orch = t.span(
+        "orchestration",
+        SpanKind::Server,
+        "POST /orders/{order}",
+        Some(c2),
+        400,
+        8600,
+    ); // 4
     ours(&mut t, orch, 200);
-    let c3 = t.span("orchestration", SpanKind::Client, "POST /quote/{order}", Some(orch), 500, 1500); // 5
-    let pricing = t.span("pricing", SpanKind::Server, "POST /quote/{order}", Some(c3), 600, 1400); // 6
+    let c3 = t.span(
+        "orchestration",
+        SpanKind::Client,
+        "POST /quote/{order}",
+        Some(orch),
+        500,
+        1500,
+    ); // 5
+    let pricing = t.span(
+        "pricing",
+        SpanKind::Server,
+        "POST /quote/{order}",
+        Some(c3),
+        600,
+        1400,
+    ); // 6
     ours(&mut t, pricing, 200);
     let mut start = 1600;
     if retry {
-        let attempt = t.span("orchestration", SpanKind::Client, "POST /charge/{order}", Some(orch), start, start + 900);
-        let pg = t.span("payment-gateway", SpanKind::Server, "POST /charge/{order}", Some(attempt), start + 100, start + 800);
+        let attempt = t.span(
+            "orchestration",
+            SpanKind::Client,
+            "POST /charge/{order}",
+            Some(orch),
+            start,
+            start + 900,
+        );
+        let pg = t.span(
+            "payment-gateway",
+            SpanKind::Server,
+            "POST /charge/{order}",
+            Some(attempt),
+            start + 100,
+            start + 800,
+        );
         ours(&mut t, pg, 503);
         start += 1000;
     }
-    let charge = t.span("orchestration", SpanKind::Client, "POST /charge/{order}", Some(orch), start, start + 5000);
+    let charge = t.span(
+        "orchestration",
+        SpanKind::Client,
+        "POST /charge/{order}",
+        Some(orch),
+        start,
+        start + 5000,
+    );
     if retry {
         t.attr(charge, int_attr("http.request.resend_count", 1));
     }
-    let pg = t.span("payment-gateway", SpanKind::Server, "POST /charge/{order}", Some(charge), start + 100, start + 4900);
+    let pg = t.span(
+        "payment-gateway",
+        SpanKind::Server,
+        "POST /charge/{order}",
+        Some(charge),
+        start + 100,
+        start + 4900,
+    );
     ours(&mut t, pg, 200);
-    let produce = t.span("payment-gateway", SpanKind::Producer, "publish payments", Some(pg), start + 200, start + 300);
-    let consume = t.span("webhook-dispatcher", SpanKind::Consumer, "process payments", Some(produce), start + 400, start + 4000);
+    let produce = t.span(
+        "payment-gateway",
+        SpanKind::Producer,
+        "publish payments",
+        Some(pg),
+        start + 200,
+        start + 300,
+    );
+    let consume = t.span(
+        "webhook-dispatcher",
+        SpanKind::Consumer,
+        "process payments",
+        Some(produce),
+        start + 400,
+        start + 4000,
+    );
     t.attr(consume, string_attr("tenant.id", "acme"));
     t
 }
@@ -236,18 +334,45 @@ pub fn python_trace(seed: u64) -> TraceBuilder {
     let mut at = 0;
     for (i, service) in SERVICES.iter().enumerate().take(5) {
         let port = 5001 + i as i64;
-        let server = t.span(service, SpanKind::Server, "POST /work", parent_call, at, 20_000 - at);
+        let server = t.span(
+            service,
+            SpanKind::Server,
+            "POST /work",
+            parent_call,
+            at,
+            20_000 - at,
+        );
         t.attr(server, int_attr("http.status_code", 200))
             .attr(server, int_attr("net.host.port", port))
-            .attr(server, string_attr("http.host", &format!("127.0.0.1:{port}")))
+            .attr(
+                server,
+                string_attr("http.host", &format!("127.0.0.1:{port}")),
+            )
             .attr(server, string_attr("http.target", "/work"));
         if i == 4 {
             break;
         }
-        let internal = t.span(service, SpanKind::Internal, "call downstream", Some(server), at + 50, 20_000 - at - 50);
-        let client = t.span(service, SpanKind::Client, "POST", Some(internal), at + 100, 20_000 - at - 100);
-        t.attr(client, string_attr("http.url", &format!("http://127.0.0.1:{}/work", port + 1)))
-            .attr(client, int_attr("http.status_code", 200));
+        let internal = t.span(
+            service,
+            SpanKind::Internal,
+            "call downstream",
+            Some(server),
+            at + 50,
+            20_000 - at - 50,
+        );
+        let client = t.span(
+            service,
+            SpanKind::Client,
+            "POST",
+            Some(internal),
+            at + 100,
+            20_000 - at - 100,
+        );
+        t.attr(
+            client,
+            string_attr("http.url", &format!("http://127.0.0.1:{}/work", port + 1)),
+        )
+        .attr(client, int_attr("http.status_code", 200));
         parent_call = Some(client);
         at += 200;
     }

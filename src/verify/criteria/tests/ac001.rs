@@ -14,7 +14,11 @@ fn distinct_returned_ids_pass() {
     let run = demo_run(3);
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Pass);
-    assert!(result.summary.starts_with("3 responses"), "{}", result.summary);
+    assert!(
+        result.summary.starts_with("3 responses"),
+        "{}",
+        result.summary
+    );
 }
 
 #[test]
@@ -26,8 +30,18 @@ fn a_response_without_a_trace_id_fails_naming_the_case_and_http_version() {
     exchange.http_version = HttpVersion::Http2;
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(result.summary.contains("no trace ID in the response on 1 of 2"), "{}", result.summary);
-    assert!(result.summary.contains("absent over HTTP/2"), "{}", result.summary);
+    assert!(
+        result
+            .summary
+            .contains("no trace ID in the response on 1 of 2"),
+        "{}",
+        result.summary
+    );
+    assert!(
+        result.summary.contains("absent over HTTP/2"),
+        "{}",
+        result.summary
+    );
     assert_eq!(result.evidence[0].service.as_deref(), Some("ingress"));
 }
 
@@ -63,7 +77,8 @@ fn an_invalid_incoming_id_echoed_back_lowercased_is_not_fresh() {
     let echoed = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
     let exchange = &mut run.replay.exchanges[0];
     exchange.incoming = IncomingCase::UppercaseHex;
-    exchange.sent_traceparent = vec!["00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01".into()];
+    exchange.sent_traceparent =
+        vec!["00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01".into()];
     exchange.returned = Some(ReturnedId {
         trace_id: echoed,
         span_id: None,
@@ -71,7 +86,11 @@ fn an_invalid_incoming_id_echoed_back_lowercased_is_not_fresh() {
     });
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(result.summary.contains("uppercase-hex over HTTP/1.1"), "{}", result.summary);
+    assert!(
+        result.summary.contains("uppercase-hex over HTTP/1.1"),
+        "{}",
+        result.summary
+    );
     assert!(evidence_mentions(&result, "instead of a fresh one"));
 }
 
@@ -82,7 +101,11 @@ fn the_same_fresh_id_on_two_responses_fails() {
     run.replay.exchanges[1].returned = first;
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(result.summary.contains("trace ID reused"), "{}", result.summary);
+    assert!(
+        result.summary.contains("trace ID reused"),
+        "{}",
+        result.summary
+    );
 }
 
 #[test]
@@ -92,7 +115,9 @@ fn failed_requests_are_not_judged_and_none_succeeding_is_a_skip() {
     run.replay.exchanges[0].returned = None;
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Pass);
-    assert!(result.summary.contains("1 requests got no successful response"));
+    assert!(result
+        .summary
+        .contains("1 requests got no successful response"));
     run.replay.exchanges[1].status = None;
     assert_verdict(&run.judge(judge), Verdict::Skip);
 }

@@ -3,8 +3,10 @@ use std::time::Duration;
 use super::{assert_verdict, evidence_mentions, split_off, Run};
 use crate::trace::SpanKind;
 use crate::verify::criteria::ac002::judge;
-use crate::verify::criteria::synthetic::{demo_trace, python_trace, string_attr, TraceBuilder, SERVICES};
-use crate::verify::model::{Incomplete, IncomingCase, Verdict};
+use crate::verify::criteria::synthetic::{
+    demo_trace, python_trace, string_attr, TraceBuilder, SERVICES,
+};
+use crate::verify::model::{IncomingCase, Incomplete, Verdict};
 
 // demo_trace(seed, false): 0 ingress S, 1 ingress C, 2 auth S, 3 auth C, 4 orchestration S,
 // 5 orchestration C (quote), 6 pricing S, 7 orchestration C (charge), 8 payment-gateway S,
@@ -16,15 +18,29 @@ fn demo_traces_with_a_retry_pass() {
     let run = Run::demo(&[demo_trace(1, false), demo_trace(2, true)]);
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Pass);
-    assert!(result.summary.contains("1 retries kept the trace"), "{}", result.summary);
+    assert!(
+        result.summary.contains("1 retries kept the trace"),
+        "{}",
+        result.summary
+    );
 }
 
 #[test]
 fn python_sdk_shapes_pass() {
     let mut trace = python_trace(1);
     // a call to a third-party API: a CLIENT span no SERVER span answers
-    let stripe = trace.span("payment-gateway", SpanKind::Client, "POST", Some(12), 900, 1000);
-    trace.attr(stripe, string_attr("http.url", "https://api.stripe.com/v1/charges"));
+    let stripe = trace.span(
+        "payment-gateway",
+        SpanKind::Client,
+        "POST",
+        Some(12),
+        900,
+        1000,
+    );
+    trace.attr(
+        stripe,
+        string_attr("http.url", "https://api.stripe.com/v1/charges"),
+    );
     let run = Run::with_services(&[trace, python_trace(2)], &SERVICES[..5]);
     assert_verdict(&run.judge(judge), Verdict::Pass);
 }
@@ -33,27 +49,40 @@ fn python_sdk_shapes_pass() {
 fn a_service_that_drops_the_context_is_named_as_the_broken_hop() {
     let mut trace = demo_trace(1, false);
     let pricing = split_off(&mut trace, 6, 900);
-    let mut run = Run::demo(&[trace.clone()]);
+    let mut run = Run::demo(std::slice::from_ref(&trace));
     run.unclaimed(&pricing);
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Fail);
     assert!(
-        result.summary.contains("propagation breaks between orchestration and pricing"),
+        result
+            .summary
+            .contains("propagation breaks between orchestration and pricing"),
         "{}",
         result.summary
     );
-    assert!(evidence_mentions(&result, "pricing started a new trace"), "{result:#?}");
-    assert_eq!(result.evidence[0].service.as_deref(), Some("orchestration → pricing"));
+    assert!(
+        evidence_mentions(&result, "pricing started a new trace"),
+        "{result:#?}"
+    );
+    assert_eq!(
+        result.evidence[0].service.as_deref(),
+        Some("orchestration → pricing")
+    );
 
     // a source that can only be asked by trace ID: pricing is simply missing
     let run = Run::demo(&[trace]);
     let result = run.judge(judge);
     assert!(
-        result.summary.contains("propagation breaks between orchestration and pricing"),
+        result
+            .summary
+            .contains("propagation breaks between orchestration and pricing"),
         "{}",
         result.summary
     );
-    assert!(evidence_mentions(&result, "pricing has no span in this trace"));
+    assert!(evidence_mentions(
+        &result,
+        "pricing has no span in this trace"
+    ));
 }
 
 #[test]
@@ -69,7 +98,9 @@ fn an_uninstrumented_python_service_is_named_not_the_one_after_it() {
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Fail);
     assert!(
-        result.summary.contains("propagation breaks between auth and orchestration"),
+        result
+            .summary
+            .contains("propagation breaks between auth and orchestration"),
         "{}",
         result.summary
     );
@@ -99,7 +130,11 @@ fn a_retry_without_resend_count_fails() {
     trace.spans[9].attributes.clear();
     let result = Run::demo(&[trace]).judge(judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(result.summary.contains("retry without resend_count"), "{}", result.summary);
+    assert!(
+        result.summary.contains("retry without resend_count"),
+        "{}",
+        result.summary
+    );
 }
 
 #[test]
@@ -112,8 +147,28 @@ fn a_retry_that_starts_a_new_trace_fails() {
     run.unclaimed(&resent);
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(result.summary.contains("retry left the trace"), "{}", result.summary);
-    assert!(result.summary.contains("retry started a new trace"), "{}", result.summary);
+    assert!(
+        result.summary.contains("retry left the trace"),
+        "{}",
+        result.summary
+    );
+    assert!(
+        result
+            .summary
+            .contains("propagation breaks between orchestration and payment-gateway (on retry)"),
+        "{}",
+        result.summary
+    );
+    assert!(
+        !result.summary.contains("expected services missing"),
+        "{}",
+        result.summary
+    );
+    assert!(
+        result.summary.contains("retry started a new trace"),
+        "{}",
+        result.summary
+    );
     assert!(evidence_mentions(&result, "http.request.resend_count=1"));
 }
 
@@ -123,7 +178,10 @@ fn a_server_span_under_an_internal_span_fails() {
     trace.spans[3].parent = Some(trace.spans[1].span_id); // auth SERVER under ingress INTERNAL
     let result = Run::with_services(&[trace], &SERVICES[..5]).judge(judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(evidence_mentions(&result, "is parented to a INTERNAL span"), "{result:#?}");
+    assert!(
+        evidence_mentions(&result, "is parented to a INTERNAL span"),
+        "{result:#?}"
+    );
 }
 
 #[test]
@@ -131,13 +189,19 @@ fn the_root_under_the_sent_traceparent_is_not_an_orphan() {
     let mut trace = demo_trace(1, false);
     let sent_parent = crate::propagation::SpanId::from_hex("00f067aa0ba902b7").unwrap();
     trace.spans[0].parent = Some(sent_parent);
-    let mut run = Run::demo(&[trace.clone()]);
+    let mut run = Run::demo(std::slice::from_ref(&trace));
     let exchange = &mut run.replay.exchanges[0];
     exchange.incoming = IncomingCase::Valid;
     exchange.sent_trace_id = Some(trace.trace_id);
-    exchange.sent_traceparent = vec![format!("00-{}-00f067aa0ba902b7-01", trace.trace_id.to_hex())];
+    exchange.sent_traceparent = vec![format!(
+        "00-{}-00f067aa0ba902b7-01",
+        trace.trace_id.to_hex()
+    )];
     assert_verdict(&run.judge(judge), Verdict::Pass);
-    assert_verdict(&run.judge(crate::verify::criteria::ac004::judge), Verdict::Pass);
+    assert_verdict(
+        &run.judge(crate::verify::criteria::ac004::judge),
+        Verdict::Pass,
+    );
 
     // without the sent traceparent, the same span is an orphan
     run.replay.exchanges[0].sent_traceparent.clear();
@@ -149,7 +213,7 @@ fn the_root_under_the_sent_traceparent_is_not_an_orphan() {
 #[test]
 fn an_incomplete_trace_fails_with_what_is_missing() {
     let trace = demo_trace(1, false);
-    let mut run = Run::demo(&[trace.clone()]);
+    let mut run = Run::demo(std::slice::from_ref(&trace));
     run.collected.traces.clear();
     run.collected.incomplete.insert(
         trace.trace_id,
@@ -160,5 +224,8 @@ fn an_incomplete_trace_fails_with_what_is_missing() {
     );
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(evidence_mentions(&result, "incomplete after 30s: missing pricing"), "{result:#?}");
+    assert!(
+        evidence_mentions(&result, "incomplete after 30s: missing pricing"),
+        "{result:#?}"
+    );
 }

@@ -9,7 +9,10 @@ fn destination(name: &str, tenant: Option<&str>, spans: &[(&str, usize)]) -> Des
     DestinationSpans {
         name: name.into(),
         tenant: tenant.map(Into::into),
-        spans_by_tenant: spans.iter().map(|(t, n)| ((*t).to_owned(), *n)).collect::<BTreeMap<_, _>>(),
+        spans_by_tenant: spans
+            .iter()
+            .map(|(t, n)| ((*t).to_owned(), *n))
+            .collect::<BTreeMap<_, _>>(),
         ..DestinationSpans::default()
     }
 }
@@ -19,7 +22,9 @@ fn ac005_skips_when_nothing_was_configured() {
     let run = Run::demo(&[demo_trace(1, false)]);
     let result = run.judge(ac005::judge);
     assert_verdict(&result, Verdict::Skip);
-    assert!(result.summary.contains("no --destination and no --manifests"));
+    assert!(result
+        .summary
+        .contains("no --destination and no --manifests"));
 }
 
 #[test]
@@ -36,7 +41,11 @@ fn ac005_passes_with_routing_held_and_says_what_was_not_judged() {
     };
     let result = ac005::judge(&evaluation);
     assert_verdict(&result, Verdict::Pass);
-    assert!(result.summary.contains("no --manifests"), "{}", result.summary);
+    assert!(
+        result.summary.contains("no --manifests"),
+        "{}",
+        result.summary
+    );
 }
 
 #[test]
@@ -59,8 +68,14 @@ fn ac005_fails_on_a_tenant_leak_an_unreached_destination_and_a_tg2xx_finding() {
     };
     let result = ac005::judge(&evaluation);
     assert_verdict(&result, Verdict::Fail);
-    assert!(evidence_mentions(&result, "destination globex (tenant globex) holds 7 spans of tenant acme"));
-    assert!(evidence_mentions(&result, "destination shared received no span"));
+    assert!(evidence_mentions(
+        &result,
+        "destination globex (tenant globex) holds 7 spans of tenant acme"
+    ));
+    assert!(evidence_mentions(
+        &result,
+        "destination shared received no span"
+    ));
     assert!(evidence_mentions(&result, "deploy/billing.yaml:12: TG201"));
 }
 
@@ -79,8 +94,14 @@ fn ac006_fails_naming_what_is_missing() {
     trace.spans[6].service = String::new(); // pricing without service.name
     let result = Run::demo(&[trace]).judge(ac006::judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(evidence_mentions(&result, "waterfall: 1 spans without valid timestamps"), "{result:#?}");
-    assert!(evidence_mentions(&result, "service graph: spans without service.name"));
+    assert!(
+        evidence_mentions(&result, "waterfall: 1 spans without valid timestamps"),
+        "{result:#?}"
+    );
+    assert!(evidence_mentions(
+        &result,
+        "service graph: spans without service.name"
+    ));
 
     let mut run = Run::demo(&[demo_trace(2, false)]);
     run.collected.traces.clear();
