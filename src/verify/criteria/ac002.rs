@@ -69,7 +69,7 @@ impl Tally {
 
     fn into_result(self, traces: usize, unnamed: usize) -> CriterionResult {
         let unnamed_note = if unnamed > 0 {
-            format!(" ({unnamed} requests named no trace and were not judged)")
+            format!(" ({unnamed} requests got no response or named no trace, and were not judged)")
         } else {
             String::new()
         };

@@ -44,7 +44,8 @@ pub fn sent_parent_of(exchange: &Exchange, trace_id: TraceId) -> Option<SpanId> 
 }
 
 /// The healthy phase's traces, in exchange order, one per distinct trace ID; and how many
-/// healthy-phase exchanges named no trace at all (no trace ID returned, none sent).
+/// healthy-phase exchanges named no trace at all (no response, or no trace ID returned and
+/// none sent).
 pub fn healthy_traces<'a>(evaluation: &Evaluation<'a>) -> (Vec<JudgedTrace<'a>>, usize) {
     let collected = evaluation.collected;
     let mut seen = HashSet::new();
@@ -54,7 +55,7 @@ pub fn healthy_traces<'a>(evaluation: &Evaluation<'a>) -> (Vec<JudgedTrace<'a>>,
         if exchange.phase != Phase::Healthy {
             continue;
         }
-        let Some(trace_id) = trace_id_of(exchange) else {
+        let Some(trace_id) = trace_id_of(exchange).filter(|_| exchange.status.is_some()) else {
             unnamed += 1;
             continue;
         };

@@ -229,3 +229,30 @@ fn an_incomplete_trace_fails_with_what_is_missing() {
         "{result:#?}"
     );
 }
+
+#[test]
+fn a_request_that_got_no_response_is_not_judged() {
+    let mut run = Run::demo(&[demo_trace(1, false), demo_trace(2, false)]);
+    let sent = crate::verify::criteria::synthetic::trace_id(99);
+    let exchange = &mut run.replay.exchanges[1];
+    exchange.status = None;
+    exchange.returned = None;
+    exchange.error = Some("connection reset".into());
+    exchange.incoming = IncomingCase::Valid;
+    exchange.sent_trace_id = Some(sent);
+    exchange.sent_traceparent = vec![format!("00-{}-00f067aa0ba902b7-01", sent.to_hex())];
+    let result = run.judge(judge);
+    assert_verdict(&result, Verdict::Pass);
+    assert!(
+        result.summary.contains("1 requests got no response"),
+        "{}",
+        result.summary
+    );
+}
+
+#[test]
+fn nothing_to_judge_is_a_skip() {
+    let mut run = Run::demo(&[demo_trace(1, false)]);
+    run.replay.exchanges[0].returned = None;
+    assert_verdict(&run.judge(judge), Verdict::Skip);
+}
