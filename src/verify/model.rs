@@ -75,9 +75,9 @@ impl FromStr for Criterion {
     fn from_str(s: &str) -> Result<Self, String> {
         let t = s.trim().to_ascii_uppercase();
         let digits = t.trim_start_matches("AC").trim_start_matches('-');
-        let n: usize = digits
-            .parse()
-            .map_err(|_| format!("unknown criterion {s:?}: use AC-001 … AC-007"))?;
+        let n: usize = digits.parse().map_err(|_| {
+            format!("unknown criterion {s:?}: use AC-001 … AC-007")
+        })?;
         Criterion::ALL
             .get(n.wrapping_sub(1))
             .copied()
@@ -284,10 +284,7 @@ impl IncomingCase {
 
     /// Whether the sent context is valid (its trace ID must be kept).
     pub fn is_valid(self) -> bool {
-        matches!(
-            self,
-            IncomingCase::Valid | IncomingCase::ValidWithTracestate
-        )
+        matches!(self, IncomingCase::Valid | IncomingCase::ValidWithTracestate)
     }
 
     pub fn as_str(self) -> &'static str {

@@ -57,8 +57,5 @@ pub async fn replay(
     _canaries: &Canaries,
     _progress: Progress<'_>,
 ) -> Result<Vec<Exchange>, ReplayError> {
-    Err(ReplayError::Target(
-        String::new(),
-        "replay is not built yet".into(),
-    ))
+    Err(ReplayError::Target(String::new(), "replay is not built yet".into()))
 }
