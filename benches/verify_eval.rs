@@ -10,6 +10,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use tracegate::verify::criteria::synthetic::{self, demo_trace, SERVICES};
 use tracegate::verify::criteria::{judge, Evaluation};
+use tracegate::verify::model::Criterion as Ac;
 
 fn evaluate(c: &mut Criterion) {
     let mut group = c.benchmark_group("verify_eval");
@@ -49,6 +50,16 @@ fn evaluate(c: &mut Criterion) {
             &evaluation,
             |b, evaluation| b.iter(|| judge(evaluation, &[])),
         );
+        if spans == 100_000 {
+            // where the time goes: each criterion alone
+            for criterion in Ac::ALL {
+                group.bench_with_input(
+                    BenchmarkId::new(format!("{}_alone", criterion.id()), collected.spans_read),
+                    &evaluation,
+                    |b, evaluation| b.iter(|| judge(evaluation, &[criterion])),
+                );
+            }
+        }
     }
     group.finish();
 }

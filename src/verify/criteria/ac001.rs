@@ -23,7 +23,7 @@ enum Failure {
 impl Failure {
     fn describe(self) -> &'static str {
         match self {
-            Failure::NoHeader => "no trace ID in the response",
+            Failure::NoHeader => "no valid trace ID in the response",
             Failure::NotPreserved => "valid incoming trace ID not preserved",
             Failure::NotFresh => "invalid incoming trace ID not replaced by a fresh one",
             Failure::Duplicate => "trace ID reused across requests",
@@ -65,7 +65,7 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
                 Failure::NoHeader,
                 exchange,
                 Evidence::detail(format!(
-                    "{}: no trace ID in the response; headers seen: {}",
+                    "{}: no valid trace ID in the response; headers seen: {}",
                     case(exchange),
                     headers_seen(exchange)
                 )),

@@ -9,7 +9,7 @@
 //! Judged by structure only: INTERNAL spans may sit anywhere, and the callee is recognised
 //! by its SERVER child, its address or `peer.service` (see [`super::hops`]).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use super::hops::{AddressBook, CalleeSearch, CalleeSeen, RootIndex};
 use super::select::{healthy_traces, incomplete_detail, not_found_detail, JudgedTrace};
@@ -346,17 +346,24 @@ fn failed_before_reaching(trace: &Trace, i: usize) -> bool {
 
 /// The callee of a CLIENT span, for grouping retries: its SERVER child's service, else its
 /// target address, else its name.
-fn callee_key(trace: &Trace, i: usize) -> String {
+#[derive(PartialEq, Eq)]
+enum CalleeKey<'t> {
+    Service(&'t str),
+    Address(super::hops::Address),
+    Name(&'t str),
+}
+
+fn callee_key(trace: &Trace, i: usize) -> CalleeKey<'_> {
     let span = &trace.spans[i];
     if let Some(&c) = trace.children[i]
         .iter()
         .find(|&&c| trace.spans[c].kind == SpanKind::Server)
     {
-        return format!("service {}", trace.spans[c].service_label());
+        return CalleeKey::Service(trace.spans[c].service_label());
     }
     match super::hops::target_of(span) {
-        Some(address) => format!("address {address}"),
-        None => format!("name {}", span.name),
+        Some(address) => CalleeKey::Address(address),
+        None => CalleeKey::Name(&span.name),
     }
 }
 
@@ -379,13 +386,23 @@ fn judge_retries(
         if clients == 0 {
             continue;
         }
-        let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+        // one group per callee, in order of first attempt (a few CLIENT children at most)
+        let mut groups: Vec<(CalleeKey<'_>, Vec<usize>)> = Vec::new();
         for &c in children {
-            if spans[c].kind == SpanKind::Client {
-                groups.entry(callee_key(trace, c)).or_default().push(c);
+            if spans[c].kind != SpanKind::Client {
+                continue;
+            }
+            if clients == 1 {
+                groups.push((CalleeKey::Name(""), vec![c]));
+                break;
+            }
+            let key = callee_key(trace, c);
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, attempts)) => attempts.push(c),
+                None => groups.push((key, vec![c])),
             }
         }
-        for attempts in groups.values() {
+        for (_, attempts) in &groups {
             // children are ordered by start time, so attempts are too
             for &a in attempts.iter().skip(1) {
                 if resend_count(&spans[a]).is_none() {

@@ -25,22 +25,30 @@ impl Pattern {
 /// Every pattern found in `text`, each once.
 pub fn find_patterns(text: &str, found: &mut impl FnMut(Pattern)) {
     let bytes = text.as_bytes();
-    if has_card_number(bytes) {
+    // One pass to see which patterns are possible at all: most span text has none of the
+    // bytes the patterns need.
+    let (mut digits, mut at, mut separator, mut space_or_dot) = (0usize, false, false, false);
+    for &b in bytes {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'@' => at = true,
+            b'=' | b':' => separator = true,
+            b' ' | b'.' => space_or_dot = true,
+            _ => {}
+        }
+    }
+    if digits >= 13 && has_card_number(bytes) {
         found(Pattern::CardNumber);
     }
-    if memchr(b'@', bytes) && has_email(bytes) {
+    if at && has_email(bytes) {
         found(Pattern::Email);
     }
-    if has_token(bytes) {
+    if space_or_dot && has_token(bytes) {
         found(Pattern::Token);
     }
-    if has_secret_pair(bytes) {
+    if separator && has_secret_pair(bytes) {
         found(Pattern::SecretPair);
     }
-}
-
-fn memchr(needle: u8, bytes: &[u8]) -> bool {
-    bytes.contains(&needle)
 }
 
 /// The Luhn checksum holds for these digits.

@@ -223,6 +223,9 @@ impl Scanner {
         let Some(automaton) = &self.canaries else {
             return;
         };
+        if !automaton.is_match(haystack) {
+            return;
+        }
         let mut reported: HashSet<usize> = HashSet::new();
         for m in automaton.find_overlapping_iter(haystack) {
             let index = m.pattern().as_usize();

@@ -33,7 +33,7 @@ fn a_response_without_a_trace_id_fails_naming_the_case_and_http_version() {
     assert!(
         result
             .summary
-            .contains("no trace ID in the response on 1 of 2"),
+            .contains("no valid trace ID in the response on 1 of 2"),
         "{}",
         result.summary
     );
