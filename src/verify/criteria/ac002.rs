@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::hops::{AddressBook, CalleeSearch, CalleeSeen, RootIndex};
+use super::hops::{CalleeSearch, CalleeSeen};
 use super::select::{healthy_traces, incomplete_detail, not_found_detail, JudgedTrace};
 use super::structure::{callee_kind, caller_kind, describe, http_status, resend_count, Shape};
 use super::Evaluation;
@@ -29,15 +29,11 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
         );
     }
     let collected = evaluation.collected;
-    let mut book = AddressBook::default();
-    book.learn(collected.traces.values());
-    book.learn(&collected.unclaimed);
-    let loose = RootIndex::new(&collected.unclaimed);
-    let search = CalleeSearch {
-        book: &book,
-        loose: &loose,
-        expected: &evaluation.scenario.expect.services,
-    };
+    let search = CalleeSearch::new(
+        &collected.traces,
+        &collected.unclaimed,
+        &evaluation.scenario.expect.services,
+    );
     let mut tally = Tally::default();
     for judged_trace in &judged {
         judge_trace(judged_trace, &search, &mut tally);
@@ -144,7 +140,7 @@ fn judge_trace(judged: &JudgedTrace<'_>, search: &CalleeSearch<'_>, tally: &mut 
     };
     let shape = Shape::new(trace, judged.sent_parent);
     let present = shape.services();
-    let missing = shape.missing(search.expected);
+    let missing = present.missing(search.expected);
     let before = tally.evidence_total;
     let mut hop_callees: HashSet<String> = HashSet::new();
     let mut hops_here: HashSet<(String, String)> = HashSet::new();

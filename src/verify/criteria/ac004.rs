@@ -4,8 +4,6 @@
 //! connected tree rooted at `expect.root`'s SERVER span with every expected service, within
 //! the timeout (a trace collection gave up on fails with "incomplete after Ns: missing …").
 
-use std::collections::HashSet;
-
 use super::select::{incomplete_detail, not_found_detail, sent_parent_of};
 use super::structure::{describe, Shape};
 use super::Evaluation;
@@ -16,7 +14,7 @@ use crate::verify::model::{Criterion, CriterionResult, Evidence, Phase, Verdict}
 pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
     let expect = &evaluation.scenario.expect;
     let collected = evaluation.collected;
-    let mut seen = HashSet::new();
+    let mut seen = super::select::IdSet::default();
     let mut judged = 0usize;
     let mut without_id = 0usize;
     let mut failed: Vec<Evidence> = Vec::new();

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::structure::{attr_str, attr_u64, callee_kind};
+use super::structure::{attr_str, attr_u64, callee_kind, Services};
 use crate::propagation::{SpanId, TraceId};
 use crate::trace::{Span, SpanKind, Trace};
 
@@ -293,14 +293,47 @@ pub struct Callee {
     pub seen: CalleeSeen,
 }
 
-/// What a broken call's callee search may look at.
+/// What a broken call's callee search may look at. The address book and the index of loose
+/// starts are built on the first broken call (a run with none never pays for them).
 pub struct CalleeSearch<'a> {
-    pub book: &'a AddressBook,
-    pub loose: &'a RootIndex,
+    /// Every trace read (the judged ones and the ones no response named).
+    pub traces: &'a std::collections::BTreeMap<TraceId, Trace>,
+    /// The traces no response named.
+    pub unclaimed: &'a [Trace],
     pub expected: &'a [String],
+    book: std::cell::OnceCell<AddressBook>,
+    loose: std::cell::OnceCell<RootIndex>,
 }
 
-impl CalleeSearch<'_> {
+impl<'a> CalleeSearch<'a> {
+    /// A search over `traces` and `unclaimed`, for a scenario expecting `expected`.
+    pub fn new(
+        traces: &'a std::collections::BTreeMap<TraceId, Trace>,
+        unclaimed: &'a [Trace],
+        expected: &'a [String],
+    ) -> Self {
+        CalleeSearch {
+            traces,
+            unclaimed,
+            expected,
+            book: std::cell::OnceCell::new(),
+            loose: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn book(&self) -> &AddressBook {
+        self.book.get_or_init(|| {
+            let mut book = AddressBook::default();
+            book.learn(self.traces.values());
+            book.learn(self.unclaimed);
+            book
+        })
+    }
+
+    fn loose(&self) -> &RootIndex {
+        self.loose.get_or_init(|| RootIndex::new(self.unclaimed))
+    }
+
     /// Name the callee of the CLIENT/PRODUCER span `call` of `trace`, which has no
     /// SERVER/CONSUMER child. `present` are the services with a span in the trace,
     /// `orphans` the trace's orphan spans.
@@ -308,7 +341,7 @@ impl CalleeSearch<'_> {
         &self,
         trace: &Trace,
         call: &Span,
-        present: &HashSet<&str>,
+        present: &Services<'_>,
         orphans: &[usize],
     ) -> Callee {
         let caller = call.service_label();
@@ -322,7 +355,7 @@ impl CalleeSearch<'_> {
             .or_else(|| {
                 target
                     .as_ref()
-                    .and_then(|t| self.book.resolve(t))
+                    .and_then(|t| self.book().resolve(t))
                     .map(str::to_owned)
             });
         // A service that listens elsewhere than the call's target is not its callee.
@@ -330,7 +363,7 @@ impl CalleeSearch<'_> {
             service != caller
                 && match (&by_target, &target) {
                     (Some(named), _) => named == service,
-                    (None, Some(_)) => !self.book.has_address(service),
+                    (None, Some(_)) => !self.book().has_address(service),
                     (None, None) => true,
                 }
         };
@@ -348,7 +381,7 @@ impl CalleeSearch<'_> {
                 };
             }
         }
-        let found = self.loose.find(from, to, |s| {
+        let found = self.loose().find(from, to, |s| {
             s.trace_id != trace.trace_id
                 && kind_fits(s.kind)
                 && !present.contains(s.service.as_str())
@@ -374,7 +407,7 @@ impl CalleeSearch<'_> {
             .collect();
         let pick = missing
             .iter()
-            .find(|s| !self.book.seen(s))
+            .find(|s| !self.book().seen(s))
             .or(missing.first());
         if let Some(service) = pick {
             return Callee {

@@ -253,31 +253,38 @@ pub fn has_secret_pair(bytes: &[u8]) -> bool {
 /// response headers (`http.request.header.authorization`, `…cookie`), or a key naming a
 /// password, secret or token.
 pub fn credential_key(key: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
+    let any_of = |text: &str, names: &[&str]| names.iter().any(|n| n.eq_ignore_ascii_case(text));
     for prefix in ["http.request.header.", "http.response.header."] {
-        if let Some(header) = lower.strip_prefix(prefix) {
-            return matches!(
-                header,
-                "authorization"
-                    | "proxy-authorization"
-                    | "cookie"
-                    | "set-cookie"
-                    | "x-api-key"
-                    | "x-auth-token"
+        if key.len() > prefix.len()
+            && key.is_char_boundary(prefix.len())
+            && key[..prefix.len()].eq_ignore_ascii_case(prefix)
+        {
+            return any_of(
+                &key[prefix.len()..],
+                &[
+                    "authorization",
+                    "proxy-authorization",
+                    "cookie",
+                    "set-cookie",
+                    "x-api-key",
+                    "x-auth-token",
+                ],
             );
         }
     }
-    let last = lower.rsplit(['.', '/']).next().unwrap_or_default();
-    matches!(
+    let last = key.rsplit(['.', '/']).next().unwrap_or_default();
+    any_of(
         last,
-        "password"
-            | "passwd"
-            | "secret"
-            | "api_key"
-            | "apikey"
-            | "access_token"
-            | "authorization"
-            | "cookie"
+        &[
+            "password",
+            "passwd",
+            "secret",
+            "api_key",
+            "apikey",
+            "access_token",
+            "authorization",
+            "cookie",
+        ],
     )
 }
 

@@ -3,8 +3,6 @@
 //! services present, and span attributes read whichever semantic-convention generation a
 //! span uses.
 
-use std::collections::HashSet;
-
 use crate::propagation::SpanId;
 use crate::trace::{ProblemKind, Span, SpanKind, Trace};
 
@@ -66,6 +64,30 @@ pub fn caller_kind(kind: SpanKind) -> Option<SpanKind> {
     }
 }
 
+/// The distinct services of a trace.
+#[derive(Clone, Debug, Default)]
+pub struct Services<'a>(pub Vec<&'a str>);
+
+impl Services<'_> {
+    /// Whether `service` has a span in the trace.
+    pub fn contains(&self, service: &str) -> bool {
+        self.0.contains(&service)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().copied()
+    }
+
+    /// Expected services not among these, in the expected order.
+    pub fn missing<'e>(&self, expected: &'e [String]) -> Vec<&'e str> {
+        expected
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !self.contains(s))
+            .collect()
+    }
+}
+
 /// A trace's shape as the criteria see it.
 #[derive(Debug)]
 pub struct Shape<'a> {
@@ -120,12 +142,16 @@ impl<'a> Shape<'a> {
         self.roots.len() == 1 && self.orphans.is_empty() && self.reached == self.trace.spans.len()
     }
 
-    /// The services with a span in the trace.
-    pub fn services(&self) -> HashSet<&'a str> {
-        let mut services = HashSet::new();
+    /// The services with a span in the trace (a trace holds a handful: a vector beats a hash).
+    pub fn services(&self) -> Services<'a> {
+        let mut services = Services(Vec::new());
+        let mut last: Option<&str> = None;
         for span in &self.trace.spans {
-            if let Some(service) = &span.service {
-                services.insert(service.as_str());
+            if let Some(service) = span.service.as_deref() {
+                if last != Some(service) && !services.contains(service) {
+                    services.0.push(service);
+                }
+                last = Some(service);
             }
         }
         services
@@ -133,12 +159,7 @@ impl<'a> Shape<'a> {
 
     /// Expected services without a span in the trace, in the expected order.
     pub fn missing<'e>(&self, expected: &'e [String]) -> Vec<&'e str> {
-        let present = self.services();
-        expected
-            .iter()
-            .map(String::as_str)
-            .filter(|s| !present.contains(s))
-            .collect()
+        self.services().missing(expected)
     }
 
     /// Why the trace is not one connected tree, for evidence ("2 roots: …; orphan …").
