@@ -74,8 +74,9 @@ pub fn healthy_traces<'a>(evaluation: &Evaluation<'a>) -> (Vec<JudgedTrace<'a>>,
     (judged, unnamed)
 }
 
-/// A hasher for trace IDs (random 16 bytes): folds the bytes, FxHash-style. Faster than
-/// SipHash for the one set per criterion the run's trace IDs go into.
+/// A hasher for trace IDs: folds the bytes FxHash-style and finishes with murmur3's mix, so
+/// sequential IDs spread as well as random ones. Faster than SipHash for the sets of the
+/// run's trace IDs.
 #[derive(Default)]
 pub struct IdHasher(u64);
 
@@ -94,7 +95,13 @@ impl Hasher for IdHasher {
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        // murmur3's finaliser: every input bit reaches the low bits hashbrown indexes by
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 
@@ -129,4 +136,31 @@ pub fn not_found_detail(exchange: &Exchange) -> String {
         exchange.path,
         exchange.http_version.as_str()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+
+    use super::IdHasher;
+    use crate::propagation::TraceId;
+
+    /// Sequential IDs (a platform numbering its traces, the synthetic runs) must spread over
+    /// the buckets: hashbrown indexes by the low bits.
+    #[test]
+    fn sequential_trace_ids_spread_over_the_low_bits() {
+        let build = BuildHasherDefault::<IdHasher>::default();
+        let mut buckets = std::collections::HashSet::new();
+        for n in 1..=4096u64 {
+            let mut bytes = [0u8; 16];
+            bytes[8..].copy_from_slice(&n.to_be_bytes());
+            let id = TraceId::from_bytes(bytes).unwrap();
+            buckets.insert(build.hash_one(id) & 0xfff);
+        }
+        assert!(
+            buckets.len() > 2000,
+            "{} of 4096 buckets used",
+            buckets.len()
+        );
+    }
 }
