@@ -5,13 +5,16 @@
 //! `tenant.id` (an opaque routing key) is not searched; trace and span IDs are bytes fields
 //! of the span, not text, and are not searched either.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 
 use aho_corasick::AhoCorasick;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
 use super::patterns::{credential_key, find_patterns};
+use super::select::IdHasher;
 use crate::verify::model::Canaries;
 
 /// One sensitive value found in span data.
@@ -36,6 +39,28 @@ const NOT_SEARCHED: [&str; 1] = ["tenant.id"];
 pub struct Scanner {
     canaries: Option<AhoCorasick>,
     labels: Vec<&'static str>,
+    /// Texts already searched and found clean (span names, attribute keys and values repeat
+    /// across spans): searched once. Bounded by [`CLEAN_CACHE_ENTRIES`].
+    clean_texts: RefCell<CleanSet>,
+    /// Attribute keys found clean and not credential-named.
+    clean_keys: RefCell<CleanSet>,
+}
+
+type CleanSet = HashSet<Box<str>, BuildHasherDefault<IdHasher>>;
+
+/// How many clean texts are remembered (each at most [`CLEAN_CACHE_LEN`] bytes).
+const CLEAN_CACHE_ENTRIES: usize = 4096;
+const CLEAN_CACHE_LEN: usize = 128;
+
+fn known(set: &RefCell<CleanSet>, text: &str) -> bool {
+    text.len() <= CLEAN_CACHE_LEN && set.borrow().contains(text)
+}
+
+fn remember(set: &RefCell<CleanSet>, text: &str) {
+    let mut set = set.borrow_mut();
+    if text.len() <= CLEAN_CACHE_LEN && set.len() < CLEAN_CACHE_ENTRIES {
+        set.insert(text.into());
+    }
 }
 
 impl Scanner {
@@ -51,7 +76,12 @@ impl Scanner {
         } else {
             AhoCorasick::new(&values).ok()
         };
-        Scanner { canaries, labels }
+        Scanner {
+            canaries,
+            labels,
+            clean_texts: RefCell::default(),
+            clean_keys: RefCell::default(),
+        }
     }
 
     /// Search every `ResourceSpans`; `found` is called once per (value, kind of finding).
@@ -140,15 +170,27 @@ impl Scanner {
                 continue;
             }
             let where_ = || format!("{label} {}", kv.key);
-            self.text(
-                &kv.key,
-                || format!("{label} key {:?}", kv.key),
-                place,
-                found,
-            );
             let value = kv.value.as_ref();
-            if credential_key(&kv.key) && !is_empty(value) {
-                found(place.finding("credential-named attribute", where_()));
+            if !known(&self.clean_keys, &kv.key) {
+                let mut any = false;
+                self.text(
+                    &kv.key,
+                    || format!("{label} key {:?}", kv.key),
+                    place,
+                    &mut |finding| {
+                        any = true;
+                        found(finding);
+                    },
+                );
+                if credential_key(&kv.key) {
+                    any = true;
+                    if !is_empty(value) {
+                        found(place.finding("credential-named attribute", where_()));
+                    }
+                }
+                if !any {
+                    remember(&self.clean_keys, &kv.key);
+                }
             }
             self.value(value, &where_, place, found);
         }
@@ -206,11 +248,19 @@ impl Scanner {
         place: &Place<'_>,
         found: &mut impl FnMut(Finding),
     ) {
-        if text.is_empty() {
+        if text.is_empty() || known(&self.clean_texts, text) {
             return;
         }
-        self.canaries_in(text.as_bytes(), &where_, place, found);
-        find_patterns(text, &mut |p| found(place.finding(p.as_str(), where_())));
+        let mut any = false;
+        let mut report = |finding: Finding| {
+            any = true;
+            found(finding);
+        };
+        self.canaries_in(text.as_bytes(), &where_, place, &mut report);
+        find_patterns(text, &mut |p| report(place.finding(p.as_str(), where_())));
+        if !any {
+            remember(&self.clean_texts, text);
+        }
     }
 
     fn canaries_in(

@@ -150,3 +150,26 @@ fn patterns_and_credential_headers_fail_but_tenant_and_templates_do_not() {
     );
     assert_verdict(&Run::demo(&[trace]).judge(judge), Verdict::Pass);
 }
+
+#[test]
+fn a_leak_repeated_on_many_spans_is_counted_on_each() {
+    // clean texts are searched once and remembered; a leaking one must be found every time
+    let leaky = |seed| {
+        let mut trace = demo_trace(seed, false);
+        trace.spans[2].name = "notify jane.doe@example.com".into();
+        trace.attr(4, string_attr("http.request.header.cookie", "session=1"));
+        trace
+    };
+    let result = Run::demo(&[leaky(1), leaky(2), leaky(3)]).judge(judge);
+    assert_verdict(&result, Verdict::Fail);
+    assert!(
+        result.summary.contains("e-mail address ×3"),
+        "{}",
+        result.summary
+    );
+    assert!(
+        result.summary.contains("credential-named attribute ×3"),
+        "{}",
+        result.summary
+    );
+}
