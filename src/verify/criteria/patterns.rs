@@ -329,6 +329,22 @@ mod tests {
         assert!(found("tenant acme, POST /quote/{order}").is_empty());
     }
 
+    proptest::proptest! {
+        /// Any text, any bytes: the searches never panic (span data is the platform's).
+        #[test]
+        fn searching_arbitrary_text_never_panics(text in ".{0,64}", key in "[a-zA-Z._/-]{0,40}") {
+            find_patterns(&text, &mut |_| {});
+            let _ = credential_key(&key);
+            let _ = crate::verify::criteria::hops::parse_address(&text);
+        }
+
+        /// Digit-heavy text exercises the card-number scanner's group logic.
+        #[test]
+        fn digit_runs_never_panic(text in "[0-9 \\-a]{0,48}") {
+            let _ = has_card_number(text.as_bytes());
+        }
+    }
+
     #[test]
     fn credential_keys_are_recognised() {
         assert!(credential_key("http.request.header.authorization"));
