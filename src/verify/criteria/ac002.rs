@@ -164,7 +164,9 @@ fn judge_trace(judged: &JudgedTrace<'_>, search: &CalleeSearch<'_>, tally: &mut 
             callee.seen,
             CalleeSeen::NewTrace(..) | CalleeSeen::Orphan(_)
         );
-        if !expected_callee && !platform_callee && missing.is_empty() {
+        if callee.seen == CalleeSeen::External
+            || (!expected_callee && !platform_callee && missing.is_empty())
+        {
             // A call outside the platform (a third-party API): no SERVER span is expected.
             continue;
         }
@@ -181,7 +183,9 @@ fn judge_trace(judged: &JudgedTrace<'_>, search: &CalleeSearch<'_>, tally: &mut 
                 )
             }
             CalleeSeen::Missing => format!("{} has no span in this trace", callee.name),
-            CalleeSeen::Unknown => "no span of the callee was found".to_owned(),
+            CalleeSeen::Unknown | CalleeSeen::External => {
+                "no span of the callee was found".to_owned()
+            }
         };
         let queue = if span.kind == SpanKind::Producer {
             " (queue hop)"

@@ -121,6 +121,11 @@ fn own_addresses(span: &Span) -> Vec<Address> {
     out
 }
 
+/// An IP address or `localhost`: a host name that says nothing about which service it is.
+fn is_local_or_ip(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok()
+}
+
 /// Which service listens where, learnt from SERVER spans; and every service seen at all.
 #[derive(Debug, Default)]
 pub struct AddressBook {
@@ -283,6 +288,9 @@ pub enum CalleeSeen {
     Missing,
     /// Nothing tells who was called.
     Unknown,
+    /// The call went to a named host that is none of the platform's services (a third-party
+    /// API): no span of the callee is expected.
+    External,
 }
 
 /// A broken call: the callee named, and how it was found.
@@ -357,7 +365,21 @@ impl<'a> CalleeSearch<'a> {
                     .as_ref()
                     .and_then(|t| self.book().resolve(t))
                     .map(str::to_owned)
+            })
+            .or_else(|| {
+                // `http://orchestration:8080`: an expected service never seen (uninstrumented)
+                let label = target.as_ref()?.host.split('.').next()?.to_owned();
+                self.expected.iter().find(|s| **s == label).cloned()
             });
+        if by_target.is_none() {
+            if let Some(address) = target.as_ref().filter(|t| !is_local_or_ip(&t.host)) {
+                // a named host that is none of the platform's services: a third party
+                return Callee {
+                    name: address.to_string(),
+                    seen: CalleeSeen::External,
+                };
+            }
+        }
         // A service that listens elsewhere than the call's target is not its callee.
         let plausible = |service: &str| {
             service != caller

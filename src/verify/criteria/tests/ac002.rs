@@ -256,3 +256,64 @@ fn nothing_to_judge_is_a_skip() {
     run.replay.exchanges[0].returned = None;
     assert_verdict(&run.judge(judge), Verdict::Skip);
 }
+
+#[test]
+fn a_third_party_call_is_not_a_broken_hop_even_when_another_hop_breaks() {
+    let full = python_trace(1);
+    let mut original = full.clone();
+    original.spans.truncate(6); // orchestration uninstrumented, as above
+    let stripe = original.span("auth", SpanKind::Client, "POST", Some(3), 300, 400);
+    original.attr(
+        stripe,
+        string_attr("url.full", "https://api.stripe.com/v1/charges"),
+    );
+    let mut downstream = TraceBuilder::new(900);
+    downstream.spans = full.spans[9..].to_vec();
+    downstream.spans[0].parent = None;
+    let mut run = Run::with_services(&[original], &SERVICES[..5]);
+    run.unclaimed(&downstream);
+    let result = run.judge(judge);
+    assert_verdict(&result, Verdict::Fail);
+    assert!(
+        result
+            .summary
+            .contains("propagation breaks between auth and orchestration (1 trace)"),
+        "{}",
+        result.summary
+    );
+    assert!(!result.summary.contains("stripe"), "{}", result.summary);
+    let hops = result
+        .evidence
+        .iter()
+        .filter(|e| e.detail.starts_with("propagation breaks"))
+        .count();
+    assert_eq!(hops, 1, "{result:#?}");
+}
+
+#[test]
+fn a_callee_named_by_host_is_recognised_even_if_it_never_reported_a_span() {
+    // Kubernetes: `http://orchestration:8080/…`, orchestration uninstrumented, and pricing
+    // (which follows it) started a new trace at the same time
+    let full = python_trace(1);
+    let mut original = full.clone();
+    original.spans.truncate(6);
+    original.spans[5].attributes.clear();
+    original.attr(5, string_attr("http.url", "http://orchestration:8080/work"));
+    let mut downstream = TraceBuilder::new(900);
+    downstream.spans = full.spans[9..].to_vec();
+    downstream.spans[0].parent = None;
+    for span in &mut downstream.spans {
+        span.attributes
+            .retain(|kv| !kv.key.starts_with("net.host") && kv.key != "http.host");
+    }
+    let mut run = Run::with_services(&[original], &SERVICES[..5]);
+    run.unclaimed(&downstream);
+    let result = run.judge(judge);
+    assert!(
+        result
+            .summary
+            .contains("propagation breaks between auth and orchestration"),
+        "{}",
+        result.summary
+    );
+}
