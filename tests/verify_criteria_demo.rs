@@ -231,3 +231,65 @@ async fn a_pii_leak_fails_ac007_naming_the_service() {
     );
     assert_eq!(verdict(&results, Criterion::Ac002).verdict, Verdict::Pass);
 }
+
+async fn judged_with(service: Service, fault: Fault, spans: usize) -> Vec<CriterionResult> {
+    let platform = Platform::start(PlatformOptions {
+        faults: Faults::none().with(service, fault),
+        ..PlatformOptions::default()
+    })
+    .await
+    .unwrap();
+    let exchanges = send(&platform, 2).await;
+    let otlp = read_shared(&platform, spans).await;
+    platform.shutdown().await;
+    evaluate(exchanges, otlp)
+}
+
+#[tokio::test]
+async fn a_retry_that_starts_a_new_trace_fails_ac002() {
+    let results = judged_with(Service::Orchestration, Fault::NewTraceOnRetry, 11 + 13).await;
+    let ac002 = verdict(&results, Criterion::Ac002);
+    assert_eq!(ac002.verdict, Verdict::Fail, "{ac002:#?}");
+    assert!(
+        ac002
+            .summary
+            .contains("propagation breaks between orchestration and payment-gateway (on retry)"),
+        "{}",
+        ac002.summary
+    );
+    assert!(
+        ac002.summary.contains("retry started a new trace"),
+        "{}",
+        ac002.summary
+    );
+}
+
+#[tokio::test]
+async fn a_consumer_dropping_the_message_context_fails_ac002_naming_the_queue_hop() {
+    let results = judged_with(Service::WebhookDispatcher, Fault::NoPropagation, 11 + 13).await;
+    let ac002 = verdict(&results, Criterion::Ac002);
+    assert_eq!(ac002.verdict, Verdict::Fail, "{ac002:#?}");
+    assert!(
+        ac002
+            .summary
+            .contains("propagation breaks between payment-gateway and webhook-dispatcher"),
+        "{}",
+        ac002.summary
+    );
+}
+
+#[tokio::test]
+async fn no_response_header_fails_ac001_and_ac002_still_judges_the_sent_trace() {
+    let results = judged_with(Service::Ingress, Fault::NoResponseHeader, 11 + 13).await;
+    let ac001 = verdict(&results, Criterion::Ac001);
+    assert_eq!(ac001.verdict, Verdict::Fail, "{ac001:#?}");
+    assert!(
+        ac001
+            .summary
+            .contains("no valid trace ID in the response on 2 of 2"),
+        "{}",
+        ac001.summary
+    );
+    // the request that sent a valid traceparent is still judged by its sent trace ID
+    assert_eq!(verdict(&results, Criterion::Ac002).verdict, Verdict::Pass);
+}
