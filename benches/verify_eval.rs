@@ -5,10 +5,13 @@
 //! either. Throughput is in spans judged per second; it must reach 1 M spans/s and stay
 //! flat across the sizes (evaluation grows linearly with spans).
 //!
+//! `AC-002_every_trace_broken` times AC-002 alone when every trace breaks (the hop search runs
+//! for each), at 100k and 1M spans.
+//!
 //! Run: `cargo bench --bench verify_eval`
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use tracegate::verify::criteria::synthetic::{self, demo_trace, SERVICES};
+use tracegate::verify::criteria::synthetic::{self, demo_trace, TraceBuilder, SERVICES};
 use tracegate::verify::criteria::{judge, Evaluation};
 use tracegate::verify::model::Criterion as Ac;
 
@@ -64,5 +67,59 @@ fn evaluate(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, evaluate);
+/// AC-002 when every trace breaks: pricing drops the context, so each checkout's pricing span
+/// starts a trace of its own that no response names, and the hop search runs for every trace
+/// (address book, index of loose starts, one bounded window look-up per broken call).
+fn broken_hops(c: &mut Criterion) {
+    let mut group = c.benchmark_group("verify_eval");
+    group.sample_size(10);
+    for spans in [100_000usize, 1_000_000] {
+        let mut builders = Vec::new();
+        let mut loose = Vec::new();
+        let mut total = 0;
+        for i in 0.. {
+            if total >= spans {
+                break;
+            }
+            let mut trace = demo_trace(i, false);
+            let mut pricing = TraceBuilder::new(u64::MAX / 2 + i);
+            let mut span = trace.spans.remove(6);
+            span.parent = None;
+            pricing.spans.push(span);
+            total += trace.spans.len() + 1;
+            builders.push(trace);
+            loose.push(pricing);
+        }
+        let (replay, mut collected) = synthetic::run(&builders);
+        for trace in &loose {
+            collected.unclaimed.push(trace.build());
+            collected.spans_read += 1;
+        }
+        drop((builders, loose));
+        let scenario = synthetic::scenario(&SERVICES);
+        let evaluation = Evaluation {
+            scenario: &scenario,
+            replay: &replay,
+            collected: &collected,
+            manifest_findings: None,
+            destinations_configured: false,
+        };
+        let result = judge(&evaluation, &[Ac::Ac002]);
+        assert!(
+            result[0]
+                .summary
+                .contains("propagation breaks between orchestration and pricing"),
+            "{result:?}"
+        );
+        group.throughput(Throughput::Elements(collected.spans_read as u64));
+        group.bench_with_input(
+            BenchmarkId::new("AC-002_every_trace_broken", collected.spans_read),
+            &evaluation,
+            |b, evaluation| b.iter(|| judge(evaluation, &[Ac::Ac002])),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, evaluate, broken_hops);
 criterion_main!(benches);
