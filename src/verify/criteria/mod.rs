@@ -1,5 +1,10 @@
 //! One module per acceptance criterion. Each is a pure function of the run's data
 //! ([`Evaluation`]) to a [`CriterionResult`]: no I/O, no printing.
+//!
+//! Shared helpers: [`select`] (which traces are judged), [`structure`] (roots, orphans,
+//! attributes of either semantic-convention generation), [`hops`] (naming the hop where a
+//! trace breaks), [`patterns`] and [`sensitive`] (AC-007(b)'s search), [`synthetic`]
+//! (synthetic runs for the unit tests and the `verify_eval` benchmark).
 
 use super::model::{Collected, Criterion, CriterionResult, ManifestFinding, ReplayRecord};
 use super::scenario::Scenario;
@@ -11,6 +16,12 @@ pub mod ac004;
 pub mod ac005;
 pub mod ac006;
 pub mod ac007;
+pub mod hops;
+pub mod patterns;
+pub mod select;
+pub mod sensitive;
+pub mod structure;
+pub mod synthetic;
 
 /// Everything the criteria judge.
 pub struct Evaluation<'a> {
@@ -39,3 +50,6 @@ pub fn judge(evaluation: &Evaluation<'_>, only: &[Criterion]) -> Vec<CriterionRe
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
