@@ -106,7 +106,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             manifest_findings: None,
             fault,
             only: args.only.clone(),
-            timeout: Duration::from_secs(10),
+            // demo spans arrive within a 50 ms export batch: a broken trace is known soon
+            timeout: Duration::from_secs(5),
             quiet: Duration::from_millis(300),
             request_timeout: Duration::from_secs(10),
         };
