@@ -89,7 +89,7 @@ async fn send(platform: &Platform, n: u64) -> Vec<Exchange> {
 async fn read_shared(platform: &Platform, spans: usize) -> Vec<ResourceSpans> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let store = &platform.collectors()["shared"].receiver().store;
+        let store = platform.shared_store();
         let mut resource_spans = Vec::new();
         for summary in store.recent(usize::MAX, &AssemblyOptions::default()) {
             if let Some(data) = TraceId::from_hex(&summary.trace_id).and_then(|id| store.get(id)) {
