@@ -209,6 +209,37 @@ fn judge_trace(judged: &JudgedTrace<'_>, search: &CalleeSearch<'_>, tally: &mut 
         hops_here.insert((caller, callee.name));
     }
 
+    // One CLIENT span per attempt: a CLIENT span with several SERVER children is a retry
+    // made below the instrumentation (an HTTP library's own retry loop) that shares a span.
+    for (i, span) in spans.iter().enumerate() {
+        if span.kind != SpanKind::Client {
+            continue;
+        }
+        let servers: Vec<usize> = trace.children[i]
+            .iter()
+            .copied()
+            .filter(|&c| spans[c].kind == SpanKind::Server)
+            .collect();
+        if servers.len() < 2 {
+            continue;
+        }
+        let callee = spans[servers[0]].service_label().to_owned();
+        tally.push(
+            Evidence::trace(
+                trace.trace_id,
+                format!(
+                    "{} attempts share one CLIENT span: {} has {} SERVER children on {callee} (a retry below the instrumentation); each attempt needs its own CLIENT span",
+                    servers.len(),
+                    describe(span),
+                    servers.len()
+                ),
+            )
+            .with_span(span.span_id)
+            .with_service(format!("{} → {callee}", span.service_label())),
+        );
+        kinds.insert("attempts share one CLIENT span");
+    }
+
     // SERVER/CONSUMER spans must hang under their caller's CLIENT/PRODUCER span.
     for (i, span) in spans.iter().enumerate() {
         let Some(wanted) = caller_kind(span.kind) else {
