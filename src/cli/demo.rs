@@ -31,6 +31,8 @@ Examples:
       an exporter on the request path: AC-007(a) fails with a slow backend
   tracegate demo --keep-running
       leave the platform up; prints the ingress URL, a curl command, the collect API URLs
+  tracegate demo --scenario bench/verify-load.yaml --backend healthy
+      replay your own scenario through the platform (here: 10,000 requests, 64 at once)
 
 Faults (--break SERVICE=FAULT): no-propagation, no-response-header, pii-leak,
 new-trace-on-retry (orchestration), wrong-tenant-route, sync-export.
@@ -58,6 +60,10 @@ pub struct Args {
     /// Judge only these criteria (repeatable).
     #[arg(long, value_name = "AC-00N", value_parser = criterion)]
     only: Vec<Criterion>,
+    /// Replay this scenario instead of the built-in one (its `target` is ignored: the
+    /// requests go to the demo's ingress, `POST /checkout/{n}`).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<std::path::PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -76,7 +82,10 @@ fn backend(text: &str) -> Result<Backend, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
-    let scenario = scenario::parse(SCENARIO, SCENARIO_NAME)?;
+    let scenario = match &args.scenario {
+        Some(path) => scenario::parse_file(path)?,
+        None => scenario::parse(SCENARIO, SCENARIO_NAME)?,
+    };
     let mut faults = Faults::none();
     for (service, fault) in &args.faults {
         faults.insert(*service, *fault);

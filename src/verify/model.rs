@@ -198,6 +198,8 @@ pub struct VerifyReport {
     pub notes: Vec<String>,
     /// Wall time of the whole run, in milliseconds.
     pub duration_ms: u64,
+    /// Where that time went.
+    pub timings: Timings,
     /// The service dependency graph over the healthy phase's traces (calls summed).
     pub service_graph: ServiceGraph,
 }
@@ -207,6 +209,24 @@ impl VerifyReport {
     pub fn passed(&self) -> bool {
         self.spans_read > 0 && self.criteria.iter().all(|c| c.verdict != Verdict::Fail)
     }
+}
+
+/// Wall time per stage of a run, in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Timings {
+    /// Preflight, HTTP/2 probe and the healthy phase's requests.
+    pub replay_ms: u64,
+    /// Reading the traces back until complete (or the timeout).
+    pub collect_ms: u64,
+    /// The fault phase, its start and stop included (0 without one).
+    pub fault_phase_ms: u64,
+    /// Judging the criteria.
+    pub judge_ms: u64,
+}
+
+/// Milliseconds since `since`, saturating.
+pub fn elapsed_ms(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The phase a request was sent in (AC-007(a) compares their latencies).

@@ -14,8 +14,9 @@ use super::collect::{self, CollectOptions, DestinationSource, SpanSource};
 use super::criteria::{self, Evaluation};
 use super::model::{
     Collected, Criterion, CriterionResult, Evidence, Exchange, Http2Support, ManifestFinding,
-    Phase, ReplayRecord, Verdict, VerifyReport,
+    Phase, ReplayRecord, Timings, Verdict, VerifyReport,
 };
+use super::model::elapsed_ms;
 use super::replay::{self, ReplayOptions};
 use super::scenario::Scenario;
 use crate::propagation::TraceId;
@@ -137,6 +138,11 @@ pub async fn verify_with_samples(
     let mut exchanges =
         replay::replay(&options.scenario, &healthy, &http2, &canaries, &progress).await?;
 
+    let mut timings = Timings {
+        replay_ms: elapsed_ms(started),
+        ..Timings::default()
+    };
+    let collect_started = Instant::now();
     let trace_ids = trace_ids_to_collect(&exchanges);
     let collect_options = CollectOptions {
         expected_services: options.scenario.expect.services.clone(),
@@ -152,7 +158,9 @@ pub async fn verify_with_samples(
         &collecting,
     )
     .await?;
+    timings.collect_ms = elapsed_ms(collect_started);
 
+    let fault_started = Instant::now();
     let fault_phase = match &options.fault {
         None => {
             notes.push(
@@ -217,6 +225,8 @@ pub async fn verify_with_samples(
         }
     };
 
+    timings.fault_phase_ms = elapsed_ms(fault_started);
+
     let record = ReplayRecord {
         target: options.target.clone(),
         exchanges,
@@ -231,7 +241,9 @@ pub async fn verify_with_samples(
         manifest_findings: options.manifest_findings.as_deref(),
         destinations_configured: !options.destinations.is_empty(),
     };
+    let judge_started = Instant::now();
     let mut criteria = criteria::judge(&evaluation, &options.only);
+    timings.judge_ms = elapsed_ms(judge_started);
     if collected.spans_read == 0 {
         no_span_read(&mut criteria);
         notes.push(
@@ -249,7 +261,8 @@ pub async fn verify_with_samples(
         services_seen: services_seen(&collected),
         spans_read: collected.spans_read,
         notes,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        duration_ms: elapsed_ms(started),
+        timings,
         service_graph: merged_graph(collected.traces.values()),
     };
     let sample_traces = sample_traces(&record.exchanges, &collected);

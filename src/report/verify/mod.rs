@@ -49,7 +49,8 @@ pub fn render(format: Format, report: &VerifyReport) -> std::io::Result<String> 
 /// them all).
 pub const EVIDENCE_SHOWN: usize = 3;
 
-/// One line overall: `PASSED: 7 passed, 0 failed, 0 skipped; 200 requests, 1,234 spans read`.
+/// One line overall: `PASSED: 7 passed, 0 failed, 0 skipped; 200 requests, 1234 spans read in
+/// 4.3 s (replay 1.2 s, collect 2.1 s, fault phase 1.0 s, judge 21 ms)`.
 pub struct SummaryLine<'a>(pub &'a VerifyReport);
 
 impl fmt::Display for SummaryLine<'_> {
@@ -58,7 +59,7 @@ impl fmt::Display for SummaryLine<'_> {
         let count = |v: Verdict| report.criteria.iter().filter(|c| c.verdict == v).count();
         write!(
             f,
-            "{}: {} passed, {} failed, {} skipped; {} request{}, {} span{} read",
+            "{}: {} passed, {} failed, {} skipped; {} request{}, {} span{} read in {} (replay {}, collect {}, fault phase {}, judge {})",
             if report.passed() { "PASSED" } else { "FAILED" },
             count(Verdict::Pass),
             count(Verdict::Fail),
@@ -67,7 +68,21 @@ impl fmt::Display for SummaryLine<'_> {
             plural(report.requests),
             report.spans_read,
             plural(report.spans_read),
+            millis(report.duration_ms),
+            millis(report.timings.replay_ms),
+            millis(report.timings.collect_ms),
+            millis(report.timings.fault_phase_ms),
+            millis(report.timings.judge_ms),
         )
+    }
+}
+
+/// `21 ms`, `4.3 s`.
+fn millis(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.1} s", ms as f64 / 1000.0)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::trace::{Edge, ServiceGraph};
-use crate::verify::model::{Criterion, CriterionResult, Evidence};
+use crate::verify::model::{Criterion, CriterionResult, Evidence, Timings};
 
 fn edge(caller: &str, callee: &str, calls: usize, errors: usize) -> Edge {
     Edge {
@@ -87,6 +87,12 @@ fn failing_report() -> VerifyReport {
         spans_read: 1234,
         notes: vec!["the target does not speak HTTP/2 (h2c refused): HTTP/1.1 only".into()],
         duration_ms: 4321,
+        timings: Timings {
+            replay_ms: 1200,
+            collect_ms: 2100,
+            fault_phase_ms: 1000,
+            judge_ms: 21,
+        },
         service_graph: graph(),
     }
 }
@@ -199,7 +205,7 @@ fn table_shows_the_first_evidence_lines_of_failures_only() {
     assert!(out.contains("ingress ─▶ auth"));
     assert!(out
         .trim_end()
-        .ends_with("FAILED: 1 passed, 2 failed, 1 skipped; 200 requests, 1234 spans read"));
+        .ends_with("FAILED: 1 passed, 2 failed, 1 skipped; 200 requests, 1234 spans read in 4.3 s (replay 1.2 s, collect 2.1 s, fault phase 1.0 s, judge 21 ms)"));
 }
 
 #[test]
