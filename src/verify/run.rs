@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 
 use super::collect::{self, CollectOptions, DestinationSource, SpanSource};
 use super::criteria::{self, Evaluation};
+use super::model::elapsed_ms;
 use super::model::{
     Collected, Criterion, CriterionResult, Evidence, Exchange, Http2Support, ManifestFinding,
     Phase, ReplayRecord, Timings, Verdict, VerifyReport,
 };
-use super::model::elapsed_ms;
 use super::replay::{self, ReplayOptions};
 use super::scenario::Scenario;
 use crate::propagation::TraceId;
