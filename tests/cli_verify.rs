@@ -469,6 +469,11 @@ struct DemoUrls {
 
 /// Start `demo --keep-running` and read its standard error until the URLs are printed.
 fn keep_running_demo() -> (Running, DemoUrls) {
+    keep_running_demo_with(&[])
+}
+
+/// The same, with more flags.
+fn keep_running_demo_with(extra: &[&str]) -> (Running, DemoUrls) {
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tracegate"))
         .args([
             "demo",
@@ -478,6 +483,7 @@ fn keep_running_demo() -> (Running, DemoUrls) {
             "--format",
             "json",
         ])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -558,6 +564,49 @@ fn verify_reads_spans_from_the_collect_api_of_a_demo_running_in_another_process(
         report["notes"].to_string().contains("no fault phase"),
         "{report}"
     );
+}
+
+#[test]
+fn verify_receives_the_spans_of_a_demo_running_in_another_process() {
+    // verify's embedded receiver listens on a port the demo was told to export to: the demo
+    // starts first (its exporter retries while nothing listens), then verify, as a Job in a
+    // cluster would start after the platform.
+    let port = closed_port();
+    let receive = format!("127.0.0.1:{port}");
+    let export_to = format!("http://{receive}/v1/traces");
+    let (_demo, urls) = keep_running_demo_with(&["--export-to", &export_to]);
+    // The demo's own run exported to that port while nothing listened: each exporter's backlog
+    // for it is full of batches being retried (up to 3 s, demo/export_setup.rs), and a batch
+    // arriving at a full backlog is dropped. Let them give up first, as a Job started after a
+    // rollout would.
+    std::thread::sleep(Duration::from_millis(3500));
+    let (code, report) = json(
+        tracegate()
+            .args(["verify", "--target", &urls.ingress, "--receive", &receive])
+            .args(["--format", "json", "--timeout", "15s", "--quiet", "500ms"])
+            .arg("--scenario")
+            .arg(demo_scenario()),
+    );
+    assert_eq!(code, 0, "{report}");
+    assert!(report["spans_read"].as_u64().unwrap() > 0, "{report}");
+    for id in ["AC-001", "AC-002", "AC-003", "AC-004", "AC-006"] {
+        assert_eq!(criterion(&report, id)["verdict"], "pass", "{report}");
+    }
+    let seen = report["services_seen"].to_string();
+    for service in ["ingress", "pricing", "webhook-dispatcher"] {
+        assert!(seen.contains(service), "{seen}");
+    }
+}
+
+#[test]
+fn demo_export_to_must_be_an_http_url() {
+    let out = tracegate()
+        .args(["demo", "--export-to", "ftp://127.0.0.1/v1/traces"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--export-to"), "{err}");
 }
 
 #[test]

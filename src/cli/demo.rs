@@ -31,6 +31,8 @@ Examples:
       an exporter on the request path: AC-007(a) fails with a slow backend
   tracegate demo --keep-running
       leave the platform up; prints the ingress URL, a curl command, the collect API URLs
+  tracegate demo --keep-running --export-to http://127.0.0.1:4318/v1/traces
+      also send every span to another receiver (here `tracegate verify --receive 127.0.0.1:4318`)
   tracegate demo --scenario bench/verify-load.yaml --backend healthy
       replay your own scenario through the platform (here: 10,000 requests, 64 at once)
 
@@ -64,6 +66,10 @@ pub struct Args {
     /// requests go to the demo's ingress, `POST /checkout/{n}`).
     #[arg(long, value_name = "FILE")]
     scenario: Option<std::path::PathBuf>,
+    /// Also export every span to this OTLP/HTTP traces URL (repeatable): an external
+    /// collector, or `tracegate verify --receive` run against the demo from outside.
+    #[arg(long, value_name = "URL", value_parser = traces_url)]
+    export_to: Vec<String>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -75,6 +81,16 @@ fn service_fault(text: &str) -> Result<(Service, Fault), String> {
     let service: Service = service.trim().parse().map_err(|e| format!("{e}"))?;
     let fault: Fault = fault.trim().parse().map_err(|e| format!("{e}"))?;
     Ok((service, fault))
+}
+
+/// An http(s) URL with a host, e.g. `http://127.0.0.1:4318/v1/traces`.
+fn traces_url(text: &str) -> Result<String, String> {
+    let url = reqwest::Url::parse(text.trim())
+        .map_err(|e| format!("not a URL ({e}): expected e.g. http://127.0.0.1:4318/v1/traces"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an http:// or https:// URL with a host".into());
+    }
+    Ok(url.to_string())
 }
 
 fn backend(text: &str) -> Result<Backend, String> {
@@ -96,6 +112,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             backend: Backend::Healthy,
             // a slow backend that is slow enough to see, fast enough for a demo
             slow_backend_delay: Duration::from_secs(1),
+            export_to: args.export_to.clone(),
             ..PlatformOptions::default()
         })
         .await?;

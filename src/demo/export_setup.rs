@@ -34,11 +34,17 @@ pub(crate) fn config_yaml(
     let mut yaml = String::from("destinations:\n");
     for d in destinations {
         let _ = writeln!(yaml, "  {}:\n    endpoint: {}", d.name, d.traces_url);
-        if d.name == SHARED_DESTINATION {
+        if d.tenant.is_none() {
             yaml.push_str("    shared: true\n");
         }
     }
-    let _ = writeln!(yaml, "default: [{SHARED_DESTINATION}]\ntenants:");
+    // spans without a tenant go to every shared destination (`shared` and any `--export-to`)
+    let shared: Vec<&str> = destinations
+        .iter()
+        .filter(|d| d.tenant.is_none())
+        .map(|d| d.name.as_str())
+        .collect();
+    let _ = writeln!(yaml, "default: [{}]\ntenants:", shared.join(", "));
     for (tenant, destination) in tenant_routes(destinations, swap_tenants) {
         let _ = writeln!(yaml, "  {tenant}: [{}]", destination.name);
     }

@@ -87,6 +87,11 @@ pub struct PlatformOptions {
     pub fail_first_attempt_every: u64,
     /// The exporters' `batch_timeout_ms` (default 50 ms, so spans arrive quickly).
     pub batch_timeout: Duration,
+    /// More OTLP/HTTP traces URLs (`http://127.0.0.1:4318/v1/traces`) that receive every span
+    /// besides the platform's own destinations: an external collector, or `tracegate verify
+    /// --receive`. Named `export-1`, `export-2`… in the export configuration; not switched by
+    /// [`Platform::set_backend`], and not used by a service with [`Fault::SyncExport`].
+    pub export_to: Vec<String>,
 }
 
 impl Default for PlatformOptions {
@@ -97,6 +102,7 @@ impl Default for PlatformOptions {
             slow_backend_delay: Duration::from_secs(3),
             fail_first_attempt_every: 2,
             batch_timeout: Duration::from_millis(50),
+            export_to: Vec::new(),
         }
     }
 }
@@ -123,10 +129,18 @@ impl Platform {
             }
         });
         let faults = Arc::new(options.faults.clone());
+        let mut export_destinations = destinations.infos.clone();
+        for (i, url) in options.export_to.iter().enumerate() {
+            export_destinations.push(DestinationInfo {
+                name: format!("export-{}", i + 1),
+                traces_url: url.clone(),
+                tenant: None,
+            });
+        }
         let setup = |service| Setup {
             service,
             faults: &faults,
-            destinations: &destinations.infos,
+            destinations: &export_destinations,
             batch_timeout: options.batch_timeout,
             diagnostics: Arc::clone(&sink),
         };
