@@ -161,6 +161,13 @@ async fn destinations_report_the_runs_traces_and_spans_per_tenant() {
     assert_eq!(by_name("acme").spans_by_tenant["globex"], 1);
     assert_eq!(by_name("globex").trace_ids, [id(2)].into_iter().collect());
     assert_eq!(by_name("globex").spans_by_tenant["acme"], 1);
+    // who sent the spans at the wrong destination (AC-005 names them)
+    let senders = |name: &str, tenant: &str| by_name(name).senders_by_tenant[tenant].clone();
+    assert_eq!(senders("globex", "acme"), ["pricing".to_owned()].into());
+    assert_eq!(
+        senders("acme", "globex"),
+        SERVICES[2..].iter().map(|s| (*s).to_owned()).collect()
+    );
     assert_eq!(by_name("globex").spans_by_tenant["globex"], 2);
     let error = by_name("down").error.as_deref().unwrap();
     assert!(error.contains("127.0.0.1:9"), "{error}");

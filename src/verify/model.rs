@@ -436,6 +436,9 @@ pub struct DestinationSpans {
     pub tenant: Option<String>,
     /// Spans found there per `tenant.id` attribute value (`""` for spans without one).
     pub spans_by_tenant: BTreeMap<String, usize>,
+    /// The services (`service.name`) whose spans of each tenant are there: who to blame for
+    /// a tenant's spans at another tenant's destination.
+    pub senders_by_tenant: BTreeMap<String, BTreeSet<String>>,
     /// The run's trace IDs found there.
     pub trace_ids: BTreeSet<TraceId>,
     /// Why the destination could not be read.

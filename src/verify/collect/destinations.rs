@@ -1,7 +1,6 @@
 //! AC-005's view: which of the run's traces reached each destination, and whose spans
 //! (`tenant.id`) each destination holds.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::trace::v1::TracesData;
@@ -40,7 +39,7 @@ pub(crate) async fn read(
         Ok(found) => {
             for (id, data) in &found {
                 spans.trace_ids.insert(*id);
-                count_tenants(data, None, &mut spans.spans_by_tenant);
+                count_tenants(data, None, &mut spans);
             }
         }
         Err(e) => {
@@ -55,24 +54,28 @@ pub(crate) async fn read(
                 continue;
             }
             if let Some(data) = store.get(id) {
-                count_tenants(&data, window_start_unix_nano, &mut spans.spans_by_tenant);
+                count_tenants(&data, window_start_unix_nano, &mut spans);
             }
         }
     }
     spans
 }
 
-/// Add the spans of `data` (those starting at or after `since`, when given) per tenant.
-pub(crate) fn count_tenants(
-    data: &TracesData,
-    since: Option<u64>,
-    counts: &mut BTreeMap<String, usize>,
-) {
+/// Add the spans of `data` (those starting at or after `since`, when given) per tenant, and
+/// the services that sent them.
+pub(crate) fn count_tenants(data: &TracesData, since: Option<u64>, spans: &mut DestinationSpans) {
+    let counts = &mut spans.spans_by_tenant;
+    let senders = &mut spans.senders_by_tenant;
     for rs in &data.resource_spans {
         let resource_tenant = rs
             .resource
             .as_ref()
             .and_then(|r| string_attribute(&r.attributes, TENANT_ATTRIBUTE));
+        let service = rs
+            .resource
+            .as_ref()
+            .and_then(|r| string_attribute(&r.attributes, "service.name"))
+            .unwrap_or(crate::trace::UNKNOWN_SERVICE);
         for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
             if since.is_some_and(|since| span.start_time_unix_nano < since) {
                 continue;
@@ -81,6 +84,12 @@ pub(crate) fn count_tenants(
                 .or(resource_tenant)
                 .unwrap_or("");
             *counts.entry(tenant.to_owned()).or_default() += 1;
+            if !senders.get(tenant).is_some_and(|s| s.contains(service)) {
+                senders
+                    .entry(tenant.to_owned())
+                    .or_default()
+                    .insert(service.to_owned());
+            }
         }
     }
 }

@@ -77,12 +77,22 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
                     continue;
                 }
                 leaks += count;
+                let senders = destination
+                    .senders_by_tenant
+                    .get(tenant)
+                    .map(|s| s.iter().map(String::as_str).collect::<Vec<_>>().join(", "))
+                    .unwrap_or_default();
+                let (from, service) = if senders.is_empty() {
+                    (String::new(), destination.name.clone())
+                } else {
+                    (format!(", sent by {senders}"), senders)
+                };
                 evidence.push(
                     Evidence::detail(format!(
-                        "destination {} (tenant {owner}) holds {count} spans of tenant {tenant}",
+                        "destination {} (tenant {owner}) holds {count} spans of tenant {tenant}{from}",
                         destination.name
                     ))
-                    .with_service(destination.name.clone()),
+                    .with_service(service),
                 );
             }
         }
