@@ -97,6 +97,19 @@ pub struct VerifyOutput {
     pub sample_traces: Vec<Trace>,
 }
 
+/// Undo the fault; the note to make when that failed.
+async fn stop_fault(
+    fault: &dyn FaultControl,
+    what: &str,
+    events: &(dyn Fn(Event) + Send + Sync),
+) -> Option<String> {
+    let stopped = fault.stop().await;
+    events(Event::FaultStopped);
+    stopped
+        .err()
+        .map(|error| format!("restoring the backend after the fault ({what}) failed: {error}"))
+}
+
 /// Run a whole verification.
 pub async fn verify(
     options: VerifyOptions,
@@ -184,15 +197,8 @@ pub async fn verify_with_samples(
                         format!("fault phase skipped: starting the fault ({what}) failed: {error}"),
                     );
                     // `stop` is always called once `start` was: a half-applied fault is undone.
-                    let stopped = fault.stop().await;
-                    events(Event::FaultStopped);
-                    if let Err(error) = stopped {
-                        note(
-                            &mut notes,
-                            format!(
-                                "restoring the backend after the fault ({what}) failed: {error}"
-                            ),
-                        );
+                    if let Some(text) = stop_fault(fault.as_ref(), &what, events).await {
+                        note(&mut notes, text);
                     }
                     false
                 }
@@ -207,15 +213,8 @@ pub async fn verify_with_samples(
                     )
                     .await;
                     // always restored, also when the phase could not run
-                    let stopped = fault.stop().await;
-                    events(Event::FaultStopped);
-                    if let Err(error) = stopped {
-                        note(
-                            &mut notes,
-                            format!(
-                                "restoring the backend after the fault ({what}) failed: {error}"
-                            ),
-                        );
+                    if let Some(text) = stop_fault(fault.as_ref(), &what, events).await {
+                        note(&mut notes, text);
                     }
                     exchanges.extend(sent?);
                     notes.push(format!("fault phase: {what}"));

@@ -30,62 +30,24 @@ fn random_alnum(rng: &mut impl Rng, len: usize) -> String {
 /// A 16-digit number passing the Luhn check, starting with 4 (the Visa range) so PII
 /// detectors treat it as a card number; the other 14 digits before the check digit are random.
 fn luhn_card_number(rng: &mut impl Rng) -> String {
-    let mut digits: Vec<u8> = Vec::with_capacity(16);
-    digits.push(4);
+    let mut number = String::with_capacity(16);
+    number.push('4');
     for _ in 0..14 {
-        digits.push(rng.random_range(0..10));
+        number.push(char::from(b'0' + rng.random_range(0..10u8)));
     }
-    digits.push(luhn_check_digit(&digits));
-    digits.iter().map(|d| char::from(b'0' + d)).collect()
+    // exactly one check digit makes the number pass
+    let check = (b'0'..=b'9')
+        .find(|&d| luhn_valid(&format!("{number}{}", char::from(d))))
+        .unwrap_or(b'0');
+    number.push(char::from(check));
+    number
 }
 
-/// The digit that makes `payload` followed by it pass the Luhn check.
-fn luhn_check_digit(payload: &[u8]) -> u8 {
-    let sum: u32 = payload
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &d)| {
-            let d = u32::from(d);
-            if i % 2 == 0 {
-                let doubled = d * 2;
-                if doubled > 9 {
-                    doubled - 9
-                } else {
-                    doubled
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    ((10 - sum % 10) % 10) as u8
-}
-
-/// Whether a string of digits passes the Luhn check.
+/// Whether a string of digits passes the Luhn check (the same check AC-007(b) applies).
 pub fn luhn_valid(number: &str) -> bool {
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let sum: u32 = number
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = u32::from(b - b'0');
-            if i % 2 == 1 {
-                let doubled = d * 2;
-                if doubled > 9 {
-                    doubled - 9
-                } else {
-                    doubled
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+    !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && crate::verify::criteria::patterns::luhn_valid(number.as_bytes())
 }
 
 #[cfg(test)]
