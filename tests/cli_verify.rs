@@ -599,6 +599,27 @@ fn verify_receives_the_spans_of_a_demo_running_in_another_process() {
 }
 
 #[test]
+fn verify_reads_spans_from_a_separate_collect_process_the_demo_exports_to() {
+    // the pipeline shape: the platform exports to a `tracegate collect` (as it would to a
+    // collector or Tempo), and verify, elsewhere, queries that collector by trace ID
+    let (_collect, collect_url) = empty_collector();
+    let export_to = format!("{collect_url}/v1/traces");
+    let (_demo, urls) = keep_running_demo_with(&["--export-to", &export_to]);
+    let (code, report) = json(
+        tracegate()
+            .args(["verify", "--target", &urls.ingress, "--from", &collect_url])
+            .args(["--backend", "tracegate", "--format", "json"])
+            .args(["--timeout", "15s", "--quiet", "500ms", "--scenario"])
+            .arg(demo_scenario()),
+    );
+    assert_eq!(code, 0, "{report}");
+    assert!(report["spans_read"].as_u64().unwrap() > 0, "{report}");
+    for id in ["AC-001", "AC-002", "AC-003", "AC-004", "AC-006"] {
+        assert_eq!(criterion(&report, id)["verdict"], "pass", "{report}");
+    }
+}
+
+#[test]
 fn demo_export_to_must_be_an_http_url() {
     let out = tracegate()
         .args(["demo", "--export-to", "ftp://127.0.0.1/v1/traces"])

@@ -109,6 +109,23 @@ async fn a_store_lists_the_runs_unclaimed_traces_but_not_older_ones() {
 }
 
 #[tokio::test]
+async fn with_none_of_the_runs_traces_found_nothing_else_is_read_as_the_runs() {
+    // before: with no trace of the run found there was no window, and every trace the source
+    // held (other runs, other traffic) was read as unclaimed: spans_read > 0, and AC-007(b)
+    // judged strangers' spans, so a run against an untraced target could pass
+    let store = Arc::new(Store::in_memory(1_000));
+    let start = now_ns();
+    put(&store, 9, &SERVICES, start, "acme"); // someone else's trace, during the run
+    let collected = run(&SpanSource::Store(store), &[id(1)], &options(300))
+        .await
+        .unwrap();
+    assert!(collected.unclaimed.is_empty());
+    assert_eq!(collected.spans_read, 0);
+    assert!(collected.otlp.is_empty());
+    assert!(collected.incomplete.contains_key(&id(1)));
+}
+
+#[tokio::test]
 async fn destinations_report_the_runs_traces_and_spans_per_tenant() {
     let start = now_ns();
     let acme = Arc::new(Store::in_memory(1_000));

@@ -222,7 +222,13 @@ pub async fn collect(
         .min()
         .map(|start| start.saturating_sub(WINDOW_SLACK.as_nanos() as u64));
     let requested: HashSet<TraceId> = ids.iter().copied().collect();
-    if let Some(listed) = unclaimed::read(&reader, &requested, window_start).await {
+    // Without one trace of the run there is no window to place other traces in: whatever the
+    // source holds (other runs, other traffic) is not this run's and is not read.
+    let listed = match window_start {
+        Some(since) => unclaimed::read(&reader, &requested, Some(since)).await,
+        None => None,
+    };
+    if let Some(listed) = listed {
         collected.can_list = true;
         for (id, data) in listed {
             let Some(trace) = assemble(&data, id, &assembly) else {

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::Evaluation;
 use crate::propagation::TraceId;
-use crate::verify::model::{Criterion, CriterionResult, Evidence, Exchange, Verdict};
+use crate::verify::model::{Criterion, CriterionResult, Evidence, Exchange, Phase, Verdict};
 
 /// What went wrong, for the summary.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,15 +35,18 @@ impl Failure {
 pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
     let exchanges = &evaluation.replay.exchanges;
     let succeeded: Vec<&Exchange> = exchanges.iter().filter(|e| e.succeeded()).collect();
-    if succeeded.is_empty() {
-        return CriterionResult::new(
-            Criterion::Ac001,
-            Verdict::Skip,
-            format!(
-                "no request succeeded ({} sent): no response to judge",
-                exchanges.len()
-            ),
-        );
+    if exchanges.is_empty() {
+        return CriterionResult::new(Criterion::Ac001, Verdict::Skip, "no request was sent");
+    }
+    // The healthy phase's requests must succeed: a scenario whose requests all get a 404
+    // (a wrong path, a staging ingress that is down) proves nothing and must not pass.
+    // Fault-phase failures are AC-007(a)'s.
+    let failed_healthy: Vec<&Exchange> = exchanges
+        .iter()
+        .filter(|e| e.phase == Phase::Healthy && !e.succeeded())
+        .collect();
+    if !failed_healthy.is_empty() {
+        return requests_failed(exchanges, &failed_healthy);
     }
     let root = evaluation.scenario.expect.root.as_str();
     let mut failures: BTreeMap<Failure, (usize, BTreeSet<String>)> = BTreeMap::new();
@@ -165,6 +168,54 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
         result.push(e);
     }
     result
+}
+
+/// Healthy-phase requests got an error or no response: AC-001 fails naming them.
+fn requests_failed(exchanges: &[Exchange], failed: &[&Exchange]) -> CriterionResult {
+    let healthy = exchanges
+        .iter()
+        .filter(|e| e.phase == Phase::Healthy)
+        .count();
+    let mut outcomes: BTreeMap<String, usize> = BTreeMap::new();
+    for exchange in failed {
+        *outcomes.entry(outcome(exchange)).or_default() += 1;
+    }
+    let outcomes: Vec<String> = outcomes
+        .iter()
+        .map(|(outcome, n)| format!("{outcome} ×{n}"))
+        .collect();
+    let mut result = CriterionResult::new(
+        Criterion::Ac001,
+        Verdict::Fail,
+        format!(
+            "{} of {healthy} requests failed ({}): the scenario's requests must succeed before their traces can be judged",
+            failed.len(),
+            outcomes.join(", ")
+        ),
+    );
+    for exchange in failed {
+        let mut e = Evidence::detail(format!(
+            "{} {} {}: {}",
+            case(exchange),
+            exchange.method,
+            exchange.path,
+            outcome(exchange)
+        ));
+        if let Some(returned) = &exchange.returned {
+            e.trace_id = Some(returned.trace_id.to_hex());
+        }
+        result.push(e);
+    }
+    result
+}
+
+/// `HTTP 404`, or the transport error.
+fn outcome(exchange: &Exchange) -> String {
+    match (exchange.status, &exchange.error) {
+        (Some(status), _) => format!("HTTP {status}"),
+        (None, Some(error)) => error.clone(),
+        (None, None) => "no response".to_owned(),
+    }
 }
 
 /// `checkout #12 (uppercase-hex over HTTP/2)`.

@@ -109,15 +109,25 @@ fn the_same_fresh_id_on_two_responses_fails() {
 }
 
 #[test]
-fn failed_requests_are_not_judged_and_none_succeeding_is_a_skip() {
+fn a_failed_healthy_request_fails_naming_it_and_fault_phase_failures_are_left_to_ac007() {
+    // before: a 502 was left out and a run whose every request failed was a skip, so a
+    // scenario aimed at a wrong path (all 404) passed the gate
     let mut run = demo_run(2);
     run.replay.exchanges[0].status = Some(502);
     run.replay.exchanges[0].returned = None;
     let result = run.judge(judge);
-    assert_verdict(&result, Verdict::Pass);
-    assert!(result
-        .summary
-        .contains("1 requests got no successful response"));
+    assert_verdict(&result, Verdict::Fail);
+    assert!(result.summary.contains("1 of 2 requests failed (HTTP 502 ×1)"), "{result:?}");
+    assert!(result.evidence[0].detail.contains("HTTP 502"), "{result:?}");
     run.replay.exchanges[1].status = None;
-    assert_verdict(&run.judge(judge), Verdict::Skip);
+    run.replay.exchanges[1].error = Some("connection reset".into());
+    let result = run.judge(judge);
+    assert_verdict(&result, Verdict::Fail);
+    assert!(result.summary.contains("2 of 2 requests failed"), "{result:?}");
+    // the same failures in the fault phase are not AC-001's
+    for exchange in &mut run.replay.exchanges {
+        exchange.phase = crate::verify::model::Phase::Fault;
+    }
+    run.replay.exchanges.extend(demo_run(1).replay.exchanges);
+    assert_verdict(&run.judge(judge), Verdict::Pass);
 }
