@@ -107,7 +107,9 @@ async fn stop_fault(
     events(Event::FaultStopped);
     stopped
         .err()
-        .map(|error| format!("restoring the backend after the fault ({what}) failed: {error}"))
+        .map(|error| {
+            format!("undoing the fault ({what}) failed: {error}; the telemetry backend may still be failing")
+        })
 }
 
 /// Run a whole verification.
@@ -174,6 +176,9 @@ pub async fn verify_with_samples(
     timings.collect_ms = elapsed_ms(collect_started);
 
     let fault_started = Instant::now();
+    // a fault that could not be applied or undone fails AC-007: a broken backend left
+    // behind, or a fault phase asked for that never ran, must not end green
+    let mut fault_errors: Vec<String> = Vec::new();
     let fault_phase = match &options.fault {
         None => {
             notes.push(
@@ -192,12 +197,13 @@ pub async fn verify_with_samples(
             events(Event::FaultStarting);
             match fault.start().await {
                 Err(error) => {
-                    note(
-                        &mut notes,
-                        format!("fault phase skipped: starting the fault ({what}) failed: {error}"),
-                    );
+                    let text =
+                        format!("fault phase skipped: starting the fault ({what}) failed: {error}");
+                    fault_errors.push(text.clone());
+                    note(&mut notes, text);
                     // `stop` is always called once `start` was: a half-applied fault is undone.
                     if let Some(text) = stop_fault(fault.as_ref(), &what, events).await {
+                        fault_errors.push(text.clone());
                         note(&mut notes, text);
                     }
                     false
@@ -214,6 +220,7 @@ pub async fn verify_with_samples(
                     .await;
                     // always restored, also when the phase could not run
                     if let Some(text) = stop_fault(fault.as_ref(), &what, events).await {
+                        fault_errors.push(text.clone());
                         note(&mut notes, text);
                     }
                     exchanges.extend(sent?);
@@ -243,6 +250,9 @@ pub async fn verify_with_samples(
     let judge_started = Instant::now();
     let mut criteria = criteria::judge(&evaluation, &options.only);
     timings.judge_ms = elapsed_ms(judge_started);
+    if !fault_errors.is_empty() {
+        fault_failed(&mut criteria, &fault_errors);
+    }
     if collected.spans_read == 0 {
         no_span_read(&mut criteria);
         notes.push(
@@ -326,6 +336,28 @@ pub fn trace_ids_to_collect(exchanges: &[Exchange]) -> Vec<TraceId> {
 }
 
 /// Criteria that judge span data cannot pass on none: a pass becomes a fail saying so.
+/// The fault could not be started or undone: AC-007 fails (added when `--only` left it out).
+fn fault_failed(criteria: &mut Vec<CriterionResult>, errors: &[String]) {
+    let index = match criteria.iter().position(|c| c.id == Criterion::Ac007) {
+        Some(index) => index,
+        None => {
+            criteria.push(CriterionResult::new(Criterion::Ac007, Verdict::Fail, ""));
+            criteria.len() - 1
+        }
+    };
+    let result = &mut criteria[index];
+    let before = std::mem::take(&mut result.summary);
+    result.verdict = Verdict::Fail;
+    result.summary = if before.is_empty() {
+        format!("(a) {}", errors.join("; "))
+    } else {
+        format!("(a) {}; {before}", errors.join("; "))
+    };
+    for (i, error) in errors.iter().enumerate() {
+        result.evidence.insert(i, Evidence::detail(error.clone()));
+    }
+}
+
 fn no_span_read(criteria: &mut [CriterionResult]) {
     for result in criteria
         .iter_mut()

@@ -195,6 +195,7 @@ fn preflight_refuses_a_port_nothing_listens_on() {
 struct RecordingFault {
     calls: std::sync::Arc<std::sync::Mutex<Vec<&'static str>>>,
     start_fails: bool,
+    stop_fails: bool,
 }
 
 impl FaultControl for RecordingFault {
@@ -216,7 +217,11 @@ impl FaultControl for RecordingFault {
     fn stop(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
             self.calls.lock().expect("lock").push("stop");
-            Ok(())
+            if self.stop_fails {
+                Err("the firewall rule is stuck".into())
+            } else {
+                Ok(())
+            }
         })
     }
 }
@@ -278,6 +283,7 @@ async fn the_fault_is_started_and_always_stopped_around_the_fault_phase() {
     let fault = RecordingFault {
         calls: std::sync::Arc::clone(&calls),
         start_fails: false,
+        stop_fails: false,
     };
     let with = run_against_a_plain_server(Some(Box::new(fault))).await;
     assert_eq!(*calls.lock().expect("lock"), ["start", "stop"]);
@@ -298,6 +304,7 @@ async fn a_fault_that_cannot_start_is_still_stopped_and_the_phase_is_skipped() {
     let fault = RecordingFault {
         calls: std::sync::Arc::clone(&calls),
         start_fails: true,
+        stop_fails: false,
     };
     let report = run_against_a_plain_server(Some(Box::new(fault))).await;
     assert_eq!(*calls.lock().expect("lock"), ["start", "stop"]);
@@ -307,7 +314,45 @@ async fn a_fault_that_cannot_start_is_still_stopped_and_the_phase_is_skipped() {
         .find(|n| n.contains("fault phase skipped"))
         .expect("the skipped phase is reported");
     assert!(note.contains("the firewall said no"), "{note}");
+    // a fault phase asked for that never ran fails AC-007, saying why (it passed before)
+    let ac007 = ac007_of(&report);
+    assert_eq!(ac007.verdict, Verdict::Fail, "{ac007:?}");
+    assert!(ac007.summary.contains("the firewall said no"), "{ac007:?}");
     // healthy phase only: the matrix plus 3 repeats, no fault-phase repeat
     let healthy_only = run_against_a_plain_server(None).await;
     assert_eq!(report.requests, healthy_only.requests);
+}
+
+fn ac007_of(report: &VerifyReport) -> &CriterionResult {
+    report
+        .criteria
+        .iter()
+        .find(|c| c.id == Criterion::Ac007)
+        .expect("AC-007 judged")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_that_cannot_be_undone_fails_ac007_even_when_only_other_criteria_are_asked() {
+    // before: a failing --fault-stop was a note and the run could exit 0 with the backend
+    // left broken
+    let calls = std::sync::Arc::default();
+    let fault = RecordingFault {
+        calls: std::sync::Arc::clone(&calls),
+        start_fails: false,
+        stop_fails: true,
+    };
+    let report = run_against_a_plain_server(Some(Box::new(fault))).await;
+    assert_eq!(*calls.lock().expect("lock"), ["start", "stop"]);
+    let ac007 = ac007_of(&report);
+    assert_eq!(ac007.verdict, Verdict::Fail, "{ac007:?}");
+    assert!(
+        ac007.summary.contains("the firewall rule is stuck"),
+        "{ac007:?}"
+    );
+    assert!(ac007.summary.contains("may still be failing"), "{ac007:?}");
+    let mut criteria = vec![CriterionResult::new(Criterion::Ac001, Verdict::Pass, "ok")];
+    super::fault_failed(&mut criteria, &["undoing the fault failed".to_owned()]);
+    assert_eq!(criteria.len(), 2);
+    assert_eq!(criteria[1].id, Criterion::Ac007);
+    assert_eq!(criteria[1].verdict, Verdict::Fail);
 }

@@ -117,13 +117,21 @@ fn a_failed_healthy_request_fails_naming_it_and_fault_phase_failures_are_left_to
     run.replay.exchanges[0].returned = None;
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(result.summary.contains("1 of 2 requests failed (HTTP 502 ×1)"), "{result:?}");
+    assert!(
+        result
+            .summary
+            .contains("1 of 2 requests failed (HTTP 502 ×1)"),
+        "{result:?}"
+    );
     assert!(result.evidence[0].detail.contains("HTTP 502"), "{result:?}");
     run.replay.exchanges[1].status = None;
     run.replay.exchanges[1].error = Some("connection reset".into());
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Fail);
-    assert!(result.summary.contains("2 of 2 requests failed"), "{result:?}");
+    assert!(
+        result.summary.contains("2 of 2 requests failed"),
+        "{result:?}"
+    );
     // the same failures in the fault phase are not AC-001's
     for exchange in &mut run.replay.exchanges {
         exchange.phase = crate::verify::model::Phase::Fault;
