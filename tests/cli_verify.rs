@@ -620,6 +620,66 @@ fn verify_reads_spans_from_a_separate_collect_process_the_demo_exports_to() {
 }
 
 #[test]
+fn unwritable_outputs_are_refused_before_any_request() {
+    // before: the whole run was replayed, then the report was lost with exit 2
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    for args in [
+        vec![
+            "--output".to_owned(),
+            "/nonexistent/dir/report.json".to_owned(),
+        ],
+        vec!["--artifacts".to_owned(), file.display().to_string()],
+    ] {
+        let out = tracegate().arg("demo").args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&args[0]), "{err}");
+        assert!(out.stdout.is_empty(), "no run happened: {args:?}");
+    }
+}
+
+#[test]
+fn a_fault_the_service_cannot_show_is_refused() {
+    // before: accepted, nothing broke, the run passed as if tracegate had missed the fault
+    for (given, hint) in [
+        (
+            "pricing=new-trace-on-retry",
+            "orchestration=new-trace-on-retry",
+        ),
+        ("auth=no-response-header", "ingress=no-response-header"),
+    ] {
+        let out = tracegate()
+            .args(["demo", "--break", given])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{given}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(hint), "{err}");
+    }
+}
+
+#[test]
+fn a_destination_that_cannot_be_read_exits_2() {
+    // before: exit 1, and AC-005 said routing held at a destination it never read
+    let (_demo, urls) = keep_running_demo();
+    let shared = &urls.collect.iter().find(|(n, _)| n == "shared").unwrap().1;
+    let port = closed_port();
+    let out = tracegate()
+        .args(["verify", "--target", &urls.ingress, "--from", shared])
+        .args(["--destination", &format!("acme=http://127.0.0.1:{port}")])
+        .args(["--format", "json", "--quiet", "300ms", "--scenario"])
+        .arg(demo_scenario())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("destination acme"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
 fn demo_export_to_must_be_an_http_url() {
     let out = tracegate()
         .args(["demo", "--export-to", "ftp://127.0.0.1/v1/traces"])

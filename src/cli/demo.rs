@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(long, value_name = "AC-00N", value_parser = criterion)]
     only: Vec<Criterion>,
     /// Replay this scenario instead of the built-in one (its `target` is ignored: the
-    /// requests go to the demo's ingress, `POST /checkout/{n}`).
+    /// requests go to the demo's ingress, which answers `POST /checkout/N`).
     #[arg(long, value_name = "FILE")]
     scenario: Option<std::path::PathBuf>,
     /// Also export every span to this OTLP/HTTP traces URL (repeatable): an external
@@ -80,6 +80,22 @@ fn service_fault(text: &str) -> Result<(Service, Fault), String> {
         .ok_or("expected SERVICE=FAULT, e.g. pricing=no-propagation")?;
     let service: Service = service.trim().parse().map_err(|e| format!("{e}"))?;
     let fault: Fault = fault.trim().parse().map_err(|e| format!("{e}"))?;
+    // faults that only one service can show: anywhere else they would change nothing and the
+    // run would pass, as if tracegate had missed them
+    let only = match fault {
+        Fault::NewTraceOnRetry => Some(Service::Orchestration),
+        Fault::NoResponseHeader => Some(Service::Ingress),
+        _ => None,
+    };
+    if let Some(only) = only.filter(|only| *only != service) {
+        return Err(format!(
+            "{fault} only shows on {only} ({}), not on {service}: try {only}={fault}",
+            match fault {
+                Fault::NewTraceOnRetry => "the only service that retries",
+                _ => "the service that answers the client",
+            }
+        ));
+    }
     Ok((service, fault))
 }
 
@@ -98,6 +114,7 @@ fn backend(text: &str) -> Result<Backend, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    args.output.check_writable()?;
     let scenario = match &args.scenario {
         Some(path) => scenario::parse_file(path)?,
         None => scenario::parse(SCENARIO, SCENARIO_NAME)?,

@@ -119,6 +119,7 @@ pub struct OutputArgs {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    args.output.check_writable()?;
     let display = args.scenario.display().to_string();
     let scenario = scenario::parse_file(&args.scenario)?;
     let target = match args.target.clone().or_else(|| scenario.target.clone()) {
@@ -255,6 +256,38 @@ pub async fn interrupted() -> anyhow::Result<()> {
 }
 
 /// Print (or write) the report and the artifacts; the exit status follows the report.
+impl OutputArgs {
+    /// Refuse, before any request is sent, paths the report or artifacts cannot be written to
+    /// (a run against staging can take minutes; its report must not be lost at the end).
+    pub fn check_writable(&self) -> anyhow::Result<()> {
+        if let Some(path) = &self.output {
+            if path.is_dir() {
+                bail!("--output {}: is a directory", path.display());
+            }
+            let parent = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            if !parent.is_dir() {
+                bail!(
+                    "--output {}: the directory {} does not exist",
+                    path.display(),
+                    parent.display()
+                );
+            }
+        }
+        if let Some(dir) = &self.artifacts {
+            if dir.exists() && !dir.is_dir() {
+                bail!(
+                    "--artifacts {}: exists and is not a directory",
+                    dir.display()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 pub fn emit(output: &VerifyOutput, args: &OutputArgs) -> anyhow::Result<ExitStatus> {
     let text = render::render(args.format, &output.report).context("rendering the report")?;
     match &args.output {

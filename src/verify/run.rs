@@ -174,6 +174,15 @@ pub async fn verify_with_samples(
     )
     .await?;
     timings.collect_ms = elapsed_ms(collect_started);
+    // a destination that cannot be read is bad input (like a `--from` that cannot), not a
+    // verdict: AC-005 would otherwise claim routing held where nothing was read
+    if let Some(unread) = collected.destinations.iter().find(|d| d.error.is_some()) {
+        return Err(VerifyError::Other(format!(
+            "destination {}: {}",
+            unread.name,
+            unread.error.as_deref().unwrap_or_default()
+        )));
+    }
 
     let fault_started = Instant::now();
     // a fault that could not be applied or undone fails AC-007: a broken backend left

@@ -126,8 +126,9 @@ fn shown_evidence(result: &CriterionResult) -> Vec<String> {
         .collect();
     if result.evidence.len() > EVIDENCE_SHOWN {
         lines.push(format!(
-            "… {} more (--format json lists them)",
-            result.evidence.len() - EVIDENCE_SHOWN
+            "… {} more of the {} kept (--format json lists them)",
+            result.evidence.len() - EVIDENCE_SHOWN,
+            result.evidence.len()
         ));
     }
     lines
