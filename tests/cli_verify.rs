@@ -980,3 +980,23 @@ async fn manifests_that_fail_checks_tg2xx_rules_fail_ac005_naming_rule_and_file(
         "{ac005}"
     );
 }
+
+#[test]
+fn the_shipped_verify_job_is_infrastructure_not_a_failing_service() {
+    // before: `check`'s engine judged the repository's own Job a service and failed it
+    // (TG201: no OTLP endpoint), so `verify --manifests deploy` failed AC-005 on the manifest
+    // docs/verify.md tells users to apply
+    let deploy = repo().join("deploy");
+    let scan = tracegate::check::scan(&deploy, &tracegate::check::ScanOptions::default())
+        .expect("deploy/ scans");
+    let judged: Vec<&str> = scan.services.iter().map(|s| s.service.name.as_str()).collect();
+    assert!(!judged.contains(&"tracegate-verify"), "{judged:?}");
+    let findings: Vec<&str> = scan
+        .services
+        .iter()
+        .flat_map(|s| s.findings.iter())
+        .chain(scan.repository_findings.iter())
+        .map(|f| f.rule.as_str())
+        .collect();
+    assert!(!findings.contains(&"TG201"), "{findings:?}");
+}

@@ -73,6 +73,8 @@ const INFRA_IMAGES: &[&str] = &[
     "rabbitmq",
     "bitnami/",
     "zookeeper",
+    // tracegate itself (`verify --receive` Jobs, `collect`): a verifier, not a traced service
+    "tracegate/tracegate",
 ];
 
 /// A service being assembled.
