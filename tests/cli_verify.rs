@@ -989,7 +989,11 @@ fn the_shipped_verify_job_is_infrastructure_not_a_failing_service() {
     let deploy = repo().join("deploy");
     let scan = tracegate::check::scan(&deploy, &tracegate::check::ScanOptions::default())
         .expect("deploy/ scans");
-    let judged: Vec<&str> = scan.services.iter().map(|s| s.service.name.as_str()).collect();
+    let judged: Vec<&str> = scan
+        .services
+        .iter()
+        .map(|s| s.service.name.as_str())
+        .collect();
     assert!(!judged.contains(&"tracegate-verify"), "{judged:?}");
     let findings: Vec<&str> = scan
         .services

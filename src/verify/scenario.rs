@@ -58,9 +58,11 @@ pub struct RequestSpec {
     pub body: Option<String>,
     /// How many times to send it (besides the incoming-context matrix), default 1.
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = MAX_REPEAT))]
     pub repeat: u32,
     /// How many at once (default 1).
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = MAX_CONCURRENCY))]
     pub concurrency: u32,
 }
 
@@ -83,10 +85,12 @@ pub struct Expect {
     /// AC-007: how much the p99 latency may grow with the telemetry backend failing
     /// (`10%`), default 10%.
     #[serde(default)]
+    #[schemars(regex(pattern = r"^\s*[0-9]+(\.[0-9]+)?\s*%\s*$"))]
     pub latency_budget: Option<String>,
     /// AC-007: an absolute allowance added to the budget (`50ms`, default 50 ms), so
     /// millisecond loopback latencies are not judged on jitter.
     #[serde(default)]
+    #[schemars(regex(pattern = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s)\s*$"))]
     pub latency_slack: Option<String>,
 }
 

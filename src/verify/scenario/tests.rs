@@ -215,3 +215,17 @@ fn the_bundled_scenarios_parse() {
     }
     parse_file(&dir.join("staging-template.yaml")).expect("staging-template.yaml");
 }
+
+#[test]
+fn the_schema_states_the_limits_the_validator_applies() {
+    // before: the schema said 0 … unbounded, so an editor accepted what verify rejects
+    let schema = serde_json::to_value(schema()).expect("serialises");
+    let spec = &schema["$defs"]["RequestSpec"]["properties"];
+    assert_eq!(spec["repeat"]["minimum"], 1);
+    assert_eq!(spec["repeat"]["maximum"], MAX_REPEAT);
+    assert_eq!(spec["concurrency"]["minimum"], 1);
+    assert_eq!(spec["concurrency"]["maximum"], MAX_CONCURRENCY);
+    let expect = &schema["$defs"]["Expect"]["properties"];
+    assert!(expect["latency_budget"]["pattern"].is_string());
+    assert!(expect["latency_slack"]["pattern"].is_string());
+}
