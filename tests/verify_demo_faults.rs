@@ -131,3 +131,36 @@ fn an_exporter_on_the_request_path_fails_ac007_a_with_a_slow_backend() {
     ]);
     assert_eq!(code, 0, "{report}");
 }
+
+#[test]
+fn pii_found_in_span_data_is_masked_in_every_report_format() {
+    // before: the card number and e-mail a service leaked were copied in full into the table,
+    // the Markdown step summary, JUnit and JSON: the report spread the leak into CI logs
+    for format in ["json", "table", "markdown", "junit"] {
+        let out = Command::cargo_bin("tracegate")
+            .unwrap()
+            .args(["demo", "--break", "auth=pii-leak", "--backend", "healthy"])
+            .args(["--only", "AC-007", "--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("4111111111111111"), "{format}: {text}");
+        assert!(!text.contains("jane.doe@"), "{format}: {text}");
+        // every card number quoted from the span (the leaked one, the canary) is cut
+        let quoted: Vec<&str> = text.split("card=").skip(1).collect();
+        assert!(
+            !quoted.is_empty(),
+            "{format}: the evidence quotes the span: {text}"
+        );
+        for rest in quoted {
+            let digits = rest.chars().take_while(char::is_ascii_digit).count();
+            assert_eq!(digits, 4, "{format}: {}", &rest[..rest.len().min(30)]);
+            assert!(
+                rest[4..].starts_with('…'),
+                "{format}: {}",
+                &rest[..rest.len().min(30)]
+            );
+        }
+    }
+}

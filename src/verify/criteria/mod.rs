@@ -18,6 +18,7 @@ pub mod ac006;
 pub mod ac007;
 pub mod hops;
 pub mod patterns;
+pub mod redact;
 pub mod select;
 pub mod sensitive;
 pub mod structure;
