@@ -201,6 +201,42 @@ fn a_backend_answering_garbage_exits_2_naming_it() {
 }
 
 #[test]
+fn an_unreachable_span_source_exits_2_before_the_scenario_is_replayed() {
+    // before: every request of the scenario was replayed (minutes against staging), then the
+    // run ended on "cannot reach" anyway
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = format!("http://{}", listener.local_addr().unwrap());
+    let requests = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&requests);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { break };
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let mut buffer = [0u8; 4096];
+            let _ = std::io::Read::read(&mut stream, &mut buffer);
+            let _ = std::io::Write::write_all(
+                &mut stream,
+                b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            );
+        }
+    });
+    let from = format!("http://127.0.0.1:{}", closed_port());
+    let out = tracegate()
+        .args(["verify", "--target", &target, "--from", &from])
+        .arg("--scenario")
+        .arg(demo_scenario())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&from), "{stderr}");
+    // the preflight request only: the demo scenario has 60 requests
+    let sent = requests.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(sent <= 1, "{sent} connections reached the target");
+}
+
+#[test]
 fn credentials_in_a_backend_url_are_refused_without_being_printed() {
     for args in [
         ["--from", "https://reader:s3cr3t@tempo.example.com"],

@@ -135,6 +135,13 @@ pub async fn verify_with_samples(
     };
 
     preflight(&options.target, options.request_timeout).await?;
+    // the span source and destinations answer before anything is replayed
+    collect::probe(&options.source, options.request_timeout).await?;
+    for destination in &options.destinations {
+        collect::probe(&destination.source, options.request_timeout)
+            .await
+            .map_err(|e| VerifyError::Other(format!("destination {}: {e}", destination.name)))?;
+    }
     let http2 = replay::probe_http2(&options.target).await;
     if let Http2Support::No(reason) = &http2 {
         notes.push(format!(

@@ -116,6 +116,26 @@ struct Seen {
     changed: Instant,
 }
 
+/// Ask `source` for a trace that does not exist, before any request is replayed: a span
+/// source that is unreachable, answers garbage or refuses the credentials is found in a
+/// second, not after the whole scenario ran. A store always answers.
+pub async fn probe(source: &SpanSource, timeout: Duration) -> Result<(), CollectError> {
+    let SpanSource::Backend {
+        url,
+        backend,
+        headers,
+    } = source
+    else {
+        return Ok(());
+    };
+    let client = crate::otlp::client::TraceClient::new(url, *backend, headers, timeout)
+        .map_err(|e| reader::source_error(&e))?;
+    match client.fetch(TraceId::random()).await {
+        Ok(_) | Err(crate::otlp::client::FetchError::NotFound(..)) => Ok(()),
+        Err(e) => Err(reader::source_error(&e)),
+    }
+}
+
 /// Read the traces of `trace_ids` from `source`, then each destination's view.
 /// `progress(complete, total)` is called after every polling round.
 pub async fn collect(

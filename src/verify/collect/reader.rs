@@ -179,7 +179,7 @@ fn classify(result: Result<TracesData, FetchError>) -> Result<Answer, CollectErr
 
 /// A fetch error as a one-line [`CollectError`]: what the backend answered (the body
 /// excerpt of an error status) has its control characters escaped.
-fn source_error(error: &FetchError) -> CollectError {
+pub(crate) fn source_error(error: &FetchError) -> CollectError {
     CollectError::Source(escape_control(&error.to_string()).into_owned())
 }
 
