@@ -164,3 +164,28 @@ fn pii_found_in_span_data_is_masked_in_every_report_format() {
         }
     }
 }
+
+#[test]
+fn each_broken_hop_names_its_own_requests_new_trace() {
+    // before: with 4 requests in flight, the evidence of 20 broken traces named 3–5 distinct
+    // "new trace" IDs (the earliest start in an overlapping window, often another request's)
+    let (_, report) = demo(&["--break", "pricing=no-propagation", "--backend", "healthy"]);
+    let named: Vec<String> = criterion(&report, "AC-002")["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            let detail = e["detail"].as_str()?;
+            let rest = detail.split("started a new trace ").nth(1)?;
+            Some(rest.chars().take(32).collect())
+        })
+        .collect();
+    assert!(named.len() >= 10, "{report}");
+    let distinct: BTreeSet<&String> = named.iter().collect();
+    assert!(
+        distinct.len() * 10 >= named.len() * 8,
+        "{} distinct new traces named by {} broken traces",
+        distinct.len(),
+        named.len()
+    );
+}

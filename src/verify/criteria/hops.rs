@@ -204,6 +204,7 @@ impl AddressBook {
 #[derive(Clone, Debug)]
 pub struct LooseStart {
     pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
     pub service: String,
     pub kind: SpanKind,
     pub trace_id: TraceId,
@@ -231,6 +232,7 @@ impl RootIndex {
                 };
                 starts.push(LooseStart {
                     start_unix_nano: span.start_unix_nano,
+                    end_unix_nano: span.end_unix_nano,
                     service: service.clone(),
                     kind: span.kind,
                     trace_id: trace.trace_id,
@@ -242,11 +244,14 @@ impl RootIndex {
         RootIndex { starts }
     }
 
-    /// Loose starts beginning within `[from, to]` accepted by `keep`, earliest first.
+    /// The loose start beginning within `[from, to]`, accepted by `keep`, that starts
+    /// closest to `anchor` (the call's start): with concurrent requests several callees start
+    /// within one call's window, and the nearest one is the call's own.
     pub fn find(
         &self,
         from: u64,
         to: u64,
+        anchor: u64,
         keep: impl Fn(&LooseStart) -> bool,
     ) -> Option<&LooseStart> {
         let first = self.starts.partition_point(|s| s.start_unix_nano < from);
@@ -254,7 +259,12 @@ impl RootIndex {
             .iter()
             .take_while(|s| s.start_unix_nano <= to)
             .take(WINDOW_SCAN_LIMIT)
-            .find(|s| keep(s))
+            .filter(|s| keep(s))
+            .min_by_key(|s| {
+                // a callee starts after its call: one starting before is a worse match
+                let after = s.start_unix_nano >= anchor;
+                (!after, s.start_unix_nano.abs_diff(anchor))
+            })
     }
 }
 
@@ -403,8 +413,11 @@ impl<'a> CalleeSearch<'a> {
                 };
             }
         }
-        let found = self.loose().find(from, to, |s| {
+        // a synchronous callee's span also ends within its call (a queue consumer need not)
+        let contained = |s: &LooseStart| call.kind == SpanKind::Producer || s.end_unix_nano <= to;
+        let found = self.loose().find(from, to, call.start_unix_nano, |s| {
             s.trace_id != trace.trace_id
+                && contained(s)
                 && kind_fits(s.kind)
                 && !present.contains(s.service.as_str())
                 && plausible(&s.service)
