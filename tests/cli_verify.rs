@@ -1040,3 +1040,18 @@ fn the_shipped_verify_job_is_infrastructure_not_a_failing_service() {
         .collect();
     assert!(!findings.contains(&"TG201"), "{findings:?}");
 }
+
+#[test]
+fn demo_prints_its_scenario_for_use_outside_the_repository() {
+    // before: `demo --keep-running` suggested `--scenario fixtures/scenarios/demo.yaml`,
+    // which exists only in a checkout of this repository
+    let out = tracegate()
+        .args(["demo", "--print-scenario"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let bundled = std::fs::read_to_string(demo_scenario()).unwrap();
+    assert_eq!(printed, bundled);
+    tracegate::verify::scenario::parse(&printed, "printed").expect("a valid scenario");
+}

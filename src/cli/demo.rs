@@ -33,6 +33,8 @@ Examples:
       leave the platform up; prints the ingress URL, a curl command, the collect API URLs
   tracegate demo --keep-running --export-to http://127.0.0.1:4318/v1/traces
       also send every span to another receiver (here `tracegate verify --receive 127.0.0.1:4318`)
+  tracegate demo --print-scenario > my-scenario.yaml
+      the built-in scenario, to edit and replay with --scenario or `tracegate verify`
   tracegate demo --scenario bench/verify-load.yaml --backend healthy
       replay your own scenario through the platform (here: 10,000 requests, 64 at once)
 
@@ -70,6 +72,9 @@ pub struct Args {
     /// collector, or `tracegate verify --receive` run against the demo from outside.
     #[arg(long, value_name = "URL", value_parser = traces_url)]
     export_to: Vec<String>,
+    /// Print the built-in scenario (YAML) and exit: a starting point for your own.
+    #[arg(long, conflicts_with_all = ["faults", "keep_running", "scenario", "export_to"])]
+    print_scenario: bool,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -114,6 +119,10 @@ fn backend(text: &str) -> Result<Backend, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
+    if args.print_scenario {
+        super::print(SCENARIO)?;
+        return Ok(ExitStatus::Passed);
+    }
     args.output.check_writable()?;
     let scenario = match &args.scenario {
         Some(path) => scenario::parse_file(path)?,
@@ -192,7 +201,7 @@ fn print_urls(platform: &Platform) -> anyhow::Result<()> {
     {
         let from = api(shared);
         text.push_str(&format!(
-            "  trace:   tracegate trace show TRACE_ID --from {from}   (TRACE_ID from the traceresponse header)\n  verify:  tracegate verify --target {ingress} --scenario fixtures/scenarios/demo.yaml --from {from} --backend tracegate\n"
+            "  trace:   tracegate trace show TRACE_ID --from {from}   (TRACE_ID from the traceresponse header)\n  verify:  tracegate demo --print-scenario > demo.yaml\n           tracegate verify --target {ingress} --scenario demo.yaml --from {from} --backend tracegate\n"
         ));
     }
     let mut err = std::io::stderr().lock();
