@@ -109,6 +109,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         expected_services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),
         timeout: Duration::from_secs(120),
         quiet: Duration::ZERO,
+        request_timeout: tracegate::verify::collect::DEFAULT_REQUEST_TIMEOUT,
     };
     let spans = traces as f64 * SERVICES.len() as f64;
 

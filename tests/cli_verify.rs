@@ -183,6 +183,33 @@ fn garbage_server() -> String {
 }
 
 #[test]
+fn request_timeout_bounds_each_backend_query() {
+    // before: a backend that never answers was waited on for 10 s per query whatever
+    // --request-timeout said (the help promises it bounds each backend query)
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let from = format!("http://{}", silent.local_addr().unwrap());
+    let held = std::thread::spawn(move || {
+        // accept and hold connections open without answering
+        let mut open = Vec::new();
+        for stream in silent.incoming().flatten().take(8) {
+            open.push(stream);
+        }
+    });
+    let target = garbage_server();
+    let out = tracegate()
+        .args(["verify", "--target", &target, "--from", &from])
+        .args(["--request-timeout", "1s", "--scenario"])
+        .arg(demo_scenario())
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    drop(held);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("no answer within 1000 ms"), "{stderr}");
+}
+
+#[test]
 fn a_backend_answering_garbage_exits_2_naming_it() {
     // the target answers (without trace headers); the backend answers 200 with no trace
     let target = garbage_server();

@@ -226,6 +226,7 @@ async fn collecting_the_demo_platform_finds_every_service_and_routes_per_tenant(
         .collect(),
         timeout: Duration::from_secs(10),
         quiet: Duration::from_millis(200),
+        request_timeout: tracegate::verify::collect::DEFAULT_REQUEST_TIMEOUT,
     };
     let collected = collect(&source, &destinations, &ids, &options, &|_, _| {})
         .await

@@ -210,6 +210,7 @@ async fn a_busy_backend_answering_503_beyond_two_queries_at_once_is_asked_again_
     let options = CollectOptions {
         expected_services: vec!["ingress".to_owned()],
         quiet: Duration::ZERO,
+        request_timeout: tracegate::verify::collect::DEFAULT_REQUEST_TIMEOUT,
         ..options(20_000)
     };
     let collected = run(&backend_at(url, Vec::new()), &ids, &options)

@@ -170,6 +170,7 @@ pub async fn verify_with_samples(
         expected_services: options.scenario.expect.services.clone(),
         timeout: options.timeout,
         quiet: options.quiet,
+        request_timeout: options.request_timeout,
     };
     let collecting = |complete, total| events(Event::Collecting(complete, total));
     let collected = collect::collect(

@@ -97,6 +97,7 @@ pub fn options(timeout_ms: u64) -> CollectOptions {
         expected_services: SERVICES.iter().map(|s| (*s).to_owned()).collect(),
         timeout: Duration::from_millis(timeout_ms),
         quiet: Duration::from_millis(100),
+        request_timeout: tracegate::verify::collect::DEFAULT_REQUEST_TIMEOUT,
     }
 }
 

@@ -91,6 +91,9 @@ pub struct CollectOptions {
     pub timeout: Duration,
     /// A trace with every expected service is complete after no new span for this long.
     pub quiet: Duration,
+    /// The longest one backend query may take (`verify --request-timeout`); never longer
+    /// than `timeout`.
+    pub request_timeout: Duration,
 }
 
 /// Why collection could not run (a backend answering garbage or not at all).
@@ -100,8 +103,8 @@ pub enum CollectError {
     Source(String),
 }
 
-/// The longest a single backend request may take (shorter when `timeout` is).
-const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default longest a single backend request may take.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How far before the earliest of the run's traces a trace may start and still be counted as
 /// the run's (an unclaimed trace, a destination's span count).
@@ -147,8 +150,9 @@ pub async fn collect(
 ) -> Result<Collected, CollectError> {
     let started = Instant::now();
     let request_timeout = options
-        .timeout
-        .clamp(Duration::from_millis(100), MAX_REQUEST_TIMEOUT);
+        .request_timeout
+        .min(options.timeout)
+        .max(Duration::from_millis(100));
     let reader = Reader::new(source, request_timeout)?;
     let mut ids: Vec<TraceId> = trace_ids.to_vec();
     ids.sort_unstable();
