@@ -65,7 +65,11 @@ impl Tally {
 
     fn into_result(self, traces: usize, unnamed: usize) -> CriterionResult {
         let unnamed_note = if unnamed > 0 {
-            format!(" ({unnamed} requests got no response or named no trace, and were not judged)")
+            format!(
+                " ({unnamed} request{} named no trace in the response, and {} not judged)",
+                if unnamed == 1 { "" } else { "s" },
+                if unnamed == 1 { "was" } else { "were" }
+            )
         } else {
             String::new()
         };

@@ -89,9 +89,14 @@ pub fn judge(evaluation: &Evaluation<'_>) -> CriterionResult {
             Criterion::Ac004,
             Verdict::Pass,
             format!(
-                "{judged} returned trace IDs resolve to a connected tree rooted at {} with all {} expected services{without_note}",
+                "{judged} returned trace ID{} resolve{} to a connected tree rooted at {} with {}{without_note}",
+                if judged == 1 { "" } else { "s" },
+                if judged == 1 { "s" } else { "" },
                 expect.root,
-                expect.services.len()
+                match expect.services.len() {
+                    1 => "its expected service".to_owned(),
+                    n => format!("all {n} expected services"),
+                }
             ),
         );
     }

@@ -180,7 +180,10 @@ fn no_sensitive_data(evaluation: &Evaluation<'_>) -> Part {
     let sent_note = if canaries_sent == 0 {
         " (no request carried canaries: patterns only)".to_owned()
     } else {
-        format!(" ({canaries_sent} requests carried canaries)")
+        format!(
+            " ({canaries_sent} request{} carried canaries)",
+            if canaries_sent == 1 { "" } else { "s" }
+        )
     };
     let spans: usize = collected
         .otlp

@@ -244,7 +244,9 @@ fn a_request_that_got_no_response_is_not_judged() {
     let result = run.judge(judge);
     assert_verdict(&result, Verdict::Pass);
     assert!(
-        result.summary.contains("1 requests got no response"),
+        result
+            .summary
+            .contains("1 request named no trace in the response, and was not judged"),
         "{}",
         result.summary
     );
