@@ -126,6 +126,40 @@ async fn credentials_are_sent_and_never_appear_in_errors_or_debug_output() {
     }
 }
 
+/// Serve `body` (JSON) at `route` as a `backend` would, collect trace `trace` (expecting
+/// `ingress`) from it, and check it came back complete.
+async fn read_one_trace(
+    backend: Backend,
+    route: &str,
+    body: String,
+    trace: TraceId,
+) -> tracegate::verify::Collected {
+    let url = serve(Router::new().route(
+        route,
+        get(move || {
+            let body = body.clone();
+            async move { ([("content-type", "application/json")], body) }
+        }),
+    ))
+    .await;
+    let source = SpanSource::Backend {
+        url,
+        backend,
+        headers: Vec::new(),
+    };
+    let options = CollectOptions {
+        expected_services: vec!["ingress".to_owned()],
+        ..options(2_000)
+    };
+    let collected = run(&source, &[trace], &options).await.unwrap();
+    assert!(
+        collected.incomplete.is_empty(),
+        "{:?}",
+        collected.incomplete
+    );
+    collected
+}
+
 #[tokio::test]
 async fn a_jaeger_backend_is_read_at_its_own_path_and_shape() {
     let hex = "07".repeat(16);
@@ -138,29 +172,7 @@ async fn a_jaeger_backend_is_read_at_its_own_path_and_shape() {
         }]}]
     }]}})
     .to_string();
-    let url = serve(Router::new().route(
-        "/api/v3/traces/{id}",
-        get(move || {
-            let body = body.clone();
-            async move { ([("content-type", "application/json")], body) }
-        }),
-    ))
-    .await;
-    let source = SpanSource::Backend {
-        url,
-        backend: Backend::Jaeger,
-        headers: Vec::new(),
-    };
-    let options = CollectOptions {
-        expected_services: vec!["ingress".to_owned()],
-        ..options(2_000)
-    };
-    let collected = run(&source, &[id(7)], &options).await.unwrap();
-    assert!(
-        collected.incomplete.is_empty(),
-        "{:?}",
-        collected.incomplete
-    );
+    let collected = read_one_trace(Backend::Jaeger, "/api/v3/traces/{id}", body, id(7)).await;
     assert_eq!(collected.traces[&id(7)].spans[0].service_label(), "ingress");
     assert!(!collected.can_list, "Jaeger is asked by trace ID only");
 }
@@ -240,29 +252,7 @@ async fn a_tempo_backend_answering_batches_with_base64_ids_is_read() {
         }]}]
     }]})
     .to_string();
-    let url = serve(Router::new().route(
-        "/api/traces/{id}",
-        get(move || {
-            let body = body.clone();
-            async move { ([("content-type", "application/json")], body) }
-        }),
-    ))
-    .await;
-    let source = SpanSource::Backend {
-        url,
-        backend: Backend::Tempo,
-        headers: Vec::new(),
-    };
-    let options = CollectOptions {
-        expected_services: vec!["ingress".to_owned()],
-        ..options(2_000)
-    };
-    let collected = run(&source, &[id(6)], &options).await.unwrap();
-    assert!(
-        collected.incomplete.is_empty(),
-        "{:?}",
-        collected.incomplete
-    );
+    let collected = read_one_trace(Backend::Tempo, "/api/traces/{id}", body, id(6)).await;
     assert_eq!(
         collected.traces[&id(6)].spans[0].kind,
         tracegate::trace::SpanKind::Server
