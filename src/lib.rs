@@ -25,6 +25,9 @@ pub mod conformance;
 pub mod check;
 
 #[cfg(feature = "cli")]
+pub mod coverage;
+
+#[cfg(feature = "cli")]
 pub mod otlp;
 #[cfg(feature = "cli")]
 pub mod report;

@@ -2,6 +2,7 @@
 //! decide verdicts.
 
 pub mod check;
+pub mod coverage;
 pub mod escape;
 pub mod trace;
 pub mod verify;
