@@ -39,7 +39,7 @@ reads them from their Cargo.toml files alone (docs/check.md).";
 
 /// The lowest severity that fails the check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum FailOn {
+pub enum FailOn {
     Error,
     Warning,
     Note,

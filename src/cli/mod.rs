@@ -9,6 +9,7 @@ mod check;
 mod collect;
 mod config;
 mod conformance;
+mod coverage;
 mod demo;
 mod init;
 mod rules;
@@ -36,6 +37,8 @@ Examples:
   tracegate verify --scenario scenario.yaml --from http://tempo:3200 --backend tempo
       replay a scenario through a running platform (--target URL, or the scenario's);
       a verdict with evidence per acceptance criterion
+  tracegate coverage ~/src/payments ~/src/identity --format markdown
+      this week's share of services propagating trace context, per team, with the trend
 
 Exit codes: 0 passed, 1 policy failed (a finding at or above --fail-on, a failed acceptance
 criterion), 2 usage, configuration or input error.";
@@ -59,6 +62,7 @@ enum Command {
     Trace(trace::Args),
     Verify(verify::Args),
     Demo(demo::Args),
+    Coverage(Box<coverage::Args>),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -85,6 +89,7 @@ pub fn run() -> ExitStatus {
         Command::Trace(args) => trace::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Coverage(args) => coverage::run(*args),
     };
     match result {
         Ok(status) => status,

@@ -427,7 +427,7 @@ fn destination(text: &str) -> Result<(String, String), String> {
 
 /// A backend URL: `http(s)://host…`, with no credentials in it (they would show in every
 /// error naming the URL; they go in --backend-credentials or the environment).
-fn backend_url(text: &str) -> Result<String, String> {
+pub fn backend_url(text: &str) -> Result<String, String> {
     let url = reqwest::Url::parse(text)
         .map_err(|e| format!("not a URL ({e}): expected e.g. http://tempo:3200"))?;
     // errors below never quote the URL: it may hold a credential
