@@ -10,7 +10,7 @@ use tracegate::coverage::catalog::{self, CatalogOptions, CatalogProgress};
 use tracegate::coverage::history::{History, DEFAULT_DB};
 use tracegate::coverage::model::{Catalog, CoverageReport, RuntimeFindings};
 use tracegate::coverage::runtime::{self, RuntimeOptions, TraceInput};
-use tracegate::coverage::{snapshot, summary, IsoWeek};
+use tracegate::coverage::{snapshot, summary, IsoWeek, Snapshot};
 use tracegate::exit::ExitStatus;
 use tracegate::otlp::client::Backend;
 use tracegate::report::coverage::{render, Format};
@@ -73,6 +73,50 @@ enum Command {
     /// Merge the `tracegate check --format json` results of a sharded CI run into one snapshot.
     #[command(after_help = INGEST_EXAMPLES)]
     Ingest(IngestArgs),
+    /// Render a recorded week from the history again (no scan, no trace read, nothing recorded).
+    #[command(after_help = SHOW_EXAMPLES)]
+    Show(ShowArgs),
+}
+
+const SHOW_EXAMPLES: &str = "\
+Examples:
+  tracegate coverage show
+      the most recent recorded week, compared with the week before it
+  tracegate coverage show --week 2026-W47 --format markdown
+      an earlier week, for a post
+  tracegate coverage show --format openmetrics -o metrics.prom
+      the metrics of the week just recorded (e.g. after `coverage ingest … --format html`)";
+
+#[derive(Debug, clap::Args)]
+struct ShowArgs {
+    /// The recorded week to show [default: the most recent one].
+    #[arg(long, value_name = "YYYY-Www")]
+    week: Option<String>,
+    /// The history database.
+    #[arg(long, value_name = "FILE", env = "TRACEGATE_COVERAGE_DB", default_value = DEFAULT_DB)]
+    db: PathBuf,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// How the report is written and judged.
+#[derive(Debug, clap::Args)]
+struct ReportArgs {
+    /// Output format [default: table on a terminal, json otherwise].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Exit 1 when coverage is below this ratio (0 to 1, e.g. 0.95, or 95%).
+    #[arg(long, value_name = "RATIO", value_parser = ratio)]
+    fail_under: Option<f64>,
+    /// Exit 1 when a service propagating in the previous recorded week no longer does.
+    #[arg(long)]
+    fail_on_regression: bool,
+    /// Date used for waiver expiry (YYYY-MM-DD) instead of today (for reproducible runs).
+    #[arg(long, value_name = "DATE", hide = true)]
+    today: Option<String>,
 }
 
 const INGEST_EXAMPLES: &str = "\
@@ -87,7 +131,7 @@ The numbers equal those of one `tracegate coverage` run over every repository.";
 
 #[derive(Debug, clap::Args)]
 struct IngestArgs {
-    /// `tracegate check --format json` result files.
+    /// `tracegate check --format json` result files, or directories of them (*.json).
     #[arg(value_name = "FILE", required = true)]
     files: Vec<PathBuf>,
     #[command(flatten)]
@@ -133,32 +177,19 @@ struct CommonArgs {
     /// Timeout of each backend request.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = super::verify::duration)]
     request_timeout: Duration,
-    /// Output format [default: table on a terminal, json otherwise].
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-    /// Write the report to FILE instead of standard output.
-    #[arg(long, short, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Exit 1 when coverage is below this ratio (0 to 1, e.g. 0.95).
-    #[arg(long, value_name = "RATIO", value_parser = ratio)]
-    fail_under: Option<f64>,
-    /// Exit 1 when a service propagating in the previous recorded week no longer does.
-    #[arg(long)]
-    fail_on_regression: bool,
-    /// Date used for waiver expiry (YYYY-MM-DD) instead of today (for reproducible runs).
-    #[arg(long, value_name = "DATE", hide = true)]
-    today: Option<String>,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     match args.command {
         Some(Command::Ingest(ingest)) => {
-            let common = ingest.common;
-            let files = ingest.files;
-            execute(&common, |_| {
+            let files = shard_files(&ingest.files)?;
+            execute(&ingest.common, |_| {
                 catalog::ingest(&files).map_err(anyhow::Error::from)
             })
         }
+        Some(Command::Show(show)) => show_week(&show),
         None => {
             let paths = if args.paths.is_empty() {
                 vec![PathBuf::from(".")]
@@ -191,16 +222,9 @@ fn execute(
         Some(text) => text.parse::<IsoWeek>()?,
         None => IsoWeek::current(),
     };
-    let today = match &args.today {
-        Some(day) => time::Date::parse(
-            day,
-            time::macros::format_description!("[year]-[month]-[day]"),
-        )
-        .with_context(|| format!("--today {day}: expected YYYY-MM-DD"))?,
-        None => time::OffsetDateTime::now_utc().date(),
-    };
+    let today = today(&args.report)?;
     let trace_input = trace_input(args)?;
-    check_writable(args.output.as_deref())?;
+    check_writable(args.report.output.as_deref())?;
     // The database is opened (and a corrupt or locked one refused) before any long work.
     let mut history = History::open(&args.db)?;
 
@@ -220,10 +244,52 @@ fn execute(
             history.retain(keep as usize)?;
         }
     }
-    let previous = history.previous(week)?;
-    let trend = history.trend(week, 12)?;
-    let report = summary::build(&snapshot, previous.as_ref(), trend, today);
+    emit(&history, &snapshot, today, &args.report)
+}
 
+/// `coverage show`: a recorded week again.
+fn show_week(args: &ShowArgs) -> anyhow::Result<ExitStatus> {
+    let today = today(&args.report)?;
+    check_writable(args.report.output.as_deref())?;
+    if !args.db.exists() {
+        anyhow::bail!(
+            "{}: no history yet: record a week with `tracegate coverage PATH…` or `coverage ingest`",
+            args.db.display()
+        );
+    }
+    let history = History::open(&args.db)?;
+    let week = match &args.week {
+        Some(text) => text.parse::<IsoWeek>()?,
+        None => match history.weeks()?.last() {
+            Some(week) => *week,
+            None => anyhow::bail!("{}: no week recorded yet", args.db.display()),
+        },
+    };
+    let Some(snapshot) = history.load(week)? else {
+        let recorded: Vec<String> = history.weeks()?.iter().map(ToString::to_string).collect();
+        anyhow::bail!(
+            "{}: week {week} is not recorded (recorded: {})",
+            args.db.display(),
+            if recorded.is_empty() {
+                "none".to_owned()
+            } else {
+                recorded.join(", ")
+            }
+        );
+    };
+    emit(&history, &snapshot, today, &args.report)
+}
+
+/// Compare `snapshot` with the history, render, write, and apply the gates.
+fn emit(
+    history: &History,
+    snapshot: &Snapshot,
+    today: time::Date,
+    args: &ReportArgs,
+) -> anyhow::Result<ExitStatus> {
+    let previous = history.previous(snapshot.week)?;
+    let trend = history.trend(snapshot.week, 12)?;
+    let report = summary::build(snapshot, previous.as_ref(), trend, today);
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
             Format::Table
@@ -247,8 +313,44 @@ fn execute(
     Ok(gates(&report, args))
 }
 
+fn today(args: &ReportArgs) -> anyhow::Result<time::Date> {
+    Ok(match &args.today {
+        Some(day) => time::Date::parse(
+            day,
+            time::macros::format_description!("[year]-[month]-[day]"),
+        )
+        .with_context(|| format!("--today {day}: expected YYYY-MM-DD"))?,
+        None => time::OffsetDateTime::now_utc().date(),
+    })
+}
+
+/// The shard files: each FILE as given, each directory's `*.json` files (sorted).
+fn shard_files(args: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for arg in args {
+        if arg.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(arg)
+                .with_context(|| format!("{}: cannot list the directory", arg.display()))?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json") && p.is_file())
+                .collect();
+            if inside.is_empty() {
+                anyhow::bail!(
+                    "{}: no *.json check result in this directory",
+                    arg.display()
+                );
+            }
+            inside.sort();
+            files.extend(inside);
+        } else {
+            files.push(arg.clone());
+        }
+    }
+    Ok(files)
+}
+
 /// `--fail-under` and `--fail-on-regression`.
-fn gates(report: &CoverageReport, args: &CommonArgs) -> ExitStatus {
+fn gates(report: &CoverageReport, args: &ReportArgs) -> ExitStatus {
     let under = args.fail_under.is_some_and(|min| report.coverage < min);
     let regressed = args.fail_on_regression && !report.regressions.is_empty();
     if under || regressed {
