@@ -168,7 +168,7 @@ struct CommonArgs {
     /// Runtime verdicts from `tracegate verify --format json` result files (repeatable).
     #[arg(long = "verify-results", value_name = "FILE")]
     verify_results: Vec<PathBuf>,
-    /// How far back to read traces: 7d, 24h, 90m, 2w.
+    /// How far back to read traces, from the end of the week (or now): 7d, 24h, 90m, 2w.
     #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = window)]
     since: Duration,
     /// Read at most this many traces (a bounded sample of the backend's).
@@ -230,7 +230,7 @@ fn execute(
 
     let catalog = build_catalog(today)?;
     let runtime_findings = match &trace_input {
-        Some(input) => Some(read_traces(input, args)?),
+        Some(input) => Some(read_traces(input, args, week)?),
         None => None,
     };
     let recorded_at = time::OffsetDateTime::now_utc()
@@ -392,19 +392,34 @@ fn trace_input(args: &CommonArgs) -> anyhow::Result<Option<TraceInput>> {
     Ok(None)
 }
 
-fn read_traces(input: &TraceInput, args: &CommonArgs) -> anyhow::Result<RuntimeFindings> {
+/// Read `input` over the window: `--since` long, ending at the end of the reported week (or
+/// now, when the week has not ended yet), so that `--week 2026-W48` judges W48's traces.
+fn read_traces(
+    input: &TraceInput,
+    args: &CommonArgs,
+    week: IsoWeek,
+) -> anyhow::Result<RuntimeFindings> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
+    let week_end = week_end(week);
+    let until = if week_end < now { week_end } else { now };
     let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
     let options = RuntimeOptions {
-        since_unix_nano: nanos(now.saturating_sub(args.since)),
-        until_unix_nano: nanos(now),
+        since_unix_nano: nanos(until.saturating_sub(args.since)),
+        until_unix_nano: nanos(until),
         max_traces: args.max_traces as usize,
         request_timeout: args.request_timeout,
     };
     let findings = super::verify::runtime()?.block_on(runtime::read(input, &options))?;
     Ok(findings)
+}
+
+/// The end of `week` (the Monday after it, 00:00 UTC) since the Unix epoch.
+fn week_end(week: IsoWeek) -> Duration {
+    let monday_after = week.sunday().next_day().unwrap_or(week.sunday());
+    let seconds = monday_after.midnight().assume_utc().unix_timestamp();
+    Duration::from_secs(u64::try_from(seconds).unwrap_or(0))
 }
 
 /// Refuse an unwritable --output before the scan and the traces are read.
@@ -531,6 +546,13 @@ mod tests {
         ] {
             assert!(window(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn the_trace_window_ends_with_the_reported_week() {
+        let w48: IsoWeek = "2026-W48".parse().unwrap();
+        // Monday 2026-11-30 00:00:00 UTC
+        assert_eq!(week_end(w48), Duration::from_secs(1_795_996_800));
     }
 
     #[test]
