@@ -89,7 +89,10 @@ fn tracegate_yaml_teams_and_an_unknown_ruby_service() {
 #[test]
 fn backstage_owner_and_a_declared_component_no_discovery_found() {
     let (code, report) = check(&org("edge"));
-    assert_eq!(code, 0, "a declared service does not fail check: {report:#}");
+    assert_eq!(
+        code, 0,
+        "a declared service does not fail check: {report:#}"
+    );
     assert_eq!(
         summary(&report),
         [("gateway".into(), "pass".into(), json!("platform"))]

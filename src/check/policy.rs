@@ -10,8 +10,8 @@ use time::Date;
 
 use crate::check::config::{ValidConfig, Waiver, WaiverScope};
 use crate::check::model::{
-    CheckReport, Finding, RuleMeta, Scan, ServiceReport, Severity, SeverityCounts, Summary, Verdict,
-    WaiverNote,
+    CheckReport, Finding, RuleMeta, Scan, ServiceReport, Severity, SeverityCounts, Summary,
+    Verdict, WaiverNote,
 };
 use crate::exit::ExitStatus;
 

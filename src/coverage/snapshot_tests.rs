@@ -108,9 +108,15 @@ fn runtime_breaks_a_passing_service_and_unseen_leaves_it_alone() {
         ),
     );
     // Propagating at runtime does not rescue a static failure.
-    services.insert("ledger".to_owned(), runtime_of(RuntimeVerdict::Pass, 10, &[]));
+    services.insert(
+        "ledger".to_owned(),
+        runtime_of(RuntimeVerdict::Pass, 10, &[]),
+    );
     // Not in the catalog: noted, not counted.
-    services.insert("shadow".to_owned(), runtime_of(RuntimeVerdict::Pass, 1, &[]));
+    services.insert(
+        "shadow".to_owned(),
+        runtime_of(RuntimeVerdict::Pass, 1, &[]),
+    );
     let runtime = RuntimeFindings {
         services,
         edges: vec![RuntimeEdge {
@@ -151,7 +157,10 @@ fn runtime_breaks_a_passing_service_and_unseen_leaves_it_alone() {
         snapshot.evidence.runtime.as_deref(),
         Some("tracegate store fixtures/coverage/traces")
     );
-    assert_eq!((snapshot.evidence.traces, snapshot.evidence.spans), (12, 71));
+    assert_eq!(
+        (snapshot.evidence.traces, snapshot.evidence.spans),
+        (12, 71)
+    );
     assert_eq!(
         snapshot.notes,
         [
@@ -172,8 +181,18 @@ fn the_formula_table() {
         (S::Pass, Some(R::Fail), false, "broken at runtime"),
         (S::Fail, Some(R::Pass), false, "static failure stands"),
         (S::Unknown, None, false, "unknown never propagates"),
-        (S::Unknown, Some(R::Pass), false, "unknown never propagates, even seen"),
-        (S::NotFound, Some(R::Pass), false, "not found never propagates"),
+        (
+            S::Unknown,
+            Some(R::Pass),
+            false,
+            "unknown never propagates, even seen",
+        ),
+        (
+            S::NotFound,
+            Some(R::Pass),
+            false,
+            "not found never propagates",
+        ),
     ];
     for (static_verdict, runtime, expected, reason) in cases {
         assert_eq!(propagating(static_verdict, runtime), expected, "{reason}");

@@ -71,9 +71,9 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Component>, DescriptorError> 
             continue;
         }
         let value: Value = serde_yaml::from_str(body).map_err(|err| {
-            let at = err
-                .location()
-                .map_or(start, |loc| start + u32::try_from(loc.line()).unwrap_or(1) - 1);
+            let at = err.location().map_or(start, |loc| {
+                start + u32::try_from(loc.line()).unwrap_or(1) - 1
+            });
             let mut message = err.to_string();
             if let Some(cut) = message.find(" at line ") {
                 message.truncate(cut);
@@ -110,7 +110,9 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<Component>, DescriptorError> 
             .ok_or_else(|| {
                 fail(
                     line,
-                    format!("Component `{name}` without a `spec.owner` (e.g. group:default/payments)"),
+                    format!(
+                        "Component `{name}` without a `spec.owner` (e.g. group:default/payments)"
+                    ),
                 )
             })?;
         components.push(Component {
@@ -202,14 +204,21 @@ metadata:
         // Location and the Kubernetes ConfigMap are not Components.
         assert_eq!(
             summary,
-            [("gateway", "platform", 2, "."), ("search", "platform", 12, ".")]
+            [
+                ("gateway", "platform", 2, "."),
+                ("search", "platform", 12, ".")
+            ]
         );
     }
 
     #[test]
     fn owner_references() {
         let cases = [
-            ("group:default/payments", "payments", "kind, namespace and name"),
+            (
+                "group:default/payments",
+                "payments",
+                "kind, namespace and name",
+            ),
             ("group:payments", "payments", "kind and name"),
             ("payments", "payments", "name alone"),
             ("default/payments", "payments", "namespace and name"),
@@ -244,7 +253,9 @@ metadata:
             assert_eq!(err.line, line, "{message}: {err}");
             let shown = format!("{err}\n");
             assert!(shown.contains(message), "{shown}");
-            assert!(err.to_string().starts_with(&format!("svc/catalog-info.yaml:{line}: ")));
+            assert!(err
+                .to_string()
+                .starts_with(&format!("svc/catalog-info.yaml:{line}: ")));
         }
     }
 

@@ -9,7 +9,8 @@ fn owners(text: &str) -> CodeOwners {
 
 #[test]
 fn patterns_seen_from_a_service_directory() {
-    // (pattern, service directory, owned, reason)
+    // (pattern, service directory, owned, reason): one case per line.
+    #[rustfmt::skip]
     let cases: &[(&str, &str, bool, &str)] = &[
         ("*", "services/pricing", true, "`*` owns every file of the repository"),
         ("*", ".", true, "`*` owns the files at the root too"),
@@ -63,8 +64,16 @@ fn the_last_matching_rule_wins_and_its_first_owner_names_the_team() {
          docs/ @docs-writer\n",
     );
     let cases = [
-        ("tools", Some("platform"), "only `*` matches: its first owner"),
-        ("services/checkout", Some("payments"), "a later rule overrides `*`"),
+        (
+            "tools",
+            Some("platform"),
+            "only `*` matches: its first owner",
+        ),
+        (
+            "services/checkout",
+            Some("payments"),
+            "a later rule overrides `*`",
+        ),
         ("services/legacy/api", None, "a rule without owners un-owns"),
         (
             "services/pricing",
@@ -92,6 +101,7 @@ fn comments_and_blank_lines_are_not_rules() {
 
 #[test]
 fn unsupported_syntax_is_an_error_naming_file_and_line() {
+    #[rustfmt::skip]
     let cases = [
         ("!docs/ @acme/docs", 2, "negation (`!`) is not supported"),
         ("docs/[ab]/ @acme/docs", 2, "character ranges (`[ ]`) are not supported"),
@@ -124,7 +134,10 @@ fn github_lookup_order() {
     assert!(find(dir.path()).is_none());
     std::fs::create_dir_all(dir.path().join("docs")).expect("mkdir");
     std::fs::write(dir.path().join("docs/CODEOWNERS"), "* @a/docs\n").expect("write");
-    assert_eq!(find(dir.path()).map(|(_, rel)| rel), Some("docs/CODEOWNERS"));
+    assert_eq!(
+        find(dir.path()).map(|(_, rel)| rel),
+        Some("docs/CODEOWNERS")
+    );
     std::fs::write(dir.path().join("CODEOWNERS"), "* @a/root\n").expect("write");
     assert_eq!(find(dir.path()).map(|(_, rel)| rel), Some("CODEOWNERS"));
     std::fs::create_dir_all(dir.path().join(".github")).expect("mkdir");

@@ -119,7 +119,11 @@ fn nothing_to_read_is_no_owner() {
 fn malformed_owner_files_name_the_file_and_line() {
     let dir = repo();
     write(dir.path(), "CODEOWNERS", "* @acme/x\n");
-    write(dir.path(), ".github/CODEOWNERS", "* @acme/x\n!/docs/ @acme/docs\n");
+    write(
+        dir.path(),
+        ".github/CODEOWNERS",
+        "* @acme/x\n!/docs/ @acme/docs\n",
+    );
     let err = Owners::load(dir.path(), &ValidConfig::default(), &[]).expect_err("malformed");
     let shown = err.to_string();
     let expected = format!("{}:2: ", dir.path().join(".github/CODEOWNERS").display());
@@ -131,8 +135,8 @@ fn malformed_owner_files_name_the_file_and_line() {
         "catalog-info.yaml",
         "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: x\n",
     );
-    let err = Owners::load(dir.path(), &ValidConfig::default(), &descriptors())
-        .expect_err("no owner");
+    let err =
+        Owners::load(dir.path(), &ValidConfig::default(), &descriptors()).expect_err("no owner");
     let expected = format!("{}:1: ", dir.path().join("catalog-info.yaml").display());
     assert!(err.to_string().starts_with(&expected), "{err}");
     assert!(!err.to_string().contains('\n'));
@@ -144,7 +148,8 @@ fn unreadable_owner_files_say_so() {
     std::fs::create_dir_all(dir.path().join("CODEOWNERS")).expect("a directory");
     let err = Owners::load(dir.path(), &ValidConfig::default(), &[]).expect_err("a directory");
     assert!(
-        err.to_string().ends_with("CODEOWNERS: cannot read: not a regular file"),
+        err.to_string()
+            .ends_with("CODEOWNERS: cannot read: not a regular file"),
         "{err}"
     );
     write(dir.path(), "docs/x", "");

@@ -40,7 +40,9 @@ pub fn label_of(path: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    name.strip_suffix(".json").map(str::to_owned).unwrap_or(name)
+    name.strip_suffix(".json")
+        .map(str::to_owned)
+        .unwrap_or(name)
 }
 
 /// Parse shard bytes; the error is the part of the message after the file name
@@ -49,8 +51,12 @@ fn parse_shard(bytes: &[u8]) -> Result<CheckReport, String> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| format!(":{}: not valid JSON: {}", e.line(), strip_position(&e)))?;
     let is_check_report = value.get("tool").and_then(|t| t.as_str()) == Some("tracegate")
-        && value.get("services").is_some_and(serde_json::Value::is_array)
-        && value.get("summary").is_some_and(serde_json::Value::is_object);
+        && value
+            .get("services")
+            .is_some_and(serde_json::Value::is_array)
+        && value
+            .get("summary")
+            .is_some_and(serde_json::Value::is_object);
     if !is_check_report {
         return Err(
             ": not a `tracegate check --format json` report (expected \"tool\": \"tracegate\", \"services\" and \"summary\")"
@@ -58,8 +64,13 @@ fn parse_shard(bytes: &[u8]) -> Result<CheckReport, String> {
         );
     }
     // Parsed again from the bytes, for the line of a wrong field.
-    let report: CheckReport = serde_json::from_slice(bytes)
-        .map_err(|e| format!(":{}: invalid check report: {}", e.line(), strip_position(&e)))?;
+    let report: CheckReport = serde_json::from_slice(bytes).map_err(|e| {
+        format!(
+            ":{}: invalid check report: {}",
+            e.line(),
+            strip_position(&e)
+        )
+    })?;
     if let Some(s) = report.services.iter().find(|s| s.name.trim().is_empty()) {
         return Err(format!(
             ": invalid check report: a service at `{}` has an empty name",
@@ -154,7 +165,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let missing = dir.path().join("gone.json");
         let err = read_shard(&missing).expect_err("missing").to_string();
-        assert!(err.starts_with(&format!("{}: cannot read: ", missing.display())), "{err}");
+        assert!(
+            err.starts_with(&format!("{}: cannot read: ", missing.display())),
+            "{err}"
+        );
         let err = read_shard(dir.path()).expect_err("a directory").to_string();
         assert!(err.ends_with(": cannot read: not a regular file"), "{err}");
     }

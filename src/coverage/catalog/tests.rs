@@ -22,6 +22,15 @@ pub(super) fn options() -> CatalogOptions {
     }
 }
 
+/// Name, repository, team, owner source, verdict.
+type Row<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<OwnerSource>,
+    StaticVerdict,
+);
+
 fn repositories() -> Vec<PathBuf> {
     ["payments", "identity", "edge", "risk"]
         .iter()
@@ -33,7 +42,7 @@ fn repositories() -> Vec<PathBuf> {
 fn the_fixture_organisation_has_eight_services_with_their_verdicts_and_teams() {
     let mut seen = Vec::new();
     let catalog = scan(&repositories(), &options(), &mut |p| seen.push(p)).expect("scans");
-    let rows: Vec<(&str, &str, Option<&str>, Option<OwnerSource>, StaticVerdict)> = catalog
+    let rows: Vec<Row> = catalog
         .services
         .iter()
         .map(|s| {
@@ -51,14 +60,50 @@ fn the_fixture_organisation_has_eight_services_with_their_verdicts_and_teams() {
     assert_eq!(
         rows,
         [
-            ("accounts", "identity", Some("identity"), Some(TracegateYaml), Pass),
-            ("checkout", "payments", Some("payments"), Some(Codeowners), Pass),
+            (
+                "accounts",
+                "identity",
+                Some("identity"),
+                Some(TracegateYaml),
+                Pass
+            ),
+            (
+                "checkout",
+                "payments",
+                Some("payments"),
+                Some(Codeowners),
+                Pass
+            ),
             ("fraud-check", "risk", Some("risk"), Some(Codeowners), Fail),
             ("gateway", "edge", Some("platform"), Some(Backstage), Pass),
-            ("ledger", "payments", Some("payments"), Some(Codeowners), Fail),
-            ("notifications", "identity", Some("identity"), Some(TracegateYaml), Unknown),
-            ("pricing", "payments", Some("payments"), Some(Codeowners), Pass),
-            ("search", "edge", Some("platform"), Some(Backstage), NotFound),
+            (
+                "ledger",
+                "payments",
+                Some("payments"),
+                Some(Codeowners),
+                Fail
+            ),
+            (
+                "notifications",
+                "identity",
+                Some("identity"),
+                Some(TracegateYaml),
+                Unknown
+            ),
+            (
+                "pricing",
+                "payments",
+                Some("payments"),
+                Some(Codeowners),
+                Pass
+            ),
+            (
+                "search",
+                "edge",
+                Some("platform"),
+                Some(Backstage),
+                NotFound
+            ),
         ]
     );
     // Hand count: 4 of 8 pass statically (checkout, pricing, accounts, gateway).
@@ -84,17 +129,13 @@ fn the_fixture_organisation_has_eight_services_with_their_verdicts_and_teams() {
         by_name("checkout").waivers,
         [WaiverNote {
             rule: "TG105".into(),
-            reason: "moving to the batch span processor with the exporter upgrade, PAY-1432"
-                .into(),
+            reason: "moving to the batch span processor with the exporter upgrade, PAY-1432".into(),
             expires: "2026-12-08".into(),
         }]
     );
     assert_eq!(by_name("search").path, None);
     assert_eq!(by_name("gateway").path.as_deref(), Some("."));
-    assert_eq!(
-        by_name("pricing").path.as_deref(),
-        Some("services/pricing")
-    );
+    assert_eq!(by_name("pricing").path.as_deref(), Some("services/pricing"));
     assert!(catalog.notes.is_empty(), "{:?}", catalog.notes);
     assert_eq!(catalog.sources.len(), 4);
     // Progress: one event per path, in order.
@@ -140,7 +181,11 @@ fn malformed_owner_files_stop_the_scan_naming_file_and_line() {
     std::fs::create_dir_all(&svc).expect("mkdir");
     std::fs::write(svc.join("go.mod"), "module example.com/svc\n\ngo 1.22\n").expect("write");
     std::fs::write(svc.join("main.go"), "package main\n\nfunc main() {}\n").expect("write");
-    std::fs::write(dir.path().join("CODEOWNERS"), "* @acme/x\n[Section] @acme/y\n").expect("write");
+    std::fs::write(
+        dir.path().join("CODEOWNERS"),
+        "* @acme/x\n[Section] @acme/y\n",
+    )
+    .expect("write");
     let err = scan(&[dir.path().to_path_buf()], &options(), &mut |_| {})
         .expect_err("malformed")
         .to_string();
@@ -206,7 +251,11 @@ fn repo(label: &str, services: Vec<ServiceReport>, declared: &[&str]) -> Reposit
 fn declared_services_found_elsewhere_are_those_services() {
     let catalog = merge(
         vec![
-            repo("edge", vec![service("gateway", ".", Verdict::Pass)], &["search", "web"]),
+            repo(
+                "edge",
+                vec![service("gateway", ".", Verdict::Pass)],
+                &["search", "web"],
+            ),
             repo("search", vec![service("search", ".", Verdict::Fail)], &[]),
             repo("docs", vec![service("site", ".", Verdict::Pass)], &["web"]),
         ],
@@ -241,7 +290,11 @@ fn declared_services_found_elsewhere_are_those_services() {
 fn a_name_found_twice_is_counted_twice_and_noted() {
     let catalog = merge(
         vec![
-            repo("a", vec![service("api", "services/api", Verdict::Pass)], &[]),
+            repo(
+                "a",
+                vec![service("api", "services/api", Verdict::Pass)],
+                &[],
+            ),
             repo("b", vec![service("api", ".", Verdict::Fail)], &[]),
             repo("b", vec![service("worker", ".", Verdict::Pass)], &[]),
         ],
