@@ -55,6 +55,9 @@ pub struct Owners {
     components: Vec<Component>,
     /// The repository's `CODEOWNERS`, when it has one.
     codeowners: Option<CodeOwners>,
+    /// The checked root's path from the directory of that `CODEOWNERS`' repository (empty
+    /// when it is the checked root's own).
+    codeowners_prefix: String,
 }
 
 /// The owners of a list of services, and the Components none of them matched.
@@ -88,14 +91,25 @@ impl Owners {
             })?;
             components.extend(found);
         }
-        let codeowners = match codeowners::find(root) {
-            Some((path, rel)) => {
-                let text = read_text(&path, &shown(rel))?;
-                let mut parsed = codeowners::parse(&text, &shown(rel))?;
-                parsed.file = rel.to_owned();
-                Some(parsed)
+        // The checked root's CODEOWNERS; else, when the root is a directory inside a git
+        // repository (`check services/pricing`, a CI shard of a monorepo), the repository's,
+        // matched against the services' paths from the repository root.
+        let located = codeowners::find(root)
+            .map(|(path, rel)| (path, rel.to_owned(), String::new()))
+            .or_else(|| {
+                let (repository, prefix) = enclosing_repository(root)?;
+                let (path, rel) = codeowners::find(&repository)?;
+                Some((path, rel.to_owned(), prefix))
+            });
+        let (codeowners, codeowners_prefix) = match located {
+            Some((path, rel, prefix)) => {
+                let display = path.display().to_string();
+                let text = read_text(&path, &display)?;
+                let mut parsed = codeowners::parse(&text, &display)?;
+                parsed.file = rel;
+                (Some(parsed), prefix)
             }
-            None => None,
+            None => (None, String::new()),
         };
         Ok(Owners {
             declared: config
@@ -105,6 +119,7 @@ impl Owners {
                 .collect(),
             components,
             codeowners,
+            codeowners_prefix,
         })
     }
 
@@ -145,9 +160,14 @@ impl Owners {
                         source: OwnerSource::Backstage,
                     });
                 }
+                let from_repository = match (self.codeowners_prefix.as_str(), *dir) {
+                    ("", dir) => dir.to_owned(),
+                    (prefix, ".") => prefix.to_owned(),
+                    (prefix, dir) => format!("{prefix}/{dir}"),
+                };
                 self.codeowners
                     .as_ref()
-                    .and_then(|c| c.team_for(dir))
+                    .and_then(|c| c.team_for(&from_repository))
                     .map(|team| Owner {
                         team,
                         source: OwnerSource::Codeowners,
@@ -163,6 +183,26 @@ impl Owners {
             .collect();
         Assignment { owners, unmatched }
     }
+}
+
+/// The git repository `root` lies inside (the nearest ancestor holding `.git`, not `root`
+/// itself), and `root`'s path from it (`/` separators).
+fn enclosing_repository(root: &Path) -> Option<(std::path::PathBuf, String)> {
+    let root = root.canonicalize().ok()?;
+    if std::fs::symlink_metadata(root.join(".git")).is_ok() {
+        return None;
+    }
+    let repository = root
+        .ancestors()
+        .skip(1)
+        .find(|dir| std::fs::symlink_metadata(dir.join(".git")).is_ok())?;
+    let prefix: Vec<String> = root
+        .strip_prefix(repository)
+        .ok()?
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some((repository.to_path_buf(), prefix.join("/")))
 }
 
 fn read_text(path: &Path, shown: &str) -> Result<String, OwnersError> {

@@ -163,3 +163,31 @@ fn unreadable_owner_files_say_so() {
     .expect_err("not UTF-8");
     assert!(err.to_string().ends_with("not valid UTF-8"), "{err}");
 }
+
+#[test]
+fn a_directory_inside_a_git_repository_uses_the_repository_codeowners() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let top = dir.path().join("monorepo");
+    write(&top, ".git/HEAD", "ref: refs/heads/main\n");
+    write(
+        &top,
+        ".github/CODEOWNERS",
+        "* @acme/platform\n/services/pricing/ @acme/pricing\n",
+    );
+    let services = top.join("services");
+    std::fs::create_dir_all(services.join("pricing")).expect("mkdir");
+    let owners = Owners::load(&services, &ValidConfig::default(), &[]).expect("loads");
+    let got = owners.assign([("pricing", "pricing"), ("all", ".")]);
+    let teams: Vec<Option<&str>> = got
+        .owners
+        .iter()
+        .map(|o| o.as_ref().map(|o| o.team.as_str()))
+        .collect();
+    // Matched as `services/pricing` and `services` from the repository root.
+    assert_eq!(teams, [Some("pricing"), Some("platform")]);
+
+    // Outside a git repository, only the checked root's own CODEOWNERS counts.
+    std::fs::remove_dir_all(top.join(".git")).expect("rm .git");
+    let owners = Owners::load(&services, &ValidConfig::default(), &[]).expect("loads");
+    assert_eq!(owners.assign([("pricing", "pricing")]).owners, [None]);
+}
