@@ -263,6 +263,13 @@ fn matches_dir(segments: &[String], parts: &[&str]) -> bool {
 
 /// One segment: `*` any run of characters, `?` one character, `\x` a literal `x`.
 fn glob(pattern: &str, name: &str) -> bool {
+    // Most segments are plain names: compared without building anything.
+    if !pattern.contains(['*', '?', '\\']) {
+        return pattern == name;
+    }
+    if pattern == "*" {
+        return true;
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     glob_at(&p, &n)
