@@ -17,6 +17,8 @@ pub mod lang;
 pub mod manifests;
 pub mod model;
 pub mod names;
+pub mod owners;
+pub mod pipeline;
 pub mod policy;
 pub mod prefilter;
 pub mod rules;

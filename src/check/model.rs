@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::coverage::model::{OwnerSource, WaiverNote};
+
 /// How serious a finding is. Ordered: `Note < Warning < Error`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -104,6 +106,9 @@ pub struct Scan {
     pub services: Vec<ScannedService>,
     /// Findings that belong to no service (repository-level configuration, ingress…).
     pub repository_findings: Vec<Finding>,
+    /// Backstage descriptors (`catalog-info.yaml`) the walk found, relative to the root,
+    /// sorted: read for owners (`check::owners`).
+    pub descriptor_files: Vec<String>,
 }
 
 /// A service in the final report (the JSON contract's `services[]`).
@@ -113,16 +118,52 @@ pub struct ServiceReport {
     pub name: String,
     /// Path relative to the root.
     pub path: String,
+    /// Owning team, when an owner source names one (`tracegate.yaml`, Backstage,
+    /// `CODEOWNERS`; omitted from JSON otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Which source named the team (not in JSON).
+    #[serde(skip)]
+    pub owner_source: Option<OwnerSource>,
     /// Language.
     pub language: Language,
     /// Verdict under the chosen `--fail-on`.
     pub verdict: Verdict,
     /// Findings after severity overrides and waivers.
     pub findings: Vec<Finding>,
+    /// The live waivers that suppressed at least one of its findings, in the configuration's
+    /// order (omitted from JSON when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waived: Vec<WaiverNote>,
     /// Rules not evaluated because a rule they come `after` fired: (rule, that rule). Not
     /// part of the JSON contract; the JUnit report lists them as skipped, not passed.
     #[serde(skip)]
     pub not_evaluated: Vec<(String, String)>,
+}
+
+/// Where a declared service was declared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeclarationSource {
+    /// A Backstage `catalog-info.yaml` Component.
+    #[serde(rename = "backstage")]
+    Backstage,
+    /// A `tracegate.yaml` service (always discovered: listed for completeness of the enum).
+    #[serde(rename = "tracegate.yaml")]
+    TracegateYaml,
+}
+
+/// A declared service no discovery found (`declared[]` in JSON).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredNotFound {
+    /// Declared name.
+    pub name: String,
+    /// Owning team the declaration names.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<String>,
+    /// Where it was declared.
+    pub source: DeclarationSource,
+    /// The declaring file, relative to the root.
+    pub file: String,
 }
 
 /// Counts per severity.
@@ -161,6 +202,10 @@ pub struct CheckReport {
     /// Findings that belong to no service (configuration, stale waivers…).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repository_findings: Vec<Finding>,
+    /// Services declared (Backstage Components) that no discovery found in the code; they
+    /// count as `not_found` in coverage (omitted from JSON when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub declared: Vec<DeclaredNotFound>,
     /// Totals.
     pub summary: Summary,
 }

@@ -10,7 +10,8 @@ use time::Date;
 
 use crate::check::config::{ValidConfig, Waiver, WaiverScope};
 use crate::check::model::{
-    CheckReport, Finding, RuleMeta, Scan, ServiceReport, Severity, SeverityCounts, Summary, Verdict,
+    CheckReport, Finding, RuleMeta, Scan, ServiceReport, Severity, SeverityCounts, Summary,
+    Verdict, WaiverNote,
 };
 use crate::exit::ExitStatus;
 
@@ -59,10 +60,12 @@ pub fn apply(
     let mut services = Vec::with_capacity(scan.services.len());
     for scanned in scan.services {
         let svc = scanned.service;
+        let mut waived = Vec::new();
         let findings = filter(
             scanned.findings,
             config,
             &mut used,
+            &mut waived,
             &live,
             |w, f| match &w.scope {
                 WaiverScope::Service(name) => *name == svc.name,
@@ -77,12 +80,20 @@ pub fn apply(
         } else {
             Verdict::Unknown
         };
+        waived.sort_unstable();
+        waived.dedup();
         services.push(ServiceReport {
             name: svc.name,
             path: svc.path,
+            team: None,
+            owner_source: None,
             language: svc.language,
             verdict,
             findings,
+            waived: waived
+                .into_iter()
+                .map(|i| waiver_note(&config.waivers[i]))
+                .collect(),
             not_evaluated: scanned.not_evaluated,
         });
     }
@@ -91,6 +102,7 @@ pub fn apply(
         scan.repository_findings,
         config,
         &mut used,
+        &mut Vec::new(),
         &live,
         |w, f| match &w.scope {
             WaiverScope::Service(_) => false,
@@ -151,6 +163,7 @@ pub fn apply(
             version: env!("CARGO_PKG_VERSION").into(),
             services,
             repository_findings,
+            declared: Vec::new(),
             summary,
         },
         status: if failed {
@@ -161,11 +174,28 @@ pub fn apply(
     }
 }
 
-/// Apply overrides, then drop findings covered by a live waiver (marking it used).
+/// A waiver as reports list it.
+fn waiver_note(waiver: &Waiver) -> WaiverNote {
+    let day = waiver.expires;
+    WaiverNote {
+        rule: waiver.rule.clone(),
+        reason: waiver.reason.clone(),
+        expires: format!(
+            "{:04}-{:02}-{:02}",
+            day.year(),
+            u8::from(day.month()),
+            day.day()
+        ),
+    }
+}
+
+/// Apply overrides, then drop findings covered by a live waiver (marking it used, and
+/// adding its index to `waived`).
 fn filter(
     findings: Vec<Finding>,
     config: &ValidConfig,
     used: &mut [bool],
+    waived_by: &mut Vec<usize>,
     live: &[bool],
     covers: impl Fn(&Waiver, &Finding) -> bool,
 ) -> Vec<Finding> {
@@ -181,6 +211,7 @@ fn filter(
             if waiver.rule == finding.rule && covers(waiver, &finding) && live[i] {
                 used[i] = true;
                 waived = true;
+                waived_by.push(i);
             }
         }
         if !waived {
@@ -354,6 +385,7 @@ mod tests {
                 },
             ],
             repository_findings: vec![finding("TG201", Severity::Error, "deploy/ingress.yaml", 3)],
+            descriptor_files: Vec::new(),
         }
     }
 
@@ -461,6 +493,52 @@ waivers:
         assert_eq!(o.report.services[0].findings.len(), 1);
         assert!(o.report.repository_findings.is_empty());
         assert_eq!(o.status, ExitStatus::Passed);
+    }
+
+    #[test]
+    fn the_waivers_that_suppressed_a_finding_are_listed_on_its_service() {
+        let text = "\
+waivers:
+  - rule: TG102
+    service: billing
+    reason: migrating to the batch exporter
+    expires: 2026-12-08
+  - rule: TG102
+    path: services/billing
+    reason: the same finding, by path
+    expires: 2026-12-31
+  - rule: TG104
+    service: billing
+    reason: expired, so it suppresses nothing and is listed nowhere
+    expires: 2026-11-01
+  - rule: TG201
+    path: deploy
+    reason: a repository finding, which no service lists
+    expires: 2026-12-31
+";
+        let o = run(text, Severity::Error, false);
+        let billing = &o.report.services[0];
+        assert_eq!(
+            billing.waived,
+            [
+                WaiverNote {
+                    rule: "TG102".into(),
+                    reason: "migrating to the batch exporter".into(),
+                    expires: "2026-12-08".into(),
+                },
+                WaiverNote {
+                    rule: "TG102".into(),
+                    reason: "the same finding, by path".into(),
+                    expires: "2026-12-31".into(),
+                },
+            ]
+        );
+        assert!(o.report.services[1].waived.is_empty());
+        let json = serde_json::to_value(&o.report).expect("serialises");
+        assert_eq!(json["services"][0]["waived"][0]["expires"], "2026-12-08");
+        assert!(json["services"][1].get("waived").is_none());
+        assert!(json["services"][0].get("team").is_none());
+        assert!(json.get("declared").is_none());
     }
 
     #[test]

@@ -199,6 +199,18 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     let mut files = walk.files;
     let dirs = walk.dirs;
     resolve_cargo_workspaces(root, &mut files);
+    // Backstage descriptors, for owners: read as Kubernetes YAML by the walk (a regular file;
+    // a symbolic link is never followed).
+    let descriptor_files: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            matches!(f.parsed, Parsed::K8s(_))
+                && super::owners::backstage::is_descriptor(
+                    f.rel.rsplit('/').next().unwrap_or_default(),
+                )
+        })
+        .map(|f| f.rel.clone())
+        .collect();
 
     // 1. Services from application manifests, one per directory.
     let declared: Vec<String> = options
@@ -541,6 +553,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     Ok(Scan {
         services: scanned,
         repository_findings,
+        descriptor_files,
     })
 }
 

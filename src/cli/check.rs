@@ -4,11 +4,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use tracegate::check::config::{self, ValidConfig};
-use tracegate::check::model::{RuleMeta, Severity};
-use tracegate::check::policy::{self, PolicyOptions};
+use tracegate::check::model::Severity;
+use tracegate::check::pipeline::{self, CheckRun, PipelineOptions};
+use tracegate::check::policy::PolicyOptions;
 use tracegate::check::rules::RuleSet;
-use tracegate::check::ScanOptions;
 use tracegate::exit::ExitStatus;
 use tracegate::report::check::{render, Format, RenderContext, SummaryLine};
 
@@ -101,13 +100,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
     let rules = load_rules(args.rules.as_deref())?;
-    let config = load_config(&args.path, args.config.as_deref(), &rules)?;
-    // Rules turned off are not evaluated at all (TG102 runs when TG101 is off) nor reported.
-    let options = ScanOptions {
-        prefilter: !args.no_prefilter,
-        ..config.scan_options(rules)
-    };
-    let metas: Vec<RuleMeta> = options.rules.meta().cloned().collect();
     let today = match &args.today {
         Some(day) => time::Date::parse(
             day,
@@ -116,24 +108,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         .with_context(|| format!("--today {day}: expected YYYY-MM-DD"))?,
         None => time::OffsetDateTime::now_utc().date(),
     };
-
-    let scan =
-        tracegate::check::scan(&args.path, &options).map_err(|e| e.under_root(&args.path))?;
-    // A gate that finds nothing to check must not pass: a mistyped path or a build context
-    // without the sources would otherwise let every deployment through.
-    if scan.services.is_empty() {
-        anyhow::bail!(
-            "{}: no service found (no application manifest, Kubernetes workload or service declared in tracegate.yaml); nothing to check",
-            args.path.display()
-        );
-    }
-
     let policy = PolicyOptions {
         fail_on: args.fail_on.into(),
         fail_on_unknown: args.fail_on_unknown,
         today,
     };
-    let outcome = policy::apply(scan, &config, &metas, &policy);
+    let CheckRun {
+        outcome,
+        rules: metas,
+    } = pipeline::run(
+        &args.path,
+        PipelineOptions {
+            rules,
+            config: args.config.clone(),
+            prefilter: !args.no_prefilter,
+            policy,
+        },
+    )?;
 
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
@@ -180,43 +171,6 @@ pub fn load_rules(dir: Option<&Path>) -> anyhow::Result<RuleSet> {
         rules.load_dir(dir)?;
     }
     Ok(rules)
-}
-
-/// `--config FILE`, else `ROOT/tracegate.yaml` when it exists, else the empty policy.
-fn load_config(
-    root: &Path,
-    explicit: Option<&Path>,
-    rules: &RuleSet,
-) -> anyhow::Result<ValidConfig> {
-    let known = |id: &str| rules.get(id).is_some();
-    let (path, display) = match explicit {
-        Some(path) => {
-            // Findings name the file relative to the root when it lies inside it.
-            let display = path
-                .strip_prefix(root)
-                .map(|p| p.to_string_lossy().replace('\\', "/"))
-                .unwrap_or_else(|_| path.display().to_string());
-            (path.to_owned(), display)
-        }
-        None => {
-            let path = root.join(config::FILE_NAME);
-            // Only an absent file means "no policy"; a directory or FIFO of that name is an
-            // error (config::load says so) rather than silently ignored.
-            if std::fs::symlink_metadata(&path).is_err() {
-                return Ok(ValidConfig::default());
-            }
-            (path, config::FILE_NAME.to_owned())
-        }
-    };
-    // Errors name the file as the user can open it.
-    let shown = path.display().to_string();
-    let mut cfg = config::load(&path, &display, &known).map_err(|mut err| {
-        err.file.clone_from(&shown);
-        err
-    })?;
-    cfg.check_paths(root, &shown)?;
-    cfg.file = Some(display);
-    Ok(cfg)
 }
 
 fn append(path: &Path, text: &str) -> std::io::Result<()> {

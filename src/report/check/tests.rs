@@ -80,6 +80,9 @@ pub(super) fn report() -> CheckReport {
         services: vec![
             ServiceReport {
                 not_evaluated: vec![],
+                team: None,
+                owner_source: None,
+                waived: vec![],
                 name: "billing".into(),
                 path: "services/billing".into(),
                 language: Language::Go,
@@ -93,6 +96,9 @@ pub(super) fn report() -> CheckReport {
             },
             ServiceReport {
                 not_evaluated: vec![],
+                team: None,
+                owner_source: None,
+                waived: vec![],
                 name: "pricing".into(),
                 path: "services/pricing".into(),
                 language: Language::Rust,
@@ -101,6 +107,9 @@ pub(super) fn report() -> CheckReport {
             },
             ServiceReport {
                 not_evaluated: vec![],
+                team: None,
+                owner_source: None,
+                waived: vec![],
                 name: "reports|legacy".into(),
                 path: "services/reports".into(),
                 language: Language::Python,
@@ -110,6 +119,9 @@ pub(super) fn report() -> CheckReport {
             },
             ServiceReport {
                 not_evaluated: vec![],
+                team: None,
+                owner_source: None,
+                waived: vec![],
                 name: "search".into(),
                 path: "services/search".into(),
                 language: Language::Unknown,
@@ -120,6 +132,7 @@ pub(super) fn report() -> CheckReport {
         ],
         repository_findings: vec![finding("TG290", Severity::Warning, Some("tracegate.yaml"), Some(7),
             "waiver for TG102 on service `billing` expired on 2026-11-01")],
+        declared: vec![],
         summary: Summary {
             services: 4,
             passing: 2,
