@@ -92,9 +92,7 @@ fn report() -> CoverageReport {
                 by_team: by_team
                     .iter()
                     .enumerate()
-                    .map(|(t, team)| {
-                        (team.team.clone(), ((k as f64 + t as f64) % 100.0) / 100.0)
-                    })
+                    .map(|(t, team)| (team.team.clone(), ((k as f64 + t as f64) % 100.0) / 100.0))
                     .collect::<BTreeMap<_, _>>(),
             }
         })
@@ -132,7 +130,9 @@ fn report() -> CoverageReport {
         trend,
         edges,
         evidence: Evidence {
-            catalog: (0..2_000).map(|r| format!("results/repo-{r:04}.json")).collect(),
+            catalog: (0..2_000)
+                .map(|r| format!("results/repo-{r:04}.json"))
+                .collect(),
             runtime: Some("tempo http://tempo:3200, 1,000 traces sampled".into()),
             traces: 1_000,
             spans: 1_000_000,

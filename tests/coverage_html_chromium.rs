@@ -40,7 +40,10 @@ fn run(browser: &str, profile: &Path, page: &Path, args: &[String]) -> String {
             "--no-first-run",
             "--disable-extensions",
         ])
-        .arg(format!("--user-data-dir={}", profile.join("profile").display()))
+        .arg(format!(
+            "--user-data-dir={}",
+            profile.join("profile").display()
+        ))
         .args(args)
         .arg(format!("file://{}", page.display()))
         .stdout(std::fs::File::create(&stdout).unwrap())
@@ -73,7 +76,8 @@ fn the_fixture_report_opens_in_headless_chromium_and_prints() {
         eprintln!("skipped: chromium is not installed (CI unset); `bash .ci/setup` installs it");
         return;
     };
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/coverage/report/2026-W48.json");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/coverage/report/2026-W48.json");
     let report: CoverageReport =
         serde_json::from_str(&std::fs::read_to_string(&fixture).unwrap()).unwrap();
     let html = render(Format::Html, &report).unwrap();
@@ -82,9 +86,15 @@ fn the_fixture_report_opens_in_headless_chromium_and_prints() {
     std::fs::write(&page, &html).unwrap();
 
     let dom = run(browser, dir.path(), &page, &["--dump-dom".to_owned()]);
-    assert!(dom.contains("<svg id=\"trend-chart\""), "no trend chart in the DOM");
+    assert!(
+        dom.contains("<svg id=\"trend-chart\""),
+        "no trend chart in the DOM"
+    );
     assert!(dom.contains("<polyline"), "no trend line in the DOM");
-    assert!(dom.contains("<svg id=\"service-graph\""), "no service graph in the DOM");
+    assert!(
+        dom.contains("<svg id=\"service-graph\""),
+        "no service graph in the DOM"
+    );
     assert!(
         dom.contains("data-caller=\"checkout\" data-callee=\"pricing\""),
         "no checkout → pricing edge"
@@ -127,5 +137,9 @@ fn the_fixture_report_opens_in_headless_chromium_and_prints() {
     );
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"), "the PDF was not produced");
-    assert!(bytes.len() > 10_000, "the PDF is suspiciously small: {} bytes", bytes.len());
+    assert!(
+        bytes.len() > 10_000,
+        "the PDF is suspiciously small: {} bytes",
+        bytes.len()
+    );
 }

@@ -27,7 +27,14 @@ const PALETTE: [&str; 8] = [
     "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#8c6d1f", "#6a3d9a",
 ];
 const DASHES: [&str; 8] = [
-    "6 3", "2 3", "10 3 2 3", "1 2", "8 2 2 2 2 2", "4 4", "12 4", "3 1",
+    "6 3",
+    "2 3",
+    "10 3 2 3",
+    "1 2",
+    "8 2 2 2 2 2",
+    "4 4",
+    "12 4",
+    "3 1",
 ];
 
 #[derive(Serialize)]
@@ -254,14 +261,7 @@ pub(super) fn table(
         name: "overall".to_owned(),
         values: weeks
             .iter()
-            .map(|p| {
-                format!(
-                    "{} ({}/{})",
-                    percent(p.coverage),
-                    p.propagating,
-                    p.total
-                )
-            })
+            .map(|p| format!("{} ({}/{})", percent(p.coverage), p.propagating, p.total))
             .collect(),
     }];
     let mut teams: Vec<&str> = weeks

@@ -103,11 +103,7 @@ pub(crate) fn report() -> CoverageReport {
         paired,
         broken,
     };
-    let steady = [
-        ("identity", 0.5),
-        ("payments", 1.0),
-        ("platform", 0.5),
-    ];
+    let steady = [("identity", 0.5), ("payments", 1.0), ("platform", 0.5)];
     CoverageReport {
         week: week("2026-W48"),
         services_total: 8,
@@ -177,6 +173,8 @@ pub(crate) fn report() -> CoverageReport {
             traces: 70,
             spans: 420,
         },
-        notes: vec!["service \"shipping\" seen in traces but not in the catalog: not counted".into()],
+        notes: vec![
+            "service \"shipping\" seen in traces but not in the catalog: not counted".into(),
+        ],
     }
 }

@@ -231,7 +231,10 @@ pub(super) fn graph(report: &CoverageReport, text: impl Fn(&str) -> String) -> O
         .edges
         .iter()
         .map(|e| {
-            let (a, b) = (position(index[e.caller.as_str()]), position(index[e.callee.as_str()]));
+            let (a, b) = (
+                position(index[e.caller.as_str()]),
+                position(index[e.callee.as_str()]),
+            );
             let (x1, y1) = (a.0 + NODE_W, a.1 + NODE_H / 2);
             let (x2, y2) = (b.0, b.1 + NODE_H / 2);
             let bend = 50;

@@ -139,7 +139,13 @@ pub(super) fn render(report: &CoverageReport) -> String {
     if !edges.is_empty() || !broken.is_empty() {
         out.push_str("### Where propagation breaks at runtime\n\n");
         for (caller, callee, counts) in &edges {
-            let _ = writeln!(out, "- **{}** → **{}**: {}", md(caller), md(callee), md(counts));
+            let _ = writeln!(
+                out,
+                "- **{}** → **{}**: {}",
+                md(caller),
+                md(callee),
+                md(counts)
+            );
         }
         for s in broken {
             let _ = writeln!(out, "{}", item(report, &s.name));

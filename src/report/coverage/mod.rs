@@ -131,10 +131,9 @@ pub(crate) fn status_text(service: &ServiceCoverage) -> String {
     match service.static_verdict {
         StaticVerdict::Pass => {}
         StaticVerdict::Fail if service.failing_rules.is_empty() => why.push("static fail".into()),
-        StaticVerdict::Fail => why.push(format!(
-            "static fail: {}",
-            service.failing_rules.join(", ")
-        )),
+        StaticVerdict::Fail => {
+            why.push(format!("static fail: {}", service.failing_rules.join(", ")))
+        }
         StaticVerdict::Unknown => why.push("language not analysed".to_owned()),
         StaticVerdict::NotFound => why.push("declared, not found in code".to_owned()),
     }

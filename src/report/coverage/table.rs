@@ -39,7 +39,12 @@ fn text(received: &str) -> String {
 /// `name (team)` for the lists.
 fn named(report: &CoverageReport, name: &str) -> String {
     match service(report, name) {
-        Some(s) => format!("{} ({}): {}", text(name), text(&s.team), text(&status_text(s))),
+        Some(s) => format!(
+            "{} ({}): {}",
+            text(name),
+            text(&s.team),
+            text(&status_text(s))
+        ),
         None => text(name),
     }
 }

@@ -171,9 +171,10 @@ fn hostile_names_snapshots() {
 /// The fixture report stored for the Chromium test and the benchmark is the one built here.
 #[test]
 fn stored_fixture_report_matches_the_builder() {
-    let stored: CoverageReport =
-        serde_json::from_str(include_str!("../../../fixtures/coverage/report/2026-W48.json"))
-            .unwrap();
+    let stored: CoverageReport = serde_json::from_str(include_str!(
+        "../../../fixtures/coverage/report/2026-W48.json"
+    ))
+    .unwrap();
     assert_eq!(stored, fixture::report());
 }
 
@@ -222,12 +223,29 @@ fn json_holds_the_contract_keys_in_order_with_their_types() {
     assert_eq!(pricing["team"], "payments");
     assert_eq!(pricing["static"], "pass");
     assert_eq!(pricing["runtime"], "fail");
-    let first_service = &out[out.find("\"services\": [").unwrap()..];
-    let keys: Vec<usize> = ["\"name\"", "\"team\"", "\"static\"", "\"runtime\""]
-        .iter()
-        .map(|k| first_service.find(k).unwrap())
-        .collect();
-    assert!(keys.windows(2).all(|w| w[0] < w[1]), "{keys:?}");
+    // The contract's keys come first, exactly in the contract's order, at every level.
+    let keys_at = |indent: &str, from: &str| -> Vec<String> {
+        let start = out.find(from).unwrap();
+        // After an array's `[`, the first object's `{` line comes first.
+        let skip = if from.ends_with('[') { 2 } else { 1 };
+        out[start..]
+            .lines()
+            .skip(skip)
+            .map_while(|l| l.strip_prefix(indent))
+            .filter_map(|l| l.strip_prefix('"'))
+            .filter_map(|l| l.split_once("\":").map(|(k, _)| k.to_owned()))
+            .collect()
+    };
+    assert_eq!(keys_at("  ", "{")[..8], contract);
+    assert_eq!(
+        keys_at("      ", "\"by_team\": [")[..3],
+        ["team", "total", "propagating"]
+    );
+    assert_eq!(
+        keys_at("      ", "\"services\": [")[..4],
+        ["name", "team", "static", "runtime"]
+    );
+    assert_eq!(keys_at("    ", "\"previous\": {"), ["week", "coverage"]);
     // The JSON reads back as the report.
     let back: CoverageReport = serde_json::from_str(&out).unwrap();
     assert_eq!(back, fixture::report());
@@ -276,8 +294,8 @@ fn openmetrics_parses_back_strictly_with_every_number() {
 
 #[test]
 fn openmetrics_of_an_empty_catalog_is_valid() {
-    let families = openmetrics_parser::parse(&render(Format::Openmetrics, &empty()).unwrap())
-        .unwrap();
+    let families =
+        openmetrics_parser::parse(&render(Format::Openmetrics, &empty()).unwrap()).unwrap();
     assert_eq!(
         families["tracegate_propagation_coverage_ratio"].value(&[]),
         Some(0.0)
@@ -290,16 +308,16 @@ fn the_strict_parser_rejects_broken_expositions() {
     let good = "# TYPE a gauge\n# HELP a h\na{x=\"1\"} 1\n# EOF\n";
     assert!(openmetrics_parser::parse(good).is_ok());
     for bad in [
-        "# TYPE a gauge\na 1\n",                             // no EOF
+        "# TYPE a gauge\na 1\n",                               // no EOF
         "# TYPE a gauge\na{x=\"1\"} 1\na{x=\"1\"} 2\n# EOF\n", // duplicate label set
-        "# TYPE a gauge\na{x=\"a\nb\"} 1\n# EOF\n",          // raw newline in a value
-        "# TYPE a gauge\na{x=\"a\"b\"} 1\n# EOF\n",          // raw quote
-        "# TYPE a_x gauge\n# UNIT a_x ratio\na_x 1\n# EOF\n", // unit not a suffix
-        "a 1\n# TYPE a gauge\n# EOF\n",                      // TYPE after a sample
-        "# TYPE a gauge\nb 1\n# EOF\n",                      // sample of no family
-        "# TYPE a gauge\n# comment\na 1\n# EOF\n",           // other # line
-        "# TYPE a gauge\na 1\n# EOF\nb 1\n",                 // after EOF
-        "# TYPE a gauge\na one\n# EOF\n",                    // not a number
+        "# TYPE a gauge\na{x=\"a\nb\"} 1\n# EOF\n",            // raw newline in a value
+        "# TYPE a gauge\na{x=\"a\"b\"} 1\n# EOF\n",            // raw quote
+        "# TYPE a_x gauge\n# UNIT a_x ratio\na_x 1\n# EOF\n",  // unit not a suffix
+        "a 1\n# TYPE a gauge\n# EOF\n",                        // TYPE after a sample
+        "# TYPE a gauge\nb 1\n# EOF\n",                        // sample of no family
+        "# TYPE a gauge\n# comment\na 1\n# EOF\n",             // other # line
+        "# TYPE a gauge\na 1\n# EOF\nb 1\n",                   // after EOF
+        "# TYPE a gauge\na one\n# EOF\n",                      // not a number
     ] {
         assert!(openmetrics_parser::parse(bad).is_err(), "{bad:?}");
     }
@@ -328,8 +346,14 @@ fn html() -> String {
 fn html_is_self_contained_and_has_no_script() {
     let out = html();
     assert!(!out.contains("<script"), "a script");
-    assert!(!out.contains("http://") && !out.contains("https://"), "a URL");
-    assert!(!out.contains(" src=") && !out.contains("<link"), "an external resource");
+    assert!(
+        !out.contains("http://") && !out.contains("https://"),
+        "a URL"
+    );
+    assert!(
+        !out.contains(" src=") && !out.contains("<link"),
+        "an external resource"
+    );
     assert!(out.contains("@media print"));
 }
 
@@ -348,9 +372,9 @@ fn html_holds_the_chart_the_graph_and_every_service() {
         assert!(out.contains(&format!(">{legend}</text>")), "{legend}");
     }
     assert!(out.contains("id=\"service-graph\""));
-    assert!(out.contains(
-        "<g class=\"edge broken\" data-caller=\"checkout\" data-callee=\"pricing\">"
-    ));
+    assert!(
+        out.contains("<g class=\"edge broken\" data-caller=\"checkout\" data-callee=\"pricing\">")
+    );
     assert!(out.contains(">BROKEN: 40 of 40 calls</text>"));
     assert!(out.contains("<g class=\"node broken\" data-service=\"pricing\">"));
     assert!(out.contains("<g class=\"node propagating\" data-service=\"gateway\">"));

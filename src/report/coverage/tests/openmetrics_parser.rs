@@ -98,7 +98,10 @@ fn number(text: &str) -> Result<f64, String> {
     }
 }
 
-fn labels(mut text: &str) -> Result<(Vec<(String, String)>, &str), String> {
+/// Label name → value pairs, sorted by name.
+type Labels = Vec<(String, String)>;
+
+fn labels(mut text: &str) -> Result<(Labels, &str), String> {
     let mut out = Vec::new();
     text = &text[1..];
     if let Some(rest) = text.strip_prefix('}') {
@@ -148,7 +151,9 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, Family>, String> {
     for (n, line) in body.lines().enumerate() {
         let at = |why: String| format!("line {}: {why}: {line:?}", n + 1);
         if let Some(meta) = line.strip_prefix("# ") {
-            let (keyword, rest) = meta.split_once(' ').ok_or_else(|| at("bad metadata".into()))?;
+            let (keyword, rest) = meta
+                .split_once(' ')
+                .ok_or_else(|| at("bad metadata".into()))?;
             let (name, value) = rest.split_once(' ').unwrap_or((rest, ""));
             if !is_name(name, true) {
                 return Err(at("bad metric name".into()));
@@ -163,10 +168,23 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, Family>, String> {
             } else if sampled {
                 return Err(at("metadata after samples".into()));
             }
-            let family = families.get_mut(name).ok_or_else(|| at("no family".into()))?;
+            let family = families
+                .get_mut(name)
+                .ok_or_else(|| at("no family".into()))?;
             let slot = match keyword {
                 "TYPE" => {
-                    if !["counter", "gauge", "histogram", "gaugehistogram", "stateset", "info", "summary", "unknown"].contains(&value) {
+                    if ![
+                        "counter",
+                        "gauge",
+                        "histogram",
+                        "gaugehistogram",
+                        "stateset",
+                        "info",
+                        "summary",
+                        "unknown",
+                    ]
+                    .contains(&value)
+                    {
                         return Err(at("bad type".into()));
                     }
                     &mut family.kind
@@ -191,10 +209,14 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, Family>, String> {
             .find(['{', ' '])
             .ok_or_else(|| at("sample without value".into()))?;
         let name = &line[..end];
-        let family_name = current.as_deref().ok_or_else(|| at("sample before metadata".into()))?;
+        let family_name = current
+            .as_deref()
+            .ok_or_else(|| at("sample before metadata".into()))?;
         let kind = families[family_name].kind.clone().unwrap_or_default();
         if name != family_name || !(kind == "gauge" || kind == "unknown") {
-            return Err(at(format!("sample {name} not of the gauge family {family_name}")));
+            return Err(at(format!(
+                "sample {name} not of the gauge family {family_name}"
+            )));
         }
         let (labels, rest) = if line[end..].starts_with('{') {
             labels(&line[end..]).map_err(at)?
@@ -212,7 +234,8 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, Family>, String> {
             .get_mut(family_name)
             .ok_or_else(|| at("no family".into()))?;
         // An empty label value is an absent label.
-        let labels: Vec<(String, String)> = labels.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        let labels: Vec<(String, String)> =
+            labels.into_iter().filter(|(_, v)| !v.is_empty()).collect();
         if family.samples.iter().any(|s| s.labels == labels) {
             return Err(at("label set twice in the family".into()));
         }
