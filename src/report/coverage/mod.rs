@@ -80,7 +80,11 @@ pub(crate) fn headline(report: &CoverageReport) -> String {
 }
 
 /// The headline without its percentage: `of services propagate … (3 of 8 services)`.
+/// With no services: that the catalog is empty (the ratio of nothing is 0 by definition).
 pub(crate) fn headline_tail(report: &CoverageReport) -> String {
+    if report.services_total == 0 {
+        return "(no services in the catalog: nothing is counted)".to_owned();
+    }
     format!(
         "of services propagate trace context end to end ({} of {})",
         report.services_propagating,

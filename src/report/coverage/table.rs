@@ -139,17 +139,11 @@ pub(super) fn render(report: &CoverageReport) -> String {
         }
     }
 
-    let mut services = table(&["service", "team", "static", "runtime", "propagating"]);
-    for s in &report.services {
-        services.add_row([
-            text(&s.name),
-            text(&s.team),
-            static_name(s.static_verdict).to_owned(),
-            runtime_name(s.runtime).to_owned(),
-            if s.propagating { "yes" } else { "no" }.to_owned(),
-        ]);
+    if report.services.is_empty() {
+        out.push_str("\nServices: none\n");
+    } else {
+        out.push_str(&services_table(report));
     }
-    let _ = write!(out, "\nServices\n{services}\n");
 
     if !report.notes.is_empty() {
         out.push_str("\nNotes\n");
@@ -162,4 +156,18 @@ pub(super) fn render(report: &CoverageReport) -> String {
         let _ = writeln!(out, "Evidence: {}", text(&line));
     }
     out
+}
+
+fn services_table(report: &CoverageReport) -> String {
+    let mut services = table(&["service", "team", "static", "runtime", "propagating"]);
+    for s in &report.services {
+        services.add_row([
+            text(&s.name),
+            text(&s.team),
+            static_name(s.static_verdict).to_owned(),
+            runtime_name(s.runtime).to_owned(),
+            if s.propagating { "yes" } else { "no" }.to_owned(),
+        ]);
+    }
+    format!("\nServices\n{services}\n")
 }
