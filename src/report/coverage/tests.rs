@@ -94,6 +94,10 @@ fn static_only() -> CoverageReport {
     report.evidence.spans = 0;
     report.by_team[1].propagating = 2;
     report.by_team[1].coverage = 0.6667;
+    let now = report.trend.last_mut().unwrap();
+    now.propagating = 4;
+    now.coverage = 0.5;
+    now.by_team.insert("payments".into(), 0.6667);
     report
 }
 
