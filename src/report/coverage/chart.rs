@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::percent;
+use super::{count_percent, percent};
 use crate::coverage::model::TrendPoint;
 use crate::coverage::CoverageReport;
 
@@ -261,7 +261,14 @@ pub(super) fn table(
         name: "overall".to_owned(),
         values: weeks
             .iter()
-            .map(|p| format!("{} ({}/{})", percent(p.coverage), p.propagating, p.total))
+            .map(|p| {
+                format!(
+                    "{} ({}/{})",
+                    count_percent(p.coverage, p.propagating, p.total),
+                    p.propagating,
+                    p.total
+                )
+            })
             .collect(),
     }];
     let mut teams: Vec<&str> = weeks

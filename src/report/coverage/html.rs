@@ -10,8 +10,8 @@ use minijinja::{context, Environment};
 use serde::Serialize;
 
 use super::{
-    broken_edges, broken_services, change_line, change_pp, chart, evidence_lines, graph,
-    headline_tail, percent, plural, runtime_name, static_name, status_text,
+    broken_edges, broken_services, change_line, change_pp, chart, count_percent, evidence_lines,
+    graph, headline_tail, overall_percent, plural, runtime_name, static_name, status_text,
 };
 use crate::coverage::CoverageReport;
 use crate::report::escape_control;
@@ -73,7 +73,7 @@ pub(super) fn render(report: &CoverageReport) -> Result<String, minijinja::Error
             team: text(&t.team),
             total: t.total,
             propagating: t.propagating,
-            coverage: percent(t.coverage),
+            coverage: count_percent(t.coverage, t.propagating, t.total),
             change: match t.previous {
                 Some(previous) => change_pp(t.coverage, previous),
                 None if report.previous.is_some() => "new".to_owned(),
@@ -141,7 +141,7 @@ pub(super) fn render(report: &CoverageReport) -> Result<String, minijinja::Error
         week => report.week.to_string(),
         headline_tail => headline_tail(report),
         change => change_line(report),
-        coverage => percent(report.coverage),
+        coverage => overall_percent(report),
         has_previous => report.previous.is_some(),
         previous_week => report.previous.as_ref().map(|p| p.week.to_string()),
         teams,

@@ -6,7 +6,7 @@
 use std::fmt::Write;
 
 use super::{
-    broken_edges, broken_services, change_line, change_pp, evidence_lines, headline, percent,
+    broken_edges, broken_services, change_line, change_pp, count_percent, evidence_lines, headline,
     plural, service, status_text,
 };
 use crate::coverage::CoverageReport;
@@ -68,7 +68,7 @@ pub(super) fn render(report: &CoverageReport) -> String {
                 md(&team.team),
                 team.total,
                 team.propagating,
-                percent(team.coverage),
+                count_percent(team.coverage, team.propagating, team.total),
                 md(&change)
             );
         }

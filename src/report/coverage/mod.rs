@@ -49,9 +49,30 @@ pub fn render(format: Format, report: &CoverageReport) -> Result<String, String>
     }
 }
 
-/// A ratio as a percentage with one decimal (`0.375` → `37.5%`).
+/// A ratio as a percentage with one decimal (`0.375` → `37.5%`), never rounded up to 100%
+/// nor down to 0% when it is neither: two decimals then (`0.9999` → `99.99%`, `0.0001` →
+/// `0.01%`; ratios carry 4 decimals, so two are exact). The metric is reported until it
+/// reaches 100%: the page must not say so early.
 pub(crate) fn percent(ratio: f64) -> String {
-    format!("{:.1}%", ratio * 100.0)
+    let one = format!("{:.1}%", ratio * 100.0);
+    if (ratio < 1.0 && one == "100.0%") || (ratio > 0.0 && one == "0.0%") {
+        format!("{:.2}%", ratio * 100.0)
+    } else {
+        one
+    }
+}
+
+/// [`percent`] of `part / whole` given as `ratio`, from the counts when the 4-decimal ratio
+/// hides a difference (9,999 of 20,000+ services rounds to 1.0): `99.99%` while any service
+/// does not propagate, `0.01%` while any does.
+pub(crate) fn count_percent(ratio: f64, part: usize, whole: usize) -> String {
+    if part < whole && ratio >= 1.0 {
+        "99.99%".to_owned()
+    } else if part > 0 && ratio <= 0.0 {
+        "0.01%".to_owned()
+    } else {
+        percent(ratio)
+    }
 }
 
 /// The change from `previous` to `current` in percentage points (`+2.3 pp`, `-33.9 pp`,
@@ -76,7 +97,16 @@ pub(crate) fn plural(n: usize, word: &str) -> String {
 
 /// The headline: `37.5% of services propagate trace context end to end (3 of 8)`.
 pub(crate) fn headline(report: &CoverageReport) -> String {
-    format!("{} {}", percent(report.coverage), headline_tail(report))
+    format!("{} {}", overall_percent(report), headline_tail(report))
+}
+
+/// The overall coverage as a percentage ([`count_percent`]).
+pub(crate) fn overall_percent(report: &CoverageReport) -> String {
+    count_percent(
+        report.coverage,
+        report.services_propagating,
+        report.services_total,
+    )
 }
 
 /// The headline without its percentage: `of services propagate … (3 of 8 services)`.

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 
 use super::{
-    broken_edges, broken_services, change_line, change_pp, evidence_lines, headline, percent,
+    broken_edges, broken_services, change_line, change_pp, count_percent, evidence_lines, headline,
     plural, runtime_name, service, static_name, status_text,
 };
 use crate::coverage::CoverageReport;
@@ -71,7 +71,7 @@ pub(super) fn render(report: &CoverageReport) -> String {
                 text(&team.team),
                 team.total.to_string(),
                 team.propagating.to_string(),
-                percent(team.coverage),
+                count_percent(team.coverage, team.propagating, team.total),
                 change,
             ]);
         }

@@ -460,3 +460,24 @@ fn runtime_names_cover_every_verdict() {
     assert_eq!(change_pp(0.5, 0.5), "±0.0 pp");
     assert_eq!(change_pp(0.8083, 0.79), "+1.8 pp");
 }
+
+#[test]
+fn percentages_never_round_to_100_or_0_when_neither() {
+    assert_eq!(percent(0.375), "37.5%");
+    assert_eq!(percent(1.0), "100.0%");
+    assert_eq!(percent(0.0), "0.0%");
+    assert_eq!(percent(0.9999), "99.99%");
+    assert_eq!(percent(0.9996), "99.96%");
+    assert_eq!(percent(0.9994), "99.9%");
+    assert_eq!(percent(0.0001), "0.01%");
+    // 20,001 services, one not propagating: the 4-decimal ratio is 1.0, the counts are not.
+    assert_eq!(count_percent(1.0, 20_000, 20_001), "99.99%");
+    assert_eq!(count_percent(0.0, 1, 20_001), "0.01%");
+    assert_eq!(count_percent(1.0, 5, 5), "100.0%");
+    let mut report = fixture::report();
+    report.services_total = 20_001;
+    report.services_propagating = 20_000;
+    report.coverage = 1.0;
+    let out = render(Format::Markdown, &report).unwrap();
+    assert!(out.contains("**99.99% of services"), "{out}");
+}
