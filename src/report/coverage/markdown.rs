@@ -1,7 +1,8 @@
 //! `--format markdown`: a chat post or an issue. The headline, the change since last week,
 //! per team, regressions, new services without propagation, the most common failing rules,
 //! waivers expiring within two weeks, where propagation breaks at runtime, and the evidence.
-//! No table of every service (that is what `--format html` and `json` are for).
+//! No table of every service (that is what `--format html` and `json` are for), and lists cut
+//! at 50 items (rules at 10) with `… and N more`, so the post stays short at any size.
 
 use std::fmt::Write;
 
@@ -33,6 +34,23 @@ pub(super) fn md(received: &str) -> String {
         }
     }
     out
+}
+
+/// Items a list shows before `… and N more` (a post stays within chat and issue-comment size
+/// limits at any size of organisation; `--format html` and `json` list every one).
+const LIST_CAP: usize = 50;
+/// Rows of the most common failing rules.
+const RULES_CAP: usize = 10;
+
+/// `- … and N more` after a list cut at `cap`.
+fn more(out: &mut String, total: usize, cap: usize) {
+    if total > cap {
+        let _ = writeln!(
+            out,
+            "- … and {} more (`--format html` or `json` lists every one)",
+            total - cap
+        );
+    }
 }
 
 /// A list item for a service named in the report: `**name** (team): why`.
@@ -86,9 +104,10 @@ pub(super) fn render(report: &CoverageReport) -> String {
         if report.regressions.is_empty() {
             out.push_str("- none\n");
         }
-        for name in &report.regressions {
+        for name in report.regressions.iter().take(LIST_CAP) {
             let _ = writeln!(out, "{}", item(report, name));
         }
+        more(&mut out, report.regressions.len(), LIST_CAP);
         let _ = writeln!(
             out,
             "\n### New services without propagation ({})\n",
@@ -97,15 +116,16 @@ pub(super) fn render(report: &CoverageReport) -> String {
         if report.new_without_propagation.is_empty() {
             out.push_str("- none\n");
         }
-        for name in &report.new_without_propagation {
+        for name in report.new_without_propagation.iter().take(LIST_CAP) {
             let _ = writeln!(out, "{}", item(report, name));
         }
+        more(&mut out, report.new_without_propagation.len(), LIST_CAP);
         out.push('\n');
     }
 
     if !report.failing_rules.is_empty() {
         out.push_str("### Most common failing rules\n\n| Rule | Services |\n|---|---:|\n");
-        for rule in &report.failing_rules {
+        for rule in report.failing_rules.iter().take(RULES_CAP) {
             let _ = writeln!(
                 out,
                 "| [{}]({}) | {} |",
@@ -114,13 +134,16 @@ pub(super) fn render(report: &CoverageReport) -> String {
                 rule.services
             );
         }
+        if report.failing_rules.len() > RULES_CAP {
+            let _ = writeln!(out, "| {} more | |", report.failing_rules.len() - RULES_CAP);
+        }
         out.push('\n');
     }
 
     if !report.expiring_waivers.is_empty() {
         out.push_str("### Waivers expiring within two weeks\n\n");
         out.push_str("| Expires | Service | Team | Rule | Reason |\n|---|---|---|---|---|\n");
-        for w in &report.expiring_waivers {
+        for w in report.expiring_waivers.iter().take(LIST_CAP) {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
@@ -131,6 +154,13 @@ pub(super) fn render(report: &CoverageReport) -> String {
                 md(&w.waiver.reason)
             );
         }
+        if report.expiring_waivers.len() > LIST_CAP {
+            let _ = writeln!(
+                out,
+                "| {} more | | | | |",
+                report.expiring_waivers.len() - LIST_CAP
+            );
+        }
         out.push('\n');
     }
 
@@ -138,7 +168,7 @@ pub(super) fn render(report: &CoverageReport) -> String {
     let broken: Vec<_> = broken_services(report).collect();
     if !edges.is_empty() || !broken.is_empty() {
         out.push_str("### Where propagation breaks at runtime\n\n");
-        for (caller, callee, counts) in &edges {
+        for (caller, callee, counts) in edges.iter().take(LIST_CAP) {
             let _ = writeln!(
                 out,
                 "- **{}** → **{}**: {}",
@@ -147,17 +177,20 @@ pub(super) fn render(report: &CoverageReport) -> String {
                 md(counts)
             );
         }
-        for s in broken {
+        more(&mut out, edges.len(), LIST_CAP);
+        for s in broken.iter().take(LIST_CAP) {
             let _ = writeln!(out, "{}", item(report, &s.name));
         }
+        more(&mut out, broken.len(), LIST_CAP);
         out.push('\n');
     }
 
     if !report.notes.is_empty() {
         out.push_str("### Notes\n\n");
-        for note in &report.notes {
+        for note in report.notes.iter().take(LIST_CAP) {
             let _ = writeln!(out, "- {}", md(note));
         }
+        more(&mut out, report.notes.len(), LIST_CAP);
         out.push('\n');
     }
 

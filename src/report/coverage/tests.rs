@@ -481,3 +481,21 @@ fn percentages_never_round_to_100_or_0_when_neither() {
     let out = render(Format::Markdown, &report).unwrap();
     assert!(out.contains("**99.99% of services"), "{out}");
 }
+
+#[test]
+fn markdown_lists_are_cut_with_the_count_of_the_rest() {
+    let mut report = fixture::report();
+    report.regressions = (0..120).map(|i| format!("svc-{i:03}")).collect();
+    report.failing_rules = (0..30)
+        .map(|i| crate::coverage::model::RuleCount {
+            rule: format!("TG{:03}", 100 + i),
+            services: 30 - i,
+        })
+        .collect();
+    let out = render(Format::Markdown, &report).unwrap();
+    assert!(out.contains("### Regressions (120)"));
+    assert!(out.contains("**svc-049**") && !out.contains("**svc-050**"));
+    assert!(out.contains("- … and 70 more (`--format html` or `json` lists every one)"));
+    assert!(out.contains("[TG109]") && !out.contains("[TG110]"));
+    assert!(out.contains("| 20 more | |"));
+}
