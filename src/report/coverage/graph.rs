@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::plural;
+use super::{broken_services, plural};
 use crate::coverage::model::{RuntimeEdge, RuntimeVerdict};
 use crate::coverage::CoverageReport;
 
@@ -17,6 +17,8 @@ const NODE_H: u32 = 44;
 const LAYER_GAP: u32 = 180;
 const ROW_GAP: u32 = 26;
 const MARGIN: u32 = 16;
+/// Services drawn at most: a bigger graph is cut to where propagation breaks.
+pub(super) const GRAPH_CAP: usize = 200;
 /// Characters of a name shown in a box (the full name is in its `<title>`).
 const NAME_CHARS: usize = 22;
 
@@ -72,6 +74,10 @@ pub(super) struct Edge {
 
 #[derive(Serialize)]
 pub(super) struct Graph {
+    /// Only the broken part is drawn (the whole graph has more than [`GRAPH_CAP`] services).
+    focused: bool,
+    total_services: usize,
+    total_edges: usize,
     width: u32,
     height: u32,
     node_w: u32,
@@ -141,12 +147,8 @@ fn layers(count: usize, out: &[Vec<usize>]) -> Vec<usize> {
     layer
 }
 
-/// The graph, or `None` without runtime edges.
-pub(super) fn graph(report: &CoverageReport, text: impl Fn(&str) -> String) -> Option<Graph> {
-    if report.edges.is_empty() {
-        return None;
-    }
-    // Services: every edge end, plus services broken at runtime without edges (orphans).
+/// Every service of the graph: edge ends, plus services broken at runtime without edges.
+fn select_all(report: &CoverageReport) -> BTreeSet<&str> {
     let mut names: BTreeSet<&str> = BTreeSet::new();
     for e in &report.edges {
         names.insert(&e.caller);
@@ -157,11 +159,76 @@ pub(super) fn graph(report: &CoverageReport, text: impl Fn(&str) -> String) -> O
             names.insert(&s.name);
         }
     }
+    names
+}
+
+/// The edges and services drawn, and whether that is a cut. Up to [`GRAPH_CAP`] services,
+/// everything; above, the broken edges with the edges touching their ends (the callers of a
+/// broken caller, the other callees…), or the broken edges alone when that is still too
+/// many, then broken services without edges, as long as the cap allows.
+fn select(report: &CoverageReport) -> (Vec<&RuntimeEdge>, Vec<&str>, bool) {
+    let all = select_all(report);
+    if all.len() <= GRAPH_CAP {
+        return (
+            report.edges.iter().collect(),
+            all.into_iter().collect(),
+            false,
+        );
+    }
+    let broken: Vec<&RuntimeEdge> = report.edges.iter().filter(|e| e.broken > 0).collect();
+    let ends: BTreeSet<&str> = broken
+        .iter()
+        .flat_map(|e| [e.caller.as_str(), e.callee.as_str()])
+        .collect();
+    let near: Vec<&RuntimeEdge> = report
+        .edges
+        .iter()
+        .filter(|e| ends.contains(e.caller.as_str()) || ends.contains(e.callee.as_str()))
+        .collect();
+    let mut names = BTreeSet::new();
+    let mut edges = Vec::new();
+    let candidates = if ends_of(&near).len() <= GRAPH_CAP {
+        near
+    } else {
+        broken
+    };
+    for e in candidates {
+        let new = usize::from(!names.contains(e.caller.as_str()))
+            + usize::from(!names.contains(e.callee.as_str()));
+        if names.len() + new > GRAPH_CAP {
+            break;
+        }
+        names.insert(e.caller.as_str());
+        names.insert(e.callee.as_str());
+        edges.push(e);
+    }
+    for s in broken_services(report) {
+        if names.len() >= GRAPH_CAP {
+            break;
+        }
+        names.insert(s.name.as_str());
+    }
+    (edges, names.into_iter().collect(), true)
+}
+
+fn ends_of<'a>(edges: &[&'a RuntimeEdge]) -> BTreeSet<&'a str> {
+    edges
+        .iter()
+        .flat_map(|e| [e.caller.as_str(), e.callee.as_str()])
+        .collect()
+}
+
+/// The graph, or `None` without runtime edges.
+pub(super) fn graph(report: &CoverageReport, text: impl Fn(&str) -> String) -> Option<Graph> {
+    if report.edges.is_empty() {
+        return None;
+    }
+    let (edges, names, focused) = select(report);
     let names: Vec<&str> = names.into_iter().collect();
     let index: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut out = vec![Vec::new(); names.len()];
     let mut callers = vec![Vec::new(); names.len()];
-    for e in &report.edges {
+    for e in &edges {
         let (a, b) = (index[e.caller.as_str()], index[e.callee.as_str()]);
         out[a].push(b);
         callers[b].push(a);
@@ -227,8 +294,8 @@ pub(super) fn graph(report: &CoverageReport, text: impl Fn(&str) -> String) -> O
             }
         })
         .collect();
-    let edges = report
-        .edges
+    let total_services = select_all(report).len();
+    let edges = edges
         .iter()
         .map(|e| {
             let (a, b) = (
@@ -261,6 +328,9 @@ pub(super) fn graph(report: &CoverageReport, text: impl Fn(&str) -> String) -> O
     let rows = by_layer.iter().map(Vec::len).max().unwrap_or(1) as u32;
     let height = MARGIN * 2 + rows * (NODE_H + ROW_GAP) - ROW_GAP;
     Some(Graph {
+        focused,
+        total_services,
+        total_edges: report.edges.len(),
         width,
         height,
         node_w: NODE_W,

@@ -499,3 +499,26 @@ fn markdown_lists_are_cut_with_the_count_of_the_rest() {
     assert!(out.contains("[TG109]") && !out.contains("[TG110]"));
     assert!(out.contains("| 20 more | |"));
 }
+
+#[test]
+fn a_large_graph_is_cut_to_where_propagation_breaks() {
+    let mut report = fixture::report();
+    // A chain of 400 services, one edge broken in the middle.
+    report.edges = (0..400)
+        .map(|i| crate::coverage::model::RuntimeEdge {
+            caller: format!("s{i:03}"),
+            callee: format!("s{:03}", i + 1),
+            paired: if i == 200 { 0 } else { 5 },
+            broken: if i == 200 { 5 } else { 0 },
+        })
+        .collect();
+    let out = render(Format::Html, &report).unwrap();
+    assert!(out.contains("The whole graph has 402 services and 400 edges; drawn here: where propagation breaks (5 services, 3 edges)."), "{}", &out[out.find("id=\"graph-cut\"").unwrap_or(0)..][..300]);
+    assert!(out.contains("data-caller=\"s200\" data-callee=\"s201\""));
+    assert!(out.contains("data-caller=\"s199\" data-callee=\"s200\""));
+    assert!(!out.contains("data-caller=\"s100\""));
+    // pricing is broken at runtime without an edge here: drawn too.
+    assert!(out.contains("<g class=\"node broken\" data-service=\"pricing\">"));
+    // Small graphs are drawn whole.
+    assert!(!html().contains("id=\"graph-cut\""));
+}
