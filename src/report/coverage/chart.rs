@@ -132,14 +132,13 @@ pub(super) fn chart(report: &CoverageReport, text: impl Fn(&str) -> String) -> O
     if weeks.is_empty() {
         return None;
     }
-    let step = if weeks.len() > 1 {
-        PLOT_W / (weeks.len() - 1) as f64
-    } else {
-        0.0
-    };
+    // Weeks sit at their calendar position: a week without a snapshot leaves a gap.
+    let first = weeks[0].week.monday();
+    let offset = |i: usize| (weeks[i].week.monday() - first).whole_weeks() as f64;
+    let span = offset(weeks.len() - 1);
     let x_of = |i: usize| {
-        if weeks.len() > 1 {
-            round1(LEFT + i as f64 * step)
+        if span > 0.0 {
+            round1(LEFT + offset(i) / span * PLOT_W)
         } else {
             LEFT + PLOT_W / 2.0
         }

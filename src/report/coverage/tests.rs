@@ -522,3 +522,22 @@ fn a_large_graph_is_cut_to_where_propagation_breaks() {
     // Small graphs are drawn whole.
     assert!(!html().contains("id=\"graph-cut\""));
 }
+
+#[test]
+fn trend_weeks_sit_at_their_calendar_position() {
+    let mut report = fixture::report();
+    // W46 not recorded: W45, W47, W48 at 0, 2/3 and 3/3 of the axis.
+    report.trend.remove(1);
+    let out = render(Format::Html, &report).unwrap();
+    let x_of = |label: &str| -> f64 {
+        let end = out.find(&format!("\">{label}</text>")).unwrap();
+        let tag = &out[..end];
+        let tag = &tag[tag.rfind("<text x=\"").unwrap() + 9..];
+        tag[..tag.find('"').unwrap()].parse().unwrap()
+    };
+    let (w45, w47, w48) = (x_of("W45"), x_of("W47"), x_of("W48"));
+    assert!(
+        ((w47 - w45) / (w48 - w45) - 2.0 / 3.0).abs() < 0.01,
+        "{w45} {w47} {w48}"
+    );
+}
