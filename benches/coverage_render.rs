@@ -1,6 +1,7 @@
 //! Rendering a large organisation's coverage report: 10,000 services in 100 teams, 52 weeks of
 //! trend (the chart and table show the last 12), a runtime service graph of 9,999 edges (a
-//! call tree, 1 % of the edges broken), 200 failing-rule rows, regressions and new services.
+//! call tree, 1 % of the edges broken: the page draws the broken part, at most 200 services),
+//! 200 failing-rule rows, regressions and new services.
 //! Each format is timed alone; building the report is not. Target: `html` and `markdown`
 //! under 1 s each.
 //!
