@@ -295,7 +295,8 @@ pub struct CoverageReport {
     pub notes: Vec<String>,
 }
 
-/// `part / whole` rounded to 4 decimals; 0 when `whole` is 0.
+/// `part / whole` rounded to 4 decimals; 0 when `whole` is 0. Never rounds to 1 while a
+/// part is missing (19,999 of 20,000 is 0.9999, not 1), nor to 0 while some part is there.
 pub fn ratio(part: usize, whole: usize) -> f64 {
     if whole == 0 {
         return 0.0;
@@ -303,7 +304,14 @@ pub fn ratio(part: usize, whole: usize) -> f64 {
     // Counts stay far below 2^52: exact as f64.
     #[allow(clippy::cast_precision_loss)]
     let raw = part as f64 / whole as f64;
-    (raw * 10_000.0).round() / 10_000.0
+    let rounded = (raw * 10_000.0).round() / 10_000.0;
+    if part < whole && rounded >= 1.0 {
+        0.9999
+    } else if part > 0 && rounded <= 0.0 {
+        0.0001
+    } else {
+        rounded
+    }
 }
 
 #[cfg(test)]
@@ -316,5 +324,8 @@ mod tests {
         assert!((ratio(2, 3) - 0.6667).abs() < 1e-12);
         assert!(ratio(0, 0).abs() < 1e-12);
         assert!((ratio(5, 5) - 1.0).abs() < 1e-12);
+        // a missing service never reads as 100 %, a present one never as 0 %
+        assert!((ratio(19_999, 20_000) - 0.9999).abs() < 1e-12);
+        assert!((ratio(1, 20_001) - 0.0001).abs() < 1e-12);
     }
 }
