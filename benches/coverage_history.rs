@@ -19,16 +19,54 @@ use tracegate::coverage::model::{
 use tracegate::coverage::{summary, IsoWeek};
 
 const DOMAINS: [&str; 25] = [
-    "payments", "identity", "search", "checkout", "catalog", "billing", "risk", "fraud",
-    "shipping", "inventory", "pricing", "ledger", "notifications", "accounts", "orders",
-    "reviews", "media", "messaging", "analytics", "loyalty", "support", "onboarding", "tax",
-    "compliance", "partners",
+    "payments",
+    "identity",
+    "search",
+    "checkout",
+    "catalog",
+    "billing",
+    "risk",
+    "fraud",
+    "shipping",
+    "inventory",
+    "pricing",
+    "ledger",
+    "notifications",
+    "accounts",
+    "orders",
+    "reviews",
+    "media",
+    "messaging",
+    "analytics",
+    "loyalty",
+    "support",
+    "onboarding",
+    "tax",
+    "compliance",
+    "partners",
 ];
 const GROUPS: [&str; 4] = ["core", "platform", "apps", "data"];
 const COMPONENTS: [&str; 20] = [
-    "api", "worker", "gateway", "indexer", "scheduler", "store", "notifier", "sync",
-    "exporter", "importer", "resolver", "router", "cache", "auth", "feed", "reporter",
-    "matcher", "validator", "publisher", "consumer",
+    "api",
+    "worker",
+    "gateway",
+    "indexer",
+    "scheduler",
+    "store",
+    "notifier",
+    "sync",
+    "exporter",
+    "importer",
+    "resolver",
+    "router",
+    "cache",
+    "auth",
+    "feed",
+    "reporter",
+    "matcher",
+    "validator",
+    "publisher",
+    "consumer",
 ];
 const RULES: [&str; 12] = [
     "TG101", "TG102", "TG103", "TG110", "TG111", "TG120", "TG130", "TG140", "TG201", "TG210",
@@ -69,7 +107,10 @@ fn organisation(services: usize, weeks: u64) -> Vec<Service> {
     let mut catalog: Vec<Service> = (0..services)
         .map(|n| {
             let team_index = n % teams;
-            let (domain, group) = (DOMAINS[team_index / GROUPS.len()], GROUPS[team_index % GROUPS.len()]);
+            let (domain, group) = (
+                DOMAINS[team_index / GROUPS.len()],
+                GROUPS[team_index % GROUPS.len()],
+            );
             let component = COMPONENTS[(n / teams) % COMPONENTS.len()];
             let serial = n / (teams * COMPONENTS.len());
             // 70 % pass from the start, 15 % adopt during the year, 15 % never do.
@@ -80,7 +121,11 @@ fn organisation(services: usize, weeks: u64) -> Vec<Service> {
                 _ => u64::MAX,
             };
             // 3 % of the services appear during the year.
-            let appears = if mix.below(100) < 3 { mix.below(weeks) } else { 0 };
+            let appears = if mix.below(100) < 3 {
+                mix.below(weeks)
+            } else {
+                0
+            };
             Service {
                 name: format!("{domain}-{group}-{component}-{serial}"),
                 team: format!("{domain}-{group}"),
@@ -139,7 +184,10 @@ fn snapshot(catalog: &[Service], index: u64, week: IsoWeek, mix: &mut Mix) -> Sn
                 Vec::new()
             };
             let runtime_reasons = if runtime == RuntimeVerdict::Fail {
-                vec![format!("starts new traces while {}-gateway calls it: 12 of 40 calls", service.team)]
+                vec![format!(
+                    "starts new traces while {}-gateway calls it: 12 of 40 calls",
+                    service.team
+                )]
             } else {
                 Vec::new()
             };
@@ -149,7 +197,8 @@ fn snapshot(catalog: &[Service], index: u64, week: IsoWeek, mix: &mut Mix) -> Sn
                 repository: service.repository.clone(),
                 static_verdict,
                 runtime: Some(runtime),
-                propagating: static_verdict == StaticVerdict::Pass && runtime != RuntimeVerdict::Fail,
+                propagating: static_verdict == StaticVerdict::Pass
+                    && runtime != RuntimeVerdict::Fail,
                 failing_rules,
                 runtime_reasons,
                 waivers,
@@ -235,7 +284,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         replaced.push(started.elapsed());
     }
     replaced.sort();
-    println!("record it again (replacement), median of 3: {}", ms(replaced[1]));
+    println!(
+        "record it again (replacement), median of 3: {}",
+        ms(replaced[1])
+    );
     drop(history);
 
     let db_bytes = std::fs::metadata(&path)?.len();
@@ -257,9 +309,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let after_trend = started.elapsed();
         let report = summary::build(&current, loaded.as_ref(), trend, last.sunday());
         let total = started.elapsed();
-        assert_eq!(loaded.as_ref(), previous.as_ref(), "previous() is the 51st week");
+        assert_eq!(
+            loaded.as_ref(),
+            previous.as_ref(),
+            "previous() is the 51st week"
+        );
         assert_eq!(report.trend.len(), 12);
-        reads.push((total, opened, after_previous - opened, after_trend - after_previous, total - after_trend, report.coverage, report.regressions.len()));
+        reads.push((
+            total,
+            opened,
+            after_previous - opened,
+            after_trend - after_previous,
+            total - after_trend,
+            report.coverage,
+            report.regressions.len(),
+        ));
     }
     reads.sort_by_key(|read| read.0);
     let (total, open, previous_time, trend_time, build_time, coverage, regressions) = reads[1];

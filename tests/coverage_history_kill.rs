@@ -96,13 +96,23 @@ fn kill_a_writer_mid_week(dir: &Path, mode: &str) -> std::path::PathBuf {
         if let Some(status) = child.try_wait().unwrap() {
             panic!("{mode}: the writer exited ({status}) before it was half-way through W04");
         }
-        assert!(Instant::now() < deadline, "{mode}: the writer never got half-way");
+        assert!(
+            Instant::now() < deadline,
+            "{mode}: the writer never got half-way"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child.kill().unwrap(); // SIGKILL: no destructor, no rollback, no WAL checkpoint
     let status = child.wait().unwrap();
-    assert!(!status.success(), "{mode}: the writer was not killed: {status}");
-    let half: usize = std::fs::read_to_string(&ready).unwrap().trim().parse().unwrap();
+    assert!(
+        !status.success(),
+        "{mode}: the writer was not killed: {status}"
+    );
+    let half: usize = std::fs::read_to_string(&ready)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(half, BIG_WEEK_SERVICES / 2);
     let wal = dir.join("history/coverage.db-wal");
     // A clean close checkpoints and deletes the log: its presence shows the next open has to

@@ -42,12 +42,19 @@ pub fn build(
         coverage: ratio(services_propagating, services.len()),
         previous: previous.map(|previous| PreviousWeek {
             week: previous.week,
-            coverage: ratio(count_propagating(&previous.services), previous.services.len()),
+            coverage: ratio(
+                count_propagating(&previous.services),
+                previous.services.len(),
+            ),
         }),
-        by_team: by_team(services, previous.map(|previous| previous.services.as_slice())),
+        by_team: by_team(
+            services,
+            previous.map(|previous| previous.services.as_slice()),
+        ),
         regressions: previous.map_or_else(Vec::new, |previous| regressions(services, previous)),
-        new_without_propagation: previous
-            .map_or_else(Vec::new, |previous| new_without_propagation(services, previous)),
+        new_without_propagation: previous.map_or_else(Vec::new, |previous| {
+            new_without_propagation(services, previous)
+        }),
         failing_rules: failing_rules(services),
         expiring_waivers: expiring_waivers(services, today),
         services: services.clone(),
@@ -77,7 +84,10 @@ pub fn trend_point(snapshot: &Snapshot) -> TrendPoint {
 }
 
 fn count_propagating(services: &[ServiceCoverage]) -> usize {
-    services.iter().filter(|service| service.propagating).count()
+    services
+        .iter()
+        .filter(|service| service.propagating)
+        .count()
 }
 
 /// Team → (services, propagating), sorted by team.
@@ -91,7 +101,10 @@ fn team_counts(services: &[ServiceCoverage]) -> BTreeMap<&str, (usize, usize)> {
     teams
 }
 
-fn by_team(services: &[ServiceCoverage], previous: Option<&[ServiceCoverage]>) -> Vec<TeamCoverage> {
+fn by_team(
+    services: &[ServiceCoverage],
+    previous: Option<&[ServiceCoverage]>,
+) -> Vec<TeamCoverage> {
     let before = previous.map(team_counts).unwrap_or_default();
     team_counts(services)
         .into_iter()

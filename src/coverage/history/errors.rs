@@ -95,7 +95,9 @@ pub(super) fn check_file(path: &Path) -> Result<(), CoverageError> {
              {page_size}); {RESTORE}"
         ));
     }
-    let be32 = |at: usize| u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]]);
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
     let (pages, change_counter, valid_for) = (be32(28), be32(24), be32(92));
     // The header's page count is trusted by SQLite only when written by the same change.
     let counted = u64::from(pages) * page_size;

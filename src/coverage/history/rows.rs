@@ -185,12 +185,13 @@ fn service_of_row(row: &Row<'_>, week: IsoWeek) -> Result<ServiceCoverage, RowEr
     let static_verdict = static_of(&static_stored).ok_or_else(|| {
         RowError::Data(what(&format!("unknown static verdict {static_stored:?}")))
     })?;
-    let runtime = match row.get::<_, Option<String>>(4)? {
-        None => None,
-        Some(text) => Some(runtime_of(&text).ok_or_else(|| {
-            RowError::Data(what(&format!("unknown runtime verdict {text:?}")))
-        })?),
-    };
+    let runtime =
+        match row.get::<_, Option<String>>(4)? {
+            None => None,
+            Some(text) => Some(runtime_of(&text).ok_or_else(|| {
+                RowError::Data(what(&format!("unknown runtime verdict {text:?}")))
+            })?),
+        };
     Ok(ServiceCoverage {
         team: row.get(1)?,
         repository: row.get(2)?,

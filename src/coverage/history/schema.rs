@@ -93,8 +93,12 @@ pub(super) fn migrate(
         step(&tx).map_err(fail("migrating the schema"))?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)
             .map_err(fail("migrating the schema"))?;
-        tx.pragma_update(None, "user_version", i64::try_from(version + 1).unwrap_or(i64::MAX))
-            .map_err(fail("migrating the schema"))?;
+        tx.pragma_update(
+            None,
+            "user_version",
+            i64::try_from(version + 1).unwrap_or(i64::MAX),
+        )
+        .map_err(fail("migrating the schema"))?;
         tx.commit().map_err(fail("migrating the schema"))?;
     }
 }
@@ -104,7 +108,10 @@ fn ids(conn: &Connection) -> rusqlite::Result<(i32, usize)> {
     let application_id: i32 = conn.pragma_query_value(None, "application_id", |row| row.get(0))?;
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     // user_version is a signed 32-bit header field; a negative one is nobody's history.
-    Ok((application_id, usize::try_from(version).unwrap_or(usize::MAX)))
+    Ok((
+        application_id,
+        usize::try_from(version).unwrap_or(usize::MAX),
+    ))
 }
 
 fn refuse_foreign_or_newer(

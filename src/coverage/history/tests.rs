@@ -192,7 +192,11 @@ fn the_trend_counts_the_recorded_weeks_of_the_window_per_team() {
     }
     // 2025 has 52 ISO weeks: the 4 weeks ending 2026-W02 are 2025-W51 … 2026-W02.
     let trend = history.trend(week("2026-W02"), 4).unwrap();
-    let expected = vec![trend_point(&week_a), trend_point(&week_b), trend_point(&empty)];
+    let expected = vec![
+        trend_point(&week_a),
+        trend_point(&week_b),
+        trend_point(&empty),
+    ];
     assert_eq!(trend, expected);
     // Hand count: 2026-W01 has 3 of 4 propagating; payments 2/2, identity 1/1, risk 0/1.
     assert_eq!((trend[1].total, trend[1].propagating), (4, 3));
@@ -201,8 +205,14 @@ fn the_trend_counts_the_recorded_weeks_of_the_window_per_team() {
     assert!(trend[1].by_team["risk"].abs() < 1e-12);
     assert_eq!((trend[2].total, trend[2].coverage), (0, 0.0));
     assert!(history.trend(week("2026-W02"), 0).unwrap().is_empty());
-    assert_eq!(history.trend(week("2026-W02"), 1).unwrap(), vec![trend_point(&empty)]);
-    assert_eq!(history.trend(week("2026-W03"), usize::MAX).unwrap().len(), 5);
+    assert_eq!(
+        history.trend(week("2026-W02"), 1).unwrap(),
+        vec![trend_point(&empty)]
+    );
+    assert_eq!(
+        history.trend(week("2026-W03"), usize::MAX).unwrap().len(),
+        5
+    );
 }
 
 #[test]
@@ -215,13 +225,21 @@ fn retain_deletes_the_oldest_weeks_and_their_service_rows() {
         history
             .record(&snapshot(
                 &text,
-                vec![service("a", "t", StaticVerdict::Pass), service("b", "t", StaticVerdict::Fail)],
+                vec![
+                    service("a", "t", StaticVerdict::Pass),
+                    service("b", "t", StaticVerdict::Fail),
+                ],
             ))
             .unwrap();
     }
     assert_eq!(history.retain(10).unwrap(), 0);
     assert_eq!(history.retain(3).unwrap(), 2);
-    let weeks: Vec<String> = history.weeks().unwrap().iter().map(ToString::to_string).collect();
+    let weeks: Vec<String> = history
+        .weeks()
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(weeks, ["2026-W42", "2026-W43", "2026-W44"]);
     let rows: i64 = history
         .conn
@@ -239,7 +257,10 @@ fn a_file_that_is_not_sqlite_is_refused_and_left_alone() {
     let garbage = b"week,coverage\n2026-W48,0.8\n".repeat(200);
     std::fs::write(&path, &garbage).unwrap();
     let message = error_of(History::open(&path));
-    assert!(message.starts_with(&path.display().to_string()), "{message}");
+    assert!(
+        message.starts_with(&path.display().to_string()),
+        "{message}"
+    );
     assert!(message.contains("not an SQLite database"), "{message}");
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
 }
@@ -261,11 +282,21 @@ fn a_database_truncated_mid_page_or_at_a_page_boundary_is_refused() {
     let path = dir.path().join("coverage.db");
     three_weeks(&path);
     let bytes = std::fs::read(&path).unwrap();
-    assert!(bytes.len() > 8 * 4096, "the fixture spans pages: {}", bytes.len());
+    assert!(
+        bytes.len() > 8 * 4096,
+        "the fixture spans pages: {}",
+        bytes.len()
+    );
     std::fs::write(&path, &bytes[..bytes.len() / 2 + 100]).unwrap();
     let message = error_of(History::open(&path));
-    assert!(message.starts_with(&path.display().to_string()), "{message}");
-    assert!(message.contains("truncated in the middle of a page"), "{message}");
+    assert!(
+        message.starts_with(&path.display().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains("truncated in the middle of a page"),
+        "{message}"
+    );
     std::fs::write(&path, &bytes[..4096 * 4]).unwrap();
     let message = error_of(History::open(&path));
     assert!(message.contains("truncated: 16384 bytes"), "{message}");
@@ -287,7 +318,10 @@ fn a_database_with_a_garbage_page_gives_a_corrupt_error_not_a_panic() {
     std::fs::write(&path, &bytes).unwrap();
     let history = History::open(&path).unwrap();
     let message = error_of(history.trend(week("2026-W48"), 12));
-    assert!(message.starts_with(&path.display().to_string()), "{message}");
+    assert!(
+        message.starts_with(&path.display().to_string()),
+        "{message}"
+    );
     assert!(message.contains("corrupt database"), "{message}");
 }
 
@@ -298,7 +332,10 @@ fn a_directory_that_cannot_be_created_is_named() {
     std::fs::write(&file, "not a directory").unwrap();
     let path = file.join("sub/coverage.db");
     let message = error_of(History::open(&path));
-    assert!(message.starts_with(&path.display().to_string()), "{message}");
+    assert!(
+        message.starts_with(&path.display().to_string()),
+        "{message}"
+    );
     assert!(message.contains("cannot create its directory"), "{message}");
     let message = error_of(History::open(dir.path()));
     assert!(message.contains("is a directory"), "{message}");
@@ -310,7 +347,10 @@ fn a_database_locked_by_another_writer_fails_after_the_busy_timeout() {
     let path = dir.path().join("coverage.db");
     History::open(&path)
         .unwrap()
-        .record(&snapshot("2026-W47", vec![service("a", "t", StaticVerdict::Pass)]))
+        .record(&snapshot(
+            "2026-W47",
+            vec![service("a", "t", StaticVerdict::Pass)],
+        ))
         .unwrap();
     let other = Connection::open(&path).unwrap();
     other
@@ -319,13 +359,27 @@ fn a_database_locked_by_another_writer_fails_after_the_busy_timeout() {
     // Reading and opening an up-to-date history do not wait for the writer (WAL).
     let mut history =
         History::open_with(&path, Duration::from_millis(300), schema::MIGRATIONS).unwrap();
-    assert_eq!(history.load(week("2026-W47")).unwrap().unwrap().services.len(), 1);
+    assert_eq!(
+        history
+            .load(week("2026-W47"))
+            .unwrap()
+            .unwrap()
+            .services
+            .len(),
+        1
+    );
     let started = Instant::now();
     let message = error_of(history.record(&snapshot("2026-W48", Vec::new())));
     assert!(started.elapsed() >= Duration::from_millis(250));
-    assert!(message.starts_with(&path.display().to_string()), "{message}");
+    assert!(
+        message.starts_with(&path.display().to_string()),
+        "{message}"
+    );
     assert!(message.contains("recording 2026-W48"), "{message}");
-    assert!(message.contains("locked by another process (waited 300 ms)"), "{message}");
+    assert!(
+        message.contains("locked by another process (waited 300 ms)"),
+        "{message}"
+    );
     other.execute_batch("ROLLBACK").unwrap();
     history.record(&snapshot("2026-W48", Vec::new())).unwrap();
 }
@@ -341,9 +395,13 @@ fn a_database_from_a_newer_tracegate_is_refused_and_not_modified() {
     }
     let before = std::fs::read(&path).unwrap();
     let message = error_of(History::open(&path));
-    assert!(message.starts_with(&path.display().to_string()), "{message}");
     assert!(
-        message.contains("newer tracegate (history schema version 7; this tracegate reads up to 1)"),
+        message.starts_with(&path.display().to_string()),
+        "{message}"
+    );
+    assert!(
+        message
+            .contains("newer tracegate (history schema version 7; this tracegate reads up to 1)"),
         "{message}"
     );
     assert_eq!(std::fs::read(&path).unwrap(), before);
@@ -368,14 +426,15 @@ fn an_sqlite_database_of_something_else_is_refused_and_not_modified() {
         conn.pragma_update(None, "application_id", 42).unwrap();
     }
     let message = error_of(History::open(&path));
-    assert!(message.contains("another application (application_id 0x2a)"), "{message}");
+    assert!(
+        message.contains("another application (application_id 0x2a)"),
+        "{message}"
+    );
 }
 
 /// A version 2 this tracegate does not have: a column for a hypothetical service tier.
 fn add_tier_v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(
-        "ALTER TABLE service ADD COLUMN tier TEXT NOT NULL DEFAULT 'standard';",
-    )
+    tx.execute_batch("ALTER TABLE service ADD COLUMN tier TEXT NOT NULL DEFAULT 'standard';")
 }
 
 #[test]
@@ -412,11 +471,16 @@ fn a_stored_value_no_tracegate_writes_is_a_one_line_error() {
     history.record(&full_snapshot("2026-W48")).unwrap();
     history
         .conn
-        .execute("UPDATE service SET static = 'maybe' WHERE name = 'ledger'", [])
+        .execute(
+            "UPDATE service SET static = 'maybe' WHERE name = 'ledger'",
+            [],
+        )
         .unwrap();
     let message = error_of(history.load(week("2026-W48")));
     assert!(
-        message.contains("reading 2026-W48: 2026-W48, service \"ledger\": unknown static verdict \"maybe\""),
+        message.contains(
+            "reading 2026-W48: 2026-W48, service \"ledger\": unknown static verdict \"maybe\""
+        ),
         "{message}"
     );
 }

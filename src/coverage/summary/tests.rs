@@ -68,7 +68,13 @@ fn org_w48() -> Snapshot {
         vec![
             service("accounts", "identity", Pass, Some(Ok), &[]),
             service("checkout", "payments", Pass, Some(Ok), &[]),
-            service("fraud-check", "risk", Fail, Some(Unseen), &["TG101", "TG110"]),
+            service(
+                "fraud-check",
+                "risk",
+                Fail,
+                Some(Unseen),
+                &["TG101", "TG110"],
+            ),
             service("gateway", "platform", Pass, Some(Ok), &[]),
             service("ledger", "payments", Fail, Some(Ok), &["TG110"]),
             service("notifications", "identity", Unknown, Some(Unseen), &[]),
@@ -78,7 +84,13 @@ fn org_w48() -> Snapshot {
     )
 }
 
-fn team(team: &str, total: usize, propagating: usize, coverage: f64, previous: Option<f64>) -> TeamCoverage {
+fn team(
+    team: &str,
+    total: usize,
+    propagating: usize,
+    coverage: f64,
+    previous: Option<f64>,
+) -> TeamCoverage {
     TeamCoverage {
         team: team.into(),
         total,
@@ -115,8 +127,14 @@ fn the_fixture_organisation_matches_the_hand_count() {
     assert_eq!(
         report.failing_rules,
         vec![
-            RuleCount { rule: "TG110".into(), services: 2 },
-            RuleCount { rule: "TG101".into(), services: 1 },
+            RuleCount {
+                rule: "TG110".into(),
+                services: 2
+            },
+            RuleCount {
+                rule: "TG101".into(),
+                services: 1
+            },
         ]
     );
     assert_eq!(report.services, w48.services);
@@ -163,7 +181,10 @@ fn a_service_gone_from_propagating_to_not_found_is_a_regression() {
     // "retired" left the catalog (and the denominator): not a regression.
     assert_eq!(report.regressions, ["search"]);
     assert!(report.new_without_propagation.is_empty());
-    assert_eq!(report.previous.as_ref().unwrap().week.to_string(), "2026-W40");
+    assert_eq!(
+        report.previous.as_ref().unwrap().week.to_string(),
+        "2026-W40"
+    );
     assert!((report.previous.as_ref().unwrap().coverage - 1.0).abs() < 1e-12);
     assert_eq!(report.by_team, vec![team("platform", 2, 1, 0.5, Some(1.0))]);
 }
@@ -172,15 +193,30 @@ fn a_service_gone_from_propagating_to_not_found_is_a_regression() {
 fn coverage_rounds_to_four_decimals_97_of_120() {
     let services = (0..120)
         .map(|n| {
-            let verdict = if n < 97 { StaticVerdict::Pass } else { StaticVerdict::Fail };
+            let verdict = if n < 97 {
+                StaticVerdict::Pass
+            } else {
+                StaticVerdict::Fail
+            };
             let owner = if n % 2 == 0 { "even" } else { UNOWNED };
             service(&format!("svc-{n:03}"), owner, verdict, None, &[])
         })
         .collect();
-    let report = build(&snapshot("2026-W48", services), None, Vec::new(), date!(2026 - 11 - 27));
-    assert_eq!((report.services_total, report.services_propagating), (120, 97));
+    let report = build(
+        &snapshot("2026-W48", services),
+        None,
+        Vec::new(),
+        date!(2026 - 11 - 27),
+    );
+    assert_eq!(
+        (report.services_total, report.services_propagating),
+        (120, 97)
+    );
     assert!((report.coverage - 0.8083).abs() < 1e-12);
-    assert_eq!(serde_json::to_value(&report).unwrap()["coverage"], serde_json::json!(0.8083));
+    assert_eq!(
+        serde_json::to_value(&report).unwrap()["coverage"],
+        serde_json::json!(0.8083)
+    );
     // 0..97: 49 even, 48 odd propagate; "(unowned)" sorts before "even".
     assert_eq!(
         report.by_team,
@@ -203,7 +239,12 @@ fn failing_rules_count_static_failures_once_per_service_most_first_ties_by_id() 
         service("e", "t", Pass, Some(RuntimeVerdict::Fail), &["TG130"]),
         service("f", "t", Unknown, None, &["TG999"]),
     ];
-    let report = build(&snapshot("2026-W48", services), None, Vec::new(), date!(2026 - 11 - 27));
+    let report = build(
+        &snapshot("2026-W48", services),
+        None,
+        Vec::new(),
+        date!(2026 - 11 - 27),
+    );
     let counts: Vec<(&str, usize)> = report
         .failing_rules
         .iter()
