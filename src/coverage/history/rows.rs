@@ -223,6 +223,9 @@ pub(super) fn weeks(conn: &Connection) -> Result<Vec<IsoWeek>, RowError> {
     keys.into_iter().map(week_of_key).collect()
 }
 
+/// Team → (services, propagating services) of one week.
+type TeamCounts = BTreeMap<String, (usize, usize)>;
+
 /// The trend of the stored weeks with keys in `from..=until`, oldest first: counted by SQLite
 /// per week and team, never by loading the snapshots.
 pub(super) fn trend(conn: &Connection, from: i64, until: i64) -> Result<Vec<TrendPoint>, RowError> {
@@ -234,7 +237,7 @@ pub(super) fn trend(conn: &Connection, from: i64, until: i64) -> Result<Vec<Tren
          ORDER BY s.week, v.team",
     )?;
     let mut rows = select.query([from, until])?;
-    let mut points: Vec<(i64, BTreeMap<String, (usize, usize)>)> = Vec::new();
+    let mut points: Vec<(i64, TeamCounts)> = Vec::new();
     while let Some(row) = rows.next()? {
         let key: i64 = row.get(0)?;
         let team: Option<String> = row.get(1)?;
