@@ -298,6 +298,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         db_bytes
     );
 
+    let conn = rusqlite::Connection::open(&path)?;
+    let (edge_bytes, service_rows): (i64, i64) = conn.query_row(
+        "SELECT (SELECT sum(length(edges)) FROM snapshot), (SELECT count(*) FROM service)",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    drop(conn);
+    println!(
+        "of which runtime edges (JSON): {:.1} MB; {service_rows} service rows",
+        edge_bytes as f64 / 1e6
+    );
+
     let mut reads = Vec::new();
     for _ in 0..3 {
         let started = Instant::now();
