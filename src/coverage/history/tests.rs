@@ -341,6 +341,16 @@ fn a_directory_that_cannot_be_created_is_named() {
     assert!(message.contains("is a directory"), "{message}");
 }
 
+/// procfs refuses new files to everyone, root included: an unwritable directory anywhere.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_database_in_an_unwritable_directory_is_named() {
+    let path = Path::new("/proc/self/coverage.db");
+    let message = error_of(History::open(path));
+    assert!(message.starts_with("/proc/self/coverage.db: "), "{message}");
+    assert!(message.contains("cannot open it"), "{message}");
+}
+
 #[test]
 fn a_database_locked_by_another_writer_fails_after_the_busy_timeout() {
     let dir = tempfile::tempdir().unwrap();
@@ -382,6 +392,27 @@ fn a_database_locked_by_another_writer_fails_after_the_busy_timeout() {
     );
     other.execute_batch("ROLLBACK").unwrap();
     history.record(&snapshot("2026-W48", Vec::new())).unwrap();
+}
+
+#[test]
+fn a_new_history_locked_while_being_created_fails_after_the_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("coverage.db");
+    let other = Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let opened = History::open_with(&path, Duration::from_millis(200), schema::MIGRATIONS);
+    let message = error_of(opened);
+    assert!(
+        message.starts_with(&path.display().to_string()),
+        "{message}"
+    );
+    assert!(
+        message.contains("locked by another process (waited 200 ms)"),
+        "{message}"
+    );
+    other.execute_batch("ROLLBACK").unwrap();
+    drop(other);
+    History::open(&path).unwrap();
 }
 
 #[test]
