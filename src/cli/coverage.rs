@@ -288,7 +288,11 @@ fn emit(
     args: &ReportArgs,
 ) -> anyhow::Result<ExitStatus> {
     let previous = history.previous(snapshot.week)?;
-    let trend = history.trend(snapshot.week, 12)?;
+    // The trend shows this snapshot for its week, also when it was not recorded (--dry-run)
+    // or replaces an earlier recording of the week.
+    let mut trend = history.trend(snapshot.week, 12)?;
+    trend.retain(|point| point.week != snapshot.week);
+    trend.push(summary::trend_point(snapshot));
     let report = summary::build(snapshot, previous.as_ref(), trend, today);
     let format = args.format.unwrap_or(
         if args.output.is_none() && std::io::stdout().is_terminal() {
