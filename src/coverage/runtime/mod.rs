@@ -3,6 +3,10 @@
 //! listing), a tracegate `--store` directory, or `verify --format json` results, and judge
 //! each service from the service graph (see [`RuntimeVerdict`](super::model::RuntimeVerdict)).
 
+mod graph;
+
+pub use graph::analyse;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
