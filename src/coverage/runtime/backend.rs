@@ -1,0 +1,194 @@
+//! Traces from a backend's search API, a bounded sample of the window: Tempo (`/api/search`
+//! with TraceQL, then each trace by ID), Jaeger v2 (`/api/v3/services`, then
+//! `/api/v3/traces` per service, trace IDs deduplicated), a tracegate receiver (its listing,
+//! then each trace by ID). Traces are fetched at most [`MAX_CONCURRENT_FETCHES`] at once; a
+//! trace answered 5xx or 429 is asked again twice after a pause; a 404 (the trace expired
+//! between search and fetch) is skipped; anything else stops the read with a one-line error
+//! naming the URL.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::trace::v1::TracesData;
+use tokio::task::JoinSet;
+
+use super::super::CoverageError;
+use super::RuntimeOptions;
+use crate::otlp::client::{Backend, FetchError, TraceClient};
+use crate::otlp::http::MAX_LIST_LIMIT;
+use crate::propagation::TraceId;
+use crate::report::escape_control;
+use crate::trace::{AssemblyOptions, Trace};
+
+/// Trace fetches in flight at most.
+pub const MAX_CONCURRENT_FETCHES: usize = 16;
+/// Jaeger per-service searches in flight at most.
+const MAX_CONCURRENT_SEARCHES: usize = 4;
+/// Attempts per trace when the backend answers 5xx or 429.
+const ATTEMPTS: u32 = 3;
+/// The TraceQL query of the Tempo search: every trace.
+pub const TEMPO_QUERY: &str = "{}";
+
+/// A fetch error as a one-line [`CoverageError::Runtime`] (it names the URL).
+fn runtime_error(error: &FetchError) -> CoverageError {
+    CoverageError::Runtime(escape_control(&error.to_string()).into_owned())
+}
+
+/// Read a sample of the traces that started within the window from the backend at `url`;
+/// and whether the backend held more than were read.
+pub async fn read(
+    url: &str,
+    backend: Backend,
+    headers: &[(String, String)],
+    options: &RuntimeOptions,
+) -> Result<(Vec<Trace>, bool), CoverageError> {
+    let client = TraceClient::new(url, backend, headers, options.request_timeout)
+        .map_err(|e| runtime_error(&e))?;
+    let max = options.max_traces.max(1);
+    match backend {
+        Backend::Tempo => {
+            let start_s = options.since_unix_nano / 1_000_000_000;
+            let end_s = options.until_unix_nano.div_ceil(1_000_000_000);
+            let hits = client
+                .search_tempo(TEMPO_QUERY, start_s, end_s, max)
+                .await
+                .map_err(|e| runtime_error(&e))?;
+            let sampled = hits.len() >= max;
+            let ids: Vec<TraceId> = hits.iter().map(|h| h.trace_id).take(max).collect();
+            Ok((fetch_all(&client, &ids).await?, sampled))
+        }
+        Backend::Tracegate => {
+            let listing = client
+                .list(MAX_LIST_LIMIT)
+                .await
+                .map_err(|e| runtime_error(&e))?;
+            let in_window = |start: u64| {
+                start == 0 || (options.since_unix_nano..=options.until_unix_nano).contains(&start)
+            };
+            // newest first: complete when shorter than the limit or reaching back past the window
+            let reaches_back = listing.len() < MAX_LIST_LIMIT
+                || listing
+                    .iter()
+                    .any(|s| s.start_unix_nano > 0 && s.start_unix_nano < options.since_unix_nano);
+            let ids: Vec<TraceId> = listing
+                .iter()
+                .filter(|s| in_window(s.start_unix_nano))
+                .filter_map(|s| TraceId::from_hex(&s.trace_id))
+                .collect();
+            let sampled = ids.len() > max || !reaches_back;
+            let ids = &ids[..ids.len().min(max)];
+            Ok((fetch_all(&client, ids).await?, sampled))
+        }
+        Backend::Jaeger => read_jaeger(&client, options, max).await,
+    }
+}
+
+async fn read_jaeger(
+    client: &TraceClient,
+    options: &RuntimeOptions,
+    max: usize,
+) -> Result<(Vec<Trace>, bool), CoverageError> {
+    let services = client
+        .jaeger_services()
+        .await
+        .map_err(|e| runtime_error(&e))?;
+    let per_service = max.div_ceil(services.len().max(1)).max(1);
+    let mut answers: Vec<Option<TracesData>> = vec![None; services.len()];
+    let mut running = JoinSet::new();
+    let mut next = 0;
+    loop {
+        while running.len() < MAX_CONCURRENT_SEARCHES && next < services.len() {
+            let (client, service, i) = (client.clone(), services[next].clone(), next);
+            let (since, until) = (options.since_unix_nano, options.until_unix_nano);
+            running.spawn(async move {
+                let answer = client
+                    .jaeger_find_traces(&service, since, until, per_service)
+                    .await;
+                (i, answer)
+            });
+            next += 1;
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, answer) = joined.map_err(|e| {
+            CoverageError::Runtime(format!("{}: a search failed: {e}", client.base()))
+        })?;
+        answers[i] = Some(answer.map_err(|e| runtime_error(&e))?);
+    }
+    let assembly = AssemblyOptions::default();
+    let mut traces: BTreeMap<TraceId, Trace> = BTreeMap::new();
+    let mut sampled = false;
+    for data in answers.into_iter().flatten() {
+        let found = Trace::from_otlp(&data.resource_spans, &assembly);
+        sampled |= found.len() >= per_service;
+        for trace in found {
+            if traces.contains_key(&trace.trace_id) {
+                continue;
+            }
+            if traces.len() == max {
+                sampled = true;
+                break;
+            }
+            traces.insert(trace.trace_id, trace);
+        }
+    }
+    Ok((traces.into_values().collect(), sampled))
+}
+
+/// Fetch and assemble every trace of `ids` (in that order; those gone are left out).
+async fn fetch_all(client: &TraceClient, ids: &[TraceId]) -> Result<Vec<Trace>, CoverageError> {
+    let mut found: Vec<Option<TracesData>> = vec![None; ids.len()];
+    let mut running = JoinSet::new();
+    let mut next = 0;
+    loop {
+        while running.len() < MAX_CONCURRENT_FETCHES && next < ids.len() {
+            let (client, id, i) = (client.clone(), ids[next], next);
+            running.spawn(async move { (i, fetch_with_retries(&client, id).await) });
+            next += 1;
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (i, answer) = joined.map_err(|e| {
+            CoverageError::Runtime(format!("{}: a fetch failed: {e}", client.base()))
+        })?;
+        found[i] = answer?;
+    }
+    let assembly = AssemblyOptions::default();
+    Ok(ids
+        .iter()
+        .zip(found)
+        .filter_map(|(&id, data)| {
+            let data = data?;
+            Trace::from_otlp(&data.resource_spans, &assembly)
+                .into_iter()
+                .find(|t| t.trace_id == id)
+        })
+        .collect())
+}
+
+async fn fetch_with_retries(
+    client: &TraceClient,
+    id: TraceId,
+) -> Result<Option<TracesData>, CoverageError> {
+    let mut pause = Duration::from_millis(100);
+    for attempt in 1..=ATTEMPTS {
+        match client.fetch(id).await {
+            Ok(data) => return Ok(Some(data)),
+            Err(FetchError::NotFound(..)) => return Ok(None),
+            Err(e @ FetchError::Status { status, .. }) if status >= 500 || status == 429 => {
+                if attempt == ATTEMPTS {
+                    return Err(CoverageError::Runtime(format!(
+                        "{} ({ATTEMPTS} attempts)",
+                        escape_control(&e.to_string())
+                    )));
+                }
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+            }
+            Err(e) => return Err(runtime_error(&e)),
+        }
+    }
+    Ok(None)
+}
