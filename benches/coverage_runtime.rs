@@ -73,25 +73,31 @@ fn workload(traces: usize) -> (Vec<Vec<ResourceSpans>>, u64) {
             let mut push = |svc: usize, span: Span| by_service[svc].push(span);
             let mut caller = (rng.next() % 2) as usize;
             let root = span_id();
-            push(caller, Span {
-                trace_id: trace_id.clone(),
-                span_id: root.clone(),
-                name: "GET /".into(),
-                kind: 2,
-                start_time_unix_nano: t0,
-                end_time_unix_nano: t0 + 50 * MS,
-                ..Default::default()
-            });
-            push(caller, Span {
-                trace_id: trace_id.clone(),
-                span_id: span_id(),
-                parent_span_id: root.clone(),
-                name: "validate".into(),
-                kind: 1,
-                start_time_unix_nano: t0 + MS,
-                end_time_unix_nano: t0 + 2 * MS,
-                ..Default::default()
-            });
+            push(
+                caller,
+                Span {
+                    trace_id: trace_id.clone(),
+                    span_id: root.clone(),
+                    name: "GET /".into(),
+                    kind: 2,
+                    start_time_unix_nano: t0,
+                    end_time_unix_nano: t0 + 50 * MS,
+                    ..Default::default()
+                },
+            );
+            push(
+                caller,
+                Span {
+                    trace_id: trace_id.clone(),
+                    span_id: span_id(),
+                    parent_span_id: root.clone(),
+                    name: "validate".into(),
+                    kind: 1,
+                    start_time_unix_nano: t0 + MS,
+                    end_time_unix_nano: t0 + 2 * MS,
+                    ..Default::default()
+                },
+            );
             let mut parent = root;
             for hop in 1..=4u64 {
                 let callee = loop {
@@ -102,20 +108,29 @@ fn workload(traces: usize) -> (Vec<Vec<ResourceSpans>>, u64) {
                 };
                 let (start, end) = (t0 + hop * 5 * MS, t0 + 50 * MS - hop * 5 * MS);
                 let client = span_id();
-                push(caller, Span {
-                    trace_id: trace_id.clone(),
-                    span_id: client.clone(),
-                    parent_span_id: parent.clone(),
-                    name: "POST".into(),
-                    kind: 3,
-                    start_time_unix_nano: start,
-                    end_time_unix_nano: end,
-                    attributes: vec![
-                        string("server.address", format!("{}.ns.svc.cluster.local", service(callee))),
-                        string("url.full", format!("http://{}.ns.svc.cluster.local:8080/op", service(callee))),
-                    ],
-                    ..Default::default()
-                });
+                push(
+                    caller,
+                    Span {
+                        trace_id: trace_id.clone(),
+                        span_id: client.clone(),
+                        parent_span_id: parent.clone(),
+                        name: "POST".into(),
+                        kind: 3,
+                        start_time_unix_nano: start,
+                        end_time_unix_nano: end,
+                        attributes: vec![
+                            string(
+                                "server.address",
+                                format!("{}.ns.svc.cluster.local", service(callee)),
+                            ),
+                            string(
+                                "url.full",
+                                format!("http://{}.ns.svc.cluster.local:8080/op", service(callee)),
+                            ),
+                        ],
+                        ..Default::default()
+                    },
+                );
                 let is_broken = rng.next() % 100 < BROKEN_PERCENT;
                 let server_parent = if is_broken {
                     broken += 1;
@@ -126,16 +141,19 @@ fn workload(traces: usize) -> (Vec<Vec<ResourceSpans>>, u64) {
                     client
                 };
                 let server = span_id();
-                push(callee, Span {
-                    trace_id: trace_id.clone(),
-                    span_id: server.clone(),
-                    parent_span_id: server_parent,
-                    name: "POST /op".into(),
-                    kind: 2,
-                    start_time_unix_nano: start + MS / 2,
-                    end_time_unix_nano: end - MS / 2,
-                    ..Default::default()
-                });
+                push(
+                    callee,
+                    Span {
+                        trace_id: trace_id.clone(),
+                        span_id: server.clone(),
+                        parent_span_id: server_parent,
+                        name: "POST /op".into(),
+                        kind: 2,
+                        start_time_unix_nano: start + MS / 2,
+                        end_time_unix_nano: end - MS / 2,
+                        ..Default::default()
+                    },
+                );
                 parent = server;
                 caller = callee;
             }

@@ -142,7 +142,11 @@ async fn a_store_directory_gives_the_same_verdicts_and_is_left_untouched() {
     assert_fixture_verdicts(&findings);
     assert!(!findings.sampled);
     assert!(findings.source.starts_with("store "), "{}", findings.source);
-    assert!(findings.source.contains("2026-11-26T09:00Z"), "{}", findings.source);
+    assert!(
+        findings.source.contains("2026-11-26T09:00Z"),
+        "{}",
+        findings.source
+    );
     assert_eq!(listing(dir.path()), before);
 }
 
@@ -219,7 +223,9 @@ fn tempo(asked: Arc<Mutex<Vec<BTreeMap<String, String>>>>) -> Router {
         .route(
             "/api/traces/{id}",
             get(move |UrlPath(id): UrlPath<String>| {
-                let answer = traces.get(&id).map(|t| json!({"batches": t["resourceSpans"]}));
+                let answer = traces
+                    .get(&id)
+                    .map(|t| json!({"batches": t["resourceSpans"]}));
                 async move {
                     match answer {
                         Some(body) => Ok(Json(body)),
@@ -239,11 +245,21 @@ async fn a_tempo_search_is_read_trace_by_trace() {
         .unwrap();
     assert_fixture_verdicts(&findings);
     assert!(!findings.sampled);
-    assert!(findings.source.starts_with(&format!("tempo {url}")), "{}", findings.source);
+    assert!(
+        findings.source.starts_with(&format!("tempo {url}")),
+        "{}",
+        findings.source
+    );
     let params = asked.lock().unwrap()[0].clone();
     assert_eq!(params["q"], "{}");
-    assert_eq!(params["start"], ((BASE_NS - HOUR_NS) / 1_000_000_000).to_string());
-    assert_eq!(params["end"], ((BASE_NS + HOUR_NS) / 1_000_000_000).to_string());
+    assert_eq!(
+        params["start"],
+        ((BASE_NS - HOUR_NS) / 1_000_000_000).to_string()
+    );
+    assert_eq!(
+        params["end"],
+        ((BASE_NS + HOUR_NS) / 1_000_000_000).to_string()
+    );
     assert_eq!(params["limit"], "1000");
 
     let capped = read(&backend(&url, Backend::Tempo), &options(5))
@@ -300,7 +316,11 @@ async fn a_jaeger_backend_is_searched_per_service_and_traces_are_deduplicated() 
         .unwrap();
     assert_fixture_verdicts(&findings);
     assert!(!findings.sampled);
-    assert!(findings.source.starts_with(&format!("jaeger {url}")), "{}", findings.source);
+    assert!(
+        findings.source.starts_with(&format!("jaeger {url}")),
+        "{}",
+        findings.source
+    );
 
     let capped = read(&backend(&url, Backend::Jaeger), &options(6))
         .await
@@ -335,7 +355,11 @@ async fn error_of(url: &str, kind: Backend) -> String {
         .await
         .unwrap_err()
         .to_string();
-    assert!(began.elapsed() < Duration::from_secs(6), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        began.elapsed()
+    );
     assert!(err.contains(url), "{err}");
     assert!(!err.contains('\n'), "{err}");
     err
@@ -359,7 +383,10 @@ async fn failing_garbage_and_silent_backends_are_one_line_errors_naming_the_url(
     .await;
     for kind in [Backend::Tempo, Backend::Jaeger] {
         let err = error_of(&garbage, kind).await;
-        assert!(err.contains("invalid JSON") || err.contains("not a Jaeger"), "{err}");
+        assert!(
+            err.contains("invalid JSON") || err.contains("not a Jaeger"),
+            "{err}"
+        );
     }
 
     // the search works, every trace fetch fails with 503

@@ -80,7 +80,11 @@ pub fn analyse(traces: &[Trace]) -> RuntimeFindings {
                 }
             }
             if span.kind == SpanKind::Client && is_unpaired(trace, i) && !is_database(span) {
-                calls.push(Call { service: s, trace: t, span: i });
+                calls.push(Call {
+                    service: s,
+                    trace: t,
+                    span: i,
+                });
             }
         }
     }
@@ -133,7 +137,10 @@ pub fn analyse(traces: &[Trace]) -> RuntimeFindings {
             } else {
                 candidates.into_iter().min_by_key(|&r| {
                     let start = roots[r].start;
-                    (start < span.start_unix_nano, start.abs_diff(span.start_unix_nano))
+                    (
+                        start < span.start_unix_nano,
+                        start.abs_diff(span.start_unix_nano),
+                    )
                 })
             };
             pick.map(|r| {

@@ -83,7 +83,10 @@ fn checkout_calls(attrs: &[(&str, &str)]) -> Vec<Span> {
 #[test]
 fn a_callee_starting_a_new_trace_inside_an_unpaired_call_is_broken_and_the_edge_named() {
     let dns = [("server.address", "pricing.payments.svc.cluster.local")];
-    let url = [("url.full", "http://pricing.payments.svc.cluster.local:8080/quote")];
+    let url = [(
+        "url.full",
+        "http://pricing.payments.svc.cluster.local:8080/quote",
+    )];
     let old_url = [("http.url", "http://pricing:8080/quote")];
     let old_peer = [("net.peer.name", "pricing")];
     let peer = [("peer.service", "pricing")];
@@ -91,16 +94,28 @@ fn a_callee_starting_a_new_trace_inside_an_unpaired_call_is_broken_and_the_edge_
         let mut spans = checkout_calls(attrs);
         spans.push(span(2, 1, None, "pricing", Server, (12, 58), &[]));
         let findings = analyse(&traces(spans));
-        assert_eq!(verdict(&findings, "pricing"), Some(RuntimeVerdict::Fail), "{attrs:?}");
+        assert_eq!(
+            verdict(&findings, "pricing"),
+            Some(RuntimeVerdict::Fail),
+            "{attrs:?}"
+        );
         assert_eq!(
             findings.services["pricing"].reasons,
             ["checkout → pricing: 1 of 1 calls start a new trace"],
             "{attrs:?}"
         );
-        assert_eq!(edge(&findings, "checkout", "pricing"), Some((0, 1)), "{attrs:?}");
+        assert_eq!(
+            edge(&findings, "checkout", "pricing"),
+            Some((0, 1)),
+            "{attrs:?}"
+        );
         assert_eq!(edge(&findings, "gateway", "checkout"), Some((1, 0)));
         for ok in ["gateway", "checkout"] {
-            assert_eq!(verdict(&findings, ok), Some(RuntimeVerdict::Pass), "{ok} {attrs:?}");
+            assert_eq!(
+                verdict(&findings, ok),
+                Some(RuntimeVerdict::Pass),
+                "{ok} {attrs:?}"
+            );
         }
         assert_eq!((findings.traces, findings.spans), (2, 5));
     }
@@ -126,7 +141,11 @@ fn a_root_starting_outside_the_call_or_outliving_it_is_not_its_callee() {
         let mut spans = checkout_calls(&[("server.address", "pricing")]);
         spans.push(span(2, 1, None, "pricing", Server, window, &[]));
         let findings = analyse(&traces(spans));
-        assert_eq!(verdict(&findings, "pricing"), Some(RuntimeVerdict::Pass), "{window:?}");
+        assert_eq!(
+            verdict(&findings, "pricing"),
+            Some(RuntimeVerdict::Pass),
+            "{window:?}"
+        );
     }
 }
 
@@ -145,7 +164,10 @@ fn an_uninstrumented_callee_blames_no_one_and_stays_unseen() {
 fn an_unnamed_call_matches_only_an_unambiguous_root() {
     let mut one = checkout_calls(&[]);
     one.push(span(2, 1, None, "pricing", Server, (12, 58), &[]));
-    assert_eq!(verdict(&analyse(&traces(one)), "pricing"), Some(RuntimeVerdict::Fail));
+    assert_eq!(
+        verdict(&analyse(&traces(one)), "pricing"),
+        Some(RuntimeVerdict::Fail)
+    );
 
     let mut two = checkout_calls(&[("net.peer.name", "10.0.0.7")]);
     two.push(span(2, 1, None, "pricing", Server, (12, 58), &[]));
@@ -164,7 +186,11 @@ fn database_and_third_party_calls_are_not_edges() {
         let mut spans = checkout_calls(attrs);
         spans.push(span(2, 1, None, "pricing", Server, (12, 58), &[]));
         let findings = analyse(&traces(spans));
-        assert_eq!(verdict(&findings, "pricing"), Some(RuntimeVerdict::Pass), "{attrs:?}");
+        assert_eq!(
+            verdict(&findings, "pricing"),
+            Some(RuntimeVerdict::Pass),
+            "{attrs:?}"
+        );
     }
 }
 
@@ -237,7 +263,10 @@ fn client_roots_break_a_called_service_only() {
         span(1, 2, Some(1), "ledger", Server, (11, 19), &[]),
     ]);
     let findings = analyse(&job);
-    assert_eq!(verdict(&findings, "nightly-report"), Some(RuntimeVerdict::Pass));
+    assert_eq!(
+        verdict(&findings, "nightly-report"),
+        Some(RuntimeVerdict::Pass)
+    );
     assert_eq!(edge(&findings, "nightly-report", "ledger"), Some((1, 0)));
 }
 
@@ -263,7 +292,15 @@ fn counts_add_up_over_calls_and_each_root_is_claimed_once() {
     // three paired calls checkout → pricing, two broken (one root each), sequential
     for t in 1..=5u8 {
         let base = u64::from(t) * 1_000;
-        spans.push(span(t, 1, None, "checkout", Server, (base, base + 100), &[]));
+        spans.push(span(
+            t,
+            1,
+            None,
+            "checkout",
+            Server,
+            (base, base + 100),
+            &[],
+        ));
         spans.push(span(
             t,
             2,
@@ -274,9 +311,25 @@ fn counts_add_up_over_calls_and_each_root_is_claimed_once() {
             &[("server.address", "pricing")],
         ));
         if t <= 3 {
-            spans.push(span(t, 3, Some(2), "pricing", Server, (base + 12, base + 58), &[]));
+            spans.push(span(
+                t,
+                3,
+                Some(2),
+                "pricing",
+                Server,
+                (base + 12, base + 58),
+                &[],
+            ));
         } else {
-            spans.push(span(t + 100, 1, None, "pricing", Server, (base + 12, base + 58), &[]));
+            spans.push(span(
+                t + 100,
+                1,
+                None,
+                "pricing",
+                Server,
+                (base + 12, base + 58),
+                &[],
+            ));
         }
     }
     let findings = analyse(&traces(spans));

@@ -65,10 +65,9 @@ pub async fn read(
         TraceInput::Store(dir) => {
             let label = format!("store {}", dir.display());
             let (dir, window) = (dir.clone(), options.clone());
-            let (traces, sampled) =
-                tokio::task::spawn_blocking(move || store::read(&dir, &window))
-                    .await
-                    .map_err(|e| CoverageError::Runtime(format!("reading the store failed: {e}")))??;
+            let (traces, sampled) = tokio::task::spawn_blocking(move || store::read(&dir, &window))
+                .await
+                .map_err(|e| CoverageError::Runtime(format!("reading the store failed: {e}")))??;
             (traces, sampled, label)
         }
     };
@@ -79,7 +78,11 @@ pub async fn read(
         minute(options.since_unix_nano),
         minute(options.until_unix_nano),
         findings.traces,
-        if sampled { " (a sample: the window held more)" } else { "" }
+        if sampled {
+            " (a sample: the window held more)"
+        } else {
+            ""
+        }
     );
     Ok(findings)
 }

@@ -19,15 +19,10 @@ pub fn read(files: &[impl AsRef<Path>]) -> Result<RuntimeFindings, CoverageError
     let mut merged = Merged::default();
     for file in files {
         let file = file.as_ref();
-        let text = std::fs::read(file).map_err(|e| {
-            CoverageError::Runtime(format!("{}: cannot read: {e}", file.display()))
-        })?;
+        let text = std::fs::read(file)
+            .map_err(|e| CoverageError::Runtime(format!("{}: cannot read: {e}", file.display())))?;
         let value: Value = serde_json::from_slice(&text).map_err(|e| {
-            CoverageError::Runtime(format!(
-                "{}:{}: not JSON: {e}",
-                file.display(),
-                e.line()
-            ))
+            CoverageError::Runtime(format!("{}:{}: not JSON: {e}", file.display(), e.line()))
         })?;
         merged.add(&value).map_err(|what| {
             CoverageError::Runtime(format!(
@@ -59,7 +54,9 @@ impl Merged {
             .and_then(Value::as_array)
             .ok_or("no \"services_seen\" list")?;
         for service in seen {
-            let name = service.as_str().ok_or("\"services_seen\" holds a non-string")?;
+            let name = service
+                .as_str()
+                .ok_or("\"services_seen\" holds a non-string")?;
             self.seen.entry(name.to_owned()).or_default();
         }
         self.requests += value.get("requests").and_then(Value::as_u64).unwrap_or(0);
@@ -118,7 +115,10 @@ impl Merged {
                 self.seen.entry(callee.to_owned()).or_default();
             }
         } else if detail.starts_with("orphan:") {
-            self.reason(service, "has orphan spans in verify's traces (parent span not in the trace)");
+            self.reason(
+                service,
+                "has orphan spans in verify's traces (parent span not in the trace)",
+            );
         } else if detail.starts_with("the trace starts with") {
             self.reason(
                 service,
@@ -228,7 +228,10 @@ mod tests {
         for ok in ["gateway", "checkout"] {
             assert_eq!(findings.services[ok].verdict, RuntimeVerdict::Pass, "{ok}");
         }
-        assert!(!findings.services.contains_key("legacy"), "an uninstrumented callee");
+        assert!(
+            !findings.services.contains_key("legacy"),
+            "an uninstrumented callee"
+        );
         let pricing = findings
             .edges
             .iter()
@@ -244,7 +247,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("absent.json");
         let garbage = write(dir.path(), "garbage.json", "{\n\"services_seen\": [\n");
-        let other = write(dir.path(), "check.json", r#"{"tool":"tracegate","services":[]}"#);
+        let other = write(
+            dir.path(),
+            "check.json",
+            r#"{"tool":"tracegate","services":[]}"#,
+        );
         for (file, says) in [
             (&missing, "cannot read"),
             (&garbage, "not JSON"),

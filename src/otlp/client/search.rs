@@ -63,7 +63,11 @@ impl TraceClient {
         let traces = match value.get("traces") {
             Some(Value::Array(traces)) => traces.as_slice(),
             Some(Value::Null) | None if value.is_object() => &[],
-            _ => return Err(parse("not a Tempo search answer: expected {\"traces\":[…]}".into())),
+            _ => {
+                return Err(parse(
+                    "not a Tempo search answer: expected {\"traces\":[…]}".into(),
+                ))
+            }
         };
         let mut hits = Vec::with_capacity(traces.len());
         for trace in traces {
@@ -172,7 +176,9 @@ mod tests {
     #[test]
     fn tempo_ids_get_their_leading_zeros_back() {
         assert_eq!(
-            tempo_trace_id("2f3e0cee77ae5dc9c17ade3689eb2e5").unwrap().to_hex(),
+            tempo_trace_id("2f3e0cee77ae5dc9c17ade3689eb2e5")
+                .unwrap()
+                .to_hex(),
             "02f3e0cee77ae5dc9c17ade3689eb2e5"
         );
         assert!(tempo_trace_id("").is_none());
@@ -182,14 +188,23 @@ mod tests {
 
     #[test]
     fn rfc3339_has_nanoseconds_in_utc() {
-        assert_eq!(rfc3339(1_795_000_000_123_456_789), "2026-11-18T11:06:40.123456789Z");
+        assert_eq!(
+            rfc3339(1_795_000_000_123_456_789),
+            "2026-11-18T11:06:40.123456789Z"
+        );
     }
 
     #[test]
     fn a_stream_of_result_chunks_is_merged_and_garbage_is_an_error() {
         let chunk = r#"{"result":{"resourceSpans":[{"scopeSpans":[]}]}}"#;
         let body = format!("{chunk}\n{chunk}{chunk}");
-        assert_eq!(parse_trace_stream(body.as_bytes()).unwrap().resource_spans.len(), 3);
+        assert_eq!(
+            parse_trace_stream(body.as_bytes())
+                .unwrap()
+                .resource_spans
+                .len(),
+            3
+        );
         assert!(parse_trace_stream(b"").is_err());
         assert!(parse_trace_stream(format!("{chunk}<html>").as_bytes()).is_err());
         assert!(parse_trace_stream(br#"{"hello":1}"#).is_err());
