@@ -424,3 +424,30 @@ async fn failing_garbage_and_silent_backends_are_one_line_errors_naming_the_url(
     };
     error_of(&closed, Backend::Tracegate).await;
 }
+
+#[tokio::test]
+async fn credentials_go_with_search_requests_and_never_into_errors() {
+    let url = serve(Router::new().route(
+        "/api/v3/services",
+        get(|headers: axum::http::HeaderMap| async move {
+            match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+                Some("Bearer s3cr3t") => (StatusCode::OK, r#"{"services":[]}"#),
+                _ => (StatusCode::UNAUTHORIZED, "who are you"),
+            }
+        }),
+    ))
+    .await;
+    let with = |token: &str| TraceInput::Backend {
+        url: url.clone(),
+        backend: Backend::Jaeger,
+        headers: vec![("Authorization".to_owned(), format!("Bearer {token}"))],
+    };
+    let findings = read(&with("s3cr3t"), &options(10)).await.unwrap();
+    assert_eq!(findings.traces, 0);
+    let wrong = with("wr0ng-s3cr3t");
+    let err = read(&wrong, &options(10)).await.unwrap_err().to_string();
+    assert!(err.contains("401"), "{err}");
+    for shown in [err, format!("{wrong:?}")] {
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+}

@@ -17,8 +17,8 @@ use super::model::RuntimeFindings;
 use super::CoverageError;
 use crate::otlp::client::Backend;
 
-/// Where the traces come from.
-#[derive(Clone, Debug)]
+/// Where the traces come from. Its `Debug` output never shows header values.
+#[derive(Clone)]
 pub enum TraceInput {
     /// A backend's search API. `headers` carry credentials (never printed).
     Backend {
@@ -30,6 +30,29 @@ pub enum TraceInput {
     Store(PathBuf),
     /// Files written by `tracegate verify --format json`.
     VerifyResults(Vec<PathBuf>),
+}
+
+impl std::fmt::Debug for TraceInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TraceInput::Backend {
+                url,
+                backend,
+                headers,
+            } => {
+                let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+                f.debug_struct("Backend")
+                    .field("url", url)
+                    .field("backend", backend)
+                    .field("headers", &format_args!("{names:?} (values redacted)"))
+                    .finish()
+            }
+            TraceInput::Store(dir) => f.debug_tuple("Store").field(dir).finish(),
+            TraceInput::VerifyResults(files) => {
+                f.debug_tuple("VerifyResults").field(files).finish()
+            }
+        }
+    }
 }
 
 /// How much to read.
