@@ -29,7 +29,7 @@ use std::collections::HashMap;
 
 use super::super::model::{RuntimeEdge, RuntimeFindings, RuntimeVerdict, ServiceRuntime};
 use crate::trace::{Span, SpanKind, Trace};
-use crate::verify::criteria::hops::{callee_window, target_of, AddressBook};
+use crate::verify::criteria::hops::{callee_window, target_of, Address, AddressBook};
 
 /// How many roots starting in a call's window are looked at (keeps the search bounded).
 const WINDOW_SCAN_LIMIT: usize = 64;
@@ -359,13 +359,29 @@ fn name_callee(span: &Span, book: &AddressBook) -> Target {
     let Some(address) = target_of(span) else {
         return Target::Unnamed;
     };
-    if let Some(service) = book.resolve(&address) {
+    if address.host == "localhost" || address.host.parse::<std::net::IpAddr>().is_ok() {
+        return book
+            .resolve(&address)
+            .map_or(Target::Unnamed, |s| Target::Named(s.to_owned()));
+    }
+    // A host name: the service reporting that host, or named by its first DNS label; with
+    // the port only when the port alone would not have said it (`api.provider.com:443` is
+    // not whichever service alone listens on 443).
+    let host_only = Address {
+        host: address.host.clone(),
+        port: None,
+    };
+    if let Some(service) = book.resolve(&host_only) {
         return Target::Named(service.to_owned());
     }
-    if address.host == "localhost" || address.host.parse::<std::net::IpAddr>().is_ok() {
-        Target::Unnamed
-    } else {
-        Target::External
+    let port_only = Address {
+        host: String::new(),
+        port: address.port,
+    };
+    let by_port = address.port.and_then(|_| book.resolve(&port_only));
+    match book.resolve(&address).filter(|s| Some(*s) != by_port) {
+        Some(service) => Target::Named(service.to_owned()),
+        None => Target::External,
     }
 }
 

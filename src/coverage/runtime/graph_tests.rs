@@ -340,3 +340,17 @@ fn counts_add_up_over_calls_and_each_root_is_claimed_once() {
     );
     assert_eq!(findings.services["pricing"].spans, 5);
 }
+
+#[test]
+fn a_third_party_host_on_the_ingress_port_is_not_the_ingress() {
+    // only gateway says it listens on 443; checkout calls a payment provider on 443
+    let mut spans = checkout_calls(&[("url.full", "https://api.payments-provider.com/charge")]);
+    spans[0]
+        .attributes
+        .insert("server.address".into(), "shop.example.com".into());
+    spans[0].attributes.insert("server.port".into(), 443.into());
+    spans.push(span(2, 1, None, "gateway", Server, (12, 58), &[]));
+    let findings = analyse(&traces(spans));
+    assert_eq!(verdict(&findings, "gateway"), Some(RuntimeVerdict::Pass));
+    assert_eq!(edge(&findings, "checkout", "gateway"), None);
+}
