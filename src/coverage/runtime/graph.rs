@@ -31,7 +31,8 @@ use super::super::model::{RuntimeEdge, RuntimeFindings, RuntimeVerdict, ServiceR
 use crate::trace::{Span, SpanKind, Trace};
 use crate::verify::criteria::hops::{callee_window, target_of, Address, AddressBook};
 
-/// How many roots starting in a call's window are looked at (keeps the search bounded).
+/// How many roots starting in a call's window are looked at: of the named callee, or of any
+/// service for a call that names none (keeps the search bounded).
 const WINDOW_SCAN_LIMIT: usize = 64;
 
 /// Judge every service with a span in `traces`; `traces` and `spans` are counted, `source`
@@ -93,7 +94,10 @@ pub fn analyse(traces: &[Trace]) -> RuntimeFindings {
     if !calls.is_empty() {
         book.learn(traces);
     }
-    roots.sort_by_key(|r| r.start);
+    // by callee then start (a named callee's roots are one run), and an index by start
+    roots.sort_by_key(|r| (r.service, r.start));
+    let mut by_start: Vec<usize> = (0..roots.len()).collect();
+    by_start.sort_by_key(|&r| roots[r].start);
     calls.sort_by_key(|c| traces[c.trace].spans[c.span].start_unix_nano);
     let mut root_claimed = vec![false; roots.len()];
     let mut orphan_claimed = vec![false; orphans.len()];
@@ -126,10 +130,27 @@ pub fn analyse(traces: &[Trace]) -> RuntimeFindings {
             orphan_claimed[o] = true;
             Some(orphans[o].service)
         } else {
-            let first = roots.partition_point(|r| r.start < window.0);
-            let candidates: Vec<usize> = (first..roots.len())
-                .take_while(|&r| roots[r].start <= window.1)
-                .take(WINDOW_SCAN_LIMIT)
+            let in_window: Vec<usize> = match target {
+                Some(callee) => {
+                    let first =
+                        roots.partition_point(|r| (r.service, r.start) < (callee, window.0));
+                    (first..roots.len())
+                        .take_while(|&r| roots[r].service == callee && roots[r].start <= window.1)
+                        .take(WINDOW_SCAN_LIMIT)
+                        .collect()
+                }
+                None => {
+                    let first = by_start.partition_point(|&r| roots[r].start < window.0);
+                    by_start[first..]
+                        .iter()
+                        .copied()
+                        .take_while(|&r| roots[r].start <= window.1)
+                        .take(WINDOW_SCAN_LIMIT)
+                        .collect()
+                }
+            };
+            let candidates: Vec<usize> = in_window
+                .into_iter()
                 .filter(|&r| !root_claimed[r] && roots[r].trace != call.trace && fits(&roots[r]))
                 .collect();
             let pick = if target.is_none() && candidates.len() != 1 {

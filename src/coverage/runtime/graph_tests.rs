@@ -354,3 +354,16 @@ fn a_third_party_host_on_the_ingress_port_is_not_the_ingress() {
     assert_eq!(verdict(&findings, "gateway"), Some(RuntimeVerdict::Pass));
     assert_eq!(edge(&findings, "checkout", "gateway"), None);
 }
+
+#[test]
+fn a_named_callee_is_found_among_many_unrelated_roots_in_the_window() {
+    let mut spans = checkout_calls(&[("server.address", "pricing")]);
+    // 100 ingress requests start during the call, before pricing's new trace does
+    for t in 0..100u8 {
+        spans.push(span(t + 100, 1, None, "gateway", Server, (10, 20), &[]));
+    }
+    spans.push(span(2, 1, None, "pricing", Server, (12, 58), &[]));
+    let findings = analyse(&traces(spans));
+    assert_eq!(edge(&findings, "checkout", "pricing"), Some((0, 1)));
+    assert_eq!(verdict(&findings, "gateway"), Some(RuntimeVerdict::Pass));
+}
