@@ -12,6 +12,7 @@
 //! Run: `cargo bench --bench coverage_runtime` (`SPANS=100000` for another size). Peak
 //! memory: `/usr/bin/time -v target/release/deps/coverage_runtime-* --bench`.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
@@ -53,11 +54,11 @@ impl Rng {
     }
 }
 
-/// The workload as OTLP batches, and how many calls were broken.
-fn workload(traces: usize) -> (Vec<Vec<ResourceSpans>>, u64) {
+/// The workload as OTLP batches, and the broken calls per (caller, callee).
+fn workload(traces: usize) -> (Vec<Vec<ResourceSpans>>, BTreeMap<(String, String), u64>) {
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut batches = Vec::new();
-    let mut broken = 0;
+    let mut broken = BTreeMap::new();
     let mut trace_counter = 0u128;
     let mut span_counter = 0u64;
     let mut span_id = move || {
@@ -133,7 +134,9 @@ fn workload(traces: usize) -> (Vec<Vec<ResourceSpans>>, u64) {
                 );
                 let is_broken = rng.next() % 100 < BROKEN_PERCENT;
                 let server_parent = if is_broken {
-                    broken += 1;
+                    *broken
+                        .entry((service(caller), service(callee)))
+                        .or_insert(0) += 1;
                     trace_counter += 1;
                     trace_id = (trace_counter << 64 | 1).to_be_bytes().to_vec();
                     Vec::new()
@@ -204,7 +207,8 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let (batches, injected) = workload(spans / 10);
+    let (batches, expected) = workload(spans / 10);
+    let injected: u64 = expected.values().sum();
     let (assembly, traces) = best_of_three(|| assemble(&batches));
     drop(batches);
     let span_count: usize = traces.iter().map(|t| t.spans.len()).sum();
@@ -226,5 +230,22 @@ fn main() {
         (assembly + analysis).as_secs_f64() * 1e3,
         rate(assembly + analysis)
     );
-    assert_eq!(found, injected, "every injected broken call, and no other");
+    let by_edge: BTreeMap<(String, String), u64> = findings
+        .edges
+        .iter()
+        .filter(|e| e.broken > 0)
+        .map(|e| ((e.caller.clone(), e.callee.clone()), e.broken))
+        .collect();
+    for (edge, &n) in &expected {
+        if by_edge.get(edge) != Some(&n) {
+            println!(
+                "{edge:?}: {n} broken injected, {:?} found",
+                by_edge.get(edge)
+            );
+        }
+    }
+    assert_eq!(
+        by_edge, expected,
+        "every injected broken call, and no other"
+    );
 }

@@ -156,11 +156,14 @@ pub fn analyse(traces: &[Trace]) -> RuntimeFindings {
             let pick = if target.is_none() && candidates.len() != 1 {
                 None
             } else {
+                // starting soonest after the call's start; of those starting together, the
+                // one ending closest to the call's end (a shorter call's root fits it alone)
                 candidates.into_iter().min_by_key(|&r| {
                     let start = roots[r].start;
                     (
                         start < span.start_unix_nano,
                         start.abs_diff(span.start_unix_nano),
+                        roots[r].end.abs_diff(span.end_unix_nano),
                     )
                 })
             };

@@ -367,3 +367,27 @@ fn a_named_callee_is_found_among_many_unrelated_roots_in_the_window() {
     assert_eq!(edge(&findings, "checkout", "pricing"), Some((0, 1)));
     assert_eq!(verdict(&findings, "gateway"), Some(RuntimeVerdict::Pass));
 }
+
+#[test]
+fn two_calls_starting_together_each_get_the_root_that_fits_them() {
+    let call = |t: u8, end: u64| {
+        vec![
+            span(t, 1, None, "checkout", Server, (0, 200), &[]),
+            span(
+                t,
+                2,
+                Some(1),
+                "checkout",
+                Client,
+                (10, end),
+                &[("server.address", "pricing")],
+            ),
+        ]
+    };
+    let mut spans = call(1, 100);
+    spans.extend(call(3, 60));
+    spans.push(span(2, 1, None, "pricing", Server, (11, 59), &[]));
+    spans.push(span(4, 1, None, "pricing", Server, (11, 99), &[]));
+    let findings = analyse(&traces(spans));
+    assert_eq!(edge(&findings, "checkout", "pricing"), Some((0, 2)));
+}
