@@ -6,11 +6,12 @@
 //! `server.address`/`url.full`).
 //!
 //! Prints the time and spans/s of `analyse` alone and of assembly (OTLP `ResourceSpans` →
-//! `Trace::from_otlp`) + `analyse`, best of three, and checks that every injected broken call
-//! is found and no other.
+//! `Trace::from_otlp`) + `analyse`, best of three (`RUNS=1` for one), the process's memory
+//! after each step, and checks that every injected broken call is found and no other, edge
+//! by edge.
 //!
-//! Run: `cargo bench --bench coverage_runtime` (`SPANS=100000` for another size). Peak
-//! memory: `/usr/bin/time -v target/release/deps/coverage_runtime-* --bench`.
+//! Run: `cargo bench --bench coverage_runtime` (`SPANS=100000` for another size;
+//! `RUNS=1 cargo bench --bench coverage_runtime` for the memory figures).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -190,16 +191,31 @@ fn assemble(batches: &[Vec<ResourceSpans>]) -> Vec<Trace> {
         .collect()
 }
 
-fn best_of_three<T>(mut run: impl FnMut() -> T) -> (Duration, T) {
+fn best_of<T>(runs: usize, mut run: impl FnMut() -> T) -> (Duration, T) {
     let mut best = Duration::MAX;
     let mut out = None;
-    for _ in 0..3 {
+    for _ in 0..runs.max(1) {
+        out = None; // one result held at a time
         let began = Instant::now();
         let value = run();
         best = best.min(began.elapsed());
         out = Some(value);
     }
-    (best, out.expect("ran three times"))
+    (best, out.expect("ran at least once"))
+}
+
+/// `VmRSS` and `VmHWM` (peak) of this process in MB (Linux), for the memory figures.
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or_else(|| "?".to_owned(), |kb| format!("{} MB", kb / 1024))
+    };
+    format!("RSS {}, peak {}", field("VmRSS:"), field("VmHWM:"))
 }
 
 fn main() {
@@ -209,10 +225,17 @@ fn main() {
         .unwrap_or(1_000_000);
     let (batches, expected) = workload(spans / 10);
     let injected: u64 = expected.values().sum();
-    let (assembly, traces) = best_of_three(|| assemble(&batches));
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    println!("workload built: {}", memory());
+    let (assembly, traces) = best_of(runs, || assemble(&batches));
     drop(batches);
+    println!("assembled (OTLP batches dropped): {}", memory());
     let span_count: usize = traces.iter().map(|t| t.spans.len()).sum();
-    let (analysis, findings) = best_of_three(|| analyse(&traces));
+    let (analysis, findings) = best_of(runs, || analyse(&traces));
+    println!("analysed: {}", memory());
     let found: u64 = findings.edges.iter().map(|e| e.broken).sum();
     assert_eq!(findings.spans as usize, span_count);
     let rate = |d: Duration| span_count as f64 / d.as_secs_f64();
