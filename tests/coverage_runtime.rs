@@ -260,12 +260,15 @@ async fn a_tempo_search_is_read_trace_by_trace() {
         params["end"],
         ((BASE_NS + HOUR_NS) / 1_000_000_000).to_string()
     );
-    assert_eq!(params["limit"], "1000");
+    assert_eq!(
+        params["limit"], "750",
+        "a quarter kept for follow-up searches"
+    );
 
     let capped = read(&backend(&url, Backend::Tempo), &options(5))
         .await
         .unwrap();
-    assert_eq!(capped.traces, 5);
+    assert!(capped.traces <= 5, "{}", capped.traces);
     assert!(capped.sampled, "the search returned its limit");
 }
 
@@ -450,4 +453,102 @@ async fn credentials_go_with_search_requests_and_never_into_errors() {
     for shown in [err, format!("{wrong:?}")] {
         assert!(!shown.contains("s3cr3t"), "{shown}");
     }
+}
+
+/// A Tempo whose `{}` search leaves out the traces pricing started; a search for them
+/// (`trace:rootService`) finds those starting within its seconds, or is refused with 400 when
+/// `knows_root_service` is false.
+fn tempo_missing_pricing_roots(knows_root_service: bool, asked: Arc<Mutex<Vec<String>>>) -> Router {
+    let traces = Arc::new(per_trace());
+    let by_id = Arc::clone(&traces);
+    let rooted_in_pricing = |t: &Value| {
+        t["resourceSpans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|rs| rs["resource"]["attributes"][0]["value"]["stringValue"] == "pricing")
+    };
+    Router::new()
+        .route(
+            "/api/search",
+            get(move |Query(params): Query<BTreeMap<String, String>>| {
+                let q = params["q"].clone();
+                asked.lock().unwrap().push(q.clone());
+                let (start, end): (u64, u64) = (
+                    params["start"].parse().unwrap(),
+                    params["end"].parse().unwrap(),
+                );
+                let hits: Option<Vec<Value>> = if q == "{}" {
+                    Some(
+                        traces
+                            .iter()
+                            .filter(|(_, t)| !rooted_in_pricing(t))
+                            .map(|(id, _)| json!({"traceID": id}))
+                            .collect(),
+                    )
+                } else if q == r#"{ trace:rootService = "pricing" }"# && knows_root_service {
+                    Some(
+                        traces
+                            .iter()
+                            .filter(|(_, t)| {
+                                let s: u64 = t["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+                                    ["startTimeUnixNano"]
+                                    .as_str()
+                                    .unwrap()
+                                    .parse()
+                                    .unwrap();
+                                rooted_in_pricing(t) && (start..end).contains(&(s / 1_000_000_000))
+                            })
+                            .map(|(id, _)| json!({"traceID": id}))
+                            .collect(),
+                    )
+                } else {
+                    None
+                };
+                async move {
+                    match hits {
+                        Some(hits) => Ok(Json(json!({ "traces": hits }))),
+                        None => Err((StatusCode::BAD_REQUEST, "unknown intrinsic")),
+                    }
+                }
+            }),
+        )
+        .route(
+            "/api/traces/{id}",
+            get(move |UrlPath(id): UrlPath<String>| {
+                let answer = by_id.get(&id).cloned();
+                async move { answer.map(Json).ok_or(StatusCode::NOT_FOUND) }
+            }),
+        )
+}
+
+#[tokio::test]
+async fn a_tempo_sample_missing_the_callee_s_new_traces_is_completed_by_searching_for_them() {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let url = serve(tempo_missing_pricing_roots(true, Arc::clone(&asked))).await;
+    let findings = read(&backend(&url, Backend::Tempo), &options(1_000))
+        .await
+        .unwrap();
+    assert_fixture_verdicts(&findings);
+    // one search for the sample, one per second in which checkout's calls to pricing ran
+    assert_eq!(
+        asked.lock().unwrap().len(),
+        5,
+        "{:?}",
+        asked.lock().unwrap()
+    );
+
+    // a Tempo that does not know the query: the sample stands, pricing is not seen
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let url = serve(tempo_missing_pricing_roots(false, Arc::clone(&asked))).await;
+    let findings = read(&backend(&url, Backend::Tempo), &options(1_000))
+        .await
+        .unwrap();
+    assert!(!findings.services.contains_key("pricing"));
+    assert_eq!(findings.services["checkout"].verdict, RuntimeVerdict::Pass);
+    assert_eq!(
+        asked.lock().unwrap().len(),
+        2,
+        "asked once more, then not again"
+    );
 }

@@ -1,5 +1,6 @@
 //! Traces from a backend's search API, a bounded sample of the window: Tempo (`/api/search`
-//! with TraceQL, then each trace by ID), Jaeger v2 (`/api/v3/services`, then
+//! with TraceQL, then each trace by ID; then, for calls whose callee's new trace was not in
+//! the sample, a search for the traces that callee started during them), Jaeger v2 (`/api/v3/services`, then
 //! `/api/v3/traces` per service, trace IDs deduplicated), a tracegate receiver (its listing,
 //! then each trace by ID). Traces are fetched at most [`MAX_CONCURRENT_FETCHES`] at once; a
 //! trace answered 5xx or 429 is asked again twice after a pause; a 404 (the trace expired
@@ -29,6 +30,57 @@ const ATTEMPTS: u32 = 3;
 /// The TraceQL query of the Tempo search: every trace.
 pub const TEMPO_QUERY: &str = "{}";
 
+/// Follow-up searches per read at most (one per callee and second of unmatched calls).
+const MAX_FOLLOW_UPS: usize = 20;
+/// Traces asked of each follow-up search.
+const FOLLOW_UP_LIMIT: usize = 20;
+
+/// The TraceQL query for the traces `service` started (its root spans).
+pub fn root_query(service: &str) -> String {
+    let quoted = service.replace('\\', "\\\\").replace('"', "\\\"");
+    format!("{{ trace:rootService = \"{quoted}\" }}")
+}
+
+/// The sample may hold a caller's CLIENT span without child to an instrumented callee while
+/// the callee's new trace was left out: ask Tempo for the traces that callee started during
+/// those calls (at most [`MAX_FOLLOW_UPS`] searches, `max` more traces), so the unpaired-edge
+/// signature does not depend on both traces landing in one sample. A Tempo that does not
+/// know the query (400) is not asked again.
+async fn tempo_follow_ups(
+    client: &TraceClient,
+    traces: &[Trace],
+    max: usize,
+) -> Result<Vec<Trace>, CoverageError> {
+    let mut windows: Vec<(String, u64, u64)> = super::graph::unmatched_calls(traces)
+        .into_iter()
+        .map(|c| {
+            let start = c.start_unix_nano / 1_000_000_000;
+            let end = c.end_unix_nano.div_ceil(1_000_000_000).max(start + 1);
+            (c.callee, start, end)
+        })
+        .collect();
+    windows.sort();
+    windows.dedup();
+    let known: std::collections::HashSet<TraceId> = traces.iter().map(|t| t.trace_id).collect();
+    let mut ids: Vec<TraceId> = Vec::new();
+    for (callee, start, end) in windows.into_iter().take(MAX_FOLLOW_UPS) {
+        let hits = match client
+            .search_tempo(&root_query(&callee), start, end, FOLLOW_UP_LIMIT)
+            .await
+        {
+            Ok(hits) => hits,
+            Err(FetchError::Status { status: 400, .. }) => break,
+            Err(e) => return Err(runtime_error(&e)),
+        };
+        for hit in hits {
+            if !known.contains(&hit.trace_id) && !ids.contains(&hit.trace_id) && ids.len() < max {
+                ids.push(hit.trace_id);
+            }
+        }
+    }
+    fetch_all(client, &ids).await
+}
+
 /// A fetch error as a one-line [`CoverageError::Runtime`] (it names the URL).
 fn runtime_error(error: &FetchError) -> CoverageError {
     CoverageError::Runtime(escape_control(&error.to_string()).into_owned())
@@ -49,13 +101,19 @@ pub async fn read(
         Backend::Tempo => {
             let start_s = options.since_unix_nano / 1_000_000_000;
             let end_s = options.until_unix_nano.div_ceil(1_000_000_000);
+            // a quarter of the budget is kept for the follow-up searches
+            let first = max - max / 4;
             let hits = client
-                .search_tempo(TEMPO_QUERY, start_s, end_s, max)
+                .search_tempo(TEMPO_QUERY, start_s, end_s, first)
                 .await
                 .map_err(|e| runtime_error(&e))?;
-            let sampled = hits.len() >= max;
-            let ids: Vec<TraceId> = hits.iter().map(|h| h.trace_id).take(max).collect();
-            Ok((fetch_all(&client, &ids).await?, sampled))
+            let sampled = hits.len() >= first;
+            let ids: Vec<TraceId> = hits.iter().map(|h| h.trace_id).take(first).collect();
+            let mut traces = fetch_all(&client, &ids).await?;
+            let budget = max.saturating_sub(traces.len());
+            let more = tempo_follow_ups(&client, &traces, budget).await?;
+            traces.extend(more);
+            Ok((traces, sampled))
         }
         Backend::Tracegate => {
             let listing = client

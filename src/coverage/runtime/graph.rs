@@ -38,6 +38,30 @@ const WINDOW_SCAN_LIMIT: usize = 64;
 /// Judge every service with a span in `traces`; `traces` and `spans` are counted, `source`
 /// is left empty and `sampled` false (the reader fills them in).
 pub fn analyse(traces: &[Trace]) -> RuntimeFindings {
+    run(traces).0
+}
+
+/// A CLIENT span without child for which no new trace of its callee was found — the callee
+/// named by the span (`peer.service`, or a host's first DNS label) whether or not it has spans
+/// in the sample: its new trace may have been left out of the sample (a reader can search for
+/// it, [`unmatched_calls`]). Database calls and calls naming no one are not listed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnmatchedCall {
+    /// The service called.
+    pub callee: String,
+    /// The call's start, unix ns.
+    pub start_unix_nano: u64,
+    /// The call's end, unix ns.
+    pub end_unix_nano: u64,
+}
+
+/// The unpaired calls that [`analyse`] could not match to a new trace, by start.
+pub fn unmatched_calls(traces: &[Trace]) -> Vec<UnmatchedCall> {
+    run(traces).1
+}
+
+fn run(traces: &[Trace]) -> (RuntimeFindings, Vec<UnmatchedCall>) {
+    let mut unmatched = Vec::new();
     let mut names = Names::default();
     let mut acc: Vec<ServiceAcc> = Vec::new();
     let mut edges: HashMap<(u32, u32), (u64, u64)> = HashMap::new();
@@ -103,12 +127,29 @@ pub fn analyse(traces: &[Trace]) -> RuntimeFindings {
     let mut orphan_claimed = vec![false; orphans.len()];
     for call in &calls {
         let span = &traces[call.trace].spans[call.span];
+        // a callee with no span in the sample (uninstrumented, a third party, or only seen
+        // in new traces left out of the sample) is nothing to judge; a reader may search
+        // for the traces it started
+        let unseen = |name: String| UnmatchedCall {
+            callee: name,
+            start_unix_nano: span.start_unix_nano,
+            end_unix_nano: span.end_unix_nano,
+        };
         let target = match name_callee(span, &book) {
-            Target::External => continue,
+            Target::External(host) => {
+                let label = host.split('.').next().unwrap_or_default();
+                if !label.is_empty() {
+                    unmatched.push(unseen(label.to_owned()));
+                }
+                continue;
+            }
             Target::Named(name) => match names.get(&name) {
                 Some(id) if id != call.service => Some(id),
-                // an uninstrumented callee, or a call to itself: nothing to judge
-                _ => continue,
+                Some(_) => continue, // a call to itself
+                None => {
+                    unmatched.push(unseen(name));
+                    continue;
+                }
             },
             Target::Unnamed => None,
         };
@@ -172,8 +213,14 @@ pub fn analyse(traces: &[Trace]) -> RuntimeFindings {
                 roots[r].service
             })
         };
-        if let Some(callee) = callee {
-            edges.entry((call.service, callee)).or_default().1 += 1;
+        match (callee, target) {
+            (Some(callee), _) => edges.entry((call.service, callee)).or_default().1 += 1,
+            (None, Some(callee)) => unmatched.push(UnmatchedCall {
+                callee: names.name(callee).to_owned(),
+                start_unix_nano: span.start_unix_nano,
+                end_unix_nano: span.end_unix_nano,
+            }),
+            (None, None) => {}
         }
     }
     for (o, orphan) in orphans.iter().enumerate() {
@@ -186,7 +233,8 @@ pub fn analyse(traces: &[Trace]) -> RuntimeFindings {
             }
         }
     }
-    findings(&names, &acc, &edges, traces.len() as u64, span_total)
+    let findings = findings(&names, &acc, &edges, traces.len() as u64, span_total);
+    (findings, unmatched)
 }
 
 /// The verdicts, reasons and sorted edges from the accumulated counts.
@@ -365,8 +413,9 @@ fn is_database(span: &Span) -> bool {
 enum Target {
     /// A service seen in the traces (or named by `peer.service`).
     Named(String),
-    /// A named host that is none of the services seen: a third party.
-    External,
+    /// A named host (lowercase) that is none of the services seen: a third party, an
+    /// uninstrumented service, or one seen only in traces left out of the sample.
+    External(String),
     /// No attribute names the callee (or only an IP address).
     Unnamed,
 }
@@ -405,7 +454,7 @@ fn name_callee(span: &Span, book: &AddressBook) -> Target {
     let by_port = address.port.and_then(|_| book.resolve(&port_only));
     match book.resolve(&address).filter(|s| Some(*s) != by_port) {
         Some(service) => Target::Named(service.to_owned()),
-        None => Target::External,
+        None => Target::External(address.host),
     }
 }
 

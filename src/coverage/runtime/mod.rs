@@ -8,7 +8,7 @@ mod graph;
 pub mod store;
 pub mod verify_results;
 
-pub use graph::analyse;
+pub use graph::{analyse, unmatched_calls, UnmatchedCall};
 
 use std::path::PathBuf;
 use std::time::Duration;
