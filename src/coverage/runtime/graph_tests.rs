@@ -391,3 +391,38 @@ fn two_calls_starting_together_each_get_the_root_that_fits_them() {
     let findings = analyse(&traces(spans));
     assert_eq!(edge(&findings, "checkout", "pricing"), Some((0, 2)));
 }
+
+#[test]
+fn unmatched_calls_name_the_callee_to_search_for() {
+    use super::unmatched_calls;
+    let mut spans = checkout_calls(&[("url.full", "http://pricing.payments.svc.cluster.local/q")]);
+    spans.push(span(
+        1,
+        5,
+        Some(3),
+        "checkout",
+        Client,
+        (61, 62),
+        &[("db.system", "redis")],
+    ));
+    spans.push(span(
+        1,
+        6,
+        Some(3),
+        "checkout",
+        Client,
+        (63, 64),
+        &[("peer.service", "ledger")],
+    ));
+    let calls = unmatched_calls(&traces(spans));
+    let named: Vec<(&str, u64)> = calls
+        .iter()
+        .map(|c| (c.callee.as_str(), (c.start_unix_nano - T0) / MS))
+        .collect();
+    assert_eq!(named, [("pricing", 10), ("ledger", 63)]);
+
+    // matched: nothing left to search for
+    let mut matched = checkout_calls(&[("server.address", "pricing")]);
+    matched.push(span(2, 1, None, "pricing", Server, (12, 58), &[]));
+    assert!(unmatched_calls(&traces(matched)).is_empty());
+}
