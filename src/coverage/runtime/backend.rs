@@ -7,14 +7,14 @@
 //! between search and fetch) is skipped; anything else stops the read with a one-line error
 //! naming the URL.
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::trace::v1::TracesData;
 use tokio::task::JoinSet;
 
 use super::super::CoverageError;
-use super::RuntimeOptions;
+use super::{Analyser, RuntimeOptions};
 use crate::otlp::client::{Backend, FetchError, TraceClient};
 use crate::otlp::http::MAX_LIST_LIMIT;
 use crate::propagation::TraceId;
@@ -48,10 +48,12 @@ pub fn root_query(service: &str) -> String {
 /// know the query (400) is not asked again.
 async fn tempo_follow_ups(
     client: &TraceClient,
-    traces: &[Trace],
+    analyser: &mut Analyser,
+    known: &[TraceId],
     max: usize,
-) -> Result<Vec<Trace>, CoverageError> {
-    let mut windows: Vec<(String, u64, u64)> = super::graph::unmatched_calls(traces)
+) -> Result<(), CoverageError> {
+    let mut windows: Vec<(String, u64, u64)> = analyser
+        .unmatched()
         .into_iter()
         .map(|c| {
             let start = c.start_unix_nano / 1_000_000_000;
@@ -61,7 +63,7 @@ async fn tempo_follow_ups(
         .collect();
     windows.sort();
     windows.dedup();
-    let known: std::collections::HashSet<TraceId> = traces.iter().map(|t| t.trace_id).collect();
+    let known: std::collections::HashSet<TraceId> = known.iter().copied().collect();
     let mut ids: Vec<TraceId> = Vec::new();
     for (callee, start, end) in windows.into_iter().take(MAX_FOLLOW_UPS) {
         let hits = match client
@@ -78,7 +80,7 @@ async fn tempo_follow_ups(
             }
         }
     }
-    fetch_all(client, &ids).await
+    fetch_all(client, &ids, analyser).await.map(|_| ())
 }
 
 /// A fetch error as a one-line [`CoverageError::Runtime`] (it names the URL).
@@ -86,14 +88,15 @@ fn runtime_error(error: &FetchError) -> CoverageError {
     CoverageError::Runtime(escape_control(&error.to_string()).into_owned())
 }
 
-/// Read a sample of the traces that started within the window from the backend at `url`;
-/// and whether the backend held more than were read.
+/// Read a sample of the traces that started within the window from the backend at `url`
+/// into `analyser`, one trace at a time; and say whether the backend held more than were read.
 pub async fn read(
     url: &str,
     backend: Backend,
     headers: &[(String, String)],
     options: &RuntimeOptions,
-) -> Result<(Vec<Trace>, bool), CoverageError> {
+    analyser: &mut Analyser,
+) -> Result<bool, CoverageError> {
     let client = TraceClient::new(url, backend, headers, options.request_timeout)
         .map_err(|e| runtime_error(&e))?;
     let max = options.max_traces.max(1);
@@ -109,11 +112,10 @@ pub async fn read(
                 .map_err(|e| runtime_error(&e))?;
             let sampled = hits.len() >= first;
             let ids: Vec<TraceId> = hits.iter().map(|h| h.trace_id).take(first).collect();
-            let mut traces = fetch_all(&client, &ids).await?;
-            let budget = max.saturating_sub(traces.len());
-            let more = tempo_follow_ups(&client, &traces, budget).await?;
-            traces.extend(more);
-            Ok((traces, sampled))
+            let read = fetch_all(&client, &ids, analyser).await?;
+            let budget = max.saturating_sub(read);
+            tempo_follow_ups(&client, analyser, &ids, budget).await?;
+            Ok(sampled)
         }
         Backend::Tracegate => {
             let listing = client
@@ -135,9 +137,10 @@ pub async fn read(
                 .collect();
             let sampled = ids.len() > max || !reaches_back;
             let ids = &ids[..ids.len().min(max)];
-            Ok((fetch_all(&client, ids).await?, sampled))
+            fetch_all(&client, ids, analyser).await?;
+            Ok(sampled)
         }
-        Backend::Jaeger => read_jaeger(&client, options, max).await,
+        Backend::Jaeger => read_jaeger(&client, options, max, analyser).await,
     }
 }
 
@@ -145,7 +148,8 @@ async fn read_jaeger(
     client: &TraceClient,
     options: &RuntimeOptions,
     max: usize,
-) -> Result<(Vec<Trace>, bool), CoverageError> {
+    analyser: &mut Analyser,
+) -> Result<bool, CoverageError> {
     let services = client
         .jaeger_services()
         .await
@@ -174,56 +178,61 @@ async fn read_jaeger(
         })?;
         answers[i] = Some(answer.map_err(|e| runtime_error(&e))?);
     }
+    // in the order of the services (a trace several services return is kept once, whole)
     let assembly = AssemblyOptions::default();
-    let mut traces: BTreeMap<TraceId, Trace> = BTreeMap::new();
+    let mut kept: HashSet<TraceId> = HashSet::new();
     let mut sampled = false;
     for data in answers.into_iter().flatten() {
         let found = Trace::from_otlp(&data.resource_spans, &assembly);
         sampled |= found.len() >= per_service;
         for trace in found {
-            if traces.contains_key(&trace.trace_id) {
+            if kept.contains(&trace.trace_id) {
                 continue;
             }
-            if traces.len() == max {
+            if kept.len() == max {
                 sampled = true;
                 break;
             }
-            traces.insert(trace.trace_id, trace);
+            kept.insert(trace.trace_id);
+            analyser.add(&trace);
         }
     }
-    Ok((traces.into_values().collect(), sampled))
+    Ok(sampled)
 }
 
-/// Fetch and assemble every trace of `ids` (in that order; those gone are left out).
-async fn fetch_all(client: &TraceClient, ids: &[TraceId]) -> Result<Vec<Trace>, CoverageError> {
-    let mut found: Vec<Option<TracesData>> = vec![None; ids.len()];
+/// Fetch every trace of `ids`, assemble each as it comes and add it to `analyser` (the
+/// traces are not kept); those gone are left out. Returns how many were added.
+async fn fetch_all(
+    client: &TraceClient,
+    ids: &[TraceId],
+    analyser: &mut Analyser,
+) -> Result<usize, CoverageError> {
+    let assembly = AssemblyOptions::default();
+    let mut added = 0;
     let mut running = JoinSet::new();
     let mut next = 0;
     loop {
         while running.len() < MAX_CONCURRENT_FETCHES && next < ids.len() {
-            let (client, id, i) = (client.clone(), ids[next], next);
-            running.spawn(async move { (i, fetch_with_retries(&client, id).await) });
+            let (client, id) = (client.clone(), ids[next]);
+            running.spawn(async move { (id, fetch_with_retries(&client, id).await) });
             next += 1;
         }
         let Some(joined) = running.join_next().await else {
             break;
         };
-        let (i, answer) = joined.map_err(|e| {
+        let (id, answer) = joined.map_err(|e| {
             CoverageError::Runtime(format!("{}: a fetch failed: {e}", client.base()))
         })?;
-        found[i] = answer?;
+        let Some(data) = answer? else { continue };
+        if let Some(trace) = Trace::from_otlp(&data.resource_spans, &assembly)
+            .into_iter()
+            .find(|t| t.trace_id == id)
+        {
+            analyser.add(&trace);
+            added += 1;
+        }
     }
-    let assembly = AssemblyOptions::default();
-    Ok(ids
-        .iter()
-        .zip(found)
-        .filter_map(|(&id, data)| {
-            let data = data?;
-            Trace::from_otlp(&data.resource_spans, &assembly)
-                .into_iter()
-                .find(|t| t.trace_id == id)
-        })
-        .collect())
+    Ok(added)
 }
 
 async fn fetch_with_retries(

@@ -8,7 +8,7 @@ mod graph;
 pub mod store;
 pub mod verify_results;
 
-pub use graph::{analyse, unmatched_calls, UnmatchedCall};
+pub use graph::{analyse, unmatched_calls, Analyser, UnmatchedCall};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -75,26 +75,34 @@ pub async fn read(
     input: &TraceInput,
     options: &RuntimeOptions,
 ) -> Result<RuntimeFindings, CoverageError> {
-    let (traces, sampled, what) = match input {
+    let (analyser, sampled, what) = match input {
         TraceInput::VerifyResults(files) => return verify_results::read(files),
         TraceInput::Backend {
             url,
             backend,
             headers,
         } => {
-            let (traces, sampled) = backend::read(url, *backend, headers, options).await?;
-            (traces, sampled, format!("{} {url}", backend_name(*backend)))
+            let mut analyser = Analyser::default();
+            let sampled = backend::read(url, *backend, headers, options, &mut analyser).await?;
+            (
+                analyser,
+                sampled,
+                format!("{} {url}", backend_name(*backend)),
+            )
         }
         TraceInput::Store(dir) => {
             let label = format!("store {}", dir.display());
             let (dir, window) = (dir.clone(), options.clone());
-            let (traces, sampled) = tokio::task::spawn_blocking(move || store::read(&dir, &window))
-                .await
-                .map_err(|e| CoverageError::Runtime(format!("reading the store failed: {e}")))??;
-            (traces, sampled, label)
+            let (analyser, sampled) =
+                tokio::task::spawn_blocking(move || store::read(&dir, &window))
+                    .await
+                    .map_err(|e| {
+                        CoverageError::Runtime(format!("reading the store failed: {e}"))
+                    })??;
+            (analyser, sampled, label)
         }
     };
-    let mut findings = analyse(&traces);
+    let mut findings = analyser.finish();
     findings.sampled = sampled;
     findings.source = format!(
         "{what}, {}…{}, {} traces{}",

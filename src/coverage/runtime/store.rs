@@ -4,13 +4,13 @@
 use std::path::Path;
 
 use super::super::CoverageError;
-use super::RuntimeOptions;
+use super::{Analyser, RuntimeOptions};
 use crate::otlp::store::Store;
-use crate::trace::{AssemblyOptions, Trace};
+use crate::trace::AssemblyOptions;
 
 /// The newest traces of the store at `dir` that started within the window, at most
-/// `options.max_traces`; and whether the window held more (a sample).
-pub fn read(dir: &Path, options: &RuntimeOptions) -> Result<(Vec<Trace>, bool), CoverageError> {
+/// `options.max_traces`, analysed one at a time; and whether the window held more (a sample).
+pub fn read(dir: &Path, options: &RuntimeOptions) -> Result<(Analyser, bool), CoverageError> {
     let (store, _report) = Store::load_read_only(dir, usize::MAX).map_err(|e| {
         let message = e.to_string();
         // the store's own errors already name the directory or its file
@@ -24,7 +24,8 @@ pub fn read(dir: &Path, options: &RuntimeOptions) -> Result<(Vec<Trace>, bool), 
         }
     })?;
     let assembly = AssemblyOptions::default();
-    let mut traces = Vec::new();
+    let mut analyser = Analyser::default();
+    let mut read = 0;
     let mut sampled = false;
     // newest first: the sample is the most recent traces
     for id in store.trace_ids().into_iter().rev() {
@@ -35,11 +36,12 @@ pub fn read(dir: &Path, options: &RuntimeOptions) -> Result<(Vec<Trace>, bool), 
         if start < options.since_unix_nano || start > options.until_unix_nano {
             continue;
         }
-        if traces.len() == options.max_traces {
+        if read == options.max_traces {
             sampled = true;
             break;
         }
-        traces.push(trace);
+        analyser.add(&trace);
+        read += 1;
     }
-    Ok((traces, sampled))
+    Ok((analyser, sampled))
 }

@@ -426,3 +426,33 @@ fn unmatched_calls_name_the_callee_to_search_for() {
     matched.push(span(2, 1, None, "pricing", Server, (12, 58), &[]));
     assert!(unmatched_calls(&traces(matched)).is_empty());
 }
+
+#[test]
+fn the_findings_do_not_depend_on_the_order_traces_come_in() {
+    let call = |t: u8, end: u64| {
+        vec![
+            span(t, 1, None, "checkout", Server, (0, 200), &[]),
+            span(
+                t,
+                2,
+                Some(1),
+                "checkout",
+                Client,
+                (10, end),
+                &[("server.address", "pricing")],
+            ),
+        ]
+    };
+    let mut spans = call(1, 100);
+    spans.extend(call(3, 60));
+    spans.push(span(2, 1, None, "pricing", Server, (11, 59), &[]));
+    spans.push(span(4, 1, None, "pricing", Server, (11, 99), &[]));
+    spans.push(span(5, 1, Some(9), "ledger", Server, (300, 310), &[]));
+    spans.push(span(5, 2, Some(8), "ledger", Server, (301, 309), &[]));
+    let forward = traces(spans);
+    let mut backward = forward.clone();
+    backward.reverse();
+    let mut analyser = super::Analyser::default();
+    backward.iter().for_each(|t| analyser.add(t));
+    assert_eq!(analyser.finish(), analyse(&forward));
+}
