@@ -5,8 +5,9 @@
 //! SERVER span starts a new trace inside the caller's CLIENT span, which names the callee by
 //! `server.address`/`url.full`).
 //!
-//! Prints the time and spans/s of `analyse` alone and of assembly (OTLP `ResourceSpans` →
-//! `Trace::from_otlp`) + `analyse`, best of three (`RUNS=1` for one), the process's memory
+//! Prints the time and spans/s of `analyse` alone, of assembly (OTLP `ResourceSpans` →
+//! `Trace::from_otlp`) + `analyse`, and of both batch by batch through an `Analyser` (what the
+//! readers do: no trace kept), best of three (`RUNS=1` for one), the process's memory
 //! after each step, and checks that every injected broken call is found and no other, edge
 //! by edge.
 //!
@@ -19,7 +20,7 @@ use std::time::{Duration, Instant};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
-use tracegate::coverage::runtime::analyse;
+use tracegate::coverage::runtime::{analyse, Analyser};
 use tracegate::trace::{AssemblyOptions, Trace};
 
 const SERVICES: usize = 20;
@@ -233,6 +234,18 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(3);
     println!("workload built: {}", memory());
+    // what the readers do: assemble a batch, add its traces, drop them
+    let (streamed, streamed_findings) = best_of(runs, || {
+        let options = AssemblyOptions::default();
+        let mut analyser = Analyser::default();
+        for batch in &batches {
+            for trace in Trace::from_otlp(batch, &options) {
+                analyser.add(&trace);
+            }
+        }
+        analyser.finish()
+    });
+    println!("assembled and analysed batch by batch: {}", memory());
     let (assembly, traces) = best_of(runs, || assemble(&batches));
     drop(batches);
     println!("assembled (OTLP batches dropped): {}", memory());
@@ -256,6 +269,12 @@ fn main() {
         (assembly + analysis).as_secs_f64() * 1e3,
         rate(assembly + analysis)
     );
+    println!(
+        "batch by batch:     {:>8.1} ms  {:>12.0} spans/s",
+        streamed.as_secs_f64() * 1e3,
+        rate(streamed)
+    );
+    assert_eq!(streamed_findings, findings, "the same findings either way");
     let by_edge: BTreeMap<(String, String), u64> = findings
         .edges
         .iter()
