@@ -56,9 +56,7 @@ pub(super) fn name_callee(call: &Call, names: &Names, book: &AddressBook) -> Tar
         return Target::Unnamed;
     };
     if address.host == "localhost" || address.host.parse::<std::net::IpAddr>().is_ok() {
-        return book
-            .resolve(address)
-            .map_or(Target::Unnamed, |service| by_name(service));
+        return book.resolve(address).map_or(Target::Unnamed, &by_name);
     }
     // A host name: the service reporting that host, or named by its first DNS label; with
     // the port only when the port alone would not have said it (`api.provider.com:443` is
