@@ -36,7 +36,7 @@ pub fn read(dir: &Path, options: &RuntimeOptions) -> Result<(Analyser, bool), Co
         if start < options.since_unix_nano || start > options.until_unix_nano {
             continue;
         }
-        if read == options.max_traces {
+        if read == options.max_traces.max(1) {
             sampled = true;
             break;
         }
