@@ -552,3 +552,66 @@ async fn a_tempo_sample_missing_the_callee_s_new_traces_is_completed_by_searchin
         "asked once more, then not again"
     );
 }
+
+/// A real `verify` judgement (AC-002 over a trace where pricing starts a new trace inside
+/// ingress's call), serialised as `verify --format json` prints it, read back as runtime
+/// verdicts: the wording `coverage` looks for is verify's own.
+#[tokio::test]
+async fn a_verify_result_naming_a_broken_hop_breaks_the_callee() {
+    use tracegate::trace::SpanKind;
+    use tracegate::verify::criteria::synthetic::{self, string_attr, TraceBuilder};
+    use tracegate::verify::criteria::{judge, Evaluation};
+    use tracegate::verify::model::{Criterion, Timings, VerifyReport};
+
+    let mut caller = TraceBuilder::new(1);
+    let root = caller.span("ingress", SpanKind::Server, "GET /quote", None, 0, 1_000);
+    let call = caller.span("ingress", SpanKind::Client, "POST", Some(root), 100, 900);
+    caller.attr(call, string_attr("server.address", "pricing"));
+    let mut callee = TraceBuilder::new(2);
+    callee.span("pricing", SpanKind::Server, "POST /quote", None, 150, 850);
+    // the callee's trace is placed inside the caller's call
+    callee
+        .spans
+        .iter_mut()
+        .for_each(|s| (s.start_ns, s.end_ns) = (s.start_ns - 1_000_000, s.end_ns - 1_000_000));
+    let (replay, mut collected) = synthetic::run(&[caller]);
+    collected.unclaimed.push(callee.build());
+    let scenario = synthetic::scenario(&["ingress", "pricing"]);
+    let evaluation = Evaluation {
+        scenario: &scenario,
+        replay: &replay,
+        collected: &collected,
+        manifest_findings: None,
+        destinations_configured: false,
+    };
+    let criteria = judge(&evaluation, &[Criterion::Ac002]);
+    let graph = collected.traces.values().next().unwrap().service_graph();
+    let report = VerifyReport {
+        target: replay.target.clone(),
+        requests: 1,
+        criteria,
+        services_seen: vec!["ingress".to_owned(), "pricing".to_owned()],
+        spans_read: 3,
+        notes: Vec::new(),
+        duration_ms: 1,
+        timings: Timings::default(),
+        service_graph: graph,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("verify.json");
+    std::fs::write(&file, serde_json::to_vec(&report).unwrap()).unwrap();
+
+    let findings = read(&TraceInput::VerifyResults(vec![file]), &options(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        findings.services["pricing"].verdict,
+        RuntimeVerdict::Fail,
+        "{findings:?}"
+    );
+    assert_eq!(
+        findings.services["pricing"].reasons,
+        ["ingress → pricing: 1 of 1 calls start a new trace (verify evidence)"]
+    );
+    assert_eq!(findings.services["ingress"].verdict, RuntimeVerdict::Pass);
+}
