@@ -7,7 +7,7 @@
 //! between search and fetch) is skipped; anything else stops the read with a one-line error
 //! naming the URL.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::trace::v1::TracesData;
@@ -52,17 +52,29 @@ async fn tempo_follow_ups(
     known: &[TraceId],
     max: usize,
 ) -> Result<(), CoverageError> {
-    let mut windows: Vec<(String, u64, u64)> = analyser
-        .unmatched()
+    // per callee, the distinct seconds of its unmatched calls; the callees with the most
+    // unmatched calls are searched first, one window of each in turn
+    let mut by_callee: BTreeMap<String, (usize, BTreeSet<(u64, u64)>)> = BTreeMap::new();
+    for call in analyser.unmatched() {
+        let start = call.start_unix_nano / 1_000_000_000;
+        let end = call.end_unix_nano.div_ceil(1_000_000_000).max(start + 1);
+        let entry = by_callee.entry(call.callee).or_default();
+        entry.0 += 1;
+        entry.1.insert((start, end));
+    }
+    let mut callees: Vec<(String, usize, Vec<(u64, u64)>)> = by_callee
         .into_iter()
-        .map(|c| {
-            let start = c.start_unix_nano / 1_000_000_000;
-            let end = c.end_unix_nano.div_ceil(1_000_000_000).max(start + 1);
-            (c.callee, start, end)
+        .map(|(callee, (calls, windows))| (callee, calls, windows.into_iter().collect()))
+        .collect();
+    callees.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let rounds = callees.iter().map(|c| c.2.len()).max().unwrap_or(0);
+    let windows: Vec<(String, u64, u64)> = (0..rounds)
+        .flat_map(|round| {
+            callees.iter().filter_map(move |(callee, _, w)| {
+                w.get(round).map(|&(s, e)| (callee.clone(), s, e))
+            })
         })
         .collect();
-    windows.sort();
-    windows.dedup();
     let known: std::collections::HashSet<TraceId> = known.iter().copied().collect();
     let mut ids: Vec<TraceId> = Vec::new();
     for (callee, start, end) in windows.into_iter().take(MAX_FOLLOW_UPS) {

@@ -41,6 +41,8 @@ pub(super) enum Target {
     Unseen(String),
     /// No attribute names the callee (or only an IP address nobody reported).
     Unnamed,
+    /// A host outside the platform (`api.provider.com`): a third party.
+    External,
 }
 
 /// Whom `call` names, among the services of `names` and the addresses of `book`.
@@ -75,7 +77,7 @@ pub(super) fn name_callee(call: &Call, names: &Names, book: &AddressBook) -> Tar
     let by_port = address.port.and_then(|_| book.resolve(&port_only));
     match book.resolve(address).filter(|s| Some(*s) != by_port) {
         Some(service) => by_name(service),
-        None => Target::Unseen(
+        None if is_cluster_host(&address.host) => Target::Unseen(
             address
                 .host
                 .split('.')
@@ -83,5 +85,65 @@ pub(super) fn name_callee(call: &Call, names: &Names, book: &AddressBook) -> Tar
                 .unwrap_or_default()
                 .to_owned(),
         ),
+        None => Target::External,
+    }
+}
+
+/// A host name that looks like one of the platform's services: a single label (`pricing`),
+/// a Kubernetes service name (`pricing.payments`, `pricing.payments.svc`,
+/// `….svc.cluster.local`) or a private zone (`pricing.internal`). A name ending in a public
+/// top-level domain (`api.provider.com`, `payments.example.de`) is a third party.
+pub(super) fn is_cluster_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let Some((_, tld)) = host.rsplit_once('.') else {
+        return true;
+    };
+    if host.split('.').any(|label| label == "svc") {
+        return true;
+    }
+    let country_code = tld.len() == 2 && tld.bytes().all(|b| b.is_ascii_alphabetic());
+    !(country_code || PUBLIC_TLDS.contains(&tld))
+}
+
+/// Generic top-level domains a third party's API is commonly served under.
+const PUBLIC_TLDS: &[&str] = &[
+    "com", "net", "org", "io", "dev", "app", "cloud", "ai", "info", "biz", "tech", "online",
+    "site", "xyz", "gov", "edu", "int", "mil", "aero", "pro", "services", "software",
+];
+
+#[cfg(test)]
+mod host_tests {
+    use super::is_cluster_host;
+
+    #[test]
+    fn cluster_hosts_and_third_parties_are_told_apart() {
+        let cases = [
+            ("pricing", true, "a bare service name"),
+            (
+                "pricing.payments",
+                true,
+                "service.namespace, the short Kubernetes form",
+            ),
+            ("pricing.payments.svc", true, "Kubernetes service domain"),
+            (
+                "pricing.payments.svc.cluster.local",
+                true,
+                "fully qualified cluster name",
+            ),
+            ("pricing.internal", true, "a private zone"),
+            (
+                "pricing.local.",
+                true,
+                "trailing dot of a fully qualified name",
+            ),
+            ("api.stripe.com", false, "a public .com API"),
+            ("hooks.slack.com", false, "a public .com API"),
+            ("payments.example.de", false, "a country-code TLD"),
+            ("api.provider.io", false, "a public .io API"),
+            ("API.PROVIDER.COM", false, "case does not matter"),
+        ];
+        for (host, cluster, why) in cases {
+            assert_eq!(is_cluster_host(host), cluster, "{host}: {why}");
+        }
     }
 }

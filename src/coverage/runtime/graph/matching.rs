@@ -71,6 +71,7 @@ pub(super) fn match_calls(a: &Analyser) -> Matching {
                 continue;
             }
             Target::Unnamed => None,
+            Target::External => continue,
         };
         let (from, to) = call.window;
         let fits = |l: &Loose| {

@@ -55,9 +55,10 @@ pub fn unmatched_calls(traces: &[Trace]) -> Vec<UnmatchedCall> {
 }
 
 /// A CLIENT span without child for which no new trace of its callee was found — the callee
-/// named by the span (`peer.service`, or a host's first DNS label) whether or not it has spans
-/// in the sample: its new trace may have been left out of the sample (a reader can search for
-/// it, [`unmatched_calls`]). Database calls and calls naming no one are not listed.
+/// named by the span (`peer.service`, or the first DNS label of a single-label or Kubernetes
+/// `….svc` host) whether or not it has spans in the sample: its new trace may have been left
+/// out of the sample (a reader can search for it, [`unmatched_calls`]). Database calls,
+/// third-party hosts and calls naming no one are not listed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnmatchedCall {
     /// The service called.
