@@ -3,6 +3,13 @@
 //! listing), a tracegate `--store` directory, or `verify --format json` results, and judge
 //! each service from the service graph (see [`RuntimeVerdict`](super::model::RuntimeVerdict)).
 
+pub mod backend;
+mod graph;
+pub mod store;
+pub mod verify_results;
+
+pub use graph::{analyse, unmatched_calls, Analyser, UnmatchedCall};
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,8 +17,8 @@ use super::model::RuntimeFindings;
 use super::CoverageError;
 use crate::otlp::client::Backend;
 
-/// Where the traces come from.
-#[derive(Clone, Debug)]
+/// Where the traces come from. Its `Debug` output never shows header values.
+#[derive(Clone)]
 pub enum TraceInput {
     /// A backend's search API. `headers` carry credentials (never printed).
     Backend {
@@ -23,6 +30,29 @@ pub enum TraceInput {
     Store(PathBuf),
     /// Files written by `tracegate verify --format json`.
     VerifyResults(Vec<PathBuf>),
+}
+
+impl std::fmt::Debug for TraceInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TraceInput::Backend {
+                url,
+                backend,
+                headers,
+            } => {
+                let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+                f.debug_struct("Backend")
+                    .field("url", url)
+                    .field("backend", backend)
+                    .field("headers", &format_args!("{names:?} (values redacted)"))
+                    .finish()
+            }
+            TraceInput::Store(dir) => f.debug_tuple("Store").field(dir).finish(),
+            TraceInput::VerifyResults(files) => {
+                f.debug_tuple("VerifyResults").field(files).finish()
+            }
+        }
+    }
 }
 
 /// How much to read.
@@ -38,13 +68,69 @@ pub struct RuntimeOptions {
     pub request_timeout: Duration,
 }
 
-/// Read `input` and judge every service seen.
+/// Read `input` and judge every service seen. Backends and stores are read within the
+/// window, at most `options.max_traces` traces ([`RuntimeFindings::sampled`] when they held
+/// more); `verify` results are taken whole. Errors are one line naming the URL or file.
 pub async fn read(
     input: &TraceInput,
     options: &RuntimeOptions,
 ) -> Result<RuntimeFindings, CoverageError> {
-    let _ = (input, options);
-    Err(CoverageError::Runtime(
-        "runtime::read: not built yet".into(),
-    ))
+    let (analyser, sampled, what) = match input {
+        TraceInput::VerifyResults(files) => return verify_results::read(files),
+        TraceInput::Backend {
+            url,
+            backend,
+            headers,
+        } => {
+            let mut analyser = Analyser::default();
+            let sampled = backend::read(url, *backend, headers, options, &mut analyser).await?;
+            (
+                analyser,
+                sampled,
+                format!("{} {url}", backend_name(*backend)),
+            )
+        }
+        TraceInput::Store(dir) => {
+            let label = format!("store {}", dir.display());
+            let (dir, window) = (dir.clone(), options.clone());
+            let (analyser, sampled) =
+                tokio::task::spawn_blocking(move || store::read(&dir, &window))
+                    .await
+                    .map_err(|e| {
+                        CoverageError::Runtime(format!("reading the store failed: {e}"))
+                    })??;
+            (analyser, sampled, label)
+        }
+    };
+    let mut findings = analyser.finish();
+    findings.sampled = sampled;
+    findings.source = format!(
+        "{what}, {}…{}, {} traces{}",
+        minute(options.since_unix_nano),
+        minute(options.until_unix_nano),
+        findings.traces,
+        if sampled {
+            " (a sample: the window held more)"
+        } else {
+            ""
+        }
+    );
+    Ok(findings)
+}
+
+fn backend_name(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Tracegate => "tracegate",
+        Backend::Tempo => "tempo",
+        Backend::Jaeger => "jaeger",
+    }
+}
+
+/// Unix ns as `2026-11-23T10:00Z`.
+fn minute(unix_nano: u64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]Z");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_nano))
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| unix_nano.to_string())
 }

@@ -7,7 +7,12 @@
 //! | Jaeger v2 | `GET /api/v3/traces/{id}` | `{"result":{"resourceSpans":[…]}}` |
 //!
 //! [`parse_trace_body`] accepts all of these shapes, so the answer of any of them (or a file
-//! holding one) becomes `TracesData`.
+//! holding one) becomes `TracesData`. The search APIs (Tempo `/api/search`, Jaeger v2
+//! `/api/v3/services` and `/api/v3/traces`) are in [`search`].
+
+mod search;
+
+pub use search::{parse_trace_stream, TempoHit};
 
 use std::time::Duration;
 
@@ -303,8 +308,12 @@ pub fn parse_trace_body(body: &[u8], content_type: Option<&str>) -> Result<Trace
     if content_type.is_some_and(|t| t.contains("protobuf")) {
         return TracesData::decode(body).map_err(|e| format!("invalid protobuf trace: {e}"));
     }
-    let mut value: Value =
-        serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))?;
+    parse_trace_value(value)
+}
+
+/// [`parse_trace_body`] for JSON already parsed.
+pub fn parse_trace_value(mut value: Value) -> Result<TracesData, String> {
     // unwrap {"result": …} (Jaeger) and {"trace": …} (Tempo v2)
     loop {
         let inner = match &mut value {
