@@ -41,6 +41,9 @@ pub fn root_query(service: &str) -> String {
     format!("{{ trace:rootService = \"{quoted}\" }}")
 }
 
+/// A callee, how many of its calls went unmatched, and the distinct seconds they spanned.
+type CalleeWindows = (String, usize, Vec<(u64, u64)>);
+
 /// The sample may hold a caller's CLIENT span without child to an instrumented callee while
 /// the callee's new trace was left out: ask Tempo for the traces that callee started during
 /// those calls (at most [`MAX_FOLLOW_UPS`] searches, `max` more traces), so the unpaired-edge
@@ -62,7 +65,7 @@ async fn tempo_follow_ups(
         entry.0 += 1;
         entry.1.insert((start, end));
     }
-    let mut callees: Vec<(String, usize, Vec<(u64, u64)>)> = by_callee
+    let mut callees: Vec<CalleeWindows> = by_callee
         .into_iter()
         .map(|(callee, (calls, windows))| (callee, calls, windows.into_iter().collect()))
         .collect();
