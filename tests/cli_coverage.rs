@@ -481,7 +481,30 @@ fn runtime_verdicts_from_a_trace_store_find_the_broken_edge() {
     // the trace directory is read, never written
     let evidence = report["evidence"]["runtime"].as_str().unwrap_or_default();
     assert!(
-        evidence.contains("traces"),
+        evidence.starts_with(&format!("store {}, ", traces.display())),
         "the source is named: {evidence}"
     );
+    // the Markdown post says where the numbers come from, and the counts once
+    let (code, out, err) = coverage(
+        &db,
+        &scan_args(
+            &paths,
+            &[
+                "--week",
+                WEEK,
+                "--store",
+                traces.to_str().unwrap(),
+                "--format",
+                "markdown",
+                "--dry-run",
+            ],
+        ),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("runtime verdicts: store"))
+        .unwrap_or_else(|| panic!("an evidence line: {out}"));
+    assert_eq!(line.matches("11 traces").count(), 1, "{line}");
+    assert!(line.contains("11 traces, 44 spans"), "{line}");
 }

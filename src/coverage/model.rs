@@ -136,8 +136,9 @@ pub struct RuntimeFindings {
     pub traces: u64,
     /// Spans read.
     pub spans: u64,
-    /// The source, as the report names it ("tempo http://tempo:3200, 2026-11-23…2026-11-30,
-    /// 1,000 traces sampled").
+    /// Where and when the traces were read, as the report names it ("tempo
+    /// http://tempo:3200, 2026-11-23T10:00Z…2026-11-30T10:00Z (a sample: the window held
+    /// more)"); the counts are `traces` and `spans`.
     pub source: String,
     /// Whether the source held more traces than were read (a bounded sample).
     pub sampled: bool,

@@ -105,10 +105,9 @@ pub async fn read(
     let mut findings = analyser.finish();
     findings.sampled = sampled;
     findings.source = format!(
-        "{what}, {}…{}, {} traces{}",
+        "{what}, {}…{}{}",
         minute(options.since_unix_nano),
         minute(options.until_unix_nano),
-        findings.traces,
         if sampled {
             " (a sample: the window held more)"
         } else {
