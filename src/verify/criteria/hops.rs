@@ -244,16 +244,20 @@ impl RootIndex {
         RootIndex { starts }
     }
 
-    /// The loose start beginning within `[from, to]`, accepted by `keep`, that starts
-    /// closest to `anchor` (the call's start): with concurrent requests several callees start
-    /// within one call's window, and the nearest one is the call's own.
+    /// The loose start beginning within `[from, to]`, accepted by `keep`, that fits the call
+    /// `anchor` best: with concurrent requests several callees start within one call's
+    /// window, and the call's own starts closest after the call's start and, for a
+    /// synchronous call (`anchor.1`, the call's end), ends closest before the call's end (a
+    /// callee slow to start is still told from another request's callee that started
+    /// sooner but ended long before).
     pub fn find(
         &self,
         from: u64,
         to: u64,
-        anchor: u64,
+        anchor: (u64, Option<u64>),
         keep: impl Fn(&LooseStart) -> bool,
     ) -> Option<&LooseStart> {
+        let (call_start, call_end) = anchor;
         let first = self.starts.partition_point(|s| s.start_unix_nano < from);
         self.starts[first..]
             .iter()
@@ -262,8 +266,15 @@ impl RootIndex {
             .filter(|s| keep(s))
             .min_by_key(|s| {
                 // a callee starts after its call: one starting before is a worse match
-                let after = s.start_unix_nano >= anchor;
-                (!after, s.start_unix_nano.abs_diff(anchor))
+                let after = s.start_unix_nano >= call_start;
+                let start_gap = s.start_unix_nano.abs_diff(call_start);
+                let end_gap = call_end.map_or(0, |end| end.abs_diff(s.end_unix_nano));
+                (
+                    !after,
+                    start_gap.saturating_add(end_gap),
+                    s.start_unix_nano,
+                    s.trace_id,
+                )
             })
     }
 }
@@ -321,6 +332,8 @@ pub struct CalleeSearch<'a> {
     pub expected: &'a [String],
     book: std::cell::OnceCell<AddressBook>,
     loose: std::cell::OnceCell<RootIndex>,
+    /// The new traces already named as a call's callee: one is never named by two calls.
+    claimed: std::cell::RefCell<std::collections::HashSet<(TraceId, SpanId)>>,
 }
 
 impl<'a> CalleeSearch<'a> {
@@ -336,6 +349,7 @@ impl<'a> CalleeSearch<'a> {
             expected,
             book: std::cell::OnceCell::new(),
             loose: std::cell::OnceCell::new(),
+            claimed: std::cell::RefCell::default(),
         }
     }
 
@@ -415,14 +429,23 @@ impl<'a> CalleeSearch<'a> {
         }
         // a synchronous callee's span also ends within its call (a queue consumer need not)
         let contained = |s: &LooseStart| call.kind == SpanKind::Producer || s.end_unix_nano <= to;
-        let found = self.loose().find(from, to, call.start_unix_nano, |s| {
-            s.trace_id != trace.trace_id
-                && contained(s)
-                && kind_fits(s.kind)
-                && !present.contains(s.service.as_str())
-                && plausible(&s.service)
-        });
+        let synchronous = (call.kind != SpanKind::Producer).then_some(call.end_unix_nano);
+        let found = {
+            let claimed = self.claimed.borrow();
+            self.loose()
+                .find(from, to, (call.start_unix_nano, synchronous), |s| {
+                    s.trace_id != trace.trace_id
+                        && contained(s)
+                        && kind_fits(s.kind)
+                        && !present.contains(s.service.as_str())
+                        && plausible(&s.service)
+                        && !claimed.contains(&(s.trace_id, s.span_id))
+                })
+        };
         if let Some(start) = found {
+            self.claimed
+                .borrow_mut()
+                .insert((start.trace_id, start.span_id));
             return Callee {
                 name: start.service.clone(),
                 seen: CalleeSeen::NewTrace(start.trace_id, start.span_id),

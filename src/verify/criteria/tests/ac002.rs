@@ -319,3 +319,47 @@ fn a_callee_named_by_host_is_recognised_even_if_it_never_reported_a_span() {
         result.summary
     );
 }
+
+#[test]
+fn concurrent_broken_calls_each_name_their_own_new_trace() {
+    // Two requests in flight. A's call to pricing starts first, but its pricing (slower to
+    // start) begins after B's; B's pricing starts nearest to both calls' starts. Each call's
+    // own new trace is the one that fits it (start after the call's, end closest to its end),
+    // and one new trace is never named by two calls.
+    let us = 1_000;
+    let retime = |trace: &mut TraceBuilder, index: usize, start_us: u64, end_us: u64| {
+        let base = trace.spans[0].start_ns;
+        trace.spans[index].start_ns = base + start_us * us;
+        trace.spans[index].end_ns = base + end_us * us;
+    };
+    let mut a = demo_trace(10, false);
+    retime(&mut a, 5, 500, 8500); // A's call: 10.5 ms … 18.5 ms
+    retime(&mut a, 6, 2500, 8000); // A's pricing: 12.5 ms … 18.0 ms
+    let mut b = demo_trace(11, false);
+    retime(&mut b, 5, 500, 6000); // B's call: 11.5 ms … 17.0 ms
+    retime(&mut b, 6, 800, 5500); // B's pricing: 11.8 ms … 16.5 ms
+    let pricing_a = split_off(&mut a, 6, 910);
+    let pricing_b = split_off(&mut b, 6, 911);
+    let mut run = Run::demo(&[a.clone(), b.clone()]);
+    run.unclaimed(&pricing_a);
+    run.unclaimed(&pricing_b);
+    let result = run.judge(judge);
+    assert_verdict(&result, Verdict::Fail);
+    for (caller, own) in [(&a, &pricing_a), (&b, &pricing_b)] {
+        let caller_id = caller.trace_id.to_string();
+        let named: Vec<&str> = result
+            .evidence
+            .iter()
+            .filter(|e| e.trace_id.as_deref() == Some(caller_id.as_str()))
+            .filter(|e| e.detail.contains("started a new trace"))
+            .map(|e| e.detail.as_str())
+            .collect();
+        assert_eq!(named.len(), 1, "{result:#?}");
+        assert!(
+            named[0].contains(&own.trace_id.to_string()),
+            "{caller_id} should name {}: {}",
+            own.trace_id,
+            named[0]
+        );
+    }
+}
