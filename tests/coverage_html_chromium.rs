@@ -3,8 +3,10 @@
 //! dumped (the trend chart, the broken edge's label and every service are there once the
 //! browser has parsed the page), a screenshot taken and the page printed to PDF.
 //!
-//! Skipped, with a message, only when `chromium` is not installed and `CI` is unset; in CI
-//! `.ci/setup` installs it and the test must run.
+//! The browser is `$TRACEGATE_CHROMIUM` when set, else the first of `chromium` (Debian),
+//! `chromium-browser`, `google-chrome-stable`, `google-chrome` (GitHub's Ubuntu runners) that
+//! runs. Skipped, with a message, only when none is installed and `CI` is unset; in CI
+//! `.ci/setup` installs Debian's `chromium` when none is there, and the test must run.
 
 #![allow(clippy::unwrap_used)]
 
@@ -17,8 +19,19 @@ use tracegate::report::coverage::{render, Format};
 
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
 
-fn chromium() -> Option<&'static str> {
-    ["chromium", "chromium-browser"].into_iter().find(|b| {
+fn chromium() -> Option<String> {
+    let chosen = std::env::var("TRACEGATE_CHROMIUM").ok();
+    let candidates = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome-stable",
+        "google-chrome",
+    ];
+    let names: Vec<String> = match chosen {
+        Some(browser) => vec![browser],
+        None => candidates.iter().map(|s| s.to_string()).collect(),
+    };
+    names.into_iter().find(|b| {
         Command::new(b)
             .arg("--version")
             .stdout(Stdio::null())
@@ -85,7 +98,7 @@ fn the_fixture_report_opens_in_headless_chromium_and_prints() {
     let page = dir.path().join("coverage.html");
     std::fs::write(&page, &html).unwrap();
 
-    let dom = run(browser, dir.path(), &page, &["--dump-dom".to_owned()]);
+    let dom = run(&browser, dir.path(), &page, &["--dump-dom".to_owned()]);
     assert!(
         dom.contains("<svg id=\"trend-chart\""),
         "no trend chart in the DOM"
@@ -114,7 +127,7 @@ fn the_fixture_report_opens_in_headless_chromium_and_prints() {
 
     let screenshot = dir.path().join("coverage.png");
     run(
-        browser,
+        &browser,
         dir.path(),
         &page,
         &[
@@ -127,7 +140,7 @@ fn the_fixture_report_opens_in_headless_chromium_and_prints() {
 
     let pdf = dir.path().join("coverage.pdf");
     run(
-        browser,
+        &browser,
         dir.path(),
         &page,
         &[
