@@ -39,14 +39,12 @@ impl std::fmt::Debug for TraceInput {
                 url,
                 backend,
                 headers,
-            } => {
-                let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
-                f.debug_struct("Backend")
-                    .field("url", url)
-                    .field("backend", backend)
-                    .field("headers", &format_args!("{names:?} (values redacted)"))
-                    .finish()
-            }
+            } => f
+                .debug_struct("Backend")
+                .field("url", url)
+                .field("backend", backend)
+                .field("headers", &crate::otlp::client::RedactedHeaders(headers))
+                .finish(),
             TraceInput::Store(dir) => f.debug_tuple("Store").field(dir).finish(),
             TraceInput::VerifyResults(files) => {
                 f.debug_tuple("VerifyResults").field(files).finish()

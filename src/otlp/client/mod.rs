@@ -59,6 +59,17 @@ impl Backend {
     }
 }
 
+/// Request headers (credentials) shown in `Debug` output by name only: the values never reach
+/// a log or an error message.
+pub struct RedactedHeaders<'a>(pub &'a [(String, String)]);
+
+impl std::fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|(n, _)| n.as_str()).collect();
+        write!(f, "{names:?} (values redacted)")
+    }
+}
+
 /// Why a fetch failed.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {

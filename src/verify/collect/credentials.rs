@@ -22,9 +22,11 @@ pub struct BackendCredentials {
 
 impl fmt::Debug for BackendCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(n, _)| n.as_str()).collect();
         f.debug_struct("BackendCredentials")
-            .field("headers", &format_args!("{names:?} (values redacted)"))
+            .field(
+                "headers",
+                &crate::otlp::client::RedactedHeaders(&self.headers),
+            )
             .finish()
     }
 }

@@ -58,14 +58,12 @@ impl fmt::Debug for SpanSource {
                 url,
                 backend,
                 headers,
-            } => {
-                let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
-                f.debug_struct("Backend")
-                    .field("url", url)
-                    .field("backend", backend)
-                    .field("headers", &format_args!("{names:?} (values redacted)"))
-                    .finish()
-            }
+            } => f
+                .debug_struct("Backend")
+                .field("url", url)
+                .field("backend", backend)
+                .field("headers", &crate::otlp::client::RedactedHeaders(headers))
+                .finish(),
             SpanSource::Store(store) => f
                 .debug_struct("Store")
                 .field("traces", &store.trace_count())
