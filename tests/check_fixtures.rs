@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use tracegate::check::evaluation::rules::CheckKind;
 use tracegate::check::model::Scan;
-use tracegate::check::rules::CheckKind;
 use tracegate::check::{scan, RuleSet, ScanOptions};
 
 fn fixture(rel: &str) -> PathBuf {
@@ -274,20 +274,20 @@ fn prefilter_skips_files_without_signal_words() {
     )
     .unwrap();
     let interest = RuleSet::builtin().interest();
-    let walk = tracegate::check::discover::walk(dir.path(), &interest).unwrap();
+    let walk = tracegate::check::inputs::discover::walk(dir.path(), &interest).unwrap();
     let unparsed: Vec<&str> = walk
         .files
         .iter()
         .filter(|f| {
-            matches!(&f.parsed, tracegate::check::discover::Parsed::Source { facts, .. } if facts.unparsed)
+            matches!(&f.parsed, tracegate::check::inputs::discover::Parsed::Source { facts, .. } if facts.unparsed)
         })
         .map(|f| f.rel.as_str())
         .collect();
     assert_eq!(unparsed, vec!["util.py"]);
     let off = interest.without_prefilter();
-    let walk = tracegate::check::discover::walk(dir.path(), &off).unwrap();
+    let walk = tracegate::check::inputs::discover::walk(dir.path(), &off).unwrap();
     assert!(walk.files.iter().all(|f| {
-        !matches!(&f.parsed, tracegate::check::discover::Parsed::Source { facts, .. } if facts.unparsed)
+        !matches!(&f.parsed, tracegate::check::inputs::discover::Parsed::Source { facts, .. } if facts.unparsed)
     }));
 }
 

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use tracegate::check::facts::FactKind;
-use tracegate::check::manifests::{parse, ManifestKind};
+use tracegate::check::inputs::manifests::{parse, ManifestKind};
 
 /// `(name, line)` of every dependency fact, in order.
 fn dependencies(kind: ManifestKind, rel: &str, text: &str) -> Vec<(String, u32)> {

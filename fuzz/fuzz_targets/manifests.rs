@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tracegate::check::k8s;
-use tracegate::check::manifests::{self, docker, python, ManifestKind};
+use tracegate::check::inputs::k8s;
+use tracegate::check::inputs::manifests::{self, docker, python, ManifestKind};
 
 const NAMES: &[&str] = &[
     "Cargo.toml",

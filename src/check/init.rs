@@ -94,7 +94,7 @@ pub fn write_starter(dir: &Path, force: bool) -> Result<Vec<PathBuf>, InitError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::config;
+    use crate::check::policy::config;
 
     #[test]
     fn the_starter_config_is_valid_and_its_commented_examples_too() {

@@ -4,11 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::config::{self, ConfigError, ValidConfig};
-use super::model::{DeclarationSource, DeclaredNotFound, RuleMeta};
-use super::owners::{Owners, OwnersError};
-use super::policy::{self, Outcome, PolicyOptions};
 use super::{CheckError, RuleSet};
+use crate::check::model::{DeclarationSource, DeclaredNotFound, RuleMeta};
+use crate::check::policy::config::{self, ConfigError, ValidConfig};
+use crate::check::policy::owners::{Owners, OwnersError};
+use crate::check::policy::{self, Outcome, PolicyOptions};
 
 /// How one repository is checked.
 #[derive(Clone, Debug)]
@@ -59,7 +59,7 @@ pub fn run(root: &Path, options: PipelineOptions) -> Result<CheckRun, PipelineEr
         ..config.scan_options(options.rules)
     };
     let rules: Vec<RuleMeta> = scan_options.rules.meta().cloned().collect();
-    let scan = super::scan(root, &scan_options).map_err(|e| e.under_root(root))?;
+    let scan = crate::check::scan(root, &scan_options).map_err(|e| e.under_root(root))?;
     // A mistyped path or a build context without the sources would otherwise pass.
     if scan.services.is_empty() {
         return Err(PipelineError::NoService(root.to_path_buf()));

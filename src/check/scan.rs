@@ -4,17 +4,17 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::assess;
-use super::discover::{self, Parsed, WalkedFile};
-use super::error::CheckError;
-use super::evaluate;
-use super::facts::{Fact, FactKind, FastMap, FastSet, SourceFacts};
-use super::k8s::{ConfigMap, Ingress, Workload};
-use super::lang::SourceKind;
-use super::manifests::{cargo_workspace, Entry, Manifest, ManifestKind};
-use super::model::{Language, Scan};
-use super::names::NameFilter;
-use super::rules::RuleSet;
+use crate::check::error::CheckError;
+use crate::check::evaluation::assess;
+use crate::check::evaluation::evaluate;
+use crate::check::evaluation::rules::RuleSet;
+use crate::check::facts::names::NameFilter;
+use crate::check::facts::{Fact, FactKind, FastMap, FastSet, SourceFacts};
+use crate::check::inputs::discover::{self, Parsed, WalkedFile};
+use crate::check::inputs::k8s::{ConfigMap, Ingress, Workload};
+use crate::check::inputs::lang::SourceKind;
+use crate::check::inputs::manifests::{cargo_workspace, Entry, Manifest, ManifestKind};
+use crate::check::model::{Language, Scan};
 
 /// A service declared in `tracegate.yaml`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,8 +40,8 @@ pub struct ScanOptions {
     /// `tracegate.yaml`).
     pub config_file: Option<String>,
     /// Skip parsing source files in which no rule pattern or flagged span data can be written
-    /// ([`super::prefilter`]; default on). The findings are the same either way; but a file
-    /// it skips is never parsed, so a syntax error in it gets no TG199 note.
+    /// ([`crate::check::inputs::prefilter`]; default on). The findings are the same either way; but
+    /// a file it skips is never parsed, so a syntax error in it gets no TG199 note.
     pub prefilter: bool,
 }
 
@@ -150,7 +150,7 @@ impl Svc {
         let pattern = ["tracegate".to_string(), "propagation".to_string()];
         self.all_facts().any(|f| match &f.kind {
             FactKind::Symbol { path } | FactKind::Call { path, .. } => {
-                super::facts::path_contains(path, &pattern)
+                crate::check::facts::path_contains(path, &pattern)
             }
             _ => false,
         })
@@ -205,7 +205,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         .iter()
         .filter(|f| {
             matches!(f.parsed, Parsed::K8s(_))
-                && super::owners::backstage::is_descriptor(
+                && crate::check::policy::owners::backstage::is_descriptor(
                     f.rel.rsplit('/').next().unwrap_or_default(),
                 )
         })

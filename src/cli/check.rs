@@ -4,10 +4,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use tracegate::check::evaluation::rules::RuleSet;
 use tracegate::check::model::Severity;
 use tracegate::check::pipeline::{self, CheckRun, PipelineOptions};
 use tracegate::check::policy::PolicyOptions;
-use tracegate::check::rules::RuleSet;
 use tracegate::exit::ExitStatus;
 use tracegate::report::check::{render, Format, RenderContext, SummaryLine};
 

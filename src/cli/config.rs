@@ -36,7 +36,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             let schema = if scenario {
                 serde_json::to_value(tracegate::verify::scenario::schema())?
             } else {
-                serde_json::to_value(tracegate::check::config::schema())?
+                serde_json::to_value(tracegate::check::policy::config::schema())?
             };
             super::print(&format!("{}\n", serde_json::to_string_pretty(&schema)?))?;
             Ok(ExitStatus::Passed)

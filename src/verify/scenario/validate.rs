@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use http::{HeaderName, HeaderValue, Method};
 
 use super::{parse_millis, parse_percent, Scenario, ScenarioError};
-use crate::check::config::LineIndex;
+use crate::check::policy::config::LineIndex;
 
 /// The largest scenario file read (1 MiB).
 pub const MAX_SCENARIO_BYTES: u64 = 1024 * 1024;

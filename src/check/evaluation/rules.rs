@@ -1,0 +1,749 @@
+//! Rule packs: declarative rules in `rules/*.yaml`, compiled into the binary and extendable
+//! with user packs (`--rules DIR`).
+//!
+//! A rule carries its documentation ([`RuleMeta`]) and what it looks for. Most rules are
+//! *signal* rules: per language, a `when` list (the rule applies only if one matched), a
+//! `require` list (a finding when none matched) and a `forbid` list (a finding at every
+//! match). Signals are data — a direct dependency, a call, a symbol, an environment variable,
+//! a start command, a pod annotation — and the analyzers guarantee that a signal inside a
+//! comment, a string, dead code, a test file or an indirect dependency never matches. A few
+//! rules (`check:` other than `signals`) run a built-in checker and take their data from
+//! `params`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::check::error::CheckError;
+use crate::check::facts::Interest;
+use crate::check::model::{Language, RuleMeta, Severity};
+
+/// The built-in packs, compiled in.
+const BUILTIN_PACKS: &[(&str, &str)] = &[
+    (
+        "rules/instrumentation.yaml",
+        include_str!("../../../rules/instrumentation.yaml"),
+    ),
+    (
+        "rules/kubernetes.yaml",
+        include_str!("../../../rules/kubernetes.yaml"),
+    ),
+    (
+        "rules/security.yaml",
+        include_str!("../../../rules/security.yaml"),
+    ),
+    (
+        "rules/policy.yaml",
+        include_str!("../../../rules/policy.yaml"),
+    ),
+];
+
+/// Which checker evaluates a rule.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckKind {
+    /// `when` / `require` / `forbid` signal lists (the default; available to user packs).
+    #[default]
+    Signals,
+    /// The service's language is not analysed (engine note).
+    UnknownLanguage,
+    /// A file could not be analysed (too large, binary, unreadable, unparsable).
+    NotAnalysed,
+    /// A Kubernetes workload without `OTEL_EXPORTER_OTLP_ENDPOINT` from configuration.
+    WorkloadEndpoint,
+    /// A Kubernetes workload without `OTEL_SERVICE_NAME`.
+    WorkloadServiceName,
+    /// An ingress that neither generates nor preserves trace context.
+    Ingress,
+    /// Span attributes, events or fields carrying credentials or PII.
+    SensitiveAttributes,
+    /// Whole request/response bodies or header maps recorded on spans.
+    PayloadCapture,
+    /// Credentials in a plain `OTEL_EXPORTER_OTLP_HEADERS` value.
+    PlainOtlpHeaders,
+    /// Emitted by the policy step (waivers), never by the engine.
+    Policy,
+}
+
+/// One signal, as written in a pack. Exactly one of the kind keys is set.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignal {
+    dependency: Option<String>,
+    call: Option<String>,
+    symbol: Option<String>,
+    env: Option<String>,
+    command: Option<String>,
+    annotation: Option<String>,
+    all: Option<Vec<RawSignal>>,
+    unless: Option<Box<RawSignal>>,
+    contains: Option<String>,
+    not_contains: Option<String>,
+    literal_arg: Option<bool>,
+    literal: Option<String>,
+    global: Option<bool>,
+    argument: Option<String>,
+    argument_packages: Option<Vec<String>>,
+}
+
+/// A compiled signal.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// A direct runtime dependency; `name*` matches a prefix.
+    Dependency(String),
+    /// A call whose callee path contains these segments (`global::set_text_map_propagator`,
+    /// `otel.SetTextMapPropagator`); `literal_arg` requires a string literal argument.
+    Call {
+        /// Path segments.
+        path: Vec<String>,
+        /// Whether a direct string-literal argument is required.
+        literal_arg: bool,
+        /// A string-literal argument that must be there (ASCII case ignored):
+        /// `autoprop.TextMapPropagator("tracecontext", "baggage")`.
+        literal: Option<String>,
+        /// Whether only a free function counts (`fetch(…)`, `globalThis.fetch(…)`), not a
+        /// method of the same name on another object (`cache.fetch(…)`).
+        global: bool,
+        /// What the arguments must name (path segments), unless some argument is opaque
+        /// ([`crate::check::facts::CallArgs`]): `otel.SetTextMapPropagator(b3.New())` does not
+        /// pass the W3C propagator, `otel.SetTextMapPropagator(p)` may.
+        argument: Option<Vec<String>>,
+        /// The packages whose paths `argument` judges (`go.opentelemetry.io`,
+        /// `opentelemetry*`): arguments naming a path from anywhere else (the service's own
+        /// code, another library) are not seen through, and the call matches. Empty: every path
+        /// is judged.
+        argument_packages: Vec<Vec<String>>,
+    },
+    /// A reference to a symbol (type, constant, path) in live code.
+    Symbol(Vec<String>),
+    /// An environment variable (Kubernetes env, Dockerfile `ENV`), optionally by value.
+    Env {
+        /// Variable name.
+        name: String,
+        /// The value must contain this.
+        contains: Option<String>,
+        /// The value must not contain this (the variable must be set).
+        not_contains: Option<String>,
+    },
+    /// A start command (start script, Dockerfile `CMD`/`ENTRYPOINT`, container command) that
+    /// contains this text.
+    Command(String),
+    /// A pod or namespace annotation key; `prefix*` matches a prefix.
+    Annotation(String),
+    /// All of these matched.
+    All(Vec<Signal>),
+    /// The first matched and the second matched nothing in the service.
+    Unless(Box<Signal>, Box<Signal>),
+}
+
+/// Signals per language (`any` applies to every language; `javascript` also to TypeScript).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignalSet {
+    by_language: BTreeMap<String, Vec<Signal>>,
+}
+
+impl SignalSet {
+    /// Whether no signal is defined for any language.
+    pub fn is_empty(&self) -> bool {
+        self.by_language.values().all(Vec::is_empty)
+    }
+
+    /// The signals that apply to `language`, in pack order (language first, then `any`).
+    pub fn for_language(&self, language: Language) -> Vec<&Signal> {
+        let key = language_key(language);
+        let mut out: Vec<&Signal> = Vec::new();
+        if let Some(list) = self.by_language.get(key) {
+            out.extend(list);
+        }
+        if language == Language::Typescript {
+            if let Some(list) = self.by_language.get("javascript") {
+                out.extend(list);
+            }
+        }
+        if let Some(list) = self.by_language.get("any") {
+            out.extend(list);
+        }
+        out
+    }
+
+    /// Whether a list is defined for `language` specifically (not through `any`).
+    pub fn defines(&self, language: Language) -> bool {
+        let key = language_key(language);
+        self.by_language.contains_key(key)
+            || (language == Language::Typescript && self.by_language.contains_key("javascript"))
+    }
+}
+
+/// The key a language uses in packs.
+pub fn language_key(language: Language) -> &'static str {
+    match language {
+        Language::Rust => "rust",
+        Language::Go => "go",
+        Language::Python => "python",
+        Language::Javascript => "javascript",
+        Language::Typescript => "typescript",
+        Language::Java => "java",
+        Language::Dotnet => "dotnet",
+        Language::Unknown => "unknown",
+    }
+}
+
+const LANGUAGE_KEYS: &[&str] = &[
+    "rust",
+    "go",
+    "python",
+    "javascript",
+    "typescript",
+    "java",
+    "dotnet",
+    "unknown",
+    "any",
+];
+
+/// A rule as written in a pack.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: String,
+    title: String,
+    severity: Severity,
+    #[serde(default)]
+    languages: Vec<Language>,
+    help: String,
+    what: String,
+    why: String,
+    fix: String,
+    example: String,
+    docs: String,
+    #[serde(default)]
+    check: CheckKind,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    after: Vec<String>,
+    #[serde(default)]
+    when: BTreeMap<String, Vec<RawSignal>>,
+    #[serde(default)]
+    require: BTreeMap<String, Vec<RawSignal>>,
+    #[serde(default)]
+    forbid: BTreeMap<String, Vec<RawSignal>>,
+    #[serde(default)]
+    params: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPack {
+    rules: Vec<RawRule>,
+}
+
+/// A compiled rule: documentation plus what the engine evaluates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Documentation and default severity.
+    pub meta: RuleMeta,
+    /// Which checker evaluates it.
+    pub check: CheckKind,
+    /// Finding message (defaults to the title).
+    pub message: String,
+    /// Rules that, when they fired for a service, make this one moot for it.
+    pub after: Vec<String>,
+    /// The rule applies only if one of these matched (empty: always).
+    pub when: SignalSet,
+    /// A finding when none of these matched.
+    pub require: SignalSet,
+    /// A finding at each match.
+    pub forbid: SignalSet,
+    /// Data for built-in checkers (key lists, call lists…).
+    pub params: BTreeMap<String, Vec<String>>,
+    /// The pack it came from.
+    pub source: String,
+}
+
+impl Rule {
+    /// Whether the rule applies to `language` (an empty `languages` list means all).
+    pub fn applies_to(&self, language: Language) -> bool {
+        self.meta.languages.is_empty() || self.meta.languages.contains(&language)
+    }
+
+    /// A parameter list (empty when absent).
+    pub fn param(&self, key: &str) -> &[String] {
+        self.params.get(key).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
+
+/// The rules in effect: built-in packs plus user packs, ordered by ID.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RuleSet {
+    rules: BTreeMap<String, Rule>,
+}
+
+impl RuleSet {
+    /// The built-in rule packs (`rules/*.yaml`, compiled in).
+    ///
+    /// # Panics
+    /// Never for a released binary: the packs are compiled in and a unit test parses them.
+    pub fn builtin() -> RuleSet {
+        let mut set = RuleSet::default();
+        for (name, text) in BUILTIN_PACKS {
+            if let Err(err) = set.add_pack(name, text) {
+                panic!("built-in rule pack is invalid: {err}");
+            }
+        }
+        set
+    }
+
+    /// Extend the set with every `*.yaml`/`*.yml` pack in `dir` (sorted by name). Errors name
+    /// the file and, where known, the line.
+    pub fn load_dir(&mut self, dir: &Path) -> Result<(), CheckError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| CheckError::Io {
+            path: dir.to_path_buf(),
+            reason: format!("cannot read rule directory: {e}"),
+        })?;
+        let mut files: Vec<_> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| e == "yaml" || e == "yml")
+            })
+            .collect();
+        files.sort();
+        for file in files {
+            let name = file.display().to_string();
+            // Reading a FIFO or a device would block or never end: only regular files are packs.
+            let is_file = std::fs::metadata(&file).map(|m| m.is_file());
+            if !is_file.map_err(|e| CheckError::Io {
+                path: file.clone(),
+                reason: e.to_string(),
+            })? {
+                return Err(CheckError::Io {
+                    path: file.clone(),
+                    reason: "not a regular file".into(),
+                });
+            }
+            let bytes = std::fs::read(&file).map_err(|e| CheckError::Io {
+                path: file.clone(),
+                reason: e.to_string(),
+            })?;
+            let text = String::from_utf8(bytes).map_err(|_| CheckError::RulePack {
+                file: name.clone(),
+                line: None,
+                reason: "not UTF-8".into(),
+            })?;
+            self.add_pack(&name, &text)?;
+        }
+        Ok(())
+    }
+
+    /// Add one pack given its name (for messages) and YAML text.
+    pub fn add_pack(&mut self, name: &str, text: &str) -> Result<(), CheckError> {
+        let pack: RawPack = serde_yaml::from_str(text).map_err(|e| CheckError::RulePack {
+            file: name.to_string(),
+            line: e.location().map(|l| l.line() as u32),
+            reason: without_location(&first_line(&e.to_string())),
+        })?;
+        for raw in pack.rules {
+            let line = line_of(text, &raw.id);
+            let err = |reason: String| CheckError::RulePack {
+                file: name.to_string(),
+                line,
+                reason,
+            };
+            if !is_rule_id(&raw.id) {
+                return Err(err(format!(
+                    "rule id {:?} must look like TG123 (or a custom prefix and digits)",
+                    raw.id
+                )));
+            }
+            if self.rules.contains_key(&raw.id) {
+                return Err(err(format!("duplicate rule id {}", raw.id)));
+            }
+            let rule = compile(raw, name).map_err(err)?;
+            self.rules.insert(rule.meta.id.clone(), rule);
+        }
+        Ok(())
+    }
+
+    /// Documentation of every rule, ordered by ID.
+    pub fn meta(&self) -> impl Iterator<Item = &RuleMeta> {
+        self.rules.values().map(|r| &r.meta)
+    }
+
+    /// Documentation of one rule.
+    pub fn get(&self, id: &str) -> Option<&RuleMeta> {
+        self.rules.get(id).map(|r| &r.meta)
+    }
+
+    /// The compiled rule (what the engine evaluates).
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.get(id)
+    }
+
+    /// Every compiled rule, ordered by ID.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.values()
+    }
+
+    /// Which call/symbol facts any rule can match (see [`Interest`]).
+    pub fn interest(&self) -> Interest {
+        fn collect<'a>(signal: &'a Signal, out: &mut Vec<&'a [String]>) {
+            match signal {
+                Signal::Call { path, .. } | Signal::Symbol(path) => out.push(path),
+                Signal::All(list) => list.iter().for_each(|s| collect(s, out)),
+                Signal::Unless(a, b) => {
+                    collect(a, out);
+                    collect(b, out);
+                }
+                _ => {}
+            }
+        }
+        fn arg_calls<'a>(signal: &'a Signal, out: &mut Vec<&'a str>) {
+            match signal {
+                Signal::Call {
+                    path,
+                    argument: Some(_),
+                    ..
+                } => out.extend(path.last().map(String::as_str)),
+                Signal::All(list) => list.iter().for_each(|s| arg_calls(s, out)),
+                Signal::Unless(a, b) => {
+                    arg_calls(a, out);
+                    arg_calls(b, out);
+                }
+                _ => {}
+            }
+        }
+        let mut patterns = Vec::new();
+        let mut callees = Vec::new();
+        for rule in self.rules.values() {
+            for set in [&rule.when, &rule.require, &rule.forbid] {
+                for list in set.by_language.values() {
+                    list.iter().for_each(|s| collect(s, &mut patterns));
+                    list.iter().for_each(|s| arg_calls(s, &mut callees));
+                }
+            }
+        }
+        // Attribute facts are judged by the span-data rules' word lists (`params`).
+        let words = self
+            .rules
+            .values()
+            .flat_map(|r| r.params.values().flatten())
+            .map(String::as_str);
+        Interest::from_patterns(patterns.iter().copied())
+            .with_args_of(callees)
+            .with_prefilter(patterns, words)
+    }
+
+    /// Drop rules from the set (those `tracegate.yaml` turns `off`): they are not evaluated,
+    /// so they never keep the rules that come `after` them from running.
+    pub fn disable<'a>(&mut self, ids: impl IntoIterator<Item = &'a str>) {
+        for id in ids {
+            self.rules.remove(id);
+        }
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there is no rule.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+fn is_rule_id(id: &str) -> bool {
+    let letters = id.chars().take_while(|c| c.is_ascii_uppercase()).count();
+    letters >= 1 && id.len() > letters && id[letters..].chars().all(|c| c.is_ascii_digit())
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+/// serde_yaml appends ` at line L column C` to its messages; the error already carries the
+/// line, so drop the suffix to give the position once.
+fn without_location(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i)
+            if message[i + " at line ".len()..]
+                .split(" column ")
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+        {
+            message[..i].to_string()
+        }
+        _ => message.to_string(),
+    }
+}
+
+fn line_of(text: &str, id: &str) -> Option<u32> {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start().trim_start_matches("- ").trim_start();
+            t.strip_prefix("id:")
+                .is_some_and(|rest| rest.trim().trim_matches(['"', '\'']) == id)
+        })
+        .map(|i| i as u32 + 1)
+}
+
+fn compile(raw: RawRule, source: &str) -> Result<Rule, String> {
+    let id = raw.id.clone();
+    let when = compile_set(&raw.when).map_err(|e| format!("{id}: when: {e}"))?;
+    let require = compile_set(&raw.require).map_err(|e| format!("{id}: require: {e}"))?;
+    let forbid = compile_set(&raw.forbid).map_err(|e| format!("{id}: forbid: {e}"))?;
+    if raw.check == CheckKind::Signals && require.is_empty() && forbid.is_empty() {
+        return Err(format!(
+            "{id}: a signal rule needs a `require` or `forbid` list"
+        ));
+    }
+    Ok(Rule {
+        message: raw.message.unwrap_or_else(|| raw.title.clone()),
+        meta: RuleMeta {
+            id: raw.id,
+            title: raw.title,
+            severity: raw.severity,
+            languages: raw.languages,
+            help: raw.help.trim().to_string(),
+            what: raw.what.trim().to_string(),
+            why: raw.why.trim().to_string(),
+            fix: raw.fix.trim().to_string(),
+            example: raw.example.trim_end().to_string(),
+            docs: raw.docs,
+        },
+        check: raw.check,
+        after: raw.after,
+        when,
+        require,
+        forbid,
+        params: raw.params,
+        source: source.to_string(),
+    })
+}
+
+fn compile_set(raw: &BTreeMap<String, Vec<RawSignal>>) -> Result<SignalSet, String> {
+    let mut by_language = BTreeMap::new();
+    for (lang, list) in raw {
+        if !LANGUAGE_KEYS.contains(&lang.as_str()) {
+            return Err(format!(
+                "unknown language key {lang:?} (expected one of {})",
+                LANGUAGE_KEYS.join(", ")
+            ));
+        }
+        let compiled = list
+            .iter()
+            .map(compile_signal)
+            .collect::<Result<Vec<_>, _>>()?;
+        by_language.insert(lang.clone(), compiled);
+    }
+    Ok(SignalSet { by_language })
+}
+
+/// Split a pattern into path segments on `::`, `.` and `/`.
+pub fn segments(pattern: &str) -> Vec<String> {
+    pattern
+        .split("::")
+        .flat_map(|p| p.split(['.', '/']))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
+    if let Some(unless) = &raw.unless {
+        let mut base = raw.clone();
+        base.unless = None;
+        return Ok(Signal::Unless(
+            Box::new(compile_signal(&base)?),
+            Box::new(compile_signal(unless)?),
+        ));
+    }
+    let kinds = [
+        raw.dependency.is_some(),
+        raw.call.is_some(),
+        raw.symbol.is_some(),
+        raw.env.is_some(),
+        raw.command.is_some(),
+        raw.annotation.is_some(),
+        raw.all.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if kinds != 1 {
+        return Err(
+            "a signal needs exactly one of dependency, call, symbol, env, command, annotation, all"
+                .into(),
+        );
+    }
+    if (raw.contains.is_some() || raw.not_contains.is_some()) && raw.env.is_none() {
+        return Err("`contains`/`not_contains` apply to `env` signals only".into());
+    }
+    if (raw.literal_arg.is_some() || raw.literal.is_some()) && raw.call.is_none() {
+        return Err("`literal_arg`/`literal` apply to `call` signals only".into());
+    }
+    if raw.global.is_some() && raw.call.is_none() {
+        return Err("`global` applies to `call` signals only".into());
+    }
+    if raw.argument.is_some() && raw.call.is_none() {
+        return Err("`argument` applies to `call` signals only".into());
+    }
+    if raw.argument_packages.is_some() && raw.argument.is_none() {
+        return Err("`argument_packages` applies to `argument` signals only".into());
+    }
+    let nonempty = |s: &String, what: &str| {
+        if s.trim().is_empty() {
+            Err(format!("empty `{what}` signal"))
+        } else {
+            Ok(s.trim().to_string())
+        }
+    };
+    Ok(if let Some(d) = &raw.dependency {
+        Signal::Dependency(nonempty(d, "dependency")?)
+    } else if let Some(c) = &raw.call {
+        Signal::Call {
+            path: segments(&nonempty(c, "call")?),
+            literal_arg: raw.literal_arg.unwrap_or(false),
+            literal: raw
+                .literal
+                .as_ref()
+                .map(|l| nonempty(l, "literal"))
+                .transpose()?,
+            global: raw.global.unwrap_or(false),
+            argument: raw
+                .argument
+                .as_ref()
+                .map(|a| nonempty(a, "argument").map(|a| segments(&a)))
+                .transpose()?,
+            argument_packages: raw
+                .argument_packages
+                .iter()
+                .flatten()
+                .map(|p| nonempty(p, "argument_packages").map(|p| segments(&p)))
+                .collect::<Result<_, _>>()?,
+        }
+    } else if let Some(s) = &raw.symbol {
+        Signal::Symbol(segments(&nonempty(s, "symbol")?))
+    } else if let Some(e) = &raw.env {
+        Signal::Env {
+            name: nonempty(e, "env")?,
+            contains: raw.contains.clone(),
+            not_contains: raw.not_contains.clone(),
+        }
+    } else if let Some(c) = &raw.command {
+        Signal::Command(nonempty(c, "command")?)
+    } else if let Some(a) = &raw.annotation {
+        Signal::Annotation(nonempty(a, "annotation")?)
+    } else if let Some(all) = &raw.all {
+        if all.is_empty() {
+            return Err("empty `all` signal".into());
+        }
+        Signal::All(all.iter().map(compile_signal).collect::<Result<_, _>>()?)
+    } else {
+        return Err("empty signal".into());
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_packs_parse_and_cover_every_family() {
+        let set = RuleSet::builtin();
+        for id in ["TG101", "TG102", "TG201", "TG290", "TG291", "TG301"] {
+            assert!(set.get(id).is_some(), "{id} missing");
+        }
+        for meta in set.meta() {
+            assert!(
+                meta.docs.starts_with("docs/onboarding.md#"),
+                "{}: docs anchor {}",
+                meta.id,
+                meta.docs
+            );
+            assert!(!meta.help.is_empty() && !meta.what.is_empty() && !meta.fix.is_empty());
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_file_and_line() {
+        let mut set = RuleSet::default();
+        let text = "rules:\n  - id: X1\n    title: t\n    severity: error\n    bogus: 1\n";
+        let err = set.add_pack("my.yaml", text).unwrap_err().to_string();
+        assert!(err.starts_with("my.yaml:"), "{err}");
+        assert!(err.contains("bogus"), "{err}");
+        assert!(err.starts_with("my.yaml:5: "), "{err}");
+        assert!(!err.contains("column"), "position given twice: {err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_not_read_as_a_pack() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("c.yaml");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let err = RuleSet::default()
+            .load_dir(dir.path())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, format!("{}: not a regular file", fifo.display()));
+    }
+
+    #[test]
+    fn bad_signals_are_rejected_with_the_rule_line() {
+        let mut set = RuleSet::default();
+        let text = "rules:\n  - id: ACME1\n    title: t\n    severity: error\n    help: h\n    what: w\n    why: y\n    fix: f\n    example: e\n    docs: docs/onboarding.md#x\n    forbid:\n      rust:\n        - {call: foo, env: BAR}\n";
+        let err = set.add_pack("p.yaml", text).unwrap_err().to_string();
+        assert!(err.starts_with("p.yaml:2:"), "{err}");
+        assert!(err.contains("exactly one"), "{err}");
+        let misplaced = text.replace("{call: foo, env: BAR}", "{symbol: foo, argument: Bar}");
+        let err = set.add_pack("p.yaml", &misplaced).unwrap_err().to_string();
+        assert!(err.contains("`argument` applies to `call`"), "{err}");
+        let ok = text.replace("{call: foo, env: BAR}", "{call: foo, argument: a.Bar}");
+        set.add_pack("p.yaml", &ok).unwrap();
+        let interest = set.interest();
+        assert!(interest.wants_args("foo") && !interest.wants_args("bar"));
+    }
+
+    #[test]
+    fn unused_waiver_help_covers_typos_and_gone_findings() {
+        let set = RuleSet::builtin();
+        let meta = set.get("TG291").unwrap();
+        for text in [&meta.help, &meta.fix] {
+            assert!(text.contains("misspelt") && text.contains("gone"), "{text}");
+        }
+    }
+
+    #[test]
+    fn duplicate_ids_are_rejected() {
+        let mut set = RuleSet::builtin();
+        let text = "rules:\n  - id: TG101\n    title: t\n    severity: error\n    help: h\n    what: w\n    why: y\n    fix: f\n    example: e\n    docs: d\n    forbid: {rust: [{call: foo}]}\n";
+        let err = set.add_pack("dup.yaml", text).unwrap_err().to_string();
+        assert!(err.contains("duplicate rule id TG101"), "{err}");
+    }
+
+    #[test]
+    fn segments_split_on_all_separators() {
+        assert_eq!(
+            segments("opentelemetry::global::set_text_map_propagator"),
+            vec!["opentelemetry", "global", "set_text_map_propagator"]
+        );
+        assert_eq!(
+            segments("go.opentelemetry.io/otel/propagation.TraceContext"),
+            vec![
+                "go",
+                "opentelemetry",
+                "io",
+                "otel",
+                "propagation",
+                "TraceContext"
+            ]
+        );
+    }
+}

@@ -1,0 +1,579 @@
+//! What analyzers extract from files: facts with locations, matched later against rule
+//! signals. Analyzers only emit facts from live code (never comments, strings, test code or
+//! indirect dependencies), so matching can stay simple.
+
+pub mod names;
+
+use std::collections::{HashMap, HashSet};
+use std::hash::Hasher;
+use std::sync::Arc;
+
+/// What was observed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FactKind {
+    /// A direct runtime dependency declared in a manifest.
+    Dependency {
+        /// Package / crate / module name as written.
+        name: String,
+    },
+    /// A call (function, method, constructor); `path` holds the callee's segments with
+    /// imports expanded (`opentelemetry`, `global`, `set_text_map_propagator`).
+    Call {
+        /// Callee path segments.
+        path: Vec<String>,
+        /// String literals passed directly as arguments, or as the value of an address-like
+        /// keyword or property (`url`, `endpoint`, `uri`, `host`, `addr…`, `collector…`).
+        literal_args: Vec<String>,
+        /// Whether the last step is a method call on a receiver (`x.with_endpoint(…)`), as
+        /// opposed to a path (`global::set_text_map_propagator(…)`). Known for Rust only.
+        method: bool,
+        /// What the arguments name, for `argument` signals (filled only for the calls such a
+        /// signal is about, see [`Interest::wants_args`]).
+        args: CallArgs,
+    },
+    /// A reference to a symbol in code (type, constant, path expression).
+    Symbol {
+        /// Path segments, imports expanded.
+        path: Vec<String>,
+    },
+    /// An environment variable set for the service (manifest env, Dockerfile `ENV`).
+    Env {
+        /// Name.
+        name: String,
+        /// Literal value, if any.
+        value: Option<String>,
+        /// Whether it comes from a Secret reference.
+        from_secret: bool,
+        /// Whether it comes from a ConfigMap/Secret/field reference (not a literal).
+        from_ref: bool,
+    },
+    /// A start command (script, `CMD`, `ENTRYPOINT`, container command/args).
+    Command {
+        /// Full command text.
+        text: String,
+    },
+    /// A pod, workload or namespace annotation.
+    Annotation {
+        /// Key.
+        key: String,
+        /// Value.
+        value: String,
+    },
+    /// A span attribute, event attribute or tracing field recorded in code.
+    Attribute {
+        /// Key as written (`user.email`, `password`).
+        key: String,
+        /// Source text of the recorded value (may be empty).
+        value: String,
+    },
+}
+
+/// What a call's arguments name, at any depth: the paths (imports expanded) of the calls,
+/// types and qualified names written in them (`propagation.TraceContext{}`,
+/// `TraceContextPropagator::new()`), and whether some value is opaque — a local variable, a
+/// call to a function of the service's own, arguments too large to follow — so that what it
+/// holds is not seen at the call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallArgs {
+    /// Paths named in the arguments.
+    pub paths: Vec<Vec<String>>,
+    /// Whether some argument's value is not seen at the call.
+    pub opaque: bool,
+}
+
+impl CallArgs {
+    /// At most this many syntax nodes are followed; past it the arguments are opaque.
+    pub const BUDGET: usize = 256;
+}
+
+/// The calls (by callee name, the last segment) whose [`CallArgs`] are recorded: those some
+/// `argument` signal is about. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct ArgCallees {
+    all: bool,
+    names: Arc<FastSet<String>>,
+}
+
+impl ArgCallees {
+    /// Every call's arguments (unit tests, tools).
+    pub fn all() -> ArgCallees {
+        ArgCallees {
+            all: true,
+            ..ArgCallees::default()
+        }
+    }
+
+    /// Whether a call to `callee` needs its arguments recorded.
+    pub fn wants(&self, callee: &str) -> bool {
+        self.all || self.names.contains(callee)
+    }
+}
+
+/// A fact at a place.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fact {
+    /// What.
+    pub kind: FactKind,
+    /// File relative to the scanned root, `/` separators (shared by the file's facts).
+    pub file: Arc<str>,
+    /// 1-based line (0 when unknown).
+    pub line: u32,
+    /// The enclosing top-level function, for dead-code elimination.
+    pub func: Option<String>,
+}
+
+impl Fact {
+    /// A fact outside any function.
+    pub fn new(kind: FactKind, file: &str, line: u32) -> Fact {
+        Fact {
+            kind,
+            file: Arc::from(file),
+            line,
+            func: None,
+        }
+    }
+
+    /// A fact in a file whose name is already shared.
+    pub fn at(kind: FactKind, file: &Arc<str>, line: u32) -> Fact {
+        Fact {
+            kind,
+            file: Arc::clone(file),
+            line,
+            func: None,
+        }
+    }
+}
+
+/// A function defined in a source file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FnDef {
+    /// Its name.
+    pub name: String,
+    /// Whether it is live regardless of references (entry point, exported, decorated…).
+    pub live: bool,
+}
+
+/// Facts of one source file.
+#[derive(Clone, Debug, Default)]
+pub struct SourceFacts {
+    /// Facts in order.
+    pub facts: Vec<Fact>,
+    /// Functions defined.
+    pub fns: Vec<FnDef>,
+    /// References: (enclosing top-level function's [`ref_hash`], or [`TOP_LEVEL`]; the
+    /// referenced identifier's hash). Sorted and deduplicated by [`SourceFacts::finish`].
+    pub refs: Vec<(u64, u64)>,
+    /// Go: the package name.
+    pub package: Option<String>,
+    /// First line with a syntax error the parser recovered from (the rest is analysed).
+    pub syntax_error: Option<u32>,
+    /// Not parsed: the pre-filter found no word any rule can use in it. Its facts are empty;
+    /// its references are unknown until it is parsed, which the scan does only if dead-code
+    /// elimination could depend on them.
+    pub unparsed: bool,
+    /// An unparsed Go file: the words it may hold, so that dead-code elimination reads it
+    /// again only if it may name a dead function (Go functions are package-wide: every file
+    /// of the package is a candidate). `None`: read it whenever names are searched.
+    pub names: Option<crate::check::facts::names::NameFilter>,
+    /// Rust: the modules this file declares out of line (`mod name;`, relative paths such as
+    /// `a/b` for `mod a { mod b; }`), outside test code. `None` for other languages.
+    pub rust_mods: Option<RustMods>,
+}
+
+/// A Rust file's out-of-line module declarations (see [`SourceFacts::rust_mods`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RustMods {
+    /// Declared module paths, relative to the file's own module (`a`, `a/b`).
+    pub decls: Vec<String>,
+    /// A `#[path]` attribute or an `include!`: where its modules live is not followed, so every
+    /// module below this file counts as declared.
+    pub unknown: bool,
+}
+
+#[cfg(test)]
+impl SourceFacts {
+    /// The call facts' callee paths joined with `sep` (for analyzer tests).
+    pub fn call_paths(&self, sep: &str) -> Vec<String> {
+        self.facts
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Call { path, .. } => Some(path.join(sep)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The path segments any rule can match: a call or symbol fact containing none of them can
+/// never match, so it is dropped as soon as its file is analysed (keeps memory flat on large
+/// trees). Built from the rule set in effect, user packs included.
+///
+/// It also holds the source pre-filter ([`prefilter`](crate::check::inputs::prefilter)): a source
+/// file in which no rule pattern or flagged span data can be written cannot yield a fact that
+/// matters, so it is not parsed (see [`Interest::may_matter`]).
+#[derive(Clone, Debug, Default)]
+pub struct Interest {
+    keys: FastSet<String>,
+    /// The calls some `argument` signal is about.
+    arg_calls: ArgCallees,
+    everything: bool,
+    prefilter: Option<std::sync::Arc<crate::check::inputs::prefilter::Prefilter>>,
+    /// The pre-filter's search, kept when parsing is not filtered
+    /// ([`Interest::without_prefilter`]): it still judges whether a file that could not be
+    /// analysed may have carried a signal ([`Interest::may_carry_signal`]).
+    signal_search: Option<std::sync::Arc<crate::check::inputs::prefilter::Prefilter>>,
+}
+
+impl Interest {
+    /// Keep every fact (unit tests, tools).
+    pub fn everything() -> Interest {
+        Interest {
+            keys: FastSet::default(),
+            arg_calls: ArgCallees::all(),
+            everything: true,
+            prefilter: None,
+            signal_search: None,
+        }
+    }
+
+    /// From pattern paths: each pattern contributes its longest segment (a fact can only
+    /// match a pattern if it contains all of the pattern's segments).
+    pub fn from_patterns<'a>(patterns: impl IntoIterator<Item = &'a [String]>) -> Interest {
+        let mut keys = FastSet::default();
+        for p in patterns {
+            if let Some(longest) = p.iter().max_by_key(|s| s.len()) {
+                keys.insert(longest.clone());
+            }
+        }
+        // Ingress check: services using tracegate::propagation.
+        keys.insert("tracegate".into());
+        Interest {
+            keys,
+            arg_calls: ArgCallees::default(),
+            everything: false,
+            prefilter: None,
+            signal_search: None,
+        }
+    }
+
+    /// Record the arguments of the calls named `callees` (the last segment of each `argument`
+    /// signal's call pattern).
+    pub fn with_args_of<'a>(mut self, callees: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut names = (*self.arg_calls.names).clone();
+        names.extend(callees.into_iter().map(str::to_string));
+        self.arg_calls.names = Arc::new(names);
+        self
+    }
+
+    /// Whether a call to `callee` (its last segment) needs its [`CallArgs`].
+    pub fn wants_args(&self, callee: &str) -> bool {
+        self.arg_calls.wants(callee)
+    }
+
+    /// The calls whose arguments are recorded, for analyzers that run elsewhere.
+    pub fn arg_callees(&self) -> ArgCallees {
+        self.arg_calls.clone()
+    }
+
+    /// Turn on the source pre-filter ([`prefilter`](crate::check::inputs::prefilter)): `patterns`
+    /// are the call/symbol patterns' segments, `attribute_words` the words span-data rules look for
+    /// in attribute keys and values. Without a usable search, every file is parsed.
+    pub fn with_prefilter<'a>(
+        mut self,
+        patterns: impl IntoIterator<Item = &'a [String]>,
+        attribute_words: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        if self.everything {
+            return self;
+        }
+        let tracegate = ["tracegate".to_string(), "propagation".to_string()];
+        let mut patterns: Vec<&[String]> = patterns.into_iter().collect();
+        patterns.push(&tracegate);
+        self.prefilter = crate::check::inputs::prefilter::Prefilter::new(patterns, attribute_words)
+            .map(std::sync::Arc::new);
+        self.signal_search.clone_from(&self.prefilter);
+        self
+    }
+
+    /// Whether a source file's bytes may yield a fact some rule can use: false only when the
+    /// pre-filter is on and finds no combination a rule needs.
+    pub fn may_matter(&self, kind: crate::check::inputs::lang::SourceKind, bytes: &[u8]) -> bool {
+        self.prefilter
+            .as_ref()
+            .is_none_or(|p| p.may_matter(kind, bytes))
+    }
+
+    /// Whether a source file that could not be analysed in full may have carried something a
+    /// rule uses: the pre-filter's judgement on its bytes, with or without `--no-prefilter`
+    /// (true when there is no search to judge by). Such a file keeps its service from passing.
+    pub fn may_carry_signal(
+        &self,
+        kind: crate::check::inputs::lang::SourceKind,
+        bytes: &[u8],
+    ) -> bool {
+        self.signal_search
+            .as_ref()
+            .is_none_or(|p| p.may_matter(kind, bytes))
+    }
+
+    /// The same interest without the pre-filter (every source file is parsed).
+    pub fn without_prefilter(&self) -> Interest {
+        Interest {
+            prefilter: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether a fact may matter to some rule.
+    pub fn keeps(&self, fact: &Fact) -> bool {
+        match &fact.kind {
+            FactKind::Call { path, .. } | FactKind::Symbol { path } => {
+                self.keeps_path(path.iter().map(String::as_str))
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether a call or symbol fact with these path segments may matter to some rule
+    /// (analyzers ask before they build the fact).
+    pub fn keeps_path<'s>(&self, mut segments: impl Iterator<Item = &'s str>) -> bool {
+        self.everything || segments.any(|s| self.keys.contains(s))
+    }
+}
+
+impl SourceFacts {
+    /// Compact what is kept until the whole tree is walked: deduplicated references, only the
+    /// facts some rule can match, no spare capacity.
+    pub fn finish(&mut self, interest: &Interest) {
+        self.refs.sort_unstable();
+        self.refs.dedup();
+        self.refs.shrink_to_fit();
+        self.facts.retain(|f| interest.keeps(f));
+        self.facts.shrink_to_fit();
+    }
+}
+
+/// Whether `path` contains `pattern` as a contiguous run of segments.
+pub fn path_contains(path: &[String], pattern: &[String]) -> bool {
+    if pattern.is_empty() || pattern.len() > path.len() {
+        return false;
+    }
+    path.windows(pattern.len())
+        .any(|w| w.iter().zip(pattern).all(|(a, b)| a == b))
+}
+
+/// A referenced identifier, hashed (a collision only keeps a dead function alive). Every
+/// identifier of every parsed file is hashed, so this is [`FastHasher`], not SipHash.
+pub fn ref_hash(ident: &str) -> u64 {
+    FastHasher::hash(ident.as_bytes())
+}
+
+/// A hasher for the analyzers' own keys (identifiers, path segments, import aliases): a
+/// multiply-rotate over eight bytes at a time and a final avalanche, several times faster
+/// than SipHash on short names. Not resistant to crafted collisions, which here can only
+/// slow a lookup or keep a dead function alive.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher(u64);
+
+impl FastHasher {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    /// The hash of one word's bytes.
+    pub fn hash(bytes: &[u8]) -> u64 {
+        let mut h = FastHasher::default();
+        h.write(bytes);
+        h.finish()
+    }
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // murmur3's fmix64: every input bit reaches the low bits hash tables use.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xFF51_AFD7_ED55_8CCD);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xC4CE_B9FE_1A85_EC53);
+        h ^ (h >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        let mut word = [0u8; 8];
+        word[..rest.len()].copy_from_slice(rest);
+        // The length goes in too: "ab" and "ab\0" differ.
+        self.add(u64::from_le_bytes(word) ^ ((bytes.len() as u64) << 56));
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.add(u64::from(n));
+    }
+}
+
+/// A map keyed by the analyzers' own strings ([`FastHasher`]).
+pub type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+/// A set of the analyzers' own strings ([`FastHasher`]).
+pub type FastSet<K> = HashSet<K, std::hash::BuildHasherDefault<FastHasher>>;
+
+/// Hashes [`ref_hash`] values by using them as they are: they are hashes already, and hashing
+/// them again (SipHash) was a visible share of the dead-code pass on large repositories.
+#[derive(Default)]
+struct RefHasher(u64);
+
+impl Hasher for RefHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used (u64 keys); mix anything else in, in case.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type RefMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<RefHasher>>;
+type RefSet = HashSet<u64, std::hash::BuildHasherDefault<RefHasher>>;
+
+/// The owner of references made outside any tracked function (always live).
+pub const TOP_LEVEL: u64 = 0;
+
+/// Remove facts inside functions unreachable from live code (dead code): roots are top-level
+/// code, methods and functions live by definition (entry points, exported, decorated);
+/// reachability follows references transitively, so a helper called only from a dead
+/// function is dead too.
+pub fn drop_dead_code(files: &mut [&mut SourceFacts]) {
+    let dead = dead_functions(files.iter().map(|f| &**f));
+    if dead.is_empty() {
+        return;
+    }
+    for f in files.iter_mut() {
+        f.facts
+            .retain(|fact| fact.func.as_ref().is_none_or(|name| !dead.contains(name)));
+    }
+}
+
+/// Whether [`drop_dead_code`] would remove a fact. More files (more references and roots)
+/// can only make functions live, so when this is false for some of a service's files it is
+/// false with all of them, and their facts are final.
+pub fn drops_any<'a>(files: impl IntoIterator<Item = &'a SourceFacts> + Clone) -> bool {
+    let dead = dead_functions(files.clone());
+    !dead.is_empty()
+        && files.into_iter().any(|f| {
+            f.facts
+                .iter()
+                .any(|fact| fact.func.as_ref().is_some_and(|name| dead.contains(name)))
+        })
+}
+
+/// Names of the functions unreachable from live code.
+pub fn dead_functions<'a>(
+    files: impl IntoIterator<Item = &'a SourceFacts> + Clone,
+) -> HashSet<String> {
+    let mut by_owner: RefMap<Vec<u64>> = RefMap::default();
+    let mut work: Vec<u64> = vec![TOP_LEVEL];
+    for f in files.clone() {
+        for &(owner, r) in &f.refs {
+            by_owner.entry(owner).or_default().push(r);
+        }
+        work.extend(f.fns.iter().filter(|d| d.live).map(|d| ref_hash(&d.name)));
+    }
+    let mut live = RefSet::default();
+    while let Some(h) = work.pop() {
+        if !live.insert(h) {
+            continue;
+        }
+        if let Some(refs) = by_owner.get(&h) {
+            work.extend(refs.iter().copied().filter(|r| !live.contains(r)));
+        }
+    }
+    files
+        .into_iter()
+        .flat_map(|f| f.fns.iter())
+        .filter(|d| !live.contains(&ref_hash(&d.name)))
+        .map(|d| d.name.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segs(s: &str) -> Vec<String> {
+        crate::check::evaluation::rules::segments(s)
+    }
+
+    #[test]
+    fn contiguous_path_matching() {
+        let p = segs("opentelemetry::global::set_text_map_propagator");
+        assert!(path_contains(&p, &segs("global::set_text_map_propagator")));
+        assert!(path_contains(&p, &segs("set_text_map_propagator")));
+        assert!(!path_contains(
+            &p,
+            &segs("opentelemetry::set_text_map_propagator")
+        ));
+        assert!(!path_contains(&p, &[]));
+    }
+
+    #[test]
+    fn facts_in_unreferenced_functions_are_dropped() {
+        let mut a = SourceFacts::default();
+        a.fns.push(FnDef {
+            name: "unused".into(),
+            live: false,
+        });
+        a.fns.push(FnDef {
+            name: "used".into(),
+            live: false,
+        });
+        a.refs.push((TOP_LEVEL, ref_hash("used")));
+        for func in ["unused", "used"] {
+            let mut f = Fact::new(FactKind::Command { text: func.into() }, "a", 1);
+            f.func = Some(func.into());
+            a.facts.push(f);
+        }
+        drop_dead_code(&mut [&mut a]);
+        assert_eq!(a.facts.len(), 1);
+        assert_eq!(a.facts[0].func.as_deref(), Some("used"));
+    }
+
+    #[test]
+    fn reachability_is_transitive() {
+        let mut a = SourceFacts::default();
+        for (name, live) in [
+            ("main", true),
+            ("helper", false),
+            ("unused", false),
+            ("inner", false),
+        ] {
+            a.fns.push(FnDef {
+                name: name.into(),
+                live,
+            });
+            let mut f = Fact::new(FactKind::Command { text: name.into() }, "a", 1);
+            f.func = Some(name.into());
+            a.facts.push(f);
+        }
+        // main -> helper; unused -> inner (unused is referenced by nothing live).
+        a.refs.push((ref_hash("main"), ref_hash("helper")));
+        a.refs.push((ref_hash("unused"), ref_hash("inner")));
+        drop_dead_code(&mut [&mut a]);
+        let kept: Vec<&str> = a.facts.iter().filter_map(|f| f.func.as_deref()).collect();
+        assert_eq!(kept, vec!["main", "helper"]);
+    }
+}

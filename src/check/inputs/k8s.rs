@@ -1,0 +1,699 @@
+//! Kubernetes manifests (multi-document YAML) and Helm `values.yaml`: workloads with their
+//! environment, start commands and annotations; ConfigMaps; Ingresses; mesh tracing
+//! configuration (Istio `Telemetry`, Envoy tracers). Helm templates (`{{ … }}`) are skipped.
+
+use std::collections::BTreeMap;
+
+use serde_yaml::Value;
+
+use crate::check::facts::{Fact, FactKind};
+
+/// A `envFrom` source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvFrom {
+    /// `ConfigMap` or `Secret`.
+    pub secret: bool,
+    /// Its name.
+    pub name: String,
+}
+
+/// A workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod) or a Helm release.
+#[derive(Clone, Debug, Default)]
+pub struct Workload {
+    /// `metadata.name` (empty for Helm values until the chart name is known).
+    pub name: String,
+    /// Kind (`Deployment`, …, `HelmValues`).
+    pub kind: String,
+    /// Namespace, if set.
+    pub namespace: Option<String>,
+    /// File and line of its `metadata.name`.
+    pub file: String,
+    /// 1-based line.
+    pub line: u32,
+    /// Identifying names: labels `app`, `app.kubernetes.io/name`, container names.
+    pub aliases: Vec<String>,
+    /// Container images.
+    pub images: Vec<String>,
+    /// `Env`, `Command` and `Annotation` facts.
+    pub facts: Vec<Fact>,
+    /// `envFrom` sources.
+    pub env_from: Vec<EnvFrom>,
+    /// `valueFrom.configMapKeyRef`: (index in `facts`, ConfigMap name, key).
+    pub config_refs: Vec<(usize, String, String)>,
+}
+
+/// A ConfigMap's literal data.
+#[derive(Clone, Debug, Default)]
+pub struct ConfigMap {
+    /// Name.
+    pub name: String,
+    /// Data.
+    pub data: BTreeMap<String, String>,
+    /// File.
+    pub file: String,
+    /// Line of each key.
+    pub lines: BTreeMap<String, u32>,
+}
+
+/// An Ingress.
+#[derive(Clone, Debug, Default)]
+pub struct Ingress {
+    /// Name.
+    pub name: String,
+    /// File.
+    pub file: String,
+    /// Line of its name.
+    pub line: u32,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// `spec.ingressClassName` or the class annotation.
+    pub class: Option<String>,
+    /// Backend service names.
+    pub backends: Vec<String>,
+}
+
+/// What a YAML file holds.
+#[derive(Clone, Debug, Default)]
+pub struct K8sFile {
+    /// Workloads.
+    pub workloads: Vec<Workload>,
+    /// ConfigMaps.
+    pub configmaps: Vec<ConfigMap>,
+    /// Ingresses.
+    pub ingresses: Vec<Ingress>,
+    /// Namespaces and their annotations.
+    pub namespaces: Vec<(String, Vec<Fact>)>,
+    /// Places where mesh/proxy tracing is configured (Istio Telemetry, Envoy tracers…).
+    pub mesh_tracing: Vec<(String, u32)>,
+    /// Helm chart name (`Chart.yaml`).
+    pub chart_name: Option<String>,
+    /// Documents that are not valid YAML: (line, reason). The file's other documents are
+    /// still read, so one broken document does not hide the workloads beside it.
+    pub invalid: Vec<(u32, String)>,
+    /// A broken document that declares something the rules judge (a workload, Namespace,
+    /// ConfigMap, Ingress, Helm values): (line, reason). Skipping it could let its service
+    /// pass unjudged, so the scan stops (exit 2) instead.
+    pub fatal: Option<(u32, String)>,
+}
+
+/// Kinds whose configuration decides a verdict.
+const JUDGED_KINDS: &[&str] = &[
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Pod",
+    "Namespace",
+    "ConfigMap",
+    "Ingress",
+];
+
+/// The top-level `kind:` of a document's text, read line by line (for a broken document).
+fn declared_kind(text: &str) -> Option<&str> {
+    text.lines().find_map(|l| {
+        let v = l.strip_prefix("kind:")?.trim();
+        let v = v.split(" #").next().unwrap_or(v).trim();
+        Some(v.trim_matches(|c| c == '"' || c == '\''))
+    })
+}
+
+/// A YAML error message without its ` at line L column C` parts: they count from the start of
+/// the document, while the finding gives the line in the file.
+fn without_positions(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(" at line ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + " at line ".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let tail = &after[digits..];
+        rest = match tail.strip_prefix(" column ") {
+            Some(col) => &col[col.bytes().take_while(u8::is_ascii_digit).count()..],
+            None => tail,
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+struct Doc<'a> {
+    text: &'a str,
+    start: u32,
+}
+
+fn split_docs(text: &str) -> Vec<Doc<'_>> {
+    let mut docs = Vec::new();
+    let mut begin = 0usize;
+    let mut start_line = 1u32;
+    let mut offset = 0usize;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let t = line.trim_end();
+        if t == "---" || t.starts_with("--- ") {
+            docs.push(Doc {
+                text: &text[begin..offset],
+                start: start_line,
+            });
+            begin = offset + line.len();
+            start_line = i as u32 + 2;
+        }
+        offset += line.len();
+    }
+    docs.push(Doc {
+        text: &text[begin..],
+        start: start_line,
+    });
+    docs
+}
+
+impl Doc<'_> {
+    /// Line of the first occurrence of `needle` at or after line `from`.
+    fn line(&self, needle: &str, from: u32) -> u32 {
+        for (i, l) in self.text.lines().enumerate() {
+            let n = self.start + i as u32;
+            if n >= from && l.contains(needle) && !l.trim_start().starts_with('#') {
+                return n;
+            }
+        }
+        from.max(self.start)
+    }
+}
+
+fn s(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    let mut cur = v;
+    for p in path {
+        cur = cur.get(*p)?;
+    }
+    Some(cur)
+}
+
+fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(Value::Mapping(m)) = v {
+        for (k, val) in m {
+            if let (Some(k), Some(val)) = (s(k), s(val)) {
+                out.insert(k, val);
+            }
+        }
+    }
+    out
+}
+
+/// Parse a YAML file that may hold Kubernetes objects. `Err` is a one-line reason with the line.
+pub fn parse(rel: &str, text: &str) -> Result<K8sFile, String> {
+    let mut out = K8sFile::default();
+    let file_name = rel.rsplit('/').next().unwrap_or(rel);
+    if text.contains("{{") {
+        // A Helm template or another templating language: not YAML until rendered.
+        return Ok(out);
+    }
+    for doc in split_docs(text) {
+        if doc.text.trim().is_empty() {
+            continue;
+        }
+        let value: Value = match serde_yaml::from_str(doc.text) {
+            Ok(v) => v,
+            Err(e) => {
+                let line = e
+                    .location()
+                    .map_or(doc.start, |l| doc.start + l.line() as u32 - 1);
+                let first = e.to_string().lines().next().unwrap_or_default().to_string();
+                let reason = format!("invalid YAML: {}", without_positions(&first));
+                let values = file_name == "values.yaml" || file_name == "values.yml";
+                match declared_kind(doc.text) {
+                    Some(kind) if JUDGED_KINDS.contains(&kind) => {
+                        out.fatal
+                            .get_or_insert((line, format!("{reason} (in a {kind} document)")));
+                    }
+                    _ if values => {
+                        out.fatal
+                            .get_or_insert((line, format!("{reason} (Helm values)")));
+                    }
+                    _ => out.invalid.push((line, reason)),
+                }
+                continue;
+            }
+        };
+        if file_name == "Chart.yaml" {
+            out.chart_name = get(&value, &["name"]).and_then(s);
+            continue;
+        }
+        if file_name == "values.yaml" || file_name == "values.yml" {
+            helm_values(rel, &doc, &value, &mut out);
+            continue;
+        }
+        let uncommented: String = doc
+            .text
+            .lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if uncommented.contains("envoy.tracers.") {
+            out.mesh_tracing
+                .push((rel.to_string(), doc.line("envoy.tracers.", doc.start)));
+        }
+        let Some(kind) = get(&value, &["kind"]).and_then(s) else {
+            continue;
+        };
+        let name = get(&value, &["metadata", "name"])
+            .and_then(s)
+            .unwrap_or_default();
+        let name_line = doc.line(&format!("name: {name}"), doc.start);
+        let namespace = get(&value, &["metadata", "namespace"]).and_then(s);
+        match kind.as_str() {
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" | "Rollout" => {
+                if let Some(t) = get(&value, &["spec", "template"]) {
+                    out.workloads.push(workload(
+                        rel, &doc, &kind, &name, namespace, name_line, &value, t,
+                    ));
+                }
+            }
+            "CronJob" => {
+                if let Some(t) = get(&value, &["spec", "jobTemplate", "spec", "template"]) {
+                    out.workloads.push(workload(
+                        rel, &doc, &kind, &name, namespace, name_line, &value, t,
+                    ));
+                }
+            }
+            "Pod" => out.workloads.push(workload(
+                rel, &doc, &kind, &name, namespace, name_line, &value, &value,
+            )),
+            "ConfigMap" => {
+                let data = string_map(get(&value, &["data"]));
+                let lines = data
+                    .keys()
+                    .map(|k| (k.clone(), doc.line(&format!("{k}:"), name_line)))
+                    .collect();
+                if data.contains_key("mesh")
+                    && data
+                        .get("mesh")
+                        .is_some_and(|m| m.contains("enableTracing: true"))
+                {
+                    out.mesh_tracing.push((rel.to_string(), name_line));
+                }
+                out.configmaps.push(ConfigMap {
+                    name,
+                    data,
+                    file: rel.to_string(),
+                    lines,
+                });
+            }
+            "Namespace" => {
+                let ann = annotations(
+                    rel,
+                    &doc,
+                    get(&value, &["metadata", "annotations"]),
+                    name_line,
+                );
+                out.namespaces.push((name, ann));
+            }
+            "Ingress" => {
+                let annotations = string_map(get(&value, &["metadata", "annotations"]));
+                let class = get(&value, &["spec", "ingressClassName"])
+                    .and_then(s)
+                    .or_else(|| annotations.get("kubernetes.io/ingress.class").cloned());
+                let mut backends = Vec::new();
+                collect_backends(get(&value, &["spec"]), &mut backends);
+                out.ingresses.push(Ingress {
+                    name,
+                    file: rel.to_string(),
+                    line: name_line,
+                    annotations,
+                    class,
+                    backends,
+                });
+            }
+            "Telemetry" if get(&value, &["spec", "tracing"]).is_some() => {
+                out.mesh_tracing.push((rel.to_string(), name_line));
+            }
+            "IstioOperator" => {
+                let enabled = get(&value, &["spec", "meshConfig", "enableTracing"])
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                if enabled
+                    || get(&value, &["spec", "meshConfig", "defaultConfig", "tracing"]).is_some()
+                {
+                    out.mesh_tracing.push((rel.to_string(), name_line));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn collect_backends(v: Option<&Value>, out: &mut Vec<String>) {
+    match v {
+        Some(Value::Mapping(m)) => {
+            for (k, val) in m {
+                if s(k).as_deref() == Some("service") {
+                    if let Some(n) = get(val, &["name"]).and_then(s) {
+                        out.push(n);
+                    }
+                }
+                if s(k).as_deref() == Some("serviceName") {
+                    if let Some(n) = s(val) {
+                        out.push(n);
+                    }
+                }
+                collect_backends(Some(val), out);
+            }
+        }
+        Some(Value::Sequence(seq)) => {
+            for item in seq {
+                collect_backends(Some(item), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn annotations(rel: &str, doc: &Doc<'_>, v: Option<&Value>, from: u32) -> Vec<Fact> {
+    string_map(v)
+        .into_iter()
+        .map(|(key, value)| {
+            let line = doc.line(&key, from);
+            Fact::new(FactKind::Annotation { key, value }, rel, line)
+        })
+        .collect()
+}
+
+#[allow(clippy::too_many_arguments)]
+fn workload(
+    rel: &str,
+    doc: &Doc<'_>,
+    kind: &str,
+    name: &str,
+    namespace: Option<String>,
+    line: u32,
+    object: &Value,
+    template: &Value,
+) -> Workload {
+    let mut w = Workload {
+        name: name.to_string(),
+        kind: kind.to_string(),
+        namespace,
+        file: rel.to_string(),
+        line,
+        ..Workload::default()
+    };
+    for labels in [
+        get(object, &["metadata", "labels"]),
+        get(template, &["metadata", "labels"]),
+    ] {
+        let labels = string_map(labels);
+        for key in [
+            "app",
+            "app.kubernetes.io/name",
+            "app.kubernetes.io/instance",
+        ] {
+            if let Some(v) = labels.get(key) {
+                w.aliases.push(v.clone());
+            }
+        }
+    }
+    // The OpenTelemetry Operator reads its `instrumentation.opentelemetry.io/` annotations from
+    // the pod (and namespace), never from the Deployment's own metadata.
+    w.facts.extend(
+        annotations(rel, doc, get(object, &["metadata", "annotations"]), line)
+            .into_iter()
+            .filter(|f| {
+                !matches!(&f.kind, FactKind::Annotation { key, .. }
+                    if key.starts_with("instrumentation.opentelemetry.io/"))
+            }),
+    );
+    w.facts.extend(annotations(
+        rel,
+        doc,
+        get(template, &["metadata", "annotations"]),
+        line,
+    ));
+    let spec = get(template, &["spec"]);
+    for list in ["initContainers", "containers"] {
+        let Some(Value::Sequence(containers)) = spec.and_then(|s| s.get(list)) else {
+            continue;
+        };
+        for c in containers {
+            let cname = get(c, &["name"]).and_then(s).unwrap_or_default();
+            let cline = doc.line(&format!("name: {cname}"), line);
+            if list == "containers" {
+                w.aliases.push(cname.clone());
+            }
+            if let Some(image) = get(c, &["image"]).and_then(s) {
+                w.images.push(image);
+            }
+            let mut cmd: Vec<String> = Vec::new();
+            for key in ["command", "args"] {
+                if let Some(Value::Sequence(parts)) = c.get(key) {
+                    cmd.extend(parts.iter().filter_map(s));
+                }
+            }
+            if !cmd.is_empty() {
+                w.facts.push(Fact::new(
+                    FactKind::Command {
+                        text: cmd.join(" "),
+                    },
+                    rel,
+                    cline,
+                ));
+            }
+            container_env(rel, doc, c, cline, &mut w);
+        }
+    }
+    w
+}
+
+fn container_env(rel: &str, doc: &Doc<'_>, c: &Value, from: u32, w: &mut Workload) {
+    if let Some(Value::Sequence(env)) = c.get("env") {
+        for e in env {
+            let Some(name) = get(e, &["name"]).and_then(s) else {
+                continue;
+            };
+            let line = doc.line(&format!("name: {name}"), from);
+            let value = get(e, &["value"]).and_then(s);
+            let from_secret = get(e, &["valueFrom", "secretKeyRef"]).is_some();
+            let from_ref = e.get("valueFrom").is_some();
+            let cm = get(e, &["valueFrom", "configMapKeyRef", "name"]).and_then(s);
+            let key = get(e, &["valueFrom", "configMapKeyRef", "key"]).and_then(s);
+            if let (Some(cm), Some(key)) = (cm, key) {
+                w.config_refs.push((w.facts.len(), cm, key));
+            }
+            w.facts.push(Fact::new(
+                FactKind::Env {
+                    name,
+                    value,
+                    from_secret,
+                    from_ref,
+                },
+                rel,
+                line,
+            ));
+        }
+    }
+    if let Some(Value::Sequence(sources)) = c.get("envFrom") {
+        for src in sources {
+            if let Some(n) = get(src, &["configMapRef", "name"]).and_then(s) {
+                w.env_from.push(EnvFrom {
+                    secret: false,
+                    name: n,
+                });
+            }
+            if let Some(n) = get(src, &["secretRef", "name"]).and_then(s) {
+                w.env_from.push(EnvFrom {
+                    secret: true,
+                    name: n,
+                });
+            }
+        }
+    }
+}
+
+/// Helm values: `env`/`extraEnv` (list or map), `podAnnotations`, `ingress`, and the
+/// ingress-nginx chart's `controller.config`.
+fn helm_values(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut K8sFile) {
+    let mut w = Workload {
+        kind: "HelmValues".into(),
+        file: rel.to_string(),
+        line: doc.start,
+        ..Workload::default()
+    };
+    for key in ["env", "extraEnv", "extraEnvVars", "envVars"] {
+        match value.get(key) {
+            Some(Value::Sequence(_)) => {
+                let c = {
+                    let mut m = serde_yaml::Mapping::new();
+                    if let Some(v) = value.get(key) {
+                        m.insert(Value::String("env".into()), v.clone());
+                    }
+                    Value::Mapping(m)
+                };
+                container_env(rel, doc, &c, doc.start, &mut w);
+            }
+            Some(Value::Mapping(_)) => {
+                for (name, v) in string_map(value.get(key)) {
+                    let line = doc.line(&format!("{name}:"), doc.start);
+                    w.facts.push(Fact::new(
+                        FactKind::Env {
+                            name,
+                            value: Some(v),
+                            from_secret: false,
+                            from_ref: false,
+                        },
+                        rel,
+                        line,
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    w.facts.extend(annotations(
+        rel,
+        doc,
+        value.get("podAnnotations"),
+        doc.start,
+    ));
+    if let Some(Value::Sequence(sources)) = value.get("envFrom") {
+        for src in sources {
+            if let Some(n) = get(src, &["configMapRef", "name"]).and_then(s) {
+                w.env_from.push(EnvFrom {
+                    secret: false,
+                    name: n,
+                });
+            }
+            if let Some(n) = get(src, &["secretRef", "name"]).and_then(s) {
+                w.env_from.push(EnvFrom {
+                    secret: true,
+                    name: n,
+                });
+            }
+        }
+    }
+    if let Some(config) = get(value, &["controller", "config"]) {
+        let data = string_map(Some(config));
+        let lines = data
+            .keys()
+            .map(|k| (k.clone(), doc.line(&format!("{k}:"), doc.start)))
+            .collect();
+        out.configmaps.push(ConfigMap {
+            name: "ingress-nginx-controller".into(),
+            data,
+            file: rel.to_string(),
+            lines,
+        });
+    }
+    if let Some(ing) = value.get("ingress") {
+        let enabled = ing.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+        if enabled {
+            let annotations = string_map(ing.get("annotations"));
+            out.ingresses.push(Ingress {
+                name: String::new(),
+                file: rel.to_string(),
+                line: doc.line("ingress:", doc.start),
+                class: ing
+                    .get("className")
+                    .and_then(s)
+                    .or_else(|| annotations.get("kubernetes.io/ingress.class").cloned()),
+                annotations,
+                backends: Vec::new(),
+            });
+        }
+    }
+    if !w.facts.is_empty() || !w.env_from.is_empty() || value.get("image").is_some() {
+        if let Some(repo) = get(value, &["image", "repository"]).and_then(s) {
+            w.images.push(repo);
+        }
+        out.workloads.push(w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_document_workloads_env_and_lines() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: otel\ndata:\n  OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4318\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: checkout\nspec:\n  template:\n    metadata:\n      annotations:\n        instrumentation.opentelemetry.io/inject-java: \"true\"\n    spec:\n      containers:\n        - name: checkout\n          image: acme/checkout:1\n          envFrom:\n            - configMapRef:\n                name: otel\n          env:\n            - name: OTEL_SERVICE_NAME\n              value: checkout\n---\napiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: nightly\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n            - name: nightly\n              image: acme/nightly\n";
+        let f = parse("k8s/app.yaml", text).unwrap();
+        assert_eq!(f.configmaps.len(), 1);
+        assert_eq!(f.configmaps[0].lines["OTEL_EXPORTER_OTLP_ENDPOINT"], 6);
+        assert_eq!(f.workloads.len(), 2);
+        let w = &f.workloads[0];
+        assert_eq!((w.name.as_str(), w.line), ("checkout", 11));
+        assert_eq!(
+            w.env_from,
+            vec![EnvFrom {
+                secret: false,
+                name: "otel".into()
+            }]
+        );
+        let env = w
+            .facts
+            .iter()
+            .find(|f| matches!(&f.kind, FactKind::Env { name, .. } if name == "OTEL_SERVICE_NAME"))
+            .unwrap();
+        assert_eq!(env.line, 25);
+        assert!(w.facts.iter().any(|f| matches!(&f.kind, FactKind::Annotation { key, .. } if key.starts_with("instrumentation.opentelemetry.io/inject-"))));
+        assert_eq!(f.workloads[1].kind, "CronJob");
+    }
+
+    #[test]
+    fn invalid_yaml_names_the_line_and_templates_are_skipped() {
+        let k = parse("k.yaml", "a: 1\n---\nkind: Deployment\nmetadata: [\n").unwrap();
+        assert_eq!(k.fatal.as_ref().map(|f| f.0), Some(5), "{k:?}");
+        assert!(parse("templates/d.yaml", "kind: {{ .Values.kind }}\n")
+            .unwrap()
+            .workloads
+            .is_empty());
+    }
+
+    #[test]
+    fn ingress_backends_and_helm_values() {
+        let f = parse("k/ing.yaml", "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: web\n  annotations:\n    nginx.ingress.kubernetes.io/enable-opentelemetry: \"true\"\nspec:\n  ingressClassName: nginx\n  rules:\n    - http:\n        paths:\n          - backend:\n              service:\n                name: gateway\n").unwrap();
+        assert_eq!(f.ingresses[0].backends, vec!["gateway"]);
+        assert_eq!(f.ingresses[0].class.as_deref(), Some("nginx"));
+        let v = parse("charts/api/values.yaml", "image:\n  repository: acme/api\nenv:\n  OTEL_SERVICE_NAME: api\npodAnnotations:\n  instrumentation.opentelemetry.io/inject-python: \"true\"\n").unwrap();
+        assert_eq!(v.workloads.len(), 1);
+        assert_eq!(v.workloads[0].facts.len(), 2);
+    }
+
+    #[test]
+    fn a_broken_document_leaves_the_others_and_says_where() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: go1\nspec:\n  template:\n    spec:\n      containers:\n        - name: go1\n          image: x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: [1, 2\n  b: 3\n";
+        let k = parse("deploy/d.yaml", text).unwrap();
+        assert_eq!(k.workloads.len(), 1);
+        assert_eq!(k.workloads[0].name, "go1");
+        // The broken document is a ConfigMap: it could carry a service's settings.
+        let (line, reason) = k.fatal.clone().unwrap();
+        assert_eq!(line, 18);
+        assert!(reason.starts_with("invalid YAML: "), "{reason}");
+        assert!(reason.ends_with("(in a ConfigMap document)"), "{reason}");
+        assert!(!reason.contains(" at line "), "{reason}");
+        // A broken document of another kind (or none) is a note; the others are still read.
+        let other = text.replace("kind: ConfigMap", "kind: ServiceMonitor");
+        let k = parse("deploy/d.yaml", &other).unwrap();
+        assert!(k.fatal.is_none());
+        assert_eq!(k.workloads.len(), 1);
+        assert_eq!(k.invalid.len(), 1, "{:?}", k.invalid);
+        assert_eq!(k.invalid[0].0, 18);
+    }
+
+    #[test]
+    fn yaml_positions_are_removed_from_messages() {
+        assert_eq!(
+            without_positions("did not find expected ',' or ']' at line 7 column 4, while parsing a flow sequence at line 6 column 6"),
+            "did not find expected ',' or ']', while parsing a flow sequence"
+        );
+        assert_eq!(without_positions("plain"), "plain");
+    }
+}

@@ -1,0 +1,271 @@
+//! Go sources (tree-sitter-go).
+
+use super::treesitter::Aliases;
+
+use tree_sitter::Node;
+
+use super::treesitter::{import_segments, text, unquote, Spec};
+
+fn language() -> tree_sitter::Language {
+    tree_sitter_go::LANGUAGE.into()
+}
+
+fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
+    match node.kind() {
+        "import_declaration" | "import_spec_list" => {
+            let mut c = node.walk();
+            for child in node.named_children(&mut c) {
+                imports(child, src, out);
+            }
+        }
+        "import_spec" => {
+            let Some(path) = node
+                .child_by_field_name("path")
+                .and_then(|p| unquote(text(p, src)))
+            else {
+                return;
+            };
+            let alias = match node.child_by_field_name("name") {
+                Some(n) if n.kind() == "package_identifier" => text(n, src).to_string(),
+                Some(_) => return, // `_` or `.` imports bind no name
+                None => {
+                    let mut parts = path.rsplit('/');
+                    let last = parts.next().unwrap_or_default();
+                    let is_version = last.len() > 1
+                        && last.starts_with('v')
+                        && last[1..].chars().all(|c| c.is_ascii_digit());
+                    if is_version {
+                        parts.next().unwrap_or_default().to_string()
+                    } else {
+                        last.to_string()
+                    }
+                }
+            };
+            out.insert(alias, import_segments(&path));
+        }
+        _ => {}
+    }
+}
+
+fn fn_live(name: &str, _node: Node<'_>) -> bool {
+    name == "main" || name == "init" || name.starts_with(|c: char| c.is_ascii_uppercase())
+}
+
+fn package(root: Node<'_>, src: &[u8]) -> Option<String> {
+    let mut c = root.walk();
+    let clause = root
+        .named_children(&mut c)
+        .find(|n| n.kind() == "package_clause")?;
+    let mut c2 = clause.walk();
+    let id = clause
+        .named_children(&mut c2)
+        .find(|n| n.kind() == "package_identifier")?;
+    Some(text(id, src).to_string())
+}
+
+/// The package name from a Go file's package clause, read without parsing: the clause is the
+/// first token after comments and white space (for files the pre-filter does not parse; the
+/// `main` package makes a directory a Go service).
+pub fn package_clause(src: &str) -> Option<String> {
+    let rest = skip_trivia(src.trim_start_matches('\u{feff}'))?;
+    let r = rest.strip_prefix("package")?;
+    if !r.starts_with(|c: char| c.is_whitespace() || c == '/') {
+        return None;
+    }
+    let name: String = skip_trivia(r)?
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The text after leading white space and comments (`None` in an unclosed block comment).
+fn skip_trivia(mut rest: &str) -> Option<&str> {
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("//") {
+            rest = r.split_once('\n').map_or("", |(_, after)| after);
+        } else if let Some(r) = rest.strip_prefix("/*") {
+            rest = r.split_once("*/")?.1;
+        } else {
+            return Some(rest);
+        }
+    }
+}
+
+/// The Go spec.
+pub static SPEC: Spec = Spec {
+    language,
+    comments: &["comment"],
+    declarations: &["import_declaration", "package_clause"],
+    strings: &["interpreted_string_literal", "raw_string_literal"],
+    calls: &[("call_expression", "", "function", "arguments")],
+    members: &[
+        ("selector_expression", "operand", "field"),
+        ("qualified_type", "package", "name"),
+    ],
+    idents: &[
+        "identifier",
+        "package_identifier",
+        "type_identifier",
+        "field_identifier",
+    ],
+    fns: &[("function_declaration", "name")],
+    classes: &[],
+    assignments: &[],
+    // Package-level `const` (any name): a literal endpoint kept in one is still a literal. Not
+    // `var`: a package variable is often a default that flags or `init` overwrite.
+    bindings: &[("const_spec", "name", "value")],
+    binding_parents: &["const_declaration"],
+    locals: &[
+        ("parameter_declaration", "name"),
+        ("variadic_parameter_declaration", "name"),
+        ("short_var_declaration", "left"),
+        ("var_spec", "name"),
+        ("const_spec", "name"),
+        ("range_clause", "left"),
+        ("type_switch_statement", "alias"),
+        ("receive_statement", "left"),
+    ],
+    pairs: &[("keyed_element", "key", "value")],
+    wrappers: &["parenthesized_expression", "unary_expression"],
+    imports,
+    fn_live,
+    package,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_after_a_literal_false_are_dead() {
+        let src = "package main\n\nfunc main() {\n\tif false {\n\t\tdeadIf()\n\t}\n\tfor false {\n\t\tdeadFor()\n\t}\n\tif false {\n\t\tdeadThen()\n\t} else {\n\t\tliveElse()\n\t}\n\tif ok {\n\t\tliveIf()\n\t}\n}\n";
+        let f = crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
+        let calls = f.call_paths(".");
+        assert_eq!(calls, vec!["liveElse", "liveIf"]);
+    }
+
+    #[test]
+    fn package_clause_without_parsing() {
+        assert_eq!(
+            package_clause("// Copyright\n/* block\n */\n\npackage main\n\nfunc main() {}\n")
+                .as_deref(),
+            Some("main")
+        );
+        assert_eq!(
+            package_clause("package handlers // x\n").as_deref(),
+            Some("handlers")
+        );
+        assert_eq!(package_clause("packagemain\n"), None);
+        assert_eq!(
+            package_clause("package /* x */ main\n").as_deref(),
+            Some("main")
+        );
+        assert_eq!(package_clause("package\n\tmain\n").as_deref(), Some("main"));
+        assert_eq!(package_clause("func main() {}\n"), None);
+    }
+    use crate::check::facts::FactKind;
+    use crate::check::inputs::lang::treesitter::analyse;
+
+    #[test]
+    fn call_arguments_name_what_is_passed_and_locals_are_opaque() {
+        let src = r#"package main
+
+import (
+	"go.opentelemetry.io/contrib/propagators/b3"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+)
+
+func main() {
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	otel.SetTextMapPropagator(b3.New(b3.WithInjectEncoding(b3.B3MultipleHeader)))
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(p)
+	otel.SetTextMapPropagator(propagators())
+	otel.SetTextMapPropagator(b3.New( /* propagation.TraceContext{} */ ))
+}
+"#;
+        let f = analyse(&SPEC, "main.go", src).unwrap();
+        let got: Vec<(Vec<String>, bool)> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, args, .. }
+                    if path.last().is_some_and(|l| l == "SetTextMapPropagator") =>
+                {
+                    Some((
+                        args.paths.iter().map(|p| p.join(".")).collect(),
+                        args.opaque,
+                    ))
+                }
+                _ => None,
+            })
+            .collect();
+        let tc = "go.opentelemetry.io.otel.propagation.TraceContext".to_string();
+        let b3 = "go.opentelemetry.io.contrib.propagators.b3";
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(got[0], (vec![tc.clone()], false));
+        assert!(
+            !got[1].1 && got[1].0.iter().all(|p| p.starts_with(b3)),
+            "{:?}",
+            got[1]
+        );
+        assert!(!got[2].1 && got[2].0.contains(&tc), "{:?}", got[2]);
+        assert_eq!(got[3], (vec!["p".to_string()], true), "a variable");
+        assert_eq!(
+            got[4],
+            (vec!["propagators".to_string()], true),
+            "a local function"
+        );
+        assert_eq!(
+            got[5],
+            (vec![format!("{b3}.New")], false),
+            "comments name nothing"
+        );
+    }
+
+    #[test]
+    fn calls_expand_imports_and_skip_comments_and_strings() {
+        let src = r#"package main
+
+import (
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/propagation"
+)
+
+// otel.SetTextMapPropagator(propagation.TraceContext{}) in a comment
+func main() {
+	log.Println("otel.SetTextMapPropagator(propagation.TraceContext{})")
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+}
+
+func unused() { otel.SetTracerProvider(tp) }
+"#;
+        let f = analyse(&SPEC, "main.go", src).unwrap();
+        assert_eq!(f.package.as_deref(), Some("main"));
+        let calls: Vec<(String, u32)> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, .. } => Some((path.join("."), x.line)),
+                _ => None,
+            })
+            .collect();
+        let set: Vec<_> = calls
+            .iter()
+            .filter(|(p, _)| p.ends_with("SetTextMapPropagator"))
+            .collect();
+        assert_eq!(set.len(), 1, "{calls:?}");
+        assert_eq!(set[0].0, "go.opentelemetry.io.otel.SetTextMapPropagator");
+        assert_eq!(set[0].1, 13);
+        assert!(calls
+            .iter()
+            .any(|(p, _)| p == "go.opentelemetry.io.otel.sdk.trace.WithSyncer"));
+        assert!(f.facts.iter().any(|x| matches!(&x.kind, FactKind::Symbol { path } if path.join(".") == "go.opentelemetry.io.otel.propagation.TraceContext")));
+        assert!(f.fns.iter().any(|d| d.name == "unused" && !d.live));
+    }
+}

@@ -1,0 +1,145 @@
+//! Python sources (tree-sitter-python).
+
+use super::treesitter::Aliases;
+
+use tree_sitter::Node;
+
+use super::treesitter::{import_segments, text, Spec};
+
+fn language() -> tree_sitter::Language {
+    tree_sitter_python::LANGUAGE.into()
+}
+
+fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
+    match node.kind() {
+        "import_statement" => {
+            let mut c = node.walk();
+            for n in node.children_by_field_name("name", &mut c) {
+                if n.kind() == "aliased_import" {
+                    if let (Some(name), Some(alias)) = (
+                        n.child_by_field_name("name"),
+                        n.child_by_field_name("alias"),
+                    ) {
+                        out.insert(
+                            text(alias, src).to_string(),
+                            import_segments(text(name, src)),
+                        );
+                    }
+                }
+            }
+        }
+        "import_from_statement" => {
+            let Some(module) = node.child_by_field_name("module_name") else {
+                return;
+            };
+            let module = import_segments(text(module, src).trim_start_matches('.'));
+            let mut c = node.walk();
+            for n in node.children_by_field_name("name", &mut c) {
+                let (name, alias) = if n.kind() == "aliased_import" {
+                    match (
+                        n.child_by_field_name("name"),
+                        n.child_by_field_name("alias"),
+                    ) {
+                        (Some(a), Some(b)) => (text(a, src), text(b, src)),
+                        _ => continue,
+                    }
+                } else {
+                    (text(n, src), text(n, src))
+                };
+                let mut full = module.clone();
+                full.extend(import_segments(name));
+                out.insert(alias.to_string(), full);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn fn_live(name: &str, node: Node<'_>) -> bool {
+    name == "main"
+        || name.starts_with("__")
+        || node
+            .parent()
+            .is_some_and(|p| p.kind() == "decorated_definition")
+}
+
+fn package(_: Node<'_>, _: &[u8]) -> Option<String> {
+    None
+}
+
+/// The Python spec.
+pub static SPEC: Spec = Spec {
+    language,
+    comments: &["comment"],
+    declarations: &[
+        "import_statement",
+        "import_from_statement",
+        "future_import_statement",
+    ],
+    strings: &["string", "concatenated_string"],
+    calls: &[("call", "", "function", "arguments")],
+    members: &[("attribute", "object", "attribute")],
+    idents: &["identifier"],
+    fns: &[("function_definition", "name")],
+    classes: &["class_definition"],
+    assignments: &[],
+    bindings: &[("assignment", "left", "right")],
+    binding_parents: &[],
+    locals: &[],
+    pairs: &[
+        ("keyword_argument", "name", "value"),
+        ("pair", "key", "value"),
+    ],
+    wrappers: &["parenthesized_expression", "await"],
+    imports,
+    fn_live,
+    package,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::facts::FactKind;
+    use crate::check::inputs::lang::treesitter::analyse;
+
+    #[test]
+    fn blocks_after_a_literal_false_are_dead() {
+        let src = "if False:\n    dead_if()\nwhile False:\n    dead_while()\nif False:\n    dead_then()\nelse:\n    live_else()\nif ok:\n    live_if()\n";
+        let f = analyse(&SPEC, "app.py", src).unwrap();
+        let calls = f.call_paths(".");
+        assert_eq!(calls, vec!["live_else", "live_if"]);
+    }
+
+    #[test]
+    fn from_imports_expand_and_keyword_literals_are_seen() {
+        let src = r#"
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor as SSP
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+# provider.add_span_processor(BatchSpanProcessor(x))
+logger.info("using BatchSpanProcessor")
+provider.add_span_processor(SSP(OTLPSpanExporter(endpoint="http://collector:4318/v1/traces")))
+span.set_attribute("user.email", user.email)
+span.set_attributes({"card.number": card})
+"#;
+        let f = analyse(&SPEC, "app.py", src).unwrap();
+        let calls = f.call_paths(".");
+        assert!(
+            calls.contains(&"opentelemetry.sdk.trace.export.SimpleSpanProcessor".to_string()),
+            "{calls:?}"
+        );
+        assert!(!calls.iter().any(|c| c.contains("BatchSpanProcessor")));
+        assert!(f.facts.iter().any(|x| matches!(&x.kind, FactKind::Call { path, literal_args, .. } if path.last().is_some_and(|l| l == "OTLPSpanExporter") && literal_args == &["http://collector:4318/v1/traces".to_string()])));
+        let keys: Vec<&str> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Attribute { key, .. } => Some(key.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            keys.contains(&"user.email") && keys.contains(&"card.number"),
+            "{keys:?}"
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! Application manifests: what makes a directory a service, its name, and its direct runtime
+//! dependencies (dev/test/indirect dependencies never count).
+
+pub mod cargo;
+mod cargo_run;
+pub mod cargo_workspace;
+pub mod docker;
+pub mod dotnet;
+pub mod gomod;
+pub mod jvm;
+pub mod npm;
+pub mod python;
+
+use crate::check::error::CheckError;
+use crate::check::facts::Fact;
+use crate::check::model::Language;
+
+/// The kind of manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ManifestKind {
+    /// Cargo.toml
+    Cargo,
+    /// go.mod
+    GoMod,
+    /// package.json
+    Npm,
+    /// pyproject.toml
+    Pyproject,
+    /// setup.cfg
+    SetupCfg,
+    /// requirements*.txt
+    Requirements,
+    /// pom.xml
+    Maven,
+    /// build.gradle(.kts)
+    Gradle,
+    /// *.csproj
+    Csproj,
+    /// A manifest of a language tracegate does not analyse (Gemfile, composer.json, mix.exs,
+    /// CMakeLists.txt with an executable): the service is listed with verdict `unknown`.
+    Unanalysed,
+}
+
+impl ManifestKind {
+    /// From a file name.
+    pub fn from_file_name(name: &str) -> Option<ManifestKind> {
+        Some(match name {
+            "Cargo.toml" => ManifestKind::Cargo,
+            "go.mod" => ManifestKind::GoMod,
+            "package.json" => ManifestKind::Npm,
+            "pyproject.toml" => ManifestKind::Pyproject,
+            "setup.cfg" => ManifestKind::SetupCfg,
+            "pom.xml" => ManifestKind::Maven,
+            "build.gradle" | "build.gradle.kts" => ManifestKind::Gradle,
+            n if n.ends_with(".csproj") => ManifestKind::Csproj,
+            "Gemfile" | "composer.json" | "mix.exs" | "CMakeLists.txt" => ManifestKind::Unanalysed,
+            n if n.starts_with("requirements") && n.ends_with(".txt") => ManifestKind::Requirements,
+            _ => return None,
+        })
+    }
+
+    /// The language of services it declares.
+    pub fn language(self) -> Language {
+        match self {
+            ManifestKind::Cargo => Language::Rust,
+            ManifestKind::GoMod => Language::Go,
+            ManifestKind::Npm => Language::Javascript,
+            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
+                Language::Python
+            }
+            ManifestKind::Maven | ManifestKind::Gradle => Language::Java,
+            ManifestKind::Csproj => Language::Dotnet,
+            ManifestKind::Unanalysed => Language::Unknown,
+        }
+    }
+}
+
+/// Whether a manifest makes its directory a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// It declares an entry point (binary target, start script, console script, web SDK…).
+    Yes,
+    /// It does not (library, workspace root, aggregator).
+    No,
+    /// A service if the crate has `src/main.rs` or `src/bin/`.
+    RustMain,
+    /// A service if a Go file of the module is `package main`.
+    GoMain,
+    /// A service if a Python entry file exists (`__main__.py`, `main.py`, `app.py`…).
+    PythonEntry,
+    /// A service if it has Java sources outside tests.
+    JavaSources,
+    /// A `package.json` with `main` but no start script: a service unless another
+    /// `package.json` in the tree depends on it (a workspace library, `@shop/shared`).
+    NodeMain,
+    /// The manifest could not be read (a symbolic link, a FIFO): a service all the same, so
+    /// that it is reported (with a TG199 note) instead of silently dropping out of the gate.
+    Unread,
+}
+
+/// A parsed application manifest.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// Kind.
+    pub kind: ManifestKind,
+    /// Path relative to the root.
+    pub file: String,
+    /// Name declared in it, if any.
+    pub name: Option<String>,
+    /// Entry-point status.
+    pub entry: Entry,
+    /// Direct runtime dependencies, start commands and environment it declares.
+    pub facts: Vec<Fact>,
+    /// Whether it declares TypeScript (npm).
+    pub typescript: bool,
+    /// Workspace information of a Cargo manifest, resolved after the walk.
+    pub cargo: Option<Box<cargo::CargoInfo>>,
+    /// The version it declares (npm).
+    pub version: Option<String>,
+    /// Runtime dependencies with their version specifier (npm, Go): how workspace libraries
+    /// are told from registry packages of the same name.
+    pub uses: Vec<(String, String)>,
+    /// What could not be read of it (file, reason, line): a TG199 note of the service it
+    /// declares (a `-r` requirements include that does not exist, say).
+    pub notes: Vec<(String, String, Option<u32>)>,
+}
+
+/// Parse a manifest.
+pub fn parse(kind: ManifestKind, rel: &str, text: &str) -> Result<Manifest, CheckError> {
+    match kind {
+        ManifestKind::Cargo => cargo::parse(rel, text),
+        ManifestKind::GoMod => gomod::parse(rel, text),
+        ManifestKind::Npm => npm::parse(rel, text),
+        ManifestKind::Pyproject => python::parse_pyproject(rel, text),
+        ManifestKind::SetupCfg => python::parse_setup_cfg(rel, text),
+        ManifestKind::Requirements => Ok(python::parse_requirements(rel, text)),
+        ManifestKind::Maven => jvm::parse_pom(rel, text),
+        ManifestKind::Gradle => Ok(jvm::parse_gradle(rel, text)),
+        ManifestKind::Csproj => dotnet::parse(rel, text),
+        ManifestKind::Unanalysed => Ok(unanalysed(rel, text)),
+    }
+}
+
+/// A manifest of a language not analysed: a service (CMake only with an executable target).
+fn unanalysed(rel: &str, text: &str) -> Manifest {
+    let cmake = rel.ends_with("CMakeLists.txt");
+    let entry = if !cmake || text.contains("add_executable") {
+        Entry::Yes
+    } else {
+        Entry::No
+    };
+    Manifest {
+        kind: ManifestKind::Unanalysed,
+        file: rel.to_string(),
+        name: None,
+        entry,
+        facts: Vec::new(),
+        typescript: false,
+        cargo: None,
+        version: None,
+        uses: Vec::new(),
+        notes: Vec::new(),
+    }
+}
+
+/// The error for an XML manifest (pom.xml, csproj) that ends with `element` still open: the
+/// position is the last line, where the closing tag is missing.
+pub(crate) fn unclosed_xml_element(
+    rel: &str,
+    text: &str,
+    what: &'static str,
+    element: &str,
+) -> CheckError {
+    CheckError::Manifest {
+        file: rel.to_string(),
+        line: Some(text.lines().count() as u32),
+        what,
+        reason: format!("unclosed element <{element}>"),
+    }
+}
+
+/// 1-based line of the first line containing `needle` (1 when absent).
+pub fn line_containing(text: &str, needle: &str) -> u32 {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(1, |i| i as u32 + 1)
+}
+
+/// For each of `needles`, what [`line_containing`] gives, in one pass over `text` (a manifest
+/// with 100,000 dependencies must not be searched 100,000 times from its start).
+pub fn first_lines_containing(text: &str, needles: &[String]) -> Vec<u32> {
+    let mut first: Vec<Option<usize>> = vec![None; needles.len()];
+    // Empty needles are on line 1; no needle holds a line break (a JSON key's is escaped),
+    // so a match is within one line, as `line_containing` requires.
+    let searched: Vec<usize> = (0..needles.len())
+        .filter(|i| !needles[*i].is_empty() && !needles[*i].contains('\n'))
+        .collect();
+    let matcher = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::Standard)
+        .build(searched.iter().map(|i| needles[*i].as_str()));
+    match matcher {
+        Ok(matcher) => {
+            let mut left = searched.len();
+            for m in matcher.find_overlapping_iter(text) {
+                let slot = &mut first[searched[m.pattern().as_usize()]];
+                if slot.is_none() {
+                    *slot = Some(m.start());
+                    left -= 1;
+                    if left == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        // Too many needles for the automaton: one search each (quadratic, but correct).
+        Err(_) => return needles.iter().map(|n| line_containing(text, n)).collect(),
+    }
+    let lines = LineIndex::new(text);
+    first
+        .into_iter()
+        .map(|offset| offset.map_or(1, |o| lines.line(o)))
+        .collect()
+}
+
+/// 1-based line of a byte offset (for one lookup; [`LineIndex`] for many).
+pub fn line_of_offset(text: &str, offset: usize) -> u32 {
+    LineIndex::new(text).line(offset)
+}
+
+/// The line starts of one text, found once: each lookup of a byte offset's line is a binary
+/// search, so locating every key of a large manifest stays linear in its size.
+pub struct LineIndex {
+    /// Byte offsets of the text's `\n`s, ascending.
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Index `text`'s line breaks.
+    pub fn new(text: &str) -> Self {
+        LineIndex {
+            newlines: text
+                .bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+
+    /// 1-based line of a byte offset (an offset past the end is on the last line).
+    pub fn line(&self, offset: usize) -> u32 {
+        self.newlines.partition_point(|n| *n < offset) as u32 + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_lookups_match_the_line_by_line_answers() {
+        let text = "a = 1\n\nb_c = \"x\"\n  \"dep\": 1\nlast";
+        let lines = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            let slow = text.as_bytes()[..offset.min(text.len())]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u32
+                + 1;
+            assert_eq!(lines.line(offset), slow, "offset {offset}");
+        }
+        let needles: Vec<String> = ["\"dep\"", "b_c", "a", "missing", "", "x", "a"]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let slow: Vec<u32> = needles.iter().map(|n| line_containing(text, n)).collect();
+        assert_eq!(first_lines_containing(text, &needles), slow);
+        assert_eq!(slow, [4, 3, 1, 1, 1, 3, 1]);
+    }
+
+    #[test]
+    fn unclosed_xml_manifests_name_the_element_and_the_last_line() {
+        let cases = [
+            (
+                ManifestKind::Maven,
+                "svc/pom.xml",
+                "<project>\n  <artifactId>a</artifactId>\n",
+            ),
+            (
+                ManifestKind::Csproj,
+                "svc/a.csproj",
+                "<Project>\n  <PropertyGroup>\n",
+            ),
+        ];
+        for (kind, rel, text) in cases {
+            let err = parse(kind, rel, text).unwrap_err().to_string();
+            assert!(err.starts_with(&format!("{rel}:2")), "{err}");
+            assert!(err.contains("unclosed element <"), "{err}");
+        }
+    }
+}

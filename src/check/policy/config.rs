@@ -1,0 +1,896 @@
+//! `tracegate.yaml`: rule severities, service declarations with their teams, and waivers.
+//!
+//! Two phases, like cargo-deny: [`RawConfig`] is what the file says (serde, unknown keys
+//! rejected with file and line); [`validate`] turns it into a [`ValidConfig`], collecting every
+//! problem at once (unknown rule IDs, a waiver without a scope, an unparsable expiry date…),
+//! each with the file and the line it is on.
+//!
+//! ```yaml
+//! rules:
+//!   TG104: warning      # error | warning | note | off
+//! services:
+//!   - name: legacy-reports
+//!     path: services/legacy-reports
+//!     team: data
+//!     language: python  # optional; otherwise discovered
+//! waivers:
+//!   - rule: TG102
+//!     service: legacy-reports   # or `path: services/legacy-reports/src`
+//!     reason: "migrating to the batch exporter, BILL-2231"
+//!     expires: 2026-12-31
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use time::Date;
+
+use crate::check::evaluation::rules::RuleSet;
+use crate::check::model::{Language, Severity};
+use crate::check::{DeclaredService, ScanOptions};
+
+/// The file name looked up at the repository root.
+pub const FILE_NAME: &str = "tracegate.yaml";
+
+/// A rule's configured level: a severity, or `off` to drop its findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RuleLevel {
+    /// Report as an error.
+    Error,
+    /// Report as a warning.
+    Warning,
+    /// Report as a note.
+    Note,
+    /// Do not report this rule at all.
+    Off,
+}
+
+impl RuleLevel {
+    /// The severity, or `None` for `off`.
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            RuleLevel::Error => Some(Severity::Error),
+            RuleLevel::Warning => Some(Severity::Warning),
+            RuleLevel::Note => Some(Severity::Note),
+            RuleLevel::Off => None,
+        }
+    }
+}
+
+/// A service's main language.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum LanguageName {
+    Rust,
+    Go,
+    Python,
+    Javascript,
+    Typescript,
+    Java,
+    Dotnet,
+    Unknown,
+}
+
+/// `tracegate.yaml` as written (phase one).
+#[derive(Clone, Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "tracegate.yaml")]
+pub struct RawConfig {
+    // Each key may be left empty (`rules:` with only commented entries, as `tracegate init`
+    // writes it): an empty value is the same as none.
+    /// Severity overrides per rule ID: `error`, `warning`, `note` or `off`.
+    #[serde(default)]
+    #[schemars(with = "Option<BTreeMap<String, RuleLevel>>")]
+    pub rules: BTreeMap<String, RuleLevel>,
+    /// Services declared by hand (added to the discovered ones), with their owning team.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<RawService>>")]
+    pub services: Vec<RawService>,
+    /// Accepted findings, each with a reason and an expiry date.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<RawWaiver>>")]
+    pub waivers: Vec<RawWaiver>,
+}
+
+/// A declared service.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawService {
+    /// Service name (as reported in findings and coverage).
+    pub name: String,
+    /// Directory relative to the repository root.
+    pub path: String,
+    /// Owning team.
+    pub team: String,
+    /// Main language; discovered from the manifests when omitted.
+    #[serde(default)]
+    #[schemars(with = "Option<LanguageName>")]
+    pub language: Option<Language>,
+}
+
+/// A waiver: findings of `rule` in `service` (or under `path`) are accepted until `expires`.
+#[derive(Clone, Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWaiver {
+    /// Rule ID, e.g. `TG102`.
+    pub rule: String,
+    /// Service name (give exactly one of `service` and `path`).
+    #[serde(default)]
+    pub service: Option<String>,
+    /// Path prefix relative to the repository root (give exactly one of `service` and `path`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Why the finding is accepted.
+    pub reason: String,
+    /// Last day the waiver applies, `YYYY-MM-DD`. After it the waiver is itself a finding.
+    #[schemars(with = "String", regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub expires: String,
+}
+
+/// A declared service, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceDecl {
+    /// Name.
+    pub name: String,
+    /// Normalised relative path (`/` separators, no `./`, `.` for the root).
+    pub path: String,
+    /// Owning team.
+    pub team: String,
+    /// Language, when declared.
+    pub language: Option<Language>,
+    /// Line of the `path` key in the config file.
+    pub line: Option<u32>,
+}
+
+/// What a waiver covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WaiverScope {
+    /// Findings of one service.
+    Service(String),
+    /// Findings in files under a path prefix (whole path components).
+    Path(String),
+}
+
+/// A validated waiver.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiver {
+    /// Rule ID.
+    pub rule: String,
+    /// Service or path.
+    pub scope: WaiverScope,
+    /// Reason given.
+    pub reason: String,
+    /// Last day it applies.
+    pub expires: Date,
+    /// Line of the waiver in the config file.
+    pub line: Option<u32>,
+}
+
+/// A validated configuration (phase two).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ValidConfig {
+    /// The config file as findings name it (relative to the root when inside it).
+    pub file: Option<String>,
+    /// Rule ID → severity (`None`: off).
+    pub overrides: BTreeMap<String, Option<Severity>>,
+    /// Declared services.
+    pub services: Vec<ServiceDecl>,
+    /// Waivers in file order.
+    pub waivers: Vec<Waiver>,
+}
+
+impl ValidConfig {
+    /// What a scan under this configuration runs with: `rules` less the rules it turns `off`
+    /// (never evaluated, so the rules that come `after` them still run, and never reported),
+    /// and the services it declares. Every command that scans a repository under its
+    /// `tracegate.yaml` starts here, so none of them can evaluate an `off` rule.
+    pub fn scan_options(&self, mut rules: RuleSet) -> ScanOptions {
+        rules.disable(
+            self.overrides
+                .iter()
+                .filter(|(_, level)| level.is_none())
+                .map(|(id, _)| id.as_str()),
+        );
+        ScanOptions {
+            rules,
+            declared_services: self
+                .services
+                .iter()
+                .map(|s| DeclaredService {
+                    name: s.name.clone(),
+                    path: s.path.clone(),
+                    language: s.language,
+                    line: s.line,
+                })
+                .collect(),
+            config_file: self.file.clone(),
+            ..ScanOptions::default()
+        }
+    }
+}
+
+/// One problem in a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line, where known.
+    pub line: Option<u32>,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Every problem found in a config file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    /// The file as given.
+    pub file: String,
+    /// Problems, in file order.
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, problem) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match problem.line {
+                Some(line) => write!(f, "{}:{}: {}", self.file, line, problem.message)?,
+                None => write!(f, "{}: {}", self.file, problem.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ConfigError {
+    fn one(file: &str, line: Option<u32>, message: impl Into<String>) -> Self {
+        ConfigError {
+            file: file.to_owned(),
+            problems: vec![Problem {
+                line,
+                message: message.into(),
+            }],
+        }
+    }
+}
+
+/// The JSON Schema of `tracegate.yaml` (`tracegate config schema`).
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(RawConfig)).unwrap_or(serde_json::Value::Null)
+}
+
+/// Read and validate a config file. `display` is how findings and errors name it;
+/// `known_rule` says whether a rule ID exists.
+pub fn load(
+    path: &Path,
+    display: &str,
+    known_rule: &dyn Fn(&str) -> bool,
+) -> Result<ValidConfig, ConfigError> {
+    // A directory or a FIFO named tracegate.yaml is an error, not an empty policy or a hang.
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(ConfigError::one(display, None, "not a regular file"))
+        }
+        Err(err) => {
+            return Err(ConfigError::one(
+                display,
+                None,
+                format!("cannot read: {err}"),
+            ))
+        }
+        Ok(_) => {}
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|err| ConfigError::one(display, None, format!("cannot read: {err}")))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| ConfigError::one(display, None, "not valid UTF-8"))?;
+    parse(&text, display, known_rule)
+}
+
+/// Parse and validate config text (both phases).
+pub fn parse(
+    text: &str,
+    display: &str,
+    known_rule: &dyn Fn(&str) -> bool,
+) -> Result<ValidConfig, ConfigError> {
+    let raw = deserialize(text, display)?;
+    validate(&raw, text, display, known_rule)
+}
+
+/// Phase one: YAML → [`RawConfig`]; unknown keys and wrong types are errors with their line.
+pub fn deserialize(text: &str, display: &str) -> Result<RawConfig, ConfigError> {
+    let only_comments = text
+        .lines()
+        .map(str::trim)
+        .all(|l| l.is_empty() || l.starts_with('#') || l == "---");
+    if only_comments {
+        return Ok(RawConfig::default());
+    }
+    serde_yaml::from_str::<RawConfig>(text).map_err(|err| {
+        let line = err.location().map(|loc| loc.line() as u32);
+        let mut message = err.to_string();
+        if let Some(at) = message.rfind(" at line ") {
+            message.truncate(at);
+        }
+        ConfigError::one(display, line, plain_message(&message))
+    })
+}
+
+/// serde's wording, in the words of the file: no Rust type names, no YAML-tag jargon.
+fn plain_message(message: &str) -> String {
+    const TAG: &str = "expected a YAML tag starting with '!'";
+    let expected_enum = if message.starts_with("rules.") {
+        "expected one of `error`, `warning`, `note`, `off`"
+    } else if message.contains(".language:") {
+        "expected a language name (see `tracegate config schema`)"
+    } else {
+        "expected a plain value (see `tracegate config schema`)"
+    };
+    message
+        .replace(
+            "expected struct RawConfig",
+            "expected a mapping with the keys `rules`, `services`, `waivers`",
+        )
+        .replace(
+            "expected struct RawService",
+            "expected a mapping (name, path, team, language)",
+        )
+        .replace(
+            "expected struct RawWaiver",
+            "expected a mapping (rule, service or path, reason, expires)",
+        )
+        .replace(TAG, expected_enum)
+}
+
+/// Phase two: check rule IDs, scopes, paths and dates; collect every problem.
+pub fn validate(
+    raw: &RawConfig,
+    text: &str,
+    display: &str,
+    known_rule: &dyn Fn(&str) -> bool,
+) -> Result<ValidConfig, ConfigError> {
+    let lines = LineIndex::new(text);
+    let mut problems = Vec::new();
+    let mut problem = |path: &str, message: String| {
+        problems.push(Problem {
+            line: lines.locate(path),
+            message,
+        });
+    };
+
+    let mut overrides = BTreeMap::new();
+    for (id, level) in &raw.rules {
+        if known_rule(id) {
+            overrides.insert(id.clone(), level.severity());
+        } else {
+            problem(
+                &format!("rules.{id}"),
+                format!("rules: unknown rule ID `{id}` (see `tracegate rules list`)"),
+            );
+        }
+    }
+
+    let mut services = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, svc) in raw.services.iter().enumerate() {
+        let at = format!("services[{i}]");
+        if svc.name.trim().is_empty() {
+            problem(
+                &format!("{at}.name"),
+                format!("{at}.name: must not be empty"),
+            );
+        } else if !names.insert(svc.name.clone()) {
+            problem(
+                &format!("{at}.name"),
+                format!("{at}.name: service `{}` is declared twice", svc.name),
+            );
+        }
+        if svc.team.trim().is_empty() {
+            problem(
+                &format!("{at}.team"),
+                format!("{at}.team: must not be empty"),
+            );
+        }
+        match normalise_path(&svc.path) {
+            Ok(path) => services.push(ServiceDecl {
+                name: svc.name.clone(),
+                path,
+                team: svc.team.clone(),
+                language: svc.language,
+                line: lines.locate(&format!("{at}.path")),
+            }),
+            Err(why) => problem(&format!("{at}.path"), format!("{at}.path: {why}")),
+        }
+    }
+
+    let mut waivers = Vec::new();
+    for (i, w) in raw.waivers.iter().enumerate() {
+        let at = format!("waivers[{i}]");
+        let mut ok = true;
+        if !known_rule(&w.rule) {
+            ok = false;
+            problem(
+                &format!("{at}.rule"),
+                format!(
+                    "{at}.rule: unknown rule ID `{}` (see `tracegate rules list`)",
+                    w.rule
+                ),
+            );
+        }
+        if w.reason.trim().is_empty() {
+            ok = false;
+            problem(
+                &format!("{at}.reason"),
+                format!("{at}.reason: must not be empty"),
+            );
+        }
+        let expires = match Date::parse(&w.expires, DATE_FORMAT) {
+            Ok(date) => Some(date),
+            Err(_) => {
+                problem(
+                    &format!("{at}.expires"),
+                    format!("{at}.expires: `{}` is not a date (YYYY-MM-DD)", w.expires),
+                );
+                None
+            }
+        };
+        let scope = match (&w.service, &w.path) {
+            (Some(service), None) if !service.trim().is_empty() => {
+                Some(WaiverScope::Service(service.clone()))
+            }
+            (None, Some(path)) => match normalise_path(path) {
+                Ok(path) => Some(WaiverScope::Path(path)),
+                Err(why) => {
+                    problem(&format!("{at}.path"), format!("{at}.path: {why}"));
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                problem(
+                    &at,
+                    format!("{at}: give either `service` or `path`, not both"),
+                );
+                None
+            }
+            (Some(_), None) => {
+                problem(
+                    &format!("{at}.service"),
+                    format!("{at}.service: must not be empty"),
+                );
+                None
+            }
+            (None, None) => {
+                problem(&at, format!("{at}: missing `service` or `path`"));
+                None
+            }
+        };
+        if let (true, Some(scope), Some(expires)) = (ok, scope, expires) {
+            waivers.push(Waiver {
+                rule: w.rule.clone(),
+                scope,
+                reason: w.reason.clone(),
+                expires,
+                line: lines.locate(&at),
+            });
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(ValidConfig {
+            file: Some(display.to_owned()),
+            overrides,
+            services,
+            waivers,
+        })
+    } else {
+        problems.sort_by_key(|p| p.line);
+        Err(ConfigError {
+            file: display.to_owned(),
+            problems,
+        })
+    }
+}
+
+impl ValidConfig {
+    /// Check that every declared service's path is a directory under `root`; problems name
+    /// the config file and line.
+    pub fn check_paths(&self, root: &Path, display: &str) -> Result<(), ConfigError> {
+        let problems: Vec<Problem> = self
+            .services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !root.join(&s.path).is_dir())
+            .map(|(i, s)| Problem {
+                line: s.line,
+                message: format!(
+                    "services[{i}].path: `{}` is not a directory under {}",
+                    s.path,
+                    root.display()
+                ),
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                file: display.to_owned(),
+                problems,
+            })
+        }
+    }
+}
+
+const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// A relative path with `/` separators, without `./`, trailing `/`, `..` or a leading `/`.
+pub fn normalise_path(path: &str) -> Result<String, String> {
+    let path = path.trim().replace('\\', "/");
+    if path.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if path.starts_with('/') || path.contains(':') {
+        return Err(format!("`{path}` must be relative to the repository root"));
+    }
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(format!("`{path}` must not leave the repository (`..`)")),
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        Ok(".".into())
+    } else {
+        Ok(parts.join("/"))
+    }
+}
+
+/// Lines of block-style YAML keys and sequence items, by path (`waivers[0].expires`,
+/// `rules.TG102`), so that validation problems can name their line. Flow-style values fall
+/// back to the line of their nearest block-style ancestor.
+pub(crate) struct LineIndex {
+    lines: HashMap<String, u32>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> Self {
+        let mut lines = HashMap::new();
+        // (column, path segment, is a sequence item)
+        let mut stack: Vec<(usize, String, bool)> = Vec::new();
+        let mut counters: HashMap<String, usize> = HashMap::new();
+        let mut block_scalar: Option<usize> = None;
+        for (n, line) in text.lines().enumerate() {
+            let number = (n + 1) as u32;
+            let indent = line.len() - line.trim_start_matches(' ').len();
+            let content = line[indent..].trim_end();
+            if content.is_empty() || content.starts_with('#') {
+                continue;
+            }
+            if let Some(col) = block_scalar {
+                if indent > col {
+                    continue;
+                }
+                block_scalar = None;
+            }
+            if content == "---" || content == "..." {
+                stack.clear();
+                continue;
+            }
+            let mut col = indent;
+            let mut rest = content;
+            loop {
+                if rest == "-" || rest.starts_with("- ") {
+                    while stack
+                        .last()
+                        .is_some_and(|(c, _, item)| *c > col || (*c == col && *item))
+                    {
+                        stack.pop();
+                    }
+                    let parent = join(&stack);
+                    let index = counters.entry(format!("{parent}@{col}")).or_insert(0);
+                    stack.push((col, format!("[{index}]"), true));
+                    *index += 1;
+                    lines.entry(join(&stack)).or_insert(number);
+                    let after = &rest[1..];
+                    let spaces = after.len() - after.trim_start_matches(' ').len();
+                    col += 1 + spaces;
+                    rest = after.trim_start_matches(' ');
+                    if rest.is_empty() {
+                        break;
+                    }
+                    continue;
+                }
+                if let Some((key, value)) = split_key(rest) {
+                    while stack.last().is_some_and(|(c, _, _)| *c >= col) {
+                        stack.pop();
+                    }
+                    stack.push((col, key, false));
+                    lines.entry(join(&stack)).or_insert(number);
+                    let value = value.trim_start();
+                    if value.starts_with('|') || value.starts_with('>') {
+                        block_scalar = Some(col);
+                    }
+                }
+                break;
+            }
+        }
+        LineIndex { lines }
+    }
+
+    /// The line of `path`, else of its nearest ancestor.
+    pub(crate) fn locate(&self, path: &str) -> Option<u32> {
+        let mut path = path;
+        loop {
+            if let Some(line) = self.lines.get(path) {
+                return Some(*line);
+            }
+            let cut = path.rfind(['.', '['])?;
+            path = &path[..cut];
+        }
+    }
+}
+
+fn join(stack: &[(usize, String, bool)]) -> String {
+    let mut out = String::new();
+    for (_, seg, item) in stack {
+        if !*item && !out.is_empty() {
+            out.push('.');
+        }
+        out.push_str(seg);
+    }
+    out
+}
+
+/// `key: value` → (key, value) for a plain or quoted key.
+fn split_key(text: &str) -> Option<(String, &str)> {
+    let (key, rest) = if let Some(quote) = text.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let end = text[1..].find(quote)? + 1;
+        (text[1..end].to_owned(), &text[end + 1..])
+    } else {
+        let colon = text
+            .char_indices()
+            .find(|(i, c)| *c == ':' && text[i + 1..].chars().next().is_none_or(|n| n == ' '))?
+            .0;
+        if text[..colon].contains(['{', '[', '#']) {
+            return None;
+        }
+        (text[..colon].trim().to_owned(), &text[colon..])
+    };
+    let value = rest.trim_start().strip_prefix(':')?;
+    if !(value.is_empty() || value.starts_with(' ')) {
+        return None;
+    }
+    Some((key, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(id: &str) -> bool {
+        matches!(
+            id,
+            "TG102" | "TG104" | "TG201" | "TG290" | "TG291" | "TG301"
+        )
+    }
+
+    const GOOD: &str = "\
+# tracegate policy
+rules:
+  TG104: warning
+  TG301: off
+services:
+  - name: legacy-reports
+    path: ./services/legacy-reports/
+    team: data
+    language: python
+waivers:
+  - rule: TG102
+    service: legacy-reports
+    reason: migrating, BILL-2231
+    expires: 2026-12-31
+  -   rule: TG201
+      path: deploy/legacy
+      reason: \"ingress owned by the platform team\"
+      expires: '2027-01-15'
+";
+
+    #[test]
+    fn a_good_config_validates() {
+        let cfg = parse(GOOD, "tracegate.yaml", &known).unwrap();
+        assert_eq!(cfg.overrides["TG104"], Some(Severity::Warning));
+        assert_eq!(cfg.overrides["TG301"], None);
+        assert_eq!(cfg.services[0].path, "services/legacy-reports");
+        assert_eq!(cfg.services[0].language, Some(Language::Python));
+        assert_eq!(cfg.waivers.len(), 2);
+        assert_eq!(cfg.waivers[0].line, Some(11));
+        assert_eq!(cfg.waivers[1].line, Some(15));
+        assert_eq!(
+            cfg.waivers[1].scope,
+            WaiverScope::Path("deploy/legacy".into())
+        );
+        assert_eq!(cfg.waivers[1].expires.to_string(), "2027-01-15");
+    }
+
+    #[test]
+    fn scan_options_leave_out_the_rules_turned_off_and_declare_the_services() {
+        let cfg = parse(GOOD, "tracegate.yaml", &known).unwrap();
+        let options = cfg.scan_options(RuleSet::builtin());
+        assert!(options.rules.rule("TG301").is_none(), "TG301 is off");
+        assert!(
+            options.rules.rule("TG104").is_some(),
+            "TG104 is only a warning"
+        );
+        assert!(options.rules.rule("TG101").is_some());
+        assert_eq!(options.declared_services.len(), 1);
+        assert_eq!(options.declared_services[0].name, "legacy-reports");
+        assert_eq!(options.declared_services[0].path, "services/legacy-reports");
+        assert_eq!(options.config_file.as_deref(), Some("tracegate.yaml"));
+        assert!(options.prefilter);
+    }
+
+    #[test]
+    fn an_empty_file_is_the_default() {
+        let cfg = parse("# nothing yet\n", "tracegate.yaml", &known).unwrap();
+        assert!(cfg.overrides.is_empty() && cfg.waivers.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_their_line() {
+        let text = "rules:\n  TG102: note\nwaivers:\n  - rule: TG102\n    service: a\n    reasn: x\n    expires: 2026-01-01\n";
+        let err = parse(text, "tracegate.yaml", &known).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with("tracegate.yaml:6:"), "{shown}");
+        assert!(shown.contains("unknown field `reasn`"), "{shown}");
+        let err = parse("rulez: {}\n", "cfg.yaml", &known).unwrap_err();
+        assert!(err.to_string().starts_with("cfg.yaml:1:"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_severity_is_an_error_with_its_line() {
+        let err = parse("rules:\n  TG102: fatal\n", "t.yaml", &known).unwrap_err();
+        assert!(err.to_string().starts_with("t.yaml:2:"), "{err}");
+    }
+
+    #[test]
+    fn every_validation_problem_is_collected_with_its_line() {
+        let text = "\
+rules:
+  TG102: error
+  TG999: off
+waivers:
+  - rule: TG777
+    service: a
+    reason: x
+    expires: 2026-01-01
+  - rule: TG102
+    reason: \"  \"
+    expires: next week
+  - rule: TG102
+    service: a
+    path: b
+    reason: x
+    expires: 2026-01-01
+services:
+  - name: a
+    path: ../elsewhere
+    team: t
+  - name: a
+    path: a
+    team: ''
+";
+        let err = parse(text, "tracegate.yaml", &known).unwrap_err();
+        let lines: Vec<_> = err.problems.iter().map(|p| p.line).collect();
+        let shown = err.to_string();
+        assert_eq!(err.problems.len(), 9, "{shown}");
+        assert!(
+            shown.contains("tracegate.yaml:3: rules: unknown rule ID `TG999`"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("tracegate.yaml:5: waivers[0].rule: unknown rule ID `TG777`"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("tracegate.yaml:9: waivers[1]: missing `service` or `path`"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("tracegate.yaml:10: waivers[1].reason: must not be empty"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("tracegate.yaml:11: waivers[1].expires: `next week` is not a date"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("tracegate.yaml:12: waivers[2]: give either"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("tracegate.yaml:19: services[0].path: `../elsewhere` must not leave"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("tracegate.yaml:21: services[1].name: service `a` is declared twice"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("tracegate.yaml:23: services[1].team: must not be empty"),
+            "{shown}"
+        );
+        let mut sorted = lines.clone();
+        sorted.sort();
+        assert_eq!(lines, sorted);
+    }
+
+    #[test]
+    fn flow_style_falls_back_to_the_section_line() {
+        let err = parse("\nrules: {TG102: off, TG999: note}\n", "t.yaml", &known).unwrap_err();
+        assert_eq!(err.problems[0].line, Some(2));
+    }
+
+    #[test]
+    fn missing_required_waiver_fields_are_errors() {
+        let err = parse(
+            "waivers:\n  - rule: TG102\n    service: a\n    reason: x\n",
+            "t.yaml",
+            &known,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("missing field `expires`"), "{err}");
+        assert_eq!(err.problems[0].line, Some(2));
+    }
+
+    #[test]
+    fn malformed_yaml_is_an_error_not_a_panic() {
+        for text in ["rules: [\n", "\t- : :\n", "services: 12\n", "- a\n- b\n"] {
+            assert!(parse(text, "t.yaml", &known).is_err(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn declared_paths_must_be_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("present")).unwrap();
+        let text = "services:\n  - name: a\n    path: present\n    team: t\n  - name: b\n    team: t\n    path: absent\n";
+        let cfg = parse(text, "tracegate.yaml", &known).unwrap();
+        let err = cfg.check_paths(dir.path(), "tracegate.yaml").unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert!(
+            err.to_string()
+                .starts_with("tracegate.yaml:7: services[1].path: `absent` is not a directory"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn paths_are_normalised() {
+        assert_eq!(normalise_path("./a//b/").unwrap(), "a/b");
+        assert_eq!(normalise_path(".").unwrap(), ".");
+        assert!(normalise_path("/etc").is_err());
+        assert!(normalise_path("a/../../b").is_err());
+        assert!(normalise_path("").is_err());
+    }
+
+    #[test]
+    fn the_schema_describes_every_key_and_rejects_unknown_ones() {
+        let schema = schema();
+        let props = &schema["properties"];
+        for key in ["rules", "services", "waivers"] {
+            assert!(props.get(key).is_some(), "{key} missing from {schema}");
+        }
+        assert_eq!(schema["additionalProperties"], serde_json::json!(false));
+        let text = schema.to_string();
+        for word in ["expires", "reason", "team", "\"off\"", "typescript"] {
+            assert!(text.contains(word), "{word} missing from {text}");
+        }
+    }
+}
