@@ -4,14 +4,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use crate::check::assembly::work::{Repo, Svc};
 use crate::check::error::CheckError;
 use crate::check::evaluation::assess;
 use crate::check::evaluation::evaluate;
 use crate::check::evaluation::rules::RuleSet;
-use crate::check::facts::names::NameFilter;
 use crate::check::facts::{Fact, FactKind, FastMap, FastSet, SourceFacts};
 use crate::check::inputs::discover::{self, Parsed, WalkedFile};
-use crate::check::inputs::k8s::{ConfigMap, Ingress, Workload};
+use crate::check::inputs::k8s::Workload;
 use crate::check::inputs::lang::SourceKind;
 use crate::check::inputs::manifests::{cargo_workspace, Entry, Manifest, ManifestKind};
 use crate::check::model::{Language, Scan};
@@ -76,99 +76,6 @@ const INFRA_IMAGES: &[&str] = &[
     // tracegate itself (`verify --receive` Jobs, `collect`): a verifier, not a traced service
     "tracegate/tracegate",
 ];
-
-/// A service being assembled.
-#[derive(Debug, Default)]
-pub struct Svc {
-    /// Name.
-    pub name: String,
-    /// Directory.
-    pub path: String,
-    /// Language.
-    pub language: Option<Language>,
-    /// Main manifest file.
-    pub manifest: Option<String>,
-    /// Facts from manifests, launch files and workloads.
-    pub facts: Vec<Fact>,
-    /// Source files' facts.
-    pub sources: Vec<SourceFacts>,
-    /// Kubernetes workloads deploying it.
-    pub workloads: Vec<Workload>,
-    /// Files not analysed.
-    pub skipped: Vec<(String, String, Option<u32>)>,
-    /// Files of its own (or a library's) that may carry a signal but could not be analysed
-    /// ([`Parsed::NotAnalysed`], a manifest that could not be read): it cannot pass, and no
-    /// code is judged dead (what calls it may be in them).
-    pub unanalysed: Vec<String>,
-    /// Source files the pre-filter left unparsed.
-    pub unparsed: Vec<(SourceKind, String, Option<NameFilter>)>,
-    /// The path of each entry of `sources`, in the same order.
-    pub source_files: Vec<String>,
-    /// Cargo.toml gives a `[lib]`/`[[bin]]` its own `path`: the module tree is not judged.
-    pub rust_custom_targets: bool,
-    /// Set once its rules are evaluated and `sources` freed: whether it uses the tracegate
-    /// propagation library (all the repository rules still need of its sources).
-    settled_propagation: Option<bool>,
-}
-
-impl Svc {
-    /// Attach a parsed source file (a recovered syntax error becomes a note).
-    pub(super) fn add_source(&mut self, rel: String, facts: SourceFacts) {
-        if let Some(line) = facts.syntax_error {
-            self.skipped.push((
-                rel.clone(),
-                format!("syntax error at line {line}; only the parts that parse are analysed"),
-                Some(line),
-            ));
-        }
-        self.source_files.push(rel);
-        self.sources.push(facts);
-    }
-
-    /// Every fact of the service (manifests, workloads, live code).
-    pub fn all_facts(&self) -> impl Iterator<Item = &Fact> {
-        self.facts
-            .iter()
-            .chain(self.workloads.iter().flat_map(|w| w.facts.iter()))
-            .chain(self.sources.iter().flat_map(|s| s.facts.iter()))
-    }
-
-    /// Free the source facts and file lists once the service's own rules are evaluated (on the
-    /// thread that evaluated them), keeping what the repository rules use.
-    pub(super) fn settle_sources(&mut self) {
-        self.settled_propagation = Some(self.uses_tracegate_propagation());
-        self.sources = Vec::new();
-        self.source_files = Vec::new();
-        self.unparsed = Vec::new();
-    }
-
-    /// Whether the service uses the tracegate propagation library.
-    pub fn uses_tracegate_propagation(&self) -> bool {
-        if let Some(settled) = self.settled_propagation {
-            return settled;
-        }
-        let pattern = ["tracegate".to_string(), "propagation".to_string()];
-        self.all_facts().any(|f| match &f.kind {
-            FactKind::Symbol { path } | FactKind::Call { path, .. } => {
-                crate::check::facts::path_contains(path, &pattern)
-            }
-            _ => false,
-        })
-    }
-}
-
-/// Repository-wide Kubernetes context.
-#[derive(Debug, Default)]
-pub struct Repo {
-    /// ConfigMaps by name.
-    pub configmaps: BTreeMap<String, ConfigMap>,
-    /// Ingresses.
-    pub ingresses: Vec<Ingress>,
-    /// Mesh tracing configuration places.
-    pub mesh_tracing: Vec<(String, u32)>,
-    /// Files not analysed outside any service.
-    pub skipped: Vec<(String, String, Option<u32>)>,
-}
 
 fn is_under(path: &str, dir: &str) -> bool {
     dir == "." || path == dir || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))

@@ -5,15 +5,14 @@
 use std::path::Path;
 
 use crate::check::assembly::rust_modules;
+use crate::check::assembly::work::Svc;
 use crate::check::evaluation::evaluate;
 use crate::check::evaluation::rules::RuleSet;
-use crate::check::facts::{
-    dead_functions, drop_dead_code, drops_any, Interest, RustMods, SourceFacts,
-};
+use crate::check::facts::{dead_functions, drop_dead_code, drops_any, RustMods, SourceFacts};
 use crate::check::inputs::discover::{self, Parsed};
+use crate::check::inputs::interest::Interest;
 use crate::check::inputs::lang::SourceKind;
 use crate::check::model::{Finding, Language, ScannedService, Service};
-use crate::check::scan::Svc;
 
 /// Assess every service, in order; at most one thread per core.
 pub(crate) fn services(

@@ -3,12 +3,12 @@
 
 use std::collections::HashSet;
 
+use crate::check::assembly::work::{Repo, Svc};
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
 use crate::check::facts::{path_contains, Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
 use crate::check::model::{Finding, Language};
-use crate::check::scan::{Repo, Svc};
 
 fn finding(rule: &Rule, message: String, file: Option<&str>, line: Option<u32>) -> Finding {
     Finding {
@@ -558,7 +558,7 @@ mod tests {
     fn call(path: &str) -> Fact {
         Fact::new(
             FactKind::Call {
-                path: crate::check::evaluation::rules::segments(path),
+                path: crate::check::facts::segments(path),
                 literal_args: Vec::new(),
                 method: false,
                 args: crate::check::facts::CallArgs::default(),
@@ -576,16 +576,14 @@ mod tests {
             literal: None,
             global: false,
             argument: Some(vec!["propagation".into(), "TraceContext".into()]),
-            argument_packages: vec![crate::check::evaluation::rules::segments(
-                "go.opentelemetry.io",
-            )],
+            argument_packages: vec![crate::check::facts::segments("go.opentelemetry.io")],
         };
         let with = |paths: &[&str], opaque: bool| {
             let mut fact = call("go.opentelemetry.io.otel.SetTextMapPropagator");
             if let FactKind::Call { args, .. } = &mut fact.kind {
                 args.paths = paths
                     .iter()
-                    .map(|p| crate::check::evaluation::rules::segments(p))
+                    .map(|p| crate::check::facts::segments(p))
                     .collect();
                 args.opaque = opaque;
             }
@@ -622,7 +620,7 @@ mod tests {
             );
         }
         // A package glob on the last segment (Rust crates `opentelemetry*`).
-        let rust = [crate::check::evaluation::rules::segments("opentelemetry*")];
+        let rust = [crate::check::facts::segments("opentelemetry*")];
         for (path, inside) in [
             ("opentelemetry_zipkin::Propagator::new", true),
             (
@@ -632,7 +630,7 @@ mod tests {
             ("telemetry::propagator", false),
             ("otel_helpers::propagator", false),
         ] {
-            let path = crate::check::evaluation::rules::segments(path);
+            let path = crate::check::facts::segments(path);
             assert_eq!(in_packages(&path, &rust), inside, "{path:?}");
         }
     }

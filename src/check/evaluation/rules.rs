@@ -16,7 +16,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::check::error::CheckError;
-use crate::check::facts::Interest;
+use crate::check::facts::segments;
+use crate::check::inputs::interest::Interest;
 use crate::check::model::{Language, RuleMeta, Severity};
 
 /// The built-in packs, compiled in.
@@ -539,16 +540,6 @@ fn compile_set(raw: &BTreeMap<String, Vec<RawSignal>>) -> Result<SignalSet, Stri
         by_language.insert(lang.clone(), compiled);
     }
     Ok(SignalSet { by_language })
-}
-
-/// Split a pattern into path segments on `::`, `.` and `/`.
-pub fn segments(pattern: &str) -> Vec<String> {
-    pattern
-        .split("::")
-        .flat_map(|p| p.split(['.', '/']))
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
 }
 
 fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {

@@ -2,33 +2,8 @@
 //! credentials belong in Secrets. Key lists come from the rules' `params`.
 
 use crate::check::evaluation::rules::Rule;
-use crate::check::facts::{Fact, FactKind};
+use crate::check::facts::{tokens, Fact, FactKind};
 use crate::check::model::Finding;
-
-/// Lower-case word tokens of a key or expression: `user.emailAddress` → `user`, `email`, `address`.
-pub fn tokens(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for c in s.chars() {
-        if c.is_ascii_alphanumeric() {
-            if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
-            cur.push(c.to_ascii_lowercase());
-        } else {
-            if !cur.is_empty() {
-                out.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
 
 /// Whether a key or expression names one of `words` (single tokens, or multi-word entries
 /// such as `card_number` matched on adjacent tokens).

@@ -90,8 +90,8 @@ impl CallArgs {
 /// `argument` signal is about. Cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct ArgCallees {
-    all: bool,
-    names: Arc<FastSet<String>>,
+    pub(crate) all: bool,
+    pub(crate) names: Arc<FastSet<String>>,
 }
 
 impl ArgCallees {
@@ -204,153 +204,39 @@ impl SourceFacts {
     }
 }
 
-/// The path segments any rule can match: a call or symbol fact containing none of them can
-/// never match, so it is dropped as soon as its file is analysed (keeps memory flat on large
-/// trees). Built from the rule set in effect, user packs included.
-///
-/// It also holds the source pre-filter ([`prefilter`](crate::check::inputs::prefilter)): a source
-/// file in which no rule pattern or flagged span data can be written cannot yield a fact that
-/// matters, so it is not parsed (see [`Interest::may_matter`]).
-#[derive(Clone, Debug, Default)]
-pub struct Interest {
-    keys: FastSet<String>,
-    /// The calls some `argument` signal is about.
-    arg_calls: ArgCallees,
-    everything: bool,
-    prefilter: Option<std::sync::Arc<crate::check::inputs::prefilter::Prefilter>>,
-    /// The pre-filter's search, kept when parsing is not filtered
-    /// ([`Interest::without_prefilter`]): it still judges whether a file that could not be
-    /// analysed may have carried a signal ([`Interest::may_carry_signal`]).
-    signal_search: Option<std::sync::Arc<crate::check::inputs::prefilter::Prefilter>>,
+/// Split a pattern into path segments on `::`, `.` and `/`.
+pub fn segments(pattern: &str) -> Vec<String> {
+    pattern
+        .split("::")
+        .flat_map(|p| p.split(['.', '/']))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
-impl Interest {
-    /// Keep every fact (unit tests, tools).
-    pub fn everything() -> Interest {
-        Interest {
-            keys: FastSet::default(),
-            arg_calls: ArgCallees::all(),
-            everything: true,
-            prefilter: None,
-            signal_search: None,
-        }
-    }
-
-    /// From pattern paths: each pattern contributes its longest segment (a fact can only
-    /// match a pattern if it contains all of the pattern's segments).
-    pub fn from_patterns<'a>(patterns: impl IntoIterator<Item = &'a [String]>) -> Interest {
-        let mut keys = FastSet::default();
-        for p in patterns {
-            if let Some(longest) = p.iter().max_by_key(|s| s.len()) {
-                keys.insert(longest.clone());
+/// Lower-case word tokens of a key or expression: `user.emailAddress` → `user`, `email`, `address`.
+pub fn tokens(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut prev_lower = false;
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() {
+            if c.is_ascii_uppercase() && prev_lower && !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
             }
-        }
-        // Ingress check: services using tracegate::propagation.
-        keys.insert("tracegate".into());
-        Interest {
-            keys,
-            arg_calls: ArgCallees::default(),
-            everything: false,
-            prefilter: None,
-            signal_search: None,
-        }
-    }
-
-    /// Record the arguments of the calls named `callees` (the last segment of each `argument`
-    /// signal's call pattern).
-    pub fn with_args_of<'a>(mut self, callees: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut names = (*self.arg_calls.names).clone();
-        names.extend(callees.into_iter().map(str::to_string));
-        self.arg_calls.names = Arc::new(names);
-        self
-    }
-
-    /// Whether a call to `callee` (its last segment) needs its [`CallArgs`].
-    pub fn wants_args(&self, callee: &str) -> bool {
-        self.arg_calls.wants(callee)
-    }
-
-    /// The calls whose arguments are recorded, for analyzers that run elsewhere.
-    pub fn arg_callees(&self) -> ArgCallees {
-        self.arg_calls.clone()
-    }
-
-    /// Turn on the source pre-filter ([`prefilter`](crate::check::inputs::prefilter)): `patterns`
-    /// are the call/symbol patterns' segments, `attribute_words` the words span-data rules look for
-    /// in attribute keys and values. Without a usable search, every file is parsed.
-    pub fn with_prefilter<'a>(
-        mut self,
-        patterns: impl IntoIterator<Item = &'a [String]>,
-        attribute_words: impl IntoIterator<Item = &'a str>,
-    ) -> Self {
-        if self.everything {
-            return self;
-        }
-        let tracegate = ["tracegate".to_string(), "propagation".to_string()];
-        let mut patterns: Vec<&[String]> = patterns.into_iter().collect();
-        patterns.push(&tracegate);
-        self.prefilter = crate::check::inputs::prefilter::Prefilter::new(patterns, attribute_words)
-            .map(std::sync::Arc::new);
-        self.signal_search.clone_from(&self.prefilter);
-        self
-    }
-
-    /// Whether a source file's bytes may yield a fact some rule can use: false only when the
-    /// pre-filter is on and finds no combination a rule needs.
-    pub fn may_matter(&self, kind: crate::check::inputs::lang::SourceKind, bytes: &[u8]) -> bool {
-        self.prefilter
-            .as_ref()
-            .is_none_or(|p| p.may_matter(kind, bytes))
-    }
-
-    /// Whether a source file that could not be analysed in full may have carried something a
-    /// rule uses: the pre-filter's judgement on its bytes, with or without `--no-prefilter`
-    /// (true when there is no search to judge by). Such a file keeps its service from passing.
-    pub fn may_carry_signal(
-        &self,
-        kind: crate::check::inputs::lang::SourceKind,
-        bytes: &[u8],
-    ) -> bool {
-        self.signal_search
-            .as_ref()
-            .is_none_or(|p| p.may_matter(kind, bytes))
-    }
-
-    /// The same interest without the pre-filter (every source file is parsed).
-    pub fn without_prefilter(&self) -> Interest {
-        Interest {
-            prefilter: None,
-            ..self.clone()
-        }
-    }
-
-    /// Whether a fact may matter to some rule.
-    pub fn keeps(&self, fact: &Fact) -> bool {
-        match &fact.kind {
-            FactKind::Call { path, .. } | FactKind::Symbol { path } => {
-                self.keeps_path(path.iter().map(String::as_str))
+            prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+            cur.push(c.to_ascii_lowercase());
+        } else {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
             }
-            _ => true,
+            prev_lower = false;
         }
     }
-
-    /// Whether a call or symbol fact with these path segments may matter to some rule
-    /// (analyzers ask before they build the fact).
-    pub fn keeps_path<'s>(&self, mut segments: impl Iterator<Item = &'s str>) -> bool {
-        self.everything || segments.any(|s| self.keys.contains(s))
+    if !cur.is_empty() {
+        out.push(cur);
     }
-}
-
-impl SourceFacts {
-    /// Compact what is kept until the whole tree is walked: deduplicated references, only the
-    /// facts some rule can match, no spare capacity.
-    pub fn finish(&mut self, interest: &Interest) {
-        self.refs.sort_unstable();
-        self.refs.dedup();
-        self.refs.shrink_to_fit();
-        self.facts.retain(|f| interest.keeps(f));
-        self.facts.shrink_to_fit();
-    }
+    out
 }
 
 /// Whether `path` contains `pattern` as a contiguous run of segments.
@@ -515,7 +401,7 @@ mod tests {
     use super::*;
 
     fn segs(s: &str) -> Vec<String> {
-        crate::check::evaluation::rules::segments(s)
+        crate::check::facts::segments(s)
     }
 
     #[test]

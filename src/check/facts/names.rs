@@ -1,6 +1,6 @@
 //! What names an unparsed source file may hold, without keeping its text: a Bloom filter of its
 //! identifier-like words. Dead-code elimination asks it before reading a file again
-//! ([`assess`](crate::check::evaluation::assess)): a file whose filter rules out every dead
+//! (in the per-service assessment of the evaluation stage): a file whose filter rules out every dead
 //! function's name cannot keep one live, so it is not read. A false "maybe" only costs that read.
 
 use crate::check::facts::FastHasher;

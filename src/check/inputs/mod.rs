@@ -4,6 +4,7 @@
 //! pre-screened by [`prefilter`]), Kubernetes YAML to [`k8s`].
 
 pub mod discover;
+pub mod interest;
 pub mod k8s;
 pub mod lang;
 pub mod manifests;

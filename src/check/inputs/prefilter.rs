@@ -127,7 +127,7 @@ impl Prefilter {
         }
         let mut sensitive: Vec<Vec<usize>> = Vec::new();
         for w in attribute_words {
-            let mut bits: Vec<usize> = crate::check::evaluation::security::tokens(w)
+            let mut bits: Vec<usize> = crate::check::facts::tokens(w)
                 .iter()
                 .map(|t| b.bit(t, Check::Anywhere))
                 .collect();

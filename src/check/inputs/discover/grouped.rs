@@ -4,7 +4,7 @@
 //! costs about a quarter more CPU time (BENCHMARKS.md). Each reading thread has its own groups.
 
 use super::{parse_source, WalkedFile};
-use crate::check::facts::Interest;
+use crate::check::inputs::interest::Interest;
 use crate::check::inputs::lang::SourceKind;
 
 /// A group is parsed when it holds this many files… (on the benchmark monorepo, groups of 32

@@ -17,7 +17,8 @@ use ignore::{ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
 use crate::check::error::CheckError;
 use crate::check::facts::names::NameFilter;
-use crate::check::facts::{Fact, Interest, SourceFacts};
+use crate::check::facts::{Fact, SourceFacts};
+use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::{self, K8sFile};
 use crate::check::inputs::lang::{self, rust_stack, SourceKind};
 use crate::check::inputs::manifests::{self, docker, python, Manifest, ManifestKind};

@@ -10,7 +10,8 @@ pub mod rust;
 pub mod rust_stack;
 pub mod treesitter;
 
-use crate::check::facts::{Interest, SourceFacts};
+use crate::check::facts::SourceFacts;
+use crate::check::inputs::interest::Interest;
 use crate::check::model::Language;
 
 /// Deepest bracket nesting parsed by recursive parsers (syn, toml, YAML); real files stay far

@@ -8,10 +8,11 @@ use std::rc::Rc;
 
 use tree_sitter::{Node, Parser};
 
-use crate::check::evaluation::rules::segments;
+use crate::check::facts::segments;
 use crate::check::facts::{
-    ref_hash, CallArgs, Fact, FactKind, FastMap, FastSet, FnDef, Interest, SourceFacts, TOP_LEVEL,
+    ref_hash, CallArgs, Fact, FactKind, FastMap, FastSet, FnDef, SourceFacts, TOP_LEVEL,
 };
+use crate::check::inputs::interest::Interest;
 
 /// Import aliases of a file: the local name and the path it stands for.
 pub type Aliases = FastMap<String, Vec<String>>;
