@@ -49,6 +49,190 @@ fn package(_: Node<'_>, _: &[u8]) -> Option<String> {
     None
 }
 
+/// Which sections of each `#if` group [`without_directives`] keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sections {
+    /// Every section (`#if`, `#elif`, `#else`): all the code, as tree-sitter-c-sharp reads
+    /// a `#if` between statements or members.
+    Every,
+    /// Only each group's `#if` section: for alternatives that only parse apart (two
+    /// signatures of one method, two versions of a base list).
+    First,
+}
+
+/// The lexical state at the start of a line: a directive is only a directive in code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lex {
+    Code,
+    /// Inside `/* … */`.
+    Block,
+    /// Inside `@"…"` (`""` is a quote).
+    Verbatim,
+    /// Inside a raw string opened by this many quotes.
+    Raw(usize),
+}
+
+/// `text` with every preprocessor directive line (`#if`, `#else`, `#endif`, `#region`,
+/// `#pragma`, `#nullable`, …) blanked, and with [`Sections::First`] also each group's
+/// `#elif`/`#else` sections: the same bytes elsewhere, so lines, columns and string literals
+/// stay where they were. `None` when the text has no directive.
+///
+/// tree-sitter-c-sharp reads `#if` groups as nodes between statements and members, but not
+/// where C# allows them too: inside a base list (`protoc` output's `#if
+/// !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE , pb::IBufferMessage #endif`), a call chain,
+/// an `if` condition or an attribute list. A file that does not parse as written is parsed
+/// again without them.
+pub fn without_directives(text: &str, keep: Sections) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut state = Lex::Code;
+    // Per open `#if` group: whether its current section is past the first.
+    let mut groups: Vec<bool> = Vec::new();
+    let mut found = false;
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |i| start + i);
+        let line = &bytes[start..end];
+        let blank = match directive(line).filter(|_| state == Lex::Code) {
+            Some(word) => {
+                found = true;
+                match word {
+                    b"if" => groups.push(false),
+                    b"elif" | b"else" => {
+                        if let Some(past_first) = groups.last_mut() {
+                            *past_first = true;
+                        }
+                    }
+                    b"endif" => {
+                        groups.pop();
+                    }
+                    _ => {}
+                }
+                true
+            }
+            None if keep == Sections::First && groups.iter().any(|past| *past) => true,
+            None => {
+                state = scan(line, state);
+                false
+            }
+        };
+        if blank {
+            for b in out[start..end].iter_mut().filter(|b| **b != b'\r') {
+                *b = b' ';
+            }
+        }
+        start = end + 1;
+    }
+    if !found {
+        return None;
+    }
+    // Whole lines became ASCII spaces: still UTF-8.
+    String::from_utf8(out).ok()
+}
+
+/// The directive's keyword (`if`, `region`) when the line is a preprocessor directive.
+fn directive(line: &[u8]) -> Option<&[u8]> {
+    let rest = line
+        .trim_ascii_start()
+        .strip_prefix(b"#")?
+        .trim_ascii_start();
+    let len = rest
+        .iter()
+        .position(|b| !b.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    (len > 0).then(|| &rest[..len])
+}
+
+/// The lexical state after `line`, from `state` at its start (strings that end on their line
+/// and `//` comments need no state).
+fn scan(line: &[u8], mut state: Lex) -> Lex {
+    let at = |i: usize| line.get(i).copied().unwrap_or(0);
+    let quotes = |i: usize| {
+        line[i.min(line.len())..]
+            .iter()
+            .take_while(|&&b| b == b'"')
+            .count()
+    };
+    let mut i = 0;
+    while i < line.len() {
+        match state {
+            Lex::Block => {
+                if at(i) == b'*' && at(i + 1) == b'/' {
+                    state = Lex::Code;
+                    i += 2;
+                    continue;
+                }
+            }
+            Lex::Verbatim => {
+                if at(i) == b'"' {
+                    if at(i + 1) == b'"' {
+                        i += 2;
+                        continue;
+                    }
+                    state = Lex::Code;
+                }
+            }
+            Lex::Raw(n) => {
+                let q = quotes(i);
+                if q >= n {
+                    state = Lex::Code;
+                }
+                i += q.max(1);
+                continue;
+            }
+            Lex::Code => match at(i) {
+                b'/' if at(i + 1) == b'/' => return Lex::Code,
+                b'/' if at(i + 1) == b'*' => {
+                    state = Lex::Block;
+                    i += 2;
+                    continue;
+                }
+                b'"' => {
+                    let verbatim = i > 0
+                        && (at(i - 1) == b'@' || (i > 1 && at(i - 1) == b'$' && at(i - 2) == b'@'));
+                    let q = quotes(i);
+                    if verbatim {
+                        state = Lex::Verbatim;
+                    } else if q >= 3 {
+                        state = Lex::Raw(q);
+                        i += q;
+                        continue;
+                    } else if q == 2 {
+                        i += 2;
+                        continue;
+                    } else {
+                        i = skip_quoted(line, i, b'"');
+                        continue;
+                    }
+                }
+                b'\'' => {
+                    i = skip_quoted(line, i, b'\'');
+                    continue;
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    state
+}
+
+/// The index after the literal opened by `quote` at `open` (or the line's end).
+fn skip_quoted(line: &[u8], open: usize, quote: u8) -> usize {
+    let mut j = open + 1;
+    while j < line.len() {
+        match line[j] {
+            b'\\' => j += 2,
+            b if b == quote => return j + 1,
+            _ => j += 1,
+        }
+    }
+    line.len()
+}
+
 /// The C# spec.
 pub static SPEC: Spec = Spec {
     language,
@@ -189,6 +373,105 @@ activity?.SetTag("user.email", email);
                 .filter(|c| c.ends_with("AddAspNetCoreInstrumentation"))
                 .count(),
             1
+        );
+    }
+
+    /// The calls of a C# source through the public entry point (with its retries).
+    fn calls_of(src: &str) -> (Option<u32>, Vec<String>) {
+        let f = crate::check::lang::analyse(crate::check::lang::SourceKind::Csharp, "X.cs", src)
+            .unwrap();
+        (f.syntax_error, f.call_paths("."))
+    }
+
+    /// Directives where C# allows them but tree-sitter-c-sharp does not read them (a base
+    /// list, a call chain, an `if` condition, an attribute list): the file parses, and the code
+    /// of every section counts.
+    #[test]
+    fn directives_inside_declarations_and_expressions_parse() {
+        let cases = [
+            // protoc output: a base list split by `#if`.
+            (
+                "public sealed partial class Order : pb::IMessage<Order>\n#if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE\n    , pb::IBufferMessage\n#endif\n{\n  public void WriteTo(pb::CodedOutputStream output) {\n  #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE\n    output.WriteRawMessage(this);\n  #else\n    output.WriteString(Id);\n  #endif\n  }\n}\n",
+                vec!["output.WriteRawMessage", "output.WriteString"],
+            ),
+            // A call chain with one link per platform.
+            (
+                "builder.Services.AddOpenTelemetry()\n#if ANDROID\n    .WithTracing(t => t.AddHttpClientInstrumentation())\n#else\n    .WithTracing(t => t.AddAspNetCoreInstrumentation())\n#endif\n    ;\n",
+                vec!["t.AddHttpClientInstrumentation", "t.AddAspNetCoreInstrumentation"],
+            ),
+            // An `if` condition.
+            (
+                "class A {\n  static bool Check(int x) {\n    if (x > 0\n#if DEBUG\n        && Trace(x)\n#endif\n       ) { return true; }\n    return false;\n  }\n}\n",
+                vec!["Trace"],
+            ),
+            // An attribute list, and #region/#pragma/#nullable between members.
+            (
+                "#nullable enable\nclass A {\n  #region setup\n  [Conditional(\"TRACE\"),\n#if NET8_0_OR_GREATER\n   Experimental(\"X1\"),\n#endif\n   Obsolete]\n  public void Setup(IServiceCollection s) {\n#pragma warning disable CS0618\n    s.AddOpenTelemetry();\n#pragma warning restore CS0618\n  }\n  #endregion\n}\n#nullable restore\n",
+                vec!["s.AddOpenTelemetry"],
+            ),
+        ];
+        for (src, expected) in cases {
+            let (error, calls) = calls_of(src);
+            assert_eq!(error, None, "{src}");
+            for call in expected {
+                assert!(calls.iter().any(|c| c == call), "{call}: {calls:?}\n{src}");
+            }
+        }
+    }
+
+    /// Alternatives that only parse apart (two signatures of one method): the `#if` section is
+    /// read, and what follows the group still counts.
+    #[test]
+    fn alternatives_that_only_parse_apart_keep_the_first_section() {
+        let src = "class Telemetry {\n#if NET8_0_OR_GREATER\n  public void Setup(IServiceCollection s, string name) {\n#else\n  public void Setup(IServiceCollection s) {\n#endif\n    s.AddOpenTelemetry().WithTracing(t => t.AddAspNetCoreInstrumentation());\n  }\n}\n";
+        let (error, calls) = calls_of(src);
+        assert_eq!(error, None);
+        assert!(
+            calls.iter().any(|c| c == "t.AddAspNetCoreInstrumentation"),
+            "{calls:?}"
+        );
+    }
+
+    /// Blanking keeps every byte's place; a `#` line inside a verbatim or raw string, or a
+    /// block comment, is no directive; a file without directives is not copied.
+    #[test]
+    fn blanking_directives_keeps_lines_and_strings() {
+        let src = "var s = @\"a\n#if NOT_A_DIRECTIVE\nb\";\nvar r = \"\"\"\n#region text\n\"\"\";\n/*\n#endif\n*/\n#if DEBUG\r\nvar d = 1; // é\r\n#else\nvar e = '\"';\n#endif\n";
+        let every = without_directives(src, Sections::Every).unwrap();
+        assert_eq!(every.len(), src.len());
+        assert_eq!(every.lines().count(), src.lines().count());
+        for kept in [
+            "#if NOT_A_DIRECTIVE",
+            "#region text",
+            "#endif\n*/",
+            "var d = 1; // é\r\n",
+            "var e",
+        ] {
+            assert!(every.contains(kept), "{kept}: {every}");
+        }
+        assert!(
+            !every.contains("#if DEBUG") && !every.contains("#else"),
+            "{every}"
+        );
+        let first = without_directives(src, Sections::First).unwrap();
+        assert_eq!(first.len(), src.len());
+        assert!(
+            first.contains("var d") && !first.contains("var e"),
+            "{first}"
+        );
+        assert_eq!(without_directives("class A {}\n", Sections::Every), None);
+    }
+
+    /// A file that parses as written is read as written (tree-sitter-c-sharp's own reading of
+    /// `#if` between statements: every section counts), with no second parse.
+    #[test]
+    fn directives_tree_sitter_reads_are_left_to_it() {
+        let src = "var builder = MauiApp.CreateBuilder();\n#if DEBUG\nbuilder.Logging.AddDebug();\n#endif\nreturn builder.Build();\n";
+        let (error, calls) = calls_of(src);
+        assert_eq!(error, None);
+        assert!(
+            calls.iter().any(|c| c == "builder.Logging.AddDebug"),
+            "{calls:?}"
         );
     }
 }

@@ -115,7 +115,54 @@ pub fn analyse_for(
         SourceKind::Java => &java::SPEC,
         SourceKind::Csharp => &csharp::SPEC,
     };
-    treesitter::analyse_for(spec, rel, text, interest)
+    let first = treesitter::analyse_for(spec, rel, text, interest)?;
+    if first.syntax_error.is_none() {
+        return Ok(first);
+    }
+    // A file with a syntax error is parsed again where another reading may be the right one;
+    // the first reading without an error wins, else the first one stands (its error line is
+    // the note's). A retry over its work budget is no answer.
+    for retry in retries(kind) {
+        let again = match *retry {
+            Retry::Grammar(other) => treesitter::analyse_for(other, rel, text, interest),
+            Retry::Directives(sections) => match csharp::without_directives(text, sections) {
+                Some(plain) => treesitter::analyse_for(spec, rel, &plain, interest),
+                None => continue,
+            },
+        };
+        match again {
+            Ok(facts) if facts.syntax_error.is_none() => return Ok(facts),
+            _ => {}
+        }
+    }
+    Ok(first)
+}
+
+/// Another reading of a file that did not parse as written.
+#[derive(Clone, Copy)]
+enum Retry {
+    /// Another grammar, where the extension does not settle it: a `.js` file may hold
+    /// TypeScript-style annotations (Flow), a `.ts` file JSX, a `.tsx` file angle-bracket casts.
+    /// tree-sitter-javascript reads JSX itself, so `.js`/`.jsx` with JSX parse the first time.
+    Grammar(&'static treesitter::Spec),
+    /// The same C# grammar without preprocessor directives ([`csharp::without_directives`]).
+    Directives(csharp::Sections),
+}
+
+/// The readings tried, in order, after the first one failed.
+fn retries(kind: SourceKind) -> &'static [Retry] {
+    static AS_TSX: [Retry; 1] = [Retry::Grammar(&js::TSX)];
+    static AS_TYPESCRIPT: [Retry; 1] = [Retry::Grammar(&js::TYPESCRIPT)];
+    static WITHOUT_DIRECTIVES: [Retry; 2] = [
+        Retry::Directives(csharp::Sections::Every),
+        Retry::Directives(csharp::Sections::First),
+    ];
+    match kind {
+        SourceKind::Javascript | SourceKind::Typescript => &AS_TSX,
+        SourceKind::Tsx => &AS_TYPESCRIPT,
+        SourceKind::Csharp => &WITHOUT_DIRECTIVES,
+        SourceKind::Rust | SourceKind::Go | SourceKind::Python | SourceKind::Java => &[],
+    }
 }
 
 #[cfg(test)]
@@ -418,5 +465,115 @@ mod budget_tests {
             Err(err) => err,
         };
         assert!(err.contains("gave up after"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod grammar_tests {
+    use super::*;
+
+    fn parsed(kind: SourceKind, rel: &str, src: &str) -> SourceFacts {
+        analyse(kind, rel, src).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    }
+
+    /// JSX in every file kind React projects put it in: a Next.js `_document.tsx` (a class
+    /// component's `render`), a `.jsx` and a `.js` component.
+    #[test]
+    fn jsx_parses_in_tsx_jsx_and_js_files() {
+        let document = "import Document, { Html, Head, Main, NextScript, DocumentContext } from 'next/document'\n\nclass ShopDocument extends Document {\n  static async getInitialProps(ctx: DocumentContext) {\n    const initialProps = await Document.getInitialProps(ctx)\n    return { ...initialProps }\n  }\n\n  render(): JSX.Element {\n    return (\n      <Html lang=\"en\">\n        <Head>\n          <meta charSet=\"utf-8\" />\n          {/* fonts */}\n        </Head>\n        <body className=\"shop\">\n          <Main />\n          <NextScript />\n        </body>\n      </Html>\n    )\n  }\n}\n\nexport default ShopDocument\n";
+        let component = "import React, { useState } from 'react'\n\nexport default function Basket({ items = [] }) {\n  const [open, setOpen] = useState(false)\n  return (\n    <section className=\"basket\" onClick={() => setOpen(!open)}>\n      {open && <>{items.map((i) => <li key={i.id}>{i.name} &amp; more</li>)}</>}\n    </section>\n  )\n}\n";
+        for (kind, rel, src) in [
+            (SourceKind::Tsx, "pages/_document.tsx", document),
+            (SourceKind::Javascript, "components/Basket.jsx", component),
+            (SourceKind::Javascript, "components/Basket.js", component),
+            (SourceKind::Javascript, "components/Basket.mjs", component),
+        ] {
+            assert_eq!(parsed(kind, rel, src).syntax_error, None, "{rel}");
+        }
+    }
+
+    /// Where the extension does not settle the grammar, a file that does not parse is parsed
+    /// again with the other one: a `.js` file with type annotations, a `.ts` file with JSX;
+    /// a `.ts` file's angle-bracket cast (no TSX) still parses as TypeScript.
+    #[test]
+    fn an_ambiguous_extension_is_retried_with_the_other_grammar() {
+        let annotated = "import { trace } from '@opentelemetry/api'\n\ntype Props = { title: string }\n\nexport function Title(props: Props): string {\n  trace.getActiveSpan()\n  return <h1>{props.title}</h1>\n}\n";
+        let cast = "import { propagation } from '@opentelemetry/api'\nconst carrier = <Record<string, string>>{}\npropagation.inject(ctx, carrier)\n";
+        for (kind, rel, src, call) in [
+            (
+                SourceKind::Javascript,
+                "src/Title.js",
+                annotated,
+                "trace.getActiveSpan",
+            ),
+            (
+                SourceKind::Typescript,
+                "src/Title.ts",
+                annotated,
+                "trace.getActiveSpan",
+            ),
+            (
+                SourceKind::Typescript,
+                "src/inject.ts",
+                cast,
+                "propagation.inject",
+            ),
+        ] {
+            let facts = parsed(kind, rel, src);
+            assert_eq!(facts.syntax_error, None, "{rel}");
+            let calls = facts.call_paths(".");
+            assert!(calls.iter().any(|c| c.ends_with(call)), "{rel}: {calls:?}");
+        }
+    }
+
+    /// A syntax error in one function (a note) hides nothing in another: the OpenTelemetry
+    /// setup and its propagator are still facts, in JavaScript, TypeScript and C#.
+    #[test]
+    fn a_syntax_error_in_one_function_hides_nothing_in_another() {
+        let js = "const { NodeSDK } = require('@opentelemetry/sdk-node');\nconst { B3Propagator } = require('@opentelemetry/propagator-b3');\n\nfunction formatPrice(cents) {\n  return (cents / 100).toFixed(2 +;\n}\n\nfunction startTracing() {\n  const sdk = new NodeSDK({ textMapPropagator: new B3Propagator() });\n  sdk.start();\n}\n\nstartTracing();\n";
+        let cs = "using OpenTelemetry;\n\npublic static class Telemetry\n{\n    static decimal Price(int cents) { return cents / 100m +; }\n\n    public static void Configure(IServiceCollection services)\n    {\n        Sdk.SetDefaultTextMapPropagator(new B3Propagator());\n        services.AddOpenTelemetry().WithTracing(t => t.AddAspNetCoreInstrumentation());\n    }\n}\n";
+        for (kind, rel, src, line, calls) in [
+            (
+                SourceKind::Javascript,
+                "index.js",
+                js,
+                5,
+                &[
+                    "@opentelemetry.sdk-node.NodeSDK",
+                    "@opentelemetry.propagator-b3.B3Propagator",
+                ][..],
+            ),
+            (
+                SourceKind::Typescript,
+                "src/index.ts",
+                js,
+                5,
+                &[
+                    "@opentelemetry.sdk-node.NodeSDK",
+                    "@opentelemetry.propagator-b3.B3Propagator",
+                ][..],
+            ),
+            (
+                SourceKind::Csharp,
+                "Telemetry.cs",
+                cs,
+                5,
+                &[
+                    "Sdk.SetDefaultTextMapPropagator",
+                    "B3Propagator",
+                    "t.AddAspNetCoreInstrumentation",
+                ][..],
+            ),
+        ] {
+            let facts = parsed(kind, rel, src);
+            assert_eq!(facts.syntax_error, Some(line), "{rel}");
+            let found = facts.call_paths(".");
+            for call in calls {
+                assert!(
+                    found.iter().any(|c| c == call),
+                    "{rel}: {call} in {found:?}"
+                );
+            }
+        }
     }
 }
