@@ -378,8 +378,12 @@ activity?.SetTag("user.email", email);
 
     /// The calls of a C# source through the public entry point (with its retries).
     fn calls_of(src: &str) -> (Option<u32>, Vec<String>) {
-        let f = crate::check::lang::analyse(crate::check::lang::SourceKind::Csharp, "X.cs", src)
-            .unwrap();
+        let f = crate::check::inputs::lang::analyse(
+            crate::check::inputs::lang::SourceKind::Csharp,
+            "X.cs",
+            src,
+        )
+        .unwrap();
         (f.syntax_error, f.call_paths("."))
     }
 
