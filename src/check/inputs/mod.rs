@@ -9,3 +9,60 @@ pub mod k8s;
 pub mod lang;
 pub mod manifests;
 pub mod prefilter;
+
+use std::path::Path;
+
+use crate::check::error::CheckError;
+use discover::{Parsed, WalkedFile};
+use interest::Interest;
+use manifests::{cargo_workspace, Manifest, ManifestKind};
+
+/// The tree as read: every interesting file parsed, and its directories.
+pub struct Read {
+    /// The files, parsed.
+    pub files: Vec<WalkedFile>,
+    /// Every directory of the tree (relative, `/` separators).
+    pub dirs: Vec<String>,
+}
+
+/// Walk the tree under `root`, parsing what `interest` asks for, and resolve its Cargo
+/// workspaces. The first file that stops the walk is the error.
+pub fn read(root: &Path, interest: &Interest) -> Result<Read, CheckError> {
+    let walk = discover::walk(root, interest)?;
+    if let Some((_, err)) = walk.errors.into_iter().next() {
+        return Err(err);
+    }
+    let mut files = walk.files;
+    resolve_cargo_workspaces(root, &mut files);
+    Ok(Read {
+        files,
+        dirs: walk.dirs,
+    })
+}
+
+/// Resolve Cargo workspaces (`manifests::cargo_workspace`); why cargo could not read one
+/// becomes a TG199 note on its root `Cargo.toml`.
+fn resolve_cargo_workspaces(root: &Path, files: &mut Vec<WalkedFile>) {
+    let mut cargo: Vec<&mut Manifest> = files
+        .iter_mut()
+        .filter_map(|f| match &mut f.parsed {
+            Parsed::Manifest(m) if m.kind == ManifestKind::Cargo => Some(m),
+            _ => None,
+        })
+        .collect();
+    let notes = cargo_workspace::resolve(root, &mut cargo);
+    for note in notes {
+        let dir = note
+            .file
+            .rsplit_once('/')
+            .map_or(".".to_string(), |(d, _)| d.to_string());
+        files.push(WalkedFile {
+            rel: note.file,
+            dir,
+            parsed: Parsed::Skipped {
+                reason: note.reason,
+                line: None,
+            },
+        });
+    }
+}

@@ -1,0 +1,204 @@
+//! Services from application manifests — one per directory whose manifests hold an entry
+//! point — and from `tracegate.yaml` declarations; the manifests of workspace libraries are
+//! set aside as [`Library`]s.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::entries::EntryIndex;
+use super::libraries::Library;
+use super::work::Svc;
+use super::{base_name, is_under, normalise, DeclaredService};
+use crate::check::error::CheckError;
+use crate::check::inputs::discover::{Parsed, WalkedFile};
+use crate::check::inputs::lang::SourceKind;
+use crate::check::inputs::manifests::{Entry, Manifest, ManifestKind};
+use crate::check::model::Language;
+
+/// One service per directory whose manifests hold an entry point ([`EntryIndex`]); the
+/// manifests of the others that are workspace libraries become [`Library`]s. The manifests
+/// are taken out of `files`.
+pub(super) fn from_manifests(
+    root: &Path,
+    files: &mut [WalkedFile],
+    entries: &EntryIndex,
+) -> (Vec<Svc>, Vec<Library>) {
+    let mut by_dir: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
+    for f in files.iter_mut() {
+        if let Parsed::Manifest(m) = &mut f.parsed {
+            let m = std::mem::replace(
+                m,
+                Manifest {
+                    kind: m.kind,
+                    file: m.file.clone(),
+                    name: None,
+                    entry: Entry::No,
+                    facts: Vec::new(),
+                    typescript: false,
+                    cargo: None,
+                    version: None,
+                    uses: Vec::new(),
+                    notes: Vec::new(),
+                },
+            );
+            by_dir.entry(f.dir.clone()).or_default().push(m);
+        }
+    }
+    let mut services: Vec<Svc> = Vec::new();
+    let mut libraries: Vec<Library> = Vec::new();
+    for (dir, mut manifests) in by_dir {
+        manifests.sort_by_key(|m| m.kind);
+        let is_service = |m: &Manifest| entries.holds(m.entry, &dir);
+        let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
+            // A workspace library: its code and dependencies count for the services using it.
+            if let Some(m) = manifests.into_iter().find(|m| {
+                matches!(m.kind, ManifestKind::Npm | ManifestKind::GoMod)
+                    && entries.libraries.contains(&dir)
+            }) {
+                libraries.push(Library {
+                    language: m.kind.language(),
+                    name: m.name.unwrap_or_default(),
+                    dir: dir.clone(),
+                    facts: m.facts,
+                    sources: Vec::new(),
+                    not_analysed: Vec::new(),
+                });
+            }
+            continue;
+        };
+        let language = primary.language();
+        let mut svc = Svc {
+            path: dir.clone(),
+            ..Svc::default()
+        };
+        let mut typescript = false;
+        for m in manifests {
+            if m.kind.language() != language {
+                continue;
+            }
+            if svc.manifest.is_none() || m.kind == primary {
+                if svc.name.is_empty() {
+                    if let Some(n) = &m.name {
+                        svc.name = service_name(m.kind, n).to_owned();
+                    }
+                }
+                if svc.manifest.is_none() {
+                    svc.manifest = Some(m.file.clone());
+                }
+            }
+            typescript |= m.typescript;
+            svc.rust_custom_targets |= m.cargo.as_ref().is_some_and(|c| c.custom_target_paths);
+            svc.facts.extend(m.facts);
+            svc.skipped.extend(m.notes);
+            if m.entry == Entry::Unread {
+                svc.unanalysed.push(m.file);
+            }
+        }
+        if language == Language::Javascript {
+            typescript |= entries.typescript.contains(&dir);
+        }
+        svc.language = Some(if typescript {
+            Language::Typescript
+        } else {
+            language
+        });
+        if svc.name.is_empty() {
+            svc.name = base_name(&dir, root);
+        }
+        services.push(svc);
+    }
+    (services, libraries)
+}
+
+/// The services `tracegate.yaml` declares: each renames the service found at its path, or
+/// adds one there (a directory of files the engine does not read is still a service); a path
+/// that does not exist is an error naming the configuration file and line.
+pub(super) fn declare(
+    root: &Path,
+    services: &mut Vec<Svc>,
+    files: &[WalkedFile],
+    declared: &[DeclaredService],
+    config_file: Option<&str>,
+) -> Result<(), CheckError> {
+    for d in declared {
+        let path = normalise(&d.path);
+        if let Some(s) = services.iter_mut().find(|s| s.path == path) {
+            s.name.clone_from(&d.name);
+            if let Some(l) = d.language {
+                s.language = Some(l);
+            }
+            continue;
+        }
+        // On the filesystem: a directory of files the engine does not read (C++ only, say) is
+        // still a service, though the walk keeps none of its files.
+        if !root.join(&path).exists() {
+            return Err(CheckError::DeclaredService {
+                config: config_file.unwrap_or("tracegate.yaml").to_owned(),
+                line: d.line,
+                name: d.name.clone(),
+                path: d.path.clone(),
+            });
+        }
+        let language = d.language.or_else(|| majority_language(&path, files));
+        services.push(Svc {
+            name: d.name.clone(),
+            path,
+            language,
+            ..Svc::default()
+        });
+    }
+    Ok(())
+}
+
+/// The service name a manifest's full name gives: an npm scope or a Go module's host and path
+/// are no part of it (`@acme/web` → `web`, `example.com/shop/checkout/v2` → `checkout`).
+pub(super) fn service_name(kind: ManifestKind, name: &str) -> &str {
+    match kind {
+        ManifestKind::Npm => name.rsplit('/').next().unwrap_or(name),
+        ManifestKind::GoMod => name
+            .rsplit('/')
+            .find(|seg| {
+                !(seg.len() > 1
+                    && seg.starts_with('v')
+                    && seg[1..].chars().all(|c| c.is_ascii_digit()))
+            })
+            .unwrap_or(name),
+        _ => name,
+    }
+}
+
+pub(super) fn majority_language(dir: &str, files: &[WalkedFile]) -> Option<Language> {
+    let mut counts: BTreeMap<Language, usize> = BTreeMap::new();
+    for f in files.iter().filter(|f| is_under(&f.rel, dir)) {
+        if let Parsed::Source { kind, .. } = &f.parsed {
+            let l = match kind {
+                SourceKind::Rust => Language::Rust,
+                SourceKind::Go => Language::Go,
+                SourceKind::Python => Language::Python,
+                SourceKind::Javascript => Language::Javascript,
+                SourceKind::Typescript | SourceKind::Tsx => Language::Typescript,
+                SourceKind::Java => Language::Java,
+                SourceKind::Csharp => Language::Dotnet,
+            };
+            *counts.entry(l).or_default() += 1;
+        }
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(l, _)| l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_names_drop_scopes_hosts_and_versions() {
+        assert_eq!(service_name(ManifestKind::Npm, "@acme/web"), "web");
+        assert_eq!(service_name(ManifestKind::Npm, "web"), "web");
+        assert_eq!(
+            service_name(ManifestKind::GoMod, "example.com/shop/checkout/v2"),
+            "checkout"
+        );
+        assert_eq!(service_name(ManifestKind::GoMod, "checkout"), "checkout");
+        assert_eq!(service_name(ManifestKind::Cargo, "a/b"), "a/b");
+    }
+}

@@ -1,0 +1,179 @@
+//! Kubernetes workloads joined to services: Helm releases take their chart's name; a workload
+//! matches a service by name, alias, image or directory; an unmatched application workload
+//! becomes a service of unknown language; infrastructure images are left out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use super::work::{Repo, Svc};
+use super::{base_name, base_of};
+use crate::check::facts::{Fact, FactKind};
+use crate::check::inputs::k8s::Workload;
+
+/// Container images of infrastructure that is not a service of the repository.
+pub(super) const INFRA_IMAGES: &[&str] = &[
+    "ingress-nginx",
+    "opentelemetry-collector",
+    "otel/opentelemetry",
+    "jaegertracing",
+    "envoyproxy",
+    "istio/",
+    "prom/",
+    "grafana/",
+    "redis",
+    "postgres",
+    "mysql",
+    "mongo",
+    "rabbitmq",
+    "bitnami/",
+    "zookeeper",
+    // tracegate itself (`verify --receive` Jobs, `collect`): a verifier, not a traced service
+    "tracegate/tracegate",
+];
+
+/// Join `workloads` to `services` (namespace annotations and ConfigMap values applied first);
+/// `dirs` are the tree's directories, for the directory of a service a workload adds.
+pub(super) fn join(
+    root: &Path,
+    services: &mut Vec<Svc>,
+    workloads: Vec<Workload>,
+    charts: &BTreeMap<String, String>,
+    namespaces: &BTreeMap<String, Vec<Fact>>,
+    repo: &Repo,
+    dirs: &[String],
+) {
+    let mut names = FirstIndex::default();
+    let mut bases = FirstIndex::default();
+    for (i, svc) in services.iter().enumerate() {
+        names.add(&svc.name, i);
+        if svc.path != "." {
+            bases.add(base_of(&svc.path), i);
+        }
+    }
+    for mut w in workloads {
+        if w.kind == "HelmValues" {
+            let dir = w.name.clone();
+            w.name = charts
+                .get(&dir)
+                .cloned()
+                .unwrap_or_else(|| base_name(&dir, root));
+        }
+        if let Some(ns) = &w.namespace {
+            if let Some(ann) = namespaces.get(ns) {
+                // The pod's own annotation wins over its namespace's (`inject-nodejs: "false"`
+                // on a pod opts it out of a namespace-wide injection).
+                let own: Vec<String> = w
+                    .facts
+                    .iter()
+                    .filter_map(|f| match &f.kind {
+                        FactKind::Annotation { key, .. } => Some(key.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                w.facts.extend(
+                    ann.iter()
+                        .filter(|f| match &f.kind {
+                            FactKind::Annotation { key, .. } => !own.contains(key),
+                            _ => true,
+                        })
+                        .cloned(),
+                );
+            }
+        }
+        resolve_config_maps(&mut w, repo);
+        let image_names: Vec<String> = w
+            .images
+            .iter()
+            .map(|i| {
+                let last = i.rsplit('/').next().unwrap_or(i);
+                last.split([':', '@']).next().unwrap_or(last).to_string()
+            })
+            .collect();
+        let mut candidates = names
+            .first(&w.name)
+            .into_iter()
+            .chain(w.aliases.iter().filter_map(|a| names.first(a)))
+            .chain(image_names.iter().filter_map(|i| names.first(i)))
+            .chain(bases.first(&w.name));
+        // The first service (in order) matching by name, alias, image or directory.
+        if let Some(i) = candidates.by_ref().min() {
+            services[i].workloads.push(w);
+            continue;
+        }
+        if w.images
+            .iter()
+            .any(|i| INFRA_IMAGES.iter().any(|p| i.contains(p)))
+        {
+            continue;
+        }
+        // The service's directory: one named after the workload, else the manifest's.
+        let dir = dirs
+            .iter()
+            .filter(|d| d.rsplit('/').next() == Some(w.name.as_str()))
+            .min_by_key(|d| d.len())
+            .cloned()
+            .unwrap_or_else(|| {
+                w.file
+                    .rsplit_once('/')
+                    .map_or(".".to_string(), |(d, _)| d.to_string())
+            });
+        let svc = Svc {
+            name: w.name.clone(),
+            path: dir,
+            language: None,
+            workloads: vec![w],
+            ..Svc::default()
+        };
+        names.add(&svc.name, services.len());
+        if svc.path != "." {
+            bases.add(base_of(&svc.path), services.len());
+        }
+        services.push(svc);
+    }
+}
+
+/// The first service (by position) with a given name or directory base name.
+#[derive(Default)]
+struct FirstIndex(HashMap<String, usize>);
+
+impl FirstIndex {
+    fn add(&mut self, key: &str, index: usize) {
+        if !self.0.contains_key(key) {
+            self.0.insert(key.to_string(), index);
+        }
+    }
+
+    fn first(&self, key: &str) -> Option<usize> {
+        self.0.get(key).copied()
+    }
+}
+
+/// Give `configMapKeyRef` variables their value and add the variables `envFrom` ConfigMaps
+/// provide, located at the ConfigMap's key (ConfigMaps found in the tree only).
+fn resolve_config_maps(w: &mut Workload, repo: &Repo) {
+    for (index, name, key) in std::mem::take(&mut w.config_refs) {
+        let value = repo.configmaps.get(&name).and_then(|c| c.data.get(&key));
+        if let (Some(v), Some(fact)) = (value, w.facts.get_mut(index)) {
+            if let FactKind::Env { value, .. } = &mut fact.kind {
+                *value = Some(v.clone());
+            }
+        }
+    }
+    for source in w.env_from.iter().filter(|e| !e.secret) {
+        let Some(c) = repo.configmaps.get(&source.name) else {
+            continue;
+        };
+        for (key, value) in &c.data {
+            w.facts.push(Fact::new(
+                FactKind::Env {
+                    name: key.clone(),
+                    value: Some(value.clone()),
+                    from_secret: false,
+                    from_ref: true,
+                },
+                &c.file,
+                c.lines.get(key).copied().unwrap_or(0),
+            ));
+        }
+    }
+}
