@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::check::assembly;
 use crate::check::error::CheckError;
 use crate::check::evaluation::rules::RuleSet;
-use crate::check::evaluation::{assess, evaluate};
+use crate::check::evaluation::{assess, repository};
 use crate::check::inputs::{self, discover::Parsed};
 use crate::check::model::Scan;
 
@@ -75,7 +75,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
         (a.service.path.as_str(), a.service.name.as_str())
             .cmp(&(b.service.path.as_str(), b.service.name.as_str()))
     });
-    let mut repository_findings = evaluate::repository(&options.rules, &services, &repo);
+    let mut repository_findings = repository::repository(&options.rules, &services, &repo);
     assess::sort_findings(&mut repository_findings);
     Ok(Scan {
         services: scanned,

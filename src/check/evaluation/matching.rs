@@ -1,0 +1,309 @@
+//! Whether a rule's signal matches a fact: call and symbol paths (contiguous segments, global
+//! objects, argument packages), dependencies, environment variables, annotations; and how a
+//! matched fact is described in a finding.
+
+use crate::check::evaluation::rules::Signal;
+use crate::check::facts::{path_contains, Fact, FactKind};
+use crate::check::model::Language;
+
+/// The facts a signal matched (empty: no match).
+pub fn matches<'a>(signal: &Signal, facts: &[&'a Fact]) -> Vec<&'a Fact> {
+    match signal {
+        Signal::All(list) => {
+            let mut first = Vec::new();
+            for (i, s) in list.iter().enumerate() {
+                let m = matches(s, facts);
+                if m.is_empty() {
+                    return Vec::new();
+                }
+                if i == 0 {
+                    first = m;
+                }
+            }
+            first
+        }
+        Signal::Unless(base, unless) => {
+            if matches(unless, facts).is_empty() {
+                matches(base, facts)
+            } else {
+                Vec::new()
+            }
+        }
+        _ => facts
+            .iter()
+            .copied()
+            .filter(|f| matches_one(signal, f))
+            .collect(),
+    }
+}
+
+pub(super) fn matches_one(signal: &Signal, fact: &Fact) -> bool {
+    match (signal, &fact.kind) {
+        (Signal::Dependency(pattern), FactKind::Dependency { name }) => {
+            let name = name.to_ascii_lowercase();
+            let pattern = pattern.to_ascii_lowercase();
+            match pattern.strip_suffix('*') {
+                Some(prefix) => name.starts_with(prefix),
+                None => name == pattern,
+            }
+        }
+        (
+            Signal::Call {
+                path,
+                literal_arg,
+                literal,
+                global,
+                argument,
+                argument_packages,
+            },
+            FactKind::Call {
+                path: p,
+                literal_args,
+                args,
+                ..
+            },
+        ) => {
+            // The call made is the pattern's function (not a later call in the same chain).
+            p.last() == path.last()
+                && path_contains(p, path)
+                && (!literal_arg || !literal_args.is_empty())
+                && literal
+                    .as_ref()
+                    .is_none_or(|l| literal_args.iter().any(|a| a.eq_ignore_ascii_case(l)))
+                && (!global || is_global_call(p, path))
+                && argument.as_ref().is_none_or(|a| {
+                    args.opaque
+                        || args.paths.iter().any(|named| {
+                            path_contains(named, a) || !in_packages(named, argument_packages)
+                        })
+                })
+        }
+        (Signal::Symbol(path), FactKind::Symbol { path: p } | FactKind::Call { path: p, .. }) => {
+            path_contains(p, path)
+        }
+        (
+            Signal::Env {
+                name,
+                contains,
+                not_contains,
+            },
+            FactKind::Env { name: n, value, .. },
+        ) => {
+            if n != name {
+                return false;
+            }
+            let v = value.as_deref().map(str::to_ascii_lowercase);
+            if let Some(c) = contains {
+                if !v
+                    .as_deref()
+                    .is_some_and(|v| v.contains(&c.to_ascii_lowercase()))
+                {
+                    return false;
+                }
+            }
+            if let Some(c) = not_contains {
+                if v.as_deref()
+                    .is_none_or(|v| v.contains(&c.to_ascii_lowercase()))
+                {
+                    return false;
+                }
+            }
+            true
+        }
+        (Signal::Command(text), FactKind::Command { text: t }) => t.contains(text.as_str()),
+        (Signal::Annotation(pattern), FactKind::Annotation { key, value }) => {
+            let key_ok = match pattern.strip_suffix('*') {
+                Some(prefix) => key.starts_with(prefix),
+                None => key == pattern,
+            };
+            key_ok && !value.eq_ignore_ascii_case("false")
+        }
+        _ => false,
+    }
+}
+
+/// Whether `path` starts with one of `packages` (segment by segment; a trailing `*` on a
+/// package's last segment matches any segment with that prefix). No packages: every path.
+fn in_packages(path: &[String], packages: &[Vec<String>]) -> bool {
+    packages.is_empty()
+        || packages.iter().any(|package| {
+            package.len() <= path.len()
+                && package
+                    .iter()
+                    .zip(path)
+                    .all(|(want, got)| match want.strip_suffix('*') {
+                        Some(prefix) => got.starts_with(prefix),
+                        None => want == got,
+                    })
+        })
+}
+
+/// Objects through which a free function is also reachable (`globalThis.fetch`).
+const GLOBAL_OBJECTS: [&str; 4] = ["globalThis", "window", "self", "global"];
+
+/// The call is the pattern itself, or the pattern reached through a global object.
+fn is_global_call(called: &[String], pattern: &[String]) -> bool {
+    match called.len().checked_sub(pattern.len()) {
+        Some(0) => called == pattern,
+        Some(1) => called.split_first().is_some_and(|(object, rest)| {
+            GLOBAL_OBJECTS.contains(&object.as_str()) && rest == pattern
+        }),
+        _ => false,
+    }
+}
+
+pub(super) fn fact_path_len(f: &Fact) -> usize {
+    match &f.kind {
+        FactKind::Call { path, .. } | FactKind::Symbol { path } => path.len(),
+        _ => 0,
+    }
+}
+
+/// A short description of what a fact is, for messages.
+pub fn describe(fact: &Fact, language: Language) -> String {
+    let sep = if language == Language::Rust {
+        "::"
+    } else {
+        "."
+    };
+    match &fact.kind {
+        FactKind::Dependency { name } => format!("dependency `{name}`"),
+        FactKind::Call {
+            path, method: true, ..
+        } => format!(
+            "`.{}(…)`",
+            path.last().map(String::as_str).unwrap_or_default()
+        ),
+        FactKind::Call { path, .. } => format!("`{}(…)`", tail(path, sep)),
+        FactKind::Symbol { path } => format!("`{}`", tail(path, sep)),
+        FactKind::Env { name, value, .. } => match value {
+            Some(v) => format!("`{name}={v}`"),
+            None => format!("`{name}`"),
+        },
+        FactKind::Command { text } => format!("command `{text}`"),
+        FactKind::Annotation { key, value } => format!("annotation `{key}: {value}`"),
+        FactKind::Attribute { key, value } => format!("`{key}` = `{value}`"),
+    }
+}
+
+fn tail(path: &[String], sep: &str) -> String {
+    let keep = if sep == "::" { 3 } else { 2 };
+    let start = path.len().saturating_sub(keep);
+    path[start..].join(sep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(path: &str) -> Fact {
+        Fact::new(
+            FactKind::Call {
+                path: crate::check::facts::segments(path),
+                literal_args: Vec::new(),
+                method: false,
+                args: crate::check::facts::CallArgs::default(),
+            },
+            "src/app.js",
+            1,
+        )
+    }
+
+    #[test]
+    fn an_argument_signal_needs_the_argument_named_or_an_opaque_one() {
+        let signal = Signal::Call {
+            path: vec!["SetTextMapPropagator".into()],
+            literal_arg: false,
+            literal: None,
+            global: false,
+            argument: Some(vec!["propagation".into(), "TraceContext".into()]),
+            argument_packages: vec![crate::check::facts::segments("go.opentelemetry.io")],
+        };
+        let with = |paths: &[&str], opaque: bool| {
+            let mut fact = call("go.opentelemetry.io.otel.SetTextMapPropagator");
+            if let FactKind::Call { args, .. } = &mut fact.kind {
+                args.paths = paths
+                    .iter()
+                    .map(|p| crate::check::facts::segments(p))
+                    .collect();
+                args.opaque = opaque;
+            }
+            fact
+        };
+        let tc = "go.opentelemetry.io.otel.propagation.TraceContext";
+        let composite = "go.opentelemetry.io.otel.propagation.NewCompositeTextMapPropagator";
+        let b3 = "go.opentelemetry.io.contrib.propagators.b3.New";
+        for (paths, opaque, expected, case) in [
+            (&[tc][..], false, true, "TraceContext{} passed"),
+            (&[composite, b3, tc][..], false, true, "in a composite"),
+            (&[b3][..], false, false, "b3.New() alone"),
+            (&[composite, b3][..], false, false, "a composite without it"),
+            (&[][..], false, false, "no argument"),
+            (&[][..], true, true, "a variable: not seen at the call"),
+            (&[b3][..], true, true, "b3 and a variable"),
+            (
+                &["example.com.shop.internal.telemetry.Propagators"][..],
+                false,
+                true,
+                "the service's own package: not seen through",
+            ),
+            (
+                &[b3, "telemetry.Encoding"][..],
+                false,
+                true,
+                "another package",
+            ),
+        ] {
+            assert_eq!(
+                matches_one(&signal, &with(paths, opaque)),
+                expected,
+                "{case}"
+            );
+        }
+        // A package glob on the last segment (Rust crates `opentelemetry*`).
+        let rust = [crate::check::facts::segments("opentelemetry*")];
+        for (path, inside) in [
+            ("opentelemetry_zipkin::Propagator::new", true),
+            (
+                "opentelemetry::propagation::TextMapCompositePropagator::new",
+                true,
+            ),
+            ("telemetry::propagator", false),
+            ("otel_helpers::propagator", false),
+        ] {
+            let path = crate::check::facts::segments(path);
+            assert_eq!(in_packages(&path, &rust), inside, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn a_global_call_signal_matches_free_functions_not_methods_of_that_name() {
+        let fetch = Signal::Call {
+            path: vec!["fetch".into()],
+            literal_arg: false,
+            literal: None,
+            global: true,
+            argument: None,
+            argument_packages: Vec::new(),
+        };
+        for (path, expected) in [
+            ("fetch", true),
+            ("globalThis.fetch", true),
+            ("window.fetch", true),
+            ("cache.fetch", false),
+            ("this.client.fetch", false),
+            ("fetch.bind", false),
+        ] {
+            assert_eq!(matches_one(&fetch, &call(path)), expected, "{path}");
+        }
+        let any_receiver = Signal::Call {
+            path: vec!["fetch".into()],
+            literal_arg: false,
+            literal: None,
+            global: false,
+            argument: None,
+            argument_packages: Vec::new(),
+        };
+        assert!(matches_one(&any_receiver, &call("cache.fetch")));
+    }
+}
