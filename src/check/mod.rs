@@ -18,7 +18,6 @@ pub mod assembly;
 pub mod error;
 pub mod evaluation;
 pub mod facts;
-pub mod init;
 pub mod inputs;
 pub mod model;
 pub mod pipeline;

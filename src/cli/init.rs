@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use tracegate::check::init;
+use super::init_templates as init;
 use tracegate::exit::ExitStatus;
 
 const EXAMPLES: &str = "\

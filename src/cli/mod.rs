@@ -12,6 +12,7 @@ mod conformance;
 mod coverage;
 mod demo;
 mod init;
+mod init_templates;
 mod rules;
 mod trace;
 mod verify;

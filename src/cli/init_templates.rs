@@ -1,4 +1,4 @@
-//! `tracegate init`: a starter `tracegate.yaml` and a GitHub Actions workflow that runs
+//! The templates `tracegate init` writes: a starter `tracegate.yaml` and a GitHub Actions workflow that runs
 //! `tracegate check` on every pull request and uploads SARIF to code scanning.
 
 use std::io;
@@ -94,7 +94,7 @@ pub fn write_starter(dir: &Path, force: bool) -> Result<Vec<PathBuf>, InitError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::policy::config;
+    use tracegate::check::policy::config;
 
     #[test]
     fn the_starter_config_is_valid_and_its_commented_examples_too() {
