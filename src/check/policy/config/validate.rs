@@ -1,0 +1,216 @@
+//! The second phase: what the file says ([`RawConfig`]) checked and turned into a
+//! [`ValidConfig`], every problem collected with its line.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use time::Date;
+
+use super::{
+    ConfigError, LineIndex, Problem, RawConfig, ServiceDecl, ValidConfig, Waiver, WaiverScope,
+};
+
+/// Phase two: check rule IDs, scopes, paths and dates; collect every problem.
+pub fn validate(
+    raw: &RawConfig,
+    text: &str,
+    display: &str,
+    known_rule: &dyn Fn(&str) -> bool,
+) -> Result<ValidConfig, ConfigError> {
+    let lines = LineIndex::new(text);
+    let mut problems = Vec::new();
+    let mut problem = |path: &str, message: String| {
+        problems.push(Problem {
+            line: lines.locate(path),
+            message,
+        });
+    };
+
+    let mut overrides = BTreeMap::new();
+    for (id, level) in &raw.rules {
+        if known_rule(id) {
+            overrides.insert(id.clone(), level.severity());
+        } else {
+            problem(
+                &format!("rules.{id}"),
+                format!("rules: unknown rule ID `{id}` (see `tracegate rules list`)"),
+            );
+        }
+    }
+
+    let mut services = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, svc) in raw.services.iter().enumerate() {
+        let at = format!("services[{i}]");
+        if svc.name.trim().is_empty() {
+            problem(
+                &format!("{at}.name"),
+                format!("{at}.name: must not be empty"),
+            );
+        } else if !names.insert(svc.name.clone()) {
+            problem(
+                &format!("{at}.name"),
+                format!("{at}.name: service `{}` is declared twice", svc.name),
+            );
+        }
+        if svc.team.trim().is_empty() {
+            problem(
+                &format!("{at}.team"),
+                format!("{at}.team: must not be empty"),
+            );
+        }
+        match normalise_path(&svc.path) {
+            Ok(path) => services.push(ServiceDecl {
+                name: svc.name.clone(),
+                path,
+                team: svc.team.clone(),
+                language: svc.language,
+                line: lines.locate(&format!("{at}.path")),
+            }),
+            Err(why) => problem(&format!("{at}.path"), format!("{at}.path: {why}")),
+        }
+    }
+
+    let mut waivers = Vec::new();
+    for (i, w) in raw.waivers.iter().enumerate() {
+        let at = format!("waivers[{i}]");
+        let mut ok = true;
+        if !known_rule(&w.rule) {
+            ok = false;
+            problem(
+                &format!("{at}.rule"),
+                format!(
+                    "{at}.rule: unknown rule ID `{}` (see `tracegate rules list`)",
+                    w.rule
+                ),
+            );
+        }
+        if w.reason.trim().is_empty() {
+            ok = false;
+            problem(
+                &format!("{at}.reason"),
+                format!("{at}.reason: must not be empty"),
+            );
+        }
+        let expires = match Date::parse(&w.expires, DATE_FORMAT) {
+            Ok(date) => Some(date),
+            Err(_) => {
+                problem(
+                    &format!("{at}.expires"),
+                    format!("{at}.expires: `{}` is not a date (YYYY-MM-DD)", w.expires),
+                );
+                None
+            }
+        };
+        let scope = match (&w.service, &w.path) {
+            (Some(service), None) if !service.trim().is_empty() => {
+                Some(WaiverScope::Service(service.clone()))
+            }
+            (None, Some(path)) => match normalise_path(path) {
+                Ok(path) => Some(WaiverScope::Path(path)),
+                Err(why) => {
+                    problem(&format!("{at}.path"), format!("{at}.path: {why}"));
+                    None
+                }
+            },
+            (Some(_), Some(_)) => {
+                problem(
+                    &at,
+                    format!("{at}: give either `service` or `path`, not both"),
+                );
+                None
+            }
+            (Some(_), None) => {
+                problem(
+                    &format!("{at}.service"),
+                    format!("{at}.service: must not be empty"),
+                );
+                None
+            }
+            (None, None) => {
+                problem(&at, format!("{at}: missing `service` or `path`"));
+                None
+            }
+        };
+        if let (true, Some(scope), Some(expires)) = (ok, scope, expires) {
+            waivers.push(Waiver {
+                rule: w.rule.clone(),
+                scope,
+                reason: w.reason.clone(),
+                expires,
+                line: lines.locate(&at),
+            });
+        }
+    }
+
+    if problems.is_empty() {
+        Ok(ValidConfig {
+            file: Some(display.to_owned()),
+            overrides,
+            services,
+            waivers,
+        })
+    } else {
+        problems.sort_by_key(|p| p.line);
+        Err(ConfigError {
+            file: display.to_owned(),
+            problems,
+        })
+    }
+}
+
+impl ValidConfig {
+    /// Check that every declared service's path is a directory under `root`; problems name
+    /// the config file and line.
+    pub fn check_paths(&self, root: &Path, display: &str) -> Result<(), ConfigError> {
+        let problems: Vec<Problem> = self
+            .services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !root.join(&s.path).is_dir())
+            .map(|(i, s)| Problem {
+                line: s.line,
+                message: format!(
+                    "services[{i}].path: `{}` is not a directory under {}",
+                    s.path,
+                    root.display()
+                ),
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                file: display.to_owned(),
+                problems,
+            })
+        }
+    }
+}
+
+const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// A relative path with `/` separators, without `./`, trailing `/`, `..` or a leading `/`.
+pub fn normalise_path(path: &str) -> Result<String, String> {
+    let path = path.trim().replace('\\', "/");
+    if path.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if path.starts_with('/') || path.contains(':') {
+        return Err(format!("`{path}` must be relative to the repository root"));
+    }
+    let mut parts = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(format!("`{path}` must not leave the repository (`..`)")),
+            other => parts.push(other),
+        }
+    }
+    if parts.is_empty() {
+        Ok(".".into())
+    } else {
+        Ok(parts.join("/"))
+    }
+}
