@@ -3,7 +3,8 @@
 //! files is parsed back to back; parsing each file as it is read, between the reads of others,
 //! costs about a quarter more CPU time (BENCHMARKS.md). Each reading thread has its own groups.
 
-use super::{parse_source, WalkedFile};
+use super::visit::parse_source;
+use super::WalkedFile;
 use crate::check::inputs::interest::Interest;
 use crate::check::inputs::lang::SourceKind;
 
