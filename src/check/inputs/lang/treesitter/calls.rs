@@ -1,0 +1,245 @@
+//! Facts from assignments and calls: the callee's path, its arguments (literals, nested
+//! calls, key-value pairs), and the function each fact is made in.
+
+use tree_sitter::Node;
+
+use super::{
+    address_key, child, contains_ignore_case, text, truncate, Extractor, Field, COMMENT, IDENT,
+    NONE, STRING,
+};
+use crate::check::facts::{CallArgs, Fact, FactKind};
+
+impl<'a> Extractor<'a> {
+    /// `target = "literal"` or `target = new Uri("literal")`: a call of `target` with the
+    /// literal (nothing when the value holds no literal).
+    pub(super) fn assignment(
+        &mut self,
+        node: Node<'_>,
+        [target, value]: [Field; 2],
+        func: Option<usize>,
+    ) {
+        let (Some(t), Some(v)) = (child(node, target), child(node, value)) else {
+            return;
+        };
+        let literal = self.literal_arg(v).or_else(|| {
+            let v = self.unwrap(v);
+            let [_, _, args] = self.roles.calls.get(self.roles.of(v).call as usize)?;
+            let list = child(v, *args)?;
+            // The first argument only: `new Uri(baseUri, "v1/traces")` is a relative path.
+            let mut c = list.walk();
+            let first = list.named_children(&mut c).find(|a| !self.has(COMMENT, *a));
+            first.and_then(|a| self.literal_arg(a))
+        });
+        let Some(literal) = literal else {
+            return;
+        };
+        let segs = self.dotted(t);
+        if !self.keeps(&segs) {
+            return;
+        }
+        let path = self.expand(&segs);
+        if path.is_empty() {
+            return;
+        }
+        let line = node.start_position().row as u32 + 1;
+        self.push(
+            FactKind::Call {
+                path,
+                literal_args: vec![literal],
+                method: false,
+                args: CallArgs::default(),
+            },
+            line,
+            func,
+        );
+    }
+
+    pub(super) fn call(&mut self, node: Node<'_>, args_field: Field, func: Option<usize>) {
+        let segs = self.dotted(node);
+        let path: Vec<&str> = self.expanded(&segs).collect();
+        let (Some(&last), prev) = (path.last(), path.iter().rev().nth(1).copied()) else {
+            return;
+        };
+        let prev = prev.unwrap_or_default();
+        // What the call can be to a rule: a call fact (only if some rule's pattern can match
+        // its path), a keyed attribute, or attributes passed as key/value pairs.
+        let keep = self.interest.keeps_path(path.iter().copied());
+        let keyed = matches!(
+            last,
+            "set_attribute" | "setAttribute" | "SetAttribute" | "SetTag" | "AddTag" | "SetBaggage"
+        ) || (prev == "attribute"
+            && matches!(
+                last,
+                "String" | "Int" | "Int64" | "Bool" | "Float64" | "StringSlice" | "Stringer"
+            ))
+            || (prev == "AttributeKey" && last.ends_with("Key"));
+        let records = ["attribute", "event", "span", "tag"]
+            .iter()
+            .any(|word| contains_ignore_case(last, word));
+        if !(keep || keyed || records) {
+            return;
+        }
+        let line = node.start_position().row as u32 + 1;
+        let mut literal_args = Vec::new();
+        // The second argument: a keyed attribute's value (its text is only taken then).
+        let mut second_arg = None;
+        let mut first_literal = None;
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        if let Some(args) = child(node, args_field) {
+            let mut c = args.walk();
+            let mut seen = 0;
+            for arg in args.named_children(&mut c) {
+                if self.has(COMMENT, arg) {
+                    continue;
+                }
+                let inner = self.unwrap(arg);
+                let literal = self.literal(inner);
+                // The key is the first argument that is not a comment (a literal, never a
+                // constant: keys are judged as written).
+                if seen == 0 {
+                    first_literal.clone_from(&literal);
+                }
+                if keep {
+                    if let Some(l) = literal.or_else(|| self.literal_arg(inner)) {
+                        literal_args.push(l);
+                    }
+                }
+                if keep || records {
+                    self.collect_pairs(inner, &mut pairs, &mut literal_args, 0);
+                }
+                if seen == 1 {
+                    second_arg = Some(inner);
+                }
+                seen += 1;
+            }
+        }
+        let args = match child(node, args_field) {
+            Some(list) if keep && self.interest.wants_args(last) => self.call_args(list),
+            _ => CallArgs::default(),
+        };
+        let path: Option<Vec<String>> =
+            keep.then(|| path.iter().map(|s| (*s).to_string()).collect());
+        if keyed {
+            if let Some(key) = first_literal {
+                let value = second_arg
+                    .map(|v| truncate(text(v, self.src)))
+                    .unwrap_or_default();
+                self.push(FactKind::Attribute { key, value }, line, func);
+            }
+        }
+        if records {
+            for (key, value) in pairs {
+                self.push(FactKind::Attribute { key, value }, line, func);
+            }
+        }
+        if let Some(path) = path {
+            self.push(
+                FactKind::Call {
+                    path,
+                    literal_args,
+                    method: false,
+                    args,
+                },
+                line,
+                func,
+            );
+        }
+    }
+
+    /// What an argument list names ([`CallArgs`]): the path of each call, member access or
+    /// qualified name in it (imports expanded; a call's own arguments are followed, a member
+    /// path is taken whole), comments and strings skipped. A bare name, a path whose first name
+    /// is not an import — a local variable, a function of the service's own — or a call of an
+    /// unnamed function makes the arguments opaque.
+    pub(super) fn call_args(&self, list: Node<'_>) -> CallArgs {
+        let mut out = CallArgs::default();
+        let mut stack = vec![list];
+        let mut budget = CallArgs::BUDGET;
+        let mut cursor = list.walk();
+        while let Some(node) = stack.pop() {
+            if budget == 0 {
+                out.opaque = true;
+                break;
+            }
+            budget -= 1;
+            let role = self.roles.of(node);
+            if role.flags & (COMMENT | STRING) != 0 {
+                continue;
+            }
+            let call = self.roles.calls.get(role.call as usize);
+            if call.is_some() || role.member != NONE || role.flags & IDENT != 0 {
+                let segs = self.dotted(node);
+                match segs.first() {
+                    // A bare name is a local value, even one named like an import
+                    // (`propagation := propagation.New…()`); a path from no import is local
+                    // too (a variable's field, the service's own function).
+                    Some(first) => {
+                        out.opaque |= role.flags & IDENT != 0
+                            || segs.len() == 1
+                            || !self.aliases.contains_key(*first);
+                        out.paths.push(self.expand(&segs));
+                    }
+                    // A call of what has no name (`func() … { … }()`): not seen through.
+                    None => out.opaque = true,
+                }
+                if let Some(inner) = call.and_then(|[_, _, args]| child(node, *args)) {
+                    stack.push(inner);
+                }
+                continue;
+            }
+            stack.extend(node.named_children(&mut cursor));
+        }
+        out
+    }
+
+    pub(super) fn collect_pairs(
+        &self,
+        node: Node<'_>,
+        pairs: &mut Vec<(String, String)>,
+        literals: &mut Vec<String>,
+        depth: usize,
+    ) {
+        if depth > 3 {
+            return;
+        }
+        let kind = node.kind();
+        if let Some([kf, vf]) = self.roles.pairs.get(self.roles.of(node).pair as usize) {
+            if let (Some(k), Some(v)) = (child(node, *kf), child(node, *vf)) {
+                let key = self
+                    .literal(k)
+                    .unwrap_or_else(|| text(k, self.src).to_string());
+                if address_key(&key) {
+                    literals.extend(self.literal_arg(v));
+                }
+                pairs.push((key, truncate(text(v, self.src))));
+            }
+            return;
+        }
+        if kind == "shorthand_property_identifier" {
+            // `{ url }`: the property holds the constant of that name, if there is one.
+            let t = text(node, self.src).to_string();
+            if address_key(&t) {
+                literals.extend(self.constant(&t));
+            }
+            pairs.push((t.clone(), t));
+            return;
+        }
+        if matches!(kind, "object" | "dictionary" | "argument_list") && depth < 3 {
+            let mut c = node.walk();
+            for child in node.named_children(&mut c) {
+                self.collect_pairs(child, pairs, literals, depth + 1);
+            }
+        }
+    }
+
+    pub(super) fn push(&mut self, kind: FactKind, line: u32, func: Option<usize>) {
+        let mut f = Fact::at(kind, &self.file, line);
+        f.func = self.func_name(func);
+        self.out.facts.push(f);
+    }
+
+    pub(super) fn func_name(&self, func: Option<usize>) -> Option<String> {
+        func.and_then(|i| self.out.fns.get(i))
+            .map(|d| d.name.clone())
+    }
+}

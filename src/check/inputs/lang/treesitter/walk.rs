@@ -1,0 +1,139 @@
+//! The walk over a syntax tree: which nodes are skipped (comments, strings, dead blocks) and
+//! which become facts.
+
+use tree_sitter::Node;
+
+use super::{
+    child, declared_const, is_constant_name, single, text, Extractor, BLOCK, CLASS, COMMENT, IDENT,
+    NONE, STRING,
+};
+use crate::check::facts::{ref_hash, FactKind, FnDef, TOP_LEVEL};
+
+impl<'a> Extractor<'a> {
+    pub(super) fn walk(&mut self, root: Node<'_>) {
+        // One cursor for the whole tree (no per-node allocation, no recursion). `ctx` holds,
+        // per depth, the context children inherit: enclosing function (an index into
+        // `out.fns`), inside a class, inside a member expression.
+        let mut cursor = root.walk();
+        let mut ctx: Vec<(Option<usize>, bool, bool)> = Vec::new();
+        loop {
+            let node = cursor.node();
+            let inherited = ctx.last().copied().unwrap_or((None, false, false));
+            let descend = if node.is_named() {
+                self.visit(node, inherited)
+            } else {
+                Some(inherited)
+            };
+            if let Some(child_ctx) = descend {
+                if cursor.goto_first_child() {
+                    ctx.push(child_ctx);
+                    continue;
+                }
+            }
+            loop {
+                if cursor.goto_next_sibling() {
+                    break;
+                }
+                if !cursor.goto_parent() {
+                    return;
+                }
+                ctx.pop();
+            }
+        }
+    }
+
+    /// Extract from one named node; `None` skips its subtree (comments, strings).
+    pub(super) fn visit(
+        &mut self,
+        node: Node<'_>,
+        (func, in_class, in_member): (Option<usize>, bool, bool),
+    ) -> Option<(Option<usize>, bool, bool)> {
+        let role = self.roles.of(node);
+        if role.flags & (COMMENT | STRING) != 0 {
+            return None;
+        }
+        // `if false {…}`, `for false {…}` (Go), `if False:` / `while False:` (Python): the block
+        // right after a literal `false` condition never runs. An `else` still does.
+        if role.flags & BLOCK != 0
+            && node
+                .prev_named_sibling()
+                .is_some_and(|p| matches!(p.kind(), "false" | "False"))
+        {
+            return None;
+        }
+        let mut func_here = func;
+        if !in_class && func.is_none() {
+            if let Some(nf) = self.roles.fns.get(role.func as usize) {
+                if let Some(n) = child(node, *nf) {
+                    let name = text(n, self.src).to_string();
+                    let live = (self.spec.fn_live)(&name, node);
+                    self.fn_hashes.push(ref_hash(&name));
+                    self.out.fns.push(FnDef { name, live });
+                    func_here = Some(self.out.fns.len() - 1);
+                }
+            }
+        }
+        let class_here = in_class || role.flags & CLASS != 0;
+        // Module- or class-level constants ([`Spec::binding_parents`]) bound to a string
+        // literal; a later binding of the name to anything else forgets it.
+        let module_level = role.bind != NONE && self.module_level(node, func_here);
+        if let Some(field) = self.roles.locals.get(role.local as usize) {
+            if !module_level || role.bind == NONE {
+                self.shadow(node, *field);
+            }
+        }
+        if let Some([name, value]) = self.roles.bindings.get(role.bind as usize) {
+            if let (Some(n), true) = (child(node, *name), module_level) {
+                let key = text(n, self.src);
+                let by_name = is_constant_name(key) || declared_const(node);
+                if self.has(IDENT, n) && by_name {
+                    let literal = child(node, *value)
+                        .and_then(|v| single(node, *name, v))
+                        .and_then(|v| self.literal(v));
+                    match literal {
+                        Some(l) => {
+                            self.consts.insert(key.to_string(), l);
+                        }
+                        None => {
+                            self.consts.remove(key);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(fields) = self.roles.assignments.get(role.assign as usize) {
+            self.assignment(node, *fields, func_here);
+        }
+        if let Some([_, _, args]) = self.roles.calls.get(role.call as usize) {
+            self.call(node, *args, func_here);
+        }
+        let member_here = role.member != NONE;
+        if member_here && !in_member {
+            let segs = self.dotted(node);
+            if self.expanded(&segs).nth(1).is_some() && self.keeps(&segs) {
+                let path = self.expand(&segs);
+                let line = node.start_position().row as u32 + 1;
+                self.push(FactKind::Symbol { path }, line, func_here);
+            }
+        }
+        if role.flags & IDENT != 0 {
+            let t = text(node, self.src);
+            let owner =
+                func_here.and_then(|i| Some((self.out.fns.get(i)?, self.fn_hashes.get(i)?)));
+            if owner.is_none_or(|(d, _)| d.name != t) {
+                let owner = owner.map_or(TOP_LEVEL, |(_, hash)| *hash);
+                self.out.refs.push((owner, ref_hash(t)));
+            }
+            if !in_member {
+                if let Some(full) = self.aliases.get(t) {
+                    if self.interest.keeps_path(full.iter().map(String::as_str)) {
+                        let line = node.start_position().row as u32 + 1;
+                        let path = full.clone();
+                        self.push(FactKind::Symbol { path }, line, func_here);
+                    }
+                }
+            }
+        }
+        Some((func_here, class_here, member_here))
+    }
+}
