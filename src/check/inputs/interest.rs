@@ -69,6 +69,7 @@ impl Interest {
     }
 
     /// Whether a call to `callee` (its last segment) needs its [`CallArgs`].
+    #[inline]
     pub fn wants_args(&self, callee: &str) -> bool {
         self.arg_calls.wants(callee)
     }
@@ -99,6 +100,7 @@ impl Interest {
 
     /// Whether a source file's bytes may yield a fact some rule can use: false only when the
     /// pre-filter is on and finds no combination a rule needs.
+    #[inline]
     pub fn may_matter(&self, kind: SourceKind, bytes: &[u8]) -> bool {
         self.prefilter
             .as_ref()
@@ -108,6 +110,7 @@ impl Interest {
     /// Whether a source file that could not be analysed in full may have carried something a
     /// rule uses: the pre-filter's judgement on its bytes, with or without `--no-prefilter`
     /// (true when there is no search to judge by). Such a file keeps its service from passing.
+    #[inline]
     pub fn may_carry_signal(&self, kind: SourceKind, bytes: &[u8]) -> bool {
         self.signal_search
             .as_ref()
@@ -123,6 +126,7 @@ impl Interest {
     }
 
     /// Whether a fact may matter to some rule.
+    #[inline]
     pub fn keeps(&self, fact: &Fact) -> bool {
         match &fact.kind {
             FactKind::Call { path, .. } | FactKind::Symbol { path } => {
@@ -134,6 +138,7 @@ impl Interest {
 
     /// Whether a call or symbol fact with these path segments may matter to some rule
     /// (analyzers ask before they build the fact).
+    #[inline]
     pub fn keeps_path<'s>(&self, mut segments: impl Iterator<Item = &'s str>) -> bool {
         self.everything || segments.any(|s| self.keys.contains(s))
     }

@@ -6,12 +6,14 @@ use tree_sitter::Node;
 use super::{child, last_named, text, unquote, Extractor, Field, IDENT, STRING, WRAPPER};
 
 impl<'a> Extractor<'a> {
+    #[inline]
     pub(super) fn has(&self, flag: u8, node: Node<'_>) -> bool {
         self.roles.of(node).flags & flag != 0
     }
 
     /// The path's segments with an imported first name replaced by what it stands for
     /// (borrowed: nothing is allocated until a fact is built from them).
+    #[inline]
     pub(super) fn expanded<'s>(
         &'s self,
         segs: &'s [&'a str],
@@ -32,12 +34,14 @@ impl<'a> Extractor<'a> {
     }
 
     /// Whether a call or symbol fact with this (unexpanded) path may matter to some rule.
+    #[inline]
     pub(super) fn keeps(&self, segs: &[&'a str]) -> bool {
         self.interest.keeps_path(self.expanded(segs))
     }
 
     /// The dotted path of an expression (identifiers, member access, call chains), as
     /// written (imports not expanded).
+    #[inline]
     pub(super) fn dotted(&self, node: Node<'_>) -> Vec<&'a str> {
         let mut out = Vec::new();
         self.dotted_into(node, 0, &mut out);
@@ -94,6 +98,7 @@ impl<'a> Extractor<'a> {
         }
     }
 
+    #[inline]
     pub(super) fn unwrap<'t>(&self, mut node: Node<'t>) -> Node<'t> {
         while self.has(WRAPPER, node)
             && node.kind() != "generic_name"
