@@ -359,3 +359,42 @@ fn fixtures_hold_no_cargo_lock() {
         .collect();
     assert!(locks.is_empty(), "{locks:?}");
 }
+
+/// A service crate with a `cargo fuzz` crate beside it (as `cargo fuzz init` lays it out: its
+/// own workspace root under `fuzz/`, `[package.metadata] cargo-fuzz = true`, harnesses under
+/// `fuzz_targets/`): the harnesses are no service, with cargo and without; the service is.
+#[test]
+fn a_cargo_fuzz_crate_is_no_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "Cargo.toml",
+        "[package]\nname = \"gateway\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n",
+    );
+    write("src/main.rs", "fn main() {}\n");
+    write(
+        "fuzz/Cargo.toml",
+        "[package]\nname = \"gateway-fuzz\"\nversion = \"0.0.0\"\npublish = false\nedition = \"2021\"\n\n\
+         [package.metadata]\ncargo-fuzz = true\n\n[dependencies]\ngateway = { path = \"..\" }\n\n\
+         [workspace]\nmembers = [\".\"]\n\n[[bin]]\nname = \"parse\"\npath = \"fuzz_targets/parse.rs\"\ntest = false\ndoc = false\n",
+    );
+    write(
+        "fuzz/fuzz_targets/parse.rs",
+        "#![no_main]\nfn parse(_: &[u8]) {}\n",
+    );
+    for cargo in [cargo(), String::new()] {
+        let (_, report) = check(root, &cargo);
+        let names: Vec<&str> = report["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["gateway"], "TRACEGATE_CARGO={cargo:?}: {report}");
+    }
+}

@@ -62,7 +62,7 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     (
         "non-services",
         "phantoms: the root locust harness, the k6 package, the React Native and Electron \
-         clients, the docusaurus site and the cargo-fuzz crate",
+         clients and the docusaurus site",
     ),
     (
         "python-local-package",

@@ -62,7 +62,14 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         .and_then(|p| get(p, "autobins"))
         .and_then(DeValue::as_bool)
         .unwrap_or(true);
-    let entry = match (package.is_some(), has_bins, autobins) {
+    // `cargo fuzz init` marks its crate `[package.metadata] cargo-fuzz = true`: fuzz harnesses
+    // (binaries under `fuzz_targets/`) are run by developers and CI, never deployed.
+    let cargo_fuzz = package
+        .and_then(|p| sub(p, "metadata"))
+        .and_then(|m| get(m, "cargo-fuzz"))
+        .and_then(DeValue::as_bool)
+        .unwrap_or(false);
+    let entry = match (package.is_some() && !cargo_fuzz, has_bins, autobins) {
         (false, _, _) => Entry::No,
         (true, true, _) => Entry::Yes,
         (true, false, true) => Entry::RustMain,
@@ -243,6 +250,15 @@ mod tests {
             .map(|(i, k)| (k.clone(), m.facts[*i].line))
             .collect();
         assert_eq!(inherited, vec![("otel".into(), 6), ("tracing".into(), 7)]);
+    }
+
+    #[test]
+    fn a_cargo_fuzz_crate_is_no_service_and_its_twin_is() {
+        let fuzz = "[package]\nname = \"x-fuzz\"\n\n[package.metadata]\ncargo-fuzz = true\n\n[dependencies]\nlibfuzzer-sys = \"0.4\"\n\n[[bin]]\nname = \"parse\"\npath = \"fuzz_targets/parse.rs\"\n";
+        assert_eq!(parse("fuzz/Cargo.toml", fuzz).unwrap().entry, Entry::No);
+        // the same crate without the marker (or with it false) is a binary crate
+        let twin = fuzz.replace("cargo-fuzz = true", "cargo-fuzz = false");
+        assert_eq!(parse("fuzz/Cargo.toml", &twin).unwrap().entry, Entry::Yes);
     }
 
     #[test]

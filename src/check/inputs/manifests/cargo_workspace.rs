@@ -228,7 +228,9 @@ fn resolve_inherited(
 /// Step 2 for one member: cargo's name, binary targets and normal dependencies.
 fn apply(m: &mut Manifest, package: &Package) {
     m.name = Some(package.name.to_string());
-    m.entry = if package.targets.iter().any(|t| t.is_bin()) {
+    // a `cargo fuzz` crate's binaries are fuzz harnesses, never deployed (as in `cargo::parse`)
+    let cargo_fuzz = package.metadata.get("cargo-fuzz") == Some(&serde_json::Value::Bool(true));
+    m.entry = if !cargo_fuzz && package.targets.iter().any(|t| t.is_bin()) {
         Entry::Yes
     } else {
         Entry::No
