@@ -1,4 +1,3 @@
-
 use super::*;
 use syn::visit::{self, Visit};
 

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::check::facts::FactKind;
 
