@@ -274,7 +274,8 @@ fn prefilter_skips_files_without_signal_words() {
     )
     .unwrap();
     let interest = RuleSet::builtin().interest();
-    let walk = tracegate::check::inputs::discover::walk(dir.path(), &interest).unwrap();
+    let walk = tracegate::check::inputs::discover::walk(dir.path(), &interest, &Default::default())
+        .unwrap();
     let unparsed: Vec<&str> = walk
         .files
         .iter()
@@ -285,7 +286,8 @@ fn prefilter_skips_files_without_signal_words() {
         .collect();
     assert_eq!(unparsed, vec!["util.py"]);
     let off = interest.without_prefilter();
-    let walk = tracegate::check::inputs::discover::walk(dir.path(), &off).unwrap();
+    let walk =
+        tracegate::check::inputs::discover::walk(dir.path(), &off, &Default::default()).unwrap();
     assert!(walk.files.iter().all(|f| {
         !matches!(&f.parsed, tracegate::check::inputs::discover::Parsed::Source { facts, .. } if facts.unparsed)
     }));

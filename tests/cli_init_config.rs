@@ -38,7 +38,7 @@ fn init_writes_both_files_then_refuses_without_force() {
 }
 
 #[test]
-fn config_schema_is_json_schema_of_the_three_sections() {
+fn config_schema_is_json_schema_of_the_four_sections() {
     let out = tracegate().args(["config", "schema"]).assert().code(0);
     let schema: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert!(schema["$schema"]
@@ -47,7 +47,7 @@ fn config_schema_is_json_schema_of_the_three_sections() {
         .contains("json-schema.org"));
     let props = schema["properties"].as_object().unwrap();
     let keys: Vec<_> = props.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["rules", "services", "waivers"]);
+    assert_eq!(keys, ["rules", "services", "waivers", "exclude"]);
 }
 
 #[test]

@@ -50,6 +50,14 @@ pub enum CheckError {
         /// The declared path.
         path: String,
     },
+    /// An `exclude:` entry of the configuration is not a valid glob.
+    #[error("{config}: exclude: {reason}")]
+    Exclude {
+        /// The configuration file.
+        config: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Reading a file or directory failed in a way that prevents the scan.
     #[error("{}: {reason}", path.display())]
     Io {

@@ -28,6 +28,9 @@ pub struct ScanOptions {
     /// ([`crate::check::inputs::prefilter`]; default on). The findings are the same either way; but
     /// a file it skips is never parsed, so a syntax error in it gets no TG199 note.
     pub prefilter: bool,
+    /// `tracegate.yaml`'s `exclude:` entries (normalised paths and globs): nothing under them
+    /// is read.
+    pub exclude: Vec<String>,
 }
 
 impl Default for ScanOptions {
@@ -37,6 +40,7 @@ impl Default for ScanOptions {
             declared_services: Vec::new(),
             config_file: None,
             prefilter: true,
+            exclude: Vec::new(),
         }
     }
 }
@@ -48,7 +52,16 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     } else {
         options.rules.interest().without_prefilter()
     };
-    let read = inputs::read(root, &interest)?;
+    let exclude = inputs::exclude::ExcludeSet::new(&options.exclude).map_err(|reason| {
+        CheckError::Exclude {
+            config: options
+                .config_file
+                .clone()
+                .unwrap_or_else(|| "tracegate.yaml".into()),
+            reason,
+        }
+    })?;
+    let read = inputs::read(root, &interest, &exclude)?;
     // Backstage descriptors, for owners: read as Kubernetes YAML by the walk (a regular file;
     // a symbolic link is never followed).
     let descriptor_files: Vec<String> = read

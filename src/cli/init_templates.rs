@@ -24,6 +24,12 @@ services:
 #    team: payments
 #    language: go          # optional: rust, go, python, javascript, typescript, java, dotnet
 
+# Paths that hold no service (load tests, samples, vendored code): nothing under them is read.
+# A path excludes itself and everything under it; `*`, `**`, `?`, `[]`, `{}` make a glob.
+exclude:
+#  - load-tests
+#  - "samples/**"
+
 # Accepted findings. All four fields are required; an expired waiver, or one that matches
 # nothing, is itself a finding (TG290, TG291).
 waivers:

@@ -4,6 +4,7 @@
 //! pre-screened by [`prefilter`]), Kubernetes YAML to [`k8s`].
 
 pub mod discover;
+pub mod exclude;
 pub mod interest;
 pub mod k8s;
 pub mod lang;
@@ -27,8 +28,12 @@ pub struct Read {
 
 /// Walk the tree under `root`, parsing what `interest` asks for, and resolve its Cargo
 /// workspaces. The first file that stops the walk is the error.
-pub fn read(root: &Path, interest: &Interest) -> Result<Read, CheckError> {
-    let walk = discover::walk(root, interest)?;
+pub fn read(
+    root: &Path,
+    interest: &Interest,
+    exclude: &exclude::ExcludeSet,
+) -> Result<Read, CheckError> {
+    let walk = discover::walk(root, interest, exclude)?;
     if let Some((_, err)) = walk.errors.into_iter().next() {
         return Err(err);
     }

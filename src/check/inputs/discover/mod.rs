@@ -17,6 +17,7 @@ use ignore::{ParallelVisitor, ParallelVisitorBuilder, WalkBuilder, WalkState};
 
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, SourceFacts};
+use crate::check::inputs::exclude::ExcludeSet;
 use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::K8sFile;
 use crate::check::inputs::lang::{rust_stack, SourceKind};
@@ -136,7 +137,7 @@ fn rel_path_by_components(root: &Path, path: &Path) -> String {
 }
 
 /// Walk `root` in parallel and parse every interesting file once.
-pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
+pub fn walk(root: &Path, interest: &Interest, exclude: &ExcludeSet) -> Result<Walk, CheckError> {
     let meta = std::fs::metadata(root).map_err(|e| CheckError::Root {
         path: root.to_path_buf(),
         reason: e.to_string(),
@@ -160,7 +161,7 @@ pub fn walk(root: &Path, interest: &Interest) -> Result<Walk, CheckError> {
             .collect();
         let listed = {
             let _close = CloseOnDrop(&batches);
-            list(root, threads, &batches)
+            list(root, threads, &batches, exclude)
         };
         // No reading thread could be started: this one reads it all.
         let mut read = if readers.is_empty() {
@@ -240,7 +241,12 @@ struct Candidate {
 /// List the tree in parallel, handing the files worth opening to `batches` as they are found;
 /// returns the directories and walk errors (unreadable directories, loops: notes, never a
 /// stop).
-fn list(root: &Path, threads: usize, batches: &Batches<Candidate>) -> Vec<Item> {
+fn list(
+    root: &Path,
+    threads: usize,
+    batches: &Batches<Candidate>,
+    exclude: &ExcludeSet,
+) -> Vec<Item> {
     // Each walker thread keeps its directories and errors in its own list (no lock per
     // entry); the lists are merged when the threads end.
     let lists: Mutex<Vec<Vec<Item>>> = Mutex::new(Vec::new());
@@ -249,6 +255,8 @@ fn list(root: &Path, threads: usize, batches: &Batches<Candidate>) -> Vec<Item> 
         lists: &lists,
         batches,
     };
+    // `filter_entry` keeps its closure for the walk's whole life.
+    let (walk_root, exclude) = (root.to_path_buf(), exclude.clone());
     WalkBuilder::new(root)
         .hidden(true)
         .git_ignore(true)
@@ -256,8 +264,11 @@ fn list(root: &Path, threads: usize, batches: &Batches<Candidate>) -> Vec<Item> 
         .require_git(false)
         .follow_links(false)
         .threads(threads)
-        .filter_entry(|e| {
-            !(e.depth() > 0 && e.file_type().is_some_and(|t| t.is_dir()) && skip_dir(e.path()))
+        .filter_entry(move |e| {
+            e.depth() == 0
+                || !((e.file_type().is_some_and(|t| t.is_dir()) && skip_dir(e.path()))
+                    || (!exclude.is_empty()
+                        && exclude.excluding(&rel_path(&walk_root, e.path())).is_some()))
         })
         .build_parallel()
         .visit(&mut builder);

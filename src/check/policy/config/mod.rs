@@ -13,6 +13,9 @@
 //!     path: services/legacy-reports
 //!     team: data
 //!     language: python  # optional; otherwise discovered
+//! exclude:              # not services: paths or globs, no expiry (a fact, not a waiver)
+//!   - load-tests
+//!   - "examples/**"
 //! waivers:
 //!   - rule: TG102
 //!     service: legacy-reports   # or `path: services/legacy-reports/src`
@@ -100,6 +103,14 @@ pub struct RawConfig {
     #[serde(default)]
     #[schemars(with = "Option<Vec<RawWaiver>>")]
     pub waivers: Vec<RawWaiver>,
+    /// Paths that hold no service (load-test harnesses, examples, vendored code): a path
+    /// relative to the root excludes itself and everything under it; a pattern with `*`, `?`,
+    /// `[` or `{` is a glob matched against paths relative to the root (`examples/**`,
+    /// `**/testdata`). Nothing under them is read: no service, workload or finding comes from
+    /// there. No expiry: a fact about the repository, not a waiver.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub exclude: Vec<String>,
 }
 
 /// A declared service.
@@ -187,6 +198,19 @@ pub struct ValidConfig {
     pub services: Vec<ServiceDecl>,
     /// Waivers in file order.
     pub waivers: Vec<Waiver>,
+    /// `exclude:` entries in file order.
+    pub exclude: Vec<Exclusion>,
+}
+
+/// An `exclude:` entry, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exclusion {
+    /// The normalised path, or the glob as written.
+    pub pattern: String,
+    /// Whether it is a glob (else a path that must exist).
+    pub glob: bool,
+    /// Line of the entry in the config file.
+    pub line: Option<u32>,
 }
 
 impl ValidConfig {
@@ -214,6 +238,7 @@ impl ValidConfig {
                 })
                 .collect(),
             config_file: self.file.clone(),
+            exclude: self.exclude.iter().map(|e| e.pattern.clone()).collect(),
             ..ScanOptions::default()
         }
     }
@@ -339,7 +364,7 @@ fn plain_message(message: &str) -> String {
     message
         .replace(
             "expected struct RawConfig",
-            "expected a mapping with the keys `rules`, `services`, `waivers`",
+            "expected a mapping with the keys `rules`, `services`, `waivers`, `exclude`",
         )
         .replace(
             "expected struct RawService",

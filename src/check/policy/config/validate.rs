@@ -7,8 +7,10 @@ use std::path::Path;
 use time::Date;
 
 use super::{
-    ConfigError, LineIndex, Problem, RawConfig, ServiceDecl, ValidConfig, Waiver, WaiverScope,
+    ConfigError, Exclusion, LineIndex, Problem, RawConfig, ServiceDecl, ValidConfig, Waiver,
+    WaiverScope,
 };
+use crate::check::inputs::exclude::{is_glob, ExcludeSet};
 
 /// Phase two: check rule IDs, scopes, paths and dates; collect every problem.
 pub fn validate(
@@ -143,12 +145,58 @@ pub fn validate(
         }
     }
 
+    let mut exclude = Vec::new();
+    for (i, pattern) in raw.exclude.iter().enumerate() {
+        let at = format!("exclude[{i}]");
+        let line = lines.locate(&at);
+        let checked = if is_glob(pattern) {
+            ExcludeSet::new(std::slice::from_ref(pattern))
+                .map(|_| (pattern.trim().to_owned(), true))
+        } else {
+            normalise_path(pattern).and_then(|p| {
+                if p == "." {
+                    Err("must not be the repository root (nothing would be checked)".into())
+                } else {
+                    Ok((p, false))
+                }
+            })
+        };
+        match checked {
+            Ok((pattern, glob)) => exclude.push(Exclusion {
+                pattern,
+                glob,
+                line,
+            }),
+            Err(why) => problem(&at, format!("{at}: {why}")),
+        }
+    }
+    // A declared service in an excluded path would silently vanish.
+    if let Ok(set) = ExcludeSet::new(
+        &exclude
+            .iter()
+            .map(|e| e.pattern.clone())
+            .collect::<Vec<_>>(),
+    ) {
+        for (i, svc) in services.iter().enumerate() {
+            if let Some(by) = set.excluding(&svc.path) {
+                problem(
+                    &format!("services[{i}].path"),
+                    format!(
+                        "services[{i}].path: `{}` is excluded by `{by}` (exclude:); remove one of them",
+                        svc.path
+                    ),
+                );
+            }
+        }
+    }
+
     if problems.is_empty() {
         Ok(ValidConfig {
             file: Some(display.to_owned()),
             overrides,
             services,
             waivers,
+            exclude,
         })
     } else {
         problems.sort_by_key(|p| p.line);
@@ -163,7 +211,7 @@ impl ValidConfig {
     /// Check that every declared service's path is a directory under `root`; problems name
     /// the config file and line.
     pub fn check_paths(&self, root: &Path, display: &str) -> Result<(), ConfigError> {
-        let problems: Vec<Problem> = self
+        let mut problems: Vec<Problem> = self
             .services
             .iter()
             .enumerate()
@@ -177,6 +225,25 @@ impl ValidConfig {
                 ),
             })
             .collect();
+        // A mistyped exclusion would let the harness it meant back in unnoticed; a glob
+        // may match nothing (yet).
+        problems.extend(
+            self.exclude
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| {
+                    !e.glob && std::fs::symlink_metadata(root.join(&e.pattern)).is_err()
+                })
+                .map(|(i, e)| Problem {
+                    line: e.line,
+                    message: format!(
+                        "exclude[{i}]: `{}` does not exist under {}",
+                        e.pattern,
+                        root.display()
+                    ),
+                }),
+        );
+        problems.sort_by_key(|p| p.line);
         if problems.is_empty() {
             Ok(())
         } else {
