@@ -21,6 +21,8 @@ pub struct PipelineOptions {
     pub prefilter: bool,
     /// `--fail-on`, `--fail-on-unknown`, the date waivers expire against.
     pub policy: PolicyOptions,
+    /// `--manifests FILE|-`: rendered Kubernetes manifests read beside the tree's.
+    pub manifests: Vec<crate::check::inputs::ExtraManifests>,
 }
 
 /// What one run produced.
@@ -56,6 +58,7 @@ pub fn run(root: &Path, options: PipelineOptions) -> Result<CheckRun, PipelineEr
     // Rules turned off are not evaluated at all (TG102 runs when TG101 is off) nor reported.
     let scan_options = super::ScanOptions {
         prefilter: options.prefilter,
+        manifests: options.manifests,
         ..config.scan_options(options.rules)
     };
     let rules: Vec<RuleMeta> = scan_options.rules.meta().cloned().collect();

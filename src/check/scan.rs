@@ -31,6 +31,8 @@ pub struct ScanOptions {
     /// `tracegate.yaml`'s `exclude:` entries (normalised paths and globs): nothing under them
     /// is read.
     pub exclude: Vec<String>,
+    /// Rendered Kubernetes manifests from outside the tree (`check --manifests FILE|-`).
+    pub manifests: Vec<inputs::ExtraManifests>,
 }
 
 impl Default for ScanOptions {
@@ -41,6 +43,7 @@ impl Default for ScanOptions {
             config_file: None,
             prefilter: true,
             exclude: Vec::new(),
+            manifests: Vec::new(),
         }
     }
 }
@@ -61,7 +64,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
             reason,
         }
     })?;
-    let read = inputs::read(root, &interest, &exclude)?;
+    let read = inputs::read(root, &interest, &exclude, &options.manifests)?;
     // Backstage descriptors, for owners: read as Kubernetes YAML by the walk (a regular file;
     // a symbolic link is never followed).
     let descriptor_files: Vec<String> = read

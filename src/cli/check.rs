@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use tracegate::check::evaluation::rules::RuleSet;
+use tracegate::check::inputs::ExtraManifests;
 use tracegate::check::model::Severity;
 use tracegate::check::pipeline::{self, CheckRun, PipelineOptions};
 use tracegate::check::policy::PolicyOptions;
@@ -25,6 +26,8 @@ Examples:
       annotations on the pull request, summary in $GITHUB_STEP_SUMMARY
   tracegate check services/pricing --fail-on warning --fail-on-unknown
       stricter gate while onboarding a service
+  helm template shop charts/shop | tracegate check . --manifests -
+      judge the workloads a pipeline renders (Helm, kustomize) beside the repository's code
   tracegate check . --no-prefilter
       parse every source file, also those without any rule signal (same findings; a syntax
       error in such a file then gets its TG199 note)
@@ -88,9 +91,65 @@ pub struct Args {
     /// gets its TG199 note).
     #[arg(long)]
     no_prefilter: bool,
+    /// Rendered Kubernetes manifests to read beside the repository's (`-` for stdin; may be
+    /// given several times): the output of `helm template` or `kustomize build`. Findings
+    /// name the file as given, or `<stdin>`, with the line in the stream.
+    #[arg(long, value_name = "FILE|-")]
+    manifests: Vec<PathBuf>,
     /// Date used for waiver expiry (YYYY-MM-DD) instead of today (for reproducible runs).
     #[arg(long, value_name = "DATE", hide = true)]
     today: Option<String>,
+}
+
+/// The largest rendered stream `--manifests` reads (a whole platform's `helm template` output
+/// is a few MiB).
+const MAX_MANIFESTS: u64 = 64 * 1024 * 1024;
+
+/// Read each `--manifests` source (`-` is stdin, read once) as UTF-8 text, at most
+/// [`MAX_MANIFESTS`] bytes each.
+fn read_manifests(sources: &[PathBuf]) -> anyhow::Result<Vec<ExtraManifests>> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut stdin_read = false;
+    for source in sources {
+        let stdin = source.as_os_str() == "-";
+        let name = if stdin {
+            if stdin_read {
+                anyhow::bail!("--manifests -: standard input can be given once");
+            }
+            stdin_read = true;
+            "<stdin>".to_owned()
+        } else {
+            source.display().to_string()
+        };
+        let mut bytes = Vec::new();
+        let reader: Box<dyn Read> = if stdin {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(
+                std::fs::File::open(source)
+                    .with_context(|| format!("--manifests {name}: cannot open"))?,
+            )
+        };
+        reader
+            .take(MAX_MANIFESTS + 1)
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("--manifests {name}: cannot read"))?;
+        if bytes.len() as u64 > MAX_MANIFESTS {
+            anyhow::bail!(
+                "--manifests {name}: larger than {} MiB; render fewer releases per run",
+                MAX_MANIFESTS / 1024 / 1024
+            );
+        }
+        let text = String::from_utf8(bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "--manifests {name}: not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )
+        })?;
+        out.push(ExtraManifests { name, text });
+    }
+    Ok(out)
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
@@ -123,6 +182,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             config: args.config.clone(),
             prefilter: !args.no_prefilter,
             policy,
+            manifests: read_manifests(&args.manifests)?,
         },
     )?;
 

@@ -26,18 +26,63 @@ pub struct Read {
     pub dirs: Vec<String>,
 }
 
+/// Kubernetes manifests given outside the tree (`check --manifests FILE|-`): rendered by the
+/// pipeline (`helm template`, `kustomize build`), read as if they were a file of the tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtraManifests {
+    /// How findings name it: the path as given, or `<stdin>`.
+    pub name: String,
+    /// The YAML stream.
+    pub text: String,
+}
+
 /// Walk the tree under `root`, parsing what `interest` asks for, and resolve its Cargo
 /// workspaces. The first file that stops the walk is the error.
 pub fn read(
     root: &Path,
     interest: &Interest,
     exclude: &exclude::ExcludeSet,
+    extra: &[ExtraManifests],
 ) -> Result<Read, CheckError> {
     let walk = discover::walk(root, interest, exclude)?;
     if let Some((_, err)) = walk.errors.into_iter().next() {
         return Err(err);
     }
     let mut files = walk.files;
+    for extra in extra {
+        let parsed = match k8s::parse_rendered(&extra.name, &extra.text) {
+            Ok(k8s::K8sFile {
+                fatal: Some((line, reason)),
+                ..
+            }) => {
+                return Err(CheckError::Manifest {
+                    file: extra.name.clone(),
+                    line: Some(line),
+                    what: "Kubernetes manifest",
+                    reason,
+                })
+            }
+            Ok(k) => Parsed::K8s(Box::new(k)),
+            Err(reason) => {
+                let (reason, line) = discover::reason_and_line(&reason);
+                return Err(CheckError::Manifest {
+                    file: extra.name.clone(),
+                    line,
+                    what: "Kubernetes manifest",
+                    reason,
+                });
+            }
+        };
+        let at = files.partition_point(|f| f.rel < extra.name);
+        files.insert(
+            at,
+            WalkedFile {
+                rel: extra.name.clone(),
+                dir: ".".into(),
+                parsed,
+            },
+        );
+    }
     resolve_cargo_workspaces(root, &mut files);
     Ok(Read {
         files,

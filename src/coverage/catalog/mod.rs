@@ -75,6 +75,7 @@ pub fn scan(
                 rules: options.rules.clone(),
                 config: None,
                 prefilter: true,
+                manifests: Vec::new(),
                 policy: PolicyOptions {
                     fail_on: options.fail_on,
                     fail_on_unknown: false,

@@ -28,6 +28,7 @@ use grouped::ParseGroups;
 use queue::{Batches, CloseOnDrop, BATCH};
 use read::ReadBuf;
 pub use visit::parse_deferred;
+pub(crate) use visit::reason_and_line;
 use visit::{unread_file, visit, Visited};
 
 /// Files larger than this are not read into a walk thread's reusable buffer: an application

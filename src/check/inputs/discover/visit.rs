@@ -76,7 +76,7 @@ pub(super) fn split_line(reason: &str) -> Parsed {
 }
 
 /// `line 12: reason` → (`reason`, line 12); anything else is the reason alone.
-pub(super) fn reason_and_line(reason: &str) -> (String, Option<u32>) {
+pub(crate) fn reason_and_line(reason: &str) -> (String, Option<u32>) {
     reason
         .strip_prefix("line ")
         .and_then(|r| r.split_once(": "))

@@ -216,12 +216,19 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
 
 /// Parse a YAML file that may hold Kubernetes objects. `Err` is a one-line reason with the line.
 pub fn parse(rel: &str, text: &str) -> Result<K8sFile, String> {
-    let mut out = K8sFile::default();
-    let file_name = rel.rsplit('/').next().unwrap_or(rel);
     if text.contains("{{") {
         // A Helm template or another templating language: not YAML until rendered.
-        return Ok(out);
+        return Ok(K8sFile::default());
     }
+    parse_rendered(rel, text)
+}
+
+/// [`parse`] for manifests known to be rendered already (`--manifests -`, the output of
+/// `helm template` or `kustomize build`): `{{` in them is data (a ConfigMap holding a
+/// dashboard or an alert template), not an unrendered template.
+pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
+    let mut out = K8sFile::default();
+    let file_name = rel.rsplit('/').next().unwrap_or(rel);
     for doc in split_docs(text) {
         if doc.text.trim().is_empty() {
             continue;
