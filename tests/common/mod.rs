@@ -151,3 +151,17 @@ pub async fn closed_endpoint() -> String {
     drop(listener);
     format!("http://{addr}/v1/traces")
 }
+
+/// Copy the directory tree `from` into `to` (created), files and directories only.
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

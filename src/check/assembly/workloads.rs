@@ -106,12 +106,18 @@ pub(super) fn join(
         {
             continue;
         }
-        // The service's directory: one named after the workload, else the manifest's.
+        // The service's directory: one named after the workload, else the chart's that
+        // renders it, else the manifest's.
         let dir = dirs
             .iter()
             .filter(|d| d.rsplit('/').next() == Some(w.name.as_str()))
             .min_by_key(|d| d.len())
             .cloned()
+            .or_else(|| {
+                super::ancestors(&w.file)
+                    .find(|d| charts.contains_key(*d))
+                    .map(str::to_owned)
+            })
             .unwrap_or_else(|| {
                 w.file
                     .rsplit_once('/')

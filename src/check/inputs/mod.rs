@@ -3,6 +3,7 @@
 //! npm, Go, Python, JVM, .NET, Dockerfiles), sources to [`lang`] (what the rules may match,
 //! pre-screened by [`prefilter`]), Kubernetes YAML to [`k8s`].
 
+mod charts;
 pub mod discover;
 pub mod exclude;
 pub mod interest;
@@ -49,6 +50,7 @@ pub fn read(
         return Err(err);
     }
     let mut files = walk.files;
+    charts::render(root, &mut files, exclude);
     for extra in extra {
         let parsed = match k8s::parse_rendered(&extra.name, &extra.text) {
             Ok(k8s::K8sFile {

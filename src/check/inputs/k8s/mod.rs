@@ -9,6 +9,7 @@ use serde_yaml::Value;
 use crate::check::facts::{Fact, FactKind};
 
 mod helm;
+pub mod helm_template;
 mod workload;
 use helm::helm_values;
 use workload::workload;
