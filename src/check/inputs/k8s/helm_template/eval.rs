@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::funcs;
 use super::parse::{Arg, Node, Pipeline};
+use super::{funcs, values};
 
 /// How deep `include`/`template`/`tpl` may nest (a template including itself stops here).
 const MAX_DEPTH: usize = 40;
@@ -83,14 +83,14 @@ impl<'a> Run<'a> {
                         .pipeline(p, dot)
                         .map_err(|e| format!("line {line}: {e}"))?;
                     if p.vars.is_empty() {
-                        out.write(&funcs::to_text(&v), *line, false)?;
+                        out.write(&values::to_text(&v), *line, false)?;
                     }
                 }
                 Node::If(branches, otherwise) => {
                     let mark = self.vars.len();
                     let mut taken = false;
                     for (cond, body) in branches {
-                        if funcs::truthy(&self.pipeline(cond, dot)?) {
+                        if values::truthy(&self.pipeline(cond, dot)?) {
                             self.nodes(body, dot, out)?;
                             taken = true;
                             break;
@@ -104,7 +104,7 @@ impl<'a> Run<'a> {
                 Node::With(p, body, otherwise) => {
                     let mark = self.vars.len();
                     let v = self.pipeline(p, dot)?;
-                    if funcs::truthy(&v) {
+                    if values::truthy(&v) {
                         self.nodes(body, &v, out)?;
                     } else {
                         self.nodes(otherwise, dot, out)?;
@@ -164,7 +164,7 @@ impl<'a> Run<'a> {
                     .collect()
             }
             Value::Null => Vec::new(),
-            other => return Err(format!("range over {}", funcs::kind_of(&other))),
+            other => return Err(format!("range over {}", values::kind_of(&other))),
         };
         if pairs.is_empty() {
             self.nodes(otherwise, dot, out)?;
@@ -286,7 +286,7 @@ impl<'a> Run<'a> {
                 walk(&base, fields)
             }
             Arg::Str(s) => Value::String(s.clone()),
-            Arg::Num(n) => funcs::number(*n),
+            Arg::Num(n) => values::number(*n),
             Arg::Bool(b) => Value::Bool(*b),
             Arg::Nil => Value::Null,
             Arg::Func(name) => funcs::call(self, name, Vec::new())?,

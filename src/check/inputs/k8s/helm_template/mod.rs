@@ -8,7 +8,10 @@
 
 mod eval;
 mod funcs;
+mod lex;
 mod parse;
+mod pipeline;
+mod values;
 
 use std::collections::BTreeMap;
 
