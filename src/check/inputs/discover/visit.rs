@@ -91,6 +91,7 @@ pub(super) fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &I
     match analyse_guarded(kind, rel, text, interest) {
         Ok(mut facts) => {
             facts.finish(interest);
+            facts.jvm_main = is_jvm(kind) && lang::jvm::declares_entry_point(text);
             Parsed::Source { kind, facts }
         }
         Err(reason) if interest.may_carry_signal(kind, text.as_bytes()) => {
@@ -116,11 +117,20 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
                     Err(_) => lang::go::package_clause(&String::from_utf8_lossy(&bytes)),
                 })
                 .flatten(),
+            jvm_main: is_jvm(kind)
+                && match std::str::from_utf8(&bytes) {
+                    Ok(text) => lang::jvm::declares_entry_point(text),
+                    Err(_) => lang::jvm::declares_entry_point(&String::from_utf8_lossy(&bytes)),
+                },
             unparsed: true,
             names: (kind == SourceKind::Go).then(|| NameFilter::of_source(&bytes)),
             ..SourceFacts::default()
         },
     })
+}
+
+fn is_jvm(kind: SourceKind) -> bool {
+    matches!(kind, SourceKind::Java | SourceKind::Kotlin)
 }
 
 /// A source file [`source_file`] keeps unparsed, or its text, to parse.
