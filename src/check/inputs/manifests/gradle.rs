@@ -253,8 +253,16 @@ fn dependencies(rel: &str, s: &Statement, catalog: Option<&Catalog>, m: &mut Man
                 match w.as_str() {
                     "project" => {
                         // `project(":x")`, `project(path: ':x')`
-                        let path = toks[i + 2..].iter().take_while(|t| **t != Tok::Punct(b')'));
-                        if let Some(Tok::Str(p)) = path.filter(|t| matches!(t, Tok::Str(_))).next() {
+                        let path = toks
+                            .get(i + 2..)
+                            .unwrap_or_default()
+                            .iter()
+                            .take_while(|t| **t != Tok::Punct(b')'))
+                            .find_map(|t| match t {
+                                Tok::Str(p) => Some(p),
+                                _ => None,
+                            });
+                        if let Some(p) = path {
                             m.uses.push((p.clone(), "project".to_string()));
                             dep(p.clone(), m);
                         }
