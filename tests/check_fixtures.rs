@@ -107,6 +107,8 @@ const EXPECTED: &[(&str, &[&str])] = &[
     ("services/java-manual-sdk", &["TG102", "TG105", "TG202"]),
     ("services/java-no-sdk", &["TG101"]),
     ("services/java-httpclient-telemetry", &[]),
+    // Kotlin, a Gradle multi-project build: the `orders` subproject sets up the SDK.
+    ("services/kotlin-gradle-multiproject", &[]),
     ("services/java-dead-code", &["TG102"]),
     (
         "services/java-uninstrumented",

@@ -41,11 +41,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
          unknown services that fail TG201",
     ),
     (
-        "jvm-gradle",
-        "build.gradle.kts projects (Kotlin `application` plugin and Spring Boot) are missed; \
-         only the Groovy build.gradle one is found",
-    ),
-    (
         "k8s-image-join",
         "one image run by two workloads is one service `orders`, not orders-api and orders-worker",
     ),

@@ -18,6 +18,9 @@ pub(super) struct EntryIndex {
     pub(super) go_main: HashSet<String>,
     pub(super) python: HashSet<String>,
     pub(super) java: FastSet<String>,
+    /// Gradle project directories whose own sources (`src/main/java`, `src/main/kotlin`)
+    /// declare an entry point, or hold a JVM file that could not be analysed.
+    pub(super) jvm_main: FastSet<String>,
     pub(super) typescript: FastSet<String>,
     /// Directories of `package.json` files and Go modules another manifest of the same kind
     /// depends on (by full name or module path).
@@ -74,6 +77,24 @@ impl EntryIndex {
                     kind: SourceKind::Go,
                     ..
                 } => all(&mut idx.go_main, rel),
+                Parsed::Source {
+                    kind: SourceKind::Java | SourceKind::Kotlin,
+                    facts,
+                } if facts.jvm_main => {
+                    idx.jvm_main.extend(gradle_project(rel).map(str::to_owned));
+                    if rel.ends_with(".java") {
+                        all(&mut idx.java, rel);
+                    }
+                }
+                Parsed::NotAnalysed {
+                    kind: SourceKind::Java | SourceKind::Kotlin,
+                    ..
+                } => {
+                    idx.jvm_main.extend(gradle_project(rel).map(str::to_owned));
+                    if rel.ends_with(".java") {
+                        all(&mut idx.java, rel);
+                    }
+                }
                 _ if rel.ends_with(".java") => all(&mut idx.java, rel),
                 Parsed::Source {
                     kind: SourceKind::Typescript | SourceKind::Tsx,
@@ -106,9 +127,24 @@ impl EntryIndex {
             Entry::GoMain => self.go_main.contains(dir),
             Entry::PythonEntry => self.python.contains(dir),
             Entry::JavaSources => self.java.contains(dir),
+            Entry::JvmMain => self.jvm_main.contains(dir),
             Entry::NodeMain => !self.libraries.contains(dir),
         }
     }
+}
+
+/// The Gradle project a JVM source belongs to by the standard layout: the directory above its
+/// `src/main/java/` or `src/main/kotlin/` (`.` at the top).
+fn gradle_project(rel: &str) -> Option<&str> {
+    ["src/main/java/", "src/main/kotlin/"]
+        .iter()
+        .find_map(|layout| {
+            if rel.starts_with(layout) {
+                return Some(".");
+            }
+            let at = rel.find(&format!("/{layout}"))?;
+            Some(&rel[..at])
+        })
 }
 
 /// The directories of workspace libraries: npm packages with `main` and no start script, and Go

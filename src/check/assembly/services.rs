@@ -177,7 +177,7 @@ pub(super) fn majority_language(dir: &str, files: &[WalkedFile]) -> Option<Langu
                 SourceKind::Python => Language::Python,
                 SourceKind::Javascript => Language::Javascript,
                 SourceKind::Typescript | SourceKind::Tsx => Language::Typescript,
-                SourceKind::Java => Language::Java,
+                SourceKind::Java | SourceKind::Kotlin => Language::Java,
                 SourceKind::Csharp => Language::Dotnet,
             };
             *counts.entry(l).or_default() += 1;

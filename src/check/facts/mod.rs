@@ -165,6 +165,9 @@ pub struct SourceFacts {
     pub refs: Vec<(u64, u64)>,
     /// Go: the package name.
     pub package: Option<String>,
+    /// Java/Kotlin: the file declares an entry point (a `main`, `@SpringBootApplication`),
+    /// read from its text whether it is parsed or not.
+    pub jvm_main: bool,
     /// First line with a syntax error the parser recovered from (the rest is analysed).
     pub syntax_error: Option<u32>,
     /// Not parsed: the pre-filter found no word any rule can use in it. Its facts are empty;

@@ -132,6 +132,9 @@ pub fn is_test_file(name: &str) -> bool {
         || name.ends_with("Test.java")
         || name.ends_with("Tests.java")
         || name.ends_with("IT.java")
+        || name.ends_with("Test.kt")
+        || name.ends_with("Tests.kt")
+        || name.ends_with("IT.kt")
         || name.ends_with("Tests.cs")
         || name.ends_with("Test.cs")
 }

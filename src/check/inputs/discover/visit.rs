@@ -91,6 +91,7 @@ pub(super) fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &I
     match analyse_guarded(kind, rel, text, interest) {
         Ok(mut facts) => {
             facts.finish(interest);
+            facts.jvm_main = is_jvm(kind) && lang::jvm::declares_entry_point(text);
             Parsed::Source { kind, facts }
         }
         Err(reason) if interest.may_carry_signal(kind, text.as_bytes()) => {
@@ -116,11 +117,20 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
                     Err(_) => lang::go::package_clause(&String::from_utf8_lossy(&bytes)),
                 })
                 .flatten(),
+            jvm_main: is_jvm(kind)
+                && match std::str::from_utf8(&bytes) {
+                    Ok(text) => lang::jvm::declares_entry_point(text),
+                    Err(_) => lang::jvm::declares_entry_point(&String::from_utf8_lossy(&bytes)),
+                },
             unparsed: true,
             names: (kind == SourceKind::Go).then(|| NameFilter::of_source(&bytes)),
             ..SourceFacts::default()
         },
     })
+}
+
+fn is_jvm(kind: SourceKind) -> bool {
+    matches!(kind, SourceKind::Java | SourceKind::Kotlin)
 }
 
 /// A source file [`source_file`] keeps unparsed, or its text, to parse.
@@ -365,6 +375,9 @@ pub(super) fn visit(
             let read = source_file(kind, text.as_bytes().into(), interest);
             return Some(Ok(source_visited(kind, rel, dir, read)));
         }
+        Class::Manifest(ManifestKind::Gradle) => {
+            Parsed::Manifest(gradle_build(root, path, &rel, &text))
+        }
         Class::Manifest(kind) => match manifests::parse(kind, &rel, &text) {
             Ok(mut m) => {
                 if kind == ManifestKind::Requirements && python::runtime_requirements(&rel) {
@@ -406,6 +419,49 @@ pub(super) fn visit(
         Class::TsConfig => Parsed::TsConfig,
     };
     Some(Ok(Visited::File(WalkedFile { rel, dir, parsed })))
+}
+
+/// A Gradle script, with the build's version catalog when it names `libs.…`: the first
+/// `gradle/libs.versions.toml` in its directory or one above it, inside the checked directory
+/// (Gradle's is the root project's, beside `settings.gradle(.kts)`). A catalog that cannot be
+/// read or parsed is a note; the `libs.…` references it would resolve are noted as not counted.
+fn gradle_build(root: &Path, path: &Path, rel: &str, text: &str) -> Manifest {
+    let mut note = None;
+    let mut catalog = None;
+    if text.contains("libs.") {
+        let top = root.canonicalize().ok();
+        let mut dir = path.parent().and_then(|d| d.canonicalize().ok());
+        while let (Some(d), Some(top)) = (dir, top.as_deref()) {
+            if !d.starts_with(top) {
+                break;
+            }
+            let file = d.join("gradle").join("libs.versions.toml");
+            if file.is_file() {
+                let catalog_rel = rel_path(top, &file);
+                match read_limited(&file)
+                    .map_err(|e| e.to_string())
+                    .and_then(|r| {
+                        r.map_err(|size| {
+                            format!("{size} bytes is over the {MAX_FILE_BYTES}-byte limit")
+                        })
+                    }) {
+                    Ok(bytes) => match manifests::gradle::Catalog::parse(&decode(bytes)) {
+                        Ok(c) => catalog = Some(c),
+                        Err(e) => note = Some((catalog_rel, e)),
+                    },
+                    Err(e) => note = Some((catalog_rel, e)),
+                }
+                break;
+            }
+            dir = d.parent().map(Path::to_path_buf);
+        }
+    }
+    let mut m = manifests::gradle::parse(rel, text, catalog.as_ref());
+    if let Some((file, reason)) = note {
+        m.notes
+            .push((file, format!("version catalog not read: {reason}"), None));
+    }
+    m
 }
 
 /// A source file [`source_file`] kept unparsed, or its text queued for parsing.

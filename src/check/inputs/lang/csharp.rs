@@ -244,6 +244,7 @@ pub static SPEC: Spec = Spec {
         "raw_string_literal",
         "interpolated_string_expression",
     ],
+    dollar_templates: false,
     calls: &[
         ("invocation_expression", "", "function", "arguments"),
         ("object_creation_expression", "", "type", "arguments"),

@@ -99,6 +99,7 @@ pub static SPEC: Spec = Spec {
     comments: &["comment"],
     declarations: &["import_declaration", "package_clause"],
     strings: &["interpreted_string_literal", "raw_string_literal"],
+    dollar_templates: false,
     calls: &[("call_expression", "", "function", "arguments")],
     members: &[
         ("selector_expression", "operand", "field"),

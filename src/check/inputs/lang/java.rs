@@ -64,6 +64,7 @@ pub static SPEC: Spec = Spec {
     declarations: &["import_declaration", "package_declaration"],
     // Text blocks (`"""…"""`) are `string_literal`s in this grammar.
     strings: &["string_literal"],
+    dollar_templates: false,
     calls: &[
         ("method_invocation", "object", "name", "arguments"),
         ("object_creation_expression", "", "type", "arguments"),

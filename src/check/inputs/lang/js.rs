@@ -160,6 +160,7 @@ macro_rules! js_spec {
             comments: &["comment"],
             declarations: &["import_statement"],
             strings: &["string", "template_string"],
+    dollar_templates: false,
             calls: &[
                 ("call_expression", "", "function", "arguments"),
                 ("new_expression", "", "constructor", "arguments"),

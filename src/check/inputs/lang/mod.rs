@@ -4,6 +4,8 @@ pub mod csharp;
 pub mod go;
 pub mod java;
 pub mod js;
+pub mod jvm;
+pub mod kotlin;
 pub mod parse_budget;
 pub mod python;
 pub mod rust;
@@ -55,6 +57,8 @@ pub enum SourceKind {
     Tsx,
     /// `.java`
     Java,
+    /// `.kt` (a JVM language: its files belong to `java` services)
+    Kotlin,
     /// `.cs`
     Csharp,
 }
@@ -70,6 +74,7 @@ impl SourceKind {
             "ts" | "mts" | "cts" => SourceKind::Typescript,
             "tsx" => SourceKind::Tsx,
             "java" => SourceKind::Java,
+            "kt" => SourceKind::Kotlin,
             "cs" => SourceKind::Csharp,
             _ => return None,
         })
@@ -86,7 +91,7 @@ impl SourceKind {
                     SourceKind::Javascript | SourceKind::Typescript | SourceKind::Tsx,
                     Language::Javascript | Language::Typescript
                 )
-                | (SourceKind::Java, Language::Java)
+                | (SourceKind::Java | SourceKind::Kotlin, Language::Java)
                 | (SourceKind::Csharp, Language::Dotnet)
         )
     }
@@ -113,6 +118,7 @@ pub fn analyse_for(
         SourceKind::Typescript => &js::TYPESCRIPT,
         SourceKind::Tsx => &js::TSX,
         SourceKind::Java => &java::SPEC,
+        SourceKind::Kotlin => &kotlin::SPEC,
         SourceKind::Csharp => &csharp::SPEC,
     };
     let first = treesitter::analyse_for(spec, rel, text, interest)?;
@@ -161,7 +167,11 @@ fn retries(kind: SourceKind) -> &'static [Retry] {
         SourceKind::Javascript | SourceKind::Typescript => &AS_TSX,
         SourceKind::Tsx => &AS_TYPESCRIPT,
         SourceKind::Csharp => &WITHOUT_DIRECTIVES,
-        SourceKind::Rust | SourceKind::Go | SourceKind::Python | SourceKind::Java => &[],
+        SourceKind::Rust
+        | SourceKind::Go
+        | SourceKind::Python
+        | SourceKind::Java
+        | SourceKind::Kotlin => &[],
     }
 }
 
@@ -173,10 +183,11 @@ mod spec_tests {
     /// match nothing: a comment read as code, or an import counted as a use).
     #[test]
     fn every_node_kind_a_spec_names_exists_in_its_grammar() {
-        let specs: [(&str, &Spec); 7] = [
+        let specs: [(&str, &Spec); 8] = [
             ("go", &super::go::SPEC),
             ("python", &super::python::SPEC),
             ("java", &super::java::SPEC),
+            ("kotlin", &super::kotlin::SPEC),
             ("csharp", &super::csharp::SPEC),
             ("javascript", &super::js::JAVASCRIPT),
             ("typescript", &super::js::TYPESCRIPT),
@@ -204,6 +215,19 @@ mod spec_tests {
             for kind in kinds {
                 if language.id_for_node_kind(kind, true) == 0 {
                     missing.push(format!("{name}: {kind}"));
+                }
+            }
+            // Positional parts (`@kind:value_arguments`) name node kinds too.
+            let parts = spec
+                .calls
+                .iter()
+                .flat_map(|c| [c.1, c.2, c.3])
+                .chain(spec.members.iter().flat_map(|m| [m.1, m.2]));
+            for part in parts {
+                if let Some(kind) = part.strip_prefix("@kind:") {
+                    if language.id_for_node_kind(kind, true) == 0 {
+                        missing.push(format!("{name}: {part}"));
+                    }
                 }
             }
         }

@@ -77,6 +77,7 @@ pub static SPEC: Spec = Spec {
         "future_import_statement",
     ],
     strings: &["string", "concatenated_string"],
+    dollar_templates: false,
     calls: &[("call", "", "function", "arguments")],
     members: &[("attribute", "object", "attribute")],
     idents: &["identifier"],

@@ -1,4 +1,4 @@
-//! JVM: `pom.xml` (Maven) and `build.gradle(.kts)`; test-scoped dependencies never count.
+//! Maven: `pom.xml`; test-scoped dependencies never count (Gradle: [`super::gradle`]).
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
@@ -94,55 +94,6 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     })
 }
 
-/// Parse build.gradle / build.gradle.kts (line-based: `implementation("g:a:v")`).
-pub fn parse_gradle(rel: &str, text: &str) -> Manifest {
-    const CONFIGS: &[&str] = &["implementation", "api", "runtimeOnly", "compile", "runtime"];
-    let mut facts = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
-        let t = raw.trim();
-        if t.starts_with("//") {
-            continue;
-        }
-        let Some(config) = CONFIGS.iter().find(|c| {
-            t.strip_prefix(**c)
-                .is_some_and(|rest| rest.starts_with(['(', ' ', '\'', '"']))
-        }) else {
-            continue;
-        };
-        let rest = &t[config.len()..];
-        let Some(start) = rest.find(['"', '\'']) else {
-            continue;
-        };
-        let quoted = &rest[start + 1..];
-        let coord: String = quoted
-            .chars()
-            .take_while(|c| *c != '"' && *c != '\'')
-            .collect();
-        let mut parts = coord.split(':');
-        if let (Some(g), Some(a)) = (parts.next(), parts.next()) {
-            facts.push(Fact::new(
-                FactKind::Dependency {
-                    name: format!("{g}:{a}"),
-                },
-                rel,
-                i as u32 + 1,
-            ));
-        }
-    }
-    Manifest {
-        kind: ManifestKind::Gradle,
-        file: rel.to_string(),
-        name: None,
-        entry: Entry::JavaSources,
-        facts,
-        typescript: false,
-        cargo: None,
-        version: None,
-        uses: Vec::new(),
-        notes: Vec::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,15 +109,5 @@ mod tests {
         );
         assert_eq!(m.facts[0].line, 4);
         assert!(parse_pom("l/pom.xml", "<project><a></b></project>").is_err());
-    }
-
-    #[test]
-    fn gradle_configurations() {
-        let m = parse_gradle(
-            "g/build.gradle.kts",
-            "dependencies {\n    implementation(\"io.opentelemetry:opentelemetry-api:1.40.0\")\n    testImplementation(\"io.opentelemetry:opentelemetry-sdk-testing:1.40.0\")\n    // implementation(\"x:y:1\")\n}\n",
-        );
-        assert_eq!(m.facts.len(), 1);
-        assert_eq!(m.facts[0].line, 2);
     }
 }

@@ -7,6 +7,8 @@ pub mod cargo_workspace;
 pub mod docker;
 pub mod dotnet;
 pub mod gomod;
+pub mod gradle;
+mod gradle_lex;
 pub mod jvm;
 pub mod npm;
 pub mod python;
@@ -32,7 +34,7 @@ pub enum ManifestKind {
     Requirements,
     /// pom.xml
     Maven,
-    /// build.gradle(.kts)
+    /// build.gradle(.kts), settings.gradle(.kts)
     Gradle,
     /// *.csproj
     Csproj,
@@ -51,7 +53,9 @@ impl ManifestKind {
             "pyproject.toml" => ManifestKind::Pyproject,
             "setup.cfg" => ManifestKind::SetupCfg,
             "pom.xml" => ManifestKind::Maven,
-            "build.gradle" | "build.gradle.kts" => ManifestKind::Gradle,
+            "build.gradle" | "build.gradle.kts" | "settings.gradle" | "settings.gradle.kts" => {
+                ManifestKind::Gradle
+            }
             n if n.ends_with(".csproj") => ManifestKind::Csproj,
             "Gemfile" | "composer.json" | "mix.exs" | "CMakeLists.txt" => ManifestKind::Unanalysed,
             n if n.starts_with("requirements") && n.ends_with(".txt") => ManifestKind::Requirements,
@@ -90,6 +94,10 @@ pub enum Entry {
     PythonEntry,
     /// A service if it has Java sources outside tests.
     JavaSources,
+    /// A Gradle project without an application plugin: a service if a source of its own
+    /// (`src/main/java`, `src/main/kotlin`) declares an entry point (`main`,
+    /// `@SpringBootApplication`).
+    JvmMain,
     /// A `package.json` with `main` but no start script: a service unless another
     /// `package.json` in the tree depends on it (a workspace library, `@shop/shared`).
     NodeMain,
@@ -135,7 +143,7 @@ pub fn parse(kind: ManifestKind, rel: &str, text: &str) -> Result<Manifest, Chec
         ManifestKind::SetupCfg => python::parse_setup_cfg(rel, text),
         ManifestKind::Requirements => Ok(python::parse_requirements(rel, text)),
         ManifestKind::Maven => jvm::parse_pom(rel, text),
-        ManifestKind::Gradle => Ok(jvm::parse_gradle(rel, text)),
+        ManifestKind::Gradle => Ok(gradle::parse(rel, text, None)),
         ManifestKind::Csproj => dotnet::parse(rel, text),
         ManifestKind::Unanalysed => Ok(unanalysed(rel, text)),
     }

@@ -31,6 +31,9 @@ pub struct Spec {
     pub declarations: &'static [&'static str],
     /// String literal node kinds (skipped as code; read as literal arguments).
     pub strings: &'static [&'static str],
+    /// Whether `$name` and `${…}` interpolate in every string (Kotlin): such a string is no
+    /// literal.
+    pub dollar_templates: bool,
     /// Calls: (kind, receiver field or "", function/name field, arguments field).
     pub calls: &'static [(&'static str, &'static str, &'static str, &'static str)],
     /// Member access: (kind, object field, property field).
@@ -126,18 +129,73 @@ struct Role {
     local: u8,
 }
 
-/// A field of a node kind, its id resolved once per grammar (`None`: the grammar has no such
-/// field, or the spec leaves it empty).
-type Field = Option<std::num::NonZeroU16>;
+/// Where a node kind keeps one of its parts, resolved once per grammar. A spec names a field
+/// (`"object"`), or, for grammars whose nodes have no fields (Kotlin's calls and member
+/// accesses), a position: `"@first"` / `"@last"` (the first or last named child) or
+/// `"@kind:value_arguments"` (the first named child of that kind).
+#[derive(Clone, Copy)]
+enum Field {
+    /// The grammar has no such field, or the spec leaves it empty.
+    Absent,
+    /// A field, by id (no name lookup per node).
+    Id(std::num::NonZeroU16),
+    /// The first named child.
+    First,
+    /// The last named child.
+    Last,
+    /// The first named child of this kind id.
+    Kind(u16),
+}
+
+impl Field {
+    /// Resolve a spec's field name in `language`.
+    fn resolve(language: &tree_sitter::Language, name: &str) -> Field {
+        match name {
+            "" => Field::Absent,
+            "@first" => Field::First,
+            "@last" => Field::Last,
+            _ => match name.strip_prefix("@kind:") {
+                Some(kind) => match language.id_for_node_kind(kind, true) {
+                    0 => Field::Absent,
+                    id => Field::Kind(id),
+                },
+                None => language
+                    .field_id_for_name(name)
+                    .map_or(Field::Absent, Field::Id),
+            },
+        }
+    }
+
+    /// The field id, when it is a field.
+    fn id(self) -> Option<std::num::NonZeroU16> {
+        match self {
+            Field::Id(id) => Some(id),
+            _ => None,
+        }
+    }
+}
 
 /// The index of a node's last named child (0 when it has none).
 fn last_named(node: Node<'_>) -> u32 {
     u32::try_from(node.named_child_count().saturating_sub(1)).unwrap_or(u32::MAX)
 }
 
-/// The child in `field`, by id (no name lookup per node).
+/// The child in `field` (by id: no name lookup per node).
+#[inline]
 fn child(node: Node<'_>, field: Field) -> Option<Node<'_>> {
-    node.child_by_field_id(field?.get())
+    match field {
+        Field::Id(id) => node.child_by_field_id(id.get()),
+        Field::Absent => None,
+        Field::First => node.named_child(0),
+        Field::Last => node.named_child(last_named(node)),
+        Field::Kind(kind) => {
+            let mut cursor = node.walk();
+            let found = node
+                .named_children(&mut cursor)
+                .find(|c| c.kind_id() == kind);
+            found
+        }
+    }
 }
 
 struct Roles {
@@ -208,13 +266,7 @@ impl Roles {
             }
             roles.push(r);
         }
-        let id = |name: &str| {
-            if name.is_empty() {
-                None
-            } else {
-                language.field_id_for_name(name)
-            }
-        };
+        let id = |name: &str| Field::resolve(language, name);
         Roles {
             kinds: roles,
             calls: spec
@@ -344,7 +396,7 @@ struct Extractor<'a> {
 /// The one value a binding gives its one name: `None` for `const a, b = "x", "y"` (values pair
 /// by position) and for lists of several values; a one-element `expression_list` is its element.
 fn single<'t>(binding: Node<'t>, name: Field, value: Node<'t>) -> Option<Node<'t>> {
-    let name = name?;
+    let name = name.id()?;
     let mut cursor = binding.walk();
     if binding.children_by_field_id(name, &mut cursor).count() > 1 {
         return None;

@@ -115,7 +115,12 @@ impl<'a> Extractor<'a> {
     pub(super) fn literal(&self, node: Node<'_>) -> Option<String> {
         let node = self.unwrap(node);
         if self.has(STRING, node) {
-            unquote(text(node, self.src))
+            let raw = text(node, self.src);
+            // Kotlin's `"http://$host:4318"`: an interpolated string is no literal.
+            if self.spec.dollar_templates && interpolates(raw) {
+                return None;
+            }
+            unquote(raw)
         } else {
             None
         }
@@ -146,8 +151,9 @@ impl<'a> Extractor<'a> {
     pub(super) fn shadow(&mut self, node: Node<'_>, field: Field) {
         let mut cursor = node.walk();
         let names: Vec<Node<'_>> = match field {
-            Some(field) => node.children_by_field_id(field, &mut cursor).collect(),
-            None => node.named_children(&mut cursor).collect(),
+            Field::Id(field) => node.children_by_field_id(field, &mut cursor).collect(),
+            Field::Absent => node.named_children(&mut cursor).collect(),
+            positional => child(node, positional).into_iter().collect(),
         };
         for n in names {
             self.shadow_names(n, 0);
@@ -185,4 +191,17 @@ impl<'a> Extractor<'a> {
         }
         self.consts.get(name).cloned()
     }
+}
+
+/// Whether a Kotlin string's text interpolates: a `$` (not escaped as `\$`) before a name or
+/// `{`.
+fn interpolates(raw: &str) -> bool {
+    let bytes = raw.as_bytes();
+    bytes.iter().enumerate().any(|(i, b)| {
+        *b == b'$'
+            && (i == 0 || bytes[i - 1] != b'\\')
+            && bytes
+                .get(i + 1)
+                .is_some_and(|n| *n == b'{' || *n == b'_' || n.is_ascii_alphabetic())
+    })
 }

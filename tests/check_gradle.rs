@@ -1,0 +1,176 @@
+//! Gradle builds (Kotlin and Groovy DSL) and Kotlin sources, through the binary:
+//! `fixtures/services/kotlin-gradle-multiproject` is a multi-project build (`settings.gradle.kts`
+//! including `:tracing` and `:orders`, a version catalog, a root build that only declares
+//! plugin versions) whose one service sets up the SDK in Kotlin. Each positive case has its
+//! twin: the same build without the SDK in the catalog bundle, without the propagator in the
+//! Kotlin source, without the `main` that makes a plugin-less project a service.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/services/kotlin-gradle-multiproject")
+}
+
+/// `check DIR --format json`: exit code and report.
+fn check(dir: &Path) -> (i32, Value) {
+    let out = Command::cargo_bin("tracegate")
+        .unwrap()
+        .env("TRACEGATE_CARGO", "")
+        .args(["check", dir.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (code, report)
+}
+
+/// (name, path, language, verdict, rules) of every service reported.
+fn services(report: &Value) -> Vec<(String, String, String, String, Vec<String>)> {
+    report["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let rules = s["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["rule"].as_str().unwrap().to_string())
+                .collect();
+            let field = |k: &str| s[k].as_str().unwrap().to_string();
+            (
+                field("name"),
+                field("path"),
+                field("language"),
+                field("verdict"),
+                rules,
+            )
+        })
+        .collect()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The fixture in a temporary directory, with `edit` applied to the file `rel`.
+fn twin(rel: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture(), dir.path());
+    let file = dir.path().join(rel);
+    let text = fs::read_to_string(&file).unwrap();
+    let edited = edit(&text);
+    assert_ne!(text, edited, "{rel}: the edit changed nothing");
+    fs::write(file, edited).unwrap();
+    dir
+}
+
+fn one(
+    name: &str,
+    verdict: &str,
+    rules: &[&str],
+) -> Vec<(String, String, String, String, Vec<String>)> {
+    vec![(
+        name.to_string(),
+        name.to_string(),
+        "java".to_string(),
+        verdict.to_string(),
+        rules.iter().map(|r| r.to_string()).collect(),
+    )]
+}
+
+#[test]
+fn a_kotlin_multi_project_build_is_its_application_subproject() {
+    // `orders` (Ktor plugin, `application { mainClass }`) passes: the SDK, exporter and
+    // propagator are set up in Kotlin, its dependencies come from the catalog's bundle. The
+    // `tracing` library subproject and the root build (plugins `apply false`) are no service.
+    let (code, report) = check(&fixture());
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(services(&report), one("orders", "pass", &[]), "{report:#}");
+}
+
+#[test]
+fn without_the_sdk_in_the_catalog_bundle_the_kts_service_fails_tg101() {
+    let dir = twin("gradle/libs.versions.toml", |t| {
+        t.replace(
+            "opentelemetry = [\"opentelemetry-api\", \"opentelemetry-sdk\", \"opentelemetry-exporter-otlp\"]",
+            "opentelemetry = [\"opentelemetry-api\", \"opentelemetry-exporter-otlp\"]",
+        )
+    });
+    let (code, report) = check(dir.path());
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        services(&report),
+        one("orders", "fail", &["TG101"]),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn without_the_propagator_in_the_kotlin_source_the_service_fails_tg102() {
+    let dir = twin("orders/src/main/kotlin/shop/orders/Main.kt", |t| {
+        t.lines()
+            .filter(|l| !l.contains("setPropagators"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    });
+    let (code, report) = check(dir.path());
+    assert_eq!(code, 1, "{report:#}");
+    assert_eq!(
+        services(&report),
+        one("orders", "fail", &["TG102"]),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn a_plugin_less_project_is_a_service_only_with_a_main_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, text).unwrap();
+    };
+    write("settings.gradle.kts", "rootProject.name = \"billing\"\n");
+    write(
+        "build.gradle.kts",
+        "plugins {\n    kotlin(\"jvm\") version \"2.0.21\"\n    id(\"com.gradleup.shadow\") version \"8.3.5\"\n}\n\ndependencies {\n    implementation(\"io.opentelemetry:opentelemetry-api:1.44.1\")\n}\n",
+    );
+    write(
+        "src/main/kotlin/billing/Invoices.kt",
+        "package billing\n\nclass Invoices {\n    fun total(cents: List<Long>) = cents.sum()\n}\n",
+    );
+    // No plugin, no main: a library, nothing to check.
+    let (code, _) = check(root);
+    assert_eq!(code, 2);
+    // A `main` of its own (run from the shadow jar's manifest): a service, named by the
+    // settings, that fails TG101 (the API alone records nothing).
+    write(
+        "src/main/kotlin/billing/Main.kt",
+        "package billing\n\nfun main() {\n    println(Invoices().total(listOf(1, 2)))\n}\n",
+    );
+    let (code, report) = check(root);
+    assert_eq!(code, 1, "{report:#}");
+    let got = services(&report);
+    assert_eq!(got.len(), 1, "{report:#}");
+    assert_eq!(
+        (got[0].0.as_str(), got[0].1.as_str(), got[0].2.as_str()),
+        ("billing", ".", "java")
+    );
+    assert_eq!(got[0].4, ["TG101"]);
+}
