@@ -98,6 +98,19 @@ pub enum Entry {
     Unread,
 }
 
+/// A runtime dependency of a manifest that may be another package of the same tree (a
+/// workspace library), as the manifest names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reference {
+    /// By name, with its version specifier: an npm package (`@shop/telemetry`, `workspace:*`),
+    /// a Go module path, a Maven `groupId:artifactId`.
+    Name(String, String),
+    /// By path, relative to the manifest's directory, with `/` separators: a .NET
+    /// `ProjectReference` (the project file), a Python `-e ../../lib/x` or uv/Poetry path
+    /// source (the package's directory).
+    Path(String),
+}
+
 /// A parsed application manifest.
 #[derive(Clone, Debug)]
 pub struct Manifest {
@@ -117,9 +130,9 @@ pub struct Manifest {
     pub cargo: Option<Box<cargo::CargoInfo>>,
     /// The version it declares (npm).
     pub version: Option<String>,
-    /// Runtime dependencies with their version specifier (npm, Go): how workspace libraries
-    /// are told from registry packages of the same name.
-    pub uses: Vec<(String, String)>,
+    /// The runtime dependencies that may be packages of the same tree, as it names them: how
+    /// workspace libraries are told from registry packages of the same name.
+    pub uses: Vec<Reference>,
     /// What could not be read of it (file, reason, line): a TG199 note of the service it
     /// declares (a `-r` requirements include that does not exist, say).
     pub notes: Vec<(String, String, Option<u32>)>,
