@@ -26,11 +26,6 @@ use serde_json::Value;
 /// passing fails the test until it is removed from here.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "dotnet-aspire",
-        "the Microsoft.NET.Sdk.Worker project is missed; ServiceDefaults (ProjectReference) is \
-         not followed, so Catalog.API fails TG101; the Aspire AppHost is a phantom (fails TG101)",
-    ),
-    (
         "go-mains-without-own-module",
         "a main.go without go.mod (Dockerfile `go mod init`) is missed; a module with several \
          cmd/ mains is one service named after the module instead of one per cmd/",

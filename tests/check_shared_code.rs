@@ -1,0 +1,170 @@
+//! Shared code in the same repository counts for every service that references it (issue 18),
+//! end to end through the binary: a .NET `ServiceDefaults` project referenced by
+//! `ProjectReference`, a Maven module other modules depend on, a Python package installed by
+//! path (`-e ../../lib/x`, uv path source). Each starts from the matching shape
+//! (`fixtures/check/shapes/…`), copied into a temporary directory, and has its negative twins:
+//! shared code without OpenTelemetry leaves its users failing, a service that does not reference
+//! it is not helped, and a project nobody references is no library.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn shape(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/check/shapes")
+        .join(name)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The shape copied into a fresh temporary directory.
+fn copy_of(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&shape(name), dir.path());
+    dir
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+/// `name path verdict [rules]` for every service of `check --format json`, sorted by path.
+fn services(root: &Path) -> Vec<String> {
+    let out = Command::cargo_bin("tracegate")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .arg(root)
+        .env("TRACEGATE_CARGO", "")
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut lines: Vec<String> = json["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let mut rules: Vec<&str> = s["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["rule"].as_str().unwrap())
+                .collect();
+            rules.dedup();
+            format!(
+                "{} {} {} [{}]",
+                s["name"].as_str().unwrap(),
+                s["path"].as_str().unwrap(),
+                s["verdict"].as_str().unwrap(),
+                rules.join(" ")
+            )
+        })
+        .collect();
+    lines.sort_by_key(|l| l.split(' ').nth(1).unwrap_or_default().to_owned());
+    lines
+}
+
+// ---------------------------------------------------------------------------------------- .NET
+
+/// eShop's layout: a web API and a `Microsoft.NET.Sdk.Worker` worker get OpenTelemetry from the
+/// `ServiceDefaults` class library they `ProjectReference` (package versions central in
+/// `Directory.Packages.props`); the Aspire AppHost and the library are no services.
+#[test]
+fn dotnet_service_defaults_count_for_the_projects_referencing_them() {
+    assert_eq!(
+        services(&shape("dotnet-aspire")),
+        [
+            "Catalog.API src/Catalog.API pass []",
+            "OrderProcessor src/OrderProcessor pass []",
+        ]
+    );
+}
+
+/// The twin: a ServiceDefaults library that sets up no OpenTelemetry leaves both services
+/// failing (what counts is the library's content, not the reference); the AppHost stays out.
+#[test]
+fn dotnet_service_defaults_without_opentelemetry_leave_the_services_failing() {
+    let dir = copy_of("dotnet-aspire");
+    let root = dir.path();
+    write(
+        root,
+        "src/Shop.ServiceDefaults/Shop.ServiceDefaults.csproj",
+        "<Project Sdk=\"Microsoft.NET.Sdk\">\n  <PropertyGroup>\n    <TargetFramework>net9.0</TargetFramework>\n  </PropertyGroup>\n  <ItemGroup>\n    <FrameworkReference Include=\"Microsoft.AspNetCore.App\" />\n  </ItemGroup>\n  <ItemGroup>\n    <PackageReference Include=\"Microsoft.Extensions.ServiceDiscovery\" />\n  </ItemGroup>\n</Project>\n",
+    );
+    write(
+        root,
+        "src/Shop.ServiceDefaults/Extensions.cs",
+        "using Microsoft.AspNetCore.Builder;\nusing Microsoft.Extensions.DependencyInjection;\nusing Microsoft.Extensions.Hosting;\n\nnamespace Microsoft.Extensions.Hosting;\n\npublic static class Extensions\n{\n    public static IHostApplicationBuilder AddServiceDefaults(this IHostApplicationBuilder builder)\n    {\n        builder.Services.AddServiceDiscovery();\n        return builder;\n    }\n\n    public static WebApplication MapDefaultEndpoints(this WebApplication app)\n    {\n        app.MapGet(\"/alive\", () => Results.Ok());\n        return app;\n    }\n}\n",
+    );
+    let found = services(root);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].starts_with("Catalog.API src/Catalog.API fail [") && found[0].contains("TG101"),
+        "{found:?}"
+    );
+    assert!(
+        found[1].starts_with("OrderProcessor src/OrderProcessor fail [")
+            && found[1].contains("TG101"),
+        "{found:?}"
+    );
+}
+
+/// The other twins: a worker that references no ServiceDefaults is a service that fails; a
+/// class library nobody references is no service (and no library); an AppHost named by its
+/// `IsAspireHost` property is no service either.
+#[test]
+fn dotnet_a_worker_without_the_reference_fails_and_unreferenced_libraries_are_not_services() {
+    let dir = copy_of("dotnet-aspire");
+    let root = dir.path();
+    write(
+        root,
+        "src/Basket.Worker/Basket.Worker.csproj",
+        "<Project Sdk=\"Microsoft.NET.Sdk.Worker\">\n  <PropertyGroup>\n    <TargetFramework>net9.0</TargetFramework>\n  </PropertyGroup>\n  <ItemGroup>\n    <PackageReference Include=\"Aspire.StackExchange.Redis\" />\n  </ItemGroup>\n</Project>\n",
+    );
+    write(
+        root,
+        "src/Basket.Worker/Program.cs",
+        "var builder = Host.CreateApplicationBuilder(args);\nbuilder.Services.AddHttpClient(\"catalog\", c => c.BaseAddress = new Uri(\"http://catalog-api\"));\nbuilder.Build().Run();\n",
+    );
+    write(
+        root,
+        "src/Shop.Contracts/Shop.Contracts.csproj",
+        "<Project Sdk=\"Microsoft.NET.Sdk\">\n  <PropertyGroup>\n    <TargetFramework>net9.0</TargetFramework>\n  </PropertyGroup>\n</Project>\n",
+    );
+    write(
+        root,
+        "src/Shop.Contracts/OrderSubmitted.cs",
+        "namespace Shop.Contracts;\n\npublic record OrderSubmitted(int OrderId);\n",
+    );
+    write(
+        root,
+        "src/Shop.AppHost/Shop.AppHost.csproj",
+        "<Project Sdk=\"Microsoft.NET.Sdk\">\n  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n    <TargetFramework>net8.0</TargetFramework>\n    <IsAspireHost>true</IsAspireHost>\n  </PropertyGroup>\n  <ItemGroup>\n    <PackageReference Include=\"Aspire.Hosting.PostgreSQL\" />\n  </ItemGroup>\n  <ItemGroup>\n    <ProjectReference Include=\"..\\Catalog.API\\Catalog.API.csproj\" />\n    <ProjectReference Include=\"..\\OrderProcessor\\OrderProcessor.csproj\" />\n  </ItemGroup>\n</Project>\n",
+    );
+    let found = services(root);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found[0], "Basket.Worker src/Basket.Worker fail [TG101]");
+    assert_eq!(found[1], "Catalog.API src/Catalog.API pass []");
+    assert_eq!(found[2], "OrderProcessor src/OrderProcessor pass []");
+}
