@@ -45,11 +45,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "one image run by two workloads is one service `orders`, not orders-api and orders-worker",
     ),
     (
-        "maven-shared-tracing-module",
-        "the shared tracing module is not followed (services fail TG101) and is itself a \
-         phantom service",
-    ),
-    (
         "node-no-start-script",
         "a package.json without start script or main, run by its Dockerfile (`node index.js`) \
          or Procfile, is not a service: no service found, exit 2",

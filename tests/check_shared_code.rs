@@ -168,3 +168,66 @@ fn dotnet_a_worker_without_the_reference_fails_and_unreferenced_libraries_are_no
     assert_eq!(found[1], "Catalog.API src/Catalog.API pass []");
     assert_eq!(found[2], "OrderProcessor src/OrderProcessor pass []");
 }
+
+// --------------------------------------------------------------------------------------- Maven
+
+/// spring-petclinic-microservices with a shared tracing module: the `shop-tracing` module both
+/// services depend on carries the SDK and the W3C propagator; it is no service, nor is the
+/// parent (packaging pom).
+#[test]
+fn maven_a_module_depended_on_counts_for_its_dependents() {
+    assert_eq!(
+        services(&shape("maven-shared-tracing-module")),
+        [
+            "shop-customers-service shop-customers-service pass []",
+            "shop-visits-service shop-visits-service pass []",
+        ]
+    );
+}
+
+/// The twins: a tracing module without OpenTelemetry leaves its dependents failing; a module
+/// with a main class that nothing depends on is still a service (and fails alone); a dependency
+/// named like the module with another groupId is the registry's, not the module.
+#[test]
+fn maven_twins_modules_not_depended_on_and_modules_without_the_sdk() {
+    let dir = copy_of("maven-shared-tracing-module");
+    let root = dir.path();
+    write(
+        root,
+        "shop-tracing/pom.xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n  <modelVersion>4.0.0</modelVersion>\n  <parent>\n    <groupId>shop</groupId>\n    <artifactId>shop</artifactId>\n    <version>1.2.0</version>\n  </parent>\n  <artifactId>shop-tracing</artifactId>\n  <dependencies>\n    <dependency>\n      <groupId>org.springframework.boot</groupId>\n      <artifactId>spring-boot-autoconfigure</artifactId>\n    </dependency>\n  </dependencies>\n</project>\n",
+    );
+    write(
+        root,
+        "shop-tracing/src/main/java/shop/tracing/TracingAutoConfiguration.java",
+        "package shop.tracing;\n\nimport org.springframework.boot.autoconfigure.AutoConfiguration;\n\n/** Placeholder: tracing is to come. */\n@AutoConfiguration\npublic class TracingAutoConfiguration {\n}\n",
+    );
+    // A module nobody depends on, with a main class, that depends on a registry artifact
+    // named like a module of the tree.
+    write(
+        root,
+        "shop-admin-server/pom.xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n  <modelVersion>4.0.0</modelVersion>\n  <parent>\n    <groupId>shop</groupId>\n    <artifactId>shop</artifactId>\n    <version>1.2.0</version>\n  </parent>\n  <artifactId>shop-admin-server</artifactId>\n  <dependencies>\n    <dependency>\n      <groupId>com.example.vendor</groupId>\n      <artifactId>shop-visits-service</artifactId>\n      <version>3.0.0</version>\n    </dependency>\n    <dependency>\n      <groupId>org.springframework.boot</groupId>\n      <artifactId>spring-boot-starter-web</artifactId>\n    </dependency>\n  </dependencies>\n</project>\n",
+    );
+    write(
+        root,
+        "shop-admin-server/src/main/java/shop/admin/AdminServerApplication.java",
+        "package shop.admin;\n\nimport org.springframework.boot.SpringApplication;\nimport org.springframework.boot.autoconfigure.SpringBootApplication;\n\n@SpringBootApplication\npublic class AdminServerApplication {\n    public static void main(String[] args) {\n        SpringApplication.run(AdminServerApplication.class, args);\n    }\n}\n",
+    );
+    let found = services(root);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(
+        found[0].starts_with("shop-admin-server shop-admin-server fail [")
+            && found[0].contains("TG101"),
+        "{found:?}"
+    );
+    for (s, name) in found[1..]
+        .iter()
+        .zip(["shop-customers-service", "shop-visits-service"])
+    {
+        assert!(
+            s.starts_with(&format!("{name} {name} fail [")) && s.contains("TG101"),
+            "{found:?}"
+        );
+    }
+}
