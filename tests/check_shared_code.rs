@@ -231,3 +231,94 @@ fn maven_twins_modules_not_depended_on_and_modules_without_the_sdk() {
         );
     }
 }
+
+// -------------------------------------------------------------------------------------- Python
+
+/// A shared package (`src/` layout) installed into one app by `-e ../../lib/shop_telemetry` in
+/// requirements.txt and into the other by a uv path source: both pass through it, and the
+/// package is no service.
+#[test]
+fn python_a_package_installed_by_path_counts_for_the_apps() {
+    assert_eq!(
+        services(&shape("python-local-package")),
+        [
+            "checkout apps/checkout pass []",
+            "inventory apps/inventory pass []",
+        ]
+    );
+}
+
+/// A FastAPI app with its Dockerfile, whose manifest is `pyproject` (text) and which may install
+/// the shared package.
+fn python_app(root: &Path, name: &str, pyproject: &str) {
+    write(root, &format!("apps/{name}/pyproject.toml"), pyproject);
+    write(
+        root,
+        &format!("apps/{name}/main.py"),
+        "import httpx\nfrom fastapi import FastAPI\n\nimport shop_telemetry\n\napp = FastAPI()\nshop_telemetry.setup(app)\n\n\n@app.get(\"/report/{day}\")\nasync def report(day: str):\n    async with httpx.AsyncClient() as client:\n        r = await client.get(f\"http://inventory/stock/{day}\")\n    return {\"day\": day, \"stock\": r.json()}\n",
+    );
+    write(
+        root,
+        &format!("apps/{name}/Dockerfile"),
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir .\nCMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8080\"]\n",
+    );
+}
+
+/// The twins: a Poetry path dependency counts too; a uv path source for a development
+/// dependency group does not (the app fails); neither does a package the app does not install.
+#[test]
+fn python_twins_poetry_path_dev_group_source_and_no_reference() {
+    let dir = copy_of("python-local-package");
+    let root = dir.path();
+    python_app(
+        root,
+        "billing",
+        "[tool.poetry]\nname = \"billing\"\nversion = \"0.1.0\"\n\n[tool.poetry.dependencies]\npython = \"^3.12\"\nfastapi = \"^0.115\"\nhttpx = \"^0.27\"\nshop-telemetry = { path = \"../../lib/shop_telemetry\", develop = true }\n",
+    );
+    python_app(
+        root,
+        "reports",
+        "[project]\nname = \"reports\"\nversion = \"0.1.0\"\ndependencies = [\"fastapi==0.115.5\", \"httpx==0.27.2\"]\n\n[dependency-groups]\ndev = [\"shop-telemetry\"]\n\n[tool.uv.sources]\nshop-telemetry = { path = \"../../lib/shop_telemetry\", editable = true }\n",
+    );
+    python_app(
+        root,
+        "legacy",
+        "[project]\nname = \"legacy\"\nversion = \"0.1.0\"\ndependencies = [\"fastapi==0.115.5\", \"httpx==0.27.2\", \"shop-telemetry==0.1.0\"]\n",
+    );
+    let found = services(root);
+    assert_eq!(found.len(), 5, "{found:?}");
+    assert_eq!(found[0], "billing apps/billing pass []");
+    assert_eq!(found[1], "checkout apps/checkout pass []");
+    assert_eq!(found[2], "inventory apps/inventory pass []");
+    for (s, name) in found[3..].iter().zip(["legacy", "reports"]) {
+        assert!(
+            s.starts_with(&format!("{name} apps/{name} fail [")) && s.contains("TG101"),
+            "{found:?}"
+        );
+    }
+}
+
+/// The other twin: a shared package that sets up no OpenTelemetry leaves both apps failing.
+#[test]
+fn python_a_shared_package_without_opentelemetry_leaves_the_apps_failing() {
+    let dir = copy_of("python-local-package");
+    let root = dir.path();
+    write(
+        root,
+        "lib/shop_telemetry/pyproject.toml",
+        "[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n\n[project]\nname = \"shop-telemetry\"\nversion = \"0.1.0\"\ndependencies = [\"structlog==24.4.0\"]\n",
+    );
+    write(
+        root,
+        "lib/shop_telemetry/src/shop_telemetry/__init__.py",
+        "\"\"\"Logging set-up shared by every shop app (tracing is to come).\"\"\"\nimport structlog\n\n\ndef setup(app):\n    structlog.configure()\n",
+    );
+    let found = services(root);
+    assert_eq!(found.len(), 2, "{found:?}");
+    for (s, name) in found.iter().zip(["checkout", "inventory"]) {
+        assert!(
+            s.starts_with(&format!("{name} apps/{name} fail [")) && s.contains("TG101"),
+            "{found:?}"
+        );
+    }
+}

@@ -10,6 +10,7 @@ pub mod gomod;
 pub mod jvm;
 pub mod npm;
 pub mod python;
+mod python_local;
 
 use crate::check::error::CheckError;
 use crate::check::facts::Fact;
