@@ -322,3 +322,39 @@ fn python_a_shared_package_without_opentelemetry_leaves_the_apps_failing() {
         );
     }
 }
+
+// ------------------------------------------------------------------------------------ deployed
+
+/// As for npm packages, a package with its own Dockerfile is deployed: it stays a service even
+/// when another package depends on it (a service must never drop out of the gate), and is then
+/// no library of the others (Maven module, Python package).
+#[test]
+fn deployed_packages_stay_services_even_when_depended_on() {
+    let dir = copy_of("maven-shared-tracing-module");
+    let root = dir.path();
+    write(
+        root,
+        "shop-tracing/Dockerfile",
+        "FROM eclipse-temurin:21-jre\nCOPY target/shop-tracing-1.2.0.jar /app/app.jar\nENTRYPOINT [\"java\", \"-jar\", \"/app/app.jar\"]\n",
+    );
+    let found = services(root);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(
+        found[1].starts_with("shop-tracing shop-tracing "),
+        "{found:?}"
+    );
+
+    let dir = copy_of("python-local-package");
+    let root = dir.path();
+    write(
+        root,
+        "lib/shop_telemetry/Dockerfile",
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install --no-cache-dir .\nCMD [\"python\", \"-m\", \"shop_telemetry\"]\n",
+    );
+    let found = services(root);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(
+        found[2].starts_with("shop-telemetry lib/shop_telemetry "),
+        "{found:?}"
+    );
+}

@@ -116,7 +116,11 @@ impl Roles<'_> {
 /// The libraries of the tree: packages that a service — or a library one uses — references
 /// (by name with a specifier that resolves to the tree's package, or by path) and that are no
 /// service themselves ([`Roles::candidate`]); then what each package uses directly.
-pub(super) fn resolve(files: &[WalkedFile], declared: &[String], entries: &EntryIndex) -> Workspace {
+pub(super) fn resolve(
+    files: &[WalkedFile],
+    declared: &[String],
+    entries: &EntryIndex,
+) -> Workspace {
     let mut roles = Roles {
         entries,
         deployed: declared.iter().map(String::as_str).collect(),
@@ -388,7 +392,11 @@ mod tests {
     #[test]
     fn paths_join_from_the_manifest_directory() {
         for (dir, rel, joined) in [
-            ("apps/checkout", "../../lib/shop_telemetry", Some("lib/shop_telemetry")),
+            (
+                "apps/checkout",
+                "../../lib/shop_telemetry",
+                Some("lib/shop_telemetry"),
+            ),
             (
                 "src/Catalog.API",
                 "..\\Shop.ServiceDefaults\\Shop.ServiceDefaults.csproj",

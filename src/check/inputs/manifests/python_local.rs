@@ -21,14 +21,20 @@ pub(super) fn local_path(spec: &str) -> Option<String> {
     };
     let s = ["${PROJECT_ROOT}", "{root:uri}"]
         .iter()
-        .find_map(|root| s.find(root).map(|i| s[i + root.len()..].trim_start_matches('/')))
+        .find_map(|root| {
+            s.find(root)
+                .map(|i| s[i + root.len()..].trim_start_matches('/'))
+        })
         .map(|rel| if rel.is_empty() { "." } else { rel })
         .unwrap_or(s);
     if s.starts_with('/') || s.starts_with('$') || s.starts_with('{') {
         return None;
     }
     // Extras: `./lib/x[otlp]`.
-    let s = match s.strip_suffix(']').and_then(|r| r.rfind('[').map(|i| &r[..i])) {
+    let s = match s
+        .strip_suffix(']')
+        .and_then(|r| r.rfind('[').map(|i| &r[..i]))
+    {
         Some(bare) => bare,
         None => s,
     };
@@ -123,7 +129,10 @@ mod tests {
     #[test]
     fn requirements_lines_that_install_local_packages() {
         for (line, path) in [
-            ("-e ../../lib/shop_telemetry", Some("../../lib/shop_telemetry")),
+            (
+                "-e ../../lib/shop_telemetry",
+                Some("../../lib/shop_telemetry"),
+            ),
             ("--editable=../lib/x", Some("../lib/x")),
             ("--editable ../lib/x", Some("../lib/x")),
             ("-e file:../lib/x#egg=x", Some("../lib/x")),
@@ -138,7 +147,10 @@ mod tests {
             // The twins: registry packages, VCS and remote URLs, absolute paths, options.
             ("opentelemetry-sdk==1.28.0", None),
             ("flask>=3; python_version >= '3.9'", None),
-            ("-e git+https://github.com/acme/telemetry.git#egg=telemetry", None),
+            (
+                "-e git+https://github.com/acme/telemetry.git#egg=telemetry",
+                None,
+            ),
             ("telemetry @ https://example.com/telemetry-1.0.tar.gz", None),
             ("telemetry @ git+https://github.com/acme/telemetry@v1", None),
             ("-e /opt/lib/x", None),
