@@ -358,3 +358,42 @@ fn deployed_packages_stay_services_even_when_depended_on() {
         "{found:?}"
     );
 }
+
+/// A Maven module built as an executable jar (`spring-boot-maven-plugin`) is a service even when
+/// another module depends on it (for its DTO classes, say): it never drops out of the gate.
+#[test]
+fn maven_an_executable_module_depended_on_stays_a_service() {
+    let dir = copy_of("maven-shared-tracing-module");
+    let root = dir.path();
+    // Not deployed by a Dockerfile of its own (that alone keeps a module a service).
+    std::fs::remove_file(root.join("shop-customers-service/Dockerfile")).unwrap();
+    let visits = std::fs::read_to_string(root.join("shop-visits-service/pom.xml")).unwrap();
+    write(
+        root,
+        "shop-visits-service/pom.xml",
+        &visits.replace(
+            "  <dependencies>\n",
+            "  <dependencies>\n    <dependency>\n      <groupId>${project.groupId}</groupId>\n      <artifactId>shop-customers-service</artifactId>\n      <version>${project.version}</version>\n    </dependency>\n",
+        ),
+    );
+    assert_eq!(
+        services(root),
+        [
+            "shop-customers-service shop-customers-service pass []",
+            "shop-visits-service shop-visits-service pass []",
+        ]
+    );
+    // The twin: without Spring Boot's plugin, the module depended on is a library.
+    let customers = std::fs::read_to_string(root.join("shop-customers-service/pom.xml")).unwrap();
+    let start = customers.find("  <build>").unwrap();
+    let end = customers.find("</build>\n").unwrap() + "</build>\n".len();
+    write(
+        root,
+        "shop-customers-service/pom.xml",
+        &format!("{}{}", &customers[..start], &customers[end..]),
+    );
+    assert_eq!(
+        services(root),
+        ["shop-visits-service shop-visits-service pass []"]
+    );
+}

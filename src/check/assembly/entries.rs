@@ -105,7 +105,7 @@ impl EntryIndex {
             Entry::RustMain => self.rust_main.contains(dir),
             Entry::GoMain => self.go_main.contains(dir),
             Entry::PythonEntry => self.python.contains(dir),
-            Entry::JavaSources => self.java.contains(dir),
+            Entry::JavaSources | Entry::JavaExecutable => self.java.contains(dir),
             Entry::NodeMain => !self.workspace.is_library(dir, Language::Javascript),
         }
     }

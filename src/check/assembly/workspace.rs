@@ -84,7 +84,10 @@ impl Roles<'_> {
         match m.kind {
             ManifestKind::Npm => m.entry == Entry::Yes || self.deployed(dir, m),
             ManifestKind::GoMod => self.entries.go_main.contains(dir),
-            ManifestKind::Maven => m.entry == Entry::JavaSources && self.entries.java.contains(dir),
+            ManifestKind::Maven => {
+                matches!(m.entry, Entry::JavaSources | Entry::JavaExecutable)
+                    && self.entries.java.contains(dir)
+            }
             ManifestKind::Csproj => m.entry == Entry::Yes,
             ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
                 m.entry == Entry::Yes
@@ -95,7 +98,8 @@ impl Roles<'_> {
     }
 
     /// A library when another package uses it: an npm package with `main` and no start
-    /// script, a Go module without a `main` package, a Maven module that is no aggregator, a
+    /// script, a Go module without a `main` package, a Maven module that is no aggregator and
+    /// no executable jar, a
     /// .NET project that is no executable, a Python package without console scripts; a
     /// deployed one (npm, Maven, Python) never is.
     fn candidate(&self, dir: &str, m: &Manifest) -> bool {

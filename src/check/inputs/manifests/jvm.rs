@@ -19,6 +19,7 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut group = None;
     let mut parent_group = None;
     let mut packaging = None;
+    let mut executable = false;
     // (groupId, artifactId, version, line) of each runtime dependency.
     let mut deps: Vec<(String, String, String, u32)> = Vec::new();
     // Current dependency under project/dependencies: groupId, artifactId, version, scope, line.
@@ -57,6 +58,14 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                     ["project", "groupId"] => group = Some(value),
                     ["project", "parent", "groupId"] => parent_group = Some(value),
                     ["project", "packaging"] => packaging = Some(value),
+                    // Spring Boot's repackaged jar, or a main class in any plugin's
+                    // configuration (jar manifest, shade, assembly, exec).
+                    ["project", "build", "plugins", "plugin", "artifactId"] => {
+                        executable |= value == "spring-boot-maven-plugin";
+                    }
+                    ["project", "build", .., "mainClass"] if !value.is_empty() => {
+                        executable = true;
+                    }
                     ["project", "dependencies", "dependency", field] => {
                         if let Some((d, _)) = dep.as_mut() {
                             let slot = match *field {
@@ -83,6 +92,8 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     }
     let entry = if packaging.as_deref() == Some("pom") {
         Entry::No
+    } else if executable {
+        Entry::JavaExecutable
     } else {
         Entry::JavaSources
     };
@@ -194,6 +205,17 @@ mod tests {
         let pom = "<project>\n  <parent>\n    <groupId>shop</groupId>\n    <artifactId>shop</artifactId>\n    <version>1.2.0</version>\n  </parent>\n  <artifactId>shop-visits-service</artifactId>\n  <dependencies>\n    <dependency>\n      <groupId>${project.groupId}</groupId>\n      <artifactId>shop-tracing</artifactId>\n      <version>${project.version}</version>\n    </dependency>\n    <dependency>\n      <groupId>org.springframework.boot</groupId>\n      <artifactId>spring-boot-starter-web</artifactId>\n    </dependency>\n    <dependency>\n      <groupId>shop</groupId>\n      <artifactId>shop-test-support</artifactId>\n      <scope>test</scope>\n    </dependency>\n  </dependencies>\n</project>\n";
         let m = parse_pom("shop-visits-service/pom.xml", pom).unwrap();
         assert_eq!(m.name.as_deref(), Some("shop:shop-visits-service"));
+        assert_eq!(m.entry, Entry::JavaSources);
+        // Built as an executable jar: Spring Boot's plugin, or a main class in a plugin.
+        for build in [
+            "<build><plugins><plugin><groupId>org.springframework.boot</groupId><artifactId>spring-boot-maven-plugin</artifactId></plugin></plugins></build>",
+            "<build><plugins><plugin><artifactId>maven-jar-plugin</artifactId><configuration><archive><manifest><mainClass>shop.Main</mainClass></manifest></archive></configuration></plugin></plugins></build>",
+        ] {
+            let m = parse_pom("m/pom.xml", &pom.replace("</project>", &format!("{build}</project>"))).unwrap();
+            assert_eq!(m.entry, Entry::JavaExecutable, "{build}");
+        }
+        // The twin: another plugin, or a main class outside the build, is no executable jar.
+        let m = parse_pom("m/pom.xml", &pom.replace("</project>", "<properties><mainClass>x</mainClass></properties><build><plugins><plugin><artifactId>maven-compiler-plugin</artifactId></plugin></plugins></build></project>")).unwrap();
         assert_eq!(m.entry, Entry::JavaSources);
         assert_eq!(
             m.uses,

@@ -91,6 +91,10 @@ pub enum Entry {
     PythonEntry,
     /// A service if it has Java sources outside tests.
     JavaSources,
+    /// The same, for a Maven module built as an executable jar (`spring-boot-maven-plugin`, a
+    /// `<mainClass>` in its build): never a workspace library, even when another module
+    /// depends on it.
+    JavaExecutable,
     /// A `package.json` with `main` but no start script: a service unless another
     /// `package.json` in the tree depends on it (a workspace library, `@shop/shared`).
     NodeMain,
