@@ -26,11 +26,6 @@ use serde_json::Value;
 /// passing fails the test until it is removed from here.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "dotnet-aspire",
-        "the Microsoft.NET.Sdk.Worker project is missed; ServiceDefaults (ProjectReference) is \
-         not followed, so Catalog.API fails TG101; the Aspire AppHost is a phantom (fails TG101)",
-    ),
-    (
         "go-mains-without-own-module",
         "a main.go without go.mod (Dockerfile `go mod init`) is missed; a module with several \
          cmd/ mains is one service named after the module instead of one per cmd/",
@@ -45,11 +40,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "one image run by two workloads is one service `orders`, not orders-api and orders-worker",
     ),
     (
-        "maven-shared-tracing-module",
-        "the shared tracing module is not followed (services fail TG101) and is itself a \
-         phantom service",
-    ),
-    (
         "node-no-start-script",
         "a package.json without start script or main, run by its Dockerfile (`node index.js`) \
          or Procfile, is not a service: no service found, exit 2",
@@ -58,10 +48,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "non-services",
         "phantoms: the root locust harness, the k6 package, the React Native and Electron \
          clients and the docusaurus site",
-    ),
-    (
-        "python-local-package",
-        "the local package (-e ../../lib, uv path source) is not followed: both apps fail TG101",
     ),
     (
         "unanalysed-languages",

@@ -1,15 +1,15 @@
-//! Which directories hold an entry point (a service) and which hold a workspace library,
-//! decided once for the whole tree.
+//! Which directories hold an entry point (a service) and which hold a workspace library
+//! ([`workspace`]), decided once for the whole tree.
 
 use std::collections::HashSet;
 
 use super::ancestors;
-use super::services::service_name;
-use super::workloads::INFRA_IMAGES;
+use super::workspace::{self, Workspace};
 use crate::check::facts::FastSet;
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::lang::SourceKind;
-use crate::check::inputs::manifests::{Entry, Manifest, ManifestKind};
+use crate::check::inputs::manifests::Entry;
+use crate::check::model::Language;
 
 /// Directories where each entry condition holds, computed once for the whole tree.
 #[derive(Default)]
@@ -22,9 +22,9 @@ pub(super) struct EntryIndex {
     /// declare an entry point, or hold a JVM file that could not be analysed.
     pub(super) jvm_main: FastSet<String>,
     pub(super) typescript: FastSet<String>,
-    /// Directories of `package.json` files and Go modules another manifest of the same kind
-    /// depends on (by full name or module path).
-    pub(super) libraries: HashSet<String>,
+    /// The workspace libraries (packages another package of the tree uses) and what each
+    /// package uses.
+    pub(super) workspace: Workspace,
 }
 
 impl EntryIndex {
@@ -115,7 +115,7 @@ impl EntryIndex {
                 }
             }
         }
-        idx.libraries = workspace_libraries(files, declared, &idx.go_main);
+        idx.workspace = workspace::resolve(files, declared, &idx);
         idx
     }
 
@@ -126,9 +126,9 @@ impl EntryIndex {
             Entry::RustMain => self.rust_main.contains(dir),
             Entry::GoMain => self.go_main.contains(dir),
             Entry::PythonEntry => self.python.contains(dir),
-            Entry::JavaSources => self.java.contains(dir),
+            Entry::JavaSources | Entry::JavaExecutable => self.java.contains(dir),
             Entry::JvmMain => self.jvm_main.contains(dir),
-            Entry::NodeMain => !self.libraries.contains(dir),
+            Entry::NodeMain => !self.workspace.is_library(dir, Language::Javascript),
         }
     }
 }
@@ -145,174 +145,4 @@ fn gradle_project(rel: &str) -> Option<&str> {
             let at = rel.find(&format!("/{layout}"))?;
             Some(&rel[..at])
         })
-}
-
-/// The directories of workspace libraries: npm packages with `main` and no start script, and Go
-/// modules without a `main` package, that a service of the tree — or a library one depends on —
-/// depends on through a local specifier. A service here is an npm start script, a Go `main`
-/// package, or an npm package that is deployed: declared in `tracegate.yaml`, with a Dockerfile
-/// or Procfile beside it, or named by a Kubernetes workload; a deployed npm package is never a
-/// library.
-fn workspace_libraries(
-    files: &[WalkedFile],
-    declared: &[String],
-    go_main: &HashSet<String>,
-) -> HashSet<String> {
-    let mut deployed: HashSet<&str> = declared.iter().map(String::as_str).collect();
-    let mut workloads: HashSet<&str> = HashSet::new();
-    let mut packages: Vec<(&str, &Manifest)> = Vec::new();
-    for f in files {
-        let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
-        if name == "Dockerfile"
-            || name.starts_with("Dockerfile.")
-            || name.ends_with(".Dockerfile")
-            || name == "Procfile"
-        {
-            deployed.insert(f.dir.as_str());
-        }
-        match &f.parsed {
-            // Application workloads only: a collector Deployment named `telemetry` says nothing
-            // about a `@shop/telemetry` package.
-            Parsed::K8s(k) => workloads.extend(
-                k.workloads
-                    .iter()
-                    .filter(|w| {
-                        !w.images
-                            .iter()
-                            .any(|i| INFRA_IMAGES.iter().any(|p| i.contains(p)))
-                    })
-                    .map(|w| w.name.as_str()),
-            ),
-            Parsed::Manifest(m) if matches!(m.kind, ManifestKind::Npm | ManifestKind::GoMod) => {
-                packages.push((f.dir.as_str(), m));
-            }
-            _ => {}
-        }
-    }
-    let is_deployed = |dir: &str, m: &Manifest| {
-        deployed.contains(dir)
-            || m.name
-                .as_deref()
-                .is_some_and(|n| workloads.contains(service_name(m.kind, n)))
-    };
-    let service = |dir: &str, m: &Manifest| match m.kind {
-        ManifestKind::Npm => m.entry == Entry::Yes || is_deployed(dir, m),
-        _ => go_main.contains(dir),
-    };
-    let candidate = |dir: &str, m: &Manifest| match m.kind {
-        ManifestKind::Npm => m.entry == Entry::NodeMain && !is_deployed(dir, m),
-        // A Go module without a `main` package is never a service: nothing keeps it one.
-        _ => !go_main.contains(dir),
-    };
-    // Services first, then the libraries they reach, until nothing changes.
-    let mut users: Vec<usize> = (0..packages.len())
-        .filter(|i| service(packages[*i].0, packages[*i].1))
-        .collect();
-    let mut libraries: HashSet<String> = HashSet::new();
-    while let Some(u) = users.pop() {
-        let (user_dir, user) = packages[u];
-        for (i, (dir, m)) in packages.iter().enumerate() {
-            let Some(name) = m.name.as_deref() else {
-                continue;
-            };
-            if m.kind != user.kind
-                || *dir == user_dir
-                || libraries.contains(*dir)
-                || !candidate(dir, m)
-            {
-                continue;
-            }
-            let local = |spec: &str| match m.kind {
-                // Go module paths are unique: a requirement of this path is this module.
-                ManifestKind::GoMod => true,
-                _ => npm_spec_is_local(spec, m.version.as_deref()),
-            };
-            if user.uses.iter().any(|(n, spec)| n == name && local(spec)) {
-                libraries.insert((*dir).to_owned());
-                users.push(i);
-            }
-        }
-    }
-    libraries
-}
-
-/// Whether an npm dependency specifier resolves to the workspace package of that version:
-/// `*`, a `workspace:`/`file:`/`link:`/`portal:` specifier, or a range the version satisfies
-/// (`^1.0.0`, `1.x`, `>=1 <2`, `~1.2 || ^2`…), as npm and yarn link a workspace package then.
-fn npm_spec_is_local(spec: &str, version: Option<&str>) -> bool {
-    let spec = spec.trim();
-    if spec.is_empty() || spec == "*" {
-        return true;
-    }
-    if ["workspace:", "file:", "link:", "portal:"]
-        .iter()
-        .any(|p| spec.starts_with(p))
-    {
-        return true;
-    }
-    let Some(version) =
-        version.and_then(|v| semver::Version::parse(v.trim_start_matches('v')).ok())
-    else {
-        return false;
-    };
-    spec.split("||").any(|alternative| {
-        // npm's syntax in Cargo's: `A - B` → `>=A, <=B`; spaces between comparators → commas;
-        // `x`/`X` wildcards → `*`.
-        let alternative = alternative.trim();
-        let cargo = match alternative.split_once(" - ") {
-            Some((low, high)) => format!(">={}, <={}", low.trim(), high.trim()),
-            None => alternative
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(", "),
-        };
-        let cargo = cargo
-            .replace(".x", ".*")
-            .replace(".X", ".*")
-            .replace(", v", ", ")
-            .trim_start_matches('v')
-            .to_owned();
-        let cargo = if cargo.is_empty() || cargo == "x" || cargo == "X" {
-            "*".to_owned()
-        } else {
-            cargo
-        };
-        semver::VersionReq::parse(&cargo).is_ok_and(|req| req.matches(&version))
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn npm_specifiers_that_resolve_to_the_workspace_package() {
-        for (spec, version, local) in [
-            ("*", Some("1.2.0"), true),
-            ("", None, true),
-            ("workspace:^", Some("1.2.0"), true),
-            ("file:../telemetry", None, true),
-            ("link:../telemetry", None, true),
-            ("1.2.0", Some("1.2.0"), true),
-            ("^1.0.0", Some("1.2.0"), true),
-            ("~1.2", Some("1.2.0"), true),
-            ("1.x", Some("1.2.0"), true),
-            (">=1", Some("1.2.0"), true),
-            (">=1 <2", Some("1.2.0"), true),
-            ("^2.0.0 || ^1.2.0", Some("1.2.0"), true),
-            ("1.0.0 - 1.5.0", Some("1.2.0"), true),
-            // A range the package does not satisfy, or no version to compare: the registry's.
-            ("^3.1.0", Some("1.2.0"), false),
-            ("^1.0.0", None, false),
-            ("latest", Some("1.2.0"), false),
-            ("npm:other@^1.0.0", Some("1.2.0"), false),
-            ("github:acme/telemetry", Some("1.2.0"), false),
-        ] {
-            assert_eq!(
-                npm_spec_is_local(spec, version),
-                local,
-                "{spec} {version:?}"
-            );
-        }
-    }
 }

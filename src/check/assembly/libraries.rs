@@ -1,22 +1,22 @@
-//! Workspace libraries: a `package.json` or Go module another manifest of its kind depends on
-//! through a local specifier. Its code and runtime dependencies count for every service of its
-//! language that uses it, directly or through other libraries.
+//! Workspace libraries: a package of the tree another one uses (an npm package or Go module by
+//! a local specifier, a Maven module by its coordinates, a .NET project by `ProjectReference`,
+//! a Python package by path; see [`workspace`](super::workspace)). Its code and runtime
+//! dependencies count for every service of its language that uses it, directly or through
+//! other libraries.
 
 use std::collections::{HashMap, HashSet};
 
 use super::work::Svc;
-use crate::check::facts::{Fact, FactKind, SourceFacts};
+use super::workspace::Workspace;
+use crate::check::facts::{Fact, SourceFacts};
 use crate::check::inputs::lang::SourceKind;
 use crate::check::model::Language;
 
-/// A workspace library, not a service of its own: a `package.json` with `main` and no start
-/// script, or a Go module without a `main` package, that another manifest of its kind in the
-/// tree depends on.
+/// A workspace library, not a service of its own (which packages are:
+/// [`workspace`](super::workspace)).
 pub(super) struct Library {
-    /// JavaScript (TypeScript too) or Go.
+    /// Its language (JavaScript for TypeScript too).
     pub(super) language: Language,
-    /// Full package name or module path (`@shop/telemetry`, `example.com/shop/telemetry`).
-    pub(super) name: String,
     pub(super) dir: String,
     /// Its manifest's facts (runtime dependencies).
     pub(super) facts: Vec<Fact>,
@@ -27,26 +27,24 @@ pub(super) struct Library {
     pub(super) not_analysed: Vec<(String, String, Option<u32>)>,
 }
 
-/// Each JavaScript/TypeScript or Go service gets the code and runtime dependencies of the
-/// workspace libraries of its language it depends on, directly or through other libraries: a
-/// shared `@shop/telemetry` package or `…/libs/telemetry` module that sets up the SDK
-/// instruments every service using it.
-pub(super) fn use_libraries(services: &mut [Svc], libraries: &[Library]) {
+/// Each service gets the code and runtime dependencies of the workspace libraries of its
+/// language it uses, directly or through other libraries: a shared `@shop/telemetry` package,
+/// `…/libs/telemetry` Go module, `*-tracing` Maven module, .NET `ServiceDefaults` project or
+/// Python `shop_telemetry` package that sets up the SDK instruments every service using it.
+pub(super) fn use_libraries(services: &mut [Svc], libraries: &[Library], workspace: &Workspace) {
     if libraries.is_empty() {
         return;
     }
-    let by_name: HashMap<(Language, &str), usize> = libraries
+    let by_dir: HashMap<(Language, &str), usize> = libraries
         .iter()
         .enumerate()
-        .map(|(i, l)| ((l.language, l.name.as_str()), i))
+        .map(|(i, l)| ((l.language, l.dir.as_str()), i))
         .collect();
-    let direct = |language: Language, facts: &[Fact]| -> Vec<usize> {
-        facts
+    let direct = |language: Language, dir: &str| -> Vec<usize> {
+        workspace
+            .used_by(dir, language)
             .iter()
-            .filter_map(|f| match &f.kind {
-                FactKind::Dependency { name } => by_name.get(&(language, name.as_str())).copied(),
-                _ => None,
-            })
+            .filter_map(|d| by_dir.get(&(language, d.as_str())).copied())
             .collect()
     };
     // Each library with the libraries it reaches, itself included (computed once).
@@ -55,7 +53,7 @@ pub(super) fn use_libraries(services: &mut [Svc], libraries: &[Library]) {
             let mut seen = HashSet::from([start]);
             let mut queue = vec![start];
             while let Some(i) = queue.pop() {
-                for j in direct(libraries[i].language, &libraries[i].facts) {
+                for j in direct(libraries[i].language, &libraries[i].dir) {
                     if seen.insert(j) {
                         queue.push(j);
                     }
@@ -67,13 +65,17 @@ pub(super) fn use_libraries(services: &mut [Svc], libraries: &[Library]) {
         })
         .collect();
     for svc in services.iter_mut() {
+        // A service declared where no manifest is names no library.
+        if svc.manifest.is_none() {
+            continue;
+        }
         let Some(family) = svc.language.map(|l| match l {
             Language::Typescript => Language::Javascript,
             other => other,
         }) else {
             continue;
         };
-        let mut used: Vec<usize> = direct(family, &svc.facts)
+        let mut used: Vec<usize> = direct(family, &svc.path)
             .into_iter()
             .flat_map(|i| reach[i].iter().copied())
             .filter(|i| libraries[*i].dir != svc.path)

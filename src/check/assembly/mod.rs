@@ -2,7 +2,8 @@
 //!
 //! [`assemble`] runs the steps in order: services from application manifests and
 //! `tracegate.yaml` declarations ([`services`]), every file attached to the deepest service
-//! containing it ([`attach`]), workspace libraries' code given to the services using them
+//! containing it ([`attach`]), workspace libraries ([`workspace`]: packages of the tree other
+//! packages use, by name or path) and their code given to the services using them
 //! ([`libraries`]), Kubernetes workloads joined to services ([`workloads`]). The working types
 //! are in [`work`].
 
@@ -13,6 +14,7 @@ pub(crate) mod rust_modules;
 mod services;
 pub mod work;
 mod workloads;
+mod workspace;
 
 use std::path::{Path, PathBuf};
 
@@ -49,7 +51,7 @@ pub(crate) fn assemble(
     let (mut services, mut libraries) = services::from_manifests(root, &mut files, &entries);
     services::declare(root, &mut services, &files, declared, config_file)?;
     let attached = attach::attach(files, &mut services, &mut libraries);
-    libraries::use_libraries(&mut services, &libraries);
+    libraries::use_libraries(&mut services, &libraries, &entries.workspace);
     workloads::join(
         root,
         &mut services,

@@ -16,8 +16,8 @@ use crate::check::inputs::manifests::{Entry, Manifest, ManifestKind};
 use crate::check::model::Language;
 
 /// One service per directory whose manifests hold an entry point ([`EntryIndex`]); the
-/// manifests of the others that are workspace libraries become [`Library`]s. The manifests
-/// are taken out of `files`.
+/// manifests of workspace libraries become [`Library`]s instead. The manifests are taken out
+/// of `files`.
 pub(super) fn from_manifests(
     root: &Path,
     files: &mut [WalkedFile],
@@ -46,24 +46,16 @@ pub(super) fn from_manifests(
     }
     let mut services: Vec<Svc> = Vec::new();
     let mut libraries: Vec<Library> = Vec::new();
-    for (dir, mut manifests) in by_dir {
+    for (dir, manifests) in by_dir {
+        // A workspace library's manifests: its code and dependencies count for the services
+        // using it; it is no service of its own.
+        let (library_manifests, mut manifests): (Vec<Manifest>, Vec<Manifest>) = manifests
+            .into_iter()
+            .partition(|m| entries.workspace.is_library(&dir, m.kind.language()));
+        add_libraries(&dir, library_manifests, &mut libraries);
         manifests.sort_by_key(|m| m.kind);
         let is_service = |m: &Manifest| entries.holds(m.entry, &dir);
         let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
-            // A workspace library: its code and dependencies count for the services using it.
-            if let Some(m) = manifests.into_iter().find(|m| {
-                matches!(m.kind, ManifestKind::Npm | ManifestKind::GoMod)
-                    && entries.libraries.contains(&dir)
-            }) {
-                libraries.push(Library {
-                    language: m.kind.language(),
-                    name: m.name.unwrap_or_default(),
-                    dir: dir.clone(),
-                    facts: m.facts,
-                    sources: Vec::new(),
-                    not_analysed: Vec::new(),
-                });
-            }
             continue;
         };
         let language = primary.language();
@@ -110,6 +102,27 @@ pub(super) fn from_manifests(
     (services, libraries)
 }
 
+/// One [`Library`] per language of `manifests` (a workspace library's, in directory `dir`).
+fn add_libraries(dir: &str, mut manifests: Vec<Manifest>, libraries: &mut Vec<Library>) {
+    manifests.sort_by_key(|m| m.kind);
+    for m in manifests {
+        let language = m.kind.language();
+        match libraries
+            .iter_mut()
+            .find(|l| l.dir == dir && l.language == language)
+        {
+            Some(l) => l.facts.extend(m.facts),
+            None => libraries.push(Library {
+                language,
+                dir: dir.to_owned(),
+                facts: m.facts,
+                sources: Vec::new(),
+                not_analysed: Vec::new(),
+            }),
+        }
+    }
+}
+
 /// The services `tracegate.yaml` declares: each renames the service found at its path, or
 /// adds one there (a directory of files the engine does not read is still a service); a path
 /// that does not exist is an error naming the configuration file and line.
@@ -150,11 +163,13 @@ pub(super) fn declare(
     Ok(())
 }
 
-/// The service name a manifest's full name gives: an npm scope or a Go module's host and path
-/// are no part of it (`@acme/web` → `web`, `example.com/shop/checkout/v2` → `checkout`).
+/// The service name a manifest's full name gives: an npm scope, a Go module's host and path or
+/// a Maven groupId are no part of it (`@acme/web` → `web`, `example.com/shop/checkout/v2` →
+/// `checkout`, `shop:shop-visits-service` → `shop-visits-service`).
 pub(super) fn service_name(kind: ManifestKind, name: &str) -> &str {
     match kind {
         ManifestKind::Npm => name.rsplit('/').next().unwrap_or(name),
+        ManifestKind::Maven => name.rsplit(':').next().unwrap_or(name),
         ManifestKind::GoMod => name
             .rsplit('/')
             .find(|seg| {
@@ -199,6 +214,11 @@ mod tests {
             "checkout"
         );
         assert_eq!(service_name(ManifestKind::GoMod, "checkout"), "checkout");
+        assert_eq!(
+            service_name(ManifestKind::Maven, "shop:shop-visits-service"),
+            "shop-visits-service"
+        );
+        assert_eq!(service_name(ManifestKind::Maven, "ledger"), "ledger");
         assert_eq!(service_name(ManifestKind::Cargo, "a/b"), "a/b");
     }
 }

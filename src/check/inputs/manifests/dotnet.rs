@@ -1,9 +1,14 @@
-//! .NET: `*.csproj` (PackageReference, Web SDK or `OutputType` Exe).
+//! .NET: `*.csproj`. An entry point is an executable SDK (`Microsoft.NET.Sdk.Web`, `.Worker`,
+//! `.Functions`) or `<OutputType>Exe</OutputType>`, except a .NET Aspire AppHost (a
+//! development-time orchestrator that starts the services locally, never deployed); a
+//! `ProjectReference` names a project of the same tree whose code and packages count for this
+//! one ([`Reference::Path`]); PackageReferences are the dependencies (versions may be central,
+//! in `Directory.Packages.props`: only the names matter here).
 
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
-use super::{line_of_offset, Entry, LineIndex, Manifest, ManifestKind};
+use super::{line_of_offset, Entry, LineIndex, Manifest, ManifestKind, Reference};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
@@ -14,7 +19,9 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut facts = Vec::new();
     let mut web = false;
     let mut exe = false;
+    let mut aspire_host = false;
     let mut assembly = None;
+    let mut uses = Vec::new();
     let mut stack: Vec<String> = Vec::new();
     loop {
         let pos = reader.buffer_position() as usize;
@@ -33,15 +40,29 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                         .unescape_value()
                         .map(|v| v.to_string())
                         .unwrap_or_default();
-                    if name == "Project" && key == "Sdk" && value.contains(".Web") {
-                        web = true;
+                    // `<Project Sdk="A;B/1.0">`, `<Sdk Name="A" />`, `<Import Sdk="A" …/>`.
+                    let sdk = match (name.as_str(), key.as_str()) {
+                        ("Project" | "Import", "Sdk") | ("Sdk", "Name") => Some(&value),
+                        _ => None,
+                    };
+                    for sdk in sdk.into_iter().flat_map(|v| v.split(';')) {
+                        let sdk = sdk.split('/').next().unwrap_or_default().trim();
+                        web |= executable_sdk(sdk);
+                        aspire_host |= sdk.eq_ignore_ascii_case("Aspire.AppHost.Sdk");
                     }
-                    if name == "PackageReference" && key == "Include" {
-                        facts.push(Fact::new(
-                            FactKind::Dependency { name: value },
-                            rel,
-                            lines.line(pos),
-                        ));
+                    match (name.as_str(), key.as_str()) {
+                        ("PackageReference", "Include") => {
+                            aspire_host |= value.eq_ignore_ascii_case("Aspire.Hosting.AppHost");
+                            facts.push(Fact::new(
+                                FactKind::Dependency { name: value },
+                                rel,
+                                lines.line(pos),
+                            ));
+                        }
+                        ("ProjectReference", "Include") if !value.trim().is_empty() => {
+                            uses.push(Reference::Path(value));
+                        }
+                        _ => {}
                     }
                 }
                 if matches!(ev, Event::Start(_)) {
@@ -56,6 +77,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                 match stack.last().map(String::as_str) {
                     Some("OutputType") => exe = value.eq_ignore_ascii_case("exe"),
                     Some("AssemblyName") => assembly = Some(value),
+                    Some("IsAspireHost") => aspire_host |= value.eq_ignore_ascii_case("true"),
                     _ => {}
                 }
             }
@@ -75,14 +97,29 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         kind: ManifestKind::Csproj,
         file: rel.to_string(),
         name: assembly.or(stem),
-        entry: if web || exe { Entry::Yes } else { Entry::No },
+        // An AppHost references the services it starts: they are not its libraries.
+        entry: if aspire_host {
+            Entry::No
+        } else if web || exe {
+            Entry::Yes
+        } else {
+            Entry::No
+        },
         facts,
         typescript: false,
         cargo: None,
         version: None,
-        uses: Vec::new(),
+        uses: if aspire_host { Vec::new() } else { uses },
         notes: Vec::new(),
     })
+}
+
+/// An SDK whose projects are programs that run as services: ASP.NET Core (`Microsoft.NET.Sdk.Web`
+/// and its kin), the worker template's `Microsoft.NET.Sdk.Worker`, Azure Functions.
+fn executable_sdk(sdk: &str) -> bool {
+    sdk.contains(".Web")
+        || sdk.eq_ignore_ascii_case("Microsoft.NET.Sdk.Worker")
+        || sdk.eq_ignore_ascii_case("Microsoft.NET.Sdk.Functions")
 }
 
 #[cfg(test)]
@@ -100,5 +137,88 @@ mod tests {
         assert_eq!(m.entry, Entry::Yes);
         assert_eq!(m.facts[0].line, 3);
         assert!(parse("x.csproj", "<Project><ItemGroup></Project>").is_err());
+    }
+
+    fn project(sdk_line: &str, body: &str) -> Manifest {
+        parse(
+            "src/X/X.csproj",
+            &format!("{sdk_line}\n  <PropertyGroup>\n    <TargetFramework>net9.0</TargetFramework>\n  </PropertyGroup>\n{body}</Project>\n"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn worker_and_functions_sdks_and_exe_output_are_entry_points() {
+        for sdk in [
+            "<Project Sdk=\"Microsoft.NET.Sdk.Worker\">",
+            "<Project Sdk=\"Microsoft.NET.Sdk.Functions\">",
+            "<Project Sdk=\"Microsoft.NET.Sdk.Web/9.0.0\">",
+            "<Project>\n  <Sdk Name=\"Microsoft.NET.Sdk.Worker\" />",
+            "<Project>\n  <Import Project=\"Sdk.props\" Sdk=\"Microsoft.NET.Sdk.Web\" />",
+        ] {
+            assert_eq!(project(sdk, "").entry, Entry::Yes, "{sdk}");
+        }
+        let exe = project(
+            "<Project Sdk=\"Microsoft.NET.Sdk\">",
+            "  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n  </PropertyGroup>\n",
+        );
+        assert_eq!(exe.entry, Entry::Yes);
+        // A class library: no entry point.
+        assert_eq!(
+            project("<Project Sdk=\"Microsoft.NET.Sdk\">", "").entry,
+            Entry::No
+        );
+    }
+
+    #[test]
+    fn project_references_are_paths_of_the_tree() {
+        let m = project(
+            "<Project Sdk=\"Microsoft.NET.Sdk.Web\">",
+            "  <ItemGroup>\n    <PackageReference Include=\"Npgsql\" />\n    <ProjectReference Include=\"..\\Shop.ServiceDefaults\\Shop.ServiceDefaults.csproj\" />\n  </ItemGroup>\n",
+        );
+        assert_eq!(
+            m.uses,
+            [Reference::Path(
+                "..\\Shop.ServiceDefaults\\Shop.ServiceDefaults.csproj".into()
+            )]
+        );
+        // Central package management: a PackageReference without Version is a dependency.
+        assert!(
+            matches!(&m.facts[..], [f] if matches!(&f.kind, FactKind::Dependency { name } if name == "Npgsql"))
+        );
+    }
+
+    #[test]
+    fn an_aspire_app_host_is_no_service_and_uses_nothing() {
+        let refs = "  <ItemGroup>\n    <ProjectReference Include=\"..\\Catalog.API\\Catalog.API.csproj\" />\n  </ItemGroup>\n";
+        for (sdk, body) in [
+            (
+                "<Project Sdk=\"Microsoft.NET.Sdk\">\n  <Sdk Name=\"Aspire.AppHost.Sdk\" Version=\"9.0.0\" />",
+                "  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n  </PropertyGroup>\n".to_owned(),
+            ),
+            (
+                "<Project Sdk=\"Aspire.AppHost.Sdk/9.1.0\">",
+                "  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n  </PropertyGroup>\n".to_owned(),
+            ),
+            (
+                "<Project Sdk=\"Microsoft.NET.Sdk\">",
+                "  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n    <IsAspireHost>true</IsAspireHost>\n  </PropertyGroup>\n".to_owned(),
+            ),
+            (
+                "<Project Sdk=\"Microsoft.NET.Sdk\">",
+                "  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n  </PropertyGroup>\n  <ItemGroup>\n    <PackageReference Include=\"Aspire.Hosting.AppHost\" Version=\"8.2.0\" />\n  </ItemGroup>\n".to_owned(),
+            ),
+        ] {
+            let m = project(sdk, &format!("{body}{refs}"));
+            assert_eq!(m.entry, Entry::No, "{sdk} {body}");
+            assert!(m.uses.is_empty(), "{sdk} {body}");
+        }
+        // The twin: an executable that uses Aspire *client* packages is a service.
+        let m = project(
+            "<Project Sdk=\"Microsoft.NET.Sdk.Worker\">",
+            &format!("  <ItemGroup>\n    <PackageReference Include=\"Aspire.Npgsql\" />\n  </ItemGroup>\n{refs}"),
+        );
+        assert_eq!(m.entry, Entry::Yes);
+        assert_eq!(m.uses.len(), 1);
     }
 }

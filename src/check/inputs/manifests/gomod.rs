@@ -1,6 +1,6 @@
 //! `go.mod`: module path (in full) and direct requirements (`// indirect` ones never count).
 
-use super::{Entry, Manifest, ManifestKind};
+use super::{Entry, Manifest, ManifestKind, Reference};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
@@ -22,7 +22,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
             let name = spec.split_whitespace().next().unwrap_or_default();
             if !name.is_empty() && !indirect {
                 let version = spec.split_whitespace().nth(1).unwrap_or_default();
-                uses.push((name.to_string(), version.to_string()));
+                uses.push(Reference::Name(name.to_string(), version.to_string()));
                 facts.push(Fact::new(
                     FactKind::Dependency {
                         name: name.to_string(),

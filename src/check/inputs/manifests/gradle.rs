@@ -263,7 +263,7 @@ fn dependencies(rel: &str, s: &Statement, catalog: Option<&Catalog>, m: &mut Man
                                 _ => None,
                             });
                         if let Some(p) = path {
-                            m.uses.push((p.clone(), "project".to_string()));
+                            m.uses.push(super::Reference::Name(p.clone(), "project".to_string()));
                             dep(p.clone(), m);
                         }
                     }

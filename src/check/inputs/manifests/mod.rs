@@ -12,6 +12,7 @@ mod gradle_lex;
 pub mod jvm;
 pub mod npm;
 pub mod python;
+mod python_local;
 
 use crate::check::error::CheckError;
 use crate::check::facts::Fact;
@@ -98,12 +99,29 @@ pub enum Entry {
     /// (`src/main/java`, `src/main/kotlin`) declares an entry point (`main`,
     /// `@SpringBootApplication`).
     JvmMain,
+    /// The same, for a Maven module built as an executable jar (`spring-boot-maven-plugin`, a
+    /// `<mainClass>` in its build): never a workspace library, even when another module
+    /// depends on it.
+    JavaExecutable,
     /// A `package.json` with `main` but no start script: a service unless another
     /// `package.json` in the tree depends on it (a workspace library, `@shop/shared`).
     NodeMain,
     /// The manifest could not be read (a symbolic link, a FIFO): a service all the same, so
     /// that it is reported (with a TG199 note) instead of silently dropping out of the gate.
     Unread,
+}
+
+/// A runtime dependency of a manifest that may be another package of the same tree (a
+/// workspace library), as the manifest names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reference {
+    /// By name, with its version specifier: an npm package (`@shop/telemetry`, `workspace:*`),
+    /// a Go module path, a Maven `groupId:artifactId`.
+    Name(String, String),
+    /// By path, relative to the manifest's directory, with `/` separators: a .NET
+    /// `ProjectReference` (the project file), a Python `-e ../../lib/x` or uv/Poetry path
+    /// source (the package's directory).
+    Path(String),
 }
 
 /// A parsed application manifest.
@@ -125,9 +143,9 @@ pub struct Manifest {
     pub cargo: Option<Box<cargo::CargoInfo>>,
     /// The version it declares (npm).
     pub version: Option<String>,
-    /// Runtime dependencies with their version specifier (npm, Go): how workspace libraries
-    /// are told from registry packages of the same name.
-    pub uses: Vec<(String, String)>,
+    /// The runtime dependencies that may be packages of the same tree, as it names them: how
+    /// workspace libraries are told from registry packages of the same name.
+    pub uses: Vec<Reference>,
     /// What could not be read of it (file, reason, line): a TG199 note of the service it
     /// declares (a `-r` requirements include that does not exist, say).
     pub notes: Vec<(String, String, Option<u32>)>,

@@ -1,7 +1,7 @@
 //! `package.json`: name (in full, `@acme/web`: the scan names the service `web`), start script or
 //! main, `dependencies` (not devDependencies).
 
-use super::{first_lines_containing, Entry, Manifest, ManifestKind};
+use super::{first_lines_containing, Entry, Manifest, ManifestKind, Reference};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
@@ -45,7 +45,10 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         let quoted: Vec<String> = deps.keys().map(|key| format!("\"{key}\"")).collect();
         let lines = first_lines_containing(text, &quoted);
         for ((key, spec), line) in deps.iter().zip(lines) {
-            uses.push((key.clone(), spec.as_str().unwrap_or_default().to_owned()));
+            uses.push(Reference::Name(
+                key.clone(),
+                spec.as_str().unwrap_or_default().to_owned(),
+            ));
             facts.push(Fact::new(
                 FactKind::Dependency { name: key.clone() },
                 rel,

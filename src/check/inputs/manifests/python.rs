@@ -1,8 +1,10 @@
-//! Python: `pyproject.toml` (PEP 621 and Poetry), `setup.cfg`, `requirements*.txt`.
+//! Python: `pyproject.toml` (PEP 621 and Poetry), `setup.cfg`, `requirements*.txt`; packages
+//! of the tree they install by path are [`Reference::Path`]s ([`python_local`]).
 //! Requirements compiled by pip-compile mark transitive packages with `# via pkg`: those are
 //! indirect and never count; `requirements-dev.txt`/`-test.txt` are not runtime.
 
-use super::{first_lines_containing, line_of_offset, Entry, Manifest, ManifestKind};
+use super::python_local::{self, requirement_line_path};
+use super::{first_lines_containing, line_of_offset, Entry, Manifest, ManifestKind, Reference};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
@@ -64,6 +66,10 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         .or_else(|| poetry.and_then(|p| p.get("scripts")))
         .and_then(|s| s.as_table())
         .is_some_and(|s| !s.is_empty());
+    let uses = python_local::pyproject_paths(&table, &names)
+        .into_iter()
+        .map(Reference::Path)
+        .collect();
     Ok(Manifest {
         kind: ManifestKind::Pyproject,
         file: rel.to_string(),
@@ -77,7 +83,7 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         typescript: false,
         cargo: None,
         version: None,
-        uses: Vec::new(),
+        uses,
         notes: Vec::new(),
     })
 }
@@ -216,17 +222,22 @@ pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
     let runtime = runtime_requirements(rel);
     let lines: Vec<&str> = text.lines().collect();
     let mut facts = Vec::new();
+    let mut uses = Vec::new();
     for (i, raw) in lines.iter().enumerate() {
         let t = raw.trim();
-        if !runtime
-            || t.is_empty()
-            || t.starts_with('#')
-            || t.starts_with('-')
-            || raw.starts_with([' ', '\t'])
-        {
+        if !runtime || t.is_empty() || t.starts_with('#') || raw.starts_with([' ', '\t']) {
             continue;
         }
         let spec = without_comment(t).trim();
+        // A package of the tree installed by path (`-e ../../lib/x`): no registry name.
+        let local = requirement_line_path(spec);
+        let bare_path = local.is_some() && python_local::direct_reference(spec).is_none();
+        if let Some(path) = local {
+            uses.push(Reference::Path(path));
+        }
+        if t.starts_with('-') || bare_path {
+            continue;
+        }
         let Some(name) = requirement_name(spec) else {
             continue;
         };
@@ -262,7 +273,7 @@ pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
         typescript: false,
         cargo: None,
         version: None,
-        uses: Vec::new(),
+        uses,
         notes: Vec::new(),
     }
 }
@@ -288,6 +299,25 @@ mod tests {
             "flask==3.0.0\n    # via -r requirements.in\nopentelemetry-sdk==1.27.0\n    # via opentelemetry-distro\nrequests==2.0 # pinned\n",
         );
         assert_eq!(names(&m), vec!["flask", "requests"]);
+    }
+
+    #[test]
+    fn requirements_install_local_packages_by_path_only_at_runtime() {
+        let text = "fastapi==0.115.5\n-e ../../lib/shop_telemetry\n../../lib/shop_db  # models\nshop-auth @ file:../../lib/auth\n";
+        let m = parse_requirements("apps/checkout/requirements.txt", text);
+        assert_eq!(
+            m.uses,
+            [
+                Reference::Path("../../lib/shop_telemetry".into()),
+                Reference::Path("../../lib/shop_db".into()),
+                Reference::Path("../../lib/auth".into()),
+            ]
+        );
+        // A bare path names no registry package; a direct reference keeps its name.
+        assert_eq!(names(&m), vec!["fastapi", "shop-auth"]);
+        // The twin: a development requirements file installs nothing the service runs with.
+        let dev = parse_requirements("apps/checkout/requirements-dev.txt", text);
+        assert!(dev.uses.is_empty() && dev.facts.is_empty());
     }
 
     #[test]
