@@ -1,15 +1,16 @@
 //! Which directories hold an entry point (a service) and which hold a workspace library,
 //! decided once for the whole tree.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::ancestors;
 use super::services::service_name;
 use super::workloads::INFRA_IMAGES;
+use crate::check::facts::FactKind;
 use crate::check::facts::FastSet;
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::lang::SourceKind;
-use crate::check::inputs::manifests::{Entry, Manifest, ManifestKind};
+use crate::check::inputs::manifests::{launch, Entry, Manifest, ManifestKind, NotService};
 
 /// Directories where each entry condition holds, computed once for the whole tree.
 #[derive(Default)]
@@ -19,6 +20,11 @@ pub(super) struct EntryIndex {
     pub(super) python: HashSet<String>,
     pub(super) java: FastSet<String>,
     pub(super) typescript: FastSet<String>,
+    /// Directories with a launch file (Dockerfile, `Dockerfile.*`, `*.Dockerfile`, Procfile),
+    /// and the commands those start (`CMD`, `ENTRYPOINT`, process types).
+    pub(super) launch: HashMap<String, Vec<String>>,
+    /// Python directories that are a load test or a docs site ([`python_tools`]).
+    pub(super) python_never: HashMap<String, NotService>,
     /// Directories of `package.json` files and Go modules another manifest of the same kind
     /// depends on (by full name or module path).
     pub(super) libraries: HashSet<String>,
@@ -88,14 +94,30 @@ impl EntryIndex {
                 for a in ancestors(rel).take(3) {
                     idx.python.insert(a.to_string());
                 }
-            } else if name == "Dockerfile" || name == "Procfile" {
-                if let Some(a) = ancestors(rel).next() {
-                    idx.python.insert(a.to_string());
+            }
+            if is_launch_file(name) {
+                let commands = idx.launch.entry(f.dir.clone()).or_default();
+                if let Parsed::Launch(facts) = &f.parsed {
+                    commands.extend(facts.iter().filter_map(|fact| match &fact.kind {
+                        FactKind::Command { text } => Some(text.clone()),
+                        _ => None,
+                    }));
                 }
             }
         }
-        idx.libraries = workspace_libraries(files, declared, &idx.go_main);
+        let workloads = application_workloads(files);
+        idx.python_never = python_tools(files, &idx.launch, &workloads);
+        idx.libraries = workspace_libraries(files, declared, &idx.go_main, &workloads);
         idx
+    }
+
+    /// Whether manifest `m` makes `dir` a service.
+    pub(super) fn is_service(&self, m: &Manifest, dir: &str) -> bool {
+        let python = matches!(
+            m.kind,
+            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements
+        );
+        !(python && self.python_never.contains_key(dir)) && self.holds(m.entry, dir)
     }
 
     pub(super) fn holds(&self, entry: Entry, dir: &str) -> bool {
@@ -104,9 +126,15 @@ impl EntryIndex {
             Entry::No => false,
             Entry::RustMain => self.rust_main.contains(dir),
             Entry::GoMain => self.go_main.contains(dir),
-            Entry::PythonEntry => self.python.contains(dir),
+            // An entry file, or a Dockerfile or Procfile beside it that starts it.
+            Entry::PythonEntry => self.python.contains(dir) || self.launch.contains_key(dir),
             Entry::JavaSources => self.java.contains(dir),
             Entry::NodeMain => !self.libraries.contains(dir),
+            Entry::NodeLaunched => self
+                .launch
+                .get(dir)
+                .is_some_and(|commands| commands.iter().any(|c| launch::runs_node(c))),
+            Entry::Never(_) => false,
         }
     }
 }
@@ -121,32 +149,15 @@ fn workspace_libraries(
     files: &[WalkedFile],
     declared: &[String],
     go_main: &HashSet<String>,
+    workloads: &HashSet<&str>,
 ) -> HashSet<String> {
     let mut deployed: HashSet<&str> = declared.iter().map(String::as_str).collect();
-    let mut workloads: HashSet<&str> = HashSet::new();
     let mut packages: Vec<(&str, &Manifest)> = Vec::new();
     for f in files {
-        let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
-        if name == "Dockerfile"
-            || name.starts_with("Dockerfile.")
-            || name.ends_with(".Dockerfile")
-            || name == "Procfile"
-        {
+        if is_launch_file(f.rel.rsplit('/').next().unwrap_or(&f.rel)) {
             deployed.insert(f.dir.as_str());
         }
         match &f.parsed {
-            // Application workloads only: a collector Deployment named `telemetry` says nothing
-            // about a `@shop/telemetry` package.
-            Parsed::K8s(k) => workloads.extend(
-                k.workloads
-                    .iter()
-                    .filter(|w| {
-                        !w.images
-                            .iter()
-                            .any(|i| INFRA_IMAGES.iter().any(|p| i.contains(p)))
-                    })
-                    .map(|w| w.name.as_str()),
-            ),
             Parsed::Manifest(m) if matches!(m.kind, ManifestKind::Npm | ManifestKind::GoMod) => {
                 packages.push((f.dir.as_str(), m));
             }
@@ -198,6 +209,76 @@ fn workspace_libraries(
         }
     }
     libraries
+}
+
+/// A Dockerfile (`Dockerfile`, `Dockerfile.prod`, `api.Dockerfile`) or a Procfile.
+fn is_launch_file(name: &str) -> bool {
+    name == "Dockerfile"
+        || name.starts_with("Dockerfile.")
+        || name.ends_with(".Dockerfile")
+        || name == "Procfile"
+}
+
+/// The names of the tree's application workloads (a collector Deployment named `telemetry` says
+/// nothing about a `@shop/telemetry` package).
+fn application_workloads(files: &[WalkedFile]) -> HashSet<&str> {
+    let mut workloads = HashSet::new();
+    for f in files {
+        if let Parsed::K8s(k) = &f.parsed {
+            workloads.extend(
+                k.workloads
+                    .iter()
+                    .filter(|w| {
+                        !w.images
+                            .iter()
+                            .any(|i| INFRA_IMAGES.iter().any(|p| i.contains(p)))
+                    })
+                    .map(|w| w.name.as_str()),
+            );
+        }
+    }
+    workloads
+}
+
+/// Python directories that are a tool's, not a service: a Locust load test (`locust` among
+/// the runtime requirements) or an MkDocs site (`mkdocs`), when every command a launch file
+/// beside them starts runs that tool (a service that merely lists `locust` and starts
+/// gunicorn stays one) and no workload is named after the directory (microservices-demo
+/// deploys its `loadgenerator`: it runs in the cluster, it is a service).
+fn python_tools(
+    files: &[WalkedFile],
+    launch: &HashMap<String, Vec<String>>,
+    workloads: &HashSet<&str>,
+) -> HashMap<String, NotService> {
+    const TOOLS: &[(&str, NotService)] = &[
+        ("locust", NotService::LoadTest),
+        ("mkdocs", NotService::DocsSite),
+    ];
+    let mut found = HashMap::new();
+    for f in files {
+        let Parsed::Manifest(m) = &f.parsed else {
+            continue;
+        };
+        if !matches!(
+            m.kind,
+            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements
+        ) || (f.dir != "." && workloads.contains(super::base_of(&f.dir)))
+        {
+            continue;
+        }
+        let tool = TOOLS.iter().find(|(tool, _)| {
+            m.facts
+                .iter()
+                .any(|d| matches!(&d.kind, FactKind::Dependency { name } if name == tool))
+                && launch
+                    .get(&f.dir)
+                    .is_none_or(|commands| commands.iter().all(|c| launch::runs(c, tool)))
+        });
+        if let Some((_, what)) = tool {
+            found.insert(f.dir.clone(), *what);
+        }
+    }
+    found
 }
 
 /// Whether an npm dependency specifier resolves to the workspace package of that version:

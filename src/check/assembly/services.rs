@@ -48,7 +48,7 @@ pub(super) fn from_manifests(
     let mut libraries: Vec<Library> = Vec::new();
     for (dir, mut manifests) in by_dir {
         manifests.sort_by_key(|m| m.kind);
-        let is_service = |m: &Manifest| entries.holds(m.entry, &dir);
+        let is_service = |m: &Manifest| entries.is_service(m, &dir);
         let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
             // A workspace library: its code and dependencies count for the services using it.
             if let Some(m) = manifests.into_iter().find(|m| {
