@@ -55,16 +55,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
          phantom service",
     ),
     (
-        "node-no-start-script",
-        "a package.json without start script or main, run by its Dockerfile (`node index.js`) \
-         or Procfile, is not a service: no service found, exit 2",
-    ),
-    (
-        "non-services",
-        "phantoms: the root locust harness, the k6 package, the React Native and Electron \
-         clients and the docusaurus site",
-    ),
-    (
         "python-local-package",
         "the local package (-e ../../lib, uv path source) is not followed: both apps fail TG101",
     ),
