@@ -31,11 +31,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
          not followed, so Catalog.API fails TG101; the Aspire AppHost is a phantom (fails TG101)",
     ),
     (
-        "go-mains-without-own-module",
-        "a main.go without go.mod (Dockerfile `go mod init`) is missed; a module with several \
-         cmd/ mains is one service named after the module instead of one per cmd/",
-    ),
-    (
         "infrastructure-workloads",
         "no `infrastructure` key in the JSON; kafka and fluent-bit workloads are phantom \
          unknown services that fail TG201",

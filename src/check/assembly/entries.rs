@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::ancestors;
+use super::go_mains::GoMains;
 use super::services::service_name;
 use super::workloads::INFRA_IMAGES;
 use crate::check::facts::FactKind;
@@ -25,6 +26,8 @@ pub(super) struct EntryIndex {
     pub(super) launch: HashMap<String, Vec<String>>,
     /// Python directories that are a load test or a docs site ([`python_tools`]).
     pub(super) python_never: HashMap<String, NotService>,
+    /// Go binaries that are services of their own (several per module, or outside any).
+    pub(super) go: GoMains,
     /// Directories of `package.json` files and Go modules another manifest of the same kind
     /// depends on (by full name or module path).
     pub(super) libraries: HashSet<String>,
@@ -108,6 +111,9 @@ impl EntryIndex {
         let workloads = application_workloads(files);
         idx.python_never = python_tools(files, &idx.launch, &workloads);
         idx.libraries = workspace_libraries(files, declared, &idx.go_main, &workloads);
+        idx.go = GoMains::find(files, &idx.launch, &workloads);
+        // A module split into its binaries: its packages are a library they use.
+        idx.libraries.extend(idx.go.split.keys().cloned());
         idx
     }
 
@@ -125,7 +131,7 @@ impl EntryIndex {
             Entry::Yes | Entry::Unread => true,
             Entry::No => false,
             Entry::RustMain => self.rust_main.contains(dir),
-            Entry::GoMain => self.go_main.contains(dir),
+            Entry::GoMain => self.go_main.contains(dir) && !self.go.split.contains_key(dir),
             // An entry file, or a Dockerfile or Procfile beside it that starts it.
             Entry::PythonEntry => self.python.contains(dir) || self.launch.contains_key(dir),
             Entry::JavaSources => self.java.contains(dir),

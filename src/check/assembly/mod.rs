@@ -8,6 +8,7 @@
 
 mod attach;
 mod entries;
+mod go_mains;
 mod libraries;
 pub(crate) mod rust_modules;
 mod services;

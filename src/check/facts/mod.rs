@@ -165,6 +165,8 @@ pub struct SourceFacts {
     pub refs: Vec<(u64, u64)>,
     /// Go: the package name.
     pub package: Option<String>,
+    /// Go: the import paths (see [`crate::check::inputs::lang::go::import_paths`]).
+    pub imports: Vec<String>,
     /// First line with a syntax error the parser recovered from (the rest is analysed).
     pub syntax_error: Option<u32>,
     /// Not parsed: the pre-filter found no word any rule can use in it. Its facts are empty;

@@ -91,6 +91,9 @@ pub(super) fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &I
     match analyse_guarded(kind, rel, text, interest) {
         Ok(mut facts) => {
             facts.finish(interest);
+            if kind == SourceKind::Go {
+                facts.imports = lang::go::import_paths(text);
+            }
             Parsed::Source { kind, facts }
         }
         Err(reason) if interest.may_carry_signal(kind, text.as_bytes()) => {
@@ -107,15 +110,15 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
     if interest.may_matter(kind, &bytes) {
         return Source::Parse(decode(bytes.into_owned()));
     }
+    let go_text = (kind == SourceKind::Go).then(|| String::from_utf8_lossy(&bytes));
     Source::Unparsed(Parsed::Source {
         kind,
         facts: SourceFacts {
-            package: (kind == SourceKind::Go)
-                .then(|| match std::str::from_utf8(&bytes) {
-                    Ok(text) => lang::go::package_clause(text),
-                    Err(_) => lang::go::package_clause(&String::from_utf8_lossy(&bytes)),
-                })
-                .flatten(),
+            package: go_text.as_deref().and_then(lang::go::package_clause),
+            imports: go_text
+                .as_deref()
+                .map(lang::go::import_paths)
+                .unwrap_or_default(),
             unparsed: true,
             names: (kind == SourceKind::Go).then(|| NameFilter::of_source(&bytes)),
             ..SourceFacts::default()
