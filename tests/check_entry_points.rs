@@ -104,8 +104,9 @@ fn node_packages_started_by_their_dockerfile_are_services() {
 
 /// A lone `main.go` built by its Dockerfile is a service (its imports its requirements: with
 /// the OpenTelemetry SDK it passes, without it fails TG101); one without a launch file is not.
-/// A module whose two binaries are deployed by workloads named after them is two services; a
-/// module with one deployed binary and a tool stays one, named after the module.
+/// A module whose two binaries are deployed by workloads named after them is two services, each
+/// with the module's packages it imports; a module with one deployed binary and a tool stays
+/// one, named after the module.
 #[test]
 fn go_binaries_are_services_in_their_own_directory() {
     assert_eq!(
@@ -118,6 +119,21 @@ fn go_binaries_are_services_in_their_own_directory() {
             "rates services/rates go pass",
         ]
     );
+    // Imports are followed within the module: a consumer that no longer imports the shared
+    // `internal/tracing` package has no SDK (the module's go.mod still requires it).
+    let dir = copy_of("go");
+    let consumer = dir.path().join("ledger/cmd/ledger-consumer/main.go");
+    let text = std::fs::read_to_string(&consumer).unwrap();
+    let text = text
+        .replace("\t\"example.com/ledger/internal/tracing\"\n", "")
+        .replace(
+            "\tshutdown, err := tracing.Start(context.Background())\n\tif err != nil {\n\t\tlog.Fatal(err)\n\t}\n\tdefer shutdown(context.Background())\n",
+            "",
+        );
+    assert!(!text.contains("tracing"), "{text}");
+    std::fs::write(&consumer, text).unwrap();
+    assert!(services(dir.path())
+        .contains(&"ledger-consumer ledger/cmd/ledger-consumer go fail".to_string()));
     // Without the workloads naming its binaries, the ledger module is one service again; a
     // Dockerfile beside the lone main.go of hack/ makes it a service.
     let dir = copy_of("go");

@@ -3,14 +3,21 @@
 //! a workload named after it) is one service per binary, and a `main` package outside any
 //! module that a Dockerfile or Procfile beside it builds (`RUN go mod init … && go build`) is a
 //! service in its own directory.
+//!
+//! A split module's packages become one workspace library each, named by import path, so that
+//! each binary gets the packages it imports, directly or through other packages of the module,
+//! and the module's requirements those packages import.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::libraries::Library;
+use super::work::Svc;
 use super::{ancestors, base_of, is_under};
 use crate::check::facts::{Fact, FactKind};
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::lang::SourceKind;
 use crate::check::inputs::manifests::ManifestKind;
+use crate::check::model::Language;
 
 /// Where the Go binaries are services of their own.
 #[derive(Default)]
@@ -117,4 +124,115 @@ pub(super) fn orphan_requirements(dir: &str, files: &[WalkedFile]) -> Vec<Fact> 
         }
     }
     facts
+}
+
+/// The module at `dir` (path `module`, `go.mod` at `go_mod` with its requirement `facts`) split
+/// into its deployed binaries `mains`: a service per binary and a library per other package
+/// directory of the module (nested modules excluded), each with, as dependencies, the module's
+/// packages its files import (by import path) and the requirements they import (the `go.mod`
+/// facts, where they are declared).
+pub(super) fn split_module(
+    dir: &str,
+    module: &str,
+    go_mod: &str,
+    requirements: &[Fact],
+    mains: &[String],
+    files: &[WalkedFile],
+) -> (Vec<Svc>, Vec<Library>) {
+    let nested: Vec<&str> = files
+        .iter()
+        .filter(|f| {
+            f.dir != dir
+                && is_under(&f.dir, dir)
+                && matches!(&f.parsed, Parsed::Manifest(m) if m.kind == ManifestKind::GoMod)
+        })
+        .map(|f| f.dir.as_str())
+        .collect();
+    // Package directory → the import paths of its files.
+    let mut packages: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for f in files {
+        let imports: &[String] = match &f.parsed {
+            Parsed::Source {
+                kind: SourceKind::Go,
+                facts,
+            } => &facts.imports,
+            Parsed::NotAnalysed {
+                kind: SourceKind::Go,
+                ..
+            } => &[],
+            _ => continue,
+        };
+        if !is_under(&f.rel, dir) || nested.iter().any(|n| is_under(&f.rel, n)) {
+            continue;
+        }
+        packages
+            .entry(f.dir.as_str())
+            .or_default()
+            .extend(imports.iter().map(String::as_str));
+    }
+    let import_path = |package: &str| -> String {
+        let rest = if dir == "." {
+            Some(package)
+        } else {
+            package.strip_prefix(dir).and_then(|r| r.strip_prefix('/'))
+        };
+        match rest {
+            Some(rest) if package != dir => format!("{module}/{rest}"),
+            _ => module.to_owned(),
+        }
+    };
+    let internal: HashSet<String> = packages.keys().map(|p| import_path(p)).collect();
+    let dependencies = |package: &str| -> Vec<Fact> {
+        let imports = packages.get(package).map(Vec::as_slice).unwrap_or_default();
+        let mut facts: Vec<Fact> = Vec::new();
+        let mut named: HashSet<&str> = HashSet::new();
+        for path in imports {
+            if internal.contains(*path) && named.insert(path) {
+                facts.push(Fact::new(
+                    FactKind::Dependency {
+                        name: (*path).to_owned(),
+                    },
+                    go_mod,
+                    1,
+                ));
+            }
+        }
+        for r in requirements {
+            let FactKind::Dependency { name } = &r.kind else {
+                continue;
+            };
+            let imported = imports.iter().any(|i| {
+                i.strip_prefix(name.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            });
+            if imported && named.insert(name) {
+                facts.push(r.clone());
+            }
+        }
+        facts
+    };
+    let services = mains
+        .iter()
+        .map(|main| Svc {
+            name: base_of(main).to_owned(),
+            path: main.clone(),
+            language: Some(Language::Go),
+            manifest: Some(go_mod.to_owned()),
+            facts: dependencies(main),
+            ..Svc::default()
+        })
+        .collect();
+    let libraries = packages
+        .keys()
+        .filter(|p| !mains.iter().any(|m| m == *p))
+        .map(|p| Library {
+            language: Language::Go,
+            name: import_path(p),
+            dir: (*p).to_owned(),
+            facts: dependencies(p),
+            sources: Vec::new(),
+            not_analysed: Vec::new(),
+        })
+        .collect();
+    (services, libraries)
 }

@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::entries::EntryIndex;
+use super::go_mains::split_module;
 use super::libraries::Library;
 use super::work::Svc;
-use super::{base_name, base_of, is_under, normalise, DeclaredService};
+use super::{base_name, is_under, normalise, DeclaredService};
 use crate::check::error::CheckError;
-use crate::check::facts::{Fact, FactKind};
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::lang::SourceKind;
 use crate::check::inputs::manifests::{Entry, Manifest, ManifestKind};
@@ -57,7 +57,11 @@ pub(super) fn from_manifests(
                     && entries.libraries.contains(&dir)
             }) {
                 if let (Some(mains), Some(module)) = (entries.go.split.get(&dir), &m.name) {
-                    services.extend(mains.iter().map(|d| binary(d, module, &m.file)));
+                    let (binaries, packages) =
+                        split_module(&dir, module, &m.file, &m.facts, mains, files);
+                    services.extend(binaries);
+                    libraries.extend(packages);
+                    continue;
                 }
                 libraries.push(Library {
                     language: m.kind.language(),
@@ -124,26 +128,6 @@ pub(super) fn from_manifests(
         }
     }
     (services, libraries)
-}
-
-/// One binary of a Go module split into its binaries (`cmd/api`): named after its directory,
-/// using the module's packages and requirements as a library (the module's path as its
-/// dependency, declared where `go.mod` is).
-fn binary(dir: &str, module: &str, go_mod: &str) -> Svc {
-    Svc {
-        name: base_of(dir).to_owned(),
-        path: dir.to_owned(),
-        language: Some(Language::Go),
-        manifest: Some(go_mod.to_owned()),
-        facts: vec![Fact::new(
-            FactKind::Dependency {
-                name: module.to_owned(),
-            },
-            go_mod,
-            1,
-        )],
-        ..Svc::default()
-    }
 }
 
 /// The services `tracegate.yaml` declares: each renames the service found at its path, or
