@@ -97,7 +97,7 @@ pub(super) fn orphan_requirements(dir: &str, files: &[WalkedFile]) -> Vec<Fact> 
         else {
             continue;
         };
-        for path in &source.imports {
+        for path in source.imports() {
             if !path
                 .split('/')
                 .next()
@@ -155,7 +155,7 @@ pub(super) fn split_module(
             Parsed::Source {
                 kind: SourceKind::Go,
                 facts,
-            } => &facts.imports,
+            } => facts.imports(),
             Parsed::NotAnalysed {
                 kind: SourceKind::Go,
                 ..

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::check::error::CheckError;
 use crate::check::facts::names::NameFilter;
-use crate::check::facts::{Fact, SourceFacts};
+use crate::check::facts::{Fact, GoImports, SourceFacts};
 use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::{self, K8sFile};
 use crate::check::inputs::lang::{self, SourceKind};
@@ -92,7 +92,7 @@ pub(super) fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &I
         Ok(mut facts) => {
             facts.finish(interest);
             if kind == SourceKind::Go {
-                facts.imports = lang::go::import_paths(text);
+                facts.set_imports(lang::go::import_paths(text));
             }
             Parsed::Source { kind, facts }
         }
@@ -118,7 +118,8 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
             imports: go_text
                 .as_deref()
                 .map(lang::go::import_paths)
-                .unwrap_or_default(),
+                .filter(|paths| !paths.is_empty())
+                .map(|paths| Box::new(GoImports(paths))),
             unparsed: true,
             names: (kind == SourceKind::Go).then(|| NameFilter::of_source(&bytes)),
             ..SourceFacts::default()
