@@ -366,4 +366,45 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn locust_and_mkdocs_directories_are_tools_unless_something_else_runs_or_deploys_them() {
+        use crate::check::inputs::manifests::python;
+        let requirements = |dir: &str, text: &str| {
+            let rel = format!("{dir}/requirements.txt");
+            WalkedFile {
+                parsed: Parsed::Manifest(python::parse_requirements(&rel, text)),
+                rel,
+                dir: dir.to_owned(),
+            }
+        };
+        let files = vec![
+            requirements("loadgen", "locust==2.32.2\n"),
+            requirements("handbook", "mkdocs==1.6.1\n"),
+            requirements("recommendation", "flask==3.1\nlocust==2.32.2\n"),
+            requirements("deployed-loadgen", "locust==2.32.2\n"),
+            requirements("api", "flask==3.1\n"),
+        ];
+        let launch: HashMap<String, Vec<String>> = [
+            ("loadgen", "locust --headless -H http://frontend"),
+            ("handbook", "mkdocs serve -a 0.0.0.0:8000"),
+            ("recommendation", "gunicorn app:app"),
+            ("deployed-loadgen", "locust --headless"),
+        ]
+        .into_iter()
+        .map(|(d, c)| (d.to_owned(), vec![c.to_owned()]))
+        .collect();
+        let workloads = HashSet::from(["deployed-loadgen"]);
+        let tools = python_tools(&files, &launch, &workloads);
+        let mut found: Vec<(&str, NotService)> =
+            tools.iter().map(|(d, w)| (d.as_str(), *w)).collect();
+        found.sort_by_key(|(d, _)| *d);
+        assert_eq!(
+            found,
+            [
+                ("handbook", NotService::DocsSite),
+                ("loadgen", NotService::LoadTest)
+            ]
+        );
+    }
 }

@@ -236,3 +236,188 @@ pub(super) fn split_module(
         .collect();
     (services, libraries)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::facts::SourceFacts;
+    use crate::check::inputs::manifests::{gomod, Manifest};
+
+    fn go_mod(dir: &str, text: &str) -> WalkedFile {
+        let rel = format!("{dir}/go.mod");
+        let m: Manifest = gomod::parse(&rel, text).unwrap();
+        WalkedFile {
+            rel,
+            dir: dir.to_owned(),
+            parsed: Parsed::Manifest(m),
+        }
+    }
+
+    fn go(rel: &str, package: &str, imports: &[&str]) -> WalkedFile {
+        let mut facts = SourceFacts {
+            package: Some(package.to_owned()),
+            ..SourceFacts::default()
+        };
+        facts.set_imports(imports.iter().map(|i| i.to_string()).collect());
+        WalkedFile {
+            rel: rel.to_owned(),
+            dir: rel.rsplit_once('/').map_or(".", |(d, _)| d).to_owned(),
+            parsed: Parsed::Source {
+                kind: SourceKind::Go,
+                facts,
+            },
+        }
+    }
+
+    fn launch(dirs: &[&str]) -> HashMap<String, Vec<String>> {
+        dirs.iter()
+            .map(|d| (d.to_string(), vec!["/app".to_string()]))
+            .collect()
+    }
+
+    fn dependency_names(facts: &[Fact]) -> Vec<&str> {
+        facts
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Dependency { name } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_module_splits_only_with_two_deployed_binaries() {
+        let files = vec![
+            go_mod("platform", "module example.com/platform\n"),
+            go("platform/cmd/api/main.go", "main", &[]),
+            go("platform/cmd/worker/main.go", "main", &[]),
+            go("platform/cmd/migrate/main.go", "main", &[]),
+            go("platform/internal/db/db.go", "db", &[]),
+            go("services/shipping/main.go", "main", &[]),
+            go("hack/gen/main.go", "main", &[]),
+        ];
+        let none = HashSet::new();
+        // Dockerfiles beside api and worker (not migrate) and beside the lone shipping main.
+        let found = GoMains::find(
+            &files,
+            &launch(&[
+                "platform/cmd/api",
+                "platform/cmd/worker",
+                "services/shipping",
+            ]),
+            &none,
+        );
+        assert_eq!(
+            found.split.get("platform").map(Vec::as_slice),
+            Some(
+                &[
+                    "platform/cmd/api".to_string(),
+                    "platform/cmd/worker".to_string()
+                ][..]
+            )
+        );
+        assert_eq!(found.orphans, ["services/shipping"]);
+        // One deployed binary, the other named by no workload: no split.
+        let found = GoMains::find(&files, &launch(&["platform/cmd/api"]), &none);
+        assert!(found.split.is_empty());
+        // Workloads named after the binaries' directories split it as Dockerfiles do.
+        let workloads = HashSet::from(["api", "worker"]);
+        let found = GoMains::find(&files, &launch(&[]), &workloads);
+        assert_eq!(found.split["platform"].len(), 2);
+        // A main at the module root is the module's own binary, never split off.
+        let files = vec![
+            go_mod(".", "module example.com/shop\n"),
+            go("main.go", "main", &[]),
+            go("cmd/tool/main.go", "main", &[]),
+        ];
+        assert!(GoMains::find(&files, &launch(&[".", "cmd/tool"]), &none)
+            .split
+            .is_empty());
+    }
+
+    #[test]
+    fn split_binaries_get_the_packages_and_requirements_they_import() {
+        let files = vec![
+            go_mod(
+                "platform",
+                "module example.com/platform\n\nrequire (\n\tgo.opentelemetry.io/otel/sdk v1.32.0\n\tgithub.com/nats-io/nats.go v1.37.0\n)\n",
+            ),
+            go(
+                "platform/cmd/api/main.go",
+                "main",
+                &["net/http", "example.com/platform/internal/telemetry"],
+            ),
+            go(
+                "platform/cmd/worker/main.go",
+                "main",
+                &["github.com/nats-io/nats.go", "example.com/platform/internal/queue"],
+            ),
+            go(
+                "platform/internal/telemetry/telemetry.go",
+                "telemetry",
+                &["go.opentelemetry.io/otel/sdk/trace"],
+            ),
+            go("platform/internal/queue/queue.go", "queue", &["context"]),
+        ];
+        let Parsed::Manifest(m) = &files[0].parsed else {
+            unreachable!()
+        };
+        let mains = [
+            "platform/cmd/api".to_string(),
+            "platform/cmd/worker".to_string(),
+        ];
+        let (services, libraries) = split_module(
+            "platform",
+            "example.com/platform",
+            "platform/go.mod",
+            &m.facts,
+            &mains,
+            &files,
+        );
+        let by_name = |n: &str| services.iter().find(|s| s.name == n).unwrap();
+        assert_eq!(
+            dependency_names(&by_name("api").facts),
+            ["example.com/platform/internal/telemetry"]
+        );
+        assert_eq!(
+            dependency_names(&by_name("worker").facts),
+            [
+                "example.com/platform/internal/queue",
+                "github.com/nats-io/nats.go"
+            ]
+        );
+        let telemetry = libraries
+            .iter()
+            .find(|l| l.dir == "platform/internal/telemetry")
+            .unwrap();
+        assert_eq!(telemetry.name, "example.com/platform/internal/telemetry");
+        assert_eq!(
+            dependency_names(&telemetry.facts),
+            ["go.opentelemetry.io/otel/sdk"]
+        );
+        // The requirement keeps where go.mod declares it.
+        assert_eq!(telemetry.facts[0].line, 4);
+        assert_eq!(libraries.len(), 2);
+    }
+
+    #[test]
+    fn a_lone_main_requires_what_it_imports_and_their_prefixes() {
+        let files = vec![go(
+            "services/shipping/main.go",
+            "main",
+            &[
+                "fmt",
+                "go.opentelemetry.io/otel/sdk/trace",
+                "shipping/internal/x",
+            ],
+        )];
+        assert_eq!(
+            dependency_names(&orphan_requirements("services/shipping", &files)),
+            [
+                "go.opentelemetry.io/otel",
+                "go.opentelemetry.io/otel/sdk",
+                "go.opentelemetry.io/otel/sdk/trace"
+            ]
+        );
+    }
+}
