@@ -26,11 +26,6 @@ use serde_json::Value;
 /// passing fails the test until it is removed from here.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "go-mains-without-own-module",
-        "a main.go without go.mod (Dockerfile `go mod init`) is missed; a module with several \
-         cmd/ mains is one service named after the module instead of one per cmd/",
-    ),
-    (
         "infrastructure-workloads",
         "no `infrastructure` key in the JSON; kafka and fluent-bit workloads are phantom \
          unknown services that fail TG201",
@@ -38,16 +33,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     (
         "k8s-image-join",
         "one image run by two workloads is one service `orders`, not orders-api and orders-worker",
-    ),
-    (
-        "node-no-start-script",
-        "a package.json without start script or main, run by its Dockerfile (`node index.js`) \
-         or Procfile, is not a service: no service found, exit 2",
-    ),
-    (
-        "non-services",
-        "phantoms: the root locust harness, the k6 package, the React Native and Electron \
-         clients and the docusaurus site",
     ),
     (
         "unanalysed-languages",

@@ -1,14 +1,16 @@
-//! Which directories hold an entry point (a service) and which hold a workspace library
-//! ([`workspace`]), decided once for the whole tree.
+//! Which directories hold an entry point (a service) and which hold a workspace library,
+//! decided once for the whole tree.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::ancestors;
+use super::go_mains::GoMains;
+use super::workloads::INFRA_IMAGES;
 use super::workspace::{self, Workspace};
-use crate::check::facts::FastSet;
+use crate::check::facts::{FactKind, FastSet};
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::lang::SourceKind;
-use crate::check::inputs::manifests::Entry;
+use crate::check::inputs::manifests::{launch, Entry, Manifest, ManifestKind, NotService};
 use crate::check::model::Language;
 
 /// Directories where each entry condition holds, computed once for the whole tree.
@@ -22,6 +24,13 @@ pub(super) struct EntryIndex {
     /// declare an entry point, or hold a JVM file that could not be analysed.
     pub(super) jvm_main: FastSet<String>,
     pub(super) typescript: FastSet<String>,
+    /// Directories with a launch file (Dockerfile, `Dockerfile.*`, `*.Dockerfile`, Procfile),
+    /// and the commands those start (`CMD`, `ENTRYPOINT`, process types).
+    pub(super) launch: HashMap<String, Vec<String>>,
+    /// Python directories that are a load test or a docs site ([`python_tools`]).
+    pub(super) python_never: HashMap<String, NotService>,
+    /// Go binaries that are services of their own (several per module, or outside any).
+    pub(super) go: GoMains,
     /// The workspace libraries (packages another package of the tree uses) and what each
     /// package uses.
     pub(super) workspace: Workspace,
@@ -109,14 +118,31 @@ impl EntryIndex {
                 for a in ancestors(rel).take(3) {
                     idx.python.insert(a.to_string());
                 }
-            } else if name == "Dockerfile" || name == "Procfile" {
-                if let Some(a) = ancestors(rel).next() {
-                    idx.python.insert(a.to_string());
+            }
+            if is_launch_file(name) {
+                let commands = idx.launch.entry(f.dir.clone()).or_default();
+                if let Parsed::Launch(facts) = &f.parsed {
+                    commands.extend(facts.iter().filter_map(|fact| match &fact.kind {
+                        FactKind::Command { text } => Some(text.clone()),
+                        _ => None,
+                    }));
                 }
             }
         }
+        let workloads = application_workloads(files);
+        idx.python_never = python_tools(files, &idx.launch, &workloads);
+        idx.go = GoMains::find(files, &idx.launch, &workloads);
         idx.workspace = workspace::resolve(files, declared, &idx);
         idx
+    }
+
+    /// Whether manifest `m` makes `dir` a service.
+    pub(super) fn is_service(&self, m: &Manifest, dir: &str) -> bool {
+        let python = matches!(
+            m.kind,
+            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements
+        );
+        !(python && self.python_never.contains_key(dir)) && self.holds(m.entry, dir)
     }
 
     pub(super) fn holds(&self, entry: Entry, dir: &str) -> bool {
@@ -124,13 +150,89 @@ impl EntryIndex {
             Entry::Yes | Entry::Unread => true,
             Entry::No => false,
             Entry::RustMain => self.rust_main.contains(dir),
-            Entry::GoMain => self.go_main.contains(dir),
-            Entry::PythonEntry => self.python.contains(dir),
+            Entry::GoMain => self.go_main.contains(dir) && !self.go.split.contains_key(dir),
+            // An entry file, or a Dockerfile or Procfile beside it that starts it.
+            Entry::PythonEntry => self.python.contains(dir) || self.launch.contains_key(dir),
             Entry::JavaSources | Entry::JavaExecutable => self.java.contains(dir),
             Entry::JvmMain => self.jvm_main.contains(dir),
             Entry::NodeMain => !self.workspace.is_library(dir, Language::Javascript),
+            Entry::NodeLaunched => self
+                .launch
+                .get(dir)
+                .is_some_and(|commands| commands.iter().any(|c| launch::runs_node(c))),
+            Entry::Never(_) => false,
         }
     }
+}
+
+/// A Dockerfile (`Dockerfile`, `Dockerfile.prod`, `api.Dockerfile`) or a Procfile.
+fn is_launch_file(name: &str) -> bool {
+    name == "Dockerfile"
+        || name.starts_with("Dockerfile.")
+        || name.ends_with(".Dockerfile")
+        || name == "Procfile"
+}
+
+/// The names of the tree's application workloads (a collector Deployment named `telemetry` says
+/// nothing about a `@shop/telemetry` package).
+fn application_workloads(files: &[WalkedFile]) -> HashSet<&str> {
+    let mut workloads = HashSet::new();
+    for f in files {
+        if let Parsed::K8s(k) = &f.parsed {
+            workloads.extend(
+                k.workloads
+                    .iter()
+                    .filter(|w| {
+                        !w.images
+                            .iter()
+                            .any(|i| INFRA_IMAGES.iter().any(|p| i.contains(p)))
+                    })
+                    .map(|w| w.name.as_str()),
+            );
+        }
+    }
+    workloads
+}
+
+/// Python directories that are a tool's, not a service: a Locust load test (`locust` among
+/// the runtime requirements) or an MkDocs site (`mkdocs`), when every command a launch file
+/// beside them starts runs that tool (a service that merely lists `locust` and starts
+/// gunicorn stays one) and no workload is named after the directory (microservices-demo
+/// deploys its `loadgenerator`: it runs in the cluster, it is a service).
+fn python_tools(
+    files: &[WalkedFile],
+    launch: &HashMap<String, Vec<String>>,
+    workloads: &HashSet<&str>,
+) -> HashMap<String, NotService> {
+    const TOOLS: &[(&str, NotService)] = &[
+        ("locust", NotService::LoadTest),
+        ("mkdocs", NotService::DocsSite),
+    ];
+    let mut found = HashMap::new();
+    for f in files {
+        let Parsed::Manifest(m) = &f.parsed else {
+            continue;
+        };
+        if !matches!(
+            m.kind,
+            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements
+        ) || (f.dir != "." && workloads.contains(super::base_of(&f.dir)))
+        {
+            continue;
+        }
+        let tool = TOOLS.iter().find(|(tool, _)| {
+            m.facts
+                .iter()
+                .any(|d| matches!(&d.kind, FactKind::Dependency { name } if name == tool))
+                && launch
+                    .get(&f.dir)
+                    .is_none_or(|commands| commands.iter().all(|c| launch::runs(c, tool)))
+        });
+        if let Some((_, what)) = tool {
+            found.insert(f.dir.clone(), *what);
+        }
+    }
+    found
 }
 
 /// The Gradle project a JVM source belongs to by the standard layout: the directory above its
@@ -145,4 +247,50 @@ fn gradle_project(rel: &str) -> Option<&str> {
             let at = rel.find(&format!("/{layout}"))?;
             Some(&rel[..at])
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locust_and_mkdocs_directories_are_tools_unless_something_else_runs_or_deploys_them() {
+        use crate::check::inputs::manifests::python;
+        let requirements = |dir: &str, text: &str| {
+            let rel = format!("{dir}/requirements.txt");
+            WalkedFile {
+                parsed: Parsed::Manifest(python::parse_requirements(&rel, text)),
+                rel,
+                dir: dir.to_owned(),
+            }
+        };
+        let files = vec![
+            requirements("loadgen", "locust==2.32.2\n"),
+            requirements("handbook", "mkdocs==1.6.1\n"),
+            requirements("recommendation", "flask==3.1\nlocust==2.32.2\n"),
+            requirements("deployed-loadgen", "locust==2.32.2\n"),
+            requirements("api", "flask==3.1\n"),
+        ];
+        let launch: HashMap<String, Vec<String>> = [
+            ("loadgen", "locust --headless -H http://frontend"),
+            ("handbook", "mkdocs serve -a 0.0.0.0:8000"),
+            ("recommendation", "gunicorn app:app"),
+            ("deployed-loadgen", "locust --headless"),
+        ]
+        .into_iter()
+        .map(|(d, c)| (d.to_owned(), vec![c.to_owned()]))
+        .collect();
+        let workloads = HashSet::from(["deployed-loadgen"]);
+        let tools = python_tools(&files, &launch, &workloads);
+        let mut found: Vec<(&str, NotService)> =
+            tools.iter().map(|(d, w)| (d.as_str(), *w)).collect();
+        found.sort_by_key(|(d, _)| *d);
+        assert_eq!(
+            found,
+            [
+                ("handbook", NotService::DocsSite),
+                ("loadgen", NotService::LoadTest)
+            ]
+        );
+    }
 }

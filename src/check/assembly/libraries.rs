@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::work::Svc;
 use super::workspace::Workspace;
-use crate::check::facts::{Fact, SourceFacts};
+use crate::check::facts::{Fact, FactKind, SourceFacts};
 use crate::check::inputs::lang::SourceKind;
 use crate::check::model::Language;
 
@@ -18,6 +18,9 @@ pub(super) struct Library {
     /// Its language (JavaScript for TypeScript too).
     pub(super) language: Language,
     pub(super) dir: String,
+    /// A package of a Go module split into its binaries ([`go_mains`](super::go_mains)): its
+    /// import path, which the binaries and the module's other packages depend on by name.
+    pub(super) import_path: Option<String>,
     /// Its manifest's facts (runtime dependencies).
     pub(super) facts: Vec<Fact>,
     /// Its source files of its language.
@@ -40,12 +43,26 @@ pub(super) fn use_libraries(services: &mut [Svc], libraries: &[Library], workspa
         .enumerate()
         .map(|(i, l)| ((l.language, l.dir.as_str()), i))
         .collect();
-    let direct = |language: Language, dir: &str| -> Vec<usize> {
-        workspace
+    let by_import_path: HashMap<&str, usize> = libraries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, l)| Some((l.import_path.as_deref()?, i)))
+        .collect();
+    // The libraries a package uses: its workspace links, and (Go) the packages of a split
+    // module it imports.
+    let direct = |language: Language, dir: &str, facts: &[Fact]| -> Vec<usize> {
+        let mut used: Vec<usize> = workspace
             .used_by(dir, language)
             .iter()
             .filter_map(|d| by_dir.get(&(language, d.as_str())).copied())
-            .collect()
+            .collect();
+        if language == Language::Go && !by_import_path.is_empty() {
+            used.extend(facts.iter().filter_map(|f| match &f.kind {
+                FactKind::Dependency { name } => by_import_path.get(name.as_str()).copied(),
+                _ => None,
+            }));
+        }
+        used
     };
     // Each library with the libraries it reaches, itself included (computed once).
     let reach: Vec<Vec<usize>> = (0..libraries.len())
@@ -53,7 +70,11 @@ pub(super) fn use_libraries(services: &mut [Svc], libraries: &[Library], workspa
             let mut seen = HashSet::from([start]);
             let mut queue = vec![start];
             while let Some(i) = queue.pop() {
-                for j in direct(libraries[i].language, &libraries[i].dir) {
+                for j in direct(
+                    libraries[i].language,
+                    &libraries[i].dir,
+                    &libraries[i].facts,
+                ) {
                     if seen.insert(j) {
                         queue.push(j);
                     }
@@ -75,7 +96,7 @@ pub(super) fn use_libraries(services: &mut [Svc], libraries: &[Library], workspa
         }) else {
             continue;
         };
-        let mut used: Vec<usize> = direct(family, &svc.path)
+        let mut used: Vec<usize> = direct(family, &svc.path, &svc.facts)
             .into_iter()
             .flat_map(|i| reach[i].iter().copied())
             .filter(|i| libraries[*i].dir != svc.path)

@@ -9,6 +9,7 @@
 
 mod attach;
 mod entries;
+mod go_mains;
 mod libraries;
 pub(crate) mod rust_modules;
 mod services;

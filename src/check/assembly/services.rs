@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::entries::EntryIndex;
+use super::go_mains::split_module;
 use super::libraries::Library;
 use super::work::Svc;
 use super::{base_name, is_under, normalise, DeclaredService};
@@ -49,12 +50,26 @@ pub(super) fn from_manifests(
     for (dir, manifests) in by_dir {
         // A workspace library's manifests: its code and dependencies count for the services
         // using it; it is no service of its own.
-        let (library_manifests, mut manifests): (Vec<Manifest>, Vec<Manifest>) = manifests
+        let (library_manifests, manifests): (Vec<Manifest>, Vec<Manifest>) = manifests
             .into_iter()
             .partition(|m| entries.workspace.is_library(&dir, m.kind.language()));
+        // A Go module with several deployed binaries: a service per binary, its packages a
+        // library each, followed by import path.
+        let (split, manifests_left): (Vec<Manifest>, Vec<Manifest>) = manifests
+            .into_iter()
+            .partition(|m| m.kind == ManifestKind::GoMod && entries.go.split.contains_key(&dir));
+        let mut manifests = manifests_left;
+        for m in split {
+            if let (Some(mains), Some(module)) = (entries.go.split.get(&dir), &m.name) {
+                let (binaries, packages) =
+                    split_module(&dir, module, &m.file, &m.facts, mains, files);
+                services.extend(binaries);
+                libraries.extend(packages);
+            }
+        }
         add_libraries(&dir, library_manifests, &mut libraries);
         manifests.sort_by_key(|m| m.kind);
-        let is_service = |m: &Manifest| entries.holds(m.entry, &dir);
+        let is_service = |m: &Manifest| entries.is_service(m, &dir);
         let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
             continue;
         };
@@ -99,6 +114,18 @@ pub(super) fn from_manifests(
         }
         services.push(svc);
     }
+    // A Go `main` package outside any module, built by the Dockerfile beside it.
+    for dir in &entries.go.orphans {
+        if !services.iter().any(|s| &s.path == dir) {
+            services.push(Svc {
+                name: base_name(dir, root),
+                path: dir.clone(),
+                language: Some(Language::Go),
+                facts: super::go_mains::orphan_requirements(dir, files),
+                ..Svc::default()
+            });
+        }
+    }
     (services, libraries)
 }
 
@@ -115,6 +142,7 @@ fn add_libraries(dir: &str, mut manifests: Vec<Manifest>, libraries: &mut Vec<Li
             None => libraries.push(Library {
                 language,
                 dir: dir.to_owned(),
+                import_path: None,
                 facts: m.facts,
                 sources: Vec::new(),
                 not_analysed: Vec::new(),

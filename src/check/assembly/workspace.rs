@@ -91,7 +91,9 @@ impl Roles<'_> {
             ManifestKind::Csproj => m.entry == Entry::Yes,
             ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
                 m.entry == Entry::Yes
-                    || (m.entry == Entry::PythonEntry && self.entries.python.contains(dir))
+                    || (m.entry == Entry::PythonEntry
+                        && (self.entries.python.contains(dir)
+                            || self.entries.launch.contains_key(dir)))
             }
             _ => false,
         }

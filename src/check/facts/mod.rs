@@ -168,6 +168,9 @@ pub struct SourceFacts {
     /// Java/Kotlin: the file declares an entry point (a `main`, `@SpringBootApplication`),
     /// read from its text whether it is parsed or not.
     pub jvm_main: bool,
+    /// Go: the import paths (see [`crate::check::inputs::lang::go::import_paths`]); `None`
+    /// when there are none (boxed: every walked file holds a `SourceFacts`).
+    pub imports: Option<Box<GoImports>>,
     /// First line with a syntax error the parser recovered from (the rest is analysed).
     pub syntax_error: Option<u32>,
     /// Not parsed: the pre-filter found no word any rule can use in it. Its facts are empty;
@@ -181,6 +184,22 @@ pub struct SourceFacts {
     /// Rust: the modules this file declares out of line (`mod name;`, relative paths such as
     /// `a/b` for `mod a { mod b; }`), outside test code. `None` for other languages.
     pub rust_mods: Option<RustMods>,
+}
+
+/// A Go file's import paths, as written.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GoImports(pub Vec<String>);
+
+impl SourceFacts {
+    /// Go: the import paths (empty for other languages).
+    pub fn imports(&self) -> &[String] {
+        self.imports.as_deref().map_or(&[], |i| i.0.as_slice())
+    }
+
+    /// Go: set the import paths.
+    pub fn set_imports(&mut self, paths: Vec<String>) {
+        self.imports = (!paths.is_empty()).then(|| Box::new(GoImports(paths)));
+    }
 }
 
 /// A Rust file's out-of-line module declarations (see [`SourceFacts::rust_mods`]).

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::check::error::CheckError;
 use crate::check::facts::names::NameFilter;
-use crate::check::facts::{Fact, SourceFacts};
+use crate::check::facts::{Fact, GoImports, SourceFacts};
 use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::{self, K8sFile};
 use crate::check::inputs::lang::{self, SourceKind};
@@ -92,6 +92,9 @@ pub(super) fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &I
         Ok(mut facts) => {
             facts.finish(interest);
             facts.jvm_main = is_jvm(kind) && lang::jvm::declares_entry_point(text);
+            if kind == SourceKind::Go {
+                facts.set_imports(lang::go::import_paths(text));
+            }
             Parsed::Source { kind, facts }
         }
         Err(reason) if interest.may_carry_signal(kind, text.as_bytes()) => {
@@ -108,15 +111,16 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
     if interest.may_matter(kind, &bytes) {
         return Source::Parse(decode(bytes.into_owned()));
     }
+    let go_text = (kind == SourceKind::Go).then(|| String::from_utf8_lossy(&bytes));
     Source::Unparsed(Parsed::Source {
         kind,
         facts: SourceFacts {
-            package: (kind == SourceKind::Go)
-                .then(|| match std::str::from_utf8(&bytes) {
-                    Ok(text) => lang::go::package_clause(text),
-                    Err(_) => lang::go::package_clause(&String::from_utf8_lossy(&bytes)),
-                })
-                .flatten(),
+            package: go_text.as_deref().and_then(lang::go::package_clause),
+            imports: go_text
+                .as_deref()
+                .map(lang::go::import_paths)
+                .filter(|paths| !paths.is_empty())
+                .map(|paths| Box::new(GoImports(paths))),
             jvm_main: is_jvm(kind)
                 && match std::str::from_utf8(&bytes) {
                     Ok(text) => lang::jvm::declares_entry_point(text),

@@ -79,6 +79,48 @@ pub fn package_clause(src: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
+/// The import paths of a Go file, read without parsing: the `import` declarations that follow
+/// the package clause (`import "fmt"`, `import alias "path"`, `import ( … )` blocks). For a
+/// `main` package built outside any module (`go mod init && go mod tidy` in its Dockerfile)
+/// they are what its requirements become.
+pub fn import_paths(src: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    let Some(rest) = skip_trivia(src.trim_start_matches('\u{feff}')) else {
+        return paths;
+    };
+    let Some(after_package) = rest.strip_prefix("package") else {
+        return paths;
+    };
+    // The package name, to the end of its line.
+    let mut rest = after_package
+        .split_once('\n')
+        .map_or("", |(_, after)| after);
+    loop {
+        let Some(r) = skip_trivia(rest) else {
+            return paths;
+        };
+        let Some(r) = r.strip_prefix("import") else {
+            return paths;
+        };
+        let r = r.trim_start();
+        let (specs, after) = match r.strip_prefix('(') {
+            Some(block) => block.split_once(')').unwrap_or((block, "")),
+            None => r.split_once('\n').unwrap_or((r, "")),
+        };
+        for line in specs.lines() {
+            let line = line.split("//").next().unwrap_or_default();
+            let quoted = line
+                .split_once('"')
+                .and_then(|(_, q)| q.split_once('"'))
+                .or_else(|| line.split_once('`').and_then(|(_, q)| q.split_once('`')));
+            if let Some((path, _)) = quoted {
+                paths.push(path.to_owned());
+            }
+        }
+        rest = after;
+    }
+}
+
 /// The text after leading white space and comments (`None` in an unclosed block comment).
 fn skip_trivia(mut rest: &str) -> Option<&str> {
     loop {
@@ -145,6 +187,24 @@ mod tests {
         let f = crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
         let calls = f.call_paths(".");
         assert_eq!(calls, vec!["liveElse", "liveIf"]);
+    }
+
+    #[test]
+    fn import_paths_without_parsing() {
+        let src = "// Command shipping.\npackage main // the binary\n\nimport \"context\"\nimport (\n\t\"log\" // logging\n\n\tsdktrace \"go.opentelemetry.io/otel/sdk/trace\"\n\t_ \"embed\"\n\t/* a comment */ \"github.com/nats-io/nats.go\"\n)\nimport x `example.com/raw`\n\nfunc main() {\n\t_ = \"not/an/import\"\n}\n";
+        assert_eq!(
+            import_paths(src),
+            [
+                "context",
+                "log",
+                "go.opentelemetry.io/otel/sdk/trace",
+                "embed",
+                "github.com/nats-io/nats.go",
+                "example.com/raw"
+            ]
+        );
+        assert!(import_paths("package main\n\nfunc main() {}\n").is_empty());
+        assert!(import_paths("/* unclosed").is_empty());
     }
 
     #[test]

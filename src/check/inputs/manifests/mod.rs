@@ -10,6 +10,7 @@ pub mod gomod;
 pub mod gradle;
 mod gradle_lex;
 pub mod jvm;
+pub mod launch;
 pub mod npm;
 pub mod python;
 mod python_local;
@@ -106,6 +107,11 @@ pub enum Entry {
     /// A `package.json` with `main` but no start script: a service unless another
     /// `package.json` in the tree depends on it (a workspace library, `@shop/shared`).
     NodeMain,
+    /// A `package.json` with neither start script nor `main` (and no `workspaces`): a service
+    /// if a Dockerfile or Procfile beside it starts Node (`node index.js`, `npm start`, `tsx`).
+    NodeLaunched,
+    /// Never a service, whatever starts it: a client or a tool the build tool names as such.
+    Never(NotService),
     /// The manifest could not be read (a symbolic link, a FIFO): a service all the same, so
     /// that it is reported (with a TG199 note) instead of silently dropping out of the gate.
     Unread,
@@ -122,6 +128,31 @@ pub enum Reference {
     /// `ProjectReference` (the project file), a Python `-e ../../lib/x` or uv/Poetry path
     /// source (the package's directory).
     Path(String),
+}
+
+/// What a manifest that is never a service is, by what its build tool says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotService {
+    /// An Electron desktop application (`electron` among its dependencies).
+    Electron,
+    /// A React Native (or Expo) mobile application (`react-native` among its dependencies).
+    ReactNative,
+    /// A documentation site generator (Docusaurus, VitePress, VuePress, MkDocs).
+    DocsSite,
+    /// A load test (k6 scripts, a Locust harness).
+    LoadTest,
+}
+
+impl NotService {
+    /// What it is, in words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            NotService::Electron => "an Electron desktop application",
+            NotService::ReactNative => "a React Native mobile application",
+            NotService::DocsSite => "a documentation site",
+            NotService::LoadTest => "a load test",
+        }
+    }
 }
 
 /// A parsed application manifest.

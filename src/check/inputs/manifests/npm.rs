@@ -1,7 +1,8 @@
 //! `package.json`: name (in full, `@acme/web`: the scan names the service `web`), start script or
-//! main, `dependencies` (not devDependencies).
+//! main, `dependencies` (not devDependencies); what its dependencies say it is when that is no
+//! service (an Electron or React Native client, a docs site, k6 load tests).
 
-use super::{first_lines_containing, Entry, Manifest, ManifestKind, Reference};
+use super::{first_lines_containing, launch, Entry, Manifest, ManifestKind, NotService, Reference};
 use crate::check::error::CheckError;
 use crate::check::facts::{Fact, FactKind};
 
@@ -33,10 +34,13 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         .and_then(|s| s.get("start"))
         .and_then(|s| s.as_str());
     let main = obj.get("main").and_then(|m| m.as_str());
-    let entry = match (start, main) {
-        (Some(_), _) => Entry::Yes,
-        (None, Some(_)) => Entry::NodeMain,
-        (None, None) => Entry::No,
+    let entry = match (start, main, not_service(obj, start)) {
+        (_, _, Some(what)) => Entry::Never(what),
+        (Some(_), _, _) => Entry::Yes,
+        (None, Some(_), _) => Entry::NodeMain,
+        // A workspace root holds packages; it runs none of them itself.
+        (None, None, _) if obj.contains_key("workspaces") => Entry::No,
+        (None, None, _) => Entry::NodeLaunched,
     };
     let mut facts: Vec<Fact> = Vec::new();
     let mut uses = Vec::new();
@@ -87,6 +91,62 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     })
 }
 
+/// What the package is when its dependencies and scripts say it is no service: an Electron
+/// desktop application (`electron`, with a `main` or a start script), a React Native or Expo
+/// app (`react-native`), a docs site (`@docusaurus/core`, `vitepress`, `vuepress`), k6 load
+/// tests (a script running `k6`, or `k6`/`@types/k6`, with no runtime dependency). Dependencies
+/// and devDependencies both count; a start script that starts Node itself (`node server.js`)
+/// makes it a server whatever it depends on.
+fn not_service(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    start: Option<&str>,
+) -> Option<NotService> {
+    if start.is_some_and(launch::runs_node) {
+        return None;
+    }
+    let listed = |section: &str| {
+        obj.get(section)
+            .and_then(|d| d.as_object())
+            .map(|d| d.keys().map(String::as_str).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let runtime = listed("dependencies");
+    let all: Vec<&str> = runtime
+        .iter()
+        .copied()
+        .chain(listed("devDependencies"))
+        .collect();
+    let has = |name: &str| all.contains(&name);
+    if has("electron") && (obj.contains_key("main") || start.is_some()) {
+        return Some(NotService::Electron);
+    }
+    if has("react-native") {
+        return Some(NotService::ReactNative);
+    }
+    if [
+        "@docusaurus/core",
+        "vitepress",
+        "vuepress",
+        "@vuepress/core",
+    ]
+    .iter()
+    .any(|d| has(d))
+    {
+        return Some(NotService::DocsSite);
+    }
+    let scripts_run_k6 = obj
+        .get("scripts")
+        .and_then(|s| s.as_object())
+        .is_some_and(|s| {
+            s.values()
+                .filter_map(|v| v.as_str())
+                .any(|v| launch::runs(v, "k6"))
+        });
+    let k6 = scripts_run_k6 || has("k6") || has("@types/k6");
+    let k6_only = runtime.iter().all(|d| *d == "k6" || d.starts_with("k6-"));
+    (k6 && k6_only && start.is_none_or(|s| launch::runs(s, "k6"))).then_some(NotService::LoadTest)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +170,88 @@ mod tests {
             e.starts_with("web/package.json:3: invalid package.json"),
             "{e}"
         );
+    }
+
+    fn entry_of(text: &str) -> Entry {
+        parse("app/package.json", text).unwrap().entry
+    }
+
+    #[test]
+    fn a_package_without_start_or_main_is_a_service_if_something_launches_it() {
+        assert_eq!(
+            entry_of(r#"{"name": "payment", "dependencies": {"@grpc/grpc-js": "1"}}"#),
+            Entry::NodeLaunched
+        );
+        // A workspace root runs none of its packages itself.
+        assert_eq!(
+            entry_of(r#"{"name": "shop", "private": true, "workspaces": ["apps/*"]}"#),
+            Entry::No
+        );
+    }
+
+    #[test]
+    fn clients_docs_sites_and_load_tests_are_never_services() {
+        for (text, what) in [
+            (
+                r#"{"main": "main.js", "scripts": {"start": "electron ."}, "devDependencies": {"electron": "33"}}"#,
+                NotService::Electron,
+            ),
+            (
+                r#"{"main": "expo-router/entry", "scripts": {"start": "expo start"}, "dependencies": {"expo": "52", "react-native": "0.76.3"}}"#,
+                NotService::ReactNative,
+            ),
+            (
+                r#"{"scripts": {"start": "docusaurus start"}, "dependencies": {"@docusaurus/core": "3.6.3"}}"#,
+                NotService::DocsSite,
+            ),
+            (
+                r#"{"scripts": {"docs:dev": "vitepress dev docs"}, "devDependencies": {"vitepress": "1.5.0"}}"#,
+                NotService::DocsSite,
+            ),
+            (
+                r#"{"main": "script.js", "scripts": {"test": "k6 run script.js"}, "devDependencies": {"@types/k6": "0.54.2"}}"#,
+                NotService::LoadTest,
+            ),
+        ] {
+            assert_eq!(entry_of(text), Entry::Never(what), "{text}");
+        }
+    }
+
+    #[test]
+    fn servers_that_look_like_clients_docs_or_load_tests_stay_services() {
+        for (text, entry) in [
+            // A push-notification service for the mobile app: `expo-server-sdk` is no Expo app.
+            (
+                r#"{"scripts": {"start": "node src/index.js"}, "dependencies": {"expo-server-sdk": "3.10.0", "express": "4"}}"#,
+                Entry::Yes,
+            ),
+            // A Next.js site sharing components through react-native-web.
+            (
+                r#"{"scripts": {"start": "next start"}, "dependencies": {"next": "15", "react-native-web": "0.19.13"}}"#,
+                Entry::Yes,
+            ),
+            // An API documenting itself with VitePress: its start script starts Node.
+            (
+                r#"{"scripts": {"start": "node server.js", "docs:dev": "vitepress dev docs"}, "dependencies": {"express": "4"}, "devDependencies": {"vitepress": "1.5.0"}}"#,
+                Entry::Yes,
+            ),
+            // A service with a k6 smoke test among its scripts.
+            (
+                r#"{"scripts": {"start": "node server.js", "loadtest": "k6 run load/smoke.js"}, "dependencies": {"fastify": "5"}, "devDependencies": {"@types/k6": "0.54.2"}}"#,
+                Entry::Yes,
+            ),
+            // k6 types beside runtime dependencies, started by its Dockerfile.
+            (
+                r#"{"dependencies": {"express": "4"}, "devDependencies": {"@types/k6": "0.54.2"}}"#,
+                Entry::NodeLaunched,
+            ),
+            // Names that merely start like the tools'.
+            (
+                r#"{"main": "index.js", "dependencies": {"electron-to-chromium": "1.5", "react-native-url-polyfill": "2"}}"#,
+                Entry::NodeMain,
+            ),
+        ] {
+            assert_eq!(entry_of(text), entry, "{text}");
+        }
     }
 }
