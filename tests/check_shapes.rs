@@ -36,11 +36,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
          cmd/ mains is one service named after the module instead of one per cmd/",
     ),
     (
-        "infrastructure-workloads",
-        "no `infrastructure` key in the JSON; kafka and fluent-bit workloads are phantom \
-         unknown services that fail TG201",
-    ),
-    (
         "jvm-gradle",
         "build.gradle.kts projects (Kotlin `application` plugin and Spring Boot) are missed; \
          only the Groovy build.gradle one is found",

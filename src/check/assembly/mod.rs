@@ -8,6 +8,8 @@
 
 mod attach;
 mod entries;
+mod images;
+mod infrastructure;
 mod libraries;
 pub(crate) mod rust_modules;
 mod services;
@@ -50,16 +52,18 @@ pub(crate) fn assemble(
     services::declare(root, &mut services, &files, declared, config_file)?;
     let attached = attach::attach(files, &mut services, &mut libraries);
     libraries::use_libraries(&mut services, &libraries);
-    workloads::join(
+    let mut repo = attached.repo;
+    repo.infrastructure = workloads::join(
         root,
         &mut services,
         attached.workloads,
+        &attached.builds,
         &attached.charts,
         &attached.namespaces,
-        &attached.repo,
+        &repo,
         dirs,
     );
-    Ok((services, attached.repo))
+    Ok((services, repo))
 }
 
 fn is_under(path: &str, dir: &str) -> bool {

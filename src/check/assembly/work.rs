@@ -7,10 +7,10 @@ use crate::check::facts::names::NameFilter;
 use crate::check::facts::{Fact, FactKind, SourceFacts};
 use crate::check::inputs::k8s::{ConfigMap, Ingress, Workload};
 use crate::check::inputs::lang::SourceKind;
-use crate::check::model::Language;
+use crate::check::model::{Infrastructure, Language};
 
 /// A service being assembled.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Svc {
     /// Name.
     pub name: String,
@@ -100,4 +100,6 @@ pub struct Repo {
     pub mesh_tracing: Vec<(String, u32)>,
     /// Files not analysed outside any service.
     pub skipped: Vec<(String, String, Option<u32>)>,
+    /// Infrastructure deployed beside the services, by name.
+    pub infrastructure: Vec<Infrastructure>,
 }

@@ -78,6 +78,11 @@ enum LanguageName {
     Typescript,
     Java,
     Dotnet,
+    Php,
+    Ruby,
+    Elixir,
+    Cpp,
+    Nginx,
     Unknown,
 }
 
