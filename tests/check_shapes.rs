@@ -63,11 +63,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "python-local-package",
         "the local package (-e ../../lib, uv path source) is not followed: both apps fail TG101",
     ),
-    (
-        "unanalysed-languages",
-        "found and unknown, but the report does not name the language (PHP, Ruby, Elixir, C++, \
-         nginx): TG100 says `not analysed` only",
-    ),
 ];
 
 #[derive(Debug, Deserialize)]

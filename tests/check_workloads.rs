@@ -222,3 +222,60 @@ fn different_workloads_of_one_service_each_have_their_findings() {
     assert_eq!(places, ["k8s/cron.yaml:4", "k8s/frontend.yaml:4"], "{json:#}");
     assert!(f.iter().all(|f| !f["message"].as_str().unwrap().contains("also in")));
 }
+
+#[test]
+fn unanalysed_languages_are_named_in_language_and_tg100() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(root, "src/quote/composer.json", "{\"name\": \"acme/quote\", \"require\": {\"slim/slim\": \"4.*\"}}\n");
+    write(root, "src/quote/public/index.php", "<?php\necho 'quote';\n");
+    write(root, "src/edge/Dockerfile", "FROM nginx:1.27-alpine\nCOPY nginx.conf /etc/nginx/nginx.conf\n");
+    write(root, "src/edge/nginx.conf", "events {}\nhttp { server { listen 8080; } }\n");
+    write(root, "k8s/edge.yaml", &deployment("Deployment", "edge", &["ghcr.io/acme/edge:1"], true));
+    let (json, code) = check(root);
+    assert_eq!(
+        services(&json),
+        ["edge src/edge nginx unknown", "quote src/quote php unknown"],
+        "{json:#}"
+    );
+    assert_eq!(code, 0, "an unknown service alone does not fail the run");
+    let tg100 = findings(&json, "quote", "TG100");
+    assert_eq!(
+        tg100[0]["message"],
+        "Language or framework not analysed: `quote` is listed but PHP is not analysed"
+    );
+    assert!(findings(&json, "edge", "TG100")[0]["message"]
+        .as_str()
+        .unwrap()
+        .ends_with("but nginx is not analysed"));
+    assert!(json.get("infrastructure").is_none(), "{json:#}");
+}
+
+#[test]
+fn a_published_nginx_or_a_workload_without_code_is_not_named() {
+    // The negative twin: nginx run from its published image is infrastructure; a workload
+    // with no code in the tree keeps `unknown`; an analysed service is never renamed by its
+    // base image.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    python_service(root, "src/api");
+    write(root, "src/api/Dockerfile", "FROM php:8.3-cli AS tools\nFROM python:3.12-slim\nCMD [\"opentelemetry-instrument\", \"python\", \"app.py\"]\n");
+    let k8s = [
+        deployment("Deployment", "edge", &["nginx:1.27-alpine"], false),
+        deployment("Deployment", "billing", &["ghcr.io/acme/billing:3"], true),
+    ]
+    .join("---\n");
+    write(root, "k8s/all.yaml", &k8s);
+    let (json, _) = check(root);
+    assert_eq!(
+        services(&json),
+        ["billing k8s unknown unknown", "api src/api python pass"],
+        "{json:#}"
+    );
+    assert_eq!(
+        findings(&json, "billing", "TG100")[0]["message"],
+        "Language or framework not analysed: `billing` is listed but not analysed"
+    );
+    assert_eq!(json["infrastructure"][0]["name"], "edge");
+    assert_eq!(json["infrastructure"][0]["kind"], "proxy");
+}

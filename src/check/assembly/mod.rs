@@ -10,6 +10,7 @@ mod attach;
 mod entries;
 mod images;
 mod infrastructure;
+mod languages;
 mod libraries;
 pub(crate) mod rust_modules;
 mod services;
@@ -63,6 +64,7 @@ pub(crate) fn assemble(
         &repo,
         dirs,
     );
+    languages::name_unanalysed(root, &mut services);
     Ok((services, repo))
 }
 
