@@ -41,10 +41,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
          only the Groovy build.gradle one is found",
     ),
     (
-        "k8s-image-join",
-        "one image run by two workloads is one service `orders`, not orders-api and orders-worker",
-    ),
-    (
         "maven-shared-tracing-module",
         "the shared tracing module is not followed (services fail TG101) and is itself a \
          phantom service",

@@ -279,3 +279,63 @@ fn a_published_nginx_or_a_workload_without_code_is_not_named() {
     assert_eq!(json["infrastructure"][0]["name"], "edge");
     assert_eq!(json["infrastructure"][0]["kind"], "proxy");
 }
+
+/// A Python service in `dir` without workloads of its own.
+fn orders_code(root: &Path, dir: &str) {
+    python_service(root, dir);
+    write(root, &format!("{dir}/orders/tasks.py"), "from celery import Celery\n\napp = Celery('orders')\n");
+}
+
+#[test]
+fn workloads_join_their_code_by_the_image_they_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    orders_code(root, "src/orders");
+    python_service(root, "src/cartservice");
+    // PHP whose manifest is in a source subfolder of the build context.
+    write(root, "src/quote/app/composer.json", "{\"name\": \"acme/quote\"}\n");
+    write(root, "src/quote/Dockerfile", "FROM php:8.3-cli\nCOPY app/ /var/www\n");
+    write(root, "skaffold.yaml", "apiVersion: skaffold/v4beta11\nkind: Config\nbuild:\n  artifacts:\n    - image: cartservice\n      context: src/cartservice\n    - image: orders\n      context: src/orders\n");
+    write(root, "docker-compose.yml", "services:\n  quote:\n    build:\n      context: ./\n      dockerfile: src/quote/Dockerfile\n");
+    let worker = deployment("Deployment", "orders-worker", &["orders"], true).replace(
+        "          env:\n",
+        "          command: [\"celery\", \"-A\", \"orders.tasks\", \"worker\"]\n          env:\n",
+    );
+    let k8s = [
+        deployment("Deployment", "cart", &["cartservice"], true),
+        deployment("Deployment", "orders-api", &["orders"], true),
+        worker,
+    ]
+    .join("---\n");
+    write(root, "k8s/all.yaml", &k8s);
+    let (json, _) = check(root);
+    assert_eq!(
+        services(&json),
+        [
+            "cartservice src/cartservice python pass",
+            "orders-api src/orders python pass",
+            "orders-worker src/orders python pass",
+            "quote src/quote/app php unknown",
+        ],
+        "{json:#}"
+    );
+}
+
+#[test]
+fn one_workload_of_an_image_or_identical_workloads_stay_one_service() {
+    // The negative twin: one Deployment and a migration Job of the image, and a canary running
+    // exactly what the main Deployment runs, are one service named after its code.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    orders_code(root, "src/orders");
+    write(root, "skaffold.yaml", "apiVersion: skaffold/v4beta11\nkind: Config\nbuild:\n  artifacts:\n    - image: orders\n      context: src/orders\n");
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: orders-migrate\nspec:\n  template:\n    spec:\n      containers:\n        - name: migrate\n          image: orders\n          command: [\"alembic\", \"upgrade\", \"head\"]\n          env:\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://otel-collector:4318\n            - name: OTEL_SERVICE_NAME\n              value: orders\n";
+    let canary = deployment("Deployment", "orders", &["orders"], true)
+        .replace("name: orders\n", "name: orders-canary\n")
+        .replace("app: orders }", "app: orders-canary }");
+    let k8s = [deployment("Deployment", "orders", &["orders"], true), canary, job.to_string()]
+        .join("---\n");
+    write(root, "k8s/all.yaml", &k8s);
+    let (json, _) = check(root);
+    assert_eq!(services(&json), ["orders src/orders python pass"], "{json:#}");
+}

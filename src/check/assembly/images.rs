@@ -8,8 +8,10 @@ use super::is_under;
 use super::work::Svc;
 use crate::check::inputs::k8s::{ImageBuild, Workload};
 
-/// Image → build directory, by the image as written, its repository (no tag) and its last
-/// path component; a key two directories claim is ambiguous and joins nothing.
+/// Image → build directory, by the image as written and by its repository (no tag), as
+/// skaffold and compose match them (a registry-qualified `gcr.io/x/cartservice` is not the
+/// bare `cartservice` a build names: the join by name covers that); a key two directories
+/// claim is ambiguous and joins nothing.
 #[derive(Default)]
 pub(super) struct BuiltImages(HashMap<String, Option<String>>);
 
@@ -51,36 +53,32 @@ impl BuiltImages {
     }
 
     /// The service whose code is at `dir`: the one there, else the only one under it (a
-    /// manifest in a source subfolder of the build context).
-    pub(super) fn service_at(&self, services: &[Svc], dir: &str) -> Option<usize> {
+    /// manifest in a source subfolder of the build context: `false`).
+    pub(super) fn service_at(&self, services: &[Svc], dir: &str) -> Option<(usize, bool)> {
         if let Some(i) = services.iter().position(|s| s.path == dir) {
-            return Some(i);
+            return Some((i, true));
         }
         let mut under = services
             .iter()
             .enumerate()
             .filter(|(_, s)| is_under(&s.path, dir));
         match (under.next(), under.next()) {
-            (Some((i, _)), None) => Some(i),
+            (Some((i, _)), None) => Some((i, false)),
             _ => None,
         }
     }
 }
 
-/// The keys an image is known by: as written (no digest), its repository (no tag), its last
-/// path component (no tag).
+/// The keys an image is known by: as written (no digest), its repository (no tag).
 fn keys(image: &str) -> Vec<String> {
     let image = image.split('@').next().unwrap_or(image);
     let repo = match image.rsplit_once(':') {
         Some((r, tag)) if !tag.contains('/') => r,
         _ => image,
     };
-    let last = repo.rsplit('/').next().unwrap_or(repo);
     let mut keys = vec![image.to_string()];
-    for k in [repo, last] {
-        if !k.is_empty() && !keys.iter().any(|x| x == k) {
-            keys.push(k.to_string());
-        }
+    if !repo.is_empty() && repo != image {
+        keys.push(repo.to_string());
     }
     keys
 }
@@ -116,13 +114,13 @@ mod tests {
         );
         let dir = |i: &str| built.dir_of(&[i.to_string()]);
         assert_eq!(dir("cartservice").as_deref(), Some("src/cartservice"));
-        assert_eq!(
-            dir("us-docker.pkg.dev/p/r/cartservice:v1@sha256:0").as_deref(),
-            Some("src/cartservice")
-        );
+        assert_eq!(dir("cartservice:v1@sha256:0").as_deref(), Some("src/cartservice"));
+        // Another registry's image of the same name is not this build.
+        assert_eq!(dir("us-docker.pkg.dev/p/r/cartservice:v1"), None);
         assert_eq!(dir("ghcr.io/acme/shop:quote").as_deref(), Some("src/quote"));
-        // `shop` alone is claimed by two directories: it joins neither.
+        // The repository `ghcr.io/acme/shop` is claimed by two directories: it joins neither.
         assert_eq!(dir("ghcr.io/acme/shop:latest"), None);
+        assert_eq!(dir("ghcr.io/acme/shop"), None);
         assert_eq!(dir("cart"), None);
     }
 
@@ -134,8 +132,8 @@ mod tests {
         };
         let services = [svc("src/a"), svc("src/b/app"), svc("src/c/x"), svc("src/c/y")];
         let built = BuiltImages::default();
-        assert_eq!(built.service_at(&services, "src/a"), Some(0));
-        assert_eq!(built.service_at(&services, "src/b"), Some(1));
+        assert_eq!(built.service_at(&services, "src/a"), Some((0, true)));
+        assert_eq!(built.service_at(&services, "src/b"), Some((1, false)));
         assert_eq!(built.service_at(&services, "src/c"), None);
         assert_eq!(built.service_at(&services, "src/d"), None);
     }

@@ -3,8 +3,11 @@
 //! [`assemble`] runs the steps in order: services from application manifests and
 //! `tracegate.yaml` declarations ([`services`]), every file attached to the deepest service
 //! containing it ([`attach`]), workspace libraries' code given to the services using them
-//! ([`libraries`]), Kubernetes workloads joined to services ([`workloads`]). The working types
-//! are in [`work`].
+//! ([`libraries`]), Kubernetes workloads and compose services joined to services
+//! ([`workloads`], by the images built from the tree: [`images`]) with infrastructure set
+//! apart ([`infrastructure`]), one image run by distinct workloads split into services sharing
+//! its code ([`shared_image`]), the languages not analysed named ([`languages`]). The working
+//! types are in [`work`].
 
 mod attach;
 mod entries;
@@ -14,6 +17,7 @@ mod languages;
 mod libraries;
 pub(crate) mod rust_modules;
 mod services;
+mod shared_image;
 pub mod work;
 mod workloads;
 
@@ -64,6 +68,7 @@ pub(crate) fn assemble(
         &repo,
         dirs,
     );
+    shared_image::split(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))
 }

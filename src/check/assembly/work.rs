@@ -36,6 +36,8 @@ pub struct Svc {
     pub unparsed: Vec<(SourceKind, String, Option<NameFilter>)>,
     /// The path of each entry of `sources`, in the same order.
     pub source_files: Vec<String>,
+    /// Declared in `tracegate.yaml`: its name is the user's, never replaced by a workload's.
+    pub declared: bool,
     /// Cargo.toml gives a `[lib]`/`[[bin]]` its own `path`: the module tree is not judged.
     pub rust_custom_targets: bool,
     /// Set once its rules are evaluated and `sources` freed: whether it uses the tracegate

@@ -96,7 +96,18 @@ pub(super) fn join(
         resolve_config_maps(&mut w, repo);
         // Built from a directory of the tree: the code there, whatever its name.
         if let Some(dir) = w.build.clone().or_else(|| built.dir_of(&w.images)) {
-            let i = built.service_at(services, &dir).unwrap_or_else(|| {
+            let i = match built.service_at(services, &dir) {
+                Some((i, exact)) => {
+                    // Named by its deployment, not by the source subfolder of its manifest.
+                    if !exact && !services[i].declared && services[i].workloads.is_empty() {
+                        services[i].name.clone_from(&w.name);
+                        names.add(&w.name, i);
+                    }
+                    Some(i)
+                }
+                None => None,
+            };
+            let i = i.unwrap_or_else(|| {
                 services.push(Svc {
                     name: w.name.clone(),
                     path: dir.clone(),
