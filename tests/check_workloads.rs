@@ -79,8 +79,16 @@ fn findings<'a>(json: &'a Value, service: &str, rule: &str) -> Vec<&'a Value> {
 
 /// A Python service with the SDK injected, deployed with its OTEL variables set.
 fn python_service(root: &Path, dir: &str) {
-    write(root, &format!("{dir}/requirements.txt"), "flask==3.0.3\nopentelemetry-distro==0.48b0\nopentelemetry-exporter-otlp==1.27.0\n");
-    write(root, &format!("{dir}/app.py"), "from flask import Flask\n\napp = Flask(__name__)\n");
+    write(
+        root,
+        &format!("{dir}/requirements.txt"),
+        "flask==3.0.3\nopentelemetry-distro==0.48b0\nopentelemetry-exporter-otlp==1.27.0\n",
+    );
+    write(
+        root,
+        &format!("{dir}/app.py"),
+        "from flask import Flask\n\napp = Flask(__name__)\n",
+    );
     write(root, &format!("{dir}/Dockerfile"), "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nENV OTEL_PROPAGATORS=tracecontext,baggage\nCMD [\"opentelemetry-instrument\", \"flask\", \"run\"]\n");
 }
 
@@ -108,15 +116,29 @@ fn infrastructure_is_listed_with_every_place_and_never_judged() {
     write(root, "docker-compose.yml", "services:\n  orders:\n    build: ./src/orders\n  postgres:\n    image: postgres:17.2\n  kafka:\n    image: bitnami/kafka:3.9\n  feature-flags:\n    image: ghcr.io/open-feature/flagd:v0.11.1\n");
     let k8s = [
         deployment("StatefulSet", "postgres", &["postgres:17.2"], false),
-        deployment("StatefulSet", "kafka", &["bitnami/kafka:3.9", "bitnami/kafka-exporter:1"], false),
-        deployment("DaemonSet", "log-agent", &["cr.fluentbit.io/fluent/fluent-bit:3.2.2"], false),
+        deployment(
+            "StatefulSet",
+            "kafka",
+            &["bitnami/kafka:3.9", "bitnami/kafka-exporter:1"],
+            false,
+        ),
+        deployment(
+            "DaemonSet",
+            "log-agent",
+            &["cr.fluentbit.io/fluent/fluent-bit:3.2.2"],
+            false,
+        ),
         deployment("Deployment", "edge", &["nginx:1.27-alpine"], false),
         deployment("Deployment", "orders", &["ghcr.io/acme/orders:1"], true),
     ]
     .join("---\n");
     write(root, "k8s/all.yaml", &k8s);
     let (json, code) = check(root);
-    assert_eq!(services(&json), ["orders src/orders python pass"], "{json:#}");
+    assert_eq!(
+        services(&json),
+        ["orders src/orders python pass"],
+        "{json:#}"
+    );
     assert_eq!(code, 0, "{json:#}");
     let infra = json["infrastructure"].as_array().unwrap();
     let names: Vec<(&str, &str)> = infra
@@ -158,9 +180,24 @@ fn application_images_with_infrastructure_words_or_sidecars_are_services() {
     let root = dir.path();
     python_service(root, "src/orders");
     let k8s = [
-        deployment("Deployment", "kafka-consumer", &["ghcr.io/acme/kafka-consumer:1"], true),
-        deployment("Deployment", "orders", &["ghcr.io/acme/orders:1", "envoyproxy/envoy:v1.32-latest"], true),
-        deployment("Deployment", "redis-proxy", &["ghcr.io/acme/redis-proxy:1", "redis:7"], true),
+        deployment(
+            "Deployment",
+            "kafka-consumer",
+            &["ghcr.io/acme/kafka-consumer:1"],
+            true,
+        ),
+        deployment(
+            "Deployment",
+            "orders",
+            &["ghcr.io/acme/orders:1", "envoyproxy/envoy:v1.32-latest"],
+            true,
+        ),
+        deployment(
+            "Deployment",
+            "redis-proxy",
+            &["ghcr.io/acme/redis-proxy:1", "redis:7"],
+            true,
+        ),
     ]
     .join("---\n");
     write(root, "k8s/all.yaml", &k8s);
@@ -187,7 +224,11 @@ fn one_workload_in_several_places_is_one_finding_naming_each() {
     let frontend = deployment("Deployment", "frontend", &["frontend"], false);
     write(root, "kubernetes-manifests/frontend.yaml", &frontend);
     write(root, "kustomize/base/frontend.yaml", &frontend);
-    write(root, "kustomize/base/kustomization.yaml", "resources:\n  - frontend.yaml\n");
+    write(
+        root,
+        "kustomize/base/kustomization.yaml",
+        "resources:\n  - frontend.yaml\n",
+    );
     let (json, code) = check(root);
     assert_eq!(code, 1);
     for rule in ["TG201", "TG203"] {
@@ -211,7 +252,11 @@ fn different_workloads_of_one_service_each_have_their_findings() {
     let root = dir.path();
     python_service(root, "src/frontend");
     let cron = "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: frontend\nspec:\n  schedule: \"0 * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers:\n            - name: frontend\n              image: frontend\n";
-    write(root, "k8s/frontend.yaml", &deployment("Deployment", "frontend", &["frontend"], false));
+    write(
+        root,
+        "k8s/frontend.yaml",
+        &deployment("Deployment", "frontend", &["frontend"], false),
+    );
     write(root, "k8s/cron.yaml", cron);
     let (json, _) = check(root);
     let f = findings(&json, "frontend", "TG201");
@@ -219,19 +264,41 @@ fn different_workloads_of_one_service_each_have_their_findings() {
         .iter()
         .map(|f| format!("{}:{}", f["file"].as_str().unwrap(), f["line"]))
         .collect();
-    assert_eq!(places, ["k8s/cron.yaml:4", "k8s/frontend.yaml:4"], "{json:#}");
-    assert!(f.iter().all(|f| !f["message"].as_str().unwrap().contains("also in")));
+    assert_eq!(
+        places,
+        ["k8s/cron.yaml:4", "k8s/frontend.yaml:4"],
+        "{json:#}"
+    );
+    assert!(f
+        .iter()
+        .all(|f| !f["message"].as_str().unwrap().contains("also in")));
 }
 
 #[test]
 fn unanalysed_languages_are_named_in_language_and_tg100() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    write(root, "src/quote/composer.json", "{\"name\": \"acme/quote\", \"require\": {\"slim/slim\": \"4.*\"}}\n");
+    write(
+        root,
+        "src/quote/composer.json",
+        "{\"name\": \"acme/quote\", \"require\": {\"slim/slim\": \"4.*\"}}\n",
+    );
     write(root, "src/quote/public/index.php", "<?php\necho 'quote';\n");
-    write(root, "src/edge/Dockerfile", "FROM nginx:1.27-alpine\nCOPY nginx.conf /etc/nginx/nginx.conf\n");
-    write(root, "src/edge/nginx.conf", "events {}\nhttp { server { listen 8080; } }\n");
-    write(root, "k8s/edge.yaml", &deployment("Deployment", "edge", &["ghcr.io/acme/edge:1"], true));
+    write(
+        root,
+        "src/edge/Dockerfile",
+        "FROM nginx:1.27-alpine\nCOPY nginx.conf /etc/nginx/nginx.conf\n",
+    );
+    write(
+        root,
+        "src/edge/nginx.conf",
+        "events {}\nhttp { server { listen 8080; } }\n",
+    );
+    write(
+        root,
+        "k8s/edge.yaml",
+        &deployment("Deployment", "edge", &["ghcr.io/acme/edge:1"], true),
+    );
     let (json, code) = check(root);
     assert_eq!(
         services(&json),
@@ -283,7 +350,11 @@ fn a_published_nginx_or_a_workload_without_code_is_not_named() {
 /// A Python service in `dir` without workloads of its own.
 fn orders_code(root: &Path, dir: &str) {
     python_service(root, dir);
-    write(root, &format!("{dir}/orders/tasks.py"), "from celery import Celery\n\napp = Celery('orders')\n");
+    write(
+        root,
+        &format!("{dir}/orders/tasks.py"),
+        "from celery import Celery\n\napp = Celery('orders')\n",
+    );
 }
 
 #[test]
@@ -293,8 +364,16 @@ fn workloads_join_their_code_by_the_image_they_build() {
     orders_code(root, "src/orders");
     python_service(root, "src/cartservice");
     // PHP whose manifest is in a source subfolder of the build context.
-    write(root, "src/quote/app/composer.json", "{\"name\": \"acme/quote\"}\n");
-    write(root, "src/quote/Dockerfile", "FROM php:8.3-cli\nCOPY app/ /var/www\n");
+    write(
+        root,
+        "src/quote/app/composer.json",
+        "{\"name\": \"acme/quote\"}\n",
+    );
+    write(
+        root,
+        "src/quote/Dockerfile",
+        "FROM php:8.3-cli\nCOPY app/ /var/www\n",
+    );
     write(root, "skaffold.yaml", "apiVersion: skaffold/v4beta11\nkind: Config\nbuild:\n  artifacts:\n    - image: cartservice\n      context: src/cartservice\n    - image: orders\n      context: src/orders\n");
     write(root, "docker-compose.yml", "services:\n  quote:\n    build:\n      context: ./\n      dockerfile: src/quote/Dockerfile\n");
     let worker = deployment("Deployment", "orders-worker", &["orders"], true).replace(
@@ -333,9 +412,17 @@ fn one_workload_of_an_image_or_identical_workloads_stay_one_service() {
     let canary = deployment("Deployment", "orders", &["orders"], true)
         .replace("name: orders\n", "name: orders-canary\n")
         .replace("app: orders }", "app: orders-canary }");
-    let k8s = [deployment("Deployment", "orders", &["orders"], true), canary, job.to_string()]
-        .join("---\n");
+    let k8s = [
+        deployment("Deployment", "orders", &["orders"], true),
+        canary,
+        job.to_string(),
+    ]
+    .join("---\n");
     write(root, "k8s/all.yaml", &k8s);
     let (json, _) = check(root);
-    assert_eq!(services(&json), ["orders src/orders python pass"], "{json:#}");
+    assert_eq!(
+        services(&json),
+        ["orders src/orders python pass"],
+        "{json:#}"
+    );
 }

@@ -33,10 +33,7 @@ impl BuiltImages {
 
     fn add(&mut self, image: &str, dir: &str) {
         for key in keys(image) {
-            let slot = self
-                .0
-                .entry(key)
-                .or_insert_with(|| Some(dir.to_string()));
+            let slot = self.0.entry(key).or_insert_with(|| Some(dir.to_string()));
             if slot.as_deref() != Some(dir) {
                 *slot = None;
             }
@@ -114,7 +111,10 @@ mod tests {
         );
         let dir = |i: &str| built.dir_of(&[i.to_string()]);
         assert_eq!(dir("cartservice").as_deref(), Some("src/cartservice"));
-        assert_eq!(dir("cartservice:v1@sha256:0").as_deref(), Some("src/cartservice"));
+        assert_eq!(
+            dir("cartservice:v1@sha256:0").as_deref(),
+            Some("src/cartservice")
+        );
         // Another registry's image of the same name is not this build.
         assert_eq!(dir("us-docker.pkg.dev/p/r/cartservice:v1"), None);
         assert_eq!(dir("ghcr.io/acme/shop:quote").as_deref(), Some("src/quote"));
@@ -130,7 +130,12 @@ mod tests {
             path: path.into(),
             ..Svc::default()
         };
-        let services = [svc("src/a"), svc("src/b/app"), svc("src/c/x"), svc("src/c/y")];
+        let services = [
+            svc("src/a"),
+            svc("src/b/app"),
+            svc("src/c/x"),
+            svc("src/c/y"),
+        ];
         let built = BuiltImages::default();
         assert_eq!(built.service_at(&services, "src/a"), Some((0, true)));
         assert_eq!(built.service_at(&services, "src/b"), Some((1, false)));

@@ -181,7 +181,10 @@ mod tests {
             ("bitnami/sealed-secrets-controller", Kind::Other),
             ("cr.fluentbit.io/fluent/fluent-bit:3.2.2", Kind::LogShipper),
             ("timberio/vector:0.43.0-alpine", Kind::LogShipper),
-            ("otel/opentelemetry-collector-contrib:0.114.0", Kind::Collector),
+            (
+                "otel/opentelemetry-collector-contrib:0.114.0",
+                Kind::Collector,
+            ),
             ("jaegertracing/all-in-one:1.63.0", Kind::TracingBackend),
             ("grafana/tempo:2.6.1", Kind::TracingBackend),
             ("openzipkin/zipkin", Kind::TracingBackend),
@@ -189,7 +192,10 @@ mod tests {
             ("grafana/grafana:11.3.0", Kind::Dashboard),
             ("opensearchproject/opensearch:2", Kind::Search),
             ("quay.io/minio/minio", Kind::ObjectStorage),
-            ("registry.k8s.io/ingress-nginx/controller:v1.12.0@sha256:abc", Kind::Proxy),
+            (
+                "registry.k8s.io/ingress-nginx/controller:v1.12.0@sha256:abc",
+                Kind::Proxy,
+            ),
             ("envoyproxy/envoy:v1.32-latest", Kind::Proxy),
             ("nginx:1.27-alpine", Kind::Proxy),
             ("localhost:5000/postgres", Kind::Database),

@@ -96,7 +96,10 @@ mod tests {
 
     #[test]
     fn base_images_name_the_language_last_stage_first() {
-        assert_eq!(of_dockerfile("FROM php:8.3-cli\nCMD php -S 0.0.0.0:80\n"), Some(Language::Php));
+        assert_eq!(
+            of_dockerfile("FROM php:8.3-cli\nCMD php -S 0.0.0.0:80\n"),
+            Some(Language::Php)
+        );
         assert_eq!(
             of_dockerfile("FROM composer:2.8 AS vendor\nRUN composer install\nFROM php:8.3-cli\n"),
             Some(Language::Php)
@@ -109,14 +112,20 @@ mod tests {
             of_dockerfile("from --platform=linux/amd64 gcc:13 as build\nFROM debian:12\n"),
             Some(Language::Cpp)
         );
-        assert_eq!(of_dockerfile("FROM nginx:1.27-alpine\nCOPY nginx.conf /etc/nginx/\n"), Some(Language::Nginx));
+        assert_eq!(
+            of_dockerfile("FROM nginx:1.27-alpine\nCOPY nginx.conf /etc/nginx/\n"),
+            Some(Language::Nginx)
+        );
         assert_eq!(
             of_dockerfile("FROM docker.io/nginxinc/nginx-unprivileged:1.27\n"),
             Some(Language::Nginx)
         );
         assert_eq!(of_dockerfile("FROM ruby:3.3-slim\n"), Some(Language::Ruby));
         // Nothing tells: an alpine build of unknown code, a scratch image.
-        assert_eq!(of_dockerfile("FROM alpine:3.20 AS b\nRUN make\nFROM scratch\n"), None);
+        assert_eq!(
+            of_dockerfile("FROM alpine:3.20 AS b\nRUN make\nFROM scratch\n"),
+            None
+        );
         assert_eq!(of_dockerfile("# FROM php:8\nFROM busybox\n"), None);
     }
 
@@ -132,7 +141,11 @@ mod tests {
     #[test]
     fn only_services_whose_language_is_not_known_are_named() {
         let dir = tempfile::tempdir().unwrap();
-        for (d, text) in [("proxy", "FROM nginx:1.27\n"), ("api", "FROM php:8.3\n"), ("bare", "FROM alpine\n")] {
+        for (d, text) in [
+            ("proxy", "FROM nginx:1.27\n"),
+            ("api", "FROM php:8.3\n"),
+            ("bare", "FROM alpine\n"),
+        ] {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
             std::fs::write(dir.path().join(d).join("Dockerfile"), text).unwrap();
         }

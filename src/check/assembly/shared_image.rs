@@ -118,7 +118,11 @@ mod tests {
             9,
         )];
         if let Some(text) = command {
-            facts.push(Fact::new(FactKind::Command { text: text.into() }, "k8s/a.yaml", 8));
+            facts.push(Fact::new(
+                FactKind::Command { text: text.into() },
+                "k8s/a.yaml",
+                8,
+            ));
         }
         Workload {
             kind: kind.into(),
@@ -144,7 +148,10 @@ mod tests {
             .map(|s| {
                 (
                     s.name.clone(),
-                    s.workloads.iter().map(|w| format!("{} {}", w.kind, w.name)).collect(),
+                    s.workloads
+                        .iter()
+                        .map(|w| format!("{} {}", w.kind, w.name))
+                        .collect(),
                 )
             })
             .collect()
@@ -154,8 +161,18 @@ mod tests {
     fn workloads_running_different_things_are_services_sharing_the_code() {
         let mut services = service(vec![
             w("Deployment", "orders-api", None, "orders-api"),
-            w("Deployment", "orders-worker", Some("celery -A orders.tasks worker"), "orders-worker"),
-            w("CronJob", "orders-report", Some("python -m orders.report"), "orders"),
+            w(
+                "Deployment",
+                "orders-worker",
+                Some("celery -A orders.tasks worker"),
+                "orders-worker",
+            ),
+            w(
+                "CronJob",
+                "orders-report",
+                Some("python -m orders.report"),
+                "orders",
+            ),
             w("Deployment", "orders-api", None, "orders-api"),
         ]);
         split(&mut services);
@@ -192,21 +209,36 @@ mod tests {
         // A canary running exactly what the main workload runs.
         let mut canary = service(vec![
             w("Deployment", "frontend", Some("node server.js"), "frontend"),
-            w("Deployment", "frontend-canary", Some("node server.js"), "frontend"),
+            w(
+                "Deployment",
+                "frontend-canary",
+                Some("node server.js"),
+                "frontend",
+            ),
         ]);
         split(&mut canary);
         assert_eq!(canary.len(), 1);
         // A migration Job beside the one Deployment.
         let mut job = service(vec![
             w("Deployment", "orders", None, "orders"),
-            w("Job", "orders-migrate", Some("alembic upgrade head"), "orders"),
+            w(
+                "Job",
+                "orders-migrate",
+                Some("alembic upgrade head"),
+                "orders",
+            ),
         ]);
         split(&mut job);
         assert_eq!(job.len(), 1);
         // Declared in tracegate.yaml: its name is the user's.
         let mut declared = service(vec![
             w("Deployment", "orders-api", None, "orders-api"),
-            w("Deployment", "orders-worker", Some("celery worker"), "orders-worker"),
+            w(
+                "Deployment",
+                "orders-worker",
+                Some("celery worker"),
+                "orders-worker",
+            ),
         ]);
         declared[0].declared = true;
         split(&mut declared);

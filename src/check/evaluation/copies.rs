@@ -6,10 +6,10 @@ use crate::check::inputs::k8s::Workload;
 
 /// The judged workloads `fires` holds for, one per workload (its first place, in order), each
 /// with ` (also in FILE:LINE, …)` naming the other places it holds for (empty when none).
-pub(super) fn lacking<'a>(
-    workloads: &'a [Workload],
+pub(super) fn lacking(
+    workloads: &[Workload],
     fires: impl Fn(&Workload) -> bool,
-) -> Vec<(&'a Workload, String)> {
+) -> Vec<(&Workload, String)> {
     let mut groups: Vec<(&Workload, Vec<&Workload>)> = Vec::new();
     for w in workloads.iter().filter(|w| w.judged() && fires(w)) {
         match groups.iter_mut().find(|(first, _)| same(first, w)) {
@@ -57,8 +57,18 @@ mod tests {
     #[test]
     fn copies_of_one_workload_give_one_entry_naming_every_place() {
         let ws = [
-            w("Deployment", "frontend", "kubernetes-manifests/frontend.yaml", false),
-            w("Deployment", "frontend", "kustomize/base/frontend.yaml", false),
+            w(
+                "Deployment",
+                "frontend",
+                "kubernetes-manifests/frontend.yaml",
+                false,
+            ),
+            w(
+                "Deployment",
+                "frontend",
+                "kustomize/base/frontend.yaml",
+                false,
+            ),
             w("Deployment", "frontend", "release/bundle.yaml", true),
             w("compose", "frontend", "docker-compose.yml", false),
         ];

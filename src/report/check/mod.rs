@@ -8,8 +8,7 @@
 use std::fmt;
 
 use crate::check::model::{
-    CheckReport, Finding, InfrastructureKind, Language, RuleMeta, ServiceReport, Severity,
-    Verdict,
+    CheckReport, Finding, InfrastructureKind, Language, RuleMeta, ServiceReport, Severity, Verdict,
 };
 
 mod github;

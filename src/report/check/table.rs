@@ -3,8 +3,8 @@
 use comfy_table::{presets, ContentArrangement, Table};
 
 use super::{
-    infrastructure_kind_name, language_name, location, severity_name, verdict_name,
-    RenderContext, SummaryLine,
+    infrastructure_kind_name, language_name, location, severity_name, verdict_name, RenderContext,
+    SummaryLine,
 };
 use crate::check::model::{CheckReport, Verdict};
 use crate::report::escape_control;
@@ -90,7 +90,13 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
         let listed: Vec<String> = report
             .infrastructure
             .iter()
-            .map(|i| format!("{} ({})", escape_control(&i.name), infrastructure_kind_name(i.kind)))
+            .map(|i| {
+                format!(
+                    "{} ({})",
+                    escape_control(&i.name),
+                    infrastructure_kind_name(i.kind)
+                )
+            })
             .collect();
         out.push_str(&format!(
             "infrastructure (not judged): {}\n",

@@ -42,7 +42,9 @@ pub(super) fn skaffold(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Im
             let Some(image) = get(a, &["image"]).and_then(s) else {
                 continue;
             };
-            let context = get(a, &["context"]).and_then(s).unwrap_or_else(|| ".".into());
+            let context = get(a, &["context"])
+                .and_then(s)
+                .unwrap_or_else(|| ".".into());
             let dockerfile = get(a, &["docker", "dockerfile"]).and_then(s);
             let Some(code) = code_dir(dir, &context, dockerfile.as_deref()) else {
                 continue;
@@ -78,7 +80,10 @@ pub(super) fn join(base: &str, path: &str) -> Option<String> {
     if path.starts_with('/') || path.contains("://") || path.contains('$') {
         return None;
     }
-    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    let mut parts: Vec<&str> = base
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
     for p in path.split('/') {
         match p {
             "" | "." => {}

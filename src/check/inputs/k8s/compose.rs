@@ -34,7 +34,9 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
         let build = match get(service, &["build"]) {
             Some(Value::String(context)) => code_dir(dir, context, None),
             Some(b @ Value::Mapping(_)) => {
-                let context = get(b, &["context"]).and_then(s).unwrap_or_else(|| ".".into());
+                let context = get(b, &["context"])
+                    .and_then(s)
+                    .unwrap_or_else(|| ".".into());
                 let dockerfile = get(b, &["dockerfile"]).and_then(s);
                 code_dir(dir, &context, dockerfile.as_deref())
             }
@@ -45,7 +47,10 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
             .find(|(n, _)| *n == name)
             .map_or(doc.start, |(_, l)| *l);
         out.push(Workload {
-            aliases: get(service, &["container_name"]).and_then(s).into_iter().collect(),
+            aliases: get(service, &["container_name"])
+                .and_then(s)
+                .into_iter()
+                .collect(),
             images: get(service, &["image"]).and_then(s).into_iter().collect(),
             build,
             name,
@@ -100,7 +105,12 @@ mod tests {
         ] {
             assert!(super::is_compose_file(name), "{name}");
         }
-        for name in ["composer.yaml", "docker-compose.json", "values.yaml", "compose-x.yml"] {
+        for name in [
+            "composer.yaml",
+            "docker-compose.json",
+            "values.yaml",
+            "compose-x.yml",
+        ] {
             assert!(!super::is_compose_file(name), "{name}");
         }
     }
@@ -109,33 +119,37 @@ mod tests {
     fn compose_services_with_images_builds_and_lines() {
         let text = "x-logging: &logging\n  driver: json-file\n\nservices:\n  quote:\n    image: ghcr.io/acme/shop:quote\n    build:\n      context: ./\n      dockerfile: src/quote/Dockerfile\n    environment:\n      - KAFKA_ADDR=kafka:9092\n  frontend:\n    build: ./src/frontend\n  \"kafka\":\n    image: apache/kafka:3.9.0\n    container_name: broker\n";
         let f = parse("docker-compose.yml", text).unwrap();
-        let got: Vec<(&str, &str, Option<&str>, u32, Vec<&str>)> = f
+        let got: Vec<String> = f
             .workloads
             .iter()
             .map(|w| {
-                (
-                    w.name.as_str(),
-                    w.kind.as_str(),
-                    w.build.as_deref(),
-                    w.line,
-                    w.images.iter().map(String::as_str).collect(),
+                format!(
+                    "{} {} {:?} {} {:?}",
+                    w.name, w.kind, w.build, w.line, w.images
                 )
             })
             .collect();
         assert_eq!(
             got,
             [
-                ("quote", "compose", Some("src/quote"), 5, vec!["ghcr.io/acme/shop:quote"]),
-                ("frontend", "compose", Some("src/frontend"), 12, vec![]),
-                ("kafka", "compose", None, 14, vec!["apache/kafka:3.9.0"]),
+                "quote compose Some(\"src/quote\") 5 [\"ghcr.io/acme/shop:quote\"]",
+                "frontend compose Some(\"src/frontend\") 12 []",
+                "kafka compose None 14 [\"apache/kafka:3.9.0\"]",
             ]
         );
         assert_eq!(f.workloads[2].aliases, ["broker"]);
-        assert!(f.workloads.iter().all(|w| !w.judged() && w.facts.is_empty()));
+        assert!(f
+            .workloads
+            .iter()
+            .all(|w| !w.judged() && w.facts.is_empty()));
         // The same text in a file of another name is no compose file.
         assert!(parse("k8s/app.yaml", text).unwrap().workloads.is_empty());
         // A build in a subdirectory's compose file resolves against it.
-        let f = parse("deploy/compose.yaml", "services:\n  a:\n    build: ../src/a\n").unwrap();
+        let f = parse(
+            "deploy/compose.yaml",
+            "services:\n  a:\n    build: ../src/a\n",
+        )
+        .unwrap();
         assert_eq!(f.workloads[0].build.as_deref(), Some("src/a"));
     }
 }
