@@ -426,3 +426,30 @@ fn one_workload_of_an_image_or_identical_workloads_stay_one_service() {
         "{json:#}"
     );
 }
+
+#[test]
+fn a_tiltfile_docker_build_joins_the_workload_running_its_image() {
+    for (tiltfile, expected) in [
+        (
+            "docker_build('registry.local/cart-image', 'services/cart')\nk8s_yaml('k8s/checkout.yaml')\n",
+            vec!["cart services/cart python pass"],
+        ),
+        // The negative twin: an image Starlark computes is not read, so nothing joins.
+        (
+            "IMAGE = 'registry.local/' + 'cart-image'\ndocker_build(IMAGE, 'services/cart')\n",
+            vec!["checkout k8s unknown unknown", "cart services/cart python pass"],
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        python_service(root, "services/cart");
+        write(root, "Tiltfile", tiltfile);
+        write(
+            root,
+            "k8s/checkout.yaml",
+            &deployment("Deployment", "checkout", &["registry.local/cart-image"], true),
+        );
+        let (json, _) = check(root);
+        assert_eq!(services(&json), expected, "{tiltfile}\n{json:#}");
+    }
+}

@@ -11,6 +11,7 @@ use crate::check::facts::{Fact, FactKind};
 mod build;
 mod compose;
 mod helm;
+pub mod tilt;
 mod workload;
 pub use build::ImageBuild;
 use helm::helm_values;
@@ -111,7 +112,8 @@ pub struct K8sFile {
     pub namespaces: Vec<(String, Vec<Fact>)>,
     /// Places where mesh/proxy tracing is configured (Istio Telemetry, Envoy tracers…).
     pub mesh_tracing: Vec<(String, u32)>,
-    /// Images built from a directory of the tree (skaffold `build.artifacts`).
+    /// Images built from a directory of the tree (skaffold `build.artifacts`, a Tiltfile's
+    /// `docker_build`).
     pub builds: Vec<ImageBuild>,
     /// Helm chart name (`Chart.yaml`).
     pub chart_name: Option<String>,
