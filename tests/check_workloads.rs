@@ -453,3 +453,23 @@ fn a_tiltfile_docker_build_joins_the_workload_running_its_image() {
         assert_eq!(services(&json), expected, "{tiltfile}\n{json:#}");
     }
 }
+
+#[test]
+fn a_compose_build_of_the_root_neither_renames_nor_adds_a_service() {
+    // The root holds every service: `build: .` (a dev container, a docs image) names no code.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    python_service(root, "services/api");
+    write(root, "Dockerfile", "FROM python:3.12\n");
+    write(
+        root,
+        "docker-compose.yml",
+        "services:\n  devbox:\n    build: .\n  api:\n    build: ./services/api\n",
+    );
+    let (json, _) = check(root);
+    assert_eq!(
+        services(&json),
+        ["api services/api python pass"],
+        "{json:#}"
+    );
+}

@@ -50,10 +50,13 @@ impl BuiltImages {
     }
 
     /// The service whose code is at `dir`: the one there, else the only one under it (a
-    /// manifest in a source subfolder of the build context: `false`).
+    /// manifest in a source subfolder of the build context: `false`; never for the root).
     pub(super) fn service_at(&self, services: &[Svc], dir: &str) -> Option<(usize, bool)> {
         if let Some(i) = services.iter().position(|s| s.path == dir) {
             return Some((i, true));
+        }
+        if dir == "." {
+            return None;
         }
         let mut under = services
             .iter()
@@ -141,5 +144,7 @@ mod tests {
         assert_eq!(built.service_at(&services, "src/b"), Some((1, false)));
         assert_eq!(built.service_at(&services, "src/c"), None);
         assert_eq!(built.service_at(&services, "src/d"), None);
+        // The root holds everything: only a service there.
+        assert_eq!(built.service_at(&services[..1], "."), None);
     }
 }

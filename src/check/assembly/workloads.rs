@@ -94,8 +94,10 @@ pub(super) fn join(
             }
         }
         resolve_config_maps(&mut w, repo);
-        // Built from a directory of the tree: the code there, whatever its name.
-        if let Some(dir) = w.build.clone().or_else(|| built.dir_of(&w.images)) {
+        // Built from a directory of the tree: the code there, whatever its name (the root
+        // holds everything: only a service there, else the joins below, as without a build).
+        let build = w.build.clone().or_else(|| built.dir_of(&w.images));
+        if let Some(dir) = build.filter(|d| d != "." || services.iter().any(|s| s.path == ".")) {
             let i = match built.service_at(services, &dir) {
                 Some((i, exact)) => {
                     // Named by its deployment, not by the source subfolder of its manifest.
@@ -103,22 +105,19 @@ pub(super) fn join(
                         services[i].name.clone_from(&w.name);
                         names.add(&w.name, i);
                     }
-                    Some(i)
+                    i
                 }
-                None => None,
-            };
-            let i = i.unwrap_or_else(|| {
-                services.push(Svc {
-                    name: w.name.clone(),
-                    path: dir.clone(),
-                    ..Svc::default()
-                });
-                names.add(&w.name, services.len() - 1);
-                if dir != "." {
+                None => {
+                    services.push(Svc {
+                        name: w.name.clone(),
+                        path: dir.clone(),
+                        ..Svc::default()
+                    });
+                    names.add(&w.name, services.len() - 1);
                     bases.add(base_of(&dir), services.len() - 1);
+                    services.len() - 1
                 }
-                services.len() - 1
-            });
+            };
             services[i].workloads.push(w);
             continue;
         }
