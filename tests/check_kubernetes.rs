@@ -288,7 +288,17 @@ fn a_workload_joins_the_first_service_it_matches() {
         .filter_map(|f| f.file.as_deref())
         .collect();
     files.dedup();
-    assert_eq!(files, ["deploy/w.yaml", "k8s/z.yaml"]);
+    // One workload (kind, name, namespace) in three places: each workload finding once, at the
+    // first place, naming the others.
+    assert_eq!(files, ["deploy/w.yaml"]);
+    let tg201 = zeta[0].findings.iter().find(|f| f.rule == "TG201").unwrap();
+    assert!(
+        tg201
+            .message
+            .ends_with(" (also in deploy/w.yaml:46, k8s/z.yaml:4)"),
+        "{}",
+        tg201.message
+    );
 }
 
 /// The OpenTelemetry Operator injects the agent named by the annotation: `inject-nodejs` makes

@@ -61,7 +61,7 @@ fn monorepo_discovery() {
             ("cart", Language::Go, true),
             ("Invoices", Language::Dotnet, true),
             ("ledger", Language::Java, true),
-            ("legacy-billing", Language::Unknown, false),
+            ("legacy-billing", Language::Cpp, false),
             ("orders", Language::Python, true),
             ("pricing", Language::Rust, true),
             ("shipping", Language::Python, true),

@@ -24,22 +24,7 @@ use serde_json::Value;
 
 /// Shape → what is wrong today (measured with this test). Keep it honest: a shape that starts
 /// passing fails the test until it is removed from here.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "infrastructure-workloads",
-        "no `infrastructure` key in the JSON; kafka and fluent-bit workloads are phantom \
-         unknown services that fail TG201",
-    ),
-    (
-        "k8s-image-join",
-        "one image run by two workloads is one service `orders`, not orders-api and orders-worker",
-    ),
-    (
-        "unanalysed-languages",
-        "found and unknown, but the report does not name the language (PHP, Ruby, Elixir, C++, \
-         nginx): TG100 says `not analysed` only",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

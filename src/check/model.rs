@@ -51,8 +51,54 @@ pub enum Language {
     Java,
     /// .NET (csproj).
     Dotnet,
-    /// Anything not analysed (C++, Ruby, PHP, Elixir, a bare Kubernetes workload…).
+    /// PHP (`composer.json`, a `php` base image): named, not analysed.
+    Php,
+    /// Ruby (`Gemfile`, a `ruby` base image): named, not analysed.
+    Ruby,
+    /// Elixir (`mix.exs`, an `elixir` base image): named, not analysed.
+    Elixir,
+    /// C++ (`CMakeLists.txt` with an executable, a `gcc` build image): named, not analysed.
+    Cpp,
+    /// An nginx server built from the repository's own configuration (a Dockerfile `FROM
+    /// nginx`): named, not analysed.
+    Nginx,
+    /// A language that could not be told (a bare Kubernetes workload, a directory of files
+    /// tracegate does not read): not analysed.
     Unknown,
+}
+
+impl Language {
+    /// Whether tracegate analyses services in it (the others' verdict is `unknown`).
+    pub fn is_analysed(self) -> bool {
+        !matches!(
+            self,
+            Language::Php
+                | Language::Ruby
+                | Language::Elixir
+                | Language::Cpp
+                | Language::Nginx
+                | Language::Unknown
+        )
+    }
+
+    /// Its name in prose (`PHP`, `C++`).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Language::Rust => "Rust",
+            Language::Go => "Go",
+            Language::Python => "Python",
+            Language::Javascript => "JavaScript",
+            Language::Typescript => "TypeScript",
+            Language::Java => "Java",
+            Language::Dotnet => ".NET",
+            Language::Php => "PHP",
+            Language::Ruby => "Ruby",
+            Language::Elixir => "Elixir",
+            Language::Cpp => "C++",
+            Language::Nginx => "nginx",
+            Language::Unknown => "its language",
+        }
+    }
 }
 
 /// One finding: a rule that fired at a place.
@@ -99,11 +145,73 @@ pub struct ScannedService {
     pub not_evaluated: Vec<(String, String)>,
 }
 
+/// What a piece of infrastructure is (`"database"`, `"log-shipper"`… in JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InfrastructureKind {
+    /// PostgreSQL, MySQL, MongoDB, Cassandra…
+    Database,
+    /// Redis, Valkey, Memcached.
+    Cache,
+    /// Kafka, RabbitMQ, NATS, Pulsar…
+    Broker,
+    /// ZooKeeper, etcd, Consul.
+    Coordination,
+    /// Fluent Bit, Fluentd, Vector, Logstash, Filebeat, Promtail.
+    LogShipper,
+    /// The OpenTelemetry Collector, a Jaeger agent.
+    Collector,
+    /// A tracing backend: Jaeger, Tempo, Zipkin.
+    TracingBackend,
+    /// Prometheus, Alertmanager, exporters.
+    Metrics,
+    /// Grafana, Kibana, OpenSearch Dashboards.
+    Dashboard,
+    /// Elasticsearch, OpenSearch.
+    Search,
+    /// MinIO.
+    ObjectStorage,
+    /// An edge or mesh proxy run from its published image (Envoy, ingress-nginx, nginx,
+    /// Traefik, HAProxy, Istio's proxy).
+    Proxy,
+    /// tracegate itself (`verify` / `collect` Jobs).
+    Verifier,
+    /// Another third-party image of a known publisher (`bitnami/…`).
+    Other,
+}
+
+/// One place a piece of infrastructure is defined.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InfrastructurePlace {
+    /// File relative to the root, `/` separators.
+    pub file: String,
+    /// 1-based line of its name.
+    pub line: u32,
+    /// What defines it there: a Kubernetes kind (`StatefulSet`, `DaemonSet`…) or `compose`.
+    pub workload: String,
+}
+
+/// Infrastructure the repository deploys beside its services (the JSON contract's
+/// `infrastructure[]`): listed, never judged, never a service.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Infrastructure {
+    /// The workload's or compose service's name.
+    pub name: String,
+    /// What it is.
+    pub kind: InfrastructureKind,
+    /// The image of its first place, as written.
+    pub image: String,
+    /// Every place it is defined (compose and Kubernetes), sorted.
+    pub places: Vec<InfrastructurePlace>,
+}
+
 /// What the engine found in a repository.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scan {
     /// Services, sorted by path then name.
     pub services: Vec<ScannedService>,
+    /// Infrastructure, sorted by name.
+    pub infrastructure: Vec<Infrastructure>,
     /// Findings that belong to no service (repository-level configuration, ingress…).
     pub repository_findings: Vec<Finding>,
     /// Backstage descriptors (`catalog-info.yaml`) the walk found, relative to the root,
@@ -202,6 +310,10 @@ pub struct CheckReport {
     /// Findings that belong to no service (configuration, stale waivers…).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repository_findings: Vec<Finding>,
+    /// Infrastructure deployed beside the services (databases, brokers, collectors, log
+    /// shippers…), sorted by name: never judged (omitted from JSON when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub infrastructure: Vec<Infrastructure>,
     /// Services declared (Backstage Components) that no discovery found in the code; they
     /// count as `not_found` in coverage (omitted from JSON when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

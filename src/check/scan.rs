@@ -95,6 +95,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     assess::sort_findings(&mut repository_findings);
     Ok(Scan {
         services: scanned,
+        infrastructure: repo.infrastructure,
         repository_findings,
         descriptor_files,
     })

@@ -9,7 +9,7 @@ use super::libraries::Library;
 use super::work::{Repo, Svc};
 use crate::check::facts::{Fact, FastMap};
 use crate::check::inputs::discover::{Parsed, WalkedFile};
-use crate::check::inputs::k8s::Workload;
+use crate::check::inputs::k8s::{ImageBuild, Workload};
 use crate::check::inputs::lang::SourceKind;
 
 /// What the Kubernetes files held, for the workloads step.
@@ -18,6 +18,8 @@ pub(super) struct Attached {
     pub repo: Repo,
     /// Workloads, not yet joined to services.
     pub workloads: Vec<Workload>,
+    /// Images built from directories of the tree (skaffold).
+    pub builds: Vec<ImageBuild>,
     /// Helm chart names by chart directory.
     pub charts: BTreeMap<String, String>,
     /// Namespace annotations by namespace.
@@ -32,6 +34,7 @@ pub(super) fn attach(
 ) -> Attached {
     let mut repo = Repo::default();
     let mut workloads: Vec<Workload> = Vec::new();
+    let mut builds: Vec<ImageBuild> = Vec::new();
     let mut charts: BTreeMap<String, String> = BTreeMap::new();
     let mut namespaces: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
     let mut by_path: FastMap<String, Vec<usize>> = FastMap::default();
@@ -104,6 +107,7 @@ pub(super) fn attach(
                 for c in k.configmaps {
                     repo.configmaps.insert(c.name.clone(), c);
                 }
+                builds.extend(k.builds);
                 repo.ingresses.extend(k.ingresses);
                 repo.mesh_tracing.extend(k.mesh_tracing);
                 for (ns, ann) in k.namespaces {
@@ -144,6 +148,7 @@ pub(super) fn attach(
     Attached {
         repo,
         workloads,
+        builds,
         charts,
         namespaces,
     }

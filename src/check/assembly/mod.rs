@@ -4,15 +4,22 @@
 //! `tracegate.yaml` declarations ([`services`]), every file attached to the deepest service
 //! containing it ([`attach`]), workspace libraries ([`workspace`]: packages of the tree other
 //! packages use, by name or path) and their code given to the services using them
-//! ([`libraries`]), Kubernetes workloads joined to services ([`workloads`]). The working types
-//! are in [`work`].
+//! ([`libraries`]), Kubernetes workloads and compose services joined to services
+//! ([`workloads`], by the images built from the tree: [`images`]) with infrastructure set
+//! apart ([`infrastructure`]), one image run by distinct workloads split into services sharing
+//! its code ([`shared_image`]), the languages not analysed named ([`languages`]). The working
+//! types are in [`work`].
 
 mod attach;
 mod entries;
 mod go_mains;
+mod images;
+mod infrastructure;
+mod languages;
 mod libraries;
 pub(crate) mod rust_modules;
 mod services;
+mod shared_image;
 pub mod work;
 mod workloads;
 mod workspace;
@@ -53,16 +60,20 @@ pub(crate) fn assemble(
     services::declare(root, &mut services, &files, declared, config_file)?;
     let attached = attach::attach(files, &mut services, &mut libraries);
     libraries::use_libraries(&mut services, &libraries, &entries.workspace);
-    workloads::join(
+    let mut repo = attached.repo;
+    repo.infrastructure = workloads::join(
         root,
         &mut services,
         attached.workloads,
+        &attached.builds,
         &attached.charts,
         &attached.namespaces,
-        &attached.repo,
+        &repo,
         dirs,
     );
-    Ok((services, attached.repo))
+    shared_image::split(&mut services);
+    languages::name_unanalysed(root, &mut services);
+    Ok((services, repo))
 }
 
 fn is_under(path: &str, dir: &str) -> bool {

@@ -165,6 +165,7 @@ pub(super) fn declare(
         let path = normalise(&d.path);
         if let Some(s) = services.iter_mut().find(|s| s.path == path) {
             s.name.clone_from(&d.name);
+            s.declared = true;
             if let Some(l) = d.language {
                 s.language = Some(l);
             }
@@ -185,6 +186,7 @@ pub(super) fn declare(
             name: d.name.clone(),
             path,
             language,
+            declared: true,
             ..Svc::default()
         });
     }

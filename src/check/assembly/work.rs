@@ -7,10 +7,10 @@ use crate::check::facts::names::NameFilter;
 use crate::check::facts::{Fact, FactKind, SourceFacts};
 use crate::check::inputs::k8s::{ConfigMap, Ingress, Workload};
 use crate::check::inputs::lang::SourceKind;
-use crate::check::model::Language;
+use crate::check::model::{Infrastructure, Language};
 
 /// A service being assembled.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Svc {
     /// Name.
     pub name: String,
@@ -36,6 +36,8 @@ pub struct Svc {
     pub unparsed: Vec<(SourceKind, String, Option<NameFilter>)>,
     /// The path of each entry of `sources`, in the same order.
     pub source_files: Vec<String>,
+    /// Declared in `tracegate.yaml`: its name is the user's, never replaced by a workload's.
+    pub declared: bool,
     /// Cargo.toml gives a `[lib]`/`[[bin]]` its own `path`: the module tree is not judged.
     pub rust_custom_targets: bool,
     /// Set once its rules are evaluated and `sources` freed: whether it uses the tracegate
@@ -100,4 +102,6 @@ pub struct Repo {
     pub mesh_tracing: Vec<(String, u32)>,
     /// Files not analysed outside any service.
     pub skipped: Vec<(String, String, Option<u32>)>,
+    /// Infrastructure deployed beside the services, by name.
+    pub infrastructure: Vec<Infrastructure>,
 }

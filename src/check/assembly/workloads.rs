@@ -1,16 +1,24 @@
-//! Kubernetes workloads joined to services: Helm releases take their chart's name; a workload
+//! Kubernetes workloads and compose services joined to services: Helm releases take their
+//! chart's name; a workload whose image is built from a directory of the tree (compose
+//! `build:`, skaffold artifacts) goes to the service there; one running a published image of
+//! infrastructure is listed as such ([`infrastructure`](super::infrastructure)); otherwise it
 //! matches a service by name, alias, image or directory; an unmatched application workload
-//! becomes a service of unknown language; infrastructure images are left out.
+//! becomes a service of unknown language.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use super::images::BuiltImages;
+use super::infrastructure::{workload_kind, InfrastructureList};
 use super::work::{Repo, Svc};
 use super::{base_name, base_of};
 use crate::check::facts::{Fact, FactKind};
-use crate::check::inputs::k8s::Workload;
+use crate::check::inputs::k8s::{ImageBuild, Workload, COMPOSE};
+use crate::check::model::Infrastructure;
 
-/// Container images of infrastructure that is not a service of the repository.
+/// Container images of infrastructure, by substring: what tells a workspace library from a
+/// deployed package (`entries.rs`). The join itself classifies images with
+/// [`infrastructure::kind_of`](super::infrastructure::kind_of).
 pub(super) const INFRA_IMAGES: &[&str] = &[
     "ingress-nginx",
     "opentelemetry-collector",
@@ -32,16 +40,21 @@ pub(super) const INFRA_IMAGES: &[&str] = &[
 ];
 
 /// Join `workloads` to `services` (namespace annotations and ConfigMap values applied first);
-/// `dirs` are the tree's directories, for the directory of a service a workload adds.
+/// `builds` are the images built from the tree (skaffold); `dirs` are the tree's directories,
+/// for the directory of a service a workload adds. Returns the infrastructure.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn join(
     root: &Path,
     services: &mut Vec<Svc>,
     workloads: Vec<Workload>,
+    builds: &[ImageBuild],
     charts: &BTreeMap<String, String>,
     namespaces: &BTreeMap<String, Vec<Fact>>,
     repo: &Repo,
     dirs: &[String],
-) {
+) -> Vec<Infrastructure> {
+    let built = BuiltImages::new(builds, &workloads);
+    let mut infrastructure = InfrastructureList::default();
     let mut names = FirstIndex::default();
     let mut bases = FirstIndex::default();
     for (i, svc) in services.iter().enumerate() {
@@ -81,9 +94,41 @@ pub(super) fn join(
             }
         }
         resolve_config_maps(&mut w, repo);
+        // Built from a directory of the tree: the code there, whatever its name (the root
+        // holds everything: only a service there, else the joins below, as without a build).
+        let build = w.build.clone().or_else(|| built.dir_of(&w.images));
+        if let Some(dir) = build.filter(|d| d != "." || services.iter().any(|s| s.path == ".")) {
+            let i = match built.service_at(services, &dir) {
+                Some((i, exact)) => {
+                    // Named by its deployment, not by the source subfolder of its manifest.
+                    if !exact && !services[i].declared && services[i].workloads.is_empty() {
+                        services[i].name.clone_from(&w.name);
+                        names.add(&w.name, i);
+                    }
+                    i
+                }
+                None => {
+                    services.push(Svc {
+                        name: w.name.clone(),
+                        path: dir.clone(),
+                        ..Svc::default()
+                    });
+                    names.add(&w.name, services.len() - 1);
+                    bases.add(base_of(&dir), services.len() - 1);
+                    services.len() - 1
+                }
+            };
+            services[i].workloads.push(w);
+            continue;
+        }
+        if let Some(kind) = workload_kind(&w) {
+            infrastructure.add(&w, kind);
+            continue;
+        }
         let image_names: Vec<String> = w
             .images
             .iter()
+            .chain(&w.init_images)
             .map(|i| {
                 let last = i.rsplit('/').next().unwrap_or(i);
                 last.split([':', '@']).next().unwrap_or(last).to_string()
@@ -100,10 +145,9 @@ pub(super) fn join(
             services[i].workloads.push(w);
             continue;
         }
-        if w.images
-            .iter()
-            .any(|i| INFRA_IMAGES.iter().any(|p| i.contains(p)))
-        {
+        // A compose service of another published image (a feature-flag server, a load
+        // generator's image) is neither a service of the tree nor known infrastructure.
+        if w.kind == COMPOSE {
             continue;
         }
         // The service's directory: one named after the workload, else the chart's that
@@ -136,6 +180,7 @@ pub(super) fn join(
         }
         services.push(svc);
     }
+    infrastructure.into_list()
 }
 
 /// The first service (by position) with a given name or directory base name.

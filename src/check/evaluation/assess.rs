@@ -66,7 +66,7 @@ fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> Scanne
     }
     let language = s.language.unwrap_or(Language::Unknown);
     // Its verdict is `unknown` (with TG199 notes saying why) unless a finding fails it.
-    let analysed = language != Language::Unknown && complete;
+    let analysed = language.is_analysed() && complete;
     let (mut findings, not_evaluated) = evaluate::service(rules, s, language);
     sort_findings(&mut findings);
     // The repository rules only need to know whether the service uses the propagation

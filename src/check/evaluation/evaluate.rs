@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use crate::check::assembly::work::Svc;
+use crate::check::evaluation::copies;
 use crate::check::evaluation::matching::{describe, fact_path_len, matches, matches_one};
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
@@ -47,7 +48,7 @@ pub fn service(
         match rule.check {
             CheckKind::Signals => signal_rule(rule, svc, &facts, language, &mut out),
             CheckKind::UnknownLanguage => {
-                if language == Language::Unknown {
+                if !language.is_analysed() {
                     let (file, line) = svc
                         .manifest
                         .clone()
@@ -58,12 +59,13 @@ pub fn service(
                                 .map(|w| (Some(w.file.clone()), Some(w.line)))
                         })
                         .unwrap_or((None, None));
+                    let what = match language {
+                        Language::Unknown => "not analysed".to_string(),
+                        named => format!("{} is not analysed", named.display_name()),
+                    };
                     out.push(finding(
                         rule,
-                        format!(
-                            "{}: `{}` is listed but not analysed",
-                            rule.message, svc.name
-                        ),
+                        format!("{}: `{}` is listed but {what}", rule.message, svc.name),
                         file.as_deref(),
                         line,
                     ));
@@ -80,46 +82,46 @@ pub fn service(
                 }
             }
             CheckKind::WorkloadEndpoint => {
-                for w in &svc.workloads {
-                    if !workload_has(rule, w) {
-                        out.push(finding(
-                            rule,
-                            format!(
-                                "{}: {} `{}` sets none of {}",
-                                rule.message,
-                                w.kind,
-                                w.name,
-                                rule.param("variables").join(", ")
-                            ),
-                            Some(&w.file),
-                            Some(w.line),
-                        ));
-                    }
+                let fires = |w: &Workload| !workload_has(rule, w);
+                for (w, copies) in copies::lacking(&svc.workloads, fires) {
+                    out.push(finding(
+                        rule,
+                        format!(
+                            "{}: {} `{}` sets none of {}{copies}",
+                            rule.message,
+                            w.kind,
+                            w.name,
+                            rule.param("variables").join(", ")
+                        ),
+                        Some(&w.file),
+                        Some(w.line),
+                    ));
                 }
             }
             CheckKind::WorkloadServiceName => {
-                for w in &svc.workloads {
+                let fires = |w: &Workload| {
                     let in_attrs = workload_env(w).any(|(n, v)| {
                         n == "OTEL_RESOURCE_ATTRIBUTES"
                             && v.is_some_and(|v| v.contains("service.name="))
                     });
-                    if !in_attrs && !workload_has(rule, w) {
-                        out.push(finding(
-                            rule,
-                            format!("{}: {} `{}`", rule.message, w.kind, w.name),
-                            Some(&w.file),
-                            Some(w.line),
-                        ));
-                    }
+                    !in_attrs && !workload_has(rule, w)
+                };
+                for (w, copies) in copies::lacking(&svc.workloads, fires) {
+                    out.push(finding(
+                        rule,
+                        format!("{}: {} `{}`{copies}", rule.message, w.kind, w.name),
+                        Some(&w.file),
+                        Some(w.line),
+                    ));
                 }
             }
             CheckKind::SensitiveAttributes => {
-                if language != Language::Unknown {
+                if language.is_analysed() {
                     security::sensitive(rule, &facts, &mut out);
                 }
             }
             CheckKind::PayloadCapture => {
-                if language != Language::Unknown {
+                if language.is_analysed() {
                     security::payload(rule, &facts, &mut out);
                 }
             }
@@ -140,7 +142,7 @@ fn signal_rule(
     language: Language,
     out: &mut Vec<Finding>,
 ) {
-    if language == Language::Unknown || !rule.applies_to(language) {
+    if !language.is_analysed() || !rule.applies_to(language) {
         return;
     }
     let when = rule.when.for_language(language);

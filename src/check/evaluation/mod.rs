@@ -3,6 +3,7 @@
 //! [`security`] checks span data) and over the repository ([`repository`]).
 
 pub(crate) mod assess;
+mod copies;
 pub(crate) mod evaluate;
 pub(crate) mod matching;
 pub(crate) mod repository;

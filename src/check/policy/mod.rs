@@ -166,6 +166,7 @@ pub fn apply(
             version: env!("CARGO_PKG_VERSION").into(),
             services,
             repository_findings,
+            infrastructure: scan.infrastructure,
             declared: Vec::new(),
             summary,
         },

@@ -16,6 +16,7 @@ fn finding(rule: &str, severity: Severity, file: &str, line: u32) -> Finding {
 
 fn scan() -> Scan {
     Scan {
+        infrastructure: Vec::new(),
         services: vec![
             ScannedService {
                 service: Service {

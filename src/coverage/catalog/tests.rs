@@ -232,6 +232,7 @@ fn repo(label: &str, services: Vec<ServiceReport>, declared: &[&str]) -> Reposit
             version: "0".into(),
             services,
             repository_findings: Vec::new(),
+            infrastructure: Vec::new(),
             declared: declared
                 .iter()
                 .map(|name| DeclaredNotFound {

@@ -8,7 +8,7 @@
 use std::fmt;
 
 use crate::check::model::{
-    CheckReport, Finding, Language, RuleMeta, ServiceReport, Severity, Verdict,
+    CheckReport, Finding, InfrastructureKind, Language, RuleMeta, ServiceReport, Severity, Verdict,
 };
 
 mod github;
@@ -164,7 +164,31 @@ pub(crate) fn language_name(l: Language) -> &'static str {
         Language::Typescript => "typescript",
         Language::Java => "java",
         Language::Dotnet => "dotnet",
+        Language::Php => "php",
+        Language::Ruby => "ruby",
+        Language::Elixir => "elixir",
+        Language::Cpp => "cpp",
+        Language::Nginx => "nginx",
         Language::Unknown => "unknown",
+    }
+}
+
+pub(crate) fn infrastructure_kind_name(k: InfrastructureKind) -> &'static str {
+    match k {
+        InfrastructureKind::Database => "database",
+        InfrastructureKind::Cache => "cache",
+        InfrastructureKind::Broker => "broker",
+        InfrastructureKind::Coordination => "coordination",
+        InfrastructureKind::LogShipper => "log-shipper",
+        InfrastructureKind::Collector => "collector",
+        InfrastructureKind::TracingBackend => "tracing-backend",
+        InfrastructureKind::Metrics => "metrics",
+        InfrastructureKind::Dashboard => "dashboard",
+        InfrastructureKind::Search => "search",
+        InfrastructureKind::ObjectStorage => "object-storage",
+        InfrastructureKind::Proxy => "proxy",
+        InfrastructureKind::Verifier => "verifier",
+        InfrastructureKind::Other => "other",
     }
 }
 

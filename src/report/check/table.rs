@@ -2,7 +2,10 @@
 
 use comfy_table::{presets, ContentArrangement, Table};
 
-use super::{language_name, location, severity_name, verdict_name, RenderContext, SummaryLine};
+use super::{
+    infrastructure_kind_name, language_name, location, severity_name, verdict_name, RenderContext,
+    SummaryLine,
+};
 use crate::check::model::{CheckReport, Verdict};
 use crate::report::escape_control;
 
@@ -83,6 +86,23 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
         }
     }
     out.push_str(&format!("\n{}\n", SummaryLine(report)));
+    if !report.infrastructure.is_empty() {
+        let listed: Vec<String> = report
+            .infrastructure
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} ({})",
+                    escape_control(&i.name),
+                    infrastructure_kind_name(i.kind)
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "infrastructure (not judged): {}\n",
+            listed.join(", ")
+        ));
+    }
     // Where a newcomer goes next: the first failing finding's rule.
     let first = report
         .services

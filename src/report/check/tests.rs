@@ -2,7 +2,7 @@
 //! analysed, a repository finding, a stale waiver), plus structural checks.
 
 use super::*;
-use crate::check::model::{SeverityCounts, Summary};
+use crate::check::model::{Infrastructure, InfrastructurePlace, SeverityCounts, Summary};
 
 fn finding(
     rule: &str,
@@ -124,7 +124,7 @@ pub(super) fn report() -> CheckReport {
                 waived: vec![],
                 name: "search".into(),
                 path: "services/search".into(),
-                language: Language::Unknown,
+                language: Language::Cpp,
                 verdict: Verdict::Unknown,
                 findings: vec![finding("TG100", Severity::Note, None, None,
                     "language not analysed (C++): verify at runtime")],
@@ -132,6 +132,23 @@ pub(super) fn report() -> CheckReport {
         ],
         repository_findings: vec![finding("TG290", Severity::Warning, Some("tracegate.yaml"), Some(7),
             "waiver for TG102 on service `billing` expired on 2026-11-01")],
+        infrastructure: vec![Infrastructure {
+            name: "kafka".into(),
+            kind: InfrastructureKind::Broker,
+            image: "apache/kafka:3.9.0".into(),
+            places: vec![
+                InfrastructurePlace {
+                    file: "docker-compose.yml".into(),
+                    line: 20,
+                    workload: "compose".into(),
+                },
+                InfrastructurePlace {
+                    file: "k8s/kafka.yaml".into(),
+                    line: 4,
+                    workload: "StatefulSet".into(),
+                },
+            ],
+        }],
         declared: vec![],
         summary: Summary {
             services: 4,

@@ -80,6 +80,11 @@ pub fn language_key(language: Language) -> &'static str {
         Language::Typescript => "typescript",
         Language::Java => "java",
         Language::Dotnet => "dotnet",
+        Language::Php => "php",
+        Language::Ruby => "ruby",
+        Language::Elixir => "elixir",
+        Language::Cpp => "cpp",
+        Language::Nginx => "nginx",
         Language::Unknown => "unknown",
     }
 }

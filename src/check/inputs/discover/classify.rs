@@ -39,6 +39,8 @@ pub(super) enum Class {
     Manifest(ManifestKind),
     Dockerfile,
     Procfile,
+    /// A `Tiltfile`: the images it builds ([`k8s::tilt`](crate::check::inputs::k8s::tilt)).
+    Tiltfile,
     Yaml,
     TsConfig,
 }
@@ -52,6 +54,9 @@ pub(super) fn classify(name: &str) -> Option<Class> {
     }
     if name == "Procfile" {
         return Some(Class::Procfile);
+    }
+    if name == "Tiltfile" {
+        return Some(Class::Tiltfile);
     }
     if name == "tsconfig.json" {
         return Some(Class::TsConfig);

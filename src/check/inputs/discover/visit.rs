@@ -402,6 +402,10 @@ pub(super) fn visit(
         },
         Class::Dockerfile => Parsed::Launch(docker::parse_dockerfile(&rel, &text)),
         Class::Procfile => Parsed::Launch(docker::parse_procfile(&rel, &text)),
+        Class::Tiltfile => Parsed::K8s(Box::new(K8sFile {
+            builds: k8s::tilt::builds(&rel, &text),
+            ..K8sFile::default()
+        })),
         Class::Yaml => match k8s::parse(&rel, &text) {
             Ok(K8sFile {
                 fatal: Some((line, reason)),

@@ -8,9 +8,13 @@ use serde_yaml::Value;
 
 use crate::check::facts::{Fact, FactKind};
 
+mod build;
+mod compose;
 mod helm;
 pub mod helm_template;
+pub mod tilt;
 mod workload;
+pub use build::ImageBuild;
 use helm::helm_values;
 use workload::workload;
 
@@ -23,7 +27,8 @@ pub struct EnvFrom {
     pub name: String,
 }
 
-/// A workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod) or a Helm release.
+/// A workload (Deployment, StatefulSet, DaemonSet, Job, CronJob, Pod), a Helm release or a
+/// docker-compose service (kind [`COMPOSE`]).
 #[derive(Clone, Debug, Default)]
 pub struct Workload {
     /// `metadata.name` (empty for Helm values until the chart name is known).
@@ -38,14 +43,31 @@ pub struct Workload {
     pub line: u32,
     /// Identifying names: labels `app`, `app.kubernetes.io/name`, container names.
     pub aliases: Vec<String>,
-    /// Container images.
+    /// Container images (`containers`, not `initContainers`).
     pub images: Vec<String>,
+    /// `initContainers` images (an injected agent, a migration step): they name no workload.
+    pub init_images: Vec<String>,
+    /// The directory its image is built from, when the file that defines it says so (a
+    /// docker-compose `build:`), relative to the root.
+    pub build: Option<String>,
     /// `Env`, `Command` and `Annotation` facts.
     pub facts: Vec<Fact>,
     /// `envFrom` sources.
     pub env_from: Vec<EnvFrom>,
     /// `valueFrom.configMapKeyRef`: (index in `facts`, ConfigMap name, key).
     pub config_refs: Vec<(usize, String, String)>,
+}
+
+/// The kind of a docker-compose service's [`Workload`]: it names and locates a service (and
+/// lists infrastructure); its settings are not judged.
+pub const COMPOSE: &str = "compose";
+
+impl Workload {
+    /// Whether the workload rules (TG201, TG203) judge it: a Kubernetes workload or Helm
+    /// release, not a docker-compose service.
+    pub fn judged(&self) -> bool {
+        self.kind != COMPOSE
+    }
 }
 
 /// A ConfigMap's literal data.
@@ -91,6 +113,9 @@ pub struct K8sFile {
     pub namespaces: Vec<(String, Vec<Fact>)>,
     /// Places where mesh/proxy tracing is configured (Istio Telemetry, Envoy tracers…).
     pub mesh_tracing: Vec<(String, u32)>,
+    /// Images built from a directory of the tree (skaffold `build.artifacts`, a Tiltfile's
+    /// `docker_build`).
+    pub builds: Vec<ImageBuild>,
     /// Helm chart name (`Chart.yaml`).
     pub chart_name: Option<String>,
     /// Documents that are not valid YAML: (line, reason). The file's other documents are
@@ -263,6 +288,14 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
         }
         if file_name == "values.yaml" || file_name == "values.yml" {
             helm_values(rel, &doc, &value, &mut out);
+            continue;
+        }
+        if compose::is_compose_file(file_name) {
+            compose::services(rel, &doc, &value, &mut out.workloads);
+            continue;
+        }
+        if build::is_skaffold(&value) {
+            build::skaffold(rel, &doc, &value, &mut out.builds);
             continue;
         }
         let uncommented: String = doc

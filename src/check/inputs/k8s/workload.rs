@@ -68,7 +68,11 @@ pub(super) fn workload(
                 w.aliases.push(cname.clone());
             }
             if let Some(image) = get(c, &["image"]).and_then(s) {
-                w.images.push(image);
+                if list == "containers" {
+                    w.images.push(image);
+                } else {
+                    w.init_images.push(image);
+                }
             }
             let mut cmd: Vec<String> = Vec::new();
             for key in ["command", "args"] {

@@ -81,6 +81,11 @@ enum LanguageName {
     Typescript,
     Java,
     Dotnet,
+    Php,
+    Ruby,
+    Elixir,
+    Cpp,
+    Nginx,
     Unknown,
 }
 

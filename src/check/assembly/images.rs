@@ -1,0 +1,150 @@
+//! Which directory of the tree an image is built from: skaffold artifacts and compose
+//! services with both `image:` and `build:`. A Kubernetes workload naming that image runs the
+//! code there, whatever the workload, the image or the directory are called.
+
+use std::collections::HashMap;
+
+use super::is_under;
+use super::work::Svc;
+use crate::check::inputs::k8s::{ImageBuild, Workload};
+
+/// Image → build directory, by the image as written and by its repository (no tag), as
+/// skaffold and compose match them (a registry-qualified `gcr.io/x/cartservice` is not the
+/// bare `cartservice` a build names: the join by name covers that); a key two directories
+/// claim is ambiguous and joins nothing.
+#[derive(Default)]
+pub(super) struct BuiltImages(HashMap<String, Option<String>>);
+
+impl BuiltImages {
+    pub(super) fn new(builds: &[ImageBuild], workloads: &[Workload]) -> Self {
+        let mut out = BuiltImages::default();
+        for b in builds {
+            out.add(&b.image, &b.dir);
+        }
+        for w in workloads {
+            if let Some(dir) = &w.build {
+                for image in &w.images {
+                    out.add(image, dir);
+                }
+            }
+        }
+        out
+    }
+
+    fn add(&mut self, image: &str, dir: &str) {
+        for key in keys(image) {
+            let slot = self.0.entry(key).or_insert_with(|| Some(dir.to_string()));
+            if slot.as_deref() != Some(dir) {
+                *slot = None;
+            }
+        }
+    }
+
+    /// The build directory of the first of `images` built from the tree.
+    pub(super) fn dir_of(&self, images: &[String]) -> Option<String> {
+        images.iter().find_map(|image| {
+            keys(image)
+                .into_iter()
+                .find_map(|k| self.0.get(&k).cloned().flatten())
+        })
+    }
+
+    /// The service whose code is at `dir`: the one there, else the only one under it (a
+    /// manifest in a source subfolder of the build context: `false`; never for the root).
+    pub(super) fn service_at(&self, services: &[Svc], dir: &str) -> Option<(usize, bool)> {
+        if let Some(i) = services.iter().position(|s| s.path == dir) {
+            return Some((i, true));
+        }
+        if dir == "." {
+            return None;
+        }
+        let mut under = services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| is_under(&s.path, dir));
+        match (under.next(), under.next()) {
+            (Some((i, _)), None) => Some((i, false)),
+            _ => None,
+        }
+    }
+}
+
+/// The keys an image is known by: as written (no digest), its repository (no tag).
+fn keys(image: &str) -> Vec<String> {
+    let image = image.split('@').next().unwrap_or(image);
+    let repo = match image.rsplit_once(':') {
+        Some((r, tag)) if !tag.contains('/') => r,
+        _ => image,
+    };
+    let mut keys = vec![image.to_string()];
+    if !repo.is_empty() && repo != image {
+        keys.push(repo.to_string());
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(image: &str, dir: &str) -> ImageBuild {
+        ImageBuild {
+            image: image.into(),
+            dir: dir.into(),
+            file: "skaffold.yaml".into(),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn images_join_by_reference_repository_or_name_unless_ambiguous() {
+        let compose = |name: &str, image: &str, dir: &str| Workload {
+            name: name.into(),
+            kind: "compose".into(),
+            images: vec![image.into()],
+            build: Some(dir.into()),
+            ..Workload::default()
+        };
+        let built = BuiltImages::new(
+            &[build("cartservice", "src/cartservice")],
+            &[
+                compose("quote", "ghcr.io/acme/shop:quote", "src/quote"),
+                compose("email", "ghcr.io/acme/shop:email", "src/email"),
+            ],
+        );
+        let dir = |i: &str| built.dir_of(&[i.to_string()]);
+        assert_eq!(dir("cartservice").as_deref(), Some("src/cartservice"));
+        assert_eq!(
+            dir("cartservice:v1@sha256:0").as_deref(),
+            Some("src/cartservice")
+        );
+        // Another registry's image of the same name is not this build.
+        assert_eq!(dir("us-docker.pkg.dev/p/r/cartservice:v1"), None);
+        assert_eq!(dir("ghcr.io/acme/shop:quote").as_deref(), Some("src/quote"));
+        // The repository `ghcr.io/acme/shop` is claimed by two directories: it joins neither.
+        assert_eq!(dir("ghcr.io/acme/shop:latest"), None);
+        assert_eq!(dir("ghcr.io/acme/shop"), None);
+        assert_eq!(dir("cart"), None);
+    }
+
+    #[test]
+    fn the_service_at_a_build_directory_or_the_only_one_under_it() {
+        let svc = |path: &str| Svc {
+            path: path.into(),
+            ..Svc::default()
+        };
+        let services = [
+            svc("src/a"),
+            svc("src/b/app"),
+            svc("src/c/x"),
+            svc("src/c/y"),
+        ];
+        let built = BuiltImages::default();
+        assert_eq!(built.service_at(&services, "src/a"), Some((0, true)));
+        assert_eq!(built.service_at(&services, "src/b"), Some((1, false)));
+        assert_eq!(built.service_at(&services, "src/c"), None);
+        assert_eq!(built.service_at(&services, "src/d"), None);
+        // The root holds everything: only a service there.
+        assert_eq!(built.service_at(&services[..1], "."), None);
+    }
+}
