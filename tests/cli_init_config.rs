@@ -47,7 +47,7 @@ fn config_schema_is_json_schema_of_the_four_sections() {
         .contains("json-schema.org"));
     let props = schema["properties"].as_object().unwrap();
     let keys: Vec<_> = props.keys().map(String::as_str).collect();
-    assert_eq!(keys, ["rules", "services", "waivers", "exclude"]);
+    assert_eq!(keys, ["exclude", "rules", "services", "waivers"]);
 }
 
 #[test]

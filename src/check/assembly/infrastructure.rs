@@ -122,10 +122,37 @@ pub(super) fn kind_of(image: &str) -> Option<Kind> {
         .find_map(|p| BY_NAMESPACE.iter().find(|(n, _)| n == p).map(|(_, k)| *k))
 }
 
+/// General-purpose utility images a pod runs beside its main container for a step (publish
+/// a file with curl, clone with git, wait with busybox): they make no workload an application.
+const UTILITY_IMAGES: &[&str] = &[
+    "curl", "busybox", "alpine", "git", "kubectl", "bash", "jq", "yq",
+];
+
+/// Whether `image` is a general-purpose utility ([`UTILITY_IMAGES`]: `curlimages/curl`,
+/// `alpine/git`, `bitnami/kubectl`, `busybox`).
+fn is_utility(image: &str) -> bool {
+    let image = image.split('@').next().unwrap_or(image);
+    let repo = match image.rsplit_once(':') {
+        Some((r, tag)) if !tag.contains('/') => r,
+        _ => image,
+    };
+    let name = repo.rsplit('/').next().unwrap_or(repo);
+    UTILITY_IMAGES.contains(&name)
+}
+
 /// The kind of a workload whose every container runs infrastructure (an application pod with
-/// an Envoy or collector sidecar is not infrastructure; init containers do not count).
+/// an Envoy or collector sidecar is not infrastructure; init containers do not count), not
+/// counting utility containers ([`UTILITY_IMAGES`]) beside infrastructure ones. A pod whose
+/// containers are all utilities (a Job whose init containers do the work and whose container
+/// publishes the result with curl) is what its init containers run.
 pub(super) fn workload_kind(w: &Workload) -> Option<Kind> {
-    let mut kinds = w.images.iter().map(|i| kind_of(i));
+    let main: Vec<&String> = w.images.iter().filter(|i| !is_utility(i)).collect();
+    let images = if main.is_empty() && !w.images.is_empty() {
+        w.init_images.iter().filter(|i| !is_utility(i)).collect()
+    } else {
+        main
+    };
+    let mut kinds = images.into_iter().map(|i| kind_of(i));
     let first = kinds.next()??;
     kinds.all(|k| k.is_some()).then_some(first)
 }
@@ -238,5 +265,31 @@ mod tests {
         );
         assert_eq!(workload_kind(&w(&["acme/orders"], &["postgres:17"])), None);
         assert_eq!(workload_kind(&w(&[], &[])), None);
+        // A step publishing with curl beside a verifier is still the verifier; curl alone, or
+        // beside an application, is no infrastructure.
+        assert_eq!(
+            workload_kind(&w(
+                &["ghcr.io/tracegate/tracegate:0.1", "curlimages/curl:8.11.1"],
+                &[]
+            )),
+            Some(Kind::Verifier)
+        );
+        assert_eq!(workload_kind(&w(&["curlimages/curl:8.11.1"], &[])), None);
+        assert_eq!(
+            workload_kind(&w(&["acme/orders", "busybox:1.37"], &[])),
+            None
+        );
+        // The work in init containers, the result published by a curl container.
+        assert_eq!(
+            workload_kind(&w(
+                &["curlimages/curl:8.11.1"],
+                &["ghcr.io/tracegate/tracegate:0.1"]
+            )),
+            Some(Kind::Verifier)
+        );
+        assert_eq!(
+            workload_kind(&w(&["curlimages/curl:8.11.1"], &["acme/migrate"])),
+            None
+        );
     }
 }
