@@ -4,6 +4,7 @@
 //! pre-screened by [`prefilter`]), Kubernetes YAML to [`k8s`].
 
 mod charts;
+mod kustomize;
 pub mod discover;
 pub mod exclude;
 pub mod interest;
@@ -51,6 +52,7 @@ pub fn read(
     }
     let mut files = walk.files;
     charts::render(root, &mut files, exclude);
+    kustomize::apply(root, &walk.dirs, &mut files);
     for extra in extra {
         let parsed = match k8s::parse_rendered(&extra.name, &extra.text) {
             Ok(k8s::K8sFile {

@@ -1,0 +1,239 @@
+//! kustomize trees applied, not read file by file. Every directory with a kustomization
+//! (`kustomization.yaml`, `.yml`, `Kustomization`) is a root; the **leaves** (roots no other
+//! kustomization uses as a resource, base or component; components themselves excluded) are
+//! what gets deployed. Each leaf is built by the built-in merge ([`build`]): its resources and
+//! bases, components, `configMapGenerator`, patches (strategic merge and JSON 6902), then
+//! namespace, name prefix and suffix, labels, annotations, replicas and images. The built
+//! objects are read like any manifest's, with lines pointing where each field was written: a
+//! workload at its base file's `metadata.name`, an env entry or annotation a patch set at the
+//! patch's line. The files a build consumed (bases' resources, patches) are no longer read as
+//! workloads of their own: an overlay's patch is not a second copy of the workload.
+
+mod build;
+mod merge;
+mod transform;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use serde_yaml::Value;
+
+use super::discover::{Parsed, WalkedFile};
+use super::k8s::{self, K8sFile, Workload};
+use crate::check::facts::{Fact, FactKind};
+use build::{list, load, resolve, Ctx, Object};
+
+/// Most kustomization roots read.
+const MAX_ROOTS: usize = 2000;
+
+/// Build every leaf kustomization under `root` among `dirs`, replacing what `files` read of
+/// the files the builds consume.
+pub(super) fn apply(root: &Path, dirs: &[String], files: &mut Vec<WalkedFile>) {
+    let roots: Vec<(String, String, Value)> = dirs
+        .iter()
+        .map(String::as_str)
+        .chain(std::iter::once("."))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter_map(|d| load(root, d).map(|(rel, _, k)| (d.to_string(), rel, k)))
+        .take(MAX_ROOTS)
+        .collect();
+    if roots.is_empty() {
+        return;
+    }
+    let mut used: BTreeSet<String> = BTreeSet::new();
+    for (dir, _, k) in &roots {
+        for key in ["resources", "bases", "components"] {
+            used.extend(list(k, key).into_iter().filter_map(|e| resolve(dir, e)));
+        }
+    }
+    let leaves: Vec<&(String, String, Value)> = roots
+        .iter()
+        .filter(|(dir, _, k)| {
+            !used.contains(dir) && k.get("kind").and_then(Value::as_str) != Some("Component")
+        })
+        .collect();
+    let mut consumed: BTreeSet<String> = BTreeSet::new();
+    let mut built: Vec<(String, K8sFile)> = Vec::new();
+    let mut notes: BTreeSet<(String, u32, String)> = BTreeSet::new();
+    let mut sources: BTreeMap<String, K8sFile> = BTreeMap::new();
+    for (dir, rel, _) in leaves {
+        // `rel`: the leaf's kustomization file, which built workloads name.
+        let mut ctx = Ctx::default();
+        let objects = build::build(root, dir, Vec::new(), &mut ctx);
+        consumed.extend(ctx.consumed);
+        notes.extend(ctx.notes);
+        let k = read_built(root, rel, &objects, &mut sources);
+        built.push((rel.clone(), k));
+    }
+    for f in files.iter_mut().filter(|f| consumed.contains(&f.rel)) {
+        if let Parsed::K8s(k) = &mut f.parsed {
+            k.workloads.clear();
+            k.configmaps.clear();
+            k.ingresses.clear();
+            k.namespaces.clear();
+        }
+    }
+    for (rel, k) in built {
+        let file = WalkedFile {
+            dir: rel.rsplit_once('/').map_or(".", |(d, _)| d).to_owned(),
+            rel,
+            parsed: Parsed::K8s(Box::new(k)),
+        };
+        match files.binary_search_by(|f| f.rel.as_str().cmp(file.rel.as_str())) {
+            Ok(i) => {
+                if let (Parsed::K8s(old), Parsed::K8s(new)) = (&files[i].parsed, file.parsed) {
+                    let mut new = *new;
+                    new.invalid.extend(old.invalid.iter().cloned());
+                    files[i].parsed = Parsed::K8s(Box::new(new));
+                }
+            }
+            Err(i) => files.insert(i, file),
+        }
+    }
+    for (file, line, reason) in notes {
+        let at = files.binary_search_by(|f| f.rel.as_str().cmp(file.as_str()));
+        match at.ok().map(|i| &mut files[i].parsed) {
+            Some(Parsed::K8s(k)) => k.invalid.push((line, reason)),
+            _ => {
+                let at = files.partition_point(|f| f.rel < file);
+                files.insert(
+                    at,
+                    WalkedFile {
+                        dir: file.rsplit_once('/').map_or(".", |(d, _)| d).to_owned(),
+                        rel: file,
+                        parsed: Parsed::K8s(Box::new(K8sFile {
+                            invalid: vec![(line, reason)],
+                            ..K8sFile::default()
+                        })),
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// The built objects read as manifests, lines put back where each field was written.
+fn read_built(
+    root: &Path,
+    leaf: &str,
+    objects: &[Object],
+    sources: &mut BTreeMap<String, K8sFile>,
+) -> K8sFile {
+    let mut out = K8sFile::default();
+    for o in objects {
+        let Ok(text) = serde_yaml::to_string(&o.value) else {
+            continue;
+        };
+        let Ok(k) = k8s::parse_rendered(&o.file, &text) else {
+            continue;
+        };
+        let source = sources.entry(o.file.clone()).or_insert_with(|| {
+            build::read_small(root, &o.file)
+                .and_then(|t| k8s::parse(&o.file, &t).ok())
+                .unwrap_or_default()
+        });
+        for mut w in k.workloads {
+            let base = source
+                .workloads
+                .iter()
+                .find(|b| b.kind == o.kind && b.name == o.original_name);
+            w.file.clone_from(&o.file);
+            w.line = base.map_or(1, |b| b.line);
+            w.built_by = Some(leaf.to_string());
+            let line = w.line;
+            for f in &mut w.facts {
+                origin(f, o, base, line);
+            }
+            out.workloads.push(w);
+        }
+        for mut c in k.configmaps {
+            let base = source.configmaps.iter().find(|b| b.name == o.original_name);
+            c.file.clone_from(&o.file);
+            for (key, line) in &mut c.lines {
+                *line = match (o.generated.get(key), base.and_then(|b| b.lines.get(key))) {
+                    (Some((file, l)), _) => {
+                        c.file.clone_from(file);
+                        *l
+                    }
+                    (None, Some(l)) => *l,
+                    _ => o.generated.get("").map_or(1, |(_, l)| *l),
+                };
+            }
+            out.configmaps.push(c);
+        }
+        for mut i in k.ingresses {
+            i.file.clone_from(&o.file);
+            i.line = source
+                .ingresses
+                .iter()
+                .find(|b| b.name == o.original_name)
+                .map_or(1, |b| b.line);
+            out.ingresses.push(i);
+        }
+        for (name, mut facts) in k.namespaces {
+            let base = source.namespaces.iter().find(|(n, _)| *n == o.original_name);
+            for f in &mut facts {
+                origin(f, o, None, 1);
+                if let Some((_, bf)) = base {
+                    if let Some(b) = bf.iter().find(|b| b.kind == f.kind) {
+                        f.line = b.line;
+                    }
+                }
+            }
+            out.namespaces.push((name, facts));
+        }
+    }
+    out
+}
+
+/// Whether `line` holds `needle` as a whole (not a prefix of a longer name).
+fn holds(line: &str, needle: &str) -> bool {
+    line.match_indices(needle).any(|(at, _)| {
+        !line[at + needle.len()..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+    })
+}
+
+/// Put `f` where it was written: the last patch of `o` that sets it, else its base file.
+fn origin(f: &mut Fact, o: &Object, base: Option<&Workload>, line: u32) {
+    let needles: Vec<String> = match &f.kind {
+        FactKind::Env { name, .. } => vec![
+            format!("name: {name}"),
+            format!("name: \"{name}\""),
+            format!("\"name\": \"{name}\""),
+        ],
+        FactKind::Annotation { key, .. } => vec![format!("{key}:"), format!("\"{key}\":")],
+        _ => Vec::new(),
+    };
+    for p in o.patches.iter().rev() {
+        let found = p.text.lines().enumerate().find(|(_, l)| {
+            !l.trim_start().starts_with('#') && needles.iter().any(|n| holds(l, n))
+        });
+        if let Some((i, _)) = found {
+            f.file = Arc::from(p.file.as_str());
+            f.line = p.start + i as u32;
+            return;
+        }
+    }
+    let same = base.and_then(|b| {
+        b.facts.iter().find(|bf| match (&bf.kind, &f.kind) {
+            (FactKind::Env { name: a, .. }, FactKind::Env { name: b, .. }) => a == b,
+            (FactKind::Annotation { key: a, .. }, FactKind::Annotation { key: b, .. }) => a == b,
+            (a, b) => a == b,
+        })
+    });
+    match same {
+        Some(bf) => {
+            f.file = bf.file.clone();
+            f.line = bf.line;
+        }
+        None => {
+            f.file = Arc::from(o.file.as_str());
+            f.line = line;
+        }
+    }
+}
