@@ -117,7 +117,8 @@ mod tests {
         staging.built_by = Some("kustomize/overlays/staging/kustomization.yaml".into());
         let mut production = staging.clone();
         production.built_by = Some("kustomize/overlays/production/kustomization.yaml".into());
-        let got = lacking(&[staging.clone(), production.clone()], |_| true);
+        let both = [staging.clone(), production.clone()];
+        let got = lacking(&both, |_| true);
         assert_eq!(
             got.iter().map(|(_, also)| also.as_str()).collect::<Vec<_>>(),
             [" (as built by kustomize kustomize/overlays/staging/kustomization.yaml) (also in kustomize/base/frontend.yaml:4 as built by kustomize kustomize/overlays/production/kustomization.yaml)"],
@@ -126,7 +127,8 @@ mod tests {
         // Negative twin: only production lacks it; the entry names production, not staging.
         production.aliases.clear();
         staging.aliases = vec!["set".into()];
-        let got = lacking(&[staging, production], |w| w.aliases.is_empty());
+        let both = [staging, production];
+        let got = lacking(&both, |w| w.aliases.is_empty());
         assert_eq!(
             got.iter().map(|(_, also)| also.as_str()).collect::<Vec<_>>(),
             [" (as built by kustomize kustomize/overlays/production/kustomization.yaml)"]

@@ -237,3 +237,178 @@ fn origin(f: &mut Fact, o: &Object, base: Option<&Workload>, line: u32) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = "fixtures/check/shapes/kustomize-overlays";
+
+    fn root() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE)
+    }
+
+    fn dirs() -> Vec<String> {
+        [
+            "kustomize",
+            "kustomize/base",
+            "kustomize/components",
+            "kustomize/components/opentelemetry",
+            "kustomize/overlays",
+            "kustomize/overlays/staging",
+            "kustomize/overlays/production",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
+    fn patch_file() -> WalkedFile {
+        let rel = "kustomize/overlays/production/checkoutservice-otel.yaml";
+        let text = std::fs::read_to_string(root().join(rel)).unwrap();
+        WalkedFile {
+            rel: rel.into(),
+            dir: "kustomize/overlays/production".into(),
+            parsed: Parsed::K8s(Box::new(k8s::parse(rel, &text).unwrap())),
+        }
+    }
+
+    fn built<'a>(files: &'a [WalkedFile], leaf: &str) -> &'a K8sFile {
+        let f = files.iter().find(|f| f.rel == leaf).unwrap();
+        match &f.parsed {
+            Parsed::K8s(k) => k,
+            _ => panic!("{leaf} not read as Kubernetes"),
+        }
+    }
+
+    fn env_place(w: &Workload, var: &str) -> Option<(String, u32)> {
+        w.facts.iter().find_map(|f| match &f.kind {
+            FactKind::Env { name, .. } if name == var => Some((f.file.to_string(), f.line)),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn leaves_are_built_with_lines_where_each_field_was_written() {
+        let mut files = vec![patch_file()];
+        apply(&root(), &dirs(), &mut files);
+        // The patch file is consumed by the production build: not a workload of its own.
+        let patch = built(&files, "kustomize/overlays/production/checkoutservice-otel.yaml");
+        assert!(patch.workloads.is_empty(), "the patch is no second copy");
+        // Base and component are no leaves: only the two overlays are built.
+        assert!(!files.iter().any(|f| f.rel == "kustomize/base/kustomization.yaml"));
+        let prod = built(&files, "kustomize/overlays/production/kustomization.yaml");
+        let checkout = prod
+            .workloads
+            .iter()
+            .find(|w| w.name == "checkoutservice")
+            .unwrap();
+        assert_eq!(
+            (checkout.file.as_str(), checkout.line),
+            ("kustomize/base/checkoutservice.yaml", 4),
+            "the workload is at its base's metadata.name"
+        );
+        assert_eq!(checkout.namespace.as_deref(), Some("boutique-production"));
+        assert_eq!(
+            checkout.images,
+            ["us-docker.pkg.dev/example/boutique/checkoutservice:v0.10.1"]
+        );
+        assert_eq!(
+            env_place(checkout, "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            Some((
+                "kustomize/overlays/production/checkoutservice-otel.yaml".into(),
+                12
+            )),
+            "an env entry the patch set is at the patch's line"
+        );
+        assert_eq!(
+            env_place(checkout, "OTEL_SERVICE_NAME"),
+            Some(("kustomize/base/checkoutservice.yaml".into(), 24)),
+            "an env entry of the base stays at the base's line"
+        );
+        let cm = prod
+            .configmaps
+            .iter()
+            .find(|c| c.name == "otel-export")
+            .unwrap();
+        assert_eq!(cm.file, "kustomize/components/opentelemetry/otel-export.env");
+        assert_eq!(cm.lines["OTEL_EXPORTER_OTLP_ENDPOINT"], 2);
+        // Negative twin: staging has no patch; its checkoutservice has no endpoint.
+        let staging = built(&files, "kustomize/overlays/staging/kustomization.yaml");
+        let checkout = staging
+            .workloads
+            .iter()
+            .find(|w| w.name == "checkoutservice")
+            .unwrap();
+        assert_eq!(env_place(checkout, "OTEL_EXPORTER_OTLP_ENDPOINT"), None);
+        assert_eq!(
+            checkout.built_by.as_deref(),
+            Some("kustomize/overlays/staging/kustomization.yaml")
+        );
+    }
+
+    #[test]
+    fn an_unreferenced_patch_file_is_still_read() {
+        // Negative twin of the consumed patch: with no kustomization in the tree, the same
+        // file stays a workload as before.
+        let mut files = vec![patch_file()];
+        apply(&root(), &[], &mut files);
+        let f = built(&files, "kustomize/overlays/production/checkoutservice-otel.yaml");
+        assert_eq!(f.workloads.len(), 1);
+    }
+
+    /// The built-in merge against `kubectl kustomize` on the fixture's leaves: each
+    /// Deployment's namespace, images and env names agree (skipped without kubectl).
+    #[test]
+    fn built_in_merge_agrees_with_kubectl_kustomize() {
+        let root = root();
+        for leaf in ["kustomize/overlays/staging", "kustomize/overlays/production"] {
+            let out = match std::process::Command::new("kubectl")
+                .args(["kustomize"])
+                .arg(root.join(leaf))
+                .output()
+            {
+                Ok(out) if out.status.success() => out,
+                Ok(out) => {
+                    eprintln!(
+                        "skipped: kubectl kustomize failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    return;
+                }
+                Err(e) => {
+                    eprintln!("skipped: kubectl is not installed ({e})");
+                    return;
+                }
+            };
+            let text = String::from_utf8(out.stdout).unwrap();
+            let theirs = k8s::parse_rendered("kubectl", &text).unwrap();
+            let mut ctx = Ctx::default();
+            let objects = build::build(&root, leaf, Vec::new(), &mut ctx);
+            let ours = read_built(&root, leaf, &objects, &mut BTreeMap::new());
+            let summary = |k: &K8sFile| {
+                let mut v: Vec<(String, Option<String>, Vec<String>, Vec<String>)> = k
+                    .workloads
+                    .iter()
+                    .map(|w| {
+                        let mut env: Vec<String> = w
+                            .facts
+                            .iter()
+                            .filter_map(|f| match &f.kind {
+                                FactKind::Env { name, value, .. } => {
+                                    Some(format!("{name}={value:?}"))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        env.sort();
+                        (w.name.clone(), w.namespace.clone(), w.images.clone(), env)
+                    })
+                    .collect();
+                v.sort();
+                v
+            };
+            assert_eq!(summary(&ours), summary(&theirs), "{leaf}");
+            assert!(ctx.notes.is_empty(), "{:?}", ctx.notes);
+        }
+    }
+}
