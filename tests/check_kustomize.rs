@@ -136,7 +136,9 @@ fn a_patch_deleting_an_env_entry_is_honoured_and_named() {
     let got = findings(&check(dir.path()), "checkoutservice");
     let tg203: Vec<_> = got.iter().filter(|(rule, ..)| rule == "TG203").collect();
     assert_eq!(tg203.len(), 1, "{got:?}");
-    assert!(tg203[0].3.contains("overlays/production/kustomization.yaml"));
+    assert!(tg203[0]
+        .3
+        .contains("overlays/production/kustomization.yaml"));
 }
 
 #[test]
@@ -149,7 +151,11 @@ fn an_inline_json_patch_adds_the_endpoint_in_staging() {
         "patches:\n  - target:\n      kind: Deployment\n      name: checkoutservice\n    patch: |-\n      - op: add\n        path: /spec/template/spec/containers/0/env/-\n        value:\n          name: OTEL_EXPORTER_OTLP_ENDPOINT\n          value: http://opentelemetrycollector:4317\nimages:\n",
     );
     let report = check(dir.path());
-    assert_eq!(service(&report, "checkoutservice")["verdict"], "pass", "{report}");
+    assert_eq!(
+        service(&report, "checkoutservice")["verdict"],
+        "pass",
+        "{report}"
+    );
 }
 
 #[test]

@@ -113,7 +113,12 @@ mod tests {
 
     #[test]
     fn overlay_builds_name_the_kustomization_that_built_them() {
-        let mut staging = w("Deployment", "frontend", "kustomize/base/frontend.yaml", false);
+        let mut staging = w(
+            "Deployment",
+            "frontend",
+            "kustomize/base/frontend.yaml",
+            false,
+        );
         staging.built_by = Some("kustomize/overlays/staging/kustomization.yaml".into());
         let mut production = staging.clone();
         production.built_by = Some("kustomize/overlays/production/kustomization.yaml".into());
@@ -130,7 +135,9 @@ mod tests {
         let both = [staging, production];
         let got = lacking(&both, |w| w.aliases.is_empty());
         assert_eq!(
-            got.iter().map(|(_, also)| also.as_str()).collect::<Vec<_>>(),
+            got.iter()
+                .map(|(_, also)| also.as_str())
+                .collect::<Vec<_>>(),
             [" (as built by kustomize kustomize/overlays/production/kustomization.yaml)"]
         );
     }

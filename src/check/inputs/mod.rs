@@ -4,11 +4,11 @@
 //! pre-screened by [`prefilter`]), Kubernetes YAML to [`k8s`].
 
 mod charts;
-mod kustomize;
 pub mod discover;
 pub mod exclude;
 pub mod interest;
 pub mod k8s;
+mod kustomize;
 pub mod lang;
 pub mod manifests;
 pub mod prefilter;

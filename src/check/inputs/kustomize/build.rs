@@ -166,11 +166,19 @@ pub fn build(root: &Path, dir: &str, acc: Vec<Object>, ctx: &mut Ctx) -> Vec<Obj
     if ctx.stack.contains(&rel) {
         let chain = format!("{} -> {rel}", ctx.stack.join(" -> "));
         let first = ctx.stack.first().cloned().unwrap_or_default();
-        ctx.notes.push((first, 1, format!("kustomize: the bases form a cycle ({chain}); not followed")));
+        ctx.notes.push((
+            first,
+            1,
+            format!("kustomize: the bases form a cycle ({chain}); not followed"),
+        ));
         return acc;
     }
     if ctx.stack.len() >= MAX_DEPTH {
-        ctx.notes.push((rel, 1, format!("kustomize: bases nested deeper than {MAX_DEPTH}; not followed")));
+        ctx.notes.push((
+            rel,
+            1,
+            format!("kustomize: bases nested deeper than {MAX_DEPTH}; not followed"),
+        ));
         return acc;
     }
     ctx.consumed.insert(rel.clone());
@@ -185,7 +193,11 @@ pub fn build(root: &Path, dir: &str, acc: Vec<Object>, ctx: &mut Ctx) -> Vec<Obj
             continue;
         }
         let Some(target) = resolve(dir, entry) else {
-            ctx.notes.push((rel.clone(), line, format!("kustomize: `{entry}` is outside the repository")));
+            ctx.notes.push((
+                rel.clone(),
+                line,
+                format!("kustomize: `{entry}` is outside the repository"),
+            ));
             continue;
         };
         if kustomization_file(root, &target).is_some() {
@@ -195,10 +207,16 @@ pub fn build(root: &Path, dir: &str, acc: Vec<Object>, ctx: &mut Ctx) -> Vec<Obj
             ctx.consumed.insert(target.clone());
             match documents(&t) {
                 Ok(docs) => objects.extend(docs.into_iter().map(|v| object(v, &target))),
-                Err(e) => ctx.notes.push((target.clone(), 1, format!("kustomize: {e}"))),
+                Err(e) => ctx
+                    .notes
+                    .push((target.clone(), 1, format!("kustomize: {e}"))),
             }
         } else {
-            ctx.notes.push((rel.clone(), line, format!("kustomize: resource `{entry}` not found")));
+            ctx.notes.push((
+                rel.clone(),
+                line,
+                format!("kustomize: resource `{entry}` not found"),
+            ));
         }
         objects.truncate(MAX_OBJECTS);
     }
@@ -207,7 +225,11 @@ pub fn build(root: &Path, dir: &str, acc: Vec<Object>, ctx: &mut Ctx) -> Vec<Obj
             Some(target) if !is_remote(entry) => objects = build(root, &target, objects, ctx),
             _ => {
                 let line = line_of(&text, entry, 1).unwrap_or(1);
-                ctx.notes.push((rel.clone(), line, format!("kustomize: component `{entry}` is not followed")));
+                ctx.notes.push((
+                    rel.clone(),
+                    line,
+                    format!("kustomize: component `{entry}` is not followed"),
+                ));
             }
         }
     }
@@ -219,7 +241,11 @@ pub fn build(root: &Path, dir: &str, acc: Vec<Object>, ctx: &mut Ctx) -> Vec<Obj
 }
 
 fn object(value: Value, file: &str) -> Object {
-    let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let name = value
         .get("metadata")
         .and_then(|m| m.get("name"))
@@ -242,36 +268,73 @@ fn targets(o: &Object, kind: Option<&str>, name: Option<&str>) -> bool {
 }
 
 /// A patch body: from `path:` (a file) or `patch:` (inline in the kustomization).
-fn patch_text(root: &Path, dir: &str, rel: &str, text: &str, entry: &Value, ctx: &mut Ctx) -> Option<PatchSrc> {
+fn patch_text(
+    root: &Path,
+    dir: &str,
+    rel: &str,
+    text: &str,
+    entry: &Value,
+    ctx: &mut Ctx,
+) -> Option<PatchSrc> {
     if let Some(path) = entry.get("path").and_then(Value::as_str) {
         let file = resolve(dir, path)?;
         let Some(body) = read_small(root, &file) else {
             let line = line_of(text, path, 1).unwrap_or(1);
-            ctx.notes.push((rel.to_string(), line, format!("kustomize: patch `{path}` not found")));
+            ctx.notes.push((
+                rel.to_string(),
+                line,
+                format!("kustomize: patch `{path}` not found"),
+            ));
             return None;
         };
         ctx.consumed.insert(file.clone());
-        return Some(PatchSrc { file, text: body, start: 1 });
+        return Some(PatchSrc {
+            file,
+            text: body,
+            start: 1,
+        });
     }
     let body = entry.get("patch").and_then(Value::as_str)?;
-    let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim();
+    let first = body
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim();
     let start = line_of(text, first, 1).unwrap_or(1);
-    Some(PatchSrc { file: rel.to_string(), text: body.to_string(), start })
+    Some(PatchSrc {
+        file: rel.to_string(),
+        text: body.to_string(),
+        start,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
-fn patches(root: &Path, dir: &str, rel: &str, text: &str, k: &Value, objects: &mut [Object], ctx: &mut Ctx) {
+fn patches(
+    root: &Path,
+    dir: &str,
+    rel: &str,
+    text: &str,
+    k: &Value,
+    objects: &mut [Object],
+    ctx: &mut Ctx,
+) {
     // patchesStrategicMerge: files (or inline documents) naming their target by kind and name.
     let mut all: Vec<(PatchSrc, Option<Value>)> = Vec::new();
     if let Some(Value::Sequence(list)) = k.get("patchesStrategicMerge") {
         for e in list {
             let src = match e.as_str() {
                 Some(s) if !s.contains('\n') => {
-                    let entry: Value = serde_yaml::from_str(&format!("path: \"{}\"", s.replace('"', ""))).unwrap_or(Value::Null);
+                    let entry: Value =
+                        serde_yaml::from_str(&format!("path: \"{}\"", s.replace('"', "")))
+                            .unwrap_or(Value::Null);
                     patch_text(root, dir, rel, text, &entry, ctx)
                 }
                 Some(s) => {
-                    let entry = Value::Mapping([(Value::from("patch"), Value::from(s))].into_iter().collect());
+                    let entry = Value::Mapping(
+                        [(Value::from("patch"), Value::from(s))]
+                            .into_iter()
+                            .collect(),
+                    );
                     patch_text(root, dir, rel, text, &entry, ctx)
                 }
                 None => None,
@@ -282,7 +345,9 @@ fn patches(root: &Path, dir: &str, rel: &str, text: &str, k: &Value, objects: &m
     for key in ["patches", "patchesJson6902"] {
         if let Some(Value::Sequence(list)) = k.get(key) {
             for e in list {
-                all.extend(patch_text(root, dir, rel, text, e, ctx).map(|s| (s, e.get("target").cloned())));
+                all.extend(
+                    patch_text(root, dir, rel, text, e, ctx).map(|s| (s, e.get("target").cloned())),
+                );
             }
         }
     }
@@ -290,43 +355,62 @@ fn patches(root: &Path, dir: &str, rel: &str, text: &str, k: &Value, objects: &m
         let docs = match documents(&src.text) {
             Ok(d) => d,
             Err(e) => {
-                ctx.notes.push((src.file.clone(), src.start, format!("kustomize: patch is not YAML: {e}")));
+                ctx.notes.push((
+                    src.file.clone(),
+                    src.start,
+                    format!("kustomize: patch is not YAML: {e}"),
+                ));
                 continue;
             }
         };
         for doc in docs {
-            let t_kind = target.as_ref().and_then(|t| t.get("kind")).and_then(Value::as_str);
-            let t_name = target.as_ref().and_then(|t| t.get("name")).and_then(Value::as_str);
+            let t_kind = target
+                .as_ref()
+                .and_then(|t| t.get("kind"))
+                .and_then(Value::as_str);
+            let t_name = target
+                .as_ref()
+                .and_then(|t| t.get("name"))
+                .and_then(Value::as_str);
             let json = doc.is_sequence();
             let (kind, name) = if target.is_some() || json {
                 (t_kind, t_name)
             } else {
                 (
                     doc.get("kind").and_then(Value::as_str),
-                    doc.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str),
+                    doc.get("metadata")
+                        .and_then(|m| m.get("name"))
+                        .and_then(Value::as_str),
                 )
             };
             if json && target.is_none() {
-                ctx.notes.push((src.file.clone(), src.start, "kustomize: a JSON patch without `target:` is not applied".into()));
+                ctx.notes.push((
+                    src.file.clone(),
+                    src.start,
+                    "kustomize: a JSON patch without `target:` is not applied".into(),
+                ));
                 continue;
             }
             for o in objects.iter_mut().filter(|o| targets(o, kind, name)) {
                 if json {
                     if let Err(e) = merge::json_patch(&mut o.value, &doc) {
-                        ctx.notes.push((src.file.clone(), src.start, format!("kustomize: {e} to {} `{}`", o.kind, o.name())));
+                        ctx.notes.push((
+                            src.file.clone(),
+                            src.start,
+                            format!("kustomize: {e} to {} `{}`", o.kind, o.name()),
+                        ));
                     }
                 } else {
                     let mut body = doc.clone();
                     // The patch's own name and kind select; they do not rename.
                     if let Value::Mapping(m) = &mut body {
-                        m.remove("metadata").map(|meta| {
-                            let mut meta = meta;
+                        if let Some(mut meta) = m.remove("metadata") {
                             if let Value::Mapping(mm) = &mut meta {
                                 mm.remove("name");
                                 mm.remove("namespace");
                             }
                             m.insert(Value::from("metadata"), meta);
-                        });
+                        }
                     }
                     merge::strategic(&mut o.value, &body);
                 }

@@ -239,10 +239,13 @@ mod tests {
             .unwrap_or_default()
     }
 
+    /// (reason, patch, container 0's env after, number of containers after).
+    type Case<'a> = (&'a str, &'a str, &'a [(&'a str, Option<&'a str>)], usize);
+
     #[test]
     fn strategic_merge_table() {
         // (reason, patch, container 0's env after, number of containers after)
-        let cases: &[(&str, &str, &[(&str, Option<&str>)], usize)] = &[
+        let cases: &[Case<'_>] = &[
             (
                 "an env entry of an existing container is added, the others kept",
                 "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n          env:\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: http://c:4318\n",
@@ -305,7 +308,10 @@ mod tests {
             &y("spec:\n  template:\n    metadata:\n      annotations:\n        b: '2'\n    spec:\n      containers:\n        - name: app\n          envFrom:\n            - configMapRef:\n                name: otel\n"),
         );
         let ann = &v["spec"]["template"]["metadata"]["annotations"];
-        assert_eq!((ann["a"].as_str(), ann["b"].as_str()), (Some("1"), Some("2")));
+        assert_eq!(
+            (ann["a"].as_str(), ann["b"].as_str()),
+            (Some("1"), Some("2"))
+        );
         let from = v["spec"]["template"]["spec"]["containers"][0]["envFrom"]
             .as_sequence()
             .unwrap();

@@ -173,7 +173,10 @@ fn read_built(
             out.ingresses.push(i);
         }
         for (name, mut facts) in k.namespaces {
-            let base = source.namespaces.iter().find(|(n, _)| *n == o.original_name);
+            let base = source
+                .namespaces
+                .iter()
+                .find(|(n, _)| *n == o.original_name);
             for f in &mut facts {
                 origin(f, o, None, 1);
                 if let Some((_, bf)) = base {
@@ -210,9 +213,10 @@ fn origin(f: &mut Fact, o: &Object, base: Option<&Workload>, line: u32) {
         _ => Vec::new(),
     };
     for p in o.patches.iter().rev() {
-        let found = p.text.lines().enumerate().find(|(_, l)| {
-            !l.trim_start().starts_with('#') && needles.iter().any(|n| holds(l, n))
-        });
+        let found =
+            p.text.lines().enumerate().find(|(_, l)| {
+                !l.trim_start().starts_with('#') && needles.iter().any(|n| holds(l, n))
+            });
         if let Some((i, _)) = found {
             f.file = Arc::from(p.file.as_str());
             f.line = p.start + i as u32;
@@ -243,6 +247,9 @@ mod tests {
     use super::*;
 
     const FIXTURE: &str = "fixtures/check/shapes/kustomize-overlays";
+
+    /// A workload's name, namespace, images and env entries.
+    type Summary = (String, Option<String>, Vec<String>, Vec<String>);
 
     fn root() -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(FIXTURE)
@@ -292,10 +299,15 @@ mod tests {
         let mut files = vec![patch_file()];
         apply(&root(), &dirs(), &mut files);
         // The patch file is consumed by the production build: not a workload of its own.
-        let patch = built(&files, "kustomize/overlays/production/checkoutservice-otel.yaml");
+        let patch = built(
+            &files,
+            "kustomize/overlays/production/checkoutservice-otel.yaml",
+        );
         assert!(patch.workloads.is_empty(), "the patch is no second copy");
         // Base and component are no leaves: only the two overlays are built.
-        assert!(!files.iter().any(|f| f.rel == "kustomize/base/kustomization.yaml"));
+        assert!(!files
+            .iter()
+            .any(|f| f.rel == "kustomize/base/kustomization.yaml"));
         let prod = built(&files, "kustomize/overlays/production/kustomization.yaml");
         let checkout = prod
             .workloads
@@ -330,7 +342,10 @@ mod tests {
             .iter()
             .find(|c| c.name == "otel-export")
             .unwrap();
-        assert_eq!(cm.file, "kustomize/components/opentelemetry/otel-export.env");
+        assert_eq!(
+            cm.file,
+            "kustomize/components/opentelemetry/otel-export.env"
+        );
         assert_eq!(cm.lines["OTEL_EXPORTER_OTLP_ENDPOINT"], 2);
         // Negative twin: staging has no patch; its checkoutservice has no endpoint.
         let staging = built(&files, "kustomize/overlays/staging/kustomization.yaml");
@@ -352,7 +367,10 @@ mod tests {
         // file stays a workload as before.
         let mut files = vec![patch_file()];
         apply(&root(), &[], &mut files);
-        let f = built(&files, "kustomize/overlays/production/checkoutservice-otel.yaml");
+        let f = built(
+            &files,
+            "kustomize/overlays/production/checkoutservice-otel.yaml",
+        );
         assert_eq!(f.workloads.len(), 1);
     }
 
@@ -361,7 +379,10 @@ mod tests {
     #[test]
     fn built_in_merge_agrees_with_kubectl_kustomize() {
         let root = root();
-        for leaf in ["kustomize/overlays/staging", "kustomize/overlays/production"] {
+        for leaf in [
+            "kustomize/overlays/staging",
+            "kustomize/overlays/production",
+        ] {
             let out = match std::process::Command::new("kubectl")
                 .args(["kustomize"])
                 .arg(root.join(leaf))
@@ -386,7 +407,7 @@ mod tests {
             let objects = build::build(&root, leaf, Vec::new(), &mut ctx);
             let ours = read_built(&root, leaf, &objects, &mut BTreeMap::new());
             let summary = |k: &K8sFile| {
-                let mut v: Vec<(String, Option<String>, Vec<String>, Vec<String>)> = k
+                let mut v: Vec<Summary> = k
                     .workloads
                     .iter()
                     .map(|w| {

@@ -12,7 +12,15 @@ use super::build::{line_of, list, read_small, resolve, Ctx, Object};
 
 /// `configMapGenerator`: one ConfigMap per entry, with its keys' lines (or, with
 /// `behavior: merge`/`replace`, the ConfigMap of the same name updated).
-pub fn generate(root: &Path, dir: &str, rel: &str, text: &str, k: &Value, objects: &mut Vec<Object>, ctx: &mut Ctx) {
+pub fn generate(
+    root: &Path,
+    dir: &str,
+    rel: &str,
+    text: &str,
+    k: &Value,
+    objects: &mut Vec<Object>,
+    ctx: &mut Ctx,
+) {
     let Some(Value::Sequence(gens)) = k.get("configMapGenerator") else {
         return;
     };
@@ -24,16 +32,25 @@ pub fn generate(root: &Path, dir: &str, rel: &str, text: &str, k: &Value, object
         for lit in list(g, "literals") {
             if let Some((key, value)) = lit.split_once('=') {
                 let line = line_of(text, lit, 1).unwrap_or(1);
-                data.insert(key.trim().to_string(), (value.to_string(), (rel.to_string(), line)));
+                data.insert(
+                    key.trim().to_string(),
+                    (value.to_string(), (rel.to_string(), line)),
+                );
             }
         }
         let mut envs = list(g, "envs");
         envs.extend(g.get("env").and_then(Value::as_str));
         for env in envs {
-            let Some(file) = resolve(dir, env) else { continue };
+            let Some(file) = resolve(dir, env) else {
+                continue;
+            };
             let Some(body) = read_small(root, &file) else {
                 let line = line_of(text, env, 1).unwrap_or(1);
-                ctx.notes.push((rel.to_string(), line, format!("kustomize: env file `{env}` not found")));
+                ctx.notes.push((
+                    rel.to_string(),
+                    line,
+                    format!("kustomize: env file `{env}` not found"),
+                ));
                 continue;
             };
             ctx.consumed.insert(file.clone());
@@ -43,12 +60,20 @@ pub fn generate(root: &Path, dir: &str, rel: &str, text: &str, k: &Value, object
                     continue;
                 }
                 if let Some((key, value)) = l.split_once('=') {
-                    data.insert(key.trim().to_string(), (value.to_string(), (file.clone(), i as u32 + 1)));
+                    data.insert(
+                        key.trim().to_string(),
+                        (value.to_string(), (file.clone(), i as u32 + 1)),
+                    );
                 }
             }
         }
-        let behavior = g.get("behavior").and_then(Value::as_str).unwrap_or("create");
-        let existing = objects.iter_mut().find(|o| o.kind == "ConfigMap" && o.name() == name);
+        let behavior = g
+            .get("behavior")
+            .and_then(Value::as_str)
+            .unwrap_or("create");
+        let existing = objects
+            .iter_mut()
+            .find(|o| o.kind == "ConfigMap" && o.name() == name);
         let target = match (behavior, existing) {
             ("merge" | "replace", Some(o)) => o,
             _ => {
@@ -66,9 +91,13 @@ pub fn generate(root: &Path, dir: &str, rel: &str, text: &str, k: &Value, object
                     kind: "ConfigMap".into(),
                     original_name: name.to_string(),
                     patches: Vec::new(),
-                    generated: [(String::new(), (rel.to_string(), line))].into_iter().collect(),
+                    generated: [(String::new(), (rel.to_string(), line))]
+                        .into_iter()
+                        .collect(),
                 });
-                let Some(o) = objects.last_mut() else { continue };
+                let Some(o) = objects.last_mut() else {
+                    continue;
+                };
                 o
             }
         };
@@ -105,7 +134,9 @@ fn meta_map<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Mapping> {
 fn pod_template(v: &mut Value) -> Option<&mut Value> {
     let spec = v.get_mut("spec")?;
     if spec.get("jobTemplate").is_some() {
-        spec.get_mut("jobTemplate")?.get_mut("spec")?.get_mut("template")
+        spec.get_mut("jobTemplate")?
+            .get_mut("spec")?
+            .get_mut("template")
     } else {
         spec.get_mut("template")
     }
@@ -115,7 +146,9 @@ fn containers(v: &mut Value) -> Vec<&mut Value> {
     let Some(spec) = pod_template(v).and_then(|t| t.get_mut("spec")) else {
         return Vec::new();
     };
-    let Value::Mapping(spec) = spec else { return Vec::new() };
+    let Value::Mapping(spec) = spec else {
+        return Vec::new();
+    };
     spec.iter_mut()
         .filter(|(k, _)| matches!(k.as_str(), Some("containers" | "initContainers")))
         .filter_map(|(_, v)| v.as_sequence_mut())
@@ -150,8 +183,14 @@ pub fn apply(k: &Value, objects: &mut [Object]) {
             }
         }
     }
-    let prefix = k.get("namePrefix").and_then(Value::as_str).unwrap_or_default();
-    let suffix = k.get("nameSuffix").and_then(Value::as_str).unwrap_or_default();
+    let prefix = k
+        .get("namePrefix")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let suffix = k
+        .get("nameSuffix")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !prefix.is_empty() || !suffix.is_empty() {
         let mut renamed: BTreeMap<String, String> = BTreeMap::new();
         for o in objects.iter_mut().filter(|o| o.kind != "Namespace") {
@@ -199,7 +238,9 @@ pub fn apply(k: &Value, objects: &mut [Object]) {
             if set.is_empty() {
                 continue;
             }
-            if let Some(m) = pod_template(&mut o.value).and_then(|t| meta_map(t, &["metadata", key])) {
+            if let Some(m) =
+                pod_template(&mut o.value).and_then(|t| meta_map(t, &["metadata", key]))
+            {
                 for (k, v) in set.iter() {
                     m.insert(k.as_str().into(), v.as_str().into());
                 }
@@ -208,10 +249,14 @@ pub fn apply(k: &Value, objects: &mut [Object]) {
     }
     if let Some(Value::Sequence(rs)) = k.get("replicas") {
         for r in rs {
-            let (Some(name), Some(count)) = (r.get("name").and_then(Value::as_str), r.get("count")) else {
+            let (Some(name), Some(count)) = (r.get("name").and_then(Value::as_str), r.get("count"))
+            else {
                 continue;
             };
-            for o in objects.iter_mut().filter(|o| o.name() == name || o.original_name == name) {
+            for o in objects
+                .iter_mut()
+                .filter(|o| o.name() == name || o.original_name == name)
+            {
                 if let Some(Value::Mapping(spec)) = o.value.get_mut("spec") {
                     spec.insert("replicas".into(), count.clone());
                 }
@@ -221,7 +266,9 @@ pub fn apply(k: &Value, objects: &mut [Object]) {
     if let Some(Value::Sequence(images)) = k.get("images") {
         for o in objects.iter_mut() {
             for c in containers(&mut o.value) {
-                let Some(image) = c.get("image").and_then(Value::as_str) else { continue };
+                let Some(image) = c.get("image").and_then(Value::as_str) else {
+                    continue;
+                };
                 if let Some(new) = images.iter().find_map(|i| rewrite_image(image, i)) {
                     if let Value::Mapping(m) = c {
                         m.insert("image".into(), new.into());
@@ -240,7 +287,10 @@ pub fn rewrite_image(image: &str, entry: &Value) -> Option<String> {
         return None;
     }
     let new_name = entry.get("newName").and_then(Value::as_str).unwrap_or(repo);
-    let tag = match (entry.get("digest").and_then(Value::as_str), entry.get("newTag")) {
+    let tag = match (
+        entry.get("digest").and_then(Value::as_str),
+        entry.get("newTag"),
+    ) {
         (Some(d), _) => format!("@{d}"),
         (None, Some(Value::String(t))) => format!(":{t}"),
         (None, Some(Value::Number(n))) => format!(":{n}"),
@@ -264,7 +314,11 @@ fn split_image(image: &str) -> (&str, &str) {
 fn rename_refs(c: &mut Value, renamed: &BTreeMap<String, String>) {
     let rename = |v: Option<&mut Value>| {
         if let Some(Value::Mapping(m)) = v {
-            let new = m.get("name").and_then(Value::as_str).and_then(|n| renamed.get(n)).cloned();
+            let new = m
+                .get("name")
+                .and_then(Value::as_str)
+                .and_then(|n| renamed.get(n))
+                .cloned();
             if let Some(new) = new {
                 m.insert("name".into(), new.into());
             }
@@ -277,7 +331,10 @@ fn rename_refs(c: &mut Value, renamed: &BTreeMap<String, String>) {
     }
     if let Some(Value::Sequence(env)) = c.get_mut("env") {
         for e in env {
-            rename(e.get_mut("valueFrom").and_then(|v| v.get_mut("configMapKeyRef")));
+            rename(
+                e.get_mut("valueFrom")
+                    .and_then(|v| v.get_mut("configMapKeyRef")),
+            );
         }
     }
 }
@@ -289,13 +346,48 @@ mod tests {
     #[test]
     fn images_are_rewritten_by_name_only() {
         let cases: &[(&str, &str, &str, Option<&str>)] = &[
-            ("newName and newTag", "checkout", "{name: checkout, newName: ghcr.io/x/checkout, newTag: '3.2'}", Some("ghcr.io/x/checkout:3.2")),
-            ("newTag keeps the name", "checkout:1", "{name: checkout, newTag: '2'}", Some("checkout:2")),
-            ("newName keeps the tag", "checkout:1", "{name: checkout, newName: reg/checkout}", Some("reg/checkout:1")),
-            ("digest", "checkout:1", "{name: checkout, digest: 'sha256:ab'}", Some("checkout@sha256:ab")),
-            ("a registry port is not a tag", "reg:5000/checkout", "{name: 'reg:5000/checkout', newTag: '9'}", Some("reg:5000/checkout:9")),
-            ("another image is left alone (negative twin)", "cart:1", "{name: checkout, newTag: '2'}", None),
-            ("a name that only starts the same is another image", "checkout-worker:1", "{name: checkout, newTag: '2'}", None),
+            (
+                "newName and newTag",
+                "checkout",
+                "{name: checkout, newName: ghcr.io/x/checkout, newTag: '3.2'}",
+                Some("ghcr.io/x/checkout:3.2"),
+            ),
+            (
+                "newTag keeps the name",
+                "checkout:1",
+                "{name: checkout, newTag: '2'}",
+                Some("checkout:2"),
+            ),
+            (
+                "newName keeps the tag",
+                "checkout:1",
+                "{name: checkout, newName: reg/checkout}",
+                Some("reg/checkout:1"),
+            ),
+            (
+                "digest",
+                "checkout:1",
+                "{name: checkout, digest: 'sha256:ab'}",
+                Some("checkout@sha256:ab"),
+            ),
+            (
+                "a registry port is not a tag",
+                "reg:5000/checkout",
+                "{name: 'reg:5000/checkout', newTag: '9'}",
+                Some("reg:5000/checkout:9"),
+            ),
+            (
+                "another image is left alone (negative twin)",
+                "cart:1",
+                "{name: checkout, newTag: '2'}",
+                None,
+            ),
+            (
+                "a name that only starts the same is another image",
+                "checkout-worker:1",
+                "{name: checkout, newTag: '2'}",
+                None,
+            ),
         ];
         for (reason, image, entry, want) in cases {
             let entry: Value = serde_yaml::from_str(entry).unwrap();
