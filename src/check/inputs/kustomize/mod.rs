@@ -141,7 +141,13 @@ fn read_built(
                 .find(|b| b.kind == o.kind && b.name == o.original_name);
             w.file.clone_from(&o.file);
             w.line = base.map_or(1, |b| b.line);
-            w.built_by = Some(leaf.to_string());
+            // Named when an overlay elsewhere built it: a base built as it is, beside its own
+            // kustomization, reads as the file it is in.
+            let dir_of = |p: &str| {
+                p.rsplit_once('/')
+                    .map_or(String::new(), |(d, _)| d.to_string())
+            };
+            w.built_by = (dir_of(&o.file) != dir_of(leaf)).then(|| leaf.to_string());
             let line = w.line;
             for f in &mut w.facts {
                 origin(f, o, base, line);
@@ -359,6 +365,18 @@ mod tests {
             checkout.built_by.as_deref(),
             Some("kustomize/overlays/staging/kustomization.yaml")
         );
+    }
+
+    #[test]
+    fn a_base_built_as_its_own_leaf_names_no_overlay() {
+        // Negative twin of `built_by` naming the overlay: built from its own directory, the
+        // base's workloads read as the files they are in.
+        let root = root();
+        let leaf = "kustomize/base/kustomization.yaml";
+        let objects = build::build(&root, "kustomize/base", Vec::new(), &mut Ctx::default());
+        let k = read_built(&root, leaf, &objects, &mut BTreeMap::new());
+        assert_eq!(k.workloads.len(), 2);
+        assert!(k.workloads.iter().all(|w| w.built_by.is_none()));
     }
 
     #[test]
