@@ -380,6 +380,24 @@ mod tests {
     }
 
     #[test]
+    fn a_replica_patch_and_an_image_rewrite_on_the_kustomize_and_helm_shape() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/check/shapes/kustomize-and-helm/deploy/kustomize");
+        let mut ctx = Ctx::default();
+        let objects = build::build(&root, "overlays/production", Vec::new(), &mut ctx);
+        let leaf = "overlays/production/kustomization.yaml";
+        let k = read_built(&root, leaf, &objects, &mut BTreeMap::new());
+        assert_eq!(k.workloads.len(), 1, "the replica patch is no workload");
+        let w = &k.workloads[0];
+        assert_eq!(w.namespace.as_deref(), Some("shop-production"));
+        assert_eq!(w.images, ["ghcr.io/example/shop/checkout:3.2.1"]);
+        assert_eq!(w.file, "base/checkout.yaml");
+        let replicas = objects[0].value["spec"]["replicas"].as_u64();
+        assert_eq!(replicas, Some(4));
+        assert!(ctx.notes.is_empty(), "{:?}", ctx.notes);
+    }
+
+    #[test]
     fn an_unreferenced_patch_file_is_still_read() {
         // Negative twin of the consumed patch: with no kustomization in the tree, the same
         // file stays a workload as before.
