@@ -183,3 +183,18 @@ fn remote_bases_and_cycles_are_notes_not_stops() {
     assert!(text.contains("remote resource"), "{text}");
     assert!(text.contains("cycle"), "{text}");
 }
+
+#[test]
+fn a_base_under_an_excluded_path_is_not_read_by_the_overlays() {
+    // Negative twin of the first test: with `kustomize/base` excluded, no build reads it,
+    // so no workload of `checkoutservice` is judged (no TG201 naming staging).
+    let dir = copy();
+    std::fs::write(
+        dir.path().join("tracegate.yaml"),
+        "exclude:\n  - kustomize/base\n",
+    )
+    .unwrap();
+    let report = check(dir.path());
+    let got = findings(&report, "checkoutservice");
+    assert!(got.iter().all(|(rule, ..)| rule != "TG201"), "{got:?}");
+}

@@ -10,6 +10,7 @@ use serde_yaml::Value;
 
 use super::merge;
 use super::transform;
+use crate::check::inputs::exclude::ExcludeSet;
 
 /// Largest file read.
 const MAX_FILE: u64 = 1024 * 1024;
@@ -59,12 +60,14 @@ impl Object {
 
 /// What building a tree of kustomizations gives besides the objects.
 #[derive(Debug, Default)]
-pub struct Ctx {
+pub struct Ctx<'a> {
     /// Files read by the build (resources, patches, kustomizations).
     pub consumed: BTreeSet<String>,
     /// Notes: (file, line, reason).
     pub notes: Vec<(String, u32, String)>,
-    stack: Vec<String>,
+    /// The user's `exclude:` paths: a resource under one is not read.
+    pub exclude: Option<&'a ExcludeSet>,
+    pub(super) stack: Vec<String>,
 }
 
 /// The kustomization file of `dir` (relative), if any.
@@ -200,6 +203,9 @@ pub fn build(root: &Path, dir: &str, acc: Vec<Object>, ctx: &mut Ctx) -> Vec<Obj
             ));
             continue;
         };
+        if ctx.exclude.and_then(|e| e.excluding(&target)).is_some() {
+            continue;
+        }
         if kustomization_file(root, &target).is_some() {
             let sub = build(root, &target, Vec::new(), ctx);
             objects.extend(sub);

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use serde_yaml::Value;
 
 use super::discover::{Parsed, WalkedFile};
+use super::exclude::ExcludeSet;
 use super::k8s::{self, K8sFile, Workload};
 use crate::check::facts::{Fact, FactKind};
 use build::{list, load, resolve, Ctx, Object};
@@ -29,7 +30,12 @@ const MAX_ROOTS: usize = 2000;
 
 /// Build every leaf kustomization under `root` among `dirs`, replacing what `files` read of
 /// the files the builds consume.
-pub(super) fn apply(root: &Path, dirs: &[String], files: &mut Vec<WalkedFile>) {
+pub(super) fn apply(
+    root: &Path,
+    dirs: &[String],
+    files: &mut Vec<WalkedFile>,
+    exclude: &ExcludeSet,
+) {
     let roots: Vec<(String, String, Value)> = dirs
         .iter()
         .map(String::as_str)
@@ -60,7 +66,10 @@ pub(super) fn apply(root: &Path, dirs: &[String], files: &mut Vec<WalkedFile>) {
     let mut sources: BTreeMap<String, K8sFile> = BTreeMap::new();
     for (dir, rel, _) in leaves {
         // `rel`: the leaf's kustomization file, which built workloads name.
-        let mut ctx = Ctx::default();
+        let mut ctx = Ctx {
+            exclude: Some(exclude),
+            ..Ctx::default()
+        };
         let objects = build::build(root, dir, Vec::new(), &mut ctx);
         consumed.extend(ctx.consumed);
         notes.extend(ctx.notes);
@@ -303,7 +312,7 @@ mod tests {
     #[test]
     fn leaves_are_built_with_lines_where_each_field_was_written() {
         let mut files = vec![patch_file()];
-        apply(&root(), &dirs(), &mut files);
+        apply(&root(), &dirs(), &mut files, &ExcludeSet::default());
         // The patch file is consumed by the production build: not a workload of its own.
         let patch = built(
             &files,
@@ -402,7 +411,7 @@ mod tests {
         // Negative twin of the consumed patch: with no kustomization in the tree, the same
         // file stays a workload as before.
         let mut files = vec![patch_file()];
-        apply(&root(), &[], &mut files);
+        apply(&root(), &[], &mut files, &ExcludeSet::default());
         let f = built(
             &files,
             "kustomize/overlays/production/checkoutservice-otel.yaml",
