@@ -20,18 +20,28 @@ pub(super) fn lacking(
     groups
         .into_iter()
         .map(|(first, others)| {
+            let built = first
+                .built_by
+                .as_ref()
+                .map(|k| format!(" (as built by kustomize {k})"))
+                .unwrap_or_default();
             let also = if others.is_empty() {
                 String::new()
             } else {
-                let places: Vec<String> = others
-                    .iter()
-                    .map(|w| format!("{}:{}", w.file, w.line))
-                    .collect();
+                let places: Vec<String> = others.iter().map(|w| place(w)).collect();
                 format!(" (also in {})", places.join(", "))
             };
-            (first, also)
+            (first, format!("{built}{also}"))
         })
         .collect()
+}
+
+/// Where a copy is: its file and line, and the kustomization that built it.
+fn place(w: &Workload) -> String {
+    match &w.built_by {
+        Some(k) => format!("{}:{} as built by kustomize {k}", w.file, w.line),
+        None => format!("{}:{}", w.file, w.line),
+    }
 }
 
 /// The same workload: kind, name and namespace.
@@ -99,5 +109,36 @@ mod tests {
         let got = lacking(&ws, |_| true);
         assert_eq!(got.len(), 4);
         assert!(got.iter().all(|(_, also)| also.is_empty()));
+    }
+
+    #[test]
+    fn overlay_builds_name_the_kustomization_that_built_them() {
+        let mut staging = w(
+            "Deployment",
+            "frontend",
+            "kustomize/base/frontend.yaml",
+            false,
+        );
+        staging.built_by = Some("kustomize/overlays/staging/kustomization.yaml".into());
+        let mut production = staging.clone();
+        production.built_by = Some("kustomize/overlays/production/kustomization.yaml".into());
+        let both = [staging.clone(), production.clone()];
+        let got = lacking(&both, |_| true);
+        assert_eq!(
+            got.iter().map(|(_, also)| also.as_str()).collect::<Vec<_>>(),
+            [" (as built by kustomize kustomize/overlays/staging/kustomization.yaml) (also in kustomize/base/frontend.yaml:4 as built by kustomize kustomize/overlays/production/kustomization.yaml)"],
+            "two builds of one base lacking the same: one entry naming both overlays"
+        );
+        // Negative twin: only production lacks it; the entry names production, not staging.
+        production.aliases.clear();
+        staging.aliases = vec!["set".into()];
+        let both = [staging, production];
+        let got = lacking(&both, |w| w.aliases.is_empty());
+        assert_eq!(
+            got.iter()
+                .map(|(_, also)| also.as_str())
+                .collect::<Vec<_>>(),
+            [" (as built by kustomize kustomize/overlays/production/kustomization.yaml)"]
+        );
     }
 }

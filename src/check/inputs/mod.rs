@@ -8,6 +8,7 @@ pub mod discover;
 pub mod exclude;
 pub mod interest;
 pub mod k8s;
+mod kustomize;
 pub mod lang;
 pub mod manifests;
 pub mod prefilter;
@@ -51,6 +52,7 @@ pub fn read(
     }
     let mut files = walk.files;
     charts::render(root, &mut files, exclude);
+    kustomize::apply(root, &walk.dirs, &mut files, exclude);
     for extra in extra {
         let parsed = match k8s::parse_rendered(&extra.name, &extra.text) {
             Ok(k8s::K8sFile {

@@ -56,6 +56,9 @@ pub struct Workload {
     pub env_from: Vec<EnvFrom>,
     /// `valueFrom.configMapKeyRef`: (index in `facts`, ConfigMap name, key).
     pub config_refs: Vec<(usize, String, String)>,
+    /// The kustomization (its file) whose build gave this workload, when it was built
+    /// from a kustomize tree rather than read from one file.
+    pub built_by: Option<String>,
 }
 
 /// The kind of a docker-compose service's [`Workload`]: it names and locates a service (and
