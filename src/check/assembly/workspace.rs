@@ -294,25 +294,7 @@ pub(super) fn join(dir: &str, rel: &str) -> Option<String> {
     if rel.is_empty() || rel.starts_with('/') || rel.contains("$(") {
         return None;
     }
-    let mut parts: Vec<&str> = if dir == "." {
-        Vec::new()
-    } else {
-        dir.split('/').collect()
-    };
-    for seg in rel.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    })
+    crate::check::facts::paths::resolve(dir, rel)
 }
 
 /// Whether an npm dependency specifier resolves to the workspace package of that version:

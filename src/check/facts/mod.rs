@@ -3,6 +3,7 @@
 //! indirect dependencies), so matching can stay simple.
 
 pub mod names;
+pub mod paths;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hasher;

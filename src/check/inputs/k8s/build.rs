@@ -80,24 +80,7 @@ pub(super) fn join(base: &str, path: &str) -> Option<String> {
     if path.starts_with('/') || path.contains("://") || path.contains('$') {
         return None;
     }
-    let mut parts: Vec<&str> = base
-        .split('/')
-        .filter(|p| !p.is_empty() && *p != ".")
-        .collect();
-    for p in path.split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(if parts.is_empty() {
-        ".".into()
-    } else {
-        parts.join("/")
-    })
+    crate::check::facts::paths::resolve(base, path)
 }
 
 #[cfg(test)]

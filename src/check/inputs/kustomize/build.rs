@@ -88,25 +88,7 @@ pub fn join(dir: &str, name: &str) -> String {
 
 /// `dir/entry` with `.` and `..` resolved; `None` when it leaves the root.
 pub fn resolve(dir: &str, entry: &str) -> Option<String> {
-    let mut parts: Vec<&str> = if dir == "." {
-        Vec::new()
-    } else {
-        dir.split('/').collect()
-    };
-    for p in entry.trim_end_matches('/').split('/') {
-        match p {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(if parts.is_empty() {
-        ".".into()
-    } else {
-        parts.join("/")
-    })
+    crate::check::facts::paths::resolve(dir, entry.trim_end_matches('/'))
 }
 
 pub fn read_small(root: &Path, rel: &str) -> Option<String> {

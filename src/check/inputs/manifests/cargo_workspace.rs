@@ -300,21 +300,7 @@ fn join(dir: &str, rel: &str) -> String {
 
 /// Resolve `.` and `..` in a relative path; `None` when it leaves the scanned root.
 fn normalise(path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(if parts.is_empty() {
-        ".".into()
-    } else {
-        parts.join("/")
-    })
+    crate::check::facts::paths::resolve(".", path)
 }
 
 /// `dir` and every directory above it, ending with `.`.
