@@ -69,8 +69,13 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// The fixture in a temporary directory, with `edit` applied to the file `rel`.
 fn twin(rel: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    twin_of(&fixture(), rel, edit)
+}
+
+/// `fixture` in a temporary directory, with `edit` applied to the file `rel`.
+fn twin_of(fixture: &Path, rel: &str, edit: impl Fn(&str) -> String) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&fixture(), dir.path());
+    copy_dir(fixture, dir.path());
     let file = dir.path().join(rel);
     let text = fs::read_to_string(&file).unwrap();
     let edited = edit(&text);
@@ -173,4 +178,36 @@ fn a_plugin_less_project_is_a_service_only_with_a_main_of_its_own() {
         ("billing", ".", "java")
     );
     assert_eq!(got[0].4, ["TG101"]);
+}
+
+#[test]
+fn a_subproject_named_by_project_counts_for_the_services_using_it() {
+    // The shape as it is: the `telemetry` subproject's SDK set-up counts for both services.
+    let shape = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/check/shapes/gradle-shared-tracing-subproject");
+    let (code, report) = check(&shape);
+    assert_eq!(code, 0, "{report}");
+    let verdicts: Vec<(String, String)> = services(&report)
+        .into_iter()
+        .map(|(name, _, _, verdict, _)| (name, verdict))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("orders".to_string(), "pass".to_string()),
+            ("payments".to_string(), "pass".to_string())
+        ]
+    );
+    // The twin: `orders` without `implementation(project(":telemetry"))` has no SDK.
+    let dir = twin_of(&shape, "orders/build.gradle.kts", |t| {
+        t.replace("    implementation(project(\":telemetry\"))\n", "")
+    });
+    let (code, report) = check(dir.path());
+    assert_eq!(code, 1, "{report}");
+    let orders = services(&report)
+        .into_iter()
+        .find(|s| s.0 == "orders")
+        .unwrap();
+    assert_eq!(orders.3, "fail");
+    assert_eq!(orders.4, ["TG101"]);
 }

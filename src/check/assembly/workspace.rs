@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use super::entries::EntryIndex;
 use super::services::service_name;
 use super::workloads::INFRA_IMAGES;
+use crate::check::facts::paths;
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::manifests::{Entry, Manifest, ManifestKind, Reference};
 use crate::check::model::Language;
@@ -54,6 +55,7 @@ fn grouped(kind: ManifestKind) -> bool {
         ManifestKind::Npm
             | ManifestKind::GoMod
             | ManifestKind::Maven
+            | ManifestKind::Gradle
             | ManifestKind::Csproj
             | ManifestKind::Pyproject
             | ManifestKind::SetupCfg
@@ -89,6 +91,10 @@ impl Roles<'_> {
                     && self.entries.java.contains(dir)
             }
             ManifestKind::Csproj => m.entry == Entry::Yes,
+            ManifestKind::Gradle => {
+                m.entry == Entry::Yes
+                    || (m.entry == Entry::JvmMain && self.entries.jvm_main.contains(dir))
+            }
             ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
                 m.entry == Entry::Yes
                     || (m.entry == Entry::PythonEntry
@@ -111,6 +117,12 @@ impl Roles<'_> {
             ManifestKind::GoMod => !self.entries.go_main.contains(dir),
             ManifestKind::Maven => m.entry == Entry::JavaSources && !self.deployed(dir, m),
             ManifestKind::Csproj => m.entry == Entry::No,
+            // A subproject without an application plugin or a `main` of its own.
+            ManifestKind::Gradle => {
+                m.entry == Entry::JvmMain
+                    && !self.entries.jvm_main.contains(dir)
+                    && !self.deployed(dir, m)
+            }
             ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
                 matches!(m.entry, Entry::PythonEntry | Entry::No) && !self.deployed(dir, m)
             }
@@ -224,22 +236,38 @@ struct Index<'a> {
     by_name: HashMap<(ManifestKind, &'a str), Vec<(usize, &'a Manifest)>>,
     /// (directory or manifest file, language) → package.
     by_path: HashMap<(&'a str, Language), usize>,
+    /// Directories of Gradle settings files (`settings.gradle(.kts)`): the roots that
+    /// `project(":a:b")` paths start from.
+    gradle_roots: HashSet<&'a str>,
 }
 
 impl<'a> Index<'a> {
     fn new(packages: &[Package<'a>]) -> Self {
         let mut by_name: HashMap<(ManifestKind, &str), Vec<(usize, &Manifest)>> = HashMap::new();
         let mut by_path = HashMap::new();
+        let mut gradle_roots = HashSet::new();
         for (i, p) in packages.iter().enumerate() {
             by_path.insert((p.dir, p.language), i);
             for m in &p.manifests {
+                if m.kind == ManifestKind::Gradle
+                    && m.file
+                        .rsplit('/')
+                        .next()
+                        .is_some_and(|n| n.starts_with("settings.gradle"))
+                {
+                    gradle_roots.insert(p.dir);
+                }
                 by_path.insert((m.file.as_str(), p.language), i);
                 if let Some(name) = m.name.as_deref() {
                     by_name.entry((m.kind, name)).or_default().push((i, m));
                 }
             }
         }
-        Index { by_name, by_path }
+        Index {
+            by_name,
+            by_path,
+            gradle_roots,
+        }
     }
 
     /// The packages package `u` references. `strict`: by name only where the specifier
@@ -252,6 +280,23 @@ impl<'a> Index<'a> {
         for m in &user.manifests {
             for r in &m.uses {
                 match r {
+                    // Gradle `project(":a:b")`: directory `a/b` under the build's settings
+                    // root (the nearest directory above with a settings file).
+                    Reference::Name(name, _) if m.kind == ManifestKind::Gradle => {
+                        let Some(path) = name.strip_prefix(':') else {
+                            continue;
+                        };
+                        let inside = format!("{}/build.gradle", user.dir);
+                        let root = super::ancestors(&inside)
+                            .find(|d| self.gradle_roots.contains(d))
+                            .map(str::to_owned);
+                        let target = root.and_then(|r| paths::resolve(&r, &path.replace(':', "/")));
+                        if let Some(t) = target {
+                            if let Some(i) = self.by_path.get(&(t.as_str(), user.language)) {
+                                out.push(*i);
+                            }
+                        }
+                    }
                     Reference::Name(name, spec) => {
                         let Some(named) = self.by_name.get(&(m.kind, name.as_str())) else {
                             continue;
@@ -294,7 +339,7 @@ pub(super) fn join(dir: &str, rel: &str) -> Option<String> {
     if rel.is_empty() || rel.starts_with('/') || rel.contains("$(") {
         return None;
     }
-    crate::check::facts::paths::resolve(dir, rel)
+    paths::resolve(dir, rel)
 }
 
 /// Whether an npm dependency specifier resolves to the workspace package of that version:
