@@ -48,8 +48,21 @@ pub enum PipelineError {
     #[error(transparent)]
     Owners(#[from] OwnersError),
     /// Nothing to check: a gate that finds nothing must not pass.
-    #[error("{}: no service found (no application manifest, Kubernetes workload or service declared in tracegate.yaml); nothing to check", .0.display())]
-    NoService(PathBuf),
+    #[error("{}: no service found{}; nothing to check", .0.display(), why_none(.1))]
+    NoService(PathBuf, Vec<String>),
+}
+
+/// Why a scan found no service: nothing at all, or only infrastructure (named).
+fn why_none(infrastructure: &[String]) -> String {
+    if infrastructure.is_empty() {
+        " (no application manifest, Kubernetes workload or service declared in tracegate.yaml)"
+            .to_owned()
+    } else {
+        format!(
+            ", only infrastructure, which is listed and never judged: {}",
+            infrastructure.join(", ")
+        )
+    }
 }
 
 /// Check the repository at `root`.
@@ -65,7 +78,10 @@ pub fn run(root: &Path, options: PipelineOptions) -> Result<CheckRun, PipelineEr
     let scan = crate::check::scan(root, &scan_options).map_err(|e| e.under_root(root))?;
     // A mistyped path or a build context without the sources would otherwise pass.
     if scan.services.is_empty() {
-        return Err(PipelineError::NoService(root.to_path_buf()));
+        return Err(PipelineError::NoService(
+            root.to_path_buf(),
+            scan.infrastructure.iter().map(|i| i.name.clone()).collect(),
+        ));
     }
     let owners = Owners::load(root, &config, &scan.descriptor_files)?;
     let mut outcome = policy::apply(scan, &config, &rules, &options.policy);

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::work::Svc;
 use crate::check::inputs::k8s::Workload;
 use crate::check::model::{Infrastructure, InfrastructureKind as Kind, InfrastructurePlace};
 
@@ -190,6 +191,40 @@ impl InfrastructureList {
             })
             .collect()
     }
+}
+
+/// Services of the tree that are the code of infrastructure it deploys: a service with no
+/// workload of its own, not declared in `tracegate.yaml`, whose name is the name of an image
+/// an infrastructure entry runs (`ghcr.io/tracegate/tracegate` run by its own repository's
+/// verifier Jobs; a collector distribution built here and deployed as `…/otelcol`). Each
+/// leaves the services and becomes a place (`code`, at its manifest) of the first such entry:
+/// listed, never judged, never silently dropped.
+pub(super) fn absorb_sources(services: &mut Vec<Svc>, infrastructure: &mut [Infrastructure]) {
+    services.retain(|svc| {
+        if !svc.workloads.is_empty() || svc.declared {
+            return true;
+        }
+        let runs_it = |image: &str| {
+            let image = image.split('@').next().unwrap_or(image);
+            let repo = match image.rsplit_once(':') {
+                Some((r, tag)) if !tag.contains('/') => r,
+                _ => image,
+            };
+            repo.rsplit('/').next() == Some(svc.name.as_str())
+        };
+        let Some(entry) = infrastructure.iter_mut().find(|i| runs_it(&i.image)) else {
+            return true;
+        };
+        entry.places.push(InfrastructurePlace {
+            file: svc.manifest.clone().unwrap_or_else(|| svc.path.clone()),
+            line: 1,
+            workload: "code".into(),
+        });
+        entry
+            .places
+            .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        false
+    });
 }
 
 #[cfg(test)]

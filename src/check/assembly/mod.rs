@@ -71,6 +71,7 @@ pub(crate) fn assemble(
         &repo,
         dirs,
     );
+    infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
     shared_image::split(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))
