@@ -169,3 +169,38 @@ fn excluding_a_declared_service_or_the_root_or_a_bad_glob_is_refused() {
         assert!(stderr.contains(expected), "{expected} not in {stderr}");
     }
 }
+
+#[test]
+fn a_maui_app_is_no_service_unless_declared() {
+    let dir = tempfile::tempdir().unwrap();
+    platform(dir.path());
+    write(
+        dir.path(),
+        "mobile/ShopMobile/ShopMobile.csproj",
+        "<Project Sdk=\"Microsoft.NET.Sdk\">\n  <PropertyGroup>\n    \
+         <TargetFrameworks>net8.0-android;net8.0-ios</TargetFrameworks>\n    \
+         <OutputType>Exe</OutputType>\n    <UseMaui>true</UseMaui>\n  </PropertyGroup>\n  \
+         <ItemGroup>\n    <PackageReference Include=\"Microsoft.Maui.Controls\" Version=\"8.0.70\" />\n  \
+         </ItemGroup>\n</Project>\n",
+    );
+    write(
+        dir.path(),
+        "mobile/ShopMobile/MauiProgram.cs",
+        "namespace ShopMobile;\n\npublic static class MauiProgram\n{\n    \
+         public static object CreateMauiApp() => new object();\n}\n",
+    );
+    write(
+        dir.path(),
+        "tracegate.yaml",
+        "exclude:\n  - tools/loadtest\n  - \"samples/**\"\n  - deploy/legacy\n",
+    );
+    assert_eq!(services(dir.path()), ["api"]);
+    // Declared, it is a service with its project's dependencies (no SDK among them: TG101).
+    write(
+        dir.path(),
+        "tracegate.yaml",
+        "exclude:\n  - tools/loadtest\n  - \"samples/**\"\n  - deploy/legacy\nservices:\n  \
+         - name: shop-mobile\n    path: mobile/ShopMobile\n    team: mobile\n",
+    );
+    assert_eq!(services(dir.path()), ["api", "shop-mobile"]);
+}

@@ -34,6 +34,9 @@ pub(super) struct EntryIndex {
     /// The workspace libraries (packages another package of the tree uses) and what each
     /// package uses.
     pub(super) workspace: Workspace,
+    /// Directories of services declared in `tracegate.yaml`: their manifests make a service
+    /// whatever discovery says (a MAUI app, a package without an entry point).
+    pub(super) declared: HashSet<String>,
 }
 
 impl EntryIndex {
@@ -133,6 +136,7 @@ impl EntryIndex {
         idx.python_never = python_tools(files, &idx.launch, &workloads);
         idx.go = GoMains::find(files, &idx.launch, &workloads);
         idx.workspace = workspace::resolve(files, declared, &idx);
+        idx.declared = declared.iter().cloned().collect();
         idx
     }
 
@@ -142,7 +146,9 @@ impl EntryIndex {
             m.kind,
             ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements
         );
-        !(python && self.python_never.contains_key(dir)) && self.holds(m.entry, dir)
+        // Declared in `tracegate.yaml`: a service whatever discovery says of its manifests.
+        self.declared.contains(dir)
+            || (!(python && self.python_never.contains_key(dir)) && self.holds(m.entry, dir))
     }
 
     pub(super) fn holds(&self, entry: Entry, dir: &str) -> bool {

@@ -20,6 +20,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut web = false;
     let mut exe = false;
     let mut aspire_host = false;
+    let mut maui = false;
     let mut assembly = None;
     let mut uses = Vec::new();
     let mut stack: Vec<String> = Vec::new();
@@ -78,6 +79,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                     Some("OutputType") => exe = value.eq_ignore_ascii_case("exe"),
                     Some("AssemblyName") => assembly = Some(value),
                     Some("IsAspireHost") => aspire_host |= value.eq_ignore_ascii_case("true"),
+                    Some("UseMaui") => maui |= value.eq_ignore_ascii_case("true"),
                     _ => {}
                 }
             }
@@ -100,6 +102,9 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         // An AppHost references the services it starts: they are not its libraries.
         entry: if aspire_host {
             Entry::No
+        } else if maui {
+            // A client that runs on phones and desktops, not in the cluster.
+            Entry::Never(super::NotService::Maui)
         } else if web || exe {
             Entry::Yes
         } else {
@@ -145,6 +150,21 @@ mod tests {
             &format!("{sdk_line}\n  <PropertyGroup>\n    <TargetFramework>net9.0</TargetFramework>\n  </PropertyGroup>\n{body}</Project>\n"),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_maui_app_is_never_a_service() {
+        let maui = project(
+            "<Project Sdk=\"Microsoft.NET.Sdk\">",
+            "  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n    <UseMaui>true</UseMaui>\n  </PropertyGroup>\n",
+        );
+        assert_eq!(maui.entry, Entry::Never(super::super::NotService::Maui));
+        // The twin: an executable with `UseMaui` false (or none) is one.
+        let exe = project(
+            "<Project Sdk=\"Microsoft.NET.Sdk\">",
+            "  <PropertyGroup>\n    <OutputType>Exe</OutputType>\n    <UseMaui>false</UseMaui>\n  </PropertyGroup>\n",
+        );
+        assert_eq!(exe.entry, Entry::Yes);
     }
 
     #[test]

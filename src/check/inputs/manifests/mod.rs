@@ -141,6 +141,8 @@ pub enum NotService {
     DocsSite,
     /// A load test (k6 scripts, a Locust harness).
     LoadTest,
+    /// A .NET MAUI mobile or desktop application (`<UseMaui>true</UseMaui>`).
+    Maui,
 }
 
 impl NotService {
@@ -151,6 +153,7 @@ impl NotService {
             NotService::ReactNative => "a React Native mobile application",
             NotService::DocsSite => "a documentation site",
             NotService::LoadTest => "a load test",
+            NotService::Maui => "a .NET MAUI mobile or desktop application",
         }
     }
 }
