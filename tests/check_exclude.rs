@@ -66,6 +66,21 @@ fn platform(root: &Path) {
     );
 }
 
+/// `tracegate check ROOT`: exit code and standard error.
+fn run_check(root: &Path) -> (Option<i32>, String) {
+    let out = Command::cargo_bin("tracegate")
+        .unwrap()
+        .arg("check")
+        .arg(root)
+        .env("TRACEGATE_CARGO", "")
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn services(root: &Path) -> Vec<String> {
     let out = Command::cargo_bin("tracegate")
         .unwrap()
@@ -111,13 +126,7 @@ fn excluded_paths_and_globs_hold_no_service() {
     );
     assert_eq!(services(dir.path()), ["api"]);
     // The one service left passes: the gate passes.
-    Command::cargo_bin("tracegate")
-        .unwrap()
-        .arg("check")
-        .arg(dir.path())
-        .env("TRACEGATE_CARGO", "")
-        .assert()
-        .code(0);
+    assert_eq!(run_check(dir.path()).0, Some(0));
 }
 
 #[test]
@@ -129,14 +138,8 @@ fn a_mistyped_exclude_path_is_an_error_with_its_line() {
         "tracegate.yaml",
         "rules: {}\nexclude:\n  - samples\n  - tools/load-test\n",
     );
-    let out = Command::cargo_bin("tracegate")
-        .unwrap()
-        .arg("check")
-        .arg(dir.path())
-        .env("TRACEGATE_CARGO", "")
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let (code, stderr) = run_check(dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains(":4: exclude[1]: `tools/load-test` does not exist under"),
         "{stderr}"
@@ -153,14 +156,8 @@ fn excluding_a_declared_service_or_the_root_or_a_bad_glob_is_refused() {
         "services:\n  - name: quickstart\n    path: samples/quickstart\n    team: devrel\n\
          exclude:\n  - \"samples/**\"\n  - .\n  - \"src/[a\"\n",
     );
-    let out = Command::cargo_bin("tracegate")
-        .unwrap()
-        .arg("check")
-        .arg(dir.path())
-        .env("TRACEGATE_CARGO", "")
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let (code, stderr) = run_check(dir.path());
+    assert_eq!(code, Some(2), "{stderr}");
     for expected in [
         "tracegate.yaml:3: services[0].path: `samples/quickstart` is excluded by `samples/**`",
         "tracegate.yaml:7: exclude[1]: must not be the repository root",
