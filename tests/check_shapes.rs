@@ -222,6 +222,10 @@ fn judge(shape: &str) -> Outcome {
         outcome.found += 1;
         let r = &reported[i];
         let mut wrong = Vec::new();
+        // Found by its path: the name a careful reader uses is the deployment's.
+        if r.name != e.name {
+            wrong.push(format!("named {} (expected {})", r.name, e.name));
+        }
         if r.language != e.language {
             wrong.push(format!("language {} (expected {})", r.language, e.language));
         }

@@ -391,7 +391,8 @@ fn workloads_join_their_code_by_the_image_they_build() {
     assert_eq!(
         services(&json),
         [
-            "cartservice src/cartservice python pass",
+            // Named by its Deployment, not by its directory.
+            "cart src/cartservice python pass",
             "orders-api src/orders python pass",
             "orders-worker src/orders python pass",
             "quote src/quote/app php unknown",
@@ -432,7 +433,8 @@ fn a_tiltfile_docker_build_joins_the_workload_running_its_image() {
     for (tiltfile, expected) in [
         (
             "docker_build('registry.local/cart-image', 'services/cart')\nk8s_yaml('k8s/checkout.yaml')\n",
-            vec!["cart services/cart python pass"],
+            // Joined, it is named by the Deployment that runs it.
+            vec!["checkout services/cart python pass"],
         ),
         // The negative twin: an image Starlark computes is not read, so nothing joins.
         (

@@ -7,7 +7,7 @@
 //! ([`libraries`]), Kubernetes workloads and compose services joined to services
 //! ([`workloads`], by the images built from the tree: [`images`]) with infrastructure set
 //! apart ([`infrastructure`]), one image run by distinct workloads split into services sharing
-//! its code ([`shared_image`]), the languages not analysed named ([`languages`]). The working
+//! its code ([`shared_image`]), services named by their deployment ([`naming`]), the languages not analysed named ([`languages`]). The working
 //! types are in [`work`].
 
 mod attach;
@@ -17,6 +17,7 @@ mod images;
 mod infrastructure;
 mod languages;
 mod libraries;
+mod naming;
 pub(crate) mod rust_modules;
 mod services;
 mod shared_image;
@@ -73,6 +74,7 @@ pub(crate) fn assemble(
     );
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
     shared_image::split(&mut services);
+    naming::name_by_deployment(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))
 }
