@@ -37,7 +37,10 @@ Exit codes: 0 passed, 1 a finding at or above --fail-on (or an unknown service w
 
 Environment: Cargo workspaces are read with `cargo metadata --no-deps --frozen` (offline,
 writes nothing) using $TRACEGATE_CARGO, else $CARGO, else `cargo`; TRACEGATE_CARGO= (empty)
-reads them from their Cargo.toml files alone (docs/check.md).";
+reads them from their Cargo.toml files alone (docs/check.md). A kustomize tree using what the
+built-in build does not apply (replacements, vars, helmCharts, plugins) is rendered by
+$TRACEGATE_KUSTOMIZE, else `kustomize build`, else `kubectl kustomize`; TRACEGATE_KUSTOMIZE=
+(empty) never runs one (a TG199 note names each field not applied).";
 
 /// The lowest severity that fails the check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

@@ -6,6 +6,7 @@
 mod charts;
 pub mod discover;
 pub mod exclude;
+mod external;
 pub mod interest;
 pub mod k8s;
 mod kustomize;

@@ -16,6 +16,16 @@ use crate::check::inputs::exclude::ExcludeSet;
 const MAX_FILE: u64 = 1024 * 1024;
 /// Deepest chain of bases and components followed.
 pub const MAX_DEPTH: usize = 10;
+/// Fields of a kustomization the built-in build does not apply, and which can change what
+/// a workload runs with (`secretGenerator`, `sortOptions`, `openapi`… cannot, for the rules).
+const NOT_APPLIED: &[&str] = &[
+    "replacements",
+    "vars",
+    "helmCharts",
+    "helmChartInflationGenerator",
+    "generators",
+    "transformers",
+];
 /// Most objects one build holds.
 const MAX_OBJECTS: usize = 5000;
 
@@ -31,7 +41,7 @@ pub struct PatchSrc {
 }
 
 /// One object of a build.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Object {
     /// The object as built.
     pub value: Value,
@@ -65,6 +75,8 @@ pub struct Ctx<'a> {
     pub consumed: BTreeSet<String>,
     /// Notes: (file, line, reason).
     pub notes: Vec<(String, u32, String)>,
+    /// What the built-in build does not apply, for the renderer fallback: (file, line, what).
+    pub not_applied: Vec<(String, u32, String)>,
     /// The user's `exclude:` paths: a resource under one is not read.
     pub exclude: Option<&'a ExcludeSet>,
     pub(super) stack: Vec<String>,
@@ -168,6 +180,13 @@ pub fn build(root: &Path, dir: &str, acc: Vec<Object>, ctx: &mut Ctx) -> Vec<Obj
     }
     ctx.consumed.insert(rel.clone());
     ctx.stack.push(rel.clone());
+    for key in NOT_APPLIED {
+        if k.get(*key).is_some() {
+            let line = line_of(&text, &format!("{key}:"), 1).unwrap_or(1);
+            ctx.not_applied
+                .push((rel.clone(), line, format!("`{key}`")));
+        }
+    }
     let mut objects = acc;
     let mut resources = list(&k, "resources");
     resources.extend(list(&k, "bases"));
@@ -253,6 +272,72 @@ fn object(value: Value, file: &str) -> Object {
 /// Whether `o` is what a patch targets: its kind and name (current or as declared).
 fn targets(o: &Object, kind: Option<&str>, name: Option<&str>) -> bool {
     kind.is_none_or(|k| k == o.kind) && name.is_none_or(|n| n == o.name() || n == o.original_name)
+}
+
+/// One requirement of a patch target's `labelSelector` or `annotationSelector`.
+#[derive(Debug)]
+struct Selector {
+    annotations: bool,
+    key: String,
+    /// `Some((true, v))`: equals `v`; `Some((false, v))`: differs; `None`: exists (or,
+    /// with `absent`, does not).
+    value: Option<(bool, String)>,
+    absent: bool,
+}
+
+impl Selector {
+    fn matches(&self, o: &Object) -> bool {
+        let field = if self.annotations {
+            "annotations"
+        } else {
+            "labels"
+        };
+        let have = o
+            .value
+            .get("metadata")
+            .and_then(|m| m.get(field))
+            .and_then(|m| m.get(self.key.as_str()))
+            .and_then(Value::as_str);
+        match (&self.value, have) {
+            (_, None) if self.absent => true,
+            (None, h) => h.is_some() != self.absent,
+            (Some((true, v)), Some(h)) => h == v,
+            (Some((false, v)), h) => h != Some(v.as_str()),
+            (Some((true, _)), None) => false,
+        }
+    }
+}
+
+/// The equality-based requirements of a patch target's selectors; `Err` names a selector the
+/// built-in build does not read (set-based `in`/`notin`).
+fn selectors(target: Option<&Value>) -> Result<Vec<Selector>, String> {
+    let mut out = Vec::new();
+    for (field, annotations) in [("labelSelector", false), ("annotationSelector", true)] {
+        let Some(text) = target.and_then(|t| t.get(field)).and_then(Value::as_str) else {
+            continue;
+        };
+        for term in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            if term.contains('(') || term.contains(" in ") || term.contains(" notin ") {
+                return Err(format!("a patch target's `{field}: {text}`"));
+            }
+            let (key, value, absent) = if let Some((k, v)) = term.split_once("!=") {
+                (k, Some((false, v)), false)
+            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+                (k, Some((true, v)), false)
+            } else if let Some(k) = term.strip_prefix('!') {
+                (k, None, true)
+            } else {
+                (term, None, false)
+            };
+            out.push(Selector {
+                annotations,
+                key: key.trim().to_string(),
+                value: value.map(|(eq, v)| (eq, v.trim().to_string())),
+                absent,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// A patch body: from `path:` (a file) or `patch:` (inline in the kustomization).
@@ -379,7 +464,19 @@ fn patches(
                 ));
                 continue;
             }
-            for o in objects.iter_mut().filter(|o| targets(o, kind, name)) {
+            let selected = match selectors(target.as_ref()) {
+                Ok(s) => s,
+                Err(what) => {
+                    // Never applied to every object: a patch meant for some would pass others.
+                    let line = line_of(text, "Selector", 1).unwrap_or(src.start);
+                    ctx.not_applied.push((rel.to_string(), line, what));
+                    continue;
+                }
+            };
+            for o in objects
+                .iter_mut()
+                .filter(|o| targets(o, kind, name) && selected.iter().all(|s| s.matches(o)))
+            {
                 if json {
                     if let Err(e) = merge::json_patch(&mut o.value, &doc) {
                         ctx.notes.push((

@@ -10,6 +10,7 @@
 //! workloads of their own: an overlay's patch is not a second copy of the workload.
 
 mod build;
+mod fallback;
 mod merge;
 mod transform;
 
@@ -70,7 +71,15 @@ pub(super) fn apply(
             exclude: Some(exclude),
             ..Ctx::default()
         };
-        let objects = build::build(root, dir, Vec::new(), &mut ctx);
+        let mut objects = build::build(root, dir, Vec::new(), &mut ctx);
+        if !ctx.not_applied.is_empty() {
+            match fallback::render(root, dir) {
+                Ok(docs) => objects = fallback::adopt(objects, docs, rel),
+                Err(why) => notes.extend(ctx.not_applied.drain(..).map(|(file, line, what)| {
+                    (file, line, format!("kustomize: {what} is not applied by the built-in build and {why}: what it sets is not judged (render the tree yourself: `kustomize build {dir} | tracegate check . --manifests -`)"))
+                })),
+            }
+        }
         consumed.extend(ctx.consumed);
         notes.extend(ctx.notes);
         let k = read_built(root, rel, &objects, &mut sources);
