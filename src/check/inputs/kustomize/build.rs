@@ -274,72 +274,6 @@ fn targets(o: &Object, kind: Option<&str>, name: Option<&str>) -> bool {
     kind.is_none_or(|k| k == o.kind) && name.is_none_or(|n| n == o.name() || n == o.original_name)
 }
 
-/// One requirement of a patch target's `labelSelector` or `annotationSelector`.
-#[derive(Debug)]
-struct Selector {
-    annotations: bool,
-    key: String,
-    /// `Some((true, v))`: equals `v`; `Some((false, v))`: differs; `None`: exists (or,
-    /// with `absent`, does not).
-    value: Option<(bool, String)>,
-    absent: bool,
-}
-
-impl Selector {
-    fn matches(&self, o: &Object) -> bool {
-        let field = if self.annotations {
-            "annotations"
-        } else {
-            "labels"
-        };
-        let have = o
-            .value
-            .get("metadata")
-            .and_then(|m| m.get(field))
-            .and_then(|m| m.get(self.key.as_str()))
-            .and_then(Value::as_str);
-        match (&self.value, have) {
-            (_, None) if self.absent => true,
-            (None, h) => h.is_some() != self.absent,
-            (Some((true, v)), Some(h)) => h == v,
-            (Some((false, v)), h) => h != Some(v.as_str()),
-            (Some((true, _)), None) => false,
-        }
-    }
-}
-
-/// The equality-based requirements of a patch target's selectors; `Err` names a selector the
-/// built-in build does not read (set-based `in`/`notin`).
-fn selectors(target: Option<&Value>) -> Result<Vec<Selector>, String> {
-    let mut out = Vec::new();
-    for (field, annotations) in [("labelSelector", false), ("annotationSelector", true)] {
-        let Some(text) = target.and_then(|t| t.get(field)).and_then(Value::as_str) else {
-            continue;
-        };
-        for term in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-            if term.contains('(') || term.contains(" in ") || term.contains(" notin ") {
-                return Err(format!("a patch target's `{field}: {text}`"));
-            }
-            let (key, value, absent) = if let Some((k, v)) = term.split_once("!=") {
-                (k, Some((false, v)), false)
-            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
-                (k, Some((true, v)), false)
-            } else if let Some(k) = term.strip_prefix('!') {
-                (k, None, true)
-            } else {
-                (term, None, false)
-            };
-            out.push(Selector {
-                annotations,
-                key: key.trim().to_string(),
-                value: value.map(|(eq, v)| (eq, v.trim().to_string())),
-                absent,
-            });
-        }
-    }
-    Ok(out)
-}
-
 /// A patch body: from `path:` (a file) or `patch:` (inline in the kustomization).
 fn patch_text(
     root: &Path,
@@ -464,7 +398,7 @@ fn patches(
                 ));
                 continue;
             }
-            let selected = match selectors(target.as_ref()) {
+            let selected = match super::selector::selectors(target.as_ref()) {
                 Ok(s) => s,
                 Err(what) => {
                     // Never applied to every object: a patch meant for some would pass others.

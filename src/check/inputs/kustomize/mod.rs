@@ -12,6 +12,7 @@
 mod build;
 mod fallback;
 mod merge;
+mod selector;
 mod transform;
 
 use std::collections::{BTreeMap, BTreeSet};
