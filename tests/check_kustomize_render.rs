@@ -50,8 +50,9 @@ type Service = (String, String, Vec<String>);
 fn check(root: &Path, kustomize: &str) -> (Vec<Service>, Vec<String>) {
     let out = Command::cargo_bin("tracegate")
         .unwrap()
-        .args(["check", "--format", "json"])
-        .arg(root)
+        // A relative root: the renderer runs elsewhere and must be given absolute paths.
+        .current_dir(root)
+        .args(["check", ".", "--format", "json"])
         .env("TRACEGATE_CARGO", "")
         .env("TRACEGATE_KUSTOMIZE", kustomize)
         .output()

@@ -40,7 +40,9 @@ writes nothing) using $TRACEGATE_CARGO, else $CARGO, else `cargo`; TRACEGATE_CAR
 reads them from their Cargo.toml files alone (docs/check.md). A kustomize tree using what the
 built-in build does not apply (replacements, vars, helmCharts, plugins) is rendered by
 $TRACEGATE_KUSTOMIZE, else `kustomize build`, else `kubectl kustomize`; TRACEGATE_KUSTOMIZE=
-(empty) never runs one (a TG199 note names each field not applied).";
+(empty) never runs one (a TG199 note names each field not applied). A Helm template the
+built-in interpreter cannot follow is rendered by $TRACEGATE_HELM, else `helm template`;
+TRACEGATE_HELM= (empty) never runs it.";
 
 /// The lowest severity that fails the check.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

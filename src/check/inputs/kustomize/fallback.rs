@@ -30,6 +30,8 @@ pub fn render(root: &Path, dir: &str) -> Result<Vec<Value>, String> {
     } else {
         "build"
     };
+    // The renderer runs from the filesystem root: the path must be absolute.
+    let root = &std::path::absolute(root).map_err(|e| format!("{}: {e}", root.display()))?;
     let abs = root.join(dir);
     let shown = if verb == "build" {
         "kustomize build"

@@ -73,6 +73,10 @@ pub fn render_chart(files: &ChartFiles<'_>) -> Vec<(String, TemplateResult)> {
         match parse::parse(text) {
             Ok(p) => {
                 defines.extend(p.defines.clone());
+                // Helm names every file a template too (`CHART/templates/FILE`), which
+                // `include (print $.Template.BasePath "/configmap.yaml") .` renders (the
+                // checksum annotation of most charts).
+                defines.insert(helm_name(&name, rel), p.body.clone());
                 parsed.push((rel, p));
             }
             // A helpers file that cannot be read is noted too: the templates including
@@ -84,7 +88,6 @@ pub fn render_chart(files: &ChartFiles<'_>) -> Vec<(String, TemplateResult)> {
         if !renders(rel) {
             continue;
         }
-        let base = rel.rsplit_once("/templates/").map_or("", |(b, _)| b);
         let root = json!({
             "Values": values,
             "Release": {"Name": name, "Namespace": "default", "Service": "Helm",
@@ -96,7 +99,7 @@ pub fn render_chart(files: &ChartFiles<'_>) -> Vec<(String, TemplateResult)> {
                 "APIVersions": [],
                 "HelmVersion": {"Version": "v3.16.0"}
             },
-            "Template": {"Name": rel, "BasePath": format!("{base}/templates")},
+            "Template": {"Name": helm_name(&name, rel), "BasePath": format!("{name}/templates")},
             "Files": {}
         });
         let mut run = eval::Run::new(&defines, root.clone());
@@ -111,6 +114,17 @@ pub fn render_chart(files: &ChartFiles<'_>) -> Vec<(String, TemplateResult)> {
         out.push((rel.clone(), result));
     }
     out
+}
+
+/// Helm's name of a template file: `CHART/templates/…` (`rel` is relative to the scanned
+/// root, `…/templates/…`).
+fn helm_name(chart: &str, rel: &str) -> String {
+    let sub = rel
+        .rsplit_once("/templates/")
+        .map(|(_, s)| s)
+        .or_else(|| rel.strip_prefix("templates/"))
+        .unwrap_or(rel);
+    format!("{chart}/templates/{sub}")
 }
 
 /// Whether Helm renders the template to a manifest (`_helpers.tpl` and `NOTES.txt` it does

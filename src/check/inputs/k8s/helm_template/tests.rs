@@ -334,3 +334,33 @@ fn go_template_semantics_that_change_manifests() {
         }
     }
 }
+
+#[test]
+fn template_files_are_templates_by_helms_name() {
+    // The checksum annotation most charts carry: another template file rendered by its
+    // Helm name (`CHART/templates/FILE`), which `.Template.BasePath` gives.
+    let out = render_one(
+        "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+        "endpoint: http://collector:4317\n",
+        &[
+            (
+                "deploy/api/templates/configmap.yaml",
+                "kind: ConfigMap\ndata:\n  OTEL_EXPORTER_OTLP_ENDPOINT: {{ .Values.endpoint }}\n",
+            ),
+            (
+                "deploy/api/templates/deployment.yaml",
+                "kind: Deployment\nmetadata:\n  annotations:\n    checksum/config: {{ include (print $.Template.BasePath \"/configmap.yaml\") . | sha256sum }}\n    template: {{ .Template.Name }}\n",
+            ),
+        ],
+    );
+    let text = text_of(&out, "deploy/api/templates/deployment.yaml");
+    // The digest itself is a stand-in (no rule reads it); the include was followed.
+    assert!(
+        text.contains(&format!("checksum/config: {}", "0".repeat(64))),
+        "{text}"
+    );
+    assert!(
+        text.contains("template: api/templates/deployment.yaml"),
+        "{text}"
+    );
+}
