@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use super::chart_parents::{self, Parent};
 use super::discover::{Parsed, WalkedFile};
 use super::exclude::ExcludeSet;
 use super::helm_binary;
@@ -28,8 +29,9 @@ pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &Exclude
         })
         .map(|f| f.dir.clone())
         .collect();
-    for dir in charts {
-        render_chart(root, &dir, files, exclude);
+    let parents = chart_parents::of(&charts, |rel| read_small(&root.join(rel)));
+    for dir in &charts {
+        render_chart(root, dir, parents.get(dir), files, exclude);
     }
 }
 
@@ -80,7 +82,13 @@ fn templates(root: &Path, dir: &str, exclude: &ExcludeSet) -> Vec<(String, Strin
     out
 }
 
-fn render_chart(root: &Path, dir: &str, files: &mut Vec<WalkedFile>, exclude: &ExcludeSet) {
+fn render_chart(
+    root: &Path,
+    dir: &str,
+    parent: Option<&Parent>,
+    files: &mut Vec<WalkedFile>,
+    exclude: &ExcludeSet,
+) {
     let Some(chart) = read_small(&root.join(join(dir, "Chart.yaml"))) else {
         return;
     };
@@ -91,6 +99,11 @@ fn render_chart(root: &Path, dir: &str, files: &mut Vec<WalkedFile>, exclude: &E
     let values = values_rel
         .as_ref()
         .and_then(|rel| read_small(&root.join(rel)));
+    // A subchart its parent disables deploys nothing: its values are no workload either.
+    if parent.is_some_and(|p| !p.enabled) {
+        drop_values_workloads(files, values_rel.as_deref());
+        return;
+    }
     let templates = templates(root, dir, exclude);
     if templates.is_empty() {
         return;
@@ -99,9 +112,10 @@ fn render_chart(root: &Path, dir: &str, files: &mut Vec<WalkedFile>, exclude: &E
         chart: &chart,
         values: values.as_deref(),
         templates: &templates,
+        parent: parent.map(|p| (p.release.as_str(), &p.values)),
     });
     if rendered.iter().any(|(_, r)| r.is_err()) {
-        with_helm(root, dir, &chart, &templates, &mut rendered);
+        with_helm(root, dir, &chart, parent, &templates, &mut rendered);
     }
     let mut any_workload = false;
     for (rel, result) in rendered {
@@ -140,11 +154,18 @@ fn render_chart(root: &Path, dir: &str, files: &mut Vec<WalkedFile>, exclude: &E
         }
     }
     // The rendered workloads describe the chart's releases: its values are not one more.
-    if let (true, Some(values_rel)) = (any_workload, values_rel) {
-        if let Ok(i) = files.binary_search_by(|f| f.rel.as_str().cmp(values_rel.as_str())) {
-            if let Parsed::K8s(k) = &mut files[i].parsed {
-                k.workloads.retain(|w| w.kind != "HelmValues");
-            }
+    if any_workload {
+        drop_values_workloads(files, values_rel.as_deref());
+    }
+}
+
+fn drop_values_workloads(files: &mut [WalkedFile], values_rel: Option<&str>) {
+    let Some(values_rel) = values_rel else {
+        return;
+    };
+    if let Ok(i) = files.binary_search_by(|f| f.rel.as_str().cmp(values_rel)) {
+        if let Parsed::K8s(k) = &mut files[i].parsed {
+            k.workloads.retain(|w| w.kind != "HelmValues");
         }
     }
 }
@@ -156,6 +177,7 @@ fn with_helm(
     root: &Path,
     dir: &str,
     chart: &str,
+    parent: Option<&Parent>,
     templates: &[(String, String)],
     rendered: &mut [(String, helm_template::TemplateResult)],
 ) {
@@ -163,6 +185,11 @@ fn with_helm(
         .ok()
         .and_then(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_owned))
         .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_owned());
+    // A subchart is rendered within its parent's release, with the parent's values.
+    let (dir, name) = match parent {
+        Some(p) => (p.dir.as_str(), p.release.clone()),
+        None => (dir, name),
+    };
     match helm_binary::render(root, dir, &name) {
         Ok(mut by_template) => {
             for (rel, result) in rendered.iter_mut().filter(|(_, r)| r.is_err()) {
@@ -264,24 +291,48 @@ mod tests {
         };
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let exclude = ExcludeSet::default();
-        for dir in [
-            "fixtures/monorepo/charts/orders",
-            "fixtures/check/helm-chart/deploy/charts/checkout",
-            "fixtures/check/shapes/kustomize-and-helm/deploy/charts/shop",
+        // (the chart helm renders, the chart directories rendered by the built-in interpreter)
+        let umbrella = "fixtures/check/shapes/helm-umbrella-chart/deploy/shop";
+        let subcharts: Vec<String> = ["cart", "checkout", "reviews", "legacy-admin"]
+            .iter()
+            .map(|c| format!("{umbrella}/charts/{c}"))
+            .chain([umbrella.to_string()])
+            .collect();
+        for (dir, charts) in [
+            ("fixtures/monorepo/charts/orders", vec![]),
+            ("fixtures/check/helm-chart/deploy/charts/checkout", vec![]),
+            (
+                "fixtures/check/shapes/kustomize-and-helm/deploy/charts/shop",
+                vec![],
+            ),
+            (umbrella, subcharts),
         ] {
-            let chart = read_small(&root.join(dir).join("Chart.yaml")).unwrap();
-            let values = read_small(&root.join(dir).join("values.yaml"));
-            let templates = templates(root, dir, &exclude);
+            let charts = if charts.is_empty() {
+                vec![dir.to_string()]
+            } else {
+                charts
+            };
+            let parents = chart_parents::of(&charts, |rel| read_small(&root.join(rel)));
             let mut built_in = K8sFile::default();
-            for (rel, result) in helm_template::render_chart(&helm_template::ChartFiles {
-                chart: &chart,
-                values: values.as_deref(),
-                templates: &templates,
-            }) {
-                let r = result.unwrap_or_else(|e| panic!("{rel}: {e:?}"));
-                built_in
-                    .workloads
-                    .extend(k8s::parse_rendered(&rel, &r.text).unwrap().workloads);
+            for chart_dir in &charts {
+                let parent = parents.get(chart_dir);
+                if parent.is_some_and(|p| !p.enabled) {
+                    continue;
+                }
+                let chart = read_small(&root.join(chart_dir).join("Chart.yaml")).unwrap();
+                let values = read_small(&root.join(chart_dir).join("values.yaml"));
+                let templates = templates(root, chart_dir, &exclude);
+                for (rel, result) in helm_template::render_chart(&helm_template::ChartFiles {
+                    chart: &chart,
+                    values: values.as_deref(),
+                    templates: &templates,
+                    parent: parent.map(|p| (p.release.as_str(), &p.values)),
+                }) {
+                    let r = result.unwrap_or_else(|e| panic!("{rel}: {e:?}"));
+                    built_in
+                        .workloads
+                        .extend(k8s::parse_rendered(&rel, &r.text).unwrap().workloads);
+                }
             }
             let name = dir.rsplit('/').next().unwrap();
             let out = std::process::Command::new(&helm)

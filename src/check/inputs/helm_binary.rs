@@ -35,19 +35,19 @@ pub fn render(root: &Path, dir: &str, name: &str) -> Result<BTreeMap<String, Str
 }
 
 /// helm's output by template: `# Source: NAME/templates/x.yaml` starts a template's
-/// document (the template path is then `DIR/templates/x.yaml`); documents of subcharts
-/// (`NAME/charts/…`) are left out.
+/// document (the template path is then `DIR/templates/x.yaml`; a subchart's,
+/// `NAME/charts/SUB/templates/x.yaml`, is `DIR/charts/SUB/templates/x.yaml`).
 fn split_sources(text: &str, dir: &str, name: &str) -> BTreeMap<String, String> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     let mut current: Option<String> = None;
-    let prefix = format!("{name}/templates/");
+    let prefix = format!("{name}/");
     for line in text.lines() {
         if let Some(source) = line.strip_prefix("# Source: ") {
             current = source.strip_prefix(&prefix).map(|t| {
                 if dir == "." {
-                    format!("templates/{t}")
+                    t.to_string()
                 } else {
-                    format!("{dir}/templates/{t}")
+                    format!("{dir}/{t}")
                 }
             });
             if let Some(rel) = &current {
@@ -115,12 +115,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn helm_output_splits_by_template_without_subcharts() {
+    fn helm_output_splits_by_template_subcharts_included() {
         let text = "---\n# Source: shop/charts/redis/templates/sts.yaml\nkind: StatefulSet\n---\n# Source: shop/templates/api.yaml\nkind: Deployment\n---\n# Source: shop/templates/api.yaml\nkind: Service\n---\n# Source: shop/templates/jobs/migrate.yaml\nkind: Job\n";
         let by = split_sources(text, "deploy/shop", "shop");
         assert_eq!(
             by.into_iter().collect::<Vec<_>>(),
             [
+                (
+                    "deploy/shop/charts/redis/templates/sts.yaml".to_string(),
+                    "kind: StatefulSet\n".to_string()
+                ),
                 (
                     "deploy/shop/templates/api.yaml".to_string(),
                     "kind: Deployment\n---\nkind: Service\n".to_string()

@@ -3,6 +3,7 @@
 //! npm, Go, Python, JVM, .NET, Dockerfiles), sources to [`lang`] (what the rules may match,
 //! pre-screened by [`prefilter`]), Kubernetes YAML to [`k8s`].
 
+mod chart_parents;
 mod charts;
 pub mod discover;
 pub mod exclude;

@@ -37,6 +37,26 @@ pub struct ChartFiles<'a> {
     pub values: Option<&'a str>,
     /// Every file under `templates/` (path relative to the scanned root, text).
     pub templates: &'a [(String, String)],
+    /// For a subchart: its parent's release name and the values the parent gives it (its
+    /// key in the parent's values, and `global`), merged over its own.
+    pub parent: Option<(&'a str, &'a Value)>,
+}
+
+/// `over` merged into `base`: maps key by key (recursively), anything else replaced.
+pub fn merge_values(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(existing) => merge_values(existing, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o.clone(),
+    }
 }
 
 /// Each template of the chart that renders manifests (not `_helpers.tpl`, `NOTES.txt`):
@@ -44,16 +64,24 @@ pub struct ChartFiles<'a> {
 /// template file that could not be parsed at all (helpers included), as `Err`.
 pub fn render_chart(files: &ChartFiles<'_>) -> Vec<(String, TemplateResult)> {
     let chart: Value = serde_yaml::from_str(files.chart).unwrap_or(Value::Null);
-    let values: Value = files
+    let mut values: Value = files
         .values
         .and_then(|v| serde_yaml::from_str(v).ok())
         .filter(Value::is_object)
         .unwrap_or_else(|| Value::Object(Map::new()));
-    let name = chart
+    let chart_name = chart
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or("release")
         .to_owned();
+    // A subchart renders in its parent's release, with the values the parent gives it.
+    let name = match files.parent {
+        Some((release, over)) => {
+            merge_values(&mut values, over);
+            release.to_owned()
+        }
+        None => chart_name.clone(),
+    };
     // `.Chart` has the file's keys capitalised (`appVersion` → `.Chart.AppVersion`).
     let mut chart_object = Map::new();
     if let Some(m) = chart.as_object() {
@@ -76,7 +104,7 @@ pub fn render_chart(files: &ChartFiles<'_>) -> Vec<(String, TemplateResult)> {
                 // Helm names every file a template too (`CHART/templates/FILE`), which
                 // `include (print $.Template.BasePath "/configmap.yaml") .` renders (the
                 // checksum annotation of most charts).
-                defines.insert(helm_name(&name, rel), p.body.clone());
+                defines.insert(helm_name(&chart_name, rel), p.body.clone());
                 parsed.push((rel, p));
             }
             // A helpers file that cannot be read is noted too: the templates including
@@ -99,7 +127,7 @@ pub fn render_chart(files: &ChartFiles<'_>) -> Vec<(String, TemplateResult)> {
                 "APIVersions": [],
                 "HelmVersion": {"Version": "v3.16.0"}
             },
-            "Template": {"Name": helm_name(&name, rel), "BasePath": format!("{name}/templates")},
+            "Template": {"Name": helm_name(&chart_name, rel), "BasePath": format!("{chart_name}/templates")},
             "Files": {}
         });
         let mut run = eval::Run::new(&defines, root.clone());

@@ -13,6 +13,7 @@ fn render_one(
         chart,
         values: Some(values),
         templates: &templates,
+        parent: None,
     })
 }
 
