@@ -23,7 +23,7 @@ pub(super) fn lacking(
             let built = first
                 .built_by
                 .as_ref()
-                .map(|k| format!(" (as built by kustomize {k})"))
+                .map(|k| format!(" (as built by {k})"))
                 .unwrap_or_default();
             let also = if others.is_empty() {
                 String::new()
@@ -36,10 +36,10 @@ pub(super) fn lacking(
         .collect()
 }
 
-/// Where a copy is: its file and line, and the kustomization that built it.
+/// Where a copy is: its file and line, and what built it (a kustomization, Helm values).
 fn place(w: &Workload) -> String {
     match &w.built_by {
-        Some(k) => format!("{}:{} as built by kustomize {k}", w.file, w.line),
+        Some(k) => format!("{}:{} as built by {k}", w.file, w.line),
         None => format!("{}:{}", w.file, w.line),
     }
 }
@@ -119,9 +119,10 @@ mod tests {
             "kustomize/base/frontend.yaml",
             false,
         );
-        staging.built_by = Some("kustomize/overlays/staging/kustomization.yaml".into());
+        staging.built_by = Some("kustomize kustomize/overlays/staging/kustomization.yaml".into());
         let mut production = staging.clone();
-        production.built_by = Some("kustomize/overlays/production/kustomization.yaml".into());
+        production.built_by =
+            Some("kustomize kustomize/overlays/production/kustomization.yaml".into());
         let both = [staging.clone(), production.clone()];
         let got = lacking(&both, |_| true);
         assert_eq!(

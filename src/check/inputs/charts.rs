@@ -6,6 +6,7 @@
 //! ([`helm_binary`]). A chart whose templates render workloads no longer counts its
 //! `values.yaml` as a workload of its own.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::chart_parents::{self, Parent};
@@ -18,6 +19,8 @@ use super::k8s::{self, helm_template, K8sFile};
 const MAX_FILE: u64 = 1024 * 1024;
 /// Most templates read per chart.
 const MAX_TEMPLATES: usize = 1000;
+/// Most environment values files rendered per chart.
+const MAX_ENVIRONMENTS: usize = 16;
 
 /// Render every chart among `files` (a directory whose `Chart.yaml` names a chart).
 pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &ExcludeSet) {
@@ -108,41 +111,35 @@ fn render_chart(
     if templates.is_empty() {
         return;
     }
-    let mut rendered = helm_template::render_chart(&helm_template::ChartFiles {
-        chart: &chart,
-        values: values.as_deref(),
-        templates: &templates,
-        parent: parent.map(|p| (p.release.as_str(), &p.values)),
-    });
-    if rendered.iter().any(|(_, r)| r.is_err()) {
-        with_helm(root, dir, &chart, parent, &templates, &mut rendered);
+    // The defaults, then each environment's values file over them.
+    let mut passes: Vec<(Option<String>, Option<String>)> = vec![(None, values.clone())];
+    for (env_rel, text) in environment_values(root, dir, exclude) {
+        passes.push((Some(env_rel), Some(over(values.as_deref(), &text))));
     }
+    let mut by_template: BTreeMap<String, K8sFile> = BTreeMap::new();
     let mut any_workload = false;
-    for (rel, result) in rendered {
-        let parsed = match result {
-            Ok(r) => {
-                let mut k = match k8s::parse_rendered(&rel, &r.text) {
-                    Ok(k) => k,
-                    Err(reason) => K8sFile {
-                        invalid: vec![(1, format!("rendered Helm template: {reason}"))],
-                        ..K8sFile::default()
-                    },
-                };
-                // What the built-in renderer made is an approximation: a broken document
-                // in it is a note on the template, never a stop.
-                if let Some((line, reason)) = k.fatal.take() {
-                    k.invalid
-                        .push((line, format!("rendered Helm template: {reason}")));
+    for (env, values) in passes {
+        let mut rendered = helm_template::render_chart(&helm_template::ChartFiles {
+            chart: &chart,
+            values: values.as_deref(),
+            templates: &templates,
+            parent: parent.map(|p| (p.release.as_str(), &p.values)),
+        });
+        if env.is_none() && rendered.iter().any(|(_, r)| r.is_err()) {
+            with_helm(root, dir, &chart, parent, &templates, &mut rendered);
+        }
+        for (rel, result) in rendered {
+            let mut k = read_rendered(&rel, result);
+            any_workload |= !k.workloads.is_empty();
+            if let Some(env) = &env {
+                for w in &mut k.workloads {
+                    w.built_by = Some(format!("helm with {env}"));
                 }
-                remap_lines(&mut k, &r.lines);
-                any_workload |= !k.workloads.is_empty();
-                k
             }
-            Err((line, reason)) => K8sFile {
-                invalid: vec![(line, reason)],
-                ..K8sFile::default()
-            },
-        };
+            add(by_template.entry(rel).or_default(), k);
+        }
+    }
+    for (rel, parsed) in by_template {
         let file = WalkedFile {
             dir: rel.rsplit_once('/').map_or(".", |(d, _)| d).to_owned(),
             rel,
@@ -157,6 +154,87 @@ fn render_chart(
     if any_workload {
         drop_values_workloads(files, values_rel.as_deref());
     }
+}
+
+/// A template's outcome read as manifests, lines put back on the template's.
+fn read_rendered(rel: &str, result: helm_template::TemplateResult) -> K8sFile {
+    match result {
+        Ok(r) => {
+            let mut k = match k8s::parse_rendered(rel, &r.text) {
+                Ok(k) => k,
+                Err(reason) => K8sFile {
+                    invalid: vec![(1, format!("rendered Helm template: {reason}"))],
+                    ..K8sFile::default()
+                },
+            };
+            // What the built-in renderer made is an approximation: a broken document in it
+            // is a note on the template, never a stop.
+            if let Some((line, reason)) = k.fatal.take() {
+                k.invalid
+                    .push((line, format!("rendered Helm template: {reason}")));
+            }
+            remap_lines(&mut k, &r.lines);
+            k
+        }
+        Err((line, reason)) => K8sFile {
+            invalid: vec![(line, reason)],
+            ..K8sFile::default()
+        },
+    }
+}
+
+/// `more` (another render of the same template) added to `k`; a note already there once.
+fn add(k: &mut K8sFile, more: K8sFile) {
+    k.workloads.extend(more.workloads);
+    k.configmaps.extend(more.configmaps);
+    k.ingresses.extend(more.ingresses);
+    k.namespaces.extend(more.namespaces);
+    k.mesh_tracing.extend(more.mesh_tracing);
+    for note in more.invalid {
+        if !k.invalid.contains(&note) {
+            k.invalid.push(note);
+        }
+    }
+}
+
+/// The chart's environment values files (`values-prod.yaml`, `values.staging.yml`), beside
+/// `values.yaml`: each is a deployment of the chart, its values over the defaults.
+fn environment_values(root: &Path, dir: &str, exclude: &ExcludeSet) -> Vec<(String, String)> {
+    let Ok(entries) = std::fs::read_dir(root.join(if dir == "." { "" } else { dir })) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| {
+            let stem = n
+                .strip_suffix(".yaml")
+                .or_else(|| n.strip_suffix(".yml"))
+                .unwrap_or_default();
+            stem.strip_prefix("values-")
+                .or_else(|| stem.strip_prefix("values."))
+                .is_some_and(|env| !env.is_empty() && env != "schema")
+        })
+        .map(|n| join(dir, &n))
+        .filter(|rel| exclude.excluding(rel).is_none())
+        .filter_map(|rel| read_small(&root.join(&rel)).map(|t| (rel, t)))
+        .take(MAX_ENVIRONMENTS)
+        .collect();
+    out.sort();
+    out
+}
+
+/// `env` values over the `defaults`, as YAML text (helm's `-f`: maps merge, the rest replaced).
+fn over(defaults: Option<&str>, env: &str) -> String {
+    let parse = |t: &str| -> serde_json::Value {
+        serde_yaml::from_str(t)
+            .ok()
+            .filter(serde_json::Value::is_object)
+            .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()))
+    };
+    let mut values = parse(defaults.unwrap_or_default());
+    helm_template::merge_values(&mut values, &parse(env));
+    serde_yaml::to_string(&values).unwrap_or_default()
 }
 
 fn drop_values_workloads(files: &mut [WalkedFile], values_rel: Option<&str>) {
@@ -279,6 +357,35 @@ mod tests {
             .collect();
         out.sort();
         out
+    }
+
+    #[test]
+    fn environment_values_files_are_found_and_merged_over_the_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in [
+            "values.yaml",
+            "values-prod.yaml",
+            "values.staging.yml",
+            "values.schema.json",
+            "values-.yaml",
+            "my-values.yaml",
+        ] {
+            std::fs::write(dir.path().join(name), "a: 1\n").unwrap();
+        }
+        let found: Vec<String> = environment_values(dir.path(), ".", &ExcludeSet::default())
+            .into_iter()
+            .map(|(rel, _)| rel)
+            .collect();
+        assert_eq!(found, ["values-prod.yaml", "values.staging.yml"]);
+        let merged = over(
+            Some("otel:\n  endpoint: http://c:4317\n  insecure: true\nreplicas: 1\n"),
+            "otel:\n  endpoint: \"\"\nreplicas: 3\n",
+        );
+        let merged: serde_json::Value = serde_yaml::from_str(&merged).unwrap();
+        assert_eq!(
+            merged,
+            serde_json::json!({"otel": {"endpoint": "", "insecure": true}, "replicas": 3})
+        );
     }
 
     /// The built-in interpreter against `helm template` on the repository's charts: the

@@ -56,8 +56,9 @@ pub struct Workload {
     pub env_from: Vec<EnvFrom>,
     /// `valueFrom.configMapKeyRef`: (index in `facts`, ConfigMap name, key).
     pub config_refs: Vec<(usize, String, String)>,
-    /// The kustomization (its file) whose build gave this workload, when it was built
-    /// from a kustomize tree rather than read from one file.
+    /// What built this workload when it is not read from one file as it is: `kustomize
+    /// FILE` (the leaf kustomization that built it), `helm with FILE` (the environment values
+    /// file it was rendered with).
     pub built_by: Option<String>,
 }
 

@@ -166,7 +166,7 @@ fn read_built(
                 p.rsplit_once('/')
                     .map_or(String::new(), |(d, _)| d.to_string())
             };
-            w.built_by = (dir_of(&o.file) != dir_of(leaf)).then(|| leaf.to_string());
+            w.built_by = (dir_of(&o.file) != dir_of(leaf)).then(|| format!("kustomize {leaf}"));
             let line = w.line;
             for f in &mut w.facts {
                 origin(f, o, base, line);
@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(env_place(checkout, "OTEL_EXPORTER_OTLP_ENDPOINT"), None);
         assert_eq!(
             checkout.built_by.as_deref(),
-            Some("kustomize/overlays/staging/kustomization.yaml")
+            Some("kustomize kustomize/overlays/staging/kustomization.yaml")
         );
     }
 
