@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::ancestors;
 use super::libraries::Library;
 use super::work::{Repo, Svc};
-use crate::check::facts::{Fact, FastMap};
+use crate::check::facts::{Fact, FastMap, SourceFacts};
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::k8s::{ImageBuild, Workload};
 use crate::check::inputs::lang::SourceKind;
@@ -24,6 +24,9 @@ pub(super) struct Attached {
     pub charts: BTreeMap<String, String>,
     /// Namespace annotations by namespace.
     pub namespaces: BTreeMap<String, Vec<Fact>>,
+    /// Python files of no service and no library: shared packages without a manifest,
+    /// which services may import ([`shared_python`](super::shared_python)).
+    pub python_orphans: Vec<(String, SourceFacts)>,
 }
 
 /// Attach `files` to `services` and `libraries`.
@@ -37,6 +40,7 @@ pub(super) fn attach(
     let mut builds: Vec<ImageBuild> = Vec::new();
     let mut charts: BTreeMap<String, String> = BTreeMap::new();
     let mut namespaces: BTreeMap<String, Vec<Fact>> = BTreeMap::new();
+    let mut python_orphans: Vec<(String, SourceFacts)> = Vec::new();
     let mut by_path: FastMap<String, Vec<usize>> = FastMap::default();
     for (i, svc) in services.iter().enumerate() {
         by_path.entry(svc.path.clone()).or_default().push(i);
@@ -71,6 +75,17 @@ pub(super) fn attach(
                     .filter(|l| {
                         service.is_none_or(|i| libraries[*l].dir.len() > services[i].path.len())
                     });
+                if kind == SourceKind::Python && library.is_none() {
+                    match service {
+                        Some(i) => services[i]
+                            .python_imports
+                            .extend(facts.imports().iter().cloned()),
+                        None => {
+                            python_orphans.push((f.rel, facts));
+                            continue;
+                        }
+                    }
+                }
                 if let Some(l) = library {
                     libraries[l].sources.push((kind, f.rel, facts));
                 } else if let Some(i) = service {
@@ -151,5 +166,6 @@ pub(super) fn attach(
         builds,
         charts,
         namespaces,
+        python_orphans,
     }
 }

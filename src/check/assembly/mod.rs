@@ -4,7 +4,8 @@
 //! `tracegate.yaml` declarations ([`services`]), every file attached to the deepest service
 //! containing it ([`attach`]), workspace libraries ([`workspace`]: packages of the tree other
 //! packages use, by name or path) and their code given to the services using them
-//! ([`libraries`]), Kubernetes workloads and compose services joined to services
+//! ([`libraries`]), Python packages without a manifest given to the services importing them
+//! ([`shared_python`]), Kubernetes workloads and compose services joined to services
 //! ([`workloads`], by the images built from the tree: [`images`]) with infrastructure set
 //! apart ([`infrastructure`]), one image run by distinct workloads split into services sharing
 //! its code ([`shared_image`]), services named by their deployment ([`naming`]), the languages not analysed named ([`languages`]). The working
@@ -21,6 +22,7 @@ mod naming;
 pub(crate) mod rust_modules;
 mod services;
 mod shared_image;
+mod shared_python;
 pub mod work;
 mod workloads;
 mod workspace;
@@ -59,8 +61,9 @@ pub(crate) fn assemble(
     let entries = entries::EntryIndex::build(&files, &declared_dirs);
     let (mut services, mut libraries) = services::from_manifests(root, &mut files, &entries);
     services::declare(root, &mut services, &files, declared, config_file)?;
-    let attached = attach::attach(files, &mut services, &mut libraries);
+    let mut attached = attach::attach(files, &mut services, &mut libraries);
     libraries::use_libraries(&mut services, &libraries, &entries.workspace);
+    shared_python::use_shared_packages(&mut services, std::mem::take(&mut attached.python_orphans));
     let mut repo = attached.repo;
     repo.infrastructure = workloads::join(
         root,

@@ -38,6 +38,9 @@ pub struct Svc {
     pub source_files: Vec<String>,
     /// Declared in `tracegate.yaml`: its name is the user's, never replaced by a workload's.
     pub declared: bool,
+    /// Python: the top-level modules its files import (for the shared packages of the tree
+    /// without a manifest: [`shared_python`](super::shared_python)).
+    pub python_imports: Vec<String>,
     /// Cargo.toml gives a `[lib]`/`[[bin]]` its own `path`: the module tree is not judged.
     pub rust_custom_targets: bool,
     /// Set once its rules are evaluated and `sources` freed: whether it uses the tracegate

@@ -169,8 +169,10 @@ pub struct SourceFacts {
     /// Java/Kotlin: the file declares an entry point (a `main`, `@SpringBootApplication`),
     /// read from its text whether it is parsed or not.
     pub jvm_main: bool,
-    /// Go: the import paths (see [`crate::check::inputs::lang::go::import_paths`]); `None`
-    /// when there are none (boxed: every walked file holds a `SourceFacts`).
+    /// Go: the import paths (see [`crate::check::inputs::lang::go::import_paths`]); Python:
+    /// the top-level modules imported (see
+    /// [`crate::check::inputs::lang::python::imported_modules`]); `None` when there are none
+    /// (boxed: every walked file holds a `SourceFacts`).
     pub imports: Option<Box<GoImports>>,
     /// First line with a syntax error the parser recovered from (the rest is analysed).
     pub syntax_error: Option<u32>,
@@ -192,12 +194,13 @@ pub struct SourceFacts {
 pub struct GoImports(pub Vec<String>);
 
 impl SourceFacts {
-    /// Go: the import paths (empty for other languages).
+    /// Go: the import paths; Python: the top-level modules imported (empty for other
+    /// languages).
     pub fn imports(&self) -> &[String] {
         self.imports.as_deref().map_or(&[], |i| i.0.as_slice())
     }
 
-    /// Go: set the import paths.
+    /// Go, Python: set the imports.
     pub fn set_imports(&mut self, paths: Vec<String>) {
         self.imports = (!paths.is_empty()).then(|| Box::new(GoImports(paths)));
     }

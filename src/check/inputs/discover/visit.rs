@@ -94,6 +94,8 @@ pub(super) fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &I
             facts.jvm_main = is_jvm(kind) && lang::jvm::declares_entry_point(text);
             if kind == SourceKind::Go {
                 facts.set_imports(lang::go::import_paths(text));
+            } else if kind == SourceKind::Python {
+                facts.set_imports(lang::python::imported_modules(text));
             }
             Parsed::Source { kind, facts }
         }
@@ -112,6 +114,8 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
         return Source::Parse(decode(bytes.into_owned()));
     }
     let go_text = (kind == SourceKind::Go).then(|| String::from_utf8_lossy(&bytes));
+    let python_imports = (kind == SourceKind::Python)
+        .then(|| lang::python::imported_modules(&String::from_utf8_lossy(&bytes)));
     Source::Unparsed(Parsed::Source {
         kind,
         facts: SourceFacts {
@@ -119,6 +123,7 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
             imports: go_text
                 .as_deref()
                 .map(lang::go::import_paths)
+                .or(python_imports)
                 .filter(|paths| !paths.is_empty())
                 .map(|paths| Box::new(GoImports(paths))),
             jvm_main: is_jvm(kind)

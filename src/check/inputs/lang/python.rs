@@ -55,6 +55,39 @@ fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
     }
 }
 
+/// The top-level modules a Python file imports absolutely (`import a.b, c as d` gives `a`,
+/// `c`; `from e.f import g` gives `e`; relative imports none), sorted, from its lines: cheap
+/// enough for files the pre-filter does not parse. A line inside a string may count: callers
+/// only use the names to find packages of the tree, so an extra name finds nothing.
+pub fn imported_modules(src: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let top = |name: &str| -> Option<String> {
+        let first = name.trim().split([' ', '.', '\t']).next()?;
+        (!first.is_empty() && first.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            .then(|| first.to_string())
+    };
+    for line in src.lines() {
+        let line = line.trim_start();
+        if let Some(rest) = line.strip_prefix("import ") {
+            let rest = rest.split('#').next().unwrap_or_default();
+            out.extend(
+                rest.trim_matches(['(', ')', ' '])
+                    .split(',')
+                    .filter_map(top),
+            );
+        } else if let Some(rest) = line.strip_prefix("from ") {
+            if let Some((module, _)) = rest.split_once(" import") {
+                if !module.trim_start().starts_with('.') {
+                    out.extend(top(module));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 fn fn_live(name: &str, node: Node<'_>) -> bool {
     name == "main"
         || name.starts_with("__")
@@ -99,6 +132,16 @@ pub static SPEC: Spec = Spec {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn imported_top_level_modules_absolute_only() {
+        let src = "import os, json as j\nimport shop_common.tracing\nfrom shop_common.settings import DB\nfrom . import local\nfrom .models import Order\nfrom common import (\n    a,\n)\n    import lazy  # inside a function\nx = 1  # import nothing\n";
+        assert_eq!(
+            imported_modules(src),
+            ["common", "json", "lazy", "os", "shop_common"]
+        );
+        assert!(imported_modules("print('hi')\n").is_empty());
+    }
+
     use super::*;
     use crate::check::facts::FactKind;
     use crate::check::inputs::lang::treesitter::analyse;
