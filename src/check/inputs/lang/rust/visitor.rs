@@ -99,6 +99,7 @@ impl Visitor {
                     FactKind::Attribute {
                         key,
                         value: expr_text(value),
+                        context: None,
                     },
                     line,
                 );
@@ -192,7 +193,14 @@ impl Visitor {
                     })),
                     "fields" => {
                         for (key, value) in fields(group) {
-                            self.push(FactKind::Attribute { key, value }, line);
+                            self.push(
+                                FactKind::Attribute {
+                                    key,
+                                    value,
+                                    context: None,
+                                },
+                                line,
+                            );
                         }
                     }
                     _ => {}
@@ -211,6 +219,7 @@ impl Visitor {
                             FactKind::Attribute {
                                 key: name.clone(),
                                 value: name,
+                                context: None,
                             },
                             line,
                         );
@@ -236,6 +245,7 @@ impl Visitor {
                         FactKind::Attribute {
                             key,
                             value: value.clone(),
+                            context: None,
                         },
                         line,
                     );

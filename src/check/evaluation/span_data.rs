@@ -1,0 +1,389 @@
+//! What a span attribute's value is, read from its source text (TG302): a whole body, header
+//! map, message payload or serialised object, or a scalar (a size, an id, a flag) that merely
+//! mentions one. Judged conservatively: a value is whole only when its text says so.
+
+use crate::check::facts::tokens;
+
+/// Tokens that make a value a size or count of something (`len(body)`, `body.Length`,
+/// `Buffer.byteLength(…)`, `record.serializedValueSize()`, `request.content_length`).
+const SIZES: &[&str] = &["len", "length", "size", "count", "bytes_length"];
+
+/// Last tokens of a field that is an identifier, a name or a flag, never a whole object.
+const SCALAR_FIELDS: &[&str] = &[
+    "id",
+    "ids",
+    "uuid",
+    "guid",
+    "key",
+    "type",
+    "kind",
+    "status",
+    "code",
+    "method",
+    "offset",
+    "version",
+    "name",
+    "partition",
+    "topic",
+    "count",
+];
+
+/// Method and member names that convert or borrow a value without changing what it holds
+/// (`body.clone()`, `eventArgs.Body.ToArray()`, `eventArgs.Body.Span`): skipped at the end of
+/// a path.
+const PASS_THROUGH: &[&str] = &[
+    "clone", "owned", "to", "as", "string", "str", "vec", "ref", "bytes", "array", "span",
+    "unwrap", "into", "borrow", "copy",
+];
+
+/// Calls whose result is their (first) argument in another form: `str(x)`, `string(x)`,
+/// `String(x)`, `Encoding.UTF8.GetString(x)`, `fmt.Sprint(x)`, `JSON.parse(x)`, `Buffer.from(x)`.
+const CONVERSIONS: &[&str] = &[
+    "str",
+    "string",
+    "get_string",
+    "to_string",
+    "sprint",
+    "parse",
+    "loads",
+    "from",
+    "decode",
+    "value_of",
+    "format",
+    "bytes",
+];
+
+/// Calls that serialise an object whole (the last segment's tokens, joined with `_`).
+const SERIALISERS: &[&str] = &[
+    "stringify",
+    "dumps",
+    "serialize",
+    "serialize_object",
+    "marshal",
+    "marshal_indent",
+    "pformat",
+    "inspect",
+    "repr",
+    "to_json",
+    "to_json_string",
+    "write_value_as_string",
+];
+
+/// A request's or response's parts that are its whole content (`request.json`,
+/// `req.get_data()`, `request.form`), after one of [`HTTP_OBJECTS`].
+const HTTP_PARTS: &[&str] = &["json", "data", "form", "content", "cookies"];
+const HTTP_OBJECTS: &[&str] = &["req", "request", "res", "response", "resp", "reply", "r"];
+
+/// A message's or record's payload (`record.value()`, `msg.Value`, `message.Data`), after one
+/// of [`MESSAGE_OBJECTS`].
+const MESSAGE_PARTS: &[&str] = &["value", "body", "data", "payload", "content"];
+const MESSAGE_OBJECTS: &[&str] = &["record", "message", "msg", "delivery", "event", "consumer"];
+
+/// Iterated collections that are whole header maps, cookies or bodies.
+const COLLECTIONS: &[&str] = &[
+    "headers", "header", "cookies", "cookie", "body", "payload", "form", "json",
+];
+/// Words that make an iterated collection an allow-list of names (`CAPTURED_HEADERS`).
+const ALLOW_LISTS: &[&str] = &[
+    "allowed",
+    "allow",
+    "allowlist",
+    "whitelist",
+    "safe",
+    "captured",
+    "recorded",
+    "selected",
+    "permitted",
+];
+
+/// Whether a value is a literal (a string, number or boolean; a template literal that
+/// interpolates is not one).
+pub fn literal(value: &str) -> bool {
+    let v = value.trim();
+    let quoted = v.starts_with(['"', '\'']) || (v.starts_with('`') && !v.contains("${"));
+    quoted
+        || v.starts_with(|c: char| c.is_ascii_digit())
+        || matches!(
+            v,
+            "true" | "false" | "True" | "False" | "null" | "nil" | "None"
+        )
+}
+
+/// Whether a value is a scalar: a size or count, a comparison or flag, an id, key, type or
+/// name field.
+pub fn scalar(value: &str) -> bool {
+    let toks = tokens(value);
+    let flag = toks.iter().any(|t| t == "is" || t == "has")
+        || value.trim_start().starts_with('!')
+        || ["==", "!=", "<=", ">="].iter().any(|op| value.contains(op));
+    flag || toks.iter().any(|t| SIZES.contains(&t.as_str()))
+        || toks
+            .last()
+            .is_some_and(|t| SCALAR_FIELDS.contains(&t.as_str()))
+}
+
+/// Why `value` (with the `origin` of a bare local name) is a whole body, header map, payload or
+/// serialised object; `None` when it is not, or not visibly. `words` are the rule's `keys`.
+pub fn whole_value(value: &str, origin: Option<&str>, words: &[String]) -> Option<String> {
+    if literal(value) || scalar(value) {
+        return None;
+    }
+    whole(value, words, 0).or_else(|| {
+        let origin = origin.filter(|o| !literal(o) && !scalar(o))?;
+        whole(origin, words, 0).map(|why| format!("{why}, from `{origin}`"))
+    })
+}
+
+/// Why a loop over `over` (innermost first) copies a whole collection.
+pub fn whole_collection(over: &[String]) -> Option<String> {
+    over.iter().find_map(|x| {
+        let bare = !x.contains(['.', '(', ':']);
+        let toks = tokens(x);
+        let allow = toks.iter().any(|t| ALLOW_LISTS.contains(&t.as_str()));
+        let whole = toks.iter().any(|t| COLLECTIONS.contains(&t.as_str()));
+        (!bare && !allow && !x.contains(['"', '\'']) && whole)
+            .then(|| format!("copies each entry of `{x}`"))
+    })
+}
+
+fn whole(text: &str, words: &[String], depth: usize) -> Option<String> {
+    let t = strip_prefixes(text);
+    if depth > 4 || t.is_empty() {
+        return None;
+    }
+    match as_call(t) {
+        Some((callee, args)) => {
+            let last = callee.rsplit(['.', ':']).next().unwrap_or(callee);
+            let last = tokens(last).join("_");
+            let json_callee = tokens(callee).iter().any(|t| t == "json");
+            if SERIALISERS.contains(&last.as_str())
+                || (json_callee && matches!(last.as_str(), "to_string" | "to_vec" | "encode"))
+            {
+                return (!scalar(args)).then(|| "a serialised object".to_string());
+            }
+            if last == "sprintf" {
+                // Go: `%+v`/`%#v` print a struct whole; otherwise judge what is printed.
+                if args.contains("%+v") || args.contains("%#v") {
+                    return Some("a serialised object".to_string());
+                }
+                let printed = split_top(args).into_iter().skip(1);
+                return printed
+                    .filter(|a| !scalar(a))
+                    .find_map(|a| whole(a, words, depth + 1));
+            }
+            if CONVERSIONS.contains(&last.as_str()) {
+                let first = split_top(args).into_iter().next()?;
+                return whole(first, words, depth + 1);
+            }
+            // A method call: what its path names (`record.value()`, `request.get_data()`).
+            whole_path(callee, true, words)
+        }
+        None => whole_path(t, false, words),
+    }
+}
+
+/// `await `, `&`, `*`, `?` (tracing's Debug) and `%` (Display) before a value.
+fn strip_prefixes(text: &str) -> &str {
+    let mut t = text.trim();
+    loop {
+        let next = t
+            .strip_prefix("await ")
+            .or_else(|| t.strip_prefix(['&', '*', '?', '%']))
+            .map(str::trim_start);
+        match next {
+            Some(n) => t = n,
+            None => return t,
+        }
+    }
+}
+
+/// `callee(args)` when the whole text is one call of a dotted name.
+fn as_call(text: &str) -> Option<(&str, &str)> {
+    let open = text.find('(')?;
+    let callee = &text[..open];
+    let named = !callee.is_empty()
+        && callee
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '$' | '?'));
+    if !named || !text.ends_with(')') {
+        return None;
+    }
+    // The parenthesis opened after the callee must be the one that closes the text.
+    let mut depth = 0usize;
+    for (i, c) in text[open..].char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return (open + i == text.len() - 1)
+                        .then(|| (callee.trim_end_matches('?'), &text[open + 1..open + i]));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Arguments split on top-level commas (not inside brackets or strings).
+fn split_top(args: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut quote, mut start) = (0i32, None::<char>, 0);
+    for (i, c) in args.char_indices() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'' | '`') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(args[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(args[start..].trim());
+    out.retain(|a| !a.is_empty());
+    out
+}
+
+/// Why a member path (or a method's path, `call`) names a whole body, header map or payload.
+fn whole_path(path: &str, call: bool, words: &[String]) -> Option<String> {
+    if path.contains(['"', '[', '\'']) {
+        return None;
+    }
+    let mut toks = tokens(path);
+    while toks.len() > 1
+        && toks
+            .last()
+            .is_some_and(|t| PASS_THROUGH.contains(&t.as_str()))
+    {
+        toks.pop();
+    }
+    let (last, before) = toks.split_last()?;
+    let after = |objects: &[&str]| before.iter().any(|t| objects.contains(&t.as_str()));
+    let why = if words.contains(last) {
+        "a whole body, header map or request"
+    } else if last == "header" && !call && !before.is_empty() {
+        // Go's `r.Header` is the header map; `request.getHeader(name)` is one header.
+        "a whole header map"
+    } else if HTTP_PARTS.contains(&last.as_str()) && after(HTTP_OBJECTS) {
+        "a whole request or response body"
+    } else if MESSAGE_PARTS.contains(&last.as_str()) && after(MESSAGE_OBJECTS) {
+        "a whole message payload"
+    } else {
+        return None;
+    };
+    Some(why.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words() -> Vec<String> {
+        ["body", "payload", "headers", "req", "request"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    fn is_whole(value: &str) -> bool {
+        whole_value(value, None, &words()).is_some()
+    }
+
+    #[test]
+    fn whole_objects_serialised_or_converted() {
+        for v in [
+            "JSON.stringify(result)",
+            "json.dumps(payload)",
+            "json.dumps(order)",
+            "JsonSerializer.Serialize(order)",
+            "objectMapper.writeValueAsString(event)",
+            "fmt.Sprintf(\"%+v\", req)",
+            "fmt.Sprintf(\"%v\", msg.Value)",
+            "str(request.json)",
+            "request.get_json()",
+            "string(body)",
+            "body.clone()",
+            "Encoding.UTF8.GetString(eventArgs.Body.Span)",
+            "record.value()",
+            "string(msg.Value)",
+            "r.Header",
+            "await req.json()",
+            "?request",
+            "serde_json::to_string(&order)",
+        ] {
+            assert!(is_whole(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn scalars_and_fields_are_not_whole() {
+        for v in [
+            "len(body)",
+            "Buffer.byteLength(JSON.stringify(product))",
+            "eventArgs.Body.Length",
+            "record.serializedValueSize()",
+            "request.content_length or 0",
+            "req.IsRetry",
+            "request.is_retry",
+            "request_type",
+            "order.id",
+            "req.OrderID",
+            "cache_key",
+            "record.key()",
+            "request.getHeader(name)",
+            "req.get(name)",
+            "request.headers[\"x-request-id\"]",
+            "cardHolderOf(record.value())",
+            "fmt.Sprintf(\"%v\", count)",
+            "JSON.stringify(order.id)",
+            "\"payload\"",
+            "err.message",
+            "ex.Message",
+        ] {
+            assert!(!is_whole(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn a_bare_name_is_judged_by_its_origin() {
+        let w = words();
+        let why = whole_value(
+            "message",
+            Some("Encoding.UTF8.GetString(eventArgs.Body.Span)"),
+            &w,
+        );
+        assert!(why.is_some_and(|w| w.contains("from `Encoding")));
+        assert_eq!(whole_value("message", Some("ex.Message"), &w), None);
+        assert_eq!(whole_value("message", None, &w), None);
+    }
+
+    #[test]
+    fn loops_over_whole_collections() {
+        let over = |x: &str| whole_collection(&[x.to_string()]);
+        for x in [
+            "Object.entries(req.headers)",
+            "request.headers.items()",
+            "r.Header",
+            "http.Header",
+            "context.Request.Headers",
+            "Collections.list(request.getHeaderNames())",
+            "req.cookies",
+        ] {
+            assert!(over(x).is_some(), "{x}");
+        }
+        for x in [
+            "CAPTURED_HEADERS",
+            "capturedHeaders",
+            "[]string{\"X-Request-Id\", \"X-Client-Version\"}",
+            "config.allowedHeaders",
+            "order.items",
+        ] {
+            assert!(over(x).is_none(), "{x}");
+        }
+    }
+}

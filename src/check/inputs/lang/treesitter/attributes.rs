@@ -1,0 +1,359 @@
+//! What an attribute's surroundings say about it ([`AttrContext`]): the collections a loop
+//! iterates when its key is computed inside it (`for (const [k, v] of Object.entries(req.headers))`,
+//! `for k, v := range r.Header`, `headers.forEach(…)`), and what a bare local name recorded as
+//! the value was declared as or assigned (`var message = Encoding.UTF8.GetString(…)`). Read
+//! from the syntax tree around the call, in the language-neutral terms of the grammars' node
+//! kinds and fields; nothing here judges (evaluation does).
+
+use tree_sitter::Node;
+
+use super::{text, truncate, Extractor};
+use crate::check::facts::AttrContext;
+
+/// At most this many nodes are read looking for a name's declaration.
+const ORIGIN_BUDGET: usize = 4096;
+/// At most this many ancestors are climbed looking for loops.
+const LOOP_DEPTH: usize = 48;
+
+/// Loops and what they iterate: (node kind, field holding the iterated expression). Go's
+/// `for … range x` keeps it in its `range_clause`.
+const LOOPS: &[(&str, &str)] = &[
+    ("for_in_statement", "right"), // JavaScript/TypeScript `for…of`, `for…in`
+    ("for_statement", "right"),    // Python `for k, v in x`
+    ("foreach_statement", "right"), // C# `foreach (var h in x)`
+    ("enhanced_for_statement", "value"), // Java `for (String n : x)`
+];
+
+/// Methods that call their argument once per element: the receiver is the collection.
+const EACH: &[&str] = &["forEach", "ForEach", "each", "forEachRemaining"];
+
+/// Declarations of a local name: (node kind, name field, value or type field). An empty value
+/// field: the last named child that is not the name (C#'s `variable_declarator`).
+const DECLARATIONS: &[(&str, &str, &str)] = &[
+    ("variable_declarator", "name", "value"), // JavaScript, Java
+    ("variable_declarator", "name", ""),      // C# (`var x = …`)
+    ("short_var_declaration", "left", "right"), // Go `x := …`
+    ("var_spec", "name", "value"),            // Go `var x = …`
+    ("var_spec", "name", "type"),             // Go `var x T`
+    ("assignment", "left", "right"),          // Python `x = …`
+    ("assignment_expression", "left", "right"), // JavaScript `x = …`
+    ("parameter", "name", "type"),            // C#
+    ("formal_parameter", "name", "type"),     // Java
+    ("parameter_declaration", "name", "type"), // Go
+    ("required_parameter", "pattern", "type"), // TypeScript
+    ("optional_parameter", "pattern", "type"), // TypeScript
+    ("typed_parameter", "", "type"),          // Python (the name is its first child)
+];
+
+/// Whether a node kind is a function, method or lambda (the scope a local name is looked for
+/// in).
+fn is_function(kind: &str) -> bool {
+    kind.contains("function")
+        || kind.contains("lambda")
+        || matches!(
+            kind,
+            "method_declaration"
+                | "method_definition"
+                | "constructor_declaration"
+                | "func_literal"
+                | "local_function_statement"
+                | "anonymous_method_expression"
+        )
+}
+
+/// Whether a node is a bare name (an identifier alone).
+fn bare_name(node: Node<'_>) -> bool {
+    node.kind() == "identifier"
+}
+
+impl<'a> Extractor<'a> {
+    /// The context of an attribute set by `call`: the loops around it when `computed_key`
+    /// (the key is no literal), and the origin of `value` when it is a bare local name. `None`
+    /// when there is nothing to say.
+    pub(super) fn attribute_context(
+        &self,
+        call: Node<'_>,
+        computed_key: bool,
+        value: Option<Node<'_>>,
+    ) -> Option<Box<AttrContext>> {
+        let over = if computed_key {
+            self.loops_around(call)
+        } else {
+            Vec::new()
+        };
+        let origin = value.filter(|v| bare_name(*v)).and_then(|v| self.origin(v));
+        (!over.is_empty() || origin.is_some()).then(|| Box::new(AttrContext { over, origin }))
+    }
+
+    /// The collections iterated by the loops around `node`, innermost first (a bare local
+    /// name replaced by its origin when it has one).
+    fn loops_around(&self, node: Node<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut child = node;
+        let mut up = node.parent();
+        let mut depth = 0;
+        while let Some(parent) = up {
+            if depth == LOOP_DEPTH {
+                break;
+            }
+            depth += 1;
+            let kind = parent.kind();
+            let iterated = LOOPS
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .find_map(|(_, field)| parent.child_by_field_name(field))
+                .or_else(|| {
+                    // Go: `for_statement` holds a `range_clause`, visited as the parent of
+                    // nothing on the way up (the body is the statement's child): read it here.
+                    (kind == "for_statement")
+                        .then(|| {
+                            let mut c = parent.walk();
+                            let range = parent
+                                .named_children(&mut c)
+                                .find(|n| n.kind() == "range_clause");
+                            range
+                        })
+                        .flatten()
+                        .and_then(|r| r.child_by_field_name("right"))
+                });
+            // The iterated expression itself is no body of the loop.
+            if let Some(x) = iterated.filter(|x| x.id() != child.id()) {
+                out.push(self.collection_text(x));
+            } else if let Some(receiver) = self.each_receiver(parent, child) {
+                out.push(self.collection_text(receiver));
+            }
+            child = parent;
+            up = parent.parent();
+        }
+        out
+    }
+
+    /// `x.forEach(callback)` with `child` among its arguments: `x`.
+    fn each_receiver<'t>(&self, call: Node<'t>, child: Node<'t>) -> Option<Node<'t>> {
+        let [_, function, args] = *self.roles.calls.get(self.roles.of(call).call as usize)?;
+        let args = super::child(call, args)?;
+        if args.id() != child.id() {
+            return None;
+        }
+        let callee = super::child(call, function)?;
+        let [object, property] = *self
+            .roles
+            .members
+            .get(self.roles.of(callee).member as usize)?;
+        let name = super::child(callee, property)?;
+        EACH.contains(&text(name, self.src))
+            .then(|| super::child(callee, object))
+            .flatten()
+    }
+
+    /// A collection's text, or for a bare local name what it was declared as or assigned.
+    fn collection_text(&self, node: Node<'_>) -> String {
+        if bare_name(node) {
+            if let Some(origin) = self.origin(node) {
+                return origin;
+            }
+        }
+        truncate(text(node, self.src))
+    }
+
+    /// What the bare name `use_` was last declared as (its type) or assigned, before it, in
+    /// the function it is used in (the whole file outside functions).
+    pub(super) fn origin(&self, use_: Node<'_>) -> Option<String> {
+        let name = text(use_, self.src);
+        let mut scope = use_;
+        while let Some(p) = scope.parent() {
+            scope = p;
+            if is_function(p.kind()) {
+                break;
+            }
+        }
+        let mut found = None;
+        let mut budget = ORIGIN_BUDGET;
+        let mut stack = vec![scope];
+        let mut cursor = scope.walk();
+        while let Some(node) = stack.pop() {
+            if budget == 0 || node.start_byte() >= use_.start_byte() {
+                continue;
+            }
+            budget -= 1;
+            if let Some(v) = self.declared(node, name) {
+                // Nodes are visited in source order: the last declaration before the use wins.
+                found = Some(truncate(text(v, self.src)));
+            }
+            let mut children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+            children.reverse();
+            stack.extend(children);
+        }
+        found
+    }
+
+    /// The value or type `node` gives `name`, when it declares it.
+    fn declared<'t>(&self, node: Node<'t>, name: &str) -> Option<Node<'t>> {
+        let kind = node.kind();
+        DECLARATIONS.iter().filter(|(k, _, _)| *k == kind).find_map(
+            |(_, name_field, value_field)| {
+                let n = if name_field.is_empty() {
+                    node.named_child(0)?
+                } else {
+                    node.child_by_field_name(name_field)?
+                };
+                if !declares(n, name, self.src) {
+                    return None;
+                }
+                if value_field.is_empty() {
+                    let last = node.named_child(
+                        u32::try_from(node.named_child_count().checked_sub(1)?).ok()?,
+                    )?;
+                    (last.id() != n.id()).then_some(last)
+                } else {
+                    node.child_by_field_name(value_field)
+                }
+            },
+        )
+    }
+}
+
+/// Whether a declaration's name part (`x`, `x, err`) declares `name`.
+fn declares(node: Node<'_>, name: &str, src: &[u8]) -> bool {
+    if node.named_child_count() == 0 {
+        return text(node, src) == name;
+    }
+    let mut c = node.walk();
+    let found = node
+        .named_children(&mut c)
+        .any(|n| n.named_child_count() == 0 && text(n, src) == name);
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::facts::FactKind;
+    use crate::check::inputs::lang::{analyse, SourceKind};
+
+    /// (key, value, line, loops iterated, origin) of each attribute fact.
+    type Seen = (String, String, u32, Vec<String>, Option<String>);
+
+    fn attributes(kind: SourceKind, rel: &str, src: &str) -> Vec<Seen> {
+        let facts = analyse(kind, rel, src).unwrap();
+        facts
+            .facts
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Attribute {
+                    key,
+                    value,
+                    context,
+                } => Some((
+                    key.clone(),
+                    value.clone(),
+                    f.line,
+                    context.as_ref().map(|c| c.over.clone()).unwrap_or_default(),
+                    context.as_ref().and_then(|c| c.origin.clone()),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn computed_keys_in_loops_name_what_the_loop_iterates() {
+        let cases = [
+            (
+                SourceKind::Typescript,
+                "mw.ts",
+                "export function f(req) {\n  for (const [name, value] of Object.entries(req.headers)) {\n    span.setAttribute(`http.request.header.${name}`, value);\n  }\n}\n",
+                "Object.entries(req.headers)",
+            ),
+            (
+                SourceKind::Javascript,
+                "mw.js",
+                "function f(req) {\n  Object.entries(req.headers).forEach(([k, v]) => {\n    span.setAttribute('http.request.header.' + k, v);\n  });\n}\n",
+                "Object.entries(req.headers)",
+            ),
+            (
+                SourceKind::Python,
+                "app.py",
+                "def f():\n    for k, v in request.headers.items():\n        span.set_attribute(f\"http.request.header.{k}\", v)\n",
+                "request.headers.items()",
+            ),
+            (
+                SourceKind::Go,
+                "main.go",
+                "package main\n\nfunc f(r *http.Request) {\n\tfor k, v := range r.Header {\n\t\tspan.SetAttributes(attribute.StringSlice(\"http.request.header.\"+k, v))\n\t}\n}\n",
+                "r.Header",
+            ),
+            (
+                SourceKind::Go,
+                "util.go",
+                "package telemetry\n\nfunc HeadersToAttributes(headers http.Header) []attribute.KeyValue {\n\tvar res []attribute.KeyValue\n\tfor name, value := range headers {\n\t\tname = \"http.request.header.\" + name\n\t\tres = append(res, attribute.StringSlice(name, value))\n\t}\n\treturn res\n}\n",
+                "http.Header",
+            ),
+            (
+                SourceKind::Csharp,
+                "Program.cs",
+                "class M {\n  void F(HttpContext context) {\n    foreach (var header in context.Request.Headers)\n    {\n      Activity.Current?.SetTag($\"http.request.header.{header.Key}\", header.Value.ToString());\n    }\n  }\n}\n",
+                "context.Request.Headers",
+            ),
+            (
+                SourceKind::Java,
+                "F.java",
+                "class F {\n  void f(HttpServletRequest request) {\n    for (String name : Collections.list(request.getHeaderNames())) {\n      span.setAttribute(\"http.request.header.\" + name, request.getHeader(name));\n    }\n  }\n}\n",
+                "Collections.list(request.getHeaderNames())",
+            ),
+        ];
+        for (kind, rel, src, over) in cases {
+            let attrs = attributes(kind, rel, src);
+            assert!(
+                attrs
+                    .iter()
+                    .any(|(_, _, _, o, _)| o.first().map(String::as_str) == Some(over)),
+                "{rel}: {attrs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn computed_keys_outside_loops_are_not_attributes() {
+        let attrs = attributes(
+            SourceKind::Python,
+            "app.py",
+            "KEY = \"user.email\"\ndef record(value):\n    span.set_attribute(KEY, value)\n",
+        );
+        assert!(attrs.is_empty(), "{attrs:?}");
+    }
+
+    #[test]
+    fn a_bare_value_carries_its_origin() {
+        let attrs = attributes(
+            SourceKind::Csharp,
+            "Bus.cs",
+            "class B {\n  Task On(object sender, BasicDeliverEventArgs eventArgs) {\n    var message = Encoding.UTF8.GetString(eventArgs.Body.Span);\n    activity?.SetTag(\"message\", message);\n    return Task.CompletedTask;\n  }\n}\n",
+        );
+        assert_eq!(
+            attrs[0].4.as_deref(),
+            Some("Encoding.UTF8.GetString(eventArgs.Body.Span)"),
+            "{attrs:?}"
+        );
+        let attrs = attributes(
+            SourceKind::Go,
+            "main.go",
+            "package main\n\nfunc f(msg *sarama.ConsumerMessage) {\n\tpayload := string(msg.Value)\n\tspan.SetAttributes(attribute.String(\"app.event\", payload))\n}\n",
+        );
+        assert_eq!(
+            attrs[0].4.as_deref(),
+            Some("string(msg.Value)"),
+            "{attrs:?}"
+        );
+    }
+
+    #[test]
+    fn attributes_are_at_their_own_line() {
+        let attrs = attributes(
+            SourceKind::Typescript,
+            "a.ts",
+            "span.setAttributes({\n  'app.a': a.id,\n  'app.b': b.id,\n});\nspan.setAttribute(\n  'app.c',\n  c.id,\n);\n",
+        );
+        let lines: Vec<(&str, u32)> = attrs.iter().map(|a| (a.0.as_str(), a.2)).collect();
+        assert_eq!(lines, vec![("app.a", 2), ("app.b", 3), ("app.c", 6)]);
+    }
+}
