@@ -275,6 +275,107 @@ mod tests {
         assert!(lines[1].contains("e-mail literal"));
     }
 
+    fn attr(key: &str, value: &str, over: &[&str], origin: Option<&str>) -> Fact {
+        let context = (!over.is_empty() || origin.is_some()).then(|| {
+            Box::new(AttrContext {
+                over: over.iter().map(|s| s.to_string()).collect(),
+                origin: origin.map(str::to_string),
+            })
+        });
+        Fact::new(
+            FactKind::Attribute {
+                key: key.into(),
+                value: value.into(),
+                context,
+            },
+            "a.ts",
+            1,
+        )
+    }
+
+    fn run(id: &str, facts: &[Fact]) -> Vec<String> {
+        let rule = crate::check::RuleSet::builtin().rule(id).unwrap().clone();
+        let refs: Vec<&Fact> = facts.iter().collect();
+        let mut out = Vec::new();
+        match id {
+            "TG301" => sensitive(&rule, &refs, &mut out),
+            _ => payload(&rule, &refs, &mut out),
+        }
+        out.into_iter().map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn payloads_copied_in_loops_serialised_or_assigned_are_whole() {
+        let found = run(
+            "TG302",
+            &[
+                attr(
+                    "`http.request.header.${name}`",
+                    "value",
+                    &["Object.entries(req.headers)"],
+                    None,
+                ),
+                attr("app.result", "JSON.stringify(result)", &[], None),
+                attr(
+                    "message",
+                    "message",
+                    &[],
+                    Some("Encoding.UTF8.GetString(eventArgs.Body.Span)"),
+                ),
+                attr("messaging.kafka.message.value", "record.value()", &[], None),
+            ],
+        );
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(found[0].contains("copies each entry of `Object.entries(req.headers)`"));
+        assert!(found[2].contains("from `Encoding.UTF8.GetString"));
+    }
+
+    #[test]
+    fn scalars_and_allow_lists_are_no_payload() {
+        let found = run(
+            "TG302",
+            &[
+                // A size whose value names the body, a flag whose key names the request.
+                attr("http.request.body.size", "len(body)", &[], None),
+                attr("app.request", "request.is_retry", &[], None),
+                attr("app.request", "request_type", &[], None),
+                attr("app.payload", "\"v2\"", &[], None),
+                attr("message", "message", &[], Some("ex.Message")),
+                attr(
+                    "`http.request.header.${name}`",
+                    "value",
+                    &["CAPTURED_HEADERS"],
+                    None,
+                ),
+            ],
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn personal_data_by_the_value_named() {
+        let found = run(
+            "TG301",
+            &[
+                attr("app.order.buyer", "order.BuyerName", &[], None),
+                attr(
+                    "app.review.author",
+                    "`${customer.firstName} ${customer.lastName}`",
+                    &[],
+                    None,
+                ),
+                attr("app.contact", "contact", &[], Some("req.GetEmail()")),
+                attr("app.order.buyer", "order.BuyerId", &[], None),
+                attr("app.user", "user.id", &[], None),
+                attr("app.note", "`no ${count} here`", &[], None),
+            ],
+        );
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("buyer_name"));
+        assert!(found[1].contains("first_name"));
+        assert!(found[2].contains("(`req.GetEmail()`)"));
+    }
+
     #[test]
     fn names_single_and_multi_word() {
         let words = w(&["password", "card_number", "email"]);
