@@ -136,7 +136,7 @@ pub fn payload(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
     let words = rule.param("keys");
     for (f, key, value, context) in attributes(facts) {
         let over = context.map_or(&[][..], |c| c.over.as_slice());
-        let origin = context.and_then(|c| c.origin.as_deref());
+        let origin = context.and_then(|c| Some((c.origin.as_deref()?, c.typed)));
         let message = if !over.is_empty() {
             // A key computed in a loop: judged by what the loop iterates (whatever the value
             // looks like: each entry's value is one of the collection's).
@@ -280,6 +280,7 @@ mod tests {
             Box::new(AttrContext {
                 over: over.iter().map(|s| s.to_string()).collect(),
                 origin: origin.map(str::to_string),
+                typed: false,
             })
         });
         Fact::new(

@@ -79,6 +79,11 @@ const HTTP_OBJECTS: &[&str] = &["req", "request", "res", "response", "resp", "re
 const MESSAGE_PARTS: &[&str] = &["value", "body", "data", "payload", "content"];
 const MESSAGE_OBJECTS: &[&str] = &["record", "message", "msg", "delivery", "event", "consumer"];
 
+/// Bare names that, printed with Go's `%v`, print a whole message or request.
+const PRINTED_WHOLE: &[&str] = &[
+    "msg", "message", "req", "request", "resp", "response", "payload", "body", "event", "record",
+];
+
 /// Iterated collections that are whole header maps, cookies or bodies.
 const COLLECTIONS: &[&str] = &[
     "headers", "header", "cookies", "cookie", "body", "payload", "form", "json",
@@ -124,14 +129,40 @@ pub fn scalar(value: &str) -> bool {
 
 /// Why `value` (with the `origin` of a bare local name) is a whole body, header map, payload or
 /// serialised object; `None` when it is not, or not visibly. `words` are the rule's `keys`.
-pub fn whole_value(value: &str, origin: Option<&str>, words: &[String]) -> Option<String> {
+/// `origin` is `(text, typed)`: a declared type when `typed`, else a value assigned.
+pub fn whole_value(value: &str, origin: Option<(&str, bool)>, words: &[String]) -> Option<String> {
     if literal(value) || scalar(value) {
         return None;
     }
     whole(value, words, 0).or_else(|| {
-        let origin = origin.filter(|o| !literal(o) && !scalar(o))?;
-        whole(origin, words, 0).map(|why| format!("{why}, from `{origin}`"))
+        let (origin, typed) = origin.filter(|(o, _)| !literal(o) && !scalar(o))?;
+        let why = if typed {
+            whole_type(origin)
+        } else {
+            whole(origin, words, 0)
+        };
+        why.map(|why| format!("{why}, from `{origin}`"))
     })
+}
+
+/// Types whose values are whole requests, responses or messages (`*http.Request`,
+/// `HttpServletRequest`, `ConsumerRecord<String, String>`, `BasicDeliverEventArgs`,
+/// `*sarama.ConsumerMessage`), by their last word.
+const WHOLE_TYPES: &[&str] = &[
+    "request", "response", "message", "payload", "body", "envelope", "record",
+];
+
+/// Why a declared type (`*http.Request`, `ConsumerRecord<String, String>`) is a whole request,
+/// response or message, by its name's last word (generic arguments aside).
+fn whole_type(ty: &str) -> Option<String> {
+    let t = ty.trim_start_matches(['*', '&', '[', ']', ' ', '?']);
+    let base = t.split('<').next().unwrap_or(t);
+    let last = base.rsplit(['.', ':']).next().unwrap_or(base);
+    let toks = tokens(last);
+    let (word, before) = toks.split_last()?;
+    let whole = WHOLE_TYPES.contains(&word.as_str())
+        || (word == "args" && before.last().is_some_and(|t| t == "event"));
+    whole.then(|| format!("a whole {}", toks.join(" ")))
 }
 
 /// Why a loop over `over` (innermost first) copies a whole collection.
@@ -166,10 +197,16 @@ fn whole(text: &str, words: &[String], depth: usize) -> Option<String> {
                 if args.contains("%+v") || args.contains("%#v") {
                     return Some("a serialised object".to_string());
                 }
+                // A bare message or request printed with `%v` is printed whole.
                 let printed = split_top(args).into_iter().skip(1);
-                return printed
-                    .filter(|a| !scalar(a))
-                    .find_map(|a| whole(a, words, depth + 1));
+                return printed.filter(|a| !scalar(a)).find_map(|a| {
+                    let bare = PRINTED_WHOLE.contains(&a.trim_start_matches(['*', '&']));
+                    if bare {
+                        Some("a serialised object".to_string())
+                    } else {
+                        whole(a, words, depth + 1)
+                    }
+                });
             }
             if CONVERSIONS.contains(&last.as_str()) {
                 let first = split_top(args).into_iter().next()?;
@@ -354,12 +391,46 @@ mod tests {
         let w = words();
         let why = whole_value(
             "message",
-            Some("Encoding.UTF8.GetString(eventArgs.Body.Span)"),
+            Some(("Encoding.UTF8.GetString(eventArgs.Body.Span)", false)),
             &w,
         );
         assert!(why.is_some_and(|w| w.contains("from `Encoding")));
-        assert_eq!(whole_value("message", Some("ex.Message"), &w), None);
+        assert_eq!(
+            whole_value("message", Some(("ex.Message", false)), &w),
+            None
+        );
         assert_eq!(whole_value("message", None, &w), None);
+        // Declared types: a whole request or message; a string or an id is not.
+        for (value, ty) in [
+            ("r", "*http.Request"),
+            ("record", "ConsumerRecord<String, String>"),
+            ("ea", "BasicDeliverEventArgs"),
+            ("m", "*sarama.ConsumerMessage"),
+        ] {
+            assert!(whole_value(value, Some((ty, true)), &w).is_some(), "{ty}");
+            // The same text assigned is a member path, judged as one.
+            if !ty.contains("Request") {
+                assert_eq!(whole_value(value, Some((ty, false)), &w), None, "{ty}");
+            }
+        }
+        for ty in [
+            "string",
+            "String",
+            "OrderId",
+            "int",
+            "RequestType",
+            "request_count",
+        ] {
+            assert_eq!(whole_value("v", Some((ty, true)), &w), None, "{ty}");
+        }
+    }
+
+    #[test]
+    fn go_verbs_print_messages_whole() {
+        assert!(is_whole("fmt.Sprintf(\"%v\", msg)"));
+        assert!(is_whole("fmt.Sprintf(\"order %v\", *req)"));
+        assert!(!is_whole("fmt.Sprintf(\"%v\", orderID)"));
+        assert!(!is_whole("fmt.Sprintf(\"%d\", n)"));
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub struct AttrContext {
     /// The value is a bare local name: the text it was declared as or assigned, in the same
     /// function before the attribute (`Encoding.UTF8.GetString(eventArgs.Body.Span)`).
     pub origin: Option<String>,
+    /// The origin is the name's declared type (a parameter's, `var x T`), not a value assigned.
+    pub typed: bool,
 }
 
 /// What a call's arguments name, at any depth: the paths (imports expanded) of the calls,

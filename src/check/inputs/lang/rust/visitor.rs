@@ -97,8 +97,8 @@ impl Visitor {
             // A key computed in a loop (`KeyValue::new(format!("…{name}"), v)` in
             // `for (name, v) in req.headers()`); `set_attribute`'s argument is a `KeyValue`.
             let computed = || {
-                let in_loop = !self.loops.is_empty()
-                    && path.last().is_some_and(|l| l != "set_attribute");
+                let in_loop =
+                    !self.loops.is_empty() && path.last().is_some_and(|l| l != "set_attribute");
                 in_loop.then(|| args.first().map(expr_text)).flatten()
             };
             let key = literal.clone().or_else(computed);
@@ -107,6 +107,7 @@ impl Visitor {
                     Box::new(AttrContext {
                         over: self.loops.iter().rev().cloned().collect(),
                         origin: None,
+                        typed: false,
                     })
                 });
                 self.push(

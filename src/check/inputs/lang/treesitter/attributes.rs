@@ -82,7 +82,15 @@ impl<'a> Extractor<'a> {
             Vec::new()
         };
         let origin = value.filter(|v| bare_name(*v)).and_then(|v| self.origin(v));
-        (!over.is_empty() || origin.is_some()).then(|| Box::new(AttrContext { over, origin }))
+        let typed = origin.as_ref().is_some_and(|(_, typed)| *typed);
+        let origin = origin.map(|(o, _)| o);
+        (!over.is_empty() || origin.is_some()).then(|| {
+            Box::new(AttrContext {
+                over,
+                origin,
+                typed,
+            })
+        })
     }
 
     /// The collections iterated by the loops around `node`, innermost first (a bare local
@@ -149,16 +157,16 @@ impl<'a> Extractor<'a> {
     /// A collection's text, or for a bare local name what it was declared as or assigned.
     fn collection_text(&self, node: Node<'_>) -> String {
         if bare_name(node) {
-            if let Some(origin) = self.origin(node) {
+            if let Some((origin, _)) = self.origin(node) {
                 return origin;
             }
         }
         truncate(text(node, self.src))
     }
 
-    /// What the bare name `use_` was last declared as (its type) or assigned, before it, in
-    /// the function it is used in (the whole file outside functions).
-    pub(super) fn origin(&self, use_: Node<'_>) -> Option<String> {
+    /// What the bare name `use_` was last declared as (its type: `true`) or assigned, before
+    /// it, in the function it is used in (the whole file outside functions).
+    pub(super) fn origin(&self, use_: Node<'_>) -> Option<(String, bool)> {
         let name = text(use_, self.src);
         let mut scope = use_;
         while let Some(p) = scope.parent() {
@@ -176,9 +184,9 @@ impl<'a> Extractor<'a> {
                 continue;
             }
             budget -= 1;
-            if let Some(v) = self.declared(node, name) {
+            if let Some((v, typed)) = self.declared(node, name) {
                 // Nodes are visited in source order: the last declaration before the use wins.
-                found = Some(truncate(text(v, self.src)));
+                found = Some((truncate(text(v, self.src)), typed));
             }
             let mut children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
             children.reverse();
@@ -187,8 +195,8 @@ impl<'a> Extractor<'a> {
         found
     }
 
-    /// The value or type `node` gives `name`, when it declares it.
-    fn declared<'t>(&self, node: Node<'t>, name: &str) -> Option<Node<'t>> {
+    /// The value or type (`true`) `node` gives `name`, when it declares it.
+    fn declared<'t>(&self, node: Node<'t>, name: &str) -> Option<(Node<'t>, bool)> {
         let kind = node.kind();
         DECLARATIONS.iter().filter(|(k, _, _)| *k == kind).find_map(
             |(_, name_field, value_field)| {
@@ -204,9 +212,10 @@ impl<'a> Extractor<'a> {
                     let last = node.named_child(
                         u32::try_from(node.named_child_count().checked_sub(1)?).ok()?,
                     )?;
-                    (last.id() != n.id()).then_some(last)
+                    (last.id() != n.id()).then_some((last, false))
                 } else {
-                    node.child_by_field_name(value_field)
+                    let v = node.child_by_field_name(value_field)?;
+                    Some((v, *value_field == "type"))
                 }
             },
         )
@@ -343,6 +352,34 @@ mod tests {
             attrs[0].4.as_deref(),
             Some("string(msg.Value)"),
             "{attrs:?}"
+        );
+    }
+
+    #[test]
+    fn a_parameter_value_carries_its_type() {
+        let facts = analyse(
+            SourceKind::Java,
+            "L.java",
+            "class L {\n  void on(ConsumerRecord<String, String> record, String note) {\n    span.setAttribute(\"app.record\", record);\n    span.setAttribute(\"app.note\", note);\n  }\n}\n",
+        )
+        .unwrap();
+        let typed: Vec<(Option<String>, bool)> = facts
+            .facts
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Attribute { context, .. } => {
+                    let c = context.as_ref()?;
+                    Some((c.origin.clone(), c.typed))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            typed,
+            vec![
+                (Some("ConsumerRecord<String, String>".to_string()), true),
+                (Some("String".to_string()), true),
+            ]
         );
     }
 

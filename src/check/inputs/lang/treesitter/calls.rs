@@ -15,8 +15,8 @@ pub(super) struct Pair {
     key: String,
     value: String,
     line: u32,
-    /// A bare local name's origin ([`AttrContext::origin`]).
-    origin: Option<String>,
+    /// A bare local name's origin and whether it is a type ([`AttrContext::origin`]).
+    origin: Option<(String, bool)>,
 }
 
 impl<'a> Extractor<'a> {
@@ -163,10 +163,11 @@ impl<'a> Extractor<'a> {
                 origin,
             } in pairs
             {
-                let context = origin.map(|origin| {
+                let context = origin.map(|(origin, typed)| {
                     Box::new(AttrContext {
                         over: Vec::new(),
                         origin: Some(origin),
+                        typed,
                     })
                 });
                 self.push(
