@@ -165,7 +165,9 @@ fn whole_type(ty: &str) -> Option<String> {
     whole.then(|| format!("a whole {}", toks.join(" ")))
 }
 
-/// Why a loop over `over` (innermost first) copies a whole collection.
+/// Why a loop over `over` (innermost first) copies a whole collection. A bare name (a constant,
+/// a local of unknown origin) is not judged; the extractor gives a local's origin with it
+/// (`headers: http.Header`, `headers = request.headers`).
 pub fn whole_collection(over: &[String]) -> Option<String> {
     over.iter().find_map(|x| {
         let bare = !x.contains(['.', '(', ':']);
@@ -440,7 +442,9 @@ mod tests {
             "Object.entries(req.headers)",
             "request.headers.items()",
             "r.Header",
-            "http.Header",
+            "headers: http.Header",
+            "headers: HttpHeaders",
+            "headers = request.headers",
             "context.Request.Headers",
             "Collections.list(request.getHeaderNames())",
             "req.cookies",
@@ -450,6 +454,8 @@ mod tests {
         for x in [
             "CAPTURED_HEADERS",
             "capturedHeaders",
+            "names: List<String>",
+            "recordedHeaders = config.headers()",
             "[]string{\"X-Request-Id\", \"X-Client-Version\"}",
             "config.allowedHeaders",
             "order.items",

@@ -77,7 +77,8 @@ pub enum FactKind {
 pub struct AttrContext {
     /// The key is computed (not a literal) inside loops over these collections, innermost
     /// first: the iterated expression's text (`Object.entries(req.headers)`), or, for a bare
-    /// local name, what it was declared as (`http.Header`) or assigned (`request.headers`).
+    /// local name, with what it was declared as (`headers: http.Header`) or assigned
+    /// (`headers = request.headers`).
     pub over: Vec<String>,
     /// The value is a bare local name: the text it was declared as or assigned, in the same
     /// function before the attribute (`Encoding.UTF8.GetString(eventArgs.Body.Span)`).

@@ -138,12 +138,17 @@ impl<'a> Extractor<'a> {
 
     /// `x.forEach(callback)` with `child` among its arguments: `x`.
     fn each_receiver<'t>(&self, call: Node<'t>, child: Node<'t>) -> Option<Node<'t>> {
-        let [_, function, args] = *self.roles.calls.get(self.roles.of(call).call as usize)?;
+        let [receiver, function, args] =
+            *self.roles.calls.get(self.roles.of(call).call as usize)?;
         let args = super::child(call, args)?;
         if args.id() != child.id() {
             return None;
         }
         let callee = super::child(call, function)?;
+        // Java's `x.forEach(…)`: the receiver and the method's name are the call's own fields.
+        if let Some(object) = super::child(call, receiver) {
+            return EACH.contains(&text(callee, self.src)).then_some(object);
+        }
         let [object, property] = *self
             .roles
             .members
@@ -154,14 +159,18 @@ impl<'a> Extractor<'a> {
             .flatten()
     }
 
-    /// A collection's text, or for a bare local name what it was declared as or assigned.
+    /// A collection's text; for a bare local name, with what it was declared as
+    /// (`headers: http.Header`) or assigned (`headers = request.headers`).
     fn collection_text(&self, node: Node<'_>) -> String {
+        let name = text(node, self.src);
         if bare_name(node) {
-            if let Some((origin, _)) = self.origin(node) {
-                return origin;
+            match self.origin(node) {
+                Some((ty, true)) => return format!("{name}: {ty}"),
+                Some((value, false)) => return format!("{name} = {value}"),
+                None => {}
             }
         }
-        truncate(text(node, self.src))
+        truncate(name)
     }
 
     /// What the bare name `use_` was last declared as (its type: `true`) or assigned, before
@@ -295,13 +304,19 @@ mod tests {
                 SourceKind::Go,
                 "util.go",
                 "package telemetry\n\nfunc HeadersToAttributes(headers http.Header) []attribute.KeyValue {\n\tvar res []attribute.KeyValue\n\tfor name, value := range headers {\n\t\tname = \"http.request.header.\" + name\n\t\tres = append(res, attribute.StringSlice(name, value))\n\t}\n\treturn res\n}\n",
-                "http.Header",
+                "headers: http.Header",
             ),
             (
                 SourceKind::Csharp,
                 "Program.cs",
                 "class M {\n  void F(HttpContext context) {\n    foreach (var header in context.Request.Headers)\n    {\n      Activity.Current?.SetTag($\"http.request.header.{header.Key}\", header.Value.ToString());\n    }\n  }\n}\n",
                 "context.Request.Headers",
+            ),
+            (
+                SourceKind::Java,
+                "G.java",
+                "class G {\n  void f(HttpHeaders headers) {\n    headers.forEach((name, values) -> span.setAttribute(\"http.request.header.\" + name, String.join(\",\", values)));\n  }\n}\n",
+                "headers: HttpHeaders",
             ),
             (
                 SourceKind::Java,
