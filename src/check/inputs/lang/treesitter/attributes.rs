@@ -174,34 +174,47 @@ impl<'a> Extractor<'a> {
     }
 
     /// What the bare name `use_` was last declared as (its type: `true`) or assigned, before
-    /// it, in the function it is used in (the whole file outside functions).
+    /// it, in the innermost function that declares it (the whole file outside functions): a
+    /// closure's free name is looked for in the functions around it. Functions that do not
+    /// hold the use are not looked into (their names are their own).
     pub(super) fn origin(&self, use_: Node<'_>) -> Option<(String, bool)> {
         let name = text(use_, self.src);
-        let mut scope = use_;
-        while let Some(p) = scope.parent() {
-            scope = p;
-            if is_function(p.kind()) {
-                break;
-            }
-        }
-        let mut found = None;
+        let holds_use =
+            |n: Node<'_>| n.start_byte() <= use_.start_byte() && use_.end_byte() <= n.end_byte();
         let mut budget = ORIGIN_BUDGET;
-        let mut stack = vec![scope];
-        let mut cursor = scope.walk();
-        while let Some(node) = stack.pop() {
-            if budget == 0 || node.start_byte() >= use_.start_byte() {
-                continue;
+        let mut cursor = use_.walk();
+        let mut scope = use_;
+        while budget > 0 {
+            while let Some(p) = scope.parent() {
+                scope = p;
+                if is_function(p.kind()) {
+                    break;
+                }
             }
-            budget -= 1;
-            if let Some((v, typed)) = self.declared(node, name) {
-                // Nodes are visited in source order: the last declaration before the use wins.
-                found = Some((truncate(text(v, self.src)), typed));
+            let mut found = None;
+            let mut stack = vec![scope];
+            while let Some(node) = stack.pop() {
+                if budget == 0 || node.start_byte() >= use_.start_byte() {
+                    continue;
+                }
+                budget -= 1;
+                if node.id() != scope.id() && is_function(node.kind()) && !holds_use(node) {
+                    continue;
+                }
+                if let Some((v, typed)) = self.declared(node, name) {
+                    // Nodes are visited in source order: the last declaration before the use
+                    // wins.
+                    found = Some((truncate(text(v, self.src)), typed));
+                }
+                let mut children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
+                children.reverse();
+                stack.extend(children);
             }
-            let mut children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
-            children.reverse();
-            stack.extend(children);
+            if found.is_some() || scope.parent().is_none() {
+                return found;
+            }
         }
-        found
+        None
     }
 
     /// The value or type (`true`) `node` gives `name`, when it declares it.
@@ -367,6 +380,21 @@ mod tests {
             attrs[0].4.as_deref(),
             Some("string(msg.Value)"),
             "{attrs:?}"
+        );
+    }
+
+    #[test]
+    fn a_closure_value_is_found_in_the_function_around_it() {
+        let attrs = attributes(
+            SourceKind::Csharp,
+            "Bus.cs",
+            "class B {\n  void Start(BasicDeliverEventArgs ea) {\n    var message = Encoding.UTF8.GetString(ea.Body.Span);\n    Action other = () => { var note = \"x\"; };\n    consumer.Received += (s, e) => {\n      activity?.SetTag(\"message\", message);\n      activity?.SetTag(\"note\", note);\n    };\n  }\n}\n",
+        );
+        let origins: Vec<Option<&str>> = attrs.iter().map(|a| a.4.as_deref()).collect();
+        // `note` is another closure's own local: not this one's.
+        assert_eq!(
+            origins,
+            vec![Some("Encoding.UTF8.GetString(ea.Body.Span)"), None]
         );
     }
 
