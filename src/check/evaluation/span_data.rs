@@ -192,7 +192,18 @@ fn whole(text: &str, words: &[String], depth: usize) -> Option<String> {
             if SERIALISERS.contains(&last.as_str())
                 || (json_callee && matches!(last.as_str(), "to_string" | "to_vec" | "encode"))
             {
-                return (!scalar(args)).then(|| "a serialised object".to_string());
+                if scalar(args) {
+                    return None;
+                }
+                // An object or list literal serialises the fields it names: whole only if one
+                // of them is (`{ ...req.body }`, `{ body: req.body }`).
+                if let Some(fields) = literal_fields(args) {
+                    return fields
+                        .into_iter()
+                        .find_map(|f| whole(f, words, depth + 1))
+                        .map(|_| "a serialised object".to_string());
+                }
+                return Some("a serialised object".to_string());
             }
             if last == "sprintf" {
                 // Go: `%+v`/`%#v` print a struct whole; otherwise judge what is printed.
@@ -219,6 +230,46 @@ fn whole(text: &str, words: &[String], depth: usize) -> Option<String> {
         }
         None => whole_path(t, false, words),
     }
+}
+
+/// The values of an object, dictionary or list literal (`{ sku: item.sku, ...rest }`,
+/// `{"id": order_id}`, `[a, b]`, C#'s `new { order.Id }`): `None` when `args` is no literal.
+fn literal_fields(args: &str) -> Option<Vec<&str>> {
+    let first = split_top(args).into_iter().next()?;
+    let t = first.strip_prefix("new").map_or(first, str::trim_start);
+    let inner = t
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .or_else(|| t.strip_prefix('[').and_then(|r| r.strip_suffix(']')))?;
+    Some(
+        split_top(inner)
+            .into_iter()
+            .map(|part| {
+                // `key: value`, `"key": value`, `Key = value`: the value; `...x`, `**x`: x.
+                let value = top_level_split(part, &[':', '=']).unwrap_or(part);
+                value.trim().trim_start_matches(['.', '*'])
+            })
+            .collect(),
+    )
+}
+
+/// What follows the first top-level `:` or `=` of `part` (outside strings and brackets).
+fn top_level_split<'t>(part: &'t str, seps: &[char]) -> Option<&'t str> {
+    let (mut depth, mut quote) = (0i32, None::<char>);
+    for (i, c) in part.char_indices() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'' | '`') => quote = Some(c),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')' | ']' | '}') => depth -= 1,
+            (None, c) if depth == 0 && seps.contains(&c) => {
+                return Some(&part[i + c.len_utf8()..]);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `await `, `&`, `*`, `?` (tracing's Debug) and `%` (Display) before a value.
@@ -425,6 +476,20 @@ mod tests {
         ] {
             assert_eq!(whole_value("v", Some((ty, true)), &w), None, "{ty}");
         }
+    }
+
+    #[test]
+    fn serialised_literals_are_whole_only_with_a_whole_field() {
+        assert!(!is_whole(
+            "JSON.stringify({ sku: item.sku, qty: item.qty })"
+        ));
+        assert!(!is_whole("json.dumps({\"order\": order_id})"));
+        assert!(!is_whole("JsonSerializer.Serialize(new { order.Id })"));
+        assert!(is_whole("JSON.stringify({ ...req.body })"));
+        assert!(is_whole(
+            "JSON.stringify({ input: req.body, at: Date.now() })"
+        ));
+        assert!(is_whole("json.dumps({**request.json})"));
     }
 
     #[test]
