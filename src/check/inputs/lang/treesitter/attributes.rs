@@ -10,8 +10,8 @@ use tree_sitter::Node;
 use super::{text, truncate, Extractor};
 use crate::check::facts::AttrContext;
 
-/// At most this many nodes are read looking for a name's declaration.
-const ORIGIN_BUDGET: usize = 4096;
+/// At most this many occurrences of a name are looked at for its declaration.
+const ORIGIN_BUDGET: usize = 256;
 /// At most this many ancestors are climbed looking for loops.
 const LOOP_DEPTH: usize = 48;
 
@@ -179,42 +179,65 @@ impl<'a> Extractor<'a> {
     /// hold the use are not looked into (their names are their own).
     pub(super) fn origin(&self, use_: Node<'_>) -> Option<(String, bool)> {
         let name = text(use_, self.src);
+        if name.is_empty() {
+            return None;
+        }
         let holds_use =
             |n: Node<'_>| n.start_byte() <= use_.start_byte() && use_.end_byte() <= n.end_byte();
         let mut budget = ORIGIN_BUDGET;
-        let mut cursor = use_.walk();
         let mut scope = use_;
-        while budget > 0 {
+        loop {
             while let Some(p) = scope.parent() {
                 scope = p;
                 if is_function(p.kind()) {
                     break;
                 }
             }
+            // Each earlier occurrence of the name in the scope, as a whole word: a declaration
+            // is the occurrence's parent or grandparent (`x = …`, `x, err := …`, `T x`).
+            let (from, to) = (scope.start_byte(), use_.start_byte());
             let mut found = None;
-            let mut stack = vec![scope];
-            while let Some(node) = stack.pop() {
-                if budget == 0 || node.start_byte() >= use_.start_byte() {
-                    continue;
+            for at in word_occurrences(self.src.get(from..to)?, name.as_bytes()) {
+                if budget == 0 {
+                    return found;
                 }
                 budget -= 1;
-                if node.id() != scope.id() && is_function(node.kind()) && !holds_use(node) {
+                let start = from + at;
+                let Some(n) = scope.descendant_for_byte_range(start, start + name.len()) else {
                     continue;
+                };
+                let mut up = n.parent();
+                let mut declared = None;
+                for _ in 0..2 {
+                    let Some(a) = up else { break };
+                    if let Some(d) = self.declared(a, name) {
+                        declared = Some((a, d));
+                        break;
+                    }
+                    up = a.parent();
                 }
-                if let Some((v, typed)) = self.declared(node, name) {
-                    // Nodes are visited in source order: the last declaration before the use
-                    // wins.
+                let Some((declaration, (v, typed))) = declared else {
+                    continue;
+                };
+                // Not a name of another function (a sibling closure's local or parameter).
+                let mut a = declaration.parent();
+                let mut foreign = false;
+                while let Some(x) = a {
+                    if x.id() == scope.id() {
+                        break;
+                    }
+                    foreign |= is_function(x.kind()) && !holds_use(x);
+                    a = x.parent();
+                }
+                if !foreign {
+                    // Occurrences come in source order: the last declaration before the use wins.
                     found = Some((truncate(text(v, self.src)), typed));
                 }
-                let mut children: Vec<Node<'_>> = node.named_children(&mut cursor).collect();
-                children.reverse();
-                stack.extend(children);
             }
             if found.is_some() || scope.parent().is_none() {
                 return found;
             }
         }
-        None
     }
 
     /// The value or type (`true`) `node` gives `name`, when it declares it.
@@ -242,6 +265,18 @@ impl<'a> Extractor<'a> {
             },
         )
     }
+}
+
+/// Where `word` occurs in `hay` as a whole identifier (not inside a longer one).
+fn word_occurrences<'h>(hay: &'h [u8], word: &'h [u8]) -> impl Iterator<Item = usize> + 'h {
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'$';
+    hay.windows(word.len())
+        .enumerate()
+        .filter_map(move |(at, w)| {
+            let before = at.checked_sub(1).and_then(|i| hay.get(i)).copied();
+            let after = hay.get(at + word.len()).copied();
+            (w == word && !before.is_some_and(ident) && !after.is_some_and(ident)).then_some(at)
+        })
 }
 
 /// Whether a declaration's name part (`x`, `x, err`) declares `name`.
