@@ -182,7 +182,7 @@ pub fn describe(fact: &Fact, language: Language) -> String {
         },
         FactKind::Command { text } => format!("command `{text}`"),
         FactKind::Annotation { key, value } => format!("annotation `{key}: {value}`"),
-        FactKind::Attribute { key, value } => format!("`{key}` = `{value}`"),
+        FactKind::Attribute { key, value, .. } => format!("`{key}` = `{value}`"),
     }
 }
 

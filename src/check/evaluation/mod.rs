@@ -1,6 +1,6 @@
 //! Stage 3 of the check engine: the [`rules`] over each service ([`assess`] finishes its
 //! sources, [`evaluate`] runs its rules, [`matching`] says whether a signal matches a fact,
-//! [`security`] checks span data) and over the repository ([`repository`]).
+//! [`security`] checks span data, [`span_data`] reads what an attribute's value is) and over the repository ([`repository`]).
 
 pub(crate) mod assess;
 mod copies;
@@ -9,3 +9,4 @@ pub(crate) mod matching;
 pub(crate) mod repository;
 pub mod rules;
 pub mod security;
+pub(crate) mod span_data;

@@ -2,7 +2,8 @@
 //! credentials belong in Secrets. Key lists come from the rules' `params`.
 
 use crate::check::evaluation::rules::Rule;
-use crate::check::facts::{tokens, Fact, FactKind};
+use crate::check::evaluation::span_data;
+use crate::check::facts::{tokens, AttrContext, Fact, FactKind};
 use crate::check::model::Finding;
 
 /// Whether a key or expression names one of `words` (single tokens, or multi-word entries
@@ -69,9 +70,16 @@ fn looks_like_secret_value(value: &str) -> bool {
     email || v.starts_with("Bearer ") || v.starts_with("Basic ")
 }
 
-fn attributes<'a>(facts: &'a [&'a Fact]) -> impl Iterator<Item = (&'a Fact, &'a str, &'a str)> {
+/// Span attributes: (fact, key, value, context).
+fn attributes<'a>(
+    facts: &'a [&'a Fact],
+) -> impl Iterator<Item = (&'a Fact, &'a str, &'a str, Option<&'a AttrContext>)> {
     facts.iter().filter_map(|f| match &f.kind {
-        FactKind::Attribute { key, value } => Some((*f, key.as_str(), value.as_str())),
+        FactKind::Attribute {
+            key,
+            value,
+            context,
+        } => Some((*f, key.as_str(), value.as_str(), context.as_deref())),
         _ => None,
     })
 }
@@ -90,17 +98,26 @@ fn push(rule: &Rule, f: &Fact, message: String, out: &mut Vec<Finding>) {
 /// TG301: attribute keys or values naming credentials or PII.
 pub fn sensitive(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
     let keys = Words::new(rule.param("keys"));
-    for (f, key, value) in attributes(facts) {
+    for (f, key, value, context) in attributes(facts) {
+        let origin = context.and_then(|c| c.origin.as_deref());
         let hit = keys
             .named_in(key)
             .map(|w| format!("key `{key}` names {w}"))
             .or_else(|| {
-                // A literal value is judged by its content, an expression by its names.
-                let literal = value.starts_with(['"', '\'', '`']);
+                // A literal value is judged by its content, an expression (a template literal
+                // that interpolates included) by its names, a bare local name also by what it
+                // was assigned or declared as.
+                let literal = value.starts_with(['"', '\''])
+                    || (value.starts_with('`') && !value.contains("${"));
                 (!literal)
                     .then(|| keys.named_in(value))
                     .flatten()
                     .map(|w| format!("`{key}` records `{value}`, which names {w}"))
+                    .or_else(|| {
+                        let o = origin?;
+                        keys.named_in(o)
+                            .map(|w| format!("`{key}` records `{value}` (`{o}`), which names {w}"))
+                    })
             })
             .or_else(|| {
                 looks_like_secret_value(value)
@@ -112,21 +129,33 @@ pub fn sensitive(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
     }
 }
 
-/// TG302: whole bodies or header maps recorded.
+/// TG302: whole bodies, header maps, payloads or serialised objects recorded, or every entry of
+/// a header map or body copied with a computed key. A scalar (a size, an id, a flag, a literal)
+/// is none, whatever its key says ([`span_data`]).
 pub fn payload(rule: &Rule, facts: &[&Fact], out: &mut Vec<Finding>) {
     let words = rule.param("keys");
-    for (f, key, value) in attributes(facts) {
-        let last_key = tokens(key).last().cloned().unwrap_or_default();
-        let value_last = tokens(value).last().cloned().unwrap_or_default();
-        let key_hit = words.contains(&last_key);
-        let value_hit = words.contains(&value_last) && !value.contains('"') && !value.contains('[');
-        if key_hit || value_hit {
-            push(
-                rule,
-                f,
-                format!("{}: `{key}` = `{value}`", rule.message),
-                out,
-            );
+    for (f, key, value, context) in attributes(facts) {
+        let over = context.map_or(&[][..], |c| c.over.as_slice());
+        let origin = context.and_then(|c| Some((c.origin.as_deref()?, c.typed)));
+        let message = if !over.is_empty() {
+            // A key computed in a loop: judged by what the loop iterates (whatever the value
+            // looks like: each entry's value is one of the collection's).
+            span_data::whole_collection(over).map(|why| format!("{}: `{key}` {why}", rule.message))
+        } else {
+            let last_key = tokens(key).last().cloned().unwrap_or_default();
+            let key_hit = words.contains(&last_key)
+                && !span_data::literal(value)
+                && !span_data::scalar(value);
+            match span_data::whole_value(value, origin, words) {
+                Some(why) if why.contains(", from `") => {
+                    Some(format!("{}: `{key}` = `{value}` ({why})", rule.message))
+                }
+                Some(_) => Some(format!("{}: `{key}` = `{value}`", rule.message)),
+                None => key_hit.then(|| format!("{}: `{key}` = `{value}`", rule.message)),
+            }
+        };
+        if let Some(message) = message {
+            push(rule, f, message, out);
         }
     }
 }
@@ -226,6 +255,7 @@ mod tests {
                 FactKind::Attribute {
                     key: key.into(),
                     value: value.into(),
+                    context: None,
                 },
                 "a.rs",
                 1,
@@ -243,6 +273,108 @@ mod tests {
         assert_eq!(out.len(), 2, "{lines:?}");
         assert!(lines[0].contains("req.user.password"));
         assert!(lines[1].contains("e-mail literal"));
+    }
+
+    fn attr(key: &str, value: &str, over: &[&str], origin: Option<&str>) -> Fact {
+        let context = (!over.is_empty() || origin.is_some()).then(|| {
+            Box::new(AttrContext {
+                over: over.iter().map(|s| s.to_string()).collect(),
+                origin: origin.map(str::to_string),
+                typed: false,
+            })
+        });
+        Fact::new(
+            FactKind::Attribute {
+                key: key.into(),
+                value: value.into(),
+                context,
+            },
+            "a.ts",
+            1,
+        )
+    }
+
+    fn run(id: &str, facts: &[Fact]) -> Vec<String> {
+        let rule = crate::check::RuleSet::builtin().rule(id).unwrap().clone();
+        let refs: Vec<&Fact> = facts.iter().collect();
+        let mut out = Vec::new();
+        match id {
+            "TG301" => sensitive(&rule, &refs, &mut out),
+            _ => payload(&rule, &refs, &mut out),
+        }
+        out.into_iter().map(|f| f.message).collect()
+    }
+
+    #[test]
+    fn payloads_copied_in_loops_serialised_or_assigned_are_whole() {
+        let found = run(
+            "TG302",
+            &[
+                attr(
+                    "`http.request.header.${name}`",
+                    "value",
+                    &["Object.entries(req.headers)"],
+                    None,
+                ),
+                attr("app.result", "JSON.stringify(result)", &[], None),
+                attr(
+                    "message",
+                    "message",
+                    &[],
+                    Some("Encoding.UTF8.GetString(eventArgs.Body.Span)"),
+                ),
+                attr("messaging.kafka.message.value", "record.value()", &[], None),
+            ],
+        );
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(found[0].contains("copies each entry of `Object.entries(req.headers)`"));
+        assert!(found[2].contains("from `Encoding.UTF8.GetString"));
+    }
+
+    #[test]
+    fn scalars_and_allow_lists_are_no_payload() {
+        let found = run(
+            "TG302",
+            &[
+                // A size whose value names the body, a flag whose key names the request.
+                attr("http.request.body.size", "len(body)", &[], None),
+                attr("app.request", "request.is_retry", &[], None),
+                attr("app.request", "request_type", &[], None),
+                attr("app.payload", "\"v2\"", &[], None),
+                attr("message", "message", &[], Some("ex.Message")),
+                attr(
+                    "`http.request.header.${name}`",
+                    "value",
+                    &["CAPTURED_HEADERS"],
+                    None,
+                ),
+            ],
+        );
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn personal_data_by_the_value_named() {
+        let found = run(
+            "TG301",
+            &[
+                attr("app.order.buyer", "order.BuyerName", &[], None),
+                attr(
+                    "app.review.author",
+                    "`${customer.firstName} ${customer.lastName}`",
+                    &[],
+                    None,
+                ),
+                attr("app.contact", "contact", &[], Some("req.GetEmail()")),
+                attr("app.order.buyer", "order.BuyerId", &[], None),
+                attr("app.user", "user.id", &[], None),
+                attr("app.note", "`no ${count} here`", &[], None),
+            ],
+        );
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("buyer_name"));
+        assert!(found[1].contains("first_name"));
+        assert!(found[2].contains("(`req.GetEmail()`)"));
     }
 
     #[test]

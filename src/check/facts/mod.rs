@@ -62,11 +62,29 @@ pub enum FactKind {
     },
     /// A span attribute, event attribute or tracing field recorded in code.
     Attribute {
-        /// Key as written (`user.email`, `password`).
+        /// Key as written (`user.email`, `password`); for a key computed in a loop, its source
+        /// text (`` `http.request.header.${name}` ``).
         key: String,
         /// Source text of the recorded value (may be empty).
         value: String,
+        /// What the code says beyond the text, when the extractor saw it (boxed: rare).
+        context: Option<Box<AttrContext>>,
     },
+}
+
+/// What an attribute's surroundings say about it ([`FactKind::Attribute`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttrContext {
+    /// The key is computed (not a literal) inside loops over these collections, innermost
+    /// first: the iterated expression's text (`Object.entries(req.headers)`), or, for a bare
+    /// local name, with what it was declared as (`headers: http.Header`) or assigned
+    /// (`headers = request.headers`).
+    pub over: Vec<String>,
+    /// The value is a bare local name: the text it was declared as or assigned, in the same
+    /// function before the attribute (`Encoding.UTF8.GetString(eventArgs.Body.Span)`).
+    pub origin: Option<String>,
+    /// The origin is the name's declared type (a parameter's, `var x T`), not a value assigned.
+    pub typed: bool,
 }
 
 /// What a call's arguments name, at any depth: the paths (imports expanded) of the calls,

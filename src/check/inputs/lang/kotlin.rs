@@ -199,7 +199,7 @@ class Handler {
             .facts
             .iter()
             .filter_map(|x| match &x.kind {
-                FactKind::Attribute { key, value } => Some((key.as_str(), value.as_str())),
+                FactKind::Attribute { key, value, .. } => Some((key.as_str(), value.as_str())),
                 _ => None,
             })
             .collect();

@@ -282,7 +282,7 @@ mod attribute_tests {
                 .facts
                 .iter()
                 .filter_map(|f| match &f.kind {
-                    FactKind::Attribute { key, value } => Some((key.as_str(), value.as_str())),
+                    FactKind::Attribute { key, value, .. } => Some((key.as_str(), value.as_str())),
                     _ => None,
                 })
                 .collect();

@@ -158,6 +158,7 @@ fn visit_file(rel: &str, file: &syn::File, arg_calls: &ArgCallees) -> SourceFact
         arg_calls: arg_calls.clone(),
         out: SourceFacts::default(),
         func: None,
+        loops: Vec::new(),
     };
     v.visit_file(file);
     let mut mods = RustMods::default();
@@ -248,6 +249,9 @@ struct Visitor {
     arg_calls: ArgCallees,
     out: SourceFacts,
     func: Option<String>,
+    /// What the enclosing `for` loops and `.for_each(…)` calls iterate, outermost first (an
+    /// attribute key computed inside them is judged by it).
+    loops: Vec<String>,
 }
 
 fn is_test_or_disabled(attrs: &[syn::Attribute]) -> bool {

@@ -174,3 +174,40 @@ fn syntax_errors_name_the_line() {
     let err = analyse("src/main.rs", "fn main() {\n let = ;\n}").unwrap_err();
     assert!(err.starts_with("line 2"), "{err}");
 }
+
+#[test]
+fn keys_computed_in_loops_name_what_the_loop_iterates() {
+    let src = r#"
+fn record(span: &mut Span, req: &Request) {
+    for (name, value) in req.headers() {
+        span.set_attribute(KeyValue::new(format!("http.request.header.{name}"), value.to_str().unwrap_or("").to_string()));
+    }
+    req.headers().iter().for_each(|(k, v)| span.set_attribute(KeyValue::new(k.to_string(), format!("{v:?}"))));
+    let key = String::from("app.kind");
+    span.set_attribute(KeyValue::new(key, "x"));
+}
+"#;
+    let f = analyse("src/main.rs", src).unwrap();
+    let attrs: Vec<(&str, Vec<String>)> = f
+        .facts
+        .iter()
+        .filter_map(|f| match &f.kind {
+            FactKind::Attribute { key, context, .. } => Some((
+                key.as_str(),
+                context.as_ref().map(|c| c.over.clone()).unwrap_or_default(),
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        attrs,
+        vec![
+            (
+                "format!(\"http.request.header.{name}\")",
+                vec!["req.headers()".to_string()]
+            ),
+            ("k.to_string()", vec!["req.headers().iter()".to_string()]),
+        ],
+        "a computed key outside a loop is not judged"
+    );
+}

@@ -9,7 +9,7 @@ use super::{
     callee_line, expr_text, is_test_or_disabled, lit_str, path_line, span_line, Visitor,
     TRACING_MACROS,
 };
-use crate::check::facts::{ref_hash, CallArgs, Fact, FactKind, FnDef, TOP_LEVEL};
+use crate::check::facts::{ref_hash, AttrContext, CallArgs, Fact, FactKind, FnDef, TOP_LEVEL};
 
 impl Visitor {
     pub(super) fn expand(&self, segs: Vec<String>) -> Vec<String> {
@@ -93,12 +93,28 @@ impl Visitor {
         let literal_args = args.iter().filter_map(|a| self.literal(a)).collect();
         // The value's text only for an attribute call (printing it is the costly part).
         if is_attribute_call(&path) {
-            let key = args.first().and_then(lit_str);
+            let literal = args.first().and_then(lit_str);
+            // A key computed in a loop (`KeyValue::new(format!("…{name}"), v)` in
+            // `for (name, v) in req.headers()`); `set_attribute`'s argument is a `KeyValue`.
+            let computed = || {
+                let in_loop =
+                    !self.loops.is_empty() && path.last().is_some_and(|l| l != "set_attribute");
+                in_loop.then(|| args.first().map(expr_text)).flatten()
+            };
+            let key = literal.clone().or_else(computed);
             if let (Some(key), Some(value)) = (key, args.iter().nth(1)) {
+                let context = literal.is_none().then(|| {
+                    Box::new(AttrContext {
+                        over: self.loops.iter().rev().cloned().collect(),
+                        origin: None,
+                        typed: false,
+                    })
+                });
                 self.push(
                     FactKind::Attribute {
                         key,
                         value: expr_text(value),
+                        context,
                     },
                     line,
                 );
@@ -192,7 +208,14 @@ impl Visitor {
                     })),
                     "fields" => {
                         for (key, value) in fields(group) {
-                            self.push(FactKind::Attribute { key, value }, line);
+                            self.push(
+                                FactKind::Attribute {
+                                    key,
+                                    value,
+                                    context: None,
+                                },
+                                line,
+                            );
                         }
                     }
                     _ => {}
@@ -211,6 +234,7 @@ impl Visitor {
                             FactKind::Attribute {
                                 key: name.clone(),
                                 value: name,
+                                context: None,
                             },
                             line,
                         );
@@ -236,6 +260,7 @@ impl Visitor {
                         FactKind::Attribute {
                             key,
                             value: value.clone(),
+                            context: None,
                         },
                         line,
                     );
@@ -322,7 +347,25 @@ impl<'ast> Visit<'ast> for Visitor {
         path.push(m.method.to_string());
         self.reference(&m.method.to_string());
         self.call(path, &m.args, span_line(m.method.span()), true);
+        if m.method == "for_each" {
+            // `x.for_each(|(k, v)| …)`: the closure runs once per element of `x`.
+            self.visit_expr(&m.receiver);
+            self.loops.push(expr_text(&m.receiver));
+            for arg in &m.args {
+                self.visit_expr(arg);
+            }
+            self.loops.pop();
+            return;
+        }
         visit::visit_expr_method_call(self, m);
+    }
+
+    fn visit_expr_for_loop(&mut self, e: &'ast syn::ExprForLoop) {
+        self.visit_pat(&e.pat);
+        self.visit_expr(&e.expr);
+        self.loops.push(expr_text(&e.expr));
+        self.visit_block(&e.body);
+        self.loops.pop();
     }
 
     fn visit_path(&mut self, p: &'ast syn::Path) {

@@ -7,7 +7,17 @@ use super::{
     address_key, child, contains_ignore_case, text, truncate, Extractor, Field, COMMENT, IDENT,
     NONE, STRING,
 };
-use crate::check::facts::{CallArgs, Fact, FactKind};
+use crate::check::facts::{AttrContext, CallArgs, Fact, FactKind};
+
+/// A key/value pair of a call's arguments (`setAttributes({ 'app.user': user.id })`), at its
+/// own line.
+pub(super) struct Pair {
+    key: String,
+    value: String,
+    line: u32,
+    /// A bare local name's origin and whether it is a type ([`AttrContext::origin`]).
+    origin: Option<(String, bool)>,
+}
 
 impl<'a> Extractor<'a> {
     /// `target = "literal"` or `target = new Uri("literal")`: a call of `target` with the
@@ -83,8 +93,9 @@ impl<'a> Extractor<'a> {
         let mut literal_args = Vec::new();
         // The second argument: a keyed attribute's value (its text is only taken then).
         let mut second_arg = None;
+        let mut first_arg = None;
         let mut first_literal = None;
-        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut pairs: Vec<Pair> = Vec::new();
         if let Some(args) = child(node, args_field) {
             let mut c = args.walk();
             let mut seen = 0;
@@ -98,6 +109,7 @@ impl<'a> Extractor<'a> {
                 // constant: keys are judged as written).
                 if seen == 0 {
                     first_literal.clone_from(&literal);
+                    first_arg = Some(inner);
                 }
                 if keep {
                     if let Some(l) = literal.or_else(|| self.literal_arg(inner)) {
@@ -119,17 +131,54 @@ impl<'a> Extractor<'a> {
         };
         let path: Option<Vec<String>> =
             keep.then(|| path.iter().map(|s| (*s).to_string()).collect());
-        if keyed {
-            if let Some(key) = first_literal {
+        if let (true, Some(key_node)) = (keyed, first_arg) {
+            // A literal key, or a key computed inside a loop (`'http.request.header.' + k`):
+            // other computed keys (a constant, a parameter) are not judged.
+            let computed = first_literal.is_none();
+            let context = self.attribute_context(node, computed, second_arg);
+            let in_loop = context.as_ref().is_some_and(|c| !c.over.is_empty());
+            let key = first_literal.or_else(|| in_loop.then(|| truncate(text(key_node, self.src))));
+            if let Some(key) = key {
                 let value = second_arg
                     .map(|v| truncate(text(v, self.src)))
                     .unwrap_or_default();
-                self.push(FactKind::Attribute { key, value }, line, func);
+                // The attribute's own line: its key's, in a call over several lines.
+                let line = key_node.start_position().row as u32 + 1;
+                self.push(
+                    FactKind::Attribute {
+                        key,
+                        value,
+                        context,
+                    },
+                    line,
+                    func,
+                );
             }
         }
         if records {
-            for (key, value) in pairs {
-                self.push(FactKind::Attribute { key, value }, line, func);
+            for Pair {
+                key,
+                value,
+                line,
+                origin,
+            } in pairs
+            {
+                let context = origin.map(|(origin, typed)| {
+                    Box::new(AttrContext {
+                        over: Vec::new(),
+                        origin: Some(origin),
+                        typed,
+                    })
+                });
+                self.push(
+                    FactKind::Attribute {
+                        key,
+                        value,
+                        context,
+                    },
+                    line,
+                    func,
+                );
             }
         }
         if let Some(path) = path {
@@ -195,7 +244,7 @@ impl<'a> Extractor<'a> {
     pub(super) fn collect_pairs(
         &self,
         node: Node<'_>,
-        pairs: &mut Vec<(String, String)>,
+        pairs: &mut Vec<Pair>,
         literals: &mut Vec<String>,
         depth: usize,
     ) {
@@ -211,7 +260,12 @@ impl<'a> Extractor<'a> {
                 if address_key(&key) {
                     literals.extend(self.literal_arg(v));
                 }
-                pairs.push((key, truncate(text(v, self.src))));
+                pairs.push(Pair {
+                    key,
+                    value: truncate(text(v, self.src)),
+                    line: node.start_position().row as u32 + 1,
+                    origin: (v.kind() == "identifier").then(|| self.origin(v)).flatten(),
+                });
             }
             return;
         }
@@ -221,7 +275,12 @@ impl<'a> Extractor<'a> {
             if address_key(&t) {
                 literals.extend(self.constant(&t));
             }
-            pairs.push((t.clone(), t));
+            pairs.push(Pair {
+                key: t.clone(),
+                value: t,
+                line: node.start_position().row as u32 + 1,
+                origin: self.origin(node),
+            });
             return;
         }
         if matches!(kind, "object" | "dictionary" | "argument_list") && depth < 3 {

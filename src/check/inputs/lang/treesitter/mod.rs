@@ -13,6 +13,7 @@ use crate::check::facts::segments;
 use crate::check::facts::{FastMap, FastSet, SourceFacts};
 use crate::check::inputs::interest::Interest;
 
+mod attributes;
 mod calls;
 mod names;
 mod walk;
