@@ -28,16 +28,8 @@ use serde_json::Value;
 /// passing fails the test until it is removed from here.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "env-endpoint-variable",
-        "TG201 asks for OTEL_EXPORTER_OTLP_ENDPOINT though the code exports to COLLECTOR_SERVICE_ADDR, which checkoutservice's Deployment sets (false positive) and emailservice's does not (the finding does not name it)",
-    ),
-    (
         "otel-declarative-config",
         "the otelconf file is not read: TG101 fires on go.mod (the SDK is indirect), ledger's b3 propagator, simple processor and hard-coded endpoint in the file are not reported",
-    ),
-    (
-        "tracing-feature-flag",
-        "ENABLE_TRACING is not seen: no finding says tracing is off; TG201 asks for OTEL_EXPORTER_OTLP_ENDPOINT though the code exports to COLLECTOR_SERVICE_ADDR",
     ),
 ];
 

@@ -110,6 +110,7 @@ pub(super) fn attach(
                 builds.extend(k.builds);
                 repo.ingresses.extend(k.ingresses);
                 repo.mesh_tracing.extend(k.mesh_tracing);
+                repo.offered_env.extend(k.offered_env);
                 for (ns, ann) in k.namespaces {
                     namespaces.entry(ns).or_default().extend(ann);
                 }

@@ -71,10 +71,26 @@ pub(crate) fn assemble(
         &repo,
         dirs,
     );
+    offer_env(&mut services, &repo);
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
     shared_image::split(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))
+}
+
+/// Give each service what unused kustomize components would set on its workloads (by name).
+fn offer_env(services: &mut [Svc], repo: &Repo) {
+    if repo.offered_env.is_empty() {
+        return;
+    }
+    for s in services.iter_mut() {
+        s.offered_env = repo
+            .offered_env
+            .iter()
+            .filter(|o| o.workload == s.name || s.workloads.iter().any(|w| w.name == o.workload))
+            .cloned()
+            .collect();
+    }
 }
 
 fn is_under(path: &str, dir: &str) -> bool {

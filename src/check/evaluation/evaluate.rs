@@ -5,6 +5,8 @@ use std::collections::HashSet;
 
 use crate::check::assembly::work::Svc;
 use crate::check::evaluation::copies;
+use crate::check::evaluation::env_reads::{self, EnvRead};
+use crate::check::evaluation::flags;
 use crate::check::evaluation::matching::{describe, fact_path_len, matches, matches_one};
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
@@ -82,22 +84,47 @@ pub fn service(
                 }
             }
             CheckKind::WorkloadEndpoint => {
-                let fires = |w: &Workload| !workload_has(rule, w);
+                // The code hands the exporter an endpoint read from a variable of its own
+                // name: the workload must set that one.
+                let read: Vec<EnvRead> = env_reads::reads(rule.param("env_readers"), &facts)
+                    .into_iter()
+                    .filter(|r| env_reads::is_endpoint_variable(&r.name))
+                    .collect();
+                let (vars, why): (Vec<&str>, String) = if read.is_empty() {
+                    (
+                        rule.param("variables").iter().map(String::as_str).collect(),
+                        String::new(),
+                    )
+                } else {
+                    let at: Vec<String> = read
+                        .iter()
+                        .map(|r| format!("{}:{}", r.fact.file, r.fact.line))
+                        .collect();
+                    (
+                        read.iter().map(|r| r.name.as_str()).collect(),
+                        format!(
+                            " (the code reads the export endpoint from it, at {})",
+                            at.join(", ")
+                        ),
+                    )
+                };
+                let fires = |w: &Workload| !workload_sets(&vars, w);
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
                     out.push(finding(
                         rule,
                         format!(
-                            "{}: {} `{}` sets none of {}{copies}",
+                            "{}: {} `{}` sets none of {}{why}{copies}",
                             rule.message,
                             w.kind,
                             w.name,
-                            rule.param("variables").join(", ")
+                            vars.join(", ")
                         ),
                         Some(&w.file),
                         Some(w.line),
                     ));
                 }
             }
+            CheckKind::TracingFlag => flags::tracing_flag(rule, svc, &facts, &mut out),
             CheckKind::WorkloadServiceName => {
                 let fires = |w: &Workload| {
                     let in_attrs = workload_env(w).any(|(n, v)| {
@@ -248,7 +275,11 @@ pub(super) fn workload_env(w: &Workload) -> impl Iterator<Item = (&str, Option<&
 }
 
 pub(super) fn workload_has(rule: &Rule, w: &Workload) -> bool {
-    let vars = rule.param("variables");
-    // A Secret in envFrom may carry the variable: configuration, not code.
-    w.env_from.iter().any(|e| e.secret) || workload_env(w).any(|(n, _)| vars.iter().any(|v| v == n))
+    let vars: Vec<&str> = rule.param("variables").iter().map(String::as_str).collect();
+    workload_sets(&vars, w)
+}
+
+/// Whether `w` sets one of `vars` (a Secret in `envFrom` may carry it: configuration, not code).
+fn workload_sets(vars: &[&str], w: &Workload) -> bool {
+    w.env_from.iter().any(|e| e.secret) || workload_env(w).any(|(n, _)| vars.contains(&n))
 }

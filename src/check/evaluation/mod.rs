@@ -4,7 +4,9 @@
 
 pub(crate) mod assess;
 mod copies;
+mod env_reads;
 pub(crate) mod evaluate;
+mod flags;
 pub(crate) mod matching;
 pub(crate) mod repository;
 pub mod rules;

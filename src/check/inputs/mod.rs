@@ -8,7 +8,7 @@ pub mod discover;
 pub mod exclude;
 pub mod interest;
 pub mod k8s;
-mod kustomize;
+pub(crate) mod kustomize;
 pub mod lang;
 pub mod manifests;
 pub mod prefilter;

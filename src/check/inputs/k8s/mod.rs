@@ -121,6 +121,8 @@ pub struct K8sFile {
     pub builds: Vec<ImageBuild>,
     /// Helm chart name (`Chart.yaml`).
     pub chart_name: Option<String>,
+    /// Environment an unused kustomize component would set ([`OfferedEnv`]).
+    pub offered_env: Vec<crate::check::inputs::kustomize::OfferedEnv>,
     /// Documents that are not valid YAML: (line, reason). The file's other documents are
     /// still read, so one broken document does not hide the workloads beside it.
     pub invalid: Vec<(u32, String)>,
