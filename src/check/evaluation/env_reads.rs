@@ -50,6 +50,25 @@ pub(super) fn reads<'a>(readers: &[String], facts: &[&'a Fact]) -> Vec<EnvRead<'
     out
 }
 
+/// The variables substituted into a configuration file's exporter endpoints (`${VAR}`), where
+/// they are not the SDK's own (`OTEL_EXPORTER_OTLP_*`, which the rule names already).
+pub(super) fn config_endpoints<'a>(facts: &[&'a Fact]) -> Vec<EnvRead<'a>> {
+    let mut out = Vec::new();
+    for f in facts {
+        if let FactKind::Config { key, value } = &f.kind {
+            if key == "endpoint" {
+                out.extend(
+                    crate::check::inputs::otel_config::substituted(value)
+                        .into_iter()
+                        .filter(|n| !n.starts_with("OTEL_EXPORTER_"))
+                        .map(|name| EnvRead { name, fact: f }),
+                );
+            }
+        }
+    }
+    out
+}
+
 fn is_variable(s: &str) -> bool {
     let mut chars = s.chars();
     chars

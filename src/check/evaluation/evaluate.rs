@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 
 use crate::check::assembly::work::Svc;
+use crate::check::evaluation::config_file;
 use crate::check::evaluation::copies;
 use crate::check::evaluation::env_reads::{self, EnvRead};
 use crate::check::evaluation::flags;
@@ -37,7 +38,8 @@ pub fn service(
     svc: &Svc,
     language: Language,
 ) -> (Vec<Finding>, Vec<(String, String)>) {
-    let facts: Vec<&Fact> = svc.all_facts().collect();
+    // A declarative configuration file counts only when the service loads it.
+    let facts: Vec<&Fact> = config_file::loaded(svc.all_facts().collect());
     let mut fired: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     let mut not_evaluated = Vec::new();
@@ -86,10 +88,12 @@ pub fn service(
             CheckKind::WorkloadEndpoint => {
                 // The code hands the exporter an endpoint read from a variable of its own
                 // name: the workload must set that one.
-                let read: Vec<EnvRead> = env_reads::reads(rule.param("env_readers"), &facts)
+                let mut read: Vec<EnvRead> = env_reads::reads(rule.param("env_readers"), &facts)
                     .into_iter()
                     .filter(|r| env_reads::is_endpoint_variable(&r.name))
                     .collect();
+                // A configuration file's endpoint `${VAR}`: the workload must set VAR.
+                read.extend(env_reads::config_endpoints(&facts));
                 let (vars, why): (Vec<&str>, String) = if read.is_empty() {
                     (
                         rule.param("variables").iter().map(String::as_str).collect(),
@@ -216,7 +220,13 @@ fn signal_rule(
             line,
         ));
     }
-    let mut seen = HashSet::new();
+    // One finding per place: a forbidden match where the `require` finding already is adds
+    // nothing (a configuration file's propagator is both its anchor and its match).
+    let mut seen: HashSet<(std::sync::Arc<str>, u32)> = out
+        .iter()
+        .filter(|f| f.rule == rule.meta.id)
+        .filter_map(|f| Some((std::sync::Arc::from(f.file.as_deref()?), f.line?)))
+        .collect();
     for s in rule.forbid.for_language(language) {
         for f in matches(s, facts) {
             if seen.insert((f.file.clone(), f.line)) {

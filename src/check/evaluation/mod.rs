@@ -3,6 +3,7 @@
 //! [`security`] checks span data) and over the repository ([`repository`]).
 
 pub(crate) mod assess;
+mod config_file;
 mod copies;
 mod env_reads;
 pub(crate) mod evaluate;

@@ -60,6 +60,14 @@ pub enum FactKind {
         /// Value.
         value: String,
     },
+    /// A setting of an OpenTelemetry declarative configuration file
+    /// ([`crate::check::inputs::otel_config`]): `file`, `propagator`, `processor`, `endpoint`.
+    Config {
+        /// What it sets.
+        key: String,
+        /// The value, as written.
+        value: String,
+    },
     /// A span attribute, event attribute or tracing field recorded in code.
     Attribute {
         /// Key as written (`user.email`, `password`).

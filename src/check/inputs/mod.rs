@@ -11,6 +11,7 @@ pub mod k8s;
 pub(crate) mod kustomize;
 pub mod lang;
 pub mod manifests;
+pub mod otel_config;
 pub mod prefilter;
 
 use std::path::Path;

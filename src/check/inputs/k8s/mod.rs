@@ -121,6 +121,8 @@ pub struct K8sFile {
     pub builds: Vec<ImageBuild>,
     /// Helm chart name (`Chart.yaml`).
     pub chart_name: Option<String>,
+    /// An OpenTelemetry declarative configuration file's facts ([`super::otel_config`]).
+    pub otel_config: Vec<Fact>,
     /// Environment an unused kustomize component would set ([`OfferedEnv`]).
     pub offered_env: Vec<crate::check::inputs::kustomize::OfferedEnv>,
     /// Documents that are not valid YAML: (line, reason). The file's other documents are
@@ -297,6 +299,10 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
         }
         if compose::is_compose_file(file_name) {
             compose::services(rel, &doc, &value, &mut out.workloads);
+            continue;
+        }
+        if super::otel_config::is_config(&value) {
+            out.otel_config = super::otel_config::facts(rel, doc.text, doc.start, &value);
             continue;
         }
         if build::is_skaffold(&value) {

@@ -1,0 +1,117 @@
+//! Which OpenTelemetry declarative configuration files a service loads: a file of its tree
+//! ([`crate::check::inputs::otel_config`]) counts when something names it — the variable
+//! `OTEL_EXPERIMENTAL_CONFIG_FILE` (or `OTEL_CONFIG_FILE`) of a workload or a Dockerfile `ENV`,
+//! or the Java system property `otel.experimental.config.file` in a start command or a
+//! variable (`JAVA_TOOL_OPTIONS`) — by a path ending with the file's name. A file nothing names
+//! is inert: its settings are no fact of the service.
+
+use crate::check::facts::{Fact, FactKind};
+
+/// The variables that name the file.
+const VARIABLES: &[&str] = &["OTEL_EXPERIMENTAL_CONFIG_FILE", "OTEL_CONFIG_FILE"];
+
+/// The Java system property that names it.
+const PROPERTY: &str = "otel.experimental.config.file=";
+
+/// `facts` without the configuration-file facts of files nothing names.
+pub(super) fn loaded<'a>(facts: Vec<&'a Fact>) -> Vec<&'a Fact> {
+    if !facts
+        .iter()
+        .any(|f| matches!(f.kind, FactKind::Config { .. }))
+    {
+        return facts;
+    }
+    let mut named: Vec<&str> = Vec::new();
+    for f in &facts {
+        match &f.kind {
+            FactKind::Env {
+                name,
+                value: Some(v),
+                ..
+            } => {
+                if VARIABLES.contains(&name.as_str()) {
+                    named.push(v.trim());
+                }
+                named.extend(property(v));
+            }
+            FactKind::Command { text } => named.extend(property(text)),
+            _ => {}
+        }
+    }
+    let names = |file: &str| {
+        let base = file.rsplit('/').next().unwrap_or(file);
+        named
+            .iter()
+            .any(|n| n.rsplit('/').next().is_some_and(|b| b == base))
+    };
+    facts
+        .into_iter()
+        .filter(|f| !matches!(f.kind, FactKind::Config { .. }) || names(&f.file))
+        .collect()
+}
+
+/// The paths `-Dotel.experimental.config.file=PATH` gives in `text`.
+fn property(text: &str) -> Vec<&str> {
+    text.match_indices(PROPERTY)
+        .filter_map(|(i, _)| text[i + PROPERTY.len()..].split_whitespace().next())
+        .map(|p| p.trim_matches(|c| c == '"' || c == '\''))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(file: &str) -> Fact {
+        Fact::new(
+            FactKind::Config {
+                key: "processor".into(),
+                value: "simple".into(),
+            },
+            file,
+            3,
+        )
+    }
+
+    fn env(name: &str, value: &str) -> Fact {
+        Fact::new(
+            FactKind::Env {
+                name: name.into(),
+                value: Some(value.into()),
+                from_secret: false,
+                from_ref: false,
+            },
+            "deploy/x.yaml",
+            9,
+        )
+    }
+
+    #[test]
+    fn a_file_counts_only_when_named() {
+        let a = config("svc/otel-config.yaml");
+        let b = config("svc/examples/other.yaml");
+        let e = env(
+            "OTEL_EXPERIMENTAL_CONFIG_FILE",
+            "/etc/otel/otel-config.yaml",
+        );
+        let got = loaded(vec![&a, &b, &e]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(&*got[0].file, "svc/otel-config.yaml");
+        // Nothing names it: inert.
+        assert_eq!(loaded(vec![&a]).len(), 0);
+        // The Java agent's property, in JAVA_TOOL_OPTIONS or a command.
+        let j = env(
+            "JAVA_TOOL_OPTIONS",
+            "-javaagent:/otel.jar -Dotel.experimental.config.file=/app/other.yaml",
+        );
+        assert_eq!(loaded(vec![&b, &j]).len(), 2);
+        let c = Fact::new(
+            FactKind::Command {
+                text: "java -Dotel.experimental.config.file=other.yaml -jar app.jar".into(),
+            },
+            "Dockerfile",
+            5,
+        );
+        assert_eq!(loaded(vec![&b, &c]).len(), 2);
+    }
+}
