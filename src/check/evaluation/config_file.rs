@@ -114,4 +114,66 @@ mod tests {
         );
         assert_eq!(loaded(vec![&b, &c]).len(), 2);
     }
+
+    /// A Go otelconf service whose file is named by its Deployment: the file is its SDK
+    /// (no TG101 though the SDK is indirect), and each mistake in it is one finding at its line.
+    #[test]
+    fn a_named_file_is_the_sdk_and_is_judged_at_its_lines() {
+        use crate::check::assembly::work::Svc;
+        use crate::check::evaluation::evaluate;
+        use crate::check::evaluation::rules::RuleSet;
+        use crate::check::inputs::k8s::Workload;
+        use crate::check::model::Language;
+        let text = "file_format: \"1.0\"\npropagator:\n  composite: [b3]\ntracer_provider:\n  processors:\n    - simple:\n        exporter:\n          otlp_http:\n            endpoint: http://collector:4318\n";
+        let value: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        let mut facts = crate::check::inputs::otel_config::facts("otel.yaml", text, 1, &value);
+        facts.push(Fact::new(
+            FactKind::Dependency {
+                name: "go.opentelemetry.io/contrib/otelconf".into(),
+            },
+            "go.mod",
+            0,
+        ));
+        let svc = |named: bool| Svc {
+            name: "ledger".into(),
+            path: ".".into(),
+            language: Some(Language::Go),
+            facts: facts.clone(),
+            workloads: vec![Workload {
+                kind: "Deployment".into(),
+                name: "ledger".into(),
+                file: "deploy.yaml".into(),
+                line: 4,
+                facts: vec![
+                    env("OTEL_SERVICE_NAME", "ledger"),
+                    env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+                ]
+                .into_iter()
+                .chain(named.then(|| env("OTEL_EXPERIMENTAL_CONFIG_FILE", "/etc/otel.yaml")))
+                .collect(),
+                ..Workload::default()
+            }],
+            ..Svc::default()
+        };
+        let run = |named: bool| {
+            let (findings, _) = evaluate::service(&RuleSet::builtin(), &svc(named), Language::Go);
+            findings
+                .into_iter()
+                .map(|f| (f.rule, f.file.unwrap_or_default(), f.line.unwrap_or(0)))
+                .collect::<Vec<_>>()
+        };
+        let s = |r: &str, f: &str, l: u32| (r.to_string(), f.to_string(), l);
+        let mut got = run(true);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                s("TG102", "otel.yaml", 3),
+                s("TG105", "otel.yaml", 6),
+                s("TG202", "otel.yaml", 9),
+            ]
+        );
+        // Not named: the file is inert; otelconf alone is the SDK, and nothing else is judged.
+        assert!(run(false).is_empty(), "{:?}", run(false));
+    }
 }
