@@ -14,7 +14,7 @@ const VARIABLES: &[&str] = &["OTEL_EXPERIMENTAL_CONFIG_FILE", "OTEL_CONFIG_FILE"
 const PROPERTY: &str = "otel.experimental.config.file=";
 
 /// `facts` without the configuration-file facts of files nothing names.
-pub(super) fn loaded<'a>(facts: Vec<&'a Fact>) -> Vec<&'a Fact> {
+pub(super) fn loaded(facts: Vec<&Fact>) -> Vec<&Fact> {
     if !facts
         .iter()
         .any(|f| matches!(f.kind, FactKind::Config { .. }))

@@ -123,7 +123,8 @@ pub struct K8sFile {
     pub chart_name: Option<String>,
     /// An OpenTelemetry declarative configuration file's facts ([`super::otel_config`]).
     pub otel_config: Vec<Fact>,
-    /// Environment an unused kustomize component would set ([`OfferedEnv`]).
+    /// Environment an unused kustomize component would set
+    /// ([`OfferedEnv`](crate::check::inputs::kustomize::OfferedEnv)).
     pub offered_env: Vec<crate::check::inputs::kustomize::OfferedEnv>,
     /// Documents that are not valid YAML: (line, reason). The file's other documents are
     /// still read, so one broken document does not hide the workloads beside it.

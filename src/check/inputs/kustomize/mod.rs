@@ -63,34 +63,7 @@ pub(super) fn apply(
             !used.contains(dir) && k.get("kind").and_then(Value::as_str) != Some("Component")
         })
         .collect();
-    // Components no kustomization uses: what they would set, for findings to name.
-    for (dir, rel, k) in roots.iter().filter(|(dir, _, k)| {
-        !used.contains(dir) && k.get("kind").and_then(Value::as_str) == Some("Component")
-    }) {
-        let text = build::read_small(root, rel).unwrap_or_default();
-        let offered = offers::of_component(root, dir, rel, &text, k);
-        if offered.is_empty() {
-            continue;
-        }
-        match files.binary_search_by(|f| f.rel.as_str().cmp(rel.as_str())) {
-            Ok(i) => {
-                if let Parsed::K8s(k) = &mut files[i].parsed {
-                    k.offered_env.extend(offered);
-                }
-            }
-            Err(i) => files.insert(
-                i,
-                WalkedFile {
-                    dir: dir.clone(),
-                    rel: rel.clone(),
-                    parsed: Parsed::K8s(Box::new(K8sFile {
-                        offered_env: offered,
-                        ..K8sFile::default()
-                    })),
-                },
-            ),
-        }
-    }
+    offers::unused_components(root, &roots, &used, files);
     let mut consumed: BTreeSet<String> = BTreeSet::new();
     let mut built: Vec<(String, K8sFile)> = Vec::new();
     let mut notes: BTreeSet<(String, u32, String)> = BTreeSet::new();

@@ -3,11 +3,51 @@
 //! and its top-level kustomization lists it commented out. Nothing of it is deployed, but
 //! a finding about a flag the deployed workload lacks can name it as the way to turn it on.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_yaml::Value;
 
-use super::build::{documents, line_of, patch_text, Ctx};
+use super::build::{documents, line_of, patch_text, read_small, Ctx};
+use crate::check::inputs::discover::{Parsed, WalkedFile};
+use crate::check::inputs::k8s::K8sFile;
+
+/// Record on each unused component's kustomization file (`roots`: directory, file, parsed;
+/// `used`: the directories some kustomization uses) what its patches would set.
+pub(super) fn unused_components(
+    root: &Path,
+    roots: &[(String, String, Value)],
+    used: &BTreeSet<String>,
+    files: &mut Vec<WalkedFile>,
+) {
+    for (dir, rel, k) in roots.iter().filter(|(dir, _, k)| {
+        !used.contains(dir) && k.get("kind").and_then(Value::as_str) == Some("Component")
+    }) {
+        let text = read_small(root, rel).unwrap_or_default();
+        let offered = of_component(root, dir, rel, &text, k);
+        if offered.is_empty() {
+            continue;
+        }
+        match files.binary_search_by(|f| f.rel.as_str().cmp(rel.as_str())) {
+            Ok(i) => {
+                if let Parsed::K8s(k) = &mut files[i].parsed {
+                    k.offered_env.extend(offered);
+                }
+            }
+            Err(i) => files.insert(
+                i,
+                WalkedFile {
+                    dir: dir.clone(),
+                    rel: rel.clone(),
+                    parsed: Parsed::K8s(Box::new(K8sFile {
+                        offered_env: offered,
+                        ..K8sFile::default()
+                    })),
+                },
+            ),
+        }
+    }
+}
 
 /// An environment variable an unused component's patch gives a workload.
 #[derive(Clone, Debug, PartialEq, Eq)]
