@@ -46,7 +46,11 @@ pub(super) fn loaded(facts: Vec<&Fact>) -> Vec<&Fact> {
     };
     facts
         .into_iter()
-        .filter(|f| !matches!(f.kind, FactKind::Config { .. }) || names(&f.file))
+        .filter(|f| match f.kind {
+            // Attached by the workload that mounts it, under the name it is loaded by.
+            FactKind::Config { mounted, .. } => mounted || names(&f.file),
+            _ => true,
+        })
         .collect()
 }
 
@@ -67,6 +71,7 @@ mod tests {
             FactKind::Config {
                 key: "processor".into(),
                 value: "simple".into(),
+                mounted: false,
             },
             file,
             3,
@@ -126,7 +131,8 @@ mod tests {
         use crate::check::model::Language;
         let text = "file_format: \"1.0\"\npropagator:\n  composite: [b3]\ntracer_provider:\n  processors:\n    - simple:\n        exporter:\n          otlp_http:\n            endpoint: http://collector:4318\n";
         let value: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
-        let mut facts = crate::check::inputs::otel_config::facts("otel.yaml", text, 1, &value);
+        let mut facts =
+            crate::check::inputs::otel_config::facts("otel.yaml", text, 1, &value, false);
         facts.push(Fact::new(
             FactKind::Dependency {
                 name: "go.opentelemetry.io/contrib/otelconf".into(),
@@ -175,5 +181,51 @@ mod tests {
         );
         // Not named: the file is inert; otelconf alone is the SDK, and nothing else is judged.
         assert!(run(false).is_empty(), "{:?}", run(false));
+    }
+
+    /// A written-out endpoint in a file mounted from a ConfigMap is configuration: no TG202,
+    /// and TG201 holds; the same file in the tree is TG202, and TG201 asks the workload.
+    #[test]
+    fn a_mounted_file_is_configuration() {
+        use crate::check::assembly::work::Svc;
+        use crate::check::evaluation::evaluate;
+        use crate::check::evaluation::rules::RuleSet;
+        use crate::check::inputs::k8s::Workload;
+        use crate::check::model::Language;
+        let text = "file_format: \"0.3\"\npropagator:\n  composite: [tracecontext]\ntracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp:\n            endpoint: http://collector:4318\n";
+        let value: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        let rules = |mounted: bool| {
+            let svc = Svc {
+                name: "catalog".into(),
+                path: ".".into(),
+                language: Some(Language::Java),
+                facts: crate::check::inputs::otel_config::facts(
+                    "otel.yaml",
+                    text,
+                    1,
+                    &value,
+                    mounted,
+                ),
+                workloads: vec![Workload {
+                    kind: "Deployment".into(),
+                    name: "catalog".into(),
+                    file: "deploy.yaml".into(),
+                    line: 4,
+                    facts: vec![
+                        env("OTEL_SERVICE_NAME", "catalog"),
+                        env("JAVA_TOOL_OPTIONS", "-javaagent:/otel.jar"),
+                        env("OTEL_EXPERIMENTAL_CONFIG_FILE", "/etc/otel.yaml"),
+                    ],
+                    ..Workload::default()
+                }],
+                ..Svc::default()
+            };
+            let (findings, _) = evaluate::service(&RuleSet::builtin(), &svc, Language::Java);
+            let mut ids: Vec<String> = findings.into_iter().map(|f| f.rule).collect();
+            ids.sort();
+            ids
+        };
+        assert!(rules(true).is_empty(), "{:?}", rules(true));
+        assert_eq!(rules(false), vec!["TG201", "TG202"]);
     }
 }

@@ -55,8 +55,8 @@ pub(super) fn reads<'a>(readers: &[String], facts: &[&'a Fact]) -> Vec<EnvRead<'
 pub(super) fn config_endpoints<'a>(facts: &[&'a Fact]) -> Vec<EnvRead<'a>> {
     let mut out = Vec::new();
     for f in facts {
-        if let FactKind::Config { key, value } = &f.kind {
-            if key == "endpoint" {
+        if let FactKind::Config { key, value, .. } = &f.kind {
+            if key == "endpoint" || key == "mounted_endpoint" {
                 out.extend(
                     crate::check::inputs::otel_config::substituted(value)
                         .into_iter()

@@ -112,7 +112,13 @@ pub fn service(
                         ),
                     )
                 };
-                let fires = |w: &Workload| !workload_sets(&vars, w);
+                // A configuration file from a ConfigMap that writes the endpoint out: the
+                // endpoint is configuration.
+                let mounted = facts.iter().any(|f| {
+                    matches!(&f.kind, FactKind::Config { key, value, .. }
+                        if key == "mounted_endpoint" && !value.contains("${"))
+                });
+                let fires = |w: &Workload| !mounted && !workload_sets(&vars, w);
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
                     out.push(finding(
                         rule,

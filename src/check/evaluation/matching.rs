@@ -124,7 +124,7 @@ pub(super) fn matches_one(signal: &Signal, fact: &Fact) -> bool {
                 contains,
                 not_contains,
             },
-            FactKind::Config { key: k, value },
+            FactKind::Config { key: k, value, .. },
         ) => {
             let v = value.to_ascii_lowercase();
             k == key
@@ -200,7 +200,7 @@ pub fn describe(fact: &Fact, language: Language) -> String {
         FactKind::Command { text } => format!("command `{text}`"),
         FactKind::Annotation { key, value } => format!("annotation `{key}: {value}`"),
         FactKind::Attribute { key, value } => format!("`{key}` = `{value}`"),
-        FactKind::Config { key, value } => match key.as_str() {
+        FactKind::Config { key, value, .. } => match key.as_str() {
             "propagator" if value.is_empty() => "no propagator in the configuration file".into(),
             "propagator" => format!("propagators `{value}` in the configuration file"),
             "processor" => format!("a `{value}` span processor in the configuration file"),

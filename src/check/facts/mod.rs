@@ -67,6 +67,8 @@ pub enum FactKind {
         key: String,
         /// The value, as written.
         value: String,
+        /// Held in a ConfigMap the workload mounts (configuration), not a file of the tree.
+        mounted: bool,
     },
     /// A span attribute, event attribute or tracing field recorded in code.
     Attribute {

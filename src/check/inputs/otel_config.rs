@@ -23,8 +23,9 @@ pub fn is_config(value: &Value) -> bool {
 }
 
 /// The facts of the configuration `value`, whose text (`text`, the document starting at line
-/// `start` of file `rel`) gives the lines.
-pub fn facts(rel: &str, text: &str, start: u32, value: &Value) -> Vec<Fact> {
+/// `start` of file `rel`) gives the lines. `mounted`: held in a ConfigMap the workload mounts
+/// (configuration), its endpoints then `mounted_endpoint` (judged by TG201, not TG202).
+pub fn facts(rel: &str, text: &str, start: u32, value: &Value, mounted: bool) -> Vec<Fact> {
     let lines: Vec<&str> = text.lines().collect();
     // 1-based line of the first line at or after `from` (index) matching `pred`.
     let find = |from: usize, to: usize, pred: &dyn Fn(&str) -> bool| {
@@ -47,6 +48,7 @@ pub fn facts(rel: &str, text: &str, start: u32, value: &Value) -> Vec<Fact> {
             FactKind::Config {
                 key: key.into(),
                 value,
+                mounted,
             },
             rel,
             line,
@@ -121,7 +123,12 @@ pub fn facts(rel: &str, text: &str, start: u32, value: &Value) -> Vec<Fact> {
                 .trim_matches(|c| c == '"' || c == '\'')
                 .to_string();
             if !v.is_empty() {
-                out.push(fact("endpoint", v, at(i)));
+                let key = if mounted {
+                    "mounted_endpoint"
+                } else {
+                    "endpoint"
+                };
+                out.push(fact(key, v, at(i)));
             }
             from = i + 1;
         }
@@ -159,10 +166,10 @@ mod tests {
     fn got(text: &str) -> Vec<(String, String, u32)> {
         let v: Value = serde_yaml::from_str(text).unwrap();
         assert!(is_config(&v));
-        facts("svc/otel.yaml", text, 1, &v)
+        facts("svc/otel.yaml", text, 1, &v, false)
             .into_iter()
             .map(|f| match f.kind {
-                FactKind::Config { key, value } => (key, value, f.line),
+                FactKind::Config { key, value, .. } => (key, value, f.line),
                 _ => unreachable!(),
             })
             .collect()

@@ -54,6 +54,8 @@ pub struct Workload {
     pub facts: Vec<Fact>,
     /// `envFrom` sources.
     pub env_from: Vec<EnvFrom>,
+    /// ConfigMaps mounted as volumes (`volumes[].configMap`, projected ones too).
+    pub config_volumes: Vec<String>,
     /// `valueFrom.configMapKeyRef`: (index in `facts`, ConfigMap name, key).
     pub config_refs: Vec<(usize, String, String)>,
     /// The kustomization (its file) whose build gave this workload, when it was built
@@ -303,7 +305,7 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
             continue;
         }
         if super::otel_config::is_config(&value) {
-            out.otel_config = super::otel_config::facts(rel, doc.text, doc.start, &value);
+            out.otel_config = super::otel_config::facts(rel, doc.text, doc.start, &value, false);
             continue;
         }
         if build::is_skaffold(&value) {
