@@ -24,7 +24,8 @@ use signal::{compile_set, RawSignal};
 pub use signal::{Signal, SignalSet};
 
 /// The `params` key listing the calls that read environment variables by name (call
-/// patterns: `os.Getenv`, `os.environ.get`; `process.env` for the JavaScript member form).
+/// patterns: `os.Getenv`, `os.environ` — its `get` and `["NAME"]` —; `process.env` for the
+/// JavaScript member form).
 pub const ENV_READERS: &str = "env_readers";
 
 /// The built-in packs, compiled in.
