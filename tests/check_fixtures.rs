@@ -79,6 +79,8 @@ const EXPECTED: &[(&str, &[&str])] = &[
     // The propagator comes from the service's own helper: not followed, TraceContext is live.
     ("services/go-propagator-helper", &[]),
     ("services/go-syncer", &["TG105", "TG202"]),
+    // The SDK starts only when ENABLE_TRACING=1, which its Deployment does not set.
+    ("services/go-tracing-flag", &["TG106"]),
     (
         "services/go-uninstrumented",
         &["TG103", "TG104", "TG301", "TG302"],

@@ -125,6 +125,13 @@ pub(super) fn attach(
                 builds.extend(k.builds);
                 repo.ingresses.extend(k.ingresses);
                 repo.mesh_tracing.extend(k.mesh_tracing);
+                repo.offered_env.extend(k.offered_env);
+                // A declarative SDK configuration file counts for the service around it.
+                if !k.otel_config.is_empty() {
+                    if let Some(i) = owner(&f.rel, services, None) {
+                        services[i].facts.extend(k.otel_config);
+                    }
+                }
                 for (ns, ann) in k.namespaces {
                     namespaces.entry(ns).or_default().extend(ann);
                 }

@@ -75,11 +75,77 @@ pub(crate) fn assemble(
         &repo,
         dirs,
     );
+    offer_env(&mut services, &repo);
+    mount_configs(&mut services, &repo);
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
     shared_image::split(&mut services);
     naming::name_by_deployment(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))
+}
+
+/// Give each service what unused kustomize components would set on its workloads (by name).
+fn offer_env(services: &mut [Svc], repo: &Repo) {
+    if repo.offered_env.is_empty() {
+        return;
+    }
+    for s in services.iter_mut() {
+        s.offered_env = repo
+            .offered_env
+            .iter()
+            .filter(|o| o.workload == s.name || s.workloads.iter().any(|w| w.name == o.workload))
+            .cloned()
+            .collect();
+    }
+}
+
+/// Give each service the OpenTelemetry declarative configuration files its workloads load from
+/// a ConfigMap: `OTEL_EXPERIMENTAL_CONFIG_FILE` (or `OTEL_CONFIG_FILE`) names a path whose file
+/// name is a key of a ConfigMap of the tree holding such a file (mounted as a volume). Its
+/// settings are configuration, judged at the ConfigMap's lines.
+fn mount_configs(services: &mut [Svc], repo: &Repo) {
+    use crate::check::facts::FactKind;
+    use crate::check::inputs::otel_config;
+    for s in services.iter_mut() {
+        let mut facts = Vec::new();
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for w in &s.workloads {
+            let names = w.facts.iter().filter_map(|f| match &f.kind {
+                FactKind::Env {
+                    name,
+                    value: Some(v),
+                    ..
+                } if name == "OTEL_EXPERIMENTAL_CONFIG_FILE" || name == "OTEL_CONFIG_FILE" => {
+                    v.trim().rsplit('/').next()
+                }
+                _ => None,
+            });
+            for name in names {
+                for cm in w
+                    .config_volumes
+                    .iter()
+                    .filter_map(|c| repo.configmaps.get(c))
+                {
+                    if seen.contains(&(cm.name.as_str(), name)) {
+                        continue;
+                    }
+                    seen.push((cm.name.as_str(), name));
+                    let Some(text) = cm.data.get(name) else {
+                        continue;
+                    };
+                    let Ok(value) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+                        continue;
+                    };
+                    if otel_config::is_config(&value) {
+                        // A block value starts on the line after its key.
+                        let start = cm.lines.get(name).map_or(1, |l| l + 1);
+                        facts.extend(otel_config::facts(&cm.file, text, start, &value, true));
+                    }
+                }
+            }
+        }
+        s.facts.extend(facts);
+    }
 }
 
 fn is_under(path: &str, dir: &str) -> bool {
@@ -153,5 +219,40 @@ mod tests {
         assert!(!is_under("svc2/a.go", "svc"));
         assert_eq!(normalise("./services/x/"), "services/x");
         assert_eq!(normalise(""), ".");
+    }
+
+    /// A declarative configuration file in a ConfigMap counts for the service whose workload
+    /// mounts that ConfigMap and names the file; another ConfigMap with the same key does not.
+    #[test]
+    fn mounted_configuration_files_count_for_the_workload_that_mounts_them() {
+        use crate::check::facts::{Fact, FactKind};
+        use crate::check::inputs::k8s::{parse, Workload};
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-otel\ndata:\n  sdk.yaml: |\n    file_format: \"0.3\"\n    propagator:\n      composite: [ b3 ]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b-otel\ndata:\n  sdk.yaml: |\n    file_format: \"0.3\"\n    propagator:\n      composite: [ tracecontext ]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\nspec:\n  template:\n    spec:\n      containers:\n        - name: a\n          image: a\n          env:\n            - name: OTEL_EXPERIMENTAL_CONFIG_FILE\n              value: /etc/otel/sdk.yaml\n      volumes:\n        - name: otel\n          configMap:\n            name: a-otel\n";
+        let k = parse("deploy.yaml", text).unwrap();
+        let mut repo = Repo::default();
+        for c in k.configmaps {
+            repo.configmaps.insert(c.name.clone(), c);
+        }
+        let w: Workload = k.workloads[0].clone();
+        assert_eq!(w.config_volumes, vec!["a-otel".to_string()]);
+        let mut services = vec![Svc {
+            name: "a".into(),
+            workloads: vec![w],
+            ..Svc::default()
+        }];
+        mount_configs(&mut services, &repo);
+        let got: Vec<(String, String, u32)> = services[0]
+            .facts
+            .iter()
+            .filter_map(|f: &Fact| match &f.kind {
+                FactKind::Config {
+                    key,
+                    value,
+                    mounted: true,
+                } if key == "propagator" => Some((f.file.to_string(), value.clone(), f.line)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, vec![("deploy.yaml".to_string(), "b3".to_string(), 9)]);
     }
 }

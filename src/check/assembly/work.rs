@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::check::facts::names::NameFilter;
 use crate::check::facts::{Fact, FactKind, SourceFacts};
 use crate::check::inputs::k8s::{ConfigMap, Ingress, Workload};
+pub use crate::check::inputs::kustomize::OfferedEnv;
 use crate::check::inputs::lang::SourceKind;
 use crate::check::model::{Infrastructure, Language};
 
@@ -43,6 +44,9 @@ pub struct Svc {
     pub python_imports: Vec<String>,
     /// Cargo.toml gives a `[lib]`/`[[bin]]` its own `path`: the module tree is not judged.
     pub rust_custom_targets: bool,
+    /// Environment a kustomize component of the tree would give its workloads, though no
+    /// kustomization deploys that component (what TG106 names as the way to turn a flag on).
+    pub offered_env: Vec<OfferedEnv>,
     /// Set once its rules are evaluated and `sources` freed: whether it uses the tracegate
     /// propagation library (all the repository rules still need of its sources).
     pub(crate) settled_propagation: Option<bool>,
@@ -107,4 +111,6 @@ pub struct Repo {
     pub skipped: Vec<(String, String, Option<u32>)>,
     /// Infrastructure deployed beside the services, by name.
     pub infrastructure: Vec<Infrastructure>,
+    /// Environment unused kustomize components would set, by workload name.
+    pub offered_env: Vec<OfferedEnv>,
 }

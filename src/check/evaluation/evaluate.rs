@@ -4,7 +4,10 @@
 use std::collections::HashSet;
 
 use crate::check::assembly::work::Svc;
+use crate::check::evaluation::config_file;
 use crate::check::evaluation::copies;
+use crate::check::evaluation::env_reads::{self, EnvRead};
+use crate::check::evaluation::flags;
 use crate::check::evaluation::matching::{describe, fact_path_len, matches, matches_one};
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
@@ -35,7 +38,8 @@ pub fn service(
     svc: &Svc,
     language: Language,
 ) -> (Vec<Finding>, Vec<(String, String)>) {
-    let facts: Vec<&Fact> = svc.all_facts().collect();
+    // A declarative configuration file counts only when the service loads it.
+    let facts: Vec<&Fact> = config_file::loaded(svc.all_facts().collect());
     let mut fired: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     let mut not_evaluated = Vec::new();
@@ -82,22 +86,55 @@ pub fn service(
                 }
             }
             CheckKind::WorkloadEndpoint => {
-                let fires = |w: &Workload| !workload_has(rule, w);
+                // The code hands the exporter an endpoint read from a variable of its own
+                // name: the workload must set that one.
+                let mut read: Vec<EnvRead> = env_reads::reads(rule.param("env_readers"), &facts)
+                    .into_iter()
+                    .filter(|r| env_reads::is_endpoint_variable(&r.name))
+                    .collect();
+                // A configuration file's endpoint `${VAR}`: the workload must set VAR.
+                read.extend(env_reads::config_endpoints(&facts));
+                let (vars, why): (Vec<&str>, String) = if read.is_empty() {
+                    (
+                        rule.param("variables").iter().map(String::as_str).collect(),
+                        String::new(),
+                    )
+                } else {
+                    let at: Vec<String> = read
+                        .iter()
+                        .map(|r| format!("{}:{}", r.fact.file, r.fact.line))
+                        .collect();
+                    (
+                        read.iter().map(|r| r.name.as_str()).collect(),
+                        format!(
+                            " (the code reads the export endpoint from it, at {})",
+                            at.join(", ")
+                        ),
+                    )
+                };
+                // A configuration file from a ConfigMap that writes the endpoint out: the
+                // endpoint is configuration.
+                let mounted = facts.iter().any(|f| {
+                    matches!(&f.kind, FactKind::Config { key, value, .. }
+                        if key == "mounted_endpoint" && !value.contains("${"))
+                });
+                let fires = |w: &Workload| !mounted && !workload_sets(&vars, w);
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
                     out.push(finding(
                         rule,
                         format!(
-                            "{}: {} `{}` sets none of {}{copies}",
+                            "{}: {} `{}` sets none of {}{why}{copies}",
                             rule.message,
                             w.kind,
                             w.name,
-                            rule.param("variables").join(", ")
+                            vars.join(", ")
                         ),
                         Some(&w.file),
                         Some(w.line),
                     ));
                 }
             }
+            CheckKind::TracingFlag => flags::tracing_flag(rule, svc, &facts, &mut out),
             CheckKind::WorkloadServiceName => {
                 let fires = |w: &Workload| {
                     let in_attrs = workload_env(w).any(|(n, v)| {
@@ -189,7 +226,13 @@ fn signal_rule(
             line,
         ));
     }
-    let mut seen = HashSet::new();
+    // One finding per place: a forbidden match where the `require` finding already is adds
+    // nothing (a configuration file's propagator is both its anchor and its match).
+    let mut seen: HashSet<(std::sync::Arc<str>, u32)> = out
+        .iter()
+        .filter(|f| f.rule == rule.meta.id)
+        .filter_map(|f| Some((std::sync::Arc::from(f.file.as_deref()?), f.line?)))
+        .collect();
     for s in rule.forbid.for_language(language) {
         for f in matches(s, facts) {
             if seen.insert((f.file.clone(), f.line)) {
@@ -248,7 +291,11 @@ pub(super) fn workload_env(w: &Workload) -> impl Iterator<Item = (&str, Option<&
 }
 
 pub(super) fn workload_has(rule: &Rule, w: &Workload) -> bool {
-    let vars = rule.param("variables");
-    // A Secret in envFrom may carry the variable: configuration, not code.
-    w.env_from.iter().any(|e| e.secret) || workload_env(w).any(|(n, _)| vars.iter().any(|v| v == n))
+    let vars: Vec<&str> = rule.param("variables").iter().map(String::as_str).collect();
+    workload_sets(&vars, w)
+}
+
+/// Whether `w` sets one of `vars` (a Secret in `envFrom` may carry it: configuration, not code).
+fn workload_sets(vars: &[&str], w: &Workload) -> bool {
+    w.env_from.iter().any(|e| e.secret) || workload_env(w).any(|(n, _)| vars.contains(&n))
 }

@@ -118,6 +118,23 @@ pub(super) fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             };
             key_ok && !value.eq_ignore_ascii_case("false")
         }
+        (
+            Signal::Config {
+                key,
+                contains,
+                not_contains,
+            },
+            FactKind::Config { key: k, value, .. },
+        ) => {
+            let v = value.to_ascii_lowercase();
+            k == key
+                && contains
+                    .as_ref()
+                    .is_none_or(|c| v.contains(&c.to_ascii_lowercase()))
+                && not_contains
+                    .as_ref()
+                    .is_none_or(|c| !v.contains(&c.to_ascii_lowercase()))
+        }
         _ => false,
     }
 }
@@ -183,6 +200,13 @@ pub fn describe(fact: &Fact, language: Language) -> String {
         FactKind::Command { text } => format!("command `{text}`"),
         FactKind::Annotation { key, value } => format!("annotation `{key}: {value}`"),
         FactKind::Attribute { key, value, .. } => format!("`{key}` = `{value}`"),
+        FactKind::Config { key, value, .. } => match key.as_str() {
+            "propagator" if value.is_empty() => "no propagator in the configuration file".into(),
+            "propagator" => format!("propagators `{value}` in the configuration file"),
+            "processor" => format!("a `{value}` span processor in the configuration file"),
+            "file" => format!("configuration file `{value}`"),
+            _ => format!("`{key}: {value}` in the configuration file"),
+        },
     }
 }
 

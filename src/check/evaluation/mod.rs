@@ -3,8 +3,11 @@
 //! [`security`] checks span data, [`span_data`] reads what an attribute's value is) and over the repository ([`repository`]).
 
 pub(crate) mod assess;
+mod config_file;
 mod copies;
+mod env_reads;
 pub(crate) mod evaluate;
+mod flags;
 pub(crate) mod matching;
 pub(crate) mod repository;
 pub mod rules;

@@ -60,6 +60,16 @@ pub enum FactKind {
         /// Value.
         value: String,
     },
+    /// A setting of an OpenTelemetry declarative configuration file
+    /// ([`crate::check::inputs::otel_config`]): `file`, `propagator`, `processor`, `endpoint`.
+    Config {
+        /// What it sets.
+        key: String,
+        /// The value, as written.
+        value: String,
+        /// Held in a ConfigMap the workload mounts (configuration), not a file of the tree.
+        mounted: bool,
+    },
     /// A span attribute, event attribute or tracing field recorded in code.
     Attribute {
         /// Key as written (`user.email`, `password`); for a key computed in a loop, its source

@@ -190,6 +190,8 @@ fn add(k: &mut K8sFile, more: K8sFile) {
     k.ingresses.extend(more.ingresses);
     k.namespaces.extend(more.namespaces);
     k.mesh_tracing.extend(more.mesh_tracing);
+    k.otel_config.extend(more.otel_config);
+    k.offered_env.extend(more.offered_env);
     for note in more.invalid {
         if !k.invalid.contains(&note) {
             k.invalid.push(note);

@@ -11,9 +11,10 @@ mod external;
 mod helm_binary;
 pub mod interest;
 pub mod k8s;
-mod kustomize;
+pub(crate) mod kustomize;
 pub mod lang;
 pub mod manifests;
+pub mod otel_config;
 pub mod prefilter;
 
 use std::path::Path;

@@ -23,6 +23,11 @@ mod signal;
 use signal::{compile_set, RawSignal};
 pub use signal::{Signal, SignalSet};
 
+/// The `params` key listing the calls that read environment variables by name (call
+/// patterns: `os.Getenv`, `os.environ` — its `get` and `["NAME"]` —; `process.env` for the
+/// JavaScript member form).
+pub const ENV_READERS: &str = "env_readers";
+
 /// The built-in packs, compiled in.
 const BUILTIN_PACKS: &[(&str, &str)] = &[
     (
@@ -64,6 +69,8 @@ pub enum CheckKind {
     SensitiveAttributes,
     /// Whole request/response bodies or header maps recorded on spans.
     PayloadCapture,
+    /// The code starts tracing only when a flag variable is set, and a workload does not set it.
+    TracingFlag,
     /// Credentials in a plain `OTEL_EXPORTER_OTLP_HEADERS` value.
     PlainOtlpHeaders,
     /// Emitted by the policy step (waivers), never by the engine.
@@ -325,11 +332,24 @@ impl RuleSet {
                 }
             }
         }
+        // Calls that read environment variables (`env_readers`): call patterns too.
+        let readers: Vec<Vec<String>> = self
+            .rules
+            .values()
+            .flat_map(|r| r.param(ENV_READERS))
+            .map(|p| crate::check::facts::segments(p))
+            .collect();
+        patterns.extend(readers.iter().map(Vec::as_slice));
         // Attribute facts are judged by the span-data rules' word lists (`params`).
         let words = self
             .rules
             .values()
-            .flat_map(|r| r.params.values().flatten())
+            .flat_map(|r| {
+                r.params
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != ENV_READERS)
+                    .flat_map(|(_, v)| v)
+            })
             .map(String::as_str);
         Interest::from_patterns(patterns.iter().copied())
             .with_args_of(callees)

@@ -19,6 +19,7 @@ pub(super) struct RawSignal {
     env: Option<String>,
     command: Option<String>,
     annotation: Option<String>,
+    config: Option<String>,
     all: Option<Vec<RawSignal>>,
     unless: Option<Box<RawSignal>>,
     contains: Option<String>,
@@ -74,6 +75,16 @@ pub enum Signal {
     Command(String),
     /// A pod or namespace annotation key; `prefix*` matches a prefix.
     Annotation(String),
+    /// A setting of a declarative configuration file the service loads (`file`, `propagator`,
+    /// `processor`, `endpoint`), optionally by value.
+    Config {
+        /// The setting.
+        key: String,
+        /// The value must contain this (ASCII case ignored).
+        contains: Option<String>,
+        /// The value must not contain this.
+        not_contains: Option<String>,
+    },
     /// All of these matched.
     All(Vec<Signal>),
     /// The first matched and the second matched nothing in the service.
@@ -152,6 +163,7 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
         raw.env.is_some(),
         raw.command.is_some(),
         raw.annotation.is_some(),
+        raw.config.is_some(),
         raw.all.is_some(),
     ]
     .iter()
@@ -159,12 +171,15 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
     .count();
     if kinds != 1 {
         return Err(
-            "a signal needs exactly one of dependency, call, symbol, env, command, annotation, all"
+            "a signal needs exactly one of dependency, call, symbol, env, command, annotation, config, all"
                 .into(),
         );
     }
-    if (raw.contains.is_some() || raw.not_contains.is_some()) && raw.env.is_none() {
-        return Err("`contains`/`not_contains` apply to `env` signals only".into());
+    if (raw.contains.is_some() || raw.not_contains.is_some())
+        && raw.env.is_none()
+        && raw.config.is_none()
+    {
+        return Err("`contains`/`not_contains` apply to `env` and `config` signals only".into());
     }
     if (raw.literal_arg.is_some() || raw.literal.is_some()) && raw.call.is_none() {
         return Err("`literal_arg`/`literal` apply to `call` signals only".into());
@@ -221,6 +236,12 @@ fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
         Signal::Command(nonempty(c, "command")?)
     } else if let Some(a) = &raw.annotation {
         Signal::Annotation(nonempty(a, "annotation")?)
+    } else if let Some(c) = &raw.config {
+        Signal::Config {
+            key: nonempty(c, "config")?,
+            contains: raw.contains.clone(),
+            not_contains: raw.not_contains.clone(),
+        }
     } else if let Some(all) = &raw.all {
         if all.is_empty() {
             return Err("empty `all` signal".into());

@@ -54,6 +54,8 @@ pub struct Workload {
     pub facts: Vec<Fact>,
     /// `envFrom` sources.
     pub env_from: Vec<EnvFrom>,
+    /// ConfigMaps mounted as volumes (`volumes[].configMap`, projected ones too).
+    pub config_volumes: Vec<String>,
     /// `valueFrom.configMapKeyRef`: (index in `facts`, ConfigMap name, key).
     pub config_refs: Vec<(usize, String, String)>,
     /// What built this workload when it is not read from one file as it is: `kustomize
@@ -122,6 +124,11 @@ pub struct K8sFile {
     pub builds: Vec<ImageBuild>,
     /// Helm chart name (`Chart.yaml`).
     pub chart_name: Option<String>,
+    /// An OpenTelemetry declarative configuration file's facts ([`super::otel_config`]).
+    pub otel_config: Vec<Fact>,
+    /// Environment an unused kustomize component would set
+    /// ([`OfferedEnv`](crate::check::inputs::kustomize::OfferedEnv)).
+    pub offered_env: Vec<crate::check::inputs::kustomize::OfferedEnv>,
     /// Documents that are not valid YAML: (line, reason). The file's other documents are
     /// still read, so one broken document does not hide the workloads beside it.
     pub invalid: Vec<(u32, String)>,
@@ -296,6 +303,10 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
         }
         if compose::is_compose_file(file_name) {
             compose::services(rel, &doc, &value, &mut out.workloads);
+            continue;
+        }
+        if super::otel_config::is_config(&value) {
+            out.otel_config = super::otel_config::facts(rel, doc.text, doc.start, &value, false);
             continue;
         }
         if build::is_skaffold(&value) {

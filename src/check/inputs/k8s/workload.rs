@@ -57,6 +57,23 @@ pub(super) fn workload(
         line,
     ));
     let spec = get(template, &["spec"]);
+    for v in spec
+        .and_then(|s| s.get("volumes"))
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let projected = v
+            .get("projected")
+            .and_then(|p| p.get("sources"))
+            .and_then(Value::as_sequence);
+        for cm in std::iter::once(v)
+            .chain(projected.into_iter().flatten())
+            .filter_map(|x| x.get("configMap")?.get("name")?.as_str())
+        {
+            w.config_volumes.push(cm.to_string());
+        }
+    }
     for list in ["initContainers", "containers"] {
         let Some(Value::Sequence(containers)) = spec.and_then(|s| s.get(list)) else {
             continue;

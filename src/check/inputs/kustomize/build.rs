@@ -275,7 +275,7 @@ fn targets(o: &Object, kind: Option<&str>, name: Option<&str>) -> bool {
 }
 
 /// A patch body: from `path:` (a file) or `patch:` (inline in the kustomization).
-fn patch_text(
+pub(super) fn patch_text(
     root: &Path,
     dir: &str,
     rel: &str,

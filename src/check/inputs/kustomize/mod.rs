@@ -13,7 +13,10 @@ mod build;
 mod fallback;
 mod merge;
 mod selector;
+mod offers;
 mod transform;
+
+pub use offers::OfferedEnv;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -62,6 +65,7 @@ pub(super) fn apply(
             !used.contains(dir) && k.get("kind").and_then(Value::as_str) != Some("Component")
         })
         .collect();
+    offers::unused_components(root, &roots, &used, files);
     let mut consumed: BTreeSet<String> = BTreeSet::new();
     let mut built: Vec<(String, K8sFile)> = Vec::new();
     let mut notes: BTreeSet<(String, u32, String)> = BTreeSet::new();

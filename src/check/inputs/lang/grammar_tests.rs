@@ -106,3 +106,33 @@ fn a_syntax_error_in_one_function_hides_nothing_in_another() {
         }
     }
 }
+
+/// `os.environ["NAME"]` and `process.env["NAME"]` read a variable by a literal key: a call of
+/// the mapping with that literal (what the rules' `env_readers` match).
+#[test]
+fn subscripts_with_a_literal_key_read_the_mapping() {
+    use crate::check::facts::FactKind;
+    let reads = |kind, rel, src| -> Vec<(String, Vec<String>)> {
+        parsed(kind, rel, src)
+            .facts
+            .into_iter()
+            .filter_map(|f| match f.kind {
+                FactKind::Call {
+                    path, literal_args, ..
+                } => Some((path.join("."), literal_args)),
+                _ => None,
+            })
+            .collect()
+    };
+    let py =
+        "import os\nif os.environ[\"ENABLE_TRACING\"] == \"1\":\n    pass\nx = os.environ[key]\n";
+    assert_eq!(
+        reads(SourceKind::Python, "a.py", py),
+        vec![("os.environ".to_string(), vec!["ENABLE_TRACING".to_string()])]
+    );
+    let js = "if (process.env['ENABLE_TRACING'] === '1') { start(); }\n";
+    assert!(reads(SourceKind::Javascript, "a.js", js).contains(&(
+        "process.env".to_string(),
+        vec!["ENABLE_TRACING".to_string()]
+    )));
+}

@@ -107,6 +107,7 @@ impl<'a> Extractor<'a> {
         if let Some([_, _, args]) = self.roles.calls.get(role.call as usize) {
             self.call(node, *args, func_here);
         }
+        self.subscript(node, func_here);
         let member_here = role.member != NONE;
         if member_here && !in_member {
             let segs = self.dotted(node);
@@ -135,5 +136,41 @@ impl<'a> Extractor<'a> {
             }
         }
         Some((func_here, class_here, member_here))
+    }
+
+    /// `os.environ["NAME"]` (Python `subscript`), `process.env["NAME"]` (JavaScript
+    /// `subscript_expression`): a read of the mapping with a literal key, recorded as a call of
+    /// the mapping's path with the key as its literal argument (what `env_readers` match).
+    fn subscript(&mut self, node: Node<'_>, func: Option<usize>) {
+        let (object, index) = match node.kind() {
+            "subscript" => ("value", "subscript"),
+            "subscript_expression" => ("object", "index"),
+            _ => return,
+        };
+        let (Some(o), Some(i)) = (
+            node.child_by_field_name(object),
+            node.child_by_field_name(index),
+        ) else {
+            return;
+        };
+        let segs = self.dotted(o);
+        if segs.len() < 2 || !self.keeps(&segs) {
+            return;
+        }
+        let Some(literal) = self.literal(i) else {
+            return;
+        };
+        let path = self.expand(&segs);
+        let line = node.start_position().row as u32 + 1;
+        self.push(
+            FactKind::Call {
+                path,
+                literal_args: vec![literal],
+                method: false,
+                args: crate::check::facts::CallArgs::default(),
+            },
+            line,
+            func,
+        );
     }
 }

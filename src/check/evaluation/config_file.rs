@@ -1,0 +1,231 @@
+//! Which OpenTelemetry declarative configuration files a service loads: a file of its tree
+//! ([`crate::check::inputs::otel_config`]) counts when something names it — the variable
+//! `OTEL_EXPERIMENTAL_CONFIG_FILE` (or `OTEL_CONFIG_FILE`) of a workload or a Dockerfile `ENV`,
+//! or the Java system property `otel.experimental.config.file` in a start command or a
+//! variable (`JAVA_TOOL_OPTIONS`) — by a path ending with the file's name. A file nothing names
+//! is inert: its settings are no fact of the service.
+
+use crate::check::facts::{Fact, FactKind};
+
+/// The variables that name the file.
+const VARIABLES: &[&str] = &["OTEL_EXPERIMENTAL_CONFIG_FILE", "OTEL_CONFIG_FILE"];
+
+/// The Java system property that names it.
+const PROPERTY: &str = "otel.experimental.config.file=";
+
+/// `facts` without the configuration-file facts of files nothing names.
+pub(super) fn loaded(facts: Vec<&Fact>) -> Vec<&Fact> {
+    if !facts
+        .iter()
+        .any(|f| matches!(f.kind, FactKind::Config { .. }))
+    {
+        return facts;
+    }
+    let mut named: Vec<&str> = Vec::new();
+    for f in &facts {
+        match &f.kind {
+            FactKind::Env {
+                name,
+                value: Some(v),
+                ..
+            } => {
+                if VARIABLES.contains(&name.as_str()) {
+                    named.push(v.trim());
+                }
+                named.extend(property(v));
+            }
+            FactKind::Command { text } => named.extend(property(text)),
+            _ => {}
+        }
+    }
+    let names = |file: &str| {
+        let base = file.rsplit('/').next().unwrap_or(file);
+        named
+            .iter()
+            .any(|n| n.rsplit('/').next().is_some_and(|b| b == base))
+    };
+    facts
+        .into_iter()
+        .filter(|f| match f.kind {
+            // Attached by the workload that mounts it, under the name it is loaded by.
+            FactKind::Config { mounted, .. } => mounted || names(&f.file),
+            _ => true,
+        })
+        .collect()
+}
+
+/// The paths `-Dotel.experimental.config.file=PATH` gives in `text`.
+fn property(text: &str) -> Vec<&str> {
+    text.match_indices(PROPERTY)
+        .filter_map(|(i, _)| text[i + PROPERTY.len()..].split_whitespace().next())
+        .map(|p| p.trim_matches(|c| c == '"' || c == '\''))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(file: &str) -> Fact {
+        Fact::new(
+            FactKind::Config {
+                key: "processor".into(),
+                value: "simple".into(),
+                mounted: false,
+            },
+            file,
+            3,
+        )
+    }
+
+    fn env(name: &str, value: &str) -> Fact {
+        Fact::new(
+            FactKind::Env {
+                name: name.into(),
+                value: Some(value.into()),
+                from_secret: false,
+                from_ref: false,
+            },
+            "deploy/x.yaml",
+            9,
+        )
+    }
+
+    #[test]
+    fn a_file_counts_only_when_named() {
+        let a = config("svc/otel-config.yaml");
+        let b = config("svc/examples/other.yaml");
+        let e = env(
+            "OTEL_EXPERIMENTAL_CONFIG_FILE",
+            "/etc/otel/otel-config.yaml",
+        );
+        let got = loaded(vec![&a, &b, &e]);
+        assert_eq!(got.len(), 2);
+        assert_eq!(&*got[0].file, "svc/otel-config.yaml");
+        // Nothing names it: inert.
+        assert_eq!(loaded(vec![&a]).len(), 0);
+        // The Java agent's property, in JAVA_TOOL_OPTIONS or a command.
+        let j = env(
+            "JAVA_TOOL_OPTIONS",
+            "-javaagent:/otel.jar -Dotel.experimental.config.file=/app/other.yaml",
+        );
+        assert_eq!(loaded(vec![&b, &j]).len(), 2);
+        let c = Fact::new(
+            FactKind::Command {
+                text: "java -Dotel.experimental.config.file=other.yaml -jar app.jar".into(),
+            },
+            "Dockerfile",
+            5,
+        );
+        assert_eq!(loaded(vec![&b, &c]).len(), 2);
+    }
+
+    /// A Go otelconf service whose file is named by its Deployment: the file is its SDK
+    /// (no TG101 though the SDK is indirect), and each mistake in it is one finding at its line.
+    #[test]
+    fn a_named_file_is_the_sdk_and_is_judged_at_its_lines() {
+        use crate::check::assembly::work::Svc;
+        use crate::check::evaluation::evaluate;
+        use crate::check::evaluation::rules::RuleSet;
+        use crate::check::inputs::k8s::Workload;
+        use crate::check::model::Language;
+        let text = "file_format: \"1.0\"\npropagator:\n  composite: [b3]\ntracer_provider:\n  processors:\n    - simple:\n        exporter:\n          otlp_http:\n            endpoint: http://collector:4318\n";
+        let value: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        let mut facts =
+            crate::check::inputs::otel_config::facts("otel.yaml", text, 1, &value, false);
+        facts.push(Fact::new(
+            FactKind::Dependency {
+                name: "go.opentelemetry.io/contrib/otelconf".into(),
+            },
+            "go.mod",
+            0,
+        ));
+        let svc = |named: bool| Svc {
+            name: "ledger".into(),
+            path: ".".into(),
+            language: Some(Language::Go),
+            facts: facts.clone(),
+            workloads: vec![Workload {
+                kind: "Deployment".into(),
+                name: "ledger".into(),
+                file: "deploy.yaml".into(),
+                line: 4,
+                facts: vec![
+                    env("OTEL_SERVICE_NAME", "ledger"),
+                    env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+                ]
+                .into_iter()
+                .chain(named.then(|| env("OTEL_EXPERIMENTAL_CONFIG_FILE", "/etc/otel.yaml")))
+                .collect(),
+                ..Workload::default()
+            }],
+            ..Svc::default()
+        };
+        let run = |named: bool| {
+            let (findings, _) = evaluate::service(&RuleSet::builtin(), &svc(named), Language::Go);
+            findings
+                .into_iter()
+                .map(|f| (f.rule, f.file.unwrap_or_default(), f.line.unwrap_or(0)))
+                .collect::<Vec<_>>()
+        };
+        let s = |r: &str, f: &str, l: u32| (r.to_string(), f.to_string(), l);
+        let mut got = run(true);
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                s("TG102", "otel.yaml", 3),
+                s("TG105", "otel.yaml", 6),
+                s("TG202", "otel.yaml", 9),
+            ]
+        );
+        // Not named: the file is inert; otelconf alone is the SDK, and nothing else is judged.
+        assert!(run(false).is_empty(), "{:?}", run(false));
+    }
+
+    /// A written-out endpoint in a file mounted from a ConfigMap is configuration: no TG202,
+    /// and TG201 holds; the same file in the tree is TG202, and TG201 asks the workload.
+    #[test]
+    fn a_mounted_file_is_configuration() {
+        use crate::check::assembly::work::Svc;
+        use crate::check::evaluation::evaluate;
+        use crate::check::evaluation::rules::RuleSet;
+        use crate::check::inputs::k8s::Workload;
+        use crate::check::model::Language;
+        let text = "file_format: \"0.3\"\npropagator:\n  composite: [tracecontext]\ntracer_provider:\n  processors:\n    - batch:\n        exporter:\n          otlp:\n            endpoint: http://collector:4318\n";
+        let value: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+        let rules = |mounted: bool| {
+            let svc = Svc {
+                name: "catalog".into(),
+                path: ".".into(),
+                language: Some(Language::Java),
+                facts: crate::check::inputs::otel_config::facts(
+                    "otel.yaml",
+                    text,
+                    1,
+                    &value,
+                    mounted,
+                ),
+                workloads: vec![Workload {
+                    kind: "Deployment".into(),
+                    name: "catalog".into(),
+                    file: "deploy.yaml".into(),
+                    line: 4,
+                    facts: vec![
+                        env("OTEL_SERVICE_NAME", "catalog"),
+                        env("JAVA_TOOL_OPTIONS", "-javaagent:/otel.jar"),
+                        env("OTEL_EXPERIMENTAL_CONFIG_FILE", "/etc/otel.yaml"),
+                    ],
+                    ..Workload::default()
+                }],
+                ..Svc::default()
+            };
+            let (findings, _) = evaluate::service(&RuleSet::builtin(), &svc, Language::Java);
+            let mut ids: Vec<String> = findings.into_iter().map(|f| f.rule).collect();
+            ids.sort();
+            ids
+        };
+        assert!(rules(true).is_empty(), "{:?}", rules(true));
+        assert_eq!(rules(false), vec!["TG201", "TG202"]);
+    }
+}

@@ -1,0 +1,238 @@
+//! Environment variables the service's code reads by name (`os.Getenv("COLLECTOR_SERVICE_ADDR")`,
+//! `os.environ.get("ENABLE_TRACING")`, `process.env.ENABLE_TRACING`), and what they mean to
+//! tracing: an export endpoint of the service's own name, handed to the exporter (TG201 then
+//! asks the workload for *that* variable), or a feature flag that switches tracing on
+//! (TG106).
+//!
+//! The readers are the rule's `env_readers` parameter (call patterns, and `process.env` for
+//! the JavaScript member form); a read counts when its first string literal is a variable
+//! name (`[A-Za-z_][A-Za-z0-9_]*`). What the variable does is judged by its name.
+
+use crate::check::facts::{path_contains, segments, Fact, FactKind};
+use crate::check::inputs::k8s::Workload;
+
+/// A variable the code reads, where.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct EnvRead<'a> {
+    /// Its name.
+    pub name: String,
+    /// The read.
+    pub fact: &'a Fact,
+}
+
+/// Every variable read through one of `readers`, first read first (by file and line), one per
+/// name.
+pub(super) fn reads<'a>(readers: &[String], facts: &[&'a Fact]) -> Vec<EnvRead<'a>> {
+    let patterns: Vec<Vec<String>> = readers.iter().map(|r| segments(r)).collect();
+    let mut out: Vec<EnvRead<'a>> = Vec::new();
+    for f in facts {
+        let name = match &f.kind {
+            FactKind::Call {
+                path, literal_args, ..
+            } if patterns.iter().any(|p| path_contains(path, p)) => {
+                literal_args.first().filter(|a| is_variable(a)).cloned()
+            }
+            // `process.env.NAME`: the name is the segment after `env`.
+            FactKind::Symbol { path } | FactKind::Call { path, .. } => path
+                .windows(3)
+                .find(|w| w[0] == "process" && w[1] == "env" && is_variable(&w[2]))
+                .map(|w| w[2].clone())
+                .filter(|_| patterns.iter().any(|p| p.len() == 2 && p[1] == "env")),
+            _ => None,
+        };
+        if let Some(name) = name {
+            out.push(EnvRead { name, fact: f });
+        }
+    }
+    out.sort_by(|a, b| (&a.fact.file, a.fact.line).cmp(&(&b.fact.file, b.fact.line)));
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|r| seen.insert(r.name.clone()));
+    out
+}
+
+/// The variables substituted into a configuration file's exporter endpoints (`${VAR}`), where
+/// they are not the SDK's own (`OTEL_EXPORTER_OTLP_*`, which the rule names already).
+pub(super) fn config_endpoints<'a>(facts: &[&'a Fact]) -> Vec<EnvRead<'a>> {
+    let mut out = Vec::new();
+    for f in facts {
+        if let FactKind::Config { key, value, .. } = &f.kind {
+            if key == "endpoint" || key == "mounted_endpoint" {
+                out.extend(
+                    crate::check::inputs::otel_config::substituted(value)
+                        .into_iter()
+                        .filter(|n| !n.starts_with("OTEL_EXPORTER_"))
+                        .map(|name| EnvRead { name, fact: f }),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn is_variable(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.chars().any(|c| c.is_ascii_uppercase())
+        && !s.chars().any(|c| c.is_ascii_lowercase())
+}
+
+fn words(name: &str) -> Vec<String> {
+    name.split('_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
+}
+
+/// What tracing a variable name is about.
+const TRACING_WORDS: &[&str] = &[
+    "collector",
+    "otel",
+    "otlp",
+    "opentelemetry",
+    "telemetry",
+    "trace",
+    "traces",
+    "tracing",
+    "tracer",
+    "jaeger",
+    "zipkin",
+    "tempo",
+];
+
+/// An export endpoint of the service's own name (`COLLECTOR_SERVICE_ADDR`,
+/// `OTEL_COLLECTOR_URL`, `TRACING_ENDPOINT`); not the SDK's own variables
+/// (`OTEL_EXPORTER_OTLP_*`), which the rule names already.
+pub(super) fn is_endpoint_variable(name: &str) -> bool {
+    let w = words(name);
+    let address = w.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "addr" | "address" | "endpoint" | "url" | "uri" | "host"
+        )
+    });
+    address
+        && w.iter().any(|w| TRACING_WORDS.contains(&w.as_str()))
+        && !name.starts_with("OTEL_EXPORTER_")
+}
+
+/// A flag that switches tracing on (`ENABLE_TRACING`, `TRACING_ENABLED`, `OTEL_ENABLED`).
+pub(super) fn is_tracing_flag(name: &str) -> bool {
+    let w = words(name);
+    w.iter().any(|w| w == "enable" || w == "enabled")
+        && w.iter().any(|w| TRACING_WORDS.contains(&w.as_str()))
+}
+
+/// Whether a value turns a flag on (a reference — ConfigMap, Secret, field — may).
+pub(super) fn is_on(value: Option<&str>) -> bool {
+    value.is_none_or(|v| {
+        !matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "" | "0" | "false" | "no" | "off" | "n" | "f"
+        )
+    })
+}
+
+/// The value `w` gives `name`: `None` when it does not set it, `Some(None)` when it sets it
+/// from a reference.
+pub(super) fn workload_value<'w>(w: &'w Workload, name: &str) -> Option<Option<&'w str>> {
+    w.facts.iter().rev().find_map(|f| match &f.kind {
+        FactKind::Env {
+            name: n,
+            value,
+            from_ref,
+            ..
+        } if n == name => Some(if *from_ref { None } else { value.as_deref() }),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(path: &str, literal: &str, line: u32) -> Fact {
+        Fact::new(
+            FactKind::Call {
+                path: segments(path),
+                literal_args: vec![literal.into()],
+                method: false,
+                args: Default::default(),
+            },
+            "main.go",
+            line,
+        )
+    }
+
+    #[test]
+    fn reads_by_the_readers_with_a_variable_name() {
+        let readers = vec!["os.Getenv".to_string(), "process.env".to_string()];
+        let facts = [
+            call("os.Getenv", "COLLECTOR_SERVICE_ADDR", 3),
+            call("os.Getenv", "COLLECTOR_SERVICE_ADDR", 9),
+            // Not a variable name, not a reader.
+            call("os.Getenv", "http://x", 4),
+            call("os.ReadFile", "ENABLE_TRACING", 5),
+            Fact::new(
+                FactKind::Symbol {
+                    path: segments("process.env.ENABLE_TRACING"),
+                },
+                "a.js",
+                2,
+            ),
+        ];
+        let refs: Vec<&Fact> = facts.iter().collect();
+        let got: Vec<(String, u32)> = reads(&readers, &refs)
+            .into_iter()
+            .map(|r| (r.name, r.fact.line))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("ENABLE_TRACING".to_string(), 2),
+                ("COLLECTOR_SERVICE_ADDR".to_string(), 3)
+            ]
+        );
+        // Without `process.env` among the readers, the member form is not read.
+        let got = reads(&readers[..1], &refs);
+        assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn names_say_endpoint_or_flag() {
+        for n in [
+            "COLLECTOR_SERVICE_ADDR",
+            "OTEL_COLLECTOR_URL",
+            "TRACING_ENDPOINT",
+            "JAEGER_HOST",
+        ] {
+            assert!(is_endpoint_variable(n), "{n}");
+        }
+        for n in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "DATABASE_URL",
+            "PORT",
+            "ENABLE_TRACING",
+        ] {
+            assert!(!is_endpoint_variable(n), "{n}");
+        }
+        for n in ["ENABLE_TRACING", "TRACING_ENABLED", "OTEL_ENABLED"] {
+            assert!(is_tracing_flag(n), "{n}");
+        }
+        for n in [
+            "ENABLE_PROFILER",
+            "DISABLE_TRACING",
+            "COLLECTOR_SERVICE_ADDR",
+        ] {
+            assert!(!is_tracing_flag(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn flag_values() {
+        assert!(is_on(Some("1")) && is_on(Some("true")) && is_on(None));
+        assert!(!is_on(Some("0")) && !is_on(Some("False")) && !is_on(Some("")));
+    }
+}

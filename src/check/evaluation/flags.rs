@@ -1,0 +1,201 @@
+//! Tracing behind a feature flag (TG106): the code reads a flag variable that switches tracing
+//! on (`if os.Getenv("ENABLE_TRACING") == "1" { initTracing() }`), and a workload deploying the
+//! service does not set it on — so its tracing is off where it runs. The finding names the
+//! flag, where the code reads it, and the places of the tree that do set it (other copies of
+//! the workload, a Dockerfile `ENV` overridden…), so that the fix is to deploy what exists.
+
+use crate::check::assembly::work::Svc;
+use crate::check::evaluation::copies;
+use crate::check::evaluation::env_reads::{self, is_on, workload_value};
+use crate::check::evaluation::evaluate::finding;
+use crate::check::evaluation::rules::Rule;
+use crate::check::facts::{Fact, FactKind};
+use crate::check::inputs::k8s::Workload;
+use crate::check::model::Finding;
+
+/// TG106 for one service.
+pub(super) fn tracing_flag(rule: &Rule, svc: &Svc, facts: &[&Fact], out: &mut Vec<Finding>) {
+    let reads = env_reads::reads(rule.param("env_readers"), facts);
+    let Some(flag) = reads.iter().find(|r| env_reads::is_tracing_flag(&r.name)) else {
+        return;
+    };
+    let name = flag.name.as_str();
+    // The image's own default (a Dockerfile `ENV`), which a workload may override.
+    let image = svc.facts.iter().find_map(|f| match &f.kind {
+        FactKind::Env {
+            name: n,
+            value,
+            from_ref,
+            ..
+        } if n == name => Some((
+            if *from_ref { None } else { value.as_deref() },
+            f.file.to_string(),
+        )),
+        _ => None,
+    });
+    let on = |w: &Workload| match workload_value(w, name) {
+        Some(v) => is_on(v),
+        None => image.as_ref().is_some_and(|(v, _)| is_on(*v)),
+    };
+    let elsewhere: Vec<String> = svc
+        .workloads
+        .iter()
+        .filter(|w| w.judged() && workload_value(w, name).is_some_and(is_on))
+        .map(|w| match &w.built_by {
+            Some(k) => format!("{}:{} as built by kustomize {k}", w.file, w.line),
+            None => format!("{}:{}", w.file, w.line),
+        })
+        .chain(svc.offered_env.iter().filter(|o| o.name == name).map(|o| {
+            format!(
+                "{}:{} for {} `{}`, a component no kustomization uses",
+                o.file, o.line, o.kind, o.workload
+            )
+        }))
+        .collect();
+    let set_by = if elsewhere.is_empty() {
+        "; nothing in the tree sets it".to_string()
+    } else {
+        format!("; set in {}", elsewhere.join(", "))
+    };
+    for (w, copies) in copies::lacking(&svc.workloads, |w| !on(w)) {
+        let how = match workload_value(w, name) {
+            Some(Some(v)) => format!("sets to `{v}`"),
+            _ => "does not set".to_string(),
+        };
+        out.push(finding(
+            rule,
+            format!(
+                "{}: tracing is off unless {name}=1 (read at {}:{}), which {} `{}` {how}{copies}{set_by}",
+                rule.message, flag.fact.file, flag.fact.line, w.kind, w.name
+            ),
+            Some(&w.file),
+            Some(w.line),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::assembly::work::{OfferedEnv, Svc};
+    use crate::check::evaluation::evaluate;
+    use crate::check::evaluation::rules::RuleSet;
+    use crate::check::facts::{segments, Fact, FactKind, SourceFacts};
+    use crate::check::inputs::k8s::Workload;
+    use crate::check::model::{Finding, Language};
+
+    fn env(name: &str, value: &str) -> Fact {
+        Fact::new(
+            FactKind::Env {
+                name: name.into(),
+                value: Some(value.into()),
+                from_secret: false,
+                from_ref: false,
+            },
+            "deploy/frontend.yaml",
+            20,
+        )
+    }
+
+    /// A Go service reading `ENABLE_TRACING` and `COLLECTOR_SERVICE_ADDR`, deployed by one
+    /// Deployment with `env`.
+    fn service(env: Vec<Fact>) -> Svc {
+        let mut src = SourceFacts::default();
+        for (name, line) in [("ENABLE_TRACING", 15), ("COLLECTOR_SERVICE_ADDR", 30)] {
+            src.facts.push(Fact::new(
+                FactKind::Call {
+                    path: segments("os.Getenv"),
+                    literal_args: vec![name.into()],
+                    method: false,
+                    args: Default::default(),
+                },
+                "main.go",
+                line,
+            ));
+        }
+        src.facts.push(Fact::new(
+            FactKind::Dependency {
+                name: "go.opentelemetry.io/otel/sdk".into(),
+            },
+            "go.mod",
+            0,
+        ));
+        Svc {
+            name: "frontend".into(),
+            path: ".".into(),
+            language: Some(Language::Go),
+            sources: vec![src],
+            source_files: vec!["main.go".into()],
+            workloads: vec![Workload {
+                kind: "Deployment".into(),
+                name: "frontend".into(),
+                file: "deploy/frontend.yaml".into(),
+                line: 4,
+                facts: env,
+                ..Workload::default()
+            }],
+            ..Svc::default()
+        }
+    }
+
+    fn of(rule: &str, svc: &Svc) -> Vec<Finding> {
+        let (findings, _) = evaluate::service(&RuleSet::builtin(), svc, Language::Go);
+        findings.into_iter().filter(|f| f.rule == rule).collect()
+    }
+
+    #[test]
+    fn a_flag_the_workload_does_not_set_turns_tracing_off() {
+        let mut svc = service(vec![env("COLLECTOR_SERVICE_ADDR", "collector:4317")]);
+        svc.offered_env.push(OfferedEnv {
+            file: "kustomize/components/ops/kustomization.yaml".into(),
+            line: 15,
+            kind: "Deployment".into(),
+            workload: "frontend".into(),
+            name: "ENABLE_TRACING".into(),
+            value: Some("1".into()),
+        });
+        let got = of("TG106", &svc);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].file.as_deref(), Some("deploy/frontend.yaml"));
+        let m = &got[0].message;
+        assert!(m.contains("ENABLE_TRACING=1 (read at main.go:15)"), "{m}");
+        assert!(
+            m.contains("set in kustomize/components/ops/kustomization.yaml:15"),
+            "{m}"
+        );
+        // Set to "0": still off, and the finding says so.
+        let svc = service(vec![env("ENABLE_TRACING", "0")]);
+        assert!(of("TG106", &svc)[0].message.contains("sets to `0`"));
+    }
+
+    #[test]
+    fn a_flag_set_on_passes() {
+        let svc = service(vec![
+            env("ENABLE_TRACING", "1"),
+            env("COLLECTOR_SERVICE_ADDR", "collector:4317"),
+        ]);
+        assert!(of("TG106", &svc).is_empty());
+        // The image's default counts when the workload says nothing.
+        let mut svc = service(vec![]);
+        svc.facts.push(env("ENABLE_TRACING", "true"));
+        assert!(of("TG106", &svc).is_empty());
+    }
+
+    #[test]
+    fn an_endpoint_variable_the_code_reads_is_what_tg201_asks_for() {
+        let svc = service(vec![
+            env("ENABLE_TRACING", "1"),
+            env("COLLECTOR_SERVICE_ADDR", "collector:4317"),
+        ]);
+        assert!(of("TG201", &svc).is_empty());
+        // OTEL_EXPORTER_OTLP_ENDPOINT does not reach an exporter given another variable.
+        let svc = service(vec![
+            env("ENABLE_TRACING", "1"),
+            env("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        ]);
+        let got = of("TG201", &svc);
+        assert_eq!(got.len(), 1);
+        assert!(got[0]
+            .message
+            .contains("sets none of COLLECTOR_SERVICE_ADDR (the code reads the export endpoint from it, at main.go:30)"));
+    }
+}
