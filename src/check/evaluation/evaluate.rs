@@ -8,6 +8,7 @@ use crate::check::evaluation::copies;
 use crate::check::evaluation::matching::{describe, fact_path_len, matches, matches_one};
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
+use crate::check::evaluation::sites;
 use crate::check::facts::{Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
 use crate::check::model::{Finding, Language};
@@ -145,6 +146,12 @@ fn signal_rule(
     if !language.is_analysed() || !rule.applies_to(language) {
         return;
     }
+    let sites = rule.sites.for_language(language);
+    if !sites.is_empty() {
+        sites::judge(rule, &sites, facts, language, out);
+        forbidden(rule, facts, language, out);
+        return;
+    }
     let when = rule.when.for_language(language);
     let mut anchor: Option<&Fact> = None;
     if !when.is_empty() {
@@ -189,6 +196,11 @@ fn signal_rule(
             line,
         ));
     }
+    forbidden(rule, facts, language, out);
+}
+
+/// A finding at every match of the rule's `forbid` list (once per file and line).
+fn forbidden(rule: &Rule, facts: &[&Fact], language: Language, out: &mut Vec<Finding>) {
     let mut seen = HashSet::new();
     for s in rule.forbid.for_language(language) {
         for f in matches(s, facts) {
