@@ -28,26 +28,12 @@ use serde_json::Value;
 /// passing fails the test until it is removed from here.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "browser-fetch-instrumentation",
-        "TG101 on every browser app (`@opentelemetry/sdk-trace-web` is no SDK to it); backoffice's \
-         uninstrumented fetch is not TG104",
-    ),
-    (
         "node-grpc-js-server",
         "`new grpc.Server()` is no server to TG103 (and HttpInstrumentation would excuse it)",
     ),
     (
-        "node-queue-producer-fetch",
-        "TG104 is excused by any `propagation.inject` or UndiciInstrumentation in the service, \
-         and `axios.post` is no client call",
-    ),
-    (
         "node-servers-built-with-new",
         "`new Koa()` (imported as `koa`) and hapi's servers are no servers to TG103",
-    ),
-    (
-        "python-httpx-aiohttp",
-        "HTTPXClientInstrumentor excuses an aiohttp client (TG104 by keyword)",
     ),
 ];
 

@@ -83,3 +83,136 @@ fn fact_path(fact: &Fact) -> &[String] {
         _ => &[],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::check::assembly::work::Svc;
+    use crate::check::evaluation::evaluate::service;
+    use crate::check::evaluation::rules::RuleSet;
+    use crate::check::facts::{Fact, FactKind};
+    use crate::check::inputs::lang::{analyse, SourceKind};
+    use crate::check::model::Language;
+
+    /// A service of these source files, with these direct dependencies; its findings of `rule`
+    /// as `file:line`.
+    fn findings(
+        kind: SourceKind,
+        dependencies: &[&str],
+        files: &[(&str, &str)],
+        rule: &str,
+    ) -> Vec<String> {
+        let language = match kind {
+            SourceKind::Python => Language::Python,
+            _ => Language::Javascript,
+        };
+        let svc = Svc {
+            name: "svc".into(),
+            language: Some(language),
+            facts: dependencies
+                .iter()
+                .map(|d| Fact::new(FactKind::Dependency { name: (*d).into() }, "manifest", 1))
+                .collect(),
+            sources: files
+                .iter()
+                .map(|(rel, src)| analyse(kind, rel, src).unwrap())
+                .collect(),
+            ..Svc::default()
+        };
+        let (out, _) = service(&RuleSet::builtin(), &svc, language);
+        out.iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f.file.as_deref().unwrap_or("-"),
+                    f.line.unwrap_or(0)
+                )
+            })
+            .collect()
+    }
+
+    const PUBLISHER: &str = "const { context, propagation } = require('@opentelemetry/api');\n\nfunction publish(channel, msg) {\n  const headers = {};\n  propagation.inject(context.active(), headers);\n  channel.publish('x', 'y', msg, { headers });\n}\n\nmodule.exports = { publish };\n";
+    const NOTIFY: &str = "const fetch = require('node-fetch');\n\nasync function notify(url) {\n  return fetch(url, { method: 'POST' });\n}\n\nmodule.exports = { notify };\n";
+    const INVENTORY: &str = "const fetch = require('node-fetch');\nconst { context, propagation } = require('@opentelemetry/api');\n\nasync function reserve(url) {\n  const headers = {};\n  propagation.inject(context.active(), headers);\n  return fetch(url, { headers });\n}\n\nmodule.exports = { reserve };\n";
+    const CARRIER: &str =
+        "export async function book(url) {\n  return fetch(url, { method: 'POST' });\n}\n";
+
+    fn tracing(instrumentations: &str) -> String {
+        format!("const {{ NodeSDK }} = require('@opentelemetry/sdk-node');\nconst {{ UndiciInstrumentation }} = require('@opentelemetry/instrumentation-undici');\nconst {{ getNodeAutoInstrumentations }} = require('@opentelemetry/auto-instrumentations-node');\nnew NodeSDK({{ instrumentations: [{instrumentations}] }}).start();\n")
+    }
+
+    #[test]
+    fn each_outbound_call_is_covered_only_by_what_instruments_its_library() {
+        for (instrumentations, expected, case) in [
+            (
+                "",
+                &["src/carrier.js:2", "src/notify.js:4"][..],
+                "an inject into message headers covers no fetch; one into the call's own does",
+            ),
+            (
+                "new UndiciInstrumentation()",
+                &["src/notify.js:4"][..],
+                "undici's instrumentation covers the global fetch, not node-fetch",
+            ),
+            (
+                "getNodeAutoInstrumentations()",
+                &[][..],
+                "the auto-instrumentations cover both",
+            ),
+        ] {
+            let tracing = tracing(instrumentations);
+            let files = [
+                ("src/tracing.js", tracing.as_str()),
+                ("src/publisher.js", PUBLISHER),
+                ("src/notify.js", NOTIFY),
+                ("src/inventory.js", INVENTORY),
+                ("src/carrier.js", CARRIER),
+            ];
+            let got = findings(
+                SourceKind::Javascript,
+                &["@opentelemetry/sdk-node"],
+                &files,
+                "TG104",
+            );
+            assert_eq!(got, expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_browser_fetch_is_covered_by_the_web_instrumentations() {
+        let api = "export async function load() {\n  const res = await fetch('/api/cart');\n  return res.json();\n}\n";
+        for (setup, expected) in [
+            ("new DocumentLoadInstrumentation()", &["src/api.ts:2"][..]),
+            ("new FetchInstrumentation()", &[][..]),
+            ("getWebAutoInstrumentations()", &[][..]),
+        ] {
+            let tracing = format!("import {{ registerInstrumentations }} from '@opentelemetry/instrumentation';\nimport {{ FetchInstrumentation }} from '@opentelemetry/instrumentation-fetch';\nimport {{ DocumentLoadInstrumentation }} from '@opentelemetry/instrumentation-document-load';\nimport {{ getWebAutoInstrumentations }} from '@opentelemetry/auto-instrumentations-web';\nregisterInstrumentations({{ instrumentations: [{setup}] }});\n");
+            let files = [("src/tracing.ts", tracing.as_str()), ("src/api.ts", api)];
+            let got = findings(
+                SourceKind::Typescript,
+                &["@opentelemetry/sdk-trace-web"],
+                &files,
+                "TG104",
+            );
+            assert_eq!(got, expected, "{setup}");
+        }
+    }
+
+    #[test]
+    fn a_python_instrumentor_covers_its_own_client_library_only() {
+        let telemetry = "from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor\n\n\ndef setup():\n    HTTPXClientInstrumentor().instrument()\n";
+        for (client, expected) in [
+            ("import httpx\n\n\nasync def call(url):\n    async with httpx.AsyncClient() as c:\n        return await c.get(url)\n", &[][..]),
+            ("import aiohttp\n\n\nasync def call(url):\n    async with aiohttp.ClientSession() as s:\n        return await s.get(url)\n", &["app/client.py:5"][..]),
+        ] {
+            let files = [("app/telemetry.py", telemetry), ("app/client.py", client)];
+            let got = findings(
+                SourceKind::Python,
+                &["opentelemetry-sdk"],
+                &files,
+                "TG104",
+            );
+            assert_eq!(got, expected, "{client}");
+        }
+    }
+}
