@@ -199,6 +199,40 @@ mod tests {
     }
 
     #[test]
+    fn servers_built_with_new_are_covered_by_their_framework_instrumentation() {
+        let koa = "const Koa = require('koa');\nconst app = new Koa();\napp.listen(3000);\n";
+        let hapi = "const Hapi = require('@hapi/hapi');\nconst server = Hapi.server({ port: 3000 });\nconst other = new Hapi.Server({ port: 3001 });\n";
+        let grpc = "const grpc = require('@grpc/grpc-js');\nconst server = new grpc.Server();\n";
+        let setup = |instrumentations: &str| {
+            format!("const {{ NodeSDK }} = require('@opentelemetry/sdk-node');\nconst {{ HttpInstrumentation }} = require('@opentelemetry/instrumentation-http');\nconst {{ GrpcInstrumentation }} = require('@opentelemetry/instrumentation-grpc');\nnew NodeSDK({{ instrumentations: [{instrumentations}] }}).start();\n")
+        };
+        for (instrumentations, expected) in [
+            ("", &["grpc.js:2", "hapi.js:2", "hapi.js:3", "koa.js:2"][..]),
+            // Node's http instrumentation: Koa and hapi run on it, grpc-js on http2.
+            ("new HttpInstrumentation()", &["grpc.js:2"][..]),
+            (
+                "new HttpInstrumentation(), new GrpcInstrumentation()",
+                &[][..],
+            ),
+        ] {
+            let tracing = setup(instrumentations);
+            let files = [
+                ("tracing.js", tracing.as_str()),
+                ("koa.js", koa),
+                ("hapi.js", hapi),
+                ("grpc.js", grpc),
+            ];
+            let got = findings(
+                SourceKind::Javascript,
+                &["@opentelemetry/sdk-node"],
+                &files,
+                "TG103",
+            );
+            assert_eq!(got, expected, "{instrumentations}");
+        }
+    }
+
+    #[test]
     fn a_python_instrumentor_covers_its_own_client_library_only() {
         let telemetry = "from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor\n\n\ndef setup():\n    HTTPXClientInstrumentor().instrument()\n";
         for (client, expected) in [
