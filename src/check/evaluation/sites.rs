@@ -249,4 +249,36 @@ mod tests {
             assert_eq!(got, expected, "{client}");
         }
     }
+
+    #[test]
+    fn a_python_grpc_server_is_covered_by_grpc_instrumentation_not_by_the_web_app_s() {
+        let web = "from fastapi import FastAPI\nfrom opentelemetry.instrumentation.fastapi import FastAPIInstrumentor\n\nadmin = FastAPI()\nFastAPIInstrumentor.instrument_app(admin)\n";
+        for (server, expected) in [
+            (
+                "import grpc\nfrom concurrent import futures\n\nserver = grpc.server(futures.ThreadPoolExecutor())\n",
+                &["grpc_server.py:4"][..],
+            ),
+            (
+                "import grpc\nfrom concurrent import futures\nfrom opentelemetry.instrumentation.grpc import server_interceptor\n\nserver = grpc.server(futures.ThreadPoolExecutor(), interceptors=[server_interceptor()])\n",
+                &[][..],
+            ),
+            (
+                "import grpc\nfrom opentelemetry.instrumentation.grpc import GrpcAioInstrumentorServer\n\nGrpcAioInstrumentorServer().instrument()\nserver = grpc.aio.server()\n",
+                &[][..],
+            ),
+            (
+                "import grpc\n\nserver = grpc.aio.server()\n",
+                &["grpc_server.py:3"][..],
+            ),
+        ] {
+            let files = [("web.py", web), ("grpc_server.py", server)];
+            let got = findings(
+                SourceKind::Python,
+                &["opentelemetry-sdk"],
+                &files,
+                "TG103",
+            );
+            assert_eq!(got, expected, "{server}");
+        }
+    }
 }
