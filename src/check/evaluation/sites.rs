@@ -25,8 +25,9 @@ pub(super) fn judge(
     if require.iter().any(|s| !matches(s, facts).is_empty()) {
         return;
     }
-    // What each `covered_by` signal matched in the service, matched once per signal.
-    let mut cache: Vec<(*const Signal, Vec<&Fact>)> = Vec::new();
+    // What each `covered_by` signal matched in the service, matched once per signal (by
+    // value: the lists a pack shares through YAML anchors are copies).
+    let mut cache: Vec<(&Signal, Vec<&Fact>)> = Vec::new();
     let mut seen: HashSet<(&str, u32, &[String])> = HashSet::new();
     let mut found: Vec<&Fact> = Vec::new();
     for site in sites {
@@ -61,16 +62,15 @@ pub(super) fn judge(
 
 /// The facts `signal` matched in the service (remembered: each signal is matched once
 /// however many sites it covers).
-fn matched<'c, 'a>(
-    cache: &'c mut Vec<(*const Signal, Vec<&'a Fact>)>,
-    signal: &Signal,
+fn matched<'c, 's, 'a>(
+    cache: &'c mut Vec<(&'s Signal, Vec<&'a Fact>)>,
+    signal: &'s Signal,
     facts: &[&'a Fact],
 ) -> &'c [&'a Fact] {
-    let key: *const Signal = signal;
-    let i = match cache.iter().position(|(k, _)| *k == key) {
+    let i = match cache.iter().position(|(k, _)| *k == signal) {
         Some(i) => i,
         None => {
-            cache.push((key, matches(signal, facts)));
+            cache.push((signal, matches(signal, facts)));
             cache.len() - 1
         }
     };
