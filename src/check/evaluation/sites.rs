@@ -134,6 +134,7 @@ mod tests {
     const PUBLISHER: &str = "const { context, propagation } = require('@opentelemetry/api');\n\nfunction publish(channel, msg) {\n  const headers = {};\n  propagation.inject(context.active(), headers);\n  channel.publish('x', 'y', msg, { headers });\n}\n\nmodule.exports = { publish };\n";
     const NOTIFY: &str = "const fetch = require('node-fetch');\n\nasync function notify(url) {\n  return fetch(url, { method: 'POST' });\n}\n\nmodule.exports = { notify };\n";
     const INVENTORY: &str = "const fetch = require('node-fetch');\nconst { context, propagation } = require('@opentelemetry/api');\n\nasync function reserve(url) {\n  const headers = {};\n  propagation.inject(context.active(), headers);\n  return fetch(url, { headers });\n}\n\nmodule.exports = { reserve };\n";
+    const LEGACY: &str = "const https = require('https');\n\nfunction ping(url) {\n  return https.request(url);\n}\n\nmodule.exports = { ping };\n";
     const CARRIER: &str =
         "export async function book(url) {\n  return fetch(url, { method: 'POST' });\n}\n";
 
@@ -146,13 +147,13 @@ mod tests {
         for (instrumentations, expected, case) in [
             (
                 "",
-                &["src/carrier.js:2", "src/notify.js:4"][..],
+                &["src/carrier.js:2", "src/legacy.js:4", "src/notify.js:4"][..],
                 "an inject into message headers covers no fetch; one into the call's own does",
             ),
             (
                 "new UndiciInstrumentation()",
-                &["src/notify.js:4"][..],
-                "undici's instrumentation covers the global fetch, not node-fetch",
+                &["src/legacy.js:4", "src/notify.js:4"][..],
+                "undici's instrumentation covers the global fetch, not node-fetch nor https",
             ),
             (
                 "getNodeAutoInstrumentations()",
@@ -167,6 +168,7 @@ mod tests {
                 ("src/notify.js", NOTIFY),
                 ("src/inventory.js", INVENTORY),
                 ("src/carrier.js", CARRIER),
+                ("src/legacy.js", LEGACY),
             ];
             let got = findings(
                 SourceKind::Javascript,
@@ -180,13 +182,20 @@ mod tests {
 
     #[test]
     fn a_browser_fetch_is_covered_by_the_web_instrumentations() {
-        let api = "export async function load() {\n  const res = await fetch('/api/cart');\n  return res.json();\n}\n";
+        let api = "export async function load() {\n  const res = await fetch('/api/cart');\n  return res.json();\n}\n\nexport function legacy(url: string) {\n  const xhr = new XMLHttpRequest();\n  xhr.open('GET', url);\n  xhr.send();\n}\n";
         for (setup, expected) in [
-            ("new DocumentLoadInstrumentation()", &["src/api.ts:2"][..]),
-            ("new FetchInstrumentation()", &[][..]),
+            (
+                "new DocumentLoadInstrumentation()",
+                &["src/api.ts:2", "src/api.ts:7"][..],
+            ),
+            ("new FetchInstrumentation()", &["src/api.ts:7"][..]),
+            (
+                "new FetchInstrumentation(), new XMLHttpRequestInstrumentation()",
+                &[][..],
+            ),
             ("getWebAutoInstrumentations()", &[][..]),
         ] {
-            let tracing = format!("import {{ registerInstrumentations }} from '@opentelemetry/instrumentation';\nimport {{ FetchInstrumentation }} from '@opentelemetry/instrumentation-fetch';\nimport {{ DocumentLoadInstrumentation }} from '@opentelemetry/instrumentation-document-load';\nimport {{ getWebAutoInstrumentations }} from '@opentelemetry/auto-instrumentations-web';\nregisterInstrumentations({{ instrumentations: [{setup}] }});\n");
+            let tracing = format!("import {{ registerInstrumentations }} from '@opentelemetry/instrumentation';\nimport {{ FetchInstrumentation }} from '@opentelemetry/instrumentation-fetch';\nimport {{ DocumentLoadInstrumentation }} from '@opentelemetry/instrumentation-document-load';\nimport {{ XMLHttpRequestInstrumentation }} from '@opentelemetry/instrumentation-xml-http-request';\nimport {{ getWebAutoInstrumentations }} from '@opentelemetry/auto-instrumentations-web';\nregisterInstrumentations({{ instrumentations: [{setup}] }});\n");
             let files = [("src/tracing.ts", tracing.as_str()), ("src/api.ts", api)];
             let got = findings(
                 SourceKind::Typescript,
