@@ -247,6 +247,9 @@ mod tests {
         for (client, expected) in [
             ("import httpx\n\n\nasync def call(url):\n    async with httpx.AsyncClient() as c:\n        return await c.get(url)\n", &[][..]),
             ("import aiohttp\n\n\nasync def call(url):\n    async with aiohttp.ClientSession() as s:\n        return await s.get(url)\n", &["app/client.py:5"][..]),
+            // An inject into this call's own headers covers it; one in another function does not.
+            ("import aiohttp\nfrom opentelemetry.propagate import inject\n\n\nasync def call(url):\n    headers = {}\n    inject(headers)\n    async with aiohttp.ClientSession(headers=headers) as s:\n        return await s.get(url)\n", &[][..]),
+            ("import aiohttp\nfrom opentelemetry.propagate import inject\n\n\ndef message_headers():\n    headers = {}\n    inject(headers)\n    return headers\n\n\nasync def call(url):\n    async with aiohttp.ClientSession() as s:\n        return await s.get(url)\n", &["app/client.py:12"][..]),
         ] {
             let files = [("app/telemetry.py", telemetry), ("app/client.py", client)];
             let got = findings(
