@@ -11,6 +11,7 @@ use crate::check::evaluation::flags;
 use crate::check::evaluation::matching::{describe, fact_path_len, matches, matches_one};
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
+use crate::check::evaluation::sites;
 use crate::check::facts::{Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
 use crate::check::model::{Finding, Language};
@@ -182,6 +183,12 @@ fn signal_rule(
     if !language.is_analysed() || !rule.applies_to(language) {
         return;
     }
+    let sites = rule.sites.for_language(language);
+    if !sites.is_empty() {
+        sites::judge(rule, &sites, facts, language, out);
+        forbidden(rule, facts, language, out);
+        return;
+    }
     let when = rule.when.for_language(language);
     let mut anchor: Option<&Fact> = None;
     if !when.is_empty() {
@@ -226,8 +233,13 @@ fn signal_rule(
             line,
         ));
     }
-    // One finding per place: a forbidden match where the `require` finding already is adds
-    // nothing (a configuration file's propagator is both its anchor and its match).
+    forbidden(rule, facts, language, out);
+}
+
+/// A finding at every match of the rule's `forbid` list, once per place: a forbidden match
+/// where the `require` finding already is adds nothing (a configuration file's propagator is
+/// both its anchor and its match).
+fn forbidden(rule: &Rule, facts: &[&Fact], language: Language, out: &mut Vec<Finding>) {
     let mut seen: HashSet<(std::sync::Arc<str>, u32)> = out
         .iter()
         .filter(|f| f.rule == rule.meta.id)

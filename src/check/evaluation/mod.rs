@@ -12,4 +12,5 @@ pub(crate) mod matching;
 pub(crate) mod repository;
 pub mod rules;
 pub mod security;
+mod sites;
 pub(crate) mod span_data;

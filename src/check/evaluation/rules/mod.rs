@@ -20,8 +20,10 @@ use crate::check::inputs::interest::Interest;
 use crate::check::model::{Language, RuleMeta, Severity};
 
 mod signal;
+mod sites;
 use signal::{compile_set, RawSignal};
 pub use signal::{Signal, SignalSet};
+pub use sites::{Cover, Site, SiteSet};
 
 /// The `params` key listing the calls that read environment variables by name (call
 /// patterns: `os.Getenv`, `os.environ` — its `get` and `["NAME"]` —; `process.env` for the
@@ -136,6 +138,8 @@ struct RawRule {
     #[serde(default)]
     forbid: BTreeMap<String, Vec<RawSignal>>,
     #[serde(default)]
+    sites: BTreeMap<String, Vec<RawSignal>>,
+    #[serde(default)]
     params: BTreeMap<String, Vec<String>>,
 }
 
@@ -162,6 +166,9 @@ pub struct Rule {
     pub require: SignalSet,
     /// A finding at each match.
     pub forbid: SignalSet,
+    /// Call sites judged one by one: a finding at each site that neither its `covered_by`
+    /// nor `require` covers (for the languages it lists, in place of `when`).
+    pub sites: SiteSet,
     /// Data for built-in checkers (key lists, call lists…).
     pub params: BTreeMap<String, Vec<String>>,
     /// The pack it came from.
@@ -331,6 +338,10 @@ impl RuleSet {
                     list.iter().for_each(|s| arg_calls(s, &mut callees));
                 }
             }
+            for s in rule.sites.signals() {
+                collect(s, &mut patterns);
+                arg_calls(s, &mut callees);
+            }
         }
         // Calls that read environment variables (`env_readers`): call patterns too.
         let readers: Vec<Vec<String>> = self
@@ -414,9 +425,14 @@ fn compile(raw: RawRule, source: &str) -> Result<Rule, String> {
     let when = compile_set(&raw.when).map_err(|e| format!("{id}: when: {e}"))?;
     let require = compile_set(&raw.require).map_err(|e| format!("{id}: require: {e}"))?;
     let forbid = compile_set(&raw.forbid).map_err(|e| format!("{id}: forbid: {e}"))?;
-    if raw.check == CheckKind::Signals && require.is_empty() && forbid.is_empty() {
+    let sites = sites::compile_sites(&raw.sites).map_err(|e| format!("{id}: sites: {e}"))?;
+    if raw.check == CheckKind::Signals
+        && require.is_empty()
+        && forbid.is_empty()
+        && sites.is_empty()
+    {
         return Err(format!(
-            "{id}: a signal rule needs a `require` or `forbid` list"
+            "{id}: a signal rule needs a `require`, `forbid` or `sites` list"
         ));
     }
     Ok(Rule {
@@ -438,6 +454,7 @@ fn compile(raw: RawRule, source: &str) -> Result<Rule, String> {
         when,
         require,
         forbid,
+        sites,
         params: raw.params,
         source: source.to_string(),
     })

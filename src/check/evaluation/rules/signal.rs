@@ -29,6 +29,10 @@ pub(super) struct RawSignal {
     global: Option<bool>,
     argument: Option<String>,
     argument_packages: Option<Vec<String>>,
+    /// `sites` only: what instruments this call site ([`super::sites`]).
+    pub(super) covered_by: Option<Vec<RawSignal>>,
+    /// Inside `covered_by` only: the signal counts in the site's own function only.
+    pub(super) same_function: Option<bool>,
 }
 
 /// A compiled signal.
@@ -105,20 +109,7 @@ impl SignalSet {
 
     /// The signals that apply to `language`, in pack order (language first, then `any`).
     pub fn for_language(&self, language: Language) -> Vec<&Signal> {
-        let key = language_key(language);
-        let mut out: Vec<&Signal> = Vec::new();
-        if let Some(list) = self.by_language.get(key) {
-            out.extend(list);
-        }
-        if language == Language::Typescript {
-            if let Some(list) = self.by_language.get("javascript") {
-                out.extend(list);
-            }
-        }
-        if let Some(list) = self.by_language.get("any") {
-            out.extend(list);
-        }
-        out
+        for_language(&self.by_language, language)
     }
 
     /// Whether a list is defined for `language` specifically (not through `any`).
@@ -127,6 +118,28 @@ impl SignalSet {
         self.by_language.contains_key(key)
             || (language == Language::Typescript && self.by_language.contains_key("javascript"))
     }
+}
+
+/// The lists of `by_language` that apply to `language`, in pack order (language first, then
+/// `javascript` for TypeScript, then `any`).
+pub(super) fn for_language<T>(
+    by_language: &BTreeMap<String, Vec<T>>,
+    language: Language,
+) -> Vec<&T> {
+    let key = language_key(language);
+    let mut out: Vec<&T> = Vec::new();
+    if let Some(list) = by_language.get(key) {
+        out.extend(list);
+    }
+    if language == Language::Typescript {
+        if let Some(list) = by_language.get("javascript") {
+            out.extend(list);
+        }
+    }
+    if let Some(list) = by_language.get("any") {
+        out.extend(list);
+    }
+    out
 }
 
 pub(super) fn compile_set(raw: &BTreeMap<String, Vec<RawSignal>>) -> Result<SignalSet, String> {
@@ -147,7 +160,13 @@ pub(super) fn compile_set(raw: &BTreeMap<String, Vec<RawSignal>>) -> Result<Sign
     Ok(SignalSet { by_language })
 }
 
-fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
+pub(super) fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
+    if raw.covered_by.is_some() {
+        return Err("`covered_by` applies to `sites` signals only".into());
+    }
+    if raw.same_function.is_some() {
+        return Err("`same_function` applies inside `covered_by` only".into());
+    }
     if let Some(unless) = &raw.unless {
         let mut base = raw.clone();
         base.unless = None;

@@ -1,0 +1,296 @@
+//! A rule's call sites judged one by one ([`crate::check::evaluation::rules::Site`]): a finding
+//! at each site that nothing instruments — neither what covers its library (`covered_by`,
+//! matched once per service whatever the number of sites; with `same_function`, only a match
+//! in the site's own function: same file, same enclosing top-level function or both outside
+//! any) nor the rule's `require` list.
+
+use std::collections::HashSet;
+
+use crate::check::evaluation::evaluate::finding;
+use crate::check::evaluation::matching::{describe, matches};
+use crate::check::evaluation::rules::{Rule, Signal, Site};
+use crate::check::facts::{Fact, FactKind};
+use crate::check::model::{Finding, Language};
+
+/// The findings of `rule`'s `sites` for `language` (none when `require` matched: it covers
+/// every site).
+pub(super) fn judge(
+    rule: &Rule,
+    sites: &[&Site],
+    facts: &[&Fact],
+    language: Language,
+    out: &mut Vec<Finding>,
+) {
+    let require = rule.require.for_language(language);
+    if require.iter().any(|s| !matches(s, facts).is_empty()) {
+        return;
+    }
+    // What each `covered_by` signal matched in the service, matched once per signal (by
+    // value: the lists a pack shares through YAML anchors are copies).
+    let mut cache: Vec<(&Signal, Vec<&Fact>)> = Vec::new();
+    let mut seen: HashSet<(&str, u32, &[String])> = HashSet::new();
+    let mut found: Vec<&Fact> = Vec::new();
+    for site in sites {
+        for fact in matches(&site.signal, facts) {
+            if !seen.insert((&fact.file, fact.line, fact_path(fact))) {
+                continue;
+            }
+            let covered = site.covered_by.iter().any(|cover| {
+                let hits = matched(&mut cache, &cover.signal, facts);
+                if cover.same_function {
+                    hits.iter()
+                        .any(|f| f.file == fact.file && f.func == fact.func)
+                } else {
+                    !hits.is_empty()
+                }
+            });
+            if !covered {
+                found.push(fact);
+            }
+        }
+    }
+    found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    for fact in found {
+        out.push(finding(
+            rule,
+            format!("{} (at {})", rule.message, describe(fact, language)),
+            Some(&fact.file),
+            Some(fact.line),
+        ));
+    }
+}
+
+/// The facts `signal` matched in the service (remembered: each signal is matched once
+/// however many sites it covers).
+fn matched<'c, 's, 'a>(
+    cache: &'c mut Vec<(&'s Signal, Vec<&'a Fact>)>,
+    signal: &'s Signal,
+    facts: &[&'a Fact],
+) -> &'c [&'a Fact] {
+    let i = match cache.iter().position(|(k, _)| *k == signal) {
+        Some(i) => i,
+        None => {
+            cache.push((signal, matches(signal, facts)));
+            cache.len() - 1
+        }
+    };
+    &cache[i].1
+}
+
+fn fact_path(fact: &Fact) -> &[String] {
+    match &fact.kind {
+        FactKind::Call { path, .. } | FactKind::Symbol { path } => path,
+        _ => &[],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::check::assembly::work::Svc;
+    use crate::check::evaluation::evaluate::service;
+    use crate::check::evaluation::rules::RuleSet;
+    use crate::check::facts::{Fact, FactKind};
+    use crate::check::inputs::lang::{analyse, SourceKind};
+    use crate::check::model::Language;
+
+    /// A service of these source files, with these direct dependencies; its findings of `rule`
+    /// as `file:line`.
+    fn findings(
+        kind: SourceKind,
+        dependencies: &[&str],
+        files: &[(&str, &str)],
+        rule: &str,
+    ) -> Vec<String> {
+        let language = match kind {
+            SourceKind::Python => Language::Python,
+            _ => Language::Javascript,
+        };
+        let svc = Svc {
+            name: "svc".into(),
+            language: Some(language),
+            facts: dependencies
+                .iter()
+                .map(|d| Fact::new(FactKind::Dependency { name: (*d).into() }, "manifest", 1))
+                .collect(),
+            sources: files
+                .iter()
+                .map(|(rel, src)| analyse(kind, rel, src).unwrap())
+                .collect(),
+            ..Svc::default()
+        };
+        let (out, _) = service(&RuleSet::builtin(), &svc, language);
+        out.iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f.file.as_deref().unwrap_or("-"),
+                    f.line.unwrap_or(0)
+                )
+            })
+            .collect()
+    }
+
+    const PUBLISHER: &str = "const { context, propagation } = require('@opentelemetry/api');\n\nfunction publish(channel, msg) {\n  const headers = {};\n  propagation.inject(context.active(), headers);\n  channel.publish('x', 'y', msg, { headers });\n}\n\nmodule.exports = { publish };\n";
+    const NOTIFY: &str = "const fetch = require('node-fetch');\n\nasync function notify(url) {\n  return fetch(url, { method: 'POST' });\n}\n\nmodule.exports = { notify };\n";
+    const INVENTORY: &str = "const fetch = require('node-fetch');\nconst { context, propagation } = require('@opentelemetry/api');\n\nasync function reserve(url) {\n  const headers = {};\n  propagation.inject(context.active(), headers);\n  return fetch(url, { headers });\n}\n\nmodule.exports = { reserve };\n";
+    const LEGACY: &str = "const https = require('https');\n\nfunction ping(url) {\n  return https.request(url);\n}\n\nmodule.exports = { ping };\n";
+    const CARRIER: &str =
+        "export async function book(url) {\n  return fetch(url, { method: 'POST' });\n}\n";
+
+    fn tracing(instrumentations: &str) -> String {
+        format!("const {{ NodeSDK }} = require('@opentelemetry/sdk-node');\nconst {{ UndiciInstrumentation }} = require('@opentelemetry/instrumentation-undici');\nconst {{ getNodeAutoInstrumentations }} = require('@opentelemetry/auto-instrumentations-node');\nnew NodeSDK({{ instrumentations: [{instrumentations}] }}).start();\n")
+    }
+
+    #[test]
+    fn each_outbound_call_is_covered_only_by_what_instruments_its_library() {
+        for (instrumentations, expected, case) in [
+            (
+                "",
+                &["src/carrier.js:2", "src/legacy.js:4", "src/notify.js:4"][..],
+                "an inject into message headers covers no fetch; one into the call's own does",
+            ),
+            (
+                "new UndiciInstrumentation()",
+                &["src/legacy.js:4", "src/notify.js:4"][..],
+                "undici's instrumentation covers the global fetch, not node-fetch nor https",
+            ),
+            (
+                "getNodeAutoInstrumentations()",
+                &[][..],
+                "the auto-instrumentations cover both",
+            ),
+        ] {
+            let tracing = tracing(instrumentations);
+            let files = [
+                ("src/tracing.js", tracing.as_str()),
+                ("src/publisher.js", PUBLISHER),
+                ("src/notify.js", NOTIFY),
+                ("src/inventory.js", INVENTORY),
+                ("src/carrier.js", CARRIER),
+                ("src/legacy.js", LEGACY),
+            ];
+            let got = findings(
+                SourceKind::Javascript,
+                &["@opentelemetry/sdk-node"],
+                &files,
+                "TG104",
+            );
+            assert_eq!(got, expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_browser_fetch_is_covered_by_the_web_instrumentations() {
+        let api = "export async function load() {\n  const res = await fetch('/api/cart');\n  return res.json();\n}\n\nexport function legacy(url: string) {\n  const xhr = new XMLHttpRequest();\n  xhr.open('GET', url);\n  xhr.send();\n}\n";
+        for (setup, expected) in [
+            (
+                "new DocumentLoadInstrumentation()",
+                &["src/api.ts:2", "src/api.ts:7"][..],
+            ),
+            ("new FetchInstrumentation()", &["src/api.ts:7"][..]),
+            (
+                "new FetchInstrumentation(), new XMLHttpRequestInstrumentation()",
+                &[][..],
+            ),
+            ("getWebAutoInstrumentations()", &[][..]),
+        ] {
+            let tracing = format!("import {{ registerInstrumentations }} from '@opentelemetry/instrumentation';\nimport {{ FetchInstrumentation }} from '@opentelemetry/instrumentation-fetch';\nimport {{ DocumentLoadInstrumentation }} from '@opentelemetry/instrumentation-document-load';\nimport {{ XMLHttpRequestInstrumentation }} from '@opentelemetry/instrumentation-xml-http-request';\nimport {{ getWebAutoInstrumentations }} from '@opentelemetry/auto-instrumentations-web';\nregisterInstrumentations({{ instrumentations: [{setup}] }});\n");
+            let files = [("src/tracing.ts", tracing.as_str()), ("src/api.ts", api)];
+            let got = findings(
+                SourceKind::Typescript,
+                &["@opentelemetry/sdk-trace-web"],
+                &files,
+                "TG104",
+            );
+            assert_eq!(got, expected, "{setup}");
+        }
+    }
+
+    #[test]
+    fn servers_built_with_new_are_covered_by_their_framework_instrumentation() {
+        let koa = "const Koa = require('koa');\nconst app = new Koa();\napp.listen(3000);\n";
+        let hapi = "const Hapi = require('@hapi/hapi');\nconst server = Hapi.server({ port: 3000 });\nconst other = new Hapi.Server({ port: 3001 });\n";
+        let grpc = "const grpc = require('@grpc/grpc-js');\nconst server = new grpc.Server();\n";
+        let setup = |instrumentations: &str| {
+            format!("const {{ NodeSDK }} = require('@opentelemetry/sdk-node');\nconst {{ HttpInstrumentation }} = require('@opentelemetry/instrumentation-http');\nconst {{ GrpcInstrumentation }} = require('@opentelemetry/instrumentation-grpc');\nnew NodeSDK({{ instrumentations: [{instrumentations}] }}).start();\n")
+        };
+        for (instrumentations, expected) in [
+            ("", &["grpc.js:2", "hapi.js:2", "hapi.js:3", "koa.js:2"][..]),
+            // Node's http instrumentation: Koa and hapi run on it, grpc-js on http2.
+            ("new HttpInstrumentation()", &["grpc.js:2"][..]),
+            (
+                "new HttpInstrumentation(), new GrpcInstrumentation()",
+                &[][..],
+            ),
+        ] {
+            let tracing = setup(instrumentations);
+            let files = [
+                ("tracing.js", tracing.as_str()),
+                ("koa.js", koa),
+                ("hapi.js", hapi),
+                ("grpc.js", grpc),
+            ];
+            let got = findings(
+                SourceKind::Javascript,
+                &["@opentelemetry/sdk-node"],
+                &files,
+                "TG103",
+            );
+            assert_eq!(got, expected, "{instrumentations}");
+        }
+    }
+
+    #[test]
+    fn a_python_instrumentor_covers_its_own_client_library_only() {
+        let telemetry = "from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor\n\n\ndef setup():\n    HTTPXClientInstrumentor().instrument()\n";
+        for (client, expected) in [
+            ("import httpx\n\n\nasync def call(url):\n    async with httpx.AsyncClient() as c:\n        return await c.get(url)\n", &[][..]),
+            ("import aiohttp\n\n\nasync def call(url):\n    async with aiohttp.ClientSession() as s:\n        return await s.get(url)\n", &["app/client.py:5"][..]),
+            // An inject into this call's own headers covers it; one in another function does not.
+            ("import aiohttp\nfrom opentelemetry.propagate import inject\n\n\nasync def call(url):\n    headers = {}\n    inject(headers)\n    async with aiohttp.ClientSession(headers=headers) as s:\n        return await s.get(url)\n", &[][..]),
+            ("import aiohttp\nfrom opentelemetry.propagate import inject\n\n\ndef message_headers():\n    headers = {}\n    inject(headers)\n    return headers\n\n\nasync def call(url):\n    async with aiohttp.ClientSession() as s:\n        return await s.get(url)\n", &["app/client.py:12"][..]),
+        ] {
+            let files = [("app/telemetry.py", telemetry), ("app/client.py", client)];
+            let got = findings(
+                SourceKind::Python,
+                &["opentelemetry-sdk"],
+                &files,
+                "TG104",
+            );
+            assert_eq!(got, expected, "{client}");
+        }
+    }
+
+    #[test]
+    fn a_python_grpc_server_is_covered_by_grpc_instrumentation_not_by_the_web_app_s() {
+        let web = "from fastapi import FastAPI\nfrom opentelemetry.instrumentation.fastapi import FastAPIInstrumentor\n\nadmin = FastAPI()\nFastAPIInstrumentor.instrument_app(admin)\n";
+        for (server, expected) in [
+            (
+                "import grpc\nfrom concurrent import futures\n\nserver = grpc.server(futures.ThreadPoolExecutor())\n",
+                &["grpc_server.py:4"][..],
+            ),
+            (
+                "import grpc\nfrom concurrent import futures\nfrom opentelemetry.instrumentation.grpc import server_interceptor\n\nserver = grpc.server(futures.ThreadPoolExecutor(), interceptors=[server_interceptor()])\n",
+                &[][..],
+            ),
+            (
+                "import grpc\nfrom opentelemetry.instrumentation.grpc import GrpcAioInstrumentorServer\n\nGrpcAioInstrumentorServer().instrument()\nserver = grpc.aio.server()\n",
+                &[][..],
+            ),
+            (
+                "import grpc\n\nserver = grpc.aio.server()\n",
+                &["grpc_server.py:3"][..],
+            ),
+        ] {
+            let files = [("web.py", web), ("grpc_server.py", server)];
+            let got = findings(
+                SourceKind::Python,
+                &["opentelemetry-sdk"],
+                &files,
+                "TG103",
+            );
+            assert_eq!(got, expected, "{server}");
+        }
+    }
+}
