@@ -35,18 +35,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "entrypoint-auto-instrumentation",
         "payments, emails: TG101 (the entrypoint script the Dockerfile runs is not read; JAVA_OPTS is not the JVM's)",
     ),
-    (
-        "otel-operator-b3",
-        "the Instrumentation resource is not read: TG201/TG203 on both, TG102 missed on inventory",
-    ),
-    (
-        "otel-operator-instrumentation",
-        "the Instrumentation resource is not read: TG201/TG203 on cart and recommendation",
-    ),
-    (
-        "otel-operator-platform-instrumentation",
-        "ledger: TG201/TG203 and verdict fail for a resource the tree does not hold (expected unknown)",
-    ),
 ];
 
 #[derive(Debug, Deserialize)]

@@ -110,6 +110,7 @@ pub(super) fn attach(
                 builds.extend(k.builds);
                 repo.ingresses.extend(k.ingresses);
                 repo.mesh_tracing.extend(k.mesh_tracing);
+                repo.instrumentations.extend(k.instrumentations);
                 for (ns, ann) in k.namespaces {
                     namespaces.entry(ns).or_default().extend(ann);
                 }

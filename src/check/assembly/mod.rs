@@ -17,6 +17,7 @@ mod images;
 mod infrastructure;
 mod languages;
 mod libraries;
+mod operator;
 pub(crate) mod rust_modules;
 mod services;
 mod shared_image;

@@ -66,7 +66,9 @@ fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> Scanne
     }
     let language = s.language.unwrap_or(Language::Unknown);
     // Its verdict is `unknown` (with TG199 notes saying why) unless a finding fails it.
-    let analysed = language.is_analysed() && complete;
+    // An Operator injection whose `Instrumentation` is not in the tree is unseen too.
+    let unseen = s.workloads.iter().any(|w| !w.unresolved.is_empty());
+    let analysed = language.is_analysed() && complete && !unseen;
     let (mut findings, not_evaluated) = evaluate::service(rules, s, language);
     sort_findings(&mut findings);
     // The repository rules only need to know whether the service uses the propagation

@@ -72,7 +72,8 @@ pub fn service(
                 }
             }
             CheckKind::NotAnalysed => {
-                for (file, reason, line) in &svc.skipped {
+                let unresolved = svc.workloads.iter().flat_map(|w| &w.unresolved);
+                for (file, reason, line) in svc.skipped.iter().chain(unresolved) {
                     out.push(finding(
                         rule,
                         format!("{}: {reason}", rule.message),
@@ -82,7 +83,8 @@ pub fn service(
                 }
             }
             CheckKind::WorkloadEndpoint => {
-                let fires = |w: &Workload| !workload_has(rule, w);
+                // An Operator injection whose resource is unseen may set it (a note says so).
+                let fires = |w: &Workload| w.unresolved.is_empty() && !workload_has(rule, w);
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
                     out.push(finding(
                         rule,
@@ -104,7 +106,7 @@ pub fn service(
                         n == "OTEL_RESOURCE_ATTRIBUTES"
                             && v.is_some_and(|v| v.contains("service.name="))
                     });
-                    !in_attrs && !workload_has(rule, w)
+                    w.unresolved.is_empty() && !in_attrs && !workload_has(rule, w)
                 };
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
                     out.push(finding(
@@ -161,6 +163,7 @@ fn signal_rule(
             return;
         }
     }
+    let mut seen: HashSet<(std::sync::Arc<str>, u32)> = HashSet::new();
     let require = rule.require.for_language(language);
     if !require.is_empty() && require.iter().all(|s| matches(s, facts).is_empty()) {
         // A call made with the wrong argument says more than the rule's `when` anchor.
@@ -182,6 +185,10 @@ fn signal_rule(
             ),
             (None, None) => (svc.manifest.clone(), None, String::new()),
         };
+        if let (Some(file), Some(line)) = (&file, line) {
+            // One finding per place: a `forbid` match there says the same.
+            seen.insert((std::sync::Arc::from(file.as_str()), line));
+        }
         out.push(finding(
             rule,
             format!("{}{what}", rule.message),
@@ -189,7 +196,6 @@ fn signal_rule(
             line,
         ));
     }
-    let mut seen = HashSet::new();
     for s in rule.forbid.for_language(language) {
         for f in matches(s, facts) {
             if seen.insert((f.file.clone(), f.line)) {
@@ -251,4 +257,99 @@ pub(super) fn workload_has(rule: &Rule, w: &Workload) -> bool {
     let vars = rule.param("variables");
     // A Secret in envFrom may carry the variable: configuration, not code.
     w.env_from.iter().any(|e| e.secret) || workload_env(w).any(|(n, _)| vars.iter().any(|v| v == n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str, value: &str, file: &str, line: u32) -> Fact {
+        Fact::new(
+            FactKind::Env {
+                name: name.into(),
+                value: Some(value.into()),
+                from_secret: false,
+                from_ref: false,
+            },
+            file,
+            line,
+        )
+    }
+
+    fn rules_of<'a>(findings: &'a [Finding], rule: &str) -> Vec<&'a Finding> {
+        findings.iter().filter(|f| f.rule == rule).collect()
+    }
+
+    #[test]
+    fn a_java_agent_given_b3_propagators_fails_tg102_once_at_the_setting() {
+        let rules = RuleSet::builtin();
+        let mut svc = Svc {
+            name: "inventory".into(),
+            path: "inventory".into(),
+            language: Some(Language::Java),
+            ..Svc::default()
+        };
+        svc.facts.push(Fact::new(
+            FactKind::Command {
+                text: "java -javaagent:/otel/agent.jar -jar app.jar".into(),
+            },
+            "inventory/Dockerfile",
+            9,
+        ));
+        svc.facts
+            .push(env("OTEL_PROPAGATORS", "b3multi", "k8s/inst.yaml", 10));
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        let tg102 = rules_of(&findings, "TG102");
+        assert_eq!(tg102.len(), 1, "{findings:?}");
+        assert_eq!(
+            (tg102[0].file.as_deref(), tg102[0].line),
+            (Some("k8s/inst.yaml"), Some(10))
+        );
+        // The negative twin: the agent's default (no OTEL_PROPAGATORS), or one with tracecontext.
+        svc.facts.pop();
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        assert!(rules_of(&findings, "TG102").is_empty(), "{findings:?}");
+        svc.facts.push(env(
+            "OTEL_PROPAGATORS",
+            "tracecontext,b3",
+            "k8s/inst.yaml",
+            10,
+        ));
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        assert!(rules_of(&findings, "TG102").is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn an_unresolved_operator_injection_is_not_judged_by_the_workload_rules() {
+        let rules = RuleSet::builtin();
+        let mut w = Workload {
+            name: "ledger".into(),
+            kind: "Deployment".into(),
+            file: "deploy/ledger.yaml".into(),
+            line: 4,
+            ..Workload::default()
+        };
+        let mut svc = Svc {
+            name: "ledger".into(),
+            path: "ledger".into(),
+            language: Some(Language::Java),
+            workloads: vec![w.clone()],
+            ..Svc::default()
+        };
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        assert_eq!(rules_of(&findings, "TG201").len(), 1);
+        assert_eq!(rules_of(&findings, "TG203").len(), 1);
+        w.unresolved.push((
+            "deploy/namespace.yaml".into(),
+            "no Instrumentation in namespace `finance` is in the tree".into(),
+            Some(8),
+        ));
+        svc.workloads = vec![w];
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        assert!(rules_of(&findings, "TG201").is_empty(), "{findings:?}");
+        assert!(rules_of(&findings, "TG203").is_empty(), "{findings:?}");
+        let notes = rules_of(&findings, "TG199");
+        assert_eq!(notes.len(), 1, "{findings:?}");
+        assert_eq!(notes[0].file.as_deref(), Some("deploy/namespace.yaml"));
+    }
 }

@@ -12,10 +12,12 @@ mod build;
 mod compose;
 mod helm;
 pub mod helm_template;
+mod instrumentation;
 pub mod tilt;
 mod workload;
 pub use build::ImageBuild;
 use helm::helm_values;
+pub use instrumentation::Instrumentation;
 use workload::workload;
 
 /// A `envFrom` source.
@@ -59,6 +61,9 @@ pub struct Workload {
     /// The kustomization (its file) whose build gave this workload, when it was built
     /// from a kustomize tree rather than read from one file.
     pub built_by: Option<String>,
+    /// Operator injections whose `Instrumentation` the tree does not hold: (file, reason,
+    /// line) notes. What the resource sets is unseen, so the workload rules do not judge it.
+    pub unresolved: Vec<(String, String, Option<u32>)>,
 }
 
 /// The kind of a docker-compose service's [`Workload`]: it names and locates a service (and
@@ -114,6 +119,8 @@ pub struct K8sFile {
     pub ingresses: Vec<Ingress>,
     /// Namespaces and their annotations.
     pub namespaces: Vec<(String, Vec<Fact>)>,
+    /// The OpenTelemetry Operator's `Instrumentation` resources.
+    pub instrumentations: Vec<Instrumentation>,
     /// Places where mesh/proxy tracing is configured (Istio Telemetry, Envoy tracers…).
     pub mesh_tracing: Vec<(String, u32)>,
     /// Images built from a directory of the tree (skaffold `build.artifacts`, a Tiltfile's
@@ -142,6 +149,7 @@ const JUDGED_KINDS: &[&str] = &[
     "Namespace",
     "ConfigMap",
     "Ingress",
+    "Instrumentation",
 ];
 
 /// The top-level `kind:` of a document's text, read line by line (for a broken document).
@@ -381,6 +389,11 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
                     class,
                     backends,
                 });
+            }
+            _ if instrumentation::is_instrumentation(&value, &kind) => {
+                out.instrumentations.push(instrumentation::instrumentation(
+                    rel, &doc, &value, name, namespace, name_line,
+                ));
             }
             "Telemetry" if get(&value, &["spec", "tracing"]).is_some() => {
                 out.mesh_tracing.push((rel.to_string(), name_line));
