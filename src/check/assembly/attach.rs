@@ -86,6 +86,11 @@ pub(super) fn attach(
                     services[i].facts.extend(facts);
                 }
             }
+            Parsed::Script(facts) => {
+                if let Some(i) = owner(&f.rel, services, None) {
+                    services[i].scripts.push((f.rel, facts));
+                }
+            }
             Parsed::K8s(k) => {
                 let k = *k;
                 for (line, reason) in k.invalid {

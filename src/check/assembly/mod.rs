@@ -17,8 +17,9 @@ mod images;
 mod infrastructure;
 mod languages;
 mod libraries;
-mod operator;
+pub(crate) mod operator;
 pub(crate) mod rust_modules;
+mod scripts;
 mod services;
 mod shared_image;
 pub mod work;
@@ -73,6 +74,8 @@ pub(crate) fn assemble(
         dirs,
     );
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
+    operator::settle(&mut services);
+    scripts::start(&mut services);
     shared_image::split(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))

@@ -9,8 +9,10 @@
 //! (`spec.propagators`) and `OTEL_TRACES_SAMPLER`. A selected resource the tree does not hold
 //! (the platform installs it) leaves a note on the workload: what it sets is not judged.
 
+use super::work::Svc;
 use crate::check::facts::{Fact, FactKind};
-use crate::check::inputs::k8s::{Instrumentation, Workload};
+use crate::check::inputs::k8s::{Instrumentation, Unresolved, Workload};
+use crate::check::model::Language;
 
 const INJECT: &str = "instrumentation.opentelemetry.io/inject-";
 
@@ -57,11 +59,12 @@ pub(super) fn inject(w: &mut Workload, instrumentations: &[Instrumentation]) {
         let inst = match select(&value, w.namespace.as_deref(), instrumentations) {
             Ok(inst) => inst,
             Err(reason) => {
-                let reason = format!(
-                    "`{INJECT}{kind}: {value}`: {reason}; what it sets (endpoint, propagators) is not analysed"
-                );
-                w.unresolved
-                    .push((at.file.to_string(), reason, Some(at.line)));
+                w.unresolved.push(Unresolved {
+                    reason: format!("`{INJECT}{kind}: {value}`: {reason}"),
+                    kind,
+                    file: at.file.to_string(),
+                    line: at.line,
+                });
                 continue;
             }
         };
@@ -84,10 +87,48 @@ pub(super) fn inject(w: &mut Workload, instrumentations: &[Instrumentation]) {
             if let FactKind::Env { name, .. } = &fact.kind {
                 if !set.contains(name) {
                     set.push(name.clone());
+                    if name == "OTEL_PROPAGATORS" {
+                        w.injected_propagators = Some((kind.clone(), fact));
+                    } else {
+                        w.facts.push(fact);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Give each workload of `services` the `OTEL_PROPAGATORS` injected for it where what was
+/// injected reads it for the service's language (a Java agent injected into a Go pod sets a
+/// variable the Go SDK ignores).
+pub(super) fn settle(services: &mut [Svc]) {
+    for svc in services {
+        let language = svc.language.unwrap_or(Language::Unknown);
+        for w in &mut svc.workloads {
+            if let Some((kind, fact)) = w.injected_propagators.take() {
+                if reads_propagators(&kind, language) {
                     w.facts.push(fact);
                 }
             }
         }
+    }
+}
+
+/// Whether what an `inject-<kind>` sets for the propagators is read by a service of
+/// `language`: the agent of its own language, or (`inject-sdk`, the environment alone) an
+/// SDK that reads `OTEL_PROPAGATORS` itself.
+pub(crate) fn reads_propagators(kind: &str, language: Language) -> bool {
+    match kind {
+        "java" => language == Language::Java,
+        "nodejs" => matches!(language, Language::Javascript | Language::Typescript),
+        "python" => language == Language::Python,
+        "dotnet" => language == Language::Dotnet,
+        "go" => language == Language::Go,
+        "sdk" => matches!(
+            language,
+            Language::Java | Language::Python | Language::Javascript | Language::Typescript
+        ),
+        _ => false,
     }
 }
 
@@ -187,8 +228,10 @@ mod tests {
     }
 
     fn env_of(w: &Workload) -> Vec<String> {
-        w.facts
+        w.injected_propagators
             .iter()
+            .map(|(_, f)| f)
+            .chain(&w.facts)
             .filter_map(|f| match &f.kind {
                 FactKind::Env { name, value, .. } => Some(format!(
                     "{name}={}@{}:{}",
@@ -264,13 +307,42 @@ mod tests {
         let mut w = workload(Some("finance"), &format!("{JAVA}=true"), &[]);
         inject(&mut w, &all);
         assert!(env_of(&w).is_empty());
-        let (file, reason, line) = &w.unresolved[0];
-        assert_eq!((file.as_str(), *line), ("k8s/cart.yaml", Some(17)));
-        assert!(reason.contains("namespace `finance`"), "{reason}");
+        let u = &w.unresolved[0];
+        assert_eq!(
+            (u.kind.as_str(), u.file.as_str(), u.line),
+            ("java", "k8s/cart.yaml", 17)
+        );
+        assert!(u.reason.contains("namespace `finance`"), "{}", u.reason);
         // A pod whose namespace is not written: the only resource may be its own.
         let mut w = workload(None, &format!("{JAVA}=true"), &[]);
         inject(&mut w, &all);
         assert!(w.unresolved.is_empty());
         assert_eq!(env_of(&w).len(), 2);
+    }
+
+    #[test]
+    fn injected_propagators_count_where_the_service_reads_them() {
+        let all = [inst("default", Some("shop"), "tracecontext")];
+        let mut services: Vec<Svc> = [Language::Go, Language::Java]
+            .into_iter()
+            .map(|language| {
+                let mut w = workload(Some("shop"), &format!("{JAVA}=true"), &[]);
+                inject(&mut w, &all);
+                Svc {
+                    language: Some(language),
+                    workloads: vec![w],
+                    ..Svc::default()
+                }
+            })
+            .collect();
+        settle(&mut services);
+        let has = |s: &Svc| {
+            s.workloads[0].facts.iter().any(
+                |f| matches!(&f.kind, FactKind::Env { name, .. } if name == "OTEL_PROPAGATORS"),
+            )
+        };
+        // The Java agent's variable, in a Go pod: the Go SDK does not read it.
+        assert!(!has(&services[0]));
+        assert!(has(&services[1]));
     }
 }

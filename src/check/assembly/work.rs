@@ -22,6 +22,8 @@ pub struct Svc {
     pub manifest: Option<String>,
     /// Facts from manifests, launch files and workloads.
     pub facts: Vec<Fact>,
+    /// Shell scripts of its directory, (file, facts): they count once a command runs them.
+    pub scripts: Vec<(String, Vec<Fact>)>,
     /// Source files' facts.
     pub sources: Vec<SourceFacts>,
     /// Kubernetes workloads deploying it.

@@ -8,6 +8,7 @@ use crate::check::evaluation::copies;
 use crate::check::evaluation::matching::{describe, fact_path_len, matches, matches_one};
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
+use crate::check::evaluation::unseen::unseen;
 use crate::check::facts::{Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
 use crate::check::model::{Finding, Language};
@@ -72,13 +73,24 @@ pub fn service(
                 }
             }
             CheckKind::NotAnalysed => {
-                let unresolved = svc.workloads.iter().flat_map(|w| &w.unresolved);
-                for (file, reason, line) in svc.skipped.iter().chain(unresolved) {
+                for (file, reason, line) in &svc.skipped {
                     out.push(finding(
                         rule,
                         format!("{}: {reason}", rule.message),
                         Some(file),
                         *line,
+                    ));
+                }
+                let unseen = svc.workloads.iter().flat_map(|w| unseen(w, language));
+                for u in unseen {
+                    out.push(finding(
+                        rule,
+                        format!(
+                            "OpenTelemetry Operator injection not analysed: {}; what it sets (endpoint, propagators) is not known",
+                            u.reason
+                        ),
+                        Some(&u.file),
+                        Some(u.line),
                     ));
                 }
             }
@@ -339,11 +351,12 @@ mod tests {
         let (findings, _) = service(&rules, &svc, Language::Java);
         assert_eq!(rules_of(&findings, "TG201").len(), 1);
         assert_eq!(rules_of(&findings, "TG203").len(), 1);
-        w.unresolved.push((
-            "deploy/namespace.yaml".into(),
-            "no Instrumentation in namespace `finance` is in the tree".into(),
-            Some(8),
-        ));
+        w.unresolved.push(crate::check::inputs::k8s::Unresolved {
+            kind: "java".into(),
+            file: "deploy/namespace.yaml".into(),
+            line: 8,
+            reason: "no Instrumentation in namespace `finance` is in the tree".into(),
+        });
         svc.workloads = vec![w];
         let (findings, _) = service(&rules, &svc, Language::Java);
         assert!(rules_of(&findings, "TG201").is_empty(), "{findings:?}");

@@ -9,3 +9,4 @@ pub(crate) mod matching;
 pub(crate) mod repository;
 pub mod rules;
 pub mod security;
+pub(crate) mod unseen;

@@ -11,6 +11,19 @@ use crate::check::facts::{Fact, FactKind};
 /// The languages whose agents have a `spec.<language>` section with its own `env`.
 const LANGUAGES: &[&str] = &["java", "nodejs", "python", "dotnet", "go"];
 
+/// An `inject-<kind>` annotation whose `Instrumentation` the tree does not hold.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unresolved {
+    /// What is injected: `java`, `nodejs`, `python`, `dotnet`, `go`, `sdk`…
+    pub kind: String,
+    /// The annotation's file.
+    pub file: String,
+    /// Its line.
+    pub line: u32,
+    /// Why the resource is not known (one line).
+    pub reason: String,
+}
+
 /// An `Instrumentation` resource.
 #[derive(Clone, Debug, Default)]
 pub struct Instrumentation {

@@ -17,7 +17,7 @@ pub mod tilt;
 mod workload;
 pub use build::ImageBuild;
 use helm::helm_values;
-pub use instrumentation::Instrumentation;
+pub use instrumentation::{Instrumentation, Unresolved};
 use workload::workload;
 
 /// A `envFrom` source.
@@ -61,9 +61,12 @@ pub struct Workload {
     /// The kustomization (its file) whose build gave this workload, when it was built
     /// from a kustomize tree rather than read from one file.
     pub built_by: Option<String>,
-    /// Operator injections whose `Instrumentation` the tree does not hold: (file, reason,
-    /// line) notes. What the resource sets is unseen, so the workload rules do not judge it.
-    pub unresolved: Vec<(String, String, Option<u32>)>,
+    /// Operator injections whose `Instrumentation` the tree does not hold: what the resource
+    /// sets is unseen.
+    pub unresolved: Vec<Unresolved>,
+    /// `OTEL_PROPAGATORS` as an Operator injection sets it, and for what (`java`, `sdk`…): it
+    /// joins `facts` once the service's language says the injected agent or SDK reads it.
+    pub injected_propagators: Option<(String, Fact)>,
 }
 
 /// The kind of a docker-compose service's [`Workload`]: it names and locates a service (and
