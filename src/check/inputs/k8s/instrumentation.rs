@@ -201,4 +201,17 @@ mod tests {
             .instrumentations
             .is_empty());
     }
+
+    #[test]
+    fn a_broken_instrumentation_stops_the_scan() {
+        // It decides workloads' environment: skipping it could pass them unjudged.
+        let k = parse(
+            "k8s/inst.yaml",
+            "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nspec:\n  propagators: [b3\n",
+        )
+        .unwrap();
+        assert!(k
+            .fatal
+            .is_some_and(|(_, r)| r.ends_with("(in a Instrumentation document)")));
+    }
 }
