@@ -365,4 +365,42 @@ mod tests {
         assert_eq!(notes.len(), 1, "{findings:?}");
         assert_eq!(notes[0].file.as_deref(), Some("deploy/namespace.yaml"));
     }
+
+    #[test]
+    fn jdk_java_options_and_the_dotnet_startup_hook_inject_the_sdk() {
+        let rules = RuleSet::builtin();
+        for (language, name, value) in [
+            (
+                Language::Java,
+                "JDK_JAVA_OPTIONS",
+                "-javaagent:/otel/agent.jar",
+            ),
+            (
+                Language::Dotnet,
+                "DOTNET_STARTUP_HOOKS",
+                "/otel-dotnet-auto/net/OpenTelemetry.AutoInstrumentation.StartupHook.dll",
+            ),
+        ] {
+            let mut svc = Svc {
+                name: "svc".into(),
+                path: "svc".into(),
+                language: Some(language),
+                ..Svc::default()
+            };
+            let (findings, _) = service(&rules, &svc, language);
+            assert_eq!(rules_of(&findings, "TG101").len(), 1, "{name}");
+            svc.facts.push(env(name, value, "svc/Dockerfile", 4));
+            let (findings, _) = service(&rules, &svc, language);
+            assert!(
+                rules_of(&findings, "TG101").is_empty(),
+                "{name}: {findings:?}"
+            );
+            // Another hook, or another option, is no OpenTelemetry SDK.
+            svc.facts.pop();
+            svc.facts
+                .push(env(name, "/app/Other.dll -Xmx1g", "svc/Dockerfile", 4));
+            let (findings, _) = service(&rules, &svc, language);
+            assert_eq!(rules_of(&findings, "TG101").len(), 1, "{name}");
+        }
+    }
 }
