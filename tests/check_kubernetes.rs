@@ -128,9 +128,23 @@ fn operator_injection_on_the_namespace_counts_as_an_sdk() {
     write(root, "deploy/api.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  namespace: shop\nspec:\n  template:\n    spec:\n      containers:\n        - name: api\n          image: r/api:1\n");
     let scan = run(root);
     assert!(findings(&scan, "TG101").is_empty());
-    // The workload itself still lacks endpoint and service name.
+    // The Operator sets OTEL_SERVICE_NAME; the endpoint is the namespace's Instrumentation's,
+    // which the tree does not hold: not judged, and the service is not passed on a guess.
+    assert!(findings(&scan, "TG201").is_empty());
+    assert!(findings(&scan, "TG203").is_empty());
+    assert_eq!(findings(&scan, "TG199").len(), 1);
+    assert!(!scan.services[0].analysed);
+    // With the resource in the tree, what it sets is judged: an endpoint, W3C propagators.
+    write(root, "deploy/inst.yaml", "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: python\n  namespace: shop\nspec:\n  exporter:\n    endpoint: http://collector:4318\n  propagators: [tracecontext, baggage]\n");
+    let scan = run(root);
+    assert!(findings(&scan, "TG201").is_empty());
+    assert!(findings(&scan, "TG199").is_empty());
+    assert!(scan.services[0].analysed);
+    // Without an endpoint in the resource, the SDK's default is no configuration.
+    write(root, "deploy/inst.yaml", "apiVersion: opentelemetry.io/v1alpha1\nkind: Instrumentation\nmetadata:\n  name: python\n  namespace: shop\nspec:\n  propagators: [b3]\n");
+    let scan = run(root);
     assert_eq!(findings(&scan, "TG201").len(), 1);
-    assert_eq!(findings(&scan, "TG203").len(), 1);
+    assert_eq!(findings(&scan, "TG102").len(), 1);
     // An annotation set to "false" does not inject.
     write(root, "deploy/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  annotations:\n    instrumentation.opentelemetry.io/inject-python: \"false\"\n");
     assert_eq!(findings(&run(root), "TG101").len(), 1);

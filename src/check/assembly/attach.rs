@@ -101,6 +101,11 @@ pub(super) fn attach(
                     services[i].facts.extend(facts);
                 }
             }
+            Parsed::Script(facts) => {
+                if let Some(i) = owner(&f.rel, services, None) {
+                    services[i].scripts.push((f.rel, facts));
+                }
+            }
             Parsed::K8s(k) => {
                 let k = *k;
                 for (line, reason) in k.invalid {
@@ -132,6 +137,7 @@ pub(super) fn attach(
                         services[i].facts.extend(k.otel_config);
                     }
                 }
+                repo.instrumentations.extend(k.instrumentations);
                 for (ns, ann) in k.namespaces {
                     namespaces.entry(ns).or_default().extend(ann);
                 }

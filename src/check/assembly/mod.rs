@@ -19,7 +19,9 @@ mod infrastructure;
 mod languages;
 mod libraries;
 mod naming;
+pub(crate) mod operator;
 pub(crate) mod rust_modules;
+mod scripts;
 mod services;
 mod shared_image;
 mod shared_python;
@@ -78,6 +80,8 @@ pub(crate) fn assemble(
     offer_env(&mut services, &repo);
     mount_configs(&mut services, &repo);
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
+    operator::settle(&mut services);
+    scripts::start(&mut services);
     shared_image::split(&mut services);
     naming::name_by_deployment(&mut services);
     languages::name_unanalysed(root, &mut services);

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::check::facts::names::NameFilter;
 use crate::check::facts::{Fact, FactKind, SourceFacts};
-use crate::check::inputs::k8s::{ConfigMap, Ingress, Workload};
+use crate::check::inputs::k8s::{ConfigMap, Ingress, Instrumentation, Workload};
 pub use crate::check::inputs::kustomize::OfferedEnv;
 use crate::check::inputs::lang::SourceKind;
 use crate::check::model::{Infrastructure, Language};
@@ -23,6 +23,8 @@ pub struct Svc {
     pub manifest: Option<String>,
     /// Facts from manifests, launch files and workloads.
     pub facts: Vec<Fact>,
+    /// Shell scripts of its directory, (file, facts): they count once a command runs them.
+    pub scripts: Vec<(String, Vec<Fact>)>,
     /// Source files' facts.
     pub sources: Vec<SourceFacts>,
     /// Kubernetes workloads deploying it.
@@ -107,6 +109,8 @@ pub struct Repo {
     pub ingresses: Vec<Ingress>,
     /// Mesh tracing configuration places.
     pub mesh_tracing: Vec<(String, u32)>,
+    /// The OpenTelemetry Operator's `Instrumentation` resources.
+    pub instrumentations: Vec<Instrumentation>,
     /// Files not analysed outside any service.
     pub skipped: Vec<(String, String, Option<u32>)>,
     /// Infrastructure deployed beside the services, by name.

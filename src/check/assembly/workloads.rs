@@ -93,6 +93,7 @@ pub(super) fn join(
                 );
             }
         }
+        super::operator::inject(&mut w, &repo.instrumentations);
         resolve_config_maps(&mut w, repo);
         // Built from a directory of the tree: the code there, whatever its name (the root
         // holds everything: only a service there, else the joins below, as without a build).

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use crate::check::assembly::rust_modules;
 use crate::check::assembly::work::Svc;
-use crate::check::evaluation::evaluate;
 use crate::check::evaluation::rules::RuleSet;
+use crate::check::evaluation::{evaluate, unseen};
 use crate::check::facts::{dead_functions, drop_dead_code, drops_any, RustMods, SourceFacts};
 use crate::check::inputs::discover::{self, Parsed};
 use crate::check::inputs::interest::Interest;
@@ -66,7 +66,12 @@ fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> Scanne
     }
     let language = s.language.unwrap_or(Language::Unknown);
     // Its verdict is `unknown` (with TG199 notes saying why) unless a finding fails it.
-    let analysed = language.is_analysed() && complete;
+    // An Operator injection whose `Instrumentation` is not in the tree is unseen too.
+    let unseen = s
+        .workloads
+        .iter()
+        .any(|w| unseen::unseen(w, language).next().is_some());
+    let analysed = language.is_analysed() && complete && !unseen;
     let (mut findings, not_evaluated) = evaluate::service(rules, s, language);
     sort_findings(&mut findings);
     // The repository rules only need to know whether the service uses the propagation

@@ -12,6 +12,7 @@ use crate::check::evaluation::matching::{describe, fact_path_len, matches, match
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
 use crate::check::evaluation::sites;
+use crate::check::evaluation::unseen::unseen;
 use crate::check::facts::{Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
 use crate::check::model::{Finding, Language};
@@ -85,6 +86,18 @@ pub fn service(
                         *line,
                     ));
                 }
+                let unseen = svc.workloads.iter().flat_map(|w| unseen(w, language));
+                for u in unseen {
+                    out.push(finding(
+                        rule,
+                        format!(
+                            "OpenTelemetry Operator injection not analysed: {}; what it sets (endpoint, propagators) is not known",
+                            u.reason
+                        ),
+                        Some(&u.file),
+                        Some(u.line),
+                    ));
+                }
             }
             CheckKind::WorkloadEndpoint => {
                 // The code hands the exporter an endpoint read from a variable of its own
@@ -119,7 +132,9 @@ pub fn service(
                     matches!(&f.kind, FactKind::Config { key, value, .. }
                         if key == "mounted_endpoint" && !value.contains("${"))
                 });
-                let fires = |w: &Workload| !mounted && !workload_sets(&vars, w);
+                // An Operator injection whose resource is unseen may set it (a note says so).
+                let fires =
+                    |w: &Workload| w.unresolved.is_empty() && !mounted && !workload_sets(&vars, w);
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
                     out.push(finding(
                         rule,
@@ -142,7 +157,7 @@ pub fn service(
                         n == "OTEL_RESOURCE_ATTRIBUTES"
                             && v.is_some_and(|v| v.contains("service.name="))
                     });
-                    !in_attrs && !workload_has(rule, w)
+                    w.unresolved.is_empty() && !in_attrs && !workload_has(rule, w)
                 };
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
                     out.push(finding(
@@ -310,4 +325,138 @@ pub(super) fn workload_has(rule: &Rule, w: &Workload) -> bool {
 /// Whether `w` sets one of `vars` (a Secret in `envFrom` may carry it: configuration, not code).
 fn workload_sets(vars: &[&str], w: &Workload) -> bool {
     w.env_from.iter().any(|e| e.secret) || workload_env(w).any(|(n, _)| vars.contains(&n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str, value: &str, file: &str, line: u32) -> Fact {
+        Fact::new(
+            FactKind::Env {
+                name: name.into(),
+                value: Some(value.into()),
+                from_secret: false,
+                from_ref: false,
+            },
+            file,
+            line,
+        )
+    }
+
+    fn rules_of<'a>(findings: &'a [Finding], rule: &str) -> Vec<&'a Finding> {
+        findings.iter().filter(|f| f.rule == rule).collect()
+    }
+
+    #[test]
+    fn a_java_agent_given_b3_propagators_fails_tg102_once_at_the_setting() {
+        let rules = RuleSet::builtin();
+        let mut svc = Svc {
+            name: "inventory".into(),
+            path: "inventory".into(),
+            language: Some(Language::Java),
+            ..Svc::default()
+        };
+        svc.facts.push(Fact::new(
+            FactKind::Command {
+                text: "java -javaagent:/otel/agent.jar -jar app.jar".into(),
+            },
+            "inventory/Dockerfile",
+            9,
+        ));
+        svc.facts
+            .push(env("OTEL_PROPAGATORS", "b3multi", "k8s/inst.yaml", 10));
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        let tg102 = rules_of(&findings, "TG102");
+        assert_eq!(tg102.len(), 1, "{findings:?}");
+        assert_eq!(
+            (tg102[0].file.as_deref(), tg102[0].line),
+            (Some("k8s/inst.yaml"), Some(10))
+        );
+        // The negative twin: the agent's default (no OTEL_PROPAGATORS), or one with tracecontext.
+        svc.facts.pop();
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        assert!(rules_of(&findings, "TG102").is_empty(), "{findings:?}");
+        svc.facts.push(env(
+            "OTEL_PROPAGATORS",
+            "tracecontext,b3",
+            "k8s/inst.yaml",
+            10,
+        ));
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        assert!(rules_of(&findings, "TG102").is_empty(), "{findings:?}");
+    }
+
+    #[test]
+    fn an_unresolved_operator_injection_is_not_judged_by_the_workload_rules() {
+        let rules = RuleSet::builtin();
+        let mut w = Workload {
+            name: "ledger".into(),
+            kind: "Deployment".into(),
+            file: "deploy/ledger.yaml".into(),
+            line: 4,
+            ..Workload::default()
+        };
+        let mut svc = Svc {
+            name: "ledger".into(),
+            path: "ledger".into(),
+            language: Some(Language::Java),
+            workloads: vec![w.clone()],
+            ..Svc::default()
+        };
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        assert_eq!(rules_of(&findings, "TG201").len(), 1);
+        assert_eq!(rules_of(&findings, "TG203").len(), 1);
+        w.unresolved.push(crate::check::inputs::k8s::Unresolved {
+            kind: "java".into(),
+            file: "deploy/namespace.yaml".into(),
+            line: 8,
+            reason: "no Instrumentation in namespace `finance` is in the tree".into(),
+        });
+        svc.workloads = vec![w];
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        assert!(rules_of(&findings, "TG201").is_empty(), "{findings:?}");
+        assert!(rules_of(&findings, "TG203").is_empty(), "{findings:?}");
+        let notes = rules_of(&findings, "TG199");
+        assert_eq!(notes.len(), 1, "{findings:?}");
+        assert_eq!(notes[0].file.as_deref(), Some("deploy/namespace.yaml"));
+    }
+
+    #[test]
+    fn jdk_java_options_and_the_dotnet_startup_hook_inject_the_sdk() {
+        let rules = RuleSet::builtin();
+        for (language, name, value) in [
+            (
+                Language::Java,
+                "JDK_JAVA_OPTIONS",
+                "-javaagent:/otel/agent.jar",
+            ),
+            (
+                Language::Dotnet,
+                "DOTNET_STARTUP_HOOKS",
+                "/otel-dotnet-auto/net/OpenTelemetry.AutoInstrumentation.StartupHook.dll",
+            ),
+        ] {
+            let mut svc = Svc {
+                name: "svc".into(),
+                path: "svc".into(),
+                language: Some(language),
+                ..Svc::default()
+            };
+            let (findings, _) = service(&rules, &svc, language);
+            assert_eq!(rules_of(&findings, "TG101").len(), 1, "{name}");
+            svc.facts.push(env(name, value, "svc/Dockerfile", 4));
+            let (findings, _) = service(&rules, &svc, language);
+            assert!(
+                rules_of(&findings, "TG101").is_empty(),
+                "{name}: {findings:?}"
+            );
+            // Another hook, or another option, is no OpenTelemetry SDK.
+            svc.facts.pop();
+            svc.facts
+                .push(env(name, "/app/Other.dll -Xmx1g", "svc/Dockerfile", 4));
+            let (findings, _) = service(&rules, &svc, language);
+            assert_eq!(rules_of(&findings, "TG101").len(), 1, "{name}");
+        }
+    }
 }

@@ -14,3 +14,4 @@ pub mod rules;
 pub mod security;
 mod sites;
 pub(crate) mod span_data;
+pub(crate) mod unseen;

@@ -39,6 +39,8 @@ pub(super) enum Class {
     Manifest(ManifestKind),
     Dockerfile,
     Procfile,
+    /// A shell script (`*.sh`): maybe an entrypoint a launch file runs.
+    Script,
     /// A `Tiltfile`: the images it builds ([`k8s::tilt`](crate::check::inputs::k8s::tilt)).
     Tiltfile,
     Yaml,
@@ -57,6 +59,9 @@ pub(super) fn classify(name: &str) -> Option<Class> {
     }
     if name == "Tiltfile" {
         return Some(Class::Tiltfile);
+    }
+    if name.ends_with(".sh") {
+        return Some(Class::Script);
     }
     if name == "tsconfig.json" {
         return Some(Class::TsConfig);

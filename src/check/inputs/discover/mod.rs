@@ -54,6 +54,8 @@ pub enum Parsed {
     Manifest(Manifest),
     /// Dockerfile or Procfile facts.
     Launch(Vec<Fact>),
+    /// A shell script's facts: they count where a command of its service runs it.
+    Script(Vec<Fact>),
     /// Kubernetes objects / Helm values / Chart.yaml.
     K8s(Box<K8sFile>),
     /// `tsconfig.json`.

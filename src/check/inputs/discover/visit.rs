@@ -18,7 +18,7 @@ use crate::check::facts::{Fact, GoImports, SourceFacts};
 use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::{self, K8sFile};
 use crate::check::inputs::lang::{self, SourceKind};
-use crate::check::inputs::manifests::{self, docker, python, Manifest, ManifestKind};
+use crate::check::inputs::manifests::{self, docker, python, shell, Manifest, ManifestKind};
 
 /// A file named like one that matters that cannot be read (`what` it is): a manifest still
 /// makes its directory a service (that cannot pass), with a TG199 note; a source file may have
@@ -407,6 +407,7 @@ pub(super) fn visit(
         },
         Class::Dockerfile => Parsed::Launch(docker::parse_dockerfile(&rel, &text)),
         Class::Procfile => Parsed::Launch(docker::parse_procfile(&rel, &text)),
+        Class::Script => Parsed::Script(shell::parse_script(&rel, &text)),
         Class::Tiltfile => Parsed::K8s(Box::new(K8sFile {
             builds: k8s::tilt::builds(&rel, &text),
             ..K8sFile::default()

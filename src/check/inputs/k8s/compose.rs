@@ -1,11 +1,15 @@
 //! docker-compose files: each service becomes a [`Workload`] of kind [`COMPOSE`] with its
 //! image and the directory its `build:` names. They name and locate services (and list
-//! infrastructure: `image: postgres:17`); their settings are not judged.
+//! infrastructure: `image: postgres:17`); the workload rules (TG201, TG203) do not judge
+//! them, but what they start the service with counts as for a Dockerfile: `command:` and
+//! `entrypoint:` as start commands, `environment:` (list or map) as its environment
+//! (`NODE_OPTIONS=--require @opentelemetry/auto-instrumentations-node/register`).
 
 use serde_yaml::Value;
 
 use super::build::{code_dir, parent};
 use super::{get, s, Doc, Workload, COMPOSE};
+use crate::check::facts::{Fact, FactKind};
 
 /// `docker-compose.yml`, `compose.yaml`, `docker-compose.override.yml`, `compose.prod.yaml`…
 pub(super) fn is_compose_file(name: &str) -> bool {
@@ -46,7 +50,9 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
             .iter()
             .find(|(n, _)| *n == name)
             .map_or(doc.start, |(_, l)| *l);
+        let facts = settings(rel, doc, service, line);
         out.push(Workload {
+            facts,
             aliases: get(service, &["container_name"])
                 .and_then(s)
                 .into_iter()
@@ -60,6 +66,51 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
             ..Workload::default()
         });
     }
+}
+
+/// A compose service's `entrypoint:`/`command:` (string or list) and `environment:` (a list
+/// of `NAME=value` or a map), located from the service's line on.
+fn settings(rel: &str, doc: &Doc<'_>, service: &Value, from: u32) -> Vec<Fact> {
+    let mut out = Vec::new();
+    for key in ["entrypoint", "command"] {
+        let text = match get(service, &[key]) {
+            Some(Value::Sequence(parts)) => {
+                parts.iter().filter_map(s).collect::<Vec<_>>().join(" ")
+            }
+            Some(v) => s(v).unwrap_or_default(),
+            None => continue,
+        };
+        if !text.is_empty() {
+            let line = doc.line(&format!("{key}:"), from);
+            out.push(Fact::new(FactKind::Command { text }, rel, line));
+        }
+    }
+    let pairs: Vec<(String, Option<String>)> = match get(service, &["environment"]) {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(s)
+            .map(|item| match item.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (item, None),
+            })
+            .collect(),
+        Some(Value::Mapping(m)) => m.iter().filter_map(|(k, v)| Some((s(k)?, s(v)))).collect(),
+        _ => Vec::new(),
+    };
+    for (name, value) in pairs {
+        let line = doc.line(&name, from);
+        out.push(Fact::new(
+            FactKind::Env {
+                name,
+                value,
+                from_secret: false,
+                from_ref: false,
+            },
+            rel,
+            line,
+        ));
+    }
+    out
 }
 
 /// The line of each key directly under the top-level `services:` (`name:` at the first
@@ -93,6 +144,32 @@ fn service_lines(doc: &Doc<'_>) -> Vec<(String, u32)> {
 #[cfg(test)]
 mod tests {
     use super::super::parse;
+    use crate::check::facts::{Fact, FactKind};
+
+    #[test]
+    fn compose_commands_and_environment_maps() {
+        let text = "services:\n  web:\n    build: ./web\n    command: [\"node\", \"--require\", \"@opentelemetry/auto-instrumentations-node/register\", \"server.js\"]\n    environment:\n      OTEL_SERVICE_NAME: web\n      NODE_OPTIONS: --enable-source-maps\n";
+        let f = parse("compose.yaml", text).unwrap();
+        let got: Vec<String> = f.workloads[0]
+            .facts
+            .iter()
+            .map(|x| match &x.kind {
+                FactKind::Command { text } => format!("{} {text}", x.line),
+                FactKind::Env { name, value, .. } => {
+                    format!("{} {name}={}", x.line, value.as_deref().unwrap_or(""))
+                }
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "4 node --require @opentelemetry/auto-instrumentations-node/register server.js",
+                "6 OTEL_SERVICE_NAME=web",
+                "7 NODE_OPTIONS=--enable-source-maps",
+            ]
+        );
+    }
 
     #[test]
     fn compose_files_by_name() {
@@ -138,10 +215,12 @@ mod tests {
             ]
         );
         assert_eq!(f.workloads[2].aliases, ["broker"]);
-        assert!(f
-            .workloads
-            .iter()
-            .all(|w| !w.judged() && w.facts.is_empty()));
+        assert!(f.workloads.iter().all(|w| !w.judged()));
+        // What a service is started with counts: its environment, as in a Dockerfile.
+        assert!(
+            matches!(&f.workloads[0].facts[..], [Fact { kind: FactKind::Env { name, value: Some(v), .. }, line: 11, .. }] if name == "KAFKA_ADDR" && v == "kafka:9092")
+        );
+        assert!(f.workloads[1].facts.is_empty());
         // The same text in a file of another name is no compose file.
         assert!(parse("k8s/app.yaml", text).unwrap().workloads.is_empty());
         // A build in a subdirectory's compose file resolves against it.

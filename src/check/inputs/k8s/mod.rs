@@ -12,10 +12,12 @@ mod build;
 mod compose;
 mod helm;
 pub mod helm_template;
+mod instrumentation;
 pub mod tilt;
 mod workload;
 pub use build::ImageBuild;
 use helm::helm_values;
+pub use instrumentation::{Instrumentation, Unresolved};
 use workload::workload;
 
 /// A `envFrom` source.
@@ -62,6 +64,12 @@ pub struct Workload {
     /// FILE` (the leaf kustomization that built it), `helm with FILE` (the environment values
     /// file it was rendered with).
     pub built_by: Option<String>,
+    /// Operator injections whose `Instrumentation` the tree does not hold: what the resource
+    /// sets is unseen.
+    pub unresolved: Vec<Unresolved>,
+    /// `OTEL_PROPAGATORS` as an Operator injection sets it, and for what (`java`, `sdk`…): it
+    /// joins `facts` once the service's language says the injected agent or SDK reads it.
+    pub injected_propagators: Option<(String, Fact)>,
 }
 
 /// The kind of a docker-compose service's [`Workload`]: it names and locates a service (and
@@ -117,6 +125,8 @@ pub struct K8sFile {
     pub ingresses: Vec<Ingress>,
     /// Namespaces and their annotations.
     pub namespaces: Vec<(String, Vec<Fact>)>,
+    /// The OpenTelemetry Operator's `Instrumentation` resources.
+    pub instrumentations: Vec<Instrumentation>,
     /// Places where mesh/proxy tracing is configured (Istio Telemetry, Envoy tracers…).
     pub mesh_tracing: Vec<(String, u32)>,
     /// Images built from a directory of the tree (skaffold `build.artifacts`, a Tiltfile's
@@ -150,6 +160,7 @@ const JUDGED_KINDS: &[&str] = &[
     "Namespace",
     "ConfigMap",
     "Ingress",
+    "Instrumentation",
 ];
 
 /// The top-level `kind:` of a document's text, read line by line (for a broken document).
@@ -393,6 +404,11 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
                     class,
                     backends,
                 });
+            }
+            _ if instrumentation::is_instrumentation(&value, &kind) => {
+                out.instrumentations.push(instrumentation::instrumentation(
+                    rel, &doc, &value, name, namespace, name_line,
+                ));
             }
             "Telemetry" if get(&value, &["spec", "tracing"]).is_some() => {
                 out.mesh_tracing.push((rel.to_string(), name_line));

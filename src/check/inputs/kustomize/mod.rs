@@ -12,8 +12,8 @@
 mod build;
 mod fallback;
 mod merge;
-mod selector;
 mod offers;
+mod selector;
 mod transform;
 
 pub use offers::OfferedEnv;

@@ -14,6 +14,7 @@ pub mod launch;
 pub mod npm;
 pub mod python;
 mod python_local;
+pub mod shell;
 
 use crate::check::error::CheckError;
 use crate::check::facts::Fact;
