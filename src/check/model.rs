@@ -336,6 +336,11 @@ pub struct RuleMeta {
     pub languages: Vec<Language>,
     /// One-line fix hint used as a finding's `help`.
     pub help: String,
+    /// The fix hint in a language's own terms, by language key (`go`, `python`,
+    /// `javascript`…; TypeScript falls back to `javascript`): a finding of a service in that
+    /// language gets it instead of `help`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub help_by_language: std::collections::BTreeMap<String, String>,
     /// What it does.
     pub what: String,
     /// Why it matters.
@@ -346,4 +351,29 @@ pub struct RuleMeta {
     pub example: String,
     /// Anchor in `docs/onboarding.md`.
     pub docs: String,
+}
+
+impl RuleMeta {
+    /// The fix hint for a service in `language` (its own, else the generic one).
+    pub fn help_for(&self, language: Option<Language>) -> &str {
+        let key = |l: Language| match l {
+            Language::Rust => "rust",
+            Language::Go => "go",
+            Language::Python => "python",
+            Language::Javascript => "javascript",
+            Language::Typescript => "typescript",
+            Language::Java => "java",
+            Language::Dotnet => "dotnet",
+            _ => "",
+        };
+        language
+            .and_then(|l| {
+                self.help_by_language.get(key(l)).or_else(|| {
+                    (l == Language::Typescript)
+                        .then(|| self.help_by_language.get("javascript"))
+                        .flatten()
+                })
+            })
+            .map_or(self.help.as_str(), String::as_str)
+    }
 }

@@ -94,8 +94,19 @@ fn list(metas: &[&RuleMeta]) -> String {
 }
 
 fn explain(m: &RuleMeta) -> String {
+    // Every language's own fix hint (a finding shows its service's).
+    let by_language: String = if m.help_by_language.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<String> = m
+            .help_by_language
+            .iter()
+            .map(|(lang, help)| format!("  {lang}: {}", indent(help)))
+            .collect();
+        format!("\n\nIn each language\n{}", lines.join("\n"))
+    };
     format!(
-        "{id} — {title}\ndefault severity: {severity}\n\nWhat it checks\n  {what}\n\nWhy it matters\n  {why}\n\nHow to fix\n  {fix}\n\nExample\n{example}\n\nDocs: {docs}\n",
+        "{id} — {title}\ndefault severity: {severity}\n\nWhat it checks\n  {what}\n\nWhy it matters\n  {why}\n\nHow to fix\n  {fix}{by_language}\n\nExample\n{example}\n\nDocs: {docs}\n",
         id = m.id,
         title = m.title,
         severity = format!("{:?}", m.severity).to_ascii_lowercase(),

@@ -185,6 +185,18 @@ pub fn service(
             fired.insert(rule.meta.id.clone());
         }
     }
+    // The fix hint in the service's own language, where the rule has one.
+    for f in &mut out {
+        if let Some(rule) = rules.rule(&f.rule) {
+            if !rule.meta.help_by_language.is_empty() {
+                f.help = format!(
+                    "{} (see {})",
+                    rule.meta.help_for(Some(language)),
+                    rule.meta.docs
+                );
+            }
+        }
+    }
     (out, not_evaluated)
 }
 

@@ -64,6 +64,7 @@ fn scan() -> Scan {
 
 fn meta(id: &str, severity: Severity) -> RuleMeta {
     RuleMeta {
+        help_by_language: Default::default(),
         id: id.into(),
         title: id.into(),
         severity,

@@ -23,6 +23,7 @@ fn finding(
 
 fn meta(id: &str, title: &str, severity: Severity, languages: Vec<Language>) -> RuleMeta {
     RuleMeta {
+        help_by_language: Default::default(),
         id: id.into(),
         title: title.into(),
         severity,

@@ -120,6 +120,8 @@ struct RawRule {
     #[serde(default)]
     languages: Vec<Language>,
     help: String,
+    #[serde(default)]
+    help_by_language: BTreeMap<String, String>,
     what: String,
     why: String,
     fix: String,
@@ -426,6 +428,15 @@ fn compile(raw: RawRule, source: &str) -> Result<Rule, String> {
     let require = compile_set(&raw.require).map_err(|e| format!("{id}: require: {e}"))?;
     let forbid = compile_set(&raw.forbid).map_err(|e| format!("{id}: forbid: {e}"))?;
     let sites = sites::compile_sites(&raw.sites).map_err(|e| format!("{id}: sites: {e}"))?;
+    if let Some(lang) = raw
+        .help_by_language
+        .keys()
+        .find(|k| !LANGUAGE_KEYS.contains(&k.as_str()) || *k == "any" || *k == "unknown")
+    {
+        return Err(format!(
+            "{id}: help_by_language: unknown language key {lang:?} (expected one of rust, go, python, javascript, typescript, java, dotnet)"
+        ));
+    }
     if raw.check == CheckKind::Signals
         && require.is_empty()
         && forbid.is_empty()
@@ -443,6 +454,11 @@ fn compile(raw: RawRule, source: &str) -> Result<Rule, String> {
             severity: raw.severity,
             languages: raw.languages,
             help: raw.help.trim().to_string(),
+            help_by_language: raw
+                .help_by_language
+                .into_iter()
+                .map(|(k, v)| (k, v.trim().to_string()))
+                .collect(),
             what: raw.what.trim().to_string(),
             why: raw.why.trim().to_string(),
             fix: raw.fix.trim().to_string(),
@@ -533,6 +549,58 @@ mod tests {
         for text in [&meta.help, &meta.fix] {
             assert!(text.contains("misspelt") && text.contains("gone"), "{text}");
         }
+    }
+
+    #[test]
+    fn fix_hints_speak_the_services_language() {
+        let set = RuleSet::builtin();
+        let tg102 = set.get("TG102").unwrap();
+        let go = tg102.help_for(Some(Language::Go));
+        assert!(
+            go.contains("otel.SetTextMapPropagator") && !go.contains("global::"),
+            "{go}"
+        );
+        let rust = tg102.help_for(Some(Language::Rust));
+        assert!(
+            rust.contains("set_text_map_propagator") && !rust.contains("otel."),
+            "{rust}"
+        );
+        // TypeScript takes JavaScript's; a language without its own, the generic hint.
+        assert_eq!(
+            tg102.help_for(Some(Language::Typescript)),
+            tg102.help_for(Some(Language::Javascript))
+        );
+        assert_eq!(tg102.help_for(Some(Language::Php)), tg102.help);
+        assert_eq!(tg102.help_for(None), tg102.help);
+        // Every code rule has a hint per analysed language.
+        for id in ["TG101", "TG102", "TG103", "TG104", "TG105", "TG202"] {
+            let keys: Vec<&str> = set
+                .get(id)
+                .unwrap()
+                .help_by_language
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(
+                keys,
+                ["dotnet", "go", "java", "javascript", "python", "rust"],
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pack_names_only_known_languages_for_its_hints() {
+        let mut set = RuleSet::builtin();
+        let text = "rules:\n  - id: ACME2\n    title: t\n    severity: error\n    help: h\n    help_by_language:\n      golang: g\n    what: w\n    why: y\n    fix: f\n    example: e\n    docs: d\n    forbid: {go: [{call: foo}]}\n";
+        let err = set.add_pack("p.yaml", text).unwrap_err().to_string();
+        assert!(
+            err.contains("help_by_language: unknown language key \"golang\""),
+            "{err}"
+        );
+        set.add_pack("p.yaml", &text.replace("golang: g", "go: g"))
+            .unwrap();
+        assert_eq!(set.get("ACME2").unwrap().help_for(Some(Language::Go)), "g");
     }
 
     #[test]
