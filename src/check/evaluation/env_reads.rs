@@ -8,6 +8,8 @@
 //! the JavaScript member form); a read counts when its first string literal is a variable
 //! name (`[A-Za-z_][A-Za-z0-9_]*`). What the variable does is judged by its name.
 
+pub(super) use crate::check::facts::env_names::is_endpoint_variable;
+use crate::check::facts::env_names::{is_variable, words, TRACING_WORDS};
 use crate::check::facts::{path_contains, segments, Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
 
@@ -40,6 +42,15 @@ pub(super) fn reads<'a>(readers: &[String], facts: &[&'a Fact]) -> Vec<EnvRead<'
                 .filter(|_| patterns.iter().any(|p| p.len() == 2 && p[1] == "env")),
             _ => None,
         };
+        // The service's own helper handed an export endpoint's variable name
+        // (`mustMapEnv(&addr, "COLLECTOR_SERVICE_ADDR")`, kept by the parsers for that name).
+        let name = name.or_else(|| match &f.kind {
+            FactKind::Call { literal_args, .. } => literal_args
+                .iter()
+                .find(|a| is_variable(a) && is_endpoint_variable(a))
+                .cloned(),
+            _ => None,
+        });
         if let Some(name) = name {
             out.push(EnvRead { name, fact: f });
         }
@@ -67,55 +78,6 @@ pub(super) fn config_endpoints<'a>(facts: &[&'a Fact]) -> Vec<EnvRead<'a>> {
         }
     }
     out
-}
-
-fn is_variable(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && s.chars().any(|c| c.is_ascii_uppercase())
-        && !s.chars().any(|c| c.is_ascii_lowercase())
-}
-
-fn words(name: &str) -> Vec<String> {
-    name.split('_')
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect()
-}
-
-/// What tracing a variable name is about.
-const TRACING_WORDS: &[&str] = &[
-    "collector",
-    "otel",
-    "otlp",
-    "opentelemetry",
-    "telemetry",
-    "trace",
-    "traces",
-    "tracing",
-    "tracer",
-    "jaeger",
-    "zipkin",
-    "tempo",
-];
-
-/// An export endpoint of the service's own name (`COLLECTOR_SERVICE_ADDR`,
-/// `OTEL_COLLECTOR_URL`, `TRACING_ENDPOINT`); not the SDK's own variables
-/// (`OTEL_EXPORTER_OTLP_*`), which the rule names already.
-pub(super) fn is_endpoint_variable(name: &str) -> bool {
-    let w = words(name);
-    let address = w.iter().any(|w| {
-        matches!(
-            w.as_str(),
-            "addr" | "address" | "endpoint" | "url" | "uri" | "host"
-        )
-    });
-    address
-        && w.iter().any(|w| TRACING_WORDS.contains(&w.as_str()))
-        && !name.starts_with("OTEL_EXPORTER_")
 }
 
 /// A flag that switches tracing on (`ENABLE_TRACING`, `TRACING_ENABLED`, `OTEL_ENABLED`).
@@ -164,6 +126,24 @@ mod tests {
             "main.go",
             line,
         )
+    }
+
+    #[test]
+    fn a_helper_handed_an_endpoint_variable_reads_it_but_not_a_flag() {
+        let readers = vec!["os.Getenv".to_string()];
+        let facts = [
+            // microservices-demo: `mustMapEnv(&svc.collectorAddr, "COLLECTOR_SERVICE_ADDR")`.
+            call("mustMapEnv", "COLLECTOR_SERVICE_ADDR", 28),
+            // A flag through a helper is not taken: its meaning is in the helper.
+            call("mustMapEnv", "ENABLE_TRACING", 29),
+            call("mustMapEnv", "PORT", 27),
+        ];
+        let refs: Vec<&Fact> = facts.iter().collect();
+        let got: Vec<(String, u32)> = reads(&readers, &refs)
+            .into_iter()
+            .map(|r| (r.name, r.fact.line))
+            .collect();
+        assert_eq!(got, vec![("COLLECTOR_SERVICE_ADDR".to_string(), 28)]);
     }
 
     #[test]

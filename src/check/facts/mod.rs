@@ -2,6 +2,7 @@
 //! signals. Analyzers only emit facts from live code (never comments, strings, test code or
 //! indirect dependencies), so matching can stay simple.
 
+pub mod env_names;
 pub mod names;
 pub mod paths;
 

@@ -2,7 +2,7 @@
 //! to every parser: which call and symbol paths to keep, whose arguments to record, and the
 //! source pre-filter that lets a file no rule can match go unparsed.
 
-use crate::check::facts::{ArgCallees, Fact, FactKind, FastSet, SourceFacts};
+use crate::check::facts::{env_names, ArgCallees, Fact, FactKind, FastSet, SourceFacts};
 use crate::check::inputs::lang::SourceKind;
 use crate::check::inputs::prefilter::Prefilter;
 use std::sync::Arc;
@@ -129,9 +129,16 @@ impl Interest {
     #[inline]
     pub fn keeps(&self, fact: &Fact) -> bool {
         match &fact.kind {
-            FactKind::Call { path, .. } | FactKind::Symbol { path } => {
+            FactKind::Call {
+                path, literal_args, ..
+            } => {
                 self.keeps_path(path.iter().map(String::as_str))
+                    // A helper reading an export endpoint's variable of the service's own.
+                    || literal_args.iter().any(|a| {
+                        env_names::is_variable(a) && env_names::is_endpoint_variable(a)
+                    })
             }
+            FactKind::Symbol { path } => self.keeps_path(path.iter().map(String::as_str)),
             _ => true,
         }
     }

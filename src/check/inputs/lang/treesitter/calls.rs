@@ -7,7 +7,7 @@ use super::{
     address_key, child, contains_ignore_case, text, truncate, Extractor, Field, COMMENT, IDENT,
     NONE, STRING,
 };
-use crate::check::facts::{AttrContext, CallArgs, Fact, FactKind};
+use crate::check::facts::{env_names, AttrContext, CallArgs, Fact, FactKind};
 
 /// A key/value pair of a call's arguments (`setAttributes({ 'app.user': user.id })`), at its
 /// own line.
@@ -64,6 +64,25 @@ impl<'a> Extractor<'a> {
         );
     }
 
+    /// The first of a call's first three arguments that is a string literal naming an export
+    /// endpoint's environment variable of the service's own (`"COLLECTOR_SERVICE_ADDR"`):
+    /// checked on the raw text before anything is allocated.
+    fn endpoint_variable_arg(&self, node: Node<'_>, args_field: Field) -> Option<String> {
+        let args = child(node, args_field)?;
+        let mut c = args.walk();
+        let found = args.named_children(&mut c).take(3).find_map(|arg| {
+            let raw = text(arg, self.src).as_bytes();
+            let inner = raw.strip_prefix(b"\"")?.strip_suffix(b"\"")?;
+            let plausible = inner.len() >= 8
+                && inner
+                    .iter()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_');
+            let name = std::str::from_utf8(inner).ok()?;
+            (plausible && env_names::is_endpoint_variable(name)).then(|| name.to_string())
+        });
+        found
+    }
+
     pub(super) fn call(&mut self, node: Node<'_>, args_field: Field, func: Option<usize>) {
         let segs = self.dotted(node);
         let path: Vec<&str> = self.expanded(&segs).collect();
@@ -87,6 +106,21 @@ impl<'a> Extractor<'a> {
             .iter()
             .any(|word| contains_ignore_case(last, word));
         if !(keep || keyed || records) {
+            // A call handing the service's own helper an export endpoint's variable name
+            // (`mustMapEnv(&addr, "COLLECTOR_SERVICE_ADDR")`): the code reads that variable.
+            if let Some(name) = self.endpoint_variable_arg(node, args_field) {
+                let line = node.start_position().row as u32 + 1;
+                self.push(
+                    FactKind::Call {
+                        path: path.iter().map(|s| (*s).to_string()).collect(),
+                        literal_args: vec![name],
+                        method: false,
+                        args: CallArgs::default(),
+                    },
+                    line,
+                    func,
+                );
+            }
             return;
         }
         let line = node.start_position().row as u32 + 1;
