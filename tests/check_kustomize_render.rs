@@ -8,14 +8,12 @@
 
 use std::path::Path;
 
+#[path = "common/tree.rs"]
+mod tree;
+
 use assert_cmd::Command;
 use serde_json::Value;
-
-fn write(root: &Path, rel: &str, text: &str) {
-    let path = root.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
+use tree::write;
 
 /// A Python service with the SDK, exporter and instrumentations set up in code.
 fn service(root: &Path, name: &str) {

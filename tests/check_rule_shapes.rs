@@ -20,6 +20,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+#[path = "common/tree.rs"]
+mod tree;
+
 use assert_cmd::Command;
 use serde::Deserialize;
 use serde_json::Value;
@@ -89,20 +92,11 @@ fn shapes_dir() -> PathBuf {
 }
 
 fn shapes() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(shapes_dir())
-        .unwrap()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().unwrap().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
+    tree::subdirs(&shapes_dir())
 }
 
 fn expected_of(shape: &str) -> Expected {
-    let path = shapes_dir().join(shape).join("expected.yaml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    tree::read_yaml(&shapes_dir().join(shape).join("expected.yaml"))
 }
 
 fn str_of(v: &Value, key: &str) -> String {

@@ -16,6 +16,10 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
+pub mod tree;
+#[allow(unused_imports)]
+pub use tree::copy_dir;
+
 /// How the receiver answers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -150,18 +154,4 @@ pub async fn closed_endpoint() -> String {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     format!("http://{addr}/v1/traces")
-}
-
-/// Copy the directory tree `from` into `to` (created), files and directories only.
-pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
