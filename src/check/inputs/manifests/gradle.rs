@@ -283,6 +283,18 @@ fn dependencies(rel: &str, s: &Statement, catalog: Option<&Catalog>, m: &mut Man
                 i = skip_parens(toks, i + 1);
                 continue;
             }
+            // Type-safe project accessors: `projects.telemetry`, `projects.shared.otelConfig`
+            // are `project(":telemetry")`, `project(":shared:otel-config")`.
+            Tok::Word(w) if w.starts_with("projects.") => {
+                let path: String = w["projects.".len()..]
+                    .split('.')
+                    .map(|seg| format!(":{}", kebab(seg)))
+                    .collect();
+                m.uses.push(super::Reference::Name(path.clone(), "project".to_string()));
+                dep(path, m);
+                i += 1;
+                continue;
+            }
             Tok::Word(w) if w.starts_with("libs.") => match catalog.and_then(|c| c.resolve(&w[5..])) {
                 Some(coords) => coords.into_iter().for_each(|c| dep(c, m)),
                 None => m.notes.push((
@@ -325,3 +337,20 @@ fn skip_parens(toks: &[Tok], open: usize) -> usize {
 #[cfg(test)]
 #[path = "gradle_tests.rs"]
 mod tests;
+
+/// A type-safe accessor's segment as the project name Gradle made it from (`otelConfig` →
+/// `otel-config`).
+fn kebab(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len() + 4);
+    for (i, c) in segment.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

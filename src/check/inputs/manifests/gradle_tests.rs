@@ -94,6 +94,11 @@ fn dependency_notations_as_written_in_the_wild() {
             "project dependencies, by Gradle project path",
         ),
         (
+            "dependencies {\n    implementation(projects.telemetry)\n    implementation(projects.shared.otelConfig)\n    testImplementation(projects.testing)\n}\n",
+            &[":telemetry", ":shared:otel-config"],
+            "type-safe project accessors (kebab-case names in camelCase), runtime only",
+        ),
+        (
             "dependencies {\n    implementation(kotlin(\"reflect\"))\n}\n",
             &["org.jetbrains.kotlin:kotlin-reflect"],
             "kotlin(\"x\")",

@@ -69,6 +69,11 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let uses = python_local::pyproject_paths(&table, &names)
         .into_iter()
         .map(Reference::Path)
+        .chain(
+            python_local::uv_workspace_names(&table, &names)
+                .into_iter()
+                .map(|n| Reference::Name(n, "workspace".into())),
+        )
         .collect();
     Ok(Manifest {
         kind: ManifestKind::Pyproject,

@@ -122,9 +122,39 @@ pub(super) fn pyproject_paths(table: &toml::Table, runtime: &[String]) -> Vec<St
     paths
 }
 
+/// The runtime dependencies a pyproject.toml takes from its uv workspace
+/// (`[tool.uv.sources] shop-telemetry = { workspace = true }`): by name, the name of a member
+/// package of the tree.
+pub(super) fn uv_workspace_names(table: &toml::Table, runtime: &[String]) -> Vec<String> {
+    let Some(sources) = table
+        .get("tool")
+        .and_then(|t| t.get("uv"))
+        .and_then(|u| u.get("sources"))
+        .and_then(|s| s.as_table())
+    else {
+        return Vec::new();
+    };
+    sources
+        .iter()
+        .filter(|(_, source)| source.get("workspace").and_then(toml::Value::as_bool) == Some(true))
+        .filter(|(name, _)| requirement_name(name).is_some_and(|n| runtime.contains(&n)))
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uv_workspace_sources_of_runtime_dependencies_by_name() {
+        let table: toml::Table = toml::from_str(
+            "[project]\nname = \"orders\"\ndependencies = [\"fastapi\", \"shop-telemetry\"]\n\n[dependency-groups]\ndev = [\"shop-testing\"]\n\n[tool.uv.sources]\nshop-telemetry = { workspace = true }\nshop-testing = { workspace = true }\nother = { path = \"../x\" }\n",
+        )
+        .unwrap();
+        let runtime = vec!["fastapi".to_string(), "shop-telemetry".to_string()];
+        assert_eq!(uv_workspace_names(&table, &runtime), ["shop-telemetry"]);
+    }
 
     #[test]
     fn requirements_lines_that_install_local_packages() {
