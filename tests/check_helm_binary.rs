@@ -10,8 +10,6 @@ use std::path::{Path, PathBuf};
 #[path = "common/tree.rs"]
 mod tree;
 
-use assert_cmd::Command;
-use serde_json::Value;
 use tree::write;
 
 fn helm() -> Option<PathBuf> {
@@ -95,29 +93,8 @@ fn tree(root: &Path) {
 
 /// (verdict of `api`, its findings, the repository's findings), each `RULE file:line message`.
 fn check(root: &Path, helm: &str) -> (String, Vec<String>, Vec<String>) {
-    let out = Command::cargo_bin("tracegate")
-        .unwrap()
-        .current_dir(root)
-        .args(["check", ".", "--format", "json"])
-        .env("TRACEGATE_CARGO", "")
-        .env("TRACEGATE_HELM", helm)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let finding = |f: &Value| {
-        format!(
-            "{} {}:{} {}",
-            f["rule"].as_str().unwrap(),
-            f["file"].as_str().unwrap_or_default(),
-            f["line"].as_u64().unwrap_or_default(),
-            f["message"].as_str().unwrap_or_default()
-        )
-    };
+    let json = tree::check_json(root, &[("TRACEGATE_HELM", helm)]);
+    let finding = tree::finding_line;
     let services = json["services"].as_array().unwrap();
     assert_eq!(services.len(), 1, "{json:#}");
     let repository = json["repository_findings"]

@@ -11,8 +11,6 @@ use std::path::Path;
 #[path = "common/tree.rs"]
 mod tree;
 
-use assert_cmd::Command;
-use serde_json::Value;
 use tree::write;
 
 /// A Python service with the SDK, exporter and instrumentations set up in code.
@@ -46,30 +44,8 @@ type Service = (String, String, Vec<String>);
 
 /// The services, and the repository's findings.
 fn check(root: &Path, kustomize: &str) -> (Vec<Service>, Vec<String>) {
-    let out = Command::cargo_bin("tracegate")
-        .unwrap()
-        // A relative root: the renderer runs elsewhere and must be given absolute paths.
-        .current_dir(root)
-        .args(["check", ".", "--format", "json"])
-        .env("TRACEGATE_CARGO", "")
-        .env("TRACEGATE_KUSTOMIZE", kustomize)
-        .output()
-        .unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let finding = |f: &Value| {
-        format!(
-            "{} {}:{} {}",
-            f["rule"].as_str().unwrap(),
-            f["file"].as_str().unwrap_or_default(),
-            f["line"].as_u64().unwrap_or_default(),
-            f["message"].as_str().unwrap_or_default()
-        )
-    };
+    let json = tree::check_json(root, &[("TRACEGATE_KUSTOMIZE", kustomize)]);
+    let finding = tree::finding_line;
     let services = json["services"]
         .as_array()
         .unwrap()

@@ -1,5 +1,5 @@
 //! Trees of files for the `check` tests: write one, copy one, list a fixture's subdirectories,
-//! read its YAML.
+//! read its YAML, check one.
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::Path;
@@ -41,4 +41,35 @@ pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
+}
+
+/// `tracegate check . --format json` run in `root` (cargo never runs) with `env` set; a run
+/// that is neither pass nor fail panics with its stderr.
+pub fn check_json(root: &Path, env: &[(&str, &str)]) -> serde_json::Value {
+    let mut cmd = assert_cmd::Command::cargo_bin("tracegate").unwrap();
+    // A relative root: whatever the check runs elsewhere must be given absolute paths.
+    cmd.current_dir(root)
+        .args(["check", ".", "--format", "json"])
+        .env("TRACEGATE_CARGO", "");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A finding as one line: `RULE file:line message`.
+pub fn finding_line(f: &serde_json::Value) -> String {
+    format!(
+        "{} {}:{} {}",
+        f["rule"].as_str().unwrap(),
+        f["file"].as_str().unwrap_or_default(),
+        f["line"].as_u64().unwrap_or_default(),
+        f["message"].as_str().unwrap_or_default()
+    )
 }
