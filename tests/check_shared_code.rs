@@ -397,3 +397,115 @@ fn maven_an_executable_module_depended_on_stays_a_service() {
         ["shop-visits-service shop-visits-service pass []"]
     );
 }
+
+/// `Directory.Build.props` (issue 18): the OpenTelemetry packages and the shared telemetry
+/// project a `src/Services/Directory.Build.props` adds to every project below it count for
+/// each of them; a worker outside `src/Services` gets neither.
+#[test]
+fn dotnet_directory_build_props_count_for_every_project_below() {
+    let found = services(&shape("dotnet-directory-build-props"));
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found[0], "Basket.Api src/Services/Basket.Api pass []");
+    assert_eq!(found[1], "Catalog.Api src/Services/Catalog.Api pass []");
+    assert!(
+        found[2].starts_with("Notifier tools/Notifier fail [") && found[2].contains("TG101"),
+        "{found:?}"
+    );
+}
+
+/// The twins: with only the shared project referenced by the props file
+/// (`$(MSBuildThisFileDirectory)..\Shared\…`, rebased to each project), both services have the
+/// SDK through it (a project reference brings its packages); with neither, both fail TG101.
+#[test]
+fn dotnet_directory_build_props_project_reference_is_rebased_and_packages_are_what_count() {
+    let import = "  <Import Project=\"$([MSBuild]::GetPathOfFileAbove('Directory.Build.props', '$(MSBuildThisFileDirectory)../'))\" />\n";
+    let reference = "  <ItemGroup>\n    <ProjectReference Include=\"$(MSBuildThisFileDirectory)..\\Shared\\Shop.Telemetry\\Shop.Telemetry.csproj\" />\n  </ItemGroup>\n";
+    for (body, pass) in [(reference, true), ("", false)] {
+        let dir = copy_of("dotnet-directory-build-props");
+        let root = dir.path();
+        write(
+            root,
+            "src/Services/Directory.Build.props",
+            &format!("<Project>\n{import}{body}</Project>\n"),
+        );
+        let found = services(root);
+        for (i, name) in [(0, "Basket.Api"), (1, "Catalog.Api")] {
+            let expected = if pass {
+                format!("{name} src/Services/{name} pass []")
+            } else {
+                format!("{name} src/Services/{name} fail [TG101]")
+            };
+            assert_eq!(found[i], expected, "{found:?}");
+        }
+    }
+}
+
+/// MSBuild imports only the nearest `Directory.Build.props`: packages in the repository's
+/// root props reach `src/Services` only through its `GetPathOfFileAbove` import (the older
+/// `GetDirectoryNameOfFileAbove` spelling too).
+#[test]
+fn dotnet_directory_build_props_chain_only_through_an_import() {
+    let packages = "  <ItemGroup>\n    <PackageReference Include=\"OpenTelemetry.Extensions.Hosting\" />\n    <PackageReference Include=\"OpenTelemetry.Exporter.OpenTelemetryProtocol\" />\n  </ItemGroup>\n";
+    for (import, catalog_passes) in [
+        ("", false),
+        (
+            "  <Import Project=\"$([MSBuild]::GetPathOfFileAbove('Directory.Build.props', '$(MSBuildThisFileDirectory)../'))\" />\n",
+            true,
+        ),
+        (
+            "  <Import Project=\"$([MSBuild]::GetDirectoryNameOfFileAbove($(MSBuildThisFileDirectory).., Directory.Build.props))\\Directory.Build.props\" />\n",
+            true,
+        ),
+    ] {
+        let dir = copy_of("dotnet-directory-build-props");
+        let root = dir.path();
+        write(
+            root,
+            "Directory.Build.props",
+            &format!("<Project>\n{packages}</Project>\n"),
+        );
+        write(
+            root,
+            "src/Services/Directory.Build.props",
+            &format!("<Project>\n{import}</Project>\n"),
+        );
+        let found = services(root);
+        let catalog = found.iter().find(|s| s.starts_with("Catalog.Api")).unwrap();
+        assert_eq!(
+            catalog.contains(" pass "),
+            catalog_passes,
+            "import {import:?}: {found:?}"
+        );
+        // The worker sits under the root props alone: it has the packages now.
+        let notifier = found.iter().find(|s| s.starts_with("Notifier")).unwrap();
+        assert!(!notifier.contains("TG101"), "{found:?}");
+    }
+}
+
+/// A malformed `Directory.Build.props` stops the check (exit 2, naming the file), as a
+/// malformed project file does; a `.props` file of another tool that is not XML is ignored.
+#[test]
+fn dotnet_props_files_malformed_or_foreign() {
+    let dir = copy_of("dotnet-directory-build-props");
+    let root = dir.path();
+    write(root, "tools/Notifier/settings.props", "retries = 3\n[x\n");
+    assert_eq!(services(root).len(), 3);
+    write(
+        root,
+        "src/Services/Directory.Build.props",
+        "<Project>\n  <ItemGroup>\n</Project>\n",
+    );
+    let out = Command::cargo_bin("tracegate")
+        .unwrap()
+        .args(["check", "--format", "json"])
+        .arg(root)
+        .env("TRACEGATE_CARGO", "")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("src/Services/Directory.Build.props"),
+        "{stderr}"
+    );
+}

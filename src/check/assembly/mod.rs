@@ -18,6 +18,7 @@ mod images;
 mod infrastructure;
 mod languages;
 mod libraries;
+mod msbuild_props;
 mod naming;
 pub(crate) mod operator;
 pub(crate) mod rust_modules;
@@ -60,6 +61,7 @@ pub(crate) fn assemble(
     config_file: Option<&str>,
 ) -> Result<(Vec<Svc>, Repo), CheckError> {
     let declared_dirs: Vec<String> = declared.iter().map(|d| normalise(&d.path)).collect();
+    msbuild_props::apply(&mut files);
     let entries = entries::EntryIndex::build(&files, &declared_dirs);
     let (mut services, mut libraries) = services::from_manifests(root, &mut files, &entries);
     services::declare(root, &mut services, &files, declared, config_file)?;

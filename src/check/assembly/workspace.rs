@@ -312,6 +312,8 @@ impl<'a> Index<'a> {
                                 .map(|(i, _)| *i),
                         );
                     }
+                    // Props files were merged into the projects importing them (msbuild_props).
+                    Reference::Import { .. } => {}
                     Reference::Path(path) => {
                         let Some(target) = join(user.dir, path) else {
                             continue;

@@ -52,6 +52,14 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                         aspire_host |= sdk.eq_ignore_ascii_case("Aspire.AppHost.Sdk");
                     }
                     match (name.as_str(), key.as_str()) {
+                        ("GlobalPackageReference", "Include") => {
+                            facts.push(Fact::new(
+                                FactKind::Dependency { name: value },
+                                rel,
+                                lines.line(pos),
+                            ));
+                        }
+                        ("Import", "Project") => uses.extend(import_of(&value)),
                         ("PackageReference", "Include") => {
                             aspire_host |= value.eq_ignore_ascii_case("Aspire.Hosting.AppHost");
                             facts.push(Fact::new(
@@ -116,6 +124,117 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         version: None,
         uses: if aspire_host { Vec::new() } else { uses },
         notes: Vec::new(),
+    })
+}
+
+/// Parse an MSBuild file projects import (`Directory.Build.props`, `Directory.Packages.props`,
+/// `Directory.Build.targets`, a `build/common.props` a project imports): its package and
+/// project references and its own imports; never a service. A file of another name that is
+/// not MSBuild XML (a `.props` of another tool) is no error: nothing is taken from it.
+pub fn parse_props(rel: &str, text: &str) -> Result<Manifest, CheckError> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    let auto = AUTO_IMPORTED.contains(&name);
+    let mut m = match parse(rel, text) {
+        Ok(m) => m,
+        Err(err) if auto => return Err(err),
+        Err(_) => return Ok(props_manifest(rel, Vec::new(), Vec::new())),
+    };
+    Ok(props_manifest(
+        rel,
+        std::mem::take(&mut m.facts),
+        std::mem::take(&mut m.uses),
+    ))
+}
+
+fn props_manifest(rel: &str, facts: Vec<Fact>, uses: Vec<Reference>) -> Manifest {
+    Manifest {
+        kind: ManifestKind::MsbuildProps,
+        file: rel.to_string(),
+        name: None,
+        entry: Entry::No,
+        facts,
+        typescript: false,
+        cargo: None,
+        version: None,
+        uses,
+        notes: Vec::new(),
+    }
+}
+
+/// The files MSBuild imports into every project below them, nearest first.
+pub const AUTO_IMPORTED: &[&str] = &[
+    "Directory.Build.props",
+    "Directory.Build.targets",
+    "Directory.Packages.props",
+];
+
+/// The file an `<Import Project="…">` names, when it is a props/targets file of the tree:
+/// a plain path (`..\build\common.props`, `$(MSBuildThisFileDirectory)common.props`) or
+/// the nearest file of a name above a directory (`GetPathOfFileAbove('Directory.Build.props',
+/// '$(MSBuildThisFileDirectory)../')`, `$([MSBuild]::GetDirectoryNameOfFileAbove($(MSBuildThisFileDirectory).., Directory.Build.props))\Directory.Build.props`).
+fn import_of(project: &str) -> Option<Reference> {
+    const THIS_DIR: &str = "$(MSBuildThisFileDirectory)";
+    let project = project.trim();
+    // The arguments of a property function call, split at top-level commas; parentheses
+    // inside them (`$(MSBuildThisFileDirectory)..`) are balanced.
+    let args = |call: &str| -> Option<Vec<String>> {
+        let start = project.find(call)? + call.len();
+        let mut depth = 1usize;
+        let mut out = vec![String::new()];
+        for c in project[start..].chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(
+                            out.iter()
+                                .map(|a| a.trim().trim_matches(['\'', '"']).trim().to_string())
+                                .collect(),
+                        );
+                    }
+                }
+                ',' if depth == 1 => {
+                    out.push(String::new());
+                    continue;
+                }
+                _ => {}
+            }
+            if let Some(last) = out.last_mut() {
+                last.push(c);
+            }
+        }
+        None
+    };
+    let above = |file: &str, from: Option<&str>| -> Option<Reference> {
+        let from = from.unwrap_or(THIS_DIR).replace('\\', "/");
+        let from = from.strip_prefix(THIS_DIR).unwrap_or(&from);
+        if from.contains("$(") || file.is_empty() || file.contains("$(") {
+            return None;
+        }
+        let dir = from.trim_end_matches('/');
+        let path = if dir.is_empty() || dir == "." {
+            file.to_string()
+        } else {
+            format!("{dir}/{file}")
+        };
+        Some(Reference::Import { path, above: true })
+    };
+    if let Some(a) = args("GetPathOfFileAbove(") {
+        return above(a.first()?, a.get(1).map(String::as_str));
+    }
+    if let Some(a) = args("GetDirectoryNameOfFileAbove(") {
+        return above(a.get(1)?, a.first().map(String::as_str));
+    }
+    let path = project.replace('\\', "/");
+    let path = path.strip_prefix(THIS_DIR).unwrap_or(&path);
+    let props = path.ends_with(".props") || path.ends_with(".targets");
+    if !props || path.contains("$(") || path.starts_with('/') {
+        return None;
+    }
+    Some(Reference::Import {
+        path: path.to_string(),
+        above: false,
     })
 }
 
@@ -240,5 +359,80 @@ mod tests {
         );
         assert_eq!(m.entry, Entry::Yes);
         assert_eq!(m.uses.len(), 1);
+    }
+
+    #[test]
+    fn imports_of_props_files() {
+        let above = |path: &str| {
+            Some(Reference::Import {
+                path: path.into(),
+                above: true,
+            })
+        };
+        let cases = [
+            (
+                "$([MSBuild]::GetPathOfFileAbove('Directory.Build.props', '$(MSBuildThisFileDirectory)../'))",
+                above("../Directory.Build.props"),
+                "the documented chain to the props file above",
+            ),
+            (
+                "$([MSBuild]::GetDirectoryNameOfFileAbove($(MSBuildThisFileDirectory).., Directory.Build.props))\\Directory.Build.props",
+                above("../Directory.Build.props"),
+                "the older spelling: directory first, then the file name",
+            ),
+            (
+                "$([MSBuild]::GetPathOfFileAbove(Directory.Build.props))",
+                above("Directory.Build.props"),
+                "no start directory: from this file's own",
+            ),
+            (
+                "..\\..\\build\\common.props",
+                Some(Reference::Import {
+                    path: "../../build/common.props".into(),
+                    above: false,
+                }),
+                "a plain relative path",
+            ),
+            (
+                "$(MSBuildThisFileDirectory)eng/Versions.props",
+                Some(Reference::Import {
+                    path: "eng/Versions.props".into(),
+                    above: false,
+                }),
+                "from this file's directory",
+            ),
+            ("$(RepoRoot)eng/Versions.props", None, "an unknown property"),
+            ("Sdk.targets", Some(Reference::Import { path: "Sdk.targets".into(), above: false }), "a targets file"),
+            ("other.proj", None, "not a props or targets file"),
+        ];
+        for (project, want, why) in cases {
+            assert_eq!(import_of(project), want, "{why}: {project}");
+        }
+    }
+
+    #[test]
+    fn props_files_never_declare_a_service_and_keep_global_packages() {
+        let m = parse_props(
+            "Directory.Packages.props",
+            "<Project>\n  <ItemGroup>\n    <PackageVersion Include=\"OpenTelemetry\" Version=\"1.9.0\" />\n    <GlobalPackageReference Include=\"OpenTelemetry.AutoInstrumentation\" Version=\"1.9.0\" />\n  </ItemGroup>\n</Project>\n",
+        )
+        .unwrap();
+        assert_eq!(m.kind, ManifestKind::MsbuildProps);
+        assert_eq!(m.entry, Entry::No);
+        let deps: Vec<_> = m
+            .facts
+            .iter()
+            .filter_map(|f| match &f.kind {
+                FactKind::Dependency { name } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            deps,
+            ["OpenTelemetry.AutoInstrumentation"],
+            "PackageVersion is no reference"
+        );
+        assert!(parse_props("Directory.Build.props", "<Project>\n").is_err());
+        assert!(parse_props("tools/settings.props", "<Project>\n").is_ok());
     }
 }

@@ -41,6 +41,10 @@ pub enum ManifestKind {
     Gradle,
     /// *.csproj
     Csproj,
+    /// `Directory.Build.props`, `Directory.Packages.props`, `Directory.Build.targets` (MSBuild
+    /// files every project below imports) and other `*.props` files a project may import:
+    /// their PackageReferences and ProjectReferences count for each project importing them.
+    MsbuildProps,
     /// A manifest of a language tracegate does not analyse (Gemfile, composer.json, mix.exs,
     /// CMakeLists.txt with an executable): the service is listed with verdict `unknown`.
     Unanalysed,
@@ -60,6 +64,8 @@ impl ManifestKind {
                 ManifestKind::Gradle
             }
             n if n.ends_with(".csproj") => ManifestKind::Csproj,
+            "Directory.Build.targets" => ManifestKind::MsbuildProps,
+            n if n.ends_with(".props") => ManifestKind::MsbuildProps,
             "Gemfile" | "composer.json" | "mix.exs" | "CMakeLists.txt" => ManifestKind::Unanalysed,
             n if n.starts_with("requirements") && n.ends_with(".txt") => ManifestKind::Requirements,
             _ => return None,
@@ -76,7 +82,7 @@ impl ManifestKind {
                 Language::Python
             }
             ManifestKind::Maven | ManifestKind::Gradle => Language::Java,
-            ManifestKind::Csproj => Language::Dotnet,
+            ManifestKind::Csproj | ManifestKind::MsbuildProps => Language::Dotnet,
             ManifestKind::Unanalysed => Language::Unknown,
         }
     }
@@ -129,6 +135,15 @@ pub enum Reference {
     /// `ProjectReference` (the project file), a Python `-e ../../lib/x` or uv/Poetry path
     /// source (the package's directory).
     Path(String),
+    /// An MSBuild `<Import Project="…">` of a `.props`/`.targets` file, relative to the
+    /// manifest's directory; `above`: the file of that name nearest above that directory
+    /// (`$([MSBuild]::GetPathOfFileAbove('Directory.Build.props', '$(MSBuildThisFileDirectory)../'))`).
+    Import {
+        /// The imported file, relative to the manifest's directory.
+        path: String,
+        /// Searched upward from the path's directory.
+        above: bool,
+    },
 }
 
 /// What a manifest that is never a service is, by what its build tool says.
@@ -198,6 +213,7 @@ pub fn parse(kind: ManifestKind, rel: &str, text: &str) -> Result<Manifest, Chec
         ManifestKind::Maven => jvm::parse_pom(rel, text),
         ManifestKind::Gradle => Ok(gradle::parse(rel, text, None)),
         ManifestKind::Csproj => dotnet::parse(rel, text),
+        ManifestKind::MsbuildProps => dotnet::parse_props(rel, text),
         ManifestKind::Unanalysed => Ok(unanalysed(rel, text)),
     }
 }
