@@ -13,6 +13,7 @@ use super::chart_parents::{self, Parent};
 use super::discover::{Parsed, WalkedFile};
 use super::exclude::ExcludeSet;
 use super::helm_binary;
+use super::k8s::helm_releases::HelmRelease;
 use super::k8s::{self, helm_template, K8sFile};
 
 /// Largest template or values file read (a chart's biggest files are a few hundred KiB).
@@ -33,8 +34,17 @@ pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &Exclude
         .map(|f| f.dir.clone())
         .collect();
     let parents = chart_parents::of(&charts, |rel| read_small(&root.join(rel)));
+    let releases: Vec<HelmRelease> = files
+        .iter()
+        .filter_map(|f| match &f.parsed {
+            Parsed::K8s(k) => Some(k.helm_releases.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
     for dir in &charts {
-        render_chart(root, dir, parents.get(dir), files, exclude);
+        let deployed: Vec<&HelmRelease> = releases.iter().filter(|r| &r.chart == dir).collect();
+        render_chart(root, dir, parents.get(dir), &deployed, files, exclude);
     }
 }
 
@@ -89,6 +99,7 @@ fn render_chart(
     root: &Path,
     dir: &str,
     parent: Option<&Parent>,
+    deployed: &[&HelmRelease],
     files: &mut Vec<WalkedFile>,
     exclude: &ExcludeSet,
 ) {
@@ -111,11 +122,26 @@ fn render_chart(
     if templates.is_empty() {
         return;
     }
-    // The defaults, then each environment's values file over them.
-    let mut passes: Vec<(Option<String>, Option<String>)> = vec![(None, values.clone())];
-    for (env_rel, text) in environment_values(root, dir, exclude) {
-        passes.push((Some(env_rel), Some(over(values.as_deref(), &text))));
+    // The releases a helmfile or Argo CD deploys, each with its values over the defaults;
+    // without any, the defaults, then each environment's values file beside them.
+    let mut passes: Vec<(Option<String>, Option<String>)> = Vec::new();
+    if deployed.is_empty() {
+        passes.push((None, values.clone()));
+        for (env_rel, text) in environment_values(root, dir, exclude) {
+            passes.push((
+                Some(format!("helm with {env_rel}")),
+                Some(over(values.as_deref(), &text)),
+            ));
+        }
+    } else {
+        for release in deployed.iter().take(MAX_ENVIRONMENTS) {
+            passes.push((
+                Some(release.label.clone()),
+                Some(release_values(root, values.as_deref(), release, exclude)),
+            ));
+        }
     }
+    let first_pass = passes.first().map(|(label, _)| label.clone());
     let mut by_template: BTreeMap<String, K8sFile> = BTreeMap::new();
     let mut any_workload = false;
     for (env, values) in passes {
@@ -125,7 +151,7 @@ fn render_chart(
             templates: &templates,
             parent: parent.map(|p| (p.release.as_str(), &p.values)),
         });
-        if env.is_none() && rendered.iter().any(|(_, r)| r.is_err()) {
+        if env == first_pass.clone().flatten() && rendered.iter().any(|(_, r)| r.is_err()) {
             with_helm(root, dir, &chart, parent, &templates, &mut rendered);
         }
         for (rel, result) in rendered {
@@ -133,7 +159,7 @@ fn render_chart(
             any_workload |= !k.workloads.is_empty();
             if let Some(env) = &env {
                 for w in &mut k.workloads {
-                    w.built_by = Some(format!("helm with {env}"));
+                    w.built_by = Some(env.clone());
                 }
             }
             add(by_template.entry(rel).or_default(), k);
@@ -224,6 +250,29 @@ fn environment_values(root: &Path, dir: &str, exclude: &ExcludeSet) -> Vec<(Stri
         .collect();
     out.sort();
     out
+}
+
+/// A release's values: its values files (a file of the chart's own `values.yaml` is the
+/// defaults again), then its inline values, each over what came before.
+fn release_values(
+    root: &Path,
+    defaults: Option<&str>,
+    release: &HelmRelease,
+    exclude: &ExcludeSet,
+) -> String {
+    let mut values = defaults.unwrap_or_default().to_owned();
+    for file in &release.values_files {
+        if exclude.excluding(file).is_some() {
+            continue;
+        }
+        if let Some(text) = read_small(&root.join(file)) {
+            values = over(Some(&values), &text);
+        }
+    }
+    for inline in &release.values {
+        values = over(Some(&values), inline);
+    }
+    values
 }
 
 /// `env` values over the `defaults`, as YAML text (helm's `-f`: maps merge, the rest replaced).

@@ -66,6 +66,9 @@ pub(super) fn classify(name: &str) -> Option<Class> {
     if name == "tsconfig.json" {
         return Some(Class::TsConfig);
     }
+    if name.starts_with("helmfile.") && name.ends_with(".gotmpl") {
+        return Some(Class::Yaml);
+    }
     let ext = name.rsplit_once('.').map(|(_, e)| e)?;
     if ext == "yaml" || ext == "yml" {
         if matches!(

@@ -11,6 +11,7 @@ use crate::check::facts::{Fact, FactKind};
 mod build;
 mod compose;
 mod helm;
+pub mod helm_releases;
 pub mod helm_template;
 mod instrumentation;
 pub mod tilt;
@@ -139,6 +140,8 @@ pub struct K8sFile {
     /// Environment an unused kustomize component would set
     /// ([`OfferedEnv`](crate::check::inputs::kustomize::OfferedEnv)).
     pub offered_env: Vec<crate::check::inputs::kustomize::OfferedEnv>,
+    /// Helm releases of the tree's charts a helmfile or an Argo CD `Application` declares.
+    pub helm_releases: Vec<helm_releases::HelmRelease>,
     /// Documents that are not valid YAML: (line, reason). The file's other documents are
     /// still read, so one broken document does not hide the workloads beside it.
     pub invalid: Vec<(u32, String)>,
@@ -264,6 +267,14 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
 
 /// Parse a YAML file that may hold Kubernetes objects. `Err` is a one-line reason with the line.
 pub fn parse(rel: &str, text: &str) -> Result<K8sFile, String> {
+    if helm_releases::is_helmfile(rel) {
+        let (helm_releases, invalid) = helm_releases::helmfile(rel, text);
+        return Ok(K8sFile {
+            helm_releases,
+            invalid,
+            ..K8sFile::default()
+        });
+    }
     if text.contains("{{") {
         // A Helm template or another templating language: not YAML until rendered.
         return Ok(K8sFile::default());
@@ -404,6 +415,10 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
                     class,
                     backends,
                 });
+            }
+            "Application" => {
+                out.helm_releases
+                    .extend(helm_releases::argo_application(rel, &name, &value));
             }
             _ if instrumentation::is_instrumentation(&value, &kind) => {
                 out.instrumentations.push(instrumentation::instrumentation(
