@@ -239,6 +239,9 @@ struct Index<'a> {
     /// Directories of Gradle settings files (`settings.gradle(.kts)`): the roots that
     /// `project(":a:b")` paths start from.
     gradle_roots: HashSet<&'a str>,
+    /// (settings root, project path) → its directory, where the settings file moves it
+    /// (`project(':a').projectDir = file('libs/a')`).
+    gradle_dirs: HashMap<(&'a str, &'a str), String>,
 }
 
 impl<'a> Index<'a> {
@@ -246,6 +249,7 @@ impl<'a> Index<'a> {
         let mut by_name: HashMap<(ManifestKind, &str), Vec<(usize, &Manifest)>> = HashMap::new();
         let mut by_path = HashMap::new();
         let mut gradle_roots = HashSet::new();
+        let mut gradle_dirs = HashMap::new();
         for (i, p) in packages.iter().enumerate() {
             by_path.insert((p.dir, p.language), i);
             for m in &p.manifests {
@@ -256,6 +260,13 @@ impl<'a> Index<'a> {
                         .is_some_and(|n| n.starts_with("settings.gradle"))
                 {
                     gradle_roots.insert(p.dir);
+                    for u in &m.uses {
+                        if let Reference::ProjectDir { project, dir } = u {
+                            if let Some(d) = paths::resolve(p.dir, dir) {
+                                gradle_dirs.insert((p.dir, project.as_str()), d);
+                            }
+                        }
+                    }
                 }
                 by_path.insert((m.file.as_str(), p.language), i);
                 if let Some(name) = m.name.as_deref() {
@@ -267,6 +278,7 @@ impl<'a> Index<'a> {
             by_name,
             by_path,
             gradle_roots,
+            gradle_dirs,
         }
     }
 
@@ -290,7 +302,12 @@ impl<'a> Index<'a> {
                         let root = super::ancestors(&inside)
                             .find(|d| self.gradle_roots.contains(d))
                             .map(str::to_owned);
-                        let target = root.and_then(|r| paths::resolve(&r, &path.replace(':', "/")));
+                        let target = root.and_then(|r| {
+                            self.gradle_dirs
+                                .get(&(r.as_str(), name.as_str()))
+                                .cloned()
+                                .or_else(|| paths::resolve(&r, &path.replace(':', "/")))
+                        });
                         if let Some(t) = target {
                             if let Some(i) = self.by_path.get(&(t.as_str(), user.language)) {
                                 out.push(*i);
@@ -312,8 +329,9 @@ impl<'a> Index<'a> {
                                 .map(|(i, _)| *i),
                         );
                     }
-                    // Props files were merged into the projects importing them (msbuild_props).
-                    Reference::Import { .. } => {}
+                    // Props files were merged into the projects importing them (msbuild_props);
+                    // project directories are read from settings files above.
+                    Reference::Import { .. } | Reference::ProjectDir { .. } => {}
                     Reference::Path(path) => {
                         let Some(target) = join(user.dir, path) else {
                             continue;

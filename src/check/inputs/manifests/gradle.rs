@@ -161,6 +161,7 @@ pub fn parse(rel: &str, text: &str, catalog: Option<&Catalog>) -> Manifest {
                         m.name = Some(name.clone());
                     }
                 }
+                m.uses.extend(project_dir(&s.toks));
             }
             continue;
         }
@@ -176,6 +177,57 @@ pub fn parse(rel: &str, text: &str, catalog: Option<&Catalog>) -> Manifest {
         }
     }
     m
+}
+
+/// `project(':x').projectDir = file('dir')` (also `new File(settingsDir, 'dir')`,
+/// `file("$rootDir/dir")`, `File(rootDir, "dir")`) in a settings file: where project `:x` is.
+fn project_dir(toks: &[Tok]) -> Option<super::Reference> {
+    let [Tok::Word(project), Tok::Punct(b'('), Tok::Str(path), Tok::Punct(b')'), rest @ ..] = toks
+    else {
+        return None;
+    };
+    if project != "project" || path.contains('$') {
+        return None;
+    }
+    // `.projectDir =` (the lexer may keep the dot with the name or apart).
+    let rest = match rest {
+        [Tok::Punct(b'.'), Tok::Word(w), rest @ ..] | [Tok::Word(w), rest @ ..]
+            if w.trim_start_matches('.') == "projectDir" =>
+        {
+            rest
+        }
+        _ => return None,
+    };
+    let [Tok::Punct(b'='), value @ ..] = rest else {
+        return None;
+    };
+    // The first string of the value, after an optional base directory of the build's root.
+    let dir = value.iter().find_map(|t| match t {
+        Tok::Str(d) => Some(d.as_str()),
+        _ => None,
+    })?;
+    let dir = [
+        "$rootDir/",
+        "${rootDir}/",
+        "$settingsDir/",
+        "${settingsDir}/",
+        "./",
+    ]
+    .iter()
+    .find_map(|p| dir.strip_prefix(p))
+    .unwrap_or(dir);
+    if dir.is_empty() || dir.contains('$') || dir.starts_with('/') {
+        return None;
+    }
+    let project = if path.starts_with(':') {
+        path.clone()
+    } else {
+        format!(":{path}")
+    };
+    Some(super::Reference::ProjectDir {
+        project,
+        dir: dir.trim_end_matches('/').to_owned(),
+    })
 }
 
 /// Whether a statement applies a plugin of [`APPLICATION_PLUGINS`] to this project, or is the

@@ -217,3 +217,26 @@ fn catalog_errors_are_one_line_reasons() {
     let err = Catalog::parse("[libraries\nx = 1").unwrap_err();
     assert!(!err.contains('\n'), "{err}");
 }
+
+#[test]
+fn settings_place_projects_with_project_dir() {
+    let dir = |project: &str, dir: &str| super::super::Reference::ProjectDir {
+        project: project.into(),
+        dir: dir.into(),
+    };
+    let cases = [
+        ("project(':tracing').projectDir = file('libs/otel-tracing')\n", vec![dir(":tracing", "libs/otel-tracing")], "Groovy file()"),
+        ("project(\":a:b\").projectDir = file(\"modules/b/\")\n", vec![dir(":a:b", "modules/b")], "Kotlin, nested path, trailing slash"),
+        ("project(':accounts').projectDir = new File(settingsDir, 'services/accounts-service')\n", vec![dir(":accounts", "services/accounts-service")], "new File(settingsDir, …)"),
+        ("project(\":x\").projectDir = File(rootDir, \"x-service\")\n", vec![dir(":x", "x-service")], "Kotlin File(rootDir, …)"),
+        ("project(':t').projectDir = file(\"$rootDir/services/t\")\n", vec![dir(":t", "services/t")], "$rootDir/ prefix"),
+        ("project('web').projectDir = file('apps/web')\n", vec![dir(":web", "apps/web")], "a path without its colon"),
+        ("project(':t').projectDir = file(\"$base/t\")\n", vec![], "an unknown variable"),
+        ("project(':t').buildFileName = 't.gradle'\n", vec![], "another property"),
+        ("project(\":$name\").projectDir = file(\"libs/$name\")\n", vec![], "a loop's variable"),
+    ];
+    for (text, want, why) in cases {
+        let m = parse("settings.gradle", text, None);
+        assert_eq!(m.uses, want, "{why}: {text}");
+    }
+}

@@ -135,6 +135,14 @@ pub enum Reference {
     /// `ProjectReference` (the project file), a Python `-e ../../lib/x` or uv/Poetry path
     /// source (the package's directory).
     Path(String),
+    /// A Gradle settings file placing project `project` (`:platform:tracing`) in directory
+    /// `dir` (relative to the settings file's directory): `project(':x').projectDir = file(…)`.
+    ProjectDir {
+        /// The project path, with its leading `:`.
+        project: String,
+        /// Its directory, relative to the settings file's directory.
+        dir: String,
+    },
     /// An MSBuild `<Import Project="…">` of a `.props`/`.targets` file, relative to the
     /// manifest's directory; `above`: the file of that name nearest above that directory
     /// (`$([MSBuild]::GetPathOfFileAbove('Directory.Build.props', '$(MSBuildThisFileDirectory)../'))`).
