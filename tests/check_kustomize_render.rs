@@ -243,3 +243,52 @@ fn a_set_based_selector_is_never_applied_to_every_workload() {
         assert!(repository.is_empty(), "{repository:?}");
     }
 }
+
+/// With kustomize/kubectl installed every leaf is rendered by it, not only those using what
+/// the built-in build notes as not applied: a patch whose target name is a regular
+/// expression (`name: ".*-api"`, which kustomize matches and the built-in build reads as a
+/// plain name) sets the endpoint on both APIs with kubectl; without a renderer neither has it.
+#[test]
+fn the_installed_kubectl_renders_every_leaf_first() {
+    if !kubectl_installed() {
+        eprintln!("skipped: kubectl is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    for name in ["orders-api", "billing-api"] {
+        service(root, name);
+        write(
+            root,
+            &format!("deploy/base/{name}.yaml"),
+            &deployment(name, ""),
+        );
+    }
+    write(
+        root,
+        "deploy/base/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - orders-api.yaml\n  - billing-api.yaml\n",
+    );
+    write(
+        root,
+        "deploy/overlays/prod/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\npatches:\n  - target:\n      kind: Deployment\n      name: \".*-api\"\n    patch: |-\n      - op: add\n        path: /spec/template/spec/containers/0/env/-\n        value:\n          name: OTEL_EXPORTER_OTLP_ENDPOINT\n          value: http://otel-collector.observability:4317\n",
+    );
+    let (services, repository) = check(root, "kubectl");
+    assert_eq!(
+        services,
+        [
+            ("billing-api".to_string(), "pass".to_string(), vec![]),
+            ("orders-api".to_string(), "pass".to_string(), vec![]),
+        ],
+        "{repository:?}"
+    );
+    let (services, _) = check(root, "");
+    assert!(
+        services
+            .iter()
+            .all(|(_, verdict, findings)| verdict == "fail"
+                && findings.iter().any(|f| f.starts_with("TG201 "))),
+        "{services:?}"
+    );
+}

@@ -1,10 +1,11 @@
-//! Helm charts in the tree, rendered with their default values by the built-in template
-//! interpreter ([`k8s::helm_template`]): each template's workloads are read like any
-//! manifest's, with lines pointing into the template. A template that cannot be followed is a
-//! note (TG199) on it; the chart's `values.yaml` is then all that is known of its workloads,
-//! as before rendering existed — unless the installed `helm template` renders it
-//! ([`helm_binary`]). A chart whose templates render workloads no longer counts its
-//! `values.yaml` as a workload of its own.
+//! Helm charts in the tree, rendered once per release (the defaults, each environment values
+//! file beside them, or the releases a helmfile or Argo CD `Application` declares): by the
+//! installed `helm template` first ([`helm_binary`]), else — or where helm fails — by the
+//! built-in template interpreter ([`k8s::helm_template`]). Each template's workloads are read
+//! like any manifest's, with lines pointing into the template. A template the built-in
+//! interpreter cannot follow is a note (TG199) on it (unless helm renders it); the chart's
+//! `values.yaml` is then all that is known of its workloads. A chart whose templates render
+//! workloads no longer counts its `values.yaml` as a workload of its own.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -42,9 +43,32 @@ pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &Exclude
         })
         .flatten()
         .collect();
-    for dir in &charts {
+    // Charts that are no subchart first: one helm renders with its subcharts in `charts/`.
+    let helm = helm_binary::installed();
+    let mut by_helm: Vec<&str> = Vec::new();
+    let (top, subcharts): (Vec<&String>, Vec<&String>) =
+        charts.iter().partition(|d| !parents.contains_key(*d));
+    for dir in top.into_iter().chain(subcharts) {
+        let parent = parents.get(dir);
+        if let Some(p) = parent {
+            let vendored = dir
+                .strip_prefix(p.dir.as_str())
+                .is_some_and(|rest| rest.starts_with("/charts/"));
+            if vendored && by_helm.contains(&p.dir.as_str()) {
+                // Rendered in its parent's release already; its values are no workload.
+                let values_rel = ["values.yaml", "values.yml"]
+                    .into_iter()
+                    .map(|n| join(dir, n))
+                    .find(|rel| root.join(rel).is_file());
+                drop_values_workloads(files, values_rel.as_deref());
+                continue;
+            }
+        }
         let deployed: Vec<&HelmRelease> = releases.iter().filter(|r| &r.chart == dir).collect();
-        render_chart(root, dir, parents.get(dir), &deployed, files, exclude);
+        let helm = helm && parent.is_none();
+        if render_chart(root, dir, parent, &deployed, helm, files, exclude) {
+            by_helm.push(dir);
+        }
     }
 }
 
@@ -95,16 +119,19 @@ fn templates(root: &Path, dir: &str, exclude: &ExcludeSet) -> Vec<(String, Strin
     out
 }
 
+/// Render one chart once per release; `helm`: with the installed helm first. Whether helm
+/// rendered every release.
 fn render_chart(
     root: &Path,
     dir: &str,
     parent: Option<&Parent>,
     deployed: &[&HelmRelease],
+    helm: bool,
     files: &mut Vec<WalkedFile>,
     exclude: &ExcludeSet,
-) {
+) -> bool {
     let Some(chart) = read_small(&root.join(join(dir, "Chart.yaml"))) else {
-        return;
+        return false;
     };
     let values_rel = ["values.yaml", "values.yml"]
         .into_iter()
@@ -116,12 +143,14 @@ fn render_chart(
     // A subchart its parent disables deploys nothing: its values are no workload either.
     if parent.is_some_and(|p| !p.enabled) {
         drop_values_workloads(files, values_rel.as_deref());
-        return;
+        return false;
     }
     let templates = templates(root, dir, exclude);
     if templates.is_empty() {
-        return;
+        return false;
     }
+    let name = chart_name(&chart, dir);
+    let mut all_by_helm = helm;
     // The releases a helmfile or Argo CD deploys, each with its values over the defaults;
     // without any, the defaults, then each environment's values file beside them.
     let mut passes: Vec<(Option<String>, Option<String>)> = Vec::new();
@@ -145,14 +174,21 @@ fn render_chart(
     let mut by_template: BTreeMap<String, K8sFile> = BTreeMap::new();
     let mut any_workload = false;
     for (env, values) in passes {
-        let mut rendered = helm_template::render_chart(&helm_template::ChartFiles {
-            chart: &chart,
-            values: values.as_deref(),
-            templates: &templates,
-            parent: parent.map(|p| (p.release.as_str(), &p.values)),
-        });
+        let from_helm = helm
+            .then(|| helm_binary::render_values(root, dir, &name, values.as_deref()).ok())
+            .flatten();
+        all_by_helm &= from_helm.is_some();
+        let mut rendered = match from_helm {
+            Some(by_template) => helm_rendered(root, &templates, by_template),
+            None => helm_template::render_chart(&helm_template::ChartFiles {
+                chart: &chart,
+                values: values.as_deref(),
+                templates: &templates,
+                parent: parent.map(|p| (p.release.as_str(), &p.values)),
+            }),
+        };
         if env == first_pass.clone().flatten() && rendered.iter().any(|(_, r)| r.is_err()) {
-            with_helm(root, dir, &chart, parent, &templates, &mut rendered);
+            with_helm(root, dir, &name, parent, &templates, &mut rendered);
         }
         for (rel, result) in rendered {
             let mut k = read_rendered(&rel, result);
@@ -180,6 +216,36 @@ fn render_chart(
     if any_workload {
         drop_values_workloads(files, values_rel.as_deref());
     }
+    all_by_helm
+}
+
+/// The chart's name in `Chart.yaml`, else its directory's.
+fn chart_name(chart: &str, dir: &str) -> String {
+    serde_yaml::from_str::<serde_yaml::Value>(chart)
+        .ok()
+        .and_then(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_owned())
+}
+
+/// What helm printed, per template of the chart and of its vendored subcharts, lines put back
+/// on each template's; a template that printed nothing renders to nothing.
+fn helm_rendered(
+    root: &Path,
+    templates: &[(String, String)],
+    mut by_template: BTreeMap<String, String>,
+) -> Vec<(String, helm_template::TemplateResult)> {
+    let mut out: Vec<(String, helm_template::TemplateResult)> = templates
+        .iter()
+        .map(|(rel, text)| {
+            let printed = by_template.remove(rel).unwrap_or_default();
+            (rel.clone(), Ok(helm_binary::aligned(text, printed)))
+        })
+        .collect();
+    for (rel, printed) in by_template {
+        let text = read_small(&root.join(&rel)).unwrap_or_default();
+        out.push((rel, Ok(helm_binary::aligned(&text, printed))));
+    }
+    out
 }
 
 /// A template's outcome read as manifests, lines put back on the template's.
@@ -305,21 +371,17 @@ fn drop_values_workloads(files: &mut [WalkedFile], values_rel: Option<&str>) {
 fn with_helm(
     root: &Path,
     dir: &str,
-    chart: &str,
+    name: &str,
     parent: Option<&Parent>,
     templates: &[(String, String)],
     rendered: &mut [(String, helm_template::TemplateResult)],
 ) {
-    let name = serde_yaml::from_str::<serde_yaml::Value>(chart)
-        .ok()
-        .and_then(|c| c.get("name").and_then(|n| n.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(dir).to_owned());
     // A subchart is rendered within its parent's release, with the parent's values.
     let (dir, name) = match parent {
-        Some(p) => (p.dir.as_str(), p.release.clone()),
+        Some(p) => (p.dir.as_str(), p.release.as_str()),
         None => (dir, name),
     };
-    match helm_binary::render(root, dir, &name) {
+    match helm_binary::render(root, dir, name) {
         Ok(mut by_template) => {
             for (rel, result) in rendered.iter_mut().filter(|(_, r)| r.is_err()) {
                 let template = templates

@@ -1,8 +1,11 @@
-//! A chart whose templates the built-in interpreter cannot follow is rendered by the installed
-//! `helm template` (`TRACEGATE_HELM` names the program; empty never runs one): each template's
-//! documents (helm marks them `# Source: CHART/templates/FILE`) replace the note the built-in
-//! interpreter left on that template, their lines put back on the template's lines where the
-//! text is the template's own (else on the last such line before them).
+//! Charts rendered by the installed `helm template` (`TRACEGATE_HELM` names the program; empty
+//! never runs one): when it is installed, every chart of the tree that is no subchart is
+//! rendered by it, once per release (the defaults, an environment's values file, a helmfile's
+//! or Argo CD's values), subcharts included; without it, or where it fails, by the built-in
+//! interpreter, whose templates that cannot be followed are then rendered by helm on their
+//! own if it can. Each template's documents (helm marks them `# Source: CHART/templates/FILE`)
+//! have their lines put back on the template's lines where the text is the template's own
+//! (else on the last such line before them).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,25 +16,81 @@ use super::k8s::helm_template::Rendered;
 /// The environment variable naming the helm program; empty never runs one.
 pub const HELM_ENV: &str = "TRACEGATE_HELM";
 
+/// Whether a helm program is installed (or named by `TRACEGATE_HELM`).
+pub fn installed() -> bool {
+    external::program(HELM_ENV, &["helm"]).is_some()
+}
+
 /// `helm template NAME DIR` on the chart at `dir` (relative to `root`), its output split by
 /// template: template path relative to the root → its documents.
 pub fn render(root: &Path, dir: &str, name: &str) -> Result<BTreeMap<String, String>, String> {
+    render_values(root, dir, name, None).map_err(|e| {
+        if e == NOT_INSTALLED {
+            e
+        } else {
+            format!("`helm template` failed too: {e}")
+        }
+    })
+}
+
+const NOT_INSTALLED: &str = "helm is not installed";
+
+/// [`render`] with `values` (YAML text: the release's whole values, defaults included) given
+/// to helm as a values file (`-f`, a temporary file removed after).
+pub fn render_values(
+    root: &Path,
+    dir: &str,
+    name: &str,
+    values: Option<&str>,
+) -> Result<BTreeMap<String, String>, String> {
     let Some(program) = external::program(HELM_ENV, &["helm"]) else {
-        return Err("helm is not installed".into());
+        return Err(NOT_INSTALLED.into());
     };
     // The renderer runs from the filesystem root: the path must be absolute.
     let root = &std::path::absolute(root).map_err(|e| format!("{}: {e}", root.display()))?;
     let abs = root.join(dir);
-    let text = match external::run(
-        &program,
-        &["template".as_ref(), name.as_ref(), abs.as_os_str()],
-        root,
-    ) {
+    let values_file = match values {
+        Some(text) => Some(ValuesFile::write(text).map_err(|e| format!("values file: {e}"))?),
+        None => None,
+    };
+    let mut args: Vec<&std::ffi::OsStr> = vec!["template".as_ref(), name.as_ref(), abs.as_os_str()];
+    if let Some(f) = &values_file {
+        args.push("--values".as_ref());
+        args.push(f.0.as_os_str());
+    }
+    let text = match external::run(&program, &args, root) {
         Ok(t) => t,
-        Err(Failure::NotInstalled) => return Err("helm is not installed".into()),
-        Err(Failure::Failed(e)) => return Err(format!("`helm template` failed too: {e}")),
+        Err(Failure::NotInstalled) => return Err(NOT_INSTALLED.into()),
+        Err(Failure::Failed(e)) => return Err(e),
     };
     Ok(split_sources(&text, dir, name))
+}
+
+/// A values file in the temporary directory, removed when dropped.
+struct ValuesFile(std::path::PathBuf);
+
+impl ValuesFile {
+    fn write(text: &str) -> std::io::Result<ValuesFile> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "tracegate-values-{}-{}.yaml",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::io::Write::write_all(&mut f, text.as_bytes())?;
+        Ok(ValuesFile(path))
+    }
+}
+
+impl Drop for ValuesFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// helm's output by template: `# Source: NAME/templates/x.yaml` starts a template's
@@ -71,7 +130,8 @@ fn split_sources(text: &str, dir: &str, name: &str) -> BTreeMap<String, String> 
 }
 
 /// The rendered `text` of `template`, each line put on the template line with the same text
-/// (searching forward from the last one found), else on the last line found (1 at first).
+/// (searching forward from the last one found, from the top again at each new document), else
+/// on the last line found (1 at first).
 pub fn aligned(template: &str, text: String) -> Rendered {
     let template: Vec<&str> = template.lines().map(str::trim).collect();
     let mut at = 0usize;
@@ -80,7 +140,10 @@ pub fn aligned(template: &str, text: String) -> Rendered {
         .lines()
         .map(|l| {
             let l = l.trim();
-            if !l.is_empty() {
+            if l == "---" {
+                // Another document of the same template (a `range`): from its top again.
+                at = 0;
+            } else if !l.is_empty() {
                 if let Some(i) = template[at.min(template.len())..]
                     .iter()
                     .position(|t| same_line(t, l))
@@ -149,5 +212,11 @@ mod tests {
             "metadata:\n  labels:\n    app: api\n    tier: web\nspec:\n".to_string(),
         );
         assert_eq!(r.lines, [1, 2, 2, 2, 4]);
+        // Each document a `range` prints starts from the template's top again.
+        let r = aligned(
+            "{{- range .Values.apps }}\n---\nkind: Deployment\nmetadata:\n  name: {{ . }}\n{{- end }}\n",
+            "kind: Deployment\nmetadata:\n  name: a\n---\nkind: Deployment\nmetadata:\n  name: b\n".to_string(),
+        );
+        assert_eq!(r.lines, [3, 4, 5, 5, 3, 4, 5]);
     }
 }

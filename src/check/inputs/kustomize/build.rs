@@ -79,6 +79,9 @@ pub struct Ctx<'a> {
     pub not_applied: Vec<(String, u32, String)>,
     /// The user's `exclude:` paths: a resource under one is not read.
     pub exclude: Option<&'a ExcludeSet>,
+    /// Whether a resource was left out for being excluded: an installed renderer, which
+    /// would read it, does not build this leaf then.
+    pub excluded: bool,
     pub(super) stack: Vec<String>,
 }
 
@@ -205,6 +208,7 @@ pub fn build(root: &Path, dir: &str, acc: Vec<Object>, ctx: &mut Ctx) -> Vec<Obj
             continue;
         };
         if ctx.exclude.and_then(|e| e.excluding(&target)).is_some() {
+            ctx.excluded = true;
             continue;
         }
         if kustomization_file(root, &target).is_some() {

@@ -1,9 +1,9 @@
-//! When a leaf's tree uses what the built-in build does not apply (`replacements`, `vars`,
-//! `helmCharts`, generator and transformer plugins, set-based patch selectors), the leaf is
-//! rendered by the installed `kustomize build` (else `kubectl kustomize`): its objects replace
-//! the built-in ones, keeping where each was declared and patched so that lines still point
-//! into the tree. Without either program (or when it fails) the built-in build stands, with a
-//! note (TG199) on each field not applied.
+//! When `kustomize` (else `kubectl`) is installed, every leaf is rendered by it (`kustomize
+//! build`, `kubectl kustomize`): its objects replace the built-in ones, keeping where each was
+//! declared and patched so that lines still point into the tree. Without either program (or
+//! when it fails) the built-in build stands; a field it does not apply (`replacements`,
+//! `vars`, `helmCharts`, generator and transformer plugins, set-based patch selectors) is then
+//! a note (TG199).
 
 use std::path::Path;
 
@@ -15,6 +15,11 @@ use crate::check::inputs::external::{self, Failure};
 /// The environment variable naming the kustomize program (`kustomize` or `kubectl`); empty
 /// never runs one.
 pub const KUSTOMIZE_ENV: &str = "TRACEGATE_KUSTOMIZE";
+
+/// Whether kustomize or kubectl is installed (or named by `TRACEGATE_KUSTOMIZE`).
+pub fn installed() -> bool {
+    external::program(KUSTOMIZE_ENV, &["kustomize", "kubectl"]).is_some()
+}
 
 /// The leaf at `dir` rendered by the installed program, or why not (for the note).
 pub fn render(root: &Path, dir: &str) -> Result<Vec<Value>, String> {

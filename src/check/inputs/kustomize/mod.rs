@@ -70,6 +70,7 @@ pub(super) fn apply(
     let mut built: Vec<(String, K8sFile)> = Vec::new();
     let mut notes: BTreeSet<(String, u32, String)> = BTreeSet::new();
     let mut sources: BTreeMap<String, K8sFile> = BTreeMap::new();
+    let kustomize_installed = fallback::installed();
     for (dir, rel, _) in leaves {
         // `rel`: the leaf's kustomization file, which built workloads name.
         let mut ctx = Ctx {
@@ -77,9 +78,18 @@ pub(super) fn apply(
             ..Ctx::default()
         };
         let mut objects = build::build(root, dir, Vec::new(), &mut ctx);
-        if !ctx.not_applied.is_empty() {
+        // The installed renderer builds every leaf when there is one; the built-in build
+        // says where each object was declared and patched (and stands alone without it).
+        let wanted = kustomize_installed || !ctx.not_applied.is_empty();
+        if wanted && ctx.excluded {
+            let why = "the renderer would read paths `exclude:` leaves out";
+            notes.extend(ctx.not_applied.drain(..).map(|(file, line, what)| {
+                (file, line, format!("kustomize: {what} is not applied by the built-in build and {why}: what it sets is not judged"))
+            }));
+        } else if wanted {
             match fallback::render(root, dir) {
                 Ok(docs) => objects = fallback::adopt(objects, docs, rel),
+                Err(_) if ctx.not_applied.is_empty() => {}
                 Err(why) => notes.extend(ctx.not_applied.drain(..).map(|(file, line, what)| {
                     (file, line, format!("kustomize: {what} is not applied by the built-in build and {why}: what it sets is not judged (render the tree yourself: `kustomize build {dir} | tracegate check . --manifests -`)"))
                 })),
