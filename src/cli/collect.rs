@@ -20,7 +20,7 @@ Examples:
       receive OTLP on 127.0.0.1:4318 (HTTP) and 127.0.0.1:4317 (gRPC), keep traces in memory
   tracegate collect --store .tracegate/traces
       also persist them, so `tracegate trace show ID --store .tracegate/traces` works later
-  open http://127.0.0.1:4318/
+  http://127.0.0.1:4318/ in a browser
       browse what arrived: recent traces, filters, one trace's waterfall and details
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./my-service
       point any OpenTelemetry SDK at it
