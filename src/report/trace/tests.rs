@@ -130,7 +130,7 @@ fn inside<'a>(els: &'a [Element], svg_id: &str, name: &str) -> Vec<&'a Element> 
         .collect()
 }
 
-fn by_id<'a>(els: &'a [Element], id: &str) -> usize {
+fn by_id(els: &[Element], id: &str) -> usize {
     els.iter()
         .position(|e| e.1.get("id").map(String::as_str) == Some(id))
         .unwrap_or_else(|| panic!("no element #{id}"))
