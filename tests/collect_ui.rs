@@ -128,3 +128,56 @@ fn ui_false_serves_otlp_only() {
     assert_eq!(collect.get(&format!("/traces/{}", IDS[0])).status, 404);
     assert_eq!(collect.get(&format!("/api/traces/{}", IDS[0])).status, 200);
 }
+
+/// The pages obey the receiver's query limits: no slot, 503; a trace over
+/// `max_query_spans`, 413 (and listed undecoded). In process, through the router.
+#[tokio::test]
+async fn ui_pages_stay_within_the_query_limits() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+    use tracegate::otlp::{http::app_with_ui, sample, Limits, Receiver};
+
+    let limits = Limits {
+        max_concurrent_queries: 1,
+        max_query_spans: 2,
+        ..Limits::default()
+    };
+    let rx = Receiver::new(std::sync::Arc::new(limits.store()), limits);
+    // a trace of 3 spans: over the 2 a page may decode
+    rx.store.ingest(sample::batch(1, 3, 3)).unwrap();
+    let id = rx.store.recent_ids(1)[0].to_hex();
+    let app = app_with_ui(std::sync::Arc::clone(&rx));
+    let get = |path: String| {
+        let app = app.clone();
+        async move {
+            let response = app
+                .oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = response.status();
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, String::from_utf8(body.to_vec()).unwrap())
+        }
+    };
+    let (status, body) = get(format!("/traces/{id}")).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body.contains("has 3 spans"), "{body}");
+    let (status, body) = get("/".to_owned()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains(&format!("<tr data-trace-id=\"{id}\"")),
+        "{body}"
+    );
+
+    let held = rx.try_start_query().unwrap();
+    for path in ["/".to_owned(), format!("/traces/{id}")] {
+        let (status, body) = get(path).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("Too many trace queries at once"), "{body}");
+    }
+    drop(held);
+    assert_eq!(get("/".to_owned()).await.0, StatusCode::OK);
+}

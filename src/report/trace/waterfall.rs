@@ -195,3 +195,36 @@ fn round(x: f64) -> f64 {
 pub(super) fn text(received: &str) -> String {
     escape_control(received).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ticks;
+
+    fn labels(total_ns: u64) -> Vec<String> {
+        ticks(total_ns, 10).into_iter().map(|t| t.label).collect()
+    }
+
+    #[test]
+    fn ticks_fall_on_round_intervals() {
+        assert_eq!(labels(100_000_000).len(), 11);
+        assert_eq!(labels(100_000_000)[10], "100ms");
+        assert_eq!(
+            labels(46_350_000),
+            ["0ms", "5ms", "10ms", "15ms", "20ms", "25ms", "30ms", "35ms", "40ms", "45ms"]
+        );
+        assert_eq!(
+            labels(1_800),
+            [
+                "0ns", "200ns", "400ns", "600ns", "800ns", "1000ns", "1200ns", "1400ns", "1600ns",
+                "1800ns"
+            ]
+        );
+        assert_eq!(
+            labels(2_500_000_000),
+            ["0ms", "500ms", "1000ms", "1500ms", "2000ms", "2500ms"]
+        );
+        assert_eq!(labels(0), ["0ns", "1ns"]);
+        let last = ticks(46_350_000, 10).pop().unwrap();
+        assert!(last.pct < 100.0 && last.pct > 97.0, "{}", last.pct);
+    }
+}
