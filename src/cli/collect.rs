@@ -34,7 +34,7 @@ write to --store is printed and answered 503 with Retry-After.";
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// OTLP/HTTP address (also serves GET /api/traces/{id} and /api/traces).
+    /// OTLP/HTTP address (also serves GET /api/traces/{id}, /api/traces and the web UI).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318")]
     otlp_http: SocketAddr,
     /// OTLP/gRPC address.
