@@ -243,6 +243,7 @@ fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_tables() {
     ] {
         assert!(query.contains(fact), "{fact} missing from {query}");
     }
+    insta::assert_snapshot!("html_span_details", query);
     // service graph: a node per service, one edge ingress → billing
     let nodes: Vec<&str> = inside(&els, "graph", "g")
         .into_iter()
