@@ -181,3 +181,36 @@ async fn ui_pages_stay_within_the_query_limits() {
     drop(held);
     assert_eq!(get("/".to_owned()).await.0, StatusCode::OK);
 }
+
+/// A trace page holds every span's details: past `PAGE_MAX_SPANS` it is refused (413) even
+/// when `--max-query-spans` would allow the query API to answer.
+#[tokio::test]
+async fn a_trace_too_large_for_one_page_gets_413() {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+    use tracegate::otlp::ui::PAGE_MAX_SPANS;
+    use tracegate::otlp::{http::app_with_ui, sample, Limits, Receiver};
+
+    let limits = Limits::default();
+    assert!(limits.max_query_spans > PAGE_MAX_SPANS);
+    let rx = Receiver::new(std::sync::Arc::new(limits.store()), limits);
+    let n = PAGE_MAX_SPANS + 1;
+    rx.store.ingest(sample::batch(2, n, n)).unwrap();
+    let id = rx.store.recent_ids(1)[0].to_hex();
+    let app = app_with_ui(rx);
+    let status = |path: String| {
+        let app = app.clone();
+        async move {
+            app.oneshot(Request::get(path).body(Body::empty()).unwrap())
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        status(format!("/traces/{id}")).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(status(format!("/api/traces/{id}")).await, StatusCode::OK);
+}

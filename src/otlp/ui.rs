@@ -5,8 +5,9 @@
 //! built per request from the store the receiver writes (reload to refresh), under the
 //! receiver's query limits: at most [`Limits::max_concurrent_queries`](super::Limits) at
 //! once (503 beyond), decoded off the async runtime, no trace over
-//! [`Limits::max_query_spans`](super::Limits) decoded (413), at most [`SCAN_TRACES`] traces
-//! and [`SCAN_SPANS`] spans looked at per listing.
+//! [`Limits::max_query_spans`](super::Limits) decoded, no page drawn for a trace of more than
+//! [`PAGE_MAX_SPANS`] (413: the page holds every span's details), at most [`SCAN_TRACES`]
+//! traces and [`SCAN_SPANS`] spans looked at per listing.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -28,6 +29,9 @@ pub const SCAN_TRACES: usize = 2_000;
 pub const SCAN_SPANS: usize = 200_000;
 /// Most rows a listing shows.
 pub const SHOW_TRACES: usize = 200;
+/// Most spans of a trace page (each span's row and details are in the page: about 1.5 KB of
+/// HTML a span); a larger trace gets 413, or the lower `--max-query-spans`.
+pub const PAGE_MAX_SPANS: usize = 10_000;
 
 /// The UI's routes, to merge with the receiver's ([`super::http::app_with_ui`]).
 pub fn routes() -> Router<Arc<Receiver>> {
@@ -173,13 +177,13 @@ async fn trace_page(State(rx): State<Arc<Receiver>>, Path(trace_id): Path<String
         );
     };
     let spans = snapshot.span_count();
-    let max = rx.limits.max_query_spans;
+    let max = rx.limits.max_query_spans.min(PAGE_MAX_SPANS);
     if spans > max {
         return message(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Trace too large",
             &format!(
-                "Trace {id} has {spans} spans, more than this collector renders in one page ({max}, --max-query-spans). Use `tracegate trace show {id} --store DIR --format html -o trace.html` on the collector's --store directory."
+                "Trace {id} has {spans} spans, more than this collector draws in one page ({max}). Use `tracegate trace show {id} --store DIR` (tree, JSON or an HTML file) on the collector's --store directory."
             ),
         );
     }
