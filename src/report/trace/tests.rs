@@ -224,6 +224,12 @@ fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_tables() {
         bars.iter().filter(|b| b.1["class"] == "bar failed").count(),
         1
     );
+    // a duration label never leaves the axis: inside a bar that spans it, after an early one
+    assert!(
+        page.contains("<span class=\"dur inside\" style=\"right: 0.0%\">100.00ms</span>"),
+        "{page}"
+    );
+    assert!(page.contains("<span class=\"dur after\" style=\"left: 60.0%\">40.00ms"));
     // time axis: ticks at round intervals, 0 to the end
     let ticks: Vec<&Element> = within(&els, "axis", "span");
     assert_eq!(ticks.len(), 11);

@@ -24,8 +24,10 @@ pub(super) struct Row {
     /// Bar start and width in percent of the time axis.
     pub left: f64,
     pub width: f64,
-    /// Where the duration label goes: after the bar, or before it when the bar ends late.
-    pub label_after: bool,
+    /// Where the duration label goes: `after` the bar, `before` it when the bar ends late,
+    /// `inside` it (right-aligned) when the bar spans nearly the whole axis.
+    pub label_place: &'static str,
+    /// With `after`: the label's `left`; otherwise its `right`, in percent.
     pub label_pos: f64,
     pub duration: String,
     pub start: String,
@@ -79,7 +81,13 @@ pub(super) fn rows(trace: &Trace, services: &[String]) -> Vec<Row> {
             let offset = s.start_unix_nano.saturating_sub(t0);
             let left = round(offset as f64 / total * 100.0).min(99.8);
             let width = round(s.duration_ns() as f64 / total * 100.0).clamp(0.2, 100.0 - left);
-            let label_after = left + width <= 80.0;
+            let (label_place, label_pos) = if left + width <= 80.0 {
+                ("after", round(left + width))
+            } else if left >= 20.0 {
+                ("before", round(100.0 - left))
+            } else {
+                ("inside", round(100.0 - left - width))
+            };
             Row {
                 indent: 14 * depth.min(24) as u32,
                 name: text(&s.name),
@@ -87,12 +95,8 @@ pub(super) fn rows(trace: &Trace, services: &[String]) -> Vec<Row> {
                 color: color(services, s.service_label()),
                 left,
                 width,
-                label_after,
-                label_pos: if label_after {
-                    round(left + width)
-                } else {
-                    round(100.0 - left)
-                },
+                label_place,
+                label_pos,
                 duration: format_ns(s.duration_ns()),
                 start: clock::offset(offset),
                 kind: s.kind.as_str(),
