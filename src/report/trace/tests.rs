@@ -171,7 +171,7 @@ fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_tables() {
         "5 spans",
         "3 services",
         "1 error<",
-        "1 problem<",
+        "<a href=\"#problems\" class=\"error\">1 problem</a>",
         "Depth <b>4</b>",
     ] {
         assert!(page.contains(phrase), "{phrase} missing");
