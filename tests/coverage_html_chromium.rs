@@ -3,90 +3,31 @@
 //! dumped (the trend chart, the broken edge's label and every service are there once the
 //! browser has parsed the page), a screenshot taken and the page printed to PDF.
 //!
-//! The browser is `$TRACEGATE_CHROMIUM` when set, else the first of `chromium` (Debian),
-//! `chromium-browser`, `google-chrome-stable`, `google-chrome` (GitHub's Ubuntu runners) that
-//! runs. Skipped, with a message, only when none is installed and `CI` is unset; in CI
-//! `.ci/setup` installs Debian's `chromium` when none is there, and the test must run.
+//! Which browser, and when the test may skip: `tests/common/chromium.rs`.
 
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use tracegate::coverage::CoverageReport;
 use tracegate::report::coverage::{render, Format};
 
-const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
+#[path = "common/chromium.rs"]
+mod chromium;
 
-fn chromium() -> Option<String> {
-    let chosen = std::env::var("TRACEGATE_CHROMIUM").ok();
-    let candidates = [
-        "chromium",
-        "chromium-browser",
-        "google-chrome-stable",
-        "google-chrome",
-    ];
-    let names: Vec<String> = match chosen {
-        Some(browser) => vec![browser],
-        None => candidates.iter().map(|s| s.to_string()).collect(),
-    };
-    names.into_iter().find(|b| {
-        Command::new(b)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    })
-}
-
-/// Runs the browser headless on `page` with `args`, killed after [`BROWSER_TIMEOUT`]; returns
-/// its stdout.
+/// [`chromium::run`] on a file.
 fn run(browser: &str, profile: &Path, page: &Path, args: &[String]) -> String {
-    let stdout = profile.join("stdout");
-    let mut child = Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-        ])
-        .arg(format!(
-            "--user-data-dir={}",
-            profile.join("profile").display()
-        ))
-        .args(args)
-        .arg(format!("file://{}", page.display()))
-        .stdout(std::fs::File::create(&stdout).unwrap())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "{browser} {args:?} exited with {status}");
-            break;
-        }
-        if started.elapsed() > BROWSER_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{browser} {args:?} did not finish in {BROWSER_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    std::fs::read_to_string(stdout).unwrap()
+    chromium::run(
+        browser,
+        profile,
+        &format!("file://{}", page.display()),
+        args,
+    )
 }
 
 #[test]
 fn the_fixture_report_opens_in_headless_chromium_and_prints() {
-    let Some(browser) = chromium() else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "chromium is not installed, and CI is set: .ci/setup installs it (apt-get install chromium)"
-        );
-        eprintln!("skipped: chromium is not installed (CI unset); `bash .ci/setup` installs it");
+    let Some(browser) = chromium::browser_or_skip() else {
         return;
     };
     let fixture =

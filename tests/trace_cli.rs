@@ -301,7 +301,52 @@ fn show_renders_every_format_from_a_file_and_rejects_bad_input() {
     assert_eq!((code, out.as_str()), (0, ""));
     assert!(std::fs::read_to_string(&page)
         .unwrap()
-        .contains("<svg id=\"waterfall\""));
+        .contains("id=\"waterfall\""));
+
+    // the file holds one trace: no ID needed
+    let (code, without_id, err) = run(&["trace", "show", "--input", &input]);
+    assert_eq!((code, without_id.as_str()), (0, tree.as_str()), "{err}");
+    // two traces in one file: name one
+    let merged = dir.path().join("two.json");
+    let mut two: Value = serde_json::from_slice(&fixture("tempo-trace.json")).unwrap();
+    let other: Value = serde_json::from_slice(
+        &std::fs::read(format!(
+            "{}/tests/peers/pyplatform/captured/all-instrumented.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let key = if two.get("batches").is_some() {
+        "batches"
+    } else {
+        "resourceSpans"
+    };
+    for rs in other["resourceSpans"].as_array().unwrap() {
+        two[key].as_array_mut().unwrap().push(rs.clone());
+    }
+    std::fs::write(&merged, serde_json::to_vec(&two).unwrap()).unwrap();
+    let merged = merged.to_str().unwrap();
+    let (code, out, err) = run(&["trace", "show", "--input", merged]);
+    assert_eq!((code, out.as_str()), (2, ""));
+    assert!(
+        err.contains("holds 2 traces; name one")
+            && err.contains(FIXTURE_ID)
+            && err.contains("36749bbcbfb100a3a99cd41323b12882"),
+        "{err}"
+    );
+    let (code, _, _) = run(&[
+        "trace",
+        "show",
+        "36749bbcbfb100a3a99cd41323b12882",
+        "--input",
+        merged,
+    ]);
+    assert_eq!(code, 0);
+    // without --input the ID is required (a usage error)
+    let (code, _, err) = run(&["trace", "show"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("TRACE_ID"), "{err}");
 
     let (code, _, err) = run(&["trace", "show", "not-an-id", "--input", &input]);
     assert_eq!(code, 2);

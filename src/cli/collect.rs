@@ -9,7 +9,7 @@ use anyhow::Context;
 use tracegate::exit::ExitStatus;
 use tracegate::otlp::listen::EventHook;
 use tracegate::otlp::persist::{FsyncPolicy, PersistOptions};
-use tracegate::otlp::server::Collector;
+use tracegate::otlp::server::{Collector, ServeOptions};
 use tracegate::otlp::store::{LoadReport, Store, StoreStats};
 use tracegate::otlp::{Limits, Receiver};
 use tracegate::trace::Trace;
@@ -20,6 +20,8 @@ Examples:
       receive OTLP on 127.0.0.1:4318 (HTTP) and 127.0.0.1:4317 (gRPC), keep traces in memory
   tracegate collect --store .tracegate/traces
       also persist them, so `tracegate trace show ID --store .tracegate/traces` works later
+  http://127.0.0.1:4318/ in a browser
+      browse what arrived: recent traces, filters, one trace's waterfall and details
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./my-service
       point any OpenTelemetry SDK at it
 
@@ -32,7 +34,7 @@ write to --store is printed and answered 503 with Retry-After.";
 #[derive(Debug, clap::Args)]
 #[command(after_help = EXAMPLES)]
 pub struct Args {
-    /// OTLP/HTTP address (also serves GET /api/traces/{id} and /api/traces).
+    /// OTLP/HTTP address (also serves GET /api/traces/{id}, /api/traces and the web UI).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:4318")]
     otlp_http: SocketAddr,
     /// OTLP/gRPC address.
@@ -41,6 +43,10 @@ pub struct Args {
     /// Do not serve OTLP/gRPC.
     #[arg(long)]
     no_grpc: bool,
+    /// Serve the web UI on the OTLP/HTTP address: recent traces at GET /, one trace at
+    /// GET /traces/{id}. `--ui false` turns it off (the OTLP endpoints stay).
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    ui: bool,
     /// Persist traces in this directory (append-only log; loaded again at start).
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
@@ -156,13 +162,13 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
     let grpc_addr = (!args.no_grpc).then_some(args.otlp_grpc);
     // accept errors (out of file descriptors…) are retried by the library and reported here
     let events: EventHook = Arc::new(|line: &str| eprintln!("tracegate collect: {line}"));
-    let collector = Collector::start_with_events(
-        Arc::clone(&receiver),
-        args.otlp_http,
-        grpc_addr,
-        Some(events),
-    )
-    .await?;
+    let options = ServeOptions {
+        events: Some(events),
+        ui: args.ui,
+    };
+    let collector =
+        Collector::start_with_options(Arc::clone(&receiver), args.otlp_http, grpc_addr, options)
+            .await?;
     let terminate = terminated()?;
     let mut open = say(&format!(
         "OTLP/HTTP listening on http://{}  (POST /v1/traces, GET /api/traces/{{trace_id}}, GET /api/traces, GET /api/stats)",
@@ -170,6 +176,13 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
     ));
     if let Some(addr) = collector.grpc_addr {
         open = open && say(&format!("OTLP/gRPC listening on {addr}"));
+    }
+    if args.ui {
+        open = open
+            && say(&format!(
+                "web UI: http://{}/  (recent traces; reload to refresh; --ui false turns it off)",
+                collector.http_addr
+            ));
     }
 
     let quiet = Duration::from_millis(args.quiet_ms);

@@ -11,7 +11,7 @@ use tracegate::otlp::{decode, json, wire};
 use tracegate::propagation::TraceId;
 use tracegate::report::escape_control;
 use tracegate::report::trace as render;
-use tracegate::trace::{format_ns, AssemblyOptions, Trace, TraceSummary};
+use tracegate::trace::{AssemblyOptions, Trace, TraceSummary};
 
 const DEFAULT_FROM: &str = "http://127.0.0.1:4318";
 
@@ -25,8 +25,9 @@ Examples:
       a self-contained HTML page from a persisted store ($ID: a trace ID, e.g. from `trace list`)
   tracegate trace show $ID --from http://tempo:3200 --backend tempo --format mermaid
       the service graph of a trace stored in Grafana Tempo
-  tracegate trace show $ID --input trace.json
-      a trace saved as OTLP JSON (or a Tempo/Jaeger answer)";
+  tracegate trace show --input trace.json
+      a trace saved as OTLP JSON (or a Tempo/Jaeger answer); the ID is needed only when the
+      file holds several traces";
 
 /// Show or list traces from a collector, a persisted store, Tempo or Jaeger.
 #[derive(Debug, clap::Args)]
@@ -41,7 +42,8 @@ enum Command {
     /// Draw one trace: waterfall, JSON, HTML page, or its service graph (DOT, Mermaid).
     #[command(after_help = EXAMPLES)]
     Show(ShowArgs),
-    /// List recent traces with root service, operation, spans, duration, errors.
+    /// List recent traces with start time, age, root service, operation, spans, duration,
+    /// errors and problems.
     #[command(after_help = EXAMPLES)]
     List(ListArgs),
 }
@@ -73,8 +75,9 @@ enum Format {
 
 #[derive(Debug, clap::Args)]
 struct ShowArgs {
-    /// The trace ID: 32 hex characters.
-    trace_id: String,
+    /// The trace ID: 32 hex characters. Optional with --input when the file holds one trace.
+    #[arg(required_unless_present = "input")]
+    trace_id: Option<String>,
     #[command(flatten)]
     source: Source,
     /// Read the trace from a file: OTLP JSON, a Tempo or Jaeger answer, or OTLP protobuf (.pb).
@@ -149,7 +152,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
-    let id = parse_id(&args.trace_id)?;
+    let id = args.trace_id.as_deref().map(parse_id).transpose()?;
     let options = AssemblyOptions {
         clock_skew_tolerance_ns: (args.skew_tolerance_ms.max(0.0) * 1e6) as u64,
     };
@@ -170,11 +173,13 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
         }
     } else if let Some(dir) = &args.source.store {
+        let id = needs_id(id)?;
         let store = load_store(dir)?;
         store
             .get(id)
             .with_context(|| format!("trace {id} not found in {}", dir.display()))?
     } else {
+        let id = needs_id(id)?;
         let base = args.source.from.as_deref().unwrap_or(DEFAULT_FROM);
         let backend: Backend = args.source.backend.parse().map_err(anyhow::Error::msg)?;
         let timeout = Duration::from_millis(args.source.timeout_ms);
@@ -184,11 +189,13 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
             Err(e) => return Err(fetch_error(e, args.source.from.as_deref())),
         }
     };
-    let Some(trace) = Trace::from_otlp(&data.resource_spans, &options)
-        .into_iter()
-        .find(|t| t.trace_id == id)
-    else {
-        bail!("trace {id} not found (the source holds no span of it)");
+    let mut traces = Trace::from_otlp(&data.resource_spans, &options);
+    let trace = match id {
+        Some(id) => match traces.iter().position(|t| t.trace_id == id) {
+            Some(i) => traces.swap_remove(i),
+            None => bail!("trace {id} not found (the source holds no span of it)"),
+        },
+        None => one_trace(traces, args.input.as_deref())?,
     };
     let text = match args.format {
         Format::Tree => render::tree(&trace),
@@ -199,6 +206,35 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
     };
     write_out(args.output.as_ref(), &text)?;
     Ok(ExitStatus::Passed)
+}
+
+/// The ID, which every source but --input needs (clap requires it without --input).
+fn needs_id(id: Option<TraceId>) -> anyhow::Result<TraceId> {
+    id.context("a trace ID is needed: tracegate trace show ID")
+}
+
+/// The one trace of a file read without an ID; several are a usage error naming them.
+fn one_trace(mut traces: Vec<Trace>, file: Option<&std::path::Path>) -> anyhow::Result<Trace> {
+    let file = file.map_or_else(String::new, |f| format!("{} ", f.display()));
+    match traces.len() {
+        0 => bail!("{file}holds no span with a valid trace ID"),
+        1 => Ok(traces.remove(0)),
+        n => {
+            const SHOWN: usize = 10;
+            let mut ids: Vec<String> = traces
+                .iter()
+                .take(SHOWN)
+                .map(|t| t.trace_id.to_hex())
+                .collect();
+            if n > SHOWN {
+                ids.push(format!("and {} more", n - SHOWN));
+            }
+            bail!(
+                "{file}holds {n} traces; name one: tracegate trace show ID --input FILE (IDs: {})",
+                ids.join(", ")
+            )
+        }
+    }
 }
 
 fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
@@ -220,30 +256,7 @@ fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
         s.push('\n');
         s
     } else {
-        let mut table = comfy_table::Table::new();
-        table.load_preset(comfy_table::presets::NOTHING);
-        table.set_header([
-            "TRACE ID",
-            "ROOT SERVICE",
-            "OPERATION",
-            "SPANS",
-            "DURATION",
-            "ERROR",
-            "PROBLEMS",
-        ]);
-        for s in &summaries {
-            // Received strings: control characters escaped, so none forges a row.
-            table.add_row([
-                s.trace_id.clone(),
-                escape_control(s.root_service.as_deref().unwrap_or("-")).into_owned(),
-                escape_control(s.root_operation.as_deref().unwrap_or("-")).into_owned(),
-                s.spans.to_string(),
-                format_ns(s.duration_ns),
-                if s.error { "yes".into() } else { "-".into() },
-                s.problems.to_string(),
-            ]);
-        }
-        format!("{table}\n")
+        render::list_table(&summaries, render::clock::now_unix_nano())
     };
     write_out(None, &text)?;
     Ok(ExitStatus::Passed)

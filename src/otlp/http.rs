@@ -30,12 +30,20 @@ pub const MAX_LIST_LIMIT: usize = 10_000;
 /// The receiver's HTTP routes: `POST /v1/traces`, `GET /api/traces/{trace_id}`,
 /// `GET /api/traces?limit=N`, `GET /api/stats`.
 pub fn app(receiver: Arc<Receiver>) -> Router {
+    routes().with_state(receiver)
+}
+
+/// [`app`] and the web UI's pages (`GET /`, `GET /traces/{trace_id}`, [`super::ui`]).
+pub fn app_with_ui(receiver: Arc<Receiver>) -> Router {
+    routes().merge(super::ui::routes()).with_state(receiver)
+}
+
+fn routes() -> Router<Arc<Receiver>> {
     Router::new()
         .route("/v1/traces", post(export))
         .route("/api/traces", get(list))
         .route("/api/traces/{trace_id}", get(show))
         .route("/api/stats", get(stats))
-        .with_state(receiver)
 }
 
 async fn export(State(rx): State<Arc<Receiver>>, headers: HeaderMap, body: Body) -> Response {

@@ -7,6 +7,8 @@
 //!   an append-only, checksummed log ([`persist`]).
 //! * [`wire::scan`] — validate and index a protobuf request without decoding it: the store
 //!   keeps spans as zero-copy slices of the request and decodes them when a trace is read.
+//! * [`ui`] — `collect`'s web UI on the OTLP/HTTP port: recent traces (`GET /`) and one trace
+//!   (`GET /traces/{id}`) as HTML, read from the store per request.
 //! * [`server::Collector`] — both receivers on sockets, stopped together.
 //! * [`client`] — fetch a trace by ID from a tracegate receiver, Grafana Tempo or Jaeger v2.
 //!
@@ -28,6 +30,7 @@ mod rpc;
 pub mod sample;
 pub mod server;
 pub mod store;
+pub mod ui;
 pub mod wire;
 
 use std::sync::Arc;

@@ -22,6 +22,15 @@ pub struct Collector {
     grpc_task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
+/// How [`Collector::start_with_options`] serves.
+#[derive(Clone, Default)]
+pub struct ServeOptions {
+    /// Where events the library does not print go (accept errors, retried with a backoff).
+    pub events: Option<EventHook>,
+    /// Also serve the web UI ([`super::ui`]) on the OTLP/HTTP port.
+    pub ui: bool,
+}
+
 /// Why serving failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -59,6 +68,18 @@ impl Collector {
         grpc_addr: Option<SocketAddr>,
         events: Option<EventHook>,
     ) -> Result<Collector, ServeError> {
+        let options = ServeOptions { events, ui: false };
+        Collector::start_with_options(receiver, http_addr, grpc_addr, options).await
+    }
+
+    /// [`Collector::start`] with [`ServeOptions`]: events reported, the web UI served.
+    pub async fn start_with_options(
+        receiver: Arc<Receiver>,
+        http_addr: SocketAddr,
+        grpc_addr: Option<SocketAddr>,
+        options: ServeOptions,
+    ) -> Result<Collector, ServeError> {
+        let ServeOptions { events, ui } = options;
         let bind = |protocol: &'static str, addr: SocketAddr| async move {
             let error = |error| ServeError::Bind {
                 protocol,
@@ -78,7 +99,11 @@ impl Collector {
         let stopped = |mut rx: watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
         };
-        let app = http::app(Arc::clone(&receiver));
+        let app = if ui {
+            http::app_with_ui(Arc::clone(&receiver))
+        } else {
+            http::app(Arc::clone(&receiver))
+        };
         let http_task = tokio::spawn(listen::serve(
             http_listener,
             hyper_util::service::TowerToHyperService::new(app),

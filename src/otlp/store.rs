@@ -336,6 +336,20 @@ impl Store {
             .collect()
     }
 
+    /// The IDs of the `limit` most recently started traces (by first span received), newest
+    /// first.
+    pub fn recent_ids(&self, limit: usize) -> Vec<TraceId> {
+        let inner = self.read();
+        inner
+            .arrival
+            .iter()
+            .rev()
+            .filter(|k| inner.traces.contains_key(*k))
+            .take(limit)
+            .filter_map(|k| TraceId::from_bytes(*k))
+            .collect()
+    }
+
     /// One trace's spans as held, `None` when unknown. Cheap (shared slices): the lock is
     /// held only while they are cloned; decode with [`TraceSnapshot::to_otlp`].
     pub fn snapshot(&self, trace_id: TraceId) -> Option<TraceSnapshot> {

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::model::Trace;
+use super::model::{Span, Trace, Upstream};
+use crate::propagation::SpanId;
 
 /// Calls from one service to another, aggregated over parent/child span pairs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -56,6 +57,22 @@ pub struct LatencyBreakdown {
     pub spans: Vec<SpanLatency>,
     /// Sorted by self time, largest first, then by name.
     pub services: Vec<ServiceLatency>,
+}
+
+/// Whether the trace's context came from upstream: no span without a parent, and exactly one
+/// span whose parent is not in the trace (its caller's span, from an incoming `traceparent`,
+/// was never exported here). Such a span is the trace's entry point as far as this data goes,
+/// not a sign of a lost span; with two or more such spans, some span in between is missing.
+pub(super) fn upstream(spans: &[Span], roots: &[usize], orphans: &[usize]) -> Option<Upstream> {
+    let (&[], &[root]) = (roots, orphans) else {
+        return None;
+    };
+    let span = spans.get(root)?;
+    let parent_span_id: SpanId = span.parent_span_id?;
+    (parent_span_id != span.span_id).then_some(Upstream {
+        root,
+        parent_span_id,
+    })
 }
 
 impl Trace {

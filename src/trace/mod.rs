@@ -7,13 +7,15 @@
 //! self-time breakdown. Nothing here prints.
 
 mod analysis;
+mod listing;
 mod model;
 
 pub use analysis::{Edge, LatencyBreakdown, ServiceGraph, ServiceLatency, SpanLatency};
+pub use listing::{id_prefix, TraceFilter, TraceRow};
 pub use model::format_ns;
 pub use model::{
-    AssemblyOptions, Problem, ProblemKind, Span, SpanKind, SpanStatus, StatusCode, Trace,
-    TraceSummary, UNKNOWN_SERVICE,
+    AssemblyOptions, Problem, ProblemKind, Span, SpanEvent, SpanKind, SpanStatus, StatusCode,
+    Trace, TraceSummary, Upstream, UNKNOWN_SERVICE,
 };
 
 #[cfg(test)]

@@ -97,6 +97,16 @@ pub struct Span {
     pub status: SpanStatus,
     pub attributes: BTreeMap<String, serde_json::Value>,
     pub resource_attributes: BTreeMap<String, serde_json::Value>,
+    /// The span's events (exceptions, log points), in the order received.
+    pub events: Vec<SpanEvent>,
+}
+
+/// A timed event within a span (an exception, a log point).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanEvent {
+    pub name: String,
+    pub time_unix_nano: u64,
+    pub attributes: BTreeMap<String, serde_json::Value>,
 }
 
 impl Span {
@@ -196,7 +206,20 @@ pub struct Trace {
     pub roots: Vec<usize>,
     /// Spans whose parent is missing, by start time.
     pub orphans: Vec<usize>,
+    /// When the trace started upstream of what was received: the one top-level span, whose
+    /// parent (the caller's span, from an incoming `traceparent`) was never exported here.
+    /// Not a problem: no `orphan` or `no_root` is reported for it ([`Trace::upstream`]).
+    pub upstream: Option<Upstream>,
     pub problems: Vec<Problem>,
+}
+
+/// The entry span of a trace whose context came from upstream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Upstream {
+    /// Index into [`Trace::spans`] of the entry span (also in [`Trace::orphans`]).
+    pub root: usize,
+    /// Its parent, a span of the caller that is not in the trace.
+    pub parent_span_id: SpanId,
 }
 
 /// A one-line description of a trace, for listings and `collect`'s live output.
@@ -267,6 +290,15 @@ impl Trace {
                         status: status_of(s.status.as_ref()),
                         attributes: attributes_to_map(&s.attributes),
                         resource_attributes: resource_attributes.clone(),
+                        events: s
+                            .events
+                            .iter()
+                            .map(|e| SpanEvent {
+                                name: e.name.clone(),
+                                time_unix_nano: e.time_unix_nano,
+                                attributes: attributes_to_map(&e.attributes),
+                            })
+                            .collect(),
                     });
                 }
             }
@@ -315,23 +347,31 @@ impl Trace {
                         parent[i] = Some(pi);
                         children[pi].push(i);
                     }
-                    _ => {
-                        orphans.push(i);
-                        problems.push(Problem {
-                            kind: ProblemKind::Orphan,
-                            span_id: Some(span.span_id),
-                            detail: format!(
-                                "{} {:?}: parent span {} is not in the trace",
-                                span.service_label(),
-                                span.name,
-                                p
-                            ),
-                        });
-                    }
+                    _ => orphans.push(i),
                 },
             }
         }
-        if roots.is_empty() && n > 0 {
+        let upstream = super::analysis::upstream(&spans, &roots, &orphans);
+        for &i in &orphans {
+            let span = &spans[i];
+            let Some(p) = span.parent_span_id else {
+                continue;
+            };
+            if upstream.is_some_and(|u| u.root == i) {
+                continue;
+            }
+            problems.push(Problem {
+                kind: ProblemKind::Orphan,
+                span_id: Some(span.span_id),
+                detail: format!(
+                    "{} {:?}: parent span {} is not in the trace",
+                    span.service_label(),
+                    span.name,
+                    p
+                ),
+            });
+        }
+        if roots.is_empty() && upstream.is_none() && n > 0 {
             problems.push(Problem {
                 kind: ProblemKind::NoRoot,
                 span_id: None,
@@ -418,6 +458,7 @@ impl Trace {
             children,
             roots,
             orphans,
+            upstream,
             problems,
         };
         let reached = trace.walk().len();

@@ -293,3 +293,105 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn an_entry_span_with_an_upstream_parent_is_not_an_orphan_or_a_missing_root() {
+    let t = one(&[resource(
+        Some("gateway"),
+        vec![
+            span(1, 0xf0, "POST /order", 2, 0, 10),
+            span(2, 1, "GET", 3, 1, 5),
+        ],
+    )]);
+    assert!(t.problems.is_empty(), "{:?}", t.problems);
+    let u = t.upstream.expect("upstream parent");
+    assert_eq!((u.root, Some(u.parent_span_id)), (0, SpanId_from(0xf0)));
+    // the structure is unchanged: the entry span is still top-level, its parent absent
+    assert_eq!((t.roots.len(), t.orphans.clone()), (0, vec![0]));
+    assert_eq!(t.root().map(|r| r.name.as_str()), Some("POST /order"));
+}
+
+#[test]
+fn two_spans_with_absent_parents_are_orphans_of_a_missing_root() {
+    let t = one(&[resource(
+        Some("a"),
+        vec![span(1, 0xf0, "x", 2, 0, 10), span(2, 0xf1, "y", 2, 1, 5)],
+    )]);
+    assert_eq!(t.upstream, None);
+    assert_eq!(
+        kinds(&t),
+        vec![
+            ProblemKind::Orphan,
+            ProblemKind::Orphan,
+            ProblemKind::NoRoot
+        ]
+    );
+    // a span that is its own parent is not an upstream entry either
+    let t = one(&[resource(Some("a"), vec![span(1, 1, "self", 2, 0, 10)])]);
+    assert_eq!(t.upstream, None);
+    assert!(kinds(&t).contains(&ProblemKind::NoRoot));
+}
+
+#[test]
+fn events_are_kept_with_their_span() {
+    let mut s = span(1, 0, "root", 2, 0, 10);
+    s.events = vec![opentelemetry_proto::tonic::trace::v1::span::Event {
+        time_unix_nano: 5_000_000,
+        name: "exception".to_owned(),
+        attributes: vec![kv("exception.type", "Timeout")],
+        dropped_attributes_count: 0,
+    }];
+    let t = one(&[resource(Some("a"), vec![s])]);
+    let e = &t.spans[0].events;
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        (e[0].name.as_str(), e[0].time_unix_nano),
+        ("exception", 5_000_000)
+    );
+    assert_eq!(e[0].attributes["exception.type"], "Timeout");
+}
+
+#[test]
+fn a_listing_filter_keeps_by_service_problems_and_id_prefix() {
+    let clean = one(&[resource(
+        Some("gateway"),
+        vec![span(1, 0, "GET /", 2, 0, 10)],
+    )]);
+    let mut failed = span(2, 1, "GET /stock", 2, 1, 5);
+    failed.status = Some(Status {
+        code: 2,
+        message: "boom".to_owned(),
+    });
+    let with_error = one(&[
+        resource(Some("gateway"), vec![span(1, 0, "GET /", 2, 0, 10)]),
+        resource(Some("stock"), vec![failed]),
+    ]);
+    let rows = [TraceRow::of(&clean), TraceRow::of(&with_error)];
+    assert_eq!(rows[1].services, ["gateway", "stock"]);
+    assert_eq!(rows[1].errors, 1);
+    let kept = |f: &TraceFilter| rows.iter().filter(|r| f.keeps(r)).count();
+    assert_eq!(kept(&TraceFilter::default()), 2);
+    let stock = TraceFilter {
+        service: Some("stock".to_owned()),
+        ..TraceFilter::default()
+    };
+    assert_eq!(kept(&stock), 1);
+    let problems = TraceFilter {
+        problems_only: true,
+        ..TraceFilter::default()
+    };
+    assert_eq!(kept(&problems), 1);
+    let prefix = TraceFilter {
+        id_prefix: id_prefix(" 4B4B "),
+        ..TraceFilter::default()
+    };
+    assert_eq!(kept(&prefix), 2);
+    let other = TraceFilter {
+        id_prefix: id_prefix("4c"),
+        ..TraceFilter::default()
+    };
+    assert_eq!(kept(&other), 0);
+    for bad in ["", "xyz", "4b-", &"a".repeat(33)] {
+        assert_eq!(id_prefix(bad), None, "{bad:?}");
+    }
+}

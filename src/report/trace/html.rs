@@ -1,42 +1,27 @@
 //! `trace show --format html`: one self-contained page (inline CSS and SVG, no scripts, no
-//! network) with the waterfall, the service dependency graph and the latency breakdown.
-//! Geometry is computed here; the markup lives in the minijinja template `trace.html`, which
-//! HTML-escapes every value (auto-escaping by the `.html` name). Received strings also have
-//! their control characters escaped ([`escape_control`]): the page may go to a terminal.
+//! network) in the manner of Jaeger's trace view: a header (root service and operation, start,
+//! duration, services, depth, spans, errors, problems), the waterfall on a time axis with a
+//! service colour legend and each span's details in a `<details>` element (opens without
+//! JavaScript), the service dependency graph and the latency breakdown. Geometry is computed
+//! here and in [`super::waterfall`]; the markup lives in the minijinja template `trace.html`,
+//! which HTML-escapes every value (auto-escaping by the `.html` name). Received strings also
+//! have their control characters escaped ([`escape_control`](crate::report::escape_control)): the page may go to a terminal.
 
 use minijinja::{context, Environment};
 use serde::Serialize;
 
-use crate::report::escape_control;
+use super::clock;
+use super::tree::{count, upstream_line};
+use super::waterfall::{self, color, text};
 use crate::trace::{format_ns, StatusCode, Trace};
 
 const TEMPLATE: &str = include_str!("trace.html");
-const PALETTE: [&str; 8] = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f",
-];
-const ROW: u32 = 22;
-const LABEL_W: u32 = 330;
-const BAR_W: u32 = 620;
 const NODE_W: u32 = 160;
 const NODE_H: u32 = 36;
 const LAYER_GAP: u32 = 90;
 const ROW_GAP: u32 = 24;
-
-#[derive(Serialize)]
-struct Row {
-    y: u32,
-    text_y: u32,
-    indent: u32,
-    name: String,
-    service: String,
-    color: &'static str,
-    x: f64,
-    width: f64,
-    duration: String,
-    error: bool,
-    problems: Vec<String>,
-    span_id: String,
-}
+/// Most intervals on the time axis.
+const MAX_TICKS: u64 = 10;
 
 #[derive(Serialize)]
 struct Node {
@@ -67,54 +52,33 @@ struct LatencyRow {
     name: String,
     service: String,
     spans: usize,
-    total: String,
+    duration: String,
     self_time: String,
     self_pct: String,
 }
 
-/// The whole page.
+/// The whole page, as `trace show --format html` writes it.
 pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
+    page(trace, None)
+}
+
+/// The page with a link back to a listing at `back` (the web UI of `collect`).
+pub fn html_with_back_link(trace: &Trace, back: &str) -> Result<String, minijinja::Error> {
+    page(trace, Some(back))
+}
+
+fn page(trace: &Trace, back: Option<&str>) -> Result<String, minijinja::Error> {
     let graph = trace.service_graph();
-    let color = |service: &str| {
-        let i = graph
-            .services
-            .iter()
-            .position(|s| s == service)
-            .unwrap_or(0);
-        PALETTE[i % PALETTE.len()]
-    };
-    let t0 = trace.start_unix_nano();
-    let total = trace.duration_ns().max(1) as f64;
-    let rows: Vec<Row> = trace
-        .walk()
-        .into_iter()
-        .enumerate()
-        .map(|(row, (i, depth))| {
-            let s = &trace.spans[i];
-            let x = LABEL_W as f64
-                + (s.start_unix_nano.saturating_sub(t0)) as f64 / total * BAR_W as f64;
-            let width = (s.duration_ns() as f64 / total * BAR_W as f64).max(1.0);
-            let y = row as u32 * ROW;
-            Row {
-                y: y + 3,
-                text_y: y + 15,
-                indent: 4 + 14 * depth.min(16) as u32,
-                name: text(&s.name),
-                service: text(s.service_label()),
-                color: color(s.service_label()),
-                x: (x * 10.0).round() / 10.0,
-                width: (width * 10.0).round() / 10.0,
-                duration: format_ns(s.duration_ns()),
-                error: s.status.code == StatusCode::Error,
-                problems: trace
-                    .problems_of(s.span_id)
-                    .map(|p| format!("{}: {}", p.kind, escape_control(&p.detail)))
-                    .collect(),
-                span_id: s.span_id.to_hex(),
-            }
-        })
-        .collect();
-    let waterfall_height = rows.len() as u32 * ROW + 4;
+    let rows = waterfall::rows(trace, &graph.services);
+    let legend = waterfall::legend(trace, &graph.services);
+    let ticks = waterfall::ticks(trace.duration_ns(), MAX_TICKS);
+    let depth = trace.walk().iter().map(|&(_, d)| d + 1).max().unwrap_or(0);
+    let errors = trace
+        .spans
+        .iter()
+        .filter(|s| s.status.code == StatusCode::Error)
+        .count();
+    let root = trace.root();
 
     // layered layout: a service sits one layer right of its furthest caller
     let n = graph.services.len();
@@ -147,7 +111,7 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
             y,
             text_x: x + NODE_W / 2,
             text_y: y + NODE_H / 2 + 5,
-            color: color(name),
+            color: color(&graph.services, name),
         })
         .collect();
     let edges: Vec<GraphEdge> = graph
@@ -181,6 +145,7 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
         .map(|s| s.self_ns)
         .sum::<u64>()
         .max(1);
+    let share = |ns: u64| format!("{:.1}%", ns as f64 * 100.0 / total_self as f64);
     let services: Vec<LatencyRow> = latency
         .services
         .iter()
@@ -188,9 +153,9 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
             name: text(&s.service),
             service: text(&s.service),
             spans: s.spans,
-            total: format_ns(s.total_ns),
+            duration: format_ns(s.total_ns),
             self_time: format_ns(s.self_ns),
-            self_pct: format!("{:.1}%", s.self_ns as f64 * 100.0 / total_self as f64),
+            self_pct: share(s.self_ns),
         })
         .collect();
     let mut span_rows: Vec<(u64, LatencyRow)> = latency
@@ -204,9 +169,9 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
                     name: text(&s.name),
                     service: text(s.service_label()),
                     spans: 1,
-                    total: format_ns(l.duration_ns),
+                    duration: format_ns(l.duration_ns),
                     self_time: format_ns(l.self_ns),
-                    self_pct: format!("{:.1}%", l.self_ns as f64 * 100.0 / total_self as f64),
+                    self_pct: share(l.self_ns),
                 },
             )
         })
@@ -230,15 +195,21 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
     env.add_template("trace.html", TEMPLATE)?;
     env.get_template("trace.html")?.render(context! {
         trace_id => trace.trace_id.to_hex(),
-        span_count => trace.spans.len(),
-        service_count => graph.services.len(),
+        root_service => root.map(|r| text(r.service_label())),
+        root_operation => root.map(|r| text(&r.name)),
+        started => clock::utc_seconds(trace.start_unix_nano()),
+        span_count => count(trace.spans.len(), "span"),
+        service_count => count(graph.services.len(), "service"),
+        error_count => count(errors, "error"),
+        problem_count => count(trace.problems.len(), "problem"),
+        errors,
+        depth,
         duration => format_ns(trace.duration_ns()),
-        error => trace.has_error(),
+        upstream => upstream_line(trace),
+        back,
         rows,
-        waterfall_width => LABEL_W + BAR_W + 90,
-        waterfall_height,
-        axis_x => LABEL_W,
-        axis_end => LABEL_W + BAR_W,
+        legend,
+        ticks,
         nodes,
         edges,
         node_w => NODE_W,
@@ -249,10 +220,4 @@ pub fn html(trace: &Trace) -> Result<String, minijinja::Error> {
         span_rows,
         problems,
     })
-}
-
-/// A received string for the page: control characters escaped (markup is escaped by the
-/// template).
-fn text(received: &str) -> String {
-    escape_control(received).into_owned()
 }

@@ -4,7 +4,9 @@ use serde_json::{json as j, Value};
 
 use crate::trace::Trace;
 
-/// The JSON contract: `{"trace_id","spans":[…],"problems":[{"kind","span_id","detail"}]}`.
+/// The JSON contract: `{"trace_id","spans":[…],"problems":[{"kind","span_id","detail"}],
+/// "upstream":{"span_id","parent_span_id"}|null}` (`upstream`: the entry span whose parent is
+/// the caller's, from an incoming `traceparent`, not in the trace).
 pub fn json_value(trace: &Trace) -> Value {
     let spans: Vec<Value> = trace
         .spans
@@ -34,7 +36,19 @@ pub fn json_value(trace: &Trace) -> Value {
             })
         })
         .collect();
-    j!({ "trace_id": trace.trace_id.to_hex(), "spans": spans, "problems": problems })
+    let upstream = trace.upstream.and_then(|u| {
+        let root = trace.spans.get(u.root)?;
+        Some(j!({
+            "span_id": root.span_id.to_hex(),
+            "parent_span_id": u.parent_span_id.to_hex(),
+        }))
+    });
+    j!({
+        "trace_id": trace.trace_id.to_hex(),
+        "spans": spans,
+        "problems": problems,
+        "upstream": upstream,
+    })
 }
 
 /// [`json_value`], pretty-printed with a trailing newline.

@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Status};
+use opentelemetry_proto::tonic::trace::v1::{span::Event as OtlpEvent, ResourceSpans, Status};
 use quick_xml::events::Event;
 
 use super::*;
@@ -29,6 +29,12 @@ pub(crate) fn fixture() -> Trace {
         message: "timeout".to_owned(),
     });
     query.attributes = vec![sample::kv("db.system", "postgresql")];
+    query.events = vec![OtlpEvent {
+        time_unix_nano: 1_700_000_000_000_000_000 + 59_000_000,
+        name: "exception".to_owned(),
+        attributes: vec![sample::kv("exception.message", "canceling statement")],
+        dropped_attributes_count: 0,
+    }];
     let rs = vec![
         resource(
             "ingress",
@@ -124,8 +130,32 @@ fn inside<'a>(els: &'a [Element], svg_id: &str, name: &str) -> Vec<&'a Element> 
         .collect()
 }
 
+fn by_id(els: &[Element], id: &str) -> usize {
+    els.iter()
+        .position(|e| e.1.get("id").map(String::as_str) == Some(id))
+        .unwrap_or_else(|| panic!("no element #{id}"))
+}
+
+/// Elements named `name` inside the element with `id`.
+fn within<'a>(els: &'a [Element], id: &str, name: &str) -> Vec<&'a Element> {
+    let i = by_id(els, id);
+    let depth = els[i].2.len();
+    els[i + 1..]
+        .iter()
+        .take_while(|e| e.2.len() > depth)
+        .filter(|e| e.0 == name)
+        .collect()
+}
+
+/// `left: 12.5%; width: 3%` → the number after `key:`.
+fn style_pct(el: &Element, key: &str) -> f64 {
+    let style = &el.1["style"];
+    let at = style.find(&format!("{key}: ")).unwrap() + key.len() + 2;
+    style[at..].split('%').next().unwrap().parse().unwrap()
+}
+
 #[test]
-fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_table() {
+fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_tables() {
     let trace = fixture();
     let page = html(&trace).unwrap();
     let els = elements(&page);
@@ -135,35 +165,27 @@ fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_table() {
         .any(|e| e.0 == "script" || e.0 == "link" || e.0 == "img"));
     assert!(!els.iter().any(|e| e.1.contains_key("src")));
     assert!(!page.contains("http://") && !page.contains("https://"));
-    // waterfall: one bar per span, in tree order, inside the viewport, the error marked
-    let bars = inside(&els, "waterfall", "rect");
-    assert_eq!(bars.len(), 5);
-    let width: f64 = els
-        .iter()
-        .find(|e| e.1.get("id").map(String::as_str) == Some("waterfall"))
-        .unwrap()
-        .1["width"]
-        .parse()
-        .unwrap();
-    for bar in &bars {
-        let x: f64 = bar.1["x"].parse().unwrap();
-        let w: f64 = bar.1["width"].parse().unwrap();
-        assert!(x >= 0.0 && w >= 1.0 && x + w <= width, "{:?}", bar.1);
+    // header: root service and operation, start, plurals right
+    assert!(page.contains("2023-11-14T22:13:20Z"), "{page}");
+    for phrase in [
+        "5 spans",
+        "3 services",
+        "1 error<",
+        "<a href=\"#problems\" class=\"error\">1 problem</a>",
+        "Depth <b>4</b>",
+    ] {
+        assert!(page.contains(phrase), "{phrase} missing");
     }
-    let root_w: f64 = bars[0].1["width"].parse().unwrap();
-    let query_w: f64 = bars[3].1["width"].parse().unwrap();
-    assert!(
-        (root_w / query_w - 2.5).abs() < 0.01,
-        "root {root_w} vs query {query_w}"
-    );
-    assert_eq!(
-        bars.iter()
-            .filter(|b| b.1["class"].contains("span-error"))
-            .count(),
-        1
-    );
-    let rows = inside(&els, "waterfall", "g");
-    let ids: Vec<&str> = rows.iter().map(|g| g.1["data-span-id"].as_str()).collect();
+    // legend: a colour per service, the same colour as the service's bars
+    let legend = within(&els, "legend", "li");
+    let services: Vec<&str> = legend
+        .iter()
+        .map(|l| l.1["data-service"].as_str())
+        .collect();
+    assert_eq!(services, ["billing", "ingress", "mailer &quot;eu&quot;"]);
+    // waterfall: one <details> per span in tree order, each with its bar on the time axis
+    let rows = within(&els, "waterfall", "details");
+    let ids: Vec<&str> = rows.iter().map(|d| d.1["data-span-id"].as_str()).collect();
     assert_eq!(
         ids,
         [
@@ -174,6 +196,60 @@ fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_table() {
             "0000000000000005"
         ]
     );
+    assert_eq!(within(&els, "waterfall", "summary").len(), 5);
+    let bars: Vec<&Element> = within(&els, "waterfall", "span")
+        .into_iter()
+        .filter(|e| e.1["class"].starts_with("bar"))
+        .filter(|e| e.1["class"] != "bar-col")
+        .collect();
+    assert_eq!(bars.len(), 5);
+    for bar in &bars {
+        let (left, width) = (style_pct(bar, "left"), style_pct(bar, "width"));
+        assert!(
+            left >= 0.0 && width > 0.0 && left + width <= 100.0,
+            "{:?}",
+            bar.1
+        );
+    }
+    assert_eq!(
+        (style_pct(bars[0], "left"), style_pct(bars[0], "width")),
+        (0.0, 100.0)
+    );
+    // the failing query: 20ms..60ms of a 100ms trace
+    assert_eq!(
+        (style_pct(bars[3], "left"), style_pct(bars[3], "width")),
+        (20.0, 40.0)
+    );
+    assert_eq!(
+        bars.iter().filter(|b| b.1["class"] == "bar failed").count(),
+        1
+    );
+    // a duration label never leaves the axis: inside a bar that spans it, after an early one
+    assert!(
+        page.contains("<span class=\"dur inside\" style=\"right: 0.0%\">100.00ms</span>"),
+        "{page}"
+    );
+    assert!(page.contains("<span class=\"dur after\" style=\"left: 60.0%\">40.00ms"));
+    // time axis: ticks at round intervals, 0 to the end
+    let ticks: Vec<&Element> = within(&els, "axis", "span");
+    assert_eq!(ticks.len(), 11);
+    assert!(
+        page.contains(">0ms</span>") && page.contains(">100ms</span>"),
+        "{page}"
+    );
+    // details: kind, status with its message, attributes, events
+    let query = &page[page.find("data-span-id=\"0000000000000004\"").unwrap()..];
+    let query = &query[..query.find("</details>").unwrap()];
+    for fact in [
+        "<dd class=\"kind\">client</dd>",
+        "error: timeout",
+        "db.system</td><td>postgresql",
+        "+39.00ms</span> <b>exception</b>",
+        "canceling statement",
+    ] {
+        assert!(query.contains(fact), "{fact} missing from {query}");
+    }
+    insta::assert_snapshot!("html_span_details", query);
     // service graph: a node per service, one edge ingress → billing
     let nodes: Vec<&str> = inside(&els, "graph", "g")
         .into_iter()
@@ -192,29 +268,136 @@ fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_table() {
         .collect();
     assert_eq!(edges, [("ingress", "billing")]);
     assert_eq!(inside(&els, "graph", "line").len(), 1);
-    // latency tables: a row per service and per span
-    let count_rows = |id: &str| {
-        let i = els
-            .iter()
-            .position(|e| e.1.get("id").map(String::as_str) == Some(id))
-            .unwrap();
-        let depth = els[i].2.len();
-        els[i + 1..]
-            .iter()
-            .take_while(|e| e.2.len() > depth)
-            .filter(|e| e.0 == "tr")
-            .count()
-    };
-    assert_eq!(count_rows("latency-services"), 3 + 1);
-    assert_eq!(count_rows("latency-spans"), 5 + 1);
+    // latency: two tables, each under its own title, a row per service and per span
+    assert!(page.contains("<h3>Self time by service</h3>\n<table id=\"latency-services\">"));
+    assert!(page.contains("<h3>Self time by span</h3>\n<table id=\"latency-spans\">"));
+    assert_eq!(within(&els, "latency-services", "tr").len(), 3 + 1);
+    assert_eq!(within(&els, "latency-spans", "tr").len(), 5 + 1);
+    assert_eq!(within(&els, "latency-services", "caption").len(), 1);
     // names are escaped, problems listed
     assert!(
         page.contains("GET &#x2f;invoice&#x2f;&lt;id&gt;")
             || page.contains("GET /invoice/&lt;id&gt;")
     );
-    assert!(els
-        .iter()
-        .any(|e| e.1.get("id").map(String::as_str) == Some("problems")));
+    by_id(&els, "problems");
+}
+
+/// The entry span's parent came in a `traceparent` from a caller that exported nothing here.
+fn upstream_fixture() -> Trace {
+    let rs = vec![
+        resource("gateway", vec![span(T, 1, 0xf0, "POST /order", 0, 20)]),
+        resource("stock", vec![span(T, 2, 1, "GET /stock", 5, 10)]),
+    ];
+    Trace::from_otlp(&rs, &AssemblyOptions::default()).remove(0)
+}
+
+#[test]
+fn an_upstream_parent_is_explained_not_flagged() {
+    let trace = upstream_fixture();
+    let tree = tree(&trace);
+    assert!(
+        tree.contains("entry span gateway \"POST /order\": its parent 00000000000000f0 is upstream (an incoming traceparent), not a missing span"),
+        "{tree}"
+    );
+    assert!(
+        tree.contains("0 problems") && !tree.contains("orphan"),
+        "{tree}"
+    );
+    let page = html(&trace).unwrap();
+    assert!(page.contains("id=\"upstream\""), "{page}");
+    assert!(page.contains("0 problems"), "{page}");
+    let v = json_value(&trace);
+    assert_eq!(v["upstream"]["span_id"], "0000000000000001");
+    assert_eq!(v["upstream"]["parent_span_id"], "00000000000000f0");
+    assert_eq!(json_value(&fixture())["upstream"], serde_json::Value::Null);
+}
+
+#[test]
+fn trace_list_shows_start_and_age() {
+    let now = 1_700_000_000_000_000_000 + 3 * 60 * 1_000_000_000 + 30_000_000_000;
+    let summaries = vec![fixture().summary(), upstream_fixture().summary()];
+    insta::assert_snapshot!(list_table(&summaries, now));
+}
+
+#[test]
+fn the_ui_list_page_shows_rows_filters_and_escapes() {
+    let hostile = hostile();
+    let rows = vec![
+        crate::trace::TraceRow::of(&fixture()),
+        crate::trace::TraceRow::of(&hostile),
+    ];
+    let filter = crate::trace::TraceFilter {
+        service: Some("ingress".to_owned()),
+        problems_only: true,
+        id_prefix: None,
+    };
+    let services = vec![
+        "billing".to_owned(),
+        "ingress".to_owned(),
+        "<i>x".to_owned(),
+    ];
+    let now = 1_700_000_000_000_000_000 + 125_000_000_000;
+    let page = list_page(&ListPage {
+        rows: &rows,
+        filter: &filter,
+        query_text: "\"><script>",
+        services: &services,
+        held: 7,
+        scanned: 7,
+        now_unix_nano: now,
+        error: Some("\"<b>\" is not a trace ID"),
+    })
+    .unwrap();
+    let els = elements(&page);
+    assert!(!els.iter().any(|e| e.0 == "script" || e.0 == "b"), "{page}");
+    assert!(!page.contains("http://") && !page.contains("https://"));
+    let trs = within(&els, "traces", "tr");
+    assert_eq!(trs.len(), 2 + 1);
+    assert_eq!(
+        trs[1].1["data-trace-id"],
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert!(
+        page.contains("href=\"/traces/4bf92f3577b34da6a3ce929d0e0e4736\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("2m ago") && page.contains("2023-11-14T22:13:20Z"),
+        "{page}"
+    );
+    assert!(page.contains("orphan"), "{page}");
+    // the form: a plain GET form, the chosen service selected, the checkbox checked
+    let form = within(&els, "filters", "select");
+    assert_eq!(form.len(), 1);
+    let selected: Vec<&str> = within(&els, "filters", "option")
+        .into_iter()
+        .filter(|o| o.1.contains_key("selected"))
+        .map(|o| o.1["value"].as_str())
+        .collect();
+    assert_eq!(selected, ["ingress"]);
+    assert_eq!(els[by_id(&els, "filters")].1["method"], "get");
+    assert!(page.contains("checked=\"checked\""));
+    assert!(page.contains("&lt;i&gt;x"));
+    assert!(
+        page.contains("2 traces match among the 7 newest of 7 traces held"),
+        "{page}"
+    );
+    by_id(&els, "request-error");
+    assert_no_raw_control("ui list", &page);
+    let empty = list_page(&ListPage {
+        rows: &[],
+        filter: &crate::trace::TraceFilter::default(),
+        query_text: "",
+        services: &[],
+        held: 0,
+        scanned: 0,
+        now_unix_nano: now,
+        error: None,
+    })
+    .unwrap();
+    by_id(&elements(&empty), "no-traces");
+    let message = message_page("Trace not found", "trace <x> is not held").unwrap();
+    assert!(message.contains("trace &lt;x&gt; is not held"), "{message}");
 }
 
 /// A span whose name would print a fake trace line, and an OSC title sequence in a service.
@@ -278,7 +461,7 @@ fn html_escapes_markup_and_control_characters() {
     let trace = Trace::from_otlp(&rs, &AssemblyOptions::default()).remove(0);
     let page = html(&trace).unwrap();
     assert!(
-        !page.contains("<script>") && !page.contains("<b>"),
+        !page.contains("<script>") && !page.contains("<b>svc"),
         "{page}"
     );
     assert!(page.contains("&lt;script&gt;alert(1)&lt;"), "{page}");

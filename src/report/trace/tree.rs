@@ -2,15 +2,18 @@
 
 use std::fmt::Write;
 
+use super::clock;
 use crate::report::escape_control;
 use crate::trace::{format_ns, StatusCode, Trace};
 
-const BAR: usize = 32;
+const BAR: usize = 24;
 const MAX_NAME: usize = 48;
 
-/// One line per span in tree order: indented operation, service, duration, a bar placed on
-/// the trace's time axis, status; spans with problems marked `!`, problems listed below.
-/// Received strings are shown with their control characters escaped ([`escape_control`]).
+/// A header (counts, start time in UTC, an upstream parent explained), then one line per span
+/// in tree order: indented operation, span kind, service, start offset from the trace's
+/// start, duration, a bar placed on the trace's time axis, status with the message of a
+/// failed span; spans with problems marked `!`, problems listed below. Received strings are
+/// shown with their control characters escaped ([`escape_control`]).
 pub fn tree(trace: &Trace) -> String {
     let mut out = String::new();
     let services = trace.service_graph().services.len();
@@ -21,18 +24,22 @@ pub fn tree(trace: &Trace) -> String {
         .count();
     let _ = writeln!(
         out,
-        "trace {}  {} span{}, {} service{}, {}, {} error{}, {} problem{}",
+        "trace {}  {}, {}, {}, {}, {}",
         trace.trace_id,
-        trace.spans.len(),
-        plural(trace.spans.len()),
-        services,
-        plural(services),
+        count(trace.spans.len(), "span"),
+        count(services, "service"),
         format_ns(trace.duration_ns()),
-        errors,
-        plural(errors),
-        trace.problems.len(),
-        plural(trace.problems.len())
+        count(errors, "error"),
+        count(trace.problems.len(), "problem"),
     );
+    let _ = writeln!(
+        out,
+        "started {}",
+        clock::utc_seconds(trace.start_unix_nano())
+    );
+    if let Some(line) = upstream_line(trace) {
+        let _ = writeln!(out, "{line}");
+    }
     let walk = trace.walk();
     let names: Vec<String> = walk
         .iter()
@@ -49,30 +56,31 @@ pub fn tree(trace: &Trace) -> String {
             )
         })
         .collect();
-    let name_w = names
-        .iter()
-        .map(|n| n.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(9);
+    let name_w = width(&names, "OPERATION");
     let services: Vec<_> = walk
         .iter()
         .map(|&(i, _)| escape_control(trace.spans[i].service_label()))
         .collect();
-    let service_w = services
+    let service_w = width(&services, "SERVICE");
+    let t0 = trace.start_unix_nano();
+    let offsets: Vec<String> = walk
         .iter()
-        .map(|s| s.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(7);
+        .map(|&(i, _)| clock::offset(trace.spans[i].start_unix_nano.saturating_sub(t0)))
+        .collect();
+    let offset_w = width(&offsets, "START");
+    let kinds: Vec<String> = walk
+        .iter()
+        .map(|&(i, _)| format!("[{}]", trace.spans[i].kind.as_str()))
+        .collect();
+    let kind_w = width(&kinds, "KIND");
     let _ = writeln!(
         out,
-        "{:name_w$}  {:service_w$}  {:>9}  {:BAR$}  STATUS",
-        "OPERATION", "SERVICE", "DURATION", ""
+        "{:name_w$}  {:kind_w$}  {:service_w$}  {:>offset_w$}  {:>9}  {:BAR$}  STATUS",
+        "OPERATION", "KIND", "SERVICE", "START", "DURATION", ""
     );
-    let t0 = trace.start_unix_nano();
     let total = trace.duration_ns().max(1);
-    for ((&(i, _), name), service) in walk.iter().zip(&names).zip(&services) {
+    let columns = names.iter().zip(&kinds).zip(&services).zip(&offsets);
+    for ((((name, kind), service), start), &(i, _)) in columns.zip(&walk) {
         let s = &trace.spans[i];
         let offset = scale(s.start_unix_nano.saturating_sub(t0), total).min(BAR - 1);
         let len = scale(s.duration_ns(), total).clamp(1, BAR - offset);
@@ -90,7 +98,7 @@ pub fn tree(trace: &Trace) -> String {
         };
         let _ = writeln!(
             out,
-            "{name:name_w$}  {service:service_w$}  {:>9}  {bar}  {status}",
+            "{name:name_w$}  {kind:kind_w$}  {service:service_w$}  {start:>offset_w$}  {:>9}  {bar}  {status}",
             format_ns(s.duration_ns()),
         );
     }
@@ -104,16 +112,38 @@ pub fn tree(trace: &Trace) -> String {
     out
 }
 
-fn scale(ns: u64, total: u64) -> usize {
-    usize::try_from(u128::from(ns) * BAR as u128 / u128::from(total)).unwrap_or(BAR)
+/// The wording of [`Trace::upstream`] (the analysis decides; this only says it).
+pub(super) fn upstream_line(trace: &Trace) -> Option<String> {
+    let u = trace.upstream?;
+    let root = trace.spans.get(u.root)?;
+    Some(format!(
+        "entry span {} \"{}\": its parent {} is upstream (an incoming traceparent), not a missing span",
+        escape_control(root.service_label()),
+        escape_control(&root.name),
+        u.parent_span_id
+    ))
 }
 
-fn plural(n: usize) -> &'static str {
+/// `1 span`, `3 spans`, `0 errors`.
+pub(super) fn count(n: usize, noun: &str) -> String {
     if n == 1 {
-        ""
+        format!("1 {noun}")
     } else {
-        "s"
+        format!("{n} {noun}s")
     }
+}
+
+fn width<S: AsRef<str>>(cells: &[S], header: &str) -> usize {
+    cells
+        .iter()
+        .map(|c| c.as_ref().chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(header.len())
+}
+
+fn scale(ns: u64, total: u64) -> usize {
+    usize::try_from(u128::from(ns) * BAR as u128 / u128::from(total)).unwrap_or(BAR)
 }
 
 fn truncate(s: &str, max: usize) -> String {

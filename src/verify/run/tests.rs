@@ -25,6 +25,7 @@ fn span(trace: u8, id: u8, parent: u8, service: &str, kind: SpanKind) -> Span {
         },
         attributes: BTreeMap::new(),
         resource_attributes: BTreeMap::new(),
+        events: Vec::new(),
     }
 }
 

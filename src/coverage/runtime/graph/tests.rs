@@ -42,6 +42,7 @@ fn span(
             .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
             .collect(),
         resource_attributes: BTreeMap::new(),
+        events: Vec::new(),
     }
 }
 
