@@ -10,6 +10,7 @@ use std::fmt;
 use crate::check::model::{
     CheckReport, Finding, InfrastructureKind, Language, RuleMeta, ServiceReport, Severity, Verdict,
 };
+use crate::report::term::TextOptions;
 
 mod github;
 mod json;
@@ -17,7 +18,10 @@ mod junit;
 mod markdown;
 mod sarif;
 mod table;
+mod table_summary;
 
+#[cfg(test)]
+mod table_tests;
 #[cfg(test)]
 mod tests;
 
@@ -53,6 +57,8 @@ pub struct RenderContext<'a> {
     /// relative to the repository root, so those formats put it before each file; the others
     /// keep paths relative to the checked directory.
     pub repo_prefix: Option<&'a str>,
+    /// Width, colour, verbosity and path base of the `table` format (the others ignore them).
+    pub text: TextOptions<'a>,
 }
 
 impl RenderContext<'_> {

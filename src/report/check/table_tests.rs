@@ -1,0 +1,160 @@
+//! The terminal layout of `--format table` at 80 and 160 columns, with and without colour,
+//! quiet and verbose, on the hand-built report of `tests.rs`.
+
+use super::tests::{report, rules};
+use super::*;
+use crate::report::term::{display_width, TextOptions, Verbosity};
+
+fn table(width: Option<usize>, color: bool, verbosity: Verbosity) -> String {
+    let rules = rules();
+    let mut report = report();
+    // A long hint, to see it wrap at word boundaries (`propag|ation` was the complaint).
+    report.services[0].findings[0].help = "Set the W3C propagator at start-up: \
+        otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(\
+        propagation.TraceContext{}, propagation.Baggage{})) before the first span is started, \
+        so that inbound context propagation works (see docs/onboarding.md#tg102)"
+        .into();
+    report.services[0].not_evaluated = vec![("TG103".into(), "TG102".into())];
+    let ctx = RenderContext {
+        rules: &rules,
+        fail_on: Severity::Error,
+        repo_prefix: None,
+        text: TextOptions {
+            width,
+            color,
+            verbosity,
+            base: Some("platform"),
+        },
+    };
+    render(Format::Table, &report, &ctx).unwrap().main
+}
+
+/// Escapes made visible (`␛[31m`), so a colour snapshot reads as text.
+fn visible(text: &str) -> String {
+    text.replace('\u{1b}', "␛")
+}
+
+fn strip(text: &str) -> String {
+    anstream::adapter::strip_str(text).to_string()
+}
+
+#[test]
+fn layout_80_columns() {
+    insta::assert_snapshot!("table_80", table(Some(80), false, Verbosity::Normal));
+}
+
+#[test]
+fn layout_160_columns() {
+    insta::assert_snapshot!("table_160", table(Some(160), false, Verbosity::Normal));
+}
+
+#[test]
+fn layout_80_columns_colour() {
+    insta::assert_snapshot!(
+        "table_80_colour",
+        visible(&table(Some(80), true, Verbosity::Normal))
+    );
+}
+
+#[test]
+fn layout_160_columns_colour() {
+    insta::assert_snapshot!(
+        "table_160_colour",
+        visible(&table(Some(160), true, Verbosity::Normal))
+    );
+}
+
+#[test]
+fn layout_quiet_and_verbose() {
+    insta::assert_snapshot!("table_80_quiet", table(Some(80), false, Verbosity::Quiet));
+    insta::assert_snapshot!(
+        "table_80_verbose",
+        table(Some(80), false, Verbosity::Verbose)
+    );
+}
+
+#[test]
+fn no_line_is_wider_than_the_width_and_colour_changes_nothing_else() {
+    for width in [40, 60, 80, 100, 160] {
+        for verbosity in [Verbosity::Quiet, Verbosity::Normal, Verbosity::Verbose] {
+            let plain = table(Some(width), false, verbosity);
+            for line in plain.lines() {
+                assert!(
+                    display_width(line) <= width,
+                    "{width} {verbosity:?}: {line:?} is {} wide",
+                    display_width(line)
+                );
+            }
+            let coloured = table(Some(width), true, verbosity);
+            assert!(
+                coloured.contains('\u{1b}'),
+                "{width} {verbosity:?}: no colour"
+            );
+            assert_eq!(strip(&coloured), plain, "{width} {verbosity:?}");
+        }
+    }
+}
+
+#[test]
+fn words_wrap_whole_and_paths_open_from_the_base() {
+    let out = table(Some(80), false, Verbosity::Normal);
+    // Every word of the hint is on one line: joined back, the lines give the hint.
+    let hint: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("fix: Set the W3C"))
+        .take_while(|l| l.starts_with("    "))
+        .map(str::trim)
+        .collect();
+    assert!(hint.len() > 2, "{out}");
+    assert!(
+        hint.join(" ")
+            .contains("propagation.TraceContext{}, propagation.Baggage{})) before"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nplatform/services/billing/main.go:12  error TG102  "),
+        "{out}"
+    );
+    assert!(
+        out.contains("platform/tracegate.yaml:7  warning TG290"),
+        "{out}"
+    );
+    assert!(!out.contains(" E / "), "{out}");
+}
+
+#[test]
+fn quiet_shows_only_failures_verbose_shows_notes() {
+    let quiet = table(Some(80), false, Verbosity::Quiet);
+    assert!(quiet.contains("TG102"), "{quiet}");
+    // The warning of the failing service, the passing and unknown services, the table: gone.
+    for hidden in ["TG104", "TG301", "TG100", "pricing", "┌", "next:"] {
+        assert!(!quiet.contains(hidden), "{hidden} in {quiet}");
+    }
+    assert!(quiet.trim_end().ends_with("failing: billing"), "{quiet}");
+    let normal = table(Some(80), false, Verbosity::Normal);
+    assert!(
+        normal.contains("TG104") && !normal.contains("TG100  "),
+        "{normal}"
+    );
+    let verbose = table(Some(80), false, Verbosity::Verbose);
+    for shown in [
+        "TG100",
+        "TG301",
+        "docs:",
+        "\n    https://github.com/tracegate/tracegate/blob/main/docs/onboarding.md#tg102\n",
+        "not evaluated: TG103",
+        "k8s/kafka.yaml:4",
+    ] {
+        assert!(verbose.contains(shown), "{shown} not in {verbose}");
+    }
+}
+
+#[test]
+fn unwrapped_without_a_width() {
+    let out = table(None, false, Verbosity::Normal);
+    assert!(
+        out.contains("fix: Set the W3C propagator at start-up: otel.SetTextMapPropagator("),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| display_width(l) > 160), "{out}");
+}
