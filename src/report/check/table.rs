@@ -11,12 +11,12 @@
 //! shown: `Quiet` keeps the failing findings and the summary; `Normal` hides notes; `Verbose`
 //! adds notes, documentation links, rules not evaluated, waivers and infrastructure places.
 
-use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+use comfy_table::{presets, ContentArrangement, Table};
 
 use super::{infrastructure_kind_name, language_name, verdict_name, RenderContext};
 use crate::check::model::{CheckReport, Finding, ServiceReport, Severity, Verdict};
 use crate::report::escape_control;
-use crate::report::term::{display_width, palette, plural, Line, TextOptions, Verbosity};
+use crate::report::term::{display_width, paint, palette, plural, Line, TextOptions, Verbosity};
 
 pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
     let opts = &ctx.text;
@@ -219,34 +219,50 @@ fn services_table_of(report: &CheckReport, opts: &TextOptions<'_>, path: bool) -
             table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-    if opts.color {
-        table.enforce_styling().style_text_only();
-    }
     for s in &report.services {
-        let (word, _) = verdict_style(s.verdict);
-        let verdict = match s.verdict {
-            Verdict::Pass => Cell::new(word).fg(Color::DarkGreen),
-            Verdict::Fail => Cell::new(word)
-                .fg(Color::DarkRed)
-                .add_attribute(Attribute::Bold),
-            Verdict::Unknown => Cell::new(word).fg(Color::DarkYellow),
-        };
         // Names and paths come from repository content: a control character in a directory
         // name must not reach the terminal raw.
         let mut row = vec![
-            Cell::new(escape_control(&s.name)),
-            Cell::new(language_name(s.language)),
-            verdict,
-            Cell::new(counts(&s.findings).unwrap_or_else(|| "-".to_owned())),
+            escape_control(&s.name).into_owned(),
+            language_name(s.language).to_owned(),
+            verdict_name(s.verdict).to_owned(),
+            counts(&s.findings).unwrap_or_else(|| "-".to_owned()),
         ];
         if path {
-            row.push(Cell::new(escape_control(&based(opts.base, &s.path))));
+            row.push(escape_control(&based(opts.base, &s.path)).into_owned());
         }
         table.add_row(row);
     }
-    let mut out = table.to_string();
-    out.push('\n');
+    let mut out = String::new();
+    for line in table.lines() {
+        out.push_str(&colour_verdict_cell(&line, opts.color));
+        out.push('\n');
+    }
     out
+}
+
+/// The verdict (third) cell of a table line in its colour. comfy-table's own cell styling goes
+/// through crossterm, which reads `NO_COLOR` itself: `--color always` would not be obeyed, and
+/// the output would depend on the environment.
+fn colour_verdict_cell(line: &str, color: bool) -> String {
+    if !color {
+        return line.to_owned();
+    }
+    let cells: Vec<&str> = line.split('┆').collect();
+    let Some(cell) = cells.get(2) else {
+        return line.to_owned();
+    };
+    let style = match cell.trim() {
+        "pass" => verdict_style(Verdict::Pass).1,
+        "fail" => verdict_style(Verdict::Fail).1,
+        "unknown" => verdict_style(Verdict::Unknown).1,
+        _ => return line.to_owned(),
+    };
+    let word = cell.trim();
+    let painted = cell.replacen(word, &paint(word, style, true), 1);
+    let mut cells = cells;
+    cells[2] = &painted;
+    cells.join("┆")
 }
 
 /// `infrastructure (not judged): kafka (broker), …`; verbose, each with where it is deployed.
