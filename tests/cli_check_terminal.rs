@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::process::Output;
 
 use assert_cmd::Command;
-use predicates::prelude::*;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
