@@ -21,8 +21,12 @@ Examples:
       check the current repository (tracegate.yaml at its root is read if present)
   tracegate check fixtures/monorepo --format json
       the JSON contract, e.g. for jq
+  tracegate check . --quiet
+      only the failing services' failures and the summary (--verbose: also notes, docs links)
   tracegate check . --format sarif --output tracegate.sarif
       SARIF 2.1.0 for GitHub code scanning (github/codeql-action/upload-sarif)
+  tracegate check . -o tracegate.sarif
+      the same: without --format, the format follows the extension (.json, .xml, .md, .txt)
   tracegate check . --format junit --output tracegate.xml
       JUnit XML for GitLab CI (artifacts:reports:junit)
   tracegate check . --format github
@@ -34,6 +38,9 @@ Examples:
   tracegate check . --no-prefilter
       parse every source file, also those without any rule signal (same findings; a syntax
       error in such a file then gets its TG199 note)
+
+Colour: --color auto (a terminal, NO_COLOR unset or empty), always or never; the width is
+the terminal's, or COLUMNS.
 
 Exit codes: 0 passed, 1 a finding at or above --fail-on (or an unknown service with
 --fail-on-unknown), 2 usage, configuration or input error (the message names file and line).

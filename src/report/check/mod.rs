@@ -31,9 +31,10 @@ pub const DOCS_URL: &str = "https://github.com/tracegate/tracegate/blob/main/doc
 /// An output format of `tracegate check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Human-readable tables (default on a terminal).
+    /// Findings one line each with the fix, a table of services, the summary last (default on
+    /// a terminal).
     Table,
-    /// The stable JSON contract (default when piped or with --output).
+    /// The stable JSON contract (default when piped).
     Json,
     /// SARIF 2.1.0 for GitHub code scanning.
     Sarif,
