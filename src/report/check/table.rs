@@ -30,8 +30,8 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
             out.push('\n');
             out.push_str(&services_table(report, opts));
         }
-        out.push_str(&infrastructure(report, opts));
-        out.push_str(&next_step(report, ctx));
+        let mut after = infrastructure(report, opts);
+        after.push_str(&next_step(report, ctx));
         let notes = report.summary.findings.note;
         if opts.verbosity == Verbosity::Normal && ctx.fail_on > Severity::Note && notes > 0 {
             let line = Line::new().push(
@@ -42,12 +42,17 @@ pub(super) fn render(report: &CheckReport, ctx: &RenderContext<'_>) -> String {
                 ),
                 palette::PLAIN,
             );
-            out.push_str(&line.wrap(opts.width, 0, 4, opts.color));
+            after.push_str(&line.wrap(opts.width, 0, 4, opts.color));
+        }
+        if !after.is_empty() {
+            out.push('\n');
+            out.push_str(&after);
         }
     }
     out.push('\n');
     out.push_str(&super::table_summary::render(report, ctx));
-    out
+    // Each section starts with a blank line to part it from the one before; not the first.
+    out.trim_start_matches('\n').to_owned()
 }
 
 /// Which findings a verbosity shows: quiet, the failures of failing services; normal, all but
@@ -297,7 +302,7 @@ fn infrastructure(report: &CheckReport, opts: &TextOptions<'_>) -> String {
     let line = Line::new()
         .push_whole(0, "infrastructure (not judged):", palette::LABEL)
         .push(1, &listed.join(", "), palette::PLAIN);
-    format!("\n{}", line.wrap(opts.width, 0, 4, opts.color))
+    line.wrap(opts.width, 0, 4, opts.color)
 }
 
 /// Where a newcomer goes next: the first failing finding's rule.

@@ -158,3 +158,22 @@ fn unwrapped_without_a_width() {
     );
     assert!(out.lines().any(|l| display_width(l) > 160), "{out}");
 }
+
+#[test]
+fn sections_are_parted_by_one_blank_line_without_infrastructure_too() {
+    let rules = rules();
+    let mut report = report();
+    report.infrastructure.clear();
+    let ctx = RenderContext {
+        rules: &rules,
+        fail_on: Severity::Error,
+        repo_prefix: None,
+        text: TextOptions {
+            width: Some(160),
+            ..TextOptions::default()
+        },
+    };
+    let out = render(Format::Table, &report, &ctx).unwrap().main;
+    assert!(out.contains("┘\n\nnext: "), "{out}");
+    assert!(!out.starts_with('\n') && !out.contains("\n\n\n"), "{out}");
+}
