@@ -212,3 +212,30 @@ fn output_infers_the_format_from_the_extension() {
     assert!(!std::path::Path::new(&weird).exists());
     check_fails_with_2(&["-o", &path("report")], "no extension");
 }
+
+/// `verify`/`demo` share `--color` and the width: the verdict table at COLUMNS, coloured on
+/// demand (and the summary's PASSED/FAILED).
+#[test]
+fn demo_table_takes_color_and_columns() {
+    let out = Command::cargo_bin("tracegate")
+        .unwrap()
+        .args(["demo", "--color", "always"])
+        .env("COLUMNS", "80")
+        .env("NO_COLOR", "1")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("\u{1b}[1m\u{1b}[32mPASS\u{1b}[0m"), "{text}");
+    assert!(
+        text.contains("\u{1b}[1m\u{1b}[32mPASSED\u{1b}[0m:"),
+        "{text}"
+    );
+    let plain = strip_ansi(&text);
+    let table: Vec<&str> = plain.lines().filter(|l| l.starts_with('│')).collect();
+    assert!(!table.is_empty(), "{plain}");
+    for line in table {
+        assert!(width(line) <= 80, "{} wide: {line}", width(line));
+    }
+}
