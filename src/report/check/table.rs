@@ -98,7 +98,11 @@ fn service_findings(s: &ServiceReport, ctx: &RenderContext<'_>) -> String {
         for (rule, after) in &s.not_evaluated {
             let line = Line::new()
                 .push_whole(0, "not evaluated:", palette::LABEL)
-                .push(1, &format!("{rule} (after {after} fired)"), palette::PLAIN);
+                .push(
+                    1,
+                    &escape_control(&format!("{rule} (after {after} fired)")),
+                    palette::PLAIN,
+                );
             out.push_str(&line.wrap(opts.width, 2, 6, opts.color));
         }
         for w in &s.waived {
@@ -178,7 +182,7 @@ fn finding(f: &Finding, fallback: &str, ctx: &RenderContext<'_>) -> String {
     if opts.verbosity == Verbosity::Verbose {
         let docs = Line::new()
             .push_whole(0, "docs:", palette::LABEL)
-            .push_whole(1, &ctx.docs_url(&f.rule), palette::PLAIN);
+            .push_whole(1, &escape_control(&ctx.docs_url(&f.rule)), palette::PLAIN);
         // A URL cut in two opens nothing: when it does not fit beside the label, it gets a
         // line of its own.
         out.push_str(&docs.wrap(opts.width, 4, 4, opts.color));

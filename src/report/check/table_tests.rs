@@ -177,3 +177,35 @@ fn sections_are_parted_by_one_blank_line_without_infrastructure_too() {
     assert!(out.contains("┘\n\nnext: "), "{out}");
     assert!(!out.starts_with('\n') && !out.contains("\n\n\n"), "{out}");
 }
+
+#[test]
+fn verbose_extras_from_the_repository_are_escaped() {
+    let rules = rules();
+    let mut report = report();
+    report.services[0].waived = vec![crate::check::model::WaiverNote {
+        rule: "TG104".into(),
+        reason: "legacy\u{1b}[2J\nFAKE line".into(),
+        expires: "2027-01-01".into(),
+    }];
+    report.services[0].not_evaluated = vec![("TG1\u{7}03".into(), "TG102".into())];
+    let ctx = RenderContext {
+        rules: &rules,
+        fail_on: Severity::Error,
+        repo_prefix: None,
+        text: TextOptions {
+            width: Some(80),
+            verbosity: Verbosity::Verbose,
+            ..TextOptions::default()
+        },
+    };
+    let out = render(Format::Table, &report, &ctx).unwrap().main;
+    assert!(
+        out.contains("waived: TG104 until 2027-01-01: legacy\\x1b[2J\\nFAKE line"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not evaluated: TG1\\x0703 (after TG102 fired)"),
+        "{out}"
+    );
+    assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out}");
+}
