@@ -91,9 +91,7 @@ fn service_findings(s: &ServiceReport, ctx: &RenderContext<'_>) -> String {
             .push(1, &counts, palette::PLAIN);
     }
     let mut out = format!("\n{}", head.wrap(opts.width, 0, 4, opts.color));
-    for f in findings {
-        out.push_str(&finding(f, &path, ctx));
-    }
+    out.push_str(&finding_lines(&findings, &path, ctx));
     if verbose {
         for (rule, after) in &s.not_evaluated {
             let line = Line::new()
@@ -140,14 +138,26 @@ fn repository_findings(report: &CheckReport, ctx: &RenderContext<'_>) -> String 
     }
     let mut out = format!("\n{}", head.wrap(opts.width, 0, 4, opts.color));
     let root = based(opts.base, ".");
-    for f in findings {
-        out.push_str(&finding(f, &root, ctx));
+    out.push_str(&finding_lines(&findings, &root, ctx));
+    out
+}
+
+/// Each finding; findings in a row with the same rule and hint (three PII keys on one span)
+/// share one fix hint, under the last of them.
+fn finding_lines(findings: &[&Finding], fallback: &str, ctx: &RenderContext<'_>) -> String {
+    let mut out = String::new();
+    for (i, f) in findings.iter().enumerate() {
+        let same_next = findings
+            .get(i + 1)
+            .is_some_and(|n| n.rule == f.rule && n.help == f.help);
+        out.push_str(&finding(f, fallback, !same_next, ctx));
     }
     out
 }
 
-/// `path:line  error TG102  message`, then the fix hint (and, verbose, the docs link) under it.
-fn finding(f: &Finding, fallback: &str, ctx: &RenderContext<'_>) -> String {
+/// `path:line  error TG102  message`, then (with `hint`) the fix hint and, verbose, the docs
+/// link under it.
+fn finding(f: &Finding, fallback: &str, hint: bool, ctx: &RenderContext<'_>) -> String {
     let opts = &ctx.text;
     let location = match (&f.file, f.line) {
         (Some(file), Some(line)) => format!("{}:{line}", based(opts.base, file)),
@@ -164,6 +174,9 @@ fn finding(f: &Finding, fallback: &str, ctx: &RenderContext<'_>) -> String {
         .push_whole(1, &escape_control(&f.rule), palette::EMPHASIS)
         .push(2, &escape_control(&f.message), palette::PLAIN);
     let mut out = line.wrap(opts.width, 0, 4, opts.color);
+    if !hint {
+        return out;
+    }
     // The help cites the docs path; the docs line gives the full URL, so drop the repetition.
     let docs = ctx.rule(&f.rule).map(|m| m.docs.as_str()).unwrap_or("");
     let help = f

@@ -209,3 +209,30 @@ fn verbose_extras_from_the_repository_are_escaped() {
     );
     assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out}");
 }
+
+#[test]
+fn findings_in_a_row_with_one_rule_and_hint_share_the_hint() {
+    let rules = rules();
+    let mut report = report();
+    let first = report.services[0].findings[0].clone();
+    let mut second = first.clone();
+    second.line = Some(13);
+    second.message = "another key".into();
+    // the warning after them has another rule: its own hint
+    report.services[0].findings.splice(0..1, [first, second]);
+    let ctx = RenderContext {
+        rules: &rules,
+        fail_on: Severity::Error,
+        repo_prefix: None,
+        text: TextOptions::default(),
+    };
+    let out = render(Format::Table, &report, &ctx).unwrap().main;
+    assert!(
+        out.contains(
+            "services/billing/main.go:12  error TG102  otel.SetTextMapPropagator is never called: the global propagator is a no-op\n\
+             services/billing/main.go:13  error TG102  another key\n    fix: see docs/onboarding.md#tg102\n\
+             services/billing/telemetry.go:30  warning TG104"
+        ),
+        "{out}"
+    );
+}
