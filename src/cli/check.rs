@@ -219,6 +219,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
 
     let prefix = repo_prefix(&args.path);
     let base = display_base(&args.path);
+    // `--manifests` files are named as given (relative to the current directory already).
+    let given: Vec<String> = args
+        .manifests
+        .iter()
+        .map(|m| m.display().to_string())
+        .collect();
     let text = TextOptions {
         width: if args.output.is_some() {
             None
@@ -238,6 +244,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             Verbosity::Normal
         },
         base: base.as_deref(),
+        given: &given,
     };
     let ctx = RenderContext {
         rules: &metas,

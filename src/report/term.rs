@@ -33,6 +33,9 @@ pub struct TextOptions<'a> {
     /// (`fixtures/monorepo` for `tracegate check fixtures/monorepo`); `None` when the checked
     /// directory is the current one.
     pub base: Option<&'a str>,
+    /// Files named as the user gave them (`--manifests rendered.yaml`): already relative to the
+    /// current directory, so printed without `base`.
+    pub given: &'a [String],
 }
 
 /// The palette: one style per meaning, so every renderer colours alike.

@@ -79,7 +79,7 @@ fn service_findings(s: &ServiceReport, ctx: &RenderContext<'_>) -> String {
     if findings.is_empty() && !extras {
         return String::new();
     }
-    let path = based(opts.base, &s.path);
+    let path = based(opts, &s.path);
     let (word, style) = verdict_style(s.verdict);
     let mut head = Line::new()
         .push_whole(0, &escape_control(&s.name), palette::EMPHASIS)
@@ -137,7 +137,7 @@ fn repository_findings(report: &CheckReport, ctx: &RenderContext<'_>) -> String 
             .push(1, &counts, palette::PLAIN);
     }
     let mut out = format!("\n{}", head.wrap(opts.width, 0, 4, opts.color));
-    let root = based(opts.base, ".");
+    let root = based(opts, ".");
     out.push_str(&finding_lines(&findings, &root, ctx));
     out
 }
@@ -160,8 +160,8 @@ fn finding_lines(findings: &[&Finding], fallback: &str, ctx: &RenderContext<'_>)
 fn finding(f: &Finding, fallback: &str, hint: bool, ctx: &RenderContext<'_>) -> String {
     let opts = &ctx.text;
     let location = match (&f.file, f.line) {
-        (Some(file), Some(line)) => format!("{}:{line}", based(opts.base, file)),
-        (Some(file), None) => based(opts.base, file),
+        (Some(file), Some(line)) => format!("{}:{line}", based(opts, file)),
+        (Some(file), None) => based(opts, file),
         (None, _) => fallback.to_owned(),
     };
     let line = Line::new()
@@ -251,7 +251,7 @@ fn services_table_of(report: &CheckReport, opts: &TextOptions<'_>, path: bool) -
             counts(&s.findings).unwrap_or_else(|| "-".to_owned()),
         ];
         if path {
-            row.push(escape_control(&based(opts.base, &s.path)).into_owned());
+            row.push(escape_control(&based(opts, &s.path)).into_owned());
         }
         table.add_row(row);
     }
@@ -307,8 +307,7 @@ fn infrastructure(report: &CheckReport, opts: &TextOptions<'_>) -> String {
                     .places
                     .iter()
                     .map(|p| {
-                        escape_control(&format!("{}:{}", based(opts.base, &p.file), p.line))
-                            .into_owned()
+                        escape_control(&format!("{}:{}", based(opts, &p.file), p.line)).into_owned()
                     })
                     .collect();
                 item = format!("{item} at {}", places.join(" "));
@@ -388,10 +387,12 @@ pub(super) fn verdict_style(v: Verdict) -> (&'static str, anstyle::Style) {
 }
 
 /// `rel` (relative to the checked directory) as the current directory sees it. A path that is
-/// not relative to the checked directory (`<stdin>`, an absolute `--manifests` file) is kept.
-pub(super) fn based(base: Option<&str>, rel: &str) -> String {
-    match base {
-        Some(_) if rel.starts_with('<') || rel.starts_with('/') => rel.to_owned(),
+/// not relative to the checked directory (`<stdin>`, a `--manifests` file as given, an absolute
+/// path) is kept.
+pub(super) fn based(opts: &TextOptions<'_>, rel: &str) -> String {
+    let given = rel.starts_with('<') || rel.starts_with('/') || opts.given.iter().any(|g| g == rel);
+    match opts.base {
+        Some(_) if given => rel.to_owned(),
         Some(base) if rel == "." || rel.is_empty() => base.to_owned(),
         Some(base) => format!("{}/{rel}", base.trim_end_matches('/')),
         None if rel.is_empty() => ".".to_owned(),

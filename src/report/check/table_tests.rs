@@ -24,6 +24,7 @@ fn table(width: Option<usize>, color: bool, verbosity: Verbosity) -> String {
             color,
             verbosity,
             base: Some("platform"),
+            given: &[],
         },
     };
     render(Format::Table, &report, &ctx).unwrap().main
@@ -233,6 +234,33 @@ fn findings_in_a_row_with_one_rule_and_hint_share_the_hint() {
              services/billing/main.go:13  error TG102  another key\n    fix: see docs/onboarding.md#tg102\n\
              services/billing/telemetry.go:30  warning TG104"
         ),
+        "{out}"
+    );
+}
+
+#[test]
+fn manifests_files_and_stdin_keep_their_names() {
+    let rules = rules();
+    let mut report = report();
+    report.services[0].findings[0].file = Some("out/rendered.yaml".into());
+    report.services[0].findings[1].file = Some("<stdin>".into());
+    let given = vec!["out/rendered.yaml".to_owned()];
+    let ctx = RenderContext {
+        rules: &rules,
+        fail_on: Severity::Error,
+        repo_prefix: None,
+        text: TextOptions {
+            base: Some("platform"),
+            given: &given,
+            ..TextOptions::default()
+        },
+    };
+    let out = render(Format::Table, &report, &ctx).unwrap().main;
+    assert!(out.contains("\nout/rendered.yaml:12  error TG102"), "{out}");
+    assert!(out.contains("\n<stdin>:30  warning TG104"), "{out}");
+    // the others still open from the current directory
+    assert!(
+        out.contains("\nplatform/tracegate.yaml:7  warning TG290"),
         "{out}"
     );
 }
