@@ -475,6 +475,9 @@ fn monorepo_table_snapshot() {
         .arg("fixtures/monorepo")
         .args(["--format", "table"])
         .current_dir(repo())
+        // unwrapped and plain whatever the terminal running the tests
+        .env_remove("COLUMNS")
+        .env_remove("CLICOLOR_FORCE")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

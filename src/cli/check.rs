@@ -11,6 +11,9 @@ use tracegate::check::pipeline::{self, CheckRun, PipelineOptions};
 use tracegate::check::policy::PolicyOptions;
 use tracegate::exit::ExitStatus;
 use tracegate::report::check::{render, Format, RenderContext, SummaryLine};
+use tracegate::report::term::{TextOptions, Verbosity};
+
+use super::term::ColorArgs;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -18,8 +21,12 @@ Examples:
       check the current repository (tracegate.yaml at its root is read if present)
   tracegate check fixtures/monorepo --format json
       the JSON contract, e.g. for jq
+  tracegate check . --quiet
+      only the failing services' failures and the summary (--verbose: also notes, docs links)
   tracegate check . --format sarif --output tracegate.sarif
       SARIF 2.1.0 for GitHub code scanning (github/codeql-action/upload-sarif)
+  tracegate check . -o tracegate.sarif
+      the same: without --format, the format follows the extension (.json, .xml, .md, .txt)
   tracegate check . --format junit --output tracegate.xml
       JUnit XML for GitLab CI (artifacts:reports:junit)
   tracegate check . --format github
@@ -31,6 +38,9 @@ Examples:
   tracegate check . --no-prefilter
       parse every source file, also those without any rule signal (same findings; a syntax
       error in such a file then gets its TG199 note)
+
+Colour: --color auto (a terminal, NO_COLOR unset or empty), always or never; the width is
+the terminal's, or COLUMNS.
 
 Exit codes: 0 passed, 1 a finding at or above --fail-on (or an unknown service with
 --fail-on-unknown), 2 usage, configuration or input error (the message names file and line).
@@ -73,12 +83,22 @@ pub struct Args {
     /// Repository (or service) to check.
     #[arg(default_value = ".")]
     path: PathBuf,
-    /// Output format [default: table on a terminal, json otherwise].
+    /// Output format [default: table on a terminal, json when piped; with --output, from
+    /// FILE's extension: .sarif sarif, .json json, .xml junit, .md markdown, .txt table].
     #[arg(long, value_enum)]
     format: Option<Format>,
     /// Write the report to FILE instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    color: ColorArgs,
+    /// Table format: show only the failing services' failures and the summary.
+    #[arg(long, short, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Table format: also show notes, documentation links, rules not evaluated, waivers and
+    /// where infrastructure is deployed.
+    #[arg(long, short)]
+    verbose: bool,
     /// Lowest severity that fails a service and the run.
     #[arg(long, value_enum, default_value = "error")]
     fail_on: FailOn,
@@ -163,6 +183,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     // (BENCHMARKS.md). A one-shot command: turning them off process-wide is harmless.
     #[cfg(target_os = "linux")]
     let _ = rustix::thread::disable_transparent_huge_pages(true);
+    let format = match (args.format, &args.output) {
+        (Some(format), _) => format,
+        (None, Some(file)) => format_of(file)?,
+        (None, None) if std::io::stdout().is_terminal() => Format::Table,
+        (None, None) => Format::Json,
+    };
     let rules = load_rules(args.rules.as_deref())?;
     let today = match &args.today {
         Some(day) => time::Date::parse(
@@ -191,18 +217,40 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
         },
     )?;
 
-    let format = args.format.unwrap_or(
-        if args.output.is_none() && std::io::stdout().is_terminal() {
-            Format::Table
-        } else {
-            Format::Json
-        },
-    );
     let prefix = repo_prefix(&args.path);
+    let base = display_base(&args.path);
+    // `--manifests` files are named as given (relative to the current directory already).
+    let given: Vec<String> = args
+        .manifests
+        .iter()
+        .map(|m| m.display().to_string())
+        .collect();
+    let text = TextOptions {
+        width: if args.output.is_some() {
+            None
+        } else {
+            super::term::stdout_width()
+        },
+        color: if args.output.is_some() {
+            args.color.file()
+        } else {
+            args.color.stdout()
+        },
+        verbosity: if args.quiet {
+            Verbosity::Quiet
+        } else if args.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        },
+        base: base.as_deref(),
+        given: &given,
+    };
     let ctx = RenderContext {
         rules: &metas,
         fail_on: policy.fail_on,
         repo_prefix: prefix.as_deref(),
+        text,
     };
     let rendered = render(format, &outcome.report, &ctx)?;
     match &args.output {
@@ -263,4 +311,64 @@ fn repo_prefix(path: &std::path::Path) -> Option<String> {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect();
     (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// The format `--output FILE` asks for by its extension; an extension tracegate does not know
+/// is a usage error rather than a guess.
+fn format_of(file: &Path) -> anyhow::Result<Format> {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let format = if name.ends_with(".sarif") || name.ends_with(".sarif.json") {
+        Format::Sarif
+    } else if name.ends_with(".json") {
+        Format::Json
+    } else if name.ends_with(".xml") {
+        Format::Junit
+    } else if name.ends_with(".md") || name.ends_with(".markdown") {
+        Format::Markdown
+    } else if name.ends_with(".txt") {
+        Format::Table
+    } else {
+        let shown = match name.rsplit_once('.') {
+            Some((_, ext)) => format!("extension .{ext}"),
+            None => "no extension".to_owned(),
+        };
+        anyhow::bail!(
+            "--output {}: {shown} names no format; use .sarif, .json, .xml (junit), .md or .txt (table), or give --format",
+            file.display()
+        );
+    };
+    Ok(format)
+}
+
+/// What to put before the report's paths so that they open from the current directory: the
+/// checked directory relative to it when it is below it (`fixtures/monorepo`), else the path
+/// as given (`../other`, `/srv/repo`); `None` for the current directory itself.
+fn display_base(path: &Path) -> Option<String> {
+    let below = (|| {
+        let cwd = std::env::current_dir().ok()?.canonicalize().ok()?;
+        let target = path.canonicalize().ok()?;
+        let rel = target.strip_prefix(&cwd).ok()?;
+        Some(
+            rel.components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/"),
+        )
+    })();
+    let base = match below {
+        Some(rel) => rel,
+        None => {
+            let given = path.to_string_lossy();
+            let trimmed = given.trim_end_matches('/');
+            if trimmed.is_empty() {
+                given.into_owned()
+            } else {
+                trimmed.to_owned()
+            }
+        }
+    };
+    (!base.is_empty() && base != ".").then_some(base)
 }

@@ -14,6 +14,7 @@ mod demo;
 mod init;
 mod init_templates;
 mod rules;
+mod term;
 mod trace;
 mod verify;
 

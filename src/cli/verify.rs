@@ -13,7 +13,10 @@ use tracegate::otlp::client::Backend;
 use tracegate::otlp::server::Collector;
 use tracegate::otlp::{Limits, Receiver};
 use tracegate::report::escape_control;
+use tracegate::report::term::TextOptions;
 use tracegate::report::verify::{self as render, Format};
+
+use super::term::ColorArgs;
 use tracegate::verify::collect::{BackendCredentials, DestinationSource, SpanSource};
 use tracegate::verify::run::{
     self, CommandFault, Event, FaultControl, VerifyOptions, VerifyOutput,
@@ -113,6 +116,8 @@ pub struct OutputArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub color: ColorArgs,
     /// Write an HTML waterfall per sample trace and the service graph (SVG, DOT, Mermaid) here.
     #[arg(long, value_name = "DIR")]
     pub artifacts: Option<PathBuf>,
@@ -289,7 +294,23 @@ impl OutputArgs {
 }
 
 pub fn emit(output: &VerifyOutput, args: &OutputArgs) -> anyhow::Result<ExitStatus> {
-    let text = render::render(args.format, &output.report).context("rendering the report")?;
+    // On standard output the table takes the terminal's width (120 columns without one) and
+    // colour per --color; a file gets neither unless --color always.
+    let options = TextOptions {
+        width: args
+            .output
+            .is_none()
+            .then(super::term::stdout_width)
+            .flatten(),
+        color: if args.output.is_some() {
+            args.color.file()
+        } else {
+            args.color.stdout()
+        },
+        ..TextOptions::default()
+    };
+    let text = render::render_with(args.format, &output.report, &options)
+        .context("rendering the report")?;
     match &args.output {
         Some(file) => {
             std::fs::write(file, &text)

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod coverage;
 pub mod escape;
+pub mod term;
 pub mod trace;
 pub mod verify;
 

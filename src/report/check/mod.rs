@@ -10,6 +10,7 @@ use std::fmt;
 use crate::check::model::{
     CheckReport, Finding, InfrastructureKind, Language, RuleMeta, ServiceReport, Severity, Verdict,
 };
+use crate::report::term::TextOptions;
 
 mod github;
 mod json;
@@ -17,7 +18,10 @@ mod junit;
 mod markdown;
 mod sarif;
 mod table;
+mod table_summary;
 
+#[cfg(test)]
+mod table_tests;
 #[cfg(test)]
 mod tests;
 
@@ -27,9 +31,10 @@ pub const DOCS_URL: &str = "https://github.com/tracegate/tracegate/blob/main/doc
 /// An output format of `tracegate check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Human-readable tables (default on a terminal).
+    /// Findings one line each with the fix, a table of services, the summary last (default on
+    /// a terminal).
     Table,
-    /// The stable JSON contract (default when piped or with --output).
+    /// The stable JSON contract (default when piped).
     Json,
     /// SARIF 2.1.0 for GitHub code scanning.
     Sarif,
@@ -53,6 +58,8 @@ pub struct RenderContext<'a> {
     /// relative to the repository root, so those formats put it before each file; the others
     /// keep paths relative to the checked directory.
     pub repo_prefix: Option<&'a str>,
+    /// Width, colour, verbosity and path base of the `table` format (the others ignore them).
+    pub text: TextOptions<'a>,
 }
 
 impl RenderContext<'_> {

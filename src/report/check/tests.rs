@@ -166,6 +166,7 @@ fn out(format: Format) -> Rendered {
         rules: &rules,
         fail_on: Severity::Error,
         repo_prefix: None,
+        text: Default::default(),
     };
     render(format, &report(), &ctx).unwrap()
 }
@@ -259,6 +260,7 @@ fn junit_rules_not_evaluated_are_skipped_not_passed() {
         rules: &rules,
         fail_on: Severity::Warning,
         repo_prefix: None,
+        text: Default::default(),
     };
     let mut r = report();
     let pricing = &mut r.services[1];
@@ -323,6 +325,7 @@ fn junit_failures_follow_fail_on() {
         rules: &rules,
         fail_on: Severity::Note,
         repo_prefix: None,
+        text: Default::default(),
     };
     let text = render(Format::Junit, &report(), &ctx).unwrap().main;
     assert_eq!(text.matches("<failure").count(), 5, "{text}");
@@ -417,6 +420,7 @@ fn names_from_the_repository_are_escaped_in_text_formats() {
         rules: &rules,
         fail_on: Severity::Error,
         repo_prefix: None,
+        text: Default::default(),
     };
     // XML 1.0 allows no C0 control but tab and line breaks, not even as a reference.
     let junit = render(Format::Junit, &hostile, &ctx).unwrap().main;

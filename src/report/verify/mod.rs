@@ -9,6 +9,7 @@
 use std::fmt;
 
 use crate::report::escape_control;
+use crate::report::term::TextOptions;
 use crate::verify::model::{CriterionResult, Evidence, Verdict, VerifyReport};
 
 mod graph;
@@ -35,10 +36,20 @@ pub enum Format {
     Markdown,
 }
 
-/// Render `report` in `format`.
+/// Render `report` in `format` (the table uncoloured, 120 columns wide).
 pub fn render(format: Format, report: &VerifyReport) -> std::io::Result<String> {
+    render_with(format, report, &TextOptions::default())
+}
+
+/// Render `report` in `format`; the table at `text`'s width (120 columns without one) and in
+/// colour when `text` says so (the other formats ignore `text`).
+pub fn render_with(
+    format: Format,
+    report: &VerifyReport,
+    text: &TextOptions<'_>,
+) -> std::io::Result<String> {
     Ok(match format {
-        Format::Table => table::render(report),
+        Format::Table => table::render(report, text),
         Format::Json => json::render(report).map_err(std::io::Error::other)?,
         Format::Junit => junit::render(report)?,
         Format::Markdown => markdown::render(report),

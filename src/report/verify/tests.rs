@@ -248,3 +248,63 @@ fn svg_is_well_formed_and_escapes_names() {
         }
     }
 }
+
+/// The table takes the width and colour it is given: verdicts coloured by tracegate (not by
+/// crossterm, which reads NO_COLOR), nothing wider than the width, the same text without colour.
+#[test]
+fn table_width_and_colour_are_the_callers() {
+    use crate::report::term::{display_width, TextOptions};
+    let report = failing_report();
+    for width in [80, 160] {
+        let plain = render_with(
+            Format::Table,
+            &report,
+            &TextOptions {
+                width: Some(width),
+                ..TextOptions::default()
+            },
+        )
+        .unwrap();
+        let coloured = render_with(
+            Format::Table,
+            &report,
+            &TextOptions {
+                width: Some(width),
+                color: true,
+                ..TextOptions::default()
+            },
+        )
+        .unwrap();
+        assert!(!plain.contains('\u{1b}'), "{plain}");
+        assert!(
+            coloured.contains("\u{1b}[1m\u{1b}[31mFAIL\u{1b}[0m")
+                && coloured.contains("\u{1b}[1m\u{1b}[32mPASS\u{1b}[0m")
+                && coloured.contains("\u{1b}[1m\u{1b}[31mFAILED\u{1b}[0m:"),
+            "{coloured}"
+        );
+        assert_eq!(
+            anstream::adapter::strip_str(&coloured).to_string(),
+            plain,
+            "{width}"
+        );
+        for line in plain
+            .lines()
+            .filter(|l| l.starts_with(['┌', '│', '╞', '└']))
+        {
+            assert!(display_width(line) <= width, "{width}: {line}");
+        }
+    }
+    // Without a width: 120 columns, as before.
+    assert_eq!(
+        render(Format::Table, &report).unwrap(),
+        render_with(
+            Format::Table,
+            &report,
+            &TextOptions {
+                width: Some(120),
+                ..TextOptions::default()
+            }
+        )
+        .unwrap()
+    );
+}
