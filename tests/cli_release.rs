@@ -102,6 +102,7 @@ fn the_release_profile_strips_debug_info() {
     );
     let lto = &manifest["profile"]["release-lto"];
     assert_eq!(lto["inherits"].as_str(), Some("release"), "{lto}");
+    assert_eq!(lto["strip"].as_str(), Some("symbols"), "{lto}");
     assert_eq!(
         manifest["package"]["repository"].as_str(),
         Some("https://github.com/tracegate/tracegate")
