@@ -158,3 +158,21 @@ fn the_dockerfile_builds_where_a_docker_daemon_answers() {
         "{version}"
     );
 }
+
+/// CI's log stays readable: the benchmarks compile there but do not run (criterion prints a
+/// line per benchmark when `cargo test` runs them), and GitHub's CI runs the same script.
+#[test]
+fn ci_compiles_the_benchmarks_without_running_them() {
+    let run = read(".ci/run");
+    let cargo_test: Vec<&str> = run
+        .lines()
+        .filter(|l| l.trim_start().starts_with("cargo test"))
+        .collect();
+    assert!(!cargo_test.is_empty());
+    for line in &cargo_test {
+        let runs_benches = line.contains("--all-targets") || line.contains("--benches");
+        assert!(!runs_benches || line.contains("--no-run"), "{line}");
+    }
+    assert!(cargo_test.iter().any(|l| l.contains("--benches --no-run")));
+    assert!(read(".github/workflows/ci.yml").contains("run: bash .ci/run"));
+}
