@@ -85,6 +85,18 @@ fn the_pinned_version_is_the_package_version_everywhere() {
             assert!(line.contains(&pinned), "{doc}: {line}");
         }
     }
+    // Any release tag a document names next to tracegate is this one.
+    for doc in ["README.md", "docs/check.md", "docs/verify.md", "docs/coverage.md"] {
+        for line in read(doc).lines().filter(|l| l.contains("tracegate")) {
+            for word in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
+                let is_tag = word.strip_prefix('v').is_some_and(|v| {
+                    v.split('.').count() == 3
+                        && v.split('.').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                });
+                assert!(!is_tag || word == tag, "{doc}: {word} in {line}");
+            }
+        }
+    }
     for doc in ["README.md", "docs/check.md"] {
         let text = read(doc);
         for (i, line) in text.lines().enumerate() {
