@@ -59,7 +59,10 @@ fn init_ci_gitlab_writes_the_gitlab_job_and_says_where_to_include_it() {
             "wrote tracegate.yaml and .gitlab/tracegate.yml (include it from .gitlab-ci.yml)",
         ));
     let job = std::fs::read_to_string(dir.path().join(".gitlab/tracegate.yml")).unwrap();
-    assert!(job.contains(&format!("TRACEGATE_VERSION: v{}", env!("CARGO_PKG_VERSION"))));
+    assert!(job.contains(&format!(
+        "TRACEGATE_VERSION: v{}",
+        env!("CARGO_PKG_VERSION")
+    )));
     assert!(!dir.path().join(".github").exists());
     tracegate()
         .args(["init", "--ci", "jenkins"])

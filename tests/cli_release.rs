@@ -52,7 +52,14 @@ fn bash_completions_know_the_subcommands_and_their_flags() {
     let out = tracegate().args(["completions", "bash"]).assert().code(0);
     let script = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
     assert!(script.contains("complete -F _tracegate"), "{script}");
-    for word in ["check", "verify", "coverage", "completions", "--format", "--fail-on"] {
+    for word in [
+        "check",
+        "verify",
+        "coverage",
+        "completions",
+        "--format",
+        "--fail-on",
+    ] {
         assert!(script.contains(word), "{word} missing");
     }
 }
@@ -82,7 +89,10 @@ fn every_shell_gets_a_script_and_an_unknown_shell_is_a_usage_error() {
 fn man_prints_a_roff_page_of_the_commands() {
     let out = tracegate().arg("man").assert().code(0);
     let page = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
-    assert!(page.starts_with(".ie \\n(.g .ds Aq") || page.starts_with(".TH"), "{page}");
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq") || page.starts_with(".TH"),
+        "{page}"
+    );
     assert!(page.contains(".TH tracegate 1"), "{page}");
     assert!(page.contains("tracegate\\-check"), "{page}");
     assert!(page.contains(env!("CARGO_PKG_VERSION")), "{page}");

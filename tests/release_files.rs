@@ -81,17 +81,26 @@ fn the_pinned_version_is_the_package_version_everywhere() {
     let pinned = format!("tracegate/tracegate/.github/actions/tracegate@{tag}");
     for doc in ["README.md", "docs/check.md"] {
         let text = read(doc);
-        for line in text.lines().filter(|l| l.contains(".github/actions/tracegate@")) {
+        for line in text
+            .lines()
+            .filter(|l| l.contains(".github/actions/tracegate@"))
+        {
             assert!(line.contains(&pinned), "{doc}: {line}");
         }
     }
     // Any release tag a document names next to tracegate is this one.
-    for doc in ["README.md", "docs/check.md", "docs/verify.md", "docs/coverage.md"] {
+    for doc in [
+        "README.md",
+        "docs/check.md",
+        "docs/verify.md",
+        "docs/coverage.md",
+    ] {
         for line in read(doc).lines().filter(|l| l.contains("tracegate")) {
             for word in line.split(|c: char| !(c.is_ascii_alphanumeric() || c == '.')) {
                 let is_tag = word.strip_prefix('v').is_some_and(|v| {
                     v.split('.').count() == 3
-                        && v.split('.').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                        && v.split('.')
+                            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
                 });
                 assert!(!is_tag || word == tag, "{doc}: {word} in {line}");
             }
@@ -102,7 +111,11 @@ fn the_pinned_version_is_the_package_version_everywhere() {
         for (i, line) in text.lines().enumerate() {
             if let Some(at) = line.find("/releases/download/") {
                 let rest = &line[at + "/releases/download/".len()..];
-                assert!(rest.starts_with(&tag) || rest.starts_with('$'), "{doc}:{}: {line}", i + 1);
+                assert!(
+                    rest.starts_with(&tag) || rest.starts_with('$'),
+                    "{doc}:{}: {line}",
+                    i + 1
+                );
             }
         }
     }
@@ -118,7 +131,9 @@ fn the_dockerfile_builds_the_binary_on_the_packages_rust_version() {
         "the builder is rust:{rust}"
     );
     assert!(dockerfile.contains("--profile release-lto --bin tracegate"));
-    assert!(dockerfile.contains("COPY --from=build /usr/local/bin/tracegate /usr/local/bin/tracegate"));
+    assert!(
+        dockerfile.contains("COPY --from=build /usr/local/bin/tracegate /usr/local/bin/tracegate")
+    );
     assert!(dockerfile.contains("FROM gcr.io/distroless/static"));
     assert!(dockerfile.contains(r#"ENTRYPOINT ["tracegate"]"#));
     // The workflow passes the commit the build script cannot read without .git.
@@ -128,7 +143,11 @@ fn the_dockerfile_builds_the_binary_on_the_packages_rust_version() {
 }
 
 fn docker(args: &[&str], dir: &Path) -> Option<std::process::Output> {
-    Command::new("docker").args(args).current_dir(dir).output().ok()
+    Command::new("docker")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .ok()
 }
 
 #[test]
@@ -162,7 +181,11 @@ fn the_dockerfile_builds_where_a_docker_daemon_answers() {
     }
     let image = "tracegate-test:latest";
     let out = docker(&["build", "-t", image, "."], &root).unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = docker(&["run", "--rm", image, "--version"], &root).unwrap();
     let version = String::from_utf8_lossy(&out.stdout);
     assert!(

@@ -24,15 +24,17 @@ fn serve(root: PathBuf) -> String {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
             let app = axum::Router::new().route(
                 "/{*path}",
-                axum::routing::get(move |axum::extract::Path(path): axum::extract::Path<String>| {
-                    let file = root.join(&path);
-                    async move {
-                        match std::fs::read(&file) {
-                            Ok(bytes) if !path.contains("..") => Ok(bytes),
-                            _ => Err(axum::http::StatusCode::NOT_FOUND),
+                axum::routing::get(
+                    move |axum::extract::Path(path): axum::extract::Path<String>| {
+                        let file = root.join(&path);
+                        async move {
+                            match std::fs::read(&file) {
+                                Ok(bytes) if !path.contains("..") => Ok(bytes),
+                                _ => Err(axum::http::StatusCode::NOT_FOUND),
+                            }
                         }
-                    }
-                }),
+                    },
+                ),
             );
             axum::serve(listener, app).await.unwrap();
         });
@@ -75,8 +77,7 @@ fn release(root: &Path, checksum: Option<&str>) {
 }
 
 fn install(base: &str, version: &str, dest: &Path) -> Output {
-    let script =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/actions/tracegate/install.sh");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join(".github/actions/tracegate/install.sh");
     let mut child = Command::new("bash");
     child
         .arg(script)

@@ -13,7 +13,10 @@ pub fn release_tag() -> String {
 
 /// The reusable action at the pinned release (`uses:` in the generated workflow).
 pub fn action() -> String {
-    format!("tracegate/tracegate/.github/actions/tracegate@{}", release_tag())
+    format!(
+        "tracegate/tracegate/.github/actions/tracegate@{}",
+        release_tag()
+    )
 }
 
 /// Which CI `init` writes a job for.
@@ -271,7 +274,10 @@ mod tests {
         let at = |needle: &str| steps.iter().position(|s| s.contains(needle)).unwrap();
         assert!(at("sha256sum -c") > at(".tar.gz.sha256\""));
         assert!(at("tar -xzf") > at("sha256sum -c"));
-        assert_eq!(job["artifacts"]["reports"]["junit"].as_str(), Some("tracegate-junit.xml"));
+        assert_eq!(
+            job["artifacts"]["reports"]["junit"].as_str(),
+            Some("tracegate-junit.xml")
+        );
         let dir = tempfile::tempdir().unwrap();
         let written = write_starter(dir.path(), Ci::Gitlab, false).unwrap();
         assert!(written[1].ends_with(".gitlab/tracegate.yml"));
