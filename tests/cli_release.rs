@@ -120,7 +120,8 @@ fn the_release_profile_strips_debug_info() {
 }
 
 /// When a release binary sits next to the test's own build (`cargo build --release` in the
-/// same target directory, after the last change to Cargo.toml), it is the small one.
+/// same target directory, after the last change to Cargo.toml), it is the small one: about
+/// 42 MB without debug info, 158 MB with line tables (BENCHMARKS.md, "Release binary size").
 #[test]
 fn a_release_binary_next_to_this_build_is_small() {
     let debug_bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_tracegate"));
@@ -134,7 +135,7 @@ fn a_release_binary_next_to_this_build_is_small() {
         (Some(built), Some(edited)) if built >= edited => {
             let size = std::fs::metadata(&release).unwrap().len();
             assert!(
-                size < 40_000_000,
+                size < 64_000_000,
                 "{}: {size} bytes; the release profile should strip debug info",
                 release.display()
             );
