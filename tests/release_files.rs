@@ -61,6 +61,12 @@ fn the_workflow_builds_what_install_sh_downloads() {
     // The binary sits at the archive's top level, where install.sh takes it from.
     assert!(release.contains(r#"tar -czf "dist/$asset" -C "$stage" tracegate "#));
     assert!(install.contains(r#""$work/unpacked/tracegate""#));
+    // The Action installs a release tag through install.sh, from the action's own directory.
+    let action = read(".github/actions/tracegate/action.yml");
+    assert!(
+        action.contains(r#"bash "$GITHUB_ACTION_PATH/install.sh" "$VERSION" "#),
+        "action.yml calls install.sh"
+    );
     // The GitLab job `init --ci gitlab` writes downloads one of them, by the same name.
     let templates = read("src/cli/init_templates.rs");
     let gitlab = musl_targets(&templates);
