@@ -14,6 +14,7 @@
 //! with export disabled (one line on stderr says why).
 
 use std::collections::HashMap;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Path, State};
@@ -76,14 +77,27 @@ async fn worker(telemetry: Telemetry, mut events: mpsc::Receiver<HashMap<String,
     }
 }
 
+/// Errors end the program with one line on stderr (no Rust debug dump) and exit code 1.
 #[tokio::main]
-async fn main() -> std::io::Result<()> {
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("axum_service: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> std::io::Result<()> {
     // Configuration only: OTEL_* variables and TRACEGATE_EXPORT_CONFIG.
     let export = export::from_env("axum-example");
     let telemetry = export.telemetry.clone();
 
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
-    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))?;
     let base = format!("http://{}", listener.local_addr()?);
     let (events, receiver) = mpsc::channel(1024);
     tokio::spawn(worker(telemetry.clone(), receiver));
@@ -114,6 +128,6 @@ async fn main() -> std::io::Result<()> {
         })
         .await?;
     let stats = export.shutdown(Duration::from_secs(5)).await;
-    eprintln!("export: {stats:?}");
+    eprintln!("export: {stats}");
     Ok(())
 }

@@ -11,7 +11,16 @@ fn tracegate() -> Command {
 #[test]
 fn init_writes_both_files_then_refuses_without_force() {
     let dir = tempfile::tempdir().unwrap();
-    tracegate().arg("init").arg(dir.path()).assert().code(0);
+    tracegate()
+        .arg("init")
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr(format!(
+            "wrote tracegate.yaml and .github/workflows/tracegate.yml in {0}; next: tracegate check {0}\n",
+            dir.path().display()
+        ));
     let config = dir.path().join("tracegate.yaml");
     let workflow = dir.path().join(".github/workflows/tracegate.yml");
     assert!(config.is_file() && workflow.is_file());
@@ -35,6 +44,32 @@ fn init_writes_both_files_then_refuses_without_force() {
     assert!(std::fs::read_to_string(&config)
         .unwrap()
         .contains("waivers:"));
+}
+
+#[test]
+fn init_ci_gitlab_writes_the_gitlab_job_and_says_where_to_include_it() {
+    let dir = tempfile::tempdir().unwrap();
+    tracegate()
+        .args(["init", "--ci", "gitlab"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "wrote tracegate.yaml and .gitlab/tracegate.yml (include it from .gitlab-ci.yml)",
+        ));
+    let job = std::fs::read_to_string(dir.path().join(".gitlab/tracegate.yml")).unwrap();
+    assert!(job.contains(&format!(
+        "TRACEGATE_VERSION: v{}",
+        env!("CARGO_PKG_VERSION")
+    )));
+    assert!(!dir.path().join(".github").exists());
+    tracegate()
+        .args(["init", "--ci", "jenkins"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'jenkins'"));
 }
 
 #[test]

@@ -164,3 +164,19 @@ async fn scenario_in_a_child_process() {
         assert_eq!(seen.len(), 4, "{seen:?}");
     }
 }
+
+/// What a service prints at shutdown (examples/axum_service.rs): a sentence, not a debug dump.
+#[test]
+fn export_stats_read_as_one_line() {
+    let stats = export::ExportStats {
+        queued: 12,
+        exported: 11,
+        dropped: 1,
+        failed: 0,
+        unrouted: 2,
+    };
+    assert_eq!(
+        stats.to_string(),
+        "12 spans queued, 11 exported, 1 dropped, 0 failed, 2 unrouted"
+    );
+}

@@ -18,6 +18,7 @@ with a 504, and refuses a request whose Host header is not loopback or localhost
 Examples:
   tracegate conformance-service --listen 127.0.0.1:5000
   tracegate conformance-service --listen 127.0.0.1:0    # a free port, named on stdout's first line
+  tracegate conformance-service -v                      # and one line per request on stderr
   # then, from a checkout of w3c/trace-context:
   #   python test/test.py http://127.0.0.1:5000/test";
 
@@ -45,6 +46,9 @@ pub struct Args {
     /// address. Anyone who can reach the service can then make it POST to any host.
     #[arg(long)]
     allow_remote: bool,
+    /// One line per request on stderr: method, path, status, duration. Quiet by default.
+    #[arg(long, short)]
+    verbose: bool,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
@@ -61,7 +65,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let app = tracegate::conformance::app(options).context("building the HTTP client")?;
+        let mut app = tracegate::conformance::app(options).context("building the HTTP client")?;
+        if args.verbose {
+            app = app.layer(axum::middleware::from_fn(log_request));
+        }
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -81,4 +88,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             .context("serving")?;
         Ok(ExitStatus::Passed)
     })
+}
+
+/// `--verbose`: `POST /test -> 200 in 12 ms` on stderr, once the answer is known.
+async fn log_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = request.method().clone();
+    // A request path is the client's text: no control characters reach the terminal.
+    let path = tracegate::report::escape_control(request.uri().path()).into_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    eprintln!(
+        "{method} {path} -> {} in {} ms",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
 }

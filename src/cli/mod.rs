@@ -7,6 +7,7 @@ use tracegate::exit::ExitStatus;
 
 mod check;
 mod collect;
+mod completions;
 mod config;
 mod conformance;
 mod coverage;
@@ -41,13 +42,20 @@ Examples:
       a verdict with evidence per acceptance criterion
   tracegate coverage ~/src/payments ~/src/identity --format markdown
       this week's share of services propagating trace context, per team, with the trend
+  tracegate completions bash > ~/.local/share/bash-completion/completions/tracegate
+      shell completions (also zsh, fish, powershell); `tracegate man` prints the man page
 
 Exit codes: 0 passed, 1 policy failed (a finding at or above --fail-on, a failed acceptance
 criterion), 2 usage, configuration or input error.";
 
 /// Make W3C trace-context propagation an enforceable, measurable capability.
 #[derive(Debug, Parser)]
-#[command(name = "tracegate", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "tracegate",
+    version = env!("TRACEGATE_VERSION"),
+    about,
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -65,6 +73,8 @@ enum Command {
     Verify(verify::Args),
     Demo(demo::Args),
     Coverage(Box<coverage::Args>),
+    Completions(completions::CompletionsArgs),
+    Man(completions::ManArgs),
 }
 
 /// Parse the command line and run the chosen subcommand.
@@ -92,6 +102,8 @@ pub fn run() -> ExitStatus {
         Command::Verify(args) => verify::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Coverage(args) => coverage::run(*args),
+        Command::Completions(args) => completions::completions(args),
+        Command::Man(args) => completions::man(args),
     };
     match result {
         Ok(status) => status,

@@ -44,6 +44,23 @@ pub struct ExportStats {
     pub unrouted: u64,
 }
 
+/// One line for a person: `12 spans queued, 12 exported, 0 dropped, 0 failed, 0 unrouted`.
+impl std::fmt::Display for ExportStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ExportStats {
+            queued,
+            exported,
+            dropped,
+            failed,
+            unrouted,
+        } = self;
+        write!(
+            f,
+            "{queued} spans queued, {exported} exported, {dropped} dropped, {failed} failed, {unrouted} unrouted"
+        )
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct Counters {
     queued: AtomicU64,
