@@ -126,6 +126,7 @@ mod tests {
         let language = match kind {
             SourceKind::Python => Language::Python,
             SourceKind::Java => Language::Java,
+            SourceKind::Go => Language::Go,
             _ => Language::Javascript,
         };
         let svc = Svc {
@@ -309,6 +310,27 @@ mod tests {
             findings(SourceKind::Java, &[deps[0], deps[2]], &files, "TG103").len(),
             1
         );
+    }
+
+    #[test]
+    fn go_s_default_client_is_covered_only_by_replacing_its_transport() {
+        let quote = "package main\n\nimport \"net/http\"\n\nfunc quote(url string) (*http.Response, error) {\n\treturn http.Get(url)\n}\n";
+        for (setup, expected) in [
+            // Another client's transport wrapped: the default client is not.
+            ("\tpayments := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}\n\t_ = payments\n", &["quote.go:6"][..]),
+            ("\thttp.DefaultTransport = otelhttp.NewTransport(http.DefaultTransport)\n", &[][..]),
+            ("\thttp.DefaultClient = &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}\n", &[][..]),
+        ] {
+            let main = format!("package main\n\nimport (\n\t\"net/http\"\n\n\t\"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp\"\n)\n\nfunc main() {{\n{setup}}}\n");
+            let files = [("main.go", main.as_str()), ("quote.go", quote)];
+            let got = findings(
+                SourceKind::Go,
+                &["go.opentelemetry.io/otel/sdk"],
+                &files,
+                "TG104",
+            );
+            assert_eq!(got, expected, "{setup}");
+        }
     }
 
     #[test]

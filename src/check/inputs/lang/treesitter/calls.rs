@@ -31,6 +31,8 @@ impl<'a> Extractor<'a> {
         let (Some(t), Some(v)) = (child(node, target), child(node, value)) else {
             return;
         };
+        // Go: `a.B = v` holds one-expression lists.
+        let (t, v) = (single(t), single(v));
         let literal = self.literal_arg(v).or_else(|| {
             let v = self.unwrap(v);
             let [_, _, args] = self.roles.calls.get(self.roles.of(v).call as usize)?;
@@ -40,11 +42,17 @@ impl<'a> Extractor<'a> {
             let first = list.named_children(&mut c).find(|a| !self.has(COMMENT, *a));
             first.and_then(|a| self.literal_arg(a))
         });
-        let Some(literal) = literal else {
+        // Go: an imported package's variable replaced whatever the value
+        // (`http.DefaultTransport = otelhttp.NewTransport(http.DefaultTransport)`): a call of
+        // the target without literal, which a rule may name (`call: http.DefaultTransport`).
+        let replaced = literal.is_none() && node.kind() == "assignment_statement";
+        if literal.is_none() && !replaced {
             return;
-        };
+        }
         let segs = self.dotted(t);
-        if !self.keeps(&segs) {
+        if !self.keeps(&segs)
+            || (replaced && !segs.first().is_some_and(|s| self.aliases.contains_key(*s)))
+        {
             return;
         }
         let path = self.expand(&segs);
@@ -55,7 +63,7 @@ impl<'a> Extractor<'a> {
         self.push(
             FactKind::Call {
                 path,
-                literal_args: vec![literal],
+                literal_args: literal.into_iter().collect(),
                 method: false,
                 args: CallArgs::default(),
             },
@@ -334,5 +342,13 @@ impl<'a> Extractor<'a> {
     pub(super) fn func_name(&self, func: Option<usize>) -> Option<String> {
         func.and_then(|i| self.out.fns.get(i))
             .map(|d| d.name.clone())
+    }
+}
+
+/// The one expression of a one-expression list (Go's `expression_list`), else the node.
+fn single(node: Node<'_>) -> Node<'_> {
+    match (node.kind(), node.named_child_count()) {
+        ("expression_list", 1) => node.named_child(0).unwrap_or(node),
+        _ => node,
     }
 }
