@@ -33,10 +33,6 @@ use serde_json::Value;
 /// passing fails the test until it is removed from here.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "kotlin-span-data",
-        "a Kotlin header loop (`request.headerNames.asSequence().forEach { name -> … }`) is not seen as a loop over headers (TG302 missed)",
-    ),
-    (
         "span-attributes-from-collections",
         "attributes built from a collection (a Python dict comprehension, Object.fromEntries) and passed to set_attributes/setAttributes are not judged (TG302 missed twice)",
     ),
