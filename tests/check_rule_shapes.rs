@@ -33,10 +33,6 @@ use serde_json::Value;
 /// passing fails the test until it is removed from here.
 const KNOWN_GAPS: &[(&str, &str)] = &[
     (
-        "span-attributes-from-collections",
-        "attributes built from a collection (a Python dict comprehension, Object.fromEntries) and passed to set_attributes/setAttributes are not judged (TG302 missed twice)",
-    ),
-    (
         "tracing-flag-settings",
         "a flag read through a settings object (pydantic BaseSettings field, Spring property, .NET Configuration key) is not seen, nor its default in application.yml/appsettings.json",
     ),

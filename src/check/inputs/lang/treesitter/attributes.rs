@@ -171,7 +171,7 @@ impl<'a> Extractor<'a> {
 
     /// A collection's text; for a bare local name, with what it was declared as
     /// (`headers: http.Header`) or assigned (`headers = request.headers`).
-    fn collection_text(&self, node: Node<'_>) -> String {
+    pub(super) fn collection_text(&self, node: Node<'_>) -> String {
         let name = text(node, self.src);
         if bare_name(node) {
             match self.origin(node) {
@@ -393,6 +393,18 @@ mod tests {
                 "Loop.kt",
                 "class Loop {\n    fun f(request: HttpServletRequest) {\n        for (name in request.headerNames) {\n            span.setAttribute(\"http.request.header.$name\", request.getHeader(name))\n        }\n    }\n}\n",
                 "request.headerNames",
+            ),
+            (
+                SourceKind::Python,
+                "mw.py",
+                "def f(request):\n    span.set_attributes({f\"http.request.header.{k}\": v for k, v in request.headers.items()})\n",
+                "request.headers.items()",
+            ),
+            (
+                SourceKind::Javascript,
+                "entries.js",
+                "function f(req) {\n  span.setAttributes(Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [`http.request.header.${k}`, v])));\n}\n",
+                "Object.entries(req.headers)",
             ),
         ];
         for (kind, rel, src, over) in cases {
