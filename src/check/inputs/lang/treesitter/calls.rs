@@ -316,7 +316,7 @@ impl<'a> Extractor<'a> {
             }
             return;
         }
-        if let Some((k, v, over)) = self.from_collection(node) {
+        if let Some((k, v, over)) = self.pairs_over_collection(node) {
             pairs.push(Pair {
                 key: truncate(text(k, self.src)),
                 value: truncate(text(v, self.src)),
@@ -352,7 +352,7 @@ impl<'a> Extractor<'a> {
     /// Key/value pairs built from a collection, one per entry: Python's `{f"h.{k}": v for k, v
     /// in x}` and JavaScript's `Object.fromEntries(x.map(([k, v]) => [`h.${k}`, v]))`: (key,
     /// value, `x`).
-    fn from_collection<'t>(&self, node: Node<'t>) -> Option<(Node<'t>, Node<'t>, Node<'t>)> {
+    fn pairs_over_collection<'t>(&self, node: Node<'t>) -> Option<(Node<'t>, Node<'t>, Node<'t>)> {
         match node.kind() {
             "dictionary_comprehension" => {
                 let body = node.child_by_field_name("body")?;
