@@ -87,6 +87,14 @@ pub(super) fn is_tracing_flag(name: &str) -> bool {
         && w.iter().any(|w| TRACING_WORDS.contains(&w.as_str()))
 }
 
+/// A flag that switches tracing off (`DISABLE_TRACING`, `TRACING_DISABLED`,
+/// `OTEL_SDK_DISABLED`).
+pub(super) fn is_tracing_off_flag(name: &str) -> bool {
+    let w = words(name);
+    w.iter().any(|w| w == "disable" || w == "disabled")
+        && w.iter().any(|w| TRACING_WORDS.contains(&w.as_str()))
+}
+
 /// Whether a value turns a flag on (a reference — ConfigMap, Secret, field — may).
 pub(super) fn is_on(value: Option<&str>) -> bool {
     value.is_none_or(|v| {
@@ -207,6 +215,12 @@ mod tests {
             "COLLECTOR_SERVICE_ADDR",
         ] {
             assert!(!is_tracing_flag(n), "{n}");
+        }
+        for n in ["DISABLE_TRACING", "TRACING_DISABLED", "OTEL_SDK_DISABLED"] {
+            assert!(is_tracing_off_flag(n), "{n}");
+        }
+        for n in ["DISABLE_PROFILER", "ENABLE_TRACING", "OTEL_TRACES_EXPORTER"] {
+            assert!(!is_tracing_off_flag(n), "{n}");
         }
     }
 

@@ -212,7 +212,7 @@ fn signal_rule(
     }
     let sites = rule.sites.for_language(language);
     if !sites.is_empty() {
-        sites::judge(rule, &sites, facts, language, out);
+        sites::judge(rule, &sites, facts, &svc.sources, language, out);
         forbidden(rule, facts, language, out);
         return;
     }

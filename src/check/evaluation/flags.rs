@@ -11,28 +11,48 @@ use crate::check::evaluation::evaluate::finding;
 use crate::check::evaluation::rules::Rule;
 use crate::check::facts::{Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
-use crate::check::model::Finding;
+use crate::check::model::{Finding, Language};
+
+/// The SDKs that read `OTEL_SDK_DISABLED` themselves (the Java agent and SDK, Python, Node.js,
+/// .NET; not Go's nor Rust's).
+const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 
 /// TG106 for one service.
 pub(super) fn tracing_flag(rule: &Rule, svc: &Svc, facts: &[&Fact], out: &mut Vec<Finding>) {
     let reads = env_reads::reads(rule.param("env_readers"), facts);
+    // Flags that switch tracing off (`if os.Getenv("DISABLE_TRACING") == ""`), and the SDK's
+    // own switch where the SDK reads it.
+    let sdk_reads_it = matches!(
+        svc.language,
+        Some(
+            Language::Java
+                | Language::Python
+                | Language::Javascript
+                | Language::Typescript
+                | Language::Dotnet
+        )
+    );
+    let mut off: Vec<(&str, String)> = reads
+        .iter()
+        .filter(|r| env_reads::is_tracing_off_flag(&r.name))
+        .map(|r| {
+            (
+                r.name.as_str(),
+                format!("read at {}:{}", r.fact.file, r.fact.line),
+            )
+        })
+        .collect();
+    if sdk_reads_it && !off.iter().any(|(n, _)| *n == SDK_DISABLED) {
+        off.push((SDK_DISABLED, "read by the OpenTelemetry SDK".to_string()));
+    }
+    for (name, read) in off {
+        switched_off(rule, svc, name, &read, out);
+    }
     let Some(flag) = reads.iter().find(|r| env_reads::is_tracing_flag(&r.name)) else {
         return;
     };
     let name = flag.name.as_str();
-    // The image's own default (a Dockerfile `ENV`), which a workload may override.
-    let image = svc.facts.iter().find_map(|f| match &f.kind {
-        FactKind::Env {
-            name: n,
-            value,
-            from_ref,
-            ..
-        } if n == name => Some((
-            if *from_ref { None } else { value.as_deref() },
-            f.file.to_string(),
-        )),
-        _ => None,
-    });
+    let image = image_value(svc, name);
     let on = |w: &Workload| match workload_value(w, name) {
         Some(v) => is_on(v),
         None => image.as_ref().is_some_and(|(v, _)| is_on(*v)),
@@ -67,6 +87,57 @@ pub(super) fn tracing_flag(rule: &Rule, svc: &Svc, facts: &[&Fact], out: &mut Ve
             format!(
                 "{}: tracing is off unless {name}=1 (read at {}:{}), which {} `{}` {how}{copies}{set_by}",
                 rule.message, flag.fact.file, flag.fact.line, w.kind, w.name
+            ),
+            Some(&w.file),
+            Some(w.line),
+        ));
+    }
+}
+
+/// The image's own default for `name` (a Dockerfile `ENV`), which a workload may override:
+/// (literal value, file).
+fn image_value<'s>(svc: &'s Svc, name: &str) -> Option<(Option<&'s str>, String)> {
+    svc.facts.iter().find_map(|f| match &f.kind {
+        FactKind::Env {
+            name: n,
+            value,
+            from_ref,
+            ..
+        } if n == name => Some((
+            if *from_ref { None } else { value.as_deref() },
+            f.file.to_string(),
+        )),
+        _ => None,
+    })
+}
+
+/// A flag that switches tracing off (`DISABLE_TRACING`, `OTEL_SDK_DISABLED`): a finding at
+/// each workload that sets it to a true literal, or leaves on an image default that does (a
+/// reference is not taken as switching it off).
+fn switched_off(rule: &Rule, svc: &Svc, name: &str, read: &str, out: &mut Vec<Finding>) {
+    let image = image_value(svc, name);
+    let off = |w: &Workload| match workload_value(w, name) {
+        Some(Some(v)) => env_reads::is_on(Some(v)),
+        Some(None) => false,
+        None => image
+            .as_ref()
+            .is_some_and(|(v, _)| v.is_some() && env_reads::is_on(*v)),
+    };
+    for (w, copies) in copies::lacking(&svc.workloads, |w| off(w)) {
+        let how = match workload_value(w, name) {
+            Some(Some(v)) => format!("{} `{}` sets it to `{v}`", w.kind, w.name),
+            _ => match &image {
+                Some((Some(v), file)) => {
+                    format!("{} `{}` keeps the image's `{v}` ({file})", w.kind, w.name)
+                }
+                _ => format!("{} `{}` sets it", w.kind, w.name),
+            },
+        };
+        out.push(finding(
+            rule,
+            format!(
+                "{}: tracing is off where {name} is set ({read}), and {how}{copies}",
+                rule.message
             ),
             Some(&w.file),
             Some(w.line),
@@ -165,6 +236,67 @@ mod tests {
         // Set to "0": still off, and the finding says so.
         let svc = service(vec![env("ENABLE_TRACING", "0")]);
         assert!(of("TG106", &svc)[0].message.contains("sets to `0`"));
+    }
+
+    /// `service`, reading `DISABLE_TRACING` in place of `ENABLE_TRACING`.
+    fn disabling(env: Vec<Fact>) -> Svc {
+        let mut svc = service(env);
+        if let FactKind::Call { literal_args, .. } = &mut svc.sources[0].facts[0].kind {
+            literal_args[0] = "DISABLE_TRACING".into();
+        }
+        svc
+    }
+
+    #[test]
+    fn a_flag_that_switches_tracing_off_fires_where_it_is_set() {
+        let collector = || env("COLLECTOR_SERVICE_ADDR", "collector:4317");
+        let got = of(
+            "TG106",
+            &disabling(vec![collector(), env("DISABLE_TRACING", "1")]),
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        let m = &got[0].message;
+        assert!(
+            m.contains("off where DISABLE_TRACING is set (read at main.go:15), and Deployment `frontend` sets it to `1`"),
+            "{m}"
+        );
+        // Not set, set to a false value, or from a reference: on.
+        for extra in [vec![], vec![env("DISABLE_TRACING", "false")]] {
+            let mut list = vec![collector()];
+            list.extend(extra);
+            assert!(of("TG106", &disabling(list)).is_empty());
+        }
+        // The image's default, which the workload does not override.
+        let mut svc = disabling(vec![collector()]);
+        svc.facts.push(env("DISABLE_TRACING", "true"));
+        assert!(of("TG106", &svc)[0]
+            .message
+            .contains("keeps the image's `true`"));
+    }
+
+    #[test]
+    fn otel_sdk_disabled_switches_off_the_sdks_that_read_it() {
+        let mut svc = service(vec![
+            env("ENABLE_TRACING", "1"),
+            env("COLLECTOR_SERVICE_ADDR", "collector:4317"),
+            env("OTEL_SDK_DISABLED", "true"),
+        ]);
+        // Go's SDK does not read it.
+        assert!(of("TG106", &svc).is_empty());
+        svc.language = Some(Language::Java);
+        svc.facts.push(Fact::new(
+            FactKind::Dependency {
+                name: "io.opentelemetry:opentelemetry-sdk".into(),
+            },
+            "pom.xml",
+            0,
+        ));
+        let (got, _) = evaluate::service(&RuleSet::builtin(), &svc, Language::Java);
+        let got: Vec<&Finding> = got.iter().filter(|f| f.rule == "TG106").collect();
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0]
+            .message
+            .contains("OTEL_SDK_DISABLED is set (read by the OpenTelemetry SDK)"));
     }
 
     #[test]

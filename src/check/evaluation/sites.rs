@@ -2,14 +2,16 @@
 //! at each site that nothing instruments — neither what covers its library (`covered_by`,
 //! matched once per service whatever the number of sites; with `same_function`, only a match
 //! in the site's own function: same file, same enclosing top-level function or both outside
-//! any) nor the rule's `require` list.
+//! any — or in a function of the service's own that the site's function calls, such as a
+//! `withTrace(headers)` helper that injects and returns the headers) nor the rule's `require`
+//! list.
 
 use std::collections::HashSet;
 
 use crate::check::evaluation::evaluate::finding;
 use crate::check::evaluation::matching::{describe, matches};
 use crate::check::evaluation::rules::{Rule, Signal, Site};
-use crate::check::facts::{Fact, FactKind};
+use crate::check::facts::{ref_hash, Fact, FactKind, SourceFacts, TOP_LEVEL};
 use crate::check::model::{Finding, Language};
 
 /// The findings of `rule`'s `sites` for `language` (none when `require` matched: it covers
@@ -18,6 +20,7 @@ pub(super) fn judge(
     rule: &Rule,
     sites: &[&Site],
     facts: &[&Fact],
+    sources: &[SourceFacts],
     language: Language,
     out: &mut Vec<Finding>,
 ) {
@@ -38,8 +41,12 @@ pub(super) fn judge(
             let covered = site.covered_by.iter().any(|cover| {
                 let hits = matched(&mut cache, &cover.signal, facts);
                 if cover.same_function {
-                    hits.iter()
-                        .any(|f| f.file == fact.file && f.func == fact.func)
+                    hits.iter().any(|f| {
+                        (f.file == fact.file && f.func == fact.func)
+                            || f.func
+                                .as_deref()
+                                .is_some_and(|helper| calls(sources, fact, helper))
+                    })
                 } else {
                     !hits.is_empty()
                 }
@@ -77,6 +84,21 @@ fn matched<'c, 's, 'a>(
     &cache[i].1
 }
 
+/// Whether the function enclosing `site` (or the top level of its file) refers to `helper`, a
+/// function of the service's own (`fetch(url, { headers: withTrace({}) })`): looked up in the
+/// references of the site's own file.
+fn calls(sources: &[SourceFacts], site: &Fact, helper: &str) -> bool {
+    let Some(file) = sources
+        .iter()
+        .find(|s| s.facts.as_ptr_range().contains(&std::ptr::from_ref(site)))
+    else {
+        return false;
+    };
+    let owner = site.func.as_deref().map_or(TOP_LEVEL, ref_hash);
+    // Not a binary search: a file's references are sorted only once its facts are finished.
+    file.refs.contains(&(owner, ref_hash(helper)))
+}
+
 fn fact_path(fact: &Fact) -> &[String] {
     match &fact.kind {
         FactKind::Call { path, .. } | FactKind::Symbol { path } => path,
@@ -103,6 +125,8 @@ mod tests {
     ) -> Vec<String> {
         let language = match kind {
             SourceKind::Python => Language::Python,
+            SourceKind::Java => Language::Java,
+            SourceKind::Go => Language::Go,
             _ => Language::Javascript,
         };
         let svc = Svc {
@@ -177,6 +201,135 @@ mod tests {
                 "TG104",
             );
             assert_eq!(got, expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn an_inject_in_a_helper_of_the_service_counts_for_the_calls_that_use_it() {
+        let helper = "const { context, propagation } = require('@opentelemetry/api');\n\nfunction withTrace(headers = {}) {\n  propagation.inject(context.active(), headers);\n  return headers;\n}\n\nmodule.exports = { withTrace };\n";
+        let calls = "const { withTrace } = require('./trace');\n\nasync function catalog(url) {\n  return fetch(url, {\n    headers: withTrace({ accept: 'application/json' }),\n  });\n}\n\nasync function pricing(url) {\n  return fetch(url);\n}\n\nmodule.exports = { catalog, pricing };\n";
+        let tracing = tracing("");
+        let files = [
+            ("src/tracing.js", tracing.as_str()),
+            ("src/trace.js", helper),
+            ("src/clients.js", calls),
+        ];
+        let got = findings(
+            SourceKind::Javascript,
+            &["@opentelemetry/sdk-node"],
+            &files,
+            "TG104",
+        );
+        assert_eq!(
+            got,
+            ["src/clients.js:10"],
+            "only the call not using the helper"
+        );
+
+        let telemetry = "from opentelemetry.propagate import inject\n\n\ndef traced_headers(extra=None):\n    headers = dict(extra or {})\n    inject(headers)\n    return headers\n";
+        let client = "import requests\n\nfrom app.telemetry import traced_headers\n\n\ndef rates(url):\n    return requests.get(url, headers=traced_headers(), timeout=3)\n\n\ndef fx(url):\n    return requests.get(url, timeout=3)\n";
+        let files = [("app/telemetry.py", telemetry), ("app/client.py", client)];
+        let got = findings(SourceKind::Python, &["opentelemetry-sdk"], &files, "TG104");
+        assert_eq!(
+            got,
+            ["app/client.py:11"],
+            "only the call not using the helper"
+        );
+    }
+
+    #[test]
+    fn client_instances_verbs_and_grpc_channels_are_call_sites() {
+        let clients = "const got = require('got');\nconst ky = require('ky');\nconst grpc = require('@grpc/grpc-js');\n\nconst shipping = got.extend({ prefixUrl: 'http://shipping' });\nconst catalog = ky.create({ prefixUrl: 'http://catalog' });\nconst cart = new CartClient('cart:7070', grpc.credentials.createInsecure());\n\nmodule.exports = { shipping, catalog, cart };\n";
+        let setup = |instrumentations: &str| {
+            format!("const {{ NodeSDK }} = require('@opentelemetry/sdk-node');\nconst {{ HttpInstrumentation }} = require('@opentelemetry/instrumentation-http');\nconst {{ UndiciInstrumentation }} = require('@opentelemetry/instrumentation-undici');\nconst {{ GrpcInstrumentation }} = require('@opentelemetry/instrumentation-grpc');\nnew NodeSDK({{ instrumentations: [{instrumentations}] }}).start();\n")
+        };
+        for (instrumentations, expected) in [
+            ("", &["clients.js:5", "clients.js:6", "clients.js:7"][..]),
+            (
+                "new HttpInstrumentation()",
+                &["clients.js:6", "clients.js:7"][..],
+            ),
+            (
+                "new UndiciInstrumentation(), new GrpcInstrumentation()",
+                &["clients.js:5"][..],
+            ),
+        ] {
+            let tracing = setup(instrumentations);
+            let files = [("tracing.js", tracing.as_str()), ("clients.js", clients)];
+            let got = findings(
+                SourceKind::Javascript,
+                &["@opentelemetry/sdk-node"],
+                &files,
+                "TG104",
+            );
+            assert_eq!(got, expected, "{instrumentations}");
+        }
+
+        let client = "import grpc\nimport requests\n\n\ndef mark(url):\n    requests.patch(url, json={}, timeout=3)\n    return requests.head(url, timeout=3).ok\n\n\nchannel = grpc.insecure_channel('catalog:3550')\n";
+        for (setup, expected) in [
+            ("", &["app/client.py:6", "app/client.py:7", "app/client.py:10"][..]),
+            (
+                "from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient\n\nGrpcInstrumentorClient().instrument()\n",
+                &["app/client.py:6", "app/client.py:7"][..],
+            ),
+            (
+                "from opentelemetry.instrumentation.requests import RequestsInstrumentor\n\nRequestsInstrumentor().instrument()\n",
+                &["app/client.py:10"][..],
+            ),
+        ] {
+            let files = [("app/setup.py", setup), ("app/client.py", client)];
+            let got = findings(SourceKind::Python, &["opentelemetry-sdk"], &files, "TG104");
+            assert_eq!(got, expected, "{setup}");
+        }
+    }
+
+    #[test]
+    fn micrometer_tracing_is_an_sdk_observing_the_server_but_not_clients_built_with_new() {
+        let app = "package com.acme;\n\nimport okhttp3.OkHttpClient;\nimport org.springframework.boot.SpringApplication;\nimport org.springframework.web.client.RestTemplate;\n\n@SpringBootApplication\npublic class App {\n    private final RestTemplate legacy = new RestTemplate();\n    private final OkHttpClient fx = new OkHttpClient.Builder()\n            .build();\n\n    public static void main(String[] args) {\n        SpringApplication.run(App.class, args);\n    }\n}\n";
+        let files = [("src/main/java/com/acme/App.java", app)];
+        let deps = [
+            "org.springframework.boot:spring-boot-starter-web",
+            "org.springframework.boot:spring-boot-starter-actuator",
+            "io.micrometer:micrometer-tracing-bridge-otel",
+        ];
+        for rule in ["TG101", "TG103"] {
+            assert!(
+                findings(SourceKind::Java, &deps, &files, rule).is_empty(),
+                "{rule}"
+            );
+        }
+        assert_eq!(
+            findings(SourceKind::Java, &deps, &files, "TG104"),
+            [
+                "src/main/java/com/acme/App.java:9",
+                "src/main/java/com/acme/App.java:10"
+            ]
+        );
+        // Without actuator nothing observes the server.
+        assert_eq!(
+            findings(SourceKind::Java, &[deps[0], deps[2]], &files, "TG103").len(),
+            1
+        );
+    }
+
+    #[test]
+    fn go_s_default_client_is_covered_only_by_replacing_its_transport() {
+        let quote = "package main\n\nimport \"net/http\"\n\nfunc quote(url string) (*http.Response, error) {\n\treturn http.Get(url)\n}\n";
+        for (setup, expected) in [
+            // Another client's transport wrapped: the default client is not.
+            ("\tpayments := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}\n\t_ = payments\n", &["quote.go:6"][..]),
+            ("\thttp.DefaultTransport = otelhttp.NewTransport(http.DefaultTransport)\n", &[][..]),
+            ("\thttp.DefaultClient = &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}\n", &[][..]),
+        ] {
+            let main = format!("package main\n\nimport (\n\t\"net/http\"\n\n\t\"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp\"\n)\n\nfunc main() {{\n{setup}}}\n");
+            let files = [("main.go", main.as_str()), ("quote.go", quote)];
+            let got = findings(
+                SourceKind::Go,
+                &["go.opentelemetry.io/otel/sdk"],
+                &files,
+                "TG104",
+            );
+            assert_eq!(got, expected, "{setup}");
         }
     }
 

@@ -155,7 +155,8 @@ pub static SPEC: Spec = Spec {
     ],
     fns: &[("function_declaration", "name")],
     classes: &[],
-    assignments: &[],
+    // `http.DefaultTransport = otelhttp.NewTransport(…)`: see `Extractor::assignment`.
+    assignments: &[("assignment_statement", "left", "right")],
     // Package-level `const` (any name): a literal endpoint kept in one is still a literal. Not
     // `var`: a package variable is often a default that flags or `init` overwrite.
     bindings: &[("const_spec", "name", "value")],
@@ -180,6 +181,19 @@ pub static SPEC: Spec = Spec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_package_variable_replaced_is_a_call_of_it() {
+        let src = "package main\n\nimport (\n\t\"net/http\"\n\n\t\"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp\"\n)\n\nfunc main() {\n\thttp.DefaultTransport = otelhttp.NewTransport(http.DefaultTransport)\n\tclient := &http.Client{}\n\tclient.Timeout = timeout\n}\n";
+        let f = crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
+        let calls = f.call_paths(".");
+        assert!(
+            calls.iter().any(|c| c.ends_with("http.DefaultTransport")),
+            "{calls:?}"
+        );
+        // A local's field set from a variable is not a fact.
+        assert!(!calls.iter().any(|c| c.contains("Timeout")), "{calls:?}");
+    }
 
     #[test]
     fn blocks_after_a_literal_false_are_dead() {

@@ -72,6 +72,8 @@ pub static SPEC: Spec = Spec {
     members: &[
         ("field_access", "object", "field"),
         ("scoped_identifier", "scope", "name"),
+        // A nested type (`new OkHttpClient.Builder()`): its segments, outermost first.
+        ("scoped_type_identifier", "@first", "@last"),
     ],
     idents: &["identifier", "type_identifier"],
     // Methods: `classes` stays empty so that methods (all inside classes) are tracked.
@@ -93,6 +95,19 @@ mod tests {
     use super::*;
     use crate::check::facts::{drop_dead_code, FactKind};
     use crate::check::inputs::lang::treesitter::analyse;
+
+    #[test]
+    fn a_nested_type_built_with_new_is_a_call_of_its_whole_path() {
+        let src = "import okhttp3.OkHttpClient;\n\nclass Fx {\n  private final OkHttpClient client = new OkHttpClient.Builder()\n      .build();\n}\n";
+        let f = analyse(&SPEC, "Fx.java", src).unwrap();
+        assert!(
+            f.call_paths(".")
+                .iter()
+                .any(|p| p == "okhttp3.OkHttpClient.Builder"),
+            "{:?}",
+            f.call_paths(".")
+        );
+    }
 
     #[test]
     fn signals_in_unused_private_methods_do_not_count() {

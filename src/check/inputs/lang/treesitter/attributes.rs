@@ -123,6 +123,14 @@ impl<'a> Extractor<'a> {
                         })
                         .flatten()
                         .and_then(|r| r.child_by_field_name("right"))
+                })
+                .or_else(|| {
+                    // Kotlin: `for (name in x)` holds the variable's declaration, then `x`.
+                    (kind == "for_statement")
+                        .then(|| parent.named_child(0))
+                        .flatten()
+                        .filter(|d| d.kind() == "variable_declaration")
+                        .and_then(|d| d.next_named_sibling())
                 });
             // The iterated expression itself is no body of the loop.
             if let Some(x) = iterated.filter(|x| x.id() != child.id()) {
@@ -140,8 +148,10 @@ impl<'a> Extractor<'a> {
     fn each_receiver<'t>(&self, call: Node<'t>, child: Node<'t>) -> Option<Node<'t>> {
         let [receiver, function, args] =
             *self.roles.calls.get(self.roles.of(call).call as usize)?;
-        let args = super::child(call, args)?;
-        if args.id() != child.id() {
+        // Kotlin's trailing lambda (`x.forEach { name -> … }`) follows the callee, outside the
+        // parenthesised arguments.
+        let trailing = child.kind() == "annotated_lambda";
+        if !trailing && super::child(call, args)?.id() != child.id() {
             return None;
         }
         let callee = super::child(call, function)?;
@@ -161,7 +171,7 @@ impl<'a> Extractor<'a> {
 
     /// A collection's text; for a bare local name, with what it was declared as
     /// (`headers: http.Header`) or assigned (`headers = request.headers`).
-    fn collection_text(&self, node: Node<'_>) -> String {
+    pub(super) fn collection_text(&self, node: Node<'_>) -> String {
         let name = text(node, self.src);
         if bare_name(node) {
             match self.origin(node) {
@@ -371,6 +381,30 @@ mod tests {
                 "F.java",
                 "class F {\n  void f(HttpServletRequest request) {\n    for (String name : Collections.list(request.getHeaderNames())) {\n      span.setAttribute(\"http.request.header.\" + name, request.getHeader(name));\n    }\n  }\n}\n",
                 "Collections.list(request.getHeaderNames())",
+            ),
+            (
+                SourceKind::Kotlin,
+                "Filter.kt",
+                "class Filter {\n    fun f(request: HttpServletRequest) {\n        request.headerNames.asSequence().forEach { name ->\n            span.setAttribute(\"http.request.header.${name.lowercase()}\", request.getHeader(name))\n        }\n    }\n}\n",
+                "request.headerNames.asSequence()",
+            ),
+            (
+                SourceKind::Kotlin,
+                "Loop.kt",
+                "class Loop {\n    fun f(request: HttpServletRequest) {\n        for (name in request.headerNames) {\n            span.setAttribute(\"http.request.header.$name\", request.getHeader(name))\n        }\n    }\n}\n",
+                "request.headerNames",
+            ),
+            (
+                SourceKind::Python,
+                "mw.py",
+                "def f(request):\n    span.set_attributes({f\"http.request.header.{k}\": v for k, v in request.headers.items()})\n",
+                "request.headers.items()",
+            ),
+            (
+                SourceKind::Javascript,
+                "entries.js",
+                "function f(req) {\n  span.setAttributes(Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [`http.request.header.${k}`, v])));\n}\n",
+                "Object.entries(req.headers)",
             ),
         ];
         for (kind, rel, src, over) in cases {

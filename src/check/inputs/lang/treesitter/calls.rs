@@ -17,6 +17,8 @@ pub(super) struct Pair {
     line: u32,
     /// A bare local name's origin and whether it is a type ([`AttrContext::origin`]).
     origin: Option<(String, bool)>,
+    /// Built from a collection, one pair per entry: what is iterated ([`AttrContext::over`]).
+    over: Option<String>,
 }
 
 impl<'a> Extractor<'a> {
@@ -31,6 +33,8 @@ impl<'a> Extractor<'a> {
         let (Some(t), Some(v)) = (child(node, target), child(node, value)) else {
             return;
         };
+        // Go: `a.B = v` holds one-expression lists.
+        let (t, v) = (single(t), single(v));
         let literal = self.literal_arg(v).or_else(|| {
             let v = self.unwrap(v);
             let [_, _, args] = self.roles.calls.get(self.roles.of(v).call as usize)?;
@@ -40,11 +44,17 @@ impl<'a> Extractor<'a> {
             let first = list.named_children(&mut c).find(|a| !self.has(COMMENT, *a));
             first.and_then(|a| self.literal_arg(a))
         });
-        let Some(literal) = literal else {
+        // Go: an imported package's variable replaced whatever the value
+        // (`http.DefaultTransport = otelhttp.NewTransport(http.DefaultTransport)`): a call of
+        // the target without literal, which a rule may name (`call: http.DefaultTransport`).
+        let replaced = literal.is_none() && node.kind() == "assignment_statement";
+        if literal.is_none() && !replaced {
             return;
-        };
+        }
         let segs = self.dotted(t);
-        if !self.keeps(&segs) {
+        if !self.keeps(&segs)
+            || (replaced && !segs.first().is_some_and(|s| self.aliases.contains_key(*s)))
+        {
             return;
         }
         let path = self.expand(&segs);
@@ -55,7 +65,7 @@ impl<'a> Extractor<'a> {
         self.push(
             FactKind::Call {
                 path,
-                literal_args: vec![literal],
+                literal_args: literal.into_iter().collect(),
                 method: false,
                 args: CallArgs::default(),
             },
@@ -195,12 +205,14 @@ impl<'a> Extractor<'a> {
                 value,
                 line,
                 origin,
+                over,
             } in pairs
             {
-                let context = origin.map(|(origin, typed)| {
+                let context = (origin.is_some() || over.is_some()).then(|| {
+                    let (origin, typed) = origin.map_or((None, false), |(o, t)| (Some(o), t));
                     Box::new(AttrContext {
-                        over: Vec::new(),
-                        origin: Some(origin),
+                        over: over.into_iter().collect(),
+                        origin,
                         typed,
                     })
                 });
@@ -299,8 +311,19 @@ impl<'a> Extractor<'a> {
                     value: truncate(text(v, self.src)),
                     line: node.start_position().row as u32 + 1,
                     origin: (v.kind() == "identifier").then(|| self.origin(v)).flatten(),
+                    over: None,
                 });
             }
+            return;
+        }
+        if let Some((k, v, over)) = self.pairs_over_collection(node) {
+            pairs.push(Pair {
+                key: truncate(text(k, self.src)),
+                value: truncate(text(v, self.src)),
+                line: k.start_position().row as u32 + 1,
+                origin: None,
+                over: Some(self.collection_text(over)),
+            });
             return;
         }
         if kind == "shorthand_property_identifier" {
@@ -314,6 +337,7 @@ impl<'a> Extractor<'a> {
                 value: t,
                 line: node.start_position().row as u32 + 1,
                 origin: self.origin(node),
+                over: None,
             });
             return;
         }
@@ -322,6 +346,49 @@ impl<'a> Extractor<'a> {
             for child in node.named_children(&mut c) {
                 self.collect_pairs(child, pairs, literals, depth + 1);
             }
+        }
+    }
+
+    /// Key/value pairs built from a collection, one per entry: Python's `{f"h.{k}": v for k, v
+    /// in x}` and JavaScript's `Object.fromEntries(x.map(([k, v]) => [`h.${k}`, v]))`: (key,
+    /// value, `x`).
+    fn pairs_over_collection<'t>(&self, node: Node<'t>) -> Option<(Node<'t>, Node<'t>, Node<'t>)> {
+        match node.kind() {
+            "dictionary_comprehension" => {
+                let body = node.child_by_field_name("body")?;
+                let (k, v) = (
+                    body.child_by_field_name("key")?,
+                    body.child_by_field_name("value")?,
+                );
+                let mut c = node.walk();
+                let clause = node
+                    .named_children(&mut c)
+                    .find(|n| n.kind() == "for_in_clause")?;
+                Some((k, v, clause.child_by_field_name("right")?))
+            }
+            "call_expression" => {
+                let callee = node.child_by_field_name("function")?;
+                if !text(callee, self.src).ends_with("fromEntries") {
+                    return None;
+                }
+                let map = node.child_by_field_name("arguments")?.named_child(0)?;
+                let member = map.child_by_field_name("function")?;
+                if member
+                    .child_by_field_name("property")
+                    .map(|p| text(p, self.src))
+                    != Some("map")
+                {
+                    return None;
+                }
+                let over = member.child_by_field_name("object")?;
+                let each = map.child_by_field_name("arguments")?.named_child(0)?;
+                let entry = each.child_by_field_name("body")?;
+                if entry.kind() != "array" || entry.named_child_count() != 2 {
+                    return None;
+                }
+                Some((entry.named_child(0)?, entry.named_child(1)?, over))
+            }
+            _ => None,
         }
     }
 
@@ -334,5 +401,13 @@ impl<'a> Extractor<'a> {
     pub(super) fn func_name(&self, func: Option<usize>) -> Option<String> {
         func.and_then(|i| self.out.fns.get(i))
             .map(|d| d.name.clone())
+    }
+}
+
+/// The one expression of a one-expression list (Go's `expression_list`), else the node.
+fn single(node: Node<'_>) -> Node<'_> {
+    match (node.kind(), node.named_child_count()) {
+        ("expression_list", 1) => node.named_child(0).unwrap_or(node),
+        _ => node,
     }
 }

@@ -16,6 +16,7 @@ use crate::check::inputs::interest::Interest;
 mod attributes;
 mod calls;
 mod names;
+mod settings;
 mod walk;
 
 /// Import aliases of a file: the local name and the path it stands for.

@@ -108,6 +108,7 @@ impl<'a> Extractor<'a> {
             self.call(node, *args, func_here);
         }
         self.subscript(node, func_here);
+        self.settings_class(node);
         let member_here = role.member != NONE;
         if member_here && !in_member {
             let segs = self.dotted(node);
