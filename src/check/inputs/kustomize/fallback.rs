@@ -52,32 +52,105 @@ pub fn render(root: &Path, dir: &str) -> Result<Vec<Value>, String> {
 
 /// The rendered `docs` as the leaf's objects: each keeps the built-in object of its kind and
 /// name (where it was declared, the patches applied to it), with the rendered value; an object
-/// only the renderer made is declared by the leaf's kustomization `leaf`.
+/// only the renderer made is declared by the leaf's kustomization `leaf`. A generated
+/// ConfigMap's name hash (`otel-export-7g5c2h4k9f`) is taken off again, in its name and
+/// wherever the rendered objects name it, as the built-in build leaves names unhashed.
 pub fn adopt(built: Vec<Object>, docs: Vec<Value>, leaf: &str) -> Vec<Object> {
+    let kind_name = |value: &Value| -> (String, String) {
+        let kind = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = value
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        (kind.to_string(), name.to_string())
+    };
+    // Hashed name → the built-in object's name, for generated objects.
+    let mut unhashed: Vec<(String, String)> = Vec::new();
+    for doc in &docs {
+        let (kind, name) = kind_name(doc);
+        if built.iter().any(|o| o.kind == kind && o.name() == name) {
+            continue;
+        }
+        if let Some(o) = built
+            .iter()
+            .find(|o| o.kind == kind && !o.generated.is_empty() && is_hashed(&name, o.name()))
+        {
+            unhashed.push((name, o.name().to_string()));
+        }
+    }
     docs.into_iter()
-        .map(|value| {
-            let kind = value
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let name = value
-                .get("metadata")
-                .and_then(|m| m.get("name"))
-                .and_then(Value::as_str)
-                .unwrap_or_default();
+        .map(|mut value| {
+            if !unhashed.is_empty() {
+                rename(&mut value, &unhashed);
+            }
+            let (kind, name) = kind_name(&value);
             match built.iter().find(|o| o.kind == kind && o.name() == name) {
-                Some(o) => Object {
-                    value: value.clone(),
-                    ..o.clone()
-                },
+                Some(o) => Object { value, ..o.clone() },
                 None => Object {
-                    kind: kind.to_string(),
-                    original_name: name.to_string(),
+                    kind,
+                    original_name: name,
                     file: leaf.to_string(),
-                    value: value.clone(),
+                    value,
                     ..Object::default()
                 },
             }
         })
         .collect()
+}
+
+/// Whether `name` is `base` with kustomize's name hash (`-` and ten letters and digits).
+fn is_hashed(name: &str, base: &str) -> bool {
+    name.strip_prefix(base)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|h| h.len() == 10 && h.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Every string of `value` that is a hashed name, replaced by the unhashed one.
+fn rename(value: &mut Value, names: &[(String, String)]) {
+    match value {
+        Value::String(s) => {
+            if let Some((_, plain)) = names.iter().find(|(hashed, _)| hashed == s) {
+                *s = plain.clone();
+            }
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(|v| rename(v, names)),
+        Value::Mapping(m) => m.iter_mut().for_each(|(_, v)| rename(v, names)),
+        Value::Tagged(t) => rename(&mut t.value, names),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_config_maps_hash_is_taken_off_where_it_is_named() {
+        let generated = Object {
+            kind: "ConfigMap".into(),
+            value: serde_yaml::from_str("kind: ConfigMap\nmetadata:\n  name: otel-export\n")
+                .unwrap(),
+            generated: [("A".to_string(), ("x.env".to_string(), 1))].into(),
+            ..Object::default()
+        };
+        let docs: Vec<Value> = documents(
+            "kind: ConfigMap\nmetadata:\n  name: otel-export-7g5c2h4k9f\n---\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  template:\n    spec:\n      containers:\n        - envFrom:\n            - configMapRef:\n                name: otel-export-7g5c2h4k9f\n",
+        )
+        .unwrap();
+        let objects = adopt(vec![generated], docs, "k/kustomization.yaml");
+        assert_eq!(objects[0].name(), "otel-export");
+        assert_eq!(objects[0].generated.len(), 1, "keeps the built-in object");
+        let text = serde_yaml::to_string(&objects[1].value).unwrap();
+        assert!(
+            text.contains("name: otel-export\n") && !text.contains("7g5c2h4k9f"),
+            "{text}"
+        );
+        // Not a hash: another object of a similar name stays as it is.
+        assert!(!is_hashed("otel-export-extra", "otel-export"));
+        assert!(is_hashed("otel-export-7g5c2h4k9f", "otel-export"));
+    }
 }
