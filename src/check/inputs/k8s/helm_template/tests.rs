@@ -219,6 +219,8 @@ fn what_is_not_followed_says_why_and_where() {
         ("x: {{ include \"nope\" . }}\n", "no template \"nope\"", 1, "an include of nothing"),
         ("{{- define \"loop\" }}{{ include \"loop\" . }}{{ end }}\nx: {{ include \"loop\" . }}\n", "templates nest deeper than", 2, "a template including itself"),
         ("{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}", "runs more than 5000000 steps", 1, "nested ranges that would run for hours"),
+        ("env:\n  {{- .Files.Get \"files/env.yaml\" | nindent 2 }}\n", "`.Files.Get` reads a file of the chart", 2, "a file of the chart, which would read as empty"),
+        ("data:\n{{ (.Files.Glob \"config/*\").AsConfig | indent 2 }}\n", "`.Files.Glob` reads a file of the chart", 2, "files of the chart as ConfigMap data"),
     ];
     for (template, reason, line, why) in cases {
         let out = render_one(
