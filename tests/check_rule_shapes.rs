@@ -31,12 +31,7 @@ use serde_json::Value;
 
 /// Shape → what is wrong today (measured with this test). Keep it honest: a shape that starts
 /// passing fails the test until it is removed from here.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "tracing-flag-settings",
-        "a flag read through a Spring property (@ConditionalOnProperty) or a .NET Configuration key (GetValue<bool>) is not seen, nor its default in application.yml/appsettings.json (pricing, cart-api missed; pydantic's orders is found)",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// The name `expected.yaml` gives the findings of no service (`repository_findings`).
 const REPOSITORY: &str = "(repository)";

@@ -131,10 +131,12 @@ pub(super) fn attach(
                 repo.ingresses.extend(k.ingresses);
                 repo.mesh_tracing.extend(k.mesh_tracing);
                 repo.offered_env.extend(k.offered_env);
-                // A declarative SDK configuration file counts for the service around it.
-                if !k.otel_config.is_empty() {
+                // A declarative SDK configuration file and an application settings file count
+                // for the service around them.
+                if !k.otel_config.is_empty() || !k.app_settings.is_empty() {
                     if let Some(i) = owner(&f.rel, services, None) {
                         services[i].facts.extend(k.otel_config);
+                        services[i].facts.extend(k.app_settings);
                     }
                 }
                 repo.instrumentations.extend(k.instrumentations);

@@ -32,7 +32,7 @@ pub(super) fn reads<'a>(readers: &[String], facts: &[&'a Fact]) -> Vec<EnvRead<'
             FactKind::Call {
                 path, literal_args, ..
             } if patterns.iter().any(|p| path_contains(path, p)) => {
-                literal_args.first().filter(|a| is_variable(a)).cloned()
+                literal_args.first().and_then(|a| settings_variable(a))
             }
             // `process.env.NAME`: the name is the segment after `env`.
             FactKind::Symbol { path } | FactKind::Call { path, .. } => path
@@ -59,6 +59,34 @@ pub(super) fn reads<'a>(readers: &[String], facts: &[&'a Fact]) -> Vec<EnvRead<'
     let mut seen = std::collections::HashSet::new();
     out.retain(|r| seen.insert(r.name.clone()));
     out
+}
+
+/// The environment variable a read's literal names: a variable as it is (UPPER_SNAKE), a .NET
+/// configuration key (`Tracing:Enabled`) as the variable that sets it (`Tracing__Enabled`;
+/// .NET matches it in any case), a Spring property (`tracing.enabled`, `otel.sdk-enabled`) as
+/// relaxed binding reads it (`TRACING_ENABLED`, `OTEL_SDKENABLED`); `None` for anything else.
+pub(super) fn settings_variable(literal: &str) -> Option<String> {
+    let key = literal.trim();
+    let plain = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    if is_variable(key) {
+        return Some(key.to_string());
+    }
+    if key.contains(':') {
+        let parts_ok = key
+            .split(':')
+            .all(|part| !part.is_empty() && part.chars().all(plain));
+        let first_ok = key.starts_with(|c: char| c.is_ascii_alphabetic());
+        return (parts_ok && first_ok).then(|| key.replace(':', "__"));
+    }
+    if key.contains('.')
+        && key
+            .split('.')
+            .all(|part| !part.is_empty() && part.chars().all(|c| plain(c) || c == '-'))
+    {
+        let name = key.replace('.', "_").replace('-', "").to_ascii_uppercase();
+        return is_variable(&name).then_some(name);
+    }
+    None
 }
 
 /// The variables substituted into a configuration file's exporter endpoints (`${VAR}`), where
@@ -114,7 +142,9 @@ pub(super) fn workload_value<'w>(w: &'w Workload, name: &str) -> Option<Option<&
             value,
             from_ref,
             ..
-        } if n == name => Some(if *from_ref { None } else { value.as_deref() }),
+        } if n == name || (name.contains("__") && n.eq_ignore_ascii_case(name)) => {
+            Some(if *from_ref { None } else { value.as_deref() })
+        }
         _ => None,
     })
 }
@@ -122,6 +152,43 @@ pub(super) fn workload_value<'w>(w: &'w Workload, name: &str) -> Option<Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_keys_name_the_variables_that_set_them() {
+        let cases = [
+            (
+                "ENABLE_TRACING",
+                Some("ENABLE_TRACING"),
+                "a variable as it is",
+            ),
+            (
+                "Tracing:Enabled",
+                Some("Tracing__Enabled"),
+                ".NET configuration key",
+            ),
+            (
+                "OpenTelemetry:Tracing:Enabled",
+                Some("OpenTelemetry__Tracing__Enabled"),
+                "nested .NET key",
+            ),
+            (
+                "tracing.enabled",
+                Some("TRACING_ENABLED"),
+                "Spring property, relaxed binding",
+            ),
+            (
+                "otel.sdk-enabled",
+                Some("OTEL_SDKENABLED"),
+                "Spring drops dashes",
+            ),
+            ("http://collector:4317", None, "a URL is no key"),
+            ("enable tracing", None, "words are no key"),
+            ("lowercase", None, "not UPPER_SNAKE"),
+        ];
+        for (literal, want, why) in cases {
+            assert_eq!(settings_variable(literal).as_deref(), want, "{why}");
+        }
+    }
 
     fn call(path: &str, literal: &str, line: u32) -> Fact {
         Fact::new(

@@ -24,6 +24,19 @@ pub fn words(name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a setting's name (`tracing.enabled`, `Tracing:Enabled`, `DISABLE_TRACING`) switches
+/// tracing on or off: an enable/disable word and a tracing word.
+pub fn is_tracing_switch(name: &str) -> bool {
+    let w: Vec<String> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    w.iter()
+        .any(|w| matches!(w.as_str(), "enable" | "enabled" | "disable" | "disabled"))
+        && w.iter().any(|w| TRACING_WORDS.contains(&w.as_str()))
+}
+
 /// What tracing a variable name is about.
 pub const TRACING_WORDS: &[&str] = &[
     "collector",

@@ -66,6 +66,10 @@ pub(super) fn classify(name: &str) -> Option<Class> {
     if name == "tsconfig.json" {
         return Some(Class::TsConfig);
     }
+    // .NET settings (JSON is YAML): a tracing switch's default (k8s::app_settings).
+    if name == "appsettings.json" {
+        return Some(Class::Yaml);
+    }
     if name.starts_with("helmfile.") && name.ends_with(".gotmpl") {
         return Some(Class::Yaml);
     }

@@ -8,6 +8,7 @@ use serde_yaml::Value;
 
 use crate::check::facts::{Fact, FactKind};
 
+mod app_settings;
 mod build;
 mod compose;
 mod helm;
@@ -140,6 +141,10 @@ pub struct K8sFile {
     /// Environment an unused kustomize component would set
     /// ([`OfferedEnv`](crate::check::inputs::kustomize::OfferedEnv)).
     pub offered_env: Vec<crate::check::inputs::kustomize::OfferedEnv>,
+    /// What an application settings file (Spring's `application.yml`, .NET's
+    /// `appsettings.json`) sets for a tracing switch, as the environment variable that
+    /// overrides it (`TRACING_ENABLED`, `Tracing__Enabled`): the image's default.
+    pub app_settings: Vec<Fact>,
     /// Helm releases of the tree's charts a helmfile or an Argo CD `Application` declares.
     pub helm_releases: Vec<helm_releases::HelmRelease>,
     /// Documents that are not valid YAML: (line, reason). The file's other documents are
@@ -294,6 +299,9 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
         }
         let value: Value = match serde_yaml::from_str(doc.text) {
             Ok(v) => v,
+            // A settings file YAML cannot read (`appsettings.json` may hold comments) only
+            // gives no default: no note.
+            Err(_) if app_settings::style(file_name).is_some() => continue,
             Err(e) => {
                 let line = e
                     .location()
@@ -325,6 +333,12 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
         }
         if compose::is_compose_file(file_name) {
             compose::services(rel, &doc, &value, &mut out.workloads);
+            continue;
+        }
+        if let Some(style) = app_settings::style(file_name) {
+            out.app_settings.extend(app_settings::switches(
+                rel, doc.text, doc.start, &value, style,
+            ));
             continue;
         }
         if super::otel_config::is_config(&value) {

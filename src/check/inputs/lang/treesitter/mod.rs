@@ -17,6 +17,7 @@ mod attributes;
 mod calls;
 mod names;
 mod settings;
+mod spring_settings;
 mod walk;
 
 /// Import aliases of a file: the local name and the path it stands for.

@@ -109,6 +109,7 @@ impl<'a> Extractor<'a> {
         }
         self.subscript(node, func_here);
         self.settings_class(node);
+        self.spring_property(node);
         let member_here = role.member != NONE;
         if member_here && !in_member {
             let segs = self.dotted(node);
