@@ -7,6 +7,7 @@
 //! self-time breakdown. Nothing here prints.
 
 mod analysis;
+mod assembly;
 mod listing;
 mod model;
 
