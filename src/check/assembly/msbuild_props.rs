@@ -106,23 +106,22 @@ fn imports(props: &HashMap<String, Props>, dir: &str, uses: &[Reference]) -> Vec
 
 /// The props file called `name` nearest at or above directory `dir`.
 fn nearest(props: &HashMap<String, Props>, dir: &str, name: &str) -> Option<String> {
-    let mut cur = Some(dir);
-    while let Some(d) = cur {
-        let path = if d == "." || d.is_empty() {
-            name.to_string()
-        } else {
-            format!("{d}/{name}")
-        };
-        if props.contains_key(&path) {
-            return Some(path);
-        }
-        cur = match d.rsplit_once('/') {
-            Some((parent, _)) => Some(parent),
-            None if d != "." && !d.is_empty() => Some("."),
-            None => None,
-        };
-    }
-    None
+    // The path of `name` in `dir`: its ancestors are `dir` and every directory above it.
+    let here = if dir == "." || dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    };
+    let found = super::ancestors(&here)
+        .map(|d| {
+            if d == "." {
+                name.to_string()
+            } else {
+                format!("{d}/{name}")
+            }
+        })
+        .find(|path| props.contains_key(path));
+    found
 }
 
 /// A `ProjectReference` written in a props file in `props_dir`, as the project in

@@ -9,7 +9,9 @@
 //! name (`[A-Za-z_][A-Za-z0-9_]*`). What the variable does is judged by its name.
 
 pub(super) use crate::check::facts::env_names::is_endpoint_variable;
-use crate::check::facts::env_names::{is_variable, words, TRACING_WORDS};
+use crate::check::facts::env_names::{
+    dotnet_variable, is_variable, spring_variable, words, TRACING_WORDS,
+};
 use crate::check::facts::{path_contains, segments, Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
 
@@ -76,14 +78,14 @@ pub(super) fn settings_variable(literal: &str) -> Option<String> {
             .split(':')
             .all(|part| !part.is_empty() && part.chars().all(plain));
         let first_ok = key.starts_with(|c: char| c.is_ascii_alphabetic());
-        return (parts_ok && first_ok).then(|| key.replace(':', "__"));
+        return (parts_ok && first_ok).then(|| dotnet_variable(key));
     }
     if key.contains('.')
         && key
             .split('.')
             .all(|part| !part.is_empty() && part.chars().all(|c| plain(c) || c == '-'))
     {
-        let name = key.replace('.', "_").replace('-', "").to_ascii_uppercase();
+        let name = spring_variable(key);
         return is_variable(&name).then_some(name);
     }
     None

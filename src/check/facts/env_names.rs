@@ -37,6 +37,20 @@ pub fn is_tracing_switch(name: &str) -> bool {
         && w.iter().any(|w| TRACING_WORDS.contains(&w.as_str()))
 }
 
+/// The variable Spring's relaxed binding reads a property from: `tracing.enabled` →
+/// `TRACING_ENABLED`, `otel.sdk-enabled` → `OTEL_SDKENABLED`.
+pub fn spring_variable(property: &str) -> String {
+    property
+        .replace('.', "_")
+        .replace('-', "")
+        .to_ascii_uppercase()
+}
+
+/// The variable that sets a .NET configuration key: `Tracing:Enabled` → `Tracing__Enabled`.
+pub fn dotnet_variable(key: &str) -> String {
+    key.replace(':', "__")
+}
+
 /// What tracing a variable name is about.
 pub const TRACING_WORDS: &[&str] = &[
     "collector",

@@ -8,7 +8,7 @@
 
 use serde_yaml::Value;
 
-use crate::check::facts::env_names::is_tracing_switch;
+use crate::check::facts::env_names::{dotnet_variable, is_tracing_switch, spring_variable};
 use crate::check::facts::{Fact, FactKind};
 
 /// How a file's keys become variables.
@@ -45,11 +45,8 @@ pub fn switches(rel: &str, text: &str, start: u32, value: &Value, style: Style) 
             return;
         }
         let name = match style {
-            Style::Spring => joined
-                .replace('.', "_")
-                .replace('-', "")
-                .to_ascii_uppercase(),
-            Style::Dotnet => keys.join("__"),
+            Style::Spring => spring_variable(&joined),
+            Style::Dotnet => dotnet_variable(&keys.join(":")),
         };
         let last = keys.last().map(String::as_str).unwrap_or_default();
         let line = text
