@@ -170,25 +170,30 @@ fn render_chart(
             ));
         }
     }
-    let first_pass = passes.first().map(|(label, _)| label.clone());
     let mut by_template: BTreeMap<String, K8sFile> = BTreeMap::new();
     let mut any_workload = false;
-    for (env, values) in passes {
-        let from_helm = helm
-            .then(|| helm_binary::render_values(root, dir, &name, values.as_deref()).ok())
-            .flatten();
-        all_by_helm &= from_helm.is_some();
-        let mut rendered = match from_helm {
-            Some(by_template) => helm_rendered(root, &templates, by_template),
-            None => helm_template::render_chart(&helm_template::ChartFiles {
-                chart: &chart,
-                values: values.as_deref(),
-                templates: &templates,
-                parent: parent.map(|p| (p.release.as_str(), &p.values)),
-            }),
+    for (i, (env, values)) in passes.into_iter().enumerate() {
+        // helm first when installed; its failure is kept, so that it is not run again below.
+        let from_helm =
+            helm.then(|| helm_binary::render_values(root, dir, &name, values.as_deref()));
+        all_by_helm &= matches!(from_helm, Some(Ok(_)));
+        let (mut rendered, helm_failed) = match from_helm {
+            Some(Ok(by_template)) => (helm_rendered(root, &templates, by_template), None),
+            other => (
+                helm_template::render_chart(&helm_template::ChartFiles {
+                    chart: &chart,
+                    values: values.as_deref(),
+                    templates: &templates,
+                    parent: parent.map(|p| (p.release.as_str(), &p.values)),
+                }),
+                other.and_then(Result::err),
+            ),
         };
-        if env == first_pass.clone().flatten() && rendered.iter().any(|(_, r)| r.is_err()) {
-            with_helm(root, dir, &name, parent, &templates, &mut rendered);
+        if i == 0 && rendered.iter().any(|(_, r)| r.is_err()) {
+            match helm_failed {
+                Some(why) => note_why(&mut rendered, &format!("`helm template` failed too: {why}")),
+                None => with_helm(root, dir, &name, parent, &templates, &mut rendered),
+            }
         }
         for (rel, result) in rendered {
             let mut k = read_rendered(&rel, result);
@@ -392,12 +397,15 @@ fn with_helm(
                 *result = Ok(helm_binary::aligned(template, text));
             }
         }
-        Err(why) => {
-            for (_, result) in rendered.iter_mut() {
-                if let Err((_, reason)) = result {
-                    reason.push_str(&format!(" ({why})"));
-                }
-            }
+        Err(why) => note_why(rendered, &why),
+    }
+}
+
+/// Each template not followed says why helm did not render it either.
+fn note_why(rendered: &mut [(String, helm_template::TemplateResult)], why: &str) {
+    for (_, result) in rendered.iter_mut() {
+        if let Err((_, reason)) = result {
+            reason.push_str(&format!(" ({why})"));
         }
     }
 }
