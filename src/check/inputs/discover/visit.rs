@@ -95,7 +95,7 @@ pub(super) fn parse_source(kind: SourceKind, rel: &str, text: &str, interest: &I
             if kind == SourceKind::Go {
                 facts.set_imports(lang::go::import_paths(text));
             } else if kind == SourceKind::Python {
-                facts.set_imports(lang::python::imported_modules(text));
+                facts.set_imports(lang::python::imported_modules(text.as_bytes()));
             }
             Parsed::Source { kind, facts }
         }
@@ -113,9 +113,9 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
     if interest.may_matter(kind, &bytes) {
         return Source::Parse(decode(bytes.into_owned()));
     }
-    let go_text = (kind == SourceKind::Go).then(|| String::from_utf8_lossy(&bytes));
-    let python_imports = (kind == SourceKind::Python)
-        .then(|| lang::python::imported_modules(&String::from_utf8_lossy(&bytes)));
+    let go_text = (kind == SourceKind::Go).then(|| lossy_text(&bytes));
+    let python_imports =
+        (kind == SourceKind::Python).then(|| lang::python::imported_modules(&bytes));
     Source::Unparsed(Parsed::Source {
         kind,
         facts: SourceFacts {
@@ -126,16 +126,18 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
                 .or(python_imports)
                 .filter(|paths| !paths.is_empty())
                 .map(|paths| Box::new(GoImports(paths))),
-            jvm_main: is_jvm(kind)
-                && match std::str::from_utf8(&bytes) {
-                    Ok(text) => lang::jvm::declares_entry_point(text),
-                    Err(_) => lang::jvm::declares_entry_point(&String::from_utf8_lossy(&bytes)),
-                },
+            jvm_main: is_jvm(kind) && lang::jvm::declares_entry_point(&lossy_text(&bytes)),
             unparsed: true,
             names: (kind == SourceKind::Go).then(|| NameFilter::of_source(&bytes)),
             ..SourceFacts::default()
         },
     })
+}
+
+/// The file's text, borrowed when it is valid UTF-8 (the common case, checked fast), else with
+/// the invalid bytes replaced.
+fn lossy_text(bytes: &[u8]) -> Cow<'_, str> {
+    std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes), Cow::Borrowed)
 }
 
 fn is_jvm(kind: SourceKind) -> bool {

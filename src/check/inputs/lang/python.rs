@@ -59,33 +59,52 @@ fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
 /// `c`; `from e.f import g` gives `e`; relative imports none), sorted, from its lines: cheap
 /// enough for files the pre-filter does not parse. A line inside a string may count: callers
 /// only use the names to find packages of the tree, so an extra name finds nothing.
-pub fn imported_modules(src: &str) -> Vec<String> {
+pub fn imported_modules(src: &[u8]) -> Vec<String> {
+    // Both forms have `import` on their line: only those lines are decoded and looked at (most
+    // of a file is not, and it need not be valid UTF-8 as a whole).
+    static IMPORT: std::sync::OnceLock<memchr::memmem::Finder<'static>> =
+        std::sync::OnceLock::new();
+    let finder = IMPORT.get_or_init(|| memchr::memmem::Finder::new("import"));
     let mut out: Vec<String> = Vec::new();
+    let mut done_to = 0;
+    for at in finder.find_iter(src) {
+        if at < done_to {
+            continue;
+        }
+        let start = memchr::memrchr(b'\n', &src[..at]).map_or(0, |i| i + 1);
+        let end = memchr::memchr(b'\n', &src[at..]).map_or(src.len(), |i| at + i);
+        done_to = end;
+        let raw = &src[start..end];
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        import_line(&String::from_utf8_lossy(raw), &mut out);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The modules one line imports absolutely (see [`imported_modules`]).
+fn import_line(line: &str, out: &mut Vec<String>) {
     let top = |name: &str| -> Option<String> {
         let first = name.trim().split([' ', '.', '\t']).next()?;
         (!first.is_empty() && first.chars().all(|c| c.is_alphanumeric() || c == '_'))
             .then(|| first.to_string())
     };
-    for line in src.lines() {
-        let line = line.trim_start();
-        if let Some(rest) = line.strip_prefix("import ") {
-            let rest = rest.split('#').next().unwrap_or_default();
-            out.extend(
-                rest.trim_matches(['(', ')', ' '])
-                    .split(',')
-                    .filter_map(top),
-            );
-        } else if let Some(rest) = line.strip_prefix("from ") {
-            if let Some((module, _)) = rest.split_once(" import") {
-                if !module.trim_start().starts_with('.') {
-                    out.extend(top(module));
-                }
+    let line = line.trim_start();
+    if let Some(rest) = line.strip_prefix("import ") {
+        let rest = rest.split('#').next().unwrap_or_default();
+        out.extend(
+            rest.trim_matches(['(', ')', ' '])
+                .split(',')
+                .filter_map(top),
+        );
+    } else if let Some(rest) = line.strip_prefix("from ") {
+        if let Some((module, _)) = rest.split_once(" import") {
+            if !module.trim_start().starts_with('.') {
+                out.extend(top(module));
             }
         }
     }
-    out.sort();
-    out.dedup();
-    out
 }
 
 fn fn_live(name: &str, node: Node<'_>) -> bool {
@@ -136,10 +155,16 @@ mod tests {
     fn imported_top_level_modules_absolute_only() {
         let src = "import os, json as j\nimport shop_common.tracing\nfrom shop_common.settings import DB\nfrom . import local\nfrom .models import Order\nfrom common import (\n    a,\n)\n    import lazy  # inside a function\nx = 1  # import nothing\n";
         assert_eq!(
-            imported_modules(src),
+            imported_modules(src.as_bytes()),
             ["common", "json", "lazy", "os", "shop_common"]
         );
-        assert!(imported_modules("print('hi')\n").is_empty());
+        assert!(imported_modules(b"print('hi')\n").is_empty());
+        // CRLF lines, an import on the last line without a newline, a line with `import` twice,
+        // and bytes that are not UTF-8 elsewhere in the file.
+        let crlf = b"import os\r\nfrom billing.api import import_orders\r\nname = b'\xff\xfe'\r\nimport yaml";
+        assert_eq!(imported_modules(crlf), ["billing", "os", "yaml"]);
+        assert!(imported_modules(b"").is_empty());
+        assert_eq!(imported_modules(b"import"), Vec::<String>::new());
     }
 
     use super::*;

@@ -117,7 +117,19 @@ const CLASS: u8 = 8;
 const WRAPPER: u8 = 16;
 /// A statement block (`block` in Go and Python): dead after a literal `false` condition.
 const BLOCK: u8 = 32;
+/// A kind one of the narrow extractors looks at (`subscript`, `class_definition`, `annotation`):
+/// only these pay for comparing the kind's name.
+const NARROW: u8 = 64;
 const NONE: u8 = u8::MAX;
+
+/// The kinds [`NARROW`] marks: what `Extractor::subscript`, `settings_class` and
+/// `spring_property` look for.
+const NARROW_KINDS: &[&str] = &[
+    "subscript",
+    "subscript_expression",
+    "class_definition",
+    "annotation",
+];
 
 /// What a node kind is to the extractor, indexed by kind id (no string compares per node).
 #[derive(Clone, Copy)]
@@ -257,6 +269,9 @@ impl Roles {
                 }
                 if name == "block" {
                     r.flags |= BLOCK;
+                }
+                if NARROW_KINDS.contains(&name) {
+                    r.flags |= NARROW;
                 }
                 let pos = |i: Option<usize>| i.map_or(NONE, |i| i as u8);
                 r.call = pos(spec.calls.iter().position(|c| c.0 == name));

@@ -5,7 +5,7 @@ use tree_sitter::Node;
 
 use super::{
     child, declared_const, is_constant_name, single, text, Extractor, BLOCK, CLASS, COMMENT, IDENT,
-    NONE, STRING,
+    NARROW, NONE, STRING,
 };
 use crate::check::facts::{ref_hash, FactKind, FnDef, TOP_LEVEL};
 
@@ -107,9 +107,11 @@ impl<'a> Extractor<'a> {
         if let Some([_, _, args]) = self.roles.calls.get(role.call as usize) {
             self.call(node, *args, func_here);
         }
-        self.subscript(node, func_here);
-        self.settings_class(node);
-        self.spring_property(node);
+        if role.flags & NARROW != 0 {
+            self.subscript(node, func_here);
+            self.settings_class(node);
+            self.spring_property(node);
+        }
         let member_here = role.member != NONE;
         if member_here && !in_member {
             let segs = self.dotted(node);
