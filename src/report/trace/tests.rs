@@ -154,6 +154,54 @@ fn style_pct(el: &Element, key: &str) -> f64 {
     style[at..].split('%').next().unwrap().parse().unwrap()
 }
 
+/// The critical path over the bars, as in Jaeger: ingress → billing → the slow query decide
+/// the trace's end; the orphan from mailer runs beside them and is off the path.
+#[test]
+fn html_draws_the_critical_path_over_the_bars() {
+    let page = html(&fixture()).unwrap();
+    let els = elements(&page);
+    let rows = within(&els, "waterfall", "details");
+    let on_path: Vec<bool> = rows
+        .iter()
+        .map(|d| d.1["class"].contains("on-critical-path"))
+        .collect();
+    assert_eq!(on_path, [true, true, true, true, false]);
+    // each row's segments, in the order of the time axis: (left, width) in percent
+    let segments: Vec<Vec<(f64, f64)>> = rows
+        .iter()
+        .map(|d| {
+            let id = &d.1["data-span-id"];
+            let at = els
+                .iter()
+                .position(|e| e.0 == "details" && &e.1["data-span-id"] == id)
+                .unwrap();
+            let depth = els[at].2.len();
+            els[at + 1..]
+                .iter()
+                .take_while(|e| e.2.len() > depth)
+                .filter(|e| e.0 == "span" && e.1.get("class").is_some_and(|c| c == "cp"))
+                .map(|e| (style_pct(e, "left"), style_pct(e, "width")))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        segments,
+        [
+            vec![(0.0, 5.0), (95.0, 5.0)], // GET /invoice: before the call, after it
+            vec![(5.0, 5.0), (90.0, 5.0)], // POST billing (client)
+            vec![(10.0, 10.0), (60.0, 30.0)], // POST /bill around the query
+            vec![(20.0, 40.0)],            // SELECT invoices: all of it
+            vec![],                        // send (mailer): beside the rest
+        ]
+    );
+    assert!(
+        page.contains("<dd class=\"critical\">40.00ms of it</dd>"),
+        "{page}"
+    );
+    assert!(page.contains("<dd class=\"critical\"><span class=\"none\">none</span></dd>"));
+    assert!(page.contains("id=\"critical-path-key\""));
+}
+
 #[test]
 fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_tables() {
     let trace = fixture();
@@ -180,7 +228,7 @@ fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_tables() {
     let legend = within(&els, "legend", "li");
     let services: Vec<&str> = legend
         .iter()
-        .map(|l| l.1["data-service"].as_str())
+        .filter_map(|l| l.1.get("data-service").map(String::as_str))
         .collect();
     assert_eq!(services, ["billing", "ingress", "mailer &quot;eu&quot;"]);
     // waterfall: one <details> per span in tree order, each with its bar on the time axis
