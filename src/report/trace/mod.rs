@@ -19,7 +19,7 @@ pub use html::{html, html_with_back_link};
 pub use json::{json, json_value};
 pub use line::finished_line;
 pub use list::list_table;
-pub use tree::tree;
+pub use tree::{tree, tree_with};
 pub use ui::{list_page, message_page, ListPage};
 
 #[cfg(test)]

@@ -52,6 +52,54 @@ fn tree_snapshot() {
     insta::assert_snapshot!(tree(&fixture()));
 }
 
+/// The terminal layouts: at 80 columns nothing is wider (the bar shrinks to what the columns
+/// leave, the header and problems wrap), at 160 the bar takes the room; with colour, bars in
+/// their service's colour, the failed status and the problems red. Without colour the text is
+/// the plain tree's but for the bar's length and the wrapping.
+#[test]
+fn tree_at_80_and_160_columns_with_and_without_colour() {
+    use crate::report::term::{visible_width, TextOptions};
+    let trace = fixture();
+    for width in [80, 160] {
+        for color in [false, true] {
+            let opts = TextOptions {
+                width: Some(width),
+                color,
+                ..TextOptions::default()
+            };
+            let out = tree_with(&trace, &opts);
+            for line in out.lines() {
+                assert!(visible_width(line) <= width, "{width}: {line:?}");
+            }
+            assert_eq!(out.contains('\u{1b}'), color);
+            let name = format!("tree_{width}{}", if color { "_colour" } else { "" });
+            insta::assert_snapshot!(name, out);
+        }
+    }
+    let bar = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("GET /invoice"))
+            .map(|l| l.matches('█').count())
+            .unwrap()
+    };
+    let narrow = tree_with(
+        &trace,
+        &TextOptions {
+            width: Some(80),
+            ..TextOptions::default()
+        },
+    );
+    let wide = tree_with(
+        &trace,
+        &TextOptions {
+            width: Some(160),
+            ..TextOptions::default()
+        },
+    );
+    assert!(bar(&narrow) < 24 && bar(&wide) > 24, "{narrow}{wide}");
+    assert_eq!(bar(&tree(&trace)), 24);
+}
+
 #[test]
 fn json_follows_the_contract() {
     let v = json_value(&fixture());
