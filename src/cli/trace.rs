@@ -106,6 +106,8 @@ struct ListArgs {
     /// Output format.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     format: String,
+    #[command(flatten)]
+    color: super::term::ColorArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
@@ -275,7 +277,13 @@ fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
         s.push('\n');
         s
     } else {
-        render::list_table(&summaries, render::clock::now_unix_nano())
+        // fitted to the terminal and coloured per --color, as `check`'s table
+        let text = tracegate::report::term::TextOptions {
+            width: super::term::stdout_width(),
+            color: args.color.stdout(),
+            ..Default::default()
+        };
+        render::list_table_with(&summaries, render::clock::now_unix_nano(), &text)
     };
     write_out(None, &text)?;
     Ok(ExitStatus::Passed)

@@ -413,6 +413,38 @@ fn trace_list_shows_start_and_age() {
     let now = 1_700_000_000_000_000_000 + 3 * 60 * 1_000_000_000 + 30_000_000_000;
     let summaries = vec![fixture().summary(), upstream_fixture().summary()];
     insta::assert_snapshot!(list_table(&summaries, now));
+    // on a 120-column terminal: nothing wider (service and operation wrap), the IDs whole;
+    // with colour, the failed trace's `yes` and its problem count red. (The columns kept whole
+    // need about 105: an 80-column terminal gets them past its width.)
+    use crate::report::term::{paint, palette, visible_width, TextOptions};
+    let opts = TextOptions {
+        width: Some(120),
+        color: true,
+        ..TextOptions::default()
+    };
+    let out = list_table_with(&summaries, now, &opts);
+    for line in out.lines() {
+        assert!(visible_width(line) <= 120, "{line:?}");
+    }
+    for s in &summaries {
+        assert!(out.contains(&s.trace_id), "{out}");
+    }
+    let red = |w: &str| paint(w, palette::ERROR, true);
+    assert!(
+        out.contains(&red("yes")) && out.contains(&red("1")),
+        "{out}"
+    );
+    assert!(!out.contains(&red("0")), "{out}");
+    insta::assert_snapshot!("trace_list_120_colour", out);
+    let plain = list_table_with(
+        &summaries,
+        now,
+        &TextOptions {
+            width: Some(120),
+            ..TextOptions::default()
+        },
+    );
+    assert!(!plain.contains('\u{1b}'));
 }
 
 #[test]
