@@ -75,23 +75,40 @@ impl Trace {
         // start, only children ending strictly before (a zero-length child would be found
         // again and again otherwise).
         let mut returning = false;
+        // Each span's children by end, latest first, and how far each list has been looked
+        // through: `until` only goes down for a span, so a child passed over once never comes
+        // back (linear in the children, however many there are).
+        let mut by_end: Vec<Vec<usize>> = self
+            .children
+            .iter()
+            .map(|c| {
+                c.iter()
+                    .copied()
+                    .filter(|&c| clipped[c].is_some())
+                    .collect()
+            })
+            .collect();
+        for children in &mut by_end {
+            children.sort_by(|&a, &b| interval(b).1.cmp(&interval(a).1).then(a.cmp(&b)));
+        }
+        let mut cursor = vec![0usize; self.spans.len()];
         // Each step enters a child or returns to a parent with `until` lower than before: the
         // walk ends; the bound is a guard against a malformed tree.
         for _ in 0..=4 * self.spans.len() {
             let (start, _) = interval(current);
-            let next = self.children[current]
-                .iter()
-                .copied()
-                .filter(|&c| clipped[c].is_some())
-                .filter(|&c| {
-                    let end = interval(c).1;
-                    if returning {
-                        end < until
-                    } else {
-                        end <= until
-                    }
-                })
-                .max_by(|&a, &b| interval(a).1.cmp(&interval(b).1).then(b.cmp(&a)));
+            let children = &by_end[current];
+            let fits = |c: usize| {
+                let end = interval(c).1;
+                if returning {
+                    end < until
+                } else {
+                    end <= until
+                }
+            };
+            while cursor[current] < children.len() && !fits(children[cursor[current]]) {
+                cursor[current] += 1;
+            }
+            let next = children.get(cursor[current]).copied();
             match next {
                 Some(child) => {
                     let child_end = interval(child).1;
