@@ -1,5 +1,6 @@
 //! `tracegate check` on a terminal: colour (`--color`, `NO_COLOR`, `CLICOLOR_FORCE`, a real
-//! pseudo-terminal), width (`COLUMNS`), `--quiet`, and the format `--output FILE` implies.
+//! pseudo-terminal), width (`COLUMNS`), `--quiet`, and the format `--output FILE` implies; and
+//! `rules list`/`rules explain`, which follow the same conventions.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -238,4 +239,55 @@ fn demo_table_takes_color_and_columns() {
     for line in table {
         assert!(width(line) <= 80, "{} wide: {line}", width(line));
     }
+}
+
+/// `tracegate ARGS` with only the given colour and width settings.
+fn tracegate(args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::cargo_bin("tracegate").unwrap();
+    cmd.args(args).current_dir(repo());
+    for var in ["COLUMNS", "NO_COLOR", "CLICOLOR", "CLICOLOR_FORCE"] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}");
+    stdout(&out)
+}
+
+/// `rules list` and `rules explain` follow the same conventions: the table and the prose fit
+/// COLUMNS (prose reflowed, the example kept as written), severities coloured with `--color
+/// always`; into a pipe without COLUMNS, as wide as they are and plain.
+#[test]
+fn rules_list_and_explain_fit_the_width_and_colour_severities() {
+    for args in [&["rules", "list"][..], &["rules", "explain", "TG102"]] {
+        let narrow = tracegate(args, &[("COLUMNS", "80")]);
+        for line in narrow.lines() {
+            assert!(
+                width(line) <= 80,
+                "{args:?}: {} wide: {line:?}",
+                width(line)
+            );
+        }
+        let wide = tracegate(args, &[]);
+        assert!(wide.lines().any(|l| width(l) > 80), "{args:?} unwrapped");
+        assert!(!wide.contains('\u{1b}') && !narrow.contains('\u{1b}'));
+        // the same text either way (a word wider than a line is cut at its punctuation)
+        if args[1] == "explain" {
+            let letters = |s: &str| s.split_whitespace().collect::<String>();
+            assert_eq!(letters(&narrow), letters(&wide), "{args:?}");
+        }
+    }
+    let coloured = tracegate(
+        &["rules", "list", "--color", "always"],
+        &[("COLUMNS", "80")],
+    );
+    assert!(
+        coloured.contains("\u{1b}[1m\u{1b}[31merror\u{1b}[0m"),
+        "{coloured}"
+    );
+    assert!(coloured.contains("\u{1b}[36mnote\u{1b}[0m"), "{coloured}");
+    let auto = tracegate(&["rules", "list", "--color", "auto"], &[("NO_COLOR", "1")]);
+    assert!(!auto.contains('\u{1b}'));
 }

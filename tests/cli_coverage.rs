@@ -306,6 +306,57 @@ fn rerunning_a_week_replaces_its_snapshot_and_show_renders_it_again() {
     );
 }
 
+/// The table on a terminal: sized to COLUMNS, coloured with `--color always`, plain with
+/// `never` or NO_COLOR; a file gets the unwrapped, plain table whatever COLUMNS says.
+#[test]
+fn the_table_follows_color_and_columns_and_a_file_gets_it_plain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("coverage.db");
+    record_history(&db);
+    let paths = org_paths();
+    let (code, _, err) = coverage(
+        &db,
+        &scan_args(&paths, &["--week", WEEK, "--format", "json"]),
+    );
+    assert_eq!(code, 0, "{err}");
+    let show = |color: &str, env: &[(&str, &str)], extra: &[&str]| {
+        let out = tracegate()
+            .args(["coverage", "show", "--format", "table", "--color", color])
+            .args(extra)
+            .arg("--db")
+            .arg(&db)
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let coloured = show("always", &[("COLUMNS", "80")], &[]);
+    assert!(coloured.contains("\u{1b}[1m\u{1b}[31m-"), "{coloured}");
+    let plain = show("never", &[("COLUMNS", "80")], &[]);
+    assert!(!plain.contains('\u{1b}'));
+    for line in plain.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
+    assert!(plain.contains("Regressions (propagating in 2026-W47, not in 2026-W48): 1"));
+    // auto: NO_COLOR wins over CLICOLOR_FORCE's absence, and a pipe is not a terminal anyway
+    let auto = show("auto", &[("NO_COLOR", "1"), ("COLUMNS", "80")], &[]);
+    assert_eq!(auto, plain);
+    // a file: no colour, no wrapping (the evidence line stays one line)
+    let file = tmp.path().join("coverage.txt");
+    let stdout = show(
+        "auto",
+        &[("COLUMNS", "80"), ("CLICOLOR_FORCE", "1")],
+        &["-o", file.to_str().unwrap()],
+    );
+    assert!(stdout.is_empty());
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(!written.contains('\u{1b}'));
+    assert!(written.lines().any(|l| l.chars().count() > 80), "{written}");
+}
+
 #[test]
 fn every_format_renders_and_writes_to_a_file() {
     let tmp = tempfile::tempdir().unwrap();

@@ -1,6 +1,7 @@
 //! `collect`'s web UI in a real browser: the binary started on a loopback port with real
 //! traces posted, `GET /` and `GET /traces/{id}` loaded by headless Chromium, assertions on
-//! the DOM it built (`--dump-dom`), and a screenshot of each page kept as a test artefact in
+//! the DOM it built (`--dump-dom`: rows, filters, legend, axis, span details, the critical
+//! path), and a screenshot of each page kept as a test artefact in
 //! `target/tmp/collect-ui/` (`list.png`, `trace.png`).
 //!
 //! Which browser, and when the test may skip: `tests/common/chromium.rs`.
@@ -75,4 +76,15 @@ fn both_pages_render_in_headless_chromium() {
     assert!(trace.contains("id=\"axis\""), "no time axis");
     assert!(trace.contains("<span class=\"tick\""), "no ticks");
     assert!(trace.contains("<table id=\"latency-services\">"));
+    // the critical path over the bars (as Jaeger draws it), with its key in the legend: this
+    // platform calls one service after the other, so every span is on it, the gateway's root
+    // and client spans in several sections (around each call); a span beside slower work is
+    // off it (src/report/trace/tests.rs)
+    assert!(
+        trace.contains("id=\"critical-path-key\""),
+        "no critical path key"
+    );
+    assert_eq!(trace.matches("on-critical-path").count(), 8, "{trace}");
+    let segments = trace.matches("<span class=\"cp\" style=\"left: ").count();
+    assert!(segments > 8, "{segments} critical path segments");
 }

@@ -638,3 +638,45 @@ fn a_backend_error_body_is_escaped_on_stderr() {
         );
     }
 }
+
+/// The tree on a terminal: fitted to COLUMNS and coloured with `--color always` (the failed
+/// status red); into a file, neither, whatever COLUMNS says.
+#[test]
+fn show_tree_follows_color_and_columns() {
+    let input = format!(
+        "{}/tests/peers/pyplatform/captured/flaky-pricing-retried.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let show = |color: &str, extra: &[&str]| {
+        let out = tracegate()
+            .args(["trace", "show", "--input", &input, "--color", color])
+            .args(extra)
+            .env("COLUMNS", "80")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let plain = show("never", &[]);
+    assert!(!plain.contains('\u{1b}'));
+    for line in plain.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
+    let coloured = show("always", &[]);
+    assert!(
+        coloured.contains("\u{1b}[1m\u{1b}[31mERROR\u{1b}[0m"),
+        "{coloured}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tree.txt");
+    assert!(show("auto", &["-o", file.to_str().unwrap()]).is_empty());
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(!written.contains('\u{1b}'));
+    // the unwrapped tree's 24-column bar, not the terminal's
+    assert!(
+        written.lines().any(|l| l.matches('█').count() == 24),
+        "{written}"
+    );
+}

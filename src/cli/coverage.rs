@@ -13,7 +13,10 @@ use tracegate::coverage::runtime::{self, RuntimeOptions, TraceInput};
 use tracegate::coverage::{snapshot, summary, IsoWeek, Snapshot};
 use tracegate::exit::ExitStatus;
 use tracegate::otlp::client::Backend;
-use tracegate::report::coverage::{render, Format};
+use tracegate::report::coverage::{render_with, Format};
+use tracegate::report::term::TextOptions;
+
+use super::term::ColorArgs;
 use tracegate::verify::collect::BackendCredentials;
 
 const EXAMPLES: &str = "\
@@ -34,6 +37,9 @@ Examples:
 
 A service counts as propagating when `check` passes it and, when traces are given, it is not
 broken at runtime (docs/coverage.md has the formula). Re-running a week replaces its snapshot.
+
+Colour: --color auto (a terminal, NO_COLOR unset or empty), always or never; on a terminal the
+table is sized to its width, or COLUMNS.
 
 Exit codes: 0 report written and gates held, 1 --fail-under or --fail-on-regression failed,
 2 bad input (no service under a path, a malformed shard, a week that is not ISO, a corrupt or
@@ -108,6 +114,8 @@ struct ReportArgs {
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    color: ColorArgs,
     /// Exit 1 when coverage is below this ratio (0 to 1, e.g. 0.95, or 95%).
     #[arg(long, value_name = "RATIO", value_parser = ratio)]
     fail_under: Option<f64>,
@@ -301,7 +309,22 @@ fn emit(
             Format::Json
         },
     );
-    let rendered = render(format, &report).map_err(anyhow::Error::msg)?;
+    // On standard output the table takes the terminal's width and colour per --color (as
+    // `check`); a file gets neither unless --color always.
+    let text = TextOptions {
+        width: args
+            .output
+            .is_none()
+            .then(super::term::stdout_width)
+            .flatten(),
+        color: if args.output.is_some() {
+            args.color.file()
+        } else {
+            args.color.stdout()
+        },
+        ..TextOptions::default()
+    };
+    let rendered = render_with(format, &report, &text).map_err(anyhow::Error::msg)?;
     match &args.output {
         Some(file) => {
             std::fs::write(file, &rendered)

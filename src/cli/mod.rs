@@ -128,3 +128,14 @@ fn print(text: &str) -> anyhow::Result<()> {
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks over every subcommand (duplicate flags, conflicts naming
+    /// arguments that exist, `global` flags): they otherwise run only for the subcommand parsed.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -89,6 +89,8 @@ struct ShowArgs {
     /// Write to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    color: super::term::ColorArgs,
     /// Children may start before / end after their parent by this much before it is clock skew.
     #[arg(long, value_name = "MS", default_value_t = 1.0, value_parser = milliseconds)]
     skew_tolerance_ms: f64,
@@ -104,6 +106,8 @@ struct ListArgs {
     /// Output format.
     #[arg(long, default_value = "table", value_parser = ["table", "json"])]
     format: String,
+    #[command(flatten)]
+    color: super::term::ColorArgs,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
@@ -198,7 +202,24 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
         None => one_trace(traces, args.input.as_deref())?,
     };
     let text = match args.format {
-        Format::Tree => render::tree(&trace),
+        Format::Tree => {
+            // on standard output the waterfall takes the terminal's width and colour per
+            // --color (as `check`); a file gets neither unless --color always
+            let text = tracegate::report::term::TextOptions {
+                width: args
+                    .output
+                    .is_none()
+                    .then(super::term::stdout_width)
+                    .flatten(),
+                color: if args.output.is_some() {
+                    args.color.file()
+                } else {
+                    args.color.stdout()
+                },
+                ..Default::default()
+            };
+            render::tree_with(&trace, &text)
+        }
         Format::Json => render::json(&trace),
         Format::Html => render::html(&trace).context("rendering the HTML page")?,
         Format::Dot => render::dot(&trace),
@@ -256,7 +277,13 @@ fn list(args: ListArgs) -> anyhow::Result<ExitStatus> {
         s.push('\n');
         s
     } else {
-        render::list_table(&summaries, render::clock::now_unix_nano())
+        // fitted to the terminal and coloured per --color, as `check`'s table
+        let text = tracegate::report::term::TextOptions {
+            width: super::term::stdout_width(),
+            color: args.color.stdout(),
+            ..Default::default()
+        };
+        render::list_table_with(&summaries, render::clock::now_unix_nano(), &text)
     };
     write_out(None, &text)?;
     Ok(ExitStatus::Passed)

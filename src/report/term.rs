@@ -195,6 +195,33 @@ fn split_at_width(text: &str, room: usize) -> &str {
     text
 }
 
+/// A line of a comfy-table table (presets with `┆` between cells and `│` at the borders) with
+/// the cell of `column` painted in the style `style_of` gives its text (trimmed); other lines
+/// and cells as they are. Tables are painted after layout: comfy-table's own cell styling goes
+/// through crossterm, which reads `NO_COLOR` itself and would not obey `--color always`.
+pub fn paint_cell(
+    line: &str,
+    column: usize,
+    color: bool,
+    style_of: impl Fn(&str) -> Option<Style>,
+) -> String {
+    if !color {
+        return line.to_owned();
+    }
+    let mut cells: Vec<String> = line.split('┆').map(str::to_owned).collect();
+    let Some(cell) = cells.get_mut(column) else {
+        return line.to_owned();
+    };
+    let word = cell.trim().trim_matches('│').trim().to_owned();
+    match style_of(&word) {
+        Some(style) if !word.is_empty() => {
+            *cell = cell.replacen(&word, &paint(&word, style, true), 1);
+            cells.join("┆")
+        }
+        _ => line.to_owned(),
+    }
+}
+
 /// `n word` or `n words`.
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -247,6 +274,25 @@ mod tests {
             out.replace(['\n', ' '], ""),
             "services/a-very-long-directory-name/main.go:12message"
         );
+    }
+
+    #[test]
+    fn paint_cell_paints_one_cell_of_a_table_line() {
+        let line = "│ pass ┆ pass ┆ no │";
+        let style = |w: &str| (w == "pass").then_some(palette::PASS);
+        assert_eq!(
+            paint_cell(line, 1, true, style),
+            "│ pass ┆ \u{1b}[1m\u{1b}[32mpass\u{1b}[0m ┆ no │"
+        );
+        // the last cell, with its border; nothing when the style says no or colour is off
+        let no = |w: &str| (w == "no").then_some(palette::ERROR);
+        assert_eq!(
+            paint_cell(line, 2, true, no),
+            "│ pass ┆ pass ┆ \u{1b}[1m\u{1b}[31mno\u{1b}[0m │"
+        );
+        assert_eq!(paint_cell(line, 0, true, no), line);
+        assert_eq!(paint_cell(line, 1, false, style), line);
+        assert_eq!(paint_cell("└──┴──┘", 1, true, style), "└──┴──┘");
     }
 
     #[test]

@@ -262,6 +262,88 @@ fn self_time_subtracts_merged_clipped_children() {
     assert_eq!(l.services[0].spans, 4);
 }
 
+/// `(span name, start ms, end ms)` of each critical-path section, latest first.
+fn path_of(t: &Trace) -> Vec<(String, u64, u64)> {
+    t.critical_path()
+        .iter()
+        .map(|p| {
+            (
+                t.spans[p.index].name.clone(),
+                p.start_unix_nano / 1_000_000,
+                p.end_unix_nano / 1_000_000,
+            )
+        })
+        .collect()
+}
+
+fn sections(expected: &[(&str, u64, u64)]) -> Vec<(String, u64, u64)> {
+    expected
+        .iter()
+        .map(|&(n, a, b)| (n.to_owned(), a, b))
+        .collect()
+}
+
+#[test]
+fn the_critical_path_follows_the_last_finishing_child_back_in_time() {
+    // b runs beside a and ends last: a is off the path; c inside b is on it
+    let t = one(&[resource(
+        Some("a"),
+        vec![
+            span(1, 0, "root", 2, 0, 100),
+            span(2, 1, "a", 3, 10, 50),
+            span(3, 1, "b", 3, 20, 90),
+            span(4, 3, "c", 2, 30, 60),
+        ],
+    )]);
+    assert_eq!(
+        path_of(&t),
+        sections(&[
+            ("root", 90, 100),
+            ("b", 60, 90),
+            ("c", 30, 60),
+            ("b", 20, 30),
+            ("root", 0, 20),
+        ])
+    );
+    // one after the other: both calls are on the path, and the gaps are the root's
+    let t = one(&[resource(
+        Some("a"),
+        vec![
+            span(1, 0, "root", 2, 0, 100),
+            span(2, 1, "a", 3, 10, 40),
+            span(3, 1, "b", 3, 50, 90),
+        ],
+    )]);
+    assert_eq!(
+        path_of(&t),
+        sections(&[
+            ("root", 90, 100),
+            ("b", 50, 90),
+            ("root", 40, 50),
+            ("a", 10, 40),
+            ("root", 0, 10),
+        ])
+    );
+}
+
+#[test]
+fn the_critical_path_clips_children_to_their_parent_and_survives_zero_length_spans() {
+    // a child outliving its parent (an asynchronous send) counts up to the parent's end
+    let t = one(&[resource(
+        Some("a"),
+        vec![
+            span(1, 0, "root", 2, 0, 100),
+            span(2, 1, "async", 4, 10, 150),
+            span(3, 1, "zero", 3, 5, 5),
+            span(4, 1, "zero-at-end", 3, 100, 100),
+        ],
+    )]);
+    assert_eq!(
+        path_of(&t),
+        sections(&[("async", 10, 100), ("root", 0, 10)])
+    );
+}
+
 mod properties {
     use proptest::prelude::*;
 
@@ -290,6 +372,23 @@ mod properties {
             for l in t.latency().spans {
                 prop_assert!(l.self_ns <= l.duration_ns);
             }
+            // the critical path: non-empty sections, no overlap, covering its top-level span
+            let path = t.critical_path();
+            let mut by_start: Vec<(u64, u64)> =
+                path.iter().map(|p| (p.start_unix_nano, p.end_unix_nano)).collect();
+            by_start.sort_unstable();
+            for pair in by_start.windows(2) {
+                prop_assert!(pair[0].1 <= pair[1].0, "{:?}", by_start);
+            }
+            prop_assert!(path.iter().all(|p| p.duration_ns() > 0));
+            let top = t
+                .top_level()
+                .into_iter()
+                .max_by(|&a, &b| {
+                    t.spans[a].end_unix_nano.cmp(&t.spans[b].end_unix_nano).then(b.cmp(&a))
+                });
+            let covered: u64 = path.iter().map(PathSection::duration_ns).sum();
+            prop_assert_eq!(covered, top.map_or(0, |i| t.spans[i].duration_ns()));
         }
     }
 }

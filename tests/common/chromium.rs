@@ -45,7 +45,12 @@ pub fn browser_or_skip() -> Option<String> {
             std::env::var_os("CI").is_none(),
             "chromium is not installed, and CI is set: .ci/setup installs it (apt-get install chromium)"
         );
-        eprintln!("skipped: chromium is not installed (CI unset); `bash .ci/setup` installs it");
+        // on the test output: libtest hides `eprintln!` of a passing test
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: chromium is not installed (CI unset); `bash .ci/setup` installs it"
+        );
     }
     browser
 }

@@ -25,8 +25,12 @@ mod table_tests;
 #[cfg(test)]
 mod tests;
 
-/// Where the onboarding checklist is published; rule anchors are appended to it.
-pub const DOCS_URL: &str = "https://github.com/tracegate/tracegate/blob/main/docs/onboarding.md";
+/// Where the onboarding checklist is published (in `Cargo.toml`'s `repository`, on `main`);
+/// rule anchors are appended to it. `tests/project_urls.rs` checks every address agrees.
+pub const DOCS_URL: &str = concat!(
+    env!("CARGO_PKG_REPOSITORY"),
+    "/blob/main/docs/onboarding.md"
+);
 
 /// An output format of `tracegate check`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

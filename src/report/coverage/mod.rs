@@ -8,6 +8,7 @@ use std::fmt::Write;
 
 use crate::coverage::model::{RuntimeVerdict, ServiceCoverage, StaticVerdict};
 use crate::coverage::CoverageReport;
+use crate::report::term::TextOptions;
 
 mod chart;
 mod graph;
@@ -37,11 +38,21 @@ pub enum Format {
     Openmetrics,
 }
 
-/// Render `report` as `format`. Only the template engine (html) and serialisation (json) can
-/// fail; the error is one line.
+/// Render `report` as `format`, the table unwrapped and without colour (a file, a pipe). Only
+/// the template engine (html) and serialisation (json) can fail; the error is one line.
 pub fn render(format: Format, report: &CoverageReport) -> Result<String, String> {
+    render_with(format, report, &TextOptions::default())
+}
+
+/// [`render`], the table fitted to `text`'s width and coloured when it says so (the other
+/// formats ignore `text`).
+pub fn render_with(
+    format: Format,
+    report: &CoverageReport,
+    text: &TextOptions<'_>,
+) -> Result<String, String> {
     match format {
-        Format::Table => Ok(table::render(report)),
+        Format::Table => Ok(table::render(report, text)),
         Format::Json => json::render(report).map_err(|e| format!("rendering json: {e}")),
         Format::Markdown => Ok(markdown::render(report)),
         Format::Html => html::render(report).map_err(|e| format!("rendering html: {e}")),

@@ -450,6 +450,64 @@ fn table_names_the_headline_change_and_evidence() {
     assert!(!out.contains("x</b>|y\"z\nline2"), "a raw newline");
 }
 
+/// The terminal layouts: 80 and 160 columns, with and without colour. Nothing is wider than
+/// the width (prose wraps under a hanging indent, tables shrink), and without colour the text
+/// is the plain table's, only wrapped.
+#[test]
+fn table_at_80_and_160_columns_with_and_without_colour() {
+    use crate::report::term::{visible_width, TextOptions};
+    let report = fixture::report();
+    for width in [80, 160] {
+        for color in [false, true] {
+            let opts = TextOptions {
+                width: Some(width),
+                color,
+                ..TextOptions::default()
+            };
+            let out = render_with(Format::Table, &report, &opts).unwrap();
+            for line in out.lines() {
+                assert!(visible_width(line) <= width, "{width}: {line:?}");
+            }
+            assert_eq!(out.contains('\u{1b}'), color);
+            let name = format!("table_{width}{}", if color { "_colour" } else { "" });
+            insta::assert_snapshot!(name, out);
+        }
+    }
+    // At 160 columns nothing needs wrapping here but the evidence line: the rest is the
+    // unwrapped table's, word for word.
+    let wide = TextOptions {
+        width: Some(160),
+        ..TextOptions::default()
+    };
+    let plain = render(Format::Table, &report).unwrap();
+    let fitted = render_with(Format::Table, &report, &wide).unwrap();
+    let words = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(words(&plain), words(&fitted));
+}
+
+/// Colour follows what the words say: the change by its sign, verdicts by their meaning.
+#[test]
+fn table_colours_the_change_and_the_verdicts() {
+    use crate::report::term::{paint, palette, TextOptions};
+    let opts = TextOptions {
+        color: true,
+        ..TextOptions::default()
+    };
+    let out = render_with(Format::Table, &fixture::report(), &opts).unwrap();
+    let red = |w: &str| paint(w, palette::ERROR, true);
+    let green = |w: &str| paint(w, palette::PASS, true);
+    assert!(
+        out.contains(&format!("Change: {} since", red("-33.9 pp"))),
+        "{out}"
+    );
+    assert!(out.contains(&red("-66.7 pp")), "{out}");
+    assert!(out.contains(&format!("│ accounts      ┆ identity ┆ {}", green("pass"))));
+    assert!(out.contains(&red("broken")) && out.contains(&red("no")));
+    assert!(out.contains(&paint("not found", palette::WARNING, true)));
+    // ±0.0 pp and `new` stay plain
+    assert!(!out.contains(&red("±0.0 pp")) && !out.contains(&green("±0.0 pp")));
+}
+
 #[test]
 fn runtime_names_cover_every_verdict() {
     assert_eq!(runtime_name(Some(RuntimeVerdict::Pass)), "pass");

@@ -18,8 +18,8 @@ pub use graph::{dot, mermaid};
 pub use html::{html, html_with_back_link};
 pub use json::{json, json_value};
 pub use line::finished_line;
-pub use list::list_table;
-pub use tree::tree;
+pub use list::{list_table, list_table_with};
+pub use tree::{tree, tree_with};
 pub use ui::{list_page, message_page, ListPage};
 
 #[cfg(test)]

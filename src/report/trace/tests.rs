@@ -52,6 +52,54 @@ fn tree_snapshot() {
     insta::assert_snapshot!(tree(&fixture()));
 }
 
+/// The terminal layouts: at 80 columns nothing is wider (the bar shrinks to what the columns
+/// leave, the header and problems wrap), at 160 the bar takes the room; with colour, bars in
+/// their service's colour, the failed status and the problems red. Without colour the text is
+/// the plain tree's but for the bar's length and the wrapping.
+#[test]
+fn tree_at_80_and_160_columns_with_and_without_colour() {
+    use crate::report::term::{visible_width, TextOptions};
+    let trace = fixture();
+    for width in [80, 160] {
+        for color in [false, true] {
+            let opts = TextOptions {
+                width: Some(width),
+                color,
+                ..TextOptions::default()
+            };
+            let out = tree_with(&trace, &opts);
+            for line in out.lines() {
+                assert!(visible_width(line) <= width, "{width}: {line:?}");
+            }
+            assert_eq!(out.contains('\u{1b}'), color);
+            let name = format!("tree_{width}{}", if color { "_colour" } else { "" });
+            insta::assert_snapshot!(name, out);
+        }
+    }
+    let bar = |out: &str| {
+        out.lines()
+            .find(|l| l.starts_with("GET /invoice"))
+            .map(|l| l.matches('█').count())
+            .unwrap()
+    };
+    let narrow = tree_with(
+        &trace,
+        &TextOptions {
+            width: Some(80),
+            ..TextOptions::default()
+        },
+    );
+    let wide = tree_with(
+        &trace,
+        &TextOptions {
+            width: Some(160),
+            ..TextOptions::default()
+        },
+    );
+    assert!(bar(&narrow) < 24 && bar(&wide) > 24, "{narrow}{wide}");
+    assert_eq!(bar(&tree(&trace)), 24);
+}
+
 #[test]
 fn json_follows_the_contract() {
     let v = json_value(&fixture());
@@ -154,6 +202,54 @@ fn style_pct(el: &Element, key: &str) -> f64 {
     style[at..].split('%').next().unwrap().parse().unwrap()
 }
 
+/// The critical path over the bars, as in Jaeger: ingress → billing → the slow query decide
+/// the trace's end; the orphan from mailer runs beside them and is off the path.
+#[test]
+fn html_draws_the_critical_path_over_the_bars() {
+    let page = html(&fixture()).unwrap();
+    let els = elements(&page);
+    let rows = within(&els, "waterfall", "details");
+    let on_path: Vec<bool> = rows
+        .iter()
+        .map(|d| d.1["class"].contains("on-critical-path"))
+        .collect();
+    assert_eq!(on_path, [true, true, true, true, false]);
+    // each row's segments, in the order of the time axis: (left, width) in percent
+    let segments: Vec<Vec<(f64, f64)>> = rows
+        .iter()
+        .map(|d| {
+            let id = &d.1["data-span-id"];
+            let at = els
+                .iter()
+                .position(|e| e.0 == "details" && &e.1["data-span-id"] == id)
+                .unwrap();
+            let depth = els[at].2.len();
+            els[at + 1..]
+                .iter()
+                .take_while(|e| e.2.len() > depth)
+                .filter(|e| e.0 == "span" && e.1.get("class").is_some_and(|c| c == "cp"))
+                .map(|e| (style_pct(e, "left"), style_pct(e, "width")))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        segments,
+        [
+            vec![(0.0, 5.0), (95.0, 5.0)], // GET /invoice: before the call, after it
+            vec![(5.0, 5.0), (90.0, 5.0)], // POST billing (client)
+            vec![(10.0, 10.0), (60.0, 30.0)], // POST /bill around the query
+            vec![(20.0, 40.0)],            // SELECT invoices: all of it
+            vec![],                        // send (mailer): beside the rest
+        ]
+    );
+    assert!(
+        page.contains("<dd class=\"critical\">40.00ms of it</dd>"),
+        "{page}"
+    );
+    assert!(page.contains("<dd class=\"critical\"><span class=\"none\">none</span></dd>"));
+    assert!(page.contains("id=\"critical-path-key\""));
+}
+
 #[test]
 fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_tables() {
     let trace = fixture();
@@ -180,7 +276,7 @@ fn html_is_one_self_contained_page_with_waterfall_graph_and_latency_tables() {
     let legend = within(&els, "legend", "li");
     let services: Vec<&str> = legend
         .iter()
-        .map(|l| l.1["data-service"].as_str())
+        .filter_map(|l| l.1.get("data-service").map(String::as_str))
         .collect();
     assert_eq!(services, ["billing", "ingress", "mailer &quot;eu&quot;"]);
     // waterfall: one <details> per span in tree order, each with its bar on the time axis
@@ -317,6 +413,38 @@ fn trace_list_shows_start_and_age() {
     let now = 1_700_000_000_000_000_000 + 3 * 60 * 1_000_000_000 + 30_000_000_000;
     let summaries = vec![fixture().summary(), upstream_fixture().summary()];
     insta::assert_snapshot!(list_table(&summaries, now));
+    // on a 120-column terminal: nothing wider (service and operation wrap), the IDs whole;
+    // with colour, the failed trace's `yes` and its problem count red. (The columns kept whole
+    // need about 105: an 80-column terminal gets them past its width.)
+    use crate::report::term::{paint, palette, visible_width, TextOptions};
+    let opts = TextOptions {
+        width: Some(120),
+        color: true,
+        ..TextOptions::default()
+    };
+    let out = list_table_with(&summaries, now, &opts);
+    for line in out.lines() {
+        assert!(visible_width(line) <= 120, "{line:?}");
+    }
+    for s in &summaries {
+        assert!(out.contains(&s.trace_id), "{out}");
+    }
+    let red = |w: &str| paint(w, palette::ERROR, true);
+    assert!(
+        out.contains(&red("yes")) && out.contains(&red("1")),
+        "{out}"
+    );
+    assert!(!out.contains(&red("0")), "{out}");
+    insta::assert_snapshot!("trace_list_120_colour", out);
+    let plain = list_table_with(
+        &summaries,
+        now,
+        &TextOptions {
+            width: Some(120),
+            ..TextOptions::default()
+        },
+    );
+    assert!(!plain.contains('\u{1b}'));
 }
 
 #[test]

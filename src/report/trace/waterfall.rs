@@ -1,7 +1,7 @@
 //! The HTML waterfall's geometry and span details: rows placed on the trace's time axis (in
 //! percent of the width, so the page uses the whole window), an axis with round ticks, the
-//! service colour legend, and per span what `<details>` shows (kind, status and message,
-//! attributes, events, problems). Markup is in `trace.html`.
+//! service colour legend, the critical path over the bars, and per span what `<details>` shows
+//! (kind, status and message, time on the critical path, attributes, events, problems). Markup is in `trace.html`.
 
 use std::collections::BTreeMap;
 
@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::clock;
 use crate::report::escape_control;
-use crate::trace::{format_ns, Span, StatusCode, Trace};
+use crate::trace::{format_ns, PathSection, Span, StatusCode, Trace};
 
 pub(super) const PALETTE: [&str; 8] = [
     "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#ff9da7", "#9c755f",
@@ -41,6 +41,17 @@ pub(super) struct Row {
     pub attributes: Vec<(String, String)>,
     pub resource: Vec<(String, String)>,
     pub events: Vec<Event>,
+    /// The span's sections on the trace's critical path, placed on the time axis.
+    pub critical: Vec<Segment>,
+    /// Their total time (empty when the span is off the path).
+    pub critical_time: String,
+}
+
+/// A stretch of the time axis, in percent of its width.
+#[derive(Serialize)]
+pub(super) struct Segment {
+    pub left: f64,
+    pub width: f64,
 }
 
 #[derive(Serialize)]
@@ -73,6 +84,19 @@ pub(super) fn color(services: &[String], service: &str) -> &'static str {
 pub(super) fn rows(trace: &Trace, services: &[String]) -> Vec<Row> {
     let t0 = trace.start_unix_nano();
     let total = trace.duration_ns().max(1) as f64;
+    let mut critical: Vec<Vec<PathSection>> = vec![Vec::new(); trace.spans.len()];
+    for section in trace.critical_path() {
+        if let Some(sections) = critical.get_mut(section.index) {
+            sections.push(section);
+        }
+    }
+    let segment = |s: &PathSection| {
+        let left = round(s.start_unix_nano.saturating_sub(t0) as f64 / total * 100.0).min(99.8);
+        Segment {
+            left,
+            width: round(s.duration_ns() as f64 / total * 100.0).clamp(0.2, 100.0 - left),
+        }
+    };
     trace
         .walk()
         .into_iter()
@@ -112,6 +136,11 @@ pub(super) fn rows(trace: &Trace, services: &[String]) -> Vec<Row> {
                 attributes: pairs(&s.attributes),
                 resource: pairs(&s.resource_attributes),
                 events: events(s),
+                critical: critical[i].iter().rev().map(segment).collect(),
+                critical_time: match critical[i].iter().map(PathSection::duration_ns).sum() {
+                    0 => String::new(),
+                    ns => format_ns(ns),
+                },
             }
         })
         .collect()
