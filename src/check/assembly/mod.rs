@@ -20,6 +20,7 @@ mod languages;
 mod libraries;
 mod msbuild_props;
 mod naming;
+mod node_apps;
 pub(crate) mod operator;
 pub(crate) mod rust_modules;
 mod scripts;
@@ -62,7 +63,14 @@ pub(crate) fn assemble(
 ) -> Result<(Vec<Svc>, Repo), CheckError> {
     let declared_dirs: Vec<String> = declared.iter().map(|d| normalise(&d.path)).collect();
     msbuild_props::apply(&mut files);
-    let entries = entries::EntryIndex::build(&files, &declared_dirs);
+    let mut entries = entries::EntryIndex::build(&files, &declared_dirs);
+    for (user, used) in entries.node.imports(root, &files) {
+        for library in used {
+            entries
+                .workspace
+                .add_use(Language::Javascript, &user, &library);
+        }
+    }
     let (mut services, mut libraries) = services::from_manifests(root, &mut files, &entries);
     services::declare(root, &mut services, &files, declared, config_file)?;
     let mut attached = attach::attach(files, &mut services, &mut libraries);
