@@ -130,7 +130,7 @@ impl EntryIndex {
                 let commands = idx.launch.entry(f.dir.clone()).or_default();
                 if let Parsed::Launch(facts) = &f.parsed {
                     commands.extend(facts.iter().filter_map(|fact| match &fact.kind {
-                        FactKind::Command { text } => Some(text.clone()),
+                        FactKind::Command { text, .. } => Some(text.clone()),
                         _ => None,
                     }));
                 }

@@ -8,7 +8,8 @@
 //! ([`shared_python`]), Kubernetes workloads and compose services joined to services
 //! ([`workloads`], by the images built from the tree: [`images`]) with infrastructure set
 //! apart ([`infrastructure`]), one image run by distinct workloads split into services sharing
-//! its code ([`shared_image`]), services named by their deployment ([`naming`]), the languages not analysed named ([`languages`]). The working
+//! its code ([`shared_image`]), the image's `CMD`/`ENTRYPOINT` its workloads replace dropped
+//! ([`overrides`]), the scripts its commands run read ([`scripts`]), services named by their deployment ([`naming`]), the languages not analysed named ([`languages`]). The working
 //! types are in [`work`].
 
 mod attach;
@@ -22,6 +23,7 @@ mod msbuild_props;
 mod naming;
 mod node_apps;
 pub(crate) mod operator;
+mod overrides;
 pub(crate) mod rust_modules;
 mod scripts;
 mod services;
@@ -91,8 +93,9 @@ pub(crate) fn assemble(
     mount_configs(&mut services, &repo);
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
     operator::settle(&mut services);
-    scripts::start(&mut services);
     shared_image::split(&mut services);
+    overrides::apply(&mut services);
+    scripts::start(&mut services);
     naming::name_by_deployment(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))

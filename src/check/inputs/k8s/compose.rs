@@ -9,7 +9,7 @@ use serde_yaml::Value;
 
 use super::build::{code_dir, parent};
 use super::{get, s, Doc, Workload, COMPOSE};
-use crate::check::facts::{Fact, FactKind};
+use crate::check::facts::{CommandSlot, Fact, FactKind};
 
 /// `docker-compose.yml`, `compose.yaml`, `docker-compose.override.yml`, `compose.prod.yaml`…
 pub(super) fn is_compose_file(name: &str) -> bool {
@@ -72,7 +72,10 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
 /// of `NAME=value` or a map), located from the service's line on.
 fn settings(rel: &str, doc: &Doc<'_>, service: &Value, from: u32) -> Vec<Fact> {
     let mut out = Vec::new();
-    for key in ["entrypoint", "command"] {
+    for (key, slot) in [
+        ("entrypoint", CommandSlot::ReplacesEntrypoint),
+        ("command", CommandSlot::ReplacesCmd),
+    ] {
         let text = match get(service, &[key]) {
             Some(Value::Sequence(parts)) => {
                 parts.iter().filter_map(s).collect::<Vec<_>>().join(" ")
@@ -82,7 +85,7 @@ fn settings(rel: &str, doc: &Doc<'_>, service: &Value, from: u32) -> Vec<Fact> {
         };
         if !text.is_empty() {
             let line = doc.line(&format!("{key}:"), from);
-            out.push(Fact::new(FactKind::Command { text }, rel, line));
+            out.push(Fact::new(FactKind::Command { text, slot }, rel, line));
         }
     }
     let pairs: Vec<(String, Option<String>)> = match get(service, &["environment"]) {
@@ -154,7 +157,7 @@ mod tests {
             .facts
             .iter()
             .map(|x| match &x.kind {
-                FactKind::Command { text } => format!("{} {text}", x.line),
+                FactKind::Command { text, .. } => format!("{} {text}", x.line),
                 FactKind::Env { name, value, .. } => {
                     format!("{} {name}={}", x.line, value.as_deref().unwrap_or(""))
                 }
