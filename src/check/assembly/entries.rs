@@ -138,7 +138,17 @@ impl EntryIndex {
         }
         let workloads = application_workloads(files);
         idx.python_never = python_tools(files, &idx.launch, &workloads);
-        idx.go = GoMains::find(files, &idx.launch, &workloads);
+        let build_args: Vec<(&str, &str)> = files
+            .iter()
+            .filter_map(|f| match &f.parsed {
+                Parsed::K8s(k) => Some(k.workloads.iter()),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|w| Some((w.build.as_deref()?, &w.build_args)))
+            .flat_map(|(dir, args)| args.iter().map(move |a| (dir, a.as_str())))
+            .collect();
+        idx.go = GoMains::find(files, &idx.launch, &workloads, &build_args);
         idx.node = NodeApps::find(files);
         idx.workspace = workspace::resolve(files, declared, &idx);
         idx.declared = declared.iter().cloned().collect();

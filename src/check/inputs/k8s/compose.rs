@@ -35,6 +35,15 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
         let Some(name) = s(name) else {
             continue;
         };
+        let build_args: Vec<String> = match get(service, &["build", "args"]) {
+            Some(Value::Mapping(m)) => m.values().filter_map(s).collect(),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .filter_map(s)
+                .filter_map(|i| Some(i.split_once('=')?.1.to_owned()))
+                .collect(),
+            _ => Vec::new(),
+        };
         let build = match get(service, &["build"]) {
             Some(Value::String(context)) => code_dir(dir, context, None),
             Some(b @ Value::Mapping(_)) => {
@@ -59,6 +68,7 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
                 .collect(),
             images: get(service, &["image"]).and_then(s).into_iter().collect(),
             build,
+            build_args,
             name,
             kind: COMPOSE.to_string(),
             file: rel.to_string(),
@@ -170,6 +180,21 @@ mod tests {
                 "4 node --require @opentelemetry/auto-instrumentations-node/register server.js",
                 "6 OTEL_SERVICE_NAME=web",
                 "7 NODE_OPTIONS=--enable-source-maps",
+            ]
+        );
+    }
+
+    #[test]
+    fn compose_build_arguments_in_both_forms() {
+        let text = "services:\n  orders:\n    build:\n      context: .\n      args:\n        SERVICE: orders-api\n  payments:\n    build:\n      context: .\n      args:\n        - SERVICE=payments-worker\n        - DEBUG\n  web:\n    build: ./web\n";
+        let f = parse("docker-compose.yml", text).unwrap();
+        let args: Vec<&[String]> = f.workloads.iter().map(|w| &w.build_args[..]).collect();
+        assert_eq!(
+            args,
+            [
+                &["orders-api".to_string()][..],
+                &["payments-worker".to_string()][..],
+                &[][..]
             ]
         );
     }
