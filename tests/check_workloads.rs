@@ -376,9 +376,11 @@ fn workloads_join_their_code_by_the_image_they_build() {
     );
     write(root, "skaffold.yaml", "apiVersion: skaffold/v4beta11\nkind: Config\nbuild:\n  artifacts:\n    - image: cartservice\n      context: src/cartservice\n    - image: orders\n      context: src/orders\n");
     write(root, "docker-compose.yml", "services:\n  quote:\n    build:\n      context: ./\n      dockerfile: src/quote/Dockerfile\n");
+    // The worker's `command` replaces the image's CMD (and its opentelemetry-instrument): it
+    // starts the instrumentation itself.
     let worker = deployment("Deployment", "orders-worker", &["orders"], true).replace(
         "          env:\n",
-        "          command: [\"celery\", \"-A\", \"orders.tasks\", \"worker\"]\n          env:\n",
+        "          command: [\"opentelemetry-instrument\", \"celery\", \"-A\", \"orders.tasks\", \"worker\"]\n          env:\n",
     );
     let k8s = [
         deployment("Deployment", "cart", &["cartservice"], true),

@@ -172,7 +172,7 @@ pub(super) fn attach(
                 Some(i) => services[i].skipped.push((f.rel, reason, line)),
                 None => repo.skipped.push((f.rel, reason, line)),
             },
-            Parsed::Manifest(_) | Parsed::TsConfig => {}
+            Parsed::Manifest(_) | Parsed::TsConfig | Parsed::NodeProjects(_) => {}
         }
     }
     Attached {

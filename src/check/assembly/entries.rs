@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::ancestors;
 use super::go_mains::GoMains;
+use super::node_apps::NodeApps;
 use super::workloads::INFRA_IMAGES;
 use super::workspace::{self, Workspace};
 use crate::check::facts::{FactKind, FastSet};
@@ -31,6 +32,9 @@ pub(super) struct EntryIndex {
     pub(super) python_never: HashMap<String, NotService>,
     /// Go binaries that are services of their own (several per module, or outside any).
     pub(super) go: GoMains,
+    /// Node packages whose build tool declares applications below them (Nest, Nx): a service
+    /// per application.
+    pub(super) node: NodeApps,
     /// The workspace libraries (packages another package of the tree uses) and what each
     /// package uses.
     pub(super) workspace: Workspace,
@@ -126,7 +130,7 @@ impl EntryIndex {
                 let commands = idx.launch.entry(f.dir.clone()).or_default();
                 if let Parsed::Launch(facts) = &f.parsed {
                     commands.extend(facts.iter().filter_map(|fact| match &fact.kind {
-                        FactKind::Command { text } => Some(text.clone()),
+                        FactKind::Command { text, .. } => Some(text.clone()),
                         _ => None,
                     }));
                 }
@@ -134,7 +138,18 @@ impl EntryIndex {
         }
         let workloads = application_workloads(files);
         idx.python_never = python_tools(files, &idx.launch, &workloads);
-        idx.go = GoMains::find(files, &idx.launch, &workloads);
+        let build_args: Vec<(&str, &str)> = files
+            .iter()
+            .filter_map(|f| match &f.parsed {
+                Parsed::K8s(k) => Some(k.workloads.iter()),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|w| Some((w.build.as_deref()?, &w.build_args)))
+            .flat_map(|(dir, args)| args.iter().map(move |a| (dir, a.as_str())))
+            .collect();
+        idx.go = GoMains::find(files, &idx.launch, &workloads, &build_args);
+        idx.node = NodeApps::find(files);
         idx.workspace = workspace::resolve(files, declared, &idx);
         idx.declared = declared.iter().cloned().collect();
         idx

@@ -31,11 +31,15 @@ pub(super) struct GoMains {
 
 impl GoMains {
     /// Find them among the walked `files`; `launch` holds the directories with a Dockerfile or
-    /// Procfile, `workloads` the names of the application workloads.
+    /// Procfile, `workloads` the names of the application workloads. A binary is deployed
+    /// too when a compose service built from a directory above it passes its directory's
+    /// name as a build argument (one Dockerfile building `./cmd/${SERVICE}`): `build_args`
+    /// holds (build directory, argument value).
     pub(super) fn find<S: std::hash::BuildHasher>(
         files: &[WalkedFile],
         launch: &HashMap<String, Vec<String>, S>,
         workloads: &HashSet<&str>,
+        build_args: &[(&str, &str)],
     ) -> GoMains {
         let mut modules: HashSet<&str> = HashSet::new();
         let mut mains: Vec<&str> = Vec::new();
@@ -69,7 +73,12 @@ impl GoMains {
             let deployed: Vec<String> = mains
                 .into_iter()
                 .filter(|d| {
-                    *d != module && (launch.contains_key(*d) || workloads.contains(base_of(d)))
+                    *d != module
+                        && (launch.contains_key(*d)
+                            || workloads.contains(base_of(d))
+                            || build_args.iter().any(|(dir, value)| {
+                                *value == base_of(d) && super::is_under(d, dir)
+                            }))
                 })
                 .map(str::to_owned)
                 .collect();
@@ -306,6 +315,7 @@ mod tests {
                 "services/shipping",
             ]),
             &none,
+            &[],
         );
         assert_eq!(
             found.split.get("platform").map(Vec::as_slice),
@@ -318,11 +328,23 @@ mod tests {
         );
         assert_eq!(found.orphans, ["services/shipping"]);
         // One deployed binary, the other named by no workload: no split.
-        let found = GoMains::find(&files, &launch(&["platform/cmd/api"]), &none);
+        let found = GoMains::find(&files, &launch(&["platform/cmd/api"]), &none, &[]);
         assert!(found.split.is_empty());
         // Workloads named after the binaries' directories split it as Dockerfiles do.
         let workloads = HashSet::from(["api", "worker"]);
-        let found = GoMains::find(&files, &launch(&[]), &workloads);
+        let found = GoMains::find(&files, &launch(&[]), &workloads, &[]);
+        assert_eq!(found.split["platform"].len(), 2);
+        // Compose services built from the module with the binary's directory as an argument.
+        let found = GoMains::find(
+            &files,
+            &launch(&[]),
+            &none,
+            &[
+                ("platform", "api"),
+                ("platform", "worker"),
+                ("other", "migrate"),
+            ],
+        );
         assert_eq!(found.split["platform"].len(), 2);
         // A main at the module root is the module's own binary, never split off.
         let files = vec![
@@ -330,9 +352,11 @@ mod tests {
             go("main.go", "main", &[]),
             go("cmd/tool/main.go", "main", &[]),
         ];
-        assert!(GoMains::find(&files, &launch(&[".", "cmd/tool"]), &none)
-            .split
-            .is_empty());
+        assert!(
+            GoMains::find(&files, &launch(&[".", "cmd/tool"]), &none, &[])
+                .split
+                .is_empty()
+        );
     }
 
     #[test]

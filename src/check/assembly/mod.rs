@@ -8,7 +8,8 @@
 //! ([`shared_python`]), Kubernetes workloads and compose services joined to services
 //! ([`workloads`], by the images built from the tree: [`images`]) with infrastructure set
 //! apart ([`infrastructure`]), one image run by distinct workloads split into services sharing
-//! its code ([`shared_image`]), services named by their deployment ([`naming`]), the languages not analysed named ([`languages`]). The working
+//! its code ([`shared_image`]), the image's `CMD`/`ENTRYPOINT` its workloads replace dropped
+//! ([`overrides`]), the scripts its commands run read ([`scripts`]), services named by their deployment ([`naming`]), the languages not analysed named ([`languages`]). The working
 //! types are in [`work`].
 
 mod attach;
@@ -20,7 +21,9 @@ mod languages;
 mod libraries;
 mod msbuild_props;
 mod naming;
+mod node_apps;
 pub(crate) mod operator;
+mod overrides;
 pub(crate) mod rust_modules;
 mod scripts;
 mod services;
@@ -62,7 +65,14 @@ pub(crate) fn assemble(
 ) -> Result<(Vec<Svc>, Repo), CheckError> {
     let declared_dirs: Vec<String> = declared.iter().map(|d| normalise(&d.path)).collect();
     msbuild_props::apply(&mut files);
-    let entries = entries::EntryIndex::build(&files, &declared_dirs);
+    let mut entries = entries::EntryIndex::build(&files, &declared_dirs);
+    for (user, used) in entries.node.imports(root, &files) {
+        for library in used {
+            entries
+                .workspace
+                .add_use(Language::Javascript, &user, &library);
+        }
+    }
     let (mut services, mut libraries) = services::from_manifests(root, &mut files, &entries);
     services::declare(root, &mut services, &files, declared, config_file)?;
     let mut attached = attach::attach(files, &mut services, &mut libraries);
@@ -83,8 +93,9 @@ pub(crate) fn assemble(
     mount_configs(&mut services, &repo);
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
     operator::settle(&mut services);
-    scripts::start(&mut services);
     shared_image::split(&mut services);
+    overrides::apply(&mut services);
+    scripts::start(&mut services);
     naming::name_by_deployment(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))

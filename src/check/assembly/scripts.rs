@@ -45,7 +45,7 @@ fn commands(svc: &Svc) -> Vec<String> {
         .iter()
         .chain(svc.workloads.iter().flat_map(|w| w.facts.iter()))
         .filter_map(|f| match &f.kind {
-            FactKind::Command { text } => Some(text.clone()),
+            FactKind::Command { text, .. } => Some(text.clone()),
             _ => None,
         })
         .collect()
@@ -95,7 +95,7 @@ fn expand(svc: &mut Svc) {
         .iter_mut()
         .chain(svc.workloads.iter_mut().flat_map(|w| w.facts.iter_mut()));
     for f in facts {
-        if let FactKind::Command { text } = &mut f.kind {
+        if let FactKind::Command { text, .. } = &mut f.kind {
             if text.contains('$') {
                 *text = substitute(text, &values);
             }
@@ -141,7 +141,7 @@ fn dotnet_instrument_sh(svc: &mut Svc) {
         .iter()
         .chain(svc.workloads.iter().flat_map(|w| w.facts.iter()))
         .filter(
-            |f| matches!(&f.kind, FactKind::Command { text } if runs_script(text, "instrument.sh")),
+            |f| matches!(&f.kind, FactKind::Command { text, .. } if runs_script(text, "instrument.sh")),
         )
         .cloned()
         .collect();
@@ -173,7 +173,7 @@ mod tests {
     use super::*;
 
     fn command(text: &str, file: &str, line: u32) -> Fact {
-        Fact::new(FactKind::Command { text: text.into() }, file, line)
+        Fact::new(FactKind::command(text), file, line)
     }
 
     fn env(name: &str, value: &str, file: &str) -> Fact {
@@ -193,7 +193,7 @@ mod tests {
         svc.facts
             .iter()
             .filter_map(|f| match &f.kind {
-                FactKind::Command { text } => Some(format!("{}:{} {text}", f.file, f.line)),
+                FactKind::Command { text, .. } => Some(format!("{}:{} {text}", f.file, f.line)),
                 FactKind::Env { name, value, .. } => Some(format!(
                     "{}:{} {name}={}",
                     f.file,

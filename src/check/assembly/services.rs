@@ -58,7 +58,7 @@ pub(super) fn from_manifests(
         let (split, manifests_left): (Vec<Manifest>, Vec<Manifest>) = manifests
             .into_iter()
             .partition(|m| m.kind == ManifestKind::GoMod && entries.go.split.contains_key(&dir));
-        let mut manifests = manifests_left;
+        let manifests = manifests_left;
         for m in split {
             if let (Some(mains), Some(module)) = (entries.go.split.get(&dir), &m.name) {
                 let (binaries, packages) =
@@ -68,6 +68,26 @@ pub(super) fn from_manifests(
             }
         }
         add_libraries(&dir, library_manifests, &mut libraries);
+        // A Node package whose build tool declares applications below it (Nest, Nx): a
+        // service per application, with the package's dependencies; its library projects
+        // are libraries the applications importing them use.
+        let (npm_split, manifests_left): (Vec<Manifest>, Vec<Manifest>) = manifests
+            .into_iter()
+            .partition(|m| m.kind == ManifestKind::Npm && entries.node.is_split(&dir));
+        let mut manifests = manifests_left;
+        for m in npm_split {
+            services.extend(node_applications(&dir, &m, entries));
+            for l in entries.node.libraries.get(&dir).into_iter().flatten() {
+                libraries.push(Library {
+                    language: Language::Javascript,
+                    dir: l.root.clone(),
+                    import_path: None,
+                    facts: Vec::new(),
+                    sources: Vec::new(),
+                    not_analysed: Vec::new(),
+                });
+            }
+        }
         manifests.sort_by_key(|m| m.kind);
         let is_service = |m: &Manifest| entries.is_service(m, &dir);
         let Some(primary) = manifests.iter().find(|m| is_service(m)).map(|m| m.kind) else {
@@ -127,6 +147,31 @@ pub(super) fn from_manifests(
         }
     }
     (services, libraries)
+}
+
+/// The services of the applications the build tool of the npm package `m` in `dir` declares:
+/// each in its own directory, with the package's dependencies.
+fn node_applications(dir: &str, m: &Manifest, entries: &EntryIndex) -> Vec<Svc> {
+    entries
+        .node
+        .split
+        .get(dir)
+        .into_iter()
+        .flatten()
+        .map(|app| Svc {
+            name: app.name.clone(),
+            path: app.root.clone(),
+            language: Some(if m.typescript || entries.typescript.contains(&app.root) {
+                Language::Typescript
+            } else {
+                Language::Javascript
+            }),
+            manifest: Some(m.file.clone()),
+            facts: m.facts.clone(),
+            skipped: m.notes.clone(),
+            ..Svc::default()
+        })
+        .collect()
 }
 
 /// One [`Library`] per language of `manifests` (a workspace library's, in directory `dir`).

@@ -10,7 +10,7 @@ use crate::check::inputs::k8s::{Workload, COMPOSE};
 
 /// Kinds of long-running Kubernetes workloads: a Job or CronJob of the same image (a
 /// migration, a nightly report) is a task of the service, not a service of its own.
-const SERVING: &[&str] = &[
+pub(super) const SERVING: &[&str] = &[
     "Deployment",
     "StatefulSet",
     "DaemonSet",
@@ -90,7 +90,7 @@ fn what_it_runs(w: &Workload) -> Vec<String> {
         .facts
         .iter()
         .filter_map(|f| match &f.kind {
-            FactKind::Command { text } => Some(format!("command {text}")),
+            FactKind::Command { text, .. } => Some(format!("command {text}")),
             FactKind::Env { name, value, .. } => {
                 Some(format!("env {name}={}", value.as_deref().unwrap_or("")))
             }
@@ -118,11 +118,7 @@ mod tests {
             9,
         )];
         if let Some(text) = command {
-            facts.push(Fact::new(
-                FactKind::Command { text: text.into() },
-                "k8s/a.yaml",
-                8,
-            ));
+            facts.push(Fact::new(FactKind::command(text), "k8s/a.yaml", 8));
         }
         Workload {
             kind: kind.into(),

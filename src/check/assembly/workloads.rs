@@ -39,6 +39,22 @@ pub(super) const INFRA_IMAGES: &[&str] = &[
     "tracegate/tracegate",
 ];
 
+/// The service below the build directory `dir` that one of the build arguments names by its
+/// directory (a shared Dockerfile building `./cmd/${SERVICE}`: `SERVICE: payments-worker`).
+fn by_build_argument(services: &[Svc], dir: &str, args: &[String]) -> Option<String> {
+    if args.is_empty() {
+        return None;
+    }
+    services
+        .iter()
+        .find(|s| {
+            s.path != dir
+                && super::is_under(&s.path, dir)
+                && args.iter().any(|a| a == base_of(&s.path))
+        })
+        .map(|s| s.path.clone())
+}
+
 /// Join `workloads` to `services` (namespace annotations and ConfigMap values applied first);
 /// `builds` are the images built from the tree (skaffold); `dirs` are the tree's directories,
 /// for the directory of a service a workload adds. Returns the infrastructure.
@@ -97,7 +113,11 @@ pub(super) fn join(
         resolve_config_maps(&mut w, repo);
         // Built from a directory of the tree: the code there, whatever its name (the root
         // holds everything: only a service there, else the joins below, as without a build).
-        let build = w.build.clone().or_else(|| built.dir_of(&w.images));
+        let build = w
+            .build
+            .clone()
+            .or_else(|| built.dir_of(&w.images))
+            .map(|dir| by_build_argument(services, &dir, &w.build_args).unwrap_or(dir));
         if let Some(dir) = build.filter(|d| d != "." || services.iter().any(|s| s.path == ".")) {
             let i = match built.service_at(services, &dir) {
                 Some((i, exact)) => {

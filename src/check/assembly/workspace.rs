@@ -32,6 +32,24 @@ impl Workspace {
             .is_some_and(|dirs| dirs.contains(dir))
     }
 
+    /// Add the library `used` (in `dir`) to those the package of `language` in `used_by`
+    /// uses directly, making it a library.
+    pub(super) fn add_use(&mut self, language: Language, used_by: &str, used: &str) {
+        self.libraries
+            .entry(language)
+            .or_default()
+            .insert(used.to_owned());
+        let list = self
+            .uses
+            .entry(language)
+            .or_default()
+            .entry(used_by.to_owned())
+            .or_default();
+        if !list.iter().any(|u| u == used) {
+            list.push(used.to_owned());
+        }
+    }
+
     /// The directories of the libraries the package of `language` in `dir` uses directly.
     pub(super) fn used_by(&self, dir: &str, language: Language) -> &[String] {
         self.uses

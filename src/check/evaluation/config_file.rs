@@ -34,7 +34,7 @@ pub(super) fn loaded(facts: Vec<&Fact>) -> Vec<&Fact> {
                 }
                 named.extend(property(v));
             }
-            FactKind::Command { text } => named.extend(property(text)),
+            FactKind::Command { text, .. } => named.extend(property(text)),
             _ => {}
         }
     }
@@ -111,9 +111,7 @@ mod tests {
         );
         assert_eq!(loaded(vec![&b, &j]).len(), 2);
         let c = Fact::new(
-            FactKind::Command {
-                text: "java -Dotel.experimental.config.file=other.yaml -jar app.jar".into(),
-            },
+            FactKind::command("java -Dotel.experimental.config.file=other.yaml -jar app.jar"),
             "Dockerfile",
             5,
         );

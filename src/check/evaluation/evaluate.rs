@@ -370,9 +370,7 @@ mod tests {
             ..Svc::default()
         };
         svc.facts.push(Fact::new(
-            FactKind::Command {
-                text: "java -javaagent:/otel/agent.jar -jar app.jar".into(),
-            },
+            FactKind::command("java -javaagent:/otel/agent.jar -jar app.jar"),
             "inventory/Dockerfile",
             9,
         ));

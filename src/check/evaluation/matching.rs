@@ -110,7 +110,7 @@ pub(super) fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             }
             true
         }
-        (Signal::Command(text), FactKind::Command { text: t }) => t.contains(text.as_str()),
+        (Signal::Command(text), FactKind::Command { text: t, .. }) => t.contains(text.as_str()),
         (Signal::Annotation(pattern), FactKind::Annotation { key, value }) => {
             let key_ok = match pattern.strip_suffix('*') {
                 Some(prefix) => key.starts_with(prefix),
@@ -197,7 +197,7 @@ pub fn describe(fact: &Fact, language: Language) -> String {
             Some(v) => format!("`{name}={v}`"),
             None => format!("`{name}`"),
         },
-        FactKind::Command { text } => format!("command `{text}`"),
+        FactKind::Command { text, .. } => format!("command `{text}`"),
         FactKind::Annotation { key, value } => format!("annotation `{key}: {value}`"),
         FactKind::Attribute { key, value, .. } => format!("`{key}` = `{value}`"),
         FactKind::Config { key, value, .. } => match key.as_str() {

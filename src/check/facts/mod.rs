@@ -53,6 +53,8 @@ pub enum FactKind {
     Command {
         /// Full command text.
         text: String,
+        /// Where it stands in a container's start: what a workload's override replaces.
+        slot: CommandSlot,
     },
     /// A pod, workload or namespace annotation.
     Annotation {
@@ -170,6 +172,35 @@ impl Fact {
             file: Arc::clone(file),
             line,
             func: None,
+        }
+    }
+}
+
+/// Where a start command stands in a container's start (Docker's rules): a workload's
+/// command replaces the image's, so what the image's `CMD` or `ENTRYPOINT` did (an agent, a
+/// wrapper such as `opentelemetry-instrument`) no longer happens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CommandSlot {
+    /// Runs as written: a Procfile process, a script's line, a start script.
+    #[default]
+    Run,
+    /// A Dockerfile's `ENTRYPOINT`.
+    ImageEntrypoint,
+    /// A Dockerfile's `CMD`.
+    ImageCmd,
+    /// Replaces the image's `CMD`: a compose service's `command:`, a container's `args` alone.
+    ReplacesCmd,
+    /// Replaces the image's `ENTRYPOINT` and `CMD`: a compose service's `entrypoint:`, a
+    /// container's `command`.
+    ReplacesEntrypoint,
+}
+
+impl FactKind {
+    /// A start command that runs as written ([`CommandSlot::Run`]).
+    pub fn command(text: impl Into<String>) -> FactKind {
+        FactKind::Command {
+            text: text.into(),
+            slot: CommandSlot::Run,
         }
     }
 }
@@ -484,7 +515,7 @@ mod tests {
         });
         a.refs.push((TOP_LEVEL, ref_hash("used")));
         for func in ["unused", "used"] {
-            let mut f = Fact::new(FactKind::Command { text: func.into() }, "a", 1);
+            let mut f = Fact::new(FactKind::command(func), "a", 1);
             f.func = Some(func.into());
             a.facts.push(f);
         }
@@ -506,7 +537,7 @@ mod tests {
                 name: name.into(),
                 live,
             });
-            let mut f = Fact::new(FactKind::Command { text: name.into() }, "a", 1);
+            let mut f = Fact::new(FactKind::command(name), "a", 1);
             f.func = Some(name.into());
             a.facts.push(f);
         }

@@ -14,6 +14,7 @@ pub mod k8s;
 pub(crate) mod kustomize;
 pub mod lang;
 pub mod manifests;
+pub mod node_projects;
 pub mod otel_config;
 pub mod prefilter;
 

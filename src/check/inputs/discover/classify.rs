@@ -45,6 +45,9 @@ pub(super) enum Class {
     Tiltfile,
     Yaml,
     TsConfig,
+    /// `nest-cli.json`, Nx `project.json`: the applications and libraries of a Node monorepo
+    /// ([`node_projects`](crate::check::inputs::node_projects)).
+    NodeProjects,
 }
 
 pub(super) fn classify(name: &str) -> Option<Class> {
@@ -65,6 +68,9 @@ pub(super) fn classify(name: &str) -> Option<Class> {
     }
     if name == "tsconfig.json" {
         return Some(Class::TsConfig);
+    }
+    if name == "nest-cli.json" || name == "project.json" {
+        return Some(Class::NodeProjects);
     }
     // .NET settings (JSON is YAML): a tracing switch's default (k8s::app_settings).
     if name == "appsettings.json" {

@@ -60,6 +60,8 @@ pub enum Parsed {
     K8s(Box<K8sFile>),
     /// `tsconfig.json`.
     TsConfig,
+    /// The projects a Node monorepo's `nest-cli.json` or Nx `project.json` declares.
+    NodeProjects(Vec<crate::check::inputs::node_projects::NodeProject>),
     /// A source file that may carry something a rule uses but could not be analysed as a
     /// whole (unreadable, over [`MAX_SOURCE_BYTES`], a symbolic link or FIFO, a syntax error
     /// the parser cannot recover from, nesting too deep): a note finding, and its service

@@ -19,6 +19,7 @@ use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::{self, K8sFile};
 use crate::check::inputs::lang::{self, SourceKind};
 use crate::check::inputs::manifests::{self, docker, python, shell, Manifest, ManifestKind};
+use crate::check::inputs::node_projects;
 
 /// A file named like one that matters that cannot be read (`what` it is): a manifest still
 /// makes its directory a service (that cannot pass), with a TG199 note; a source file may have
@@ -433,6 +434,11 @@ pub(super) fn visit(
             Err(reason) => split_line(&reason),
         },
         Class::TsConfig => Parsed::TsConfig,
+        Class::NodeProjects => Parsed::NodeProjects(if rel.ends_with("nest-cli.json") {
+            node_projects::nest_cli(&rel, &text)
+        } else {
+            node_projects::nx_project(&rel, &text).into_iter().collect()
+        }),
     };
     Some(Ok(Visited::File(WalkedFile { rel, dir, parsed })))
 }

@@ -9,7 +9,7 @@ use serde_yaml::Value;
 
 use super::build::{code_dir, parent};
 use super::{get, s, Doc, Workload, COMPOSE};
-use crate::check::facts::{Fact, FactKind};
+use crate::check::facts::{CommandSlot, Fact, FactKind};
 
 /// `docker-compose.yml`, `compose.yaml`, `docker-compose.override.yml`, `compose.prod.yaml`…
 pub(super) fn is_compose_file(name: &str) -> bool {
@@ -35,6 +35,15 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
         let Some(name) = s(name) else {
             continue;
         };
+        let build_args: Vec<String> = match get(service, &["build", "args"]) {
+            Some(Value::Mapping(m)) => m.values().filter_map(s).collect(),
+            Some(Value::Sequence(items)) => items
+                .iter()
+                .filter_map(s)
+                .filter_map(|i| Some(i.split_once('=')?.1.to_owned()))
+                .collect(),
+            _ => Vec::new(),
+        };
         let build = match get(service, &["build"]) {
             Some(Value::String(context)) => code_dir(dir, context, None),
             Some(b @ Value::Mapping(_)) => {
@@ -59,6 +68,7 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
                 .collect(),
             images: get(service, &["image"]).and_then(s).into_iter().collect(),
             build,
+            build_args,
             name,
             kind: COMPOSE.to_string(),
             file: rel.to_string(),
@@ -72,7 +82,10 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
 /// of `NAME=value` or a map), located from the service's line on.
 fn settings(rel: &str, doc: &Doc<'_>, service: &Value, from: u32) -> Vec<Fact> {
     let mut out = Vec::new();
-    for key in ["entrypoint", "command"] {
+    for (key, slot) in [
+        ("entrypoint", CommandSlot::ReplacesEntrypoint),
+        ("command", CommandSlot::ReplacesCmd),
+    ] {
         let text = match get(service, &[key]) {
             Some(Value::Sequence(parts)) => {
                 parts.iter().filter_map(s).collect::<Vec<_>>().join(" ")
@@ -82,7 +95,7 @@ fn settings(rel: &str, doc: &Doc<'_>, service: &Value, from: u32) -> Vec<Fact> {
         };
         if !text.is_empty() {
             let line = doc.line(&format!("{key}:"), from);
-            out.push(Fact::new(FactKind::Command { text }, rel, line));
+            out.push(Fact::new(FactKind::Command { text, slot }, rel, line));
         }
     }
     let pairs: Vec<(String, Option<String>)> = match get(service, &["environment"]) {
@@ -154,7 +167,7 @@ mod tests {
             .facts
             .iter()
             .map(|x| match &x.kind {
-                FactKind::Command { text } => format!("{} {text}", x.line),
+                FactKind::Command { text, .. } => format!("{} {text}", x.line),
                 FactKind::Env { name, value, .. } => {
                     format!("{} {name}={}", x.line, value.as_deref().unwrap_or(""))
                 }
@@ -167,6 +180,21 @@ mod tests {
                 "4 node --require @opentelemetry/auto-instrumentations-node/register server.js",
                 "6 OTEL_SERVICE_NAME=web",
                 "7 NODE_OPTIONS=--enable-source-maps",
+            ]
+        );
+    }
+
+    #[test]
+    fn compose_build_arguments_in_both_forms() {
+        let text = "services:\n  orders:\n    build:\n      context: .\n      args:\n        SERVICE: orders-api\n  payments:\n    build:\n      context: .\n      args:\n        - SERVICE=payments-worker\n        - DEBUG\n  web:\n    build: ./web\n";
+        let f = parse("docker-compose.yml", text).unwrap();
+        let args: Vec<&[String]> = f.workloads.iter().map(|w| &w.build_args[..]).collect();
+        assert_eq!(
+            args,
+            [
+                &["orders-api".to_string()][..],
+                &["payments-worker".to_string()][..],
+                &[][..]
             ]
         );
     }

@@ -54,6 +54,9 @@ pub struct Workload {
     /// The directory its image is built from, when the file that defines it says so (a
     /// docker-compose `build:`), relative to the root.
     pub build: Option<String>,
+    /// The values of its compose `build.args` (`SERVICE: payments-worker`): which of the
+    /// binaries below the build directory one shared Dockerfile builds (`./cmd/${SERVICE}`).
+    pub build_args: Vec<String>,
     /// `Env`, `Command` and `Annotation` facts.
     pub facts: Vec<Fact>,
     /// `envFrom` sources.

@@ -4,7 +4,7 @@
 use serde_yaml::Value;
 
 use super::{annotations, get, s, string_map, Doc, EnvFrom, Workload};
-use crate::check::facts::{Fact, FactKind};
+use crate::check::facts::{CommandSlot, Fact, FactKind};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn workload(
@@ -92,6 +92,13 @@ pub(super) fn workload(
                 }
             }
             let mut cmd: Vec<String> = Vec::new();
+            // A container's `command` replaces the image's ENTRYPOINT (and CMD); `args` alone
+            // its CMD.
+            let slot = if c.get("command").is_some() {
+                CommandSlot::ReplacesEntrypoint
+            } else {
+                CommandSlot::ReplacesCmd
+            };
             for key in ["command", "args"] {
                 if let Some(Value::Sequence(parts)) = c.get(key) {
                     cmd.extend(parts.iter().filter_map(s));
@@ -101,6 +108,7 @@ pub(super) fn workload(
                 w.facts.push(Fact::new(
                     FactKind::Command {
                         text: cmd.join(" "),
+                        slot,
                     },
                     rel,
                     cline,

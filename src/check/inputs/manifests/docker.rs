@@ -1,7 +1,7 @@
 //! Dockerfile (`ENV`, `CMD`, `ENTRYPOINT`) and Procfile: how a service is started and with
 //! which environment (auto-instrumentation agents, `OTEL_*` variables).
 
-use crate::check::facts::{Fact, FactKind};
+use crate::check::facts::{CommandSlot, Fact, FactKind};
 
 /// Facts of a Dockerfile.
 pub fn parse_dockerfile(rel: &str, text: &str) -> Vec<Fact> {
@@ -186,7 +186,12 @@ fn instruction(rel: &str, line: &str, no: u32, out: &mut Vec<Fact>) {
                 Ok(parts) => parts.join(" "),
                 Err(_) => rest.to_string(),
             };
-            out.push(Fact::new(FactKind::Command { text }, rel, no));
+            let slot = if word.eq_ignore_ascii_case("CMD") {
+                CommandSlot::ImageCmd
+            } else {
+                CommandSlot::ImageEntrypoint
+            };
+            out.push(Fact::new(FactKind::Command { text, slot }, rel, no));
         }
         _ => {}
     }
@@ -236,13 +241,7 @@ pub fn parse_procfile(rel: &str, text: &str) -> Vec<Fact> {
         .enumerate()
         .filter_map(|(i, l)| {
             let (_, cmd) = l.split_once(':')?;
-            Some(Fact::new(
-                FactKind::Command {
-                    text: cmd.trim().to_string(),
-                },
-                rel,
-                i as u32 + 1,
-            ))
+            Some(Fact::new(FactKind::command(cmd.trim()), rel, i as u32 + 1))
         })
         .collect()
 }
@@ -262,7 +261,9 @@ mod tests {
             matches!(&f[1].kind, FactKind::Env { name, value: Some(v), .. } if name == "JAVA_TOOL_OPTIONS" && v == "-javaagent:/otel/agent.jar")
         );
         assert_eq!(f[1].line, 3);
-        assert!(matches!(&f[2].kind, FactKind::Command { text } if text == "java -jar app.jar"));
+        assert!(
+            matches!(&f[2].kind, FactKind::Command { text, .. } if text == "java -jar app.jar")
+        );
     }
 
     fn env_names(f: &[Fact]) -> Vec<String> {
@@ -289,7 +290,9 @@ mod tests {
             "FROM --platform=linux/amd64 eclipse-temurin:21 AS Base\nENV JAVA_TOOL_OPTIONS=-javaagent:/otel.jar\nFROM maven:3 AS build\nENV X=1\nfrom base as final\nCMD java -jar app.jar\n",
         );
         assert_eq!(env_names(&f), vec!["JAVA_TOOL_OPTIONS"]);
-        assert!(matches!(&f[1].kind, FactKind::Command { text } if text == "java -jar app.jar"));
+        assert!(
+            matches!(&f[1].kind, FactKind::Command { text, .. } if text == "java -jar app.jar")
+        );
         // `FROM ${FINAL}` with `ARG FINAL=runtime`: the runtime stage ships.
         let f = parse_dockerfile(
             "Dockerfile",

@@ -62,9 +62,7 @@ pub fn parse(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     }
     if let Some(start) = start {
         facts.push(Fact::new(
-            FactKind::Command {
-                text: start.to_string(),
-            },
+            FactKind::command(start),
             rel,
             super::line_containing(text, "\"start\""),
         ));

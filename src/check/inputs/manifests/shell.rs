@@ -58,13 +58,7 @@ fn line_facts(rel: &str, line: &str, no: u32, out: &mut Vec<Fact>) {
             return;
         }
     }
-    out.push(Fact::new(
-        FactKind::Command {
-            text: line.to_string(),
-        },
-        rel,
-        no,
-    ));
+    out.push(Fact::new(FactKind::command(line), rel, no));
 }
 
 #[cfg(test)]
@@ -81,7 +75,7 @@ mod tests {
                 FactKind::Env { name, value, .. } => {
                     format!("{}: {name}={}", f.line, value.as_deref().unwrap_or(""))
                 }
-                FactKind::Command { text } => format!("{}: {text}", f.line),
+                FactKind::Command { text, .. } => format!("{}: {text}", f.line),
                 _ => String::new(),
             })
             .collect();
