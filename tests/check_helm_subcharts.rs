@@ -139,3 +139,110 @@ fn tags_and_subchart_defaults_switch_subcharts_off() {
         }
     }
 }
+
+/// A Flask service `api` whose chart's own Deployment takes its export endpoint from
+/// `.Values.otel.endpoint`, which the chart imports from its vendored `otel-defaults`
+/// subchart (`import-values: [{child: otel, parent: otel}]`); `chart` edits the Chart.yaml.
+fn importing(root: &Path, chart_deps: &str) {
+    use tree::write;
+    write(
+        root,
+        "services/api/requirements.txt",
+        "flask==3.0.3\nopentelemetry-sdk==1.27.0\nopentelemetry-exporter-otlp-proto-grpc==1.27.0\nopentelemetry-instrumentation-flask==0.48b0\n",
+    );
+    write(
+        root,
+        "services/api/Dockerfile",
+        "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
+    );
+    write(
+        root,
+        "services/api/app.py",
+        "from flask import Flask\nfrom opentelemetry import trace\nfrom opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\nfrom opentelemetry.sdk.trace import TracerProvider\nfrom opentelemetry.sdk.trace.export import BatchSpanProcessor\n\nprovider = TracerProvider()\nprovider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))\ntrace.set_tracer_provider(provider)\napp = Flask(__name__)\nFlaskInstrumentor().instrument_app(app)\n",
+    );
+    write(
+        root,
+        "deploy/charts/api/Chart.yaml",
+        &format!("apiVersion: v2\nname: api\nversion: 0.3.0\nappVersion: \"1.4.2\"\ndependencies:\n{chart_deps}"),
+    );
+    write(
+        root,
+        "deploy/charts/api/values.yaml",
+        "image:\n  repository: ghcr.io/acme/api\n",
+    );
+    write(
+        root,
+        "deploy/charts/api/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n    spec:\n      containers:\n        - name: api\n          image: \"{{ .Values.image.repository }}:{{ .Chart.AppVersion }}\"\n          env:\n            - name: OTEL_SERVICE_NAME\n              value: {{ .Release.Name }}\n            {{- with .Values.otel }}\n            - name: OTEL_EXPORTER_OTLP_ENDPOINT\n              value: {{ .endpoint | quote }}\n            {{- end }}\n",
+    );
+    write(
+        root,
+        "deploy/charts/api/charts/otel-defaults/Chart.yaml",
+        "apiVersion: v2\nname: otel-defaults\nversion: 0.1.0\n",
+    );
+    write(
+        root,
+        "deploy/charts/api/charts/otel-defaults/values.yaml",
+        "otel:\n  endpoint: http://otel-collector.observability:4317\n",
+    );
+}
+
+/// (verdict of `api` and its rules, the repository's findings' rules and lines).
+fn api(root: &Path, helm: &str) -> (String, Vec<String>, Vec<String>) {
+    let json = tree::check_json(root, &[("TRACEGATE_HELM", helm)]);
+    let s = json["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "api")
+        .unwrap_or_else(|| panic!("{json:#}"));
+    let rules = s["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect();
+    let repo = json["repository_findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    format!(
+                        "{} {}:{}",
+                        f["rule"].as_str().unwrap(),
+                        f["file"].as_str().unwrap(),
+                        f["line"]
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    (s["verdict"].as_str().unwrap().to_string(), rules, repo)
+}
+
+#[test]
+fn import_values_carry_the_endpoint_from_the_subchart_to_its_parent() {
+    let plain = "  - name: otel-defaults\n    version: 0.1.0\n    import-values:\n      - child: otel\n        parent: otel\n";
+    let dir = tempfile::tempdir().unwrap();
+    importing(dir.path(), plain);
+    let (verdict, rules, repo) = api(dir.path(), "");
+    assert_eq!((verdict.as_str(), rules.len()), ("pass", 0), "{rules:?}");
+    assert!(repo.is_empty(), "{repo:?}");
+    if let Some(h) = helm() {
+        assert_eq!(api(dir.path(), h.to_str().unwrap()).0, "pass", "with helm");
+    }
+    // Twin: nothing imported (no import-values): no endpoint, TG201.
+    let dir = tempfile::tempdir().unwrap();
+    importing(dir.path(), "  - name: otel-defaults\n    version: 0.1.0\n");
+    let (verdict, rules, _) = api(dir.path(), "");
+    assert_eq!(verdict, "fail");
+    assert!(rules.contains(&"TG201".to_string()), "{rules:?}");
+    // A path the subchart's values do not hold: a note at the Chart.yaml's import-values.
+    let dir = tempfile::tempdir().unwrap();
+    importing(
+        dir.path(),
+        &plain.replace("child: otel", "child: telemetry"),
+    );
+    let (_, _, repo) = api(dir.path(), "");
+    assert_eq!(repo, ["TG199 deploy/charts/api/Chart.yaml:8"], "{repo:?}");
+}
