@@ -211,3 +211,71 @@ fn a_subproject_named_by_project_counts_for_the_services_using_it() {
     assert_eq!(orders.3, "fail");
     assert_eq!(orders.4, ["TG101"]);
 }
+
+/// Issue 18 leftovers: projects a settings script includes in loops
+/// (`fixtures/check/shapes/gradle-settings-loops`: every `services/*` with a build script from
+/// a directory listing, the libraries of `libs/` from a literal list, each placed with
+/// `projectDir`). A loop that cannot be followed is a TG199 note naming the file and line.
+#[test]
+fn projects_included_in_settings_loops_are_placed_where_the_loop_puts_them() {
+    let shape =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/check/shapes/gradle-settings-loops");
+    let verdicts = |report: &Value| -> Vec<(String, String, Vec<String>)> {
+        let mut v: Vec<_> = services(report)
+            .into_iter()
+            .map(|(name, _, _, verdict, rules)| (name, verdict, rules))
+            .collect();
+        v.sort();
+        v
+    };
+    let (code, report) = check(&shape);
+    assert_eq!(code, 1);
+    let want = |tracing: &str| {
+        vec![
+            (
+                "billing".to_string(),
+                "fail".to_string(),
+                vec!["TG101".to_string()],
+            ),
+            ("dispatch".to_string(), tracing.to_string(), vec![]),
+            ("telematics".to_string(), tracing.to_string(), vec![]),
+        ]
+    };
+    assert_eq!(verdicts(&report), want("pass"));
+    assert!(report.get("repository_findings").is_none(), "{report}");
+
+    // The libraries from a Groovy-style list kept in a variable: the same.
+    let dir = twin_of(&shape, "settings.gradle.kts", |t| {
+        t.replace(
+            "listOf(\"otel-tracing\", \"web-common\").forEach { lib ->",
+            "val libs = listOf(\"otel-tracing\", \"web-common\")\nlibs.forEach { lib ->",
+        )
+    });
+    assert_eq!(verdicts(&check(dir.path()).1), want("pass"));
+
+    // A list computed by a function of the script: not followed, and said so.
+    let dir = twin_of(&shape, "settings.gradle.kts", |t| {
+        t.replace(
+            "listOf(\"otel-tracing\", \"web-common\").forEach { lib ->",
+            "sharedLibraries().forEach { lib ->",
+        )
+    });
+    let (_, report) = check(dir.path());
+    let got: Vec<(String, String, Vec<String>)> = verdicts(&report)
+        .into_iter()
+        .map(|(n, v, mut r)| {
+            r.retain(|r| r != "TG101");
+            (n, v, r)
+        })
+        .collect();
+    assert_eq!(got[1].1, "fail", "{report}");
+    let notes = report["repository_findings"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "{report}");
+    assert_eq!(notes[0]["rule"], "TG199");
+    assert_eq!(notes[0]["file"], "settings.gradle.kts");
+    assert_eq!(notes[0]["line"], 19);
+    assert!(notes[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("sharedLibraries().forEach"));
+}

@@ -11,6 +11,7 @@ use crate::check::facts::{Fact, FastMap, SourceFacts};
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::k8s::{ImageBuild, Workload};
 use crate::check::inputs::lang::SourceKind;
+use crate::check::inputs::manifests::ManifestKind;
 
 /// What the Kubernetes files held, for the workloads step.
 pub(super) struct Attached {
@@ -172,6 +173,17 @@ pub(super) fn attach(
                 Some(i) => services[i].skipped.push((f.rel, reason, line)),
                 None => repo.skipped.push((f.rel, reason, line)),
             },
+            // What a Gradle settings file's loops leave unread (left in the file by
+            // `services::from_manifests`): a note of the service around it, else of the
+            // repository.
+            Parsed::Manifest(m) if m.kind == ManifestKind::Gradle && !m.notes.is_empty() => {
+                for note in m.notes {
+                    match owner(&f.rel, services, None) {
+                        Some(i) => services[i].skipped.push(note),
+                        None => repo.skipped.push(note),
+                    }
+                }
+            }
             Parsed::Manifest(_) | Parsed::TsConfig | Parsed::NodeProjects(_) => {}
         }
     }

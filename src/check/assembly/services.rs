@@ -27,6 +27,19 @@ pub(super) fn from_manifests(
     let mut by_dir: BTreeMap<String, Vec<Manifest>> = BTreeMap::new();
     for f in files.iter_mut() {
         if let Parsed::Manifest(m) = &mut f.parsed {
+            // A Gradle settings file's notes stay with the file: its directory is seldom a
+            // service of its own (`attach` gives them to the service around it or the
+            // repository).
+            let settings = m.kind == ManifestKind::Gradle
+                && m.file
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with("settings.gradle"));
+            let kept = if settings {
+                std::mem::take(&mut m.notes)
+            } else {
+                Vec::new()
+            };
             let m = std::mem::replace(
                 m,
                 Manifest {
@@ -39,7 +52,7 @@ pub(super) fn from_manifests(
                     cargo: None,
                     version: None,
                     uses: Vec::new(),
-                    notes: Vec::new(),
+                    notes: kept,
                 },
             );
             by_dir.entry(f.dir.clone()).or_default().push(m);

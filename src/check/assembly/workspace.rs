@@ -248,6 +248,43 @@ pub(super) fn resolve(
     workspace
 }
 
+/// A settings file's loop over the subdirectories of `dir` (`root`'s settings file): each
+/// direct subdirectory holding a Gradle build file is a project of `project` (`*` its name),
+/// placed in `placed` or at Gradle's default path.
+fn listed<'a>(
+    packages: &[Package<'a>],
+    root: &'a str,
+    dir: &str,
+    project: &str,
+    placed: &Option<String>,
+    out: &mut HashMap<(&'a str, String), String>,
+) {
+    let Some(parent) = paths::resolve(root, if dir.is_empty() { "." } else { dir }) else {
+        return;
+    };
+    for p in packages {
+        let build = p.manifests.iter().any(|m| {
+            m.kind == ManifestKind::Gradle
+                && m.file
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|n| n.starts_with("build.gradle"))
+        });
+        let (up, name) = p.dir.rsplit_once('/').unwrap_or((".", p.dir));
+        if !build || up != parent || p.dir == "." {
+            continue;
+        }
+        let path = project.replace('*', name);
+        let at = match placed {
+            Some(t) => paths::resolve(root, &t.replace('*', name)),
+            None => paths::resolve(root, &path.trim_start_matches(':').replace(':', "/")),
+        };
+        if let Some(at) = at {
+            out.insert((root, path), at);
+        }
+    }
+}
+
 /// Packages by the names and paths other manifests reference them by.
 struct Index<'a> {
     /// (kind, full name) → the packages and manifests of that name.
@@ -259,7 +296,7 @@ struct Index<'a> {
     gradle_roots: HashSet<&'a str>,
     /// (settings root, project path) → its directory, where the settings file moves it
     /// (`project(':a').projectDir = file('libs/a')`).
-    gradle_dirs: HashMap<(&'a str, &'a str), String>,
+    gradle_dirs: HashMap<(&'a str, String), String>,
 }
 
 impl<'a> Index<'a> {
@@ -279,10 +316,18 @@ impl<'a> Index<'a> {
                 {
                     gradle_roots.insert(p.dir);
                     for u in &m.uses {
-                        if let Reference::ProjectDir { project, dir } = u {
-                            if let Some(d) = paths::resolve(p.dir, dir) {
-                                gradle_dirs.insert((p.dir, project.as_str()), d);
+                        match u {
+                            Reference::ProjectDir { project, dir } => {
+                                if let Some(d) = paths::resolve(p.dir, dir) {
+                                    gradle_dirs.insert((p.dir, project.clone()), d);
+                                }
                             }
+                            Reference::ProjectDirsIn {
+                                dir,
+                                project,
+                                placed,
+                            } => listed(packages, p.dir, dir, project, placed, &mut gradle_dirs),
+                            _ => {}
                         }
                     }
                 }
@@ -322,7 +367,7 @@ impl<'a> Index<'a> {
                             .map(str::to_owned);
                         let target = root.and_then(|r| {
                             self.gradle_dirs
-                                .get(&(r.as_str(), name.as_str()))
+                                .get(&(r.as_str(), name.clone()))
                                 .cloned()
                                 .or_else(|| paths::resolve(&r, &path.replace(':', "/")))
                         });
@@ -349,7 +394,9 @@ impl<'a> Index<'a> {
                     }
                     // Props files were merged into the projects importing them (msbuild_props);
                     // project directories are read from settings files above.
-                    Reference::Import { .. } | Reference::ProjectDir { .. } => {}
+                    Reference::Import { .. }
+                    | Reference::ProjectDir { .. }
+                    | Reference::ProjectDirsIn { .. } => {}
                     Reference::Path(path) => {
                         let Some(target) = join(user.dir, path) else {
                             continue;

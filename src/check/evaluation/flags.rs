@@ -8,8 +8,9 @@ use crate::check::assembly::work::Svc;
 use crate::check::evaluation::copies;
 use crate::check::evaluation::env_reads::{self, is_on, workload_value};
 use crate::check::evaluation::evaluate::finding;
+use crate::check::evaluation::profiles::{image_value, ImageValue};
 use crate::check::evaluation::rules::Rule;
-use crate::check::facts::{Fact, FactKind};
+use crate::check::facts::Fact;
 use crate::check::inputs::k8s::Workload;
 use crate::check::model::{Finding, Language};
 
@@ -52,10 +53,9 @@ pub(super) fn tracing_flag(rule: &Rule, svc: &Svc, facts: &[&Fact], out: &mut Ve
         return;
     };
     let name = flag.name.as_str();
-    let image = image_value(svc, name);
     let on = |w: &Workload| match workload_value(w, name) {
         Some(v) => is_on(v),
-        None => image.as_ref().is_some_and(|(v, _)| is_on(*v)),
+        None => image_value(svc, w, name).is_some_and(|v| is_on(v.value)),
     };
     let elsewhere: Vec<String> = svc
         .workloads
@@ -78,8 +78,11 @@ pub(super) fn tracing_flag(rule: &Rule, svc: &Svc, facts: &[&Fact], out: &mut Ve
         format!("; set in {}", elsewhere.join(", "))
     };
     for (w, copies) in copies::lacking(&svc.workloads, |w| !on(w)) {
-        let how = match workload_value(w, name) {
-            Some(Some(v)) => format!("sets to `{v}`"),
+        let how = match (workload_value(w, name), image_value(svc, w, name)) {
+            (Some(Some(v)), _) => format!("sets to `{v}`"),
+            (None, Some(i)) if i.profile.is_some() => {
+                format!("does not set, and {}", profile_default(&i))
+            }
             _ => "does not set".to_string(),
         };
         out.push(finding(
@@ -94,40 +97,44 @@ pub(super) fn tracing_flag(rule: &Rule, svc: &Svc, facts: &[&Fact], out: &mut Ve
     }
 }
 
-/// The image's own default for `name` (a Dockerfile `ENV`), which a workload may override:
-/// (literal value, file).
-fn image_value<'s>(svc: &'s Svc, name: &str) -> Option<(Option<&'s str>, String)> {
-    svc.facts.iter().find_map(|f| match &f.kind {
-        FactKind::Env {
-            name: n,
-            value,
-            from_ref,
-            ..
-        } if n == name => Some((
-            if *from_ref { None } else { value.as_deref() },
-            f.file.to_string(),
-        )),
-        _ => None,
-    })
+/// "the settings for `prod` (SPRING_PROFILES_ACTIVE) give `false` (…/application-prod.yml:5)".
+fn profile_default(i: &ImageValue) -> String {
+    let (profile, how) = i.profile.unwrap_or_default();
+    format!(
+        "the settings for `{profile}` ({how}) give `{}` ({}:{})",
+        i.value.unwrap_or_default(),
+        i.file,
+        i.line,
+    )
 }
 
 /// A flag that switches tracing off (`DISABLE_TRACING`, `OTEL_SDK_DISABLED`): a finding at
 /// each workload that sets it to a true literal, or leaves on an image default that does (a
 /// reference is not taken as switching it off).
 fn switched_off(rule: &Rule, svc: &Svc, name: &str, read: &str, out: &mut Vec<Finding>) {
-    let image = image_value(svc, name);
     let off = |w: &Workload| match workload_value(w, name) {
         Some(Some(v)) => env_reads::is_on(Some(v)),
         Some(None) => false,
-        None => image
-            .as_ref()
-            .is_some_and(|(v, _)| v.is_some() && env_reads::is_on(*v)),
+        None => image_value(svc, w, name)
+            .is_some_and(|i| i.value.is_some() && env_reads::is_on(i.value)),
     };
     for (w, copies) in copies::lacking(&svc.workloads, |w| off(w)) {
         let how = match workload_value(w, name) {
             Some(Some(v)) => format!("{} `{}` sets it to `{v}`", w.kind, w.name),
-            _ => match &image {
-                Some((Some(v), file)) => {
+            _ => match image_value(svc, w, name) {
+                Some(i) if i.profile.is_some() => {
+                    format!(
+                        "{} `{}` does not set it, and {}",
+                        w.kind,
+                        w.name,
+                        profile_default(&i)
+                    )
+                }
+                Some(ImageValue {
+                    value: Some(v),
+                    file,
+                    ..
+                }) => {
                     format!("{} `{}` keeps the image's `{v}` ({file})", w.kind, w.name)
                 }
                 _ => format!("{} `{}` sets it", w.kind, w.name),

@@ -197,6 +197,12 @@ pub fn describe(fact: &Fact, language: Language) -> String {
             Some(v) => format!("`{name}={v}`"),
             None => format!("`{name}`"),
         },
+        FactKind::ProfileEnv {
+            profile,
+            name,
+            value,
+            ..
+        } => format!("`{name}={value}` for the profile `{profile}`"),
         FactKind::Command { text, .. } => format!("command `{text}`"),
         FactKind::Annotation { key, value } => format!("annotation `{key}: {value}`"),
         FactKind::Attribute { key, value, .. } => format!("`{key}` = `{value}`"),

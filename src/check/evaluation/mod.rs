@@ -9,6 +9,7 @@ mod env_reads;
 pub(crate) mod evaluate;
 mod flags;
 pub(crate) mod matching;
+mod profiles;
 pub(crate) mod repository;
 pub mod rules;
 pub mod security;

@@ -49,6 +49,19 @@ pub enum FactKind {
         /// Whether it comes from a ConfigMap/Secret/field reference (not a literal).
         from_ref: bool,
     },
+    /// What a profile's or an environment's settings file (`application-prod.yml`,
+    /// `appsettings.Production.json`, a `spring.config.activate.on-profile` document) gives
+    /// the variable `name` that overrides it: in effect where the workload selects `profile`.
+    ProfileEnv {
+        /// Which variable selects the profile.
+        selector: ProfileSelector,
+        /// The profile (Spring) or environment (.NET) name, as written.
+        profile: String,
+        /// The variable.
+        name: String,
+        /// The file's value.
+        value: String,
+    },
     /// A start command (script, `CMD`, `ENTRYPOINT`, container command/args).
     Command {
         /// Full command text.
@@ -83,6 +96,15 @@ pub enum FactKind {
         /// What the code says beyond the text, when the extractor saw it (boxed: rare).
         context: Option<Box<AttrContext>>,
     },
+}
+
+/// What selects the profile of a settings file ([`FactKind::ProfileEnv`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ProfileSelector {
+    /// Spring Boot's active profiles (`SPRING_PROFILES_ACTIVE`, `spring.profiles.active`).
+    Spring,
+    /// The .NET host's environment (`ASPNETCORE_ENVIRONMENT`, `DOTNET_ENVIRONMENT`).
+    Dotnet,
 }
 
 /// What an attribute's surroundings say about it ([`FactKind::Attribute`]).

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::chart_parents::{self, Parent};
+use super::chart_parents::{self, Imported, Parent};
 use super::discover::{Parsed, WalkedFile};
 use super::exclude::ExcludeSet;
 use super::helm_binary;
@@ -35,6 +35,20 @@ pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &Exclude
         .map(|f| f.dir.clone())
         .collect();
     let parents = chart_parents::of(&charts, |rel| read_small(&root.join(rel)));
+    let imported = chart_parents::imports(&charts, |rel| read_small(&root.join(rel)));
+    // What `import-values` could not copy: a note at the chart's `import-values`.
+    for (dir, imp) in &imported {
+        let rel = join(dir, "Chart.yaml");
+        if let Ok(i) = files.binary_search_by(|f| f.rel.as_str().cmp(&rel)) {
+            let line = read_small(&root.join(&rel))
+                .and_then(|t| t.lines().position(|l| l.contains("import-values")))
+                .map_or(1, |i| i as u32 + 1);
+            if let Parsed::K8s(k) = &mut files[i].parsed {
+                k.invalid
+                    .extend(imp.notes.iter().map(|n| (line, format!("Helm: {n}"))));
+            }
+        }
+    }
     let releases: Vec<HelmRelease> = files
         .iter()
         .filter_map(|f| match &f.parsed {
@@ -66,7 +80,12 @@ pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &Exclude
         }
         let deployed: Vec<&HelmRelease> = releases.iter().filter(|r| &r.chart == dir).collect();
         let helm = helm && parent.is_none();
-        if render_chart(root, dir, parent, &deployed, helm, files, exclude) {
+        let chart = Chart {
+            dir,
+            parent,
+            imported: imported.get(dir),
+        };
+        if render_chart(root, &chart, &deployed, helm, files, exclude) {
             by_helm.push(dir);
         }
     }
@@ -119,17 +138,25 @@ fn templates(root: &Path, dir: &str, exclude: &ExcludeSet) -> Vec<(String, Strin
     out
 }
 
+/// A chart to render: its directory, what its parent gives it, what it imports from its
+/// subcharts.
+struct Chart<'a> {
+    dir: &'a str,
+    parent: Option<&'a Parent>,
+    imported: Option<&'a Imported>,
+}
+
 /// Render one chart once per release; `helm`: with the installed helm first. Whether helm
 /// rendered every release.
 fn render_chart(
     root: &Path,
-    dir: &str,
-    parent: Option<&Parent>,
+    c: &Chart,
     deployed: &[&HelmRelease],
     helm: bool,
     files: &mut Vec<WalkedFile>,
     exclude: &ExcludeSet,
 ) -> bool {
+    let (dir, parent) = (c.dir, c.parent);
     let Some(chart) = read_small(&root.join(join(dir, "Chart.yaml"))) else {
         return false;
     };
@@ -140,6 +167,14 @@ fn render_chart(
     let values = values_rel
         .as_ref()
         .and_then(|rel| read_small(&root.join(rel)));
+    // Values imported from subcharts lie under the chart's own.
+    let values = match c.imported {
+        Some(i) if i.values.as_object().is_some_and(|m| !m.is_empty()) => Some(over(
+            Some(&serde_yaml::to_string(&i.values).unwrap_or_default()),
+            values.as_deref().unwrap_or_default(),
+        )),
+        _ => values,
+    };
     // A subchart its parent disables deploys nothing: its values are no workload either.
     if parent.is_some_and(|p| !p.enabled) {
         drop_values_workloads(files, values_rel.as_deref());

@@ -72,8 +72,12 @@ pub(super) fn classify(name: &str) -> Option<Class> {
     if name == "nest-cli.json" || name == "project.json" {
         return Some(Class::NodeProjects);
     }
-    // .NET settings (JSON is YAML): a tracing switch's default (k8s::app_settings).
-    if name == "appsettings.json" {
+    // .NET settings (JSON is YAML) and Spring properties: a tracing switch's default, for
+    // every environment or profile (k8s::app_settings).
+    if ((name.starts_with("appsettings") && name.ends_with(".json"))
+        || (name.starts_with("application") && name.ends_with(".properties")))
+        && crate::check::inputs::k8s::is_settings_file(name)
+    {
         return Some(Class::Yaml);
     }
     if name.starts_with("helmfile.") && name.ends_with(".gotmpl") {

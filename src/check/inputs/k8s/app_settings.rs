@@ -1,15 +1,21 @@
 //! Application settings files that give a tracing switch its default: Spring Boot's
-//! `application.yml`/`application.yaml` (`tracing.enabled: false`) and .NET's
-//! `appsettings.json` (`"Tracing": { "Enabled": false }`). Each switch (a key with an
+//! `application.yml`/`application.yaml`/`application.properties` (`tracing.enabled: false`) and
+//! .NET's `appsettings.json` (`"Tracing": { "Enabled": false }`). Each switch (a key with an
 //! enable/disable word and a tracing word) becomes an `Env` fact of the variable that
 //! overrides it — `TRACING_ENABLED` (Spring's relaxed binding), `Tracing__Enabled` (.NET) —
-//! with the file's value: what the image runs with unless the workload sets it. Profiles and
-//! environments (`application-prod.yml`, `appsettings.Production.json`) are not read.
+//! with the file's value: what the image runs with unless the workload sets it.
+//!
+//! A profile's or an environment's file (`application-prod.yml`, `application-prod.properties`,
+//! `appsettings.Production.json`) and a Spring document for one profile
+//! (`spring.config.activate.on-profile: prod`, or the older `spring.profiles: prod`) give
+//! `ProfileEnv` facts instead: in effect only where the workload selects that profile
+//! (`evaluation::profiles`). A Spring base file's own `spring.profiles.active` is the image's
+//! default for `SPRING_PROFILES_ACTIVE`.
 
-use serde_yaml::Value;
+use serde_yaml::{Mapping, Value};
 
 use crate::check::facts::env_names::{dotnet_variable, is_tracing_switch, spring_variable};
-use crate::check::facts::{Fact, FactKind};
+use crate::check::facts::{Fact, FactKind, ProfileSelector};
 
 /// How a file's keys become variables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,13 +26,193 @@ pub enum Style {
     Dotnet,
 }
 
+/// A settings file, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SettingsFile<'a> {
+    /// How its keys become variables.
+    pub style: Style,
+    /// The profile or environment it is for (`prod` in `application-prod.yml`), `None` for the
+    /// base file.
+    pub profile: Option<&'a str>,
+    /// A Java properties file (`key=value` lines), not YAML/JSON.
+    pub properties: bool,
+}
+
 /// The settings style of a file, by name.
 pub fn style(file_name: &str) -> Option<Style> {
-    match file_name {
-        "application.yml" | "application.yaml" => Some(Style::Spring),
-        "appsettings.json" => Some(Style::Dotnet),
+    settings_file(file_name).map(|f| f.style)
+}
+
+/// A file Spring or .NET reads its settings from, by name: `application.yml`,
+/// `application-<profile>.yaml`, `application[-<profile>].properties`, `appsettings.json`,
+/// `appsettings.<Environment>.json`.
+pub fn settings_file(file_name: &str) -> Option<SettingsFile<'_>> {
+    let plain = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if let Some(rest) = file_name.strip_prefix("application") {
+        let (stem, properties) = if let Some(stem) = rest.strip_suffix(".properties") {
+            (stem, true)
+        } else if let Some(stem) = rest
+            .strip_suffix(".yml")
+            .or_else(|| rest.strip_suffix(".yaml"))
+        {
+            (stem, false)
+        } else {
+            return None;
+        };
+        let profile = match stem {
+            "" => None,
+            _ => Some(stem.strip_prefix('-').filter(|p| plain(p))?),
+        };
+        return Some(SettingsFile {
+            style: Style::Spring,
+            profile,
+            properties,
+        });
+    }
+    let stem = file_name
+        .strip_prefix("appsettings")?
+        .strip_suffix(".json")?;
+    let profile = match stem {
+        "" => None,
+        _ => Some(stem.strip_prefix('.').filter(|p| plain(p))?),
+    };
+    Some(SettingsFile {
+        style: Style::Dotnet,
+        profile,
+        properties: false,
+    })
+}
+
+/// The facts of one settings document (`value`, the file's document starting at line
+/// `start`): its tracing switches, as `Env` facts for a base document and `ProfileEnv` facts
+/// for a profile's, and a Spring base document's `spring.profiles.active`.
+pub fn facts(rel: &str, text: &str, start: u32, value: &Value, file: SettingsFile) -> Vec<Fact> {
+    let selector = match file.style {
+        Style::Spring => ProfileSelector::Spring,
+        Style::Dotnet => ProfileSelector::Dotnet,
+    };
+    let profiles: Vec<String> = match (file.profile, file.style) {
+        (Some(p), _) => vec![p.to_string()],
+        (None, Style::Spring) => match on_profiles(value) {
+            // A document for a profile expression (`prod & !cloud`) is not followed.
+            Some(None) => return Vec::new(),
+            Some(Some(list)) => list,
+            None => Vec::new(),
+        },
+        (None, Style::Dotnet) => Vec::new(),
+    };
+    let found = switches(rel, text, start, value, file.style);
+    if profiles.is_empty() {
+        let mut out = found;
+        if file.style == Style::Spring {
+            if let Some((active, line)) = scalar_at(value, text, start, "spring.profiles.active") {
+                out.push(Fact::new(
+                    FactKind::Env {
+                        name: "SPRING_PROFILES_ACTIVE".into(),
+                        value: Some(active),
+                        from_secret: false,
+                        from_ref: false,
+                    },
+                    rel,
+                    line,
+                ));
+            }
+        }
+        return out;
+    }
+    let mut out = Vec::new();
+    for f in found {
+        let FactKind::Env {
+            name,
+            value: Some(value),
+            ..
+        } = f.kind
+        else {
+            continue;
+        };
+        for profile in &profiles {
+            out.push(Fact::new(
+                FactKind::ProfileEnv {
+                    selector,
+                    profile: profile.clone(),
+                    name: name.clone(),
+                    value: value.clone(),
+                },
+                rel,
+                f.line,
+            ));
+        }
+    }
+    out
+}
+
+/// The profiles a Spring document is for: `spring.config.activate.on-profile` (a name, a
+/// comma-separated list or a sequence of names) or the older `spring.profiles: prod`.
+/// `None` for a document of every profile; `Some(None)` for one whose condition is an
+/// expression (`prod & !cloud`, `!dev`).
+fn on_profiles(value: &Value) -> Option<Option<Vec<String>>> {
+    let mut found = None;
+    walk(value, &mut Vec::new(), &mut |keys: &[String], v: &Value| {
+        let joined = keys.join(".");
+        if joined == "spring.config.activate.on-profile" || joined == "spring.profiles" {
+            found = scalar(v);
+        }
+    });
+    let list = match found {
+        Some(text) => text,
+        None => {
+            // A sequence of names.
+            let seq = ["spring", "config", "activate", "on-profile"]
+                .iter()
+                .try_fold(value, |v, k| v.get(*k))
+                .or_else(|| value.get("spring.config.activate.on-profile"))
+                .and_then(Value::as_sequence)?;
+            seq.iter().filter_map(scalar).collect::<Vec<_>>().join(",")
+        }
+    };
+    let names: Vec<String> = list
+        .split(',')
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    let plain = names.iter().all(|n| {
+        n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    });
+    Some((plain && !names.is_empty()).then_some(names))
+}
+
+/// The scalar at the dotted property `key` (written nested or dotted) and its line.
+fn scalar_at(value: &Value, text: &str, start: u32, key: &str) -> Option<(String, u32)> {
+    let mut found = None;
+    walk(value, &mut Vec::new(), &mut |keys: &[String], v: &Value| {
+        if found.is_none() && keys.join(".") == key {
+            found = scalar(v);
+        }
+    });
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let line = line_of(text, start, last);
+    found.map(|v| (v, line))
+}
+
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+/// The line of the first line of `text` (starting at line `start`) that holds `needle`.
+fn line_of(text: &str, start: u32, needle: &str) -> u32 {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .map_or(start, |i| start + i as u32)
 }
 
 /// The tracing switches `value` (the file's document starting at line `start`) sets.
@@ -34,12 +220,7 @@ pub fn switches(rel: &str, text: &str, start: u32, value: &Value, style: Style) 
     let mut out = Vec::new();
     let mut path = Vec::new();
     walk(value, &mut path, &mut |keys: &[String], v: &Value| {
-        let scalar = match v {
-            Value::Bool(b) => b.to_string(),
-            Value::String(s) => s.clone(),
-            Value::Number(n) => n.to_string(),
-            _ => return,
-        };
+        let Some(scalar) = scalar(v) else { return };
         let joined = keys.join(".");
         if !is_tracing_switch(&joined) {
             return;
@@ -49,10 +230,6 @@ pub fn switches(rel: &str, text: &str, start: u32, value: &Value, style: Style) 
             Style::Dotnet => dotnet_variable(&keys.join(":")),
         };
         let last = keys.last().map(String::as_str).unwrap_or_default();
-        let line = text
-            .lines()
-            .position(|l| l.contains(last))
-            .map_or(start, |i| start + i as u32);
         out.push(Fact::new(
             FactKind::Env {
                 name,
@@ -61,10 +238,48 @@ pub fn switches(rel: &str, text: &str, start: u32, value: &Value, style: Style) 
                 from_ref: false,
             },
             rel,
-            line,
+            line_of(text, start, last),
         ));
     });
     out
+}
+
+/// The documents of a Java properties file (`key=value`, `key: value` or `key value` lines;
+/// `#` and `!` comments; `#---` or `!---` separates documents, as Spring reads them): each as
+/// (its text, its first line, its keys as one flat mapping). A line continued with `\` is
+/// read up to the backslash.
+pub fn properties(text: &str) -> Vec<(&str, u32, Value)> {
+    let mut docs = Vec::new();
+    let mut map = Mapping::new();
+    let (mut begin, mut start, mut offset) = (0usize, 1u32, 0usize);
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let t = line.trim();
+        if t == "#---" || t == "!---" {
+            docs.push((
+                &text[begin..offset],
+                start,
+                Value::Mapping(std::mem::take(&mut map)),
+            ));
+            begin = offset + line.len();
+            start = i as u32 + 2;
+        } else if !(t.is_empty() || t.starts_with('#') || t.starts_with('!')) {
+            let cut = t
+                .find(|c: char| c == '=' || c == ':' || c.is_whitespace())
+                .unwrap_or(t.len());
+            let key = t[..cut].trim();
+            let rest = t[cut..].trim_start();
+            let rest = rest
+                .strip_prefix(|c: char| c == '=' || c == ':')
+                .unwrap_or(rest);
+            let v = rest.trim().trim_end_matches('\\').trim();
+            if !key.is_empty() {
+                map.insert(Value::String(key.into()), Value::String(v.into()));
+            }
+        }
+        offset += line.len();
+    }
+    docs.push((&text[begin..], start, Value::Mapping(map)));
+    docs
 }
 
 /// Every scalar under `value`, with its keys (a Spring key may itself be dotted:
@@ -105,6 +320,109 @@ mod tests {
             .collect()
     }
 
+    /// Every fact of a settings file read as `check` reads it, as
+    /// "[profile:]NAME=value@line".
+    fn read(rel: &str, text: &str) -> Vec<String> {
+        let k = crate::check::inputs::k8s::parse(rel, text).unwrap();
+        k.app_settings
+            .into_iter()
+            .map(|f| match f.kind {
+                FactKind::Env { name, value, .. } => {
+                    format!("{name}={}@{}", value.unwrap_or_default(), f.line)
+                }
+                FactKind::ProfileEnv {
+                    profile,
+                    name,
+                    value,
+                    ..
+                } => format!("{profile}:{name}={value}@{}", f.line),
+                other => panic!("{other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn settings_files_by_name() {
+        let cases = [
+            ("application.yml", Some((Style::Spring, None, false))),
+            ("application.properties", Some((Style::Spring, None, false))),
+            (
+                "application-prod.yaml",
+                Some((Style::Spring, Some("prod"), false)),
+            ),
+            (
+                "application-k8s_eu.properties",
+                Some((Style::Spring, Some("k8s_eu"), true)),
+            ),
+            ("appsettings.json", Some((Style::Dotnet, None, false))),
+            (
+                "appsettings.Production.json",
+                Some((Style::Dotnet, Some("Production"), false)),
+            ),
+            ("application-.yml", None),
+            ("applications.yml", None),
+            ("application.json", None),
+            ("appsettings.schema.v2.json", None),
+            ("appsettings-prod.json", None),
+        ];
+        for (name, want) in cases {
+            let got = settings_file(name).map(|f| (f.style, f.profile, f.properties));
+            let want = want.map(|(s, p, props)| (s, p, props || name.ends_with(".properties")));
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn profile_files_and_documents_give_profile_values() {
+        assert_eq!(
+            read(
+                "svc/src/main/resources/application-prod.yml",
+                "tracing:\n  enabled: true\n"
+            ),
+            ["prod:TRACING_ENABLED=true@2"]
+        );
+        assert_eq!(
+            read(
+                "svc/appsettings.Production.json",
+                "{\n  \"Tracing\": {\n    \"Enabled\": true\n  }\n}\n"
+            ),
+            ["Production:Tracing__Enabled=true@3"]
+        );
+        // One application.yml: the base document, one for two profiles, one for an
+        // expression (not followed), the older `spring.profiles` form.
+        let text = "spring:\n  profiles:\n    active: local\ntracing:\n  enabled: false\n---\nspring:\n  config:\n    activate:\n      on-profile: prod, k8s\ntracing:\n  enabled: true\n---\nspring.config.activate.on-profile: \"prod & !eu\"\ntracing.enabled: false\n---\nspring:\n  profiles: qa\ntracing.enabled: true\n";
+        assert_eq!(
+            read("svc/src/main/resources/application.yml", text),
+            [
+                "TRACING_ENABLED=false@5",
+                "SPRING_PROFILES_ACTIVE=local@3",
+                "prod:TRACING_ENABLED=true@12",
+                "k8s:TRACING_ENABLED=true@12",
+                "qa:TRACING_ENABLED=true@19",
+            ]
+        );
+    }
+
+    #[test]
+    fn properties_files_and_their_documents() {
+        let text = "# tracing\nspring.application.name=stock\ntracing.enabled = false\n! a comment\nspring.profiles.active: local\n#---\nspring.config.activate.on-profile=prod\ntracing.enabled=true\n";
+        assert_eq!(
+            read("svc/src/main/resources/application.properties", text),
+            [
+                "TRACING_ENABLED=false@3",
+                "SPRING_PROFILES_ACTIVE=local@5",
+                "prod:TRACING_ENABLED=true@8",
+            ]
+        );
+        assert_eq!(
+            read(
+                "svc/src/main/resources/application-prod.properties",
+                "otel.sdk.disabled true\n"
+            ),
+            ["prod:OTEL_SDK_DISABLED=true@1"]
+        );
+    }
+
     #[test]
     fn spring_and_dotnet_settings_give_switches_their_variable() {
         assert_eq!(
@@ -128,7 +446,6 @@ mod tests {
             ),
             [("Tracing__Enabled".to_string(), "false".to_string(), 4)]
         );
-        assert!(style("application-prod.yml").is_none());
     }
 
     #[test]

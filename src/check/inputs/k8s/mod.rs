@@ -146,7 +146,8 @@ pub struct K8sFile {
     pub offered_env: Vec<crate::check::inputs::kustomize::OfferedEnv>,
     /// What an application settings file (Spring's `application.yml`, .NET's
     /// `appsettings.json`) sets for a tracing switch, as the environment variable that
-    /// overrides it (`TRACING_ENABLED`, `Tracing__Enabled`): the image's default.
+    /// overrides it (`TRACING_ENABLED`, `Tracing__Enabled`): the image's default; a profile's
+    /// file (`application-prod.yml`, `appsettings.Production.json`) as `ProfileEnv` facts.
     pub app_settings: Vec<Fact>,
     /// Helm releases of the tree's charts a helmfile or an Argo CD `Application` declares.
     pub helm_releases: Vec<helm_releases::HelmRelease>,
@@ -273,6 +274,12 @@ fn string_map(v: Option<&Value>) -> BTreeMap<String, String> {
     out
 }
 
+/// Whether a file is an application settings file by its name (`application-prod.properties`,
+/// `appsettings.Production.json`…), read for its tracing switches.
+pub fn is_settings_file(file_name: &str) -> bool {
+    app_settings::settings_file(file_name).is_some()
+}
+
 /// Parse a YAML file that may hold Kubernetes objects. `Err` is a one-line reason with the line.
 pub fn parse(rel: &str, text: &str) -> Result<K8sFile, String> {
     if helm_releases::is_helmfile(rel) {
@@ -282,6 +289,15 @@ pub fn parse(rel: &str, text: &str) -> Result<K8sFile, String> {
             invalid,
             ..K8sFile::default()
         });
+    }
+    let file_name = rel.rsplit('/').next().unwrap_or(rel);
+    if let Some(file) = app_settings::settings_file(file_name).filter(|f| f.properties) {
+        let mut out = K8sFile::default();
+        for (doc, start, value) in app_settings::properties(text) {
+            out.app_settings
+                .extend(app_settings::facts(rel, doc, start, &value, file));
+        }
+        return Ok(out);
     }
     if text.contains("{{") {
         // A Helm template or another templating language: not YAML until rendered.
@@ -338,10 +354,9 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
             compose::services(rel, &doc, &value, &mut out.workloads);
             continue;
         }
-        if let Some(style) = app_settings::style(file_name) {
-            out.app_settings.extend(app_settings::switches(
-                rel, doc.text, doc.start, &value, style,
-            ));
+        if let Some(file) = app_settings::settings_file(file_name) {
+            out.app_settings
+                .extend(app_settings::facts(rel, doc.text, doc.start, &value, file));
             continue;
         }
         if super::otel_config::is_config(&value) {

@@ -153,7 +153,18 @@ pub fn parse(rel: &str, text: &str, catalog: Option<&Catalog>) -> Manifest {
         uses: Vec::new(),
         notes: Vec::new(),
     };
-    for s in statements(text) {
+    let statements = statements(text);
+    if settings {
+        let found = super::gradle_settings::included(&statements);
+        m.uses.extend(found.uses);
+        m.notes.extend(
+            found
+                .notes
+                .into_iter()
+                .map(|(reason, line)| (rel.to_string(), reason, Some(line))),
+        );
+    }
+    for s in statements {
         if settings {
             if s.blocks.is_empty() {
                 if let [Tok::Word(w), Tok::Punct(b'='), Tok::Str(name), ..] = s.toks.as_slice() {

@@ -9,6 +9,7 @@ pub mod dotnet;
 pub mod gomod;
 pub mod gradle;
 mod gradle_lex;
+mod gradle_settings;
 pub mod jvm;
 pub mod launch;
 pub mod npm;
@@ -142,6 +143,19 @@ pub enum Reference {
         project: String,
         /// Its directory, relative to the settings file's directory.
         dir: String,
+    },
+    /// A Gradle settings file including every direct subdirectory of `dir` (relative to the
+    /// settings file's directory) that holds a build file, in a loop over a directory listing:
+    /// each as project `project` with `*` standing for the subdirectory's name, placed in
+    /// `placed` (`*` likewise; relative to the settings file's directory) or else at Gradle's
+    /// default path for the project.
+    ProjectDirsIn {
+        /// The listed directory (`""`: the settings file's own).
+        dir: String,
+        /// The project path template (`:*`, `:services:*`).
+        project: String,
+        /// The directory template its `projectDir` is set to, if it is.
+        placed: Option<String>,
     },
     /// An MSBuild `<Import Project="…">` of a `.props`/`.targets` file, relative to the
     /// manifest's directory; `above`: the file of that name nearest above that directory
