@@ -39,12 +39,14 @@ pub fn matches<'a>(signal: &Signal, facts: &[&'a Fact]) -> Vec<&'a Fact> {
 
 pub(super) fn matches_one(signal: &Signal, fact: &Fact) -> bool {
     match (signal, &fact.kind) {
+        // Any case, without allocating: every dependency meets every dependency pattern.
         (Signal::Dependency(pattern), FactKind::Dependency { name }) => {
-            let name = name.to_ascii_lowercase();
-            let pattern = pattern.to_ascii_lowercase();
             match pattern.strip_suffix('*') {
-                Some(prefix) => name.starts_with(prefix),
-                None => name == pattern,
+                Some(prefix) => name
+                    .as_bytes()
+                    .get(..prefix.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes())),
+                None => name.eq_ignore_ascii_case(pattern),
             }
         }
         (
@@ -126,11 +128,13 @@ pub(super) fn matches_one(signal: &Signal, fact: &Fact) -> bool {
             },
             FactKind::Config { key: k, value, .. },
         ) => {
+            if k != key {
+                return false;
+            }
             let v = value.to_ascii_lowercase();
-            k == key
-                && contains
-                    .as_ref()
-                    .is_none_or(|c| v.contains(&c.to_ascii_lowercase()))
+            contains
+                .as_ref()
+                .is_none_or(|c| v.contains(&c.to_ascii_lowercase()))
                 && not_contains
                     .as_ref()
                     .is_none_or(|c| !v.contains(&c.to_ascii_lowercase()))
@@ -237,6 +241,63 @@ mod tests {
             "src/app.js",
             1,
         )
+    }
+
+    #[test]
+    fn dependency_patterns_match_in_any_case_whole_or_by_prefix() {
+        let dep = |name: &str| Fact::new(FactKind::Dependency { name: name.into() }, "go.mod", 1);
+        let cases: &[(&str, &str, bool, &str)] = &[
+            (
+                "go.opentelemetry.io/otel",
+                "go.opentelemetry.io/otel",
+                true,
+                "the same name",
+            ),
+            (
+                "OpenTelemetry.Extensions.Hosting",
+                "opentelemetry.extensions.hosting",
+                true,
+                "NuGet names in any case",
+            ),
+            (
+                "go.opentelemetry.io/otel/sdk",
+                "go.opentelemetry.io/otel",
+                false,
+                "a whole name is not a prefix",
+            ),
+            (
+                "@opentelemetry/SDK-node",
+                "@opentelemetry/sdk-*",
+                true,
+                "a prefix pattern, any case",
+            ),
+            (
+                "@opentelemetry/sdk",
+                "@opentelemetry/sdk-*",
+                false,
+                "shorter than the prefix",
+            ),
+            (
+                "é@opentelemetry/sdk-node",
+                "@opentelemetry/sdk-*",
+                false,
+                "a non-ASCII name (no panic)",
+            ),
+            (
+                "@opentelemetré",
+                "@opentelemetry/*",
+                false,
+                "the prefix ends inside a character",
+            ),
+        ];
+        for (name, pattern, want, why) in cases {
+            let signal = Signal::Dependency((*pattern).into());
+            assert_eq!(
+                matches_one(&signal, &dep(name)),
+                *want,
+                "{name} ~ {pattern}: {why}"
+            );
+        }
     }
 
     #[test]
