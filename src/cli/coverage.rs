@@ -14,7 +14,6 @@ use tracegate::coverage::{snapshot, summary, IsoWeek, Snapshot};
 use tracegate::exit::ExitStatus;
 use tracegate::otlp::client::Backend;
 use tracegate::report::coverage::{render_with, Format};
-use tracegate::report::term::TextOptions;
 
 use super::term::ColorArgs;
 use tracegate::verify::collect::BackendCredentials;
@@ -311,19 +310,7 @@ fn emit(
     );
     // On standard output the table takes the terminal's width and colour per --color (as
     // `check`); a file gets neither unless --color always.
-    let text = TextOptions {
-        width: args
-            .output
-            .is_none()
-            .then(super::term::stdout_width)
-            .flatten(),
-        color: if args.output.is_some() {
-            args.color.file()
-        } else {
-            args.color.stdout()
-        },
-        ..TextOptions::default()
-    };
+    let text = args.color.text_options(args.output.as_deref());
     let rendered = render_with(format, &report, &text).map_err(anyhow::Error::msg)?;
     match &args.output {
         Some(file) => {

@@ -43,6 +43,24 @@ impl ColorArgs {
     pub fn file(self) -> bool {
         self.color == ColorChoice::Always
     }
+
+    /// How to lay out a text report going to a file (`Some`) or to standard output (`None`): on
+    /// standard output it takes the terminal's width and is coloured per `--color`; a file gets
+    /// neither, unless `--color always`.
+    pub fn text_options(
+        self,
+        file: Option<&std::path::Path>,
+    ) -> tracegate::report::term::TextOptions<'static> {
+        tracegate::report::term::TextOptions {
+            width: if file.is_none() { stdout_width() } else { None },
+            color: if file.is_some() {
+                self.file()
+            } else {
+                self.stdout()
+            },
+            ..Default::default()
+        }
+    }
 }
 
 /// Columns to fit standard output in: `COLUMNS` when it is a positive number, else the

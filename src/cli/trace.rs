@@ -205,19 +205,7 @@ fn show(args: ShowArgs) -> anyhow::Result<ExitStatus> {
         Format::Tree => {
             // on standard output the waterfall takes the terminal's width and colour per
             // --color (as `check`); a file gets neither unless --color always
-            let text = tracegate::report::term::TextOptions {
-                width: args
-                    .output
-                    .is_none()
-                    .then(super::term::stdout_width)
-                    .flatten(),
-                color: if args.output.is_some() {
-                    args.color.file()
-                } else {
-                    args.color.stdout()
-                },
-                ..Default::default()
-            };
+            let text = args.color.text_options(args.output.as_deref());
             render::tree_with(&trace, &text)
         }
         Format::Json => render::json(&trace),

@@ -13,7 +13,6 @@ use tracegate::otlp::client::Backend;
 use tracegate::otlp::server::Collector;
 use tracegate::otlp::{Limits, Receiver};
 use tracegate::report::escape_control;
-use tracegate::report::term::TextOptions;
 use tracegate::report::verify::{self as render, Format};
 
 use super::term::ColorArgs;
@@ -296,19 +295,7 @@ impl OutputArgs {
 pub fn emit(output: &VerifyOutput, args: &OutputArgs) -> anyhow::Result<ExitStatus> {
     // On standard output the table takes the terminal's width (120 columns without one) and
     // colour per --color; a file gets neither unless --color always.
-    let options = TextOptions {
-        width: args
-            .output
-            .is_none()
-            .then(super::term::stdout_width)
-            .flatten(),
-        color: if args.output.is_some() {
-            args.color.file()
-        } else {
-            args.color.stdout()
-        },
-        ..TextOptions::default()
-    };
+    let options = args.color.text_options(args.output.as_deref());
     let text = render::render_with(args.format, &output.report, &options)
         .context("rendering the report")?;
     match &args.output {

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use super::{ancestors, is_under};
+use crate::check::facts::paths::resolve;
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::lang::SourceKind;
 use crate::check::inputs::manifests::ManifestKind;
@@ -123,7 +124,7 @@ impl NodeApps {
                 };
                 for spec in specifiers(&text) {
                     let target = if spec.starts_with("./") || spec.starts_with("../") {
-                        join(&f.dir, spec)
+                        resolve(&f.dir, spec)
                     } else {
                         aliases.iter().find_map(|(alias, target)| {
                             let rest = match alias.strip_suffix("/*") {
@@ -203,7 +204,7 @@ fn path_aliases(root: &Path, package: &str) -> Vec<(String, String)> {
         else {
             continue;
         };
-        let Some(base) = join(package, base) else {
+        let Some(base) = resolve(package, base) else {
             continue;
         };
         return paths
@@ -211,34 +212,11 @@ fn path_aliases(root: &Path, package: &str) -> Vec<(String, String)> {
             .filter_map(|(alias, targets)| {
                 let target = targets.as_array()?.first()?.as_str()?;
                 let target = target.strip_suffix("/*").unwrap_or(target);
-                Some((alias.clone(), join(&base, target)?))
+                Some((alias.clone(), resolve(&base, target)?))
             })
             .collect();
     }
     Vec::new()
-}
-
-/// `path` (relative; `./`, `..`) under `dir`; `None` when it leaves the tree.
-fn join(dir: &str, path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = if dir == "." {
-        Vec::new()
-    } else {
-        dir.split('/').collect()
-    };
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    })
 }
 
 /// JSON with comments (`//`, `/* */`) and trailing commas, as tsconfig files are written,
@@ -326,10 +304,10 @@ mod tests {
     #[test]
     fn paths_join_under_a_directory() {
         assert_eq!(
-            join("apps/api/src", "../../../libs/common/src").as_deref(),
+            resolve("apps/api/src", "../../../libs/common/src").as_deref(),
             Some("libs/common/src")
         );
-        assert_eq!(join(".", "./libs/x").as_deref(), Some("libs/x"));
-        assert_eq!(join("a", "../../x"), None);
+        assert_eq!(resolve(".", "./libs/x").as_deref(), Some("libs/x"));
+        assert_eq!(resolve("a", "../../x"), None);
     }
 }

@@ -86,25 +86,7 @@ fn join(dir: &str, path: &str) -> Option<String> {
     if path.starts_with('/') {
         return None;
     }
-    let mut parts: Vec<&str> = if dir == "." {
-        Vec::new()
-    } else {
-        dir.split('/').collect()
-    };
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            p => parts.push(p),
-        }
-    }
-    Some(if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    })
+    crate::check::facts::paths::resolve(dir, path)
 }
 
 #[cfg(test)]
