@@ -57,7 +57,7 @@ pub fn read(
     }
     let mut files = walk.files;
     charts::render(root, &mut files, exclude);
-    kustomize::apply(root, &walk.dirs, &mut files, exclude);
+    kustomize::apply(root, &walk.kustomization_dirs, &mut files, exclude);
     for extra in extra {
         let parsed = match k8s::parse_rendered(&extra.name, &extra.text) {
             Ok(k8s::K8sFile {

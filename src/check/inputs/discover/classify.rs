@@ -31,7 +31,14 @@ pub(super) const SKIP_DIRS: &[&str] = &[
 pub(super) enum Item {
     File(WalkedFile),
     Dir(String),
+    /// A directory holding an entry named like a kustomization file (of any type: the
+    /// kustomize stage checks it), so that stage looks in these and not in every directory.
+    Kustomization(String),
 }
+
+/// The names kustomize reads a directory's kustomization from.
+pub const KUSTOMIZATION_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 #[derive(Clone, Copy)]
 pub(super) enum Class {

@@ -22,8 +22,8 @@ use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::K8sFile;
 use crate::check::inputs::lang::{rust_stack, SourceKind};
 use crate::check::inputs::manifests::Manifest;
-pub use classify::is_test_file;
 use classify::{classify, is_bin_script_name, skip_dir, Class, Item};
+pub use classify::{is_test_file, KUSTOMIZATION_NAMES};
 use grouped::ParseGroups;
 use queue::{Batches, CloseOnDrop, BATCH};
 use read::ReadBuf;
@@ -103,6 +103,9 @@ pub struct Walk {
     pub errors: Vec<(String, CheckError)>,
     /// Every directory walked (relative), sorted.
     pub dirs: Vec<String>,
+    /// The directories (relative, `.` for the root) holding an entry named like a
+    /// kustomization file ([`KUSTOMIZATION_NAMES`]), sorted.
+    pub kustomization_dirs: Vec<String>,
 }
 
 fn rel_path(root: &Path, path: &Path) -> String {
@@ -189,6 +192,7 @@ pub fn walk(root: &Path, interest: &Interest, exclude: &ExcludeSet) -> Result<Wa
         match item {
             Item::File(f) => unlisted.push(f),
             Item::Dir(d) => out.dirs.push(d),
+            Item::Kustomization(d) => out.kustomization_dirs.push(d),
         }
     }
     unlisted.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
@@ -199,6 +203,8 @@ pub fn walk(root: &Path, interest: &Interest, exclude: &ExcludeSet) -> Result<Wa
     }
     out.files = merge_runs(runs);
     out.dirs.sort_unstable();
+    out.kustomization_dirs.sort_unstable();
+    out.kustomization_dirs.dedup();
     out.errors.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
@@ -361,6 +367,18 @@ impl ParallelVisitor for Lister<'_> {
         match entry {
             Ok(entry) => {
                 let file_type = entry.file_type();
+                if entry.depth() > 0
+                    && entry
+                        .file_name()
+                        .to_str()
+                        .is_some_and(|n| KUSTOMIZATION_NAMES.contains(&n))
+                {
+                    let dir = match entry.path().parent() {
+                        Some(parent) if entry.depth() > 1 => rel_path(root, parent),
+                        _ => ".".to_owned(),
+                    };
+                    self.found.push(Item::Kustomization(dir));
+                }
                 if file_type.is_some_and(|t| t.is_file()) {
                     let Some(name) = entry.file_name().to_str() else {
                         return WalkState::Continue;
@@ -440,6 +458,32 @@ mod tests {
     use super::read::text_of;
     use super::*;
     use crate::check::inputs::manifests::ManifestKind;
+
+    #[test]
+    fn directories_with_a_kustomization_entry_are_listed_once_each() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for (rel, text) in [
+            ("kustomization.yml", "resources: [base]\n"),
+            ("base/kustomization.yaml", "resources: []\n"),
+            ("overlays/prod/Kustomization", "resources: [../../base]\n"),
+            // both spellings in one directory: listed once
+            ("overlays/dev/kustomization.yaml", "resources: []\n"),
+            ("overlays/dev/kustomization.yml", "resources: []\n"),
+            // not a kustomization's name
+            ("deploy/kustomization.yaml.bak", "x\n"),
+            ("deploy/app.yaml", "kind: ConfigMap\n"),
+        ] {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let walk = walk(root, &Interest::everything(), &ExcludeSet::default()).unwrap();
+        assert_eq!(
+            walk.kustomization_dirs,
+            [".", "base", "overlays/dev", "overlays/prod"]
+        );
+    }
 
     #[test]
     fn sorted_runs_merge_into_one_sorted_list() {

@@ -87,7 +87,7 @@ pub struct Ctx<'a> {
 
 /// The kustomization file of `dir` (relative), if any.
 pub fn kustomization_file(root: &Path, dir: &str) -> Option<String> {
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+    crate::check::inputs::discover::KUSTOMIZATION_NAMES
         .into_iter()
         .map(|n| join(dir, n))
         .find(|rel| root.join(rel).is_file())

@@ -33,8 +33,9 @@ use build::{list, load, resolve, Ctx, Object};
 /// Most kustomization roots read.
 const MAX_ROOTS: usize = 2000;
 
-/// Build every leaf kustomization under `root` among `dirs`, replacing what `files` read of
-/// the files the builds consume.
+/// Build every leaf kustomization under `root` among `dirs` (the walk's directories holding an
+/// entry named like a kustomization file; the root is always looked at), replacing what
+/// `files` read of the files the builds consume.
 pub(super) fn apply(
     root: &Path,
     dirs: &[String],
