@@ -145,21 +145,7 @@ fn tags_and_subchart_defaults_switch_subcharts_off() {
 /// subchart (`import-values: [{child: otel, parent: otel}]`); `chart` edits the Chart.yaml.
 fn importing(root: &Path, chart_deps: &str) {
     use tree::write;
-    write(
-        root,
-        "services/api/requirements.txt",
-        "flask==3.0.3\nopentelemetry-sdk==1.27.0\nopentelemetry-exporter-otlp-proto-grpc==1.27.0\nopentelemetry-instrumentation-flask==0.48b0\n",
-    );
-    write(
-        root,
-        "services/api/Dockerfile",
-        "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
-    );
-    write(
-        root,
-        "services/api/app.py",
-        "from flask import Flask\nfrom opentelemetry import trace\nfrom opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\nfrom opentelemetry.sdk.trace import TracerProvider\nfrom opentelemetry.sdk.trace.export import BatchSpanProcessor\n\nprovider = TracerProvider()\nprovider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))\ntrace.set_tracer_provider(provider)\napp = Flask(__name__)\nFlaskInstrumentor().instrument_app(app)\n",
-    );
+    tree::flask_api_service(root);
     write(
         root,
         "deploy/charts/api/Chart.yaml",

@@ -11,6 +11,26 @@ pub fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(path, text).unwrap();
 }
 
+/// A traced Flask service `api` under `services/api` (requirements, Dockerfile, app), for the
+/// tests that deploy it with a Helm chart of their own.
+pub fn flask_api_service(root: &Path) {
+    write(
+        root,
+        "services/api/requirements.txt",
+        "flask==3.0.3\nopentelemetry-sdk==1.27.0\nopentelemetry-exporter-otlp-proto-grpc==1.27.0\nopentelemetry-instrumentation-flask==0.48b0\n",
+    );
+    write(
+        root,
+        "services/api/Dockerfile",
+        "FROM python:3.12-slim\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
+    );
+    write(
+        root,
+        "services/api/app.py",
+        "from flask import Flask\nfrom opentelemetry import trace\nfrom opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\nfrom opentelemetry.sdk.trace import TracerProvider\nfrom opentelemetry.sdk.trace.export import BatchSpanProcessor\n\nprovider = TracerProvider()\nprovider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))\ntrace.set_tracer_provider(provider)\napp = Flask(__name__)\nFlaskInstrumentor().instrument_app(app)\n",
+    );
+}
+
 /// The names of the directories directly in `dir`, sorted.
 pub fn subdirs(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
