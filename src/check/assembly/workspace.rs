@@ -163,15 +163,12 @@ pub(super) fn resolve(
         workloads: HashSet::new(),
     };
     let mut grouped_manifests: BTreeMap<(&str, Language), Vec<&Manifest>> = BTreeMap::new();
+    // Directories with a Dockerfile or Procfile: found by the entry index already (a second
+    // look at every path costs milliseconds on a large tree).
+    roles
+        .deployed
+        .extend(entries.launch.keys().map(String::as_str));
     for f in files {
-        let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
-        if name == "Dockerfile"
-            || name.starts_with("Dockerfile.")
-            || name.ends_with(".Dockerfile")
-            || name == "Procfile"
-        {
-            roles.deployed.insert(f.dir.as_str());
-        }
         match &f.parsed {
             // Application workloads only: a collector Deployment named `telemetry` says nothing
             // about a `@shop/telemetry` package.

@@ -129,7 +129,12 @@ fn drop_unreachable_rust(s: &mut Svc) {
 fn parse_unparsed_refs(root: &Path, s: &mut Svc, interest: &Interest) {
     while !s.unparsed.is_empty() && drops_any(s.sources.iter()) {
         let dead: Vec<String> = dead_functions(s.sources.iter()).into_iter().collect();
-        let names = aho_corasick::AhoCorasick::new(&dead).ok();
+        // A contiguous NFA: a DFA (what `new` picks for few names) costs more to build than
+        // the few files it searches, once per service.
+        let names = aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+            .build(&dead)
+            .ok();
         let mut kept = Vec::new();
         let mut parsed_any = false;
         for (kind, rel, filter) in std::mem::take(&mut s.unparsed) {

@@ -8,7 +8,7 @@ use crate::check::evaluation::config_file;
 use crate::check::evaluation::copies;
 use crate::check::evaluation::env_reads::{self, EnvRead};
 use crate::check::evaluation::flags;
-use crate::check::evaluation::matching::{describe, fact_path_len, matches, matches_one};
+use crate::check::evaluation::matching::{describe, fact_path_len, matches, matches_one, FactIndex};
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
 use crate::check::evaluation::sites;
@@ -41,7 +41,7 @@ pub fn service(
     language: Language,
 ) -> (Vec<Finding>, Vec<(String, String)>) {
     // A declarative configuration file counts only when the service loads it.
-    let facts: Vec<&Fact> = config_file::loaded(svc.all_facts().collect());
+    let facts = FactIndex::new(config_file::loaded(svc.all_facts().collect()));
     let mut fired: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     let mut not_evaluated = Vec::new();
@@ -203,7 +203,7 @@ pub fn service(
 fn signal_rule(
     rule: &Rule,
     svc: &Svc,
-    facts: &[&Fact],
+    facts: &FactIndex,
     language: Language,
     out: &mut Vec<Finding>,
 ) {
@@ -266,7 +266,7 @@ fn signal_rule(
 /// A finding at every match of the rule's `forbid` list, once per place: a forbidden match
 /// where the `require` finding already is adds nothing (a configuration file's propagator is
 /// both its anchor and its match).
-fn forbidden(rule: &Rule, facts: &[&Fact], language: Language, out: &mut Vec<Finding>) {
+fn forbidden(rule: &Rule, facts: &FactIndex, language: Language, out: &mut Vec<Finding>) {
     let mut seen: HashSet<(std::sync::Arc<str>, u32)> = out
         .iter()
         .filter(|f| f.rule == rule.meta.id)
@@ -291,7 +291,7 @@ fn forbidden(rule: &Rule, facts: &[&Fact], language: Language, out: &mut Vec<Fin
 /// qualify: the first such call (by file and line) and the argument it lacks.
 fn wrong_argument<'a, 's>(
     signal: &'s Signal,
-    facts: &[&'a Fact],
+    facts: &FactIndex<'a>,
 ) -> Option<(&'a Fact, &'s [String])> {
     match signal {
         Signal::All(list) => list.iter().find_map(|s| wrong_argument(s, facts)),

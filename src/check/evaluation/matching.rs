@@ -3,11 +3,88 @@
 //! matched fact is described in a finding.
 
 use crate::check::evaluation::rules::Signal;
-use crate::check::facts::{path_contains, Fact, FactKind};
+use crate::check::facts::{path_contains, Fact, FactKind, FastMap};
 use crate::check::model::Language;
 
+/// A service's facts, grouped by what a signal can match, so that matching one signal does
+/// not look at every fact of the service (a service has thousands; the rules, hundreds of
+/// signals). Each group keeps the facts' order; it dereferences to all the facts.
+pub struct FactIndex<'a> {
+    all: Vec<&'a Fact>,
+    /// Calls by the last segment of their path (the called function).
+    calls: FastMap<&'a str, Vec<&'a Fact>>,
+    /// Symbols and calls.
+    paths: Vec<&'a Fact>,
+    dependencies: Vec<&'a Fact>,
+    env: Vec<&'a Fact>,
+    commands: Vec<&'a Fact>,
+    annotations: Vec<&'a Fact>,
+    configs: Vec<&'a Fact>,
+}
+
+impl<'a> FactIndex<'a> {
+    /// Group `facts`.
+    pub fn new(all: Vec<&'a Fact>) -> FactIndex<'a> {
+        let mut index = FactIndex {
+            all: Vec::new(),
+            calls: FastMap::default(),
+            paths: Vec::new(),
+            dependencies: Vec::new(),
+            env: Vec::new(),
+            commands: Vec::new(),
+            annotations: Vec::new(),
+            configs: Vec::new(),
+        };
+        for f in &all {
+            match &f.kind {
+                FactKind::Call { path, .. } => {
+                    if let Some(last) = path.last() {
+                        index.calls.entry(last.as_str()).or_default().push(f);
+                    }
+                    index.paths.push(f);
+                }
+                FactKind::Symbol { .. } => index.paths.push(f),
+                FactKind::Dependency { .. } => index.dependencies.push(f),
+                FactKind::Env { .. } => index.env.push(f),
+                FactKind::Command { .. } => index.commands.push(f),
+                FactKind::Annotation { .. } => index.annotations.push(f),
+                FactKind::Config { .. } => index.configs.push(f),
+                _ => {}
+            }
+        }
+        index.all = all;
+        index
+    }
+
+    /// The facts `signal` (not a combination) can match: a subset of all, in their order.
+    fn candidates(&self, signal: &Signal) -> &[&'a Fact] {
+        match signal {
+            Signal::Dependency(_) => &self.dependencies,
+            // A call matches only a call to the same function.
+            Signal::Call { path, .. } => match path.last() {
+                Some(last) => self.calls.get(last.as_str()).map_or(&[], Vec::as_slice),
+                None => &self.paths,
+            },
+            Signal::Symbol(_) => &self.paths,
+            Signal::Env { .. } => &self.env,
+            Signal::Command(_) => &self.commands,
+            Signal::Annotation(_) => &self.annotations,
+            Signal::Config { .. } => &self.configs,
+            Signal::All(_) | Signal::Unless(..) => &self.all,
+        }
+    }
+}
+
+impl<'a> std::ops::Deref for FactIndex<'a> {
+    type Target = [&'a Fact];
+
+    fn deref(&self) -> &[&'a Fact] {
+        &self.all
+    }
+}
+
 /// The facts a signal matched (empty: no match).
-pub fn matches<'a>(signal: &Signal, facts: &[&'a Fact]) -> Vec<&'a Fact> {
+pub fn matches<'a>(signal: &Signal, facts: &FactIndex<'a>) -> Vec<&'a Fact> {
     match signal {
         Signal::All(list) => {
             let mut first = Vec::new();
@@ -30,6 +107,7 @@ pub fn matches<'a>(signal: &Signal, facts: &[&'a Fact]) -> Vec<&'a Fact> {
             }
         }
         _ => facts
+            .candidates(signal)
             .iter()
             .copied()
             .filter(|f| matches_one(signal, f))

@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::check::evaluation::evaluate::finding;
-use crate::check::evaluation::matching::{describe, matches};
+use crate::check::evaluation::matching::{describe, matches, FactIndex};
 use crate::check::evaluation::rules::{Rule, Signal, Site};
 use crate::check::facts::{ref_hash, Fact, FactKind, SourceFacts, TOP_LEVEL};
 use crate::check::model::{Finding, Language};
@@ -19,7 +19,7 @@ use crate::check::model::{Finding, Language};
 pub(super) fn judge(
     rule: &Rule,
     sites: &[&Site],
-    facts: &[&Fact],
+    facts: &FactIndex,
     sources: &[SourceFacts],
     language: Language,
     out: &mut Vec<Finding>,
@@ -72,7 +72,7 @@ pub(super) fn judge(
 fn matched<'c, 's, 'a>(
     cache: &'c mut Vec<(&'s Signal, Vec<&'a Fact>)>,
     signal: &'s Signal,
-    facts: &[&'a Fact],
+    facts: &FactIndex<'a>,
 ) -> &'c [&'a Fact] {
     let i = match cache.iter().position(|(k, _)| *k == signal) {
         Some(i) => i,

@@ -28,9 +28,11 @@ const MAX_ENVIRONMENTS: usize = 16;
 pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &ExcludeSet) {
     let charts: Vec<String> = files
         .iter()
+        // The parse result first: it lies in the list itself, while the path is elsewhere in
+        // memory (one pass over 50,000 paths costs milliseconds).
         .filter(|f| {
-            f.rel.rsplit('/').next() == Some("Chart.yaml")
-                && matches!(&f.parsed, Parsed::K8s(k) if k.chart_name.is_some())
+            matches!(&f.parsed, Parsed::K8s(k) if k.chart_name.is_some())
+                && f.rel.rsplit('/').next() == Some("Chart.yaml")
         })
         .map(|f| f.dir.clone())
         .collect();
