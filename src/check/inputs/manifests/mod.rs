@@ -294,8 +294,11 @@ pub fn first_lines_containing(text: &str, needles: &[String]) -> Vec<u32> {
     let searched: Vec<usize> = (0..needles.len())
         .filter(|i| !needles[*i].is_empty() && !needles[*i].contains('\n'))
         .collect();
+    // A contiguous NFA: one manifest is searched once, and a DFA (what the builder picks for
+    // a few needles) costs more to build than that search.
     let matcher = aho_corasick::AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::Standard)
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
         .build(searched.iter().map(|i| needles[*i].as_str()));
     match matcher {
         Ok(matcher) => {
