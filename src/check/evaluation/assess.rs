@@ -28,15 +28,25 @@ pub(crate) fn services(
             .map(|s| one(root, s, rules, interest))
             .collect();
     }
-    let chunk = services.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = services
-            .chunks_mut(chunk)
-            .map(|part| {
+    // Each thread takes the next service when it is done with one: services differ in size
+    // by orders of magnitude, so halves fixed in advance leave one core idle at the end.
+    let workers = threads.min(services.len());
+    let next = std::sync::Mutex::new(services.iter_mut().enumerate());
+    let mut done: Vec<(usize, ScannedService)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let next = &next;
                 scope.spawn(move || {
-                    part.iter_mut()
-                        .map(|s| one(root, s, rules, interest))
-                        .collect::<Vec<_>>()
+                    let mut done = Vec::new();
+                    loop {
+                        // A poisoned lock means another thread panicked: its panic is raised
+                        // below; this one stops.
+                        let Some((i, s)) = next.lock().ok().and_then(|mut it| it.next()) else {
+                            break;
+                        };
+                        done.push((i, one(root, s, rules, interest)));
+                    }
+                    done
                 })
             })
             .collect();
@@ -48,7 +58,10 @@ pub(crate) fn services(
                 Err(panic) => std::panic::resume_unwind(panic),
             })
             .collect()
-    })
+    });
+    // In the services' order, as one thread would have given them.
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, scanned)| scanned).collect()
 }
 
 fn one(root: &Path, s: &mut Svc, rules: &RuleSet, interest: &Interest) -> ScannedService {
