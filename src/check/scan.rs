@@ -93,6 +93,7 @@ pub fn scan(root: &Path, options: &ScanOptions) -> Result<Scan, CheckError> {
     });
     let mut repository_findings = repository::repository(&options.rules, &services, &repo);
     assess::sort_findings(&mut repository_findings);
+    assembly::work::drop_in_background(services);
     Ok(Scan {
         services: scanned,
         infrastructure: repo.infrastructure,

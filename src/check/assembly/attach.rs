@@ -59,7 +59,11 @@ pub(super) fn attach(
             })
         })
     };
-    for f in files {
+    // Each file's directory string, freed on another thread once every file is attached.
+    let mut dirs: Vec<String> = Vec::with_capacity(files.len());
+    for mut f in files {
+        dirs.push(std::mem::take(&mut f.dir));
+        let dir = dirs.last().map_or("", String::as_str);
         match f.parsed {
             Parsed::Source { kind, facts } => {
                 let service = owner(&f.rel, services, Some(kind));
@@ -117,11 +121,11 @@ pub(super) fn attach(
                     }
                 }
                 if let Some(name) = k.chart_name {
-                    charts.insert(f.dir.clone(), name);
+                    charts.insert(dir.to_owned(), name);
                 }
                 for mut w in k.workloads {
                     if w.name.is_empty() {
-                        w.name = f.dir.clone();
+                        w.name = dir.to_owned();
                     }
                     workloads.push(w);
                 }
@@ -187,6 +191,7 @@ pub(super) fn attach(
             Parsed::Manifest(_) | Parsed::TsConfig | Parsed::NodeProjects(_) => {}
         }
     }
+    super::work::drop_in_background(dirs);
     Attached {
         repo,
         workloads,

@@ -8,7 +8,9 @@ use crate::check::evaluation::config_file;
 use crate::check::evaluation::copies;
 use crate::check::evaluation::env_reads::{self, EnvRead};
 use crate::check::evaluation::flags;
-use crate::check::evaluation::matching::{describe, fact_path_len, matches, matches_one, FactIndex};
+use crate::check::evaluation::matching::{
+    describe, fact_path_len, matches, matches_one, FactIndex,
+};
 use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
 use crate::check::evaluation::sites;

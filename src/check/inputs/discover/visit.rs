@@ -127,7 +127,9 @@ pub(super) fn source_file(kind: SourceKind, bytes: Cow<'_, [u8]>, interest: &Int
                 .or(python_imports)
                 .filter(|paths| !paths.is_empty())
                 .map(|paths| Box::new(GoImports(paths))),
-            jvm_main: is_jvm(kind) && lang::jvm::declares_entry_point(&lossy_text(&bytes)),
+            jvm_main: is_jvm(kind)
+                && lang::jvm::may_declare_entry_point(&bytes)
+                && lang::jvm::declares_entry_point(&lossy_text(&bytes)),
             unparsed: true,
             names: (kind == SourceKind::Go).then(|| NameFilter::of_source(&bytes)),
             ..SourceFacts::default()

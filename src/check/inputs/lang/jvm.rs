@@ -2,6 +2,13 @@
 //! pre-filter lets it be parsed: a Gradle project without the `application` or Spring Boot
 //! plugin is a service when its own sources declare one.
 
+/// Whether a JVM file's bytes may declare an entry point (false: [`declares_entry_point`] is
+/// false too), found without decoding them: most files have neither `main(` nor the annotation.
+pub fn may_declare_entry_point(bytes: &[u8]) -> bool {
+    memchr::memmem::find(bytes, b"main(").is_some()
+        || memchr::memmem::find(bytes, b"@SpringBootApplication").is_some()
+}
+
 /// Whether a Java or Kotlin source declares an entry point: a `main` function (Kotlin's
 /// top-level `fun main(`, a `@JvmStatic fun main(` in an object, Java's `static void main(`) or
 /// a `@SpringBootApplication` class. Line comments, block comments and KDoc/Javadoc lines are
