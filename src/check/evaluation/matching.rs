@@ -321,6 +321,91 @@ mod tests {
         )
     }
 
+    /// What `matches` finds through the index is what a look at every fact finds, in the
+    /// same order.
+    #[test]
+    fn the_index_finds_what_a_scan_of_every_fact_finds() {
+        let fact = |kind: FactKind, line: u32| Fact::new(kind, "src/app.js", line);
+        let mut facts = vec![
+            call("fetch"),
+            call("globalThis.fetch"),
+            call("axios.get"),
+            call("otel.propagation.inject"),
+            fact(
+                FactKind::Symbol {
+                    path: crate::check::facts::segments("otel.propagation"),
+                },
+                5,
+            ),
+            fact(
+                FactKind::Dependency {
+                    name: "@opentelemetry/api".into(),
+                },
+                6,
+            ),
+            fact(
+                FactKind::Env {
+                    name: "OTEL_PROPAGATORS".into(),
+                    value: Some("b3".into()),
+                    from_secret: false,
+                    from_ref: false,
+                },
+                7,
+            ),
+            call("http.get"),
+            call("fetch"),
+        ];
+        for (i, f) in facts.iter_mut().enumerate() {
+            f.line = i as u32 + 1;
+        }
+        let refs: Vec<&Fact> = facts.iter().collect();
+        let index = FactIndex::new(refs.clone());
+        let call_signal = |path: &str, global: bool| Signal::Call {
+            path: crate::check::facts::segments(path),
+            literal_arg: false,
+            literal: None,
+            global,
+            argument: None,
+            argument_packages: Vec::new(),
+        };
+        let signals = [
+            call_signal("fetch", true),
+            call_signal("fetch", false),
+            call_signal("axios.get", false),
+            call_signal("propagation.inject", false),
+            call_signal("nothing.called", false),
+            Signal::Symbol(crate::check::facts::segments("propagation")),
+            Signal::Dependency("@opentelemetry/*".into()),
+            Signal::Env {
+                name: "OTEL_PROPAGATORS".into(),
+                contains: Some("b3".into()),
+                not_contains: None,
+            },
+            Signal::All(vec![
+                call_signal("fetch", false),
+                Signal::Dependency("@opentelemetry/api".into()),
+            ]),
+            Signal::Unless(
+                Box::new(call_signal("http.get", false)),
+                Box::new(call_signal("nothing.called", false)),
+            ),
+        ];
+        for signal in &signals {
+            let scanned: Vec<u32> = refs
+                .iter()
+                .filter(|f| matches_one(signal, f))
+                .map(|f| f.line)
+                .collect();
+            let indexed: Vec<u32> = matches(signal, &index).iter().map(|f| f.line).collect();
+            match signal {
+                Signal::All(_) | Signal::Unless(..) => assert!(!indexed.is_empty(), "{signal:?}"),
+                _ => assert_eq!(indexed, scanned, "{signal:?}"),
+            }
+        }
+        // The index dereferences to every fact, in order.
+        assert_eq!(index.len(), facts.len());
+    }
+
     #[test]
     fn dependency_patterns_match_in_any_case_whole_or_by_prefix() {
         let dep = |name: &str| Fact::new(FactKind::Dependency { name: name.into() }, "go.mod", 1);

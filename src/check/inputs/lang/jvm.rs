@@ -5,8 +5,18 @@
 /// Whether a JVM file's bytes may declare an entry point (false: [`declares_entry_point`] is
 /// false too), found without decoding them: most files have neither `main(` nor the annotation.
 pub fn may_declare_entry_point(bytes: &[u8]) -> bool {
-    memchr::memmem::find(bytes, b"main(").is_some()
-        || memchr::memmem::find(bytes, b"@SpringBootApplication").is_some()
+    use memchr::memmem::Finder;
+    use std::sync::OnceLock;
+    // Built once: a searcher costs more to build than to run over one small file.
+    static MAIN: OnceLock<Finder<'static>> = OnceLock::new();
+    static SPRING: OnceLock<Finder<'static>> = OnceLock::new();
+    MAIN.get_or_init(|| Finder::new("main("))
+        .find(bytes)
+        .is_some()
+        || SPRING
+            .get_or_init(|| Finder::new("@SpringBootApplication"))
+            .find(bytes)
+            .is_some()
 }
 
 /// Whether a Java or Kotlin source declares an entry point: a `main` function (Kotlin's
@@ -101,6 +111,18 @@ mod tests {
         ];
         for (src, expected, why) in cases {
             assert_eq!(declares_entry_point(src), expected, "{why}");
+            // The byte search never rules out a file that declares one.
+            if expected {
+                assert!(may_declare_entry_point(src.as_bytes()), "{why}");
+            }
         }
+    }
+
+    #[test]
+    fn files_naming_neither_are_ruled_out_by_their_bytes() {
+        assert!(!may_declare_entry_point(b"class Order(val id: String)\n"));
+        // Not UTF-8: still searched.
+        assert!(may_declare_entry_point(b"\xff\xfe fun main() {}"));
+        assert!(!may_declare_entry_point(b"\xff\xfe fun serve() {}"));
     }
 }
