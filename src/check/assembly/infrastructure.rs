@@ -213,10 +213,7 @@ impl InfrastructureList {
             line: w.line,
             workload: w.kind.clone(),
         };
-        let (_, places) = self
-            .0
-            .entry(name.to_string())
-            .or_insert((kind, Vec::new()));
+        let (_, places) = self.0.entry(name.to_string()).or_insert((kind, Vec::new()));
         if !places.iter().any(|(p, _)| *p == place) {
             places.push((place, w.images.first().cloned().unwrap_or_default()));
         }
