@@ -1,7 +1,9 @@
 //! Infrastructure: workloads and compose services that run a published image of a database,
 //! cache, broker, log shipper, collector, tracing backend… — never a service of the
 //! repository. Told by the image (its name, or its publisher's namespace), never by the
-//! workload's name; an image built from the repository's own code is never infrastructure.
+//! workload's name; an image built from the repository's own code is never infrastructure,
+//! but one built from a directory holding no service, whose Dockerfile only extends such an
+//! image (`FROM mongo:5` + seed scripts), is ([`built_kind`]).
 
 use std::collections::BTreeMap;
 
@@ -123,6 +125,43 @@ pub(super) fn kind_of(image: &str) -> Option<Kind> {
         .find_map(|p| BY_NAMESPACE.iter().find(|(n, _)| n == p).map(|(_, k)| *k))
 }
 
+/// What an image built by `dockerfile` (its text) is, when its last stage extends a published
+/// image of infrastructure (followed through stage names: `FROM postgres:16 AS base` …
+/// `FROM base`). Not a proxy (an nginx or Envoy built here fronts the services: on the request
+/// path, a service of its own), the verifier, or another image of a general publisher
+/// (`bitnami/node` is an application's base). The caller asks only for build directories
+/// where no service's code is.
+pub(super) fn built_kind(dockerfile: &str) -> Option<Kind> {
+    let mut stages: Vec<(&str, Option<&str>)> = Vec::new();
+    for line in dockerfile.lines() {
+        let mut words = line.split_whitespace();
+        if !words.next().is_some_and(|w| w.eq_ignore_ascii_case("FROM")) {
+            continue;
+        }
+        let mut words = words.filter(|w| !w.starts_with("--"));
+        let Some(image) = words.next() else {
+            continue;
+        };
+        let alias = match (words.next(), words.next()) {
+            (Some(as_), Some(name)) if as_.eq_ignore_ascii_case("AS") => Some(name),
+            _ => None,
+        };
+        stages.push((image, alias));
+    }
+    let mut image = stages.last()?.0;
+    // Each step goes to an earlier stage: at most as many steps as stages.
+    for _ in 0..stages.len() {
+        match stages
+            .iter()
+            .find(|(_, alias)| alias.is_some_and(|a| a.eq_ignore_ascii_case(image)))
+        {
+            Some((base, _)) => image = base,
+            None => break,
+        }
+    }
+    kind_of(image).filter(|k| !matches!(k, Kind::Proxy | Kind::Verifier | Kind::Other))
+}
+
 /// General-purpose utility images a pod runs beside its main container for a step (publish
 /// a file with curl, clone with git, wait with busybox): they make no workload an application.
 const UTILITY_IMAGES: &[&str] = &[
@@ -165,14 +204,30 @@ pub(super) struct InfrastructureList(BTreeMap<String, (Kind, Vec<(Infrastructure
 
 impl InfrastructureList {
     pub(super) fn add(&mut self, w: &Workload, kind: Kind) {
+        self.add_named(&w.name, w, kind);
+    }
+
+    fn add_named(&mut self, name: &str, w: &Workload, kind: Kind) {
         let place = InfrastructurePlace {
             file: w.file.clone(),
             line: w.line,
             workload: w.kind.clone(),
         };
-        let (_, places) = self.0.entry(w.name.clone()).or_insert((kind, Vec::new()));
+        let (_, places) = self.0.entry(name.to_string()).or_insert((kind, Vec::new()));
         if !places.iter().any(|(p, _)| *p == place) {
             places.push((place, w.images.first().cloned().unwrap_or_default()));
+        }
+    }
+
+    /// Whether an entry is named `name`.
+    pub(super) fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    /// Add `w` as a place of the entry `name`, when there is one.
+    pub(super) fn add_to(&mut self, name: &str, w: &Workload) {
+        if let Some(kind) = self.0.get(name).map(|(k, _)| *k) {
+            self.add_named(name, w, kind);
         }
     }
 
@@ -276,6 +331,32 @@ mod tests {
             "tracegate",
         ] {
             assert_eq!(kind_of(image), None, "{image}");
+        }
+    }
+
+    #[test]
+    fn images_built_from_infrastructure_images() {
+        assert_eq!(
+            built_kind("FROM mongo:5\n\nCOPY *.js /docker-entrypoint-initdb.d/\n"),
+            Some(Kind::Database)
+        );
+        assert_eq!(
+            built_kind("FROM --platform=linux/amd64 postgres:16 AS db\nCOPY init.sql /docker-entrypoint-initdb.d/\nFROM db\n"),
+            Some(Kind::Database)
+        );
+        assert_eq!(
+            built_kind("from otel/opentelemetry-collector-contrib:0.104.0\nCOPY config.yaml /etc/otelcol-contrib/config.yaml\n"),
+            Some(Kind::Collector)
+        );
+        // An application built on top, an nginx front, a general publisher's runtime image.
+        for text in [
+            "FROM golang:1.22 AS build\nRUN go build -o /app .\nFROM gcr.io/distroless/static\nCOPY --from=build /app /\n",
+            "FROM mysql:8.0 AS schema\nFROM python:3.12-slim\nCOPY --from=schema /docker-entrypoint-initdb.d /sql\n",
+            "FROM nginx:1.25\nCOPY static/ /usr/share/nginx/html/\n",
+            "FROM bitnami/node:20\nCOPY . .\n",
+            "",
+        ] {
+            assert_eq!(built_kind(text), None, "{text}");
         }
     }
 

@@ -41,7 +41,7 @@ fn of_manifest(file: &str) -> Option<Language> {
 }
 
 /// The text of the service directory's `Dockerfile`, when it is a small regular file.
-fn dockerfile_text(root: &Path, dir: &str) -> Option<String> {
+pub(super) fn dockerfile_text(root: &Path, dir: &str) -> Option<String> {
     let path = root.join(dir).join("Dockerfile");
     let meta = std::fs::symlink_metadata(&path).ok()?;
     if !meta.is_file() || meta.len() > MAX_DOCKERFILE_BYTES {

@@ -1,7 +1,8 @@
 //! Kubernetes workloads and compose services joined to services: Helm releases take their
 //! chart's name; a workload whose image is built from a directory of the tree (compose
 //! `build:`, skaffold artifacts) goes to the service there; one running a published image of
-//! infrastructure is listed as such ([`infrastructure`](super::infrastructure)); otherwise it
+//! infrastructure is listed as such ([`infrastructure`](super::infrastructure)), and so is one
+//! whose directory holds no service and a Dockerfile extending such an image; otherwise it
 //! matches a service by name, alias, image or directory; an unmatched application workload
 //! becomes a service of unknown language.
 
@@ -9,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::images::BuiltImages;
-use super::infrastructure::{workload_kind, InfrastructureList};
+use super::infrastructure::{built_kind, workload_kind, InfrastructureList};
 use super::work::{Repo, Svc};
 use super::{base_name, base_of};
 use crate::check::facts::{Fact, FactKind};
@@ -129,6 +130,15 @@ pub(super) fn join(
                     i
                 }
                 None => {
+                    // No code there: a published database (collector…) image with the
+                    // repository's seed data or configuration added.
+                    if let Some(kind) = super::languages::dockerfile_text(root, &dir)
+                        .as_deref()
+                        .and_then(built_kind)
+                    {
+                        infrastructure.add(&w, kind);
+                        continue;
+                    }
                     services.push(Svc {
                         name: w.name.clone(),
                         path: dir.clone(),
@@ -188,6 +198,13 @@ pub(super) fn join(
                     .rsplit_once('/')
                     .map_or(".".to_string(), |(d, _)| d.to_string())
             });
+        if let Some(kind) = super::languages::dockerfile_text(root, &dir)
+            .as_deref()
+            .and_then(built_kind)
+        {
+            infrastructure.add(&w, kind);
+            continue;
+        }
         let svc = Svc {
             name: w.name.clone(),
             path: dir,
@@ -201,6 +218,20 @@ pub(super) fn join(
         }
         services.push(svc);
     }
+    // A workload of no code named like infrastructure found elsewhere (a Deployment `mongodb`
+    // running the image compose builds `FROM mongo` under that name) is that infrastructure.
+    services.retain_mut(|svc| {
+        let joins = svc.language.is_none()
+            && svc.manifest.is_none()
+            && !svc.declared
+            && infrastructure.contains(&svc.name);
+        if joins {
+            for w in std::mem::take(&mut svc.workloads) {
+                infrastructure.add_to(&svc.name, &w);
+            }
+        }
+        !joins
+    });
     infrastructure.into_list()
 }
 

@@ -154,12 +154,18 @@ pub fn service(
             }
             CheckKind::TracingFlag => flags::tracing_flag(rule, svc, &facts, &mut out),
             CheckKind::WorkloadServiceName => {
+                // The code names the service in its SDK resource: its spans carry the name.
+                let named_in_code = rule
+                    .require
+                    .for_language(language)
+                    .iter()
+                    .any(|s| !matches(s, &facts).is_empty());
                 let fires = |w: &Workload| {
                     let in_attrs = workload_env(w).any(|(n, v)| {
                         n == "OTEL_RESOURCE_ATTRIBUTES"
                             && v.is_some_and(|v| v.contains("service.name="))
                     });
-                    w.unresolved.is_empty() && !in_attrs && !workload_has(rule, w)
+                    !named_in_code && w.unresolved.is_empty() && !in_attrs && !workload_has(rule, w)
                 };
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
                     out.push(finding(

@@ -1,5 +1,6 @@
 //! Images built from the tree: skaffold's `build.artifacts` (`image` built from `context`,
-//! with `docker.dockerfile`), top level and per profile. How a Kubernetes workload that names
+//! with `docker.dockerfile`, or from a sub-project of it: `jib.project`, `ko.dir`/`ko.main`,
+//! a `bazel.target` package), top level and per profile. How a Kubernetes workload that names
 //! a bare image (`image: cartservice`) is joined to the code it runs.
 
 use serde_yaml::Value;
@@ -46,7 +47,9 @@ pub(super) fn skaffold(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Im
                 .and_then(s)
                 .unwrap_or_else(|| ".".into());
             let dockerfile = get(a, &["docker", "dockerfile"]).and_then(s);
-            let Some(code) = code_dir(dir, &context, dockerfile.as_deref()) else {
+            let Some(code) = code_dir(dir, &context, dockerfile.as_deref())
+                .map(|code| sub_project(a, &code).unwrap_or(code))
+            else {
                 continue;
             };
             out.push(ImageBuild {
@@ -57,6 +60,34 @@ pub(super) fn skaffold(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Im
             });
         }
     }
+}
+
+/// The directory of the code a builder takes from a sub-project of the context `context`
+/// (itself resolved): Jib's `project` (a Maven module's path, a Gradle project path
+/// `:services:orders` in its default directory), ko's `dir` and `main` (a Go `main` package),
+/// a Bazel `target`'s package (`//src/orders:image`). `None` when the builder names none, or a
+/// Maven `groupId:artifactId` that no path tells.
+fn sub_project(artifact: &Value, context: &str) -> Option<String> {
+    if let Some(project) = get(artifact, &["jib", "project"]).and_then(s) {
+        let path = match project.strip_prefix(':') {
+            Some(gradle) => gradle.replace(':', "/"),
+            None if project.contains(':') => return None,
+            None => project,
+        };
+        return join(context, &path);
+    }
+    if let Some(ko) = get(artifact, &["ko"]) {
+        let dir = get(ko, &["dir"]).and_then(s).unwrap_or_else(|| ".".into());
+        let main = get(ko, &["main"]).and_then(s).unwrap_or_else(|| ".".into());
+        // An import path (`github.com/acme/shop/cmd/api`) is not a directory.
+        if !main.starts_with('.') {
+            return None;
+        }
+        return join(&join(context, &dir)?, &main);
+    }
+    let target = get(artifact, &["bazel", "target"]).and_then(s)?;
+    let package = target.strip_prefix("//")?.split(':').next()?;
+    join(context, if package.is_empty() { "." } else { package })
 }
 
 /// The directory of the file `rel` (`.` at the root).
@@ -130,5 +161,29 @@ mod tests {
             .unwrap()
             .builds
             .is_empty());
+    }
+
+    #[test]
+    fn sub_projects_of_a_context_are_the_code() {
+        let text = "apiVersion: skaffold/v4beta1\nkind: Config\nbuild:\n  artifacts:\n  - image: balancereader\n    context: ../../../\n    jib:\n      project: src/ledger/balancereader\n  - image: orders\n    jib:\n      project: :services:orders\n      type: gradle\n  - image: billing\n    jib:\n      project: com.acme:billing\n  - image: api\n    ko:\n      main: ./cmd/api\n  - image: worker\n    context: go\n    ko:\n      dir: ./platform\n      main: ./cmd/worker\n  - image: gateway\n    ko:\n      main: github.com/acme/shop/cmd/gateway\n  - image: search\n    bazel:\n      target: //src/search:image.tar\n";
+        let f = super::super::parse("src/ledger/balancereader/skaffold.yaml", text).unwrap();
+        let got: Vec<(&str, &str)> = f
+            .builds
+            .iter()
+            .map(|b| (b.image.as_str(), b.dir.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("balancereader", "src/ledger/balancereader"),
+                ("orders", "src/ledger/balancereader/services/orders"),
+                // A Maven `groupId:artifactId` names no directory: the context.
+                ("billing", "src/ledger/balancereader"),
+                ("api", "src/ledger/balancereader/cmd/api"),
+                ("worker", "src/ledger/balancereader/go/platform/cmd/worker"),
+                ("gateway", "src/ledger/balancereader"),
+                ("search", "src/ledger/balancereader/src/search"),
+            ]
+        );
     }
 }
