@@ -1,4 +1,4 @@
-//! Python manifests: `-r` includes in requirements files.
+//! Python manifests: `-r` includes in requirements files; `opentelemetry-distro` alone.
 #![allow(clippy::unwrap_used)]
 
 use std::fs;
@@ -51,7 +51,7 @@ fn dependencies_of_included_requirements_files_count() {
     write(
         root,
         "svc/requirements/otel.txt",
-        "-r base.txt\nopentelemetry-distro==0.48b0\n",
+        "-r base.txt\nopentelemetry-sdk==1.27.0\n",
     );
     let fired = rules(root);
     assert!(!fired.contains(&"TG101".to_string()), "{fired:?}");
@@ -66,11 +66,7 @@ fn dependencies_of_included_requirements_files_count() {
         write(root, &format!("svc/deps/d{i}.txt"), "requests==2.32\n");
     }
     write(root, "svc/deps/d9.txt", "-r latest.txt\t# pinned\n");
-    write(
-        root,
-        "svc/deps/latest.txt",
-        "opentelemetry-distro==0.48b0\n",
-    );
+    write(root, "svc/deps/latest.txt", "opentelemetry-sdk==1.27.0\n");
     let fired = rules(root);
     assert!(!fired.contains(&"TG101".to_string()), "{fired:?}");
 
@@ -78,15 +74,15 @@ fn dependencies_of_included_requirements_files_count() {
     for (requirements, extra) in [
         (
             "-r requirements-dev.txt\nflask==3.0\n",
-            ("svc/requirements-dev.txt", "opentelemetry-distro==0.48b0\n"),
+            ("svc/requirements-dev.txt", "opentelemetry-sdk==1.27.0\n"),
         ),
         (
             "-c constraints.txt\nflask==3.0\n",
-            ("svc/constraints.txt", "opentelemetry-distro==0.48b0\n"),
+            ("svc/constraints.txt", "opentelemetry-sdk==1.27.0\n"),
         ),
         (
             "-r ../../outside.txt\nflask==3.0\n",
-            ("outside.txt", "opentelemetry-distro==0.48b0\n"),
+            ("outside.txt", "opentelemetry-sdk==1.27.0\n"),
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
@@ -177,4 +173,64 @@ fn includes_that_cannot_be_followed_are_noted_at_their_line() {
     // requirements-test.txt does not exist: a dev/test include is not noted either, nor a URL
     // (pip fetches it).
     assert_eq!(notes(root), Vec::new());
+}
+
+/// `opentelemetry-distro` as a dependency configures nothing: TG101 unless something starts
+/// it — a start command, `PYTHONPATH` naming its `sitecustomize`, or the code.
+#[test]
+fn the_distro_counts_only_once_something_starts_it() {
+    let distro = "flask==3.0\nopentelemetry-distro==0.49b0\nopentelemetry-exporter-otlp==1.28.0\n";
+    let dockerfile = |cmd: &str, env: &str| {
+        format!("FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt && opentelemetry-bootstrap -a install\n{env}CMD {cmd}\n")
+    };
+    let cases: [(&str, String, Option<&str>, bool); 5] = [
+        ("alone", dockerfile("[\"python\", \"app.py\"]", ""), None, true),
+        (
+            "opentelemetry-instrument",
+            dockerfile("[\"opentelemetry-instrument\", \"python\", \"app.py\"]", ""),
+            None,
+            false,
+        ),
+        (
+            "sitecustomize on PYTHONPATH",
+            dockerfile(
+                "[\"python\", \"app.py\"]",
+                "ENV PYTHONPATH=/otel/opentelemetry/instrumentation/auto_instrumentation:/app\n",
+            ),
+            None,
+            false,
+        ),
+        (
+            "configure() in code",
+            dockerfile("[\"python\", \"app.py\"]", ""),
+            Some("from opentelemetry.distro import OpenTelemetryDistro\n\nOpenTelemetryDistro().configure()\n"),
+            false,
+        ),
+        (
+            "a TracerProvider of the SDK the distro brings",
+            dockerfile("[\"python\", \"app.py\"]", ""),
+            Some("from opentelemetry import trace\nfrom opentelemetry.sdk.trace import TracerProvider\n\ntrace.set_tracer_provider(TracerProvider())\n"),
+            false,
+        ),
+    ];
+    for (case, docker, code, fires) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        service(root, distro);
+        write(root, "svc/Dockerfile", &docker);
+        if let Some(code) = code {
+            write(root, "svc/tracing.py", code);
+            write(
+                root,
+                "svc/app.py",
+                "import tracing  # noqa: F401\nfrom flask import Flask\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\n\napp = Flask(__name__)\nFlaskInstrumentor().instrument_app(app)\n\nif __name__ == \"__main__\":\n    app.run()\n",
+            );
+        }
+        let fired = rules(root);
+        assert_eq!(
+            fired.contains(&"TG101".to_string()),
+            fires,
+            "{case}: {fired:?}"
+        );
+    }
 }

@@ -8,7 +8,8 @@
 //! ([`shared_python`]), Kubernetes workloads and compose services joined to services
 //! ([`workloads`], by the images built from the tree: [`images`]) with infrastructure set
 //! apart ([`infrastructure`]), one image run by distinct workloads split into services sharing
-//! its code ([`shared_image`]), the image's `CMD`/`ENTRYPOINT` its workloads replace dropped
+//! its code ([`shared_image`]) and, in Python, each part narrowed to the code its own command
+//! runs ([`python_entries`]), the image's `CMD`/`ENTRYPOINT` its workloads replace dropped
 //! ([`overrides`]), the scripts its commands run read ([`scripts`]), services named by their deployment ([`naming`]), the languages not analysed named ([`languages`]). The working
 //! types are in [`work`].
 
@@ -24,6 +25,7 @@ mod naming;
 mod node_apps;
 pub(crate) mod operator;
 mod overrides;
+mod python_entries;
 pub(crate) mod rust_modules;
 mod scripts;
 mod services;
@@ -93,9 +95,10 @@ pub(crate) fn assemble(
     mount_configs(&mut services, &repo);
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
     operator::settle(&mut services);
-    shared_image::split(&mut services);
+    let shared = shared_image::split(&mut services);
     overrides::apply(&mut services);
     scripts::start(&mut services);
+    python_entries::narrow(root, &mut services, &shared);
     naming::name_by_deployment(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))

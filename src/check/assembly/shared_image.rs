@@ -4,6 +4,8 @@
 //! workload. Copies of one workload (the same name in raw manifests and a kustomize base) and
 //! workloads that run the same thing (`frontend`, `frontend-canary`) stay one service.
 
+use std::ops::Range;
+
 use super::work::Svc;
 use crate::check::facts::FactKind;
 use crate::check::inputs::k8s::{Workload, COMPOSE};
@@ -19,9 +21,10 @@ pub(super) const SERVING: &[&str] = &[
 ];
 
 /// Split every service (not declared in `tracegate.yaml`) whose code several distinct
-/// workloads run.
-pub(super) fn split(services: &mut Vec<Svc>) {
+/// workloads run; the positions of each service's parts in `services` after the split.
+pub(super) fn split(services: &mut Vec<Svc>) -> Vec<Range<usize>> {
     let mut out = Vec::with_capacity(services.len());
+    let mut groups = Vec::new();
     for mut svc in services.drain(..) {
         let names = if svc.declared {
             Vec::new()
@@ -45,9 +48,11 @@ pub(super) fn split(services: &mut Vec<Svc>) {
             let i = names.iter().position(|n| *n == w.name).unwrap_or(0);
             parts[i].workloads.push(w);
         }
+        groups.push(out.len()..out.len() + parts.len());
         out.extend(parts);
     }
     *services = out;
+    groups
 }
 
 /// The names of the distinct workloads running the code, in order: the long-running
