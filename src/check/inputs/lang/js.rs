@@ -195,6 +195,7 @@ macro_rules! js_spec {
             imports,
             fn_live,
             package,
+            signal_scopes: &[],
         };
     };
 }

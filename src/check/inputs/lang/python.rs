@@ -147,6 +147,7 @@ pub static SPEC: Spec = Spec {
     imports,
     fn_live,
     package,
+    signal_scopes: &[],
 };
 
 #[cfg(test)]

@@ -74,6 +74,12 @@ pub struct Spec {
     pub fn_live: fn(&str, Node<'_>) -> bool,
     /// The package name (Go).
     pub package: fn(Node<'_>, &[u8]) -> Option<String>,
+    /// Calls that configure one OpenTelemetry signal, by name, and whether it is traces: a
+    /// call made in the arguments of one that is not (C#: `WithMetrics(m =>
+    /// m.AddHttpClientInstrumentation())`), or on a receiver chain through one
+    /// (`Sdk.CreateMeterProviderBuilder().AddAspNetCoreInstrumentation()`), is no fact: the
+    /// same instrumentation on a meter provider makes no span. The nearest such call decides.
+    pub signal_scopes: &'static [(&'static str, bool)],
 }
 
 /// Text of a node.
