@@ -282,6 +282,7 @@ pub static SPEC: Spec = Spec {
         ("ConfigureOpenTelemetryMeterProvider", false),
         ("CreateMeterProviderBuilder", false),
     ],
+    declared_types: &[],
 };
 
 #[cfg(test)]

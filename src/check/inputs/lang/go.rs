@@ -187,6 +187,15 @@ pub static SPEC: Spec = Spec {
     fn_live,
     package,
     signal_scopes: &[],
+    declared_types: &[
+        "field_declaration",
+        "parameter_declaration",
+        "variadic_parameter_declaration",
+        "function_declaration",
+        "method_declaration",
+        "func_literal",
+        "method_elem",
+    ],
 };
 
 #[cfg(test)]
@@ -217,6 +226,28 @@ mod tests {
                 "github.com.labstack.echo.New",
                 "github.com.gofiber.fiber.New",
                 "github.com.gofiber.contrib.otelfiber.Middleware"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_type_named_by_a_declaration_is_no_symbol() {
+        let src = "package main\n\nimport \"net/http\"\n\ntype api struct {\n\tc *http.Client\n\tpool []*http.Client\n}\n\nfunc use(c *http.Client, s ...http.Server) *http.Client { return c }\n\nfunc main() {\n\tc := &http.Client{}\n\tvar zero http.Client\n\t_ = func() http.Server { return http.Server{} }\n}\n";
+        let f = crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
+        let symbols: Vec<(String, u32)> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Symbol { path } => Some((path.join("."), x.line)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            symbols,
+            vec![
+                ("net.http.Client".to_string(), 13),
+                ("net.http.Client".to_string(), 14),
+                ("net.http.Server".to_string(), 15)
             ]
         );
     }

@@ -196,6 +196,7 @@ macro_rules! js_spec {
             fn_live,
             package,
             signal_scopes: &[],
+            declared_types: &[],
         };
     };
 }

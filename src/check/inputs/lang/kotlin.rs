@@ -108,6 +108,7 @@ pub static SPEC: Spec = Spec {
     fn_live,
     package,
     signal_scopes: &[],
+    declared_types: &[],
 };
 
 #[cfg(test)]

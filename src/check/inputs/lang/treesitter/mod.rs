@@ -80,6 +80,10 @@ pub struct Spec {
     /// (`Sdk.CreateMeterProviderBuilder().AddAspNetCoreInstrumentation()`), is no fact: the
     /// same instrumentation on a meter provider makes no span. The nearest such call decides.
     pub signal_scopes: &'static [(&'static str, bool)],
+    /// Declarations whose type is named, not used (Go: a struct field, a parameter, a
+    /// function's result): a qualified type in one (`client *http.Client`) is no symbol fact,
+    /// so a client or server type is a fact where a value of it is made (`&http.Client{…}`).
+    pub declared_types: &'static [&'static str],
 }
 
 /// Text of a node.
