@@ -269,6 +269,20 @@ pub static SPEC: Spec = Spec {
     imports,
     fn_live,
     package,
+    // OpenTelemetry .NET's builders: the instrumentation packages add the same extension
+    // methods to the meter provider builder as to the tracer provider builder.
+    signal_scopes: &[
+        ("WithTracing", true),
+        ("AddOpenTelemetryTracing", true),
+        ("ConfigureOpenTelemetryTracerProvider", true),
+        ("CreateTracerProviderBuilder", true),
+        ("WithMetrics", false),
+        ("WithLogging", false),
+        ("AddOpenTelemetryMetrics", false),
+        ("ConfigureOpenTelemetryMeterProvider", false),
+        ("CreateMeterProviderBuilder", false),
+    ],
+    declared_types: &[],
 };
 
 #[cfg(test)]
@@ -276,6 +290,37 @@ mod tests {
     use super::*;
     use crate::check::facts::{drop_dead_code, FactKind};
     use crate::check::inputs::lang::treesitter::analyse;
+
+    #[test]
+    fn instrumentation_on_a_meter_provider_is_no_fact() {
+        let src = r#"
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddOpenTelemetry()
+    .WithMetrics(m => m.AddAspNetCoreInstrumentation().AddRuntimeInstrumentation())
+    .WithTracing(t => { t.AddHttpClientInstrumentation(); });
+builder.Services.AddOpenTelemetryMetrics(b => b.AddGrpcClientInstrumentation());
+using var meters = Sdk.CreateMeterProviderBuilder().AddSqlClientInstrumentation().Build();
+using var tracer = Sdk.CreateTracerProviderBuilder().AddAspNetCoreInstrumentation().Build();
+"#;
+        let f = analyse(&SPEC, "Program.cs", src).unwrap();
+        let calls: Vec<(String, u32)> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Call { path, .. } if path.last()?.ends_with("Instrumentation") => {
+                    Some((path.last()?.clone(), x.line))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            vec![
+                ("AddHttpClientInstrumentation".to_string(), 5),
+                ("AddAspNetCoreInstrumentation".to_string(), 8)
+            ]
+        );
+    }
 
     #[test]
     fn signals_in_unused_private_methods_do_not_count() {

@@ -31,20 +31,30 @@ fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
                 None => {
                     let mut parts = path.rsplit('/');
                     let last = parts.next().unwrap_or_default();
-                    let is_version = last.len() > 1
-                        && last.starts_with('v')
-                        && last[1..].chars().all(|c| c.is_ascii_digit());
-                    if is_version {
+                    if is_major_version(last) {
                         parts.next().unwrap_or_default().to_string()
                     } else {
                         last.to_string()
                     }
                 }
             };
-            out.insert(alias, import_segments(&path));
+            // A module's major-version suffix is no package name: `github.com/labstack/echo/v4`
+            // is package `echo`, and `echo.New` reads as `…labstack.echo.New`.
+            let mut segments = import_segments(&path);
+            if path.contains('/') && segments.last().is_some_and(|s| is_major_version(s)) {
+                segments.pop();
+            }
+            out.insert(alias, segments);
         }
         _ => {}
     }
+}
+
+/// `v2`, `v5`: the last element of a Go module path at major version 2 or later.
+fn is_major_version(element: &str) -> bool {
+    element.len() > 1
+        && element.starts_with('v')
+        && element[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
 fn fn_live(name: &str, _node: Node<'_>) -> bool {
@@ -176,6 +186,16 @@ pub static SPEC: Spec = Spec {
     imports,
     fn_live,
     package,
+    signal_scopes: &[],
+    declared_types: &[
+        "field_declaration",
+        "parameter_declaration",
+        "variadic_parameter_declaration",
+        "function_declaration",
+        "method_declaration",
+        "func_literal",
+        "method_elem",
+    ],
 };
 
 #[cfg(test)]
@@ -193,6 +213,43 @@ mod tests {
         );
         // A local's field set from a variable is not a fact.
         assert!(!calls.iter().any(|c| c.contains("Timeout")), "{calls:?}");
+    }
+
+    #[test]
+    fn a_major_version_suffix_is_not_part_of_the_package_path() {
+        let src = "package main\n\nimport (\n\t\"github.com/labstack/echo/v4\"\n\tfiber \"github.com/gofiber/fiber/v2\"\n\t\"github.com/gofiber/contrib/otelfiber/v2\"\n)\n\nfunc main() {\n\techo.New()\n\tfiber.New()\n\totelfiber.Middleware()\n}\n";
+        let f = crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
+        let calls = f.call_paths(".");
+        assert_eq!(
+            calls,
+            vec![
+                "github.com.labstack.echo.New",
+                "github.com.gofiber.fiber.New",
+                "github.com.gofiber.contrib.otelfiber.Middleware"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_type_named_by_a_declaration_is_no_symbol() {
+        let src = "package main\n\nimport \"net/http\"\n\ntype api struct {\n\tc *http.Client\n\tpool []*http.Client\n}\n\nfunc use(c *http.Client, s ...http.Server) *http.Client { return c }\n\nfunc main() {\n\tc := &http.Client{}\n\tvar zero http.Client\n\t_ = func() http.Server { return http.Server{} }\n}\n";
+        let f = crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
+        let symbols: Vec<(String, u32)> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Symbol { path } => Some((path.join("."), x.line)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            symbols,
+            vec![
+                ("net.http.Client".to_string(), 13),
+                ("net.http.Client".to_string(), 14),
+                ("net.http.Server".to_string(), 15)
+            ]
+        );
     }
 
     #[test]

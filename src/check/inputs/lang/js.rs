@@ -195,6 +195,8 @@ macro_rules! js_spec {
             imports,
             fn_live,
             package,
+            signal_scopes: &[],
+            declared_types: &[],
         };
     };
 }

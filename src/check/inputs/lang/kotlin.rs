@@ -107,6 +107,8 @@ pub static SPEC: Spec = Spec {
     imports,
     fn_live,
     package,
+    signal_scopes: &[],
+    declared_types: &[],
 };
 
 #[cfg(test)]

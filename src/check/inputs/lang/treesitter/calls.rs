@@ -93,6 +93,47 @@ impl<'a> Extractor<'a> {
         found
     }
 
+    /// Whether the call configures another OpenTelemetry signal than traces
+    /// ([`super::Spec::signal_scopes`]): made on a receiver chain through a call that
+    /// configures one (`Sdk.CreateMeterProviderBuilder().AddHttpClientInstrumentation()`), or
+    /// in the arguments of one (`WithMetrics(m => m.AddAspNetCoreInstrumentation())`), up to
+    /// the enclosing method; the nearest such call decides.
+    fn other_signal(&self, node: Node<'_>, path: &[&str]) -> bool {
+        let scopes = self.spec.signal_scopes;
+        if scopes.is_empty() {
+            return false;
+        }
+        let scope = |name: &str| {
+            scopes
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, traces)| *traces)
+        };
+        if let Some(traces) = path.iter().rev().skip(1).find_map(|s| scope(s)) {
+            return !traces;
+        }
+        let (mut prev, mut cur) = (node, node.parent());
+        for _ in 0..64 {
+            let Some(n) = cur else { break };
+            let role = self.roles.of(n);
+            if role.func != NONE {
+                break;
+            }
+            if let Some([_, function, args]) = self.roles.calls.get(role.call as usize) {
+                let through_args = child(n, *args).is_some_and(|a| a == prev);
+                let name = through_args
+                    .then(|| child(n, *function))
+                    .flatten()
+                    .and_then(|f| self.dotted(f).last().copied());
+                if let Some(traces) = name.and_then(scope) {
+                    return !traces;
+                }
+            }
+            (prev, cur) = (n, n.parent());
+        }
+        false
+    }
+
     pub(super) fn call(&mut self, node: Node<'_>, args_field: Field, func: Option<usize>) {
         let segs = self.dotted(node);
         let path: Vec<&str> = self.expanded(&segs).collect();
@@ -102,7 +143,8 @@ impl<'a> Extractor<'a> {
         let prev = prev.unwrap_or_default();
         // What the call can be to a rule: a call fact (only if some rule's pattern can match
         // its path), a keyed attribute, or attributes passed as key/value pairs.
-        let keep = self.interest.keeps_path(path.iter().copied());
+        let keep =
+            self.interest.keeps_path(path.iter().copied()) && !self.other_signal(node, &path);
         let keyed = matches!(
             last,
             "set_attribute" | "setAttribute" | "SetAttribute" | "SetTag" | "AddTag" | "SetBaggage"

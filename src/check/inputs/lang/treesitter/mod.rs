@@ -74,6 +74,16 @@ pub struct Spec {
     pub fn_live: fn(&str, Node<'_>) -> bool,
     /// The package name (Go).
     pub package: fn(Node<'_>, &[u8]) -> Option<String>,
+    /// Calls that configure one OpenTelemetry signal, by name, and whether it is traces: a
+    /// call made in the arguments of one that is not (C#: `WithMetrics(m =>
+    /// m.AddHttpClientInstrumentation())`), or on a receiver chain through one
+    /// (`Sdk.CreateMeterProviderBuilder().AddAspNetCoreInstrumentation()`), is no fact: the
+    /// same instrumentation on a meter provider makes no span. The nearest such call decides.
+    pub signal_scopes: &'static [(&'static str, bool)],
+    /// Declarations whose type is named, not used (Go: a struct field, a parameter, a
+    /// function's result): a qualified type in one (`client *http.Client`) is no symbol fact,
+    /// so a client or server type is a fact where a value of it is made (`&http.Client{…}`).
+    pub declared_types: &'static [&'static str],
 }
 
 /// Text of a node.

@@ -113,7 +113,7 @@ impl<'a> Extractor<'a> {
             self.spring_property(node);
         }
         let member_here = role.member != NONE;
-        if member_here && !in_member {
+        if member_here && !in_member && !self.declared_type(node) {
             let segs = self.dotted(node);
             if self.expanded(&segs).nth(1).is_some() && self.keeps(&segs) {
                 let path = self.expand(&segs);
