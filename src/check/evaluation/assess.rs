@@ -38,12 +38,9 @@ pub(crate) fn services(
                 let next = &next;
                 scope.spawn(move || {
                     let mut done = Vec::new();
-                    loop {
-                        // A poisoned lock means another thread panicked: its panic is raised
-                        // below; this one stops.
-                        let Some((i, s)) = next.lock().ok().and_then(|mut it| it.next()) else {
-                            break;
-                        };
+                    // The lock is held only to take the next service. A poisoned lock means
+                    // another thread panicked: its panic is raised below; this one stops.
+                    while let Some((i, s)) = next.lock().ok().and_then(|mut it| it.next()) {
                         done.push((i, one(root, s, rules, interest)));
                     }
                     done
