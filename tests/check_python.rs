@@ -234,3 +234,42 @@ fn the_distro_counts_only_once_something_starts_it() {
         );
     }
 }
+
+/// Code that starts the SDK counts for TG101 only with the distro a dependency: without any
+/// OpenTelemetry dependency its first import fails (the generated benchmark trees' Python
+/// services set up a `TracerProvider` and list only Flask and requests).
+#[test]
+fn code_starting_an_sdk_no_dependency_brings_still_fails_tg101() {
+    let cases = [
+        (
+            "a TracerProvider",
+            "from opentelemetry import trace\nfrom opentelemetry.sdk.trace import TracerProvider\n\ntrace.set_tracer_provider(TracerProvider())\n",
+        ),
+        (
+            "the distro's configure()",
+            "from opentelemetry.distro import OpenTelemetryDistro\n\nOpenTelemetryDistro().configure()\n",
+        ),
+        (
+            "auto_instrumentation.initialize()",
+            "from opentelemetry.instrumentation import auto_instrumentation\n\nauto_instrumentation.initialize()\n",
+        ),
+    ];
+    for (case, code) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        service(root, "flask==3.0\nrequests==2.32\n");
+        write(
+            root,
+            "svc/Dockerfile",
+            "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"app.py\"]\n",
+        );
+        write(root, "svc/tracing.py", code);
+        write(
+            root,
+            "svc/app.py",
+            "import tracing  # noqa: F401\nfrom flask import Flask\n\napp = Flask(__name__)\n\nif __name__ == \"__main__\":\n    app.run()\n",
+        );
+        let fired = rules(root);
+        assert!(fired.contains(&"TG101".to_string()), "{case}: {fired:?}");
+    }
+}
