@@ -113,9 +113,14 @@ impl<'a> Extractor<'a> {
             self.spring_property(node);
         }
         let member_here = role.member != NONE;
-        if member_here && !in_member && !self.declared_type(node) {
+        if member_here && !in_member {
             let segs = self.dotted(node);
-            if self.expanded(&segs).nth(1).is_some() && self.keeps(&segs) {
+            // The declaration test last: it walks up the tree (`Node::parent` descends from
+            // the root each time), so only for a member some rule keeps.
+            if self.expanded(&segs).nth(1).is_some()
+                && self.keeps(&segs)
+                && !self.declared_type(node)
+            {
                 let path = self.expand(&segs);
                 let line = node.start_position().row as u32 + 1;
                 self.push(FactKind::Symbol { path }, line, func_here);
