@@ -100,7 +100,9 @@ impl<'a> Extractor<'a> {
     /// the enclosing method; the nearest such call decides.
     fn other_signal(&self, node: Node<'_>, path: &[&str]) -> bool {
         let scopes = self.spec.signal_scopes;
-        if scopes.is_empty() {
+        // A scope is named in the file's text (the call's path, aliases expanded, comes from
+        // it too).
+        if !self.signal_scoped {
             return false;
         }
         let scope = |name: &str| {

@@ -382,8 +382,15 @@ pub fn analyse_for(
             (spec.imports)(grand, src, &mut aliases);
         }
     }
+    // Whether the file names a call that scopes a signal (`WithMetrics`…): most files do not,
+    // and then no call needs the walk up the tree that looks for one.
+    let signal_scoped = spec
+        .signal_scopes
+        .iter()
+        .any(|(name, _)| memchr::memmem::find(src, name.as_bytes()).is_some());
     let mut x = Extractor {
         spec,
+        signal_scoped,
         roles: &roles,
         interest,
         src,
@@ -406,6 +413,8 @@ pub fn analyse_for(
 
 struct Extractor<'a> {
     spec: &'a Spec,
+    /// The file's text names one of [`Spec::signal_scopes`].
+    signal_scoped: bool,
     roles: &'a Roles,
     /// Which call and symbol facts are worth building.
     interest: &'a Interest,
