@@ -23,4 +23,6 @@ pub use tree::{tree, tree_with};
 pub use ui::{list_page, message_page, ListPage};
 
 #[cfg(test)]
+mod escape_tests;
+#[cfg(test)]
 mod tests;
