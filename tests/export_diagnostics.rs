@@ -79,7 +79,14 @@ fn the_default_sink_writes_one_line_per_diagnostic_on_stderr() {
         .lines()
         .filter(|l| l.starts_with("tracegate export: "))
         .collect();
-    assert_eq!(ours.len(), 4, "{stderr}");
+    // Four diagnostics, and a fifth when the down destination's backlog fills before its
+    // first batch is given up (how far it gets depends on the machine's timing).
+    let backlog = ours
+        .iter()
+        .filter(|l| l.contains("is not keeping up"))
+        .count();
+    assert_eq!(ours.len() - backlog, 4, "{stderr}");
+    assert!(backlog <= 1, "{stderr}");
     assert!(
         ours[0].contains("enabled for service `svc`, destinations: d"),
         "{stderr}"
@@ -92,7 +99,10 @@ fn the_default_sink_writes_one_line_per_diagnostic_on_stderr() {
         ours.iter().any(|l| l.contains("destination `d` failed")),
         "{stderr}"
     );
-    assert!(ours[3].contains("disabled: "), "{stderr}");
+    assert!(
+        ours.last().is_some_and(|l| l.contains("disabled: ")),
+        "{stderr}"
+    );
 }
 
 /// The scenario (only in the child process started above).
@@ -161,7 +171,13 @@ async fn scenario_in_a_child_process() {
             "{seen:?}"
         );
         assert!(has(Level::Warn, "disabled: ", None), "{seen:?}");
-        assert_eq!(seen.len(), 4, "{seen:?}");
+        // The backlog warning as above: only when timing lets the backlog fill first.
+        let backlog = seen
+            .iter()
+            .filter(|d| d.message.contains("is not keeping up"))
+            .count();
+        assert_eq!(seen.len() - backlog, 4, "{seen:?}");
+        assert!(backlog <= 1, "{seen:?}");
     }
 }
 
