@@ -19,13 +19,16 @@
 //! The search is plain bytes; a file it lets through is parsed as before, so the findings are
 //! the same with and without it. The search is one DFA run over four stretches of the file
 //! at once ([`Prefilter::scan`]): a DFA step waits on the one before it, so four independent
-//! runs keep the processor busy where one would stall (2.4 times the bytes per second).
+//! runs keep the processor busy where one would stall (2.4 times the bytes per second). The
+//! DFA is stepped through a transition table of its own ([`table`]).
 
-use aho_corasick::automaton::Automaton;
+mod table;
+
 use aho_corasick::dfa::DFA;
-use aho_corasick::{Anchored, MatchKind, PatternID};
+use aho_corasick::MatchKind;
 
 use crate::check::inputs::lang::SourceKind;
+use table::Table;
 
 /// How an occurrence of a needle (found case-insensitively) must look to count.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,14 +48,15 @@ enum Check {
 /// The compiled pre-filter (see the module documentation).
 #[derive(Debug)]
 pub struct Prefilter {
-    search: DFA,
-    /// Its unanchored start state.
-    start: aho_corasick::automaton::StateID,
+    search: Table,
     /// The needles, in pattern order (lower case), for tests.
     #[cfg(test)]
     needles: Vec<String>,
-    /// Per needle: the checks an occurrence may pass, each with the bit it sets.
-    checks: Vec<Vec<(Check, usize)>>,
+    /// Per needle: the checks an occurrence may pass, each with the bit it sets; in Rust
+    /// files, and in the others (without the checks only the other language's recorders use:
+    /// `error` followed by `!` is no recorder in Java).
+    checks_rust: Vec<Vec<(Check, usize)>>,
+    checks_other: Vec<Vec<(Check, usize)>>,
     bits: usize,
     /// Call/symbol patterns: all bits needed.
     patterns: Vec<Vec<usize>>,
@@ -147,33 +151,47 @@ impl Prefilter {
             .map(|w| b.bit(w, Check::Anywhere))
             .collect();
         record_rust.extend(RECORD_RUST_MACROS.iter().map(|w| b.bit(w, Check::Bang)));
-        let record_other = RECORD_OTHER
+        let record_other: Vec<usize> = RECORD_OTHER
             .iter()
             .map(|w| b.bit(w, Check::Anywhere))
             .collect();
-        // A few hundred needles: a full DFA is small and the fastest to run. Driven by hand
-        // (`scan`), so no prefilter of its own: every state but dead and match states is
-        // ordinary.
+        // A few hundred needles: a full DFA is small and the fastest to run. Copied into a
+        // table stepped by hand (`scan`), so no prefilter of its own.
         let search = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
             .prefilter(false)
             .build(&b.needles)
             .ok()?;
-        let start = search.start_state(Anchored::No).ok()?;
+        let search = Table::new(&search, &b.needles)?;
         let mut in_patterns = vec![Vec::new(); b.bits.len()];
         for (i, p) in compiled.iter().enumerate() {
             for bit in p {
                 in_patterns[*bit].push(i);
             }
         }
+        // The bits each kind of file uses: the call/symbol patterns', the flagged words' and
+        // literals', and its own recorders'.
+        let checks_for = |recorders: &[usize]| {
+            let mut used = vec![false; b.bits.len()];
+            let common = compiled.iter().chain(&sensitive).flatten().chain(&literal);
+            for bit in common.chain(recorders) {
+                used[*bit] = true;
+            }
+            b.checks
+                .iter()
+                .map(|c| c.iter().filter(|(_, bit)| used[*bit]).cloned().collect())
+                .collect::<Vec<Vec<(Check, usize)>>>()
+        };
+        let checks_rust = checks_for(&record_rust);
+        let checks_other = checks_for(&record_other);
         Some(Prefilter {
             search,
-            start,
+            checks_rust,
+            checks_other,
             #[cfg(test)]
             needles: b.needles.clone(),
             in_patterns,
-            checks: b.checks,
             bits: b.bits.len(),
             patterns: compiled,
             sensitive,
@@ -188,8 +206,12 @@ impl Prefilter {
         let mut seen = vec![false; self.bits];
         // Per stretch: no `.` between here and the next space (keeps the e-mail test linear).
         let mut no_dot_until = [0; STRETCHES];
+        let checks = match kind {
+            SourceKind::Rust => &self.checks_rust,
+            _ => &self.checks_other,
+        };
         let complete = self.scan(bytes, |pattern, start, end, stretch| {
-            for (check, bit) in &self.checks[pattern.as_usize()] {
+            for (check, bit) in &checks[pattern] {
                 if !seen[*bit] && passes(check, bytes, start, end, &mut no_dot_until[stretch]) {
                     seen[*bit] = true;
                     let complete = |p: &usize| self.patterns[*p].iter().all(|b| seen[*b]);
@@ -227,25 +249,24 @@ impl Prefilter {
     fn scan(
         &self,
         bytes: &[u8],
-        mut found: impl FnMut(PatternID, usize, usize, usize) -> bool,
+        mut found: impl FnMut(usize, usize, usize, usize) -> bool,
     ) -> bool {
-        let dfa = &self.search;
-        let overlap = dfa.max_pattern_len().saturating_sub(1);
-        // `sid` was reached on the byte before `end`: report its matches.
-        let mut report = |sid, end: usize, stretch: usize| {
-            (0..dfa.match_len(sid)).any(|i| {
-                let pattern = dfa.match_pattern(sid, i);
-                found(pattern, end - dfa.pattern_len(pattern), end, stretch)
-            })
+        let t = &self.search;
+        let overlap = t.max_len.saturating_sub(1);
+        let first_match = t.first_match;
+        // `state` was reached on the byte before `end`: report its matches.
+        let mut report = |state: u32, end: usize, stretch: usize| {
+            t.matches(state)
+                .iter()
+                .any(|&(needle, len)| found(needle as usize, end - len as usize, end, stretch))
         };
-        let step = |sid, byte| dfa.next_state(Anchored::No, sid, byte);
         let len = bytes.len();
         let part = len / STRETCHES;
         if part <= overlap * 2 {
-            let mut sid = self.start;
+            let mut state = t.start;
             for (i, &byte) in bytes.iter().enumerate() {
-                sid = step(sid, byte);
-                if dfa.is_special(sid) && dfa.is_match(sid) && report(sid, i + 1, 0) {
+                state = t.step(state, byte);
+                if state >= first_match && report(state, i + 1, 0) {
                     return true;
                 }
             }
@@ -261,26 +282,30 @@ impl Prefilter {
             &bytes[begin[k]..end]
         });
         let common = stretch.iter().map(|s| s.len()).min().unwrap_or(0);
-        let mut sid = [self.start; STRETCHES];
-        // One index into every stretch at once: the point of the loop.
-        #[allow(clippy::needless_range_loop)]
-        for i in 0..common {
-            for k in 0..STRETCHES {
-                sid[k] = step(sid[k], stretch[k][i]);
-            }
-            if sid.iter().any(|s| dfa.is_special(*s)) {
-                for k in 0..STRETCHES {
-                    if dfa.is_match(sid[k]) && report(sid[k], begin[k] + i + 1, k) {
+        // The four stretches cut to a common length, zipped: no index to check per byte.
+        let [a, b, c, d] = stretch.map(|s| &s[..common]);
+        let mut state = [t.start; STRETCHES];
+        let quads = a.iter().zip(b).zip(c).zip(d).enumerate();
+        for (i, (((&x, &y), &z), &w)) in quads {
+            state = [
+                t.step(state[0], x),
+                t.step(state[1], y),
+                t.step(state[2], z),
+                t.step(state[3], w),
+            ];
+            if state.iter().any(|s| *s >= first_match) {
+                for (k, s) in state.iter().enumerate() {
+                    if *s >= first_match && report(*s, begin[k] + i + 1, k) {
                         return true;
                     }
                 }
             }
         }
-        for k in 0..STRETCHES {
-            let mut s = sid[k];
-            for (i, &byte) in stretch[k].iter().enumerate().skip(common) {
-                s = step(s, byte);
-                if dfa.is_special(s) && dfa.is_match(s) && report(s, begin[k] + i + 1, k) {
+        for (k, part) in stretch.iter().enumerate() {
+            let mut s = state[k];
+            for (i, &byte) in part.iter().enumerate().skip(common) {
+                s = t.step(s, byte);
+                if s >= first_match && report(s, begin[k] + i + 1, k) {
                     return true;
                 }
             }
@@ -344,7 +369,7 @@ mod tests {
     fn scanned(f: &Prefilter, text: &[u8]) -> Vec<(usize, usize, usize)> {
         let mut out = Vec::new();
         f.scan(text, |p, start, end, _| {
-            out.push((p.as_usize(), start, end));
+            out.push((p, start, end));
             false
         });
         out.sort_unstable();
@@ -361,7 +386,10 @@ mod tests {
             .unwrap();
         // Short files (one stretch), and long ones whose needles straddle every seam: the
         // text is shifted one byte at a time so each needle crosses each seam somewhere.
-        let unit = "span.SetAttribute(\"user.password\", http.Get(propagation.TraceContext)) ";
+        // Needles of every kind of byte: letters in both cases, `@`, a space (`Bearer `), and
+        // bytes no needle has (punctuation, UTF-8).
+        let unit = "span.SetAttribute(\"user.password\", http.Get(propagation.TraceContext)) \
+                    jane@example.org BEARER tok, Basic grüße\t";
         let mut texts: Vec<String> = vec![String::new(), "http".into(), unit.into()];
         for shift in 0..unit.len() {
             texts.push(format!("{}{}", "x".repeat(shift), unit.repeat(9)));
