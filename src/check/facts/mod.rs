@@ -402,11 +402,15 @@ impl Hasher for FastHasher {
             word.copy_from_slice(c);
             self.add(u64::from_le_bytes(word));
         }
-        let rest = chunks.remainder();
-        let mut word = [0u8; 8];
-        word[..rest.len()].copy_from_slice(rest);
+        // The last bytes as a little-endian word, zero-filled: byte by byte, since a copy of a
+        // variable length under 8 bytes is a call to `memcpy`.
+        let word = chunks
+            .remainder()
+            .iter()
+            .rev()
+            .fold(0u64, |w, b| (w << 8) | u64::from(*b));
         // The length goes in too: "ab" and "ab\0" differ.
-        self.add(u64::from_le_bytes(word) ^ ((bytes.len() as u64) << 56));
+        self.add(word ^ ((bytes.len() as u64) << 56));
     }
 
     fn write_u8(&mut self, n: u8) {
@@ -510,6 +514,31 @@ mod tests {
 
     fn segs(s: &str) -> Vec<String> {
         crate::check::facts::segments(s)
+    }
+
+    #[test]
+    fn the_fast_hash_takes_the_last_bytes_as_a_zero_filled_little_endian_word() {
+        // The tail is read byte by byte: the same word as copying it into a zeroed array.
+        let reference = |bytes: &[u8]| {
+            let mut h = FastHasher::default();
+            let mut chunks = bytes.chunks_exact(8);
+            for c in &mut chunks {
+                h.add(u64::from_le_bytes(c.try_into().unwrap()));
+            }
+            let mut word = [0u8; 8];
+            word[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+            h.add(u64::from_le_bytes(word) ^ ((bytes.len() as u64) << 56));
+            h.finish()
+        };
+        let text = b"set_text_map_propagator\xff\x00grusse";
+        for end in 0..=text.len() {
+            assert_eq!(
+                FastHasher::hash(&text[..end]),
+                reference(&text[..end]),
+                "{end}"
+            );
+        }
+        assert_ne!(FastHasher::hash(b"ab"), FastHasher::hash(b"ab\0"));
     }
 
     #[test]

@@ -16,6 +16,18 @@ pub struct NameFilter {
 /// Bits set per word.
 const PROBES: u32 = 3;
 
+/// The bytes of words: ASCII letters, digits, `_`, and every non-ASCII byte.
+const WORD: [bool; 256] = {
+    let mut word = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        word[b] = c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+        b += 1;
+    }
+    word
+};
+
 impl NameFilter {
     /// The filter of a file's bytes.
     pub fn of_source(bytes: &[u8]) -> NameFilter {
@@ -23,9 +35,15 @@ impl NameFilter {
         let mut filter = NameFilter {
             bits: vec![0u64; words].into_boxed_slice(),
         };
-        let is_word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_' || *b >= 0x80;
-        for word in bytes.split(|b| !is_word(b)).filter(|w| !w.is_empty()) {
-            filter.add(FastHasher::hash(word));
+        let mut rest = bytes;
+        while let Some(start) = rest.iter().position(|b| WORD[usize::from(*b)]) {
+            let word = &rest[start..];
+            let len = word
+                .iter()
+                .position(|b| !WORD[usize::from(*b)])
+                .unwrap_or(word.len());
+            filter.add(FastHasher::hash(&word[..len]));
+            rest = &word[len..];
         }
         filter
     }
