@@ -114,9 +114,9 @@ impl<'a> Extractor<'a> {
         if let Some(traces) = path.iter().rev().skip(1).find_map(|s| scope(s)) {
             return !traces;
         }
-        let (mut prev, mut cur) = (node, node.parent());
-        for _ in 0..64 {
-            let Some(n) = cur else { break };
+        // Up the tree from the call (the node being visited: `self.ancestors` encloses it).
+        let mut prev = node;
+        for &n in self.ancestors.iter().rev().take(64) {
             let role = self.roles.of(n);
             if role.func != NONE {
                 break;
@@ -131,7 +131,7 @@ impl<'a> Extractor<'a> {
                     return !traces;
                 }
             }
-            (prev, cur) = (n, n.parent());
+            prev = n;
         }
         false
     }

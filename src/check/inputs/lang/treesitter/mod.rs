@@ -101,10 +101,16 @@ pub fn unquote(raw: &str) -> Option<String> {
     if t.starts_with('`') && t.contains("${") {
         return None;
     }
-    let t = t
-        .trim_start_matches("\"\"\"")
-        .trim_end_matches("\"\"\"")
-        .trim_matches(|c| c == '"' || c == '\'' || c == '`');
+    // Triple quotes, as many as there are (`strip_*` loops: `trim_*_matches` of a string
+    // sets up a substring search per call).
+    let mut t = t;
+    while let Some(inner) = t.strip_prefix("\"\"\"") {
+        t = inner;
+    }
+    while let Some(inner) = t.strip_suffix("\"\"\"") {
+        t = inner;
+    }
+    let t = t.trim_matches(|c| c == '"' || c == '\'' || c == '`');
     Some(t.to_string())
 }
 
@@ -399,6 +405,7 @@ pub fn analyse_for(
         fn_hashes: Vec::new(),
         consts: FastMap::default(),
         shadowed: FastSet::default(),
+        ancestors: Vec::new(),
         out: SourceFacts {
             package: (spec.package)(root, src),
             ..SourceFacts::default()
@@ -427,6 +434,10 @@ struct Extractor<'a> {
     consts: FastMap<String, String>,
     /// Names declared locally so far ([`Spec::locals`]): never resolved to a constant.
     shadowed: FastSet<String>,
+    /// The nodes enclosing the one being visited, the root first ([`Extractor::walk`] keeps
+    /// it): looking up the tree through them is a step, where `Node::parent` descends again
+    /// from the root each time.
+    ancestors: Vec<Node<'a>>,
     out: SourceFacts,
 }
 
@@ -456,10 +467,10 @@ fn address_key(key: &str) -> bool {
 }
 
 /// A binding in a `const` declaration (Go's `const x = …`, JavaScript's `const x = …`; not
-/// `let`/`var`, which may be reassigned): a constant whatever its name.
-fn declared_const(binding: Node<'_>) -> bool {
-    binding
-        .parent()
+/// `let`/`var`, which may be reassigned), given the binding's parent: a constant whatever its
+/// name.
+fn declared_const(declaration: Option<Node<'_>>) -> bool {
+    declaration
         .and_then(|declaration| declaration.child(0))
         .is_some_and(|keyword| keyword.kind() == "const")
 }

@@ -126,40 +126,37 @@ impl<'a> Extractor<'a> {
         }
     }
 
-    /// Whether a binding node is at module level ([`Spec::binding_parents`]).
-    /// Whether `node` is the type of a declaration that only names it
-    /// ([`super::Spec::declared_types`]), through pointer, slice, array, map and channel types.
-    pub(super) fn declared_type(&self, node: Node<'_>) -> bool {
+    /// Whether `node` (the node being visited: [`Extractor::ancestors`] encloses it) is the
+    /// type of a declaration that only names it ([`super::Spec::declared_types`]), through
+    /// pointer, slice, array, map and channel types.
+    pub(super) fn declared_type(&self) -> bool {
         let declared = self.spec.declared_types;
         if declared.is_empty() {
             return false;
         }
-        let mut up = node.parent();
-        while let Some(p) = up {
+        for p in self.ancestors.iter().rev() {
             match p.kind() {
                 "pointer_type" | "slice_type" | "array_type" | "map_type" | "channel_type"
-                | "parenthesized_type" => up = p.parent(),
+                | "parenthesized_type" => {}
                 kind => return declared.contains(&kind),
             }
         }
         false
     }
 
-    pub(super) fn module_level(&self, node: Node<'_>, func: Option<usize>) -> bool {
+    /// Whether a binding node (the node being visited) is at module level
+    /// ([`super::Spec::binding_parents`]): every node between it and the root is one of those.
+    pub(super) fn module_level(&self, func: Option<usize>) -> bool {
         if self.spec.binding_parents.is_empty() {
             return func.is_none();
         }
-        let mut up = node.parent();
-        while let Some(p) = up {
-            if p.parent().is_none() {
-                return true;
-            }
-            if !self.spec.binding_parents.contains(&p.kind()) {
-                return false;
-            }
-            up = p.parent();
-        }
-        false
+        let Some((_root, between)) = self.ancestors.split_first() else {
+            return false;
+        };
+        between
+            .iter()
+            .rev()
+            .all(|p| self.spec.binding_parents.contains(&p.kind()))
     }
 
     /// Remember the names a local declaration declares (identifiers in its name field, or in

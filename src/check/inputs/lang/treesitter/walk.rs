@@ -10,11 +10,13 @@ use super::{
 use crate::check::facts::{ref_hash, FactKind, FnDef, TOP_LEVEL};
 
 impl<'a> Extractor<'a> {
-    pub(super) fn walk(&mut self, root: Node<'_>) {
+    pub(super) fn walk(&mut self, root: Node<'a>) {
         // One cursor for the whole tree (no per-node allocation, no recursion). `ctx` holds,
         // per depth, the context children inherit: enclosing function (an index into
-        // `out.fns`), inside a class, inside a member expression.
+        // `out.fns`), inside a class, inside a member expression; `self.ancestors` the nodes
+        // themselves.
         let mut cursor = root.walk();
+        self.ancestors.clear();
         let mut ctx: Vec<(Option<usize>, bool, bool)> = Vec::new();
         loop {
             let node = cursor.node();
@@ -27,6 +29,7 @@ impl<'a> Extractor<'a> {
             if let Some(child_ctx) = descend {
                 if cursor.goto_first_child() {
                     ctx.push(child_ctx);
+                    self.ancestors.push(node);
                     continue;
                 }
             }
@@ -38,11 +41,13 @@ impl<'a> Extractor<'a> {
                     return;
                 }
                 ctx.pop();
+                self.ancestors.pop();
             }
         }
     }
 
-    /// Extract from one named node; `None` skips its subtree (comments, strings).
+    /// Extract from one named node (enclosed by `self.ancestors`); `None` skips its subtree
+    /// (comments, strings).
     pub(super) fn visit(
         &mut self,
         node: Node<'_>,
@@ -76,7 +81,7 @@ impl<'a> Extractor<'a> {
         let class_here = in_class || role.flags & CLASS != 0;
         // Module- or class-level constants ([`Spec::binding_parents`]) bound to a string
         // literal; a later binding of the name to anything else forgets it.
-        let module_level = role.bind != NONE && self.module_level(node, func_here);
+        let module_level = role.bind != NONE && self.module_level(func_here);
         if let Some(field) = self.roles.locals.get(role.local as usize) {
             if !module_level || role.bind == NONE {
                 self.shadow(node, *field);
@@ -85,7 +90,8 @@ impl<'a> Extractor<'a> {
         if let Some([name, value]) = self.roles.bindings.get(role.bind as usize) {
             if let (Some(n), true) = (child(node, *name), module_level) {
                 let key = text(n, self.src);
-                let by_name = is_constant_name(key) || declared_const(node);
+                let by_name =
+                    is_constant_name(key) || declared_const(self.ancestors.last().copied());
                 if self.has(IDENT, n) && by_name {
                     let literal = child(node, *value)
                         .and_then(|v| single(node, *name, v))
@@ -115,12 +121,9 @@ impl<'a> Extractor<'a> {
         let member_here = role.member != NONE;
         if member_here && !in_member {
             let segs = self.dotted(node);
-            // The declaration test last: it walks up the tree (`Node::parent` descends from
-            // the root each time), so only for a member some rule keeps.
-            if self.expanded(&segs).nth(1).is_some()
-                && self.keeps(&segs)
-                && !self.declared_type(node)
-            {
+            // The declaration test last: it looks up the tree, so only for a member some
+            // rule keeps.
+            if self.expanded(&segs).nth(1).is_some() && self.keeps(&segs) && !self.declared_type() {
                 let path = self.expand(&segs);
                 let line = node.start_position().row as u32 + 1;
                 self.push(FactKind::Symbol { path }, line, func_here);
