@@ -160,9 +160,15 @@ pub fn is_test_file(name: &str) -> bool {
         || (name.starts_with("test_") && name.ends_with(".py"))
         || name.ends_with("_test.py")
         || name == "conftest.py"
-        || [".test.", ".spec.", ".e2e."]
-            .iter()
-            .any(|m| name.contains(m))
+        || name.bytes().enumerate().any(|(i, b)| {
+            // `.test.`, `.spec.`, `.e2e.` anywhere (found from each `.`: no substring search
+            // to set up per name).
+            let rest = &name.as_bytes()[i + 1..];
+            b == b'.'
+                && [&b"test."[..], b"spec.", b"e2e."]
+                    .iter()
+                    .any(|m| rest.starts_with(m))
+        })
         || name.ends_with("Test.java")
         || name.ends_with("Tests.java")
         || name.ends_with("IT.java")

@@ -164,3 +164,56 @@ fn bin_and_obj_are_skipped_only_beside_a_dotnet_project() {
     assert!(!skip_dir(&root.join("web/bin")));
     assert!(!skip_dir(&root.join("tool/obj")));
 }
+
+#[test]
+fn test_files_by_name_in_each_ecosystem() {
+    use super::classify::is_test_file;
+    for name in [
+        "handler_test.go",
+        "test_orders.py",
+        "orders_test.py",
+        "conftest.py",
+        "cart.test.ts",
+        "cart.spec.js",
+        "checkout.e2e.ts",
+        "a.test.",
+        "OrderServiceTest.java",
+        "OrderServiceTests.kt",
+        "OrderIT.java",
+        "CartTests.cs",
+    ] {
+        assert!(is_test_file(name), "{name}");
+    }
+    for name in [
+        "main.go",
+        "testing.py",
+        "test_helpers.go",
+        "contest.py",
+        "cart.testing.ts",
+        "latest.ts",
+        ".test",
+        "spec.ts",
+        "e2e.js",
+        "Testimonial.java",
+        "",
+    ] {
+        assert!(!is_test_file(name), "{name}");
+    }
+}
+
+#[test]
+fn relative_paths_are_cut_from_the_root_or_rebuilt_by_components() {
+    let root = Path::new("/repo");
+    for (path, want) in [
+        ("/repo/services/cart/main.go", "services/cart/main.go"),
+        ("/repo/a", "a"),
+        ("/repo/./a/../b", "a/../b"),
+        ("/repo/a//b", "a/b"),
+        ("/repo/a/./b", "a/b"),
+        ("/repo/.hidden/x", ".hidden/x"),
+        ("/repo/..x/y", "..x/y"),
+        ("/repo", "."),
+    ] {
+        assert_eq!(rel_path(root, Path::new(path)), want, "{path}");
+    }
+}

@@ -118,7 +118,10 @@ pub fn import_paths(src: &str) -> Vec<String> {
             None => r.split_once('\n').unwrap_or((r, "")),
         };
         for line in specs.lines() {
-            let line = line.split("//").next().unwrap_or_default();
+            // Before a `//` comment (found by hand: `split("//")` sets up a substring search
+            // per line).
+            let comment = line.as_bytes().windows(2).position(|w| w == b"//");
+            let line = comment.map_or(line, |at| &line[..at]);
             let quoted = line
                 .split_once('"')
                 .and_then(|(_, q)| q.split_once('"'))

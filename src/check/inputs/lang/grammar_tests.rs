@@ -136,3 +136,23 @@ fn subscripts_with_a_literal_key_read_the_mapping() {
         vec!["ENABLE_TRACING".to_string()]
     )));
 }
+
+#[test]
+fn unquote_strips_prefixes_and_every_kind_of_quote() {
+    use super::treesitter::unquote;
+    for (raw, want) in [
+        ("\"http://collector:4318\"", Some("http://collector:4318")),
+        ("'x'", Some("x")),
+        ("`plain`", Some("plain")),
+        ("r\"raw\"", Some("raw")),
+        ("@\"verbatim\"", Some("verbatim")),
+        ("\"\"\"doc\"\"\"", Some("doc")),
+        ("\"\"\"\"\"\"two\"\"\"\"\"\"", Some("two")),
+        ("f\"{host}:4318\"", None),
+        ("$\"{host}\"", None),
+        ("`${host}:4318`", None),
+        ("f\"plain\"", Some("plain")),
+    ] {
+        assert_eq!(unquote(raw).as_deref(), want, "{raw}");
+    }
+}
