@@ -28,31 +28,44 @@ pub(super) struct EnvRead<'a> {
 /// name.
 pub(super) fn reads<'a>(readers: &[String], facts: &[&'a Fact]) -> Vec<EnvRead<'a>> {
     let patterns: Vec<Vec<String>> = readers.iter().map(|r| segments(r)).collect();
+    // `process.env.NAME` is read only when a reader is `process.env`.
+    let env_member = patterns.iter().any(|p| p.len() == 2 && p[1] == "env");
+    let process_env = |path: &[String]| {
+        path.windows(3)
+            .find(|w| w[0] == "process" && w[1] == "env" && is_variable(&w[2]))
+            .map(|w| w[2].clone())
+    };
     let mut out: Vec<EnvRead<'a>> = Vec::new();
     for f in facts {
+        // The cheap tests first: most facts are calls without a literal argument.
         let name = match &f.kind {
             FactKind::Call {
                 path, literal_args, ..
-            } if patterns.iter().any(|p| path_contains(path, p)) => {
-                literal_args.first().and_then(|a| settings_variable(a))
+            } => {
+                let reader = |path: &[String]| patterns.iter().any(|p| path_contains(path, p));
+                let read = match literal_args.first() {
+                    Some(first) if reader(path) => settings_variable(first),
+                    Some(_) => env_member.then(|| process_env(path)).flatten(),
+                    // A reader called without a literal reads nothing by name.
+                    None => env_member
+                        .then(|| process_env(path))
+                        .flatten()
+                        .filter(|_| !reader(path)),
+                };
+                // The service's own helper handed an export endpoint's variable name
+                // (`mustMapEnv(&addr, "COLLECTOR_SERVICE_ADDR")`, kept by the parsers for that
+                // name).
+                read.or_else(|| {
+                    literal_args
+                        .iter()
+                        .find(|a| is_variable(a) && is_endpoint_variable(a))
+                        .cloned()
+                })
             }
             // `process.env.NAME`: the name is the segment after `env`.
-            FactKind::Symbol { path } | FactKind::Call { path, .. } => path
-                .windows(3)
-                .find(|w| w[0] == "process" && w[1] == "env" && is_variable(&w[2]))
-                .map(|w| w[2].clone())
-                .filter(|_| patterns.iter().any(|p| p.len() == 2 && p[1] == "env")),
+            FactKind::Symbol { path } => env_member.then(|| process_env(path)).flatten(),
             _ => None,
         };
-        // The service's own helper handed an export endpoint's variable name
-        // (`mustMapEnv(&addr, "COLLECTOR_SERVICE_ADDR")`, kept by the parsers for that name).
-        let name = name.or_else(|| match &f.kind {
-            FactKind::Call { literal_args, .. } => literal_args
-                .iter()
-                .find(|a| is_variable(a) && is_endpoint_variable(a))
-                .cloned(),
-            _ => None,
-        });
         if let Some(name) = name {
             out.push(EnvRead { name, fact: f });
         }

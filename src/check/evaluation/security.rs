@@ -45,18 +45,20 @@ impl<'w> Words<'w> {
     fn named_in(&self, text: &str) -> Option<&'w str> {
         let toks = tokens(text);
         let joined = toks.join("_");
+        // Where each token starts in `joined` (found once, not per listed word).
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain(joined.match_indices('_').map(|(at, _)| at + 1))
+            .collect();
         self.list
             .iter()
             .find(|(_, needle)| match needle {
                 Needle::Token(t) => toks.contains(t),
                 // Whole tokens: at the start or after a `_`, up to the end or a `_`.
-                Needle::Joined(n) => std::iter::once(0)
-                    .chain(joined.match_indices('_').map(|(at, _)| at + 1))
-                    .any(|at| {
-                        joined[at..]
-                            .strip_prefix(n.as_str())
-                            .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
-                    }),
+                Needle::Joined(n) => starts.iter().any(|&at| {
+                    joined[at..]
+                        .strip_prefix(n.as_str())
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+                }),
             })
             .map(|(w, _)| *w)
     }

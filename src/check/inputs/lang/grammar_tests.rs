@@ -156,3 +156,41 @@ fn unquote_strips_prefixes_and_every_kind_of_quote() {
         assert_eq!(unquote(raw).as_deref(), want, "{raw}");
     }
 }
+
+/// A helper handed an export endpoint's variable name (`mustMapEnv(&addr,
+/// "COLLECTOR_SERVICE_ADDR")`) is a read of that variable; a file with no upper-case address
+/// word in it has none (the walk does not look).
+#[test]
+fn helpers_handed_an_endpoint_variable_name_read_it() {
+    use crate::check::facts::FactKind;
+    // As `check` runs: only calls some rule pattern names are kept, and `mustMapEnv` is none.
+    let patterns = [vec!["otel".to_string(), "SetTracerProvider".to_string()]];
+    let interest = Interest::from_patterns(patterns.iter().map(Vec::as_slice));
+    let helper_reads = |src: &str| -> Vec<Vec<String>> {
+        analyse_for(SourceKind::Go, "main.go", src, &interest)
+            .unwrap()
+            .facts
+            .into_iter()
+            .filter_map(|f| match f.kind {
+                FactKind::Call {
+                    path, literal_args, ..
+                } if path.last().is_some_and(|l| l == "mustMapEnv") => Some(literal_args),
+                _ => None,
+            })
+            .collect()
+    };
+    let with = |name: &str| {
+        format!("package main\n\nfunc main() {{\n\tvar addr string\n\tmustMapEnv(&addr, \"{name}\")\n}}\n")
+    };
+    assert_eq!(
+        helper_reads(&with("COLLECTOR_SERVICE_ADDR")),
+        vec![vec!["COLLECTOR_SERVICE_ADDR".to_string()]]
+    );
+    assert_eq!(
+        helper_reads(&with("OTEL_COLLECTOR_ENDPOINT")),
+        vec![vec!["OTEL_COLLECTOR_ENDPOINT".to_string()]]
+    );
+    // Not an address (no ADDR/ENDPOINT/URL/URI/HOST), or not a tracing one.
+    assert!(helper_reads(&with("PRODUCT_CATALOG_SERVICE")).is_empty());
+    assert!(helper_reads(&with("CART_SERVICE_ADDR")).is_empty());
+}

@@ -3,7 +3,7 @@
 //! (`#[cfg(test)]`, `#[test]`), `if false` branches and comments/strings never yield facts. The
 //! visitor is in [`visitor`], what arguments and fields name in [`args`].
 
-use std::collections::HashMap;
+use crate::check::facts::FastMap;
 
 use proc_macro2::{TokenStream, TokenTree};
 use syn::spanned::Spanned;
@@ -143,13 +143,13 @@ fn split_shebang(text: &str) -> (&str, Option<String>) {
 }
 
 fn visit_file(rel: &str, file: &syn::File, arg_calls: &ArgCallees) -> SourceFacts {
-    let mut aliases = HashMap::new();
+    let mut aliases = FastMap::default();
     for item in &file.items {
         if let syn::Item::Use(u) = item {
             collect_use(&u.tree, &mut Vec::new(), &mut aliases);
         }
     }
-    let mut consts = HashMap::new();
+    let mut consts = FastMap::default();
     collect_consts(&file.items, &mut consts);
     let mut v = Visitor {
         file: std::sync::Arc::from(rel),
@@ -201,7 +201,7 @@ fn collect_mods(items: &[syn::Item], prefix: &str, out: &mut RustMods) {
 fn collect_use(
     tree: &syn::UseTree,
     prefix: &mut Vec<String>,
-    out: &mut HashMap<String, Vec<String>>,
+    out: &mut FastMap<String, Vec<String>>,
 ) {
     match tree {
         syn::UseTree::Path(p) => {
@@ -240,11 +240,11 @@ fn collect_use(
 
 struct Visitor {
     file: std::sync::Arc<str>,
-    aliases: HashMap<String, Vec<String>>,
+    aliases: FastMap<String, Vec<String>>,
     /// Module-level `const`/`static` string literals (`const COLLECTOR: &str = "http://…"`): a
     /// call argument naming one is that literal (a literal endpoint kept in a constant is still
     /// a literal endpoint). Not `let` bindings: scopes and shadowing would make guesses.
-    consts: HashMap<String, String>,
+    consts: FastMap<String, String>,
     /// The calls whose arguments are recorded.
     arg_calls: ArgCallees,
     out: SourceFacts,
@@ -310,7 +310,7 @@ fn lit_str(expr: &syn::Expr) -> Option<String> {
 }
 
 /// Module-level `const`/`static` string literals, in nested inline modules too.
-fn collect_consts(items: &[syn::Item], out: &mut HashMap<String, String>) {
+fn collect_consts(items: &[syn::Item], out: &mut FastMap<String, String>) {
     for item in items {
         match item {
             syn::Item::Const(c) => {

@@ -77,7 +77,11 @@ impl<'a> Extractor<'a> {
     /// The first of a call's first three arguments that is a string literal naming an export
     /// endpoint's environment variable of the service's own (`"COLLECTOR_SERVICE_ADDR"`):
     /// checked on the raw text before anything is allocated.
-    fn endpoint_variable_arg(&self, node: Node<'_>, args_field: Field) -> Option<String> {
+    pub(super) fn endpoint_variable_arg(
+        &self,
+        node: Node<'_>,
+        args_field: Field,
+    ) -> Option<String> {
         let args = child(node, args_field)?;
         let mut c = args.walk();
         let found = args.named_children(&mut c).take(3).find_map(|arg| {
@@ -162,7 +166,10 @@ impl<'a> Extractor<'a> {
         if !(keep || keyed || records) {
             // A call handing the service's own helper an export endpoint's variable name
             // (`mustMapEnv(&addr, "COLLECTOR_SERVICE_ADDR")`): the code reads that variable.
-            if let Some(name) = self.endpoint_variable_arg(node, args_field) {
+            let found = self
+                .endpoint_named
+                .then(|| self.endpoint_variable_arg(node, args_field));
+            if let Some(name) = found.flatten() {
                 let line = node.start_position().row as u32 + 1;
                 self.push(
                     FactKind::Call {
@@ -454,4 +461,19 @@ fn single(node: Node<'_>) -> Node<'_> {
         ("expression_list", 1) => node.named_child(0).unwrap_or(node),
         _ => node,
     }
+}
+
+/// The address words an export endpoint's variable name holds, in upper case (see
+/// `env_names::is_endpoint_variable`; `ADDR` covers `ADDRESS`): one search for all five.
+static ADDRESS_WORDS: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+    std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::new(["ADDR", "ENDPOINT", "URL", "URI", "HOST"]).ok()
+    });
+
+/// Whether a file's text may hold an export endpoint's variable name (an upper-case address
+/// word); if not, no call in it hands one to a helper.
+pub(super) fn may_name_endpoint_variable(src: &[u8]) -> bool {
+    ADDRESS_WORDS
+        .as_ref()
+        .is_none_or(|words| words.is_match(src))
 }

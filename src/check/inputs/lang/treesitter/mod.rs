@@ -229,6 +229,18 @@ fn child(node: Node<'_>, field: Field) -> Option<Node<'_>> {
     }
 }
 
+/// Types through which a declaration names a type ([`Extractor::declared_type`]).
+const TYPE_WRAPPERS: &[&str] = &[
+    "pointer_type",
+    "slice_type",
+    "array_type",
+    "map_type",
+    "channel_type",
+    "parenthesized_type",
+];
+const TYPE_WRAPPER: u8 = 1;
+const TYPE_DECLARED: u8 = 2;
+
 struct Roles {
     kinds: Vec<Role>,
     /// Per `Spec::calls` entry: receiver, function, arguments.
@@ -245,6 +257,14 @@ struct Roles {
     bindings: Vec<[Field; 2]>,
     /// Per `Spec::locals` entry: name.
     locals: Vec<Field>,
+    /// Per `Spec::signal_scopes` entry: a search for its name (built once per grammar, not
+    /// per file).
+    scope_names: Vec<memchr::memmem::Finder<'static>>,
+    /// Per node kind (by id, named or not): one of `Spec::binding_parents`.
+    binding_parent: Vec<bool>,
+    /// Per node kind: a type that wraps another (pointer, slice… [`TYPE_WRAPPER`]), one of
+    /// `Spec::declared_types` ([`TYPE_DECLARED`]), or neither (0).
+    type_step: Vec<u8>,
     condition: Field,
     name: Field,
 }
@@ -300,9 +320,32 @@ impl Roles {
             }
             roles.push(r);
         }
+        let kind_name = |id: usize| {
+            u16::try_from(id)
+                .ok()
+                .and_then(|id| language.node_kind_for_id(id))
+                .unwrap_or_default()
+        };
+        let binding_parent = (0..count)
+            .map(|id| spec.binding_parents.contains(&kind_name(id)))
+            .collect();
+        let type_step = (0..count)
+            .map(|id| {
+                let name = kind_name(id);
+                if TYPE_WRAPPERS.contains(&name) {
+                    TYPE_WRAPPER
+                } else if spec.declared_types.contains(&name) {
+                    TYPE_DECLARED
+                } else {
+                    0
+                }
+            })
+            .collect();
         let id = |name: &str| Field::resolve(language, name);
         Roles {
             kinds: roles,
+            binding_parent,
+            type_step,
             calls: spec
                 .calls
                 .iter()
@@ -318,6 +361,11 @@ impl Roles {
                 .collect(),
             bindings: spec.bindings.iter().map(|b| [id(b.1), id(b.2)]).collect(),
             locals: spec.locals.iter().map(|l| id(l.1)).collect(),
+            scope_names: spec
+                .signal_scopes
+                .iter()
+                .map(|(name, _)| memchr::memmem::Finder::new(name.as_bytes()).into_owned())
+                .collect(),
             condition: id("condition"),
             name: id("name"),
         }
@@ -390,13 +438,11 @@ pub fn analyse_for(
     }
     // Whether the file names a call that scopes a signal (`WithMetrics`…): most files do not,
     // and then no call needs the walk up the tree that looks for one.
-    let signal_scoped = spec
-        .signal_scopes
-        .iter()
-        .any(|(name, _)| memchr::memmem::find(src, name.as_bytes()).is_some());
+    let signal_scoped = roles.scope_names.iter().any(|f| f.find(src).is_some());
     let mut x = Extractor {
         spec,
         signal_scoped,
+        endpoint_named: calls::may_name_endpoint_variable(src),
         roles: &roles,
         interest,
         src,
@@ -422,6 +468,9 @@ struct Extractor<'a> {
     spec: &'a Spec,
     /// The file's text names one of [`Spec::signal_scopes`].
     signal_scoped: bool,
+    /// The file's text holds an upper-case address word (`ADDR`, `ENDPOINT`…): it may hand a
+    /// helper an export endpoint's variable name ([`Extractor::endpoint_variable_arg`]).
+    endpoint_named: bool,
     roles: &'a Roles,
     /// Which call and symbol facts are worth building.
     interest: &'a Interest,

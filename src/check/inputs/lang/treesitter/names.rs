@@ -130,15 +130,14 @@ impl<'a> Extractor<'a> {
     /// type of a declaration that only names it ([`super::Spec::declared_types`]), through
     /// pointer, slice, array, map and channel types.
     pub(super) fn declared_type(&self) -> bool {
-        let declared = self.spec.declared_types;
-        if declared.is_empty() {
+        if self.spec.declared_types.is_empty() {
             return false;
         }
+        let step = |p: &Node<'_>| self.roles.type_step.get(usize::from(p.kind_id())).copied();
         for p in self.ancestors.iter().rev() {
-            match p.kind() {
-                "pointer_type" | "slice_type" | "array_type" | "map_type" | "channel_type"
-                | "parenthesized_type" => {}
-                kind => return declared.contains(&kind),
+            match step(p) {
+                Some(super::TYPE_WRAPPER) => {}
+                step => return step == Some(super::TYPE_DECLARED),
             }
         }
         false
@@ -153,10 +152,8 @@ impl<'a> Extractor<'a> {
         let Some((_root, between)) = self.ancestors.split_first() else {
             return false;
         };
-        between
-            .iter()
-            .rev()
-            .all(|p| self.spec.binding_parents.contains(&p.kind()))
+        let parent = |p: &Node<'_>| self.roles.binding_parent.get(usize::from(p.kind_id()));
+        between.iter().rev().all(|p| parent(p) == Some(&true))
     }
 
     /// Remember the names a local declaration declares (identifiers in its name field, or in
