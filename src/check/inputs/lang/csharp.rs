@@ -17,11 +17,13 @@ fn imports(_: Node<'_>, _: &[u8], _: &mut Aliases) {}
 /// class members) and has no attribute (frameworks call attributed methods reflectively) and
 /// does not implement an interface member explicitly; anything else may be called from
 /// outside the files analysed, so it counts as live.
-fn fn_live(name: &str, node: Node<'_>) -> bool {
-    // `Main`, and interface members (public without a modifier, default implementations).
-    let in_interface = node
-        .parent()
-        .and_then(|body| body.parent())
+fn fn_live(name: &str, node: Node<'_>, enclosing: &[Node<'_>]) -> bool {
+    // `Main`, and interface members (public without a modifier, default implementations):
+    // the method's body's owner.
+    let in_interface = enclosing
+        .iter()
+        .rev()
+        .nth(1)
         .is_some_and(|owner| owner.kind() == "interface_declaration");
     if name == "Main" || in_interface {
         return true;

@@ -57,7 +57,7 @@ fn is_major_version(element: &str) -> bool {
         && element[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
-fn fn_live(name: &str, _node: Node<'_>) -> bool {
+fn fn_live(name: &str, _node: Node<'_>, _enclosing: &[Node<'_>]) -> bool {
     name == "main" || name == "init" || name.starts_with(|c: char| c.is_ascii_uppercase())
 }
 

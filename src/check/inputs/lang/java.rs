@@ -29,7 +29,7 @@ fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
 /// A method is a dead-code candidate only when it is `private` and carries no annotation
 /// (frameworks call annotated methods reflectively: `@Bean`, `@PostConstruct`, `@GetMapping`);
 /// anything else may be called from outside the files analysed, so it counts as live.
-fn fn_live(name: &str, node: Node<'_>) -> bool {
+fn fn_live(name: &str, node: Node<'_>, _enclosing: &[Node<'_>]) -> bool {
     // `main`, and the serialization hooks the JVM calls on private methods by name.
     if matches!(
         name,

@@ -141,10 +141,10 @@ fn require_source(value: Node<'_>, src: &[u8]) -> Option<String> {
     unquote(text(first, src))
 }
 
-fn fn_live(name: &str, node: Node<'_>) -> bool {
+fn fn_live(name: &str, _node: Node<'_>, enclosing: &[Node<'_>]) -> bool {
     name == "main"
-        || node
-            .parent()
+        || enclosing
+            .last()
             .is_some_and(|p| p.kind() == "export_statement")
 }
 

@@ -49,7 +49,7 @@ fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
 /// A function is a dead-code candidate only when it is `private` and carries no annotation
 /// (frameworks call annotated functions reflectively: `@Bean`, `@GetMapping`, `@KafkaListener`)
 /// and does not `override` (called by dispatch); Kotlin's default visibility is public.
-fn fn_live(name: &str, node: Node<'_>) -> bool {
+fn fn_live(name: &str, node: Node<'_>, _enclosing: &[Node<'_>]) -> bool {
     if name == "main" {
         return true;
     }

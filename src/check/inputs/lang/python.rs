@@ -107,11 +107,11 @@ fn import_line(line: &str, out: &mut Vec<String>) {
     }
 }
 
-fn fn_live(name: &str, node: Node<'_>) -> bool {
+fn fn_live(name: &str, _node: Node<'_>, enclosing: &[Node<'_>]) -> bool {
     name == "main"
         || name.starts_with("__")
-        || node
-            .parent()
+        || enclosing
+            .last()
             .is_some_and(|p| p.kind() == "decorated_definition")
 }
 

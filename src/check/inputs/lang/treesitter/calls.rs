@@ -191,7 +191,9 @@ impl<'a> Extractor<'a> {
         let mut first_arg = None;
         let mut first_literal = None;
         let mut pairs: Vec<Pair> = Vec::new();
-        if let Some(args) = child(node, args_field) {
+        // The argument list, looked up once (a field lookup walks the node's children).
+        let arg_list = child(node, args_field);
+        if let Some(args) = arg_list {
             let mut c = args.walk();
             let mut seen = 0;
             for arg in args.named_children(&mut c) {
@@ -220,7 +222,7 @@ impl<'a> Extractor<'a> {
                 seen += 1;
             }
         }
-        let args = match child(node, args_field) {
+        let args = match arg_list {
             Some(list) if keep && self.interest.wants_args(last) => self.call_args(list),
             _ => CallArgs::default(),
         };

@@ -70,8 +70,9 @@ pub struct Spec {
     pub wrappers: &'static [&'static str],
     /// Collect imports from a top-level node into the alias table.
     pub imports: fn(Node<'_>, &[u8], &mut Aliases),
-    /// Whether a function is live regardless of references (name, definition node).
-    pub fn_live: fn(&str, Node<'_>) -> bool,
+    /// Whether a function is live regardless of references (name, definition node, the
+    /// nodes enclosing it with the root first).
+    pub fn_live: fn(&str, Node<'_>, &[Node<'_>]) -> bool,
     /// The package name (Go).
     pub package: fn(Node<'_>, &[u8]) -> Option<String>,
     /// Calls that configure one OpenTelemetry signal, by name, and whether it is traces: a

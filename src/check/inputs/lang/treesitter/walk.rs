@@ -71,7 +71,7 @@ impl<'a> Extractor<'a> {
             if let Some(nf) = self.roles.fns.get(role.func as usize) {
                 if let Some(n) = child(node, *nf) {
                     let name = text(n, self.src).to_string();
-                    let live = (self.spec.fn_live)(&name, node);
+                    let live = (self.spec.fn_live)(&name, node, &self.ancestors);
                     self.fn_hashes.push(ref_hash(&name));
                     self.out.fns.push(FnDef { name, live });
                     func_here = Some(self.out.fns.len() - 1);
