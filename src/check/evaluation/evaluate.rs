@@ -6,12 +6,15 @@ use std::collections::HashSet;
 use crate::check::assembly::work::Svc;
 use crate::check::evaluation::config_file;
 use crate::check::evaluation::copies;
-use crate::check::evaluation::env_reads::{self, EnvRead};
+use crate::check::evaluation::env_reads::{self, workload_value, EnvRead};
 use crate::check::evaluation::flags;
 use crate::check::evaluation::matching::{
     describe, fact_path_len, matches, matches_one, FactIndex,
 };
-use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
+use crate::check::evaluation::profiles;
+use crate::check::evaluation::rules::{
+    language_key, CheckKind, Rule, RuleSet, Signal, SPRING_NAME_READERS,
+};
 use crate::check::evaluation::security;
 use crate::check::evaluation::sites;
 use crate::check::evaluation::unseen::unseen;
@@ -160,12 +163,22 @@ pub fn service(
                     .for_language(language)
                     .iter()
                     .any(|s| !matches(s, &facts).is_empty());
+                // Spring: what builds the SDK takes `spring.application.name` as the name.
+                let reads_spring_name = rule
+                    .param(SPRING_NAME_READERS)
+                    .iter()
+                    .any(|d| !matches(&Signal::Dependency(d.clone()), &facts).is_empty());
                 let fires = |w: &Workload| {
                     let in_attrs = workload_env(w).any(|(n, v)| {
                         n == "OTEL_RESOURCE_ATTRIBUTES"
                             && v.is_some_and(|v| v.contains("service.name="))
                     });
-                    !named_in_code && w.unresolved.is_empty() && !in_attrs && !workload_has(rule, w)
+                    let spring_named = reads_spring_name && spring_application_named(svc, w);
+                    !named_in_code
+                        && !spring_named
+                        && w.unresolved.is_empty()
+                        && !in_attrs
+                        && !workload_has(rule, w)
                 };
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
                     out.push(finding(
@@ -337,6 +350,18 @@ pub(super) fn workload_env(w: &Workload) -> impl Iterator<Item = (&str, Option<&
     })
 }
 
+/// Whether Spring's `spring.application.name` is set where `w` runs: by the workload
+/// (`SPRING_APPLICATION_NAME`, a reference counts), else by the image — a Dockerfile `ENV`,
+/// the settings file of the profile the workload selects, the base settings file.
+fn spring_application_named(svc: &Svc, w: &Workload) -> bool {
+    const NAME: &str = "SPRING_APPLICATION_NAME";
+    let given = |v: Option<&str>| v.is_none_or(|v| !v.trim().is_empty());
+    match workload_value(w, NAME) {
+        Some(v) => given(v),
+        None => profiles::image_value(svc, w, NAME).is_some_and(|v| given(v.value)),
+    }
+}
+
 pub(super) fn workload_has(rule: &Rule, w: &Workload) -> bool {
     let vars: Vec<&str> = rule.param("variables").iter().map(String::as_str).collect();
     workload_sets(&vars, w)
@@ -403,6 +428,73 @@ mod tests {
         ));
         let (findings, _) = service(&rules, &svc, Language::Java);
         assert!(rules_of(&findings, "TG102").is_empty(), "{findings:?}");
+    }
+
+    /// The OpenTelemetry Spring Boot starter names the service from `spring.application.name`:
+    /// a base file's value counts, a profile's only where the workload selects the profile,
+    /// and neither without something that reads it.
+    #[test]
+    fn spring_application_name_names_the_service_where_the_starter_reads_it() {
+        let rules = RuleSet::builtin();
+        let w = Workload {
+            name: "invoices".into(),
+            kind: "Deployment".into(),
+            file: "k8s/invoices.yaml".into(),
+            line: 4,
+            ..Workload::default()
+        };
+        let mut svc = Svc {
+            name: "invoices".into(),
+            path: "invoices".into(),
+            language: Some(Language::Java),
+            workloads: vec![w.clone()],
+            ..Svc::default()
+        };
+        let tg203 = |svc: &Svc| rules_of(&service(&rules, svc, Language::Java).0, "TG203").len();
+        let profile_name = Fact::new(
+            FactKind::ProfileEnv {
+                selector: crate::check::facts::ProfileSelector::Spring,
+                profile: "prod".into(),
+                name: "SPRING_APPLICATION_NAME".into(),
+                value: "invoices".into(),
+            },
+            "invoices/src/main/resources/application-prod.properties",
+            1,
+        );
+        svc.facts.push(profile_name);
+        // Nothing reads it yet.
+        assert_eq!(tg203(&svc), 1);
+        svc.facts.push(Fact::new(
+            FactKind::Dependency {
+                name: "io.opentelemetry.instrumentation:opentelemetry-spring-boot-starter".into(),
+            },
+            "invoices/pom.xml",
+            1,
+        ));
+        // The profile is not selected.
+        assert_eq!(tg203(&svc), 1);
+        let mut selecting = w;
+        selecting.facts.push(env(
+            "SPRING_PROFILES_ACTIVE",
+            "prod",
+            "k8s/invoices.yaml",
+            20,
+        ));
+        svc.workloads = vec![selecting];
+        assert_eq!(tg203(&svc), 0);
+        // A base file names it for every workload; an empty name names nothing.
+        svc.workloads[0].facts.clear();
+        svc.facts.push(env(
+            "SPRING_APPLICATION_NAME",
+            "invoices",
+            "invoices/src/main/resources/application.yml",
+            3,
+        ));
+        assert_eq!(tg203(&svc), 0);
+        svc.workloads[0]
+            .facts
+            .push(env("SPRING_APPLICATION_NAME", "", "k8s/invoices.yaml", 20));
+        assert_eq!(tg203(&svc), 1);
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub use sites::{Cover, Site, SiteSet};
 /// JavaScript member form).
 pub const ENV_READERS: &str = "env_readers";
 
+/// The `params` key of TG203 listing the dependencies that take the service's name from
+/// Spring's `spring.application.name` (dependency names, not words a source file holds).
+pub const SPRING_NAME_READERS: &str = "spring_name_readers";
+
 /// The built-in packs, compiled in.
 const BUILTIN_PACKS: &[(&str, &str)] = &[
     (
@@ -360,7 +364,7 @@ impl RuleSet {
             .flat_map(|r| {
                 r.params
                     .iter()
-                    .filter(|(k, _)| k.as_str() != ENV_READERS)
+                    .filter(|(k, _)| k.as_str() != ENV_READERS && k.as_str() != SPRING_NAME_READERS)
                     .flat_map(|(_, v)| v)
             })
             .map(String::as_str);

@@ -1,4 +1,5 @@
-//! Application settings files that give a tracing switch its default: Spring Boot's
+//! Application settings files that give a tracing switch its default (and, for Spring, the
+//! service's name: `spring.application.name` as `SPRING_APPLICATION_NAME`): Spring Boot's
 //! `application.yml`/`application.yaml`/`application.properties` (`tracing.enabled: false`) and
 //! .NET's `appsettings.json` (`"Tracing": { "Enabled": false }`). Each switch (a key with an
 //! enable/disable word and a tracing word) becomes an `Env` fact of the variable that
@@ -105,7 +106,10 @@ pub fn facts(rel: &str, text: &str, start: u32, value: &Value, file: SettingsFil
         },
         (None, Style::Dotnet) => Vec::new(),
     };
-    let found = switches(rel, text, start, value, file.style);
+    let mut found = switches(rel, text, start, value, file.style);
+    if file.style == Style::Spring {
+        found.extend(application_name(rel, text, start, value));
+    }
     if profiles.is_empty() {
         let mut out = found;
         if file.style == Style::Spring {
@@ -213,6 +217,40 @@ fn line_of(text: &str, start: u32, needle: &str) -> u32 {
     text.lines()
         .position(|l| l.contains(needle))
         .map_or(start, |i| start + i as u32)
+}
+
+/// `spring.application.name` (written nested or dotted), as the variable that overrides it:
+/// the OpenTelemetry Spring Boot starter's `SpringResourceProvider` and Spring Boot's own
+/// OpenTelemetry support take it as the service's name (TG203).
+fn application_name(rel: &str, text: &str, start: u32, value: &Value) -> Option<Fact> {
+    let (name, _) = scalar_at(value, text, start, "spring.application.name")?;
+    let lines: Vec<&str> = text.lines().collect();
+    let dotted = lines.iter().position(|l| l.contains("application.name"));
+    let nested = || {
+        let after = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with("application:"))?;
+        lines
+            .iter()
+            .enumerate()
+            .skip(after)
+            .find(|(_, l)| {
+                let t = l.trim_start();
+                t.starts_with("name:") && t.contains(name.as_str())
+            })
+            .map(|(i, _)| i)
+    };
+    let line = dotted.or_else(nested).map_or(start, |i| start + i as u32);
+    Some(Fact::new(
+        FactKind::Env {
+            name: spring_variable("spring.application.name"),
+            value: Some(name),
+            from_secret: false,
+            from_ref: false,
+        },
+        rel,
+        line,
+    ))
 }
 
 /// The tracing switches `value` (the file's document starting at line `start`) sets.
@@ -410,6 +448,7 @@ mod tests {
             read("svc/src/main/resources/application.properties", text),
             [
                 "TRACING_ENABLED=false@3",
+                "SPRING_APPLICATION_NAME=stock@2",
                 "SPRING_PROFILES_ACTIVE=local@5",
                 "prod:TRACING_ENABLED=true@8",
             ]
@@ -421,6 +460,40 @@ mod tests {
             ),
             ["prod:OTEL_SDK_DISABLED=true@1"]
         );
+    }
+
+    /// `spring.application.name` is the service's name where the OpenTelemetry Spring Boot
+    /// starter (or Spring Boot's own OpenTelemetry support) builds the SDK: read as
+    /// `SPRING_APPLICATION_NAME`, the variable that overrides it, for the base file and for a
+    /// profile's file or document; .NET has no such key.
+    #[test]
+    fn the_spring_application_name_is_read_as_its_variable() {
+        assert_eq!(
+            read(
+                "accounts/src/main/resources/application.yml",
+                "server:\n  port: 8080\nspring:\n  datasource:\n    name: main\n  application:\n    name: accounts\n"
+            ),
+            ["SPRING_APPLICATION_NAME=accounts@7"]
+        );
+        assert_eq!(
+            read(
+                "invoices/src/main/resources/application-prod.properties",
+                "spring.application.name=invoices\n"
+            ),
+            ["prod:SPRING_APPLICATION_NAME=invoices@1"]
+        );
+        assert_eq!(
+            read(
+                "svc/src/main/resources/application.yml",
+                "spring:\n  application:\n    name: base\n---\nspring:\n  config:\n    activate:\n      on-profile: eu\n  application:\n    name: base-eu\n"
+            ),
+            ["SPRING_APPLICATION_NAME=base@3", "eu:SPRING_APPLICATION_NAME=base-eu@10"]
+        );
+        assert!(read(
+            "svc/appsettings.json",
+            "{ \"spring\": { \"application\": { \"name\": \"x\" } } }"
+        )
+        .is_empty());
     }
 
     #[test]

@@ -25,36 +25,38 @@ fn imports(node: Node<'_>, src: &[u8], out: &mut Aliases) {
             else {
                 return;
             };
+            // A version element is no package name: a module's major-version suffix
+            // (`github.com/labstack/echo/v4` is package `echo`, and `echo.New` reads as
+            // `…labstack.echo.New`) or a directory per version (the semantic conventions'
+            // `go.opentelemetry.io/otel/semconv/v1.26.0` is package `semconv`).
+            let package_path = match path.rsplit_once('/') {
+                Some((parent, last)) if is_version_element(last) => parent,
+                _ => path.as_str(),
+            };
             let alias = match node.child_by_field_name("name") {
                 Some(n) if n.kind() == "package_identifier" => text(n, src).to_string(),
                 Some(_) => return, // `_` or `.` imports bind no name
-                None => {
-                    let mut parts = path.rsplit('/');
-                    let last = parts.next().unwrap_or_default();
-                    if is_major_version(last) {
-                        parts.next().unwrap_or_default().to_string()
-                    } else {
-                        last.to_string()
-                    }
-                }
+                None => package_path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
             };
-            // A module's major-version suffix is no package name: `github.com/labstack/echo/v4`
-            // is package `echo`, and `echo.New` reads as `…labstack.echo.New`.
-            let mut segments = import_segments(&path);
-            if path.contains('/') && segments.last().is_some_and(|s| is_major_version(s)) {
-                segments.pop();
-            }
-            out.insert(alias, segments);
+            out.insert(alias, import_segments(package_path));
         }
         _ => {}
     }
 }
 
-/// `v2`, `v5`: the last element of a Go module path at major version 2 or later.
-fn is_major_version(element: &str) -> bool {
-    element.len() > 1
-        && element.starts_with('v')
-        && element[1..].bytes().all(|b| b.is_ascii_digit())
+/// `v2`, `v5`: the last element of a Go module path at major version 2 or later; `v1.26.0`: a
+/// directory per version of one package (the semantic conventions').
+fn is_version_element(element: &str) -> bool {
+    element.strip_prefix('v').is_some_and(|rest| {
+        !rest.is_empty()
+            && rest
+                .split('.')
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 fn fn_live(name: &str, _node: Node<'_>, _enclosing: &[Node<'_>]) -> bool {
@@ -231,6 +233,29 @@ mod tests {
                 "github.com.gofiber.contrib.otelfiber.Middleware"
             ]
         );
+    }
+
+    /// The semantic conventions live in one directory per version
+    /// (`go.opentelemetry.io/otel/semconv/v1.26.0`), whose package is `semconv`: imported
+    /// with or without that alias, `semconv.ServiceName` reads as `…otel.semconv.ServiceName`.
+    #[test]
+    fn a_versioned_semconv_directory_is_not_part_of_the_package_path() {
+        for import in [
+            "\"go.opentelemetry.io/otel/semconv/v1.26.0\"",
+            "semconv \"go.opentelemetry.io/otel/semconv/v1.26.0\"",
+        ] {
+            let src = format!("package main\n\nimport (\n\t{import}\n)\n\nfunc main() {{\n\tsemconv.ServiceName(\"orders\")\n\tsemconv.ServiceNameKey.String(\"orders\")\n}}\n");
+            let f =
+                crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", &src).unwrap();
+            assert_eq!(
+                f.call_paths("."),
+                vec![
+                    "go.opentelemetry.io.otel.semconv.ServiceName",
+                    "go.opentelemetry.io.otel.semconv.ServiceNameKey.String"
+                ],
+                "{import}"
+            );
+        }
     }
 
     #[test]
