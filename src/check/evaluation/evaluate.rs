@@ -144,11 +144,12 @@ pub fn service(
                     out.push(finding(
                         rule,
                         format!(
-                            "{}: {} `{}` sets none of {}{why}{copies}",
+                            "{}: {} `{}` sets none of {}{}{why}{copies}",
                             rule.message,
                             w.kind,
                             w.name,
-                            vars.join(", ")
+                            vars.join(", "),
+                            set_empty(&vars, w)
                         ),
                         Some(&w.file),
                         Some(w.line),
@@ -368,8 +369,24 @@ pub(super) fn workload_has(rule: &Rule, w: &Workload) -> bool {
 }
 
 /// Whether `w` sets one of `vars` (a Secret in `envFrom` may carry it: configuration, not code).
+/// An empty value sets nothing: the SDK reads it as unset.
 fn workload_sets(vars: &[&str], w: &Workload) -> bool {
-    w.env_from.iter().any(|e| e.secret) || workload_env(w).any(|(n, _)| vars.contains(&n))
+    w.env_from.iter().any(|e| e.secret)
+        || workload_env(w).any(|(n, v)| vars.contains(&n) && !is_empty_value(v))
+}
+
+/// A value written out empty (`value: ""`), not one from a reference (`None`).
+fn is_empty_value(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.trim().is_empty())
+}
+
+/// What to add to a finding whose workload sets one of `vars`, but empty.
+fn set_empty(vars: &[&str], w: &Workload) -> &'static str {
+    if workload_env(w).any(|(n, v)| vars.contains(&n) && is_empty_value(v)) {
+        " (set to an empty value, which the SDK reads as unset)"
+    } else {
+        ""
+    }
 }
 
 #[cfg(test)]
@@ -568,5 +585,48 @@ mod tests {
             let (findings, _) = service(&rules, &svc, language);
             assert_eq!(rules_of(&findings, "TG101").len(), 1, "{name}");
         }
+    }
+
+    /// The SDK reads an empty variable as unset (OpenTelemetry's environment specification):
+    /// a chart's `value: {{ .Values.otel.endpoint | quote }}` over an empty default sets
+    /// nothing. A value from a Secret or a ConfigMap reference is not seen: it counts as set.
+    #[test]
+    fn an_empty_endpoint_or_service_name_is_not_set() {
+        let rules = RuleSet::builtin();
+        let workload = |endpoint: &str, name: &str| {
+            let mut w = Workload {
+                name: "orders".into(),
+                kind: "Deployment".into(),
+                file: "k8s/orders.yaml".into(),
+                line: 4,
+                ..Workload::default()
+            };
+            w.facts.push(env(
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                endpoint,
+                "k8s/orders.yaml",
+                13,
+            ));
+            w.facts
+                .push(env("OTEL_SERVICE_NAME", name, "k8s/orders.yaml", 15));
+            w
+        };
+        let mut svc = Svc {
+            name: "orders".into(),
+            path: "orders".into(),
+            language: Some(Language::Java),
+            workloads: vec![workload("", " ")],
+            ..Svc::default()
+        };
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        let tg201 = rules_of(&findings, "TG201");
+        assert_eq!(tg201.len(), 1, "{findings:?}");
+        assert!(tg201[0].message.contains("empty"), "{}", tg201[0].message);
+        assert_eq!(rules_of(&findings, "TG203").len(), 1, "{findings:?}");
+        // The twin: both set to a value.
+        svc.workloads = vec![workload("http://otel-collector:4317", "orders")];
+        let (findings, _) = service(&rules, &svc, Language::Java);
+        assert!(rules_of(&findings, "TG201").is_empty(), "{findings:?}");
+        assert!(rules_of(&findings, "TG203").is_empty(), "{findings:?}");
     }
 }

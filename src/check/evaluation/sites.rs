@@ -446,4 +446,27 @@ mod tests {
             assert_eq!(got, expected, "{server}");
         }
     }
+
+    /// Next.js's own set-up: `registerOTel` from `@vercel/otel` in `instrumentation.ts` builds
+    /// the SDK (W3C propagation, batched OTLP export). Its fetch instrumentation injects
+    /// `traceparent` only into Vercel's own URLs unless `propagateContextUrls` says otherwise:
+    /// a `fetch` to another service stays a TG104 site.
+    #[test]
+    fn vercel_otel_is_the_sdk_of_a_nextjs_app() {
+        let setup = "import { registerOTel } from '@vercel/otel';\n\nexport function register() {\n  registerOTel({ serviceName: 'web' });\n}\n";
+        let api = "export default async function handler(req, res) {\n  const r = await fetch(`http://cart:8080/cart/${req.query.id}`);\n  res.status(r.status).json(await r.json());\n}\n";
+        let files = [("instrumentation.ts", setup), ("pages/api/cart.ts", api)];
+        let deps = ["next", "@vercel/otel", "@opentelemetry/api"];
+        let kind = SourceKind::Typescript;
+        assert!(findings(kind, &deps, &files, "TG101").is_empty());
+        assert_eq!(
+            findings(kind, &deps, &files, "TG104"),
+            ["pages/api/cart.ts:2"]
+        );
+        // The twin: the API alone is no SDK.
+        assert_eq!(
+            findings(kind, &["next", "@opentelemetry/api"], &files, "TG101").len(),
+            1
+        );
+    }
 }
