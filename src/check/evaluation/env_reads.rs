@@ -25,7 +25,7 @@ pub(super) struct EnvRead<'a> {
 }
 
 /// Every variable read through one of `readers`, first read first (by file and line), one per
-/// name.
+/// name. Only call and symbol facts read (others may be given, and are passed over).
 pub(super) fn reads<'a>(readers: &[String], facts: &[&'a Fact]) -> Vec<EnvRead<'a>> {
     let patterns: Vec<Vec<String>> = readers.iter().map(|r| segments(r)).collect();
     // `process.env.NAME` is read only when a reader is `process.env`.

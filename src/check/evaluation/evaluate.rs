@@ -107,10 +107,11 @@ pub fn service(
             CheckKind::WorkloadEndpoint => {
                 // The code hands the exporter an endpoint read from a variable of its own
                 // name: the workload must set that one.
-                let mut read: Vec<EnvRead> = env_reads::reads(rule.param("env_readers"), &facts)
-                    .into_iter()
-                    .filter(|r| env_reads::is_endpoint_variable(&r.name))
-                    .collect();
+                let mut read: Vec<EnvRead> =
+                    env_reads::reads(rule.param("env_readers"), facts.paths())
+                        .into_iter()
+                        .filter(|r| env_reads::is_endpoint_variable(&r.name))
+                        .collect();
                 // A configuration file's endpoint `${VAR}`: the workload must set VAR.
                 read.extend(env_reads::config_endpoints(&facts));
                 let (vars, why): (Vec<&str>, String) = if read.is_empty() {
@@ -156,7 +157,7 @@ pub fn service(
                     ));
                 }
             }
-            CheckKind::TracingFlag => flags::tracing_flag(rule, svc, &facts, &mut out),
+            CheckKind::TracingFlag => flags::tracing_flag(rule, svc, facts.paths(), &mut out),
             CheckKind::WorkloadServiceName => {
                 // The code names the service in its SDK resource: its spans carry the name.
                 let named_in_code = rule

@@ -18,7 +18,7 @@ use crate::check::model::{Finding, Language};
 /// .NET; not Go's nor Rust's).
 const SDK_DISABLED: &str = "OTEL_SDK_DISABLED";
 
-/// TG106 for one service.
+/// TG106 for one service, from its call and symbol facts (the reads are among them).
 pub(super) fn tracing_flag(rule: &Rule, svc: &Svc, facts: &[&Fact], out: &mut Vec<Finding>) {
     let reads = env_reads::reads(rule.param("env_readers"), facts);
     // Flags that switch tracing off (`if os.Getenv("DISABLE_TRACING") == ""`), and the SDK's

@@ -75,6 +75,13 @@ impl<'a> FactIndex<'a> {
     }
 }
 
+impl<'a> FactIndex<'a> {
+    /// The call and symbol facts, in the order of all facts.
+    pub fn paths(&self) -> &[&'a Fact] {
+        &self.paths
+    }
+}
+
 impl<'a> std::ops::Deref for FactIndex<'a> {
     type Target = [&'a Fact];
 
