@@ -127,14 +127,14 @@ impl<'a> Extractor<'a> {
     }
 
     /// Whether a binding node is at module level ([`Spec::binding_parents`]).
-    /// Whether `node` is the type of a declaration that only names it
+    /// Whether the node whose parent is `parent` is the type of a declaration that only names it
     /// ([`super::Spec::declared_types`]), through pointer, slice, array, map and channel types.
-    pub(super) fn declared_type(&self, node: Node<'_>) -> bool {
+    pub(super) fn declared_type(&self, parent: Option<Node<'_>>) -> bool {
         let declared = self.spec.declared_types;
         if declared.is_empty() {
             return false;
         }
-        let mut up = node.parent();
+        let mut up = parent;
         while let Some(p) = up {
             match p.kind() {
                 "pointer_type" | "slice_type" | "array_type" | "map_type" | "channel_type"
