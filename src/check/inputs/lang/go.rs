@@ -281,6 +281,40 @@ mod tests {
     }
 
     #[test]
+    fn the_fields_a_composite_literal_sets_are_symbols_of_the_literal_type() {
+        let src = "package main\n\nimport \"net/http\"\n\nfunc clients(rt http.RoundTripper) {\n\t_ = &http.Client{Timeout: 5}\n\t_ = &http.Client{\n\t\tTransport: rt,\n\t}\n}\n";
+        let interest = crate::check::inputs::interest::Interest::from_patterns([
+            &["http".to_string(), "Client".to_string()][..],
+            &[
+                "http".to_string(),
+                "Client{}".to_string(),
+                "Transport".to_string(),
+            ][..],
+        ]);
+        let f =
+            crate::check::inputs::lang::treesitter::analyse_for(&SPEC, "main.go", src, &interest)
+                .unwrap();
+        let symbols: Vec<(String, u32)> = f
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Symbol { path } => Some((path.join("."), x.line)),
+                _ => None,
+            })
+            .collect();
+        // The field's symbol is no `http.Client` (a site of its own), and `Timeout`, which no
+        // signal names, is none.
+        assert_eq!(
+            symbols,
+            vec![
+                ("net.http.Client".to_string(), 6),
+                ("net.http.Client{}.Transport".to_string(), 8),
+                ("net.http.Client".to_string(), 7),
+            ]
+        );
+    }
+
+    #[test]
     fn blocks_after_a_literal_false_are_dead() {
         let src = "package main\n\nfunc main() {\n\tif false {\n\t\tdeadIf()\n\t}\n\tfor false {\n\t\tdeadFor()\n\t}\n\tif false {\n\t\tdeadThen()\n\t} else {\n\t\tliveElse()\n\t}\n\tif ok {\n\t\tliveIf()\n\t}\n}\n";
         let f = crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();

@@ -126,6 +126,15 @@ impl<'a> Extractor<'a> {
             if self.expanded(&segs).nth(1).is_some() && self.keeps(&segs) && !self.declared_type() {
                 let path = self.expand(&segs);
                 let line = node.start_position().row as u32 + 1;
+                // A composite literal's fields (Go's `http.Client{Transport: …}`); none in a
+                // language without declared types.
+                let parent = self.ancestors.last().copied();
+                let literal = parent.filter(|p| {
+                    !self.spec.declared_types.is_empty() && p.kind() == "composite_literal"
+                });
+                if let Some(literal) = literal {
+                    self.literal_keys(literal, &path, func_here);
+                }
                 self.push(FactKind::Symbol { path }, line, func_here);
             }
         }
@@ -148,6 +157,38 @@ impl<'a> Extractor<'a> {
             }
         }
         Some((func_here, class_here, member_here))
+    }
+
+    /// The fields a Go composite literal of a kept type sets (`&http.Client{Transport: rt}`):
+    /// a symbol each, of the type's path with `{}` on its last segment and the field's name
+    /// (`net.http.Client{}.Transport`: not a path the type's own signals match), at the
+    /// field's line, so that a rule tells a client given its own transport from one left on
+    /// the default transport. Only fields some signal names (`Transport`).
+    fn literal_keys(&mut self, literal: Node<'_>, path: &[String], func: Option<usize>) {
+        let Some((last, head)) = path.split_last() else {
+            return;
+        };
+        let Some(body) = literal.child_by_field_name("body") else {
+            return;
+        };
+        let mut c = body.walk();
+        for element in body.named_children(&mut c) {
+            let key = element
+                .child_by_field_name("key")
+                .and_then(|k| k.named_child(0))
+                .filter(|k| k.kind() == "identifier");
+            let Some(key) = key.map(|k| text(k, self.src)) else {
+                continue;
+            };
+            if !self.interest.keeps_path(std::iter::once(key)) {
+                continue;
+            }
+            let mut field = head.to_vec();
+            field.push(format!("{last}{{}}"));
+            field.push(key.to_string());
+            let line = element.start_position().row as u32 + 1;
+            self.push(FactKind::Symbol { path: field }, line, func);
+        }
     }
 
     /// `os.environ["NAME"]` (Python `subscript`), `process.env["NAME"]` (JavaScript
