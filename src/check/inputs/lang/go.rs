@@ -258,18 +258,22 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_type_named_by_a_declaration_is_no_symbol() {
-        let src = "package main\n\nimport \"net/http\"\n\ntype api struct {\n\tc *http.Client\n\tpool []*http.Client\n}\n\nfunc use(c *http.Client, s ...http.Server) *http.Client { return c }\n\nfunc main() {\n\tc := &http.Client{}\n\tvar zero http.Client\n\t_ = func() http.Server { return http.Server{} }\n}\n";
-        let f = crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
-        let symbols: Vec<(String, u32)> = f
-            .facts
+    /// The symbol facts of a file: (path, line).
+    fn symbols(f: &crate::check::facts::SourceFacts) -> Vec<(String, u32)> {
+        f.facts
             .iter()
             .filter_map(|x| match &x.kind {
                 FactKind::Symbol { path } => Some((path.join("."), x.line)),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_type_named_by_a_declaration_is_no_symbol() {
+        let src = "package main\n\nimport \"net/http\"\n\ntype api struct {\n\tc *http.Client\n\tpool []*http.Client\n}\n\nfunc use(c *http.Client, s ...http.Server) *http.Client { return c }\n\nfunc main() {\n\tc := &http.Client{}\n\tvar zero http.Client\n\t_ = func() http.Server { return http.Server{} }\n}\n";
+        let f = crate::check::inputs::lang::treesitter::analyse(&SPEC, "main.go", src).unwrap();
+        let symbols = symbols(&f);
         assert_eq!(
             symbols,
             vec![
@@ -294,14 +298,7 @@ mod tests {
         let f =
             crate::check::inputs::lang::treesitter::analyse_for(&SPEC, "main.go", src, &interest)
                 .unwrap();
-        let symbols: Vec<(String, u32)> = f
-            .facts
-            .iter()
-            .filter_map(|x| match &x.kind {
-                FactKind::Symbol { path } => Some((path.join("."), x.line)),
-                _ => None,
-            })
-            .collect();
+        let symbols = symbols(&f);
         // The field's symbol is no `http.Client` (a site of its own), and `Timeout`, which no
         // signal names, is none.
         assert_eq!(
