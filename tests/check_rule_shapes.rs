@@ -31,7 +31,16 @@ use serde_json::Value;
 
 /// Shape → what is wrong today (measured with this test). Keep it honest: a shape that starts
 /// passing fails the test until it is removed from here.
-const KNOWN_GAPS: &[(&str, &str)] = &[];
+const KNOWN_GAPS: &[(&str, &str)] = &[
+    (
+        "otel-config-copied-renamed",
+        "a file the Dockerfile copies under another name is matched by name only: TG102 missed",
+    ),
+    (
+        "otel-config-service-name",
+        "a configuration file's resource service.name is not seen: TG203 false positives",
+    ),
+];
 
 /// The name `expected.yaml` gives the findings of no service (`repository_findings`).
 const REPOSITORY: &str = "(repository)";
