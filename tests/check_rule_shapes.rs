@@ -36,10 +36,6 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
         "otel-config-copied-renamed",
         "a file the Dockerfile copies under another name is matched by name only: TG102 missed",
     ),
-    (
-        "otel-config-service-name",
-        "a configuration file's resource service.name is not seen: TG203 false positives",
-    ),
 ];
 
 /// The name `expected.yaml` gives the findings of no service (`repository_findings`).

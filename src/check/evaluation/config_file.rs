@@ -5,7 +5,12 @@
 //! variable (`JAVA_TOOL_OPTIONS`) — by a path ending with the file's name. A file nothing names
 //! is inert: its settings are no fact of the service.
 
+use crate::check::assembly::work::Svc;
+use crate::check::evaluation::env_reads::workload_value;
+use crate::check::evaluation::profiles::image_value;
 use crate::check::facts::{Fact, FactKind};
+use crate::check::inputs::k8s::Workload;
+use crate::check::inputs::otel_config;
 
 /// The variables that name the file.
 const VARIABLES: &[&str] = &["OTEL_EXPERIMENTAL_CONFIG_FILE", "OTEL_CONFIG_FILE"];
@@ -52,6 +57,25 @@ pub(super) fn loaded(facts: Vec<&Fact>) -> Vec<&Fact> {
             _ => true,
         })
         .collect()
+}
+
+/// Whether a loaded configuration file names the service where `w` runs: the `service.name`
+/// of its `resource`, its `${VAR}` substitutions made with what the workload sets (else the
+/// image: a Dockerfile `ENV`), is not empty. A value from a reference counts as set.
+pub(super) fn names_service(facts: &[&Fact], svc: &Svc, w: &Workload) -> bool {
+    facts.iter().any(|f| match &f.kind {
+        FactKind::Config { key, value, .. } if key == "service_name" => {
+            let lookup = |name: &str| {
+                let set = match workload_value(w, name) {
+                    Some(v) => Some(v),
+                    None => image_value(svc, w, name).map(|v| v.value),
+                };
+                set.map(|v| v.unwrap_or("(reference)").to_string())
+            };
+            !otel_config::resolve(value, &lookup).trim().is_empty()
+        }
+        _ => false,
+    })
 }
 
 /// The paths `-Dotel.experimental.config.file=PATH` gives in `text`.
