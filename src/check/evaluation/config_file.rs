@@ -327,6 +327,43 @@ mod tests {
         assert_eq!(loaded(vec![&c, &e]).len(), 1);
     }
 
+    /// The resource's `service.name` names the service once its substitutions are made with
+    /// what the workload (else the image) sets.
+    #[test]
+    fn the_file_names_the_service_with_the_workloads_variables() {
+        use crate::check::assembly::work::Svc;
+        use crate::check::inputs::k8s::Workload;
+        let name = |v: &str| {
+            Fact::new(
+                FactKind::Config {
+                    key: "service_name".into(),
+                    value: v.into(),
+                    mounted: true,
+                },
+                "deploy/otel.yaml",
+                9,
+            )
+        };
+        let w = |vars: Vec<Fact>| Workload {
+            facts: vars,
+            ..Workload::default()
+        };
+        let svc = Svc::default();
+        let named = |v: &str, wl: &Workload, svc: &Svc| names_service(&[&name(v)], svc, wl);
+        assert!(named("orders", &w(vec![]), &svc));
+        assert!(named("${SVC:-orders}", &w(vec![]), &svc));
+        assert!(!named("${SVC}", &w(vec![]), &svc));
+        assert!(named("${SVC}", &w(vec![env("SVC", "orders")]), &svc));
+        assert!(!named("${SVC}", &w(vec![env("SVC", " ")]), &svc));
+        // The image's variable (a Dockerfile `ENV`).
+        let image = Svc {
+            facts: vec![env("SVC", "orders")],
+            ..Svc::default()
+        };
+        assert!(named("${env:SVC}", &w(vec![]), &image));
+        assert!(!names_service(&[], &svc, &w(vec![])));
+    }
+
     /// A Go otelconf service whose file is named by its Deployment: the file is its SDK
     /// (no TG101 though the SDK is indirect), and each mistake in it is one finding at its line.
     #[test]
