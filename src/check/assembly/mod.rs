@@ -136,16 +136,31 @@ fn mount_configs(services: &mut [Svc], repo: &Repo) {
                     value: Some(v),
                     ..
                 } if name == "OTEL_EXPERIMENTAL_CONFIG_FILE" || name == "OTEL_CONFIG_FILE" => {
-                    v.trim().rsplit('/').next()
+                    Some(v.trim())
                 }
                 _ => None,
             });
-            for name in names {
+            for path in names {
                 for cm in w
                     .config_volumes
                     .iter()
                     .filter_map(|c| repo.configmaps.get(c))
                 {
+                    // The key mounted at that path: one `items` projects under its `path`,
+                    // else the key of the file's name.
+                    let mut items = w.config_items.iter().filter(|(c, _, _)| *c == cm.name);
+                    let key = match items.clone().next() {
+                        Some(_) => items
+                            .find(|(_, _, p)| {
+                                let p = p.trim_start_matches("./");
+                                path == p || path.ends_with(&format!("/{p}"))
+                            })
+                            .map(|(_, k, _)| k.as_str()),
+                        None => path.rsplit('/').next(),
+                    };
+                    let Some(name) = key else {
+                        continue;
+                    };
                     if seen.contains(&(cm.name.as_str(), name)) {
                         continue;
                     }
@@ -274,5 +289,36 @@ mod tests {
             })
             .collect();
         assert_eq!(got, vec![("deploy.yaml".to_string(), "b3".to_string(), 9)]);
+
+        // `items` projects the key under another path: followed; a key it does not list is
+        // not mounted.
+        let propagators = |w: Workload| {
+            let mut services = vec![Svc {
+                name: "a".into(),
+                workloads: vec![w],
+                ..Svc::default()
+            }];
+            mount_configs(&mut services, &repo);
+            services[0]
+                .facts
+                .iter()
+                .filter_map(|f| match &f.kind {
+                    FactKind::Config { key, value, .. } if key == "propagator" => {
+                        Some(value.clone())
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        };
+        let renamed = text.replace(
+            "            name: a-otel\n",
+            "            name: a-otel\n            items:\n              - key: sdk.yaml\n                path: otel/config.yaml\n",
+        );
+        let renamed = renamed.replace("/etc/otel/sdk.yaml", "/etc/app/otel/config.yaml");
+        let w = parse("deploy.yaml", &renamed).unwrap().workloads[0].clone();
+        assert_eq!(propagators(w.clone()), vec!["b3".to_string()]);
+        let mut other = w;
+        other.config_items[0].2 = "other.yaml".into();
+        assert!(propagators(other).is_empty());
     }
 }

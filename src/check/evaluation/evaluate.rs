@@ -178,6 +178,7 @@ pub fn service(
                     let spring_named = reads_spring_name && spring_application_named(svc, w);
                     !named_in_code
                         && !spring_named
+                        && !config_file::names_service(&facts, svc, w)
                         && w.unresolved.is_empty()
                         && !in_attrs
                         && !workload_has(rule, w)

@@ -293,6 +293,7 @@ pub fn describe(fact: &Fact, language: Language) -> String {
             ..
         } => format!("`{name}={value}` for the profile `{profile}`"),
         FactKind::Command { text, .. } => format!("command `{text}`"),
+        FactKind::Copy { sources, dest } => format!("`COPY {} {dest}`", sources.join(" ")),
         FactKind::Annotation { key, value } => format!("annotation `{key}: {value}`"),
         FactKind::Attribute { key, value, .. } => format!("`{key}` = `{value}`"),
         FactKind::Config { key, value, .. } => match key.as_str() {

@@ -69,6 +69,15 @@ pub enum FactKind {
         /// Where it stands in a container's start: what a workload's override replaces.
         slot: CommandSlot,
     },
+    /// A Dockerfile `COPY`/`ADD` of files of the build context into the image (not one
+    /// `--from` another stage or image, nor a URL): where a file of the tree is in the image.
+    Copy {
+        /// The sources, relative to the build context, as written.
+        sources: Vec<String>,
+        /// The destination in the image, as written (a directory when it ends with `/` or
+        /// several sources are copied; relative to the `WORKDIR` when not absolute).
+        dest: String,
+    },
     /// A pod, workload or namespace annotation.
     Annotation {
         /// Key.

@@ -11,6 +11,7 @@
 //! | `propagator` | the propagator names, comma-separated (`composite` entries, `composite_list`); empty when the file sets none (the SDK then propagates nothing) | `composite:`/`composite_list:` (else `propagator:`, else `file_format`) |
 //! | `processor` | `simple` or `batch`, one per `tracer_provider.processors` entry | the entry |
 //! | `endpoint` | an exporter `endpoint` of `tracer_provider`, as written (`${VAR:-default}` substitutions kept) | its line |
+//! | `service_name` | the `service.name` the `resource` gives: an entry of `resource.attributes` (`- name: service.name` / `value: …`) or a pair of `resource.attributes_list` (`"service.name=checkout,…"`), as written | the entry's `value:` / `attributes_list:` |
 
 use serde_yaml::Value;
 
@@ -88,6 +89,43 @@ pub fn facts(rel: &str, text: &str, start: u32, value: &Value, mounted: bool) ->
     };
     out.push(fact("propagator", names.join(","), at(p_line)));
 
+    // The service's name in the resource (`attributes` entries have priority over
+    // `attributes_list`, as the schema says; either names it).
+    if let Some((name, key)) = service_name(value) {
+        let r = top("resource");
+        let line = r.and_then(|r| {
+            let (from, end) = (r + 1, end_of(r));
+            match key {
+                "attributes_list" => find(from, end, &|l: &str| {
+                    l.trim_start().starts_with("attributes_list:")
+                }),
+                _ => find(from, end, &|l: &str| {
+                    let t = l.trim_start().trim_start_matches(['-', '{', ' ']);
+                    t.strip_prefix("name:").is_some_and(|n| {
+                        let n = n.split([',', '}']).next().unwrap_or_default();
+                        n.trim().trim_matches(['"', '\'']) == "service.name"
+                    })
+                })
+                .map(|i| {
+                    find(i, end, &|l: &str| {
+                        l.contains("{") && l.contains("value:") || {
+                            l.trim_start()
+                                .trim_start_matches('-')
+                                .trim_start()
+                                .starts_with("value:")
+                        }
+                    })
+                    .unwrap_or(i)
+                }),
+            }
+        });
+        out.push(fact(
+            "service_name",
+            name,
+            at(line.or(r).unwrap_or(format_line)),
+        ));
+    }
+
     // Span processors and their exporters' endpoints.
     if let Some(tp) = top("tracer_provider") {
         let end = end_of(tp);
@@ -133,6 +171,58 @@ pub fn facts(rel: &str, text: &str, start: u32, value: &Value, mounted: bool) ->
             from = i + 1;
         }
     }
+    out
+}
+
+/// The `service.name` the file's `resource` gives, as written, and the key that gives it
+/// (`attributes` or `attributes_list`).
+fn service_name(value: &Value) -> Option<(String, &'static str)> {
+    let resource = value.get("resource")?;
+    let listed = resource
+        .get("attributes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .find(|a| a.get("name").and_then(Value::as_str) == Some("service.name"))
+        .and_then(|a| match a.get("value")? {
+            Value::String(s) => Some(s.trim().to_string()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        });
+    if let Some(name) = listed.filter(|n| !n.is_empty()) {
+        return Some((name, "attributes"));
+    }
+    let list = resource.get("attributes_list").and_then(Value::as_str)?;
+    list.split(',')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| k.trim() == "service.name")
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .map(|v| (v, "attributes_list"))
+}
+
+/// What `value` is once its `${VAR}` / `${env:VAR}` / `${VAR:-default}` substitutions are made
+/// with `lookup` (a variable it does not know, and without a default, gives nothing).
+pub fn resolve(value: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        rest = &rest[i + 2..];
+        let end = rest.find('}').unwrap_or(rest.len());
+        let inner = &rest[..end];
+        let inner = inner.strip_prefix("env:").unwrap_or(inner);
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        match lookup(name.trim()).filter(|v| !v.is_empty()) {
+            Some(v) => out.push_str(&v),
+            None => out.push_str(default.unwrap_or_default()),
+        }
+        rest = rest.get(end + 1..).unwrap_or_default();
+    }
+    out.push_str(rest);
     out
 }
 
@@ -183,6 +273,7 @@ mod tests {
             vec![
                 s("file", "svc/otel.yaml", 1),
                 s("propagator", "b3,baggage", 7),
+                s("service_name", "${OTEL_SERVICE_NAME:-ledger}", 5),
                 s("processor", "simple", 13),
                 s("processor", "batch", 17),
                 s("endpoint", "http://otel-collector:4318/v1/traces", 16),
@@ -203,6 +294,41 @@ mod tests {
         // Not a configuration file: no `file_format`.
         let v: Value = serde_yaml::from_str("propagator:\n  composite: [b3]\n").unwrap();
         assert!(!is_config(&v));
+    }
+
+    #[test]
+    fn the_resource_names_the_service() {
+        let name = |text: &str| {
+            got(text)
+                .into_iter()
+                .find(|(k, _, _)| k == "service_name")
+                .map(|(_, v, l)| (v, l))
+        };
+        // An `attributes` entry, at its `value:` line; substitutions kept as written.
+        assert_eq!(name(FILE), Some(("${OTEL_SERVICE_NAME:-ledger}".into(), 5)));
+        let text = "file_format: \"0.3\"\nresource:\n  attributes:\n    - name: service.namespace\n      value: shop\n    - { name: service.name, value: checkout }\npropagator:\n  composite: [tracecontext]\n";
+        assert_eq!(name(text), Some(("checkout".into(), 6)));
+        // `attributes_list`, in the OTEL_RESOURCE_ATTRIBUTES format.
+        let text = "file_format: \"1.0\"\nresource:\n  attributes_list: \"service.namespace=shop, service.name=cart\"\npropagator:\n  composite: [tracecontext]\n";
+        assert_eq!(name(text), Some(("cart".into(), 3)));
+        // Other attributes only, an empty name, or none: no name.
+        let text = "file_format: \"1.0\"\nresource:\n  attributes:\n    - name: service.namespace\n      value: shop\n  attributes_list: \"service.name=\"\npropagator:\n  composite: [tracecontext]\n";
+        assert_eq!(name(text), None);
+        assert_eq!(
+            name("file_format: \"1.0\"\npropagator:\n  composite: [b3]\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn substitutions_resolve_with_the_workload_or_their_default() {
+        let env = |n: &str| (n == "SVC").then(|| "orders".to_string());
+        assert_eq!(resolve("${SVC}", &env), "orders");
+        assert_eq!(resolve("${env:SVC}-eu", &env), "orders-eu");
+        assert_eq!(resolve("${OTEL_SERVICE_NAME}", &env), "");
+        assert_eq!(resolve("${OTEL_SERVICE_NAME:-cart}", &env), "cart");
+        assert_eq!(resolve("checkout", &env), "checkout");
+        assert_eq!(resolve("${broken", &env), "");
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct Workload {
     pub env_from: Vec<EnvFrom>,
     /// ConfigMaps mounted as volumes (`volumes[].configMap`, projected ones too).
     pub config_volumes: Vec<String>,
+    /// The keys such a volume projects under another path (`configMap.items`): (ConfigMap
+    /// name, key, path). A ConfigMap listed here projects only these keys.
+    pub config_items: Vec<(String, String, String)>,
     /// `valueFrom.configMapKeyRef`: (index in `facts`, ConfigMap name, key).
     pub config_refs: Vec<(usize, String, String)>,
     /// What built this workload when it is not read from one file as it is: `kustomize

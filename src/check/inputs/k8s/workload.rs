@@ -69,9 +69,25 @@ pub(super) fn workload(
             .and_then(Value::as_sequence);
         for cm in std::iter::once(v)
             .chain(projected.into_iter().flatten())
-            .filter_map(|x| x.get("configMap")?.get("name")?.as_str())
+            .filter_map(|x| x.get("configMap"))
         {
-            w.config_volumes.push(cm.to_string());
+            let Some(name) = cm.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            w.config_volumes.push(name.to_string());
+            for item in cm
+                .get("items")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+            {
+                let key = item.get("key").and_then(Value::as_str);
+                let path = item.get("path").and_then(Value::as_str);
+                if let (Some(key), Some(path)) = (key, path) {
+                    w.config_items
+                        .push((name.to_string(), key.to_string(), path.to_string()));
+                }
+            }
         }
     }
     for list in ["initContainers", "containers"] {

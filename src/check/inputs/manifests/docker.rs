@@ -181,6 +181,7 @@ fn instruction(rel: &str, line: &str, no: u32, out: &mut Vec<Fact>) {
                 out.push(env(rel, no, k, v.trim()));
             }
         }
+        "COPY" | "ADD" => out.extend(copy(rel, rest, no)),
         "CMD" | "ENTRYPOINT" => {
             let text = match serde_json::from_str::<Vec<String>>(rest) {
                 Ok(parts) => parts.join(" "),
@@ -195,6 +196,41 @@ fn instruction(rel: &str, line: &str, no: u32, out: &mut Vec<Fact>) {
         }
         _ => {}
     }
+}
+
+/// `COPY [--flags] SRC… DEST` (or the JSON form): files of the build context put in the
+/// image. One `--from` another stage or image copies nothing of the tree; a URL or a heredoc
+/// is no file of it either.
+fn copy(rel: &str, rest: &str, no: u32) -> Option<Fact> {
+    let words: Vec<String> = match rest.find('[') {
+        Some(i) if rest[..i].split_whitespace().all(|w| w.starts_with("--")) => {
+            if rest[..i].contains("--from") {
+                return None;
+            }
+            serde_json::from_str::<Vec<String>>(&rest[i..]).ok()?
+        }
+        _ => rest
+            .split_whitespace()
+            .map(|w| w.trim_matches(['"', '\'']).to_string())
+            .collect(),
+    };
+    if words.iter().any(|w| w.starts_with("--from")) {
+        return None;
+    }
+    let mut paths: Vec<String> = words.into_iter().filter(|w| !w.starts_with("--")).collect();
+    let dest = paths.pop()?;
+    paths.retain(|s| !s.contains("://") && !s.starts_with("<<") && !s.starts_with("git@"));
+    if paths.is_empty() {
+        return None;
+    }
+    Some(Fact::new(
+        FactKind::Copy {
+            sources: paths,
+            dest,
+        },
+        rel,
+        no,
+    ))
 }
 
 fn env(rel: &str, no: u32, k: &str, v: &str) -> Fact {
@@ -263,6 +299,32 @@ mod tests {
         assert_eq!(f[1].line, 3);
         assert!(
             matches!(&f[2].kind, FactKind::Command { text, .. } if text == "java -jar app.jar")
+        );
+    }
+
+    #[test]
+    fn copies_of_the_build_context_not_from_stages_images_or_urls() {
+        let text = "FROM golang:1.23 AS build\nCOPY . .\nFROM alpine\nCOPY --from=build /out/app /app\nCOPY --chown=1000:1000 otel-config.yaml /otel/config.yaml\nADD [\"a.yaml\", \"b.yaml\", \"/etc/otel/\"]\nCOPY --from=ghcr.io/x/defaults:1 /otel.yaml /otel/\nADD https://example.com/agent.jar /agent.jar\nCOPY <<EOF /x\n";
+        let got: Vec<(Vec<String>, String, u32)> = parse_dockerfile("Dockerfile", text)
+            .into_iter()
+            .filter_map(|f| match f.kind {
+                FactKind::Copy { sources, dest } => Some((sources, dest, f.line)),
+                _ => None,
+            })
+            .collect();
+        let s = |v: &[&str], d: &str, l: u32| {
+            (
+                v.iter().map(|x| x.to_string()).collect::<Vec<_>>(),
+                d.to_string(),
+                l,
+            )
+        };
+        assert_eq!(
+            got,
+            vec![
+                s(&["otel-config.yaml"], "/otel/config.yaml", 5),
+                s(&["a.yaml", "b.yaml"], "/etc/otel/", 6),
+            ]
         );
     }
 
