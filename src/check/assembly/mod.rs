@@ -217,7 +217,7 @@ fn normalise(path: &str) -> String {
 }
 
 /// Every directory containing `rel`, deepest first, ending with `.`.
-fn ancestors(rel: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn ancestors(rel: &str) -> impl Iterator<Item = &str> {
     let mut cur = Some(rel);
     std::iter::from_fn(move || {
         let c = cur?;

@@ -5,6 +5,7 @@
 //! variable (`JAVA_TOOL_OPTIONS`) — by a path ending with the file's name. A file nothing names
 //! is inert: its settings are no fact of the service.
 
+use crate::check::assembly::ancestors;
 use crate::check::assembly::work::Svc;
 use crate::check::evaluation::env_reads::workload_value;
 use crate::check::evaluation::profiles::image_value;
@@ -91,7 +92,9 @@ fn copied_as(copy: &Fact, file: &str, named: &str) -> bool {
     };
     let dir = dest.trim_end_matches('/');
     let base = file.rsplit('/').next().unwrap_or(file);
-    directories(&copy.file).any(|context| {
+    // The directories containing the Dockerfile, deepest first, the root as `""`.
+    let mut contexts = ancestors(&copy.file).map(|d| if d == "." { "" } else { d });
+    contexts.any(|context| {
         sources.iter().any(|src| {
             let src = join(context, clean(src).trim_end_matches('/'));
             if src == file || (src.contains('*') && glob(&src, file)) {
@@ -106,24 +109,6 @@ fn copied_as(copy: &Fact, file: &str, named: &str) -> bool {
                     .is_some_and(|r| at(&join(dir, r)))
             }
         })
-    })
-}
-
-/// The directories containing `file`, deepest first, the root as `""`.
-fn directories(file: &str) -> impl Iterator<Item = &str> {
-    let mut cur = Some(file);
-    std::iter::from_fn(move || {
-        let c = cur?;
-        match c.rsplit_once('/') {
-            Some((parent, _)) => {
-                cur = Some(parent);
-                Some(parent)
-            }
-            None => {
-                cur = None;
-                Some("")
-            }
-        }
     })
 }
 
