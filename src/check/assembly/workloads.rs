@@ -74,10 +74,13 @@ pub(super) fn join(
     let mut infrastructure = InfrastructureList::default();
     let mut names = FirstIndex::default();
     let mut bases = FirstIndex::default();
+    let mut loose = LooseIndex::default();
     for (i, svc) in services.iter().enumerate() {
         names.add(&svc.name, i);
+        loose.add(&svc.name, i);
         if svc.path != "." {
             bases.add(base_of(&svc.path), i);
+            loose.add(base_of(&svc.path), i);
         }
     }
     for mut w in workloads {
@@ -176,6 +179,22 @@ pub(super) fn join(
             services[i].workloads.push(w);
             continue;
         }
+        // Else the one service whose name or directory is spelt the same but for case and
+        // separators (Deployment `basket-api`, image `eshop/basket.api`, project `Basket.API`),
+        // named by its deployment, as when joined by build directory.
+        if let Some(i) = std::iter::once(w.name.as_str())
+            .chain(w.aliases.iter().map(String::as_str))
+            .chain(image_names.iter().map(String::as_str))
+            .filter_map(|key| loose.only(key))
+            .min()
+        {
+            if !services[i].declared && services[i].workloads.is_empty() {
+                services[i].name.clone_from(&w.name);
+                names.add(&w.name, i);
+            }
+            services[i].workloads.push(w);
+            continue;
+        }
         // A compose service of another published image (a feature-flag server, a load
         // generator's image) is neither a service of the tree nor known infrastructure.
         if w.kind == COMPOSE {
@@ -251,6 +270,40 @@ impl FirstIndex {
     }
 }
 
+/// Services by their name or directory spelt loosely ([`loose_key`]): a key two services share
+/// answers for neither.
+#[derive(Default)]
+struct LooseIndex(HashMap<String, Option<usize>>);
+
+impl LooseIndex {
+    fn add(&mut self, name: &str, index: usize) {
+        let key = loose_key(name);
+        if key.is_empty() {
+            return;
+        }
+        self.0
+            .entry(key)
+            .and_modify(|e| {
+                if *e != Some(index) {
+                    *e = None;
+                }
+            })
+            .or_insert(Some(index));
+    }
+
+    fn only(&self, name: &str) -> Option<usize> {
+        self.0.get(&loose_key(name)).copied().flatten()
+    }
+}
+
+/// A name without case or separators: `Basket.API`, `basket-api` and `basket_api` are one.
+fn loose_key(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
 /// Give `configMapKeyRef` variables their value and add the variables `envFrom` ConfigMaps
 /// provide, located at the ConfigMap's key (ConfigMaps found in the tree only).
 fn resolve_config_maps(w: &mut Workload, repo: &Repo) {
@@ -278,5 +331,32 @@ fn resolve_config_maps(w: &mut Workload, repo: &Repo) {
                 c.lines.get(key).copied().unwrap_or(0),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loose_keys_drop_case_and_separators() {
+        assert_eq!(loose_key("Basket.API"), "basketapi");
+        assert_eq!(loose_key("basket-api"), "basketapi");
+        assert_eq!(loose_key("basket_api"), "basketapi");
+        assert_eq!(loose_key("---"), "");
+    }
+
+    #[test]
+    fn a_loose_key_two_services_share_answers_for_neither() {
+        let mut index = LooseIndex::default();
+        index.add("Catalog.API", 0);
+        index.add("catalog-api", 0); // the same service by name and directory
+        index.add("Ordering.API", 1);
+        index.add("ordering_api", 2); // another service spelt the same
+        index.add("---", 3); // no key at all
+        assert_eq!(index.only("catalog-api"), Some(0));
+        assert_eq!(index.only("ordering-api"), None);
+        assert_eq!(index.only("-"), None);
+        assert_eq!(index.only("basket-api"), None);
     }
 }
