@@ -22,7 +22,14 @@ pub(super) fn name_unanalysed(root: &Path, services: &mut [Svc]) {
             .manifest
             .as_deref()
             .and_then(of_manifest)
-            .or_else(|| of_dockerfile(&dockerfile_text(root, &svc.path)?));
+            .or_else(|| of_dockerfile(&dockerfile_text(root, &svc.path)?))
+            .or_else(|| {
+                // A Dockerfile its compose build names elsewhere (`docker/proxy.Dockerfile`).
+                svc.workloads
+                    .iter()
+                    .filter_map(|w| w.dockerfile.as_ref())
+                    .find_map(|(file, _)| of_dockerfile(&dockerfile_text_at(root, file)?))
+            });
         if let Some(language) = named {
             svc.language = Some(language);
         }
@@ -42,7 +49,12 @@ fn of_manifest(file: &str) -> Option<Language> {
 
 /// The text of the service directory's `Dockerfile`, when it is a small regular file.
 pub(super) fn dockerfile_text(root: &Path, dir: &str) -> Option<String> {
-    let path = root.join(dir).join("Dockerfile");
+    dockerfile_text_at(root, &format!("{dir}/Dockerfile"))
+}
+
+/// The text of the Dockerfile `file` (relative to the root), when it is a small regular file.
+pub(super) fn dockerfile_text_at(root: &Path, file: &str) -> Option<String> {
+    let path = root.join(file);
     let meta = std::fs::symlink_metadata(&path).ok()?;
     if !meta.is_file() || meta.len() > MAX_DOCKERFILE_BYTES {
         return None;

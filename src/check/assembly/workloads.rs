@@ -133,13 +133,33 @@ pub(super) fn join(
                     i
                 }
                 None => {
+                    // A Dockerfile kept apart from the code (`docker/web.Dockerfile`, the
+                    // context at the root): the one service whose code it copies in.
+                    if let Some((i, facts)) = w.dockerfile.as_ref().and_then(|(file, context)| {
+                        super::copied_code::service_copied(root, services, file, context)
+                    }) {
+                        if !services[i].declared && services[i].workloads.is_empty() {
+                            services[i].name.clone_from(&w.name);
+                            names.add(&w.name, i);
+                        }
+                        services[i].facts.extend(facts);
+                        services[i].workloads.push(w);
+                        continue;
+                    }
                     // No code there: a published database (collector…) image with the
                     // repository's seed data or configuration added.
-                    if let Some(kind) = super::languages::dockerfile_text(root, &dir)
-                        .as_deref()
-                        .and_then(built_kind)
-                    {
+                    let text = match &w.dockerfile {
+                        Some((file, _)) => super::languages::dockerfile_text_at(root, file),
+                        None => super::languages::dockerfile_text(root, &dir),
+                    };
+                    if let Some(kind) = text.as_deref().and_then(built_kind) {
                         infrastructure.add(&w, kind);
+                        continue;
+                    }
+                    // Else the service its name finds, as without a build; only then a new
+                    // one at the build directory.
+                    if let Some((i, _)) = by_name(&w, &names, &bases, &loose) {
+                        services[i].workloads.push(w);
                         continue;
                     }
                     services.push(Svc {
@@ -159,36 +179,10 @@ pub(super) fn join(
             infrastructure.add(&w, kind);
             continue;
         }
-        let image_names: Vec<String> = w
-            .images
-            .iter()
-            .chain(&w.init_images)
-            .map(|i| {
-                let last = i.rsplit('/').next().unwrap_or(i);
-                last.split([':', '@']).next().unwrap_or(last).to_string()
-            })
-            .collect();
-        let mut candidates = names
-            .first(&w.name)
-            .into_iter()
-            .chain(w.aliases.iter().filter_map(|a| names.first(a)))
-            .chain(image_names.iter().filter_map(|i| names.first(i)))
-            .chain(bases.first(&w.name));
-        // The first service (in order) matching by name, alias, image or directory.
-        if let Some(i) = candidates.by_ref().min() {
-            services[i].workloads.push(w);
-            continue;
-        }
-        // Else the one service whose name or directory is spelt the same but for case and
-        // separators (Deployment `basket-api`, image `eshop/basket.api`, project `Basket.API`),
-        // named by its deployment, as when joined by build directory.
-        if let Some(i) = std::iter::once(w.name.as_str())
-            .chain(w.aliases.iter().map(String::as_str))
-            .chain(image_names.iter().map(String::as_str))
-            .filter_map(|key| loose.only(key))
-            .min()
-        {
-            if !services[i].declared && services[i].workloads.is_empty() {
+        if let Some((i, loosely)) = by_name(&w, &names, &bases, &loose) {
+            // Spelt loosely, the service is named by its deployment, as when joined by build
+            // directory.
+            if loosely && !services[i].declared && services[i].workloads.is_empty() {
                 services[i].name.clone_from(&w.name);
                 names.add(&w.name, i);
             }
@@ -252,6 +246,43 @@ pub(super) fn join(
         !joins
     });
     infrastructure.into_list()
+}
+
+/// The service a workload names: the first (in order) matching by name, alias, image or
+/// directory; else the one whose name or directory is spelt the same but for case and
+/// separators (Deployment `basket-api`, image `eshop/basket.api`, project `Basket.API`:
+/// `true`).
+fn by_name(
+    w: &Workload,
+    names: &FirstIndex,
+    bases: &FirstIndex,
+    loose: &LooseIndex,
+) -> Option<(usize, bool)> {
+    let image_names: Vec<&str> = w
+        .images
+        .iter()
+        .chain(&w.init_images)
+        .map(|i| {
+            let last = i.rsplit('/').next().unwrap_or(i);
+            last.split([':', '@']).next().unwrap_or(last)
+        })
+        .collect();
+    let exact = names
+        .first(&w.name)
+        .into_iter()
+        .chain(w.aliases.iter().filter_map(|a| names.first(a)))
+        .chain(image_names.iter().filter_map(|i| names.first(i)))
+        .chain(bases.first(&w.name))
+        .min();
+    if let Some(i) = exact {
+        return Some((i, false));
+    }
+    std::iter::once(w.name.as_str())
+        .chain(w.aliases.iter().map(String::as_str))
+        .chain(image_names.iter().copied())
+        .filter_map(|key| loose.only(key))
+        .min()
+        .map(|i| (i, true))
 }
 
 /// The first service (by position) with a given name or directory base name.

@@ -7,7 +7,7 @@
 
 use serde_yaml::Value;
 
-use super::build::{code_dir, parent};
+use super::build::{code_dir, join, parent};
 use super::{get, s, Doc, Workload, COMPOSE};
 use crate::check::facts::{CommandSlot, Fact, FactKind};
 
@@ -44,17 +44,26 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
                 .collect(),
             _ => Vec::new(),
         };
-        let build = match get(service, &["build"]) {
-            Some(Value::String(context)) => code_dir(dir, context, None),
-            Some(b @ Value::Mapping(_)) => {
-                let context = get(b, &["context"])
-                    .and_then(s)
-                    .unwrap_or_else(|| ".".into());
-                let dockerfile = get(b, &["dockerfile"]).and_then(s);
-                code_dir(dir, &context, dockerfile.as_deref())
-            }
-            _ => None,
+        let (context, dockerfile) = match get(service, &["build"]) {
+            Some(Value::String(context)) => (Some(context.clone()), None),
+            Some(b @ Value::Mapping(_)) => (
+                Some(
+                    get(b, &["context"])
+                        .and_then(s)
+                        .unwrap_or_else(|| ".".into()),
+                ),
+                get(b, &["dockerfile"]).and_then(s),
+            ),
+            _ => (None, None),
         };
+        let build = context
+            .as_deref()
+            .and_then(|c| code_dir(dir, c, dockerfile.as_deref()));
+        let dockerfile = context.as_deref().and_then(|c| {
+            let context = join(dir, c)?;
+            let file = join(&context, dockerfile.as_deref().unwrap_or("Dockerfile"))?;
+            Some((file, context))
+        });
         let line = top
             .iter()
             .find(|(n, _)| *n == name)
@@ -68,6 +77,7 @@ pub(super) fn services(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Wo
                 .collect(),
             images: get(service, &["image"]).and_then(s).into_iter().collect(),
             build,
+            dockerfile,
             build_args,
             name,
             kind: COMPOSE.to_string(),

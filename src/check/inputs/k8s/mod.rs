@@ -54,6 +54,11 @@ pub struct Workload {
     /// The directory its image is built from, when the file that defines it says so (a
     /// docker-compose `build:`), relative to the root.
     pub build: Option<String>,
+    /// The Dockerfile a compose `build:` builds with (`dockerfile:` in the context, else the
+    /// context's `Dockerfile`) and the context itself, relative to the root: what its `COPY`
+    /// sources are read against when the Dockerfile sits apart from the code
+    /// (`dockerfile: ./docker/web.Dockerfile` with the context at the root).
+    pub dockerfile: Option<(String, String)>,
     /// The values of its compose `build.args` (`SERVICE: payments-worker`): which of the
     /// binaries below the build directory one shared Dockerfile builds (`./cmd/${SERVICE}`).
     pub build_args: Vec<String>,
