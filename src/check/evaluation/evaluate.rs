@@ -260,6 +260,16 @@ fn signal_rule(
     if !require.is_empty() && require.iter().all(|s| matches(s, facts).is_empty()) {
         // A call made with the wrong argument says more than the rule's `when` anchor.
         let miss = require.iter().find_map(|s| wrong_argument(s, facts));
+        // What is there but falls short (`opentelemetry-distro` that nothing starts).
+        let short = rule
+            .short_of
+            .for_language(language)
+            .into_iter()
+            .find_map(|s| {
+                matches(s, facts)
+                    .into_iter()
+                    .min_by_key(|f| (f.file.clone(), f.line, fact_path_len(f)))
+            });
         let (file, line, what) = match (miss, anchor) {
             (Some((f, argument)), _) => (
                 Some(f.file.to_string()),
@@ -275,7 +285,18 @@ fn signal_rule(
                 Some(f.line),
                 format!(" (at {})", describe(f, language)),
             ),
-            (None, None) => (svc.manifest.clone(), None, String::new()),
+            (None, None) => match short {
+                Some(f) => (
+                    Some(f.file.to_string()),
+                    Some(f.line),
+                    format!(
+                        ": {} is there, but {}",
+                        describe(f, language),
+                        rule.short_of_note
+                    ),
+                ),
+                None => (svc.manifest.clone(), None, String::new()),
+            },
         };
         out.push(finding(
             rule,

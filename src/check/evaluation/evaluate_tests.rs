@@ -236,3 +236,53 @@ fn an_empty_endpoint_or_service_name_is_not_set() {
     assert!(rules_of(&findings, "TG201").is_empty(), "{findings:?}");
     assert!(rules_of(&findings, "TG203").is_empty(), "{findings:?}");
 }
+
+/// A package that looks like the SDK but is not (`opentelemetry-distro` nothing starts, the API
+/// alone) is where TG101 points, and its message says why it does not count; without one the
+/// finding stays at the manifest.
+#[test]
+fn tg101_names_the_package_that_falls_short() {
+    let rules = RuleSet::builtin();
+    let dep = |name: &str, file: &str, line: u32| {
+        Fact::new(FactKind::Dependency { name: name.into() }, file, line)
+    };
+    for (language, name, file) in [
+        (
+            Language::Python,
+            "opentelemetry-distro",
+            "svc/requirements.txt",
+        ),
+        (
+            Language::Javascript,
+            "@opentelemetry/api",
+            "svc/package.json",
+        ),
+        (Language::Go, "go.opentelemetry.io/otel", "svc/go.mod"),
+    ] {
+        let mut svc = Svc {
+            name: "svc".into(),
+            path: "svc".into(),
+            language: Some(language),
+            manifest: Some(file.into()),
+            ..Svc::default()
+        };
+        svc.facts.push(dep("flask", file, 2));
+        let (findings, _) = service(&rules, &svc, language);
+        let tg101 = rules_of(&findings, "TG101");
+        assert_eq!(tg101.len(), 1, "{name}");
+        assert_eq!(tg101[0].line, None, "{name}: {tg101:?}");
+        assert!(!tg101[0].message.contains("is there"), "{name}: {tg101:?}");
+
+        svc.facts.push(dep(name, file, 3));
+        let (findings, _) = service(&rules, &svc, language);
+        let tg101 = rules_of(&findings, "TG101");
+        assert_eq!(tg101.len(), 1, "{name}");
+        assert_eq!(tg101[0].line, Some(3), "{name}: {tg101:?}");
+        assert!(
+            tg101[0].message.contains(&format!(
+                "dependency `{name}` is there, but it records no span"
+            )),
+            "{name}: {tg101:?}"
+        );
+    }
+}

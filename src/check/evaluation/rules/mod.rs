@@ -144,6 +144,10 @@ struct RawRule {
     #[serde(default)]
     forbid: BTreeMap<String, Vec<RawSignal>>,
     #[serde(default)]
+    short_of: BTreeMap<String, Vec<RawSignal>>,
+    #[serde(default)]
+    short_of_note: Option<String>,
+    #[serde(default)]
     sites: BTreeMap<String, Vec<RawSignal>>,
     #[serde(default)]
     params: BTreeMap<String, Vec<String>>,
@@ -172,6 +176,12 @@ pub struct Rule {
     pub require: SignalSet,
     /// A finding at each match.
     pub forbid: SignalSet,
+    /// What looks like meeting `require` but does not (an API package, a distribution nothing
+    /// starts): when nothing in `require` matched, the finding is placed at the first of these
+    /// that did and names it, with `short_of_note`.
+    pub short_of: SignalSet,
+    /// Why a `short_of` match does not count (`records no span by itself`).
+    pub short_of_note: String,
     /// Call sites judged one by one: a finding at each site that neither its `covered_by`
     /// nor `require` covers (for the languages it lists, in place of `when`).
     pub sites: SiteSet,
@@ -431,6 +441,13 @@ fn compile(raw: RawRule, source: &str) -> Result<Rule, String> {
     let when = compile_set(&raw.when).map_err(|e| format!("{id}: when: {e}"))?;
     let require = compile_set(&raw.require).map_err(|e| format!("{id}: require: {e}"))?;
     let forbid = compile_set(&raw.forbid).map_err(|e| format!("{id}: forbid: {e}"))?;
+    let short_of = compile_set(&raw.short_of).map_err(|e| format!("{id}: short_of: {e}"))?;
+    let short_of_note = raw.short_of_note.unwrap_or_default().trim().to_string();
+    if !short_of.is_empty() && (short_of_note.is_empty() || require.is_empty()) {
+        return Err(format!(
+            "{id}: short_of needs a `require` list and a `short_of_note`"
+        ));
+    }
     let sites = sites::compile_sites(&raw.sites).map_err(|e| format!("{id}: sites: {e}"))?;
     if let Some(lang) = raw
         .help_by_language
@@ -474,6 +491,8 @@ fn compile(raw: RawRule, source: &str) -> Result<Rule, String> {
         when,
         require,
         forbid,
+        short_of,
+        short_of_note,
         sites,
         params: raw.params,
         source: source.to_string(),

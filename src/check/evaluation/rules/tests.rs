@@ -151,3 +151,20 @@ fn segments_split_on_all_separators() {
         ]
     );
 }
+
+#[test]
+fn short_of_needs_a_note_and_a_require_list() {
+    let base = "rules:\n  - id: TG900\n    title: t\n    severity: error\n    help: h\n    what: w\n    why: y\n    fix: f\n    example: e\n    docs: d\n";
+    let without_note = format!(
+        "{base}    require: {{python: [{{dependency: opentelemetry-sdk}}]}}\n    short_of: {{python: [{{dependency: opentelemetry-api}}]}}\n"
+    );
+    let err = RuleSet::default()
+        .add_pack("t.yaml", &without_note)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("TG900: short_of needs"), "{err}");
+    let with_note = format!(
+        "{base}    require: {{python: [{{dependency: opentelemetry-sdk}}]}}\n    short_of: {{python: [{{dependency: opentelemetry-api}}]}}\n    short_of_note: the API alone records nothing\n"
+    );
+    assert!(RuleSet::default().add_pack("t.yaml", &with_note).is_ok());
+}
