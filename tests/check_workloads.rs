@@ -477,3 +477,46 @@ fn a_compose_build_of_the_root_neither_renames_nor_adds_a_service() {
         "{json:#}"
     );
 }
+
+#[test]
+fn a_tilt_or_skaffold_dockerfile_kept_apart_builds_the_service_it_copies_in() {
+    // Every Dockerfile in `docker/`, built with the context at the root: the one it copies
+    // in is the code the Deployment runs (its `CMD` counting for that service).
+    let dockerfile = "FROM python:3.12-slim\nCOPY services/cart/requirements.txt .\nRUN pip install -r requirements.txt\nCOPY services/cart/ ./\nCMD [\"opentelemetry-instrument\", \"flask\", \"run\"]\n";
+    for (file, build) in [
+        (
+            "Tiltfile",
+            "docker_build('registry.local/cart-image', '.', dockerfile='docker/cart.Dockerfile')\n",
+        ),
+        (
+            "skaffold.yaml",
+            "apiVersion: skaffold/v4beta11\nkind: Config\nbuild:\n  artifacts:\n    - image: registry.local/cart-image\n      context: .\n      docker:\n        dockerfile: docker/cart.Dockerfile\n",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(
+            root,
+            "services/cart/requirements.txt",
+            "flask==3.0.3\nopentelemetry-distro==0.48b0\nopentelemetry-exporter-otlp==1.27.0\nopentelemetry-instrumentation-flask==0.48b0\n",
+        );
+        write(
+            root,
+            "services/cart/app.py",
+            "from flask import Flask\n\napp = Flask(__name__)\n",
+        );
+        write(root, "docker/cart.Dockerfile", dockerfile);
+        write(root, file, build);
+        write(
+            root,
+            "k8s/checkout.yaml",
+            &deployment("Deployment", "checkout", &["registry.local/cart-image"], true),
+        );
+        let (json, _) = check(root);
+        assert_eq!(
+            services(&json),
+            ["checkout services/cart python pass"],
+            "{file}\n{json:#}"
+        );
+    }
+}

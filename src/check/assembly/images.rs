@@ -13,13 +13,25 @@ use crate::check::inputs::k8s::{ImageBuild, Workload};
 /// bare `cartservice` a build names: the join by name covers that); a key two directories
 /// claim is ambiguous and joins nothing.
 #[derive(Default)]
-pub(super) struct BuiltImages(HashMap<String, Option<String>>);
+pub(super) struct BuiltImages(
+    HashMap<String, Option<String>>,
+    /// Image → the Dockerfile and context it is built with (skaffold, Tilt).
+    HashMap<String, Option<(String, String)>>,
+);
 
 impl BuiltImages {
     pub(super) fn new(builds: &[ImageBuild], workloads: &[Workload]) -> Self {
         let mut out = BuiltImages::default();
         for b in builds {
             out.add(&b.image, &b.dir);
+            if let Some(d) = &b.dockerfile {
+                for key in keys(&b.image) {
+                    let slot = out.1.entry(key).or_insert_with(|| Some(d.clone()));
+                    if slot.as_ref() != Some(d) {
+                        *slot = None;
+                    }
+                }
+            }
         }
         for w in workloads {
             if let Some(dir) = &w.build {
@@ -46,6 +58,16 @@ impl BuiltImages {
             keys(image)
                 .into_iter()
                 .find_map(|k| self.0.get(&k).cloned().flatten())
+        })
+    }
+
+    /// The Dockerfile and build context of the first of `images` a skaffold or Tilt build
+    /// of the tree makes.
+    pub(super) fn dockerfile_of(&self, images: &[String]) -> Option<(String, String)> {
+        images.iter().find_map(|image| {
+            keys(image)
+                .into_iter()
+                .find_map(|k| self.1.get(&k).cloned().flatten())
         })
     }
 
@@ -91,6 +113,7 @@ mod tests {
         ImageBuild {
             image: image.into(),
             dir: dir.into(),
+            dockerfile: None,
             file: "skaffold.yaml".into(),
             line: 1,
         }

@@ -135,7 +135,11 @@ pub(super) fn join(
                 None => {
                     // A Dockerfile kept apart from the code (`docker/web.Dockerfile`, the
                     // context at the root): the one service whose code it copies in.
-                    if let Some((i, facts)) = w.dockerfile.as_ref().and_then(|(file, context)| {
+                    let dockerfile = w
+                        .dockerfile
+                        .clone()
+                        .or_else(|| built.dockerfile_of(&w.images));
+                    if let Some((i, facts)) = dockerfile.as_ref().and_then(|(file, context)| {
                         super::copied_code::service_copied(root, services, file, context)
                     }) {
                         if !services[i].declared && services[i].workloads.is_empty() {
@@ -148,7 +152,7 @@ pub(super) fn join(
                     }
                     // No code there: a published database (collector…) image with the
                     // repository's seed data or configuration added.
-                    let text = match &w.dockerfile {
+                    let text = match &dockerfile {
                         Some((file, _)) => super::languages::dockerfile_text_at(root, file),
                         None => super::languages::dockerfile_text(root, &dir),
                     };

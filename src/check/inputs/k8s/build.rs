@@ -15,6 +15,9 @@ pub struct ImageBuild {
     /// The directory of the code: the Dockerfile's directory when one is named, else the
     /// build context; relative to the root.
     pub dir: String,
+    /// The Dockerfile it builds with and the build context, relative to the root (what its
+    /// `COPY` sources are read against when the Dockerfile sits apart from the code).
+    pub dockerfile: Option<(String, String)>,
     /// Where it is declared.
     pub file: String,
     /// 1-based line.
@@ -52,10 +55,16 @@ pub(super) fn skaffold(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Im
             else {
                 continue;
             };
+            // skaffold reads `docker.dockerfile` relative to the context.
+            let dockerfile = join(dir, &context).and_then(|context| {
+                let file = join(&context, dockerfile.as_deref().unwrap_or("Dockerfile"))?;
+                Some((file, context))
+            });
             out.push(ImageBuild {
                 line: doc.line(&format!("image: {image}"), doc.start),
                 image,
                 dir: code,
+                dockerfile,
                 file: rel.to_string(),
             });
         }

@@ -50,14 +50,23 @@ pub fn builds(rel: &str, text: &str) -> Vec<ImageBuild> {
             continue;
         };
         // Tilt reads `dockerfile` relative to the Tiltfile, not to the context.
-        let code = match keyword("dockerfile").and_then(|a| a.value.as_deref()) {
+        let named = keyword("dockerfile").and_then(|a| a.value.as_deref());
+        let code = match named {
             Some(dockerfile) => join(dir, parent(dockerfile)),
             None => join(dir, context),
         };
+        let dockerfile = join(dir, context).and_then(|context| {
+            let file = match named {
+                Some(f) => join(dir, f)?,
+                None => join(&context, "Dockerfile")?,
+            };
+            Some((file, context))
+        });
         if let Some(code) = code {
             out.push(ImageBuild {
                 image: image.clone(),
                 dir: code,
+                dockerfile,
                 file: rel.to_string(),
                 line: i as u32 + 1,
             });
