@@ -15,7 +15,8 @@ use crate::check::facts::{ref_hash, Fact, FactKind, SourceFacts, TOP_LEVEL};
 use crate::check::model::{Finding, Language};
 
 /// The findings of `rule`'s `sites` for `language` (none when `require` matched: it covers
-/// every site).
+/// every site), and one at every site whose library's propagation the service switches off
+/// (`disabled_by`), whatever covers it.
 pub(super) fn judge(
     rule: &Rule,
     sites: &[&Site],
@@ -25,17 +26,28 @@ pub(super) fn judge(
     out: &mut Vec<Finding>,
 ) {
     let require = rule.require.for_language(language);
-    if require.iter().any(|s| !matches(s, facts).is_empty()) {
-        return;
-    }
+    let required = require.iter().any(|s| !matches(s, facts).is_empty());
     // What each `covered_by` signal matched in the service, matched once per signal (by
     // value: the lists a pack shares through YAML anchors are copies).
     let mut cache: Vec<(&Signal, Vec<&Fact>)> = Vec::new();
     let mut seen: HashSet<(&str, u32, &[String])> = HashSet::new();
-    let mut found: Vec<&Fact> = Vec::new();
+    let mut found: Vec<(&Fact, &Site, Option<&Fact>)> = Vec::new();
     for site in sites {
+        // What switches the library's propagation off (the first, by place).
+        let off = site.disabled_by.iter().find_map(|s| {
+            matches(s, facts)
+                .into_iter()
+                .min_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)))
+        });
+        if required && off.is_none() {
+            continue;
+        }
         for fact in matches(&site.signal, facts) {
             if !seen.insert((&fact.file, fact.line, fact_path(fact))) {
+                continue;
+            }
+            if off.is_some() {
+                found.push((fact, site, off));
                 continue;
             }
             let covered = site.covered_by.iter().any(|cover| {
@@ -52,18 +64,25 @@ pub(super) fn judge(
                 }
             });
             if !covered {
-                found.push(fact);
+                found.push((fact, site, None));
             }
         }
     }
-    found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    for fact in found {
-        out.push(finding(
-            rule,
-            format!("{} (at {})", rule.message, describe(fact, language)),
-            Some(&fact.file),
-            Some(fact.line),
-        ));
+    found.sort_by(|a, b| (&a.0.file, a.0.line).cmp(&(&b.0.file, b.0.line)));
+    for (fact, site, off) in found {
+        let at = describe(fact, language);
+        let message = match (off, &site.note) {
+            (Some(off), _) => format!(
+                "{} (at {at}: {} at {}:{} switches its propagation off, so no traceparent is sent whatever instruments it)",
+                rule.message,
+                describe(off, language),
+                off.file,
+                off.line
+            ),
+            (None, Some(note)) => format!("{} (at {at}; {note})", rule.message),
+            (None, None) => format!("{} (at {at})", rule.message),
+        };
+        out.push(finding(rule, message, Some(&fact.file), Some(fact.line)));
     }
 }
 
