@@ -466,6 +466,153 @@ mod tests {
         }
     }
 
+    /// A service of `language` with these source files and these other facts (dependencies,
+    /// a start command, environment variables): its findings of `rule` as `file:line`.
+    fn findings_with(
+        kind: SourceKind,
+        language: Language,
+        facts: Vec<Fact>,
+        files: &[(&str, &str)],
+        rule: &str,
+    ) -> Vec<String> {
+        let svc = Svc {
+            name: "svc".into(),
+            language: Some(language),
+            facts,
+            sources: files
+                .iter()
+                .map(|(rel, src)| analyse(kind, rel, src).unwrap())
+                .collect(),
+            ..Svc::default()
+        };
+        let (out, _) = service(&RuleSet::builtin(), &svc, language);
+        out.iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f.file.as_deref().unwrap_or("-"),
+                    f.line.unwrap_or(0)
+                )
+            })
+            .collect()
+    }
+
+    fn dependency(name: &str) -> Fact {
+        Fact::new(
+            FactKind::Dependency { name: name.into() },
+            "requirements.txt",
+            1,
+        )
+    }
+
+    #[test]
+    fn opentelemetry_instrument_covers_the_libraries_whose_instrumentation_is_installed() {
+        let app = "import requests\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get('/')\ndef index():\n    return requests.get('http://catalog:8000', timeout=2).text\n";
+        let files = [("app.py", app)];
+        let base = ["flask", "requests", "opentelemetry-distro"];
+        for (extra, tg103, tg104, case) in [
+            (
+                &[][..],
+                &["app.py:4"][..],
+                &["app.py:9"][..],
+                "no instrumentation installed",
+            ),
+            (
+                &["opentelemetry-instrumentation-flask"][..],
+                &[][..],
+                &["app.py:9"][..],
+                "flask's only",
+            ),
+            (
+                &[
+                    "opentelemetry-instrumentation-flask",
+                    "opentelemetry-instrumentation-requests",
+                ][..],
+                &[][..],
+                &[][..],
+                "both",
+            ),
+            (
+                &["opentelemetry-bootstrap"][..],
+                &[][..],
+                &[][..],
+                "RUN opentelemetry-bootstrap -a install",
+            ),
+        ] {
+            let facts = || {
+                let mut facts: Vec<Fact> =
+                    base.iter().chain(extra).map(|d| dependency(d)).collect();
+                facts.push(Fact::new(
+                    FactKind::command("opentelemetry-instrument gunicorn app:app"),
+                    "Dockerfile",
+                    7,
+                ));
+                facts
+            };
+            let kind = SourceKind::Python;
+            assert_eq!(
+                findings_with(kind, Language::Python, facts(), &files, "TG103"),
+                tg103,
+                "{case}"
+            );
+            assert_eq!(
+                findings_with(kind, Language::Python, facts(), &files, "TG104"),
+                tg104,
+                "{case}"
+            );
+        }
+        // No dependency known (no manifest read): covered, as before.
+        let command = vec![Fact::new(
+            FactKind::command("opentelemetry-instrument gunicorn app:app"),
+            "Dockerfile",
+            7,
+        )];
+        assert!(findings_with(
+            SourceKind::Python,
+            Language::Python,
+            command,
+            &files,
+            "TG104"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn dotnet_s_propagation_switch_turns_every_http_client_off() {
+        let program = "using OpenTelemetry.Trace;\n\nvar builder = WebApplication.CreateBuilder(args);\nbuilder.Services.AddOpenTelemetry().WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());\nbuilder.Services.AddHttpClient<PricingClient>();\nvar app = builder.Build();\napp.Run();\n";
+        let deps = || vec![dependency("OpenTelemetry.Extensions.Hosting")];
+        let kind = SourceKind::Csharp;
+        let switched = format!("AppContext.SetSwitch(\"System.Net.Http.EnableActivityPropagation\", false);\n{program}");
+        for (files, facts, expected) in [
+            (vec![("Program.cs", program)], deps(), &[][..]),
+            (
+                vec![("Program.cs", switched.as_str())],
+                deps(),
+                &["Program.cs:6"][..],
+            ),
+        ] {
+            assert_eq!(
+                findings_with(kind, Language::Dotnet, facts, &files, "TG104"),
+                expected
+            );
+        }
+        let mut env = deps();
+        env.push(Fact::new(
+            FactKind::Env {
+                name: "DOTNET_SYSTEM_NET_HTTP_ENABLEACTIVITYPROPAGATION".into(),
+                value: Some("0".into()),
+                from_secret: false,
+                from_ref: false,
+            },
+            "deploy/pricing.yaml",
+            20,
+        ));
+        let files = [("Program.cs", program)];
+        let got = findings_with(kind, Language::Dotnet, env, &files, "TG104");
+        assert_eq!(got, ["Program.cs:5"]);
+    }
+
     /// Next.js's own set-up: `registerOTel` from `@vercel/otel` in `instrumentation.ts` builds
     /// the SDK (W3C propagation, batched OTLP export). Its fetch instrumentation injects
     /// `traceparent` only into Vercel's own URLs unless `propagateContextUrls` says otherwise:

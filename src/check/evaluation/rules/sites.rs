@@ -103,7 +103,9 @@ fn compile_site(raw: &RawSignal) -> Result<Site, String> {
                 return Err("`covered_by` does not nest".to_string());
             }
             if signal.disabled_by.is_some() || signal.note.is_some() {
-                return Err("`disabled_by` and `note` apply to a site, not to what covers it".into());
+                return Err(
+                    "`disabled_by` and `note` apply to a site, not to what covers it".into(),
+                );
             }
             Ok(Cover {
                 signal: compile_signal(&signal)?,

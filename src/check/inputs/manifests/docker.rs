@@ -67,7 +67,10 @@ fn run_instruction(line: &str) -> Option<&str> {
     }
     let mut rest = rest.trim_start();
     while rest.starts_with("--") {
-        rest = rest.split_once(char::is_whitespace).map_or("", |(_, r)| r).trim_start();
+        rest = rest
+            .split_once(char::is_whitespace)
+            .map_or("", |(_, r)| r)
+            .trim_start();
     }
     Some(rest)
 }

@@ -33,7 +33,9 @@ pub fn installs(rel: &str, run: &str, line: u32) -> Vec<Fact> {
             }
             continue;
         }
-        let Some(install) = words.windows(2).position(|w| w[1] == "install" && is_pip(w[0]))
+        let Some(install) = words
+            .windows(2)
+            .position(|w| w[1] == "install" && is_pip(w[0]))
         else {
             continue;
         };
@@ -57,7 +59,10 @@ pub fn installs(rel: &str, run: &str, line: u32) -> Vec<Fact> {
 /// `pip`, `pip3`, `pip3.12`, a path to one, or `-m pip` / `uv pip`'s `pip`.
 fn is_pip(word: &str) -> bool {
     let name = word.rsplit('/').next().unwrap_or(word);
-    name == "pip" || name.strip_prefix("pip").is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    name == "pip"
+        || name
+            .strip_prefix("pip")
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
 }
 
 #[cfg(test)]
