@@ -158,6 +158,22 @@ mod tests {
     }
 
     #[test]
+    fn a_site_s_switch_and_note_compile_and_feed_the_interest() {
+        let text = format!("{RULE}    sites:\n      dotnet:\n        - call: HttpClient\n          covered_by: [{{call: AddHttpClientInstrumentation}}]\n          note: \" what it still does \"\n          disabled_by:\n            - any:\n                - call: AppContext.SetSwitch\n                - env: OFF\n");
+        let mut set = RuleSet::default();
+        set.add_pack("p.yaml", &text).unwrap();
+        let rule = set.rule("ACME7").unwrap();
+        let sites = rule
+            .sites
+            .for_language(crate::check::model::Language::Dotnet);
+        assert_eq!(sites[0].note.as_deref(), Some("what it still does"));
+        assert_eq!(sites[0].disabled_by.len(), 1);
+        assert!(set
+            .interest()
+            .keeps_path(["System", "AppContext", "SetSwitch"].iter().copied()));
+    }
+
+    #[test]
     fn covered_by_and_same_function_are_rejected_out_of_place() {
         for (signals, error) in [
             (
@@ -175,6 +191,18 @@ mod tests {
             (
                 "    sites:\n      cobol:\n        - call: fetch\n",
                 "unknown language key",
+            ),
+            (
+                "    require:\n      dotnet:\n        - call: HttpClient\n          note: n\n",
+                "`disabled_by` and `note` apply to `sites` signals only",
+            ),
+            (
+                "    sites:\n      dotnet:\n        - call: HttpClient\n          covered_by: [{call: X, disabled_by: [{call: Y}]}]\n",
+                "`disabled_by` and `note` apply to a site, not to what covers it",
+            ),
+            (
+                "    sites:\n      dotnet:\n        - call: HttpClient\n          disabled_by: [{any: []}]\n",
+                "empty `any` signal",
             ),
         ] {
             let err = RuleSet::default()
