@@ -12,7 +12,7 @@ pub(super) use crate::check::facts::env_names::is_endpoint_variable;
 use crate::check::facts::env_names::{
     dotnet_variable, is_variable, spring_variable, words, TRACING_WORDS,
 };
-use crate::check::facts::{path_contains, segments, Fact, FactKind};
+use crate::check::facts::{path_contains, segments, Compared, Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
 
 /// A variable the code reads, where.
@@ -22,6 +22,43 @@ pub(super) struct EnvRead<'a> {
     pub name: String,
     /// The read.
     pub fact: &'a Fact,
+}
+
+impl EnvRead<'_> {
+    /// What the code compares the value with where it reads it.
+    pub fn compared(&self) -> Option<&Compared> {
+        match &self.fact.kind {
+            FactKind::Call { args, .. } => args.compared.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether `value` (`None`: from a reference, which may) switches the flag on, as the code
+    /// reads it: a value compared with true-ish literals (`== "1"`, `!== 'true'`, `in ("1",
+    /// "true")`, `strconv.ParseBool`) must be one of them; otherwise any true value counts
+    /// ([`is_on`]).
+    pub fn turns_on(&self, value: Option<&str>) -> bool {
+        let Some(value) = value else {
+            return true;
+        };
+        match self
+            .compared()
+            .filter(|c| c.values.iter().all(|v| is_on(Some(v))))
+        {
+            Some(c) => c.values.iter().any(|v| {
+                let v = v.as_str();
+                value.trim() == v || (c.ignore_case && value.trim().eq_ignore_ascii_case(v))
+            }),
+            None => is_on(Some(value)),
+        }
+    }
+
+    /// The value to give the flag in a message: the first the code accepts, else `1`.
+    pub fn on_value(&self) -> &str {
+        self.compared()
+            .and_then(|c| c.values.iter().find(|v| is_on(Some(v))))
+            .map_or("1", String::as_str)
+    }
 }
 
 /// Every variable read through one of `readers`, first read first (by file and line), one per

@@ -54,28 +54,43 @@ pub(super) fn tracing_flag(rule: &Rule, svc: &Svc, facts: &[&Fact], out: &mut Ve
     };
     let name = flag.name.as_str();
     let on = |w: &Workload| match workload_value(w, name) {
-        Some(v) => is_on(v),
-        None => image_value(svc, w, name).is_some_and(|v| is_on(v.value)),
+        Some(v) => flag.turns_on(v),
+        None => image_value(svc, w, name).is_some_and(|v| flag.turns_on(v.value)),
     };
     let elsewhere: Vec<String> = svc
         .workloads
         .iter()
-        .filter(|w| w.judged() && workload_value(w, name).is_some_and(is_on))
+        .filter(|w| w.judged() && workload_value(w, name).is_some_and(|v| flag.turns_on(v)))
         .map(|w| match &w.built_by {
             Some(k) => format!("{}:{} as built by kustomize {k}", w.file, w.line),
             None => format!("{}:{}", w.file, w.line),
         })
-        .chain(svc.offered_env.iter().filter(|o| o.name == name).map(|o| {
-            format!(
-                "{}:{} for {} `{}`, a component no kustomization uses",
-                o.file, o.line, o.kind, o.workload
-            )
-        }))
+        .chain(
+            svc.offered_env
+                .iter()
+                .filter(|o| o.name == name && flag.turns_on(o.value.as_deref()))
+                .map(|o| {
+                    format!(
+                        "{}:{} for {} `{}`, a component no kustomization uses",
+                        o.file, o.line, o.kind, o.workload
+                    )
+                }),
+        )
         .collect();
     let set_by = if elsewhere.is_empty() {
         "; nothing in the tree sets it".to_string()
     } else {
         format!("; set in {}", elsewhere.join(", "))
+    };
+    // What the code compares the value with, when it is not any true value.
+    let want = flag.on_value();
+    let compared = match flag.compared() {
+        Some(c) if c.values.iter().all(|v| is_on(Some(v))) => {
+            let values: Vec<String> = c.values.iter().map(|v| format!("`{v}`")).collect();
+            let case = if c.ignore_case { ", in any case" } else { "" };
+            format!(" and compared with {}{case}", values.join(", "))
+        }
+        _ => String::new(),
     };
     for (w, copies) in copies::lacking(&svc.workloads, |w| !on(w)) {
         let how = match (workload_value(w, name), image_value(svc, w, name)) {
@@ -88,7 +103,7 @@ pub(super) fn tracing_flag(rule: &Rule, svc: &Svc, facts: &[&Fact], out: &mut Ve
         out.push(finding(
             rule,
             format!(
-                "{}: tracing is off unless {name}=1 (read at {}:{}), which {} `{}` {how}{copies}{set_by}",
+                "{}: tracing is off unless {name}={want} (read at {}:{}{compared}), which {} `{}` {how}{copies}{set_by}",
                 rule.message, flag.fact.file, flag.fact.line, w.kind, w.name
             ),
             Some(&w.file),

@@ -70,7 +70,7 @@ impl<'a> FactIndex<'a> {
             Signal::Command(_) => &self.commands,
             Signal::Annotation(_) => &self.annotations,
             Signal::Config { .. } => &self.configs,
-            Signal::All(_) | Signal::Unless(..) => &self.all,
+            Signal::All(_) | Signal::Any(_) | Signal::Unless(..) => &self.all,
         }
     }
 }
@@ -106,6 +106,12 @@ pub fn matches<'a>(signal: &Signal, facts: &FactIndex<'a>) -> Vec<&'a Fact> {
             }
             first
         }
+        // The matches of the first that matched.
+        Signal::Any(list) => list
+            .iter()
+            .map(|s| matches(s, facts))
+            .find(|m| !m.is_empty())
+            .unwrap_or_default(),
         Signal::Unless(base, unless) => {
             if matches(unless, facts).is_empty() {
                 matches(base, facts)

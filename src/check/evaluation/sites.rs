@@ -15,7 +15,8 @@ use crate::check::facts::{ref_hash, Fact, FactKind, SourceFacts, TOP_LEVEL};
 use crate::check::model::{Finding, Language};
 
 /// The findings of `rule`'s `sites` for `language` (none when `require` matched: it covers
-/// every site).
+/// every site), and one at every site whose library's propagation the service switches off
+/// (`disabled_by`), whatever covers it.
 pub(super) fn judge(
     rule: &Rule,
     sites: &[&Site],
@@ -25,17 +26,28 @@ pub(super) fn judge(
     out: &mut Vec<Finding>,
 ) {
     let require = rule.require.for_language(language);
-    if require.iter().any(|s| !matches(s, facts).is_empty()) {
-        return;
-    }
+    let required = require.iter().any(|s| !matches(s, facts).is_empty());
     // What each `covered_by` signal matched in the service, matched once per signal (by
     // value: the lists a pack shares through YAML anchors are copies).
     let mut cache: Vec<(&Signal, Vec<&Fact>)> = Vec::new();
     let mut seen: HashSet<(&str, u32, &[String])> = HashSet::new();
-    let mut found: Vec<&Fact> = Vec::new();
+    let mut found: Vec<(&Fact, &Site, Option<&Fact>)> = Vec::new();
     for site in sites {
+        // What switches the library's propagation off (the first, by place).
+        let off = site.disabled_by.iter().find_map(|s| {
+            matches(s, facts)
+                .into_iter()
+                .min_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)))
+        });
+        if required && off.is_none() {
+            continue;
+        }
         for fact in matches(&site.signal, facts) {
             if !seen.insert((&fact.file, fact.line, fact_path(fact))) {
+                continue;
+            }
+            if off.is_some() {
+                found.push((fact, site, off));
                 continue;
             }
             let covered = site.covered_by.iter().any(|cover| {
@@ -52,18 +64,25 @@ pub(super) fn judge(
                 }
             });
             if !covered {
-                found.push(fact);
+                found.push((fact, site, None));
             }
         }
     }
-    found.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
-    for fact in found {
-        out.push(finding(
-            rule,
-            format!("{} (at {})", rule.message, describe(fact, language)),
-            Some(&fact.file),
-            Some(fact.line),
-        ));
+    found.sort_by(|a, b| (&a.0.file, a.0.line).cmp(&(&b.0.file, b.0.line)));
+    for (fact, site, off) in found {
+        let at = describe(fact, language);
+        let message = match (off, &site.note) {
+            (Some(off), _) => format!(
+                "{} (at {at}: {} at {}:{} switches its propagation off, so no traceparent is sent whatever instruments it)",
+                rule.message,
+                describe(off, language),
+                off.file,
+                off.line
+            ),
+            (None, Some(note)) => format!("{} (at {at}; {note})", rule.message),
+            (None, None) => format!("{} (at {at})", rule.message),
+        };
+        out.push(finding(rule, message, Some(&fact.file), Some(fact.line)));
     }
 }
 
@@ -445,6 +464,153 @@ mod tests {
             );
             assert_eq!(got, expected, "{server}");
         }
+    }
+
+    /// A service of `language` with these source files and these other facts (dependencies,
+    /// a start command, environment variables): its findings of `rule` as `file:line`.
+    fn findings_with(
+        kind: SourceKind,
+        language: Language,
+        facts: Vec<Fact>,
+        files: &[(&str, &str)],
+        rule: &str,
+    ) -> Vec<String> {
+        let svc = Svc {
+            name: "svc".into(),
+            language: Some(language),
+            facts,
+            sources: files
+                .iter()
+                .map(|(rel, src)| analyse(kind, rel, src).unwrap())
+                .collect(),
+            ..Svc::default()
+        };
+        let (out, _) = service(&RuleSet::builtin(), &svc, language);
+        out.iter()
+            .filter(|f| f.rule == rule)
+            .map(|f| {
+                format!(
+                    "{}:{}",
+                    f.file.as_deref().unwrap_or("-"),
+                    f.line.unwrap_or(0)
+                )
+            })
+            .collect()
+    }
+
+    fn dependency(name: &str) -> Fact {
+        Fact::new(
+            FactKind::Dependency { name: name.into() },
+            "requirements.txt",
+            1,
+        )
+    }
+
+    #[test]
+    fn opentelemetry_instrument_covers_the_libraries_whose_instrumentation_is_installed() {
+        let app = "import requests\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get('/')\ndef index():\n    return requests.get('http://catalog:8000', timeout=2).text\n";
+        let files = [("app.py", app)];
+        let base = ["flask", "requests", "opentelemetry-distro"];
+        for (extra, tg103, tg104, case) in [
+            (
+                &[][..],
+                &["app.py:4"][..],
+                &["app.py:9"][..],
+                "no instrumentation installed",
+            ),
+            (
+                &["opentelemetry-instrumentation-flask"][..],
+                &[][..],
+                &["app.py:9"][..],
+                "flask's only",
+            ),
+            (
+                &[
+                    "opentelemetry-instrumentation-flask",
+                    "opentelemetry-instrumentation-requests",
+                ][..],
+                &[][..],
+                &[][..],
+                "both",
+            ),
+            (
+                &["opentelemetry-bootstrap"][..],
+                &[][..],
+                &[][..],
+                "RUN opentelemetry-bootstrap -a install",
+            ),
+        ] {
+            let facts = || {
+                let mut facts: Vec<Fact> =
+                    base.iter().chain(extra).map(|d| dependency(d)).collect();
+                facts.push(Fact::new(
+                    FactKind::command("opentelemetry-instrument gunicorn app:app"),
+                    "Dockerfile",
+                    7,
+                ));
+                facts
+            };
+            let kind = SourceKind::Python;
+            assert_eq!(
+                findings_with(kind, Language::Python, facts(), &files, "TG103"),
+                tg103,
+                "{case}"
+            );
+            assert_eq!(
+                findings_with(kind, Language::Python, facts(), &files, "TG104"),
+                tg104,
+                "{case}"
+            );
+        }
+        // No dependency known (no manifest read): covered, as before.
+        let command = vec![Fact::new(
+            FactKind::command("opentelemetry-instrument gunicorn app:app"),
+            "Dockerfile",
+            7,
+        )];
+        assert!(findings_with(
+            SourceKind::Python,
+            Language::Python,
+            command,
+            &files,
+            "TG104"
+        )
+        .is_empty());
+    }
+
+    #[test]
+    fn dotnet_s_propagation_switch_turns_every_http_client_off() {
+        let program = "using OpenTelemetry.Trace;\n\nvar builder = WebApplication.CreateBuilder(args);\nbuilder.Services.AddOpenTelemetry().WithTracing(t => t.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation());\nbuilder.Services.AddHttpClient<PricingClient>();\nvar app = builder.Build();\napp.Run();\n";
+        let deps = || vec![dependency("OpenTelemetry.Extensions.Hosting")];
+        let kind = SourceKind::Csharp;
+        let switched = format!("AppContext.SetSwitch(\"System.Net.Http.EnableActivityPropagation\", false);\n{program}");
+        for (files, facts, expected) in [
+            (vec![("Program.cs", program)], deps(), &[][..]),
+            (
+                vec![("Program.cs", switched.as_str())],
+                deps(),
+                &["Program.cs:6"][..],
+            ),
+        ] {
+            assert_eq!(
+                findings_with(kind, Language::Dotnet, facts, &files, "TG104"),
+                expected
+            );
+        }
+        let mut env = deps();
+        env.push(Fact::new(
+            FactKind::Env {
+                name: "DOTNET_SYSTEM_NET_HTTP_ENABLEACTIVITYPROPAGATION".into(),
+                value: Some("0".into()),
+                from_secret: false,
+                from_ref: false,
+            },
+            "deploy/pricing.yaml",
+            20,
+        ));
+        let files = [("Program.cs", program)];
+        let got = findings_with(kind, Language::Dotnet, env, &files, "TG104");
+        assert_eq!(got, ["Program.cs:5"]);
     }
 
     /// Next.js's own set-up: `registerOTel` from `@vercel/otel` in `instrumentation.ts` builds

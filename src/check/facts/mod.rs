@@ -142,6 +142,21 @@ pub struct CallArgs {
     pub paths: Vec<Vec<String>>,
     /// Whether some argument's value is not seen at the call.
     pub opaque: bool,
+    /// An environment read (a first literal argument naming a variable): what the code
+    /// compares its value with where it reads it (boxed: rare).
+    pub compared: Option<Box<Compared>>,
+}
+
+/// What the code compares an environment variable's value with, where it reads it:
+/// `os.Getenv("ENABLE_TRACING") == "1"`, `process.env.ENABLE_TRACING !== 'true'`,
+/// `os.environ.get("X", "").lower() in ("1", "true")`, `strconv.ParseBool(os.Getenv("X"))`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Compared {
+    /// The literals it is compared with (or those the parse accepts as true).
+    pub values: Vec<String>,
+    /// Compared after lower- or upper-casing (`.lower()`, `strings.ToLower`), or by a parse
+    /// that ignores case (`Boolean.parseBoolean`).
+    pub ignore_case: bool,
 }
 
 impl CallArgs {

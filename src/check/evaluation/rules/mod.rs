@@ -322,7 +322,7 @@ impl RuleSet {
         fn collect<'a>(signal: &'a Signal, out: &mut Vec<&'a [String]>) {
             match signal {
                 Signal::Call { path, .. } | Signal::Symbol(path) => out.push(path),
-                Signal::All(list) => list.iter().for_each(|s| collect(s, out)),
+                Signal::All(list) | Signal::Any(list) => list.iter().for_each(|s| collect(s, out)),
                 Signal::Unless(a, b) => {
                     collect(a, out);
                     collect(b, out);
@@ -337,7 +337,9 @@ impl RuleSet {
                     argument: Some(_),
                     ..
                 } => out.extend(path.last().map(String::as_str)),
-                Signal::All(list) => list.iter().for_each(|s| arg_calls(s, out)),
+                Signal::All(list) | Signal::Any(list) => {
+                    list.iter().for_each(|s| arg_calls(s, out));
+                }
                 Signal::Unless(a, b) => {
                     arg_calls(a, out);
                     arg_calls(b, out);

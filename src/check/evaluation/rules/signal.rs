@@ -33,6 +33,12 @@ pub(super) struct RawSignal {
     pub(super) covered_by: Option<Vec<RawSignal>>,
     /// Inside `covered_by` only: the signal counts in the site's own function only.
     pub(super) same_function: Option<bool>,
+    /// `sites` only: what switches the library's propagation off in the whole service, so
+    /// that every site of it is a finding whatever covers it ([`super::sites`]).
+    pub(super) disabled_by: Option<Vec<RawSignal>>,
+    /// `sites` only: what the finding at an uncovered site adds about the library.
+    pub(super) note: Option<String>,
+    any: Option<Vec<RawSignal>>,
 }
 
 /// A compiled signal.
@@ -91,6 +97,8 @@ pub enum Signal {
     },
     /// All of these matched.
     All(Vec<Signal>),
+    /// One of these matched.
+    Any(Vec<Signal>),
     /// The first matched and the second matched nothing in the service.
     Unless(Box<Signal>, Box<Signal>),
 }
@@ -167,6 +175,9 @@ pub(super) fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
     if raw.same_function.is_some() {
         return Err("`same_function` applies inside `covered_by` only".into());
     }
+    if raw.disabled_by.is_some() || raw.note.is_some() {
+        return Err("`disabled_by` and `note` apply to `sites` signals only".into());
+    }
     if let Some(unless) = &raw.unless {
         let mut base = raw.clone();
         base.unless = None;
@@ -184,13 +195,14 @@ pub(super) fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
         raw.annotation.is_some(),
         raw.config.is_some(),
         raw.all.is_some(),
+        raw.any.is_some(),
     ]
     .iter()
     .filter(|b| **b)
     .count();
     if kinds != 1 {
         return Err(
-            "a signal needs exactly one of dependency, call, symbol, env, command, annotation, config, all"
+            "a signal needs exactly one of dependency, call, symbol, env, command, annotation, config, all, any"
                 .into(),
         );
     }
@@ -266,6 +278,11 @@ pub(super) fn compile_signal(raw: &RawSignal) -> Result<Signal, String> {
             return Err("empty `all` signal".into());
         }
         Signal::All(all.iter().map(compile_signal).collect::<Result<_, _>>()?)
+    } else if let Some(any) = &raw.any {
+        if any.is_empty() {
+            return Err("empty `any` signal".into());
+        }
+        Signal::Any(any.iter().map(compile_signal).collect::<Result<_, _>>()?)
     } else {
         return Err("empty signal".into());
     })

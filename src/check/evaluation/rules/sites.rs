@@ -3,6 +3,10 @@
 //! library (`covered_by`) or by the rule's `require` list (what covers every site: an agent, an
 //! injection annotation). A `covered_by` signal with `same_function: true` counts only in the
 //! function that makes the call (an explicit `propagation.inject` into that call's headers).
+//! A site's `disabled_by` list names what switches its library's propagation off for the
+//! whole service (.NET's `System.Net.Http.EnableActivityPropagation` switch): then every site
+//! of it is a finding, whatever covers it. Its `note` is added to the finding at an uncovered
+//! site (what the library still does without instrumentation).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +31,11 @@ pub struct Site {
     pub signal: Signal,
     /// What instruments it; the rule's `require` list covers every site too.
     pub covered_by: Vec<Cover>,
+    /// What switches the library's propagation off in the whole service: each site is then a
+    /// finding, whatever covers it.
+    pub disabled_by: Vec<Signal>,
+    /// Added to the finding at a site nothing covers.
+    pub note: Option<String>,
 }
 
 /// Sites per language (`any` applies to every language; `javascript` also to TypeScript).
@@ -49,7 +58,9 @@ impl SiteSet {
     /// Every signal of every site (site signals and what covers them), for the interest.
     pub(super) fn signals(&self) -> impl Iterator<Item = &Signal> {
         self.by_language.values().flatten().flat_map(|site| {
-            std::iter::once(&site.signal).chain(site.covered_by.iter().map(|c| &c.signal))
+            std::iter::once(&site.signal)
+                .chain(site.covered_by.iter().map(|c| &c.signal))
+                .chain(&site.disabled_by)
         })
     }
 }
@@ -72,6 +83,17 @@ pub(super) fn compile_sites(raw: &BTreeMap<String, Vec<RawSignal>>) -> Result<Si
 fn compile_site(raw: &RawSignal) -> Result<Site, String> {
     let mut base = raw.clone();
     let covered_by = base.covered_by.take().unwrap_or_default();
+    let disabled_by = base
+        .disabled_by
+        .take()
+        .unwrap_or_default()
+        .iter()
+        .map(compile_signal)
+        .collect::<Result<_, _>>()?;
+    let note = base.note.take().map(|n| n.trim().to_string());
+    if note.as_deref().is_some_and(str::is_empty) {
+        return Err("empty `note`".into());
+    }
     let covered_by = covered_by
         .iter()
         .map(|c| {
@@ -79,6 +101,11 @@ fn compile_site(raw: &RawSignal) -> Result<Site, String> {
             let same_function = signal.same_function.take().unwrap_or(false);
             if signal.covered_by.is_some() {
                 return Err("`covered_by` does not nest".to_string());
+            }
+            if signal.disabled_by.is_some() || signal.note.is_some() {
+                return Err(
+                    "`disabled_by` and `note` apply to a site, not to what covers it".into(),
+                );
             }
             Ok(Cover {
                 signal: compile_signal(&signal)?,
@@ -89,6 +116,8 @@ fn compile_site(raw: &RawSignal) -> Result<Site, String> {
     Ok(Site {
         signal: compile_signal(&base)?,
         covered_by,
+        disabled_by,
+        note,
     })
 }
 
@@ -129,6 +158,22 @@ mod tests {
     }
 
     #[test]
+    fn a_site_s_switch_and_note_compile_and_feed_the_interest() {
+        let text = format!("{RULE}    sites:\n      dotnet:\n        - call: HttpClient\n          covered_by: [{{call: AddHttpClientInstrumentation}}]\n          note: \" what it still does \"\n          disabled_by:\n            - any:\n                - call: AppContext.SetSwitch\n                - env: OFF\n");
+        let mut set = RuleSet::default();
+        set.add_pack("p.yaml", &text).unwrap();
+        let rule = set.rule("ACME7").unwrap();
+        let sites = rule
+            .sites
+            .for_language(crate::check::model::Language::Dotnet);
+        assert_eq!(sites[0].note.as_deref(), Some("what it still does"));
+        assert_eq!(sites[0].disabled_by.len(), 1);
+        assert!(set
+            .interest()
+            .keeps_path(["System", "AppContext", "SetSwitch"].iter().copied()));
+    }
+
+    #[test]
     fn covered_by_and_same_function_are_rejected_out_of_place() {
         for (signals, error) in [
             (
@@ -146,6 +191,18 @@ mod tests {
             (
                 "    sites:\n      cobol:\n        - call: fetch\n",
                 "unknown language key",
+            ),
+            (
+                "    require:\n      dotnet:\n        - call: HttpClient\n          note: n\n",
+                "`disabled_by` and `note` apply to `sites` signals only",
+            ),
+            (
+                "    sites:\n      dotnet:\n        - call: HttpClient\n          covered_by: [{call: X, disabled_by: [{call: Y}]}]\n",
+                "`disabled_by` and `note` apply to a site, not to what covers it",
+            ),
+            (
+                "    sites:\n      dotnet:\n        - call: HttpClient\n          disabled_by: [{any: []}]\n",
+                "empty `any` signal",
             ),
         ] {
             let err = RuleSet::default()

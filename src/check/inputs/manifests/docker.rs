@@ -11,7 +11,14 @@ pub fn parse_dockerfile(rel: &str, text: &str) -> Vec<Fact> {
     let mut start = 0u32;
     // `ARG NAME=default` before the first FROM: what `FROM ${NAME}` means.
     let mut args: Vec<(String, String)> = Vec::new();
+    // What `RUN` installs, in any stage: a build stage's packages are copied into the image
+    // (`pip install --prefix=/install`, then `COPY --from`).
+    let mut installs: Vec<Fact> = Vec::new();
     let mut end_instruction = |logical: &str, start: u32, stages: &mut Vec<Stage>| {
+        if let Some(run) = run_instruction(logical) {
+            installs.extend(super::docker_run::installs(rel, run, start));
+            return;
+        }
         if stages.len() == 1 {
             if let Some((name, value)) = global_arg(logical) {
                 let value = substitute(&value, &args);
@@ -47,7 +54,25 @@ pub fn parse_dockerfile(rel: &str, text: &str) -> Vec<Fact> {
     if !logical.is_empty() {
         end_instruction(&logical, start, &mut stages);
     }
-    shipped_facts(stages)
+    let mut facts = shipped_facts(stages);
+    facts.extend(installs);
+    facts
+}
+
+/// The command of a `RUN` instruction (its flags, such as `--mount=…`, dropped).
+fn run_instruction(line: &str) -> Option<&str> {
+    let (word, rest) = line.split_once(char::is_whitespace)?;
+    if !word.eq_ignore_ascii_case("RUN") {
+        return None;
+    }
+    let mut rest = rest.trim_start();
+    while rest.starts_with("--") {
+        rest = rest
+            .split_once(char::is_whitespace)
+            .map_or("", |(_, r)| r)
+            .trim_start();
+    }
+    Some(rest)
 }
 
 /// A build stage: `FROM base AS name` and the facts of its instructions.

@@ -5,6 +5,7 @@ pub mod cargo;
 mod cargo_run;
 pub mod cargo_workspace;
 pub mod docker;
+pub mod docker_run;
 pub mod dotnet;
 pub mod gomod;
 pub mod gradle;

@@ -222,10 +222,18 @@ impl<'a> Extractor<'a> {
                 seen += 1;
             }
         }
-        let args = match arg_list {
+        let mut args = match arg_list {
             Some(list) if keep && self.interest.wants_args(last) => self.call_args(list),
             _ => CallArgs::default(),
         };
+        // An environment read: what its value is compared with, where it is read.
+        if keep
+            && literal_args
+                .first()
+                .is_some_and(|a| env_names::is_variable(a))
+        {
+            args.compared = self.compared(node);
+        }
         let path: Option<Vec<String>> =
             keep.then(|| path.iter().map(|s| (*s).to_string()).collect());
         if let (true, Some(key_node)) = (keyed, first_arg) {

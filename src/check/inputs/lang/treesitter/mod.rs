@@ -15,6 +15,7 @@ use crate::check::inputs::interest::Interest;
 
 mod attributes;
 mod calls;
+mod compared;
 mod names;
 mod settings;
 mod spring_settings;

@@ -135,7 +135,38 @@ impl<'a> Extractor<'a> {
                 if let Some(literal) = literal {
                     self.literal_keys(literal, &path, func_here);
                 }
-                self.push(FactKind::Symbol { path }, line, func_here);
+                // `process.env.NAME` compared where it is read: the read as a call of
+                // `process.env` with the name, which keeps what it is compared with.
+                let compared = match path.as_slice() {
+                    [process, env, name]
+                        if process == "process"
+                            && env == "env"
+                            && crate::check::facts::env_names::is_variable(name) =>
+                    {
+                        self.compared(node)
+                    }
+                    _ => None,
+                };
+                match compared {
+                    Some(compared) => {
+                        let name = path[2].clone();
+                        let args = crate::check::facts::CallArgs {
+                            compared: Some(compared),
+                            ..Default::default()
+                        };
+                        self.push(
+                            FactKind::Call {
+                                path: path[..2].to_vec(),
+                                literal_args: vec![name],
+                                method: false,
+                                args,
+                            },
+                            line,
+                            func_here,
+                        );
+                    }
+                    None => self.push(FactKind::Symbol { path }, line, func_here),
+                }
             }
         }
         if role.flags & IDENT != 0 {
@@ -215,12 +246,18 @@ impl<'a> Extractor<'a> {
         };
         let path = self.expand(&segs);
         let line = node.start_position().row as u32 + 1;
+        let args = crate::check::facts::CallArgs {
+            compared: crate::check::facts::env_names::is_variable(&literal)
+                .then(|| self.compared(node))
+                .flatten(),
+            ..Default::default()
+        };
         self.push(
             FactKind::Call {
                 path,
                 literal_args: vec![literal],
                 method: false,
-                args: crate::check::facts::CallArgs::default(),
+                args,
             },
             line,
             func,
