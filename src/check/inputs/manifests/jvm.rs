@@ -18,6 +18,8 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut artifact = None;
     let mut group = None;
     let mut parent_group = None;
+    let mut parent_artifact: Option<String> = None;
+    let mut parent_path: Option<String> = None;
     let mut packaging = None;
     let mut executable = false;
     // (groupId, artifactId, version, line) of each runtime dependency.
@@ -57,6 +59,8 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                     ["project", "artifactId"] => artifact = Some(value),
                     ["project", "groupId"] => group = Some(value),
                     ["project", "parent", "groupId"] => parent_group = Some(value),
+                    ["project", "parent", "artifactId"] => parent_artifact = Some(value),
+                    ["project", "parent", "relativePath"] => parent_path = Some(value),
                     ["project", "packaging"] => packaging = Some(value),
                     // Spring Boot's repackaged jar, or a main class in any plugin's
                     // configuration (jar manifest, shade, assembly, exec).
@@ -82,6 +86,12 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                     }
                     _ => {}
                 }
+            }
+            // `<relativePath/>`: the parent is looked up by its coordinates only.
+            Event::Empty(e)
+                if stack == ["project", "parent"] && e.local_name().as_ref() == b"relativePath" =>
+            {
+                parent_path = Some(String::new());
             }
             Event::Eof => break,
             _ => {}
@@ -114,6 +124,12 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
             line,
         ));
         uses.push(Reference::Name(name, version));
+    }
+    if let (Some(g), Some(a)) = (parent_group.as_deref(), parent_artifact.as_deref()) {
+        uses.push(Reference::MavenParent {
+            coordinates: format!("{g}:{a}"),
+            relative_path: parent_path,
+        });
     }
     Ok(Manifest {
         kind: ManifestKind::Maven,
