@@ -37,6 +37,16 @@ pub struct SettingsFile<'a> {
     pub profile: Option<&'a str>,
     /// A Java properties file (`key=value` lines), not YAML/JSON.
     pub properties: bool,
+    /// Spring Cloud's `bootstrap.yml`/`.yaml`/`.properties`: read for
+    /// `spring.application.name` only, which the Java agent's Spring Boot service-name
+    /// detector takes from it (Spring itself reads it only with a bootstrap context).
+    pub bootstrap: bool,
+}
+
+/// Whether `file` (a path or a name) is Spring Cloud's bootstrap settings file.
+pub fn is_bootstrap(file: &str) -> bool {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    ["bootstrap.yml", "bootstrap.yaml", "bootstrap.properties"].contains(&name)
 }
 
 /// The settings style of a file, by name.
@@ -53,6 +63,14 @@ pub fn settings_file(file_name: &str) -> Option<SettingsFile<'_>> {
             && p.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
+    if is_bootstrap(file_name) {
+        return Some(SettingsFile {
+            style: Style::Spring,
+            profile: None,
+            properties: file_name.ends_with(".properties"),
+            bootstrap: true,
+        });
+    }
     if let Some(rest) = file_name.strip_prefix("application") {
         let (stem, properties) = if let Some(stem) = rest.strip_suffix(".properties") {
             (stem, true)
@@ -72,6 +90,7 @@ pub fn settings_file(file_name: &str) -> Option<SettingsFile<'_>> {
             style: Style::Spring,
             profile,
             properties,
+            bootstrap: false,
         });
     }
     let stem = file_name
@@ -85,6 +104,7 @@ pub fn settings_file(file_name: &str) -> Option<SettingsFile<'_>> {
         style: Style::Dotnet,
         profile,
         properties: false,
+        bootstrap: false,
     })
 }
 
@@ -92,6 +112,11 @@ pub fn settings_file(file_name: &str) -> Option<SettingsFile<'_>> {
 /// `start`): its tracing switches, as `Env` facts for a base document and `ProfileEnv` facts
 /// for a profile's, and a Spring base document's `spring.profiles.active`.
 pub fn facts(rel: &str, text: &str, start: u32, value: &Value, file: SettingsFile) -> Vec<Fact> {
+    if file.bootstrap {
+        return application_name(rel, text, start, value)
+            .into_iter()
+            .collect();
+    }
     let selector = match file.style {
         Style::Spring => ProfileSelector::Spring,
         Style::Dotnet => ProfileSelector::Dotnet,
@@ -109,6 +134,7 @@ pub fn facts(rel: &str, text: &str, start: u32, value: &Value, file: SettingsFil
     let mut found = switches(rel, text, start, value, file.style);
     if file.style == Style::Spring {
         found.extend(application_name(rel, text, start, value));
+        found.extend(tracing_settings(rel, text, start, value));
     }
     if profiles.is_empty() {
         let mut out = found;
@@ -251,6 +277,84 @@ fn application_name(rel: &str, text: &str, start: u32, value: &Value) -> Option<
         rel,
         line,
     ))
+}
+
+/// Spring properties that configure tracing, read as the variables that override them (the
+/// readers decide where they count): Sleuth's propagation types (TG102), the OpenTelemetry
+/// Spring Boot starter's `otel.service.name` and `otel.resource.attributes.service.name`
+/// (TG203), Spring Boot's OTLP span exporter endpoint — `management.otlp.tracing.endpoint`
+/// (Boot 3), `management.opentelemetry.tracing.export.otlp.endpoint` (Boot 4) — (TG201).
+const TRACING_SETTINGS: &[&str] = &[
+    "spring.sleuth.propagation.type",
+    "otel.service.name",
+    "otel.resource.attributes.service.name",
+    "management.otlp.tracing.endpoint",
+    "management.opentelemetry.tracing.export.otlp.endpoint",
+];
+
+/// The [`TRACING_SETTINGS`] a document sets (a sequence as its items joined with `,`, as Spring
+/// binds a list), as `Env` facts of their variables.
+fn tracing_settings(rel: &str, text: &str, start: u32, value: &Value) -> Vec<Fact> {
+    let mut out = Vec::new();
+    for key in TRACING_SETTINGS {
+        let Some(v) = value_at(value, key) else {
+            continue;
+        };
+        out.push(Fact::new(
+            FactKind::Env {
+                name: spring_variable(key),
+                value: Some(v),
+                from_secret: false,
+                from_ref: false,
+            },
+            rel,
+            line_of_key(text, start, key),
+        ));
+    }
+    out
+}
+
+/// The value at the dotted property `key` (written nested, dotted, or partly both): a scalar,
+/// or a sequence of scalars joined with `,`.
+fn value_at(value: &Value, key: &str) -> Option<String> {
+    fn find<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+        let Value::Mapping(m) = value else {
+            return None;
+        };
+        for (k, v) in m {
+            let Some(k) = k.as_str() else { continue };
+            if k == key {
+                return Some(v);
+            }
+            if let Some(rest) = key.strip_prefix(k).and_then(|r| r.strip_prefix('.')) {
+                if let Some(found) = find(v, rest) {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+    match find(value, key)? {
+        Value::Sequence(items) => {
+            let items: Vec<String> = items.iter().filter_map(scalar).collect();
+            (!items.is_empty()).then(|| items.join(","))
+        }
+        v => scalar(v),
+    }
+}
+
+/// The line of `key` in `text` (starting at line `start`): each of its segments found in turn
+/// at or after the line of the one before (nested YAML), all on one line when written dotted.
+fn line_of_key(text: &str, start: u32, key: &str) -> u32 {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut at = 0;
+    for segment in key.split('.') {
+        match lines.iter().skip(at).position(|l| l.contains(segment)) {
+            Some(i) => at += i,
+            None => return start,
+        }
+    }
+    start + at as u32
 }
 
 /// The tracing switches `value` (the file's document starting at line `start`) sets.
