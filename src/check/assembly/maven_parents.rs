@@ -143,3 +143,113 @@ pub(super) fn apply(files: &mut [WalkedFile]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::inputs::manifests::jvm::parse_pom;
+
+    fn pom(rel: &str, parent: Option<(&str, &str)>, artifact: &str, deps: &[&str]) -> WalkedFile {
+        let parent = match parent {
+            Some((coordinates, inner)) => {
+                let (g, a) = coordinates.split_once(':').unwrap();
+                format!(
+                    "<parent><groupId>{g}</groupId><artifactId>{a}</artifactId>{inner}</parent>"
+                )
+            }
+            None => String::new(),
+        };
+        let deps: String = deps
+            .iter()
+            .map(|d| {
+                let (g, a) = d.split_once(':').unwrap();
+                format!(
+                    "<dependency><groupId>{g}</groupId><artifactId>{a}</artifactId></dependency>"
+                )
+            })
+            .collect();
+        let text = format!(
+            "<project>{parent}<groupId>shop</groupId><artifactId>{artifact}</artifactId><dependencies>{deps}</dependencies></project>"
+        );
+        let dir = rel.rsplit_once('/').map_or(".", |(d, _)| d).to_string();
+        WalkedFile {
+            rel: rel.to_string(),
+            dir,
+            parsed: Parsed::Manifest(parse_pom(rel, &text).unwrap()),
+        }
+    }
+
+    fn dependencies(f: &WalkedFile) -> Vec<String> {
+        let Parsed::Manifest(m) = &f.parsed else {
+            panic!("not a manifest")
+        };
+        let mut out: Vec<String> = m
+            .facts
+            .iter()
+            .filter_map(|x| match &x.kind {
+                FactKind::Dependency { name } => Some(format!("{name}@{}", x.file)),
+                _ => None,
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn modules_inherit_their_parents_dependencies() {
+        let bridge = "io.micrometer:micrometer-tracing-bridge-otel";
+        let mut files = vec![
+            pom("pom.xml", None, "shop-parent", &[bridge]),
+            // Default relativePath `../pom.xml`.
+            pom(
+                "orders/pom.xml",
+                Some(("shop:shop-parent", "")),
+                "orders",
+                &["a:web"],
+            ),
+            // A sub-aggregator and its child: the chain is followed.
+            pom(
+                "notify/pom.xml",
+                Some(("shop:shop-parent", "")),
+                "notify-parent",
+                &["a:mail"],
+            ),
+            pom(
+                "notify/email/pom.xml",
+                Some(("shop:notify-parent", "")),
+                "email",
+                &[],
+            ),
+            // `<relativePath/>` and a pom elsewhere: found by coordinates.
+            pom(
+                "apps/pay/pom.xml",
+                Some(("shop:shop-parent", "<relativePath/>")),
+                "pay",
+                &[],
+            ),
+            // Twin: `../pom.xml` has other coordinates (the parent is outside the tree).
+            pom(
+                "reports/pom.xml",
+                Some(("org.springframework.boot:spring-boot-starter-parent", "")),
+                "reports",
+                &["a:web"],
+            ),
+            // A cycle ends.
+            pom("loop/a/pom.xml", Some(("shop:b", "../b")), "a", &["x:a"]),
+            pom("loop/b/pom.xml", Some(("shop:a", "../a")), "b", &["x:b"]),
+        ];
+        apply(&mut files);
+        let root = format!("{bridge}@pom.xml");
+        assert_eq!(dependencies(&files[1]), ["a:web@orders/pom.xml", &root]);
+        assert_eq!(
+            dependencies(&files[3]),
+            ["a:mail@notify/pom.xml".to_string(), root.clone()]
+        );
+        assert_eq!(dependencies(&files[4]), [root.as_str()]);
+        assert_eq!(dependencies(&files[5]), ["a:web@reports/pom.xml"]);
+        assert_eq!(
+            dependencies(&files[6]),
+            ["x:a@loop/a/pom.xml", "x:b@loop/b/pom.xml"]
+        );
+    }
+}

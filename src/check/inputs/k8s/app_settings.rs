@@ -484,6 +484,38 @@ mod tests {
     }
 
     #[test]
+    fn tracing_settings_are_read_as_their_variables() {
+        // Nested, dotted and mixed keys; a sequence as a comma-separated list; a profile's
+        // document gives profile values.
+        let text = "spring:\n  application:\n    name: ledger\n  sleuth:\n    propagation:\n      type: [w3c, b3]\notel:\n  resource:\n    attributes:\n      service.name: ledger\nmanagement.otlp.tracing.endpoint: ${OTEL_COLLECTOR_URL}/v1/traces\n---\nspring.config.activate.on-profile: prod\nmanagement:\n  opentelemetry:\n    tracing:\n      export:\n        otlp:\n          endpoint: http://collector:4318/v1/traces\n";
+        assert_eq!(
+            read("svc/src/main/resources/application.yml", text),
+            [
+                "SPRING_APPLICATION_NAME=ledger@3",
+                "SPRING_SLEUTH_PROPAGATION_TYPE=w3c,b3@6",
+                "OTEL_RESOURCE_ATTRIBUTES_SERVICE_NAME=ledger@10",
+                "MANAGEMENT_OTLP_TRACING_ENDPOINT=${OTEL_COLLECTOR_URL}/v1/traces@11",
+                "prod:MANAGEMENT_OPENTELEMETRY_TRACING_EXPORT_OTLP_ENDPOINT=http://collector:4318/v1/traces@19",
+            ]
+        );
+        assert_eq!(
+            read(
+                "svc/src/main/resources/application.properties",
+                "server.port=8080\notel.service.name=notifications\n"
+            ),
+            ["OTEL_SERVICE_NAME=notifications@2"]
+        );
+        // Spring Cloud's bootstrap file: its application name only.
+        assert_eq!(
+            read(
+                "svc/src/main/resources/bootstrap.yml",
+                "spring:\n  application:\n    name: ledger\n  sleuth:\n    propagation:\n      type: w3c\n"
+            ),
+            ["SPRING_APPLICATION_NAME=ledger@3"]
+        );
+    }
+
+    #[test]
     fn settings_files_by_name() {
         let cases = [
             ("application.yml", Some((Style::Spring, None, false))),
@@ -504,6 +536,9 @@ mod tests {
             ("application-.yml", None),
             ("applications.yml", None),
             ("application.json", None),
+            ("bootstrap.yml", Some((Style::Spring, None, false))),
+            ("bootstrap.properties", Some((Style::Spring, None, true))),
+            ("bootstrap-prod.yml", None),
             ("appsettings.schema.v2.json", None),
             ("appsettings-prod.json", None),
         ];

@@ -192,6 +192,11 @@ mod tests {
                     "org.springframework.boot:spring-boot-starter-web".into(),
                     String::new()
                 ),
+                // Its parent, found at Maven's default `../pom.xml` or by coordinates.
+                Reference::MavenParent {
+                    coordinates: "shop:shop".into(),
+                    relative_path: None
+                },
             ]
         );
         assert_eq!(m.facts.len(), 2);
@@ -201,6 +206,37 @@ mod tests {
         let m = parse_pom("pom.xml", own).unwrap();
         assert_eq!(m.name.as_deref(), Some("shop:shop"));
         assert_eq!(m.entry, Entry::No);
-        assert!(m.uses.is_empty() && m.facts.is_empty());
+        assert!(m.facts.is_empty());
+        assert_eq!(
+            m.uses,
+            [Reference::MavenParent {
+                coordinates: "org.springframework.boot:spring-boot-starter-parent".into(),
+                relative_path: None
+            }]
+        );
+    }
+
+    #[test]
+    fn a_parent_is_referenced_with_its_relative_path() {
+        let parent = |inner: &str| {
+            let pom = format!("<project>\n  <parent>\n    <groupId>shop</groupId>\n    <artifactId>shop-parent</artifactId>\n{inner}  </parent>\n  <artifactId>orders</artifactId>\n</project>\n");
+            parse_pom("orders/pom.xml", &pom).unwrap().uses
+        };
+        let with = |relative_path: Option<&str>| {
+            vec![Reference::MavenParent {
+                coordinates: "shop:shop-parent".into(),
+                relative_path: relative_path.map(str::to_string),
+            }]
+        };
+        assert_eq!(parent(""), with(None));
+        assert_eq!(
+            parent("    <relativePath>../platform/pom.xml</relativePath>\n"),
+            with(Some("../platform/pom.xml"))
+        );
+        // `<relativePath/>`: by coordinates only.
+        assert_eq!(parent("    <relativePath/>\n"), with(Some("")));
+        // No parent, or one without coordinates: nothing.
+        let none = parse_pom("x/pom.xml", "<project><artifactId>x</artifactId></project>").unwrap();
+        assert!(none.uses.is_empty());
     }
 }
