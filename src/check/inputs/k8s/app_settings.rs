@@ -280,12 +280,14 @@ fn application_name(rel: &str, text: &str, start: u32, value: &Value) -> Option<
 }
 
 /// Spring properties that configure tracing, read as the variables that override them (the
-/// readers decide where they count): Sleuth's propagation types (TG102), the OpenTelemetry
+/// readers decide where they count): Sleuth's and Spring Boot's propagation types (TG102), the OpenTelemetry
 /// Spring Boot starter's `otel.service.name` and `otel.resource.attributes.service.name`
 /// (TG203), Spring Boot's OTLP span exporter endpoint — `management.otlp.tracing.endpoint`
 /// (Boot 3), `management.opentelemetry.tracing.export.otlp.endpoint` (Boot 4) — (TG201).
 const TRACING_SETTINGS: &[&str] = &[
     "spring.sleuth.propagation.type",
+    "management.tracing.propagation.type",
+    "management.tracing.propagation.produce",
     "otel.service.name",
     "otel.resource.attributes.service.name",
     "management.otlp.tracing.endpoint",
@@ -501,9 +503,12 @@ mod tests {
         assert_eq!(
             read(
                 "svc/src/main/resources/application.properties",
-                "server.port=8080\notel.service.name=notifications\n"
+                "server.port=8080\notel.service.name=notifications\nmanagement.tracing.propagation.produce=b3_multi\n"
             ),
-            ["OTEL_SERVICE_NAME=notifications@2"]
+            [
+                "MANAGEMENT_TRACING_PROPAGATION_PRODUCE=b3_multi@3",
+                "OTEL_SERVICE_NAME=notifications@2"
+            ]
         );
         // Spring Cloud's bootstrap file: its application name only.
         assert_eq!(
