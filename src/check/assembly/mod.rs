@@ -21,6 +21,7 @@ mod images;
 mod infrastructure;
 mod languages;
 mod libraries;
+mod maven_parents;
 mod msbuild_props;
 mod naming;
 mod node_apps;
@@ -68,6 +69,7 @@ pub(crate) fn assemble(
 ) -> Result<(Vec<Svc>, Repo), CheckError> {
     let declared_dirs: Vec<String> = declared.iter().map(|d| normalise(&d.path)).collect();
     msbuild_props::apply(&mut files);
+    maven_parents::apply(&mut files);
     let mut entries = entries::EntryIndex::build(&files, &declared_dirs);
     for (user, used) in entries.node.imports(root, &files) {
         for library in used {

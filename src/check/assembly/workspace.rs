@@ -392,6 +392,7 @@ impl<'a> Index<'a> {
                     // Props files were merged into the projects importing them (msbuild_props);
                     // project directories are read from settings files above.
                     Reference::Import { .. }
+                    | Reference::MavenParent { .. }
                     | Reference::ProjectDir { .. }
                     | Reference::ProjectDirsIn { .. } => {}
                     Reference::Path(path) => {

@@ -6,17 +6,15 @@ use std::collections::HashSet;
 use crate::check::assembly::work::Svc;
 use crate::check::evaluation::config_file;
 use crate::check::evaluation::copies;
-use crate::check::evaluation::env_reads::{self, workload_value, EnvRead};
+use crate::check::evaluation::env_reads::{self, EnvRead};
 use crate::check::evaluation::flags;
 use crate::check::evaluation::matching::{
     describe, fact_path_len, matches, matches_one, FactIndex,
 };
-use crate::check::evaluation::profiles;
-use crate::check::evaluation::rules::{
-    language_key, CheckKind, Rule, RuleSet, Signal, SPRING_NAME_READERS,
-};
+use crate::check::evaluation::rules::{language_key, CheckKind, Rule, RuleSet, Signal};
 use crate::check::evaluation::security;
 use crate::check::evaluation::sites;
+use crate::check::evaluation::spring_settings;
 use crate::check::evaluation::unseen::unseen;
 use crate::check::facts::{Fact, FactKind};
 use crate::check::inputs::k8s::Workload;
@@ -114,7 +112,19 @@ pub fn service(
                         .collect();
                 // A configuration file's endpoint `${VAR}`: the workload must set VAR.
                 read.extend(env_reads::config_endpoints(&facts));
-                let (vars, why): (Vec<&str>, String) = if read.is_empty() {
+                // Spring Boot's own exporter reads a Spring property, not the OTEL_ variable.
+                let spring = if read.is_empty() {
+                    spring_settings::exporter_variables(rule, &facts)
+                } else {
+                    None
+                };
+                let (vars, why): (Vec<&str>, String) = if let Some(spring) = &spring {
+                    (
+                        spring.clone(),
+                        " (Spring Boot's OTLP exporter reads no OTEL_EXPORTER_OTLP_ENDPOINT)"
+                            .to_string(),
+                    )
+                } else if read.is_empty() {
                     (
                         rule.param("variables").iter().map(String::as_str).collect(),
                         String::new(),
@@ -138,19 +148,37 @@ pub fn service(
                     matches!(&f.kind, FactKind::Config { key, value, .. }
                         if key == "mounted_endpoint" && !value.contains("${"))
                 });
+                // Spring's endpoint property may read other variables (`${OTEL_COLLECTOR_URL}`),
+                // which the workload may set instead; a literal in a settings file is baked in.
+                let settings = |w: &Workload| match &spring {
+                    Some(spring) => spring_settings::exporter_settings(svc, w, spring),
+                    None => (Vec::new(), None),
+                };
                 // An Operator injection whose resource is unseen may set it (a note says so).
-                let fires =
-                    |w: &Workload| w.unresolved.is_empty() && !mounted && !workload_sets(&vars, w);
+                let fires = |w: &Workload| {
+                    let (also, _) = settings(w);
+                    let mut accepted = vars.clone();
+                    accepted.extend(also.iter().map(String::as_str));
+                    w.unresolved.is_empty() && !mounted && !workload_sets(&accepted, w)
+                };
                 for (w, copies) in copies::lacking(&svc.workloads, fires) {
+                    let (also, literal) = settings(w);
+                    let mut named: Vec<&str> = vars.clone();
+                    named.extend(also.iter().map(String::as_str));
+                    let literal = literal
+                        .map(|at| {
+                            format!(" (the settings at {at} write it out: a literal in the image)")
+                        })
+                        .unwrap_or_default();
                     out.push(finding(
                         rule,
                         format!(
-                            "{}: {} `{}` sets none of {}{}{why}{copies}",
+                            "{}: {} `{}` sets none of {}{}{why}{literal}{copies}",
                             rule.message,
                             w.kind,
                             w.name,
-                            vars.join(", "),
-                            set_empty(&vars, w)
+                            named.join(", "),
+                            set_empty(&named, w)
                         ),
                         Some(&w.file),
                         Some(w.line),
@@ -165,17 +193,14 @@ pub fn service(
                     .for_language(language)
                     .iter()
                     .any(|s| !matches(s, &facts).is_empty());
-                // Spring: what builds the SDK takes `spring.application.name` as the name.
-                let reads_spring_name = rule
-                    .param(SPRING_NAME_READERS)
-                    .iter()
-                    .any(|d| !matches(&Signal::Dependency(d.clone()), &facts).is_empty());
                 let fires = |w: &Workload| {
                     let in_attrs = workload_env(w).any(|(n, v)| {
                         n == "OTEL_RESOURCE_ATTRIBUTES"
                             && v.is_some_and(|v| v.contains("service.name="))
                     });
-                    let spring_named = reads_spring_name && spring_application_named(svc, w);
+                    // Spring: `spring.application.name` or the starter's `otel.service.name`,
+                    // where what builds the SDK reads them.
+                    let spring_named = spring_settings::names_service(rule, svc, &facts, w);
                     !named_in_code
                         && !spring_named
                         && !config_file::names_service(&facts, svc, w)
@@ -372,18 +397,6 @@ pub(super) fn workload_env(w: &Workload) -> impl Iterator<Item = (&str, Option<&
         FactKind::Env { name, value, .. } => Some((name.as_str(), value.as_deref())),
         _ => None,
     })
-}
-
-/// Whether Spring's `spring.application.name` is set where `w` runs: by the workload
-/// (`SPRING_APPLICATION_NAME`, a reference counts), else by the image — a Dockerfile `ENV`,
-/// the settings file of the profile the workload selects, the base settings file.
-fn spring_application_named(svc: &Svc, w: &Workload) -> bool {
-    const NAME: &str = "SPRING_APPLICATION_NAME";
-    let given = |v: Option<&str>| v.is_none_or(|v| !v.trim().is_empty());
-    match workload_value(w, NAME) {
-        Some(v) => given(v),
-        None => profiles::image_value(svc, w, NAME).is_some_and(|v| given(v.value)),
-    }
 }
 
 pub(super) fn workload_has(rule: &Rule, w: &Workload) -> bool {

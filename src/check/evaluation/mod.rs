@@ -15,4 +15,5 @@ pub mod rules;
 pub mod security;
 mod sites;
 pub(crate) mod span_data;
+mod spring_settings;
 pub(crate) mod unseen;

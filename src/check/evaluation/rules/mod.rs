@@ -34,6 +34,27 @@ pub const ENV_READERS: &str = "env_readers";
 /// Spring's `spring.application.name` (dependency names, not words a source file holds).
 pub const SPRING_NAME_READERS: &str = "spring_name_readers";
 
+/// The `params` key of TG203 (and TG201) listing the dependencies that read their own
+/// `otel.*` properties from the Spring environment (the OpenTelemetry Spring Boot starter).
+pub const OTEL_SETTINGS_READERS: &str = "otel_settings_readers";
+
+/// The `params` key of TG201 listing the dependencies whose OTLP span exporter is Spring
+/// Boot's own (its endpoint a Spring property, not `OTEL_EXPORTER_OTLP_ENDPOINT`).
+pub const SPRING_EXPORTERS: &str = "spring_exporters";
+
+/// The `params` key of TG201 listing the variables of Spring Boot's exporter endpoint.
+pub const SPRING_EXPORTER_VARIABLES: &str = "spring_exporter_variables";
+
+/// `params` keys that hold dependency or variable names, not words a span attribute is judged
+/// by (kept out of the source pre-filter's words).
+const NAME_PARAMS: &[&str] = &[
+    ENV_READERS,
+    SPRING_NAME_READERS,
+    OTEL_SETTINGS_READERS,
+    SPRING_EXPORTERS,
+    SPRING_EXPORTER_VARIABLES,
+];
+
 /// The built-in packs, compiled in.
 const BUILTIN_PACKS: &[(&str, &str)] = &[
     (
@@ -376,7 +397,7 @@ impl RuleSet {
             .flat_map(|r| {
                 r.params
                     .iter()
-                    .filter(|(k, _)| k.as_str() != ENV_READERS && k.as_str() != SPRING_NAME_READERS)
+                    .filter(|(k, _)| !NAME_PARAMS.contains(&k.as_str()))
                     .flat_map(|(_, v)| v)
             })
             .map(String::as_str);

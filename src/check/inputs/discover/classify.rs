@@ -82,7 +82,8 @@ pub(super) fn classify(name: &str) -> Option<Class> {
     // .NET settings (JSON is YAML) and Spring properties: a tracing switch's default, for
     // every environment or profile (k8s::app_settings).
     if ((name.starts_with("appsettings") && name.ends_with(".json"))
-        || (name.starts_with("application") && name.ends_with(".properties")))
+        || ((name.starts_with("application") || name.starts_with("bootstrap"))
+            && name.ends_with(".properties")))
         && crate::check::inputs::k8s::is_settings_file(name)
     {
         return Some(Class::Yaml);

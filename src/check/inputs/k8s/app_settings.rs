@@ -37,6 +37,16 @@ pub struct SettingsFile<'a> {
     pub profile: Option<&'a str>,
     /// A Java properties file (`key=value` lines), not YAML/JSON.
     pub properties: bool,
+    /// Spring Cloud's `bootstrap.yml`/`.yaml`/`.properties`: read for
+    /// `spring.application.name` only, which the Java agent's Spring Boot service-name
+    /// detector takes from it (Spring itself reads it only with a bootstrap context).
+    pub bootstrap: bool,
+}
+
+/// Whether `file` (a path or a name) is Spring Cloud's bootstrap settings file.
+pub fn is_bootstrap(file: &str) -> bool {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    ["bootstrap.yml", "bootstrap.yaml", "bootstrap.properties"].contains(&name)
 }
 
 /// The settings style of a file, by name.
@@ -53,6 +63,14 @@ pub fn settings_file(file_name: &str) -> Option<SettingsFile<'_>> {
             && p.chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     };
+    if is_bootstrap(file_name) {
+        return Some(SettingsFile {
+            style: Style::Spring,
+            profile: None,
+            properties: file_name.ends_with(".properties"),
+            bootstrap: true,
+        });
+    }
     if let Some(rest) = file_name.strip_prefix("application") {
         let (stem, properties) = if let Some(stem) = rest.strip_suffix(".properties") {
             (stem, true)
@@ -72,6 +90,7 @@ pub fn settings_file(file_name: &str) -> Option<SettingsFile<'_>> {
             style: Style::Spring,
             profile,
             properties,
+            bootstrap: false,
         });
     }
     let stem = file_name
@@ -85,6 +104,7 @@ pub fn settings_file(file_name: &str) -> Option<SettingsFile<'_>> {
         style: Style::Dotnet,
         profile,
         properties: false,
+        bootstrap: false,
     })
 }
 
@@ -92,6 +112,11 @@ pub fn settings_file(file_name: &str) -> Option<SettingsFile<'_>> {
 /// `start`): its tracing switches, as `Env` facts for a base document and `ProfileEnv` facts
 /// for a profile's, and a Spring base document's `spring.profiles.active`.
 pub fn facts(rel: &str, text: &str, start: u32, value: &Value, file: SettingsFile) -> Vec<Fact> {
+    if file.bootstrap {
+        return application_name(rel, text, start, value)
+            .into_iter()
+            .collect();
+    }
     let selector = match file.style {
         Style::Spring => ProfileSelector::Spring,
         Style::Dotnet => ProfileSelector::Dotnet,
@@ -109,6 +134,7 @@ pub fn facts(rel: &str, text: &str, start: u32, value: &Value, file: SettingsFil
     let mut found = switches(rel, text, start, value, file.style);
     if file.style == Style::Spring {
         found.extend(application_name(rel, text, start, value));
+        found.extend(tracing_settings(rel, text, start, value));
     }
     if profiles.is_empty() {
         let mut out = found;
@@ -253,6 +279,86 @@ fn application_name(rel: &str, text: &str, start: u32, value: &Value) -> Option<
     ))
 }
 
+/// Spring properties that configure tracing, read as the variables that override them (the
+/// readers decide where they count): Sleuth's and Spring Boot's propagation types (TG102), the OpenTelemetry
+/// Spring Boot starter's `otel.service.name` and `otel.resource.attributes.service.name`
+/// (TG203), Spring Boot's OTLP span exporter endpoint — `management.otlp.tracing.endpoint`
+/// (Boot 3), `management.opentelemetry.tracing.export.otlp.endpoint` (Boot 4) — (TG201).
+const TRACING_SETTINGS: &[&str] = &[
+    "spring.sleuth.propagation.type",
+    "management.tracing.propagation.type",
+    "management.tracing.propagation.produce",
+    "otel.service.name",
+    "otel.resource.attributes.service.name",
+    "management.otlp.tracing.endpoint",
+    "management.opentelemetry.tracing.export.otlp.endpoint",
+];
+
+/// The [`TRACING_SETTINGS`] a document sets (a sequence as its items joined with `,`, as Spring
+/// binds a list), as `Env` facts of their variables.
+fn tracing_settings(rel: &str, text: &str, start: u32, value: &Value) -> Vec<Fact> {
+    let mut out = Vec::new();
+    for key in TRACING_SETTINGS {
+        let Some(v) = value_at(value, key) else {
+            continue;
+        };
+        out.push(Fact::new(
+            FactKind::Env {
+                name: spring_variable(key),
+                value: Some(v),
+                from_secret: false,
+                from_ref: false,
+            },
+            rel,
+            line_of_key(text, start, key),
+        ));
+    }
+    out
+}
+
+/// The value at the dotted property `key` (written nested, dotted, or partly both): a scalar,
+/// or a sequence of scalars joined with `,`.
+fn value_at(value: &Value, key: &str) -> Option<String> {
+    fn find<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+        let Value::Mapping(m) = value else {
+            return None;
+        };
+        for (k, v) in m {
+            let Some(k) = k.as_str() else { continue };
+            if k == key {
+                return Some(v);
+            }
+            if let Some(rest) = key.strip_prefix(k).and_then(|r| r.strip_prefix('.')) {
+                if let Some(found) = find(v, rest) {
+                    return Some(found);
+                }
+            }
+        }
+        None
+    }
+    match find(value, key)? {
+        Value::Sequence(items) => {
+            let items: Vec<String> = items.iter().filter_map(scalar).collect();
+            (!items.is_empty()).then(|| items.join(","))
+        }
+        v => scalar(v),
+    }
+}
+
+/// The line of `key` in `text` (starting at line `start`): each of its segments found in turn
+/// at or after the line of the one before (nested YAML), all on one line when written dotted.
+fn line_of_key(text: &str, start: u32, key: &str) -> u32 {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut at = 0;
+    for segment in key.split('.') {
+        match lines.iter().skip(at).position(|l| l.contains(segment)) {
+            Some(i) => at += i,
+            None => return start,
+        }
+    }
+    start + at as u32
+}
+
 /// The tracing switches `value` (the file's document starting at line `start`) sets.
 pub fn switches(rel: &str, text: &str, start: u32, value: &Value, style: Style) -> Vec<Fact> {
     let mut out = Vec::new();
@@ -380,6 +486,41 @@ mod tests {
     }
 
     #[test]
+    fn tracing_settings_are_read_as_their_variables() {
+        // Nested, dotted and mixed keys; a sequence as a comma-separated list; a profile's
+        // document gives profile values.
+        let text = "spring:\n  application:\n    name: ledger\n  sleuth:\n    propagation:\n      type: [w3c, b3]\notel:\n  resource:\n    attributes:\n      service.name: ledger\nmanagement.otlp.tracing.endpoint: ${OTEL_COLLECTOR_URL}/v1/traces\n---\nspring.config.activate.on-profile: prod\nmanagement:\n  opentelemetry:\n    tracing:\n      export:\n        otlp:\n          endpoint: http://collector:4318/v1/traces\n";
+        assert_eq!(
+            read("svc/src/main/resources/application.yml", text),
+            [
+                "SPRING_APPLICATION_NAME=ledger@3",
+                "SPRING_SLEUTH_PROPAGATION_TYPE=w3c,b3@6",
+                "OTEL_RESOURCE_ATTRIBUTES_SERVICE_NAME=ledger@10",
+                "MANAGEMENT_OTLP_TRACING_ENDPOINT=${OTEL_COLLECTOR_URL}/v1/traces@11",
+                "prod:MANAGEMENT_OPENTELEMETRY_TRACING_EXPORT_OTLP_ENDPOINT=http://collector:4318/v1/traces@19",
+            ]
+        );
+        assert_eq!(
+            read(
+                "svc/src/main/resources/application.properties",
+                "server.port=8080\notel.service.name=notifications\nmanagement.tracing.propagation.produce=b3_multi\n"
+            ),
+            [
+                "MANAGEMENT_TRACING_PROPAGATION_PRODUCE=b3_multi@3",
+                "OTEL_SERVICE_NAME=notifications@2"
+            ]
+        );
+        // Spring Cloud's bootstrap file: its application name only.
+        assert_eq!(
+            read(
+                "svc/src/main/resources/bootstrap.yml",
+                "spring:\n  application:\n    name: ledger\n  sleuth:\n    propagation:\n      type: w3c\n"
+            ),
+            ["SPRING_APPLICATION_NAME=ledger@3"]
+        );
+    }
+
+    #[test]
     fn settings_files_by_name() {
         let cases = [
             ("application.yml", Some((Style::Spring, None, false))),
@@ -400,6 +541,9 @@ mod tests {
             ("application-.yml", None),
             ("applications.yml", None),
             ("application.json", None),
+            ("bootstrap.yml", Some((Style::Spring, None, false))),
+            ("bootstrap.properties", Some((Style::Spring, None, true))),
+            ("bootstrap-prod.yml", None),
             ("appsettings.schema.v2.json", None),
             ("appsettings-prod.json", None),
         ];

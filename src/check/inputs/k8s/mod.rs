@@ -17,6 +17,7 @@ pub mod helm_template;
 mod instrumentation;
 pub mod tilt;
 mod workload;
+pub use app_settings::is_bootstrap;
 pub use build::ImageBuild;
 use helm::helm_values;
 pub use instrumentation::{Instrumentation, Unresolved};

@@ -18,6 +18,8 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut artifact = None;
     let mut group = None;
     let mut parent_group = None;
+    let mut parent_artifact: Option<String> = None;
+    let mut parent_path: Option<String> = None;
     let mut packaging = None;
     let mut executable = false;
     // (groupId, artifactId, version, line) of each runtime dependency.
@@ -57,6 +59,8 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                     ["project", "artifactId"] => artifact = Some(value),
                     ["project", "groupId"] => group = Some(value),
                     ["project", "parent", "groupId"] => parent_group = Some(value),
+                    ["project", "parent", "artifactId"] => parent_artifact = Some(value),
+                    ["project", "parent", "relativePath"] => parent_path = Some(value),
                     ["project", "packaging"] => packaging = Some(value),
                     // Spring Boot's repackaged jar, or a main class in any plugin's
                     // configuration (jar manifest, shade, assembly, exec).
@@ -82,6 +86,12 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                     }
                     _ => {}
                 }
+            }
+            // `<relativePath/>`: the parent is looked up by its coordinates only.
+            Event::Empty(e)
+                if stack == ["project", "parent"] && e.local_name().as_ref() == b"relativePath" =>
+            {
+                parent_path = Some(String::new());
             }
             Event::Eof => break,
             _ => {}
@@ -114,6 +124,12 @@ pub fn parse_pom(rel: &str, text: &str) -> Result<Manifest, CheckError> {
             line,
         ));
         uses.push(Reference::Name(name, version));
+    }
+    if let (Some(g), Some(a)) = (parent_group.as_deref(), parent_artifact.as_deref()) {
+        uses.push(Reference::MavenParent {
+            coordinates: format!("{g}:{a}"),
+            relative_path: parent_path,
+        });
     }
     Ok(Manifest {
         kind: ManifestKind::Maven,
@@ -176,6 +192,11 @@ mod tests {
                     "org.springframework.boot:spring-boot-starter-web".into(),
                     String::new()
                 ),
+                // Its parent, found at Maven's default `../pom.xml` or by coordinates.
+                Reference::MavenParent {
+                    coordinates: "shop:shop".into(),
+                    relative_path: None
+                },
             ]
         );
         assert_eq!(m.facts.len(), 2);
@@ -185,6 +206,37 @@ mod tests {
         let m = parse_pom("pom.xml", own).unwrap();
         assert_eq!(m.name.as_deref(), Some("shop:shop"));
         assert_eq!(m.entry, Entry::No);
-        assert!(m.uses.is_empty() && m.facts.is_empty());
+        assert!(m.facts.is_empty());
+        assert_eq!(
+            m.uses,
+            [Reference::MavenParent {
+                coordinates: "org.springframework.boot:spring-boot-starter-parent".into(),
+                relative_path: None
+            }]
+        );
+    }
+
+    #[test]
+    fn a_parent_is_referenced_with_its_relative_path() {
+        let parent = |inner: &str| {
+            let pom = format!("<project>\n  <parent>\n    <groupId>shop</groupId>\n    <artifactId>shop-parent</artifactId>\n{inner}  </parent>\n  <artifactId>orders</artifactId>\n</project>\n");
+            parse_pom("orders/pom.xml", &pom).unwrap().uses
+        };
+        let with = |relative_path: Option<&str>| {
+            vec![Reference::MavenParent {
+                coordinates: "shop:shop-parent".into(),
+                relative_path: relative_path.map(str::to_string),
+            }]
+        };
+        assert_eq!(parent(""), with(None));
+        assert_eq!(
+            parent("    <relativePath>../platform/pom.xml</relativePath>\n"),
+            with(Some("../platform/pom.xml"))
+        );
+        // `<relativePath/>`: by coordinates only.
+        assert_eq!(parent("    <relativePath/>\n"), with(Some("")));
+        // No parent, or one without coordinates: nothing.
+        let none = parse_pom("x/pom.xml", "<project><artifactId>x</artifactId></project>").unwrap();
+        assert!(none.uses.is_empty());
     }
 }

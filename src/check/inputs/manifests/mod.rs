@@ -133,6 +133,16 @@ pub enum Reference {
     /// By name, with its version specifier: an npm package (`@shop/telemetry`, `workspace:*`),
     /// a Go module path, a Maven `groupId:artifactId`.
     Name(String, String),
+    /// A Maven module's `<parent>`: its coordinates `groupId:artifactId` and `<relativePath>`
+    /// (`None`: Maven's default `../pom.xml`; empty: look it up by coordinates only). The
+    /// parent's own `<dependencies>` are every child's ([`crate::check::assembly`]'s
+    /// `maven_parents`).
+    MavenParent {
+        /// `groupId:artifactId`.
+        coordinates: String,
+        /// `<relativePath>` as written.
+        relative_path: Option<String>,
+    },
     /// By path, relative to the manifest's directory, with `/` separators: a .NET
     /// `ProjectReference` (the project file), a Python `-e ../../lib/x` or uv/Poetry path
     /// source (the package's directory).
