@@ -292,3 +292,30 @@ fn explain_shows_every_language_and_lang_one() {
     let (code, _) = tracegate(&["rules", "explain", "TG105", "--lang", "cobol"]);
     assert_eq!(code, Some(2));
 }
+
+/// TG203 judges the workload, but a service that names itself in its SDK resource needs no
+/// variable: a Go service is told both ways in Go's terms.
+#[test]
+fn a_go_service_without_a_service_name_gets_the_go_hint() {
+    let metas = metas();
+    let (_, out) = tracegate(&[
+        "check",
+        "fixtures/check/entry-points/go",
+        "--format",
+        "json",
+    ]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let want = hint(&metas["TG203"], "go").unwrap();
+    let mut seen = 0;
+    for service in report["services"].as_array().unwrap() {
+        assert_eq!(service["language"], "go");
+        for f in service["findings"].as_array().unwrap() {
+            if f["rule"] == "TG203" {
+                assert!(f["help"].as_str().unwrap().starts_with(want), "{f:#}");
+                assert!(want.contains("semconv.ServiceName"), "{want}");
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 0, "{report:#}");
+}
