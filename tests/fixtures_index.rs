@@ -18,7 +18,11 @@ const PARENTS: &[&str] = &[
     "fixtures/check/parsers",
     "fixtures/check/entry-points",
 ];
-const SINGLES: &[&str] = &["fixtures/monorepo", "fixtures/check/helm-chart"];
+const SINGLES: &[&str] = &[
+    "fixtures/monorepo",
+    "fixtures/check/helm-chart",
+    "fixtures/check/piped-helm-chart",
+];
 
 fn fixtures() -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = SINGLES.iter().map(PathBuf::from).collect();

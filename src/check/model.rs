@@ -81,6 +81,21 @@ impl Language {
         )
     }
 
+    /// The key a rule pack uses for the language (`help_by_language`, signal lists), for
+    /// the analysed languages.
+    pub fn pack_key(self) -> Option<&'static str> {
+        Some(match self {
+            Language::Rust => "rust",
+            Language::Go => "go",
+            Language::Python => "python",
+            Language::Javascript => "javascript",
+            Language::Typescript => "typescript",
+            Language::Java => "java",
+            Language::Dotnet => "dotnet",
+            _ => return None,
+        })
+    }
+
     /// Its name in prose (`PHP`, `C++`).
     pub fn display_name(self) -> &'static str {
         match self {
@@ -347,33 +362,39 @@ pub struct RuleMeta {
     pub why: String,
     /// How to fix it.
     pub fix: String,
-    /// An example that triggers it and its fix.
+    /// An example that triggers it and its fix (for every language without its own).
     pub example: String,
+    /// The example in a language's own code, by language key (as `help_by_language`;
+    /// TypeScript falls back to `javascript`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub example_by_language: std::collections::BTreeMap<String, String>,
     /// Anchor in `docs/onboarding.md`.
     pub docs: String,
+}
+
+/// `language`'s entry of a by-language map, TypeScript falling back to `javascript`.
+fn by_language(
+    map: &std::collections::BTreeMap<String, String>,
+    language: Option<Language>,
+) -> Option<&str> {
+    let l = language?;
+    map.get(l.pack_key()?)
+        .or_else(|| {
+            (l == Language::Typescript)
+                .then(|| map.get("javascript"))
+                .flatten()
+        })
+        .map(String::as_str)
 }
 
 impl RuleMeta {
     /// The fix hint for a service in `language` (its own, else the generic one).
     pub fn help_for(&self, language: Option<Language>) -> &str {
-        let key = |l: Language| match l {
-            Language::Rust => "rust",
-            Language::Go => "go",
-            Language::Python => "python",
-            Language::Javascript => "javascript",
-            Language::Typescript => "typescript",
-            Language::Java => "java",
-            Language::Dotnet => "dotnet",
-            _ => "",
-        };
-        language
-            .and_then(|l| {
-                self.help_by_language.get(key(l)).or_else(|| {
-                    (l == Language::Typescript)
-                        .then(|| self.help_by_language.get("javascript"))
-                        .flatten()
-                })
-            })
-            .map_or(self.help.as_str(), String::as_str)
+        by_language(&self.help_by_language, language).unwrap_or(&self.help)
+    }
+
+    /// The example for `language` (its own, else the generic one).
+    pub fn example_for(&self, language: Option<Language>) -> &str {
+        by_language(&self.example_by_language, language).unwrap_or(&self.example)
     }
 }

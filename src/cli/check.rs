@@ -116,9 +116,10 @@ pub struct Args {
     /// gets its TG199 note).
     #[arg(long)]
     no_prefilter: bool,
-    /// Rendered Kubernetes manifests to read beside the repository's (`-` for stdin; may be
-    /// given several times): the output of `helm template` or `kustomize build`. Findings
-    /// name the file as given, or `<stdin>`, with the line in the stream.
+    /// Rendered Kubernetes manifests (`-` for stdin; may be given several times): the output
+    /// of `helm template` or `kustomize build`. They replace what tracegate would render: the
+    /// tree's Helm charts and kustomize trees are then not read. Findings name the file as
+    /// given, or `<stdin>`, with the line in the stream.
     #[arg(long, value_name = "FILE|-")]
     manifests: Vec<PathBuf>,
     /// Date used for waiver expiry (YYYY-MM-DD) instead of today (for reproducible runs).

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use comfy_table::{presets, ContentArrangement, Table};
-use tracegate::check::model::{RuleMeta, Severity};
+use tracegate::check::model::{Language, RuleMeta, Severity};
 use tracegate::exit::ExitStatus;
 use tracegate::report::check::docs_url;
 use tracegate::report::term::{paint_cell, palette, Line, TextOptions};
@@ -15,7 +15,10 @@ Examples:
   tracegate rules list
       every rule: ID, default severity, languages, title
   tracegate rules explain TG102
-      what it checks, why it matters, how to fix it, an example
+      what it checks, why it matters, how to fix it, examples in every language
+  tracegate rules explain TG102 --lang go
+      the fix hint and example for one language (rust, go, python, javascript, typescript,
+      java, kotlin, dotnet, csharp)
   tracegate rules list --rules ./my-rules
       including your own rule packs
 
@@ -51,11 +54,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Explain one rule: what, why, how to fix, example.
+    /// Explain one rule: what, why, how to fix, examples.
     #[command(after_help = EXAMPLES)]
     Explain {
         /// Rule ID, e.g. TG102 (case-insensitive).
         id: String,
+        /// Only this language's fix hint and example (rust, go, python, javascript/js,
+        /// typescript/ts, java/kotlin, dotnet/csharp).
+        #[arg(long, value_name = "LANG", value_parser = parse_language)]
+        lang: Option<Language>,
     },
 }
 
@@ -76,12 +83,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitStatus> {
             }
             Ok(ExitStatus::Passed)
         }
-        Command::Explain { id } => {
+        Command::Explain { id, lang } => {
             let id = id.to_ascii_uppercase();
             let meta = rules.get(&id).ok_or_else(|| {
                 anyhow::anyhow!("unknown rule ID `{id}` (see `tracegate rules list`)")
             })?;
-            super::print(&explain(meta, &text))?;
+            super::print(&explain(meta, lang, &text))?;
             Ok(ExitStatus::Passed)
         }
     }
@@ -174,11 +181,113 @@ fn paragraph(body: &str, text: &TextOptions<'_>) -> String {
         .collect()
 }
 
-fn explain(m: &RuleMeta, text: &TextOptions<'_>) -> String {
+/// `--lang`: a rule pack's language key, or a common other name for it.
+fn parse_language(value: &str) -> Result<Language, String> {
+    Ok(match value.to_ascii_lowercase().as_str() {
+        "rust" | "rs" => Language::Rust,
+        "go" | "golang" => Language::Go,
+        "python" | "py" => Language::Python,
+        "javascript" | "js" | "node" | "nodejs" => Language::Javascript,
+        "typescript" | "ts" => Language::Typescript,
+        "java" | "kotlin" | "jvm" => Language::Java,
+        "dotnet" | ".net" | "csharp" | "c#" | "cs" => Language::Dotnet,
+        _ => {
+            return Err(
+                "expected one of rust, go, python, javascript, typescript, java, kotlin, dotnet, csharp"
+                    .into(),
+            )
+        }
+    })
+}
+
+/// The analysed languages in the order `explain` lists them, with their labels.
+const LANGUAGES: [(Language, &str); 7] = [
+    (Language::Rust, "Rust"),
+    (Language::Go, "Go"),
+    (Language::Python, "Python"),
+    (Language::Javascript, "JavaScript"),
+    (Language::Typescript, "TypeScript"),
+    (Language::Java, "Java/Kotlin"),
+    (Language::Dotnet, ".NET (C#)"),
+];
+
+fn label(language: Language) -> &'static str {
+    LANGUAGES
+        .iter()
+        .find(|(l, _)| *l == language)
+        .map_or("", |(_, name)| name)
+}
+
+/// The rows of a by-language map in `LANGUAGES` order, labelled; TypeScript shares
+/// JavaScript's row (`JavaScript/TypeScript`) unless it has its own.
+fn rows(map: &std::collections::BTreeMap<String, String>) -> Vec<(String, &str)> {
+    LANGUAGES
+        .iter()
+        .filter_map(|&(l, name)| {
+            let text = map.get(l.pack_key()?)?;
+            let name = if l == Language::Javascript && !map.contains_key("typescript") {
+                "JavaScript/TypeScript"
+            } else {
+                name
+            };
+            Some((name.to_owned(), text.as_str()))
+        })
+        .collect()
+}
+
+/// Whether a language the rule applies to has no example of its own (then the generic
+/// example is shown too).
+fn generic_example_needed(m: &RuleMeta) -> bool {
+    if m.example_by_language.is_empty() {
+        return true;
+    }
+    let applies: Vec<Language> = if m.languages.is_empty() {
+        LANGUAGES.iter().map(|(l, _)| *l).collect()
+    } else {
+        m.languages.clone()
+    };
+    applies
+        .into_iter()
+        .filter(|l| l.is_analysed())
+        .any(|l| m.example_for(Some(l)) == m.example)
+}
+
+/// Code as written, indented.
+fn code(example: &str, indent: usize) -> String {
+    example
+        .trim_end()
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                "\n".to_owned()
+            } else {
+                format!("{:indent$}{l}\n", "")
+            }
+        })
+        .collect()
+}
+
+/// What, why, how to fix, the fix hint and example of every language (or of `language`
+/// alone), and the docs link.
+fn explain(m: &RuleMeta, language: Option<Language>, text: &TextOptions<'_>) -> String {
     let heading = |words: &str| {
         format!(
             "\n{}\n",
             tracegate::report::term::paint(words, palette::EMPHASIS, text.color)
+        )
+    };
+    let hint = |name: &str, help: &str| {
+        // one line, wrapped under a hanging indent (reflowed: the packs wrap it)
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        Line::new()
+            .push_whole(0, &format!("{name}:"), palette::LABEL)
+            .push(1, &help, palette::PLAIN)
+            .wrap(text.width, 2, 4, text.color)
+    };
+    let label_line = |name: &str| {
+        format!(
+            "  {}\n",
+            tracegate::report::term::paint(&format!("{name}:"), palette::LABEL, text.color)
         )
     };
     let mut out = format!(
@@ -193,23 +302,96 @@ fn explain(m: &RuleMeta, text: &TextOptions<'_>) -> String {
     out.push_str(&paragraph(&m.why, text));
     out.push_str(&heading("How to fix"));
     out.push_str(&paragraph(&m.fix, text));
-    // Every language's own fix hint (a finding shows its service's).
-    if !m.help_by_language.is_empty() {
-        out.push_str(&heading("In each language"));
-        for (lang, help) in &m.help_by_language {
-            // one line, wrapped under a hanging indent (reflowed: the packs wrap it)
-            let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
-            let line = Line::new()
-                .push_whole(0, &format!("{lang}:"), palette::LABEL)
-                .push(1, &help, palette::PLAIN);
-            out.push_str(&line.wrap(text.width, 2, 4, text.color));
+    match language {
+        // One language: its hint (a finding of its services shows the same) and example.
+        Some(l) => {
+            out.push_str(&heading(&format!("In {}", label(l))));
+            out.push_str(&hint("Fix", m.help_for(Some(l))));
+            out.push_str(&heading("Example"));
+            out.push_str(&code(m.example_for(Some(l)), 2));
         }
-    }
-    // the example is code: as written
-    out.push_str(&heading("Example"));
-    for l in m.example.trim_end().lines() {
-        out.push_str(&format!("  {l}\n"));
+        None => {
+            // Every language's own fix hint (a finding shows its service's).
+            if !m.help_by_language.is_empty() {
+                out.push_str(&heading("In each language"));
+                for (name, help) in rows(&m.help_by_language) {
+                    out.push_str(&hint(&name, help));
+                }
+            }
+            // the examples are code: as written
+            let own = rows(&m.example_by_language);
+            out.push_str(&heading(if own.is_empty() {
+                "Example"
+            } else {
+                "Examples"
+            }));
+            for (i, (name, example)) in own.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&label_line(name));
+                out.push_str(&code(example, 4));
+            }
+            if generic_example_needed(m) {
+                if own.is_empty() {
+                    out.push_str(&code(&m.example, 2));
+                } else {
+                    out.push('\n');
+                    out.push_str(&label_line("Other languages"));
+                    out.push_str(&code(&m.example, 4));
+                }
+            }
+        }
     }
     out.push_str(&format!("\nDocs: {}\n", docs_url(&m.docs, &m.id)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn explained(id: &str, language: Option<Language>) -> String {
+        let rules = super::super::check::load_rules(None).unwrap();
+        let text = TextOptions::default();
+        explain(rules.get(id).unwrap(), language, &text)
+    }
+
+    /// Every language's hint and example, labelled; no generic example when each language
+    /// has its own.
+    #[test]
+    fn explain_every_language() {
+        insta::assert_snapshot!("explain_tg105", explained("TG105", None));
+        insta::assert_snapshot!("explain_tg302", explained("TG302", None));
+    }
+
+    /// `--lang`: that language's hint and example alone (TypeScript's are JavaScript's).
+    #[test]
+    fn explain_one_language() {
+        insta::assert_snapshot!("explain_tg102_go", explained("TG102", Some(Language::Go)));
+        insta::assert_snapshot!(
+            "explain_tg301_typescript",
+            explained("TG301", Some(Language::Typescript))
+        );
+    }
+
+    /// A rule about configuration keeps its one example, for every language.
+    #[test]
+    fn explain_a_configuration_rule() {
+        let all = explained("TG303", None);
+        let go = explained("TG303", Some(Language::Go));
+        assert!(
+            all.contains("\nExample\n") && go.contains("secretKeyRef"),
+            "{all}"
+        );
+        assert!(!all.contains("Other languages"), "{all}");
+    }
+
+    #[test]
+    fn lang_names() {
+        assert_eq!(parse_language("Kotlin"), Ok(Language::Java));
+        assert_eq!(parse_language("c#"), Ok(Language::Dotnet));
+        assert_eq!(parse_language("ts"), Ok(Language::Typescript));
+        assert!(parse_language("cobol").is_err());
+    }
 }

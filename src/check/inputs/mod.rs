@@ -56,8 +56,21 @@ pub fn read(
         return Err(err);
     }
     let mut files = walk.files;
-    charts::render(root, &mut files, exclude);
-    kustomize::apply(root, &walk.kustomization_dirs, &mut files, exclude);
+    if extra.is_empty() {
+        charts::render(root, &mut files, exclude);
+    } else {
+        // Manifests the pipeline rendered replace what would be rendered here: the tree's
+        // charts and kustomize builds (docs/check.md, "Rendered manifests").
+        charts::set_aside(&mut files);
+    }
+    let rendered_elsewhere = !extra.is_empty();
+    kustomize::apply(
+        root,
+        &walk.kustomization_dirs,
+        &mut files,
+        exclude,
+        rendered_elsewhere,
+    );
     for extra in extra {
         let parsed = match k8s::parse_rendered(&extra.name, &extra.text) {
             Ok(k8s::K8sFile {

@@ -65,6 +65,7 @@ fn scan() -> Scan {
 fn meta(id: &str, severity: Severity) -> RuleMeta {
     RuleMeta {
         help_by_language: Default::default(),
+        example_by_language: Default::default(),
         id: id.into(),
         title: id.into(),
         severity,

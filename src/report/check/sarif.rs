@@ -80,8 +80,8 @@ fn descriptor(id: &str, meta: Option<&RuleMeta>, ctx: &RenderContext<'_>) -> Val
             "shortDescription": {"text": m.title},
             "fullDescription": {"text": if m.what.is_empty() { &m.title } else { &m.what }},
             "help": {
-                "text": format!("{}\n\nWhy: {}\n\nFix: {}", m.help, m.why, m.fix),
-                "markdown": format!("{}\n\n**Why:** {}\n\n**Fix:** {}\n\n[Onboarding checklist]({help_uri})", m.help, m.why, m.fix),
+                "text": format!("{}\n\nWhy: {}\n\nFix: {}{}", m.help, m.why, m.fix, by_language(m, "")),
+                "markdown": format!("{}\n\n**Why:** {}\n\n**Fix:** {}{}\n\n[Onboarding checklist]({help_uri})", m.help, m.why, m.fix, by_language(m, "**")),
             },
             "helpUri": help_uri,
             "defaultConfiguration": {"level": level(m.severity)},
@@ -95,6 +95,19 @@ fn descriptor(id: &str, meta: Option<&RuleMeta>, ctx: &RenderContext<'_>) -> Val
             "properties": {"tags": tags(id)},
         }),
     }
+}
+
+/// The fix hint of every language (a result carries its service's), after a blank line;
+/// `strong` around the heading (`**` in Markdown).
+fn by_language(m: &RuleMeta, strong: &str) -> String {
+    if m.help_by_language.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\n\n{strong}In each language:{strong}");
+    for (language, help) in &m.help_by_language {
+        out.push_str(&format!("\n- {language}: {help}"));
+    }
+    out
 }
 
 fn tags(id: &str) -> Vec<&'static str> {

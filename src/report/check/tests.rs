@@ -24,6 +24,7 @@ fn finding(
 fn meta(id: &str, title: &str, severity: Severity, languages: Vec<Language>) -> RuleMeta {
     RuleMeta {
         help_by_language: Default::default(),
+        example_by_language: Default::default(),
         id: id.into(),
         title: title.into(),
         severity,

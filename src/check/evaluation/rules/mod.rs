@@ -147,6 +147,8 @@ struct RawRule {
     help: String,
     #[serde(default)]
     help_by_language: BTreeMap<String, String>,
+    #[serde(default)]
+    example_by_language: BTreeMap<String, String>,
     what: String,
     why: String,
     fix: String,
@@ -472,14 +474,18 @@ fn compile(raw: RawRule, source: &str) -> Result<Rule, String> {
         ));
     }
     let sites = sites::compile_sites(&raw.sites).map_err(|e| format!("{id}: sites: {e}"))?;
-    if let Some(lang) = raw
-        .help_by_language
-        .keys()
-        .find(|k| !LANGUAGE_KEYS.contains(&k.as_str()) || *k == "any" || *k == "unknown")
-    {
-        return Err(format!(
-            "{id}: help_by_language: unknown language key {lang:?} (expected one of rust, go, python, javascript, typescript, java, dotnet)"
-        ));
+    for (field, map) in [
+        ("help_by_language", &raw.help_by_language),
+        ("example_by_language", &raw.example_by_language),
+    ] {
+        if let Some(lang) = map
+            .keys()
+            .find(|k| !LANGUAGE_KEYS.contains(&k.as_str()) || *k == "any" || *k == "unknown")
+        {
+            return Err(format!(
+                "{id}: {field}: unknown language key {lang:?} (expected one of rust, go, python, javascript, typescript, java, dotnet)"
+            ));
+        }
     }
     if raw.check == CheckKind::Signals
         && require.is_empty()
@@ -507,6 +513,11 @@ fn compile(raw: RawRule, source: &str) -> Result<Rule, String> {
             why: raw.why.trim().to_string(),
             fix: raw.fix.trim().to_string(),
             example: raw.example.trim_end().to_string(),
+            example_by_language: raw
+                .example_by_language
+                .into_iter()
+                .map(|(k, v)| (k, v.trim_end().to_string()))
+                .collect(),
             docs: raw.docs,
         },
         check: raw.check,

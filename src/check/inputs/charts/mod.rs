@@ -24,9 +24,10 @@ const MAX_TEMPLATES: usize = 1000;
 /// Most environment values files rendered per chart.
 const MAX_ENVIRONMENTS: usize = 16;
 
-/// Render every chart among `files` (a directory whose `Chart.yaml` names a chart).
-pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &ExcludeSet) {
-    let charts: Vec<String> = files
+/// The directories of the charts among `files` (a directory whose `Chart.yaml` names a
+/// chart).
+fn chart_dirs(files: &[WalkedFile]) -> Vec<String> {
+    files
         .iter()
         // The parse result first: it lies in the list itself, while the path is elsewhere in
         // memory (one pass over 50,000 paths costs milliseconds).
@@ -35,7 +36,49 @@ pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &Exclude
                 && f.rel.rsplit('/').next() == Some("Chart.yaml")
         })
         .map(|f| f.dir.clone())
-        .collect();
+        .collect()
+}
+
+/// `check --manifests`: the pipeline rendered the charts itself, so none is rendered here and
+/// nothing of a chart is read as deployed objects — its `values.yaml` (the workload shapes
+/// its values describe), the files under its `templates/` and `charts/`.
+pub(super) fn set_aside(files: &mut [WalkedFile]) {
+    let charts = chart_dirs(files);
+    if charts.is_empty() {
+        return;
+    }
+    let of_chart = |rel: &str| {
+        charts.iter().any(|dir| {
+            let rest = if dir == "." {
+                Some(rel)
+            } else {
+                rel.strip_prefix(dir.as_str())
+                    .and_then(|r| r.strip_prefix('/'))
+            };
+            rest.is_some_and(|r| {
+                matches!(r, "values.yaml" | "values.yml")
+                    || r.starts_with("templates/")
+                    || r.starts_with("charts/")
+            })
+        })
+    };
+    for f in files.iter_mut() {
+        if let Parsed::K8s(k) = &mut f.parsed {
+            if of_chart(&f.rel) {
+                k.workloads.clear();
+                k.configmaps.clear();
+                k.ingresses.clear();
+                k.namespaces.clear();
+                k.instrumentations.clear();
+                k.mesh_tracing.clear();
+            }
+        }
+    }
+}
+
+/// Render every chart among `files` (a directory whose `Chart.yaml` names a chart).
+pub(super) fn render(root: &Path, files: &mut Vec<WalkedFile>, exclude: &ExcludeSet) {
+    let charts = chart_dirs(files);
     let parents = chart_parents::of(&charts, |rel| read_small(&root.join(rel)));
     let imported = chart_parents::imports(&charts, |rel| read_small(&root.join(rel)));
     // What `import-values` could not copy: a note at the chart's `import-values`.

@@ -35,12 +35,15 @@ const MAX_ROOTS: usize = 2000;
 
 /// Build every leaf kustomization under `root` among `dirs` (the walk's directories holding an
 /// entry named like a kustomization file; the root is always looked at), replacing what
-/// `files` read of the files the builds consume.
+/// `files` read of the files the builds consume. `rendered_elsewhere` (`check --manifests`:
+/// the pipeline built them): the files the builds consume are set aside all the same, but
+/// nothing built takes their place, no renderer runs and the builds leave no note.
 pub(super) fn apply(
     root: &Path,
     dirs: &[String],
     files: &mut Vec<WalkedFile>,
     exclude: &ExcludeSet,
+    rendered_elsewhere: bool,
 ) {
     let roots: Vec<(String, String, Value)> = dirs
         .iter()
@@ -79,6 +82,10 @@ pub(super) fn apply(
             ..Ctx::default()
         };
         let mut objects = build::build(root, dir, Vec::new(), &mut ctx);
+        if rendered_elsewhere {
+            consumed.extend(ctx.consumed);
+            continue;
+        }
         // The installed renderer builds every leaf when there is one; the built-in build
         // says where each object was declared and patched (and stands alone without it).
         let wanted = kustomize_installed || !ctx.not_applied.is_empty();
@@ -337,7 +344,7 @@ mod tests {
     #[test]
     fn leaves_are_built_with_lines_where_each_field_was_written() {
         let mut files = vec![patch_file()];
-        apply(&root(), &dirs(), &mut files, &ExcludeSet::default());
+        apply(&root(), &dirs(), &mut files, &ExcludeSet::default(), false);
         // The patch file is consumed by the production build: not a workload of its own.
         let patch = built(
             &files,
@@ -436,7 +443,7 @@ mod tests {
         // Negative twin of the consumed patch: with no kustomization in the tree, the same
         // file stays a workload as before.
         let mut files = vec![patch_file()];
-        apply(&root(), &[], &mut files, &ExcludeSet::default());
+        apply(&root(), &[], &mut files, &ExcludeSet::default(), false);
         let f = built(
             &files,
             "kustomize/overlays/production/checkoutservice-otel.yaml",
