@@ -82,7 +82,7 @@ fn python_service(root: &Path, dir: &str) {
     write(
         root,
         &format!("{dir}/requirements.txt"),
-        "flask==3.0.3\nopentelemetry-distro==0.48b0\nopentelemetry-exporter-otlp==1.27.0\n",
+        "flask==3.0.3\nopentelemetry-distro==0.48b0\nopentelemetry-exporter-otlp==1.27.0\nopentelemetry-instrumentation-flask==0.48b0\n",
     );
     write(
         root,
