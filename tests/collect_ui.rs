@@ -214,3 +214,47 @@ async fn a_trace_too_large_for_one_page_gets_413() {
     );
     assert_eq!(status(format!("/api/traces/{id}")).await, StatusCode::OK);
 }
+
+/// A page on another site that rebinds its own name to 127.0.0.1 gets nothing: every route
+/// (pages, query API, OTLP) answers 403 to a Host that is not a loopback name, unless the
+/// operator allowed that name; loopback names keep working.
+#[test]
+fn a_rebound_host_name_is_refused_on_loopback() {
+    let collect = Collect::start(&["--allowed-host", "Traces.Test"]);
+    collect.post_fixtures();
+    let port = collect.addr.rsplit(':').next().unwrap().to_owned();
+    let rebound = format!("attacker.example:{port}");
+    for path in [
+        "/",
+        &format!("/traces/{}", IDS[1]),
+        "/api/traces",
+        "/api/stats",
+    ] {
+        let answer = collect.request_to(&rebound, "GET", path, None);
+        assert_eq!(answer.status, 403, "{path}: {}", answer.body);
+        assert!(
+            answer.body.contains("\"attacker.example:") && answer.body.contains("--allowed-host"),
+            "{}",
+            answer.body
+        );
+        assert!(!answer.body.contains(IDS[1]), "{path} leaked a trace ID");
+    }
+    let post = collect.request_to(
+        &rebound,
+        "POST",
+        "/v1/traces",
+        Some(("application/json", b"{}")),
+    );
+    assert_eq!(post.status, 403, "{}", post.body);
+    for host in [
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        format!("traces.test:{port}"),
+    ] {
+        let answer = collect.request_to(&host, "GET", "/api/stats", None);
+        assert_eq!(answer.status, 200, "{host}: {}", answer.body);
+    }
+    let page = collect.request_to(&format!("localhost:{port}"), "GET", "/", None);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(IDS[1]));
+}

@@ -24,6 +24,9 @@ Examples:
       browse what arrived: recent traces, filters, one trace's waterfall and details
   OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 ./my-service
       point any OpenTelemetry SDK at it
+  tracegate collect --allowed-host traces.test
+      on loopback, answer localhost, loopback addresses and traces.test (a name /etc/hosts maps
+      to 127.0.0.1); any other Host gets 403, so no web page can read traces by DNS rebinding
 
 Prints where it listens, then one line per finished trace (no new span for --quiet-ms):
 trace ID, root service and operation, spans, duration, errors and problems. When the store is
@@ -47,6 +50,12 @@ pub struct Args {
     /// GET /traces/{id}. `--ui false` turns it off (the OTLP endpoints stay).
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     ui: bool,
+    /// On a loopback address, also answer requests addressed to this host name (repeatable).
+    /// Listening on loopback, OTLP/HTTP, the query API and the web UI answer only requests
+    /// whose Host is localhost or a loopback address (others get 403: a web page cannot read
+    /// your traces through DNS rebinding); on any other address every Host is answered.
+    #[arg(long = "allowed-host", value_name = "NAME")]
+    allowed_hosts: Vec<String>,
     /// Persist traces in this directory (append-only log; loaded again at start).
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
@@ -165,6 +174,7 @@ async fn serve(args: Args, receiver: Arc<Receiver>) -> anyhow::Result<ExitStatus
     let options = ServeOptions {
         events: Some(events),
         ui: args.ui,
+        allowed_hosts: args.allowed_hosts.clone(),
     };
     let collector =
         Collector::start_with_options(Arc::clone(&receiver), args.otlp_http, grpc_addr, options)

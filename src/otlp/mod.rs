@@ -22,6 +22,7 @@ pub mod budget;
 pub mod client;
 pub mod decode;
 pub mod grpc;
+pub mod host_check;
 pub mod http;
 pub mod json;
 pub mod listen;

