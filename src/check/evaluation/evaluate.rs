@@ -119,11 +119,7 @@ pub fn service(
                     None
                 };
                 let (vars, why): (Vec<&str>, String) = if let Some(spring) = &spring {
-                    (
-                        spring.clone(),
-                        " (Spring Boot's OTLP exporter reads no OTEL_EXPORTER_OTLP_ENDPOINT)"
-                            .to_string(),
-                    )
+                    (spring.vars.clone(), spring.why.to_string())
                 } else if read.is_empty() {
                     (
                         rule.param("variables").iter().map(String::as_str).collect(),
@@ -151,7 +147,7 @@ pub fn service(
                 // Spring's endpoint property may read other variables (`${OTEL_COLLECTOR_URL}`),
                 // which the workload may set instead; a literal in a settings file is baked in.
                 let settings = |w: &Workload| match &spring {
-                    Some(spring) => spring_settings::exporter_settings(svc, w, spring),
+                    Some(spring) => spring_settings::exporter_settings(svc, w, &spring.vars),
                     None => (Vec::new(), None),
                 };
                 // An Operator injection whose resource is unseen may set it (a note says so).

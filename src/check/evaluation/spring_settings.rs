@@ -13,7 +13,7 @@ use crate::check::evaluation::matching::{matches, FactIndex};
 use crate::check::evaluation::profiles;
 use crate::check::evaluation::rules::{
     Rule, Signal, OTEL_SETTINGS_READERS, SPRING_EXPORTERS, SPRING_EXPORTER_VARIABLES,
-    SPRING_NAME_READERS,
+    SPRING_NAME_READERS, ZIPKIN_REPORTERS, ZIPKIN_REPORTER_VARIABLES,
 };
 use crate::check::facts::FactKind;
 use crate::check::inputs::k8s::{is_bootstrap, Workload};
@@ -97,25 +97,57 @@ fn agent_detects_name(svc: &Svc, facts: &FactIndex, w: &Workload) -> bool {
     in_image || !matches(&Signal::Command("--spring.application.name=".into()), facts).is_empty()
 }
 
-/// Where Spring Boot's own OTLP span exporter sends spans from (TG201's `spring_exporters`:
-/// Micrometer Tracing's OpenTelemetry bridge, Boot 4's `spring-boot-starter-opentelemetry`):
-/// it reads `management.otlp.tracing.endpoint` (Boot 3) or
-/// `management.opentelemetry.tracing.export.otlp.endpoint` (Boot 4), never
-/// `OTEL_EXPORTER_OTLP_ENDPOINT`. `None` when no such exporter is the service's, or when the
-/// Java agent or the OpenTelemetry starter (which read the `OTEL_*` variables) runs too.
-pub(super) fn exporter_variables<'r>(rule: &'r Rule, facts: &FactIndex) -> Option<Vec<&'r str>> {
-    if !depends_on_any(rule.param(SPRING_EXPORTERS), facts)
-        || java_agent(facts)
-        || depends_on_any(rule.param(OTEL_SETTINGS_READERS), facts)
-    {
+/// The exporter endpoint a Spring service takes from Spring settings instead of
+/// `OTEL_EXPORTER_OTLP_ENDPOINT`: the variables that set it, and why (for the finding).
+pub(super) struct SpringEndpoint<'r> {
+    pub vars: Vec<&'r str>,
+    pub why: &'static str,
+}
+
+/// Where a Spring service's spans go when Spring builds the exporter (TG201):
+///
+/// - Spring Boot's own OTLP span exporter (`spring_exporters`: Micrometer Tracing's
+///   OpenTelemetry bridge, Boot 4's `spring-boot-starter-opentelemetry`) reads
+///   `management.otlp.tracing.endpoint` (Boot 3) or
+///   `management.opentelemetry.tracing.export.otlp.endpoint` (Boot 4);
+/// - a Zipkin reporter (`zipkin_reporters`: Micrometer Tracing's `zipkin-reporter-brave` or
+///   OpenTelemetry Zipkin exporter, Sleuth's `spring-cloud-sleuth-zipkin`) reads
+///   `management.zipkin.tracing.endpoint` (Boot 3) or `spring.zipkin.base-url` (Sleuth).
+///
+/// None of them reads `OTEL_EXPORTER_OTLP_ENDPOINT`. With both kinds, either endpoint counts.
+/// `None` when neither is the service's, or when the Java agent or the OpenTelemetry starter
+/// (which read the `OTEL_*` variables) runs too.
+pub(super) fn exporter_variables<'r>(
+    rule: &'r Rule,
+    facts: &FactIndex,
+) -> Option<SpringEndpoint<'r>> {
+    if java_agent(facts) || depends_on_any(rule.param(OTEL_SETTINGS_READERS), facts) {
         return None;
     }
-    let vars: Vec<&str> = rule
-        .param(SPRING_EXPORTER_VARIABLES)
-        .iter()
-        .map(String::as_str)
-        .collect();
-    (!vars.is_empty()).then_some(vars)
+    let names =
+        |key: &str| -> Vec<&'r str> { rule.param(key).iter().map(String::as_str).collect() };
+    let otlp = depends_on_any(rule.param(SPRING_EXPORTERS), facts);
+    let zipkin = depends_on_any(rule.param(ZIPKIN_REPORTERS), facts);
+    let (vars, why) = match (otlp, zipkin) {
+        (false, false) => return None,
+        (true, false) => (
+            names(SPRING_EXPORTER_VARIABLES),
+            " (Spring Boot's OTLP exporter reads no OTEL_EXPORTER_OTLP_ENDPOINT)",
+        ),
+        (false, true) => (
+            names(ZIPKIN_REPORTER_VARIABLES),
+            " (its Zipkin reporter reads no OTEL_EXPORTER_OTLP_ENDPOINT)",
+        ),
+        (true, true) => {
+            let mut both = names(SPRING_EXPORTER_VARIABLES);
+            both.extend(names(ZIPKIN_REPORTER_VARIABLES));
+            (
+                both,
+                " (Spring Boot's OTLP exporter and its Zipkin reporter read no OTEL_EXPORTER_OTLP_ENDPOINT)",
+            )
+        }
+    };
+    (!vars.is_empty()).then_some(SpringEndpoint { vars, why })
 }
 
 /// What the image's settings make of Spring's endpoint `vars` where `w` runs: the variables

@@ -45,6 +45,14 @@ pub const SPRING_EXPORTERS: &str = "spring_exporters";
 /// The `params` key of TG201 listing the variables of Spring Boot's exporter endpoint.
 pub const SPRING_EXPORTER_VARIABLES: &str = "spring_exporter_variables";
 
+/// The `params` key of TG201 listing the dependencies that report spans to Zipkin from
+/// Spring settings (Micrometer Tracing's and Sleuth's Zipkin reporters): their endpoint is a
+/// Spring property too.
+pub const ZIPKIN_REPORTERS: &str = "zipkin_reporters";
+
+/// The `params` key of TG201 listing the variables of the Zipkin reporters' endpoint.
+pub const ZIPKIN_REPORTER_VARIABLES: &str = "zipkin_reporter_variables";
+
 /// `params` keys that hold dependency or variable names, not words a span attribute is judged
 /// by (kept out of the source pre-filter's words).
 const NAME_PARAMS: &[&str] = &[
@@ -53,6 +61,8 @@ const NAME_PARAMS: &[&str] = &[
     OTEL_SETTINGS_READERS,
     SPRING_EXPORTERS,
     SPRING_EXPORTER_VARIABLES,
+    ZIPKIN_REPORTERS,
+    ZIPKIN_REPORTER_VARIABLES,
 ];
 
 /// The built-in packs, compiled in.

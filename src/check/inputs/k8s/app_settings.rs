@@ -283,7 +283,9 @@ fn application_name(rel: &str, text: &str, start: u32, value: &Value) -> Option<
 /// readers decide where they count): Sleuth's and Spring Boot's propagation types (TG102), the OpenTelemetry
 /// Spring Boot starter's `otel.service.name` and `otel.resource.attributes.service.name`
 /// (TG203), Spring Boot's OTLP span exporter endpoint — `management.otlp.tracing.endpoint`
-/// (Boot 3), `management.opentelemetry.tracing.export.otlp.endpoint` (Boot 4) — (TG201).
+/// (Boot 3), `management.opentelemetry.tracing.export.otlp.endpoint` (Boot 4) — and its Zipkin
+/// reporter's — `management.zipkin.tracing.endpoint` (Boot 3), Sleuth's `spring.zipkin.base-url`
+/// (also written `baseUrl`) — (TG201).
 const TRACING_SETTINGS: &[&str] = &[
     "spring.sleuth.propagation.type",
     "management.tracing.propagation.type",
@@ -292,6 +294,9 @@ const TRACING_SETTINGS: &[&str] = &[
     "otel.resource.attributes.service.name",
     "management.otlp.tracing.endpoint",
     "management.opentelemetry.tracing.export.otlp.endpoint",
+    "management.zipkin.tracing.endpoint",
+    "spring.zipkin.base-url",
+    "spring.zipkin.baseUrl",
 ];
 
 /// The [`TRACING_SETTINGS`] a document sets (a sequence as its items joined with `,`, as Spring
