@@ -227,12 +227,11 @@ impl<'a> Extractor<'a> {
             _ => CallArgs::default(),
         };
         // An environment read: what its value is compared with, where it is read.
-        if keep
-            && literal_args
-                .first()
-                .is_some_and(|a| env_names::is_variable(a))
+        if let Some(name) = literal_args
+            .first()
+            .filter(|a| keep && env_names::is_variable(a))
         {
-            args.compared = self.compared(node);
+            args.compared = self.compared(node, env_names::is_tracing_switch(name));
         }
         let path: Option<Vec<String>> =
             keep.then(|| path.iter().map(|s| (*s).to_string()).collect());

@@ -143,7 +143,10 @@ impl<'a> Extractor<'a> {
                             && env == "env"
                             && crate::check::facts::env_names::is_variable(name) =>
                     {
-                        self.compared(node)
+                        self.compared(
+                            node,
+                            crate::check::facts::env_names::is_tracing_switch(name),
+                        )
                     }
                     _ => None,
                 };
@@ -248,7 +251,10 @@ impl<'a> Extractor<'a> {
         let line = node.start_position().row as u32 + 1;
         let args = crate::check::facts::CallArgs {
             compared: crate::check::facts::env_names::is_variable(&literal)
-                .then(|| self.compared(node))
+                .then(|| {
+                    let switch = crate::check::facts::env_names::is_tracing_switch(&literal);
+                    self.compared(node, switch)
+                })
                 .flatten(),
             ..Default::default()
         };
