@@ -1,6 +1,7 @@
-//! Which directory of the tree an image is built from: skaffold artifacts and compose
-//! services with both `image:` and `build:`. A Kubernetes workload naming that image runs the
-//! code there, whatever the workload, the image or the directory are called.
+//! Which directory of the tree an image is built from: skaffold artifacts, Tilt, compose
+//! services with both `image:` and `build:`, and CI (workflows, Makefiles, scripts, bake
+//! files). A Kubernetes workload naming that image runs the code there, whatever the
+//! workload, the image or the directory are called.
 
 use std::collections::HashMap;
 
@@ -17,12 +18,32 @@ pub(super) struct BuiltImages(
     HashMap<String, Option<String>>,
     /// Image → the Dockerfile and context it is built with (skaffold, Tilt).
     HashMap<String, Option<(String, String)>>,
+    /// The last path segment of an image CI builds (`ledger` of
+    /// `${{ env.REGISTRY }}/${{ github.repository_owner }}/ledger`) → its directory and
+    /// Dockerfile; a segment two directories claim joins nothing.
+    HashMap<String, Option<Built>>,
 );
 
+/// Where a CI build's code is, and the Dockerfile and context it is built with.
+type Built = (String, Option<(String, String)>);
+
 impl BuiltImages {
-    pub(super) fn new(builds: &[ImageBuild], workloads: &[Workload]) -> Self {
+    /// From the builds and compose services; a CI build whose directory is not in `dirs`
+    /// (a script run from elsewhere than assumed) is left out.
+    pub(super) fn new(builds: &[ImageBuild], workloads: &[Workload], dirs: &[String]) -> Self {
         let mut out = BuiltImages::default();
         for b in builds {
+            if b.loose {
+                if b.dir != "." && !dirs.contains(&b.dir) {
+                    continue;
+                }
+                let key = segment(&b.image).to_string();
+                let built = (b.dir.clone(), b.dockerfile.clone());
+                let slot = out.2.entry(key).or_insert_with(|| Some(built.clone()));
+                if slot.as_ref().map(|s| &s.0) != Some(&built.0) {
+                    *slot = None;
+                }
+            }
             out.add(&b.image, &b.dir);
             if let Some(d) = &b.dockerfile {
                 for key in keys(&b.image) {
@@ -52,23 +73,36 @@ impl BuiltImages {
         }
     }
 
-    /// The build directory of the first of `images` built from the tree.
+    /// The build directory of the first of `images` built from the tree, else of the first
+    /// whose last path segment CI builds.
     pub(super) fn dir_of(&self, images: &[String]) -> Option<String> {
-        images.iter().find_map(|image| {
-            keys(image)
-                .into_iter()
-                .find_map(|k| self.0.get(&k).cloned().flatten())
-        })
+        images
+            .iter()
+            .find_map(|image| {
+                keys(image)
+                    .into_iter()
+                    .find_map(|k| self.0.get(&k).cloned().flatten())
+            })
+            .or_else(|| self.by_segment(images).map(|b| b.0.clone()))
+    }
+
+    fn by_segment(&self, images: &[String]) -> Option<&Built> {
+        images
+            .iter()
+            .find_map(|image| self.2.get(segment(image)).and_then(Option::as_ref))
     }
 
     /// The Dockerfile and build context of the first of `images` a skaffold or Tilt build
     /// of the tree makes.
     pub(super) fn dockerfile_of(&self, images: &[String]) -> Option<(String, String)> {
-        images.iter().find_map(|image| {
-            keys(image)
-                .into_iter()
-                .find_map(|k| self.1.get(&k).cloned().flatten())
-        })
+        images
+            .iter()
+            .find_map(|image| {
+                keys(image)
+                    .into_iter()
+                    .find_map(|k| self.1.get(&k).cloned().flatten())
+            })
+            .or_else(|| self.by_segment(images).and_then(|b| b.1.clone()))
     }
 
     /// The service whose code is at `dir`: the one there, else the only one under it (a
@@ -89,6 +123,13 @@ impl BuiltImages {
             _ => None,
         }
     }
+}
+
+/// An image's last path segment without tag or digest (`ledger` of `ghcr.io/acme/ledger:1`).
+fn segment(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.split(':').next().unwrap_or(last)
 }
 
 /// The keys an image is known by: as written (no digest), its repository (no tag).
@@ -116,6 +157,7 @@ mod tests {
             dockerfile: None,
             file: "skaffold.yaml".into(),
             line: 1,
+            loose: false,
         }
     }
 
@@ -134,6 +176,7 @@ mod tests {
                 compose("quote", "ghcr.io/acme/shop:quote", "src/quote"),
                 compose("email", "ghcr.io/acme/shop:email", "src/email"),
             ],
+            &[],
         );
         let dir = |i: &str| built.dir_of(&[i.to_string()]);
         assert_eq!(dir("cartservice").as_deref(), Some("src/cartservice"));

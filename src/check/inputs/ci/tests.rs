@@ -1,0 +1,237 @@
+use super::actions::workflow_builds;
+use super::bake::bake_builds;
+use super::make::makefile_builds;
+use super::shell::script_builds;
+use super::*;
+
+fn got(builds: &[ImageBuild]) -> Vec<(&str, &str)> {
+    builds
+        .iter()
+        .map(|b| (b.image.as_str(), b.dir.as_str()))
+        .collect()
+}
+
+#[test]
+fn image_names_keep_what_is_literal() {
+    let u = UNRESOLVED;
+    assert_eq!(
+        image_name("ghcr.io/acme/ledger:1.2").as_deref(),
+        Some("ghcr.io/acme/ledger")
+    );
+    assert_eq!(
+        image_name(&format!("{u}/{u}/shop-ledger:{u}")).as_deref(),
+        Some("shop-ledger")
+    );
+    assert_eq!(image_name("ledger@sha256:00").as_deref(), Some("ledger"));
+    assert_eq!(image_name(&format!("ghcr.io/acme/{u}:latest")), None);
+    assert_eq!(image_name(&format!("ghcr.io/acme/{u}-api")), None);
+    assert_eq!(image_name(""), None);
+}
+
+#[test]
+fn docker_build_options_and_context() {
+    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    let b = docker_build(&words(
+        "docker buildx build --platform linux/amd64 --push -t a/b:1 --tag=c -f x/Dockerfile --build-arg K=V .",
+    ))
+    .unwrap();
+    assert_eq!(b.tags, ["a/b:1", "c"]);
+    assert_eq!(b.file.as_deref(), Some("x/Dockerfile"));
+    assert_eq!(b.context.as_deref(), Some("."));
+    assert!(docker_build(&words("docker run -t x .")).is_none());
+    assert!(docker_build(&words("echo docker build")).is_none());
+}
+
+#[test]
+fn workflow_matrix_of_words_and_metadata_images() {
+    let text = r#"
+env:
+  REGISTRY: ghcr.io
+jobs:
+  image:
+    strategy:
+      matrix:
+        service: [ledger, payments]
+    steps:
+      - uses: docker/build-push-action@v6
+        with:
+          context: ./services/${{ matrix.service }}
+          tags: ${{ env.REGISTRY }}/${{ github.repository_owner }}/shop-${{ matrix.service }}:${{ github.sha }}
+  web:
+    strategy:
+      matrix:
+        include:
+          - name: storefront
+            dir: web/app
+    steps:
+      - id: meta
+        uses: docker/metadata-action@v5
+        with:
+          images: |
+            ghcr.io/acme/${{ matrix.name }}
+      - uses: docker/build-push-action@v6
+        with:
+          context: .
+          file: ${{ matrix.dir }}/Dockerfile
+          tags: ${{ steps.meta.outputs.tags }}
+  unknown:
+    steps:
+      - id: name
+        run: echo "image=x" >> "$GITHUB_OUTPUT"
+      - uses: docker/build-push-action@v6
+        with:
+          context: services/other
+          tags: ${{ steps.name.outputs.image }}
+"#;
+    let b = workflow_builds(".github/workflows/ci.yml", text);
+    assert_eq!(
+        got(&b),
+        [
+            ("shop-ledger", "services/ledger"),
+            ("shop-payments", "services/payments"),
+            ("ghcr.io/acme/storefront", "web/app"),
+        ]
+    );
+    assert_eq!(b[0].line, 10);
+    assert_eq!(
+        b[2].dockerfile,
+        Some(("web/app/Dockerfile".into(), ".".into()))
+    );
+    assert!(b.iter().all(|b| b.loose));
+    // Not YAML: nothing.
+    assert!(workflow_builds("w.yml", "jobs: [docker\n").is_empty());
+}
+
+#[test]
+fn workflow_matrix_include_extends_and_run_steps() {
+    let text = r#"
+jobs:
+  build:
+    strategy:
+      matrix:
+        service: [api, worker]
+        include:
+          - service: api
+            context: ./backend/api-server
+          - service: worker
+            context: ./backend/jobs
+        exclude:
+          - service: none
+    env:
+      IMAGE: registry.acme.io/${{ matrix.service }}
+    steps:
+      - run: |
+          docker build \
+            -t "$IMAGE:${GITHUB_SHA::7}" ${{ matrix.context }}
+"#;
+    let b = workflow_builds("ci.yml", text);
+    assert_eq!(
+        got(&b),
+        [
+            ("registry.acme.io/api", "backend/api-server"),
+            ("registry.acme.io/worker", "backend/jobs"),
+        ]
+    );
+    assert_eq!(b[0].line, 18);
+}
+
+#[test]
+fn scripts_unroll_literal_loops_and_follow_cd() {
+    let text = r#"#!/usr/bin/env bash
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REGISTRY=${REGISTRY:-ghcr.io/acme}
+SERVICES=(
+  ledger
+  payments
+)
+for svc in "${SERVICES[@]}"; do
+  docker build -t "$REGISTRY/shop-$svc:latest" -f "services/$svc/Dockerfile" .
+done
+for d in $(ls -d tools/*/); do
+  docker build -t "$REGISTRY/$d" "$d"
+done
+(cd web/app && docker build -t "$REGISTRY/storefront" .)
+"#;
+    let b = script_builds("scripts/build-images.sh", text);
+    assert_eq!(
+        got(&b),
+        [
+            ("ghcr.io/acme/shop-ledger", "services/ledger"),
+            ("ghcr.io/acme/shop-payments", "services/payments"),
+            ("ghcr.io/acme/storefront", "web/app"),
+        ]
+    );
+    assert_eq!(b[0].line, 10);
+    assert!(script_builds("run.sh", "exec node server.js\n").is_empty());
+}
+
+#[test]
+fn makefile_lists_pattern_rules_and_loops() {
+    let text = "REGISTRY ?= ghcr.io/acme\nSERVICES := ledger payments\nWORKERS = notify\n\n.PHONY: images $(SERVICES)\nimages: $(addprefix image-,$(WORKERS))\n\n$(SERVICES):\n\tdocker build -t $(REGISTRY)/shop-$@:$(VERSION) services/$@\n\nimage-%:\n\t@docker build -t $(REGISTRY)/$*-worker -f workers/$*/Dockerfile .\n\nloop:\n\tfor s in $(SERVICES); do \\\n\t  docker build -t $(REGISTRY)/loop-$$s services/$$s; \\\n\tdone\n\none:\n\tdocker build -t $(REGISTRY)/$(SERVICE) services/$(SERVICE)\n";
+    let b = makefile_builds("deploy/Makefile", text);
+    assert_eq!(
+        got(&b),
+        [
+            ("ghcr.io/acme/shop-ledger", "deploy/services/ledger"),
+            ("ghcr.io/acme/shop-payments", "deploy/services/payments"),
+            ("ghcr.io/acme/notify-worker", "deploy/workers/notify"),
+            ("ghcr.io/acme/loop-ledger", "deploy/services/ledger"),
+            ("ghcr.io/acme/loop-payments", "deploy/services/payments"),
+        ]
+    );
+    assert_eq!(b[0].line, 9);
+}
+
+#[test]
+fn bake_targets_with_variables_and_inheritance() {
+    let text = r#"
+variable "REGISTRY" {
+  default = "ghcr.io/acme"
+}
+variable "TAG" {}
+group "default" {
+  targets = ["ledger", "storefront"]
+}
+target "_common" {
+  context = "."
+  platforms = ["linux/amd64"]
+}
+// ledger
+target "ledger" {
+  inherits = ["_common"]
+  dockerfile = "services/ledger/Dockerfile"
+  tags = ["${REGISTRY}/shop-ledger:${TAG}"]
+}
+target "storefront" {
+  context = "web/storefront-app"
+  tags = ["${REGISTRY}/storefront:latest", "storefront:dev"]
+  args = { NODE_VERSION = "22" }
+}
+target "docs" {
+  context = "docs"
+  tags = [generate_tags("docs")]
+}
+target "meta" {
+  inherits = ["docker-metadata-action"]
+  context = "services/meta"
+}
+"#;
+    let b = bake_builds("docker-bake.hcl", text);
+    assert_eq!(
+        got(&b),
+        [
+            ("ghcr.io/acme/shop-ledger", "services/ledger"),
+            ("ghcr.io/acme/storefront", "web/storefront-app"),
+            ("storefront", "web/storefront-app"),
+        ]
+    );
+    assert_eq!(b[0].line, 14);
+    let json = r#"{"variable": {"R": {"default": "reg.io"}}, "target": {"api": {"context": "api", "tags": ["${R}/api:1"]}}}"#;
+    assert_eq!(
+        got(&bake_builds("docker-bake.json", json)),
+        [("reg.io/api", "api")]
+    );
+    assert!(bake_builds("docker-bake.json", "{").is_empty());
+    assert!(bake_builds("docker-bake.hcl", "target \"x\" { tags = [").is_empty());
+}
