@@ -194,6 +194,42 @@ mod tests {
     }
 
     #[test]
+    fn ci_builds_join_by_last_segment_when_one_directory_in_the_tree_claims_it() {
+        let ci = |image: &str, dir: &str| ImageBuild {
+            loose: true,
+            ..build(image, dir)
+        };
+        let dirs: Vec<String> = ["services", "services/ledger", "services/ledger-v2", "web"]
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let built = BuiltImages::new(
+            &[
+                ci("shop-ledger", "services/ledger"),
+                ci("ghcr.io/acme/web", "web"),
+                ci("registry.example.com/other/web", "services"),
+                ci("gone", "services/removed"),
+                build("cartservice", "src/cartservice"),
+            ],
+            &[],
+            &dirs,
+        );
+        let dir = |i: &str| built.dir_of(&[i.to_string()]);
+        assert_eq!(
+            dir("ghcr.io/acme/shop-ledger:1.4.0").as_deref(),
+            Some("services/ledger")
+        );
+        assert_eq!(dir("shop-ledger").as_deref(), Some("services/ledger"));
+        // Written in full, the image is the build's; by its segment, two directories: none.
+        assert_eq!(dir("ghcr.io/acme/web:2").as_deref(), Some("web"));
+        assert_eq!(dir("docker.io/acme/web:2"), None);
+        // A directory not in the tree: left out.
+        assert_eq!(dir("acme/gone:1"), None);
+        // skaffold's builds keep their exact keys only.
+        assert_eq!(dir("gcr.io/p/cartservice:v1"), None);
+    }
+
+    #[test]
     fn the_service_at_a_build_directory_or_the_only_one_under_it() {
         let svc = |path: &str| Svc {
             path: path.into(),
