@@ -37,7 +37,7 @@ pub fn bake_builds(rel: &str, text: &str) -> Vec<ImageBuild> {
     let mut names: Vec<&String> = targets.keys().collect();
     names.sort();
     for name in names {
-        let t = inherited(&targets, name, 0);
+        let t = inherited(&targets, name);
         let text = |key: &str| match t.attrs.get(key) {
             Some(Val::Str(s)) => Some(interpolate(s, &vars)),
             Some(_) => Some(UNRESOLVED.to_string()),
@@ -68,21 +68,31 @@ pub fn bake_builds(rel: &str, text: &str) -> Vec<ImageBuild> {
     out
 }
 
-/// A target with what it inherits (its own attributes first).
-fn inherited(targets: &HashMap<String, Target>, name: &str, depth: usize) -> Target {
+/// A target with what it inherits (its own attributes first, then each parent's, breadth
+/// first; each target once).
+fn inherited(targets: &HashMap<String, Target>, name: &str) -> Target {
     let Some(t) = targets.get(name) else {
         return Target::default();
     };
     let mut out = t.clone();
-    if depth > 8 {
-        return out;
-    }
-    if let Some(Val::List(parents)) = t.attrs.get("inherits") {
+    let mut queue = std::collections::VecDeque::from([name.to_string()]);
+    let mut seen = std::collections::HashSet::from([name.to_string()]);
+    while let Some(n) = queue.pop_front() {
+        let Some(Val::List(parents)) = targets.get(&n).and_then(|t| t.attrs.get("inherits")) else {
+            continue;
+        };
         for p in parents {
-            if let Val::Str(p) = p {
-                for (k, v) in inherited(targets, p, depth + 1).attrs {
-                    out.attrs.entry(k).or_insert(v);
+            let Val::Str(p) = p else { continue };
+            if !seen.insert(p.clone()) {
+                continue;
+            }
+            if let Some(parent) = targets.get(p) {
+                for (k, v) in &parent.attrs {
+                    if k != "inherits" {
+                        out.attrs.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
                 }
+                queue.push_back(p.clone());
             }
         }
     }
@@ -253,7 +263,7 @@ fn hcl(text: &str) -> Read {
         };
         // A top-level attribute: `REGISTRY = "ghcr.io/acme"`.
         if toks.get(i + 1).map(|t| &t.0) == Some(&Tok::Punct('=')) {
-            let (v, next) = value(&toks, i + 2);
+            let (v, next) = value(&toks, i + 2, 0);
             if let Val::Str(s) = v {
                 vars.insert(kw.clone(), s);
             }
@@ -293,7 +303,7 @@ fn body(toks: &[(Tok, u32)], mut i: usize) -> (HashMap<String, Val>, usize) {
         match &toks[i].0 {
             Tok::Punct('}') => return (attrs, i + 1),
             Tok::Ident(k) if toks.get(i + 1).map(|t| &t.0) == Some(&Tok::Punct('=')) => {
-                let (v, next) = value(toks, i + 2);
+                let (v, next) = value(toks, i + 2, 0);
                 attrs.insert(k.clone(), v);
                 i = next;
             }
@@ -305,8 +315,10 @@ fn body(toks: &[(Tok, u32)], mut i: usize) -> (HashMap<String, Val>, usize) {
 }
 
 /// An expression: a string, a list of expressions, or anything else (skipped to its end).
-fn value(toks: &[(Tok, u32)], i: usize) -> (Val, usize) {
+fn value(toks: &[(Tok, u32)], i: usize, depth: usize) -> (Val, usize) {
     match toks.get(i).map(|t| &t.0) {
+        // Lists nested this deep are no tags: skipped whole, without recursing.
+        Some(Tok::Punct('[')) if depth > 8 => (Val::Other, skip_balanced(toks, i)),
         Some(Tok::Str(s)) => (Val::Str(s.clone()), i + 1),
         Some(Tok::Punct('[')) => {
             let mut items = Vec::new();
@@ -316,7 +328,7 @@ fn value(toks: &[(Tok, u32)], i: usize) -> (Val, usize) {
                     Tok::Punct(']') => return (Val::List(items), j + 1),
                     Tok::Punct(',') => j += 1,
                     _ => {
-                        let (v, next) = value(toks, j);
+                        let (v, next) = value(toks, j, depth + 1);
                         items.push(v);
                         j = next.max(j + 1);
                     }

@@ -28,7 +28,10 @@ pub fn makefile_builds(rel: &str, text: &str) -> Vec<ImageBuild> {
         return Vec::new();
     }
     let (vars, rules) = read(text);
-    let mx = Make { vars };
+    let mx = Make {
+        vars,
+        budget: std::cell::Cell::new(BUDGET),
+    };
     let dir = crate::check::inputs::k8s::parent_dir(rel);
     // Every word a rule names as a target or prerequisite: what pattern rules are used for.
     let mut named: Vec<String> = Vec::new();
@@ -220,7 +223,13 @@ fn split_rule(code: &str) -> Option<(&str, &str)> {
 
 struct Make {
     vars: HashMap<String, String>,
+    /// References left to expand: a variable defined by itself several times over
+    /// (`A = $(A) $(A)`) stops here, unresolved.
+    budget: std::cell::Cell<usize>,
 }
+
+/// References a Makefile's expansion may follow in all.
+const BUDGET: usize = 100_000;
 
 impl Make {
     fn words(&self, text: &str, auto: &HashMap<char, String>) -> Vec<String> {
@@ -276,6 +285,10 @@ impl Make {
 
     /// `$(NAME)`, `$(NAME:a=b)`, or a function call.
     fn reference(&self, inner: &str, auto: &HashMap<char, String>, depth: usize) -> String {
+        match self.budget.get().checked_sub(1) {
+            Some(left) => self.budget.set(left),
+            None => return UNRESOLVED.to_string(),
+        }
         let expand = |t: &str| self.expand_at(t, auto, depth + 1);
         if let Some((func, args)) = inner.split_once([' ', '\t']) {
             let args = split_args(args);
@@ -305,12 +318,14 @@ impl Make {
                     let var = var.trim().to_string();
                     let mut vars = Make {
                         vars: self.vars.clone(),
+                        budget: std::cell::Cell::new(self.budget.get()),
                     };
                     let mut parts = Vec::new();
                     for w in list(1) {
                         vars.vars.insert(var.clone(), w);
                         parts.push(vars.expand_at(body, auto, depth + 1));
                     }
+                    self.budget.set(vars.budget.get());
                     parts.join(" ")
                 }
                 _ => UNRESOLVED.to_string(),

@@ -58,6 +58,7 @@ pub(crate) fn builds(text: &str, start: Start<'_>) -> Vec<ImageBuild> {
         first_line: start.first_line,
         out: Vec::new(),
         steps: 0,
+        depth: 0,
     };
     state.run(&commands);
     state.out
@@ -212,6 +213,8 @@ struct State<'a> {
     first_line: u32,
     out: Vec<ImageBuild>,
     steps: usize,
+    /// Loops being unrolled.
+    depth: usize,
 }
 
 impl State<'_> {
@@ -226,7 +229,12 @@ impl State<'_> {
             let first = cmd.words[0].as_str();
             if first == "for" {
                 let end = loop_end(commands, i);
-                self.unroll(cmd, &commands[i + 1..end]);
+                // Loops nested deeper than this are not unrolled (their bodies are skipped).
+                if self.depth < 16 {
+                    self.depth += 1;
+                    self.unroll(cmd, &commands[i + 1..end]);
+                    self.depth -= 1;
+                }
                 i = end + 1;
                 continue;
             }

@@ -235,3 +235,48 @@ target "meta" {
     assert!(bake_builds("docker-bake.json", "{").is_empty());
     assert!(bake_builds("docker-bake.hcl", "target \"x\" { tags = [").is_empty());
 }
+
+#[test]
+fn malformed_or_hostile_inputs_build_nothing_and_never_panic() {
+    let deep_loops = "for a in x; do\n".repeat(5000) + "docker build -t img .\n";
+    assert!(script_builds("b.sh", &deep_loops).is_empty());
+    let wide = format!(
+        "for a in {}; do for b in {}; do docker build -t i-$a-$b .; done; done\n",
+        "x ".repeat(500),
+        "y ".repeat(500)
+    );
+    assert!(script_builds("b.sh", &wide).len() <= 10_000);
+    for text in [
+        "docker build",
+        "docker build -t",
+        "docker build -f",
+        "docker buildx",
+        "\"unterminated docker build -t x .",
+        "docker build -t x $(",
+        "docker build -t x ${",
+        "docker build -t 'a' \\",
+        ")))))) docker build",
+    ] {
+        let _ = script_builds("b.sh", text);
+        let _ = makefile_builds("Makefile", &format!("x:\n\t{text}\n"));
+        let _ = workflow_builds(
+            "w.yml",
+            &format!("jobs:\n  a:\n    steps:\n      - run: '{text}'\n"),
+        );
+    }
+    let hcl = format!(
+        "target \"x\" {{ tags = {}\"a\"{} }}",
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    assert!(bake_builds("docker-bake.hcl", &hcl).is_empty());
+    let cycle = "target \"a\" {\n inherits = [\"b\"]\n}\ntarget \"b\" {\n inherits = [\"a\"]\n tags = [\"x\"]\n}\n";
+    assert_eq!(
+        got(&bake_builds("docker-bake.hcl", cycle)),
+        [("x", "."), ("x", ".")]
+    );
+    let make = "A = $(A)$(A)$(A)$(A)$(A)$(A)\nx:\n\tdocker build -t $(A) .\n";
+    assert!(makefile_builds("Makefile", make).is_empty());
+    let matrix = "jobs:\n  a:\n    strategy:\n      matrix:\n        a: [1,2,3,4,5,6,7,8]\n        b: [1,2,3,4,5,6,7,8]\n        c: [1,2,3,4,5,6,7,8]\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          tags: img-${{ matrix.a }}\n";
+    assert!(workflow_builds("w.yml", matrix).len() <= 1);
+}
