@@ -12,6 +12,7 @@
 
 pub mod actions;
 pub mod bake;
+mod lex;
 pub mod make;
 pub mod shell;
 
