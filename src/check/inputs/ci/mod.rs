@@ -12,6 +12,7 @@
 
 pub mod actions;
 pub mod bake;
+pub mod gitlab;
 mod lex;
 pub mod make;
 pub mod shell;
@@ -105,6 +106,45 @@ pub(crate) fn docker_build(words: &[String]) -> Option<DockerBuild> {
             _ => {}
         }
     }
+    Some(out)
+}
+
+/// A kaniko build (`/kaniko/executor --context DIR --dockerfile FILE --destination IMAGE`),
+/// as the `docker build` it stands for: its Dockerfile, unless rooted, is read against the
+/// context (`dir://` contexts are directories; a remote one is none).
+pub(crate) fn kaniko(words: &[String]) -> Option<DockerBuild> {
+    let program = words.first()?;
+    if !program.ends_with("/kaniko/executor") && program != "executor" {
+        return None;
+    }
+    let mut out = DockerBuild::default();
+    let mut file = None;
+    let mut rest = words[1..].iter();
+    while let Some(word) = rest.next() {
+        let (opt, inline) = match word.split_once('=') {
+            Some((o, v)) if o.starts_with('-') => (o, Some(v.to_string())),
+            _ => (word.as_str(), None),
+        };
+        let mut value = || inline.clone().or_else(|| rest.next().cloned());
+        match opt {
+            "-c" | "--context" => out.context = value(),
+            "-f" | "--dockerfile" => file = value(),
+            "-d" | "--destination" => out.tags.extend(value()),
+            _ => {}
+        }
+    }
+    let context = out.context.take().unwrap_or_else(|| ".".into());
+    let context = match context.strip_prefix("dir://") {
+        Some(dir) => dir.to_string(),
+        None if context.contains("://") => return None,
+        None => context,
+    };
+    out.file = Some(match file {
+        Some(f) if f.starts_with(ROOT) => f,
+        Some(f) => format!("{context}/{f}"),
+        None => format!("{context}/Dockerfile"),
+    });
+    out.context = Some(context);
     Some(out)
 }
 

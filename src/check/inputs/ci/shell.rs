@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::lex::{lex, Command};
-use super::{builds_of, docker_build, ImageBuild, ROOT, UNRESOLVED};
+use super::{builds_of, docker_build, kaniko, ImageBuild, ROOT, UNRESOLVED};
 
 /// Where a script runs and what it knows before its first line.
 pub(crate) struct Start<'a> {
@@ -45,7 +45,8 @@ pub fn script_builds(rel: &str, text: &str) -> Vec<ImageBuild> {
 
 /// Whether a text may run `docker build` at all (most scripts do not: not lexed).
 pub(crate) fn mentions_docker_build(text: &str) -> bool {
-    (text.contains("docker") || text.contains("podman")) && text.contains("build")
+    ((text.contains("docker") || text.contains("podman")) && text.contains("build"))
+        || text.contains("kaniko/executor")
 }
 
 /// Every `docker build` of `text` run as described by `start`.
@@ -184,7 +185,7 @@ impl State<'_> {
             _ => {
                 let expanded: Vec<String> =
                     words.iter().flat_map(|w| self.split_words(w)).collect();
-                if let Some(build) = docker_build(&expanded) {
+                if let Some(build) = docker_build(&expanded).or_else(|| kaniko(&expanded)) {
                     let line = self.first_line + cmd.line;
                     let found = builds_of(&build, self.cwd.as_deref(), self.file, line);
                     self.out.extend(found);

@@ -280,3 +280,53 @@ fn malformed_or_hostile_inputs_build_nothing_and_never_panic() {
     let matrix = "jobs:\n  a:\n    strategy:\n      matrix:\n        a: [1,2,3,4,5,6,7,8]\n        b: [1,2,3,4,5,6,7,8]\n        c: [1,2,3,4,5,6,7,8]\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          tags: img-${{ matrix.a }}\n";
     assert!(workflow_builds("w.yml", matrix).len() <= 1);
 }
+
+#[test]
+fn gitlab_jobs_with_kaniko_docker_build_matrix_and_templates() {
+    let text = r#"
+variables:
+  REGISTRY: $CI_REGISTRY_IMAGE
+.kaniko:
+  image:
+    name: gcr.io/kaniko-project/executor:debug
+    entrypoint: [""]
+  variables:
+    CONTEXT: services
+  script:
+    - /kaniko/executor
+      --context "${CI_PROJECT_DIR}/${CONTEXT}/${SERVICE}"
+      --dockerfile "${CI_PROJECT_DIR}/${CONTEXT}/${SERVICE}/Dockerfile"
+      --destination "${REGISTRY}/shop-${SERVICE}:${CI_COMMIT_SHORT_SHA}"
+
+build-services:
+  extends: .kaniko
+  parallel:
+    matrix:
+      - SERVICE: [ledger, payments]
+
+build-web:
+  image: docker:27
+  script:
+    - docker build -t "$CI_REGISTRY_IMAGE/storefront:$CI_COMMIT_SHA" -f web/app/Dockerfile .
+
+build-relative:
+  extends: .kaniko
+  variables:
+    SERVICE: relative
+  script:
+    - /kaniko/executor --context dir://tools/${SERVICE} --dockerfile build/Dockerfile --destination $REGISTRY/${SERVICE}
+"#;
+    let b = super::gitlab::gitlab_builds(".gitlab-ci.yml", text);
+    assert_eq!(
+        got(&b),
+        [
+            ("shop-ledger", "services/ledger"),
+            ("shop-payments", "services/payments"),
+            ("storefront", "web/app"),
+            ("relative", "tools/relative/build"),
+        ]
+    );
+    assert_eq!(b[0].line, 16);
+    assert_eq!(b[2].line, 22);
+    assert!(super::gitlab::gitlab_builds(".gitlab-ci.yml", "build: [docker build\n").is_empty());
+}
