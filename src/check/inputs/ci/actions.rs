@@ -17,19 +17,68 @@ type Combo = Vec<(String, Value)>;
 
 /// The images a workflow builds; a file that is not valid YAML builds none.
 pub fn workflow_builds(rel: &str, text: &str) -> Vec<ImageBuild> {
-    if !text.contains("docker") && !text.contains("podman") {
-        return Vec::new();
+    workflow_builds_calling(rel, text, &|_| None)
+}
+
+/// [`workflow_builds`], following jobs that call a reusable workflow of the repository
+/// (`uses: ./.github/workflows/docker.yml` with `with: {context: …, image: …}`): `workflow`
+/// gives the text of such a file by its path. The called workflow's `${{ inputs.… }}` are the
+/// caller's `with:` values, per combination of the caller's matrix.
+pub fn workflow_builds_calling(
+    rel: &str,
+    text: &str,
+    workflow: &dyn Fn(&str) -> Option<String>,
+) -> Vec<ImageBuild> {
+    run(rel, text, &HashMap::new(), workflow, 0)
+}
+
+/// Inputs of a called workflow, kept among the environment under `inputs.NAME` (no
+/// environment variable's name has a `.`).
+const INPUTS: &str = "inputs.";
+
+fn run(
+    rel: &str,
+    text: &str,
+    inputs: &HashMap<String, String>,
+    workflow: &dyn Fn(&str) -> Option<String>,
+    depth: usize,
+) -> Vec<ImageBuild> {
+    let mut out = Vec::new();
+    // A called workflow's own calls are not followed.
+    if depth > 1 {
+        return out;
     }
     let Ok(doc) = serde_yaml::from_str::<Value>(text) else {
-        return Vec::new();
+        return out;
     };
-    let mut out = Vec::new();
-    let top_env = env_of(doc.get("env"), &HashMap::new(), &Vec::new());
+    let top_env = env_of(doc.get("env"), inputs, &Vec::new());
     let Some(Value::Mapping(jobs)) = doc.get("jobs") else {
         return out;
     };
     let mut cursor = Cursor { text, pos: 0 };
     for job in jobs.values() {
+        if let Some(called) = job
+            .get("uses")
+            .and_then(Value::as_str)
+            .and_then(|u| u.strip_prefix("./"))
+        {
+            let Some(called_text) = workflow(called) else {
+                continue;
+            };
+            for combo in combos(job.get("strategy").and_then(|s| s.get("matrix"))) {
+                let env = env_of(job.get("env"), &top_env, &combo);
+                let mut given = HashMap::new();
+                if let Some(Value::Mapping(with)) = job.get("with") {
+                    for (k, v) in with {
+                        if let (Some(k), Some(v)) = (k.as_str(), scalar(v)) {
+                            given.insert(format!("{INPUTS}{k}"), substitute(&v, &combo, &env));
+                        }
+                    }
+                }
+                out.extend(run(called, &called_text, &given, workflow, depth + 1));
+            }
+            continue;
+        }
         let steps: Vec<&Value> = match job.get("steps") {
             Some(Value::Sequence(s)) => s.iter().collect(),
             _ => continue,
@@ -160,6 +209,9 @@ fn resolve(expr: &str, combo: &Combo, env: &HashMap<String, String>) -> Option<S
     }
     if let Some(name) = expr.strip_prefix("env.") {
         return env.get(name).cloned();
+    }
+    if expr.starts_with(INPUTS) {
+        return env.get(expr).cloned();
     }
     let mut path = expr.strip_prefix("matrix.")?.split('.');
     let first = path.next()?;

@@ -330,3 +330,53 @@ build-relative:
     assert_eq!(b[2].line, 22);
     assert!(super::gitlab::gitlab_builds(".gitlab-ci.yml", "build: [docker build\n").is_empty());
 }
+
+#[test]
+fn reusable_workflows_take_the_callers_inputs() {
+    let caller = r#"
+jobs:
+  images:
+    strategy:
+      matrix:
+        svc: [ledger, payments]
+    uses: ./.github/workflows/docker.yml
+    with:
+      context: services/${{ matrix.svc }}
+      image: shop-${{ matrix.svc }}
+  elsewhere:
+    uses: acme/shared/.github/workflows/docker.yml@v1
+    with:
+      context: services/other
+"#;
+    let called = r#"
+on:
+  workflow_call:
+    inputs:
+      context: { type: string, required: true }
+      image: { type: string, required: true }
+jobs:
+  build:
+    steps:
+      - uses: docker/build-push-action@v6
+        with:
+          context: ${{ inputs.context }}
+          tags: ghcr.io/${{ github.repository_owner }}/${{ inputs.image }}:${{ github.sha }}
+"#;
+    let workflow = |rel: &str| (rel == ".github/workflows/docker.yml").then(|| called.to_string());
+    let b = super::actions::workflow_builds_calling(".github/workflows/ci.yml", caller, &workflow);
+    assert_eq!(
+        got(&b),
+        [
+            ("shop-ledger", "services/ledger"),
+            ("shop-payments", "services/payments"),
+        ]
+    );
+    assert_eq!(b[0].file, ".github/workflows/docker.yml");
+    assert_eq!(b[0].line, 10);
+    // On its own, the called workflow's inputs are unknown: nothing.
+    assert!(workflow_builds(".github/workflows/docker.yml", called).is_empty());
+    // A workflow calling itself stops.
+    let looping = "jobs:\n  a:\n    uses: ./w.yml\n";
+    let itself = |_: &str| Some(looping.to_string());
+    assert!(super::actions::workflow_builds_calling("w.yml", looping, &itself).is_empty());
+}

@@ -4,10 +4,11 @@
 //! the images they build. One that cannot be read, is a symbolic link or is over
 //! [`MAX_FILE_BYTES`] builds nothing.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::{Parsed, WalkedFile, MAX_FILE_BYTES};
-use crate::check::inputs::ci::actions::workflow_builds;
+use crate::check::inputs::ci::actions::workflow_builds_calling;
 use crate::check::inputs::ci::gitlab::gitlab_builds;
 use crate::check::inputs::exclude::ExcludeSet;
 use crate::check::inputs::k8s::K8sFile;
@@ -27,7 +28,7 @@ pub(super) fn workflows(root: &Path, exclude: &ExcludeSet) -> Vec<WalkedFile> {
         .filter(|(rel, _)| rel.ends_with(".yml") || rel.ends_with(".yaml"))
         .collect();
     files.push((".gitlab-ci.yml".into(), root.join(".gitlab-ci.yml")));
-    let mut out = Vec::new();
+    let mut texts: HashMap<String, String> = HashMap::new();
     for (rel, path) in files {
         if !exclude.is_empty() && exclude.excluding(&rel).is_some() {
             continue;
@@ -38,18 +39,22 @@ pub(super) fn workflows(root: &Path, exclude: &ExcludeSet) -> Vec<WalkedFile> {
         let Some(text) = small.then(|| std::fs::read_to_string(&path).ok()).flatten() else {
             continue;
         };
+        texts.insert(rel, text);
+    }
+    let called = |rel: &str| texts.get(rel).cloned();
+    let mut out = Vec::new();
+    for (rel, text) in &texts {
         let builds = if rel == ".gitlab-ci.yml" {
-            gitlab_builds(&rel, &text)
+            gitlab_builds(rel, text)
         } else {
-            workflow_builds(&rel, &text)
+            workflow_builds_calling(rel, text, &called)
         };
         if builds.is_empty() {
             continue;
         }
-        let dir = crate::check::inputs::k8s::parent_dir(&rel).to_string();
         out.push(WalkedFile {
-            rel,
-            dir,
+            rel: rel.clone(),
+            dir: crate::check::inputs::k8s::parent_dir(rel).to_string(),
             parsed: Parsed::K8s(Box::new(K8sFile {
                 builds,
                 ..K8sFile::default()
