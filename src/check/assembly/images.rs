@@ -86,9 +86,13 @@ impl BuiltImages {
             .or_else(|| self.by_segment(images).map(|b| b.0.clone()))
     }
 
+    /// A CI build of the last path segment of the first of `images` that names a namespace:
+    /// a bare `nginx:1.27` (`docker.io/library/nginx`) is Docker Hub's official image, not
+    /// `ghcr.io/acme/nginx` built from the tree.
     fn by_segment(&self, images: &[String]) -> Option<&Built> {
         images
             .iter()
+            .filter(|image| image.contains('/') && !image.contains("library/"))
             .find_map(|image| self.2.get(segment(image)).and_then(Option::as_ref))
     }
 
@@ -225,6 +229,16 @@ mod tests {
         assert_eq!(dir("docker.io/acme/web:2"), None);
         // A directory not in the tree: left out.
         assert_eq!(dir("acme/gone:1"), None);
+        // Docker Hub's official image of that name is not the build.
+        let official = BuiltImages::new(&[ci("ghcr.io/acme/nginx", "web")], &[], &dirs);
+        assert_eq!(official.dir_of(&["nginx:1.27".into()]), None);
+        assert_eq!(official.dir_of(&["docker.io/library/nginx".into()]), None);
+        assert_eq!(
+            official
+                .dir_of(&["registry.acme.io/nginx:2".into()])
+                .as_deref(),
+            Some("web")
+        );
         // skaffold's builds keep their exact keys only.
         assert_eq!(dir("gcr.io/p/cartservice:v1"), None);
     }

@@ -113,10 +113,20 @@ fn run(
                     let tags = with("tags")
                         .map(|t| tags_of(&t, &images))
                         .unwrap_or_default();
+                    // `{{defaultContext}}:sub/dir`: a directory of the checked-out repository.
+                    let context = with("context").unwrap_or_else(|| ".".into());
+                    let context = match context.strip_prefix("{{defaultContext}}") {
+                        Some(sub) => sub.trim_start_matches(':').to_string(),
+                        None => context,
+                    };
                     let cmd = DockerBuild {
                         tags,
                         file: with("file"),
-                        context: Some(with("context").unwrap_or_else(|| ".".into())),
+                        context: Some(if context.is_empty() {
+                            ".".into()
+                        } else {
+                            context
+                        }),
                     };
                     out.extend(builds_of(&cmd, Some("."), rel, *line));
                 } else if let Some(run) = step.get("run").and_then(Value::as_str) {

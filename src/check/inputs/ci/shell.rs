@@ -121,7 +121,11 @@ impl State<'_> {
                 .collect(),
             _ => vec![UNRESOLVED.to_string()],
         };
-        let values = if values.iter().any(|v| v.contains(UNRESOLVED)) {
+        // A glob (`services/*`) lists the tree at run time: unresolved too.
+        let values = if values
+            .iter()
+            .any(|v| v.contains(UNRESOLVED) || v.contains(['*', '?', '[']))
+        {
             vec![UNRESOLVED.to_string()]
         } else {
             values

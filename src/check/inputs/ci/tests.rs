@@ -83,7 +83,11 @@ jobs:
           context: services/other
           tags: ${{ steps.name.outputs.image }}
 "#;
-    let b = workflow_builds(".github/workflows/ci.yml", text);
+    let text = text.replace(
+        "context: ./services/${{ matrix.service }}",
+        "context: \"{{defaultContext}}:services/${{ matrix.service }}\"",
+    );
+    let b = workflow_builds(".github/workflows/ci.yml", &text);
     assert_eq!(
         got(&b),
         [
@@ -150,6 +154,9 @@ for svc in "${SERVICES[@]}"; do
 done
 for d in $(ls -d tools/*/); do
   docker build -t "$REGISTRY/$d" "$d"
+done
+for d in jobs/*; do
+  docker build -t "$REGISTRY/job" "$d"
 done
 (cd web/app && docker build -t "$REGISTRY/storefront" .)
 "#;
