@@ -387,3 +387,43 @@ jobs:
     let itself = |_: &str| Some(looping.to_string());
     assert!(super::actions::workflow_builds_calling("w.yml", looping, &itself).is_empty());
 }
+
+#[test]
+fn workflow_matrix_of_objects_read_by_field() {
+    let text = r#"
+env:
+  REGISTRY: ghcr.io
+jobs:
+  build-and-push-docker:
+    strategy:
+      matrix:
+        service:
+          - name: order-service
+            dockerfile: src/OrderService/Order.WebApi/Dockerfile
+            context: ./src
+          - name: payment-service
+            dockerfile: src/PaymentService/Payment.WebApi/Dockerfile
+            context: ./src
+    steps:
+      - uses: docker/build-push-action@v6
+        with:
+          context: ${{ matrix.service.context }}
+          file: ${{ matrix.service.dockerfile }}
+          tags: ${{ env.REGISTRY }}/${{ github.repository }}/${{ matrix.service.name }}:latest
+"#;
+    let b = workflow_builds("ci.yml", text);
+    assert_eq!(
+        got(&b),
+        [
+            ("order-service", "src/OrderService/Order.WebApi"),
+            ("payment-service", "src/PaymentService/Payment.WebApi"),
+        ]
+    );
+    assert_eq!(
+        b[0].dockerfile,
+        Some((
+            "src/OrderService/Order.WebApi/Dockerfile".into(),
+            "src".into()
+        ))
+    );
+}
