@@ -150,6 +150,7 @@ fn run(
                             cwd: &cwd,
                             script_dir: None,
                             env: env.clone(),
+                            guessed: false,
                         },
                     ));
                 }

@@ -73,6 +73,7 @@ pub fn gitlab_builds(rel: &str, text: &str) -> Vec<ImageBuild> {
                     cwd: ".",
                     script_dir: None,
                     env,
+                    guessed: false,
                 },
             );
             // Reported at the job's key (its script's lines are items of a list).

@@ -81,6 +81,7 @@ pub fn makefile_builds(rel: &str, text: &str) -> Vec<ImageBuild> {
                         cwd: dir,
                         script_dir: None,
                         env: HashMap::new(),
+                        guessed: false,
                     },
                 ));
             }

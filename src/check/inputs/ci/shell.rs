@@ -23,6 +23,10 @@ pub(crate) struct Start<'a> {
     pub script_dir: Option<&'a str>,
     /// Variables set before it starts (a workflow's `env:`).
     pub env: HashMap<String, String>,
+    /// `cwd` is a guess (a script outside the root, assumed run from the root until it
+    /// `cd`s): a build of the current directory itself (`docker build .`) is then left out,
+    /// since the script may as well be run from its own directory.
+    pub guessed: bool,
 }
 
 /// The images a shell script builds.
@@ -39,6 +43,7 @@ pub fn script_builds(rel: &str, text: &str) -> Vec<ImageBuild> {
             cwd: ".",
             script_dir: Some(dir),
             env: HashMap::new(),
+            guessed: dir != ".",
         },
     )
 }
@@ -55,6 +60,7 @@ pub(crate) fn builds(text: &str, start: Start<'_>) -> Vec<ImageBuild> {
     let mut state = State {
         vars: start.env,
         cwd: Some(start.cwd.to_string()),
+        guessed: start.guessed,
         script_dir: start.script_dir.map(|d| format!("{ROOT}{d}")),
         file: start.file,
         first_line: start.first_line,
@@ -73,6 +79,7 @@ struct State<'a> {
     vars: HashMap<String, String>,
     /// The directory commands run in (relative to the root); `None` after an unresolved `cd`.
     cwd: Option<String>,
+    guessed: bool,
     script_dir: Option<String>,
     file: &'a str,
     first_line: u32,
@@ -168,6 +175,8 @@ impl State<'_> {
                     .get(1)
                     .map(|w| self.expand(w))
                     .unwrap_or_else(|| format!("{ROOT}"));
+                // Known from here when rooted (`cd "$(dirname "$0")/.."`).
+                self.guessed &= !dir.starts_with(ROOT);
                 self.cwd = super::path_in(self.cwd.as_deref(), &dir);
             }
             "read" | "mapfile" | "readarray" => {
@@ -192,7 +201,12 @@ impl State<'_> {
                 if let Some(build) = docker_build(&expanded).or_else(|| kaniko(&expanded)) {
                     let line = self.first_line + cmd.line;
                     let found = builds_of(&build, self.cwd.as_deref(), self.file, line);
-                    self.out.extend(found);
+                    let guessed = self.guessed.then_some(self.cwd.as_deref()).flatten();
+                    self.out.extend(
+                        found
+                            .into_iter()
+                            .filter(|b| Some(b.dir.as_str()) != guessed),
+                    );
                 }
             }
         }

@@ -427,3 +427,26 @@ jobs:
         ))
     );
 }
+
+#[test]
+fn a_script_outside_the_root_building_its_current_directory_is_left_out() {
+    // `services/ledger/build.sh`: run from the root or from its own directory?
+    let text = "docker build -t acme/shop-ledger .\ndocker build -t acme/shop-api services/api\n";
+    assert_eq!(
+        got(&script_builds("services/ledger/build.sh", text)),
+        [("acme/shop-api", "services/api")]
+    );
+    // At the root, or once it moved itself somewhere known, `.` is known.
+    assert_eq!(
+        got(&script_builds("build.sh", text)),
+        [("acme/shop-ledger", "."), ("acme/shop-api", "services/api")]
+    );
+    let moved = format!("cd \"$(dirname \"$0\")\"\n{text}");
+    assert_eq!(
+        got(&script_builds("services/ledger/build.sh", &moved)),
+        [
+            ("acme/shop-ledger", "services/ledger"),
+            ("acme/shop-api", "services/ledger/services/api")
+        ]
+    );
+}
