@@ -22,7 +22,18 @@ pub(super) struct BuiltImages(
     /// `${{ env.REGISTRY }}/${{ github.repository_owner }}/ledger`) → its directory and
     /// Dockerfile; a segment two directories claim joins nothing.
     HashMap<String, Option<Built>>,
+    /// An image CI builds, as written and by its repository: after the others' keys (a CI
+    /// build never spoils a compose or skaffold one), before any segment.
+    HashMap<String, Option<Built>>,
 );
+
+/// `built` under `key`, unless another directory claims it (then nothing).
+fn claim(map: &mut HashMap<String, Option<Built>>, key: String, built: &Built) {
+    let slot = map.entry(key).or_insert_with(|| Some(built.clone()));
+    if slot.as_ref().map(|s| &s.0) != Some(&built.0) {
+        *slot = None;
+    }
+}
 
 /// Where a CI build's code is, and the Dockerfile and context it is built with.
 type Built = (String, Option<(String, String)>);
@@ -37,12 +48,12 @@ impl BuiltImages {
                 if b.dir != "." && !dirs.contains(&b.dir) {
                     continue;
                 }
-                let key = segment(&b.image).to_string();
                 let built = (b.dir.clone(), b.dockerfile.clone());
-                let slot = out.2.entry(key).or_insert_with(|| Some(built.clone()));
-                if slot.as_ref().map(|s| &s.0) != Some(&built.0) {
-                    *slot = None;
+                claim(&mut out.2, segment(&b.image).to_string(), &built);
+                for key in keys(&b.image) {
+                    claim(&mut out.3, key, &built);
                 }
+                continue;
             }
             out.add(&b.image, &b.dir);
             if let Some(d) = &b.dockerfile {
@@ -83,7 +94,19 @@ impl BuiltImages {
                     .into_iter()
                     .find_map(|k| self.0.get(&k).cloned().flatten())
             })
-            .or_else(|| self.by_segment(images).map(|b| b.0.clone()))
+            .or_else(|| self.by_ci(images).map(|b| b.0.clone()))
+    }
+
+    /// The CI build of the first of `images` it names as written, else by segment.
+    fn by_ci(&self, images: &[String]) -> Option<&Built> {
+        images
+            .iter()
+            .find_map(|image| {
+                keys(image)
+                    .into_iter()
+                    .find_map(|k| self.3.get(&k).and_then(Option::as_ref))
+            })
+            .or_else(|| self.by_segment(images))
     }
 
     /// A CI build of the last path segment of the first of `images` that names a namespace:
@@ -106,7 +129,7 @@ impl BuiltImages {
                     .into_iter()
                     .find_map(|k| self.1.get(&k).cloned().flatten())
             })
-            .or_else(|| self.by_segment(images).and_then(|b| b.1.clone()))
+            .or_else(|| self.by_ci(images).and_then(|b| b.1.clone()))
     }
 
     /// The service whose code is at `dir`: the one there, else the only one under it (a
@@ -241,6 +264,25 @@ mod tests {
         );
         // skaffold's builds keep their exact keys only.
         assert_eq!(dir("gcr.io/p/cartservice:v1"), None);
+        // A bare image CI names bare (`kind load`): as written.
+        let bare = BuiltImages::new(&[ci("shop-ledger", "services/ledger")], &[], &dirs);
+        assert_eq!(
+            bare.dir_of(&["shop-ledger:dev".into()]).as_deref(),
+            Some("services/ledger")
+        );
+        // A CI build does not spoil a compose service's image of another directory.
+        let compose = Workload {
+            name: "web".into(),
+            kind: "compose".into(),
+            images: vec!["ghcr.io/acme/web".into()],
+            build: Some("web".into()),
+            ..Workload::default()
+        };
+        let both = BuiltImages::new(&[ci("ghcr.io/acme/web", "services")], &[compose], &dirs);
+        assert_eq!(
+            both.dir_of(&["ghcr.io/acme/web:1".into()]).as_deref(),
+            Some("web")
+        );
     }
 
     #[test]
