@@ -99,7 +99,17 @@ fn run(
                 let with = |key: &str| {
                     step.get("with")
                         .and_then(|w| w.get(key))
-                        .and_then(scalar)
+                        .and_then(|v| match v {
+                            // A list (`tags: [a, b]`) as the lines it stands for.
+                            Value::Sequence(items) => Some(
+                                items
+                                    .iter()
+                                    .filter_map(scalar)
+                                    .collect::<Vec<_>>()
+                                    .join("\n"),
+                            ),
+                            _ => scalar(v),
+                        })
                         .map(|v| substitute(&v, &combo, &env))
                 };
                 let uses = step.get("uses").and_then(Value::as_str).unwrap_or_default();

@@ -56,7 +56,9 @@ jobs:
       - uses: docker/build-push-action@v6
         with:
           context: ./services/${{ matrix.service }}
-          tags: ${{ env.REGISTRY }}/${{ github.repository_owner }}/shop-${{ matrix.service }}:${{ github.sha }}
+          tags:
+            - ${{ env.REGISTRY }}/${{ github.repository_owner }}/shop-${{ matrix.service }}:${{ github.sha }}
+            - ${{ env.REGISTRY }}/${{ github.repository_owner }}/shop-${{ matrix.service }}:latest
   web:
     strategy:
       matrix:
