@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde_yaml::{Mapping, Value};
 
 use super::shell::{self, Start};
-use super::{builds_of, DockerBuild, ImageBuild, UNRESOLVED};
+use super::{builds_of, scalar, DockerBuild, ImageBuild, UNRESOLVED};
 
 /// A matrix combination: key → value (a word, or an object read by `matrix.key.field`).
 type Combo = Vec<(String, Value)>;
@@ -168,16 +168,6 @@ fn run(
         }
     }
     out
-}
-
-/// A scalar as text (`push: true` reads `true`).
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// `env:` entries over `inherited`, each substituted.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde_yaml::{Mapping, Value};
 
 use super::shell::{self, Start};
-use super::{ImageBuild, ROOT, UNRESOLVED};
+use super::{scalar, ImageBuild, ROOT, UNRESOLVED};
 
 /// Keys of the top level that are no jobs.
 const GLOBAL: &[&str] = &[
@@ -145,15 +145,6 @@ fn set_variables(env: &mut HashMap<String, String>, vars: Option<&Value>) {
             let value = substitute(&value, env);
             env.insert(k.to_string(), value);
         }
-    }
-}
-
-fn scalar(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
     }
 }
 

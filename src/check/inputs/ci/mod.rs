@@ -109,6 +109,16 @@ pub(crate) fn docker_build(words: &[String]) -> Option<DockerBuild> {
     Some(out)
 }
 
+/// A YAML scalar as text (`push: true` reads `true`); `None` for a list or mapping.
+pub(crate) fn scalar(v: &serde_yaml::Value) -> Option<String> {
+    match v {
+        serde_yaml::Value::String(s) => Some(s.clone()),
+        serde_yaml::Value::Bool(b) => Some(b.to_string()),
+        serde_yaml::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// A kaniko build (`/kaniko/executor --context DIR --dockerfile FILE --destination IMAGE`),
 /// as the `docker build` it stands for: its Dockerfile, unless rooted, is read against the
 /// context (`dir://` contexts are directories; a remote one is none).
