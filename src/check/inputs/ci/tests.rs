@@ -452,3 +452,14 @@ fn a_script_outside_the_root_building_its_current_directory_is_left_out() {
         ]
     );
 }
+
+#[test]
+fn a_service_makefile_builds_its_own_directory() {
+    // wire-server style: the root runs `$(MAKE) -C services/$(service) docker`; each
+    // service's Makefile builds `.` with a registry given by its caller.
+    let text = "NAME := brig\nDOCKER_TAG ?= $(USER)\n\n.PHONY: docker\ndocker:\n\tdocker build -t $(DOCKER_USER)/$(NAME):$(DOCKER_TAG) .\n";
+    assert_eq!(
+        got(&makefile_builds("services/brig/Makefile", text)),
+        [("brig", "services/brig")]
+    );
+}
