@@ -106,7 +106,8 @@ pub(super) fn attach(
                     services[i].facts.extend(facts);
                 }
             }
-            Parsed::Script(facts) => {
+            Parsed::Script(facts, built) => {
+                builds.extend(built);
                 if let Some(i) = owner(&f.rel, services, None) {
                     services[i].scripts.push((f.rel, facts));
                 }

@@ -1,6 +1,7 @@
-//! Which directory of the tree an image is built from: skaffold artifacts and compose
-//! services with both `image:` and `build:`. A Kubernetes workload naming that image runs the
-//! code there, whatever the workload, the image or the directory are called.
+//! Which directory of the tree an image is built from: skaffold artifacts, Tilt, compose
+//! services with both `image:` and `build:`, and CI (workflows, Makefiles, scripts, bake
+//! files). A Kubernetes workload naming that image runs the code there, whatever the
+//! workload, the image or the directory are called.
 
 use std::collections::HashMap;
 
@@ -17,12 +18,43 @@ pub(super) struct BuiltImages(
     HashMap<String, Option<String>>,
     /// Image → the Dockerfile and context it is built with (skaffold, Tilt).
     HashMap<String, Option<(String, String)>>,
+    /// The last path segment of an image CI builds (`ledger` of
+    /// `${{ env.REGISTRY }}/${{ github.repository_owner }}/ledger`) → its directory and
+    /// Dockerfile; a segment two directories claim joins nothing.
+    HashMap<String, Option<Built>>,
+    /// An image CI builds, as written and by its repository: after the others' keys (a CI
+    /// build never spoils a compose or skaffold one), before any segment.
+    HashMap<String, Option<Built>>,
 );
 
+/// `built` under `key`, unless another directory claims it (then nothing).
+fn claim(map: &mut HashMap<String, Option<Built>>, key: String, built: &Built) {
+    let slot = map.entry(key).or_insert_with(|| Some(built.clone()));
+    if slot.as_ref().map(|s| &s.0) != Some(&built.0) {
+        *slot = None;
+    }
+}
+
+/// Where a CI build's code is, and the Dockerfile and context it is built with.
+type Built = (String, Option<(String, String)>);
+
 impl BuiltImages {
-    pub(super) fn new(builds: &[ImageBuild], workloads: &[Workload]) -> Self {
+    /// From the builds and compose services; a CI build whose directory is not in `dirs`
+    /// (a script run from elsewhere than assumed) is left out.
+    pub(super) fn new(builds: &[ImageBuild], workloads: &[Workload], dirs: &[String]) -> Self {
         let mut out = BuiltImages::default();
         for b in builds {
+            if b.loose {
+                if b.dir != "." && !dirs.contains(&b.dir) {
+                    continue;
+                }
+                let built = (b.dir.clone(), b.dockerfile.clone());
+                claim(&mut out.2, segment(&b.image).to_string(), &built);
+                for key in keys(&b.image) {
+                    claim(&mut out.3, key, &built);
+                }
+                continue;
+            }
             out.add(&b.image, &b.dir);
             if let Some(d) = &b.dockerfile {
                 for key in keys(&b.image) {
@@ -52,23 +84,52 @@ impl BuiltImages {
         }
     }
 
-    /// The build directory of the first of `images` built from the tree.
+    /// The build directory of the first of `images` built from the tree, else of the first
+    /// whose last path segment CI builds.
     pub(super) fn dir_of(&self, images: &[String]) -> Option<String> {
-        images.iter().find_map(|image| {
-            keys(image)
-                .into_iter()
-                .find_map(|k| self.0.get(&k).cloned().flatten())
-        })
+        images
+            .iter()
+            .find_map(|image| {
+                keys(image)
+                    .into_iter()
+                    .find_map(|k| self.0.get(&k).cloned().flatten())
+            })
+            .or_else(|| self.by_ci(images).map(|b| b.0.clone()))
+    }
+
+    /// The CI build of the first of `images` it names as written, else by segment.
+    fn by_ci(&self, images: &[String]) -> Option<&Built> {
+        images
+            .iter()
+            .find_map(|image| {
+                keys(image)
+                    .into_iter()
+                    .find_map(|k| self.3.get(&k).and_then(Option::as_ref))
+            })
+            .or_else(|| self.by_segment(images))
+    }
+
+    /// A CI build of the last path segment of the first of `images` that names a namespace:
+    /// a bare `nginx:1.27` (`docker.io/library/nginx`) is Docker Hub's official image, not
+    /// `ghcr.io/acme/nginx` built from the tree.
+    fn by_segment(&self, images: &[String]) -> Option<&Built> {
+        images
+            .iter()
+            .filter(|image| image.contains('/') && !image.contains("library/"))
+            .find_map(|image| self.2.get(segment(image)).and_then(Option::as_ref))
     }
 
     /// The Dockerfile and build context of the first of `images` a skaffold or Tilt build
     /// of the tree makes.
     pub(super) fn dockerfile_of(&self, images: &[String]) -> Option<(String, String)> {
-        images.iter().find_map(|image| {
-            keys(image)
-                .into_iter()
-                .find_map(|k| self.1.get(&k).cloned().flatten())
-        })
+        images
+            .iter()
+            .find_map(|image| {
+                keys(image)
+                    .into_iter()
+                    .find_map(|k| self.1.get(&k).cloned().flatten())
+            })
+            .or_else(|| self.by_ci(images).and_then(|b| b.1.clone()))
     }
 
     /// The service whose code is at `dir`: the one there, else the only one under it (a
@@ -89,6 +150,13 @@ impl BuiltImages {
             _ => None,
         }
     }
+}
+
+/// An image's last path segment without tag or digest (`ledger` of `ghcr.io/acme/ledger:1`).
+fn segment(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.split(':').next().unwrap_or(last)
 }
 
 /// The keys an image is known by: as written (no digest), its repository (no tag).
@@ -116,6 +184,7 @@ mod tests {
             dockerfile: None,
             file: "skaffold.yaml".into(),
             line: 1,
+            loose: false,
         }
     }
 
@@ -134,6 +203,7 @@ mod tests {
                 compose("quote", "ghcr.io/acme/shop:quote", "src/quote"),
                 compose("email", "ghcr.io/acme/shop:email", "src/email"),
             ],
+            &[],
         );
         let dir = |i: &str| built.dir_of(&[i.to_string()]);
         assert_eq!(dir("cartservice").as_deref(), Some("src/cartservice"));
@@ -148,6 +218,71 @@ mod tests {
         assert_eq!(dir("ghcr.io/acme/shop:latest"), None);
         assert_eq!(dir("ghcr.io/acme/shop"), None);
         assert_eq!(dir("cart"), None);
+    }
+
+    #[test]
+    fn ci_builds_join_by_last_segment_when_one_directory_in_the_tree_claims_it() {
+        let ci = |image: &str, dir: &str| ImageBuild {
+            loose: true,
+            ..build(image, dir)
+        };
+        let dirs: Vec<String> = ["services", "services/ledger", "services/ledger-v2", "web"]
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let built = BuiltImages::new(
+            &[
+                ci("shop-ledger", "services/ledger"),
+                ci("ghcr.io/acme/web", "web"),
+                ci("registry.example.com/other/web", "services"),
+                ci("gone", "services/removed"),
+                build("cartservice", "src/cartservice"),
+            ],
+            &[],
+            &dirs,
+        );
+        let dir = |i: &str| built.dir_of(&[i.to_string()]);
+        assert_eq!(
+            dir("ghcr.io/acme/shop-ledger:1.4.0").as_deref(),
+            Some("services/ledger")
+        );
+        assert_eq!(dir("shop-ledger").as_deref(), Some("services/ledger"));
+        // Written in full, the image is the build's; by its segment, two directories: none.
+        assert_eq!(dir("ghcr.io/acme/web:2").as_deref(), Some("web"));
+        assert_eq!(dir("docker.io/acme/web:2"), None);
+        // A directory not in the tree: left out.
+        assert_eq!(dir("acme/gone:1"), None);
+        // Docker Hub's official image of that name is not the build.
+        let official = BuiltImages::new(&[ci("ghcr.io/acme/nginx", "web")], &[], &dirs);
+        assert_eq!(official.dir_of(&["nginx:1.27".into()]), None);
+        assert_eq!(official.dir_of(&["docker.io/library/nginx".into()]), None);
+        assert_eq!(
+            official
+                .dir_of(&["registry.acme.io/nginx:2".into()])
+                .as_deref(),
+            Some("web")
+        );
+        // skaffold's builds keep their exact keys only.
+        assert_eq!(dir("gcr.io/p/cartservice:v1"), None);
+        // A bare image CI names bare (`kind load`): as written.
+        let bare = BuiltImages::new(&[ci("shop-ledger", "services/ledger")], &[], &dirs);
+        assert_eq!(
+            bare.dir_of(&["shop-ledger:dev".into()]).as_deref(),
+            Some("services/ledger")
+        );
+        // A CI build does not spoil a compose service's image of another directory.
+        let compose = Workload {
+            name: "web".into(),
+            kind: "compose".into(),
+            images: vec!["ghcr.io/acme/web".into()],
+            build: Some("web".into()),
+            ..Workload::default()
+        };
+        let both = BuiltImages::new(&[ci("ghcr.io/acme/web", "services")], &[compose], &dirs);
+        assert_eq!(
+            both.dir_of(&["ghcr.io/acme/web:1".into()]).as_deref(),
+            Some("web")
+        );
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub(super) fn join(
     repo: &Repo,
     dirs: &[String],
 ) -> Vec<Infrastructure> {
-    let built = BuiltImages::new(builds, &workloads);
+    let built = BuiltImages::new(builds, &workloads, dirs);
     let mut infrastructure = InfrastructureList::default();
     let mut names = FirstIndex::default();
     let mut bases = FirstIndex::default();

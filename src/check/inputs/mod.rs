@@ -5,6 +5,7 @@
 
 mod chart_parents;
 mod charts;
+pub mod ci;
 pub mod discover;
 pub mod exclude;
 mod external;

@@ -50,6 +50,10 @@ pub(super) enum Class {
     Script,
     /// A `Tiltfile`: the images it builds ([`k8s::tilt`](crate::check::inputs::k8s::tilt)).
     Tiltfile,
+    /// A Makefile: the images its recipes build ([`ci::make`](crate::check::inputs::ci::make)).
+    Makefile,
+    /// A `docker buildx bake` file ([`ci::bake`](crate::check::inputs::ci::bake)).
+    Bake,
     Yaml,
     TsConfig,
     /// `nest-cli.json`, Nx `project.json`: the applications and libraries of a Node monorepo
@@ -69,6 +73,14 @@ pub(super) fn classify(name: &str) -> Option<Class> {
     }
     if name == "Tiltfile" {
         return Some(Class::Tiltfile);
+    }
+    if matches!(name, "Makefile" | "makefile" | "GNUmakefile") || name.ends_with(".mk") {
+        return Some(Class::Makefile);
+    }
+    if (name.starts_with("docker-bake") || name.ends_with(".bake.hcl"))
+        && (name.ends_with(".hcl") || name.ends_with(".json"))
+    {
+        return Some(Class::Bake);
     }
     if name.ends_with(".sh") {
         return Some(Class::Script);

@@ -6,6 +6,7 @@
 
 mod classify;
 mod grouped;
+mod hidden;
 mod queue;
 mod read;
 mod visit;
@@ -54,8 +55,9 @@ pub enum Parsed {
     Manifest(Manifest),
     /// Dockerfile or Procfile facts.
     Launch(Vec<Fact>),
-    /// A shell script's facts: they count where a command of its service runs it.
-    Script(Vec<Fact>),
+    /// A shell script's facts (they count where a command of its service runs it) and the
+    /// images it builds.
+    Script(Vec<Fact>, Vec<crate::check::inputs::k8s::ImageBuild>),
     /// Kubernetes objects / Helm values / Chart.yaml.
     K8s(Box<K8sFile>),
     /// `tsconfig.json`.
@@ -194,7 +196,7 @@ pub fn walk(root: &Path, interest: &Interest, exclude: &ExcludeSet) -> Result<Wa
         }
     }
     unlisted.sort_unstable_by(|a, b| a.rel.cmp(&b.rel));
-    let mut runs = vec![unlisted];
+    let mut runs = vec![unlisted, hidden::workflows(root, exclude)];
     for r in read {
         runs.push(r.files);
         out.errors.extend(r.errors);

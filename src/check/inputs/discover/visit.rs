@@ -15,6 +15,7 @@ use super::{
 use crate::check::error::CheckError;
 use crate::check::facts::names::NameFilter;
 use crate::check::facts::{Fact, GoImports, SourceFacts};
+use crate::check::inputs::ci;
 use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::{self, K8sFile};
 use crate::check::inputs::lang::{self, SourceKind};
@@ -412,7 +413,18 @@ pub(super) fn visit(
         },
         Class::Dockerfile => Parsed::Launch(docker::parse_dockerfile(&rel, &text)),
         Class::Procfile => Parsed::Launch(docker::parse_procfile(&rel, &text)),
-        Class::Script => Parsed::Script(shell::parse_script(&rel, &text)),
+        Class::Script => Parsed::Script(
+            shell::parse_script(&rel, &text),
+            ci::shell::script_builds(&rel, &text),
+        ),
+        Class::Makefile => Parsed::K8s(Box::new(K8sFile {
+            builds: ci::make::makefile_builds(&rel, &text),
+            ..K8sFile::default()
+        })),
+        Class::Bake => Parsed::K8s(Box::new(K8sFile {
+            builds: ci::bake::bake_builds(&rel, &text),
+            ..K8sFile::default()
+        })),
         Class::Tiltfile => Parsed::K8s(Box::new(K8sFile {
             builds: k8s::tilt::builds(&rel, &text),
             ..K8sFile::default()

@@ -22,6 +22,10 @@ pub struct ImageBuild {
     pub file: String,
     /// 1-based line.
     pub line: u32,
+    /// Built by CI or a build script ([`ci`](crate::check::inputs::ci)): known by the image's
+    /// last path segment too (`ledger` of `ghcr.io/acme/ledger`: the registry and owner of a
+    /// run are not the deployment's).
+    pub loose: bool,
 }
 
 /// A skaffold configuration (`apiVersion: skaffold/v…`).
@@ -66,6 +70,7 @@ pub(super) fn skaffold(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Im
                 dir: code,
                 dockerfile,
                 file: rel.to_string(),
+                loose: false,
             });
         }
     }
@@ -100,7 +105,7 @@ fn sub_project(artifact: &Value, context: &str) -> Option<String> {
 }
 
 /// The directory of the file `rel` (`.` at the root).
-pub(super) fn parent(rel: &str) -> &str {
+pub(crate) fn parent(rel: &str) -> &str {
     rel.rsplit_once('/').map_or(".", |(d, _)| d)
 }
 

@@ -18,6 +18,7 @@ mod instrumentation;
 pub mod tilt;
 mod workload;
 pub use app_settings::is_bootstrap;
+pub(crate) use build::parent as parent_dir;
 pub use build::ImageBuild;
 use helm::helm_values;
 pub use instrumentation::{Instrumentation, Unresolved};
