@@ -383,6 +383,12 @@ mod tests {
             values(&["true"], true),
             "Java: local variable parsed as a boolean"
         );
+        let cs = "class Startup {\n    static bool Tracing() {\n        var flag = Environment.GetEnvironmentVariable(\"ENABLE_TRACING\");\n        return flag == \"true\";\n    }\n}\n";
+        assert_eq!(
+            compared(SourceKind::Csharp, "Startup.cs", cs),
+            values(&["true"], false),
+            "C#: local variable compared"
+        );
         // Not compared anywhere, only truthiness: nothing is said.
         let truthy = "import os\n\nflag = os.getenv(\"ENABLE_TRACING\")\nif flag:\n    init()\n";
         assert_eq!(compared(SourceKind::Python, "app.py", truthy), None);
