@@ -15,14 +15,29 @@ use crate::check::inputs::k8s::{ImageBuild, Workload};
 #[derive(Default)]
 pub(super) struct BuiltImages(
     HashMap<String, Option<String>>,
-    /// Image → the Dockerfile and context it is built with (skaffold, Tilt).
+    /// Image → the Dockerfile and context it is built with (skaffold, Tilt, build scripts).
     HashMap<String, Option<(String, String)>>,
+    /// Images a build script makes for whichever registry a variable names, by bare name →
+    /// their build directory and Dockerfile; matched by a workload image's last component
+    /// when nothing matches it as written.
+    HashMap<String, Option<(String, Option<(String, String)>)>>,
 );
 
 impl BuiltImages {
     pub(super) fn new(builds: &[ImageBuild], workloads: &[Workload]) -> Self {
         let mut out = BuiltImages::default();
         for b in builds {
+            if b.any_registry {
+                let entry = Some((b.dir.clone(), b.dockerfile.clone()));
+                let slot = out
+                    .2
+                    .entry(b.image.clone())
+                    .or_insert_with(|| entry.clone());
+                if *slot != entry {
+                    *slot = None;
+                }
+                continue;
+            }
             out.add(&b.image, &b.dir);
             if let Some(d) = &b.dockerfile {
                 for key in keys(&b.image) {
@@ -54,21 +69,34 @@ impl BuiltImages {
 
     /// The build directory of the first of `images` built from the tree.
     pub(super) fn dir_of(&self, images: &[String]) -> Option<String> {
-        images.iter().find_map(|image| {
-            keys(image)
-                .into_iter()
-                .find_map(|k| self.0.get(&k).cloned().flatten())
-        })
+        images
+            .iter()
+            .find_map(|image| {
+                keys(image)
+                    .into_iter()
+                    .find_map(|k| self.0.get(&k).cloned().flatten())
+            })
+            .or_else(|| self.any_registry(images).map(|(dir, _)| dir))
+    }
+
+    /// The build of the first of `images` whose name a build script makes for any registry.
+    fn any_registry(&self, images: &[String]) -> Option<(String, Option<(String, String)>)> {
+        images
+            .iter()
+            .find_map(|image| self.2.get(bare_name(image)).cloned().flatten())
     }
 
     /// The Dockerfile and build context of the first of `images` a skaffold or Tilt build
     /// of the tree makes.
     pub(super) fn dockerfile_of(&self, images: &[String]) -> Option<(String, String)> {
-        images.iter().find_map(|image| {
-            keys(image)
-                .into_iter()
-                .find_map(|k| self.1.get(&k).cloned().flatten())
-        })
+        images
+            .iter()
+            .find_map(|image| {
+                keys(image)
+                    .into_iter()
+                    .find_map(|k| self.1.get(&k).cloned().flatten())
+            })
+            .or_else(|| self.any_registry(images).and_then(|(_, d)| d))
     }
 
     /// The service whose code is at `dir`: the one there, else the only one under it (a
@@ -89,6 +117,13 @@ impl BuiltImages {
             _ => None,
         }
     }
+}
+
+/// An image's last path component without tag or digest: `docker.io/acme/auth:1` → `auth`.
+fn bare_name(image: &str) -> &str {
+    let image = image.split('@').next().unwrap_or(image);
+    let last = image.rsplit('/').next().unwrap_or(image);
+    last.split(':').next().unwrap_or(last)
 }
 
 /// The keys an image is known by: as written (no digest), its repository (no tag).
@@ -116,7 +151,35 @@ mod tests {
             dockerfile: None,
             file: "skaffold.yaml".into(),
             line: 1,
+            any_registry: false,
         }
+    }
+
+    #[test]
+    fn an_image_a_script_builds_for_any_registry_joins_by_its_last_component() {
+        let any = |image: &str, dir: &str| ImageBuild {
+            any_registry: true,
+            ..build(image, dir)
+        };
+        let built = BuiltImages::new(
+            &[
+                any("teastore-auth", "services/auth"),
+                any("shared", "a"),
+                any("shared", "b"),
+                build("acme/webui", "services/webui"),
+            ],
+            &[],
+        );
+        let dir = |i: &str| built.dir_of(&[i.to_string()]);
+        assert_eq!(
+            dir("descartesresearch/teastore-auth:1.4").as_deref(),
+            Some("services/auth")
+        );
+        assert_eq!(dir("teastore-auth").as_deref(), Some("services/auth"));
+        // Two directories build it: neither.
+        assert_eq!(dir("x/shared"), None);
+        // A literal build keeps its registry.
+        assert_eq!(dir("other/webui"), None);
     }
 
     #[test]

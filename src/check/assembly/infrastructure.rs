@@ -132,6 +132,13 @@ pub(super) fn kind_of(image: &str) -> Option<Kind> {
 /// (`bitnami/node` is an application's base). The caller asks only for build directories
 /// where no service's code is.
 pub(super) fn built_kind(dockerfile: &str) -> Option<Kind> {
+    let image = shipped_base(dockerfile)?;
+    kind_of(image).filter(|k| !matches!(k, Kind::Proxy | Kind::Verifier | Kind::Other))
+}
+
+/// The published image the last stage of `dockerfile` (its text) extends, followed through
+/// stage names (`FROM postgres:16 AS base` … `FROM base`: `postgres:16`).
+pub(super) fn shipped_base(dockerfile: &str) -> Option<&str> {
     let mut stages: Vec<(&str, Option<&str>)> = Vec::new();
     for line in dockerfile.lines() {
         let mut words = line.split_whitespace();
@@ -159,7 +166,7 @@ pub(super) fn built_kind(dockerfile: &str) -> Option<Kind> {
             None => break,
         }
     }
-    kind_of(image).filter(|k| !matches!(k, Kind::Proxy | Kind::Verifier | Kind::Other))
+    Some(image)
 }
 
 /// General-purpose utility images a pod runs beside its main container for a step (publish

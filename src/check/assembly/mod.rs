@@ -14,6 +14,7 @@
 //! types are in [`work`].
 
 mod attach;
+mod base_images;
 mod copied_code;
 mod entries;
 mod go_mains;

@@ -249,6 +249,7 @@ pub(super) fn join(
         }
         !joins
     });
+    super::base_images::inherit(root, services, &built);
     infrastructure.into_list()
 }
 

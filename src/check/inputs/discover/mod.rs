@@ -54,8 +54,9 @@ pub enum Parsed {
     Manifest(Manifest),
     /// Dockerfile or Procfile facts.
     Launch(Vec<Fact>),
-    /// A shell script's facts: they count where a command of its service runs it.
-    Script(Vec<Fact>),
+    /// A shell script's facts (they count where a command of its service runs it) and the
+    /// images it builds (`docker build -t … DIR`).
+    Script(Vec<Fact>, Vec<crate::check::inputs::k8s::ImageBuild>),
     /// Kubernetes objects / Helm values / Chart.yaml.
     K8s(Box<K8sFile>),
     /// `tsconfig.json`.

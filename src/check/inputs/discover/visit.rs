@@ -412,7 +412,10 @@ pub(super) fn visit(
         },
         Class::Dockerfile => Parsed::Launch(docker::parse_dockerfile(&rel, &text)),
         Class::Procfile => Parsed::Launch(docker::parse_procfile(&rel, &text)),
-        Class::Script => Parsed::Script(shell::parse_script(&rel, &text)),
+        Class::Script => Parsed::Script(
+            shell::parse_script(&rel, &text),
+            k8s::script_builds::builds(root, &rel, &text),
+        ),
         Class::Tiltfile => Parsed::K8s(Box::new(K8sFile {
             builds: k8s::tilt::builds(&rel, &text),
             ..K8sFile::default()

@@ -22,6 +22,9 @@ pub struct ImageBuild {
     pub file: String,
     /// 1-based line.
     pub line: u32,
+    /// Built for whichever registry a variable names (`"${registry}auth"` in a build
+    /// script): `image` is the bare name, matched by a workload image's last component.
+    pub any_registry: bool,
 }
 
 /// A skaffold configuration (`apiVersion: skaffold/v…`).
@@ -66,6 +69,7 @@ pub(super) fn skaffold(rel: &str, doc: &Doc<'_>, value: &Value, out: &mut Vec<Im
                 dir: code,
                 dockerfile,
                 file: rel.to_string(),
+                any_registry: false,
             });
         }
     }

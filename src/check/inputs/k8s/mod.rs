@@ -15,6 +15,7 @@ mod helm;
 pub mod helm_releases;
 pub mod helm_template;
 mod instrumentation;
+pub mod script_builds;
 pub mod tilt;
 mod workload;
 pub use app_settings::is_bootstrap;

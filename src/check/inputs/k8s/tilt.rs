@@ -69,6 +69,7 @@ pub fn builds(rel: &str, text: &str) -> Vec<ImageBuild> {
                 dockerfile,
                 file: rel.to_string(),
                 line: i as u32 + 1,
+                any_registry: false,
             });
         }
     }
