@@ -31,6 +31,7 @@ mod overrides;
 mod python_entries;
 pub(crate) mod rust_modules;
 mod scripts;
+mod served_ports;
 mod services;
 mod shared_image;
 mod shared_python;

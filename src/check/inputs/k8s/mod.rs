@@ -53,6 +53,9 @@ pub struct Workload {
     pub images: Vec<String>,
     /// `initContainers` images (an injected agent, a migration step): they name no workload.
     pub init_images: Vec<String>,
+    /// The ports each of `images` declares (`containers[].ports`: name, `containerPort`), in
+    /// the order of `images`: what a container of an image published elsewhere serves.
+    pub ports: Vec<Vec<(Option<String>, u64)>>,
     /// The directory its image is built from, when the file that defines it says so (a
     /// docker-compose `build:`), relative to the root.
     pub build: Option<String>,
