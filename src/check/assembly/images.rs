@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::is_under;
 use super::work::Svc;
-use crate::check::inputs::k8s::{ImageBuild, Workload};
+use crate::check::inputs::k8s::{ImageBuild, Workload, COMPOSE};
 
 /// Image → build directory, by the image as written and by its repository (no tag), as
 /// skaffold and compose match them (a registry-qualified `gcr.io/x/cartservice` is not the
@@ -50,6 +50,34 @@ impl BuiltImages {
         }
         for w in workloads {
             if let Some(dir) = &w.build {
+                for image in &w.images {
+                    out.add(image, dir);
+                }
+            }
+        }
+        // Compose files of one directory merge by service name (`docker-compose.yml` names
+        // the image, the override `docker-compose.dev.yml` the `build:`): the image is built
+        // from that directory.
+        let file_dir = |w: &Workload| w.file.rsplit_once('/').map_or(".", |(d, _)| d).to_owned();
+        let mut built_here: HashMap<(String, &str), Option<&str>> = HashMap::new();
+        for w in workloads
+            .iter()
+            .filter(|w| w.kind == COMPOSE && w.images.is_empty())
+        {
+            if let Some(dir) = &w.build {
+                let slot = built_here
+                    .entry((file_dir(w), w.name.as_str()))
+                    .or_insert(Some(dir));
+                if *slot != Some(dir.as_str()) {
+                    *slot = None;
+                }
+            }
+        }
+        for w in workloads
+            .iter()
+            .filter(|w| w.kind == COMPOSE && w.build.is_none())
+        {
+            if let Some(Some(dir)) = built_here.get(&(file_dir(w), w.name.as_str())) {
                 for image in &w.images {
                     out.add(image, dir);
                 }
@@ -211,6 +239,46 @@ mod tests {
         assert_eq!(dir("ghcr.io/acme/shop:latest"), None);
         assert_eq!(dir("ghcr.io/acme/shop"), None);
         assert_eq!(dir("cart"), None);
+    }
+
+    #[test]
+    fn a_compose_override_building_a_service_builds_the_image_the_base_file_names() {
+        let compose = |file: &str, name: &str, image: Option<&str>, build: Option<&str>| Workload {
+            name: name.into(),
+            kind: COMPOSE.into(),
+            file: file.into(),
+            images: image.into_iter().map(String::from).collect(),
+            build: build.map(String::from),
+            ..Workload::default()
+        };
+        let built = BuiltImages::new(
+            &[],
+            &[
+                compose(
+                    "docker-compose.yml",
+                    "account-mongodb",
+                    Some("acme/mongodb"),
+                    None,
+                ),
+                compose(
+                    "docker-compose.dev.yml",
+                    "account-mongodb",
+                    None,
+                    Some("mongodb"),
+                ),
+                // Another directory's compose file is another project.
+                compose(
+                    "deploy/docker-compose.yml",
+                    "gateway",
+                    Some("acme/gateway"),
+                    None,
+                ),
+                compose("docker-compose.dev.yml", "gateway", None, Some("gateway")),
+            ],
+        );
+        let dir = |i: &str| built.dir_of(&[i.to_string()]);
+        assert_eq!(dir("acme/mongodb").as_deref(), Some("mongodb"));
+        assert_eq!(dir("acme/gateway"), None);
     }
 
     #[test]

@@ -5,9 +5,29 @@
 //! (`containerPort: 3306`, `name: mysql`; `27017`, `name: mongo`), which an application
 //! container does not: it serves its API on a port of its own. A workload of no code of the
 //! tree whose every main container declares ports, all of them one kind of infrastructure's
-//! well-known server ports (or named after that server), is that infrastructure.
+//! well-known server ports (or named after that server), is that infrastructure. So is one
+//! that sets a variable only a database image's own entrypoint reads to initialise the server
+//! (`MYSQL_ROOT_PASSWORD`, `MONGO_INITDB_ROOT_USERNAME`: piggymetrics' compose service
+//! `auth-mysql` running `elkolotfi/piggymetrics-mysql`); the variables an application reads
+//! to connect (`MYSQL_PASSWORD`, `POSTGRES_PASSWORD`) say nothing.
 
+use crate::check::facts::FactKind;
 use crate::check::inputs::k8s::Workload;
+
+/// Variables the official database images' entrypoints read to initialise the server, and
+/// which no client reads.
+const SERVER_INIT_ENV: &[(&str, Kind)] = &[
+    ("MYSQL_ROOT_PASSWORD", Kind::Database),
+    ("MYSQL_ALLOW_EMPTY_PASSWORD", Kind::Database),
+    ("MYSQL_RANDOM_ROOT_PASSWORD", Kind::Database),
+    ("MARIADB_ROOT_PASSWORD", Kind::Database),
+    ("MARIADB_ALLOW_EMPTY_ROOT_PASSWORD", Kind::Database),
+    ("MARIADB_RANDOM_ROOT_PASSWORD", Kind::Database),
+    ("MONGO_INITDB_ROOT_USERNAME", Kind::Database),
+    ("MONGO_INITDB_ROOT_PASSWORD", Kind::Database),
+    ("POSTGRES_INITDB_ARGS", Kind::Database),
+    ("POSTGRES_HOST_AUTH_METHOD", Kind::Database),
+];
 use crate::check::model::InfrastructureKind as Kind;
 
 /// Well-known server ports and port names, and what serves them.
@@ -28,9 +48,26 @@ const SERVER_PORTS: &[(u64, &str, Kind)] = &[
     (2181, "zookeeper", Kind::Coordination),
 ];
 
-/// The infrastructure a workload's containers serve, by their declared ports alone; `None`
-/// when a main container declares no port, or one no server of the table listens on.
+/// The infrastructure a workload of an image published elsewhere runs, by what its
+/// containers serve or the server initialisation they are given.
 pub(super) fn served_kind(w: &Workload) -> Option<Kind> {
+    by_ports(w).or_else(|| by_init_env(w))
+}
+
+/// A server initialisation variable the workload sets (with a value of its own or not).
+fn by_init_env(w: &Workload) -> Option<Kind> {
+    w.facts.iter().find_map(|f| match &f.kind {
+        FactKind::Env { name, .. } => SERVER_INIT_ENV
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, k)| *k),
+        _ => None,
+    })
+}
+
+/// By the declared ports alone; `None` when a main container declares no port, or one no
+/// server of the table listens on.
+fn by_ports(w: &Workload) -> Option<Kind> {
     if w.ports.is_empty() || w.ports.len() != w.images.len() {
         return None;
     }
@@ -87,6 +124,39 @@ mod tests {
         assert_eq!(served_kind(&named), Some(Kind::Database));
         let cache = w(&[("acme/session-store", &[(None, 6379)])]);
         assert_eq!(served_kind(&cache), Some(Kind::Cache));
+    }
+
+    #[test]
+    fn a_database_image_is_told_by_its_server_initialisation_variables() {
+        let env = |name: &str| {
+            crate::check::facts::Fact::new(
+                FactKind::Env {
+                    name: name.into(),
+                    value: Some("x".into()),
+                    from_secret: false,
+                    from_ref: false,
+                },
+                "docker-compose.yml",
+                1,
+            )
+        };
+        let mysql = Workload {
+            images: vec!["elkolotfi/piggymetrics-mysql".into()],
+            facts: vec![env("MYSQL_PASSWORD"), env("MYSQL_ROOT_PASSWORD")],
+            ..Workload::default()
+        };
+        assert_eq!(served_kind(&mysql), Some(Kind::Database));
+        // What a client reads to connect says nothing.
+        let client = Workload {
+            images: vec!["acme/accounts".into()],
+            facts: vec![
+                env("MYSQL_PASSWORD"),
+                env("POSTGRES_PASSWORD"),
+                env("MYSQL_DATABASE"),
+            ],
+            ..Workload::default()
+        };
+        assert_eq!(served_kind(&client), None);
     }
 
     #[test]
