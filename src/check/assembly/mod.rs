@@ -17,6 +17,7 @@ mod attach;
 mod base_images;
 mod copied_code;
 mod entries;
+mod go_entries;
 mod go_mains;
 mod images;
 mod infrastructure;
@@ -104,6 +105,7 @@ pub(crate) fn assemble(
     overrides::apply(&mut services);
     scripts::start(&mut services);
     python_entries::narrow(root, &mut services, &shared);
+    go_entries::narrow(root, &mut services, &shared);
     naming::name_by_deployment(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))
