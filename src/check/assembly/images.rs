@@ -20,8 +20,11 @@ pub(super) struct BuiltImages(
     /// Images a build script makes for whichever registry a variable names, by bare name →
     /// their build directory and Dockerfile; matched by a workload image's last component
     /// when nothing matches it as written.
-    HashMap<String, Option<(String, Option<(String, String)>)>>,
+    HashMap<String, Option<ScriptBuild>>,
 );
+
+/// A build script's image: its build directory, and its Dockerfile and context.
+type ScriptBuild = (String, Option<(String, String)>);
 
 impl BuiltImages {
     pub(super) fn new(builds: &[ImageBuild], workloads: &[Workload]) -> Self {
@@ -108,7 +111,7 @@ impl BuiltImages {
     }
 
     /// The build of the first of `images` whose name a build script makes for any registry.
-    fn any_registry(&self, images: &[String]) -> Option<(String, Option<(String, String)>)> {
+    fn any_registry(&self, images: &[String]) -> Option<ScriptBuild> {
         images
             .iter()
             .find_map(|image| self.2.get(bare_name(image)).cloned().flatten())

@@ -105,7 +105,9 @@ fn port_kind(name: Option<&str>, port: u64) -> Option<Kind> {
 mod tests {
     use super::*;
 
-    fn w(containers: &[(&str, &[(Option<&str>, u64)])]) -> Workload {
+    type Ports<'a> = &'a [(Option<&'a str>, u64)];
+
+    fn w(containers: &[(&str, Ports<'_>)]) -> Workload {
         Workload {
             images: containers.iter().map(|(i, _)| i.to_string()).collect(),
             ports: containers
