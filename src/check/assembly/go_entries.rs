@@ -86,7 +86,7 @@ fn narrow_group(root: &Path, parts: &mut [Svc]) {
             .iter()
             .flat_map(|f| &code.imports[*f])
             .collect();
-        drop_files(part, &leave);
+        super::python_entries::drop_files(part, &leave);
         // A requirement of the module that only the other parts' files import.
         let manifest = part.manifest.clone().unwrap_or_default();
         part.facts.retain(|f| match &f.kind {
@@ -104,19 +104,6 @@ fn imports_it(imports: &[&String], name: &str) -> bool {
         i.strip_prefix(name)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     })
-}
-
-/// Remove `files` from a part's sources (parsed or not).
-fn drop_files(part: &mut Svc, files: &BTreeSet<&String>) {
-    let sources = std::mem::take(&mut part.sources);
-    let rels = std::mem::take(&mut part.source_files);
-    for (rel, facts) in rels.into_iter().zip(sources) {
-        if !files.contains(&rel) {
-            part.source_files.push(rel);
-            part.sources.push(facts);
-        }
-    }
-    part.unparsed.retain(|(_, rel, _)| !files.contains(rel));
 }
 
 /// The `module` path of the service's `go.mod`.

@@ -15,6 +15,7 @@ use std::path::Path;
 use super::build::{join, parent};
 use super::ImageBuild;
 use crate::check::inputs::manifests::launch::programs;
+use crate::check::inputs::manifests::shell::logical_lines;
 
 /// `docker build` options that take a value (the next word when not written `--opt=value`).
 const VALUED: &[&str] = &[
@@ -57,27 +58,8 @@ const VALUED: &[&str] = &[
 /// directories exist.
 pub fn builds(root: &Path, rel: &str, text: &str) -> Vec<ImageBuild> {
     let mut out = Vec::new();
-    let mut logical = String::new();
-    let mut start = 0u32;
-    for (i, raw) in text.lines().enumerate() {
-        let t = raw.trim();
-        if logical.is_empty() {
-            if t.is_empty() || t.starts_with('#') {
-                continue;
-            }
-            start = i as u32 + 1;
-        }
-        if let Some(cont) = t.strip_suffix('\\') {
-            logical.push_str(cont);
-            logical.push(' ');
-            continue;
-        }
-        logical.push_str(t);
-        line_builds(root, rel, &logical, start, &mut out);
-        logical.clear();
-    }
-    if !logical.is_empty() {
-        line_builds(root, rel, &logical, start, &mut out);
+    for (start, line) in logical_lines(text) {
+        line_builds(root, rel, &line, start, &mut out);
     }
     out
 }
