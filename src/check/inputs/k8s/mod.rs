@@ -16,6 +16,8 @@ pub mod helm_releases;
 pub mod helm_template;
 mod instrumentation;
 pub mod script_builds;
+mod serverless;
+pub use serverless::SERVERLESS;
 pub mod tilt;
 mod workload;
 pub use app_settings::is_bootstrap;
@@ -96,9 +98,9 @@ pub const COMPOSE: &str = "compose";
 
 impl Workload {
     /// Whether the workload rules (TG201, TG203) judge it: a Kubernetes workload or Helm
-    /// release, not a docker-compose service.
+    /// release, not a docker-compose service or a Serverless Framework service.
     pub fn judged(&self) -> bool {
-        self.kind != COMPOSE
+        self.kind != COMPOSE && self.kind != SERVERLESS
     }
 }
 
@@ -365,6 +367,11 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
         }
         if compose::is_compose_file(file_name) {
             compose::services(rel, &doc, &value, &mut out.workloads);
+            continue;
+        }
+        if serverless::is_serverless(file_name, &value) {
+            out.workloads
+                .extend(serverless::workload(rel, &doc, &value));
             continue;
         }
         if let Some(file) = app_settings::settings_file(file_name) {
