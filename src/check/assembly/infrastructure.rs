@@ -47,6 +47,7 @@ const BY_NAME: &[(&str, Kind)] = &[
     ("cp-zookeeper", Kind::Coordination),
     ("etcd", Kind::Coordination),
     ("consul", Kind::Coordination),
+    ("nacos-server", Kind::Coordination),
     ("fluent-bit", Kind::LogShipper),
     ("fluentd", Kind::LogShipper),
     ("fluentd-kubernetes-daemonset", Kind::LogShipper),
@@ -323,6 +324,7 @@ mod tests {
             ("envoyproxy/envoy:v1.32-latest", Kind::Proxy),
             ("nginx:1.27-alpine", Kind::Proxy),
             ("localhost:5000/postgres", Kind::Database),
+            ("nacos/nacos-server:v2.3.2", Kind::Coordination),
             ("ghcr.io/tracegate/tracegate:0.1", Kind::Verifier),
         ] {
             assert_eq!(kind_of(image), Some(kind), "{image}");
