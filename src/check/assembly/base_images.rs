@@ -77,7 +77,19 @@ fn base_dockerfile(root: &Path, file: &str, built: &BuiltImages) -> Option<(Stri
     if base.contains('$') || base.eq_ignore_ascii_case("scratch") {
         return None;
     }
-    let (base_file, _) = built.dockerfile_of(&[base.to_string()])?;
+    let base = [base.to_string()];
+    // Skaffold, Tilt and build scripts name the Dockerfile; a compose `build:` its directory.
+    let base_file = match built.dockerfile_of(&base) {
+        Some((file, _)) => file,
+        None => {
+            let dir = built.dir_of(&base)?;
+            if dir == "." {
+                "Dockerfile".to_string()
+            } else {
+                format!("{dir}/Dockerfile")
+            }
+        }
+    };
     if base_file == file {
         return None;
     }
@@ -140,7 +152,7 @@ fn add_facts(svc: &mut Svc, children: &[String], facts: Vec<Fact>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::inputs::k8s::ImageBuild;
+    use crate::check::inputs::k8s::{ImageBuild, Workload};
 
     fn write(root: &Path, file: &str, text: &str) {
         let path = root.join(file);
@@ -203,9 +215,26 @@ mod tests {
             "svc/plain/Dockerfile",
             "FROM tomcat:9\nCMD [\"catalina.sh\", \"run\"]\n",
         );
+        write(
+            root,
+            "compose-base/Dockerfile",
+            "FROM python:3.12\nENV PYTHONPATH=/otel/auto_instrumentation\n",
+        );
+        write(
+            root,
+            "svc/py/Dockerfile",
+            "FROM acme/pybase:1\nCMD [\"python\", \"app.py\"]\n",
+        );
+        let compose_base = Workload {
+            name: "pybase".into(),
+            kind: crate::check::inputs::k8s::COMPOSE.into(),
+            images: vec!["acme/pybase".into()],
+            build: Some("compose-base".into()),
+            ..Workload::default()
+        };
         let built = BuiltImages::new(
             &[script_build("base", "base"), script_build("top", "top")],
-            &[],
+            &[compose_base],
         );
         let svc = |path: &str, own: Vec<Fact>| Svc {
             path: path.into(),
@@ -222,7 +251,11 @@ mod tests {
             "svc/auth/Dockerfile",
             2,
         );
-        let mut services = vec![svc("svc/auth", vec![own_env]), svc("svc/plain", vec![])];
+        let mut services = vec![
+            svc("svc/auth", vec![own_env]),
+            svc("svc/plain", vec![]),
+            svc("svc/py", vec![]),
+        ];
         inherit(root, &mut services, &built);
         assert_eq!(
             summary(&services[0]),
@@ -235,5 +268,10 @@ mod tests {
         );
         // `FROM tomcat:9`, a published image: nothing added.
         assert!(services[1].facts.is_empty());
+        // A base a compose `build:` makes, found by its directory.
+        assert_eq!(
+            summary(&services[2]),
+            vec!["compose-base/Dockerfile:2 PYTHONPATH=/otel/auto_instrumentation"]
+        );
     }
 }
