@@ -341,6 +341,117 @@ mod tests {
     }
 
     #[test]
+    fn each_part_keeps_what_its_sub_command_reaches_and_the_requirements_it_imports() {
+        use crate::check::facts::{Fact, SourceFacts};
+        use crate::check::inputs::k8s::Workload;
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path();
+        let module = "example.com/app";
+        let files: &[(&str, &str, &[&str], &str)] = &[
+            ("main.go", "main", &["example.com/app/cmd"], ""),
+            (
+                "cmd/root.go",
+                "cmd",
+                &["github.com/spf13/cobra"],
+                "var root = &cobra.Command{Use: \"app\"}",
+            ),
+            (
+                "cmd/api.go",
+                "cmd",
+                &["github.com/spf13/cobra", "example.com/app/api"],
+                "var c = &cobra.Command{\n\tUse: \"api\",\n}",
+            ),
+            (
+                "cmd/worker.go",
+                "cmd",
+                &["github.com/spf13/cobra", "example.com/app/worker"],
+                "var c = &cobra.Command{\n\tUse: \"worker\",\n}",
+            ),
+            (
+                "api/server.go",
+                "api",
+                &["go.opentelemetry.io/otel/sdk/trace"],
+                "",
+            ),
+            ("worker/loop.go", "worker", &["time"], ""),
+            ("tools/gen.go", "tools", &["os"], ""),
+        ];
+        std::fs::write(root.join("go.mod"), format!("module {module}\n")).unwrap();
+        let mut svc = Svc {
+            path: ".".into(),
+            language: Some(Language::Go),
+            manifest: Some("go.mod".into()),
+            ..Svc::default()
+        };
+        for (rel, package, imports, body) in files {
+            let path = root.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, format!("package {package}\n// cobra\n{body}\n")).unwrap();
+            let mut facts = SourceFacts {
+                package: Some((*package).into()),
+                ..SourceFacts::default()
+            };
+            facts.set_imports(imports.iter().map(|i| i.to_string()).collect());
+            svc.source_files.push((*rel).into());
+            svc.sources.push(facts);
+        }
+        for dep in ["github.com/spf13/cobra", "go.opentelemetry.io/otel/sdk"] {
+            svc.facts.push(Fact::new(
+                FactKind::Dependency { name: dep.into() },
+                "go.mod",
+                3,
+            ));
+        }
+        let part = |name: &str, args: &str| {
+            let mut p = svc.clone();
+            p.name = name.into();
+            p.workloads = vec![Workload {
+                name: name.into(),
+                facts: vec![Fact::new(FactKind::command(args), "k8s.yaml", 1)],
+                ..Workload::default()
+            }];
+            p
+        };
+        let mut parts = vec![part("api", "api --port 80"), part("worker", "worker")];
+        narrow(root, &mut parts, &[0..2]);
+        let deps = |p: &Svc| -> Vec<String> {
+            p.facts
+                .iter()
+                .filter_map(|f| match &f.kind {
+                    FactKind::Dependency { name } => Some(name.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            parts[0].source_files,
+            [
+                "main.go",
+                "cmd/root.go",
+                "cmd/api.go",
+                "api/server.go",
+                "tools/gen.go"
+            ]
+        );
+        assert_eq!(
+            deps(&parts[0]),
+            ["github.com/spf13/cobra", "go.opentelemetry.io/otel/sdk"]
+        );
+        assert_eq!(
+            parts[1].source_files,
+            [
+                "main.go",
+                "cmd/root.go",
+                "cmd/worker.go",
+                "worker/loop.go",
+                "tools/gen.go"
+            ]
+        );
+        // The SDK only the api part's files import is not the worker's.
+        assert_eq!(deps(&parts[1]), ["github.com/spf13/cobra"]);
+    }
+
+    #[test]
     fn a_go_files_package_and_imports_are_read_from_its_header() {
         let text = "// Package cmd.\npackage cmd\n\nimport \"os\"\nimport (\n\t\"github.com/spf13/cobra\"\n\n\td \"example.com/app/services/driver\" // the driver\n\t_ \"embed\"\n)\n\nfunc main() {}\nimport \"late\"\n";
         let (package, imports) = header(text);
