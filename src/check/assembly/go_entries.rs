@@ -413,7 +413,8 @@ mod tests {
             p
         };
         let mut parts = vec![part("api", "api --port 80"), part("worker", "worker")];
-        narrow(root, &mut parts, &[0..2]);
+        let groups = vec![0..parts.len()];
+        narrow(root, &mut parts, &groups);
         let deps = |p: &Svc| -> Vec<String> {
             p.facts
                 .iter()
