@@ -413,8 +413,8 @@ mod tests {
             p
         };
         let mut parts = vec![part("api", "api --port 80"), part("worker", "worker")];
-        let groups = vec![0..parts.len()];
-        narrow(root, &mut parts, &groups);
+        let group: Range<usize> = 0..parts.len();
+        narrow(root, &mut parts, std::slice::from_ref(&group));
         let deps = |p: &Svc| -> Vec<String> {
             p.facts
                 .iter()
