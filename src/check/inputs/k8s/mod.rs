@@ -374,6 +374,11 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
                 .extend(serverless::workload(rel, &doc, &value));
             continue;
         }
+        if serverless::is_sam(&value) {
+            out.workloads
+                .extend(serverless::sam_functions(rel, &doc, &value));
+            continue;
+        }
         if let Some(file) = app_settings::settings_file(file_name) {
             out.app_settings
                 .extend(app_settings::facts(rel, doc.text, doc.start, &value, file));

@@ -8,10 +8,15 @@
 //! function's own) runs of each `handler:` (`handler.send` under `nodejs20.x` is `node
 //! handler.js`, `src/orders.create` under `python3.12` is `python src/orders.py`). The
 //! workload rules (TG201, TG203) do not judge it: no Kubernetes workload sets its settings.
+//!
+//! AWS SAM templates (`Transform: AWS::Serverless-2016-10-31`) the same way, one workload per
+//! `AWS::Serverless::Function` built from its `CodeUri` directory, named by its literal
+//! `FunctionName` (else by that directory), with `Globals.Function` and its own
+//! `Environment.Variables`, `Runtime` and `Handler`.
 
 use serde_yaml::Value;
 
-use super::build::parent;
+use super::build::{join, parent};
 use super::{get, s, Doc, Workload};
 use crate::check::facts::{CommandSlot, Fact, FactKind};
 
@@ -60,6 +65,78 @@ pub(super) fn workload(rel: &str, doc: &Doc<'_>, value: &Value) -> Option<Worklo
         facts,
         ..Workload::default()
     })
+}
+
+/// An AWS SAM template (`Transform` naming `AWS::Serverless…`, with `Resources`).
+pub(super) fn is_sam(value: &Value) -> bool {
+    let transform = match get(value, &["Transform"]) {
+        Some(Value::Sequence(items)) => items.iter().filter_map(s).any(|t| is_sam_transform(&t)),
+        Some(v) => s(v).is_some_and(|t| is_sam_transform(&t)),
+        None => false,
+    };
+    transform && matches!(get(value, &["Resources"]), Some(Value::Mapping(_)))
+}
+
+fn is_sam_transform(t: &str) -> bool {
+    t.starts_with("AWS::Serverless")
+}
+
+/// The functions of a SAM template whose code is a directory of the tree.
+pub(super) fn sam_functions(rel: &str, doc: &Doc<'_>, value: &Value) -> Vec<Workload> {
+    let Some(Value::Mapping(resources)) = get(value, &["Resources"]) else {
+        return Vec::new();
+    };
+    let globals = get(value, &["Globals", "Function"]);
+    let global_runtime = globals.and_then(|g| get(g, &["Runtime"])).and_then(s);
+    let mut out = Vec::new();
+    for (id, resource) in resources {
+        let Some(id) = s(id) else {
+            continue;
+        };
+        if get(resource, &["Type"]).and_then(s).as_deref() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let props = get(resource, &["Properties"]);
+        let prop = |key: &str| props.and_then(|p| get(p, &[key])).and_then(s);
+        // `CodeUri` as a local directory (not `s3://…`, not a `!Ref`).
+        let Some(dir) = prop("CodeUri").and_then(|c| join(parent(rel), &c)) else {
+            continue;
+        };
+        let line = doc.line(&format!("{id}:"), doc.start);
+        let name = prop("FunctionName")
+            .filter(|n| !n.contains("${"))
+            .unwrap_or_else(|| dir.rsplit('/').next().unwrap_or(&dir).to_string());
+        let mut facts = environment(
+            rel,
+            doc,
+            globals.and_then(|g| get(g, &["Environment", "Variables"])),
+            doc.start,
+        );
+        facts.extend(environment(
+            rel,
+            doc,
+            props.and_then(|p| get(p, &["Environment", "Variables"])),
+            line,
+        ));
+        let runtime = prop("Runtime").or(global_runtime.clone());
+        if let (Some(runtime), Some(handler)) = (runtime, prop("Handler")) {
+            if let Some(text) = command(&runtime, &handler) {
+                let at = doc.line("Handler:", line);
+                let slot = CommandSlot::Run;
+                facts.push(Fact::new(FactKind::Command { text, slot }, rel, at));
+            }
+        }
+        out.push(Workload {
+            name,
+            kind: SERVERLESS.to_string(),
+            file: rel.to_string(),
+            line,
+            build: Some(dir),
+            facts,
+            ..Workload::default()
+        });
+    }
+    out
 }
 
 /// What `runtime` runs of `handler` (`file.function`, the file relative to the service).
@@ -135,6 +212,35 @@ mod tests {
                 "12: NOTIFY_URL=Some(\"http://notify/send\")",
                 "10: python src/handler.py",
                 "15: node report.js",
+            ]
+        );
+    }
+
+    #[test]
+    fn each_function_of_a_sam_template_is_a_workload_built_from_its_code_uri() {
+        let text = "AWSTemplateFormatVersion: '2010-09-09'\nTransform: AWS::Serverless-2016-10-31\nGlobals:\n  Function:\n    Runtime: nodejs20.x\n    Environment:\n      Variables:\n        OTEL_EXPORTER_OTLP_ENDPOINT: http://collector:4318\nResources:\n  OrdersFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      FunctionName: shop-orders\n      CodeUri: src/orders/\n      Handler: app.lambda_handler\n      Runtime: python3.12\n      Environment:\n        Variables:\n          TABLE: !Ref OrdersTable\n  NotifyFunction:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: src/notify\n      Handler: index.handler\n  Packaged:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: s3://bucket/code.zip\n      Handler: index.handler\n  OrdersTable:\n    Type: AWS::Serverless::SimpleTable\n";
+        let k = parse("infra/template.yaml", text).unwrap();
+        let summary: Vec<String> = k
+            .workloads
+            .iter()
+            .map(|w| {
+                let facts: Vec<String> = w
+                    .facts
+                    .iter()
+                    .map(|f| match &f.kind {
+                        FactKind::Env { name, value, .. } => format!("{name}={value:?}"),
+                        FactKind::Command { text, .. } => text.clone(),
+                        other => format!("{other:?}"),
+                    })
+                    .collect();
+                format!("{} {} {:?} {}", w.name, w.kind, w.build, facts.join(", "))
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                "shop-orders serverless Some(\"infra/src/orders\") OTEL_EXPORTER_OTLP_ENDPOINT=Some(\"http://collector:4318\"), TABLE=None, python app.py",
+                "notify serverless Some(\"infra/src/notify\") OTEL_EXPORTER_OTLP_ENDPOINT=Some(\"http://collector:4318\"), node index.js",
             ]
         );
     }
