@@ -19,7 +19,7 @@ pub(super) struct Attached {
     pub repo: Repo,
     /// Workloads, not yet joined to services.
     pub workloads: Vec<Workload>,
-    /// Images built from directories of the tree (skaffold).
+    /// Images built from directories of the tree (skaffold, Tilt, build scripts).
     pub builds: Vec<ImageBuild>,
     /// Helm chart names by chart directory.
     pub charts: BTreeMap<String, String>,

@@ -10,6 +10,7 @@ use super::workloads::INFRA_IMAGES;
 use super::workspace::{self, Workspace};
 use crate::check::facts::{FactKind, FastSet};
 use crate::check::inputs::discover::{Parsed, WalkedFile};
+use crate::check::inputs::k8s::SERVERLESS;
 use crate::check::inputs::lang::SourceKind;
 use crate::check::inputs::manifests::{launch, Entry, Manifest, ManifestKind, NotService};
 use crate::check::model::Language;
@@ -124,6 +125,19 @@ impl EntryIndex {
             } else if ENTRY.contains(&name) {
                 for a in ancestors(rel).take(3) {
                     idx.python.insert(a.to_string());
+                }
+            }
+            // A Serverless Framework service deploys the code of its directory: what its
+            // runtime runs of each handler is a launch command there.
+            if let Parsed::K8s(k) = &f.parsed {
+                for w in k.workloads.iter().filter(|w| w.kind == SERVERLESS) {
+                    if let Some(dir) = &w.build {
+                        let commands = idx.launch.entry(dir.clone()).or_default();
+                        commands.extend(w.facts.iter().filter_map(|fact| match &fact.kind {
+                            FactKind::Command { text, .. } => Some(text.clone()),
+                            _ => None,
+                        }));
+                    }
                 }
             }
             if is_launch_file(name) {

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use super::is_under;
 use super::work::Svc;
-use crate::check::inputs::k8s::{ImageBuild, Workload};
+use crate::check::inputs::k8s::{ImageBuild, Workload, COMPOSE};
 
 /// Image → build directory, by the image as written and by its repository (no tag), as
 /// skaffold and compose match them (a registry-qualified `gcr.io/x/cartservice` is not the
@@ -16,7 +16,7 @@ use crate::check::inputs::k8s::{ImageBuild, Workload};
 #[derive(Default)]
 pub(super) struct BuiltImages(
     HashMap<String, Option<String>>,
-    /// Image → the Dockerfile and context it is built with (skaffold, Tilt).
+    /// Image → the Dockerfile and context it is built with (skaffold, Tilt, build scripts).
     HashMap<String, Option<(String, String)>>,
     /// The last path segment of an image CI builds (`ledger` of
     /// `${{ env.REGISTRY }}/${{ github.repository_owner }}/ledger`) → its directory and
@@ -67,6 +67,34 @@ impl BuiltImages {
         }
         for w in workloads {
             if let Some(dir) = &w.build {
+                for image in &w.images {
+                    out.add(image, dir);
+                }
+            }
+        }
+        // Compose files of one directory merge by service name (`docker-compose.yml` names
+        // the image, the override `docker-compose.dev.yml` the `build:`): the image is built
+        // from that directory.
+        let file_dir = |w: &Workload| w.file.rsplit_once('/').map_or(".", |(d, _)| d).to_owned();
+        let mut built_here: HashMap<(String, &str), Option<&str>> = HashMap::new();
+        for w in workloads
+            .iter()
+            .filter(|w| w.kind == COMPOSE && w.images.is_empty())
+        {
+            if let Some(dir) = &w.build {
+                let slot = built_here
+                    .entry((file_dir(w), w.name.as_str()))
+                    .or_insert(Some(dir));
+                if *slot != Some(dir.as_str()) {
+                    *slot = None;
+                }
+            }
+        }
+        for w in workloads
+            .iter()
+            .filter(|w| w.kind == COMPOSE && w.build.is_none())
+        {
+            if let Some(Some(dir)) = built_here.get(&(file_dir(w), w.name.as_str())) {
                 for image in &w.images {
                     out.add(image, dir);
                 }
@@ -189,6 +217,33 @@ mod tests {
     }
 
     #[test]
+    fn an_image_a_script_builds_for_any_registry_joins_by_its_last_component() {
+        let any = |image: &str, dir: &str| ImageBuild {
+            any_registry: true,
+            ..build(image, dir)
+        };
+        let built = BuiltImages::new(
+            &[
+                any("teastore-auth", "services/auth"),
+                any("shared", "a"),
+                any("shared", "b"),
+                build("acme/webui", "services/webui"),
+            ],
+            &[],
+        );
+        let dir = |i: &str| built.dir_of(&[i.to_string()]);
+        assert_eq!(
+            dir("descartesresearch/teastore-auth:1.4").as_deref(),
+            Some("services/auth")
+        );
+        assert_eq!(dir("teastore-auth").as_deref(), Some("services/auth"));
+        // Two directories build it: neither.
+        assert_eq!(dir("x/shared"), None);
+        // A literal build keeps its registry.
+        assert_eq!(dir("other/webui"), None);
+    }
+
+    #[test]
     fn images_join_by_reference_repository_or_name_unless_ambiguous() {
         let compose = |name: &str, image: &str, dir: &str| Workload {
             name: name.into(),
@@ -283,6 +338,46 @@ mod tests {
             both.dir_of(&["ghcr.io/acme/web:1".into()]).as_deref(),
             Some("web")
         );
+    }
+
+    #[test]
+    fn a_compose_override_building_a_service_builds_the_image_the_base_file_names() {
+        let compose = |file: &str, name: &str, image: Option<&str>, build: Option<&str>| Workload {
+            name: name.into(),
+            kind: COMPOSE.into(),
+            file: file.into(),
+            images: image.into_iter().map(String::from).collect(),
+            build: build.map(String::from),
+            ..Workload::default()
+        };
+        let built = BuiltImages::new(
+            &[],
+            &[
+                compose(
+                    "docker-compose.yml",
+                    "account-mongodb",
+                    Some("acme/mongodb"),
+                    None,
+                ),
+                compose(
+                    "docker-compose.dev.yml",
+                    "account-mongodb",
+                    None,
+                    Some("mongodb"),
+                ),
+                // Another directory's compose file is another project.
+                compose(
+                    "deploy/docker-compose.yml",
+                    "gateway",
+                    Some("acme/gateway"),
+                    None,
+                ),
+                compose("docker-compose.dev.yml", "gateway", None, Some("gateway")),
+            ],
+        );
+        let dir = |i: &str| built.dir_of(&[i.to_string()]);
+        assert_eq!(dir("acme/mongodb").as_deref(), Some("mongodb"));
+        assert_eq!(dir("acme/gateway"), None);
     }
 
     #[test]

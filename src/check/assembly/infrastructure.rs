@@ -47,6 +47,7 @@ const BY_NAME: &[(&str, Kind)] = &[
     ("cp-zookeeper", Kind::Coordination),
     ("etcd", Kind::Coordination),
     ("consul", Kind::Coordination),
+    ("nacos-server", Kind::Coordination),
     ("fluent-bit", Kind::LogShipper),
     ("fluentd", Kind::LogShipper),
     ("fluentd-kubernetes-daemonset", Kind::LogShipper),
@@ -132,6 +133,13 @@ pub(super) fn kind_of(image: &str) -> Option<Kind> {
 /// (`bitnami/node` is an application's base). The caller asks only for build directories
 /// where no service's code is.
 pub(super) fn built_kind(dockerfile: &str) -> Option<Kind> {
+    let image = shipped_base(dockerfile)?;
+    kind_of(image).filter(|k| !matches!(k, Kind::Proxy | Kind::Verifier | Kind::Other))
+}
+
+/// The published image the last stage of `dockerfile` (its text) extends, followed through
+/// stage names (`FROM postgres:16 AS base` … `FROM base`: `postgres:16`).
+pub(super) fn shipped_base(dockerfile: &str) -> Option<&str> {
     let mut stages: Vec<(&str, Option<&str>)> = Vec::new();
     for line in dockerfile.lines() {
         let mut words = line.split_whitespace();
@@ -159,7 +167,7 @@ pub(super) fn built_kind(dockerfile: &str) -> Option<Kind> {
             None => break,
         }
     }
-    kind_of(image).filter(|k| !matches!(k, Kind::Proxy | Kind::Verifier | Kind::Other))
+    Some(image)
 }
 
 /// General-purpose utility images a pod runs beside its main container for a step (publish
@@ -316,6 +324,7 @@ mod tests {
             ("envoyproxy/envoy:v1.32-latest", Kind::Proxy),
             ("nginx:1.27-alpine", Kind::Proxy),
             ("localhost:5000/postgres", Kind::Database),
+            ("nacos/nacos-server:v2.3.2", Kind::Coordination),
             ("ghcr.io/tracegate/tracegate:0.1", Kind::Verifier),
         ] {
             assert_eq!(kind_of(image), Some(kind), "{image}");

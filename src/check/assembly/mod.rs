@@ -14,8 +14,10 @@
 //! types are in [`work`].
 
 mod attach;
+mod base_images;
 mod copied_code;
 mod entries;
+mod go_entries;
 mod go_mains;
 mod images;
 mod infrastructure;
@@ -30,6 +32,7 @@ mod overrides;
 mod python_entries;
 pub(crate) mod rust_modules;
 mod scripts;
+mod served_ports;
 mod services;
 mod shared_image;
 mod shared_python;
@@ -102,6 +105,7 @@ pub(crate) fn assemble(
     overrides::apply(&mut services);
     scripts::start(&mut services);
     python_entries::narrow(root, &mut services, &shared);
+    go_entries::narrow(root, &mut services, &shared);
     naming::name_by_deployment(&mut services);
     languages::name_unanalysed(root, &mut services);
     Ok((services, repo))

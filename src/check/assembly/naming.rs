@@ -1,13 +1,14 @@
 //! A service is named by its deployment: the workload that runs it (a Kubernetes workload
 //! first, then a Helm release, then a compose service), not the manifest of its source
-//! (`go.mod`'s module, `package.json`'s name). A service declared in `tracegate.yaml` keeps its
+//! (`go.mod`'s module, `package.json`'s name; a Serverless Framework `service:` ranks with
+//! compose). A service declared in `tracegate.yaml` keeps its
 //! declared name; one whose name is already a name or alias (`app` label, container name) of
 //! one of its workloads keeps it; a name another service already has is never taken.
 
 use std::collections::HashSet;
 
 use super::work::Svc;
-use crate::check::inputs::k8s::{Workload, COMPOSE};
+use crate::check::inputs::k8s::{Workload, COMPOSE, SERVERLESS};
 
 /// Rename the services deployed under another name after their deployment.
 pub(super) fn name_by_deployment(services: &mut [Svc]) {
@@ -35,7 +36,7 @@ pub(super) fn name_by_deployment(services: &mut [Svc]) {
 
 fn rank(w: &Workload) -> u8 {
     match w.kind.as_str() {
-        COMPOSE => 2,
+        COMPOSE | SERVERLESS => 2,
         "HelmValues" => 1,
         _ => 0,
     }

@@ -84,7 +84,7 @@ fn narrow_group(root: &Path, parts: &mut [Svc]) {
 }
 
 /// Remove `files` from a part's sources (parsed or not).
-fn drop_files(part: &mut Svc, files: &BTreeSet<&String>) {
+pub(super) fn drop_files(part: &mut Svc, files: &BTreeSet<&String>) {
     let sources = std::mem::take(&mut part.sources);
     let rels = std::mem::take(&mut part.source_files);
     for (rel, facts) in rels.into_iter().zip(sources) {

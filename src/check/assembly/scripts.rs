@@ -17,6 +17,7 @@ const DOTNET_PROFILER: &str = "{918728DD-259F-4A6A-AC2B-B85E1B658318}";
 pub(super) fn start(services: &mut [Svc]) {
     for svc in services {
         run_scripts(svc);
+        catalina(svc);
         expand(svc);
         dotnet_instrument_sh(svc);
     }
@@ -69,6 +70,41 @@ fn run_scripts(svc: &mut Svc) {
             }
             None => break,
         }
+    }
+}
+
+/// Tomcat's `catalina.sh run` (`start`) starts the JVM with `$JAVA_OPTS $CATALINA_OPTS`:
+/// that `java` command, at the command that runs it, so that what the image sets there (a
+/// `-javaagent:…` in `CATALINA_OPTS`) is on a start command once expanded.
+fn catalina(svc: &mut Svc) {
+    let runs = |text: &str| {
+        programs(text).iter().any(|(program, args)| {
+            program == "catalina.sh"
+                && args
+                    .iter()
+                    .any(|a| matches!(a.as_str(), "run" | "start" | "jpda"))
+        })
+    };
+    let at: Vec<Fact> = svc
+        .facts
+        .iter()
+        .chain(svc.workloads.iter().flat_map(|w| w.facts.iter()))
+        .filter(|f| matches!(&f.kind, FactKind::Command { text, .. } if runs(text)))
+        .cloned()
+        .collect();
+    for command in at {
+        let FactKind::Command { slot, .. } = command.kind else {
+            continue;
+        };
+        svc.facts.push(Fact::at(
+            FactKind::Command {
+                text: "java $JAVA_OPTS $CATALINA_OPTS org.apache.catalina.startup.Bootstrap start"
+                    .into(),
+                slot,
+            },
+            &command.file,
+            command.line,
+        ));
     }
 }
 
@@ -243,6 +279,32 @@ mod tests {
             ]
         );
         assert!(svc.scripts.is_empty());
+    }
+
+    #[test]
+    fn catalina_sh_run_starts_java_with_the_catalina_and_java_options() {
+        let mut svc = Svc {
+            facts: vec![
+                env(
+                    "CATALINA_OPTS",
+                    "-javaagent:/usr/local/tomcat/otel/agent.jar",
+                    "base/Dockerfile",
+                ),
+                command(
+                    "/usr/local/tomcat/bin/start.sh && /usr/local/tomcat/bin/catalina.sh run",
+                    "base/Dockerfile",
+                    12,
+                ),
+                // Stopping Tomcat starts nothing.
+                command("catalina.sh stop", "base/stop.sh", 2),
+            ],
+            ..Svc::default()
+        };
+        start(std::slice::from_mut(&mut svc));
+        assert_eq!(
+            texts(&svc)[3..],
+            ["base/Dockerfile:12 java $JAVA_OPTS -javaagent:/usr/local/tomcat/otel/agent.jar org.apache.catalina.startup.Bootstrap start"]
+        );
     }
 
     #[test]

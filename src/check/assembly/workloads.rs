@@ -193,6 +193,11 @@ pub(super) fn join(
             services[i].workloads.push(w);
             continue;
         }
+        // An image published elsewhere serving only a database's (broker's…) own ports.
+        if let Some(kind) = super::served_ports::served_kind(&w) {
+            infrastructure.add(&w, kind);
+            continue;
+        }
         // A compose service of another published image (a feature-flag server, a load
         // generator's image) is neither a service of the tree nor known infrastructure.
         if w.kind == COMPOSE {
@@ -249,6 +254,7 @@ pub(super) fn join(
         }
         !joins
     });
+    super::base_images::inherit(root, services, &built);
     infrastructure.into_list()
 }
 

@@ -415,7 +415,11 @@ pub(super) fn visit(
         Class::Procfile => Parsed::Launch(docker::parse_procfile(&rel, &text)),
         Class::Script => Parsed::Script(
             shell::parse_script(&rel, &text),
-            ci::shell::script_builds(&rel, &text),
+            {
+                let mut builds = ci::shell::script_builds(&rel, &text);
+                builds.extend(k8s::script_builds::builds(root, &rel, &text));
+                builds
+            },
         ),
         Class::Makefile => Parsed::K8s(Box::new(K8sFile {
             builds: ci::make::makefile_builds(&rel, &text),

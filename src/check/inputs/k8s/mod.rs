@@ -15,6 +15,9 @@ mod helm;
 pub mod helm_releases;
 pub mod helm_template;
 mod instrumentation;
+pub mod script_builds;
+mod serverless;
+pub use serverless::SERVERLESS;
 pub mod tilt;
 mod workload;
 pub use app_settings::is_bootstrap;
@@ -53,6 +56,9 @@ pub struct Workload {
     pub images: Vec<String>,
     /// `initContainers` images (an injected agent, a migration step): they name no workload.
     pub init_images: Vec<String>,
+    /// The ports each of `images` declares (`containers[].ports`: name, `containerPort`), in
+    /// the order of `images`: what a container of an image published elsewhere serves.
+    pub ports: Vec<Vec<(Option<String>, u64)>>,
     /// The directory its image is built from, when the file that defines it says so (a
     /// docker-compose `build:`), relative to the root.
     pub build: Option<String>,
@@ -93,9 +99,9 @@ pub const COMPOSE: &str = "compose";
 
 impl Workload {
     /// Whether the workload rules (TG201, TG203) judge it: a Kubernetes workload or Helm
-    /// release, not a docker-compose service.
+    /// release, not a docker-compose service or a Serverless Framework service.
     pub fn judged(&self) -> bool {
-        self.kind != COMPOSE
+        self.kind != COMPOSE && self.kind != SERVERLESS
     }
 }
 
@@ -362,6 +368,16 @@ pub fn parse_rendered(rel: &str, text: &str) -> Result<K8sFile, String> {
         }
         if compose::is_compose_file(file_name) {
             compose::services(rel, &doc, &value, &mut out.workloads);
+            continue;
+        }
+        if serverless::is_serverless(file_name, &value) {
+            out.workloads
+                .extend(serverless::workload(rel, &doc, &value));
+            continue;
+        }
+        if serverless::is_sam(&value) {
+            out.workloads
+                .extend(serverless::sam_functions(rel, &doc, &value));
             continue;
         }
         if let Some(file) = app_settings::settings_file(file_name) {

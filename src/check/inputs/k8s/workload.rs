@@ -103,6 +103,7 @@ pub(super) fn workload(
             if let Some(image) = get(c, &["image"]).and_then(s) {
                 if list == "containers" {
                     w.images.push(image);
+                    w.ports.push(container_ports(c));
                 } else {
                     w.init_images.push(image);
                 }
@@ -134,6 +135,20 @@ pub(super) fn workload(
         }
     }
     w
+}
+
+/// A container's declared ports: (name, `containerPort`).
+fn container_ports(c: &Value) -> Vec<(Option<String>, u64)> {
+    let Some(Value::Sequence(ports)) = c.get("ports") else {
+        return Vec::new();
+    };
+    ports
+        .iter()
+        .filter_map(|p| {
+            let port = p.get("containerPort")?.as_u64()?;
+            Some((get(p, &["name"]).and_then(s), port))
+        })
+        .collect()
 }
 
 pub(super) fn container_env(rel: &str, doc: &Doc<'_>, c: &Value, from: u32, w: &mut Workload) {

@@ -9,6 +9,16 @@ use crate::check::facts::{Fact, FactKind};
 /// Facts of a shell script.
 pub fn parse_script(rel: &str, text: &str) -> Vec<Fact> {
     let mut out = Vec::new();
+    for (start, line) in logical_lines(text) {
+        line_facts(rel, &line, start, &mut out);
+    }
+    out
+}
+
+/// A script's logical lines (a `\` at the end of a line continues it) and the 1-based line each
+/// starts at; blank lines and comment lines are left out.
+pub fn logical_lines(text: &str) -> Vec<(u32, String)> {
+    let mut out = Vec::new();
     let mut logical = String::new();
     let mut start = 0u32;
     for (i, raw) in text.lines().enumerate() {
@@ -25,11 +35,10 @@ pub fn parse_script(rel: &str, text: &str) -> Vec<Fact> {
             continue;
         }
         logical.push_str(t);
-        line_facts(rel, &logical, start, &mut out);
-        logical.clear();
+        out.push((start, std::mem::take(&mut logical)));
     }
     if !logical.is_empty() {
-        line_facts(rel, &logical, start, &mut out);
+        out.push((start, logical));
     }
     out
 }
