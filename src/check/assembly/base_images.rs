@@ -235,6 +235,7 @@ mod tests {
         let built = BuiltImages::new(
             &[script_build("base", "base"), script_build("top", "top")],
             &[compose_base],
+            &["base".to_string(), "top".to_string()],
         );
         let svc = |path: &str, own: Vec<Fact>| Svc {
             path: path.into(),

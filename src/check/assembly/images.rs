@@ -219,9 +219,13 @@ mod tests {
     #[test]
     fn an_image_a_script_builds_for_any_registry_joins_by_its_last_component() {
         let any = |image: &str, dir: &str| ImageBuild {
-            any_registry: true,
+            loose: true,
             ..build(image, dir)
         };
+        let dirs: Vec<String> = ["services/auth", "a", "b", "services/webui"]
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
         let built = BuiltImages::new(
             &[
                 any("teastore-auth", "services/auth"),
@@ -230,6 +234,7 @@ mod tests {
                 build("acme/webui", "services/webui"),
             ],
             &[],
+            &dirs,
         );
         let dir = |i: &str| built.dir_of(&[i.to_string()]);
         assert_eq!(
@@ -374,6 +379,7 @@ mod tests {
                 ),
                 compose("docker-compose.dev.yml", "gateway", None, Some("gateway")),
             ],
+            &[],
         );
         let dir = |i: &str| built.dir_of(&[i.to_string()]);
         assert_eq!(dir("acme/mongodb").as_deref(), Some("mongodb"));

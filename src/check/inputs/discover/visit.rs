@@ -413,14 +413,11 @@ pub(super) fn visit(
         },
         Class::Dockerfile => Parsed::Launch(docker::parse_dockerfile(&rel, &text)),
         Class::Procfile => Parsed::Launch(docker::parse_procfile(&rel, &text)),
-        Class::Script => Parsed::Script(
-            shell::parse_script(&rel, &text),
-            {
-                let mut builds = ci::shell::script_builds(&rel, &text);
-                builds.extend(k8s::script_builds::builds(root, &rel, &text));
-                builds
-            },
-        ),
+        Class::Script => Parsed::Script(shell::parse_script(&rel, &text), {
+            let mut builds = ci::shell::script_builds(&rel, &text);
+            builds.extend(k8s::script_builds::builds(root, &rel, &text));
+            builds
+        }),
         Class::Makefile => Parsed::K8s(Box::new(K8sFile {
             builds: ci::make::makefile_builds(&rel, &text),
             ..K8sFile::default()

@@ -218,11 +218,7 @@ mod tests {
                 format!(
                     "{}{} {} {file} {context} :{}",
                     b.image,
-                    if b.loose {
-                        " (any registry)"
-                    } else {
-                        ""
-                    },
+                    if b.loose { " (any registry)" } else { "" },
                     b.dir,
                     b.line
                 )
