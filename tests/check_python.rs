@@ -1,4 +1,5 @@
-//! Python manifests: `-r` includes in requirements files; `opentelemetry-distro` alone.
+//! Python manifests: `-r` includes in requirements files, `requirements/` folders, Pipfiles and
+//! setup.py files that cannot be read; `opentelemetry-distro` alone.
 #![allow(clippy::unwrap_used)]
 
 use std::fs;
@@ -155,7 +156,13 @@ fn includes_that_cannot_be_followed_are_noted_at_their_line() {
         ),
         "{got:?}"
     );
-    assert_eq!(got.len(), 3, "{got:?}");
+    // The binary file is itself in a `requirements/` folder, read as a requirements file of
+    // `svc`: a note of its own (never fatal: it is one by its folder only).
+    assert!(
+        find("svc/requirements/blob.txt", 0, "binary content"),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 4, "{got:?}");
 
     // Followed includes, dev includes and a cycle are not noted.
     let dir = tempfile::tempdir().unwrap();
@@ -272,4 +279,117 @@ fn code_starting_an_sdk_no_dependency_brings_still_fails_tg101() {
         let fired = rules(root);
         assert!(fired.contains(&"TG101".to_string()), "{case}: {fired:?}");
     }
+}
+
+fn app(root: &Path) {
+    write(
+        root,
+        "svc/app.py",
+        "from flask import Flask\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\n\napp = Flask(__name__)\nFlaskInstrumentor().instrument_app(app)\n\nif __name__ == \"__main__\":\n    app.run()\n",
+    );
+}
+
+/// A `requirements/` folder and no requirements file beside the code: the folder's files are
+/// the service's, through an include cycle and a missing include; `local.txt` is development.
+#[test]
+fn a_requirements_folder_is_the_services_even_with_a_cycle_or_a_missing_include() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/requirements/base.txt",
+        "-r production.txt\nflask==3.0\n",
+    );
+    write(
+        root,
+        "svc/requirements/production.txt",
+        "-r base.txt\n-r missing.txt\nopentelemetry-sdk==1.28.2\n",
+    );
+    write(
+        root,
+        "svc/requirements/local.txt",
+        "-r base.txt\npytest==8.3\n",
+    );
+    let got = findings(root);
+    assert!(!got.iter().any(|f| f.rule == "TG101"), "{got:?}");
+    assert!(
+        got.iter().any(|f| f.rule == "TG199"
+            && f.file.as_deref() == Some("svc/requirements/production.txt")
+            && f.message.contains("`-r missing.txt`: no such file")),
+        "{got:?}"
+    );
+
+    // The twin: the SDK in local.txt only (development) and in a constraints file.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/requirements/base.txt",
+        "-c constraints.txt\nflask==3.0\n",
+    );
+    write(
+        root,
+        "svc/requirements/constraints.txt",
+        "opentelemetry-sdk==1.28.2\n",
+    );
+    write(
+        root,
+        "svc/requirements/production.txt",
+        "-r base.txt\ngunicorn==23.0\n",
+    );
+    write(
+        root,
+        "svc/requirements/local.txt",
+        "-r base.txt\nopentelemetry-sdk==1.28.2\n",
+    );
+    assert!(rules(root).contains(&"TG101".to_string()));
+}
+
+/// A Pipfile that is not TOML: a TG199 note at its line, the service `unknown` (never a
+/// panic, never the whole check stopped); a setup.py whose `install_requires` is computed: a
+/// note, the service judged on what else it declares.
+#[test]
+fn a_pipfile_that_is_not_toml_and_a_computed_setup_py_are_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/Pipfile",
+        "[packages]\nflask = \"*\"\n[dev-packages\npytest = \"*\"\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let svc = scan
+        .services
+        .iter()
+        .find(|s| s.service.path == "svc")
+        .unwrap();
+    assert!(!svc.analysed, "{:?}", svc.findings);
+    assert!(
+        svc.findings.iter().any(|f| f.rule == "TG199"
+            && f.file.as_deref() == Some("svc/Pipfile")
+            && f.line == Some(3)
+            && f.message.contains("invalid Pipfile")),
+        "{:?}",
+        svc.findings
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/setup.py",
+        "import json\nfrom setuptools import setup\n\nsetup(\n    name=\"svc\",\n    install_requires=json.load(open(\"deps.json\")),\n    entry_points={\"console_scripts\": [\"svc = app:main\"]},\n)\n",
+    );
+    let got = findings(root);
+    assert!(
+        got.iter().any(|f| f.rule == "TG199"
+            && f.file.as_deref() == Some("svc/setup.py")
+            && f.line == Some(6)
+            && f.message.contains("`install_requires` is computed")),
+        "{got:?}"
+    );
 }

@@ -31,24 +31,7 @@ use serde_json::Value;
 
 /// Shape → what is wrong today (measured with this test). Keep it honest: a shape that starts
 /// passing fails the test until it is removed from here.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    (
-        "python-pipfile-packages",
-        "a Pipfile is no manifest: neither service is found",
-    ),
-    (
-        "python-setup-py-install-requires",
-        "setup.py is no manifest: inventory and pricing are not found",
-    ),
-    (
-        "python-requirements-folder",
-        "requirements/*.txt are no manifests: neither service is found",
-    ),
-    (
-        "python-sdk-installed-in-dockerfile",
-        "the SDK a RUN pip install installs is not counted: 2 TG101 false positives",
-    ),
-];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// The name `expected.yaml` gives the findings of no service (`repository_findings`).
 const REPOSITORY: &str = "(repository)";

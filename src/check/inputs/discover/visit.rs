@@ -6,12 +6,10 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::classify::{is_node_shebang, Class};
+use super::classify::{is_node_shebang, manifest_dir, Class};
 use super::grouped::ToParse;
 use super::read::{decode, read_limited, read_up_to, source_bytes, text_of, ReadBuf};
-use super::{
-    parent_dir, rel_path, Candidate, Parsed, WalkedFile, MAX_FILE_BYTES, MAX_SOURCE_BYTES,
-};
+use super::{rel_path, Candidate, Parsed, WalkedFile, MAX_FILE_BYTES, MAX_SOURCE_BYTES};
 use crate::check::error::CheckError;
 use crate::check::facts::names::NameFilter;
 use crate::check::facts::{Fact, GoImports, SourceFacts};
@@ -51,7 +49,7 @@ pub(super) fn unread_file(class: Class, rel: String, what: &str) -> WalkedFile {
         _ => Parsed::Skipped { reason, line: None },
     };
     WalkedFile {
-        dir: parent_dir(&rel),
+        dir: manifest_dir(&rel, class),
         rel,
         parsed,
     }
@@ -291,11 +289,19 @@ pub(super) fn visit(
         }
     };
     let rel = rel_path(root, path);
-    let dir = parent_dir(&rel);
+    let dir = manifest_dir(&rel, class);
+    // A `.txt` of a `requirements/` folder is taken for a requirements file by its folder
+    // only: one that cannot be read (binary, too large) is a note, never fatal.
+    let fatal = matches!(class, Class::Manifest(_))
+        && !(rel
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| !n.starts_with("requirements"))
+            && matches!(class, Class::Manifest(ManifestKind::Requirements)));
     // A file that cannot be read is a note — except an application manifest: the service it
     // declares would silently drop out of the gate, so that stops the scan like a malformed one.
     let skipped = |reason: String, line: Option<u32>| {
-        if let Class::Manifest(_) = class {
+        if fatal {
             return Some(Err((
                 rel.clone(),
                 CheckError::Manifest {
@@ -368,7 +374,7 @@ pub(super) fn visit(
         if let Some(line) = lang::too_deep(&text, lang::MAX_NESTING) {
             let reason = format!("brackets nested deeper than {} levels", lang::MAX_NESTING);
             if let Class::Manifest(kind) = class {
-                if !matches!(kind, ManifestKind::Maven | ManifestKind::Csproj) {
+                if fatal && !matches!(kind, ManifestKind::Maven | ManifestKind::Csproj) {
                     return Some(Err((
                         rel.clone(),
                         CheckError::Manifest {

@@ -6,8 +6,10 @@
 //!   into pip) installs the instrumentation of every library installed: the dependency
 //!   `opentelemetry-bootstrap`;
 //! - `pip install opentelemetry-instrumentation-requests …` (`pip3`, `python -m pip`,
-//!   `uv pip`): a dependency per instrumentation package named
-//!   (`opentelemetry-instrumentation-*`, the bundle `opentelemetry-contrib-instrumentations`).
+//!   `uv pip`): a dependency per OpenTelemetry package named (`opentelemetry-*`: the
+//!   instrumentations, the bundle `opentelemetry-contrib-instrumentations`, and the SDK, the
+//!   distro, the exporters — an image may install the SDK its code builds this way, the
+//!   application's own packages being in its requirements).
 //!
 //! Other packages a `RUN` installs are not read (the manifests say what the code depends on).
 
@@ -45,9 +47,7 @@ pub fn installs(rel: &str, run: &str, line: u32) -> Vec<Fact> {
             }
             let word = word.trim_matches(['"', '\'']);
             if let Some(name) = requirement_name(word) {
-                if name.starts_with("opentelemetry-instrumentation-")
-                    || name == "opentelemetry-contrib-instrumentations"
-                {
+                if name.starts_with("opentelemetry-") {
                     out.push(dep(name));
                 }
             }
@@ -87,11 +87,14 @@ mod tests {
             ("opentelemetry-bootstrap -a requirements | pip install -r /dev/stdin", &["opentelemetry-bootstrap"][..]),
             // Printed only: nothing installed.
             ("opentelemetry-bootstrap -a requirements > otel.txt", &[][..]),
-            ("pip install --no-cache-dir opentelemetry-distro 'opentelemetry-instrumentation-fastapi==0.48b0' opentelemetry-instrumentation-httpx", &["opentelemetry-instrumentation-fastapi", "opentelemetry-instrumentation-httpx"][..]),
+            ("pip install --no-cache-dir opentelemetry-distro 'opentelemetry-instrumentation-fastapi==0.48b0' opentelemetry-instrumentation-httpx", &["opentelemetry-distro", "opentelemetry-instrumentation-fastapi", "opentelemetry-instrumentation-httpx"][..]),
             ("python -m pip install opentelemetry-instrumentation-requests>=0.48b0", &["opentelemetry-instrumentation-requests"][..]),
             ("uv pip install --system opentelemetry-contrib-instrumentations", &["opentelemetry-contrib-instrumentations"][..]),
-            // Other packages are the manifests' business; pipx is not pip.
-            ("pip install opentelemetry-distro opentelemetry-exporter-otlp", &[][..]),
+            // The SDK, the distro (with an extra) and the exporters count too.
+            ("pip install opentelemetry-sdk 'opentelemetry-distro[otlp]' opentelemetry-exporter-otlp", &["opentelemetry-sdk", "opentelemetry-distro", "opentelemetry-exporter-otlp"][..]),
+            // Other packages are the manifests' business; a requirements file is read as
+            // itself; pipx is not pip.
+            ("pip install flask gunicorn -r requirements/prod.txt", &[][..]),
             ("pipx install opentelemetry-instrumentation-requests", &[][..]),
         ] {
             assert_eq!(names(run), expected, "{run}");

@@ -14,8 +14,10 @@ mod gradle_settings;
 pub mod jvm;
 pub mod launch;
 pub mod npm;
+pub mod pipfile;
 pub mod python;
 mod python_local;
+pub mod setup_py;
 pub mod shell;
 
 use crate::check::error::CheckError;
@@ -35,8 +37,13 @@ pub enum ManifestKind {
     Pyproject,
     /// setup.cfg
     SetupCfg,
-    /// requirements*.txt
+    /// requirements*.txt, and the `.txt` files of a `requirements/` folder (the manifests of
+    /// the folder's parent)
     Requirements,
+    /// Pipenv's Pipfile
+    Pipfile,
+    /// setuptools' setup.py
+    SetupPy,
     /// pom.xml
     Maven,
     /// build.gradle(.kts), settings.gradle(.kts)
@@ -61,6 +68,8 @@ impl ManifestKind {
             "package.json" => ManifestKind::Npm,
             "pyproject.toml" => ManifestKind::Pyproject,
             "setup.cfg" => ManifestKind::SetupCfg,
+            "setup.py" => ManifestKind::SetupPy,
+            "Pipfile" => ManifestKind::Pipfile,
             "pom.xml" => ManifestKind::Maven,
             "build.gradle" | "build.gradle.kts" | "settings.gradle" | "settings.gradle.kts" => {
                 ManifestKind::Gradle
@@ -80,13 +89,23 @@ impl ManifestKind {
             ManifestKind::Cargo => Language::Rust,
             ManifestKind::GoMod => Language::Go,
             ManifestKind::Npm => Language::Javascript,
-            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
-                Language::Python
-            }
+            k if k.is_python() => Language::Python,
             ManifestKind::Maven | ManifestKind::Gradle => Language::Java,
             ManifestKind::Csproj | ManifestKind::MsbuildProps => Language::Dotnet,
-            ManifestKind::Unanalysed => Language::Unknown,
+            _ => Language::Unknown,
         }
+    }
+
+    /// A Python manifest (pyproject.toml, setup.cfg, setup.py, Pipfile, requirements).
+    pub fn is_python(self) -> bool {
+        matches!(
+            self,
+            ManifestKind::Pyproject
+                | ManifestKind::SetupCfg
+                | ManifestKind::SetupPy
+                | ManifestKind::Pipfile
+                | ManifestKind::Requirements
+        )
     }
 }
 
@@ -243,6 +262,8 @@ pub fn parse(kind: ManifestKind, rel: &str, text: &str) -> Result<Manifest, Chec
         ManifestKind::Pyproject => python::parse_pyproject(rel, text),
         ManifestKind::SetupCfg => python::parse_setup_cfg(rel, text),
         ManifestKind::Requirements => Ok(python::parse_requirements(rel, text)),
+        ManifestKind::Pipfile => Ok(pipfile::parse(rel, text)),
+        ManifestKind::SetupPy => Ok(setup_py::parse(rel, text)),
         ManifestKind::Maven => jvm::parse_pom(rel, text),
         ManifestKind::Gradle => Ok(gradle::parse(rel, text, None)),
         ManifestKind::Csproj => dotnet::parse(rel, text),

@@ -95,7 +95,7 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
 
 /// Dependency facts of normalised names, each at the first line naming it (found
 /// case-insensitively with either separator, in one pass over the file).
-fn dependency_facts(rel: &str, text: &str, names: Vec<String>) -> Vec<Fact> {
+pub(super) fn dependency_facts(rel: &str, text: &str, names: Vec<String>) -> Vec<Fact> {
     let lower = text.to_ascii_lowercase().replace('_', "-");
     let lines = first_lines_containing(&lower, &names);
     names
@@ -174,9 +174,8 @@ pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     })
 }
 
-/// Parse requirements*.txt (never fails: unknown lines are ignored).
 /// Whether a requirements file lists what the service runs with (not `requirements-dev.txt`,
-/// `test.txt`, `lint.txt`…).
+/// `test.txt`, `lint.txt`, `requirements/local.txt`, `constraints.txt`…).
 pub fn runtime_requirements(rel: &str) -> bool {
     let file_name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
     !file_name
@@ -195,6 +194,11 @@ pub fn runtime_requirements(rel: &str) -> bool {
                     | "doc"
                     | "docs"
                     | "e2e"
+                    // cookiecutter-django's `requirements/local.txt`: development.
+                    | "local"
+                    // pip constraints (`-c constraints.txt`) install nothing.
+                    | "constraints"
+                    | "constraint"
             )
         })
 }
@@ -223,6 +227,7 @@ pub fn requirement_includes(text: &str) -> Vec<(u32, String)> {
         .collect()
 }
 
+/// Parse requirements*.txt (never fails: unknown lines are ignored).
 pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
     let runtime = runtime_requirements(rel);
     let lines: Vec<&str> = text.lines().collect();
