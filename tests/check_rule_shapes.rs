@@ -31,10 +31,7 @@ use serde_json::Value;
 
 /// Shape → what is wrong today (measured with this test). Keep it honest: a shape that starts
 /// passing fails the test until it is removed from here.
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "python-conda-environment",
-    "a conda environment.yml is no manifest: neither service is found",
-)];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// The name `expected.yaml` gives the findings of no service (`repository_findings`).
 const REPOSITORY: &str = "(repository)";

@@ -79,6 +79,7 @@ fn grouped(kind: ManifestKind) -> bool {
             | ManifestKind::SetupCfg
             | ManifestKind::SetupPy
             | ManifestKind::Pipfile
+            | ManifestKind::CondaEnv
             | ManifestKind::Requirements
     )
 }

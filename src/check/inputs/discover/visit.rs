@@ -16,7 +16,7 @@ use crate::check::facts::{Fact, GoImports, SourceFacts};
 use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::{self, K8sFile};
 use crate::check::inputs::lang::{self, SourceKind};
-use crate::check::inputs::manifests::{self, docker, python, shell, Manifest, ManifestKind};
+use crate::check::inputs::manifests::{self, conda, docker, python, shell, Manifest, ManifestKind};
 use crate::check::inputs::node_projects;
 
 /// A file named like one that matters that cannot be read (`what` it is): a manifest still
@@ -423,6 +423,10 @@ pub(super) fn visit(
             builds: k8s::tilt::builds(&rel, &text),
             ..K8sFile::default()
         })),
+        // A conda environment file: a Python manifest.
+        Class::Yaml if conda::is_environment_file(&rel) && conda::looks_like(&text) => {
+            Parsed::Manifest(conda::parse(&rel, &text))
+        }
         Class::Yaml => match k8s::parse(&rel, &text) {
             Ok(K8sFile {
                 fatal: Some((line, reason)),

@@ -4,6 +4,7 @@
 pub mod cargo;
 mod cargo_run;
 pub mod cargo_workspace;
+pub mod conda;
 pub mod docker;
 pub mod docker_run;
 pub mod dotnet;
@@ -44,6 +45,8 @@ pub enum ManifestKind {
     Pipfile,
     /// setuptools' setup.py
     SetupPy,
+    /// a conda `environment.yml` (told from other YAML by its content, not by its name alone)
+    CondaEnv,
     /// pom.xml
     Maven,
     /// build.gradle(.kts), settings.gradle(.kts)
@@ -104,6 +107,7 @@ impl ManifestKind {
                 | ManifestKind::SetupCfg
                 | ManifestKind::SetupPy
                 | ManifestKind::Pipfile
+                | ManifestKind::CondaEnv
                 | ManifestKind::Requirements
         )
     }
@@ -264,6 +268,7 @@ pub fn parse(kind: ManifestKind, rel: &str, text: &str) -> Result<Manifest, Chec
         ManifestKind::Requirements => Ok(python::parse_requirements(rel, text)),
         ManifestKind::Pipfile => Ok(pipfile::parse(rel, text)),
         ManifestKind::SetupPy => Ok(setup_py::parse(rel, text)),
+        ManifestKind::CondaEnv => Ok(conda::parse(rel, text)),
         ManifestKind::Maven => jvm::parse_pom(rel, text),
         ManifestKind::Gradle => Ok(gradle::parse(rel, text, None)),
         ManifestKind::Csproj => dotnet::parse(rel, text),
