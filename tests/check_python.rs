@@ -393,3 +393,35 @@ fn a_pipfile_that_is_not_toml_and_a_computed_setup_py_are_notes() {
         "{got:?}"
     );
 }
+
+/// A module of the application named `setup.py` (its tracing set-up) is code, not a
+/// setuptools script: what it instruments counts, and its directory is no package.
+#[test]
+fn a_setup_py_that_is_no_setuptools_script_is_a_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "svc/requirements.txt",
+        "flask==3.0\nrequests==2.32\nopentelemetry-sdk==1.28.2\nopentelemetry-instrumentation-flask==0.49b2\nopentelemetry-instrumentation-requests==0.49b2\n",
+    );
+    write(
+        root,
+        "svc/telemetry/setup.py",
+        "from opentelemetry import trace\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\nfrom opentelemetry.instrumentation.requests import RequestsInstrumentor\nfrom opentelemetry.sdk.trace import TracerProvider\n\n\ndef setup(app):\n    trace.set_tracer_provider(TracerProvider())\n    FlaskInstrumentor().instrument_app(app)\n    RequestsInstrumentor().instrument()\n",
+    );
+    write(
+        root,
+        "svc/app.py",
+        "import requests\nfrom flask import Flask\n\nfrom telemetry.setup import setup\n\napp = Flask(__name__)\nsetup(app)\n\n\n@app.get(\"/\")\ndef index():\n    return requests.get(\"http://catalog/items\", timeout=3).text\n\n\nif __name__ == \"__main__\":\n    app.run()\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let paths: Vec<&str> = scan
+        .services
+        .iter()
+        .map(|s| s.service.path.as_str())
+        .collect();
+    assert_eq!(paths, ["svc"]);
+    let got = findings(root);
+    assert!(!got.iter().any(|f| f.rule.starts_with("TG10")), "{got:?}");
+}

@@ -16,7 +16,9 @@ use crate::check::facts::{Fact, GoImports, SourceFacts};
 use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::{self, K8sFile};
 use crate::check::inputs::lang::{self, SourceKind};
-use crate::check::inputs::manifests::{self, conda, docker, python, shell, Manifest, ManifestKind};
+use crate::check::inputs::manifests::{
+    self, conda, docker, python, setup_py, shell, Manifest, ManifestKind,
+};
 use crate::check::inputs::node_projects;
 
 /// A file named like one that matters that cannot be read (`what` it is): a manifest still
@@ -290,14 +292,18 @@ pub(super) fn visit(
     };
     let rel = rel_path(root, path);
     let dir = manifest_dir(&rel, class);
-    // A `.txt` of a `requirements/` folder is taken for a requirements file by its folder
-    // only: one that cannot be read (binary, too large) is a note, never fatal.
-    let fatal = matches!(class, Class::Manifest(_))
-        && !(rel
+    // Files taken for manifests on a guess — a `.txt` of a `requirements/` folder (by its
+    // folder), a `setup.py` (by its name: any module may be called that) — are a note when
+    // they cannot be read (binary, too large), never fatal.
+    let fatal = match class {
+        Class::Manifest(ManifestKind::SetupPy) => false,
+        Class::Manifest(ManifestKind::Requirements) => rel
             .rsplit('/')
             .next()
-            .is_some_and(|n| !n.starts_with("requirements"))
-            && matches!(class, Class::Manifest(ManifestKind::Requirements)));
+            .is_some_and(|n| n.starts_with("requirements")),
+        Class::Manifest(_) => true,
+        _ => false,
+    };
     // A file that cannot be read is a note — except an application manifest: the service it
     // declares would silently drop out of the gate, so that stops the scan like a malformed one.
     let skipped = |reason: String, line: Option<u32>| {
@@ -354,6 +360,13 @@ pub(super) fn visit(
             Err(e) => return not_analysed(format!("unreadable: {e}")),
         },
         Err(e) => return not_analysed(format!("unreadable: {e}")),
+    };
+    // A `setup.py` that is no setuptools script (`app/tracing/setup.py`) is a module.
+    let class = match class {
+        Class::Manifest(ManifestKind::SetupPy) if !setup_py::is_setuptools_script(bytes) => {
+            Class::Source(SourceKind::Python)
+        }
+        class => class,
     };
     if let Class::Source(kind) = class {
         // Searched as bytes; decoded only when parsed.

@@ -16,6 +16,13 @@ use super::python::requirement_name;
 use super::{Entry, LineIndex, Manifest, ManifestKind};
 use crate::check::facts::{Fact, FactKind};
 
+/// Whether a file named `setup.py` is a setuptools (or distutils) script — imports one and
+/// calls `setup(` — rather than a module of the application that happens to bear the name.
+pub fn is_setuptools_script(bytes: &[u8]) -> bool {
+    let has = |needle: &[u8]| memchr::memmem::find(bytes, needle).is_some();
+    (has(b"setuptools") || has(b"distutils")) && has(b"setup(")
+}
+
 /// Parse a setup.py (never fails).
 pub fn parse(rel: &str, text: &str) -> Manifest {
     let lines = LineIndex::new(text);
@@ -265,6 +272,20 @@ mod tests {
             "DEPS = load()\nsetup(install_requires=DEPS)\n",
         );
         assert!(m.facts.is_empty() && m.notes.len() == 1);
+    }
+
+    #[test]
+    fn only_setuptools_scripts_are_manifests() {
+        assert!(is_setuptools_script(
+            b"from setuptools import find_packages, setup\nsetup(name='x')\n"
+        ));
+        assert!(is_setuptools_script(
+            b"from distutils.core import setup\nsetup(\n    name='x')\n"
+        ));
+        // A tracing module of the application called setup.py.
+        assert!(!is_setuptools_script(
+            b"from opentelemetry.sdk.trace import TracerProvider\n\ndef setup(app):\n    TracerProvider()\n"
+        ));
     }
 
     #[test]
