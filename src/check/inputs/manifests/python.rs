@@ -350,6 +350,18 @@ mod tests {
     }
 
     #[test]
+    fn extras_and_development_groups_do_not_count() {
+        // PEP 621 extras (installed only when named: `pip install .[otel]`), PEP 735
+        // dependency groups and Poetry's groups (development, not installed by `pip install .`).
+        let m = parse_pyproject(
+            "p/pyproject.toml",
+            "[project]\nname = \"orders\"\ndependencies = [\"flask\"]\n[project.optional-dependencies]\notel = [\"opentelemetry-sdk\"]\n[dependency-groups]\ndev = [\"opentelemetry-exporter-otlp\"]\n[tool.poetry.group.dev.dependencies]\nopentelemetry-distro = \"*\"\n[tool.poetry.dev-dependencies]\nopentelemetry-api = \"*\"\n",
+        )
+        .unwrap();
+        assert_eq!(names(&m), vec!["flask"]);
+    }
+
+    #[test]
     fn setup_cfg_entry_points() {
         let m = parse_setup_cfg(
             "s/setup.cfg",
