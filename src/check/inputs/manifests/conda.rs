@@ -61,12 +61,21 @@ pub fn parse(rel: &str, text: &str) -> Manifest {
         return manifest;
     };
     let lines = LineIndex::new(text);
-    let line_of = |spec: &str| text.find(spec).map_or(1, |at| lines.line(at));
+    // The items are in the file's order: each is looked for after the one before (one pass).
+    let mut from = 0;
+    let mut line_of = |spec: &str| match text.get(from..).and_then(|rest| rest.find(spec)) {
+        Some(at) => {
+            from += at + spec.len();
+            lines.line(from - spec.len())
+        }
+        None => 1,
+    };
     let mut add = |name: String, spec: &str| {
+        let line = line_of(spec);
         if !matches!(name.as_str(), "python" | "pip") {
             manifest
                 .facts
-                .push(Fact::new(FactKind::Dependency { name }, rel, line_of(spec)));
+                .push(Fact::new(FactKind::Dependency { name }, rel, line));
         }
     };
     for dependency in dependencies {

@@ -12,6 +12,8 @@
 //!   `setup.cfg`'s and `pyproject.toml`'s scripts).
 //! - `name="…"`: the package's name.
 
+use std::collections::HashSet;
+
 use super::python::requirement_name;
 use super::{Entry, LineIndex, Manifest, ManifestKind};
 use crate::check::facts::{Fact, FactKind};
@@ -23,22 +25,28 @@ pub fn is_setuptools_script(bytes: &[u8]) -> bool {
     (has(b"setuptools") || has(b"distutils")) && has(b"setup(")
 }
 
+/// How many `install_requires` of one file are read.
+const MAX_INSTALL_REQUIRES: usize = 8;
+
 /// Parse a setup.py (never fails).
 pub fn parse(rel: &str, text: &str) -> Manifest {
     let lines = LineIndex::new(text);
     let mut facts: Vec<Fact> = Vec::new();
+    let mut seen = HashSet::new();
     let mut notes = Vec::new();
-    for at in keyword_values(text, "install_requires") {
+    // A setup script names `install_requires` once or twice (a keyword and the variable it
+    // passes); each is looked up through the whole file, so only the first few are read.
+    for at in keyword_values(text, "install_requires")
+        .into_iter()
+        .take(MAX_INSTALL_REQUIRES)
+    {
         match list_at(text, at).or_else(|| bound_list(text, at)) {
             Some(items) => {
                 for (spec, offset) in items {
                     let Some(name) = requirement_name(&spec) else {
                         continue;
                     };
-                    if !facts
-                        .iter()
-                        .any(|f| matches!(&f.kind, FactKind::Dependency { name: n } if *n == name))
-                    {
+                    if seen.insert(name.clone()) {
                         facts.push(Fact::new(
                             FactKind::Dependency { name },
                             rel,
@@ -286,6 +294,20 @@ mod tests {
         assert!(!is_setuptools_script(
             b"from opentelemetry.sdk.trace import TracerProvider\n\ndef setup(app):\n    TracerProvider()\n"
         ));
+    }
+
+    #[test]
+    fn huge_setup_py_files_stay_linear() {
+        // 200,000 requirements in one list, and 50,000 `install_requires=X` with no X bound.
+        let list: String = (0..200_000).map(|i| format!("\"pkg{i}\",\n")).collect();
+        let m = parse(
+            "s/setup.py",
+            &format!("setup(install_requires=[\n{list}])\n"),
+        );
+        assert_eq!(m.facts.len(), 200_000);
+        let many = "setup(install_requires=X)\n".repeat(50_000);
+        let m = parse("s/setup.py", &many);
+        assert!(m.facts.is_empty() && m.notes.len() == MAX_INSTALL_REQUIRES);
     }
 
     #[test]
