@@ -55,10 +55,18 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         .and_then(|p| p.get("dependencies"))
         .and_then(|d| d.as_table())
     {
+        // `x = { version = "…", optional = true }` is installed only with an extra naming it
+        // (`poetry install --extras otel`), like a PEP 621 optional dependency: not counted.
         names.extend(
-            deps.keys()
-                .filter(|k| *k != "python")
-                .filter_map(|k| requirement_name(k)),
+            deps.iter()
+                .filter(|(k, v)| {
+                    *k != "python"
+                        && !v
+                            .get("optional")
+                            .and_then(|o| o.as_bool())
+                            .unwrap_or(false)
+                })
+                .filter_map(|(k, _)| requirement_name(k)),
         );
     }
     let scripts = project
@@ -359,6 +367,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(names(&m), vec!["flask"]);
+        // Poetry's optional dependencies (installed with an extra) neither.
+        let m = parse_pyproject(
+            "p/pyproject.toml",
+            "[tool.poetry]\nname = \"orders\"\n[tool.poetry.dependencies]\npython = \"^3.12\"\nflask = \"^3\"\nopentelemetry-sdk = { version = \"^1.28\", optional = true }\nrequests = { version = \"^2\", optional = false }\n[tool.poetry.extras]\notel = [\"opentelemetry-sdk\"]\n",
+        )
+        .unwrap();
+        assert_eq!(names(&m), vec!["flask", "requests"]);
     }
 
     #[test]
