@@ -31,10 +31,7 @@ use serde_json::Value;
 
 /// Shape → what is wrong today (measured with this test). Keep it honest: a shape that starts
 /// passing fails the test until it is removed from here.
-const KNOWN_GAPS: &[(&str, &str)] = &[(
-    "python-extras-installed-by-image",
-    "extras and groups an image installs are not read: 2 TG101 false positives",
-)];
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// The name `expected.yaml` gives the findings of no service (`repository_findings`).
 const REPOSITORY: &str = "(repository)";

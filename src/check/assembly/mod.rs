@@ -28,6 +28,7 @@ mod node_apps;
 pub(crate) mod operator;
 mod overrides;
 mod python_entries;
+mod python_groups;
 pub(crate) mod rust_modules;
 mod scripts;
 mod services;
@@ -83,6 +84,7 @@ pub(crate) fn assemble(
     let mut attached = attach::attach(files, &mut services, &mut libraries);
     libraries::use_libraries(&mut services, &libraries, &entries.workspace);
     shared_python::use_shared_packages(&mut services, std::mem::take(&mut attached.python_orphans));
+    python_groups::apply(&mut services);
     let mut repo = attached.repo;
     repo.infrastructure = workloads::join(
         root,

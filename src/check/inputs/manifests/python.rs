@@ -60,11 +60,7 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         names.extend(
             deps.iter()
                 .filter(|(k, v)| {
-                    *k != "python"
-                        && !v
-                            .get("optional")
-                            .and_then(|o| o.as_bool())
-                            .unwrap_or(false)
+                    *k != "python" && !v.get("optional").and_then(|o| o.as_bool()).unwrap_or(false)
                 })
                 .filter_map(|(k, _)| requirement_name(k)),
         );
@@ -83,6 +79,8 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                 .map(|n| Reference::Name(n, "workspace".into())),
         )
         .collect();
+    let mut facts = dependency_facts(rel, text, names);
+    facts.extend(optional_facts(rel, text, optional_dependencies(&table)));
     Ok(Manifest {
         kind: ManifestKind::Pyproject,
         file: rel.to_string(),
@@ -92,13 +90,71 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         } else {
             Entry::PythonEntry
         },
-        facts: dependency_facts(rel, text, names),
+        facts,
         typescript: false,
         cargo: None,
         version: None,
         uses,
         notes: Vec::new(),
     })
+}
+
+/// The dependencies of a pyproject.toml installed only when asked for, as (group, name): PEP
+/// 621 extras (`[project.optional-dependencies]`), Poetry's groups
+/// (`[tool.poetry.group.<g>.dependencies]`) and extras (`[tool.poetry.extras]`, naming
+/// optional dependencies), PEP 735 `[dependency-groups]` (an `{include-group = …}` is not
+/// followed).
+fn optional_dependencies(table: &toml::Table) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut strings = |group: &str, items: Option<&toml::Value>| {
+        let items = items.and_then(|i| i.as_array()).into_iter().flatten();
+        for name in items
+            .filter_map(|i| i.as_str())
+            .filter_map(requirement_name)
+        {
+            out.push((group.to_string(), name));
+        }
+    };
+    let project = table.get("project");
+    for (extra, items) in tables(project.and_then(|p| p.get("optional-dependencies"))) {
+        strings(extra, Some(items));
+    }
+    for (group, items) in tables(table.get("dependency-groups")) {
+        strings(group, Some(items));
+    }
+    let poetry = table.get("tool").and_then(|t| t.get("poetry"));
+    for (extra, items) in tables(poetry.and_then(|p| p.get("extras"))) {
+        strings(extra, Some(items));
+    }
+    for (group, spec) in tables(poetry.and_then(|p| p.get("group"))) {
+        let deps = tables(spec.get("dependencies"));
+        for name in deps
+            .filter(|(k, _)| *k != "python")
+            .filter_map(|(k, _)| requirement_name(k))
+        {
+            out.push((group.to_string(), name));
+        }
+    }
+    out
+}
+
+/// The entries of a TOML table, if `v` is one.
+fn tables(v: Option<&toml::Value>) -> impl Iterator<Item = (&String, &toml::Value)> {
+    v.and_then(|t| t.as_table()).into_iter().flatten()
+}
+
+/// Facts of dependencies installed only with their group, each at the first line naming it.
+fn optional_facts(rel: &str, text: &str, optional: Vec<(String, String)>) -> Vec<Fact> {
+    let names: Vec<String> = optional.iter().map(|(_, n)| n.clone()).collect();
+    let lower = text.to_ascii_lowercase().replace('_', "-");
+    let lines = first_lines_containing(&lower, &names);
+    optional
+        .into_iter()
+        .zip(lines)
+        .map(|((group, name), line)| {
+            Fact::new(FactKind::OptionalDependency { group, name }, rel, line)
+        })
+        .collect()
 }
 
 /// Dependency facts of normalised names, each at the first line naming it (found
