@@ -170,7 +170,8 @@ pub(super) fn dependency_facts(rel: &str, text: &str, names: Vec<String>) -> Vec
 }
 
 /// Parse setup.cfg (INI): `[metadata] name`, `[options] install_requires`,
-/// `[options.entry_points] console_scripts`.
+/// `[options.extras_require]` (each extra's requirements count only when an image installs
+/// it), `[options.entry_points] console_scripts`.
 pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut section = String::new();
     let mut key = String::new();
@@ -211,6 +212,18 @@ pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                 if let Some(n) = requirement_name(&value) {
                     facts.push(Fact::new(
                         FactKind::Dependency { name: n },
+                        rel,
+                        i as u32 + 1,
+                    ));
+                }
+            }
+            ("options.extras_require", extra) if !value.is_empty() => {
+                if let Some(n) = requirement_name(&value) {
+                    facts.push(Fact::new(
+                        FactKind::OptionalDependency {
+                            group: extra.to_string(),
+                            name: n,
+                        },
                         rel,
                         i as u32 + 1,
                     ));
@@ -436,11 +449,17 @@ mod tests {
     fn setup_cfg_entry_points() {
         let m = parse_setup_cfg(
             "s/setup.cfg",
-            "[metadata]\nname = billing\n[options]\ninstall_requires =\n    opentelemetry-api\n    flask\n[options.entry_points]\nconsole_scripts =\n    billing = billing:main\n",
+            "[metadata]\nname = billing\n[options]\ninstall_requires =\n    opentelemetry-api\n    flask\n[options.extras_require]\notel =\n    opentelemetry-sdk\n[options.entry_points]\nconsole_scripts =\n    billing = billing:main\n",
         )
         .unwrap();
         assert_eq!(m.name.as_deref(), Some("billing"));
         assert_eq!(m.entry, Entry::Yes);
         assert_eq!(names(&m), vec!["opentelemetry-api", "flask"]);
+        assert!(m.facts.iter().any(|f| f.kind
+            == FactKind::OptionalDependency {
+                group: "otel".into(),
+                name: "opentelemetry-sdk".into()
+            }
+            && f.line == 9));
     }
 }

@@ -7,7 +7,9 @@
 //!   (`read_requirements()`, `open(…).read().splitlines()`, a comprehension) is computed: when
 //!   it reads a `requirements*.txt`, that file is read as itself (a manifest of the same
 //!   directory); otherwise a TG199 note says the dependencies are not known.
-//! - `extras_require` and `tests_require` are never counted: `pip install .` installs neither.
+//! - `extras_require` (a dict literal, or a name bound to one): each extra's requirements count
+//!   only when an image installs it (`pip install ".[otel]"`,
+//!   [`FactKind::OptionalDependency`]); `tests_require` never counts.
 //! - `entry_points` with `console_scripts`: the package declares its entry point (like
 //!   `setup.cfg`'s and `pyproject.toml`'s scripts).
 //! - `name="…"`: the package's name.
@@ -61,6 +63,26 @@ pub fn parse(rel: &str, text: &str) -> Manifest {
                 "`install_requires` is computed, not written out: the dependencies it installs are not known (list them, or read them from a requirements*.txt beside setup.py)".to_string(),
                 Some(lines.line(at)),
             )),
+        }
+    }
+    for at in keyword_values(text, "extras_require")
+        .into_iter()
+        .take(MAX_INSTALL_REQUIRES)
+    {
+        let extras = dict_at(text, at).or_else(|| bound(text, at, dict_at));
+        for (extra, items) in extras.into_iter().flatten() {
+            for (spec, offset) in items {
+                if let Some(name) = requirement_name(&spec) {
+                    facts.push(Fact::new(
+                        FactKind::OptionalDependency {
+                            group: extra.clone(),
+                            name,
+                        },
+                        rel,
+                        lines.line(offset),
+                    ));
+                }
+            }
         }
     }
     let name = keyword_values(text, "name")
@@ -164,6 +186,11 @@ fn string_at(text: &str, at: usize) -> Option<(String, usize)> {
 /// `None` when there is no list there, it does not close, or an item is not a string (a
 /// comprehension, a call, a name: not written out).
 fn list_at(text: &str, at: usize) -> Option<Vec<(String, usize)>> {
+    list_span(text, at).map(|(items, _)| items)
+}
+
+/// [`list_at`], with the offset after the list's closing bracket.
+fn list_span(text: &str, at: usize) -> Option<(Vec<(String, usize)>, usize)> {
     let bytes = text.as_bytes();
     let close = match bytes.get(at)? {
         b'[' => b']',
@@ -179,7 +206,7 @@ fn list_at(text: &str, at: usize) -> Option<Vec<(String, usize)>> {
                 i += text[i..].find('\n')?;
             }
             b',' => i += 1,
-            &b if b == close => return Some(items),
+            &b if b == close => return Some((items, i + 1)),
             _ => {
                 let (s, end) = string_at(text, i)?;
                 items.push((s, i));
@@ -192,6 +219,45 @@ fn list_at(text: &str, at: usize) -> Option<Vec<(String, usize)>> {
 /// `install_requires=NAME`: the list literal `NAME` is bound to (`NAME = [...]`, at the start
 /// of a line), if any.
 fn bound_list(text: &str, at: usize) -> Option<Vec<(String, usize)>> {
+    bound(text, at, list_at)
+}
+
+/// The extras of the dict literal opening at `at` (`{"otel": ["opentelemetry-sdk"], …}`),
+/// each with its requirements; `None` when there is no dict there or an entry is not a string
+/// key with a list literal.
+fn dict_at(text: &str, at: usize) -> Option<Extras> {
+    let bytes = text.as_bytes();
+    if bytes.get(at) != Some(&b'{') {
+        return None;
+    }
+    let mut extras = Vec::new();
+    let mut i = at + 1;
+    loop {
+        i = skip_space(bytes, i);
+        match bytes.get(i)? {
+            b'#' => i += text[i..].find('\n')?,
+            b',' => i += 1,
+            b'}' => return Some(extras),
+            _ => {
+                let (key, end) = string_at(text, i)?;
+                i = skip_space(bytes, end);
+                if bytes.get(i) != Some(&b':') {
+                    return None;
+                }
+                i = skip_space(bytes, i + 1);
+                let (items, end) = list_span(text, i)?;
+                i = end;
+                extras.push((key, items));
+            }
+        }
+    }
+}
+
+/// The extras of `extras_require=…`: a dict literal, or a name bound to one.
+type Extras = Vec<(String, Vec<(String, usize)>)>;
+
+/// What `NAME` at `at` is bound to (`NAME = …` at the start of a line), read by `literal`.
+fn bound<T>(text: &str, at: usize, literal: fn(&str, usize) -> Option<T>) -> Option<T> {
     let bytes = text.as_bytes();
     let end = (at..bytes.len())
         .find(|&i| !is_ident(bytes[i]))
@@ -208,7 +274,7 @@ fn bound_list(text: &str, at: usize) -> Option<Vec<(String, usize)>> {
         let line_start = text[..value].rfind('\n').map_or(0, |i| i + 1);
         let assigned = text[line_start..value].trim_start().starts_with(name);
         if assigned {
-            list_at(text, value)
+            literal(text, value)
         } else {
             None
         }
@@ -294,6 +360,42 @@ mod tests {
         assert!(!is_setuptools_script(
             b"from opentelemetry.sdk.trace import TracerProvider\n\ndef setup(app):\n    TracerProvider()\n"
         ));
+    }
+
+    #[test]
+    fn extras_are_optional_dependencies() {
+        let optional = |m: &Manifest| -> Vec<(String, String, u32)> {
+            m.facts
+                .iter()
+                .filter_map(|f| match &f.kind {
+                    FactKind::OptionalDependency { group, name } => {
+                        Some((group.clone(), name.clone(), f.line))
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let text = "setup(\n    install_requires=['fastapi'],\n    extras_require={\n        # tracing\n        'otel': ['opentelemetry-sdk', 'uvicorn[standard]'],\n        \"pg\": (\"psycopg[binary]\",),\n    },\n)\n";
+        let m = parse("s/setup.py", text);
+        assert_eq!(names(&m), [("fastapi".to_string(), 2)]);
+        assert_eq!(
+            optional(&m),
+            [
+                ("otel".to_string(), "opentelemetry-sdk".to_string(), 5),
+                ("otel".to_string(), "uvicorn".to_string(), 5),
+                ("pg".to_string(), "psycopg".to_string(), 6),
+            ]
+        );
+        let bound = "EXTRAS = {\"otel\": [\"opentelemetry-sdk\"]}\nsetup(extras_require=EXTRAS)\n";
+        assert_eq!(optional(&parse("s/setup.py", bound)).len(), 1);
+        for text in [
+            "setup(extras_require={'otel': deps})",
+            "setup(extras_require={'otel': ['a'",
+            "setup(extras_require={otel: ['a']})",
+            "setup(extras_require=dict(otel=['a']))",
+        ] {
+            assert!(optional(&parse("s/setup.py", text)).is_empty(), "{text}");
+        }
     }
 
     #[test]
