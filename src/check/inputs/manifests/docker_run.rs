@@ -16,7 +16,8 @@
 //! ".[otel,pg]"` (any path with extras, `-e`, `uv pip`), `pip install --group otel`,
 //! `poetry install --with otel` / `--only otel` / `-E otel` / `--extras "otel pg"` /
 //! `--all-extras` / `--all-groups`, `uv sync --extra otel` / `--group otel` / `--all-extras` /
-//! `--all-groups`: the manifest's dependencies of those groups count.
+//! `--all-groups`, `pipenv install --categories "packages otel"`: the manifest's dependencies
+//! of those groups count.
 
 use super::python::requirement_name;
 use crate::check::facts::{Fact, FactKind};
@@ -74,8 +75,8 @@ fn groups(run: &str) -> Vec<String> {
         let words = shell_words(command);
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let tool = words.windows(2).position(|w| {
-            (w[1] == "install" && (is_pip(w[0]) || w[0] == "poetry"))
-                || (w[1] == "sync" && w[0] == "uv")
+            (w[1] == "install" && (is_pip(w[0]) || w[0] == "poetry" || w[0] == "pipenv"))
+                || (w[1] == "sync" && (w[0] == "uv" || w[0] == "pipenv"))
         });
         let Some(at) = tool else {
             continue;
@@ -98,7 +99,8 @@ fn groups(run: &str) -> Vec<String> {
             };
             match flag {
                 "--all-extras" | "--all-groups" => split("*"),
-                "--with" | "--only" | "-E" | "--extras" | "--extra" | "--group" => {
+                "--with" | "--only" | "-E" | "--extras" | "--extra" | "--group"
+                | "--categories" => {
                     if let Some(list) = inline.or_else(|| rest.next().copied()) {
                         split(list);
                     }
@@ -206,6 +208,10 @@ mod tests {
                 &["otel", "prod"][..],
             ),
             ("uv sync --all-groups", &["*"][..]),
+            (
+                "pipenv install --system --deploy --categories=\"packages otel\"",
+                &["packages", "otel"][..],
+            ),
             // A package of the registry with extras installs nothing of the tree's groups;
             // `--without` leaves groups out.
             (

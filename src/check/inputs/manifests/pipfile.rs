@@ -1,14 +1,15 @@
 //! Python: Pipenv's `Pipfile`. Its `[packages]` are what `pipenv install --deploy` (and
 //! `pipenv install --system`, `pipenv sync`) installs: the service's dependencies.
-//! `[dev-packages]` and other categories (`[docs]`, any name) are installed only when asked
-//! for (`--dev`, `--categories`): never counted. A package installed by path
+//! `[dev-packages]` never counts. Other categories (`[otel]`, any name) are installed only
+//! when asked for: they count when an image installs them (`pipenv install --categories
+//! otel`, [`FactKind::OptionalDependency`]). A package installed by path
 //! (`telemetry = {path = "../lib/telemetry", editable = true}`) is a [`Reference::Path`].
 //!
 //! `Pipfile.lock` is not read: its `default` section lists every package installed,
 //! transitive ones included (the SDK `opentelemetry-distro` pulls in), so it cannot say what
 //! the service depends on directly; beside a `Pipfile`, the `Pipfile` says it.
 
-use super::python::{dependency_facts, requirement_name};
+use super::python::{dependency_facts, optional_facts, requirement_name};
 use super::python_local::local_path;
 use super::{line_of_offset, Entry, Manifest, ManifestKind, Reference};
 
@@ -43,7 +44,22 @@ pub fn parse(rel: &str, text: &str) -> Manifest {
             return manifest;
         }
     };
+    let mut optional = Vec::new();
+    for (category, packages) in &table {
+        if matches!(
+            category.as_str(),
+            "packages" | "dev-packages" | "source" | "requires" | "scripts" | "pipenv"
+        ) {
+            continue;
+        }
+        let names = packages.as_table().into_iter().flatten().map(|(k, _)| k);
+        for name in names.filter_map(|k| requirement_name(k)) {
+            optional.push((category.clone(), name));
+        }
+    }
+    let optional = optional_facts(rel, text, optional);
     let Some(packages) = table.get("packages").and_then(|p| p.as_table()) else {
+        manifest.facts = optional;
         return manifest;
     };
     let mut names = Vec::new();
@@ -61,6 +77,7 @@ pub fn parse(rel: &str, text: &str) -> Manifest {
         }
     }
     manifest.facts = dependency_facts(rel, text, names);
+    manifest.facts.extend(optional);
     manifest
 }
 
@@ -93,6 +110,13 @@ mod tests {
             ]
         );
         assert_eq!(m.uses, [Reference::Path("../../lib/telemetry".into())]);
+        // A category of its own: installed only when an image asks for it.
+        assert!(m.facts.iter().any(|f| f.kind
+            == FactKind::OptionalDependency {
+                group: "docs".into(),
+                name: "mkdocs".into()
+            }
+            && f.line == 14));
         assert!(m.notes.is_empty());
         // Only development packages: no dependency at all.
         let dev = parse("svc/Pipfile", "[dev-packages]\nopentelemetry-sdk = \"*\"\n");

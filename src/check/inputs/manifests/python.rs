@@ -144,7 +144,7 @@ fn tables(v: Option<&toml::Value>) -> impl Iterator<Item = (&String, &toml::Valu
 }
 
 /// Facts of dependencies installed only with their group, each at the first line naming it.
-fn optional_facts(rel: &str, text: &str, optional: Vec<(String, String)>) -> Vec<Fact> {
+pub(super) fn optional_facts(rel: &str, text: &str, optional: Vec<(String, String)>) -> Vec<Fact> {
     let names: Vec<String> = optional.iter().map(|(_, n)| n.clone()).collect();
     let lower = text.to_ascii_lowercase().replace('_', "-");
     let lines = first_lines_containing(&lower, &names);
