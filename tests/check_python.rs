@@ -425,3 +425,34 @@ fn a_setup_py_that_is_no_setuptools_script_is_a_module() {
     let got = findings(root);
     assert!(!got.iter().any(|f| f.rule.starts_with("TG10")), "{got:?}");
 }
+
+/// pip-tools: a `requirements.in` alone (compiled in the image) lists the service's direct
+/// requirements; beside its compiled `requirements.txt`, the SDK pulled in by the distro
+/// (`# via opentelemetry-distro`) is still no direct dependency.
+#[test]
+fn pip_tools_requirements_in_lists_direct_requirements() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/requirements.in",
+        "flask\nopentelemetry-sdk\nopentelemetry-instrumentation-flask\n",
+    );
+    assert!(!rules(root).contains(&"TG101".to_string()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/requirements/base.in",
+        "flask\nopentelemetry-distro\n",
+    );
+    write(
+        root,
+        "svc/requirements/base.txt",
+        "flask==3.0.3\n    # via -r requirements/base.in\nopentelemetry-distro==0.49b2\n    # via -r requirements/base.in\nopentelemetry-sdk==1.28.2\n    # via opentelemetry-distro\n",
+    );
+    assert!(rules(root).contains(&"TG101".to_string()));
+}

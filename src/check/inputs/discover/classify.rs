@@ -112,7 +112,7 @@ pub(super) fn classify(name: &str) -> Option<Class> {
 /// installed with `pip install -r requirements/production.txt`), by its folder.
 pub(super) fn classify_path(path: &Path, name: &str) -> Option<Class> {
     classify(name).or_else(|| {
-        (name.ends_with(".txt") && in_requirements_folder(path))
+        ((name.ends_with(".txt") || name.ends_with(".in")) && in_requirements_folder(path))
             .then_some(Class::Manifest(ManifestKind::Requirements))
     })
 }

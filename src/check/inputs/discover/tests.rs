@@ -115,6 +115,11 @@ fn requirements_folders_are_manifests_of_their_parent() {
         Path::new("requirements/base.txt"),
         "base.txt"
     )));
+    assert!(requirements(classify_path(
+        Path::new("/r/shop/requirements/base.in"),
+        "base.in"
+    )));
+    assert!(requirements(classify("requirements.in")));
     // Elsewhere a .txt is nothing; a folder's other files are what their names say.
     assert!(classify_path(Path::new("/r/shop/docs/production.txt"), "production.txt").is_none());
     assert!(classify_path(Path::new("/r/requirements/README.md"), "README.md").is_none());

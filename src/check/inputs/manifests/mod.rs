@@ -38,8 +38,8 @@ pub enum ManifestKind {
     Pyproject,
     /// setup.cfg
     SetupCfg,
-    /// requirements*.txt, and the `.txt` files of a `requirements/` folder (the manifests of
-    /// the folder's parent)
+    /// requirements*.txt and pip-tools' requirements*.in, and the `.txt`/`.in` files of a
+    /// `requirements/` folder (the manifests of the folder's parent)
     Requirements,
     /// Pipenv's Pipfile
     Pipfile,
@@ -81,7 +81,11 @@ impl ManifestKind {
             "Directory.Build.targets" => ManifestKind::MsbuildProps,
             n if n.ends_with(".props") => ManifestKind::MsbuildProps,
             "Gemfile" | "composer.json" | "mix.exs" | "CMakeLists.txt" => ManifestKind::Unanalysed,
-            n if n.starts_with("requirements") && n.ends_with(".txt") => ManifestKind::Requirements,
+            // pip-tools' `requirements.in` lists the direct requirements its compiled
+            // `requirements.txt` pins (`# via -r requirements.in`).
+            n if n.starts_with("requirements") && (n.ends_with(".txt") || n.ends_with(".in")) => {
+                ManifestKind::Requirements
+            }
             _ => return None,
         })
     }
