@@ -31,11 +31,7 @@ fn rules(root: &Path) -> Vec<String> {
 
 fn service(root: &Path, requirements: &str) {
     write(root, "svc/requirements.txt", requirements);
-    write(
-        root,
-        "svc/app.py",
-        "from flask import Flask\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\n\napp = Flask(__name__)\nFlaskInstrumentor().instrument_app(app)\n\nif __name__ == \"__main__\":\n    app.run()\n",
-    );
+    app(root);
 }
 
 #[test]

@@ -113,15 +113,7 @@ pub fn parse(rel: &str, text: &str) -> Manifest {
 mod tests {
     use super::*;
 
-    fn names(m: &Manifest) -> Vec<(String, u32)> {
-        m.facts
-            .iter()
-            .filter_map(|f| match &f.kind {
-                FactKind::Dependency { name } => Some((name.clone(), f.line)),
-                _ => None,
-            })
-            .collect()
-    }
+    use crate::check::inputs::manifests::dependencies_with_lines as names;
 
     #[test]
     fn conda_packages_and_the_pip_section() {

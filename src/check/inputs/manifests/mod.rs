@@ -319,6 +319,18 @@ pub(crate) fn unclosed_xml_element(
     }
 }
 
+/// A manifest's dependencies with their lines (unit tests of the parsers).
+#[cfg(test)]
+pub(crate) fn dependencies_with_lines(m: &Manifest) -> Vec<(String, u32)> {
+    m.facts
+        .iter()
+        .filter_map(|f| match &f.kind {
+            crate::check::facts::FactKind::Dependency { name } => Some((name.clone(), f.line)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// 1-based line of the first line containing `needle` (1 when absent).
 pub fn line_containing(text: &str, needle: &str) -> u32 {
     text.lines()

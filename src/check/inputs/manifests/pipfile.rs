@@ -86,15 +86,7 @@ mod tests {
     use super::*;
     use crate::check::facts::FactKind;
 
-    fn names(m: &Manifest) -> Vec<(String, u32)> {
-        m.facts
-            .iter()
-            .filter_map(|f| match &f.kind {
-                FactKind::Dependency { name } => Some((name.clone(), f.line)),
-                _ => None,
-            })
-            .collect()
-    }
+    use crate::check::inputs::manifests::dependencies_with_lines as names;
 
     #[test]
     fn packages_count_dev_packages_and_other_categories_do_not() {

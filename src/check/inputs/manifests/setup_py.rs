@@ -285,15 +285,7 @@ fn bound<T>(text: &str, at: usize, literal: fn(&str, usize) -> Option<T>) -> Opt
 mod tests {
     use super::*;
 
-    fn names(m: &Manifest) -> Vec<(String, u32)> {
-        m.facts
-            .iter()
-            .filter_map(|f| match &f.kind {
-                FactKind::Dependency { name } => Some((name.clone(), f.line)),
-                _ => None,
-            })
-            .collect()
-    }
+    use crate::check::inputs::manifests::dependencies_with_lines as names;
 
     #[test]
     fn a_literal_list_and_console_scripts() {
