@@ -341,6 +341,25 @@ fn a_requirements_folder_is_the_services_even_with_a_cycle_or_a_missing_include(
         "-r base.txt\nopentelemetry-sdk==1.28.2\n",
     );
     assert!(rules(root).contains(&"TG101".to_string()));
+
+    // A folder of product requirements in prose, beside a Dockerfile, is no Python package.
+    write(
+        root,
+        "handbook/requirements/checkout.txt",
+        "The checkout shall accept card payments.\nR-12: p99 latency under 200 ms.\n",
+    );
+    write(
+        root,
+        "handbook/Dockerfile",
+        "FROM nginx:1.27\nCOPY . /usr/share/nginx/html\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let paths: Vec<&str> = scan
+        .services
+        .iter()
+        .map(|s| s.service.path.as_str())
+        .collect();
+    assert_eq!(paths, ["svc"]);
 }
 
 /// A Pipfile that is not TOML: a TG199 note at its line, the service `unknown` (never a

@@ -403,6 +403,14 @@ pub(super) fn visit(
             }
         }
     }
+    // A `.txt` of a `requirements/` folder that is no requirements file (prose: a product's
+    // requirements) is nothing.
+    if !fatal
+        && matches!(class, Class::Manifest(ManifestKind::Requirements))
+        && !python::looks_like_requirements(&text)
+    {
+        return None;
+    }
     let parsed = match class {
         Class::Source(kind) => {
             let read = source_file(kind, text.as_bytes().into(), interest);

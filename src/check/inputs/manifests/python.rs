@@ -280,6 +280,32 @@ pub fn runtime_requirements(rel: &str) -> bool {
         })
 }
 
+/// Whether every line of a text reads as a requirements line — a comment, an option (`-r`,
+/// `-e`, `--hash`…), a continuation, or a requirement: a name (with `[extras]`) followed by
+/// nothing, a version specifier, a marker (`;`) or a URL (`@`). Prose ("The service shall
+/// …") is not.
+pub fn looks_like_requirements(text: &str) -> bool {
+    text.lines().all(|raw| {
+        let t = without_comment(raw).trim();
+        if t.is_empty() || t.starts_with(['#', '-']) || raw.starts_with([' ', '\t']) {
+            return true;
+        }
+        let name_end = t
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .unwrap_or(t.len());
+        let rest = t[name_end..].trim_start();
+        let rest = match rest.strip_prefix('[') {
+            Some(r) => r
+                .split_once(']')
+                .map_or("", |(_, after)| after.trim_start()),
+            None => rest,
+        };
+        name_end > 0
+            && (rest.is_empty()
+                || rest.starts_with(['=', '<', '>', '!', '~', ';', '@', '(', ',', '\\']))
+    })
+}
+
 /// A requirements line without its comment (` #…` after any whitespace, as pip reads it).
 fn without_comment(line: &str) -> &str {
     let bytes = line.as_bytes();
@@ -377,6 +403,19 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    #[test]
+    fn requirements_are_told_from_prose() {
+        assert!(looks_like_requirements(
+            "# base\n-r common.txt\nflask==3.0.3  # web\nuvicorn[standard]>=0.32\nrequests ; python_version >= \"3.9\"\nshop-auth @ file:../lib/auth\npsycopg2-binary\n    --hash=sha256:abc\n\n"
+        ));
+        assert!(!looks_like_requirements(
+            "The checkout service shall accept card payments.\n"
+        ));
+        assert!(!looks_like_requirements(
+            "flask\nR-12: latency under 200 ms\n"
+        ));
     }
 
     #[test]
