@@ -471,3 +471,29 @@ fn pip_tools_requirements_in_lists_direct_requirements() {
     );
     assert!(rules(root).contains(&"TG101".to_string()));
 }
+
+/// The extra a Dockerfile kept apart from the code installs (compose `build.dockerfile` with
+/// the context at the root, `COPY apps/api/ ./`, `pip install ".[otel]"`) counts too.
+#[test]
+fn an_extra_installed_by_a_dockerfile_kept_apart_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "svc/pyproject.toml",
+        "[project]\nname = \"svc\"\ndependencies = [\"flask\"]\n[project.optional-dependencies]\notel = [\"opentelemetry-sdk\", \"opentelemetry-instrumentation-flask\"]\n",
+    );
+    app(root);
+    write(
+        root,
+        "docker/svc.Dockerfile",
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY svc/ ./\nRUN pip install \".[otel]\"\nCMD [\"python\", \"app.py\"]\n",
+    );
+    write(
+        root,
+        "docker-compose.yml",
+        "services:\n  svc:\n    build:\n      context: .\n      dockerfile: docker/svc.Dockerfile\n",
+    );
+    let got = findings(root);
+    assert!(!got.iter().any(|f| f.rule == "TG101"), "{got:?}");
+}

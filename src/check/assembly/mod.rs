@@ -84,7 +84,6 @@ pub(crate) fn assemble(
     let mut attached = attach::attach(files, &mut services, &mut libraries);
     libraries::use_libraries(&mut services, &libraries, &entries.workspace);
     shared_python::use_shared_packages(&mut services, std::mem::take(&mut attached.python_orphans));
-    python_groups::apply(&mut services);
     let mut repo = attached.repo;
     repo.infrastructure = workloads::join(
         root,
@@ -96,6 +95,9 @@ pub(crate) fn assemble(
         &repo,
         dirs,
     );
+    // After the workloads: a Dockerfile kept apart from the code (compose `build.dockerfile`)
+    // brings its facts, the groups it installs among them, with its workload.
+    python_groups::apply(&mut services);
     offer_env(&mut services, &repo);
     mount_configs(&mut services, &repo);
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);
