@@ -1,4 +1,5 @@
-//! Python manifests: `-r` includes in requirements files; `opentelemetry-distro` alone.
+//! Python manifests: `-r` includes in requirements files, `requirements/` folders, Pipfiles and
+//! setup.py files that cannot be read; `opentelemetry-distro` alone.
 #![allow(clippy::unwrap_used)]
 
 use std::fs;
@@ -30,11 +31,7 @@ fn rules(root: &Path) -> Vec<String> {
 
 fn service(root: &Path, requirements: &str) {
     write(root, "svc/requirements.txt", requirements);
-    write(
-        root,
-        "svc/app.py",
-        "from flask import Flask\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\n\napp = Flask(__name__)\nFlaskInstrumentor().instrument_app(app)\n\nif __name__ == \"__main__\":\n    app.run()\n",
-    );
+    app(root);
 }
 
 #[test]
@@ -155,7 +152,13 @@ fn includes_that_cannot_be_followed_are_noted_at_their_line() {
         ),
         "{got:?}"
     );
-    assert_eq!(got.len(), 3, "{got:?}");
+    // The binary file is itself in a `requirements/` folder, read as a requirements file of
+    // `svc`: a note of its own (never fatal: it is one by its folder only).
+    assert!(
+        find("svc/requirements/blob.txt", 0, "binary content"),
+        "{got:?}"
+    );
+    assert_eq!(got.len(), 4, "{got:?}");
 
     // Followed includes, dev includes and a cycle are not noted.
     let dir = tempfile::tempdir().unwrap();
@@ -272,4 +275,225 @@ fn code_starting_an_sdk_no_dependency_brings_still_fails_tg101() {
         let fired = rules(root);
         assert!(fired.contains(&"TG101".to_string()), "{case}: {fired:?}");
     }
+}
+
+fn app(root: &Path) {
+    write(
+        root,
+        "svc/app.py",
+        "from flask import Flask\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\n\napp = Flask(__name__)\nFlaskInstrumentor().instrument_app(app)\n\nif __name__ == \"__main__\":\n    app.run()\n",
+    );
+}
+
+/// A `requirements/` folder and no requirements file beside the code: the folder's files are
+/// the service's, through an include cycle and a missing include; `local.txt` is development.
+#[test]
+fn a_requirements_folder_is_the_services_even_with_a_cycle_or_a_missing_include() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/requirements/base.txt",
+        "-r production.txt\nflask==3.0\n",
+    );
+    write(
+        root,
+        "svc/requirements/production.txt",
+        "-r base.txt\n-r missing.txt\nopentelemetry-sdk==1.28.2\n",
+    );
+    write(
+        root,
+        "svc/requirements/local.txt",
+        "-r base.txt\npytest==8.3\n",
+    );
+    let got = findings(root);
+    assert!(!got.iter().any(|f| f.rule == "TG101"), "{got:?}");
+    assert!(
+        got.iter().any(|f| f.rule == "TG199"
+            && f.file.as_deref() == Some("svc/requirements/production.txt")
+            && f.message.contains("`-r missing.txt`: no such file")),
+        "{got:?}"
+    );
+
+    // The twin: the SDK in local.txt only (development) and in a constraints file.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/requirements/base.txt",
+        "-c constraints.txt\nflask==3.0\n",
+    );
+    write(
+        root,
+        "svc/requirements/constraints.txt",
+        "opentelemetry-sdk==1.28.2\n",
+    );
+    write(
+        root,
+        "svc/requirements/production.txt",
+        "-r base.txt\ngunicorn==23.0\n",
+    );
+    write(
+        root,
+        "svc/requirements/local.txt",
+        "-r base.txt\nopentelemetry-sdk==1.28.2\n",
+    );
+    assert!(rules(root).contains(&"TG101".to_string()));
+
+    // A folder of product requirements in prose, beside a Dockerfile, is no Python package.
+    write(
+        root,
+        "handbook/requirements/checkout.txt",
+        "The checkout shall accept card payments.\nR-12: p99 latency under 200 ms.\n",
+    );
+    write(
+        root,
+        "handbook/Dockerfile",
+        "FROM nginx:1.27\nCOPY . /usr/share/nginx/html\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let paths: Vec<&str> = scan
+        .services
+        .iter()
+        .map(|s| s.service.path.as_str())
+        .collect();
+    assert_eq!(paths, ["svc"]);
+}
+
+/// A Pipfile that is not TOML: a TG199 note at its line, the service `unknown` (never a
+/// panic, never the whole check stopped); a setup.py whose `install_requires` is computed: a
+/// note, the service judged on what else it declares.
+#[test]
+fn a_pipfile_that_is_not_toml_and_a_computed_setup_py_are_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/Pipfile",
+        "[packages]\nflask = \"*\"\n[dev-packages\npytest = \"*\"\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let svc = scan
+        .services
+        .iter()
+        .find(|s| s.service.path == "svc")
+        .unwrap();
+    assert!(!svc.analysed, "{:?}", svc.findings);
+    assert!(
+        svc.findings.iter().any(|f| f.rule == "TG199"
+            && f.file.as_deref() == Some("svc/Pipfile")
+            && f.line == Some(3)
+            && f.message.contains("invalid Pipfile")),
+        "{:?}",
+        svc.findings
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/setup.py",
+        "import json\nfrom setuptools import setup\n\nsetup(\n    name=\"svc\",\n    install_requires=json.load(open(\"deps.json\")),\n    entry_points={\"console_scripts\": [\"svc = app:main\"]},\n)\n",
+    );
+    let got = findings(root);
+    assert!(
+        got.iter().any(|f| f.rule == "TG199"
+            && f.file.as_deref() == Some("svc/setup.py")
+            && f.line == Some(6)
+            && f.message.contains("`install_requires` is computed")),
+        "{got:?}"
+    );
+}
+
+/// A module of the application named `setup.py` (its tracing set-up) is code, not a
+/// setuptools script: what it instruments counts, and its directory is no package.
+#[test]
+fn a_setup_py_that_is_no_setuptools_script_is_a_module() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "svc/requirements.txt",
+        "flask==3.0\nrequests==2.32\nopentelemetry-sdk==1.28.2\nopentelemetry-instrumentation-flask==0.49b2\nopentelemetry-instrumentation-requests==0.49b2\n",
+    );
+    write(
+        root,
+        "svc/telemetry/setup.py",
+        "from opentelemetry import trace\nfrom opentelemetry.instrumentation.flask import FlaskInstrumentor\nfrom opentelemetry.instrumentation.requests import RequestsInstrumentor\nfrom opentelemetry.sdk.trace import TracerProvider\n\n\ndef setup(app):\n    trace.set_tracer_provider(TracerProvider())\n    FlaskInstrumentor().instrument_app(app)\n    RequestsInstrumentor().instrument()\n",
+    );
+    write(
+        root,
+        "svc/app.py",
+        "import requests\nfrom flask import Flask\n\nfrom telemetry.setup import setup\n\napp = Flask(__name__)\nsetup(app)\n\n\n@app.get(\"/\")\ndef index():\n    return requests.get(\"http://catalog/items\", timeout=3).text\n\n\nif __name__ == \"__main__\":\n    app.run()\n",
+    );
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    let paths: Vec<&str> = scan
+        .services
+        .iter()
+        .map(|s| s.service.path.as_str())
+        .collect();
+    assert_eq!(paths, ["svc"]);
+    let got = findings(root);
+    assert!(!got.iter().any(|f| f.rule.starts_with("TG10")), "{got:?}");
+}
+
+/// pip-tools: a `requirements.in` alone (compiled in the image) lists the service's direct
+/// requirements; beside its compiled `requirements.txt`, the SDK pulled in by the distro
+/// (`# via opentelemetry-distro`) is still no direct dependency.
+#[test]
+fn pip_tools_requirements_in_lists_direct_requirements() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/requirements.in",
+        "flask\nopentelemetry-sdk\nopentelemetry-instrumentation-flask\n",
+    );
+    assert!(!rules(root).contains(&"TG101".to_string()));
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    app(root);
+    write(
+        root,
+        "svc/requirements/base.in",
+        "flask\nopentelemetry-distro\n",
+    );
+    write(
+        root,
+        "svc/requirements/base.txt",
+        "flask==3.0.3\n    # via -r requirements/base.in\nopentelemetry-distro==0.49b2\n    # via -r requirements/base.in\nopentelemetry-sdk==1.28.2\n    # via opentelemetry-distro\n",
+    );
+    assert!(rules(root).contains(&"TG101".to_string()));
+}
+
+/// The extra a Dockerfile kept apart from the code installs (compose `build.dockerfile` with
+/// the context at the root, `COPY apps/api/ ./`, `pip install ".[otel]"`) counts too.
+#[test]
+fn an_extra_installed_by_a_dockerfile_kept_apart_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "svc/pyproject.toml",
+        "[project]\nname = \"svc\"\ndependencies = [\"flask\"]\n[project.optional-dependencies]\notel = [\"opentelemetry-sdk\", \"opentelemetry-instrumentation-flask\"]\n",
+    );
+    app(root);
+    write(
+        root,
+        "docker/svc.Dockerfile",
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY svc/ ./\nRUN pip install \".[otel]\"\nCMD [\"python\", \"app.py\"]\n",
+    );
+    write(
+        root,
+        "docker-compose.yml",
+        "services:\n  svc:\n    build:\n      context: .\n      dockerfile: docker/svc.Dockerfile\n",
+    );
+    let got = findings(root);
+    assert!(!got.iter().any(|f| f.rule == "TG101"), "{got:?}");
 }

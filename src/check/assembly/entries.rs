@@ -12,7 +12,7 @@ use crate::check::facts::{FactKind, FastSet};
 use crate::check::inputs::discover::{Parsed, WalkedFile};
 use crate::check::inputs::k8s::SERVERLESS;
 use crate::check::inputs::lang::SourceKind;
-use crate::check::inputs::manifests::{launch, Entry, Manifest, ManifestKind, NotService};
+use crate::check::inputs::manifests::{launch, Entry, Manifest, NotService};
 use crate::check::model::Language;
 
 /// Directories where each entry condition holds, computed once for the whole tree.
@@ -171,10 +171,7 @@ impl EntryIndex {
 
     /// Whether manifest `m` makes `dir` a service.
     pub(super) fn is_service(&self, m: &Manifest, dir: &str) -> bool {
-        let python = matches!(
-            m.kind,
-            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements
-        );
+        let python = m.kind.is_python();
         // Declared in `tracegate.yaml`: a service whatever discovery says of its manifests.
         self.declared.contains(dir)
             || (!(python && self.python_never.contains_key(dir)) && self.holds(m.entry, dir))
@@ -248,11 +245,7 @@ fn python_tools(
         let Parsed::Manifest(m) = &f.parsed else {
             continue;
         };
-        if !matches!(
-            m.kind,
-            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements
-        ) || (f.dir != "." && workloads.contains(super::base_of(&f.dir)))
-        {
+        if !m.kind.is_python() || (f.dir != "." && workloads.contains(super::base_of(&f.dir))) {
             continue;
         }
         let tool = TOOLS.iter().find(|(tool, _)| {

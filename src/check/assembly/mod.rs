@@ -30,6 +30,7 @@ mod node_apps;
 pub(crate) mod operator;
 mod overrides;
 mod python_entries;
+mod python_groups;
 pub(crate) mod rust_modules;
 mod scripts;
 mod served_ports;
@@ -97,6 +98,9 @@ pub(crate) fn assemble(
         &repo,
         dirs,
     );
+    // After the workloads: a Dockerfile kept apart from the code (compose `build.dockerfile`)
+    // brings its facts, the groups it installs among them, with its workload.
+    python_groups::apply(&mut services);
     offer_env(&mut services, &repo);
     mount_configs(&mut services, &repo);
     infrastructure::absorb_sources(&mut services, &mut repo.infrastructure);

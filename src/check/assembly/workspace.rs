@@ -77,6 +77,9 @@ fn grouped(kind: ManifestKind) -> bool {
             | ManifestKind::Csproj
             | ManifestKind::Pyproject
             | ManifestKind::SetupCfg
+            | ManifestKind::SetupPy
+            | ManifestKind::Pipfile
+            | ManifestKind::CondaEnv
             | ManifestKind::Requirements
     )
 }
@@ -113,7 +116,7 @@ impl Roles<'_> {
                 m.entry == Entry::Yes
                     || (m.entry == Entry::JvmMain && self.entries.jvm_main.contains(dir))
             }
-            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
+            k if k.is_python() => {
                 m.entry == Entry::Yes
                     || (m.entry == Entry::PythonEntry
                         && (self.entries.python.contains(dir)
@@ -141,7 +144,7 @@ impl Roles<'_> {
                     && !self.entries.jvm_main.contains(dir)
                     && !self.deployed(dir, m)
             }
-            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
+            k if k.is_python() => {
                 matches!(m.entry, Entry::PythonEntry | Entry::No) && !self.deployed(dir, m)
             }
             _ => false,

@@ -280,6 +280,10 @@ pub fn describe(fact: &Fact, language: Language) -> String {
     };
     match &fact.kind {
         FactKind::Dependency { name } => format!("dependency `{name}`"),
+        FactKind::OptionalDependency { group, name } => {
+            format!("dependency `{name}` of the group `{group}`")
+        }
+        FactKind::InstallsGroup { group } => format!("the install of the group `{group}`"),
         FactKind::Call {
             path, method: true, ..
         } => format!(

@@ -18,6 +18,23 @@ pub enum FactKind {
         /// Package / crate / module name as written.
         name: String,
     },
+    /// A dependency installed only when asked for (Python: a PEP 621 extra, a Poetry group or
+    /// extra, a PEP 735 group, named `group`). Assembly turns it into a
+    /// [`FactKind::Dependency`] of a service whose image installs that group
+    /// ([`FactKind::InstallsGroup`]), and drops it otherwise: rules never see it.
+    OptionalDependency {
+        /// The extra or group.
+        group: String,
+        /// The package.
+        name: String,
+    },
+    /// An image installing extras or groups (`pip install ".[otel]"`,
+    /// `poetry install --with otel`, `uv sync --extra otel`); `*`: all of them
+    /// (`--all-extras`). Consumed by assembly like [`FactKind::OptionalDependency`].
+    InstallsGroup {
+        /// The extra or group.
+        group: String,
+    },
     /// A call (function, method, constructor); `path` holds the callee's segments with
     /// imports expanded (`opentelemetry`, `global`, `set_text_map_propagator`).
     Call {

@@ -119,6 +119,37 @@ pub(super) fn classify(name: &str) -> Option<Class> {
     SourceKind::from_extension(ext).map(Class::Source)
 }
 
+/// What a file is by its name and, for a requirements file in a `requirements/` folder
+/// (`requirements/base.txt`, `requirements/production.txt`: cookiecutter-django's layout,
+/// installed with `pip install -r requirements/production.txt`), by its folder.
+pub(super) fn classify_path(path: &Path, name: &str) -> Option<Class> {
+    classify(name).or_else(|| {
+        ((name.ends_with(".txt") || name.ends_with(".in")) && in_requirements_folder(path))
+            .then_some(Class::Manifest(ManifestKind::Requirements))
+    })
+}
+
+fn in_requirements_folder(path: &Path) -> bool {
+    path.parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == "requirements")
+}
+
+/// The directory whose manifest a file is: its own, except for a requirements file in a
+/// `requirements/` folder, which is the folder's parent's (`requirements/base.txt` lists
+/// what the code beside the folder needs).
+pub(super) fn manifest_dir(rel: &str, class: Class) -> String {
+    let dir = super::parent_dir(rel);
+    if !matches!(class, Class::Manifest(ManifestKind::Requirements)) {
+        return dir;
+    }
+    match dir.rsplit_once('/') {
+        Some((parent, "requirements")) => parent.to_string(),
+        None if dir == "requirements" => ".".to_string(),
+        _ => dir,
+    }
+}
+
 /// An extension-less file in a `bin/` directory: maybe a Node entry point (`bin/www`, which
 /// `express-generator` writes and `npm start` runs), read as JavaScript when it starts with a
 /// `node` shebang ([`is_node_shebang`]).

@@ -23,7 +23,7 @@ use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::K8sFile;
 use crate::check::inputs::lang::{rust_stack, SourceKind};
 use crate::check::inputs::manifests::Manifest;
-use classify::{classify, is_bin_script_name, skip_dir, Class, Item};
+use classify::{classify_path, is_bin_script_name, skip_dir, Class, Item};
 pub use classify::{is_test_file, KUSTOMIZATION_NAMES};
 use grouped::ParseGroups;
 use queue::{Batches, CloseOnDrop, BATCH};
@@ -383,7 +383,7 @@ impl ParallelVisitor for Lister<'_> {
                     let Some(name) = entry.file_name().to_str() else {
                         return WalkState::Continue;
                     };
-                    let class = classify(name);
+                    let class = classify_path(entry.path(), name);
                     if class.is_some() || is_bin_script_name(entry.path(), name) {
                         self.batch.push(Candidate {
                             path: entry.into_path(),
@@ -401,7 +401,10 @@ impl ParallelVisitor for Lister<'_> {
                     // A symbolic link (never followed) or a FIFO, socket or device (never
                     // opened: reading a FIFO would block): named like a file that matters, it is
                     // noted, never silently left out. Its type comes with the directory entry.
-                    let class = entry.file_name().to_str().and_then(classify);
+                    let class = entry
+                        .file_name()
+                        .to_str()
+                        .and_then(|name| classify_path(entry.path(), name));
                     if let Some(class) = class {
                         let rel = rel_path(root, entry.path());
                         let what = if file_type.is_symlink() {

@@ -1,4 +1,4 @@
-use super::classify::is_node_shebang;
+use super::classify::{classify, is_node_shebang, manifest_dir};
 use super::read::text_of;
 use super::*;
 use crate::check::inputs::manifests::ManifestKind;
@@ -101,6 +101,40 @@ fn classification_by_name() {
     ));
     assert!(matches!(classify("deploy.yaml"), Some(Class::Yaml)));
     assert!(classify("tracegate.yaml").is_none());
+}
+
+#[test]
+fn requirements_folders_are_manifests_of_their_parent() {
+    let requirements =
+        |class: Option<Class>| matches!(class, Some(Class::Manifest(ManifestKind::Requirements)));
+    assert!(requirements(classify_path(
+        Path::new("/r/shop/requirements/production.txt"),
+        "production.txt"
+    )));
+    assert!(requirements(classify_path(
+        Path::new("requirements/base.txt"),
+        "base.txt"
+    )));
+    assert!(requirements(classify_path(
+        Path::new("/r/shop/requirements/base.in"),
+        "base.in"
+    )));
+    assert!(requirements(classify("requirements.in")));
+    // Elsewhere a .txt is nothing; a folder's other files are what their names say.
+    assert!(classify_path(Path::new("/r/shop/docs/production.txt"), "production.txt").is_none());
+    assert!(classify_path(Path::new("/r/requirements/README.md"), "README.md").is_none());
+    let class = Class::Manifest(ManifestKind::Requirements);
+    assert_eq!(manifest_dir("shop/requirements/base.txt", class), "shop");
+    assert_eq!(manifest_dir("requirements/base.txt", class), ".");
+    assert_eq!(manifest_dir("shop/requirements.txt", class), "shop");
+    assert_eq!(
+        manifest_dir("shop/requirements/x/base.txt", class),
+        "shop/requirements/x"
+    );
+    assert_eq!(
+        manifest_dir("shop/requirements/base.txt", Class::Dockerfile),
+        "shop/requirements"
+    );
 }
 
 #[test]

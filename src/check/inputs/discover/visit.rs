@@ -6,12 +6,10 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::classify::{is_node_shebang, Class};
+use super::classify::{is_node_shebang, manifest_dir, Class};
 use super::grouped::ToParse;
 use super::read::{decode, read_limited, read_up_to, source_bytes, text_of, ReadBuf};
-use super::{
-    parent_dir, rel_path, Candidate, Parsed, WalkedFile, MAX_FILE_BYTES, MAX_SOURCE_BYTES,
-};
+use super::{rel_path, Candidate, Parsed, WalkedFile, MAX_FILE_BYTES, MAX_SOURCE_BYTES};
 use crate::check::error::CheckError;
 use crate::check::facts::names::NameFilter;
 use crate::check::facts::{Fact, GoImports, SourceFacts};
@@ -19,7 +17,9 @@ use crate::check::inputs::ci;
 use crate::check::inputs::interest::Interest;
 use crate::check::inputs::k8s::{self, K8sFile};
 use crate::check::inputs::lang::{self, SourceKind};
-use crate::check::inputs::manifests::{self, docker, python, shell, Manifest, ManifestKind};
+use crate::check::inputs::manifests::{
+    self, conda, docker, python, setup_py, shell, Manifest, ManifestKind,
+};
 use crate::check::inputs::node_projects;
 
 /// A file named like one that matters that cannot be read (`what` it is): a manifest still
@@ -52,7 +52,7 @@ pub(super) fn unread_file(class: Class, rel: String, what: &str) -> WalkedFile {
         _ => Parsed::Skipped { reason, line: None },
     };
     WalkedFile {
-        dir: parent_dir(&rel),
+        dir: manifest_dir(&rel, class),
         rel,
         parsed,
     }
@@ -292,11 +292,23 @@ pub(super) fn visit(
         }
     };
     let rel = rel_path(root, path);
-    let dir = parent_dir(&rel);
+    let dir = manifest_dir(&rel, class);
+    // Files taken for manifests on a guess — a `.txt` of a `requirements/` folder (by its
+    // folder), a `setup.py` (by its name: any module may be called that) — are a note when
+    // they cannot be read (binary, too large), never fatal.
+    let fatal = match class {
+        Class::Manifest(ManifestKind::SetupPy) => false,
+        Class::Manifest(ManifestKind::Requirements) => rel
+            .rsplit('/')
+            .next()
+            .is_some_and(|n| n.starts_with("requirements")),
+        Class::Manifest(_) => true,
+        _ => false,
+    };
     // A file that cannot be read is a note — except an application manifest: the service it
     // declares would silently drop out of the gate, so that stops the scan like a malformed one.
     let skipped = |reason: String, line: Option<u32>| {
-        if let Class::Manifest(_) = class {
+        if fatal {
             return Some(Err((
                 rel.clone(),
                 CheckError::Manifest {
@@ -350,6 +362,13 @@ pub(super) fn visit(
         },
         Err(e) => return not_analysed(format!("unreadable: {e}")),
     };
+    // A `setup.py` that is no setuptools script (`app/tracing/setup.py`) is a module.
+    let class = match class {
+        Class::Manifest(ManifestKind::SetupPy) if !setup_py::is_setuptools_script(bytes) => {
+            Class::Source(SourceKind::Python)
+        }
+        class => class,
+    };
     if let Class::Source(kind) = class {
         // Searched as bytes; decoded only when parsed.
         let read = source_file(kind, source_bytes(bytes), interest);
@@ -369,7 +388,7 @@ pub(super) fn visit(
         if let Some(line) = lang::too_deep(&text, lang::MAX_NESTING) {
             let reason = format!("brackets nested deeper than {} levels", lang::MAX_NESTING);
             if let Class::Manifest(kind) = class {
-                if !matches!(kind, ManifestKind::Maven | ManifestKind::Csproj) {
+                if fatal && !matches!(kind, ManifestKind::Maven | ManifestKind::Csproj) {
                     return Some(Err((
                         rel.clone(),
                         CheckError::Manifest {
@@ -384,6 +403,14 @@ pub(super) fn visit(
                 return skipped(reason, Some(line as u32));
             }
         }
+    }
+    // A `.txt` of a `requirements/` folder that is no requirements file (prose: a product's
+    // requirements) is nothing.
+    if !fatal
+        && matches!(class, Class::Manifest(ManifestKind::Requirements))
+        && !python::looks_like_requirements(&text)
+    {
+        return None;
     }
     let parsed = match class {
         Class::Source(kind) => {
@@ -430,6 +457,10 @@ pub(super) fn visit(
             builds: k8s::tilt::builds(&rel, &text),
             ..K8sFile::default()
         })),
+        // A conda environment file: a Python manifest.
+        Class::Yaml if conda::is_environment_file(&rel) && conda::looks_like(&text) => {
+            Parsed::Manifest(conda::parse(&rel, &text))
+        }
         Class::Yaml => match k8s::parse(&rel, &text) {
             Ok(K8sFile {
                 fatal: Some((line, reason)),

@@ -4,6 +4,7 @@
 pub mod cargo;
 mod cargo_run;
 pub mod cargo_workspace;
+pub mod conda;
 pub mod docker;
 pub mod docker_run;
 pub mod dotnet;
@@ -14,8 +15,10 @@ mod gradle_settings;
 pub mod jvm;
 pub mod launch;
 pub mod npm;
+pub mod pipfile;
 pub mod python;
 mod python_local;
+pub mod setup_py;
 pub mod shell;
 
 use crate::check::error::CheckError;
@@ -35,8 +38,15 @@ pub enum ManifestKind {
     Pyproject,
     /// setup.cfg
     SetupCfg,
-    /// requirements*.txt
+    /// requirements*.txt and pip-tools' requirements*.in, and the `.txt`/`.in` files of a
+    /// `requirements/` folder (the manifests of the folder's parent)
     Requirements,
+    /// Pipenv's Pipfile
+    Pipfile,
+    /// setuptools' setup.py
+    SetupPy,
+    /// a conda `environment.yml` (told from other YAML by its content, not by its name alone)
+    CondaEnv,
     /// pom.xml
     Maven,
     /// build.gradle(.kts), settings.gradle(.kts)
@@ -61,6 +71,8 @@ impl ManifestKind {
             "package.json" => ManifestKind::Npm,
             "pyproject.toml" => ManifestKind::Pyproject,
             "setup.cfg" => ManifestKind::SetupCfg,
+            "setup.py" => ManifestKind::SetupPy,
+            "Pipfile" => ManifestKind::Pipfile,
             "pom.xml" => ManifestKind::Maven,
             "build.gradle" | "build.gradle.kts" | "settings.gradle" | "settings.gradle.kts" => {
                 ManifestKind::Gradle
@@ -69,7 +81,11 @@ impl ManifestKind {
             "Directory.Build.targets" => ManifestKind::MsbuildProps,
             n if n.ends_with(".props") => ManifestKind::MsbuildProps,
             "Gemfile" | "composer.json" | "mix.exs" | "CMakeLists.txt" => ManifestKind::Unanalysed,
-            n if n.starts_with("requirements") && n.ends_with(".txt") => ManifestKind::Requirements,
+            // pip-tools' `requirements.in` lists the direct requirements its compiled
+            // `requirements.txt` pins (`# via -r requirements.in`).
+            n if n.starts_with("requirements") && (n.ends_with(".txt") || n.ends_with(".in")) => {
+                ManifestKind::Requirements
+            }
             _ => return None,
         })
     }
@@ -80,13 +96,24 @@ impl ManifestKind {
             ManifestKind::Cargo => Language::Rust,
             ManifestKind::GoMod => Language::Go,
             ManifestKind::Npm => Language::Javascript,
-            ManifestKind::Pyproject | ManifestKind::SetupCfg | ManifestKind::Requirements => {
-                Language::Python
-            }
+            k if k.is_python() => Language::Python,
             ManifestKind::Maven | ManifestKind::Gradle => Language::Java,
             ManifestKind::Csproj | ManifestKind::MsbuildProps => Language::Dotnet,
-            ManifestKind::Unanalysed => Language::Unknown,
+            _ => Language::Unknown,
         }
+    }
+
+    /// A Python manifest (pyproject.toml, setup.cfg, setup.py, Pipfile, requirements).
+    pub fn is_python(self) -> bool {
+        matches!(
+            self,
+            ManifestKind::Pyproject
+                | ManifestKind::SetupCfg
+                | ManifestKind::SetupPy
+                | ManifestKind::Pipfile
+                | ManifestKind::CondaEnv
+                | ManifestKind::Requirements
+        )
     }
 }
 
@@ -243,6 +270,9 @@ pub fn parse(kind: ManifestKind, rel: &str, text: &str) -> Result<Manifest, Chec
         ManifestKind::Pyproject => python::parse_pyproject(rel, text),
         ManifestKind::SetupCfg => python::parse_setup_cfg(rel, text),
         ManifestKind::Requirements => Ok(python::parse_requirements(rel, text)),
+        ManifestKind::Pipfile => Ok(pipfile::parse(rel, text)),
+        ManifestKind::SetupPy => Ok(setup_py::parse(rel, text)),
+        ManifestKind::CondaEnv => Ok(conda::parse(rel, text)),
         ManifestKind::Maven => jvm::parse_pom(rel, text),
         ManifestKind::Gradle => Ok(gradle::parse(rel, text, None)),
         ManifestKind::Csproj => dotnet::parse(rel, text),
@@ -287,6 +317,18 @@ pub(crate) fn unclosed_xml_element(
         what,
         reason: format!("unclosed element <{element}>"),
     }
+}
+
+/// A manifest's dependencies with their lines (unit tests of the parsers).
+#[cfg(test)]
+pub(crate) fn dependencies_with_lines(m: &Manifest) -> Vec<(String, u32)> {
+    m.facts
+        .iter()
+        .filter_map(|f| match &f.kind {
+            crate::check::facts::FactKind::Dependency { name } => Some((name.clone(), f.line)),
+            _ => None,
+        })
+        .collect()
 }
 
 /// 1-based line of the first line containing `needle` (1 when absent).

@@ -55,10 +55,14 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         .and_then(|p| p.get("dependencies"))
         .and_then(|d| d.as_table())
     {
+        // `x = { version = "…", optional = true }` is installed only with an extra naming it
+        // (`poetry install --extras otel`), like a PEP 621 optional dependency: not counted.
         names.extend(
-            deps.keys()
-                .filter(|k| *k != "python")
-                .filter_map(|k| requirement_name(k)),
+            deps.iter()
+                .filter(|(k, v)| {
+                    *k != "python" && !v.get("optional").and_then(|o| o.as_bool()).unwrap_or(false)
+                })
+                .filter_map(|(k, _)| requirement_name(k)),
         );
     }
     let scripts = project
@@ -75,6 +79,8 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                 .map(|n| Reference::Name(n, "workspace".into())),
         )
         .collect();
+    let mut facts = dependency_facts(rel, text, names);
+    facts.extend(optional_facts(rel, text, optional_dependencies(&table)));
     Ok(Manifest {
         kind: ManifestKind::Pyproject,
         file: rel.to_string(),
@@ -84,7 +90,7 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
         } else {
             Entry::PythonEntry
         },
-        facts: dependency_facts(rel, text, names),
+        facts,
         typescript: false,
         cargo: None,
         version: None,
@@ -93,9 +99,67 @@ pub fn parse_pyproject(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     })
 }
 
+/// The dependencies of a pyproject.toml installed only when asked for, as (group, name): PEP
+/// 621 extras (`[project.optional-dependencies]`), Poetry's groups
+/// (`[tool.poetry.group.<g>.dependencies]`) and extras (`[tool.poetry.extras]`, naming
+/// optional dependencies), PEP 735 `[dependency-groups]` (an `{include-group = …}` is not
+/// followed).
+fn optional_dependencies(table: &toml::Table) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut strings = |group: &str, items: Option<&toml::Value>| {
+        let items = items.and_then(|i| i.as_array()).into_iter().flatten();
+        for name in items
+            .filter_map(|i| i.as_str())
+            .filter_map(requirement_name)
+        {
+            out.push((group.to_string(), name));
+        }
+    };
+    let project = table.get("project");
+    for (extra, items) in tables(project.and_then(|p| p.get("optional-dependencies"))) {
+        strings(extra, Some(items));
+    }
+    for (group, items) in tables(table.get("dependency-groups")) {
+        strings(group, Some(items));
+    }
+    let poetry = table.get("tool").and_then(|t| t.get("poetry"));
+    for (extra, items) in tables(poetry.and_then(|p| p.get("extras"))) {
+        strings(extra, Some(items));
+    }
+    for (group, spec) in tables(poetry.and_then(|p| p.get("group"))) {
+        let deps = tables(spec.get("dependencies"));
+        for name in deps
+            .filter(|(k, _)| *k != "python")
+            .filter_map(|(k, _)| requirement_name(k))
+        {
+            out.push((group.to_string(), name));
+        }
+    }
+    out
+}
+
+/// The entries of a TOML table, if `v` is one.
+fn tables(v: Option<&toml::Value>) -> impl Iterator<Item = (&String, &toml::Value)> {
+    v.and_then(|t| t.as_table()).into_iter().flatten()
+}
+
+/// Facts of dependencies installed only with their group, each at the first line naming it.
+pub(super) fn optional_facts(rel: &str, text: &str, optional: Vec<(String, String)>) -> Vec<Fact> {
+    let names: Vec<String> = optional.iter().map(|(_, n)| n.clone()).collect();
+    let lower = text.to_ascii_lowercase().replace('_', "-");
+    let lines = first_lines_containing(&lower, &names);
+    optional
+        .into_iter()
+        .zip(lines)
+        .map(|((group, name), line)| {
+            Fact::new(FactKind::OptionalDependency { group, name }, rel, line)
+        })
+        .collect()
+}
+
 /// Dependency facts of normalised names, each at the first line naming it (found
 /// case-insensitively with either separator, in one pass over the file).
-fn dependency_facts(rel: &str, text: &str, names: Vec<String>) -> Vec<Fact> {
+pub(super) fn dependency_facts(rel: &str, text: &str, names: Vec<String>) -> Vec<Fact> {
     let lower = text.to_ascii_lowercase().replace('_', "-");
     let lines = first_lines_containing(&lower, &names);
     names
@@ -106,7 +170,8 @@ fn dependency_facts(rel: &str, text: &str, names: Vec<String>) -> Vec<Fact> {
 }
 
 /// Parse setup.cfg (INI): `[metadata] name`, `[options] install_requires`,
-/// `[options.entry_points] console_scripts`.
+/// `[options.extras_require]` (each extra's requirements count only when an image installs
+/// it), `[options.entry_points] console_scripts`.
 pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     let mut section = String::new();
     let mut key = String::new();
@@ -152,6 +217,18 @@ pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
                     ));
                 }
             }
+            ("options.extras_require", extra) if !value.is_empty() => {
+                if let Some(n) = requirement_name(&value) {
+                    facts.push(Fact::new(
+                        FactKind::OptionalDependency {
+                            group: extra.to_string(),
+                            name: n,
+                        },
+                        rel,
+                        i as u32 + 1,
+                    ));
+                }
+            }
             ("options.entry_points", "console_scripts") if !value.is_empty() => scripts = true,
             _ => {}
         }
@@ -174,9 +251,8 @@ pub fn parse_setup_cfg(rel: &str, text: &str) -> Result<Manifest, CheckError> {
     })
 }
 
-/// Parse requirements*.txt (never fails: unknown lines are ignored).
 /// Whether a requirements file lists what the service runs with (not `requirements-dev.txt`,
-/// `test.txt`, `lint.txt`…).
+/// `test.txt`, `lint.txt`, `requirements/local.txt`, `constraints.txt`…).
 pub fn runtime_requirements(rel: &str) -> bool {
     let file_name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
     !file_name
@@ -195,8 +271,39 @@ pub fn runtime_requirements(rel: &str) -> bool {
                     | "doc"
                     | "docs"
                     | "e2e"
+                    // cookiecutter-django's `requirements/local.txt`: development.
+                    | "local"
+                    // pip constraints (`-c constraints.txt`) install nothing.
+                    | "constraints"
+                    | "constraint"
             )
         })
+}
+
+/// Whether every line of a text reads as a requirements line — a comment, an option (`-r`,
+/// `-e`, `--hash`…), a continuation, or a requirement: a name (with `[extras]`) followed by
+/// nothing, a version specifier, a marker (`;`) or a URL (`@`). Prose ("The service shall
+/// …") is not.
+pub fn looks_like_requirements(text: &str) -> bool {
+    text.lines().all(|raw| {
+        let t = without_comment(raw).trim();
+        if t.is_empty() || t.starts_with(['#', '-']) || raw.starts_with([' ', '\t']) {
+            return true;
+        }
+        let name_end = t
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+            .unwrap_or(t.len());
+        let rest = t[name_end..].trim_start();
+        let rest = match rest.strip_prefix('[') {
+            Some(r) => r
+                .split_once(']')
+                .map_or("", |(_, after)| after.trim_start()),
+            None => rest,
+        };
+        name_end > 0
+            && (rest.is_empty()
+                || rest.starts_with(['=', '<', '>', '!', '~', ';', '@', '(', ',', '\\']))
+    })
 }
 
 /// A requirements line without its comment (` #…` after any whitespace, as pip reads it).
@@ -223,6 +330,7 @@ pub fn requirement_includes(text: &str) -> Vec<(u32, String)> {
         .collect()
 }
 
+/// Parse requirements*.txt (never fails: unknown lines are ignored).
 pub fn parse_requirements(rel: &str, text: &str) -> Manifest {
     let runtime = runtime_requirements(rel);
     let lines: Vec<&str> = text.lines().collect();
@@ -298,6 +406,19 @@ mod tests {
     }
 
     #[test]
+    fn requirements_are_told_from_prose() {
+        assert!(looks_like_requirements(
+            "# base\n-r common.txt\nflask==3.0.3  # web\nuvicorn[standard]>=0.32\nrequests ; python_version >= \"3.9\"\nshop-auth @ file:../lib/auth\npsycopg2-binary\n    --hash=sha256:abc\n\n"
+        ));
+        assert!(!looks_like_requirements(
+            "The checkout service shall accept card payments.\n"
+        ));
+        assert!(!looks_like_requirements(
+            "flask\nR-12: latency under 200 ms\n"
+        ));
+    }
+
+    #[test]
     fn pip_compile_via_marks_indirect() {
         let m = parse_requirements(
             "svc/requirements.txt",
@@ -345,14 +466,39 @@ mod tests {
     }
 
     #[test]
+    fn extras_and_development_groups_do_not_count() {
+        // PEP 621 extras (installed only when named: `pip install .[otel]`), PEP 735
+        // dependency groups and Poetry's groups (development, not installed by `pip install .`).
+        let m = parse_pyproject(
+            "p/pyproject.toml",
+            "[project]\nname = \"orders\"\ndependencies = [\"flask\"]\n[project.optional-dependencies]\notel = [\"opentelemetry-sdk\"]\n[dependency-groups]\ndev = [\"opentelemetry-exporter-otlp\"]\n[tool.poetry.group.dev.dependencies]\nopentelemetry-distro = \"*\"\n[tool.poetry.dev-dependencies]\nopentelemetry-api = \"*\"\n",
+        )
+        .unwrap();
+        assert_eq!(names(&m), vec!["flask"]);
+        // Poetry's optional dependencies (installed with an extra) neither.
+        let m = parse_pyproject(
+            "p/pyproject.toml",
+            "[tool.poetry]\nname = \"orders\"\n[tool.poetry.dependencies]\npython = \"^3.12\"\nflask = \"^3\"\nopentelemetry-sdk = { version = \"^1.28\", optional = true }\nrequests = { version = \"^2\", optional = false }\n[tool.poetry.extras]\notel = [\"opentelemetry-sdk\"]\n",
+        )
+        .unwrap();
+        assert_eq!(names(&m), vec!["flask", "requests"]);
+    }
+
+    #[test]
     fn setup_cfg_entry_points() {
         let m = parse_setup_cfg(
             "s/setup.cfg",
-            "[metadata]\nname = billing\n[options]\ninstall_requires =\n    opentelemetry-api\n    flask\n[options.entry_points]\nconsole_scripts =\n    billing = billing:main\n",
+            "[metadata]\nname = billing\n[options]\ninstall_requires =\n    opentelemetry-api\n    flask\n[options.extras_require]\notel =\n    opentelemetry-sdk\n[options.entry_points]\nconsole_scripts =\n    billing = billing:main\n",
         )
         .unwrap();
         assert_eq!(m.name.as_deref(), Some("billing"));
         assert_eq!(m.entry, Entry::Yes);
         assert_eq!(names(&m), vec!["opentelemetry-api", "flask"]);
+        assert!(m.facts.iter().any(|f| f.kind
+            == FactKind::OptionalDependency {
+                group: "otel".into(),
+                name: "opentelemetry-sdk".into()
+            }
+            && f.line == 9));
     }
 }
