@@ -47,7 +47,7 @@ impl HostPolicy {
         let Some(name) = host_name(host) else {
             return false;
         };
-        is_loopback_name(&name) || extra.iter().any(|e| *e == name)
+        is_loopback_name(&name) || extra.contains(&name)
     }
 }
 
