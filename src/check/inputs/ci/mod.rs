@@ -90,6 +90,17 @@ pub(crate) fn docker_build(words: &[String]) -> Option<DockerBuild> {
     }
     let mut out = DockerBuild::default();
     while let Some(word) = rest.next() {
+        // A short option with its value attached: `-tacme/auth`, `-fweb.Dockerfile`.
+        if !word.starts_with("--") && word.len() > 2 && word.as_bytes().get(2) != Some(&b'=') {
+            if let Some(v) = word.strip_prefix("-t") {
+                out.tags.push(v.to_string());
+                continue;
+            }
+            if let Some(v) = word.strip_prefix("-f") {
+                out.file = Some(v.to_string());
+                continue;
+            }
+        }
         let (opt, inline) = match word.split_once('=') {
             Some((o, v)) if o.starts_with('-') => (o, Some(v.to_string())),
             _ => (word, None),

@@ -14,45 +14,9 @@ use std::path::Path;
 
 use super::build::{join, parent};
 use super::ImageBuild;
+use crate::check::inputs::ci::{docker_build, DockerBuild};
 use crate::check::inputs::manifests::launch::programs;
 use crate::check::inputs::manifests::shell::logical_lines;
-
-/// `docker build` options that take a value (the next word when not written `--opt=value`).
-const VALUED: &[&str] = &[
-    "--add-host",
-    "--allow",
-    "--annotation",
-    "--attest",
-    "--build-arg",
-    "--build-context",
-    "--builder",
-    "--cache-from",
-    "--cache-to",
-    "--cgroup-parent",
-    "--cpu-period",
-    "--cpu-quota",
-    "--cpu-shares",
-    "--cpuset-cpus",
-    "--cpuset-mems",
-    "--iidfile",
-    "--isolation",
-    "--label",
-    "--memory",
-    "--memory-swap",
-    "--metadata-file",
-    "--network",
-    "--output",
-    "--platform",
-    "--progress",
-    "--secret",
-    "--security-opt",
-    "--shm-size",
-    "--ssh",
-    "--target",
-    "--ulimit",
-    "-m",
-    "-o",
-];
 
 /// Every image build of the script `rel` whose image and context are known; `root` tells which
 /// directories exist.
@@ -69,15 +33,12 @@ fn line_builds(root: &Path, rel: &str, line: &str, no: u32, out: &mut Vec<ImageB
         return;
     }
     for (program, args) in programs(line) {
-        let rest: &[String] = match (program.as_str(), args.as_slice()) {
-            ("docker", [b, rest @ ..]) if b == "build" => rest,
-            ("docker", [x, b, rest @ ..]) if (x == "buildx" || x == "image") && b == "build" => {
-                rest
-            }
-            ("podman", [b, rest @ ..]) if b == "build" => rest,
-            _ => continue,
-        };
-        let Some(build) = parse_build(rest) else {
+        // `docker build`, `docker buildx build`, `docker image build`, `podman build`, read
+        // as the CI readers read them.
+        let mut words = Vec::with_capacity(args.len() + 1);
+        words.push(program);
+        words.extend(args);
+        let Some(build) = docker_build(&words) else {
             continue;
         };
         if let Some(b) = resolve(root, rel, no, build) {
@@ -86,44 +47,8 @@ fn line_builds(root: &Path, rel: &str, line: &str, no: u32, out: &mut Vec<ImageB
     }
 }
 
-/// What one `docker build` names, as written.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Written {
-    tags: Vec<String>,
-    file: Option<String>,
-    context: Option<String>,
-}
-
-fn parse_build(args: &[String]) -> Option<Written> {
-    let mut w = Written::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let a = a.as_str();
-        if let Some(v) = a.strip_prefix("--tag=") {
-            w.tags.push(v.to_string());
-        } else if let Some(v) = a.strip_prefix("--file=") {
-            w.file = Some(v.to_string());
-        } else if a == "-t" || a == "--tag" {
-            w.tags.push(it.next()?.clone());
-        } else if a == "-f" || a == "--file" {
-            w.file = Some(it.next()?.clone());
-        } else if let Some(v) = a.strip_prefix("-t").filter(|v| !v.starts_with('-')) {
-            w.tags.push(v.to_string());
-        } else if let Some(v) = a.strip_prefix("-f").filter(|v| !v.starts_with('-')) {
-            w.file = Some(v.to_string());
-        } else if VALUED.contains(&a) {
-            it.next();
-        } else if a.starts_with('-') {
-            // A flag (`--no-cache`, `--pull`, `-q`) or `--opt=value`.
-        } else {
-            w.context = Some(a.to_string());
-        }
-    }
-    Some(w)
-}
-
 /// The build with its image and directories resolved, or `None` when something is unknown.
-fn resolve(root: &Path, rel: &str, no: u32, w: Written) -> Option<ImageBuild> {
+fn resolve(root: &Path, rel: &str, no: u32, w: DockerBuild) -> Option<ImageBuild> {
     let (image, loose) = w.tags.iter().find_map(|t| image_of(t))?;
     let context = w.context?;
     if context == "-" {
