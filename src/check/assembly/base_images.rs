@@ -21,6 +21,10 @@ const MAX_DEPTH: usize = 4;
 
 /// Add to every service what the bases built in the tree that its image extends set.
 pub(super) fn inherit(root: &Path, services: &mut [Svc], built: &BuiltImages) {
+    // No image built in the tree: no base to follow, and no Dockerfile to read again.
+    if built.is_empty() {
+        return;
+    }
     for svc in services.iter_mut() {
         for own in dockerfiles(root, svc, built) {
             let mut seen = vec![own.clone()];

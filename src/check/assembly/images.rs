@@ -160,6 +160,12 @@ impl BuiltImages {
             .or_else(|| self.by_ci(images).and_then(|b| b.1.clone()))
     }
 
+    /// Whether the tree builds no image at all (no compose `build:`, skaffold, Tilt, CI or
+    /// script build).
+    pub(super) fn is_empty(&self) -> bool {
+        self.0.is_empty() && self.1.is_empty() && self.2.is_empty() && self.3.is_empty()
+    }
+
     /// The service whose code is at `dir`: the one there, else the only one under it (a
     /// manifest in a source subfolder of the build context: `false`; never for the root).
     pub(super) fn service_at(&self, services: &[Svc], dir: &str) -> Option<(usize, bool)> {
