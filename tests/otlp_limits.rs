@@ -32,7 +32,7 @@ async fn answer_within(stream: &mut TcpStream, wait: Duration) -> Option<String>
 
 fn request_head(content_length: usize) -> String {
     format!(
-        "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: {content_length}\r\n\r\n"
+        "POST /v1/traces HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-protobuf\r\ncontent-length: {content_length}\r\n\r\n"
     )
 }
 
@@ -44,7 +44,7 @@ async fn a_connection_that_never_finishes_its_headers_is_dropped() {
     })
     .await;
     let mut slow = TcpStream::connect(collector.http_addr).await.unwrap();
-    slow.write_all(b"POST /v1/traces HTTP/1.1\r\nhost: x\r\n")
+    slow.write_all(b"POST /v1/traces HTTP/1.1\r\nhost: localhost\r\n")
         .await
         .unwrap();
     let answer = answer_within(&mut slow, Duration::from_secs(5)).await;
@@ -97,7 +97,7 @@ async fn connections_over_the_cap_wait_until_one_closes() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut third = TcpStream::connect(collector.http_addr).await.unwrap();
     third
-        .write_all(b"GET /api/traces HTTP/1.1\r\nhost: x\r\n\r\n")
+        .write_all(b"GET /api/traces HTTP/1.1\r\nhost: localhost\r\n\r\n")
         .await
         .unwrap();
     assert_eq!(

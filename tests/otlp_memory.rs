@@ -213,7 +213,7 @@ fn a_hundred_stalled_8_mib_bodies_do_not_hold_800_mb() {
                 tokio::spawn(async move {
                     let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
                     let head = format!(
-                        "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: {size}\r\n\r\n"
+                        "POST /v1/traces HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-protobuf\r\ncontent-length: {size}\r\n\r\n"
                     );
                     stream.write_all(head.as_bytes()).await.unwrap();
                     // all but the last byte, then stall; stop writing once the server answers
