@@ -373,7 +373,8 @@ async fn over_a_real_socket_an_oversized_declared_body_gets_413_and_the_server_s
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let head = "POST /v1/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-protobuf\r\n\
+    let head =
+        "POST /v1/traces HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-protobuf\r\n\
                 Content-Length: 104857600\r\n\r\n";
     conn.write_all(head.as_bytes()).await.unwrap();
     conn.write_all(&[0u8; 4096]).await.unwrap();
