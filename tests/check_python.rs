@@ -25,6 +25,12 @@ fn findings(root: &Path) -> Vec<Finding> {
 }
 
 /// The rules that fired for the service in `svc/`.
+/// The paths of the services found in `root`.
+fn service_paths(root: &Path) -> Vec<String> {
+    let scan = scan(root, &ScanOptions::default()).unwrap();
+    scan.services.into_iter().map(|s| s.service.path).collect()
+}
+
 fn rules(root: &Path) -> Vec<String> {
     findings(root).into_iter().map(|f| f.rule).collect()
 }
@@ -353,13 +359,7 @@ fn a_requirements_folder_is_the_services_even_with_a_cycle_or_a_missing_include(
         "handbook/Dockerfile",
         "FROM nginx:1.27\nCOPY . /usr/share/nginx/html\n",
     );
-    let scan = scan(root, &ScanOptions::default()).unwrap();
-    let paths: Vec<&str> = scan
-        .services
-        .iter()
-        .map(|s| s.service.path.as_str())
-        .collect();
-    assert_eq!(paths, ["svc"]);
+    assert_eq!(service_paths(root), ["svc"]);
 }
 
 /// A Pipfile that is not TOML: a TG199 note at its line, the service `unknown` (never a
@@ -430,13 +430,7 @@ fn a_setup_py_that_is_no_setuptools_script_is_a_module() {
         "svc/app.py",
         "import requests\nfrom flask import Flask\n\nfrom telemetry.setup import setup\n\napp = Flask(__name__)\nsetup(app)\n\n\n@app.get(\"/\")\ndef index():\n    return requests.get(\"http://catalog/items\", timeout=3).text\n\n\nif __name__ == \"__main__\":\n    app.run()\n",
     );
-    let scan = scan(root, &ScanOptions::default()).unwrap();
-    let paths: Vec<&str> = scan
-        .services
-        .iter()
-        .map(|s| s.service.path.as_str())
-        .collect();
-    assert_eq!(paths, ["svc"]);
+    assert_eq!(service_paths(root), ["svc"]);
     let got = findings(root);
     assert!(!got.iter().any(|f| f.rule.starts_with("TG10")), "{got:?}");
 }

@@ -19,30 +19,8 @@ fn findings(
         SourceKind::Go => Language::Go,
         _ => Language::Javascript,
     };
-    let svc = Svc {
-        name: "svc".into(),
-        language: Some(language),
-        facts: dependencies
-            .iter()
-            .map(|d| Fact::new(FactKind::Dependency { name: (*d).into() }, "manifest", 1))
-            .collect(),
-        sources: files
-            .iter()
-            .map(|(rel, src)| analyse(kind, rel, src).unwrap())
-            .collect(),
-        ..Svc::default()
-    };
-    let (out, _) = service(&RuleSet::builtin(), &svc, language);
-    out.iter()
-        .filter(|f| f.rule == rule)
-        .map(|f| {
-            format!(
-                "{}:{}",
-                f.file.as_deref().unwrap_or("-"),
-                f.line.unwrap_or(0)
-            )
-        })
-        .collect()
+    let facts = dependencies.iter().map(|d| dependency(d)).collect();
+    findings_with(kind, language, facts, files, rule)
 }
 
 const PUBLISHER: &str = "const { context, propagation } = require('@opentelemetry/api');\n\nfunction publish(channel, msg) {\n  const headers = {};\n  propagation.inject(context.active(), headers);\n  channel.publish('x', 'y', msg, { headers });\n}\n\nmodule.exports = { publish };\n";
